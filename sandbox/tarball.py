@@ -12,11 +12,9 @@ import tarfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from sandbox.protocol import SandboxError
+from sandbox.protocol import SANDBOX_UID, SandboxError
 
 log = logging.getLogger(__name__)
-
-SANDBOX_UID = 1000
 
 
 def pack_dir(src: Path) -> bytes:
