@@ -8,15 +8,20 @@ the configuration it started with.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dgm.errors import UserError
+from dgm.mutators.operators import OPERATORS
+from dgm.mutators.operators import describe as describe_operators
 from dgm.selectors import SELECTORS
+
+if TYPE_CHECKING:
+    import sandbox
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 
@@ -51,6 +56,12 @@ class Limits(BaseModel):
     cpus: float = Field(default=1.0, gt=0, description="CPU quota of the sandbox, in cores.")
     max_steps: int | None = Field(default=None, ge=1, description="Most steps the agent may take (DGM_AGENT_MAX_STEPS); the agent's own default if unset.")
 
+    def sandbox(self) -> sandbox.Limits:
+        """The sandbox's limits for such a run (its deadline, memory and CPU)."""
+        from sandbox import Limits as SandboxLimits
+
+        return SandboxLimits(timeout_s=self.timeout_s, memory_mb=self.memory_mb, cpus=self.cpus)
+
 
 class RunConfig(BaseModel):
     """Everything that defines a run. Stored with the run; a resume reuses it verbatim."""
@@ -78,10 +89,12 @@ class RunConfig(BaseModel):
     selector: str = Field(
         default="score_child_prop",
         description=f"Parent selector: one of {', '.join(SELECTORS)}.",
+        json_schema_extra={"enum": list(SELECTORS)},
     )
-    operator: Literal["self_modify", "diff"] = Field(
+    operator: str = Field(
         default="self_modify",
-        description="How a child is made: 'self_modify' (DGM: the parent agent edits its own code) or 'diff' (the LLM writes SEARCH/REPLACE blocks).",
+        description=f"How a child is made: {describe_operators()}.",
+        json_schema_extra={"enum": list(OPERATORS)},
     )
     workers: int = Field(default=2, ge=1, le=64, description="Jobs (expansions or evaluations) run at once.")
     max_iterations: int = Field(default=10, ge=0, description="Children to create (each expansion is one iteration).")
@@ -123,6 +136,52 @@ class RunConfig(BaseModel):
         if value not in SELECTORS:
             raise ValueError(f"use one of {', '.join(SELECTORS)}")
         return value
+
+    @field_validator("operator")
+    @classmethod
+    def _known_operator(cls, value: str) -> str:
+        if value not in OPERATORS:
+            raise ValueError(f"use one of {', '.join(OPERATORS)}")
+        return value
+
+
+def config_fields(model: type[BaseModel] = RunConfig, prefix: str = "",
+                  defaults: BaseModel | None = None) -> Iterator[tuple[str, str]]:
+    """(dotted field name, description with its choices and default) of every config
+    field, nested ones (agent_limits.timeout_s, stages[].threshold) included: what
+    `dgm run --help` lists."""
+    for name, info in model.model_fields.items():
+        if defaults is not None:
+            default = getattr(defaults, name)
+        elif info.is_required():
+            default = "required"
+        else:
+            default = info.get_default(call_default_factory=True)
+        nested = _model_of(info.annotation)
+        if isinstance(default, BaseModel) and nested is not None:  # limits: one line per field
+            yield from config_fields(nested, f"{prefix}{name}.", default)
+            continue
+        choices = get_args(info.annotation) if get_origin(info.annotation) is Literal else ()
+        text = info.description or ""
+        if choices:
+            text += f" One of: {', '.join(map(str, choices))}."
+        if isinstance(default, list) and nested is not None:
+            shown = ", ".join(f"{s.name}: {s.tasks}" for s in default if isinstance(s, Stage))
+        else:
+            shown = "unset" if default is None else str(default)
+        yield f"{prefix}{name}", f"{text} (default: {shown})"
+        if nested is not None:  # a list of models (stages): each item's fields
+            yield from config_fields(nested, f"{prefix}{name}[].")
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model a field holds (itself, or the items of a list of them)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
 
 
 def one_line(error: ValidationError) -> str:

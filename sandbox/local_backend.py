@@ -81,7 +81,7 @@ def bwrap_works() -> tuple[bool, str]:
     """(usable, detail): is bubblewrap installed and able to make namespaces here?"""
     path = shutil.which("bwrap")
     if path is None:
-        return False, "bwrap not installed (apt-get install bubblewrap); the local backend needs --unsafe-local"
+        return False, "bwrap not installed (apt-get install bubblewrap)"
     try:
         proc = subprocess.run([path, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
                               capture_output=True, text=True, timeout=30)
@@ -151,7 +151,10 @@ class LocalBackend:
     def __init__(self, *, unsafe_local: bool = False) -> None:
         ok, detail = bwrap_works()
         if not ok and not unsafe_local:
-            raise SandboxError(f"the local backend needs bubblewrap ({detail}); pass --unsafe-local to run untrusted code without isolation")
+            raise SandboxError(
+                f"the local backend needs bubblewrap ({detail}): install it or use the Docker sandbox "
+                "(only `dgm sandbox run --unsafe-local` runs a command without isolation)"
+            )
         self.bwrap = shutil.which("bwrap") if ok else None
         self.root = os.geteuid() == 0
         self.orphans_removed = remove_orphans()

@@ -210,9 +210,9 @@ def test_user_text_is_printed_literally_not_as_markup(tmp_path: Path) -> None:
         run = a.create_run("[bold]run[/]")
         agent = a.add_agent(run, {"a.py": b"x"}, operator="op[x]", origin={"note": "[/oops]"})
         a.set_agent_status(agent, "rejected", reason="SyntaxError [/b] at [line 3]")
-        a.record_evaluation(agent, "task[1]", 0, "stage[a]", False, None, {}, 1.0, error_kind="crash[/]")
+        a.record_evaluation(agent, "task[1]", 0, "stage[a]", False, None, {}, 1.0, error_kind="agent_crash")
     assert "[bold]run[/]" in dgm(path, "runs")
     out = dgm(path, "archive", "show", agent)
-    for text in ("SyntaxError [/b] at [line 3]", "op[x]", "[/oops]", "task[1]", "stage[a]", "crash[/]"):
+    for text in ("SyntaxError [/b] at [line 3]", "op[x]", "[/oops]", "task[1]", "stage[a]", "agent_crash"):
         assert text in out
     assert "op[x]" in dgm(path, "archive", "list", run) and "op[x]" in dgm(path, "archive", "lineage", agent)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from archive import Archive, ArchiveError, CandidateStats
+from archive.info import AGENT_STATUSES, ERROR_KINDS, RUN_STATUSES, AgentStatus, RunStatus
 from tests.archive.conftest import agent_files, edit
 
 
@@ -77,6 +80,44 @@ def test_status_scores_and_filters(archive: Archive) -> None:
         archive.set_agent_status(ids[0], "great")
     with pytest.raises(ArchiveError, match="finite"):
         archive.set_agent_score(ids[0], "small", float("nan"))
+
+
+def test_a_rejected_child_is_one_write(archive: Archive) -> None:
+    run = archive.create_run("r")
+    root = archive.add_agent(run, {"a.py": b"0"})
+    child = archive.add_agent(run, {"a.py": b"1("}, parent_id=root, operator="diff", status="rejected",
+                              reason="does not compile: SyntaxError line 1")
+    info = archive.agent(child)
+    assert (info.status, info.reason) == ("rejected", "does not compile: SyntaxError line 1")
+    assert [(s.agent_id, s.status) for s in archive.candidate_stats(run)] == [(root, "pending"), (child, "rejected")]
+    assert archive.agent(archive.add_agent(run, {"a.py": b"2"}, parent_id=root)).reason is None
+    with pytest.raises(ArchiveError, match="unknown agent status 'bad'"):
+        archive.add_agent(run, {"a.py": b"3"}, status="bad")  # type: ignore[arg-type]
+
+
+def test_error_kinds_are_the_one_type(archive: Archive) -> None:
+    run = archive.create_run("r")
+    agent = archive.add_agent(run, {"a.py": b"x"})
+    for kind in ERROR_KINDS:
+        archive.record_evaluation(agent, "t", 1, "small", False, 0.0, {}, 0.1, error_kind=kind)
+    assert [e.error_kind for e in archive.evaluations(agent)] == list(ERROR_KINDS)
+    with pytest.raises(ArchiveError, match="unknown error kind 'crash'"):
+        archive.record_evaluation(agent, "t", 1, "small", False, 0.0, {}, 0.1, error_kind="crash")  # type: ignore[arg-type]
+    with pytest.raises(ArchiveError, match="unknown error kind"):
+        archive.record_evaluations(agent, [dict(task_id="t", stage="s", resolved=False, error_kind="oops")])
+    assert len(archive.evaluations(agent)) == len(ERROR_KINDS)  # nothing of a refused batch was written
+
+
+def test_grading_error_kinds_are_archive_error_kinds() -> None:
+    """benchmarks may not import archive, so grading keeps its own Literal: a subset of this."""
+    from benchmarks.grading import ErrorKind as GradingErrorKind
+
+    assert set(get_args(GradingErrorKind)) <= set(ERROR_KINDS)
+
+
+def test_status_types_name_every_status() -> None:
+    assert AGENT_STATUSES == get_args(AgentStatus) and "rejected" in AGENT_STATUSES
+    assert RUN_STATUSES == get_args(RunStatus) and "running" in RUN_STATUSES
 
 
 def test_candidate_stats_match_a_hand_built_tree(archive: Archive) -> None:
