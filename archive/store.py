@@ -728,7 +728,7 @@ class Archive:
                     cost_usd=float(cost_usd),
                     latency_s=float(latency_s),
                     request_pk=self.blobs.put(conn, _as_bytes(request) or b""),
-                    response_pk=self.blobs.put(conn, _as_bytes(response)) if response is not None else None,
+                    response_pk=self.blobs.put(conn, _as_bytes(response) or b"") if response is not None else None,
                     error_kind=error_kind,
                     request_key=request_key,
                     created_at=time.time(),

@@ -45,7 +45,7 @@ from dgm.selectors import SELECTORS
 
 if TYPE_CHECKING:  # the archive package loads SQLAlchemy: only the engine's user needs it
     from archive import Archive
-    from archive.info import AgentStatus, EvaluationInfo
+    from archive.info import AgentStatus, EvaluationInfo, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +197,13 @@ class Engine:
             if self.seed_files is None:
                 raise ValueError("a fresh run needs seed_files")
             self.seed_id = self.archive.add_agent(
-                self.run_id, dict(self.seed_files), parent_id=None, second_parent_id=None,
-                operator="seed", origin={"iteration": 0}, status="pending",
+                self.run_id,
+                dict(self.seed_files),
+                parent_id=None,
+                second_parent_id=None,
+                operator="seed",
+                origin={"iteration": 0},
+                status="pending",
             )
             self.pending[self.seed_id] = AgentState(self.seed_id, None, dict(self.seed_files))
             self.archive_size = 1
@@ -240,7 +245,9 @@ class Engine:
             if state.stage < len(self.stages) and state.score < self.stages[state.stage].threshold:
                 break
             if state.stage < len(self.stages):
-                self.event("stage_finished", agent=state.agent_id, stage=stage.name, score=state.score)
+                self.event(
+                    "stage_finished", agent=state.agent_id, stage=stage.name, score=state.score
+                )
         self.finalise(state)
 
     def finalise(self, state: AgentState) -> None:
@@ -251,7 +258,9 @@ class Engine:
         reason = None
         if self.config.admission == "keep_better" and state.parent_id is not None and score < floor:
             status = "rejected"
-            reason = f"keep_better: score {score:.3f} is below the seed's minus leeway ({floor:.3f})"
+            reason = (
+                f"keep_better: score {score:.3f} is below the seed's minus leeway ({floor:.3f})"
+            )
         else:
             self.scores[state.agent_id] = score
         self.archive.set_agent_status(state.agent_id, status, reason)
@@ -363,8 +372,13 @@ class Engine:
         evaluation is recorded."""
         from dgm.evaluator import EvalResult, record  # the evaluator's imports are heavy
 
-        result = EvalResult(task_id=job.task_id, attempt=1, resolved=False, error_kind="engine_error",
-                            agent_log=f"{type(error).__name__}: {error}")
+        result = EvalResult(
+            task_id=job.task_id,
+            attempt=1,
+            resolved=False,
+            error_kind="engine_error",
+            agent_log=f"{type(error).__name__}: {error}",
+        )
         record(self.archive, job.agent_id, job.stage, result)
 
     def files_of(self, agent_id: str) -> Mapping[str, bytes]:
@@ -379,11 +393,15 @@ class Engine:
 
     def parent_context(self, parent_ids: Sequence[str], iteration: int) -> MutationContext:
         parents = [
-            Parent(p, self.files_of(p), [eval_view(e) for e in self.archive.evaluations(p)]) for p in parent_ids
+            Parent(p, self.files_of(p), [eval_view(e) for e in self.archive.evaluations(p)])
+            for p in parent_ids
         ]
         return MutationContext(
-            parents=parents, problem_statements=self.problem_statements, chat=self.chat,
-            rng=random.Random(f"{self.config.seed}:mutate:{iteration}"), iteration=iteration,
+            parents=parents,
+            problem_statements=self.problem_statements,
+            chat=self.chat,
+            rng=random.Random(f"{self.config.seed}:mutate:{iteration}"),
+            iteration=iteration,
         )
 
     async def run_expand(self, worker: int, job: ExpandJob, pool: ThreadPoolExecutor) -> None:
@@ -391,7 +409,12 @@ class Engine:
         stats = self.archive.candidate_stats(self.run_id)
         picked = self.select(stats, rng, self.n_parents)
         if not picked:  # cannot happen while self.scores is non-empty, but never crash on it
-            self.event("expansion_failed", iteration=job.iteration, parent=None, reason="no candidate parent")
+            self.event(
+                "expansion_failed",
+                iteration=job.iteration,
+                parent=None,
+                reason="no candidate parent",
+            )
             return
         parent_id = picked[0]
         second_id = picked[1] if len(picked) > 1 else None
@@ -404,21 +427,40 @@ class Engine:
         except Exception as e:
             mutation = Mutation(None, {}, f"{type(e).__name__}: {e}")
         if mutation.files is None:
-            self.event("expansion_failed", iteration=job.iteration, parent=parent_id, reason=mutation.reason, origin=mutation.origin)
+            self.event(
+                "expansion_failed",
+                iteration=job.iteration,
+                parent=parent_id,
+                reason=mutation.reason,
+                origin=mutation.origin,
+            )
             return
         reason = rejection(ctx.files, mutation.files)
         origin = {**mutation.origin, "iteration": job.iteration}
         if reason:
             origin["rejected"] = reason
         child = self.archive.add_agent(
-            self.run_id, mutation.files, parent_id=parent_id, second_parent_id=second_id,
-            operator=self.mutator.name, origin=origin, status="rejected" if reason else "pending", reason=reason,
+            self.run_id,
+            mutation.files,
+            parent_id=parent_id,
+            second_parent_id=second_id,
+            operator=self.mutator.name,
+            origin=origin,
+            status="rejected" if reason else "pending",
+            reason=reason,
         )
         self.archive_size += 1
         if not reason:
             self.pending[child] = AgentState(child, parent_id, mutation.files)
             self._files[child] = mutation.files
-        self.event("job_finished", job="expand", iteration=job.iteration, parent=parent_id, child=child, rejected=reason)
+        self.event(
+            "job_finished",
+            job="expand",
+            iteration=job.iteration,
+            parent=parent_id,
+            child=child,
+            rejected=reason,
+        )
 
     async def worker(self, index: int, pool: ThreadPoolExecutor) -> None:
         while True:
@@ -444,11 +486,17 @@ class Engine:
         self._events = EventLog(self.archive, self.run_id)
         try:
             self.event(
-                "session_started", resumed=resumed, pending=list(self.pending),
-                iterations=self.iterations_started, evaluations=self.evaluations_done,
-                pid=os.getpid(), host=socket.gethostname(),
+                "session_started",
+                resumed=resumed,
+                pending=list(self.pending),
+                iterations=self.iterations_started,
+                evaluations=self.evaluations_done,
+                pid=os.getpid(),
+                host=socket.gethostname(),
             )
-            with ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="dgm-worker") as pool:
+            with ThreadPoolExecutor(
+                max_workers=self.config.workers, thread_name_prefix="dgm-worker"
+            ) as pool:
                 await asyncio.gather(*(self.worker(i, pool) for i in range(self.config.workers)))
             reason, status = self.end_reason()
             self.event("session_stopped", reason=reason, status=status)
@@ -458,7 +506,7 @@ class Engine:
         self.archive.set_run_status(self.run_id, status)
         return reason
 
-    def end_reason(self) -> tuple[str, str]:
+    def end_reason(self) -> tuple[str, RunStatus]:
         if self.stop_reason is not None:
             return self.stop_reason, "stopped"
         if not self.scores:
@@ -480,7 +528,9 @@ class Engine:
             evaluations=self.evaluations_done,
             evals_per_min=self.session_evaluations / minutes,
             usd_spent=spent,
-            usd_left=None if self.config.budget_usd is None else max(self.config.budget_usd - spent, 0.0),
+            usd_left=None
+            if self.config.budget_usd is None
+            else max(self.config.budget_usd - spent, 0.0),
             workers=list(self.workers),
             stop_reason=self.stop_reason,
         )

@@ -177,9 +177,13 @@ class TarFiles:
             raise SandboxError(f"get_files: {path!r} must be an absolute path inside the sandbox")
         parent, name = posixpath.split(self._path(norm))
         tar_cap = cap + cap // 8 + (1 << 20)  # tar's headers and padding on top of the content
-        run = self._tar(["tar", "-c", "-f", "-", "-C", parent or "/", name or "."], None, tar_cap, tar_cap)
+        run = self._tar(
+            ["tar", "-c", "-f", "-", "-C", parent or "/", name or "."], None, tar_cap, tar_cap
+        )
         if run.too_big:
-            raise SandboxError(f"copy out of {path} is larger than the cap of {cap} bytes; raise Limits.copy_out_cap_mb")
+            raise SandboxError(
+                f"copy out of {path} is larger than the cap of {cap} bytes; raise Limits.copy_out_cap_mb"
+            )
         if run.rc != 0:
             raise SandboxError(f"copy out of {path} failed: {run.why()}")
         return unpack_files(bytes(run.out.data), cap, strip_top=True)

@@ -83,7 +83,11 @@ WRAPPER = (
     'timeout -s KILL "$0" "$@"; rc=$?; i=0; '
     "while kill -9 -1 2>/dev/null && [ $i -lt 100 ]; do i=$((i+1)); done; exit $rc"
 )
-SWEEP = ["sh", "-c", "i=0; while kill -9 -1 2>/dev/null && [ $i -lt 100 ]; do i=$((i+1)); done; true"]
+SWEEP = [
+    "sh",
+    "-c",
+    "i=0; while kill -9 -1 2>/dev/null && [ $i -lt 100 ]; do i=$((i+1)); done; true",
+]
 RUNNER_SOURCE = (Path(__file__).with_name("runner.py")).read_text()
 OOM_COUNTER = [
     "sh",
@@ -133,7 +137,8 @@ def _force_remove(client: docker.DockerClient, containers: list[dict]) -> int:
 def remove_orphans(client: docker.DockerClient) -> int:
     """Remove sandbox containers whose owning process is gone. Returns how many."""
     orphans = [
-        c for c in client.api.containers(all=True, filters={"label": LABEL})
+        c
+        for c in client.api.containers(all=True, filters={"label": LABEL})
         if (token := (c.get("Labels") or {}).get("dgm.owner", "")) and not owner_alive(token)
     ]
     return _force_remove(client, orphans)
@@ -145,7 +150,9 @@ def remove_own_containers() -> int:
     would reclaim them. Returns how many; never raises."""
     try:
         client = docker.from_env()
-        return _force_remove(client, client.api.containers(all=True, filters={"label": f"dgm.owner={owner_token()}"}))
+        return _force_remove(
+            client, client.api.containers(all=True, filters={"label": f"dgm.owner={owner_token()}"})
+        )
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
         return 0
 
@@ -171,8 +178,15 @@ class DockerBackend:
         # root user; see docs/sandbox.md for what that gives up.
         self.native = bool((config.get("Labels") or {}).get("dgm.inputs"))
         image_env = dict(e.split("=", 1) for e in config.get("Env") or [] if "=" in e)
-        self.base_env = dict(BASE_ENV) if self.native else {**BASE_ENV, "HOME": "/root", **{
-            k: v for k, v in image_env.items() if k == "PATH"}}
+        self.base_env = (
+            dict(BASE_ENV)
+            if self.native
+            else {
+                **BASE_ENV,
+                "HOME": "/root",
+                **{k: v for k, v in image_env.items() if k == "PATH"},
+            }
+        )
         self.user = USER if self.native else "0:0"
         self.run_label = run_label or ""
         self.owner = owner_token()
@@ -204,8 +218,15 @@ class DockerBackend:
         self.pool.wait_idle()
 
     def _spec(self, limits: Limits, gateway_dir: Path | None) -> ContainerSpec:
-        return ContainerSpec(self.image, limits.memory_mb, limits.cpus, limits.pids, limits.disk_mb,
-                             None if gateway_dir is None else str(gateway_dir), self.native)
+        return ContainerSpec(
+            self.image,
+            limits.memory_mb,
+            limits.cpus,
+            limits.pids,
+            limits.disk_mb,
+            None if gateway_dir is None else str(gateway_dir),
+            self.native,
+        )
 
     def close(self) -> None:
         if not self._closed:
@@ -226,7 +247,9 @@ class DockerBackend:
             for d in WRITABLE_DIRS
             if spec.native or d != "/testbed"
         }
-        binds = {spec.gateway_dir: {"bind": GATEWAY_DIR, "mode": "ro"}} if spec.gateway_dir else None
+        binds = (
+            {spec.gateway_dir: {"bind": GATEWAY_DIR, "mode": "ro"}} if spec.gateway_dir else None
+        )
         host_config = api.create_host_config(
             network_mode="none",
             cap_drop=["ALL"],
@@ -241,7 +264,10 @@ class DockerBackend:
             init=not spec.native,
             ipc_mode="private",
             shm_size="16m",
-            ulimits=[Ulimit(name="core", soft=0, hard=0), Ulimit(name="nofile", soft=4096, hard=4096)],
+            ulimits=[
+                Ulimit(name="core", soft=0, hard=0),
+                Ulimit(name="nofile", soft=4096, hard=4096),
+            ],
         )
         labels = {LABEL: "1", "dgm.run": self.run_label, "dgm.owner": self.owner}
         if spec.native:
@@ -281,7 +307,9 @@ class DockerBackend:
 class DockerSandbox(TarFiles):
     """One fresh container. Calls are serialised; `close()` removes it."""
 
-    def __init__(self, backend: DockerBackend, cid: str, limits: Limits, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, backend: DockerBackend, cid: str, limits: Limits, env: Mapping[str, str]
+    ) -> None:
         self.backend = backend
         self.api = backend.client.api
         self.id = cid
@@ -301,12 +329,20 @@ class DockerSandbox(TarFiles):
         with self._lock:
             self._check_usable()
             if self.backend.native:
-                out, err, info, _ = self._runner_call(argv, {}, "/", COPY_TIMEOUT_S, cap, flood, stdin=stdin)
+                out, err, info, _ = self._runner_call(
+                    argv, {}, "/", COPY_TIMEOUT_S, cap, flood, stdin=stdin
+                )
                 rc = None if info is None else int(info["rc"])  # type: ignore[call-overload]
                 too_big = out.truncated or bool(info and info.get("flooded"))
             else:
-                outcome, rc = self._exec(argv, self.user, {}, "/", stdin, COPY_TIMEOUT_S, cap, flood)
-                out, err, too_big = outcome.stdout, outcome.stderr, outcome.stdout.truncated or outcome.flooded
+                outcome, rc = self._exec(
+                    argv, self.user, {}, "/", stdin, COPY_TIMEOUT_S, cap, flood
+                )
+                out, err, too_big = (
+                    outcome.stdout,
+                    outcome.stderr,
+                    outcome.stdout.truncated or outcome.flooded,
+                )
         return TarRun(out, err, rc, too_big, self._broken)
 
     # -- running --------------------------------------------------------------------------
@@ -334,34 +370,70 @@ class DockerSandbox(TarFiles):
     def _run_via_runner(
         self, req: RunRequest, on_output: Callable[[str, bytes], None] | None, start: float
     ) -> ExecResult:
-        out, err, info, kill_sent = self._runner_call(req.argv, req.env, req.workdir, req.timeout, req.cap,
-                                                      req.flood, on_output)
+        out, err, info, kill_sent = self._runner_call(
+            req.argv, req.env, req.workdir, req.timeout, req.cap, req.flood, on_output
+        )
         if info is None:  # no exit report: the sandbox is gone (see _runner_call)
-            status, code = (Status.timeout, TIMEOUT_CODE) if kill_sent else (Status.sandbox_error, BROKEN_CODE)
+            status, code = (
+                (Status.timeout, TIMEOUT_CODE) if kill_sent else (Status.sandbox_error, BROKEN_CODE)
+            )
             return exec_result(status, code, start, req.cap, out, err, f"\n{self._broken}")
         rc = int(info["rc"])  # type: ignore[call-overload]
         if info.get("killed"):
             note = "\n[dgm sandbox: the command outlived its deadline and was killed]\n"
             return exec_result(Status.timeout, TIMEOUT_CODE, start, req.cap, out, err, note)
-        return finished(req, start, out, err, rc=rc, flooded=bool(info.get("flooded")),
-                        timed_out=bool(info.get("timed_out")), oom=lambda: bool(info.get("oom")))
+        return finished(
+            req,
+            start,
+            out,
+            err,
+            rc=rc,
+            flooded=bool(info.get("flooded")),
+            timed_out=bool(info.get("timed_out")),
+            oom=lambda: bool(info.get("oom")),
+        )
 
     def _run_via_exec(
-        self, req: RunRequest, user: str, on_output: Callable[[str, bytes], None] | None, start: float
+        self,
+        req: RunRequest,
+        user: str,
+        on_output: Callable[[str, bytes], None] | None,
+        start: float,
     ) -> ExecResult:
         """A foreign image (or another user): one `docker exec` under the WRAPPER."""
         try:
-            outcome, rc = self._exec(["sh", "-c", WRAPPER, f"{req.timeout:.3f}", *req.argv], user, req.env, req.workdir,
-                                     None, req.timeout + GRACE_S, req.cap, req.flood, on_output)
+            outcome, rc = self._exec(
+                ["sh", "-c", WRAPPER, f"{req.timeout:.3f}", *req.argv],
+                user,
+                req.env,
+                req.workdir,
+                None,
+                req.timeout + GRACE_S,
+                req.cap,
+                req.flood,
+                on_output,
+            )
         except SandboxError as e:
             return broken(req, start, str(e))
         if outcome.flooded:
             self._sweep()
         elif rc is None:  # the inner deadline did not kill it: the outer one removed the container
-            self._break(f"command outlived its deadline of {req.timeout:.0f}s; the sandbox was removed")
-        timed_out = rc is not None and stopped_by_deadline(rc, time.monotonic() - start, req.timeout)
-        return finished(req, start, outcome.stdout, outcome.stderr, rc=rc, flooded=outcome.flooded,
-                        timed_out=timed_out, oom=self._oom_increased)
+            self._break(
+                f"command outlived its deadline of {req.timeout:.0f}s; the sandbox was removed"
+            )
+        timed_out = rc is not None and stopped_by_deadline(
+            rc, time.monotonic() - start, req.timeout
+        )
+        return finished(
+            req,
+            start,
+            outcome.stdout,
+            outcome.stderr,
+            rc=rc,
+            flooded=outcome.flooded,
+            timed_out=timed_out,
+            oom=self._oom_increased,
+        )
 
     def _runner_call(
         self,
@@ -383,8 +455,14 @@ class DockerSandbox(TarFiles):
         runner_err = CappedBuffer(1 << 14)
         messages = MessageReader(out, err)
         frames = FrameReader(messages, runner_err)  # type: ignore[arg-type]
-        request = {"argv": argv, "env": {**self.backend.base_env, **env}, "cwd": workdir, "timeout": timeout,
-                   "cap": cap, "flood": flood}
+        request = {
+            "argv": argv,
+            "env": {**self.backend.base_env, **env},
+            "cwd": workdir,
+            "timeout": timeout,
+            "cap": cap,
+            "flood": flood,
+        }
         if stdin is not None:
             request["stdin"] = len(stdin)
         to_send = memoryview(json.dumps(request).encode() + b"\n" + (stdin or b""))
@@ -398,9 +476,15 @@ class DockerSandbox(TarFiles):
                 if left <= 0:
                     if kill_sent or len(to_send):
                         break
-                    to_send, kill_sent, deadline = memoryview(b'{"kill": true}\n'), True, time.monotonic() + 5.0
+                    to_send, kill_sent, deadline = (
+                        memoryview(b'{"kill": true}\n'),
+                        True,
+                        time.monotonic() + 5.0,
+                    )
                     continue
-                readable, writable, _ = select.select([sock], [sock] if len(to_send) else [], [], min(left, 1.0))
+                readable, writable, _ = select.select(
+                    [sock], [sock] if len(to_send) else [], [], min(left, 1.0)
+                )
                 if writable:
                     try:
                         to_send = to_send[sock.send(to_send[: 1 << 20]) :]
@@ -424,15 +508,21 @@ class DockerSandbox(TarFiles):
             raise
         info = messages.exit
         if info is None:
-            why = "the runner did not answer by the deadline" if kill_sent else "the runner went away"
-            self._break(f"{why}; the sandbox was removed {bytes(runner_err.data).decode(errors='replace')[-300:]}".strip())
+            why = (
+                "the runner did not answer by the deadline" if kill_sent else "the runner went away"
+            )
+            self._break(
+                f"{why}; the sandbox was removed {bytes(runner_err.data).decode(errors='replace')[-300:]}".strip()
+            )
             return out, err, None, kill_sent
         out.seen, err.seen = int(info.get("seen_out") or 0), int(info.get("seen_err") or 0)  # type: ignore[call-overload]
         return out, err, info, kill_sent
 
     def _control_socket(self) -> socket.socket:
         if self._control is None:
-            s = self.api.attach_socket(self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            s = self.api.attach_socket(
+                self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
             self._control_io = s
             self._control = getattr(s, "_sock", s)
         return self._control
@@ -504,8 +594,16 @@ class DockerSandbox(TarFiles):
         environment = {**self.backend.base_env, **env}
         deadline = time.monotonic() + limit_s
         try:
-            ex = self.api.exec_create(self.id, cmd, stdout=True, stderr=True, stdin=stdin is not None,
-                                      user=user, environment=environment, workdir=workdir)
+            ex = self.api.exec_create(
+                self.id,
+                cmd,
+                stdout=True,
+                stderr=True,
+                stdin=stdin is not None,
+                user=user,
+                environment=environment,
+                workdir=workdir,
+            )
             sock = self.api.exec_start(ex["Id"], socket=True)
         except (docker.errors.APIError, requests.exceptions.RequestException) as e:
             raise SandboxError(f"docker exec failed: {_first_line(e)}") from e

@@ -83,8 +83,12 @@ def bwrap_works() -> tuple[bool, str]:
     if path is None:
         return False, "bwrap not installed (apt-get install bubblewrap)"
     try:
-        proc = subprocess.run([path, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
-                              capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(
+            [path, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         return False, f"bwrap does not run: {e}"
     if proc.returncode != 0:
@@ -188,7 +192,13 @@ class LocalBackend:
 class LocalSandbox(TarFiles):
     """One bubblewrap sandbox: a host directory of writable dirs, a uid, a cgroup."""
 
-    def __init__(self, backend: LocalBackend, limits: Limits, env: dict[str, str], gateway_socket: Path | None) -> None:
+    def __init__(
+        self,
+        backend: LocalBackend,
+        limits: Limits,
+        env: dict[str, str],
+        gateway_socket: Path | None,
+    ) -> None:
         self.backend = backend
         self.limits = limits
         self.env = env
@@ -207,15 +217,25 @@ class LocalSandbox(TarFiles):
     def _setup(self, gateway_socket: Path | None) -> None:
         root = self.backend.root
         with _uid_lock:
-            self.uid = UID_BASE + (os.getpid() % 1000) * 1000 + next(_uids) % 1000 if root else os.getuid()
+            self.uid = (
+                UID_BASE + (os.getpid() % 1000) * 1000 + next(_uids) % 1000 if root else os.getuid()
+            )
         os.chmod(self.dir, 0o711)  # the sandbox uid must traverse it, nobody may list it
         for d in WRITABLE_DIRS:
             host = self.dir / d.strip("/")
             host.mkdir()
             if root:
                 mode = "1777" if d == "/tmp" else "0755"
-                self._mount(["-t", "tmpfs", "-o", f"size={self.limits.disk_mb}m,mode={mode},uid={self.uid},gid={self.uid},nosuid,nodev",
-                             "tmpfs", str(host)])
+                self._mount(
+                    [
+                        "-t",
+                        "tmpfs",
+                        "-o",
+                        f"size={self.limits.disk_mb}m,mode={mode},uid={self.uid},gid={self.uid},nosuid,nodev",
+                        "tmpfs",
+                        str(host),
+                    ]
+                )
         self.gateway_dir, socket_env = prepare_gateway(gateway_socket)
         if self.gateway_dir is not None and root:
             # The unprivileged bwrap may not reach the socket's path: bring it here.
@@ -224,24 +244,54 @@ class LocalSandbox(TarFiles):
             self._mount(["--bind", str(host_dir), str(self.gateway_dir)])
         self.env.update(socket_env)
         if root:
-            self.cgroup = cgroups.create(self.dir.name, self.limits.memory_mb, self.limits.pids, self.limits.cpus)
+            self.cgroup = cgroups.create(
+                self.dir.name, self.limits.memory_mb, self.limits.pids, self.limits.cpus
+            )
 
     def _mount(self, args: list[str]) -> None:
         proc = subprocess.run(["mount", *args], capture_output=True, text=True)
         if proc.returncode != 0:
-            raise SandboxError(f"local sandbox: mount {' '.join(args)} failed: {proc.stderr.strip()}")
+            raise SandboxError(
+                f"local sandbox: mount {' '.join(args)} failed: {proc.stderr.strip()}"
+            )
 
     # -- the command line of one call ---------------------------------------------------------
 
-    def _argv(self, cmd: list[str], workdir: str, env: Mapping[str, str], timeout: float | None) -> list[str]:
+    def _argv(
+        self, cmd: list[str], workdir: str, env: Mapping[str, str], timeout: float | None
+    ) -> list[str]:
         inner = (["timeout", "-s", "KILL", f"{timeout:.3f}"] if timeout is not None else []) + cmd
         full_env = {**BASE_ENV, **env}
         if self.backend.bwrap is None:  # --unsafe-local: on the host, in the translated workdir
-            return self._limits_prefix() + ["env", "-i", *(f"{k}={v}" for k, v in full_env.items()),
-                                            "sh", "-c", 'cd "$0" && exec "$@"', workdir, *inner]
-        args = [self.backend.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "sandbox",
-                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--cap-drop", "ALL",
-                *_system_binds(), "--proc", "/proc", "--dev", "/dev"]
+            return self._limits_prefix() + [
+                "env",
+                "-i",
+                *(f"{k}={v}" for k, v in full_env.items()),
+                "sh",
+                "-c",
+                'cd "$0" && exec "$@"',
+                workdir,
+                *inner,
+            ]
+        args = [
+            self.backend.bwrap,
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "sandbox",
+            "--uid",
+            str(SANDBOX_UID),
+            "--gid",
+            str(SANDBOX_UID),
+            "--cap-drop",
+            "ALL",
+            *_system_binds(),
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+        ]
         for d in WRITABLE_DIRS:
             args += ["--bind", str(self.dir / d.strip("/")), d]
         if self.gateway_dir is not None:
@@ -258,12 +308,23 @@ class LocalSandbox(TarFiles):
         if not self.backend.root:  # no tmpfs caps without root: at least cap each file
             rl.append(f"--fsize={lim.disk_mb << 20}")
         if self.cgroup is None:
-            rl += [f"--as={lim.memory_mb << 20}", f"--nproc={lim.pids + (0 if self.backend.root else _user_procs())}"]
+            rl += [
+                f"--as={lim.memory_mb << 20}",
+                f"--nproc={lim.pids + (0 if self.backend.root else _user_procs())}",
+            ]
         prefix = ["prlimit", *rl, "--"]
         if self.backend.root:
-            prefix = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", *prefix]
+            prefix = [
+                "setpriv",
+                f"--reuid={self.uid}",
+                f"--regid={self.uid}",
+                "--clear-groups",
+                *prefix,
+            ]
         if self.cgroup is not None:
-            join = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
+            join = (
+                'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
+            )
             prefix = ["sh", "-c", join, "sh", *self.cgroup.procs_files, "--", *prefix]
         return prefix
 
@@ -283,18 +344,30 @@ class LocalSandbox(TarFiles):
         req = prepare_run(cmd, timeout_s, workdir, self.env, env, self.limits)
         start = time.monotonic()
         if user not in (None, str(SANDBOX_UID), f"{SANDBOX_UID}:{SANDBOX_UID}", "sandbox"):
-            raise SandboxError(f"the local backend runs everything as the sandbox user, not {user!r}")
+            raise SandboxError(
+                f"the local backend runs everything as the sandbox user, not {user!r}"
+            )
         if self.backend.bwrap is None:
-            warnings.warn("running untrusted code WITHOUT isolation (--unsafe-local, no bubblewrap)", UnsafeLocalWarning, stacklevel=2)
+            warnings.warn(
+                "running untrusted code WITHOUT isolation (--unsafe-local, no bubblewrap)",
+                UnsafeLocalWarning,
+                stacklevel=2,
+            )
         with self._lock:
             if self._closed:
                 return broken(req, start, "sandbox is closed")
             argv = self._argv(req.argv, self._path(req.workdir), req.env, req.timeout)
-            out, err, rc, flooded = self._call(argv, None, req.timeout + GRACE_S, req.cap, req.flood, on_output)
+            out, err, rc, flooded = self._call(
+                argv, None, req.timeout + GRACE_S, req.cap, req.flood, on_output
+            )
             self._sweep()  # the pid namespace is dying with bwrap; make sure, and at once
             oom = self._oom_increased()  # read after every command, so each sees only its own
-        timed_out = rc is not None and stopped_by_deadline(rc, time.monotonic() - start, req.timeout)
-        return finished(req, start, out, err, rc=rc, flooded=flooded, timed_out=timed_out, oom=lambda: oom)
+        timed_out = rc is not None and stopped_by_deadline(
+            rc, time.monotonic() - start, req.timeout
+        )
+        return finished(
+            req, start, out, err, rc=rc, flooded=flooded, timed_out=timed_out, oom=lambda: oom
+        )
 
     def _oom_increased(self) -> bool:
         count = self.cgroup.oom_kills() if self.cgroup else 0
@@ -302,17 +375,27 @@ class LocalSandbox(TarFiles):
         return increased
 
     def _call(
-        self, argv: list[str], stdin: bytes | None, limit_s: float, cap: int, flood: int,
+        self,
+        argv: list[str],
+        stdin: bytes | None,
+        limit_s: float,
+        cap: int,
+        flood: int,
         on_output: Callable[[str, bytes], None] | None = None,
     ) -> tuple[CappedBuffer, CappedBuffer, int | None, bool]:
         """Run argv; (stdout, stderr, exit code or None at the outer deadline, flooded)."""
         out, err = capped_pair(cap, cap, on_output)
         deadline = time.monotonic() + limit_s
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                    env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
-                                    cwd="/")
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
+                cwd="/",
+            )
         except OSError as e:
             raise SandboxError(f"local sandbox: cannot start {argv[0]}: {e}") from e
         assert proc.stdout is not None and proc.stderr is not None
@@ -323,7 +406,9 @@ class LocalSandbox(TarFiles):
             os.set_blocking(proc.stdin.fileno(), False)
         while sinks and time.monotonic() < deadline and not flooded:
             wl = [proc.stdin.fileno()] if to_send is not None and proc.stdin is not None else []
-            r, w, _ = select.select(list(sinks), wl, [], min(1.0, max(0.0, deadline - time.monotonic())))
+            r, w, _ = select.select(
+                list(sinks), wl, [], min(1.0, max(0.0, deadline - time.monotonic()))
+            )
             if w and to_send is not None and proc.stdin is not None:
                 try:
                     to_send = to_send[os.write(proc.stdin.fileno(), to_send[: 1 << 20]) :]

@@ -33,7 +33,12 @@ WRITABLE_DIRS = ("/testbed", "/agent", "/task", "/out", "/tmp")
 GATEWAY_DIR = "/run/dgm"
 SOCKET_ENV = "DGM_LLM_SOCKET"
 # Debian's python3 (the one with pytest) must win over any /usr/local one a base image brings.
-BASE_ENV = {"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+BASE_ENV = {
+    "PATH": "/usr/bin:/bin:/usr/local/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
 
 
 class SandboxError(Exception):
@@ -49,13 +54,31 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    timeout_s: float = Field(default=600.0, gt=0, description="Deadline of one `run` when the call gives none (seconds).")
-    memory_mb: int = Field(default=2048, ge=64, description="Memory limit (MiB); swap is not allowed beyond it. Files written to the writable dirs count against it too.")
+    timeout_s: float = Field(
+        default=600.0, gt=0, description="Deadline of one `run` when the call gives none (seconds)."
+    )
+    memory_mb: int = Field(
+        default=2048,
+        ge=64,
+        description="Memory limit (MiB); swap is not allowed beyond it. Files written to the writable dirs count against it too.",
+    )
     cpus: float = Field(default=1.0, gt=0, description="CPU quota, in cores.")
-    pids: int = Field(default=256, ge=16, description="Most processes/threads alive at once (stops fork bombs).")
-    disk_mb: int = Field(default=1024, ge=8, description="Size cap of each writable directory (MiB).")
-    output_cap_bytes: int = Field(default=1 << 20, ge=1024, description="Most bytes kept of a command's stdout, and of its stderr; the rest is dropped and reported as truncated.")
-    copy_out_cap_mb: int = Field(default=256, ge=1, description="Most bytes `get_files`/`get_dir` bring back from one call (MiB).")
+    pids: int = Field(
+        default=256, ge=16, description="Most processes/threads alive at once (stops fork bombs)."
+    )
+    disk_mb: int = Field(
+        default=1024, ge=8, description="Size cap of each writable directory (MiB)."
+    )
+    output_cap_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        description="Most bytes kept of a command's stdout, and of its stderr; the rest is dropped and reported as truncated.",
+    )
+    copy_out_cap_mb: int = Field(
+        default=256,
+        ge=1,
+        description="Most bytes `get_files`/`get_dir` bring back from one call (MiB).",
+    )
 
 
 DEFAULT_LIMITS = Limits()

@@ -71,9 +71,15 @@ def _self_modify(needs: OperatorNeeds) -> Mutator:
     from dgm.mutators.self_modify import SelfModifier, SelfModifyMutator
 
     c = needs.config
-    runner = SelfModifier(needs.backend, needs.gateway, c.self_modify_limits.sandbox(),
-                          max_steps=c.self_modify_limits.max_steps)
-    return SelfModifyMutator(runner, diagnosis_retries=c.diagnosis_retries, max_chars=c.prompt_chars)
+    runner = SelfModifier(
+        needs.backend,
+        needs.gateway,
+        c.self_modify_limits.sandbox(),
+        max_steps=c.self_modify_limits.max_steps,
+    )
+    return SelfModifyMutator(
+        runner, diagnosis_retries=c.diagnosis_retries, max_chars=c.prompt_chars
+    )
 
 
 def _diff(needs: OperatorNeeds) -> Mutator:
@@ -82,6 +88,13 @@ def _diff(needs: OperatorNeeds) -> Mutator:
     return DiffMutator(max_tries=needs.config.diff_max_tries, max_chars=needs.config.prompt_chars)
 
 
-register(Operator("self_modify", "DGM: the parent agent edits its own code, guided by a diagnosis of one of its failures",
-                  _self_modify))
-register(Operator("diff", "the LLM edits the parent's code directly with SEARCH/REPLACE blocks", _diff))
+register(
+    Operator(
+        "self_modify",
+        "DGM: the parent agent edits its own code, guided by a diagnosis of one of its failures",
+        _self_modify,
+    )
+)
+register(
+    Operator("diff", "the LLM edits the parent's code directly with SEARCH/REPLACE blocks", _diff)
+)

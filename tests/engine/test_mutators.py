@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from archive import open_archive
+from archive.info import ErrorKind
 from dgm.cli import app
 from dgm.config import Limits, RunConfig, load_config
 from dgm.llm.gateway import Gateway
@@ -72,7 +73,7 @@ def test_application_is_all_or_nothing() -> None:
 def views(n: int, empty: int = 0, resolved: int = 0, context: int = 0) -> list[EvalView]:
     out = []
     for i in range(n):
-        kind = "empty_patch" if i < empty else ("context_length" if i < empty + context else None)
+        kind: ErrorKind | None = "empty_patch" if i < empty else ("context_length" if i < empty + context else None)
         ok = i >= n - resolved
         out.append(EvalView(f"t{i:02d}", ok, None if ok else kind, "" if kind == "empty_patch" else "diff"))
     return out
@@ -154,7 +155,7 @@ def test_admission_accepts_a_real_change_and_handles_both_layouts() -> None:
 
 def test_every_registered_operator_is_in_the_config_and_the_cli_help() -> None:
     field = RunConfig.model_fields["operator"]
-    assert (field.json_schema_extra or {})["enum"] == list(OPERATORS) == ["self_modify", "diff"]
+    assert RunConfig.model_json_schema()["properties"]["operator"]["enum"] == list(OPERATORS) == ["self_modify", "diff"]
     help_text = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "300"}).output
     for name, op in OPERATORS.items():
         assert load_config(None, {"operator": name}).operator == name

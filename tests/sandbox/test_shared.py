@@ -33,7 +33,9 @@ from tests.sandbox.conftest import SMALL
         (0, True, False, (Status.timeout, 124)),
     ],
 )
-def test_exit_status_mapping(rc: int, timed_out: bool, oom: bool, expected: tuple[Status, int]) -> None:
+def test_exit_status_mapping(
+    rc: int, timed_out: bool, oom: bool, expected: tuple[Status, int]
+) -> None:
     assert exit_status(rc, timed_out=timed_out, oom=lambda: oom) == expected
 
 
@@ -50,22 +52,37 @@ def test_oom_is_asked_only_for_a_signalled_exit() -> None:
 
 @pytest.mark.parametrize(
     ("rc", "duration", "expected"),
-    [(124, 2.0, True), (137, 2.0, True), (-9, 2.0, True), (124, 0.5, False), (-9, 0.5, False), (1, 2.0, False)],
+    [
+        (124, 2.0, True),
+        (137, 2.0, True),
+        (-9, 2.0, True),
+        (124, 0.5, False),
+        (-9, 0.5, False),
+        (1, 2.0, False),
+    ],
 )
 def test_stopped_by_deadline(rc: int, duration: float, expected: bool) -> None:
     assert stopped_by_deadline(rc, duration, timeout_s=1.0) is expected
 
 
 # Each case: a command, its deadline, and the (status, exit code) every backend must report.
-CASES = {
+CASES: dict[str, tuple[str | list[str], float, tuple[Status, int] | None]] = {
     "ok": ("true", 10, (Status.ok, 0)),
     "exit-code": ("exit 3", 10, (Status.exit_code, 3)),
     "exits-124-early": ("exit 124", 10, (Status.exit_code, 124)),
     "shell-killed": ("kill -9 $$", 10, (Status.killed, 137)),
     "shell-terminated": ("kill -TERM $$", 10, (Status.killed, 143)),
-    "process-killed": (["python3", "-c", "import os; os.kill(os.getpid(), 9)"], 10, (Status.killed, 137)),
+    "process-killed": (
+        ["python3", "-c", "import os; os.kill(os.getpid(), 9)"],
+        10,
+        (Status.killed, 137),
+    ),
     "deadline": ("sleep 30", 1.0, (Status.timeout, 124)),
-    "cannot-exec": (["/no/such/program"], 10, None),  # 126 or 127: an exit code, whatever the shell says
+    "cannot-exec": (
+        ["/no/such/program"],
+        10,
+        None,
+    ),  # 126 or 127: an exit code, whatever the shell says
 }
 
 
@@ -94,7 +111,9 @@ def test_a_childs_oom_kill_is_not_blamed_on_the_next_command(backend: SandboxBac
 
 
 @pytest.mark.docker
-def test_both_backends_refuse_copies_outside_the_writable_dirs(backend: SandboxBackend, tmp_path: Path) -> None:
+def test_both_backends_refuse_copies_outside_the_writable_dirs(
+    backend: SandboxBackend, tmp_path: Path
+) -> None:
     (tmp_path / "f").write_text("x")
     with backend.open(SMALL) as sb:
         for dest in ("/etc", "/usr/lib/x", "/testbed/../etc", "/"):
@@ -107,19 +126,32 @@ def test_both_backends_refuse_copies_outside_the_writable_dirs(backend: SandboxB
 
 
 @pytest.mark.docker
-def test_the_sandbox_environment_is_exactly_the_documented_one(backend: SandboxBackend, tmp_path: Path) -> None:
+def test_the_sandbox_environment_is_exactly_the_documented_one(
+    backend: SandboxBackend, tmp_path: Path
+) -> None:
     """BASE_ENV, what `open` and `run` were given, PWD, and DGM_LLM_SOCKET with a gateway
     (see the protocol docstring and docs/sandbox.md); nothing else."""
     srv = socket.socket(socket.AF_UNIX)
     srv.bind(str(tmp_path / "llm.sock"))
     try:
-        with backend.open(SMALL, env={"FROM_OPEN": "1"}, gateway_socket=tmp_path / "llm.sock") as sb:
-            r = sb.run(["python3", "-c", "import json, os; print(json.dumps(dict(os.environ)))"], timeout_s=10,
-                       env={"FROM_RUN": "2"})
+        with backend.open(
+            SMALL, env={"FROM_OPEN": "1"}, gateway_socket=tmp_path / "llm.sock"
+        ) as sb:
+            r = sb.run(
+                ["python3", "-c", "import json, os; print(json.dumps(dict(os.environ)))"],
+                timeout_s=10,
+                env={"FROM_RUN": "2"},
+            )
             who = sb.run("id -u; id -g", timeout_s=10)
     finally:
         srv.close()
     env = json.loads(r.stdout)
-    expected = {**BASE_ENV, "FROM_OPEN": "1", "FROM_RUN": "2", "PWD": "/testbed", SOCKET_ENV: "/run/dgm/llm.sock"}
+    expected = {
+        **BASE_ENV,
+        "FROM_OPEN": "1",
+        "FROM_RUN": "2",
+        "PWD": "/testbed",
+        SOCKET_ENV: "/run/dgm/llm.sock",
+    }
     assert env == expected, env
     assert who.stdout.split() == [str(SANDBOX_UID), str(SANDBOX_UID)]
