@@ -202,7 +202,7 @@ class Tree {
     }
     const hiddenHere = this.collapsed.has(n.id) ? n.n - 1 : n.h;
     if (hiddenHere > 0) {
-      const more = el("text", { class: "more", x: x, y: y + 32, "text-anchor": "middle" }, layer);
+      const more = el("text", { class: "more", x: x + 12, y: y + 4, "text-anchor": "start" }, layer);
       more.textContent = `+${hiddenHere}` + (n.hb !== null && n.hb !== undefined && !this.collapsed.has(n.id) ? ` (best ${fmt(n.hb)})` : "");
     }
   }
@@ -210,7 +210,7 @@ class Tree {
   fit() {
     const box = this.g.getBBox();
     const w = this.svg.clientWidth || 800, h = this.svg.clientHeight || 560;
-    const k = Math.min(1.5, Math.max(0.05, Math.min((w - 40) / Math.max(box.width, 1), (h - 40) / Math.max(box.height, 1))));
+    const k = Math.min(1, Math.max(0.05, Math.min((w - 40) / Math.max(box.width, 1), (h - 40) / Math.max(box.height, 1))));
     this.view = { k, x: 20 - box.x * k + Math.max(0, (w - 40 - box.width * k) / 2), y: 20 - box.y * k };
     this.fitted = true;
   }
