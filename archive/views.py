@@ -11,12 +11,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Integer, cast, func, literal, select
 
 from archive.errors import ArchiveError
-from archive.info import EvaluationInfo, EventInfo, LLMCallInfo
+from archive.info import AgentInfo, EvaluationInfo, EventInfo, LLMCallInfo
 from archive.models import Agent, Evaluation, Event, LLMCall, Run, Task
-from archive.store import Archive
+from archive.store import Archive, _agent_info, _agent_select
+
+MAX_DEPTH = 1_000_000  # a guard: parents are older than children, so chains end
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,9 @@ class CostBucket:
 def run_fingerprint(archive: Archive, run_id: str) -> tuple[Any, ...]:
     """Changes whenever anything shown about the run changes (each part is an index lookup)."""
     with archive._read() as conn:
-        run = conn.execute(select(Run.pk, Run.status, Run.updated_at).where(Run.id == run_id)).first()
+        run = conn.execute(
+            select(Run.pk, Run.status, Run.updated_at).where(Run.id == run_id)
+        ).first()
         if run is None:
             raise ArchiveError(f"no run {run_id!r} in this archive")
         agents = conn.execute(
@@ -59,7 +63,9 @@ def archive_fingerprint(archive: Archive) -> tuple[Any, ...]:
     """Changes whenever the list of runs would show something new."""
     with archive._read() as conn:
         runs = conn.execute(select(Run.pk, Run.status, Run.updated_at).order_by(Run.pk)).all()
-        seqs = conn.execute(select(Agent.run_pk, func.max(Agent.stats_seq)).group_by(Agent.run_pk)).all()
+        seqs = conn.execute(
+            select(Agent.run_pk, func.max(Agent.stats_seq)).group_by(Agent.run_pk)
+        ).all()
         call = conn.execute(select(func.max(LLMCall.pk))).scalar()
     return (tuple(map(tuple, runs)), tuple(map(tuple, seqs)), call)
 
@@ -78,15 +84,21 @@ def recent_events(
 
 def count_events(archive: Archive, run_id: str, kind: str) -> int:
     with archive._read() as conn:
-        q = select(func.count()).where(Event.run_pk == archive._run_pk(conn, run_id), Event.kind == kind)
+        q = select(func.count()).where(
+            Event.run_pk == archive._run_pk(conn, run_id), Event.kind == kind
+        )
         return int(conn.execute(q).scalar() or 0)
 
 
-def cost_buckets(archive: Archive, run_id: str, start: float, buckets: int = 120) -> list[CostBucket]:
+def cost_buckets(
+    archive: Archive, run_id: str, start: float, buckets: int = 120
+) -> list[CostBucket]:
     """The run's LLM spending summed per time bucket, computed by the database."""
     with archive._read() as conn:
         run_pk = archive._run_pk(conn, run_id)
-        span = conn.execute(select(func.max(LLMCall.created_at)).where(LLMCall.run_pk == run_pk)).scalar()
+        span = conn.execute(
+            select(func.max(LLMCall.created_at)).where(LLMCall.run_pk == run_pk)
+        ).scalar()
         if span is None:
             return []
         width = max((span - start) / buckets, 1e-3)
@@ -125,8 +137,15 @@ def evaluation_rows(archive: Archive, agent_id: str) -> list[EvaluationRow]:
         ).all()
     return [
         EvaluationRow(
-            r.seq, r.task_name, r.attempt, r.stage, r.resolved, r.score, r.duration_ms / 1000,
-            r.error_kind, r.trajectory_pk is not None,
+            r.seq,
+            r.task_name,
+            r.attempt,
+            r.stage,
+            r.resolved,
+            r.score,
+            r.duration_ms / 1000,
+            r.error_kind,
+            r.trajectory_pk is not None,
         )
         for r in rows
     ]
@@ -175,7 +194,9 @@ def llm_call(archive: Archive, call_id: str) -> LLMCallInfo:
         ).first()
         if r is None:
             raise ArchiveError(f"no LLM call {call_id!r} in this archive")
-        raw = archive.blobs.get_many(conn, [pk for pk in (r.request_pk, r.response_pk) if pk is not None])
+        raw = archive.blobs.get_many(
+            conn, [pk for pk in (r.request_pk, r.response_pk) if pk is not None]
+        )
     return LLMCallInfo(
         id=r.id,
         run_id=r.run_id,
@@ -193,3 +214,21 @@ def llm_call(archive: Archive, call_id: str) -> LLMCallInfo:
         request=raw.get(r.request_pk, b""),
         response=raw.get(r.response_pk) if r.response_pk is not None else None,
     )
+
+
+def lineage(archive: Archive, agent_id: str) -> list[AgentInfo]:
+    """The agent and its first-parent ancestors, root first, in one recursive query
+    (`Archive.lineage` asks once per generation: thousands of round trips deep in a run)."""
+    up = select(Agent.pk, Agent.parent_id, literal(0).label("depth")).where(Agent.id == agent_id)
+    chain = up.cte("chain", recursive=True)
+    chain = chain.union_all(
+        select(Agent.pk, Agent.parent_id, (chain.c.depth + 1).label("depth"))
+        .join(chain, Agent.id == chain.c.parent_id)
+        .where(chain.c.depth < MAX_DEPTH)
+    )
+    q = _agent_select().join(chain, chain.c.pk == Agent.pk).order_by(chain.c.depth.desc())
+    with archive._read() as conn:
+        rows = conn.execute(q).all()
+    if not rows:
+        raise ArchiveError(f"no agent {agent_id!r} in this archive")
+    return [_agent_info(r, None) for r in rows]

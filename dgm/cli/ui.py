@@ -12,8 +12,15 @@ from dgm.errors import UserError
 
 def ui(
     archive: str | None = ArchiveOption,
-    host: Annotated[str, typer.Option("--host", help="Address to bind; any but loopback requires the printed token.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free one).")] = 8000,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host", help="Address to bind; any but loopback requires the printed token."
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free one).")
+    ] = 8000,
 ) -> None:
     """A web app over the archive (read-only): runs, a run live, its tree, any agent."""
     from dgm.ui import make_server  # the web app loads only for this command
@@ -23,10 +30,14 @@ def ui(
         server = make_server(store, host, port)
     except OSError as e:
         store.close()
-        raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e}; pass another --port or --host") from None
+        raise UserError(
+            f"cannot listen on {host}:{port}: {e.strerror or e}; pass another --port or --host"
+        ) from None
     typer.echo(f"dgm ui serving {store.url.split('://')[0]} archive at {server.url}")
     if server.token:
-        typer.echo("not on loopback: the token in this URL is required (it is set as a cookie on first visit)")
+        typer.echo(
+            "not on loopback: the token in this URL is required (it is set as a cookie on first visit)"
+        )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

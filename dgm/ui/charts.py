@@ -20,7 +20,9 @@ class Series:
     step: bool = False
 
 
-def thin(points: Sequence[tuple[float, float]], limit: int = MAX_POINTS) -> list[tuple[float, float]]:
+def thin(
+    points: Sequence[tuple[float, float]], limit: int = MAX_POINTS
+) -> list[tuple[float, float]]:
     """At most `limit` evenly spaced points, the last one always kept."""
     if len(points) <= limit:
         return list(points)
@@ -40,12 +42,14 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 def _fmt(v: float, span: float) -> str:
     """Enough decimals to tell ticks `span / 4` apart."""
     digits = 0
-    while digits < 6 and span > 0 and span / 4 < 10 ** -digits:
+    while digits < 6 and span > 0 and span / 4 < 10**-digits:
         digits += 1
     return f"{v:.{digits}f}"
 
 
-def line_chart(series: list[Series], xlabel: str, ylabel: str, y_range: tuple[float, float] | None = None) -> str:
+def line_chart(
+    series: list[Series], xlabel: str, ylabel: str, y_range: tuple[float, float] | None = None
+) -> str:
     pts = [p for s in series for p in s.points]
     if not pts:
         return '<p class="empty-note">Nothing to plot yet.</p>'
@@ -60,15 +64,27 @@ def line_chart(series: list[Series], xlabel: str, ylabel: str, y_range: tuple[fl
     def sy(y: float) -> float:
         return H - PAD_B - (y - y0) / (y1 - y0) * (H - PAD_T - PAD_B)
 
-    out = [f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{esc(ylabel)} against {esc(xlabel)}">']
+    out = [
+        f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{esc(ylabel)} against {esc(xlabel)}">'
+    ]
     for t in _ticks(y0, y1):
-        out.append(f'<line class="grid" x1="{PAD_L}" x2="{W - PAD_R}" y1="{sy(t):.1f}" y2="{sy(t):.1f}"/>')
-        out.append(f'<text class="tick" x="{PAD_L - 6}" y="{sy(t) + 4:.1f}" text-anchor="end">{esc(_fmt(t, y1 - y0))}</text>')
+        out.append(
+            f'<line class="grid" x1="{PAD_L}" x2="{W - PAD_R}" y1="{sy(t):.1f}" y2="{sy(t):.1f}"/>'
+        )
+        out.append(
+            f'<text class="tick" x="{PAD_L - 6}" y="{sy(t) + 4:.1f}" text-anchor="end">{esc(_fmt(t, y1 - y0))}</text>'
+        )
     for t in _ticks(x0, x1):
-        out.append(f'<text class="tick" x="{sx(t):.1f}" y="{H - PAD_B + 16}" text-anchor="middle">{esc(_fmt(t, x1 - x0))}</text>')
-    out.append(f'<text class="axis" x="{(W + PAD_L) / 2}" y="{H - 4}" text-anchor="middle">{esc(xlabel)}</text>')
+        out.append(
+            f'<text class="tick" x="{sx(t):.1f}" y="{H - PAD_B + 16}" text-anchor="middle">{esc(_fmt(t, x1 - x0))}</text>'
+        )
+    out.append(
+        f'<text class="axis" x="{(W + PAD_L) / 2}" y="{H - 4}" text-anchor="middle">{esc(xlabel)}</text>'
+    )
     mid = (H - PAD_B + PAD_T) / 2
-    out.append(f'<text class="axis" x="12" y="{mid}" text-anchor="middle" transform="rotate(-90 12 {mid})">{esc(ylabel)}</text>')
+    out.append(
+        f'<text class="axis" x="12" y="{mid}" text-anchor="middle" transform="rotate(-90 12 {mid})">{esc(ylabel)}</text>'
+    )
     for s in series:
         coords: list[str] = []
         prev_y: float | None = None

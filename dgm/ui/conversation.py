@@ -19,7 +19,9 @@ def _content(value: Any) -> str:
         return value
     if isinstance(value, list):
         return "\n".join(
-            p.get("text", "") if isinstance(p, dict) and p.get("type") == "text" else json.dumps(p, indent=1)
+            p.get("text", "")
+            if isinstance(p, dict) and p.get("type") == "text"
+            else json.dumps(p, indent=1)
             for p in value
         )
     return json.dumps(value, indent=1)
@@ -40,7 +42,9 @@ def _tool_calls(calls: Any) -> str:
                 pass
         else:
             args = json.dumps(args, indent=1)
-        out.append(f'<div class="call"><span class="tool">{esc(name)}</span><pre>{esc(args)}</pre></div>')
+        out.append(
+            f'<div class="call"><span class="tool">{esc(name)}</span><pre>{esc(args)}</pre></div>'
+        )
     return "".join(out)
 
 
@@ -52,7 +56,11 @@ def messages_html(messages: list[Any]) -> str:
             continue
         role = str(m.get("role", "?"))
         cls = role if role in ROLES else "other"
-        extra = f' <span class="dim">{esc(m.get("tool_call_id", ""))}</span>' if m.get("tool_call_id") else ""
+        extra = (
+            f' <span class="dim">{esc(m.get("tool_call_id", ""))}</span>'
+            if m.get("tool_call_id")
+            else ""
+        )
         body = _content(m.get("content"))
         out.append(
             f'<div class="msg role-{cls}"><div class="role">{esc(role)}{extra}</div>'
@@ -87,7 +95,7 @@ def _one(doc: Any) -> str:
     out = messages_html(doc["messages"]) if isinstance(doc.get("messages"), list) else ""
     rest = {k: v for k, v in doc.items() if k != "messages"}
     if rest:
-        out += f'<details><summary>info</summary><pre>{esc(json.dumps(rest, indent=1))}</pre></details>'
+        out += f"<details><summary>info</summary><pre>{esc(json.dumps(rest, indent=1))}</pre></details>"
     return out
 
 
@@ -111,7 +119,9 @@ def exchange_html(request: bytes, response: bytes | None) -> str:
         resp = None
     choices = resp.get("choices") if isinstance(resp, dict) else None
     if isinstance(choices, list) and choices:
-        out.append(messages_html([c.get("message", c) if isinstance(c, dict) else c for c in choices]))
+        out.append(
+            messages_html([c.get("message", c) if isinstance(c, dict) else c for c in choices])
+        )
     else:
         out.append(f'<pre class="log">{esc(text_of(response))}</pre>')
     raw_req = esc(text_of(request, 50_000))

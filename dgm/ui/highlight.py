@@ -78,14 +78,21 @@ def file_rows(old: bytes | None, new: bytes | None) -> list[Row] | None:
             rows.append(Row("skip", None, None, None, None))
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
-                rows += [Row("same", i + 1, a[i], j + 1, b[j]) for i, j in zip(range(i1, i2), range(j1, j2))]
+                rows += [
+                    Row("same", i + 1, a[i], j + 1, b[j])
+                    for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
+                ]
                 continue
             n = max(i2 - i1, j2 - j1)
             for k in range(n):
                 i, j = i1 + k, j1 + k
                 left = (i + 1, a[i]) if i < i2 else (None, None)
                 right = (j + 1, b[j]) if j < j2 else (None, None)
-                kind = "chg" if left[1] is not None and right[1] is not None else ("del" if right[1] is None else "add")
+                kind = (
+                    "chg"
+                    if left[1] is not None and right[1] is not None
+                    else ("del" if right[1] is None else "add")
+                )
                 rows.append(Row(kind, left[0], left[1], right[0], right[1]))
     return rows
 
@@ -94,7 +101,9 @@ def _cell(no: int | None, text: str | None, code: bool, side: str, kind: str) ->
     cls = {"del": "del", "add": "add", "chg": "del" if side == "l" else "add"}.get(kind, "")
     if text is None:
         return '<td class="no"></td><td class="empty"></td>'
-    return f'<td class="no">{no}</td><td class="{cls}"><code>{highlight_line(text, code)}</code></td>'
+    return (
+        f'<td class="no">{no}</td><td class="{cls}"><code>{highlight_line(text, code)}</code></td>'
+    )
 
 
 def side_by_side(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> str:
@@ -102,26 +111,32 @@ def side_by_side(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> str:
     paths = sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
     if not paths:
         return '<p class="empty-note">No differences.</p>'
-    out = [f'<p>{len(paths)} file(s) changed.</p>']
+    out = [f"<p>{len(paths)} file(s) changed.</p>"]
     for path in paths:
         state = "added" if path not in old else ("deleted" if path not in new else "modified")
-        out.append(f'<section class="file"><h3><code>{esc(path)}</code> <span class="tag">{state}</span></h3>')
+        out.append(
+            f'<section class="file"><h3><code>{esc(path)}</code> <span class="tag">{state}</span></h3>'
+        )
         rows = file_rows(old.get(path), new.get(path))
         if rows is None:
             out.append("<p>Binary file differs.</p></section>")
             continue
         code = is_code(path)
-        out.append('<table class="diff"><colgroup><col class=nc><col><col class=nc><col></colgroup>')
+        out.append(
+            '<table class="diff"><colgroup><col class=nc><col><col class=nc><col></colgroup>'
+        )
         for row in rows[:MAX_FILE_ROWS]:
             if row.kind == "skip":
                 out.append('<tr class="skip"><td colspan=4>⋯</td></tr>')
                 continue
             out.append(
                 f'<tr class="{row.kind}">{_cell(row.left_no, row.left, code, "l", row.kind)}'
-                f'{_cell(row.right_no, row.right, code, "r", row.kind)}</tr>'
+                f"{_cell(row.right_no, row.right, code, 'r', row.kind)}</tr>"
             )
         if len(rows) > MAX_FILE_ROWS:
-            out.append(f'<tr class="skip"><td colspan=4>{len(rows) - MAX_FILE_ROWS} more rows not shown</td></tr>')
+            out.append(
+                f'<tr class="skip"><td colspan=4>{len(rows) - MAX_FILE_ROWS} more rows not shown</td></tr>'
+            )
         out.append("</table></section>")
     return "".join(out)
 

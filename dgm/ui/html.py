@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 SHORT = 8
@@ -50,7 +50,7 @@ def age(ts: float, now: float | None = None) -> str:
 def when(ts: float | None) -> str:
     if ts is None:
         return "-"
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def text_of(data: bytes, limit: int = 200_000) -> str:
@@ -73,7 +73,9 @@ def run_link(run_id: str, label: str | None = None) -> str:
 
 def page(title: str, body: str, crumbs: list[tuple[str, str]] | None = None, data: str = "") -> str:
     """A whole document. `crumbs` are (escaped href, text) pairs; `data` is trusted attributes."""
-    nav = " / ".join(f'<a href="{h}">{esc(t)}</a>' for h, t in [(href("runs"), "runs"), *(crumbs or [])])
+    nav = " / ".join(
+        f'<a href="{h}">{esc(t)}</a>' for h, t in [(href("runs"), "runs"), *(crumbs or [])]
+    )
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width, initial-scale=1">'

@@ -12,12 +12,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from archive import AgentInfo, Archive, CandidateStats, EventInfo, RunSummary
-from archive import views
+from archive import AgentInfo, Archive, CandidateStats, EventInfo, RunSummary, views
 from dgm.ui import charts
 from dgm.ui.conversation import exchange_html, trajectory_html
 from dgm.ui.highlight import side_by_side, unified
-from dgm.ui.html import agent_link, age, esc, href, page, run_link, score, short, text_of, usd, when
+from dgm.ui.html import age, agent_link, esc, href, page, run_link, score, short, text_of, usd, when
 
 IN_FLIGHT_WINDOW = 2000  # recent events read to tell what the workers are doing
 FAILURES_SHOWN = 50
@@ -34,10 +33,10 @@ def runs_table(runs: list[RunSummary]) -> str:
     now = time.time()
     for r in runs:
         rows.append(
-            f'<tr><td>{run_link(r.id)}</td><td>{esc(r.name)}</td><td>{esc(r.kind)}</td>'
+            f"<tr><td>{run_link(r.id)}</td><td>{esc(r.name)}</td><td>{esc(r.kind)}</td>"
             f'<td><span class="status {esc(r.status)}">{esc(r.status)}</span></td>'
-            f'<td class=num>{score(r.best_score)}</td><td class=num>{r.n_evaluated}/{r.n_agents}</td>'
-            f'<td class=num>{usd(r.cost_usd)}</td><td class=num>{age(r.created_at, now)}</td></tr>'
+            f"<td class=num>{score(r.best_score)}</td><td class=num>{r.n_evaluated}/{r.n_agents}</td>"
+            f"<td class=num>{usd(r.cost_usd)}</td><td class=num>{age(r.created_at, now)}</td></tr>"
         )
     head = "<tr><th>run</th><th>name</th><th>kind</th><th>status</th><th>best</th><th>agents (evaluated/all)</th><th>cost</th><th>age</th></tr>"
     return f'<table class="grid runs"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
@@ -51,7 +50,9 @@ def runs_page(archive: Archive) -> str:
 # -- a run ---------------------------------------------------------------------------------
 
 
-def progress_points(stats: Sequence[CandidateStats]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+def progress_points(
+    stats: Sequence[CandidateStats],
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     """Best-so-far and mean of the evaluated agents, after each agent created (one pass)."""
     best_pts, mean_pts = [], []
     best, total, n = None, 0.0, 0
@@ -90,7 +91,9 @@ def in_flight(events: list[EventInfo]) -> list[str]:
 
 def section_summary(archive: Archive, run_id: str, stats: Sequence[CandidateStats]) -> str:
     info = archive.run(run_id)
-    best = max((s for s in stats if s.score is not None), key=lambda s: s.score or 0.0, default=None)
+    best = max(
+        (s for s in stats if s.score is not None), key=lambda s: s.score or 0.0, default=None
+    )
     evaluated = sum(s.status == "evaluated" for s in stats)
     items = [
         ("status", f'<span class="status {esc(info.status)}">{esc(info.status)}</span>'),
@@ -98,7 +101,17 @@ def section_summary(archive: Archive, run_id: str, stats: Sequence[CandidateStat
         ("best", f"{score(best.score)} {agent_link(best.agent_id)}" if best else "-"),
         ("started", f"{esc(when(info.created_at))} ({age(info.created_at)} ago)"),
         ("finished", esc(when(info.finished_at))),
-        ("config", esc(", ".join(f"{k} {info.config.get(k)}" for k in ("model", "suite", "operator", "selector", "workers") if k in info.config)) or "-"),
+        (
+            "config",
+            esc(
+                ", ".join(
+                    f"{k} {info.config.get(k)}"
+                    for k in ("model", "suite", "operator", "selector", "workers")
+                    if k in info.config
+                )
+            )
+            or "-",
+        ),
     ]
     return '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
@@ -106,8 +119,13 @@ def section_summary(archive: Archive, run_id: str, stats: Sequence[CandidateStat
 def section_progress(stats: Sequence[CandidateStats]) -> str:
     best, mean = progress_points(stats)
     return charts.line_chart(
-        [charts.Series("best so far", "best", best, step=True), charts.Series("archive mean", "mean", mean)],
-        "iteration (agents created)", "score", y_range=(0.0, max(1.0, max((p[1] for p in best), default=1.0))),
+        [
+            charts.Series("best so far", "best", best, step=True),
+            charts.Series("archive mean", "mean", mean),
+        ],
+        "iteration (agents created)",
+        "score",
+        y_range=(0.0, max(1.0, max((p[1] for p in best), default=1.0))),
     )
 
 
@@ -131,11 +149,17 @@ def section_cost(archive: Archive, run_id: str) -> str:
         total, calls = total + b.usd, calls + b.calls
         pts.append((b.start / 60, total))
     budget = info.config.get("budget_usd")
-    left = f"{usd(max(float(budget) - total, 0.0))} of {usd(float(budget))}" if isinstance(budget, (int, float)) else "no budget set"
-    head = f'<p>spent <b>{usd(total)}</b> over {calls} LLM call(s); budget left: <b>{esc(left)}</b></p>'
+    left = (
+        f"{usd(max(float(budget) - total, 0.0))} of {usd(float(budget))}"
+        if isinstance(budget, (int, float))
+        else "no budget set"
+    )
+    head = f"<p>spent <b>{usd(total)}</b> over {calls} LLM call(s); budget left: <b>{esc(left)}</b></p>"
     if calls == 0:
         return head
-    return head + charts.line_chart([charts.Series("USD (cumulative)", "cost", pts)], "minutes since the run started", "USD")
+    return head + charts.line_chart(
+        [charts.Series("USD (cumulative)", "cost", pts)], "minutes since the run started", "USD"
+    )
 
 
 def section_failures(archive: Archive, run_id: str) -> str:
@@ -178,17 +202,21 @@ def run_page(archive: Archive, run_id: str) -> str:
     tree = (
         f'<section class="card wide"><h2>Archive tree</h2>'
         '<p class="dim">Drag to pan, wheel to zoom; click a node to open the agent, its ± to expand or collapse. '
-        'Colour: score; thick: best lineage; dashed: second parent (crossover).</p>'
+        "Colour: score; thick: best lineage; dashed: second parent (crossover).</p>"
         f'<div id="tree" data-src="{href("api", "runs", run_id, "tree")}"></div></section>'
     )
     body = (
         f"<h1>Run {esc(info.name)} <code>{esc(short(run_id))}</code></h1>"
         f'<div class="cards">{box("summary", "Summary")}{box("workers", "Now")}'
-        f'{box("progress", "Progress")}{box("cost", "Cost")}</div>{tree}'
+        f"{box('progress', 'Progress')}{box('cost', 'Cost')}</div>{tree}"
         f'<div class="cards">{box("failures", "Failed expansions")}</div>'
     )
-    return page(f"run {info.name}", body, [(href("runs", run_id), f"run {short(run_id)}")],
-                data=f'data-live="{href("runs", run_id, "live")}"')
+    return page(
+        f"run {info.name}",
+        body,
+        [(href("runs", run_id), f"run {short(run_id)}")],
+        data=f'data-live="{href("runs", run_id, "live")}"',
+    )
 
 
 # -- an agent ----------------------------------------------------------------------------
@@ -201,14 +229,18 @@ def _lineage(chain: list[AgentInfo]) -> str:
     rows = []
     for a in shown:
         if a is None:
-            rows.append(f'<tr><td colspan=5 class=dim>⋮ {len(chain) - LINEAGE_HEAD - LINEAGE_TAIL} generations</td></tr>')
+            rows.append(
+                f"<tr><td colspan=5 class=dim>⋮ {len(chain) - LINEAGE_HEAD - LINEAGE_TAIL} generations</td></tr>"
+            )
             continue
         rows.append(
             f"<tr><td class=num>{a.generation}</td><td>{agent_link(a.id)}</td><td>{esc(a.operator)}</td>"
             f"<td class=num>{score(a.score)}</td><td>{a.files_changed} file(s) +{a.lines_added} -{a.lines_removed}</td></tr>"
         )
-    return ("<table class=grid><thead><tr><th>gen</th><th>agent</th><th>operator</th><th>score</th>"
-            f"<th>changed</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    return (
+        "<table class=grid><thead><tr><th>gen</th><th>agent</th><th>operator</th><th>score</th>"
+        f"<th>changed</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 ORIGIN_TEXT = ("diagnosis", "proposal", "reflection", "reflections", "problem_statement", "plan")
@@ -221,7 +253,9 @@ def _origin(origin: dict[str, Any] | None) -> str:
     for key in ORIGIN_TEXT:
         if key in origin:
             v = origin[key]
-            out.append(f"<h3>{esc(key)}</h3><pre class=prose>{esc(v if isinstance(v, str) else json.dumps(v, indent=1))}</pre>")
+            out.append(
+                f"<h3>{esc(key)}</h3><pre class=prose>{esc(v if isinstance(v, str) else json.dumps(v, indent=1))}</pre>"
+            )
     rest = {k: v for k, v in origin.items() if k not in ORIGIN_TEXT}
     if rest:
         out.append(f"<h3>other</h3><pre>{esc(json.dumps(rest, indent=1)[:20000])}</pre>")
@@ -243,10 +277,14 @@ def _scores(archive: Archive, agent: AgentInfo) -> str:
             f'title="{esc(e.stage)} try {e.attempt}">{esc(e.stage)}:{"✓" if e.resolved else "✗"}{" " + esc(e.error_kind) if e.error_kind else ""}</a>'
             for e in evs
         )
-        body.append(f"<tr><td>{esc(task)}</td><td>{cells}</td><td class=num>{sum(e.duration_s for e in evs):.1f}s</td></tr>")
-    return (f"<p>per stage: {stages}; resolved {agent.n_resolved} of {agent.n_evaluated}</p>"
-            "<table class=grid><thead><tr><th>task</th><th>evaluations (open one for its trajectory, tests and patch)</th>"
-            f"<th>time</th></tr></thead><tbody>{''.join(body)}</tbody></table>")
+        body.append(
+            f"<tr><td>{esc(task)}</td><td>{cells}</td><td class=num>{sum(e.duration_s for e in evs):.1f}s</td></tr>"
+        )
+    return (
+        f"<p>per stage: {stages}; resolved {agent.n_resolved} of {agent.n_evaluated}</p>"
+        "<table class=grid><thead><tr><th>task</th><th>evaluations (open one for its trajectory, tests and patch)</th>"
+        f"<th>time</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def _calls(archive: Archive, agent: AgentInfo) -> str:
@@ -260,24 +298,35 @@ def _calls(archive: Archive, agent: AgentInfo) -> str:
         for c in calls
     ]
     tin, tout = sum(c.tokens_in for c in calls), sum(c.tokens_out for c in calls)
-    return (f"<p>{len(calls)} call(s), {tin} tokens in, {tout} out, {usd(sum(c.cost_usd for c in calls))}</p>"
-            "<table class=grid><thead><tr><th>call</th><th>purpose</th><th>model</th><th>task</th><th>in</th><th>out</th>"
-            f"<th>cost</th><th>latency</th><th>error</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    return (
+        f"<p>{len(calls)} call(s), {tin} tokens in, {tout} out, {usd(sum(c.cost_usd for c in calls))}</p>"
+        "<table class=grid><thead><tr><th>call</th><th>purpose</th><th>model</th><th>task</th><th>in</th><th>out</th>"
+        f"<th>cost</th><th>latency</th><th>error</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def agent_page(archive: Archive, agent_id: str) -> str:
     a = archive.agent(agent_id)
     run = archive.run(a.run_id)
-    parents = agent_link(a.parent_id) + (f" × {agent_link(a.second_parent_id)} (crossover)" if a.second_parent_id else "")
+    parents = agent_link(a.parent_id) + (
+        f" × {agent_link(a.second_parent_id)} (crossover)" if a.second_parent_id else ""
+    )
     facts = [
         ("run", run_link(a.run_id, f"{run.name} ({short(a.run_id)})")),
-        ("status", f'<span class="status {esc(a.status)}">{esc(a.status)}</span>' + (f" {esc(a.reason)}" if a.reason else "")),
+        (
+            "status",
+            f'<span class="status {esc(a.status)}">{esc(a.status)}</span>'
+            + (f" {esc(a.reason)}" if a.reason else ""),
+        ),
         ("made by", f"{esc(a.operator)}, generation {a.generation}"),
         ("parents", parents),
         ("children", str(a.n_children)),
         ("score", score(a.score)),
-        ("code", f'{a.files_changed} file(s) +{a.lines_added} -{a.lines_removed} against its parent: '
-                 f'<a id="diff-link" href="{href("agents", a.id, "diff")}">diff</a>'),
+        (
+            "code",
+            f"{a.files_changed} file(s) +{a.lines_added} -{a.lines_removed} against its parent: "
+            f'<a id="diff-link" href="{href("agents", a.id, "diff")}">diff</a>',
+        ),
         ("cost", usd(a.cost_usd)),
         ("created", esc(when(a.created_at))),
     ]
@@ -292,11 +341,14 @@ def agent_page(archive: Archive, agent_id: str) -> str:
         + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
         + f"</dl>{diff_form}</section>"
         f'<section class="card"><h2>How it was made</h2>{_origin(a.origin)}</section></div>'
-        f'<section class="card wide"><h2>Lineage</h2>{_lineage(archive.lineage(a.id))}</section>'
+        f'<section class="card wide"><h2>Lineage</h2>{_lineage(views.lineage(archive, a.id))}</section>'
         f'<section class="card wide"><h2>Scores per stage and task</h2>{_scores(archive, a)}</section>'
         f'<section class="card wide"><h2>LLM calls</h2>{_calls(archive, a)}</section>'
     )
-    crumbs = [(href("runs", a.run_id), f"run {short(a.run_id)}"), (href("agents", a.id), f"agent {short(a.id)}")]
+    crumbs = [
+        (href("runs", a.run_id), f"run {short(a.run_id)}"),
+        (href("agents", a.id), f"agent {short(a.id)}"),
+    ]
     return page(f"agent {short(a.id)}", body, crumbs)
 
 
@@ -310,8 +362,11 @@ def diff_page(archive: Archive, agent_id: str, against: str | None) -> str:
         f"<h1>Diff {esc(title)}</h1><p>left: {agent_link(other) if other else 'no parent'}; right: {agent_link(agent_id)}</p>"
         f'<div id="diff">{side_by_side(old, new)}</div>'
     )
-    crumbs = [(href("runs", a.run_id), f"run {short(a.run_id)}"), (href("agents", a.id), f"agent {short(a.id)}"),
-              (href("agents", a.id, "diff"), "diff")]
+    crumbs = [
+        (href("runs", a.run_id), f"run {short(a.run_id)}"),
+        (href("agents", a.id), f"agent {short(a.id)}"),
+        (href("agents", a.id, "diff"), "diff"),
+    ]
     return page(f"diff {title}", body, crumbs)
 
 
@@ -319,19 +374,23 @@ def evaluation_page(archive: Archive, agent_id: str, seq: int) -> str:
     e = views.evaluation(archive, agent_id, seq)
     a = archive.agent(agent_id)
     tests = "".join(
-        f'<tr><td><code>{esc(t)}</code></td><td class="test {esc(s.lower())}">{esc(s)}</td></tr>' for t, s in sorted(e.tests.items())
+        f'<tr><td><code>{esc(t)}</code></td><td class="test {esc(s.lower())}">{esc(s)}</td></tr>'
+        for t, s in sorted(e.tests.items())
     )
     body = (
         f"<h1>{esc(e.task_id)} <small>stage {esc(e.stage)}, try {e.attempt}</small></h1>"
-        f'<p>agent {agent_link(agent_id)}: {"resolved" if e.resolved else "not resolved"}, score {score(e.score)}, '
+        f"<p>agent {agent_link(agent_id)}: {'resolved' if e.resolved else 'not resolved'}, score {score(e.score)}, "
         f"{e.duration_s:.1f}s{', error ' + esc(e.error_kind) if e.error_kind else ''}</p>"
         f'<section class="card wide"><h2>Trajectory</h2>{trajectory_html(e.trajectory)}</section>'
         f'<section class="card wide"><h2>Tests</h2><table class=grid><tbody>{tests}</tbody></table>'
         f'<h3>Test output</h3><pre class="log">{esc(text_of(e.logs))}</pre></section>'
         f'<section class="card wide"><h2>Patch</h2>{unified(text_of(e.patch)) if e.patch else "<p class=empty-note>Empty patch.</p>"}</section>'
     )
-    crumbs = [(href("runs", a.run_id), f"run {short(a.run_id)}"), (href("agents", a.id), f"agent {short(a.id)}"),
-              (href("agents", a.id, "evals", str(seq)), f"{e.task_id}")]
+    crumbs = [
+        (href("runs", a.run_id), f"run {short(a.run_id)}"),
+        (href("agents", a.id), f"agent {short(a.id)}"),
+        (href("agents", a.id, "evals", str(seq)), f"{e.task_id}"),
+    ]
     return page(f"{e.task_id} {short(agent_id)}", body, crumbs)
 
 

@@ -15,7 +15,6 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
-from http import HTTPStatus
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -24,8 +23,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from sqlalchemy import event
 
-from archive import Archive, ArchiveError
-from archive import views
+from archive import Archive, ArchiveError, views
 from dgm.ui import pages, treedata
 from dgm.ui.html import esc, page
 
@@ -56,7 +54,11 @@ def make_read_only(archive: Archive) -> None:
     @event.listens_for(archive.engine, "connect")
     def _read_only(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA query_only = ON" if sqlite else "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        cur.execute(
+            "PRAGMA query_only = ON"
+            if sqlite
+            else "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+        )
         cur.close()
         if not sqlite:
             dbapi_conn.commit()
@@ -65,7 +67,9 @@ def make_read_only(archive: Archive) -> None:
 
 
 class Response:
-    def __init__(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.status, self.body, self.ctype, self.headers = status, body, ctype, headers or {}
 
 
@@ -98,14 +102,21 @@ class App:
             (("runs", "*", "live"), lambda r: self.run_live(r, query.get("v"))),
             (("api", "runs", "*", "tree"), lambda r: self.tree(r, query.get("node"))),
             (("agents", "*"), lambda a: html(pages.agent_page(self.archive, self.agent_id(a)))),
-            (("agents", "*", "diff"), lambda a: html(pages.diff_page(self.archive, self.agent_id(a), query.get("against") or None))),
+            (
+                ("agents", "*", "diff"),
+                lambda a: html(
+                    pages.diff_page(self.archive, self.agent_id(a), query.get("against") or None)
+                ),
+            ),
             (("agents", "*", "evals", "*"), lambda a, s: self.evaluation(a, s)),
             (("calls", "*"), lambda c: html(pages.call_page(self.archive, c))),
             (("static", "*"), lambda name: self.static(name)),
         ]
         for pattern, fn in routes:
-            if len(pattern) == len(parts) and all(p == "*" or p == q for p, q in zip(pattern, parts)):
-                args = [q for p, q in zip(pattern, parts) if p == "*"]
+            if len(pattern) == len(parts) and all(
+                p == "*" or p == q for p, q in zip(pattern, parts, strict=True)
+            ):
+                args = [q for p, q in zip(pattern, parts, strict=True) if p == "*"]
                 try:
                     return fn(*args)
                 except ArchiveError as e:
@@ -169,20 +180,31 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        denied = self.server.check_access(self.headers.get("Host", ""), self.headers.get("Cookie", ""), query)
+        denied = self.server.check_access(
+            self.headers.get("Host", ""), self.headers.get("Cookie", ""), query
+        )
         if denied is not None:
             self.send(denied)
             return
         if self.server.token and query.get("token"):
             rest = urlencode({k: v for k, v in query.items() if k != "token"})
             cookie = f"{COOKIE}={self.server.token}; HttpOnly; SameSite=Strict; Path=/"
-            self.send(Response(303, b"", "text/plain", {"Location": url.path + ("?" + rest if rest else ""), "Set-Cookie": cookie}))
+            self.send(
+                Response(
+                    303,
+                    b"",
+                    "text/plain",
+                    {"Location": url.path + ("?" + rest if rest else ""), "Set-Cookie": cookie},
+                )
+            )
             return
         try:
             response = self.server.app.handle(url.path, query)
         except Exception:
             log.exception("error serving %s", url.path)
-            response = html(page("error", "<h1>Server error</h1><p>See the terminal running dgm ui.</p>"), 500)
+            response = html(
+                page("error", "<h1>Server error</h1><p>See the terminal running dgm ui.</p>"), 500
+            )
         self.send(response)
 
     def send(self, r: Response) -> None:
@@ -213,13 +235,17 @@ class UIServer(ThreadingHTTPServer):
         self.token = token
         self.loopback = is_loopback(host)
 
-    def check_access(self, host_header: str, cookie_header: str, query: dict[str, str]) -> Response | None:
+    def check_access(
+        self, host_header: str, cookie_header: str, query: dict[str, str]
+    ) -> Response | None:
         """None when the request may proceed; else the refusal."""
         if self.token is None:
             # Bound to loopback only: refuse other Host names, so that a web page cannot
             # reach this server through a rebinding DNS name.
             name = host_header.rsplit(":", 1)[0] if not host_header.endswith("]") else host_header
-            if name.strip("[]") not in ("127.0.0.1", "localhost", "::1") and not name.startswith("127."):
+            if name.strip("[]") not in ("127.0.0.1", "localhost", "::1") and not name.startswith(
+                "127."
+            ):
                 return Response(403, b"forbidden host\n", "text/plain; charset=utf-8")
             return None
         given = query.get("token")
@@ -233,7 +259,9 @@ class UIServer(ThreadingHTTPServer):
         if given is not None and hmac.compare_digest(given.encode(), self.token.encode()):
             return None
         return Response(
-            401, b"a token is required: open the URL that `dgm ui` printed when it started\n", "text/plain; charset=utf-8"
+            401,
+            b"a token is required: open the URL that `dgm ui` printed when it started\n",
+            "text/plain; charset=utf-8",
         )
 
     @property

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from archive import Archive, CandidateStats
-from archive import views
+from archive import Archive, CandidateStats, views
 from archive.errors import ArchiveError
 from archive.tree import TreeNode, shape_tree
 
@@ -95,12 +94,16 @@ def children(tree: RunTree, agent_id: str, limit: int = EXPAND_LIMIT) -> dict[st
     i = tree.index.get(agent_id)
     if i is None:
         raise ArchiveError(f"no agent {agent_id!r} in this run")
-    ranked = sorted(tree.kids[i], key=lambda k: (-(tree.best[k] if tree.best[k] is not None else -1.0), k))
+    ranked = sorted(
+        tree.kids[i], key=lambda k: (-(tree.best[k] if tree.best[k] is not None else -1.0), k)
+    )
     shown, rest = ranked[:limit], ranked[limit:]
     rest_best = max((tree.best[k] for k in rest if tree.best[k] is not None), default=None)  # type: ignore[type-var]
     return {
         "node": agent_id,
-        "nodes": [node_json(tree, k, agent_id, b=False, h=tree.size[k] - 1, hb=None) for k in shown],
+        "nodes": [
+            node_json(tree, k, agent_id, b=False, h=tree.size[k] - 1, hb=None) for k in shown
+        ],
         "more": sum(tree.size[k] for k in rest),
         "more_best": rest_best,
     }

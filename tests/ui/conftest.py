@@ -44,7 +44,9 @@ def archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         yield str(tmp_path / "archive.db")
         return
     if not PG_URL:
-        pytest.fail('DGM_TEST_POSTGRES_URL is not set: start PostgreSQL with eval "$(bash scripts/postgres.sh)"')
+        pytest.fail(
+            'DGM_TEST_POSTGRES_URL is not set: start PostgreSQL with eval "$(bash scripts/postgres.sh)"'
+        )
     from tests.archive.conftest import fresh_postgres_database
 
     yield from fresh_postgres_database()
@@ -72,10 +74,18 @@ def browser() -> Iterator[object]:
 
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not chromium or not driver:
-        pytest.fail("Debian's chromium and chromium-driver are needed: apt-get install chromium chromium-driver")
+        pytest.fail(
+            "Debian's chromium and chromium-driver are needed: apt-get install chromium chromium-driver"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1000"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(arg)
     b = webdriver.Chrome(service=Service(driver), options=options)
     b.set_page_load_timeout(30)

@@ -33,7 +33,9 @@ def wait_for(browser: Any, css: str) -> Any:
     return WebDriverWait(browser, WAIT).until(lambda b: b.find_element(By.CSS_SELECTOR, css))
 
 
-def test_click_runs_run_tree_node_agent_diff(sample_run: tuple[str, dict[str, str]], browser: Any, shots: Path) -> None:
+def test_click_runs_run_tree_node_agent_diff(
+    sample_run: tuple[str, dict[str, str]], browser: Any, shots: Path
+) -> None:
     url, ids = sample_run
     with serving(url) as server:
         browser.get(base_url(server) + "/")
@@ -43,8 +45,13 @@ def test_click_runs_run_tree_node_agent_diff(sample_run: tuple[str, dict[str, st
         node = wait_for(browser, f'#tree a.node[data-id="{ids["child"]}"]')
         assert len(browser.find_elements(By.CSS_SELECTOR, "#tree a.node")) == 5
         assert browser.find_elements(By.CSS_SELECTOR, "#tree path.edge.best")
-        assert browser.find_elements(By.CSS_SELECTOR, "#tree path.edge.cross")  # the crossover child
-        assert "LLM said nothing" in browser.find_element(By.CSS_SELECTOR, '[data-section="failures"]').text
+        assert browser.find_elements(
+            By.CSS_SELECTOR, "#tree path.edge.cross"
+        )  # the crossover child
+        assert (
+            "LLM said nothing"
+            in browser.find_element(By.CSS_SELECTOR, '[data-section="failures"]').text
+        )
         assert "expanding" in browser.find_element(By.CSS_SELECTOR, '[data-section="workers"]').text
         assert browser.find_elements(By.CSS_SELECTOR, "svg.chart polyline.best")
         browser.save_screenshot(str(shots / "2-run.png"))
@@ -65,7 +72,9 @@ def test_click_runs_run_tree_node_agent_diff(sample_run: tuple[str, dict[str, st
         assert_nothing_ran(browser)
 
 
-def test_hostile_strings_do_not_execute(sample_run: tuple[str, dict[str, str]], browser: Any, shots: Path) -> None:
+def test_hostile_strings_do_not_execute(
+    sample_run: tuple[str, dict[str, str]], browser: Any, shots: Path
+) -> None:
     url, ids = sample_run
     pages = {
         "agent": f"/agents/{ids['child']}",
@@ -96,7 +105,9 @@ def test_hostile_strings_do_not_execute(sample_run: tuple[str, dict[str, str]], 
             assert a.get_attribute("href").startswith(base_url(server)), a.get_attribute("href")
 
 
-def test_running_run_updates_by_itself(sample_run: tuple[str, dict[str, str]], browser: Any, shots: Path) -> None:
+def test_running_run_updates_by_itself(
+    sample_run: tuple[str, dict[str, str]], browser: Any, shots: Path
+) -> None:
     url, ids = sample_run
     with serving(url) as server:
         browser.get(base_url(server) + f"/runs/{ids['run']}")
@@ -105,15 +116,26 @@ def test_running_run_updates_by_itself(sample_run: tuple[str, dict[str, str]], b
         assert "4 evaluated of 5" in summary.text
         browser.execute_script("window.__same_page = 1")
         with open_archive(url, create=False) as writer:  # the run goes on
-            new = writer.add_agent(ids["run"], {**sample.SEED, "agent/new.py": b"x = 1\n"}, parent_id=ids["cross"])
+            new = writer.add_agent(
+                ids["run"], {**sample.SEED, "agent/new.py": b"x = 1\n"}, parent_id=ids["cross"]
+            )
             writer.set_agent_score(new, "full", 1.0)
             writer.set_agent_status(new, "evaluated")
-            writer.append_event(ids["run"], "expansion_failed", {"iteration": 9, "parent": new, "reason": "quota hit"})
+            writer.append_event(
+                ids["run"],
+                "expansion_failed",
+                {"iteration": 9, "parent": new, "reason": "quota hit"},
+            )
         wait_for(browser, f'#tree a.node[data-id="{new}"]')
         WebDriverWait(browser, WAIT).until(
-            lambda b: "5 evaluated of 6" in b.find_element(By.CSS_SELECTOR, '[data-section="summary"]').text
+            lambda b: (
+                "5 evaluated of 6"
+                in b.find_element(By.CSS_SELECTOR, '[data-section="summary"]').text
+            )
         )
-        assert "quota hit" in browser.find_element(By.CSS_SELECTOR, '[data-section="failures"]').text
+        assert (
+            "quota hit" in browser.find_element(By.CSS_SELECTOR, '[data-section="failures"]').text
+        )
         assert browser.execute_script("return window.__same_page") == 1  # no reload happened
         browser.save_screenshot(str(shots / "live-run.png"))
 
@@ -124,12 +146,17 @@ def toggle(browser: Any, agent_id: str) -> None:
     ActionChains(browser).move_to_element(circle).click().perform()
 
 
-def test_tree_expands_and_collapses_hidden_subtrees(tmp_path: Path, browser: Any, shots: Path) -> None:
+def test_tree_expands_and_collapses_hidden_subtrees(
+    tmp_path: Path, browser: Any, shots: Path
+) -> None:
     url = str(tmp_path / "big.db")
     with open_archive(url) as archive:
         run = archive.create_run("wide")
         seed = archive.add_agent(run, sample.SEED)
-        kids = [archive.add_agent(run, {"k.py": f"k = {i}\n".encode()}, parent_id=seed) for i in range(170)]
+        kids = [
+            archive.add_agent(run, {"k.py": f"k = {i}\n".encode()}, parent_id=seed)
+            for i in range(170)
+        ]
         for i, k in enumerate(kids):
             archive.set_agent_score(k, "full", i / 170)
     with serving(url) as server:
@@ -139,13 +166,19 @@ def test_tree_expands_and_collapses_hidden_subtrees(tmp_path: Path, browser: Any
         browser.save_screenshot(str(shots / "tree-collapsed.png"))
         assert before < 171  # collapsed: not every agent is drawn
         toggle(browser, seed)
-        WebDriverWait(browser, WAIT).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#tree a.node")) > before)
+        WebDriverWait(browser, WAIT).until(
+            lambda b: len(b.find_elements(By.CSS_SELECTOR, "#tree a.node")) > before
+        )
         browser.save_screenshot(str(shots / "tree-expanded.png"))
         toggle(browser, seed)
-        WebDriverWait(browser, WAIT).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#tree a.node")) == 1)
+        WebDriverWait(browser, WAIT).until(
+            lambda b: len(b.find_elements(By.CSS_SELECTOR, "#tree a.node")) == 1
+        )
 
 
-def test_token_is_required_off_loopback(sample_run: tuple[str, dict[str, str]], browser: Any) -> None:
+def test_token_is_required_off_loopback(
+    sample_run: tuple[str, dict[str, str]], browser: Any
+) -> None:
     url, ids = sample_run
     with serving(url, host="0.0.0.0") as server:
         assert server.token

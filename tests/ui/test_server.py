@@ -15,7 +15,6 @@ from archive import ArchiveError, open_archive
 from tests.ui import sample
 from tests.ui.conftest import serving
 
-
 DGM = [sys.executable, "-c", "from dgm.cli import main; main()"]
 
 
@@ -40,25 +39,42 @@ def test_json_on_both_backends(archive_url: str) -> None:
         assert tree["total"] == 5 and tree["best"] == ids["cross"]
         nodes = {n["id"]: n for n in tree["nodes"]}
         assert set(nodes) == {ids[k] for k in ("seed", "child", "other", "cross", "bad")}
-        assert nodes[ids["cross"]]["p"] == ids["child"] and nodes[ids["cross"]]["p2"] == ids["other"]
+        assert (
+            nodes[ids["cross"]]["p"] == ids["child"] and nodes[ids["cross"]]["p2"] == ids["other"]
+        )
         assert nodes[ids["seed"]]["n"] == 5 and nodes[ids["seed"]]["sb"] == 0.75
-        assert [n["b"] for n in (nodes[ids["seed"]], nodes[ids["child"]], nodes[ids["cross"]])] == [True] * 3
+        assert [n["b"] for n in (nodes[ids["seed"]], nodes[ids["child"]], nodes[ids["cross"]])] == [
+            True
+        ] * 3
         kids = get_json(server, f"/api/runs/{ids['run']}/tree?node={ids['child']}")
         assert [n["id"] for n in kids["nodes"]] == [ids["cross"], ids["bad"]] and kids["more"] == 0
 
         live = get_json(server, f"/runs/{ids['run']}/live")
         assert set(live["sections"]) == {"summary", "progress", "workers", "cost", "failures"}
-        assert "&lt;script&gt;" in live["sections"]["failures"] and "<script>" not in live["sections"]["failures"]
-        assert get_json(server, f"/runs/{ids['run']}/live?v={live['v']}") == {"v": live["v"]}  # unchanged
+        assert (
+            "&lt;script&gt;" in live["sections"]["failures"]
+            and "<script>" not in live["sections"]["failures"]
+        )
+        assert get_json(server, f"/runs/{ids['run']}/live?v={live['v']}") == {
+            "v": live["v"]
+        }  # unchanged
         with open_archive(archive_url, create=False) as writer:
-            writer.append_event(ids["run"], "job_started", {"job": "expand", "iteration": 6, "parent": ids["seed"]})
+            writer.append_event(
+                ids["run"], "job_started", {"job": "expand", "iteration": 6, "parent": ids["seed"]}
+            )
         again = get_json(server, f"/runs/{ids['run']}/live?v={live['v']}")
         assert again["v"] != live["v"] and "iteration 6" in again["sections"]["workers"]
 
         runs = get_json(server, "/live")
         assert ids["run"] in runs["sections"]["runs"]
-        for path in (f"/agents/{ids['child']}", f"/agents/{ids['child']}/diff", f"/agents/{ids['child']}/evals/2",
-                     f"/calls/{ids['call']}", f"/runs/{ids['run'][:6]}", f"/agents/{ids['child'][:7]}"):
+        for path in (
+            f"/agents/{ids['child']}",
+            f"/agents/{ids['child']}/diff",
+            f"/agents/{ids['child']}/evals/2",
+            f"/calls/{ids['call']}",
+            f"/runs/{ids['run'][:6]}",
+            f"/agents/{ids['child'][:7]}",
+        ):
             r = get(server, path)
             assert r.status == 200, path
             assert "<script>window" not in r.read().decode()
@@ -69,7 +85,11 @@ def test_security_headers_and_errors(sample_run: tuple[str, dict[str, str]]) -> 
     with serving(url) as server:
         r = get(server, f"/runs/{ids['run']}")
         csp = r.getheader("Content-Security-Policy")
-        assert "script-src 'self'" in csp and "default-src 'none'" in csp and "unsafe-inline" not in csp
+        assert (
+            "script-src 'self'" in csp
+            and "default-src 'none'" in csp
+            and "unsafe-inline" not in csp
+        )
         assert r.getheader("X-Content-Type-Options") == "nosniff"
         assert get(server, "/agents/zzz").status == 404
         assert get(server, "/agents/0123456789abcdef").status == 404
@@ -103,8 +123,14 @@ def test_token_off_loopback(sample_run: tuple[str, dict[str, str]]) -> None:
 
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*DGM, *args], capture_output=True, text=True, timeout=timeout,
-                          env=None, cwd=Path(__file__).parents[2])
+    return subprocess.run(
+        [*DGM, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=None,
+        cwd=Path(__file__).parents[2],
+    )
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, sample_run: tuple[str, dict[str, str]]) -> None:
@@ -118,8 +144,12 @@ def test_cli_errors_are_one_line(tmp_path: Path, sample_run: tuple[str, dict[str
 
 
 def test_cli_serves_and_prints_the_url(sample_run: tuple[str, dict[str, str]]) -> None:
-    proc = subprocess.Popen([*DGM, "ui", "--archive", sample_run[0], "--port", "0"],
-                            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    proc = subprocess.Popen(
+        [*DGM, "ui", "--archive", sample_run[0], "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
     try:
         line = proc.stdout.readline()  # type: ignore[union-attr]
         assert "http://127.0.0.1:" in line and "token" not in line
