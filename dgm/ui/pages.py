@@ -10,13 +10,15 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from archive import AgentInfo, Archive, CandidateStats, EventInfo, RunSummary, views
+from archive import AgentInfo, Archive, CandidateStats, EventInfo, RunInfo, RunSummary, views
 from dgm.ui import charts
 from dgm.ui.conversation import exchange_html, trajectory_html
 from dgm.ui.highlight import side_by_side, unified
 from dgm.ui.html import age, agent_link, esc, href, page, run_link, score, short, text_of, usd, when
+from dgm.ui.treedata import no_gc
 
 IN_FLIGHT_WINDOW = 2000  # recent events read to tell what the workers are doing
 FAILURES_SHOWN = 50
@@ -50,20 +52,39 @@ def runs_page(archive: Archive) -> str:
 # -- a run ---------------------------------------------------------------------------------
 
 
-def progress_points(
-    stats: Sequence[CandidateStats],
-) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """Best-so-far and mean of the evaluated agents, after each agent created (one pass)."""
+@dataclass
+class Progress:
+    """One pass over the run's agents: the facts and the (thinned) curves the page shows."""
+
+    agents: int
+    evaluated: int
+    best: CandidateStats | None
+    best_curve: list[tuple[float, float]]
+    mean_curve: list[tuple[float, float]]
+
+
+def progress(stats: Sequence[CandidateStats], points: int = charts.MAX_POINTS) -> Progress:
+    """Best-so-far and mean of the evaluated agents after each agent created, sampled at
+    about `points` iterations (and the last)."""
+    n = len(stats)
+    stride = max(1, n // points)
+    best: CandidateStats | None = None
+    top: CandidateStats | None = None  # the best score of any status (the summary's "best")
+    total, k = 0.0, 0
     best_pts, mean_pts = [], []
-    best, total, n = None, 0.0, 0
     for i, s in enumerate(stats):
-        if s.status == "evaluated" and s.score is not None:
-            best = s.score if best is None or s.score > best else best
-            total, n = total + s.score, n + 1
-        if best is not None:
-            best_pts.append((float(i), best))
-            mean_pts.append((float(i), total / n))
-    return best_pts, mean_pts
+        sc = s.score
+        if sc is not None:
+            if top is None or sc > top.score:  # type: ignore[operator]
+                top = s
+            if s.status == "evaluated":
+                if best is None or sc > best.score:  # type: ignore[operator]
+                    best = s
+                total, k = total + sc, k + 1
+        if best is not None and (i % stride == 0 or i == n - 1):
+            best_pts.append((float(i), float(best.score)))  # type: ignore[arg-type]
+            mean_pts.append((float(i), total / k))
+    return Progress(n, k, top, best_pts, mean_pts)
 
 
 def in_flight(events: list[EventInfo]) -> list[str]:
@@ -89,15 +110,11 @@ def in_flight(events: list[EventInfo]) -> list[str]:
     return list(jobs.values())
 
 
-def section_summary(archive: Archive, run_id: str, stats: Sequence[CandidateStats]) -> str:
-    info = archive.run(run_id)
-    best = max(
-        (s for s in stats if s.score is not None), key=lambda s: s.score or 0.0, default=None
-    )
-    evaluated = sum(s.status == "evaluated" for s in stats)
+def section_summary(info: RunInfo, p: Progress) -> str:
+    best = p.best
     items = [
         ("status", f'<span class="status {esc(info.status)}">{esc(info.status)}</span>'),
-        ("agents", f"{evaluated} evaluated of {len(stats)}"),
+        ("agents", f"{p.evaluated} evaluated of {p.agents}"),
         ("best", f"{score(best.score)} {agent_link(best.agent_id)}" if best else "-"),
         ("started", f"{esc(when(info.created_at))} ({age(info.created_at)} ago)"),
         ("finished", esc(when(info.finished_at))),
@@ -116,8 +133,8 @@ def section_summary(archive: Archive, run_id: str, stats: Sequence[CandidateStat
     return '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
 
-def section_progress(stats: Sequence[CandidateStats]) -> str:
-    best, mean = progress_points(stats)
+def section_progress(p: Progress) -> str:
+    best, mean = p.best_curve, p.mean_curve
     return charts.line_chart(
         [
             charts.Series("best so far", "best", best, step=True),
@@ -141,9 +158,8 @@ def section_workers(archive: Archive, run_id: str, status: str) -> str:
     return f'<p class="empty-note">{esc(note)}</p>'
 
 
-def section_cost(archive: Archive, run_id: str) -> str:
-    info = archive.run(run_id)
-    buckets = views.cost_buckets(archive, run_id, info.created_at)
+def section_cost(archive: Archive, info: RunInfo) -> str:
+    buckets = views.cost_buckets(archive, info.id, info.created_at)
     total, calls, pts = 0.0, 0, [(0.0, 0.0)]
     for b in buckets:
         total, calls = total + b.usd, calls + b.calls
@@ -181,12 +197,14 @@ def section_failures(archive: Archive, run_id: str) -> str:
 
 
 def run_sections(archive: Archive, run_id: str, stats: Sequence[CandidateStats]) -> dict[str, str]:
-    status = archive.run(run_id).status
+    info = archive.run(run_id)
+    with no_gc():
+        p = progress(stats)
     return {
-        "summary": section_summary(archive, run_id, stats),
-        "progress": section_progress(stats),
-        "workers": section_workers(archive, run_id, status),
-        "cost": section_cost(archive, run_id),
+        "summary": section_summary(info, p),
+        "progress": section_progress(p),
+        "workers": section_workers(archive, run_id, info.status),
+        "cost": section_cost(archive, info),
         "failures": section_failures(archive, run_id),
     }
 

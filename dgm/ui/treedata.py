@@ -8,8 +8,11 @@ and the browser asks for a node's children when one is expanded. The per-run ind
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,35 +22,52 @@ from archive.tree import TreeNode, shape_tree
 
 MAX_NODES = 150  # first view
 EXPAND_LIMIT = 40  # children sent per expansion, best subtrees first
+MIN_AGE_S = 2.0  # a tree younger than this (or than twice its build time) is served as is
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic collector: building 100k small lists would trigger many full
+    collections over every live object (they made the build several times slower)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 @dataclass
 class RunTree:
     stats: Sequence[CandidateStats]
     index: dict[str, int]
-    kids: list[list[int]]
+    kids: dict[int, list[int]]
     size: list[int]
     best: list[float | None]
     first_view: dict[str, Any]
 
 
 def build(stats: Sequence[CandidateStats]) -> RunTree:
+    with no_gc():
+        return _build(stats)
+
+
+def _build(stats: Sequence[CandidateStats]) -> RunTree:
     n = len(stats)
     index = {s.agent_id: i for i, s in enumerate(stats)}
     parent_of = [index.get(s.parent_id, -1) if s.parent_id else -1 for s in stats]
-    kids: list[list[int]] = [[] for _ in range(n)]
+    kids: dict[int, list[int]] = {}  # only parents get a list: most agents are leaves
     size = [1] * n
     best = [s.score for s in stats]
     for i in range(n - 1, -1, -1):  # children come after their parents
         p = parent_of[i]
         if p >= 0:
-            kids[p].append(i)
+            kids.setdefault(p, []).append(i)
             size[p] += size[i]
             b = best[i]
             if b is not None and (best[p] is None or b > best[p]):  # type: ignore[operator]
                 best[p] = b
-    for k in kids:
-        k.reverse()  # creation order
     tree = RunTree(stats, index, kids, size, best, {})
     tree.first_view = _first_view(tree)
     return tree
@@ -63,7 +83,7 @@ def node_json(tree: RunTree, i: int, parent: str | None, **extra: Any) -> dict[s
         "g": s.generation,
         "n": tree.size[i],
         "sb": tree.best[i],
-        "k": len(tree.kids[i]),
+        "k": len(tree.kids.get(i, ())),
         **extra,
     }
 
@@ -95,7 +115,8 @@ def children(tree: RunTree, agent_id: str, limit: int = EXPAND_LIMIT) -> dict[st
     if i is None:
         raise ArchiveError(f"no agent {agent_id!r} in this run")
     ranked = sorted(
-        tree.kids[i], key=lambda k: (-(tree.best[k] if tree.best[k] is not None else -1.0), k)
+        tree.kids.get(i, ()),
+        key=lambda k: (-(tree.best[k] if tree.best[k] is not None else -1.0), k),
     )
     shown, rest = ranked[:limit], ranked[limit:]
     rest_best = max((tree.best[k] for k in rest if tree.best[k] is not None), default=None)  # type: ignore[type-var]
@@ -109,19 +130,32 @@ def children(tree: RunTree, agent_id: str, limit: int = EXPAND_LIMIT) -> dict[st
     }
 
 
+@dataclass
+class Cached:
+    fingerprint: tuple[Any, ...]
+    tree: RunTree
+    built_at: float
+    cost_s: float
+
+
 class TreeCache:
-    """One RunTree per run, rebuilt when the run's fingerprint moves."""
+    """One RunTree per run, rebuilt when the run's fingerprint moves, but not more often
+    than every MIN_AGE_S or twice the build's own time: a live run at 100k agents changes
+    every second, and a view seconds old is as good as a fresh one."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._trees: dict[str, tuple[tuple[Any, ...], RunTree]] = {}
+        self._trees: dict[str, Cached] = {}
 
     def get(self, archive: Archive, run_id: str) -> RunTree:
         fp = views.run_fingerprint(archive, run_id)
         with self._lock:
             hit = self._trees.get(run_id)
-        if hit is not None and hit[0] == fp:
-            return hit[1]
+        now = time.monotonic()
+        if hit is not None and (
+            hit.fingerprint == fp or now - hit.built_at < max(MIN_AGE_S, 2 * hit.cost_s)
+        ):
+            return hit.tree
         tree = build(archive.candidate_stats(run_id))
         ids = [n["id"] for n in tree.first_view["nodes"]]
         for n in tree.first_view["nodes"]:
@@ -130,5 +164,5 @@ class TreeCache:
         for n in tree.first_view["nodes"]:
             n["p2"] = p2.get(n["id"])
         with self._lock:
-            self._trees[run_id] = (fp, tree)
+            self._trees[run_id] = Cached(fp, tree, now, time.monotonic() - now)
         return tree
