@@ -48,6 +48,8 @@ def test_json_on_both_backends(archive_url: str) -> None:
         ] * 3
         kids = get_json(server, f"/api/runs/{ids['run']}/tree?node={ids['child']}")
         assert [n["id"] for n in kids["nodes"]] == [ids["cross"], ids["bad"]] and kids["more"] == 0
+        leaf = get_json(server, f"/api/runs/{ids['run']}/tree?node={ids['bad']}")
+        assert leaf["nodes"] == [] and leaf["more"] == 0
 
         live = get_json(server, f"/runs/{ids['run']}/live")
         assert set(live["sections"]) == {"summary", "progress", "workers", "cost", "failures"}
