@@ -94,8 +94,8 @@ def line_chart(
             coords.append(f"{sx(x):.1f},{sy(y):.1f}")
             prev_y = y
         if len(coords) == 1:
-            x, y = coords[0].split(",")
-            out.append(f'<circle class="{esc(s.css)}" cx="{x}" cy="{y}" r="3"/>')
+            cx, cy = coords[0].split(",")
+            out.append(f'<circle class="{esc(s.css)}" cx="{cx}" cy="{cy}" r="3"/>')
         out.append(f'<polyline class="{esc(s.css)}" points="{" ".join(coords)}"/>')
     legend = "".join(f'<span class="key {esc(s.css)}">{esc(s.label)}</span>' for s in series)
     out.append("</svg>")

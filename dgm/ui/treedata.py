@@ -109,6 +109,11 @@ def _first_view(tree: RunTree) -> dict[str, Any]:
     }
 
 
+def _desc(score: float | None) -> float:
+    """A sort key: best scores first, unscored last."""
+    return -score if score is not None else 1.0
+
+
 def children(tree: RunTree, agent_id: str, limit: int = EXPAND_LIMIT) -> dict[str, Any]:
     """The agent's children, best subtrees first, at most `limit`; the rest as a count."""
     i = tree.index.get(agent_id)
@@ -116,7 +121,7 @@ def children(tree: RunTree, agent_id: str, limit: int = EXPAND_LIMIT) -> dict[st
         raise ArchiveError(f"no agent {agent_id!r} in this run")
     ranked = sorted(
         tree.kids.get(i, ()),
-        key=lambda k: (-(tree.best[k] if tree.best[k] is not None else -1.0), k),
+        key=lambda k: (_desc(tree.best[k]), k),
     )
     shown, rest = ranked[:limit], ranked[limit:]
     rest_best = max((tree.best[k] for k in rest if tree.best[k] is not None), default=None)  # type: ignore[type-var]
