@@ -100,8 +100,10 @@ def test_security_headers_and_errors(sample_run: tuple[str, dict[str, str]]) -> 
         assert get(server, "/static/app.js").getheader("Content-Type").startswith("text/javascript")
 
 
-def test_the_server_cannot_write(sample_run: tuple[str, dict[str, str]]) -> None:
-    url, ids = sample_run
+def test_the_server_cannot_write(archive_url: str) -> None:
+    with open_archive(archive_url) as archive:
+        sample.build(archive)
+    url = archive_url
     with serving(url) as server:
         with pytest.raises(ArchiveError, match="readonly|read-only"):
             server.app.archive.create_run("should-not-exist")
