@@ -8,6 +8,10 @@ and times real HTTP requests. Prints ONE JSON line; the keys the issue asks for:
 - `tree_ms_p50`: the tree data for the visible level (`/api/runs/R/tree`); target <= 500;
 - `agent_page_ms_p50`: an agent page (lineage, origin, scores per task, LLM calls), a
   different agent each time; target <= 200.
+With `--grow-to M`, the built run is then copied inside the database (SQL, seconds) until
+it has M agents: each copy is a subtree of the generator's run hung under its seed, with
+the same code, evaluations and scores under new ids. Building 100k agents through the
+API takes hours on a busy 2-core machine; the pages read rows, so copies measure the same.
 Also: cold (first) figures, `tree_rebuild_ms` (what the tree costs after the run changed:
 the per-run index is rebuilt from `candidate_stats`), expanding the root, a diff page
 and the runs page.
@@ -20,7 +24,9 @@ import http.client
 import json
 import random
 import shutil
+import sqlite3
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -46,6 +52,55 @@ def timed_get(port: int, path: str) -> float:
     return ms
 
 
+def grow(db: Path, run_name: str, target: int) -> int:
+    """Copy the run's agents (and their evaluations) under its seed until it has `target`
+    agents; returns how many it has."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    run_pk = conn.execute("SELECT pk FROM runs WHERE name = ?", (run_name,)).fetchone()[0]
+    n0, last_pk = conn.execute(
+        "SELECT count(*), max(pk) FROM agents WHERE run_pk = ?", (run_pk,)
+    ).fetchone()
+    seed = conn.execute(
+        "SELECT id FROM agents WHERE run_pk = ? ORDER BY pk LIMIT 1", (run_pk,)
+    ).fetchone()[0]
+    total = n0
+    while total < target:
+        take = min(n0, target - total)  # a prefix in creation order: parents come first
+        seq = conn.execute(
+            "SELECT max(stats_seq) FROM agents WHERE run_pk = ?", (run_pk,)
+        ).fetchone()[0]
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DROP TABLE IF EXISTS temp.m")
+        conn.execute(
+            "CREATE TEMP TABLE m AS SELECT pk, id AS old, lower(hex(randomblob(8))) AS new FROM agents"
+            " WHERE run_pk = ? AND pk <= ? ORDER BY pk LIMIT ?",
+            (run_pk, last_pk, take),
+        )
+        conn.execute("CREATE INDEX temp.m_old ON m(old)")
+        conn.execute(
+            "INSERT INTO agents (id, run_pk, parent_id, second_parent_id, generation, operator, status,"
+            " reason, score, scores, n_children, n_evaluated, n_resolved, cost_usd, manifest_pk, origin_pk,"
+            " files_changed, lines_added, lines_removed, created_at, stats_seq)"
+            " SELECT m.new, a.run_pk, COALESCE(mp.new, ?), NULL, a.generation + 1, a.operator, a.status,"
+            " a.reason, a.score, a.scores, a.n_children, a.n_evaluated, a.n_resolved, a.cost_usd,"
+            " a.manifest_pk, a.origin_pk, a.files_changed, a.lines_added, a.lines_removed, a.created_at,"
+            " a.stats_seq + ? FROM m JOIN agents a ON a.pk = m.pk LEFT JOIN m AS mp ON mp.old = a.parent_id"
+            " ORDER BY a.pk",
+            (seed, seq),
+        )
+        conn.execute(
+            "INSERT INTO evaluations SELECT na.pk, e.seq, e.task_pk, e.attempt, e.stage, e.resolved,"
+            " e.score, e.duration_ms, e.error_kind, e.tests_pk, e.patch_pk, e.logs_pk, e.trajectory_pk"
+            " FROM m JOIN agents na ON na.id = m.new JOIN evaluations e ON e.agent_pk = m.pk"
+        )
+        conn.execute("COMMIT")
+        total += take
+        print(f"grown to {total} agents", file=sys.stderr, flush=True)
+    conn.close()
+    return total
+
+
 def p50(xs: list[float]) -> float:
     return round(statistics.median(xs), 1)
 
@@ -64,6 +119,9 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="measure the archive already in --dir, do not build"
     )
+    parser.add_argument(
+        "--grow-to", type=int, default=None, help="copy the run by SQL up to this many agents"
+    )
     args = parser.parse_args()
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="dgm-ui-perf-"))
     db = workdir / "archive.db"
@@ -73,6 +131,7 @@ def main() -> None:
         with open_archive(db) as builder, Progress(transient=True) as progress:
             archive_scale.build(builder, args.agents, args.seed, progress)
 
+    grown = grow(db, "archive-scale", args.grow_to) if args.grow_to else None
     archive = open_archive(db, create=False)
     run = archive.resolve_run("archive-scale")
     server = make_server(archive, "127.0.0.1", 0)
@@ -99,6 +158,7 @@ def main() -> None:
         json.dumps(
             {
                 "agents": len(stats),
+                "copied_by_sql": bool(grown),
                 "run_page_ms_p50": p50(run_ms[1:]),
                 "run_page_cold_ms": round(run_ms[0], 1),
                 "tree_ms_p50": p50(tree_ms[1:]),
