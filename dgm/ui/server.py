@@ -137,11 +137,13 @@ class App:
 
     def run_live(self, given: str, seen: str | None) -> Response:
         run_id = self.run_id(given)
-        v = version_of(views.run_fingerprint(self.archive, run_id))
+        tree, tree_fp = self.trees.get(self.archive, run_id)
+        # The version covers the tree served too: when a background rebuild lands, the
+        # page sees a new version and fetches the tree again.
+        v = version_of((views.run_fingerprint(self.archive, run_id), tree_fp))
         if v == seen:
             return as_json({"v": v})
-        stats = self.trees.get(self.archive, run_id).stats
-        return as_json({"v": v, "sections": pages.run_sections(self.archive, run_id, stats)})
+        return as_json({"v": v, "sections": pages.run_sections(self.archive, run_id, tree.stats)})
 
     def runs_live(self, seen: str | None) -> Response:
         v = version_of(views.archive_fingerprint(self.archive))
@@ -151,7 +153,7 @@ class App:
 
     def tree(self, given: str, node: str | None) -> Response:
         run_id = self.run_id(given)
-        tree = self.trees.get(self.archive, run_id)
+        tree, _ = self.trees.get(self.archive, run_id)
         if node is None:
             return as_json({"run": run_id, **tree.first_view})
         doc = treedata.children(tree, node)

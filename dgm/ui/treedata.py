@@ -2,32 +2,41 @@
 
 The first view is the CLI's (`archive.tree.shape_tree`: the best lineage, then the best
 subtrees up to a node budget); every collapsed node says how many agents hide below it,
-and the browser asks for a node's children when one is expanded. The per-run index
-(children, subtree sizes and bests) is rebuilt only when the run's fingerprint changes.
+and the browser asks for a node's children when one is expanded. The index behind
+expansions (children, subtree sizes and bests of every agent) is built on the first
+expansion only.
+
+A live run at 100k agents changes every second and a rebuild costs a noticeable part of
+a second, so `TreeCache` serves the tree it has and rebuilds in the background (one build
+per run at a time, not more often than every MIN_AGE_S); only the very first request of a
+run waits for a build.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from archive import Archive, CandidateStats, views
 from archive.errors import ArchiveError
 from archive.tree import TreeNode, shape_tree
 
+log = logging.getLogger(__name__)
+
 MAX_NODES = 150  # first view
 EXPAND_LIMIT = 40  # children sent per expansion, best subtrees first
-MIN_AGE_S = 2.0  # a tree younger than this (or than twice its build time) is served as is
+MIN_AGE_S = 2.0
 
 
 @contextmanager
 def no_gc() -> Iterator[None]:
-    """Pause the cyclic collector: building 100k small lists would trigger many full
+    """Pause the cyclic collector: building 100k small objects would trigger many full
     collections over every live object (they made the build several times slower)."""
     was = gc.isenabled()
     gc.disable()
@@ -39,74 +48,83 @@ def no_gc() -> Iterator[None]:
 
 
 @dataclass
-class RunTree:
-    stats: Sequence[CandidateStats]
-    index: dict[str, int]
-    kids: dict[int, list[int]]
+class Index:
+    """Every agent's position, children, subtree size and subtree best."""
+
+    pos: dict[str, int]
+    kids: dict[int, list[int]]  # only parents have an entry: most agents are leaves
     size: list[int]
     best: list[float | None]
-    first_view: dict[str, Any]
 
 
-def build(stats: Sequence[CandidateStats]) -> RunTree:
+def make_index(stats: Sequence[CandidateStats]) -> Index:
     with no_gc():
-        return _build(stats)
+        n = len(stats)
+        pos = {s.agent_id: i for i, s in enumerate(stats)}
+        kids: dict[int, list[int]] = {}
+        size = [1] * n
+        best = [s.score for s in stats]
+        for i in range(n - 1, -1, -1):  # children come after their parents
+            parent = stats[i].parent_id
+            p = pos.get(parent, -1) if parent else -1
+            if p >= 0:
+                kids.setdefault(p, []).append(i)
+                size[p] += size[i]
+                b = best[i]
+                if b is not None and (best[p] is None or b > best[p]):  # type: ignore[operator]
+                    best[p] = b
+    return Index(pos, kids, size, best)
 
 
-def _build(stats: Sequence[CandidateStats]) -> RunTree:
-    n = len(stats)
-    index = {s.agent_id: i for i, s in enumerate(stats)}
-    parent_of = [index.get(s.parent_id, -1) if s.parent_id else -1 for s in stats]
-    kids: dict[int, list[int]] = {}  # only parents get a list: most agents are leaves
-    size = [1] * n
-    best = [s.score for s in stats]
-    for i in range(n - 1, -1, -1):  # children come after their parents
-        p = parent_of[i]
-        if p >= 0:
-            kids.setdefault(p, []).append(i)
-            size[p] += size[i]
-            b = best[i]
-            if b is not None and (best[p] is None or b > best[p]):  # type: ignore[operator]
-                best[p] = b
-    tree = RunTree(stats, index, kids, size, best, {})
-    tree.first_view = _first_view(tree)
-    return tree
+@dataclass
+class RunTree:
+    stats: Sequence[CandidateStats]
+    first_view: dict[str, Any]
+    _index: Index | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def index(self) -> Index:
+        with self._lock:
+            if self._index is None:
+                self._index = make_index(self.stats)
+            return self._index
 
 
-def node_json(tree: RunTree, i: int, parent: str | None, **extra: Any) -> dict[str, Any]:
-    s = tree.stats[i]
-    return {
-        "id": s.agent_id,
-        "p": parent,
-        "s": s.score,
-        "st": s.status,
-        "g": s.generation,
-        "n": tree.size[i],
-        "sb": tree.best[i],
-        "k": len(tree.kids.get(i, ())),
-        **extra,
-    }
-
-
-def _first_view(tree: RunTree) -> dict[str, Any]:
-    view = shape_tree(tree.stats, max_nodes=MAX_NODES)
+def first_view(stats: Sequence[CandidateStats]) -> dict[str, Any]:
+    with no_gc():
+        view = shape_tree(stats, max_nodes=MAX_NODES)
     nodes: list[dict[str, Any]] = []
     stack: list[tuple[TreeNode, str | None]] = [(r, None) for r in reversed(view.roots)]
     while stack:
         node, parent = stack.pop()
-        i = tree.index[node.stats.agent_id]
-        extra: dict[str, Any] = {"b": node.on_best_path, "h": node.hidden, "hb": node.hidden_best}
+        s = node.stats
+        doc = {
+            "id": s.agent_id,
+            "p": parent,
+            "s": s.score,
+            "st": s.status,
+            "g": s.generation,
+            "n": node.subtree_size,
+            "sb": node.subtree_best,
+            "b": node.on_best_path,
+            "h": node.hidden,
+            "hb": node.hidden_best,
+        }
         if node.gap:
-            extra |= {"gap": node.gap, "gap_n": node.gap_agents, "gap_b": node.gap_best}
-        nodes.append(node_json(tree, i, parent, **extra))
-        stack.extend((c, node.stats.agent_id) for c in reversed(node.children))
+            doc |= {"gap": node.gap, "gap_n": node.gap_agents, "gap_b": node.gap_best}
+        nodes.append(doc)
+        stack.extend((c, s.agent_id) for c in reversed(node.children))
     return {
-        "total": len(tree.stats),
+        "total": len(stats),
         "best": view.best.agent_id if view.best else None,
         "nodes": nodes,
         "hidden": view.hidden,
         "hidden_best": view.hidden_best,
     }
+
+
+def build(stats: Sequence[CandidateStats]) -> RunTree:
+    return RunTree(stats, first_view(stats))
 
 
 def _desc(score: float | None) -> float:
@@ -116,22 +134,35 @@ def _desc(score: float | None) -> float:
 
 def children(tree: RunTree, agent_id: str, limit: int = EXPAND_LIMIT) -> dict[str, Any]:
     """The agent's children, best subtrees first, at most `limit`; the rest as a count."""
-    i = tree.index.get(agent_id)
+    ix = tree.index()
+    i = ix.pos.get(agent_id)
     if i is None:
         raise ArchiveError(f"no agent {agent_id!r} in this run")
-    ranked = sorted(
-        tree.kids.get(i, ()),
-        key=lambda k: (_desc(tree.best[k]), k),
-    )
+    ranked = sorted(ix.kids.get(i, ()), key=lambda k: (_desc(ix.best[k]), k))
     shown, rest = ranked[:limit], ranked[limit:]
-    rest_best = max((tree.best[k] for k in rest if tree.best[k] is not None), default=None)  # type: ignore[type-var]
+    rest_scores = [b for b in (ix.best[k] for k in rest) if b is not None]
+    nodes = []
+    for k in shown:
+        s = tree.stats[k]
+        nodes.append(
+            {
+                "id": s.agent_id,
+                "p": agent_id,
+                "s": s.score,
+                "st": s.status,
+                "g": s.generation,
+                "n": ix.size[k],
+                "sb": ix.best[k],
+                "b": False,
+                "h": ix.size[k] - 1,
+                "hb": None,
+            }
+        )
     return {
         "node": agent_id,
-        "nodes": [
-            node_json(tree, k, agent_id, b=False, h=tree.size[k] - 1, hb=None) for k in shown
-        ],
-        "more": sum(tree.size[k] for k in rest),
-        "more_best": rest_best,
+        "nodes": nodes,
+        "more": sum(ix.size[k] for k in rest),
+        "more_best": max(rest_scores, default=None),
     }
 
 
@@ -140,34 +171,48 @@ class Cached:
     fingerprint: tuple[Any, ...]
     tree: RunTree
     built_at: float
-    cost_s: float
+    rebuilding: bool = False
 
 
 class TreeCache:
-    """One RunTree per run, rebuilt when the run's fingerprint moves, but not more often
-    than every MIN_AGE_S or twice the build's own time: a live run at 100k agents changes
-    every second, and a view seconds old is as good as a fresh one."""
+    """One RunTree per run (see the module's docstring for when it is rebuilt)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._trees: dict[str, Cached] = {}
 
-    def get(self, archive: Archive, run_id: str) -> RunTree:
+    def get(self, archive: Archive, run_id: str) -> tuple[RunTree, tuple[Any, ...]]:
+        """The run's tree and the fingerprint it was built at (which may be seconds old)."""
         fp = views.run_fingerprint(archive, run_id)
         with self._lock:
             hit = self._trees.get(run_id)
-        now = time.monotonic()
-        if hit is not None and (
-            hit.fingerprint == fp or now - hit.built_at < max(MIN_AGE_S, 2 * hit.cost_s)
-        ):
-            return hit.tree
+            if hit is not None:
+                stale = hit.fingerprint != fp
+                due = time.monotonic() - hit.built_at >= MIN_AGE_S
+                if stale and due and not hit.rebuilding:
+                    hit.rebuilding = True
+                    threading.Thread(
+                        target=self._rebuild, args=(archive, run_id), daemon=True
+                    ).start()
+                return hit.tree, hit.fingerprint
+        return self._build(archive, run_id)
+
+    def _build(self, archive: Archive, run_id: str) -> tuple[RunTree, tuple[Any, ...]]:
+        fp = views.run_fingerprint(archive, run_id)  # before reading: never newer than the data
         tree = build(archive.candidate_stats(run_id))
-        ids = [n["id"] for n in tree.first_view["nodes"]]
-        for n in tree.first_view["nodes"]:
-            n["p2"] = None
-        p2 = views.second_parents(archive, ids)
+        p2 = views.second_parents(archive, [n["id"] for n in tree.first_view["nodes"]])
         for n in tree.first_view["nodes"]:
             n["p2"] = p2.get(n["id"])
         with self._lock:
-            self._trees[run_id] = Cached(fp, tree, now, time.monotonic() - now)
-        return tree
+            self._trees[run_id] = Cached(fp, tree, time.monotonic())
+        return tree, fp
+
+    def _rebuild(self, archive: Archive, run_id: str) -> None:
+        try:
+            self._build(archive, run_id)
+        except Exception:  # the next request tries again
+            log.exception("rebuilding the tree of run %s", run_id)
+            with self._lock:
+                hit = self._trees.get(run_id)
+                if hit is not None:
+                    hit.rebuilding = False
