@@ -133,6 +133,7 @@ class App:
 
     def run(self, given: str) -> Response:
         run_id = self.run_id(given)
+        self.trees.warm(self.archive, run_id)
         return html(pages.run_page(self.archive, run_id))
 
     def run_live(self, given: str, seen: str | None) -> Response:

@@ -180,6 +180,15 @@ class TreeCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._trees: dict[str, Cached] = {}
+        self._first: dict[str, threading.Lock] = {}  # one first build per run at a time
+
+    def warm(self, archive: Archive, run_id: str) -> None:
+        """Start building the run's tree now, in the background (the run page calls this:
+        its script asks for the tree as soon as the page arrives)."""
+        with self._lock:
+            if run_id in self._trees:
+                return
+        threading.Thread(target=self._quiet, args=(archive, run_id), daemon=True).start()
 
     def get(self, archive: Archive, run_id: str) -> tuple[RunTree, tuple[Any, ...]]:
         """The run's tree and the fingerprint it was built at (which may be seconds old)."""
@@ -192,10 +201,16 @@ class TreeCache:
                 if stale and due and not hit.rebuilding:
                     hit.rebuilding = True
                     threading.Thread(
-                        target=self._rebuild, args=(archive, run_id), daemon=True
+                        target=self._quiet, args=(archive, run_id), daemon=True
                     ).start()
                 return hit.tree, hit.fingerprint
-        return self._build(archive, run_id)
+            first = self._first.setdefault(run_id, threading.Lock())
+        with first:  # a build under way (a warm-up) is waited for, not repeated
+            with self._lock:
+                hit = self._trees.get(run_id)
+            if hit is not None:
+                return hit.tree, hit.fingerprint
+            return self._build(archive, run_id)
 
     def _build(self, archive: Archive, run_id: str) -> tuple[RunTree, tuple[Any, ...]]:
         fp = views.run_fingerprint(archive, run_id)  # before reading: never newer than the data
@@ -207,11 +222,15 @@ class TreeCache:
             self._trees[run_id] = Cached(fp, tree, time.monotonic())
         return tree, fp
 
-    def _rebuild(self, archive: Archive, run_id: str) -> None:
+    def _quiet(self, archive: Archive, run_id: str) -> None:
+        """Build in a background thread; a failure is logged and the next request retries."""
         try:
-            self._build(archive, run_id)
-        except Exception:  # the next request tries again
-            log.exception("rebuilding the tree of run %s", run_id)
+            with self._lock:
+                first = self._first.setdefault(run_id, threading.Lock())
+            with first:
+                self._build(archive, run_id)
+        except Exception:
+            log.exception("building the tree of run %s", run_id)
             with self._lock:
                 hit = self._trees.get(run_id)
                 if hit is not None:
