@@ -133,8 +133,11 @@ class App:
 
     def run(self, given: str) -> Response:
         run_id = self.run_id(given)
+        body = pages.run_page(self.archive, run_id)
+        # After the page has read the run's stats (cached by the archive), so the tree's
+        # build reuses them while the browser is busy with the page.
         self.trees.warm(self.archive, run_id)
-        return html(pages.run_page(self.archive, run_id))
+        return html(body)
 
     def run_live(self, given: str, seen: str | None) -> Response:
         run_id = self.run_id(given)
