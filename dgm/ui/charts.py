@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from dgm.ui.html import esc
 
 W, H = 640, 240
-PAD_L, PAD_R, PAD_T, PAD_B = 52, 12, 12, 34
+PAD_L, PAD_R, PAD_T, PAD_B = 52, 22, 12, 34
 MAX_POINTS = 400  # a polyline of 100k points is slow to draw and no clearer
 
 
@@ -41,9 +41,13 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 def _fmt(v: float, span: float) -> str:
     """Enough decimals to tell ticks `span / 4` apart."""
+    if abs(v) >= 1000 and span >= 4000:
+        return f"{v / 1000:.0f}k"
     digits = 0
     while digits < 6 and span > 0 and span / 4 < 10**-digits:
         digits += 1
+    if 0 < span < 10:
+        digits += 1  # quarter steps (0.25) need one more
     return f"{v:.{digits}f}"
 
 
