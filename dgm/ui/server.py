@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import secrets
+import socket
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -236,6 +237,8 @@ class UIServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, archive: Archive, host: str, port: int, token: str | None) -> None:
+        if ":" in host:
+            self.address_family = socket.AF_INET6
         super().__init__((host, port), Handler)
         self.app = App(archive)
         self.token = token
