@@ -192,3 +192,35 @@ def test_token_is_required_off_loopback(
         assert "token" not in browser.current_url  # the token left the address bar for a cookie
         browser.get(base + f"/agents/{ids['child']}")  # the cookie carries on
         wait_for(browser, "#diff-link")
+
+
+def test_runs_page_updates_by_itself(sample_run: tuple[str, dict[str, str]], browser: Any) -> None:
+    url, _ = sample_run
+    with serving(url) as server:
+        browser.get(base_url(server) + "/runs")
+        wait_for(browser, "table.runs")
+        with open_archive(url, create=False) as writer:
+            new_run = writer.create_run("second-run")
+        wait_for(browser, f'table.runs a[href="/runs/{new_run}"]')
+        assert "second-run" in browser.find_element(By.CSS_SELECTOR, "table.runs").text
+
+
+def test_tree_pans_and_zooms(sample_run: tuple[str, dict[str, str]], browser: Any) -> None:
+    url, ids = sample_run
+    with serving(url) as server:
+        browser.get(base_url(server) + f"/runs/{ids['run']}")
+        wait_for(browser, "#tree a.node")
+        g = browser.find_element(By.CSS_SELECTOR, "#tree svg > g")
+        before = g.get_attribute("transform")
+        browser.execute_script(
+            "arguments[0].dispatchEvent(new WheelEvent('wheel', {deltaY: -300, clientX: 200, clientY: 100, bubbles: true}))",
+            browser.find_element(By.CSS_SELECTOR, "#tree svg"),
+        )
+        zoomed = g.get_attribute("transform")
+        assert zoomed != before and "scale(" in zoomed
+        svg = browser.find_element(By.CSS_SELECTOR, "#tree svg")
+        ActionChains(browser).move_to_element_with_offset(
+            svg, 10, 10
+        ).click_and_hold().move_by_offset(80, 40).release().perform()
+        assert g.get_attribute("transform") != zoomed
+        assert "/runs/" in browser.current_url  # a drag does not open a node
