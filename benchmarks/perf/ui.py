@@ -12,7 +12,8 @@ With `--grow-to M`, the built run is then copied inside the database (SQL, secon
 it has M agents: each copy is a subtree of the generator's run hung under its seed, with
 the same code, evaluations and scores under new ids. Building 100k agents through the
 API takes hours on a busy 2-core machine; the pages read rows, so copies measure the same.
-Also: cold figures (a fresh server: the run page, then the tree, as a browser asks); `tree_rebuild_ms`, the first view rebuilt from
+Also: cold figures (a fresh server, not warmed as `dgm ui` warms its newest runs at start:
+the run page, then the tree, as a browser asks); `tree_rebuild_ms`, the first view rebuilt from
 `candidate_stats` (what a live run's change costs: the server does it in the background
 and keeps serving the previous view meanwhile); `tree_index_ms`, the index built on a
 run's first expansion; expanding the root, a diff page and the runs page.
@@ -135,7 +136,7 @@ def main() -> None:
     grown = grow(db, "archive-scale", args.grow_to) if args.grow_to else None
     archive = open_archive(db, create=False)
     run = archive.resolve_run("archive-scale")
-    server = make_server(archive, "127.0.0.1", 0)
+    server = make_server(archive, "127.0.0.1", 0, warm=False)  # cold means cold
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
     # What a person sees first: the run page, then the tree its script asks for at once.

@@ -15,6 +15,7 @@ import logging
 import re
 import secrets
 import socket
+import threading
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -123,6 +124,15 @@ class App:
                 except ArchiveError as e:
                     return html(page("not found", f"<h1>Not found</h1><p>{esc(e)}</p>"), 404)
         return html(page("not found", "<h1>Not found</h1><p>There is no such page.</p>"), 404)
+
+    def warm(self) -> None:
+        try:
+            runs = self.archive.runs()
+            running = [r for r in runs if r.status == "running"]
+            for r in (running + [r for r in runs if r.status != "running"])[:WARM_RUNS]:
+                self.trees.get(self.archive, r.id)
+        except Exception:  # warming is an optimisation: pages read what they need anyway
+            log.exception("warming the newest runs")
 
     def agent_id(self, given: str) -> str:
         if not ID.match(given):
@@ -280,8 +290,18 @@ class UIServer(ThreadingHTTPServer):
         return f"http://{shown}:{port}/" + (f"?token={self.token}" if self.token else "")
 
 
-def make_server(archive: Archive, host: str = "127.0.0.1", port: int = 8000) -> UIServer:
-    """A server over `archive` (made read-only); a token is required unless on loopback."""
+WARM_RUNS = 3  # the newest runs whose stats and tree are read at start
+
+
+def make_server(
+    archive: Archive, host: str = "127.0.0.1", port: int = 8000, warm: bool = True
+) -> UIServer:
+    """A server over `archive` (made read-only); a token is required unless on loopback.
+    With `warm`, the newest runs are read in the background at once, so the first page a
+    person opens does not pay for reading 100k agents."""
     make_read_only(archive)
     token = None if is_loopback(host) else secrets.token_urlsafe(24)
-    return UIServer(archive, host, port, token)
+    server = UIServer(archive, host, port, token)
+    if warm:
+        threading.Thread(target=server.app.warm, daemon=True).start()
+    return server

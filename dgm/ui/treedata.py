@@ -182,6 +182,10 @@ class TreeCache:
         self._trees: dict[str, Cached] = {}
         self._first: dict[str, threading.Lock] = {}  # one first build per run at a time
 
+    def cached(self, run_id: str) -> bool:
+        with self._lock:
+            return run_id in self._trees
+
     def warm(self, archive: Archive, run_id: str) -> None:
         """Start building the run's tree now, in the background (the run page calls this:
         its script asks for the tree as soon as the page arrives)."""

@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,12 @@ def test_cli_serves_and_prints_the_url(sample_run: tuple[str, dict[str, str]]) -
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_the_newest_runs_are_warmed_at_start(sample_run: tuple[str, dict[str, str]]) -> None:
+    url, ids = sample_run
+    with serving(url) as server:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not server.app.trees.cached(ids["run"]):
+            time.sleep(0.05)
+        assert server.app.trees.cached(ids["run"])
