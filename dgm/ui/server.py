@@ -21,7 +21,7 @@ from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from sqlalchemy import event
 
@@ -95,7 +95,7 @@ class App:
         self.trees = treedata.TreeCache()
 
     def handle(self, path: str, query: dict[str, str]) -> Response:
-        parts = [p for p in path.split("/") if p]
+        parts = [unquote(p) for p in path.split("/") if p]
         routes: list[tuple[tuple[str, ...], Callable[..., Response]]] = [
             ((), lambda: Response(303, b"", "text/plain", {"Location": "/runs"})),
             (("runs",), lambda: html(pages.runs_page(self.archive))),

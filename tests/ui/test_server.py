@@ -77,6 +77,7 @@ def test_json_on_both_backends(archive_url: str) -> None:
             f"/calls/{ids['call']}",
             f"/runs/{ids['run'][:6]}",
             f"/agents/{ids['child'][:7]}",
+            "/runs/sample%2Drun",
         ):
             r = get(server, path)
             assert r.status == 200, path
