@@ -84,7 +84,7 @@ def browser() -> Iterator[object]:
         "--no-sandbox",
         "--disable-dev-shm-usage",
         "--disable-gpu",
-        "--window-size=1400,1000",
+        "--window-size=1400,1600",
     ):
         options.add_argument(arg)
     b = webdriver.Chrome(service=Service(driver), options=options)
