@@ -19,6 +19,8 @@ command -v patch       >/dev/null || need_pkgs+=(patch)
 [[ -x /usr/bin/python ]] || need_pkgs+=(python-is-python3)
 /usr/bin/python3 -c "import pytest" 2>/dev/null || need_pkgs+=(python3-pytest)
 if [[ $DEV == 1 ]] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need_pkgs+=(postgresql); fi
+# The web UI's browser tests drive Debian's Chromium through its chromedriver.
+if [[ $DEV == 1 ]]; then command -v chromedriver >/dev/null || need_pkgs+=(chromium chromium-driver); fi
 if (( ${#need_pkgs[@]} )); then
   step "installing system packages: ${need_pkgs[*]}"
   apt-get update -qq

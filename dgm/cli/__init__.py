@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from dgm.cli import archive, bench, llm, report, run, runs, sandbox
+from dgm.cli import archive, bench, llm, report, run, runs, sandbox, ui
 from dgm.errors import UserError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(bench.app, name="bench", help="Score any agent on a benchmark suit
 app.add_typer(sandbox.app, name="sandbox", help="Build, check and poke the sandbox.")
 app.add_typer(llm.app, name="llm", help="The LLM gateway: serve, chat, usage.")
 app.command("report")(report.report)
+app.command("ui")(ui.ui)
 
 
 def main() -> None:

@@ -1,0 +1,234 @@
+"""Read-only queries for browsing an archive (the web UI): small, indexed, never a full load.
+
+The store's own queries serve the engine and the CLI; these add what a page that is
+polled every few seconds needs: a cheap "has anything changed" fingerprint, the tail of
+the event log, cost bucketed in SQL, and one evaluation or LLM call with its bodies.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, cast, func, literal, select
+
+from archive.errors import ArchiveError
+from archive.info import AgentInfo, EvaluationInfo, EventInfo, LLMCallInfo
+from archive.models import Agent, Evaluation, Event, LLMCall, Run, Task
+from archive.store import Archive, _agent_info, _agent_select
+
+MAX_DEPTH = 1_000_000  # a guard: parents are older than children, so chains end
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationRow:
+    """An evaluation without its bodies (tests, patch, logs, trajectory)."""
+
+    seq: int
+    task_id: str
+    attempt: int
+    stage: str
+    resolved: bool
+    score: float | None
+    duration_s: float
+    error_kind: str | None
+    has_trajectory: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CostBucket:
+    start: float  # seconds since the run started
+    usd: float
+    calls: int
+
+
+def run_fingerprint(archive: Archive, run_id: str) -> tuple[Any, ...]:
+    """Changes whenever anything shown about the run changes (each part is an index lookup)."""
+    with archive._read() as conn:
+        run = conn.execute(
+            select(Run.pk, Run.status, Run.updated_at).where(Run.id == run_id)
+        ).first()
+        if run is None:
+            raise ArchiveError(f"no run {run_id!r} in this archive")
+        agents = conn.execute(
+            select(func.count(), func.max(Agent.stats_seq)).where(Agent.run_pk == run.pk)
+        ).one()
+        event = conn.execute(select(func.max(Event.pk)).where(Event.run_pk == run.pk)).scalar()
+        call = conn.execute(select(func.max(LLMCall.pk)).where(LLMCall.run_pk == run.pk)).scalar()
+    return (run.status, run.updated_at, agents[0], agents[1], event, call)
+
+
+def archive_fingerprint(archive: Archive) -> tuple[Any, ...]:
+    """Changes whenever the list of runs would show something new."""
+    with archive._read() as conn:
+        runs = conn.execute(select(Run.pk, Run.status, Run.updated_at).order_by(Run.pk)).all()
+        seqs = conn.execute(
+            select(Agent.run_pk, func.max(Agent.stats_seq)).group_by(Agent.run_pk)
+        ).all()
+        call = conn.execute(select(func.max(LLMCall.pk))).scalar()
+    return (tuple(map(tuple, runs)), tuple(map(tuple, seqs)), call)
+
+
+def recent_events(
+    archive: Archive, run_id: str, limit: int, kinds: list[str] | None = None
+) -> list[EventInfo]:
+    """The run's newest events, newest first."""
+    with archive._read() as conn:
+        q = select(Event).where(Event.run_pk == archive._run_pk(conn, run_id))
+        if kinds is not None:
+            q = q.where(Event.kind.in_(kinds))
+        rows = conn.execute(q.order_by(Event.pk.desc()).limit(limit)).all()
+    return [EventInfo(r.pk, run_id, r.kind, json.loads(r.payload), r.created_at) for r in rows]
+
+
+def count_events(archive: Archive, run_id: str, kind: str) -> int:
+    with archive._read() as conn:
+        q = select(func.count()).where(
+            Event.run_pk == archive._run_pk(conn, run_id), Event.kind == kind
+        )
+        return int(conn.execute(q).scalar() or 0)
+
+
+def cost_buckets(
+    archive: Archive, run_id: str, start: float, buckets: int = 120
+) -> list[CostBucket]:
+    """The run's LLM spending summed per time bucket, computed by the database."""
+    with archive._read() as conn:
+        run_pk = archive._run_pk(conn, run_id)
+        span = conn.execute(
+            select(func.max(LLMCall.created_at)).where(LLMCall.run_pk == run_pk)
+        ).scalar()
+        if span is None:
+            return []
+        width = max((span - start) / buckets, 1e-3)
+        bucket = cast((LLMCall.created_at - start) / width, Integer).label("b")
+        rows = conn.execute(
+            select(bucket, func.sum(LLMCall.cost_usd), func.count())
+            .where(LLMCall.run_pk == run_pk)
+            .group_by(bucket)
+            .order_by(bucket)
+        ).all()
+    return [CostBucket(max(b, 0) * width, float(usd or 0.0), int(n)) for b, usd, n in rows]
+
+
+def second_parents(archive: Archive, agent_ids: list[str]) -> dict[str, str]:
+    """{agent: its second parent} for those of `agent_ids` that have one (crossover)."""
+    if not agent_ids:
+        return {}
+    with archive._read() as conn:
+        rows = conn.execute(
+            select(Agent.id, Agent.second_parent_id).where(
+                Agent.id.in_(agent_ids), Agent.second_parent_id.is_not(None)
+            )
+        ).all()
+    return {a: b for a, b in rows}
+
+
+def evaluation_rows(archive: Archive, agent_id: str) -> list[EvaluationRow]:
+    """The agent's evaluations in order, without reading any body."""
+    with archive._read() as conn:
+        agent = archive._agent_row(conn, agent_id)
+        rows = conn.execute(
+            select(Evaluation, Task.name.label("task_name"))
+            .join(Task, Task.pk == Evaluation.task_pk)
+            .where(Evaluation.agent_pk == agent.pk)
+            .order_by(Evaluation.seq)
+        ).all()
+    return [
+        EvaluationRow(
+            r.seq,
+            r.task_name,
+            r.attempt,
+            r.stage,
+            r.resolved,
+            r.score,
+            r.duration_ms / 1000,
+            r.error_kind,
+            r.trajectory_pk is not None,
+        )
+        for r in rows
+    ]
+
+
+def evaluation(archive: Archive, agent_id: str, seq: int) -> EvaluationInfo:
+    """One evaluation with its tests, patch, logs and trajectory."""
+    with archive._read() as conn:
+        agent = archive._agent_row(conn, agent_id)
+        r = conn.execute(
+            select(Evaluation, Task.name.label("task_name"))
+            .join(Task, Task.pk == Evaluation.task_pk)
+            .where(Evaluation.agent_pk == agent.pk, Evaluation.seq == seq)
+        ).first()
+        if r is None:
+            raise ArchiveError(f"agent {agent_id!r} has no evaluation {seq}")
+        pks = [pk for pk in (r.tests_pk, r.patch_pk, r.logs_pk, r.trajectory_pk) if pk is not None]
+        raw = archive.blobs.get_many(conn, pks)
+    blob = lambda pk: raw[pk] if pk is not None else b""  # noqa: E731
+    return EvaluationInfo(
+        id=f"{agent_id}/{r.seq}",
+        agent_id=agent_id,
+        seq=r.seq,
+        task_id=r.task_name,
+        attempt=r.attempt,
+        stage=r.stage,
+        resolved=r.resolved,
+        score=r.score,
+        tests=json.loads(raw[r.tests_pk]) if r.tests_pk is not None else {},
+        duration_s=r.duration_ms / 1000,
+        error_kind=r.error_kind,
+        patch=blob(r.patch_pk),
+        logs=blob(r.logs_pk),
+        trajectory=blob(r.trajectory_pk),
+    )
+
+
+def llm_call(archive: Archive, call_id: str) -> LLMCallInfo:
+    """One LLM call with its request and response."""
+    with archive._read() as conn:
+        r = conn.execute(
+            select(LLMCall, Agent.id.label("agent_id"), Run.id.label("run_id"))
+            .outerjoin(Agent, Agent.pk == LLMCall.agent_pk)
+            .outerjoin(Run, Run.pk == LLMCall.run_pk)
+            .where(LLMCall.id == call_id)
+        ).first()
+        if r is None:
+            raise ArchiveError(f"no LLM call {call_id!r} in this archive")
+        raw = archive.blobs.get_many(
+            conn, [pk for pk in (r.request_pk, r.response_pk) if pk is not None]
+        )
+    return LLMCallInfo(
+        id=r.id,
+        run_id=r.run_id,
+        agent_id=r.agent_id,
+        task_id=r.task_id,
+        purpose=r.purpose,
+        model=r.model,
+        tokens_in=r.tokens_in,
+        tokens_out=r.tokens_out,
+        cost_usd=r.cost_usd,
+        latency_s=r.latency_s,
+        error_kind=r.error_kind,
+        request_key=r.request_key,
+        created_at=r.created_at,
+        request=raw.get(r.request_pk, b""),
+        response=raw.get(r.response_pk) if r.response_pk is not None else None,
+    )
+
+
+def lineage(archive: Archive, agent_id: str) -> list[AgentInfo]:
+    """The agent and its first-parent ancestors, root first, in one recursive query
+    (`Archive.lineage` asks once per generation: thousands of round trips deep in a run)."""
+    up = select(Agent.pk, Agent.parent_id, literal(0).label("depth")).where(Agent.id == agent_id)
+    chain = up.cte("chain", recursive=True)
+    chain = chain.union_all(
+        select(Agent.pk, Agent.parent_id, (chain.c.depth + 1).label("depth"))
+        .join(chain, Agent.id == chain.c.parent_id)
+        .where(chain.c.depth < MAX_DEPTH)
+    )
+    q = _agent_select().join(chain, chain.c.pk == Agent.pk).order_by(chain.c.depth.desc())
+    with archive._read() as conn:
+        rows = conn.execute(q).all()
+    if not rows:
+        raise ArchiveError(f"no agent {agent_id!r} in this archive")
+    return [_agent_info(r, None) for r in rows]

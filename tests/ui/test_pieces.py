@@ -1,0 +1,88 @@
+"""The pure parts of the UI: highlighting, side-by-side rows, progress, jobs in flight, charts."""
+
+from __future__ import annotations
+
+from archive import CandidateStats, EventInfo
+from dgm.ui import charts, highlight, pages
+from dgm.ui.html import href
+
+
+def test_highlight_escapes_and_colours() -> None:
+    out = highlight.highlight_line('def f(x): return "<b>" + 1  # <i>')
+    assert '<span class="k">def</span>' in out and '<span class="f">f</span>' in out
+    assert '<span class="s">&quot;&lt;b&gt;&quot;</span>' in out
+    assert '<span class="c"># &lt;i&gt;</span>' in out and "<b>" not in out and "<i>" not in out
+
+
+def test_side_by_side_rows_pair_changes_and_keep_context() -> None:
+    old = "".join(f"line {i}\n" for i in range(20)).encode()
+    new = old.replace(b"line 10\n", b"line ten\nextra\n")
+    rows = highlight.file_rows(old, new)
+    assert rows is not None
+    kinds = [r.kind for r in rows]
+    assert kinds == ["skip", "same", "same", "same", "chg", "add", "same", "same", "same"]
+    assert (rows[4].left, rows[4].right, rows[5].left_no, rows[5].right_no) == (
+        "line 10",
+        "line ten",
+        None,
+        12,
+    )
+    assert highlight.file_rows(b"\0bin", b"x") is None
+    html = highlight.side_by_side({"a.py": old}, {"a.py": new, "b/<x>.py": b"y = 1\n"})
+    assert "2 file(s) changed" in html and "b/&lt;x&gt;.py" in html and "added" in html
+
+
+def stats(*rows: tuple[str, str | None, str, float | None]) -> list[CandidateStats]:
+    return [CandidateStats(a, p, 0, st, s, 0, 0, 0) for a, p, st, s in rows]
+
+
+def test_progress_is_best_so_far_and_mean_of_evaluated() -> None:
+    p = pages.progress(
+        stats(
+            ("a", None, "evaluated", 0.2),
+            ("b", "a", "rejected", 0.9),
+            ("c", "a", "evaluated", 0.6),
+            ("d", "c", "evaluated", 0.4),
+        )
+    )
+    assert p.best_curve == [(0.0, 0.2), (1.0, 0.2), (2.0, 0.6), (3.0, 0.6)]
+    assert [round(m, 3) for _, m in p.mean_curve] == [0.2, 0.2, 0.4, 0.4]
+    assert (
+        p.evaluated == 3 and p.best is not None and p.best.agent_id == "b"
+    )  # the top score, any status
+    many = pages.progress(stats(*[(str(i), None, "evaluated", i / 10_000) for i in range(10_000)]))
+    assert len(many.best_curve) <= charts.MAX_POINTS + 1 and many.best_curve[-1] == (9999.0, 0.9999)
+
+
+def test_in_flight_pairs_starts_with_ends() -> None:
+    def ev(kind: str, **payload: object) -> EventInfo:
+        return EventInfo(0, "r", kind, dict(payload), 0.0)
+
+    events = [  # oldest first, as in the log
+        ev("session_started"),
+        ev("job_started", job="expand", iteration=1, parent="aaaaaaaaaaaa"),
+        ev("job_started", job="expand", iteration=2, parent="bbbbbbbbbbbb"),
+        ev("job_finished", job="expand", iteration=1, child="cccccccccccc"),
+        ev("stage_started", agent="cccccccccccc", stage="small", tasks=["t1", "t2"]),
+        ev("stage_started", agent="dddddddddddd", stage="full", tasks=["t1"]),
+        ev("agent_finalised", agent="dddddddddddd"),
+    ]
+    jobs = pages.in_flight(list(reversed(events)))
+    assert jobs == [
+        "expanding bbbbbbbb (iteration 2)",
+        "evaluating cccccccc at stage small (2 task(s))",
+    ]
+    assert pages.in_flight(list(reversed([*events, ev("session_stopped")]))) == []
+
+
+def test_links_are_encoded_paths() -> None:
+    assert href("agents", "javascript:alert(1)") == "/agents/javascript%3Aalert%281%29"
+    assert href("runs", 'a"b', "diff", against="<x>") == "/runs/a%22b/diff?against=%3Cx%3E"
+
+
+def test_chart_ticks_and_empty() -> None:
+    svg = charts.line_chart(
+        [charts.Series("best", "best", [(0.0, 0.1), (100_000.0, 0.9)])], "iteration", "score"
+    )
+    assert "100k" in svg and "<polyline" in svg
+    assert "Nothing to plot" in charts.line_chart([charts.Series("x", "x", [])], "a", "b")

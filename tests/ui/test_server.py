@@ -1,0 +1,177 @@
+"""The server's JSON and headers on SQLite and PostgreSQL; read-only; token and Host checks; CLI."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from archive import ArchiveError, open_archive
+from tests.ui import sample
+from tests.ui.conftest import serving
+
+DGM = [sys.executable, "-c", "from dgm.cli import main; main()"]
+
+
+def get(server, path: str, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:  # type: ignore[no-untyped-def]
+    conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=30)
+    conn.request("GET", path, headers=headers or {})
+    return conn.getresponse()
+
+
+def get_json(server, path: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    r = get(server, path)
+    assert r.status == 200, r.read()
+    assert r.getheader("Content-Type") == "application/json"
+    return json.loads(r.read())
+
+
+def test_json_on_both_backends(archive_url: str) -> None:
+    with open_archive(archive_url) as archive:
+        ids = sample.build(archive)
+    with serving(archive_url) as server:
+        tree = get_json(server, f"/api/runs/{ids['run']}/tree")
+        assert tree["total"] == 5 and tree["best"] == ids["cross"]
+        nodes = {n["id"]: n for n in tree["nodes"]}
+        assert set(nodes) == {ids[k] for k in ("seed", "child", "other", "cross", "bad")}
+        assert (
+            nodes[ids["cross"]]["p"] == ids["child"] and nodes[ids["cross"]]["p2"] == ids["other"]
+        )
+        assert nodes[ids["seed"]]["n"] == 5 and nodes[ids["seed"]]["sb"] == 0.75
+        assert [n["b"] for n in (nodes[ids["seed"]], nodes[ids["child"]], nodes[ids["cross"]])] == [
+            True
+        ] * 3
+        kids = get_json(server, f"/api/runs/{ids['run']}/tree?node={ids['child']}")
+        assert [n["id"] for n in kids["nodes"]] == [ids["cross"], ids["bad"]] and kids["more"] == 0
+        leaf = get_json(server, f"/api/runs/{ids['run']}/tree?node={ids['bad']}")
+        assert leaf["nodes"] == [] and leaf["more"] == 0
+
+        live = get_json(server, f"/runs/{ids['run']}/live")
+        assert set(live["sections"]) == {"summary", "progress", "workers", "cost", "failures"}
+        assert (
+            "&lt;script&gt;" in live["sections"]["failures"]
+            and "<script>" not in live["sections"]["failures"]
+        )
+        assert get_json(server, f"/runs/{ids['run']}/live?v={live['v']}") == {
+            "v": live["v"]
+        }  # unchanged
+        with open_archive(archive_url, create=False) as writer:
+            writer.append_event(
+                ids["run"], "job_started", {"job": "expand", "iteration": 6, "parent": ids["seed"]}
+            )
+        again = get_json(server, f"/runs/{ids['run']}/live?v={live['v']}")
+        assert again["v"] != live["v"] and "iteration 6" in again["sections"]["workers"]
+
+        runs = get_json(server, "/live")
+        assert ids["run"] in runs["sections"]["runs"]
+        for path in (
+            f"/agents/{ids['child']}",
+            f"/agents/{ids['child']}/diff",
+            f"/agents/{ids['child']}/evals/2",
+            f"/calls/{ids['call']}",
+            f"/runs/{ids['run'][:6]}",
+            f"/agents/{ids['child'][:7]}",
+            "/runs/sample%2Drun",
+        ):
+            r = get(server, path)
+            assert r.status == 200, path
+            assert "<script>window" not in r.read().decode()
+
+
+def test_security_headers_and_errors(sample_run: tuple[str, dict[str, str]]) -> None:
+    url, ids = sample_run
+    with serving(url) as server:
+        r = get(server, f"/runs/{ids['run']}")
+        csp = r.getheader("Content-Security-Policy")
+        assert (
+            "script-src 'self'" in csp
+            and "default-src 'none'" in csp
+            and "unsafe-inline" not in csp
+        )
+        assert r.getheader("X-Content-Type-Options") == "nosniff"
+        assert get(server, "/agents/zzz").status == 404
+        assert get(server, "/agents/0123456789abcdef").status == 404
+        assert get(server, "/static/../server.py").status == 404
+        assert get(server, "/runs", {"Host": "evil.example:80"}).status == 403  # DNS rebinding
+        assert get(server, "/static/app.js").getheader("Content-Type").startswith("text/javascript")
+
+
+def test_the_server_cannot_write(archive_url: str) -> None:
+    with open_archive(archive_url) as archive:
+        sample.build(archive)
+    url = archive_url
+    with serving(url) as server:
+        with pytest.raises(ArchiveError, match="readonly|read-only"):
+            server.app.archive.create_run("should-not-exist")
+        assert get(server, "/runs").status == 200
+    with open_archive(url, create=False) as archive:
+        assert [r.name for r in archive.runs()] == ["sample-run"]
+
+
+def test_token_off_loopback(sample_run: tuple[str, dict[str, str]]) -> None:
+    url, _ = sample_run
+    with serving(url, host="0.0.0.0") as server:
+        assert server.token and f"?token={server.token}" in server.url
+        assert get(server, "/runs").status == 401
+        assert get(server, "/runs?token=nope").status == 401
+        r = get(server, f"/runs?token={server.token}")
+        assert r.status == 303 and r.getheader("Location") == "/runs"
+        cookie = r.getheader("Set-Cookie").split(";")[0]
+        assert "HttpOnly" in r.getheader("Set-Cookie")
+        assert get(server, "/runs", {"Cookie": cookie}).status == 200
+        assert get(server, "/runs", {"Cookie": "dgm_ui_token=wrong"}).status == 401
+
+
+def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*DGM, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=None,
+        cwd=Path(__file__).parents[2],
+    )
+
+
+def test_cli_errors_are_one_line(tmp_path: Path, sample_run: tuple[str, dict[str, str]]) -> None:
+    r = run_cli("ui", "--archive", str(tmp_path / "missing.db"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no archive at" in r.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        r = run_cli("ui", "--archive", sample_run[0], "--port", str(busy.getsockname()[1]))
+    assert r.returncode == 2 and "--port" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_serves_and_prints_the_url(sample_run: tuple[str, dict[str, str]]) -> None:
+    proc = subprocess.Popen(
+        [*DGM, "ui", "--archive", sample_run[0], "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert "http://127.0.0.1:" in line and "token" not in line
+        port = int(line.rsplit(":", 1)[1].strip("/\n "))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/runs")
+        assert b"sample-run" in conn.getresponse().read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_the_newest_runs_are_warmed_at_start(sample_run: tuple[str, dict[str, str]]) -> None:
+    url, ids = sample_run
+    with serving(url) as server:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not server.app.trees.cached(ids["run"]):
+            time.sleep(0.05)
+        assert server.app.trees.cached(ids["run"])

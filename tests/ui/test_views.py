@@ -1,0 +1,35 @@
+"""The UI's archive queries agree with the store's own, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from archive import open_archive, views
+from tests.ui import sample
+
+
+def test_views_match_the_store(archive_url: str) -> None:
+    with open_archive(archive_url) as archive:
+        ids = sample.build(archive)
+        for role in ("seed", "cross", "bad"):
+            assert views.lineage(archive, ids[role]) == archive.lineage(ids[role])
+        rows = views.evaluation_rows(archive, ids["child"])
+        full = archive.evaluations(ids["child"])
+        assert [(r.seq, r.task_id, r.resolved, r.score) for r in rows] == [
+            (e.seq, e.task_id, e.resolved, e.score) for e in full
+        ]
+        assert views.evaluation(archive, ids["child"], 2) == full[1]
+        call = views.llm_call(archive, ids["call"])
+        assert call == archive.llm_calls(ids["run"])[0]
+        assert views.second_parents(archive, [ids["cross"], ids["child"]]) == {
+            ids["cross"]: ids["other"]
+        }
+        kinds = [e.kind for e in views.recent_events(archive, ids["run"], 2)]
+        assert kinds == ["expansion_failed", "job_started"]
+        assert views.count_events(archive, ids["run"], "expansion_failed") == 1
+        buckets = views.cost_buckets(archive, ids["run"], archive.run(ids["run"]).created_at)
+        assert (
+            sum(b.calls for b in buckets) == 1 and abs(sum(b.usd for b in buckets) - 0.0123) < 1e-9
+        )
+        before = views.run_fingerprint(archive, ids["run"])
+        assert views.run_fingerprint(archive, ids["run"]) == before
+        archive.set_agent_score(ids["seed"], "full", 0.3)
+        assert views.run_fingerprint(archive, ids["run"]) != before
