@@ -1,12 +1,43 @@
-"""What the archive hands out: immutable snapshots, never ORM objects tied to a session."""
+"""What the archive hands out: immutable snapshots, never ORM objects tied to a session;
+and the one definition of every status and error kind it stores (the engine, the
+evaluator and the CLI use these; the archive refuses anything else)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
-RUN_STATUSES = ("running", "stopped", "finished", "failed")
-AGENT_STATUSES = ("pending", "evaluating", "evaluated", "rejected", "failed")
+RunStatus = Literal["running", "stopped", "finished", "failed"]
+
+AgentStatus = Literal[
+    "pending",  # stored, not evaluated yet
+    "evaluating",  # its first evaluation has started
+    "evaluated",  # every stage it entered is done and it was admitted: a parent candidate
+    "rejected",  # never a parent: broken code before evaluation, or below keep_better's floor
+    "failed",  # could not be evaluated at all
+]
+
+ErrorKind = Literal[
+    # the agent's run (dgm/evaluator.py)
+    "agent_timeout",  # stopped at its deadline
+    "agent_oom",  # killed for memory
+    "agent_killed",  # killed by a signal (e.g. an output flood)
+    "agent_crash",  # exited non-zero
+    # grading (benchmarks/grading.py: its ErrorKind is a subset of this one)
+    "empty_patch",  # the agent changed nothing
+    "patch_failed",  # the patch or the test patch did not apply
+    "timeout",  # the tests ran past their deadline
+    # either
+    "sandbox_error",  # the sandbox broke; the outcome is unknown
+    # the engine
+    "engine_error",  # the evaluation raised; its message is in the logs
+    "context_length",  # the agent ran out of the model's context window
+]
+"""Why an evaluation went wrong (None: it ran and was graded normally)."""
+
+RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
+AGENT_STATUSES: tuple[AgentStatus, ...] = get_args(AgentStatus)
+ERROR_KINDS: tuple[ErrorKind, ...] = get_args(ErrorKind)
 
 
 class CandidateStats(NamedTuple):
@@ -16,7 +47,7 @@ class CandidateStats(NamedTuple):
     agent_id: str
     parent_id: str | None
     generation: int
-    status: str
+    status: AgentStatus
     score: float | None  # the score of the last stage recorded (the furthest stage reached)
     n_children: int
     n_resolved: int  # over all its evaluations, every stage and attempt
@@ -28,7 +59,7 @@ class RunInfo:
     id: str
     name: str
     kind: str
-    status: str
+    status: RunStatus
     config: dict[str, Any]
     seed: int | None
     totals: dict[str, Any]
@@ -42,7 +73,7 @@ class RunSummary:
     id: str
     name: str
     kind: str
-    status: str
+    status: RunStatus
     created_at: float
     finished_at: float | None
     n_agents: int
@@ -60,8 +91,8 @@ class AgentInfo:
     second_parent_id: str | None
     generation: int
     operator: str
-    status: str
-    reason: str | None
+    status: AgentStatus
+    reason: str | None  # why it was rejected or failed
     score: float | None  # the last stage's score
     scores: dict[str, float]  # per stage, in the order they were recorded
     n_children: int
@@ -87,7 +118,7 @@ class EvaluationInfo:
     score: float | None
     tests: dict[str, str]
     duration_s: float
-    error_kind: str | None
+    error_kind: ErrorKind | None
     patch: bytes
     logs: bytes
     trajectory: bytes

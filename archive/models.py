@@ -16,12 +16,12 @@ The schema is created and changed only by the alembic migrations in `archive/mig
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
     Index,
     Integer,
-    BigInteger,
     LargeBinary,
     String,
     Text,
@@ -91,7 +91,10 @@ class Agent(Base):
     # Archive.candidate_stats.
     stats_seq: Mapped[int] = mapped_column(Integer, server_default="0")
 
-    __table_args__ = (Index("ix_agents_run_pk", "run_pk"), Index("ix_agents_run_seq", "run_pk", "stats_seq"))
+    __table_args__ = (
+        Index("ix_agents_run_pk", "run_pk"),
+        Index("ix_agents_run_seq", "run_pk", "stats_seq"),
+    )
 
 
 class Task(Base):

@@ -37,13 +37,17 @@ from archive.db import make_engine, prepare, to_url
 from archive.errors import ArchiveError
 from archive.info import (
     AGENT_STATUSES,
+    ERROR_KINDS,
     RUN_STATUSES,
     AgentInfo,
+    AgentStatus,
     CandidateStats,
     EvaluationInfo,
+    ErrorKind,
     EventInfo,
     LLMCallInfo,
     RunInfo,
+    RunStatus,
     RunSummary,
 )
 from archive.models import Agent, Evaluation, Event, LLMCall, Run, Task
@@ -84,6 +88,11 @@ def _dumps(value: Any, what: str) -> str:
 def _check_status(status: str, allowed: tuple[str, ...], what: str) -> None:
     if status not in allowed:
         raise ArchiveError(f"unknown {what} status {status!r}: use one of {', '.join(allowed)}")
+
+
+def _check_error_kind(kind: object) -> None:
+    if kind is not None and kind not in ERROR_KINDS:
+        raise ArchiveError(f"unknown error kind {kind!r}: use one of {', '.join(ERROR_KINDS)} (archive.info.ErrorKind)")
 
 
 def _as_bytes(value: str | bytes | None) -> bytes | None:
@@ -198,7 +207,7 @@ class Archive:
             conn.execute(Run.__table__.insert().values(**row))
         return run_id
 
-    def set_run_status(self, run_id: str, status: str, totals: dict[str, Any] | None = None) -> None:
+    def set_run_status(self, run_id: str, status: RunStatus, totals: dict[str, Any] | None = None) -> None:
         """Set the status; `totals` are merged into the stored ones. Leaving "running"
         stamps finished_at; going back to "running" (a resume) clears it."""
         _check_status(status, RUN_STATUSES, "run")
@@ -291,13 +300,15 @@ class Archive:
         second_parent_id: str | None = None,
         operator: str = "seed",
         origin: dict[str, Any] | None = None,
-        status: str = "pending",
+        status: AgentStatus = "pending",
+        reason: str | None = None,
     ) -> str:
         """Store a new agent (its code, content-addressed) and return its id.
 
         The generation is one more than the older parent's; the diff stat against
         `parent_id` is computed here. `origin` says how it was made (diagnosis, problem
-        statement, LLM call ids...), any JSON.
+        statement, LLM call ids...), any JSON. A child rejected before evaluation is this
+        one write: `status="rejected", reason=...`.
         """
         _check_status(status, AGENT_STATUSES, "agent")
         contents: dict[str, bytes] = {}
@@ -330,7 +341,7 @@ class Archive:
                     generation=max((p.generation for p in parents), default=-1) + 1,
                     operator=operator,
                     status=status,
-                    reason=None,
+                    reason=reason,
                     score=None,
                     scores="{}",
                     n_children=0,
@@ -376,7 +387,7 @@ class Archive:
     def _manifest(self, conn: Connection, manifest_pk: int) -> dict[str, int]:
         return decode_manifest(self.blobs.get(conn, manifest_pk))
 
-    def set_agent_status(self, agent_id: str, status: str, reason: str | None = None) -> None:
+    def set_agent_status(self, agent_id: str, status: AgentStatus, reason: str | None = None) -> None:
         _check_status(status, AGENT_STATUSES, "agent")
         with self._write() as conn:
             row = self._agent_row(conn, agent_id)
@@ -419,7 +430,7 @@ class Archive:
     def agents(
         self,
         run_id: str,
-        status: str | Iterable[str] | None = None,
+        status: AgentStatus | Iterable[AgentStatus] | None = None,
         min_score: float | None = None,
     ) -> list[AgentInfo]:
         """The run's agents in creation order (without `origin`; see `agent`)."""
@@ -549,7 +560,7 @@ class Archive:
         duration_s: float,
         patch: str | bytes = b"",
         logs: str | bytes = b"",
-        error_kind: str | None = None,
+        error_kind: ErrorKind | None = None,
         trajectory: str | bytes = b"",
     ) -> str:
         """Store one agent x task x attempt result; returns its id "<agent id>/<seq>"."""
@@ -580,6 +591,7 @@ class Archive:
             missing = {"task_id", "stage", "resolved"} - r.keys()
             if missing:
                 raise ArchiveError(f"an evaluation needs {', '.join(sorted(missing))}")
+            _check_error_kind(r.get("error_kind"))
         with self._write() as conn:
             agent = self._agent_row(conn, agent_id)
             task_pks = self._task_pks(conn, {str(r["task_id"]) for r in results})
@@ -716,7 +728,7 @@ class Archive:
                     cost_usd=float(cost_usd),
                     latency_s=float(latency_s),
                     request_pk=self.blobs.put(conn, _as_bytes(request) or b""),
-                    response_pk=self.blobs.put(conn, _as_bytes(response)) if response is not None else None,
+                    response_pk=self.blobs.put(conn, _as_bytes(response) or b"") if response is not None else None,
                     error_kind=error_kind,
                     request_key=request_key,
                     created_at=time.time(),

@@ -8,15 +8,20 @@ the configuration it started with.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dgm.errors import UserError
+from dgm.mutators.operators import OPERATORS
+from dgm.mutators.operators import describe as describe_operators
 from dgm.selectors import SELECTORS
+
+if TYPE_CHECKING:
+    import sandbox
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 
@@ -46,10 +51,22 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    timeout_s: float = Field(default=600.0, gt=0, description="Wall-clock deadline of one agent run, in seconds.")
+    timeout_s: float = Field(
+        default=600.0, gt=0, description="Wall-clock deadline of one agent run, in seconds."
+    )
     memory_mb: int = Field(default=2048, ge=128, description="Memory limit of the sandbox, in MiB.")
     cpus: float = Field(default=1.0, gt=0, description="CPU quota of the sandbox, in cores.")
-    max_steps: int | None = Field(default=None, ge=1, description="Most steps the agent may take (DGM_AGENT_MAX_STEPS); the agent's own default if unset.")
+    max_steps: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most steps the agent may take (DGM_AGENT_MAX_STEPS); the agent's own default if unset.",
+    )
+
+    def sandbox(self) -> sandbox.Limits:
+        """The sandbox's limits for such a run (its deadline, memory and CPU)."""
+        from sandbox import Limits as SandboxLimits
+
+        return SandboxLimits(timeout_s=self.timeout_s, memory_mb=self.memory_mb, cpus=self.cpus)
 
 
 class RunConfig(BaseModel):
@@ -57,7 +74,9 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, description="Run name shown by `dgm runs`; a generated one if unset.")
+    name: str | None = Field(
+        default=None, description="Run name shown by `dgm runs`; a generated one if unset."
+    )
     model: str | None = Field(
         default=None,
         description=(
@@ -78,18 +97,41 @@ class RunConfig(BaseModel):
     selector: str = Field(
         default="score_child_prop",
         description=f"Parent selector: one of {', '.join(SELECTORS)}.",
+        json_schema_extra={"enum": list(SELECTORS)},
     )
-    operator: Literal["self_modify", "diff"] = Field(
+    operator: str = Field(
         default="self_modify",
-        description="How a child is made: 'self_modify' (DGM: the parent agent edits its own code) or 'diff' (the LLM writes SEARCH/REPLACE blocks).",
+        description=f"How a child is made: {describe_operators()}.",
+        json_schema_extra={"enum": list(OPERATORS)},
     )
-    workers: int = Field(default=2, ge=1, le=64, description="Jobs (expansions or evaluations) run at once.")
-    max_iterations: int = Field(default=10, ge=0, description="Children to create (each expansion is one iteration).")
-    max_evaluations: int | None = Field(default=None, ge=1, description="Stop after this many (agent, task) evaluations; unset for no limit.")
-    budget_usd: float | None = Field(default=None, gt=0, description="Stop once LLM spending reaches this many US dollars; unset for no limit.")
-    wall_clock_s: float | None = Field(default=None, gt=0, description="Stop starting new work after this many seconds of this session; unset for no limit.")
-    sandbox: Literal["docker", "local"] = Field(default="docker", description="Sandbox backend for every untrusted run.")
-    seed: int = Field(default=0, description="Fixes every random choice the engine makes (parents, failed tasks, operators' draws).")
+    workers: int = Field(
+        default=2, ge=1, le=64, description="Jobs (expansions or evaluations) run at once."
+    )
+    max_iterations: int = Field(
+        default=10, ge=0, description="Children to create (each expansion is one iteration)."
+    )
+    max_evaluations: int | None = Field(
+        default=None,
+        ge=1,
+        description="Stop after this many (agent, task) evaluations; unset for no limit.",
+    )
+    budget_usd: float | None = Field(
+        default=None,
+        gt=0,
+        description="Stop once LLM spending reaches this many US dollars; unset for no limit.",
+    )
+    wall_clock_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Stop starting new work after this many seconds of this session; unset for no limit.",
+    )
+    sandbox: Literal["docker", "local"] = Field(
+        default="docker", description="Sandbox backend for every untrusted run."
+    )
+    seed: int = Field(
+        default=0,
+        description="Fixes every random choice the engine makes (parents, failed tasks, operators' draws).",
+    )
     stages: list[Stage] = Field(
         default_factory=lambda: [
             Stage(name="small", tasks="small"),
@@ -103,19 +145,41 @@ class RunConfig(BaseModel):
         default="keep_all",
         description="'keep_all' admits every evaluated child as a parent candidate; 'keep_better' only those scoring at least the seed's score minus keep_better_leeway (DGM).",
     )
-    keep_better_leeway: float = Field(default=0.1, ge=0.0, le=1.0, description="Noise allowance of keep_better, as a score difference.")
-    diagnosis_retries: int = Field(default=3, ge=1, le=20, description="Tries to get a well-formed diagnosis from the LLM before the expansion fails.")
-    diff_max_tries: int = Field(default=3, ge=1, le=20, description="Tries the diff operator gets to produce SEARCH/REPLACE blocks that apply.")
+    keep_better_leeway: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="Noise allowance of keep_better, as a score difference.",
+    )
+    diagnosis_retries: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="Tries to get a well-formed diagnosis from the LLM before the expansion fails.",
+    )
+    diff_max_tries: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="Tries the diff operator gets to produce SEARCH/REPLACE blocks that apply.",
+    )
     prompt_chars: int = Field(
-        default=16000, ge=1000,
+        default=16000,
+        ge=1000,
         description="Most characters of code, logs and test output put in one diagnosis or mutation prompt (small local models need fewer).",
     )
-    agent_limits: Limits = Field(default_factory=Limits, description="Limits of one agent run on one task.")
+    agent_limits: Limits = Field(
+        default_factory=Limits, description="Limits of one agent run on one task."
+    )
     self_modify_limits: Limits = Field(
         default_factory=lambda: Limits(timeout_s=900.0),
         description="Limits of the parent agent's run on its own code (self_modify operator).",
     )
-    task_budget_usd: float | None = Field(default=None, gt=0, description="LLM spending cap for one agent run on one task; unset for none.")
+    task_budget_usd: float | None = Field(
+        default=None,
+        gt=0,
+        description="LLM spending cap for one agent run on one task; unset for none.",
+    )
 
     @field_validator("selector")
     @classmethod
@@ -123,6 +187,53 @@ class RunConfig(BaseModel):
         if value not in SELECTORS:
             raise ValueError(f"use one of {', '.join(SELECTORS)}")
         return value
+
+    @field_validator("operator")
+    @classmethod
+    def _known_operator(cls, value: str) -> str:
+        if value not in OPERATORS:
+            raise ValueError(f"use one of {', '.join(OPERATORS)}")
+        return value
+
+
+def config_fields(
+    model: type[BaseModel] = RunConfig, prefix: str = "", defaults: BaseModel | None = None
+) -> Iterator[tuple[str, str]]:
+    """(dotted field name, description with its choices and default) of every config
+    field, nested ones (agent_limits.timeout_s, stages[].threshold) included: what
+    `dgm run --help` lists."""
+    for name, info in model.model_fields.items():
+        if defaults is not None:
+            default = getattr(defaults, name)
+        elif info.is_required():
+            default = "required"
+        else:
+            default = info.get_default(call_default_factory=True)
+        nested = _model_of(info.annotation)
+        if isinstance(default, BaseModel) and nested is not None:  # limits: one line per field
+            yield from config_fields(nested, f"{prefix}{name}.", default)
+            continue
+        choices = get_args(info.annotation) if get_origin(info.annotation) is Literal else ()
+        text = info.description or ""
+        if choices:
+            text += f" One of: {', '.join(map(str, choices))}."
+        if isinstance(default, list) and nested is not None:
+            shown = ", ".join(f"{s.name}: {s.tasks}" for s in default if isinstance(s, Stage))
+        else:
+            shown = "unset" if default is None else str(default)
+        yield f"{prefix}{name}", f"{text} (default: {shown})"
+        if nested is not None:  # a list of models (stages): each item's fields
+            yield from config_fields(nested, f"{prefix}{name}[].")
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model a field holds (itself, or the items of a list of them)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
 
 
 def one_line(error: ValidationError) -> str:
@@ -134,7 +245,9 @@ def one_line(error: ValidationError) -> str:
     msg = first["msg"].removeprefix("Value error, ")
     got = first.get("input")
     shown = f" (got {got!r})" if got is not None and not isinstance(got, (dict, list)) else ""
-    return f"invalid config field '{where}': {msg}{shown}; fix it in the YAML or on the command line"
+    return (
+        f"invalid config field '{where}': {msg}{shown}; fix it in the YAML or on the command line"
+    )
 
 
 def read_yaml(preset_or_path: str | None) -> dict[str, Any]:
@@ -149,7 +262,9 @@ def read_yaml(preset_or_path: str | None) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e:
-        raise UserError(f"{path.name} is not valid YAML ({str(e).splitlines()[0]}): fix the file") from None
+        raise UserError(
+            f"{path.name} is not valid YAML ({str(e).splitlines()[0]}): fix the file"
+        ) from None
     if not isinstance(data, dict):
         raise UserError(f"{path.name} must be a YAML mapping of config fields")
     return data
@@ -171,7 +286,9 @@ def with_resolved_model(config: RunConfig) -> RunConfig:
     return config.model_copy(update={"model": default_model()})
 
 
-def load_config(preset_or_path: str | None = None, overrides: Mapping[str, Any] | None = None) -> RunConfig:
+def load_config(
+    preset_or_path: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> RunConfig:
     """Preset/YAML, then overrides (None values are ignored), validated."""
     data = read_yaml(preset_or_path)
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})

@@ -35,13 +35,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dgm.config import RunConfig
-from dgm.mutators import Chat, EvalView, Mutation, MutationContext, Mutator
+from dgm.mutators import Chat, EvalView, Mutation, MutationContext, Mutator, Parent
 from dgm.mutators.admission import rejection
+from dgm.mutators.operators import OPERATORS
 from dgm.selectors import SELECTORS
 
+if TYPE_CHECKING:  # the archive package loads SQLAlchemy: only the engine's user needs it
+    from archive import Archive
+    from archive.info import AgentStatus, EvaluationInfo, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +59,7 @@ class EventLog:
     kill -9 only means that iteration is redone), so their writes stay off the loop's path.
     """
 
-    def __init__(self, archive: Any, run_id: str) -> None:
+    def __init__(self, archive: Archive, run_id: str) -> None:
         self.archive, self.run_id = archive, run_id
         self._queue: queue.SimpleQueue[tuple[str, dict[str, Any]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._drain, name="dgm-events", daemon=True)
@@ -143,7 +147,7 @@ class Engine:
     def __init__(
         self,
         *,
-        archive: Any,
+        archive: Archive,
         run_id: str,
         config: RunConfig,
         stages: Sequence[StagePlan],
@@ -167,6 +171,7 @@ class Engine:
         self.spent_usd = spent_usd
         self.clock = clock
         self.select = SELECTORS[config.selector]
+        self.n_parents = OPERATORS[config.operator].parents
 
         self.pending: dict[str, AgentState] = {}  # insertion order = creation order
         self.scores: dict[str, float] = {}  # admitted candidates' final scores
@@ -192,8 +197,13 @@ class Engine:
             if self.seed_files is None:
                 raise ValueError("a fresh run needs seed_files")
             self.seed_id = self.archive.add_agent(
-                self.run_id, dict(self.seed_files), parent_id=None, second_parent_id=None,
-                operator="seed", origin={"iteration": 0}, status="pending",
+                self.run_id,
+                dict(self.seed_files),
+                parent_id=None,
+                second_parent_id=None,
+                operator="seed",
+                origin={"iteration": 0},
+                status="pending",
             )
             self.pending[self.seed_id] = AgentState(self.seed_id, None, dict(self.seed_files))
             self.archive_size = 1
@@ -235,22 +245,27 @@ class Engine:
             if state.stage < len(self.stages) and state.score < self.stages[state.stage].threshold:
                 break
             if state.stage < len(self.stages):
-                self.event("stage_finished", agent=state.agent_id, stage=stage.name, score=state.score)
+                self.event(
+                    "stage_finished", agent=state.agent_id, stage=stage.name, score=state.score
+                )
         self.finalise(state)
 
     def finalise(self, state: AgentState) -> None:
         self.pending.pop(state.agent_id, None)
         score = state.score if state.score is not None else 0.0
         floor = self.scores.get(self.seed_id or "", 0.0) - self.config.keep_better_leeway
+        status: AgentStatus = "evaluated"
+        reason = None
         if self.config.admission == "keep_better" and state.parent_id is not None and score < floor:
-            reason = f"keep_better: score {score:.3f} is below the seed's minus leeway ({floor:.3f})"
-            self.archive.set_agent_status(state.agent_id, "rejected", reason)
+            status = "rejected"
+            reason = (
+                f"keep_better: score {score:.3f} is below the seed's minus leeway ({floor:.3f})"
+            )
         else:
-            self.archive.set_agent_status(state.agent_id, "evaluated", None)
             self.scores[state.agent_id] = score
+        self.archive.set_agent_status(state.agent_id, status, reason)
         last = self.stages[state.stage - 1].name if state.stage else None
-        self.event("agent_finalised", agent=state.agent_id, stage=last, score=score,
-                   status="evaluated" if state.agent_id in self.scores else "rejected")
+        self.event("agent_finalised", agent=state.agent_id, stage=last, score=score, status=status)
 
     def next_task(self, state: AgentState) -> EvalJob | None:
         if state.stage >= len(self.stages):
@@ -345,16 +360,26 @@ class Engine:
             )
         except Exception as e:  # a run never dies of one bad evaluation: record it as failed
             resolved = False
-            self.archive.record_evaluation(
-                job.agent_id, job.task_id, attempt=1, stage=job.stage, resolved=False, score=0.0,
-                tests={}, duration_s=0.0, patch="", logs=f"{type(e).__name__}: {e}",
-                error_kind="engine_error", trajectory=b"",
-            )
+            self.record_engine_error(job, e)
         state.in_flight.discard(job.task_id)
         state.done[job.task_id] = bool(resolved)
         self.evaluations_done += 1
         self.session_evaluations += 1
         self.advance(state)
+
+    def record_engine_error(self, job: EvalJob, error: Exception) -> None:
+        """Record an evaluation that raised as failed (`engine_error`), the way every
+        evaluation is recorded."""
+        from dgm.evaluator import EvalResult, record  # the evaluator's imports are heavy
+
+        result = EvalResult(
+            task_id=job.task_id,
+            attempt=1,
+            resolved=False,
+            error_kind="engine_error",
+            agent_log=f"{type(error).__name__}: {error}",
+        )
+        record(self.archive, job.agent_id, job.stage, result)
 
     def files_of(self, agent_id: str) -> Mapping[str, bytes]:
         """An agent's code; parents are picked again and again, so keep recent ones."""
@@ -366,49 +391,76 @@ class Engine:
             self._files.pop(next(iter(self._files)))
         return files
 
-    def parent_context(self, parent_id: str, iteration: int) -> MutationContext:
-        files = self.files_of(parent_id)
-        evals = [eval_view(e) for e in self.archive.evaluations(parent_id)]
+    def parent_context(self, parent_ids: Sequence[str], iteration: int) -> MutationContext:
+        parents = [
+            Parent(p, self.files_of(p), [eval_view(e) for e in self.archive.evaluations(p)])
+            for p in parent_ids
+        ]
         return MutationContext(
-            parent_id=parent_id, files=files, evaluations=evals,
-            problem_statements=self.problem_statements, chat=self.chat,
-            rng=random.Random(f"{self.config.seed}:mutate:{iteration}"), iteration=iteration,
+            parents=parents,
+            problem_statements=self.problem_statements,
+            chat=self.chat,
+            rng=random.Random(f"{self.config.seed}:mutate:{iteration}"),
+            iteration=iteration,
         )
 
     async def run_expand(self, worker: int, job: ExpandJob, pool: ThreadPoolExecutor) -> None:
         rng = random.Random(f"{self.config.seed}:select:{job.iteration}")
         stats = self.archive.candidate_stats(self.run_id)
-        picked = self.select(stats, rng, 1)
+        picked = self.select(stats, rng, self.n_parents)
         if not picked:  # cannot happen while self.scores is non-empty, but never crash on it
-            self.event("expansion_failed", iteration=job.iteration, parent=None, reason="no candidate parent")
+            self.event(
+                "expansion_failed",
+                iteration=job.iteration,
+                parent=None,
+                reason="no candidate parent",
+            )
             return
         parent_id = picked[0]
+        second_id = picked[1] if len(picked) > 1 else None
         self.workers[worker] = f"expanding {parent_id[:8]} (iteration {job.iteration})"
         self.event("job_started", job="expand", iteration=job.iteration, parent=parent_id)
         loop = asyncio.get_running_loop()
-        ctx = self.parent_context(parent_id, job.iteration)
+        ctx = self.parent_context(picked, job.iteration)
         try:
             mutation: Mutation = await loop.run_in_executor(pool, self.mutator.mutate, ctx)
         except Exception as e:
             mutation = Mutation(None, {}, f"{type(e).__name__}: {e}")
         if mutation.files is None:
-            self.event("expansion_failed", iteration=job.iteration, parent=parent_id, reason=mutation.reason, origin=mutation.origin)
+            self.event(
+                "expansion_failed",
+                iteration=job.iteration,
+                parent=parent_id,
+                reason=mutation.reason,
+                origin=mutation.origin,
+            )
             return
         reason = rejection(ctx.files, mutation.files)
         origin = {**mutation.origin, "iteration": job.iteration}
         if reason:
             origin["rejected"] = reason
         child = self.archive.add_agent(
-            self.run_id, mutation.files, parent_id=parent_id, second_parent_id=None,
-            operator=self.mutator.name, origin=origin, status="rejected" if reason else "pending",
+            self.run_id,
+            mutation.files,
+            parent_id=parent_id,
+            second_parent_id=second_id,
+            operator=self.mutator.name,
+            origin=origin,
+            status="rejected" if reason else "pending",
+            reason=reason,
         )
         self.archive_size += 1
-        if reason:
-            self.archive.set_agent_status(child, "rejected", reason)
-        else:
+        if not reason:
             self.pending[child] = AgentState(child, parent_id, mutation.files)
             self._files[child] = mutation.files
-        self.event("job_finished", job="expand", iteration=job.iteration, parent=parent_id, child=child, rejected=reason)
+        self.event(
+            "job_finished",
+            job="expand",
+            iteration=job.iteration,
+            parent=parent_id,
+            child=child,
+            rejected=reason,
+        )
 
     async def worker(self, index: int, pool: ThreadPoolExecutor) -> None:
         while True:
@@ -434,11 +486,17 @@ class Engine:
         self._events = EventLog(self.archive, self.run_id)
         try:
             self.event(
-                "session_started", resumed=resumed, pending=list(self.pending),
-                iterations=self.iterations_started, evaluations=self.evaluations_done,
-                pid=os.getpid(), host=socket.gethostname(),
+                "session_started",
+                resumed=resumed,
+                pending=list(self.pending),
+                iterations=self.iterations_started,
+                evaluations=self.evaluations_done,
+                pid=os.getpid(),
+                host=socket.gethostname(),
             )
-            with ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="dgm-worker") as pool:
+            with ThreadPoolExecutor(
+                max_workers=self.config.workers, thread_name_prefix="dgm-worker"
+            ) as pool:
                 await asyncio.gather(*(self.worker(i, pool) for i in range(self.config.workers)))
             reason, status = self.end_reason()
             self.event("session_stopped", reason=reason, status=status)
@@ -448,7 +506,7 @@ class Engine:
         self.archive.set_run_status(self.run_id, status)
         return reason
 
-    def end_reason(self) -> tuple[str, str]:
+    def end_reason(self) -> tuple[str, RunStatus]:
         if self.stop_reason is not None:
             return self.stop_reason, "stopped"
         if not self.scores:
@@ -470,21 +528,24 @@ class Engine:
             evaluations=self.evaluations_done,
             evals_per_min=self.session_evaluations / minutes,
             usd_spent=spent,
-            usd_left=None if self.config.budget_usd is None else max(self.config.budget_usd - spent, 0.0),
+            usd_left=None
+            if self.config.budget_usd is None
+            else max(self.config.budget_usd - spent, 0.0),
             workers=list(self.workers),
             stop_reason=self.stop_reason,
         )
 
 
-def eval_view(e: Any) -> EvalView:
+def eval_view(e: EvaluationInfo) -> EvalView:
     """An archive evaluation record as what a mutator may see."""
     return EvalView(
         task_id=e.task_id,
         resolved=bool(e.resolved),
-        error_kind=getattr(e, "error_kind", None),
-        patch=_text(getattr(e, "patch", "")),
-        trajectory=_text(getattr(e, "trajectory", "")),
-        test_report=_text(getattr(e, "tests", "")),
+        error_kind=e.error_kind,
+        patch=_text(e.patch),
+        trajectory=_text(e.trajectory),
+        test_report=_text(e.tests),
+        score=e.score,
     )
 
 

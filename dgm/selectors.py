@@ -27,24 +27,35 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from archive.info import AgentStatus
 
 
 class Candidate(Protocol):
-    """What a selector needs to know about one agent (the archive's CandidateStats)."""
+    """What a selector needs to know about one agent (the archive's CandidateStats).
+    Read-only, as the archive hands them out."""
 
-    agent_id: str
-    parent_id: str | None
-    status: str
-    score: float | None
-    n_children: int
-    n_resolved: int
-    n_evaluated: int
+    @property
+    def agent_id(self) -> str: ...
+    @property
+    def parent_id(self) -> str | None: ...
+    @property
+    def status(self) -> AgentStatus: ...
+    @property
+    def score(self) -> float | None: ...
+    @property
+    def n_children(self) -> int: ...
+    @property
+    def n_resolved(self) -> int: ...
+    @property
+    def n_evaluated(self) -> int: ...
 
 
 Selector = Callable[[Sequence[Candidate], random.Random, int], list[str]]
 
-ELIGIBLE_STATUS = "evaluated"
+ELIGIBLE_STATUS: AgentStatus = "evaluated"
 
 
 def eligible(candidates: Sequence[Candidate]) -> list[Candidate]:

@@ -25,8 +25,7 @@ from dgm.evaluator import EvalLimits, SuiteEvaluator, agent_files
 from dgm.loop import Engine, StagePlan
 from dgm.mutators import Mutator
 from dgm.mutators.chat import GatewayChat
-from dgm.mutators.diff import DiffMutator
-from dgm.mutators.self_modify import SelfModifier, SelfModifyMutator
+from dgm.mutators.operators import OperatorNeeds, build_operator
 
 SEED_AGENT_DIR = Path(__file__).parent / "seed_agent"
 
@@ -120,11 +119,7 @@ def sandbox_limits(limits: Limits) -> Any:
 
 
 def make_mutator(config: RunConfig, backend: Any, gateway: Any) -> Mutator:
-    if config.operator == "diff":
-        return DiffMutator(max_tries=config.diff_max_tries, max_chars=config.prompt_chars)
-    runner = SelfModifier(backend, gateway, sandbox_limits(config.self_modify_limits),
-                          max_steps=config.self_modify_limits.max_steps)
-    return SelfModifyMutator(runner, diagnosis_retries=config.diagnosis_retries, max_chars=config.prompt_chars)
+    return build_operator(OperatorNeeds(config, backend, gateway))
 
 
 def spent_before(archive: Any, run_id: str) -> float:

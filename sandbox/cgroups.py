@@ -69,7 +69,11 @@ class Cgroup:
 def find(name: str) -> Cgroup | None:
     """The existing cgroup called `name` (a leftover of a crashed owner), if any."""
     v2 = (ROOT / "cgroup.controllers").exists()
-    dirs = [ROOT / PARENT / name] if v2 else [ROOT / c / PARENT / name for c in ("memory", "pids", "cpu")]
+    dirs = (
+        [ROOT / PARENT / name]
+        if v2
+        else [ROOT / c / PARENT / name for c in ("memory", "pids", "cpu")]
+    )
     found = [d for d in dirs if d.is_dir()]
     return Cgroup(found, v2=v2) if found else None
 

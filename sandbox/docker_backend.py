@@ -6,8 +6,9 @@ equal to memory+swap, a CPU quota, a read-only root filesystem with size-capped 
 mounts (with `exec`) as the only writable places, output caps, and a deadline enforced
 twice (inside by `timeout -s KILL`, outside by force-removing the container).
 
-Files move through `docker exec` + tar on stdin/stdout, because `put_archive` cannot see
-tmpfs mounts and fails on a read-only root.
+Files move as tar streams through the container's runner (or `docker exec` for foreign
+images; see backend_base.TarFiles), because `put_archive` cannot see tmpfs mounts and
+fails on a read-only root.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import os
-import posixpath
 import re
 import select
 import socket
@@ -33,6 +32,18 @@ import requests
 from docker.types import Ulimit
 
 from sandbox import image as sandbox_image
+from sandbox.backend_base import (
+    BROKEN_CODE,
+    COPY_TIMEOUT_S,
+    TIMEOUT_CODE,
+    TarFiles,
+    TarRun,
+    broken,
+    exec_result,
+    finished,
+    prepare_gateway,
+    stopped_by_deadline,
+)
 from sandbox.execstream import (
     CappedBuffer,
     FrameReader,
@@ -45,24 +56,24 @@ from sandbox.owner import owner_alive, owner_token
 from sandbox.pool import WarmPool
 from sandbox.protocol import (
     BASE_ENV,
+    DEFAULT_LIMITS,
     GATEWAY_DIR,
-    SOCKET_ENV,
+    SANDBOX_UID,
     WRITABLE_DIRS,
     EngineUnavailable,
     ExecResult,
     Limits,
+    RunRequest,
     SandboxError,
     Status,
     prepare_run,
 )
-from sandbox.tarball import pack_dir, pack_files, unpack_files, write_tree
 
 log = logging.getLogger(__name__)
 
-USER = "1000:1000"
+USER = f"{SANDBOX_UID}:{SANDBOX_UID}"
 LABEL = "dgm.sandbox"
 GRACE_S = 10.0  # after the inner deadline, how long before the container is force-removed
-COPY_TIMEOUT_S = 600.0
 START_HINT = "start one with `bash scripts/dockerd.sh`, or use `--sandbox local`"
 
 # Runs the command under `timeout -s KILL`, then kills every process the sandbox user still
@@ -72,7 +83,11 @@ WRAPPER = (
     'timeout -s KILL "$0" "$@"; rc=$?; i=0; '
     "while kill -9 -1 2>/dev/null && [ $i -lt 100 ]; do i=$((i+1)); done; exit $rc"
 )
-SWEEP = ["sh", "-c", "i=0; while kill -9 -1 2>/dev/null && [ $i -lt 100 ]; do i=$((i+1)); done; true"]
+SWEEP = [
+    "sh",
+    "-c",
+    "i=0; while kill -9 -1 2>/dev/null && [ $i -lt 100 ]; do i=$((i+1)); done; true",
+]
 RUNNER_SOURCE = (Path(__file__).with_name("runner.py")).read_text()
 OOM_COUNTER = [
     "sh",
@@ -122,7 +137,8 @@ def _force_remove(client: docker.DockerClient, containers: list[dict]) -> int:
 def remove_orphans(client: docker.DockerClient) -> int:
     """Remove sandbox containers whose owning process is gone. Returns how many."""
     orphans = [
-        c for c in client.api.containers(all=True, filters={"label": LABEL})
+        c
+        for c in client.api.containers(all=True, filters={"label": LABEL})
         if (token := (c.get("Labels") or {}).get("dgm.owner", "")) and not owner_alive(token)
     ]
     return _force_remove(client, orphans)
@@ -134,28 +150,11 @@ def remove_own_containers() -> int:
     would reclaim them. Returns how many; never raises."""
     try:
         client = docker.from_env()
-        return _force_remove(client, client.api.containers(all=True, filters={"label": f"dgm.owner={owner_token()}"}))
+        return _force_remove(
+            client, client.api.containers(all=True, filters={"label": f"dgm.owner={owner_token()}"})
+        )
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
         return 0
-
-
-def prepare_gateway(gateway_socket: Path | None) -> tuple[str | None, dict[str, str]]:
-    """(host dir to mount at /run/dgm, env naming the socket inside)."""
-    if gateway_socket is None:
-        return None, {}
-    sock = Path(gateway_socket).absolute()
-    if not sock.parent.is_dir():
-        raise SandboxError(f"gateway socket directory {sock.parent} does not exist")
-    make_reachable(sock)
-    return str(sock.parent), {SOCKET_ENV: posixpath.join(GATEWAY_DIR, sock.name)}
-
-
-def make_reachable(sock: Path) -> None:
-    """Let the sandbox user (another uid) traverse the socket's directory and connect to it."""
-    d = sock.parent
-    os.chmod(d, d.stat().st_mode | 0o001)
-    if sock.exists():
-        os.chmod(sock, sock.stat().st_mode | 0o006)
 
 
 class DockerBackend:
@@ -179,8 +178,15 @@ class DockerBackend:
         # root user; see docs/sandbox.md for what that gives up.
         self.native = bool((config.get("Labels") or {}).get("dgm.inputs"))
         image_env = dict(e.split("=", 1) for e in config.get("Env") or [] if "=" in e)
-        self.base_env = dict(BASE_ENV) if self.native else {**BASE_ENV, "HOME": "/root", **{
-            k: v for k, v in image_env.items() if k == "PATH"}}
+        self.base_env = (
+            dict(BASE_ENV)
+            if self.native
+            else {
+                **BASE_ENV,
+                "HOME": "/root",
+                **{k: v for k, v in image_env.items() if k == "PATH"},
+            }
+        )
         self.user = USER if self.native else "0:0"
         self.run_label = run_label or ""
         self.owner = owner_token()
@@ -191,26 +197,36 @@ class DockerBackend:
 
     def open(
         self,
-        limits: Limits = Limits(),
+        limits: Limits = DEFAULT_LIMITS,
         env: dict[str, str] | None = None,
         gateway_socket: Path | None = None,
     ) -> DockerSandbox:
         if self._closed:
             raise SandboxError("this Docker backend is closed")
         gw_dir, gw_env = prepare_gateway(gateway_socket)
-        spec = ContainerSpec(self.image, limits.memory_mb, limits.cpus, limits.pids, limits.disk_mb, gw_dir, self.native)
+        spec = self._spec(limits, gw_dir)
         try:
             cid = self.pool.take(spec)
         except (docker.errors.APIError, requests.exceptions.RequestException) as e:
             raise SandboxError(f"could not start a sandbox container: {e}") from e
         return DockerSandbox(self, cid, limits, {**(env or {}), **gw_env})
 
-    def warm(self, limits: Limits = Limits(), gateway_socket: Path | None = None) -> None:
+    def warm(self, limits: Limits = DEFAULT_LIMITS, gateway_socket: Path | None = None) -> None:
         """Fill the pool for these limits now (and wait), so the first opens are fast."""
         gw_dir, _ = prepare_gateway(gateway_socket)
-        spec = ContainerSpec(self.image, limits.memory_mb, limits.cpus, limits.pids, limits.disk_mb, gw_dir, self.native)
-        self.pool.discard(self.pool.take(spec))
+        self.pool.discard(self.pool.take(self._spec(limits, gw_dir)))
         self.pool.wait_idle()
+
+    def _spec(self, limits: Limits, gateway_dir: Path | None) -> ContainerSpec:
+        return ContainerSpec(
+            self.image,
+            limits.memory_mb,
+            limits.cpus,
+            limits.pids,
+            limits.disk_mb,
+            None if gateway_dir is None else str(gateway_dir),
+            self.native,
+        )
 
     def close(self) -> None:
         if not self._closed:
@@ -225,13 +241,15 @@ class DockerBackend:
 
     def _create(self, spec: ContainerSpec) -> str:
         api = self.client.api
-        owner = "uid=1000,gid=1000," if spec.native else ""
+        owner = f"uid={SANDBOX_UID},gid={SANDBOX_UID}," if spec.native else ""
         tmpfs = {
             d: f"rw,exec,nosuid,nodev,size={spec.disk_mb}m,{owner}mode={'1777' if d == '/tmp' else '0755'}"
             for d in WRITABLE_DIRS
             if spec.native or d != "/testbed"
         }
-        binds = {spec.gateway_dir: {"bind": GATEWAY_DIR, "mode": "ro"}} if spec.gateway_dir else None
+        binds = (
+            {spec.gateway_dir: {"bind": GATEWAY_DIR, "mode": "ro"}} if spec.gateway_dir else None
+        )
         host_config = api.create_host_config(
             network_mode="none",
             cap_drop=["ALL"],
@@ -246,7 +264,10 @@ class DockerBackend:
             init=not spec.native,
             ipc_mode="private",
             shm_size="16m",
-            ulimits=[Ulimit(name="core", soft=0, hard=0), Ulimit(name="nofile", soft=4096, hard=4096)],
+            ulimits=[
+                Ulimit(name="core", soft=0, hard=0),
+                Ulimit(name="nofile", soft=4096, hard=4096),
+            ],
         )
         labels = {LABEL: "1", "dgm.run": self.run_label, "dgm.owner": self.owner}
         if spec.native:
@@ -283,43 +304,46 @@ class DockerBackend:
             pass
 
 
-class DockerSandbox:
+class DockerSandbox(TarFiles):
     """One fresh container. Calls are serialised; `close()` removes it."""
 
-    def __init__(self, backend: DockerBackend, cid: str, limits: Limits, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, backend: DockerBackend, cid: str, limits: Limits, env: Mapping[str, str]
+    ) -> None:
         self.backend = backend
         self.api = backend.client.api
         self.id = cid
         self.limits = limits
         self.env = dict(env)
         self.user = backend.user
+        self.strict_dest = backend.native  # a foreign image keeps its own layout
         self._lock = threading.Lock()
         self._closed = False
         self._broken: str | None = None
         self._oom_seen = 0
         self._control: socket.socket | None = None  # attached stdin/stdout of the runner
 
-    # -- files in -------------------------------------------------------------------------
+    # -- files in and out (TarFiles) ------------------------------------------------------
 
-    def put_dir(self, src: Path, dest: str) -> None:
-        self._copy_in(pack_dir(Path(src)), dest)
-
-    def put_files(self, files: Mapping[str, bytes], dest: str) -> None:
-        self._copy_in(pack_files(files), dest)
-
-    def _copy_in(self, data: bytes, dest: str) -> None:
-        argv = ["sh", "-c", 'mkdir -p -- "$0" && exec tar -x -f - --no-same-owner -C "$0"', dest]
+    def _tar(self, argv: list[str], stdin: bytes | None, cap: int, flood: int) -> TarRun:
         with self._lock:
             self._check_usable()
             if self.backend.native:
-                _, err, info, _ = self._runner_call(argv, {}, "/", COPY_TIMEOUT_S, 1 << 16, 1 << 20, stdin=data)
+                out, err, info, _ = self._runner_call(
+                    argv, {}, "/", COPY_TIMEOUT_S, cap, flood, stdin=stdin
+                )
                 rc = None if info is None else int(info["rc"])  # type: ignore[call-overload]
+                too_big = out.truncated or bool(info and info.get("flooded"))
             else:
-                outcome, rc = self._exec(argv, self.user, {}, None, data, COPY_TIMEOUT_S, 1 << 16, 1 << 20)
-                err = outcome.stderr
-        if rc != 0:
-            why = _text(err.data).strip()[:500] or self._broken or f"exit code {rc}"
-            raise SandboxError(f"copy into {dest} failed: {why}")
+                outcome, rc = self._exec(
+                    argv, self.user, {}, "/", stdin, COPY_TIMEOUT_S, cap, flood
+                )
+                out, err, too_big = (
+                    outcome.stdout,
+                    outcome.stderr,
+                    outcome.stdout.truncated or outcome.flooded,
+                )
+        return TarRun(out, err, rc, too_big, self._broken)
 
     # -- running --------------------------------------------------------------------------
 
@@ -334,77 +358,82 @@ class DockerSandbox:
         on_output: Callable[[str, bytes], None] | None = None,
     ) -> ExecResult:
         """See Sandbox.run; `on_output(stream, chunk)` also receives the output as it comes."""
-        req = prepare_run(cmd, timeout_s, env, self.limits)
-        argv, timeout, cap, flood = req.argv, req.timeout, req.cap, req.flood
-        full_env = {**self.env, **req.env}
+        req = prepare_run(cmd, timeout_s, workdir, self.env, env, self.limits)
         start = time.monotonic()
         with self._lock:
             if self._closed or self._broken:
-                return self._result(Status.sandbox_error, 125, b"", (self._broken or "sandbox is closed").encode(), start)
+                return broken(req, start, self._broken or "sandbox is closed")
             if self.backend.native and (user is None or user == USER):
-                return self._run_via_runner(argv, full_env, workdir or "/testbed", timeout, cap, flood,
-                                            on_output, start)
-            try:
-                outcome, rc = self._exec(
-                    ["sh", "-c", WRAPPER, f"{timeout:.3f}", *argv],
-                    user or self.user,
-                    full_env,
-                    workdir or "/testbed",
-                    None,
-                    timeout + GRACE_S,
-                    cap,
-                    flood,
-                    on_output,
-                )
-            except SandboxError as e:
-                return self._result(Status.sandbox_error, 125, b"", str(e).encode(), start)
-            duration = time.monotonic() - start
-            if outcome.flooded:
-                self._sweep()
-                note = f"\n[dgm sandbox: output passed {flood} bytes; the command was killed]\n".encode()
-                return self._result(Status.killed, 137, bytes(outcome.stdout.data), bytes(outcome.stderr.data) + note, start, outcome)
-            if rc is None:  # the inner deadline did not kill it: the outer one removes the container
-                self._break(f"command outlived its deadline of {timeout:.0f}s; the sandbox was removed")
-                return self._result(Status.timeout, 124, bytes(outcome.stdout.data), bytes(outcome.stderr.data), start, outcome)
-            status, code = self._classify(rc, duration, timeout)
-        return self._result(status, code, bytes(outcome.stdout.data), bytes(outcome.stderr.data), start, outcome)
+                return self._run_via_runner(req, on_output, start)
+            return self._run_via_exec(req, user or self.user, on_output, start)
 
     def _run_via_runner(
+        self, req: RunRequest, on_output: Callable[[str, bytes], None] | None, start: float
+    ) -> ExecResult:
+        out, err, info, kill_sent = self._runner_call(
+            req.argv, req.env, req.workdir, req.timeout, req.cap, req.flood, on_output
+        )
+        if info is None:  # no exit report: the sandbox is gone (see _runner_call)
+            status, code = (
+                (Status.timeout, TIMEOUT_CODE) if kill_sent else (Status.sandbox_error, BROKEN_CODE)
+            )
+            return exec_result(status, code, start, req.cap, out, err, f"\n{self._broken}")
+        rc = int(info["rc"])  # type: ignore[call-overload]
+        if info.get("killed"):
+            note = "\n[dgm sandbox: the command outlived its deadline and was killed]\n"
+            return exec_result(Status.timeout, TIMEOUT_CODE, start, req.cap, out, err, note)
+        return finished(
+            req,
+            start,
+            out,
+            err,
+            rc=rc,
+            flooded=bool(info.get("flooded")),
+            timed_out=bool(info.get("timed_out")),
+            oom=lambda: bool(info.get("oom")),
+        )
+
+    def _run_via_exec(
         self,
-        argv: list[str],
-        env: Mapping[str, str],
-        workdir: str,
-        timeout: float,
-        cap: int,
-        flood: int,
+        req: RunRequest,
+        user: str,
         on_output: Callable[[str, bytes], None] | None,
         start: float,
     ) -> ExecResult:
-        out, err, info, kill_sent = self._runner_call(argv, env, workdir, timeout, cap, flood, on_output)
-        if info is None:
-            status = Status.timeout if kill_sent else Status.sandbox_error
-            return self._result(status, 124 if kill_sent else 125, out.data, bytes(err.data) + f"\n{self._broken}".encode(), start)
-        rc = int(info["rc"])  # type: ignore[call-overload]
-        seen = _Seen(out, err)
-        if info.get("flooded"):
-            note = f"\n[dgm sandbox: output passed {flood} bytes; the command was killed]\n".encode()
-            return self._result(Status.killed, 137, out.data, bytes(err.data) + note, start, seen)
-        if info.get("killed"):
-            note = b"\n[dgm sandbox: the command outlived its deadline and was killed]\n"
-            return self._result(Status.timeout, 124, out.data, bytes(err.data) + note, start, seen)
-        if info.get("timed_out"):
-            status, code = Status.timeout, 124
-        elif rc == 0:
-            status, code = Status.ok, 0
-        elif info.get("oom") and (rc < 0 or rc > 128):
-            status, code = Status.oom, 137
-        elif rc < 0:
-            status, code = Status.killed, 128 - rc
-        elif rc > 128:
-            status, code = Status.killed, rc
-        else:
-            status, code = Status.exit_code, rc
-        return self._result(status, code, out.data, err.data, start, seen)
+        """A foreign image (or another user): one `docker exec` under the WRAPPER."""
+        try:
+            outcome, rc = self._exec(
+                ["sh", "-c", WRAPPER, f"{req.timeout:.3f}", *req.argv],
+                user,
+                req.env,
+                req.workdir,
+                None,
+                req.timeout + GRACE_S,
+                req.cap,
+                req.flood,
+                on_output,
+            )
+        except SandboxError as e:
+            return broken(req, start, str(e))
+        if outcome.flooded:
+            self._sweep()
+        elif rc is None:  # the inner deadline did not kill it: the outer one removed the container
+            self._break(
+                f"command outlived its deadline of {req.timeout:.0f}s; the sandbox was removed"
+            )
+        timed_out = rc is not None and stopped_by_deadline(
+            rc, time.monotonic() - start, req.timeout
+        )
+        return finished(
+            req,
+            start,
+            outcome.stdout,
+            outcome.stderr,
+            rc=rc,
+            flooded=outcome.flooded,
+            timed_out=timed_out,
+            oom=self._oom_increased,
+        )
 
     def _runner_call(
         self,
@@ -426,8 +455,14 @@ class DockerSandbox:
         runner_err = CappedBuffer(1 << 14)
         messages = MessageReader(out, err)
         frames = FrameReader(messages, runner_err)  # type: ignore[arg-type]
-        request = {"argv": argv, "env": {**self.backend.base_env, **env}, "cwd": workdir, "timeout": timeout,
-                   "cap": cap, "flood": flood}
+        request = {
+            "argv": argv,
+            "env": {**self.backend.base_env, **env},
+            "cwd": workdir,
+            "timeout": timeout,
+            "cap": cap,
+            "flood": flood,
+        }
         if stdin is not None:
             request["stdin"] = len(stdin)
         to_send = memoryview(json.dumps(request).encode() + b"\n" + (stdin or b""))
@@ -441,9 +476,15 @@ class DockerSandbox:
                 if left <= 0:
                     if kill_sent or len(to_send):
                         break
-                    to_send, kill_sent, deadline = memoryview(b'{"kill": true}\n'), True, time.monotonic() + 5.0
+                    to_send, kill_sent, deadline = (
+                        memoryview(b'{"kill": true}\n'),
+                        True,
+                        time.monotonic() + 5.0,
+                    )
                     continue
-                readable, writable, _ = select.select([sock], [sock] if len(to_send) else [], [], min(left, 1.0))
+                readable, writable, _ = select.select(
+                    [sock], [sock] if len(to_send) else [], [], min(left, 1.0)
+                )
                 if writable:
                     try:
                         to_send = to_send[sock.send(to_send[: 1 << 20]) :]
@@ -467,29 +508,24 @@ class DockerSandbox:
             raise
         info = messages.exit
         if info is None:
-            why = "the runner did not answer by the deadline" if kill_sent else "the runner went away"
-            self._break(f"{why}; the sandbox was removed {bytes(runner_err.data).decode(errors='replace')[-300:]}".strip())
+            why = (
+                "the runner did not answer by the deadline" if kill_sent else "the runner went away"
+            )
+            self._break(
+                f"{why}; the sandbox was removed {bytes(runner_err.data).decode(errors='replace')[-300:]}".strip()
+            )
             return out, err, None, kill_sent
         out.seen, err.seen = int(info.get("seen_out") or 0), int(info.get("seen_err") or 0)  # type: ignore[call-overload]
         return out, err, info, kill_sent
 
     def _control_socket(self) -> socket.socket:
         if self._control is None:
-            s = self.api.attach_socket(self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            s = self.api.attach_socket(
+                self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
             self._control_io = s
             self._control = getattr(s, "_sock", s)
         return self._control
-
-    def _classify(self, rc: int, duration: float, timeout: float) -> tuple[Status, int]:
-        if rc == 0:
-            return Status.ok, 0
-        if rc in (124, 137) and duration >= timeout:
-            return Status.timeout, 124
-        if rc == 137 or rc > 128:
-            if self._oom_increased():
-                return Status.oom, 137
-            return Status.killed, rc
-        return Status.exit_code, rc
 
     def _oom_increased(self) -> bool:
         try:
@@ -507,50 +543,6 @@ class DockerSandbox:
             self._exec(SWEEP, self.user, {}, "/", None, 30.0, 1 << 14, 1 << 16)
         except SandboxError as e:
             self._break(f"could not stop a flooding command: {e}")
-
-    def _result(
-        self, status: Status, code: int, out: bytes | bytearray, err: bytes | bytearray, start: float,
-        outcome: StreamOutcome | _Seen | None = None,
-    ) -> ExecResult:
-        return ExecResult(
-            status=status,
-            exit_code=code,
-            stdout=_text(out),
-            stderr=_text(err),
-            duration_s=time.monotonic() - start,
-            stdout_truncated=bool(outcome and outcome.stdout.truncated),
-            stderr_truncated=bool(outcome and outcome.stderr.truncated),
-            output_cap_bytes=self.limits.output_cap_bytes,
-        )
-
-    # -- files out ------------------------------------------------------------------------
-
-    def get_files(self, path: str) -> dict[str, bytes]:
-        cap = self.limits.copy_out_cap_mb << 20
-        norm = posixpath.normpath(path)
-        if not norm.startswith("/"):
-            raise SandboxError(f"get_files: {path!r} must be an absolute path inside the sandbox")
-        parent, name = posixpath.split(norm)
-        argv = ["tar", "-c", "-f", "-", "-C", parent or "/", name or "."]
-        tar_cap = cap + cap // 8 + (1 << 20)
-        with self._lock:
-            self._check_usable()
-            if self.backend.native:
-                out, err, info, _ = self._runner_call(argv, {}, "/", COPY_TIMEOUT_S, tar_cap, tar_cap)
-                rc = None if info is None else int(info["rc"])  # type: ignore[call-overload]
-                too_big = out.truncated or bool(info and info.get("flooded"))
-            else:
-                outcome, rc = self._exec(argv, self.user, {}, "/", None, COPY_TIMEOUT_S, tar_cap, tar_cap)
-                out, err, too_big = outcome.stdout, outcome.stderr, outcome.stdout.truncated or outcome.flooded
-        if too_big:
-            raise SandboxError(f"copy out of {path} is larger than the cap of {cap} bytes; raise Limits.copy_out_cap_mb")
-        if rc != 0:
-            why = _text(err.data).strip()[:500] or self._broken or f"exit code {rc}"
-            raise SandboxError(f"copy out of {path} failed: {why}")
-        return unpack_files(bytes(out.data), cap, strip_top=True)
-
-    def get_dir(self, path: str, dest: Path) -> None:
-        write_tree(self.get_files(path), Path(dest))
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -602,8 +594,16 @@ class DockerSandbox:
         environment = {**self.backend.base_env, **env}
         deadline = time.monotonic() + limit_s
         try:
-            ex = self.api.exec_create(self.id, cmd, stdout=True, stderr=True, stdin=stdin is not None,
-                                      user=user, environment=environment, workdir=workdir)
+            ex = self.api.exec_create(
+                self.id,
+                cmd,
+                stdout=True,
+                stderr=True,
+                stdin=stdin is not None,
+                user=user,
+                environment=environment,
+                workdir=workdir,
+            )
             sock = self.api.exec_start(ex["Id"], socket=True)
         except (docker.errors.APIError, requests.exceptions.RequestException) as e:
             raise SandboxError(f"docker exec failed: {_first_line(e)}") from e
@@ -632,18 +632,6 @@ class DockerSandbox:
                 return int(info["ExitCode"])
             time.sleep(0.01)
         raise SandboxError("exec did not report an exit code")
-
-
-@dataclass
-class _Seen:
-    """Adapter so _result can report truncation from runner-side counts."""
-
-    stdout: CappedBuffer
-    stderr: CappedBuffer
-
-
-def _text(data: bytes | bytearray) -> str:
-    return bytes(data).decode("utf-8", errors="replace")
 
 
 def _first_line(e: BaseException) -> str:

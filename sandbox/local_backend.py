@@ -24,7 +24,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import posixpath
 import select
 import shutil
 import signal
@@ -38,26 +37,33 @@ from pathlib import Path
 from types import TracebackType
 
 from sandbox import cgroups
+from sandbox.backend_base import (
+    COPY_TIMEOUT_S,
+    TarFiles,
+    TarRun,
+    broken,
+    check_writable,
+    finished,
+    prepare_gateway,
+    stopped_by_deadline,
+)
 from sandbox.execstream import CappedBuffer, capped_pair
 from sandbox.owner import owner_alive, owner_token
 from sandbox.protocol import (
     BASE_ENV,
+    DEFAULT_LIMITS,
     GATEWAY_DIR,
-    SOCKET_ENV,
+    SANDBOX_UID,
     WRITABLE_DIRS,
     ExecResult,
     Limits,
     SandboxError,
-    Status,
     prepare_run,
 )
-from sandbox.tarball import pack_dir, pack_files, unpack_files, write_tree
 
 log = logging.getLogger(__name__)
 
-INNER_UID = 1000
 GRACE_S = 5.0
-COPY_TIMEOUT_S = 600.0
 UID_BASE = 200_000  # sandbox uids (root only): far from real users
 _uids = itertools.count()
 _uid_lock = threading.Lock()
@@ -75,10 +81,14 @@ def bwrap_works() -> tuple[bool, str]:
     """(usable, detail): is bubblewrap installed and able to make namespaces here?"""
     path = shutil.which("bwrap")
     if path is None:
-        return False, "bwrap not installed (apt-get install bubblewrap); the local backend needs --unsafe-local"
+        return False, "bwrap not installed (apt-get install bubblewrap)"
     try:
-        proc = subprocess.run([path, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
-                              capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(
+            [path, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         return False, f"bwrap does not run: {e}"
     if proc.returncode != 0:
@@ -145,7 +155,10 @@ class LocalBackend:
     def __init__(self, *, unsafe_local: bool = False) -> None:
         ok, detail = bwrap_works()
         if not ok and not unsafe_local:
-            raise SandboxError(f"the local backend needs bubblewrap ({detail}); pass --unsafe-local to run untrusted code without isolation")
+            raise SandboxError(
+                f"the local backend needs bubblewrap ({detail}): install it or use the Docker sandbox "
+                "(only `dgm sandbox run --unsafe-local` runs a command without isolation)"
+            )
         self.bwrap = shutil.which("bwrap") if ok else None
         self.root = os.geteuid() == 0
         self.orphans_removed = remove_orphans()
@@ -154,7 +167,7 @@ class LocalBackend:
 
     def open(
         self,
-        limits: Limits = Limits(),
+        limits: Limits = DEFAULT_LIMITS,
         env: dict[str, str] | None = None,
         gateway_socket: Path | None = None,
     ) -> LocalSandbox:
@@ -176,10 +189,16 @@ class LocalBackend:
         self.close()
 
 
-class LocalSandbox:
+class LocalSandbox(TarFiles):
     """One bubblewrap sandbox: a host directory of writable dirs, a uid, a cgroup."""
 
-    def __init__(self, backend: LocalBackend, limits: Limits, env: dict[str, str], gateway_socket: Path | None) -> None:
+    def __init__(
+        self,
+        backend: LocalBackend,
+        limits: Limits,
+        env: dict[str, str],
+        gateway_socket: Path | None,
+    ) -> None:
         self.backend = backend
         self.limits = limits
         self.env = env
@@ -198,48 +217,81 @@ class LocalSandbox:
     def _setup(self, gateway_socket: Path | None) -> None:
         root = self.backend.root
         with _uid_lock:
-            self.uid = UID_BASE + (os.getpid() % 1000) * 1000 + next(_uids) % 1000 if root else os.getuid()
+            self.uid = (
+                UID_BASE + (os.getpid() % 1000) * 1000 + next(_uids) % 1000 if root else os.getuid()
+            )
         os.chmod(self.dir, 0o711)  # the sandbox uid must traverse it, nobody may list it
         for d in WRITABLE_DIRS:
             host = self.dir / d.strip("/")
             host.mkdir()
             if root:
                 mode = "1777" if d == "/tmp" else "0755"
-                self._mount(["-t", "tmpfs", "-o", f"size={self.limits.disk_mb}m,mode={mode},uid={self.uid},gid={self.uid},nosuid,nodev",
-                             "tmpfs", str(host)])
-        self.gateway_dir: Path | None = None
-        if gateway_socket is not None:
-            sock = Path(gateway_socket).absolute()
-            if not sock.parent.is_dir():
-                raise SandboxError(f"gateway socket directory {sock.parent} does not exist")
-            os.chmod(sock.parent, sock.parent.stat().st_mode | 0o001)
-            if sock.exists():
-                os.chmod(sock, sock.stat().st_mode | 0o006)
-            self.gateway_dir = sock.parent
-            if root:  # the unprivileged bwrap may not reach the socket's path: bring it here
-                self.gateway_dir = self.dir / "gateway"
-                self.gateway_dir.mkdir()
-                self._mount(["--bind", str(sock.parent), str(self.gateway_dir)])
-            self.env[SOCKET_ENV] = posixpath.join(GATEWAY_DIR, sock.name)
+                self._mount(
+                    [
+                        "-t",
+                        "tmpfs",
+                        "-o",
+                        f"size={self.limits.disk_mb}m,mode={mode},uid={self.uid},gid={self.uid},nosuid,nodev",
+                        "tmpfs",
+                        str(host),
+                    ]
+                )
+        self.gateway_dir, socket_env = prepare_gateway(gateway_socket)
+        if self.gateway_dir is not None and root:
+            # The unprivileged bwrap may not reach the socket's path: bring it here.
+            self.gateway_dir, host_dir = self.dir / "gateway", self.gateway_dir
+            self.gateway_dir.mkdir()
+            self._mount(["--bind", str(host_dir), str(self.gateway_dir)])
+        self.env.update(socket_env)
         if root:
-            self.cgroup = cgroups.create(self.dir.name, self.limits.memory_mb, self.limits.pids, self.limits.cpus)
+            self.cgroup = cgroups.create(
+                self.dir.name, self.limits.memory_mb, self.limits.pids, self.limits.cpus
+            )
 
     def _mount(self, args: list[str]) -> None:
         proc = subprocess.run(["mount", *args], capture_output=True, text=True)
         if proc.returncode != 0:
-            raise SandboxError(f"local sandbox: mount {' '.join(args)} failed: {proc.stderr.strip()}")
+            raise SandboxError(
+                f"local sandbox: mount {' '.join(args)} failed: {proc.stderr.strip()}"
+            )
 
     # -- the command line of one call ---------------------------------------------------------
 
-    def _argv(self, cmd: list[str], workdir: str, env: Mapping[str, str], timeout: float | None) -> list[str]:
+    def _argv(
+        self, cmd: list[str], workdir: str, env: Mapping[str, str], timeout: float | None
+    ) -> list[str]:
         inner = (["timeout", "-s", "KILL", f"{timeout:.3f}"] if timeout is not None else []) + cmd
-        full_env = {**BASE_ENV, **self.env, **env}
+        full_env = {**BASE_ENV, **env}
         if self.backend.bwrap is None:  # --unsafe-local: on the host, in the translated workdir
-            return self._limits_prefix() + ["env", "-i", *(f"{k}={v}" for k, v in full_env.items()),
-                                            "sh", "-c", 'cd "$0" && exec "$@"', workdir, *inner]
-        args = [self.backend.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "sandbox",
-                "--uid", str(INNER_UID), "--gid", str(INNER_UID), "--cap-drop", "ALL",
-                *_system_binds(), "--proc", "/proc", "--dev", "/dev"]
+            return self._limits_prefix() + [
+                "env",
+                "-i",
+                *(f"{k}={v}" for k, v in full_env.items()),
+                "sh",
+                "-c",
+                'cd "$0" && exec "$@"',
+                workdir,
+                *inner,
+            ]
+        args = [
+            self.backend.bwrap,
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "sandbox",
+            "--uid",
+            str(SANDBOX_UID),
+            "--gid",
+            str(SANDBOX_UID),
+            "--cap-drop",
+            "ALL",
+            *_system_binds(),
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+        ]
         for d in WRITABLE_DIRS:
             args += ["--bind", str(self.dir / d.strip("/")), d]
         if self.gateway_dir is not None:
@@ -256,12 +308,23 @@ class LocalSandbox:
         if not self.backend.root:  # no tmpfs caps without root: at least cap each file
             rl.append(f"--fsize={lim.disk_mb << 20}")
         if self.cgroup is None:
-            rl += [f"--as={lim.memory_mb << 20}", f"--nproc={lim.pids + (0 if self.backend.root else _user_procs())}"]
+            rl += [
+                f"--as={lim.memory_mb << 20}",
+                f"--nproc={lim.pids + (0 if self.backend.root else _user_procs())}",
+            ]
         prefix = ["prlimit", *rl, "--"]
         if self.backend.root:
-            prefix = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", *prefix]
+            prefix = [
+                "setpriv",
+                f"--reuid={self.uid}",
+                f"--regid={self.uid}",
+                "--clear-groups",
+                *prefix,
+            ]
         if self.cgroup is not None:
-            join = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
+            join = (
+                'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
+            )
             prefix = ["sh", "-c", join, "sh", *self.cgroup.procs_files, "--", *prefix]
         return prefix
 
@@ -278,57 +341,61 @@ class LocalSandbox:
         on_output: Callable[[str, bytes], None] | None = None,
     ) -> ExecResult:
         """See Sandbox.run; `on_output(stream, chunk)` also receives the output as it comes."""
-        req = prepare_run(cmd, timeout_s, env, self.limits)
-        argv, timeout, cap, flood = req.argv, req.timeout, req.cap, req.flood
+        req = prepare_run(cmd, timeout_s, workdir, self.env, env, self.limits)
         start = time.monotonic()
-        if user not in (None, str(INNER_UID), f"{INNER_UID}:{INNER_UID}", "sandbox"):
-            raise SandboxError(f"the local backend runs everything as the sandbox user, not {user!r}")
+        if user not in (None, str(SANDBOX_UID), f"{SANDBOX_UID}:{SANDBOX_UID}", "sandbox"):
+            raise SandboxError(
+                f"the local backend runs everything as the sandbox user, not {user!r}"
+            )
         if self.backend.bwrap is None:
-            warnings.warn("running untrusted code WITHOUT isolation (--unsafe-local, no bubblewrap)", UnsafeLocalWarning, stacklevel=2)
+            warnings.warn(
+                "running untrusted code WITHOUT isolation (--unsafe-local, no bubblewrap)",
+                UnsafeLocalWarning,
+                stacklevel=2,
+            )
         with self._lock:
             if self._closed:
-                return _result(Status.sandbox_error, 125, b"", b"sandbox is closed", start, None, None, cap)
-            wd = workdir or "/testbed"
-            if self.backend.bwrap is None:
-                wd = str(self._host_path(wd))
-            out, err, rc, flooded = self._call(self._argv(argv, wd, req.env, timeout), None, timeout + GRACE_S, cap, flood, on_output)
+                return broken(req, start, "sandbox is closed")
+            argv = self._argv(req.argv, self._path(req.workdir), req.env, req.timeout)
+            out, err, rc, flooded = self._call(
+                argv, None, req.timeout + GRACE_S, req.cap, req.flood, on_output
+            )
             self._sweep()  # the pid namespace is dying with bwrap; make sure, and at once
-        duration = time.monotonic() - start
-        if flooded:
-            note = f"\n[dgm sandbox: output passed {flood} bytes; the command was killed]\n".encode()
-            return _result(Status.killed, 137, out.data, bytes(err.data) + note, start, out, err, cap)
-        if rc is None:
-            return _result(Status.timeout, 124, out.data, err.data, start, out, err, cap)
-        status, code = self._classify(rc, duration, timeout)
-        return _result(status, code, out.data, err.data, start, out, err, cap)
+            oom = self._oom_increased()  # read after every command, so each sees only its own
+        timed_out = rc is not None and stopped_by_deadline(
+            rc, time.monotonic() - start, req.timeout
+        )
+        return finished(
+            req, start, out, err, rc=rc, flooded=flooded, timed_out=timed_out, oom=lambda: oom
+        )
 
-    def _classify(self, rc: int, duration: float, timeout: float) -> tuple[Status, int]:
-        if rc == 0:
-            return Status.ok, 0
-        oom = self.cgroup.oom_kills() if self.cgroup else 0
-        increased, self._oom_seen = oom > self._oom_seen, oom
-        if rc in (124, 137, -9) and duration >= timeout:
-            return Status.timeout, 124
-        if increased and (rc in (137, -9) or rc > 128):
-            return Status.oom, 137
-        if rc < 0:
-            return Status.killed, 128 - rc
-        if rc > 128:
-            return Status.killed, rc
-        return Status.exit_code, rc
+    def _oom_increased(self) -> bool:
+        count = self.cgroup.oom_kills() if self.cgroup else 0
+        increased, self._oom_seen = count > self._oom_seen, count
+        return increased
 
     def _call(
-        self, argv: list[str], stdin: bytes | None, limit_s: float, cap: int, flood: int,
+        self,
+        argv: list[str],
+        stdin: bytes | None,
+        limit_s: float,
+        cap: int,
+        flood: int,
         on_output: Callable[[str, bytes], None] | None = None,
     ) -> tuple[CappedBuffer, CappedBuffer, int | None, bool]:
         """Run argv; (stdout, stderr, exit code or None at the outer deadline, flooded)."""
         out, err = capped_pair(cap, cap, on_output)
         deadline = time.monotonic() + limit_s
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                    env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
-                                    cwd="/")
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
+                cwd="/",
+            )
         except OSError as e:
             raise SandboxError(f"local sandbox: cannot start {argv[0]}: {e}") from e
         assert proc.stdout is not None and proc.stderr is not None
@@ -339,7 +406,9 @@ class LocalSandbox:
             os.set_blocking(proc.stdin.fileno(), False)
         while sinks and time.monotonic() < deadline and not flooded:
             wl = [proc.stdin.fileno()] if to_send is not None and proc.stdin is not None else []
-            r, w, _ = select.select(list(sinks), wl, [], min(1.0, max(0.0, deadline - time.monotonic())))
+            r, w, _ = select.select(
+                list(sinks), wl, [], min(1.0, max(0.0, deadline - time.monotonic()))
+            )
             if w and to_send is not None and proc.stdin is not None:
                 try:
                     to_send = to_send[os.write(proc.stdin.fileno(), to_send[: 1 << 20]) :]
@@ -391,51 +460,18 @@ class LocalSandbox:
 
     # -- files ----------------------------------------------------------------------------------
 
-    def _host_path(self, path: str) -> Path:
-        norm = posixpath.normpath(path)
-        for d in WRITABLE_DIRS:
-            if norm == d or norm.startswith(d + "/"):
-                return self.dir / norm.strip("/")
-        raise SandboxError(f"{path} is outside the writable directories {', '.join(WRITABLE_DIRS)}")
+    def _path(self, path: str) -> str:
+        """Under --unsafe-local the sandbox's directories are host directories: translate."""
+        if self.backend.bwrap is not None:
+            return path
+        return str(self.dir / check_writable(path).strip("/"))
 
-    def put_dir(self, src: Path, dest: str) -> None:
-        self._copy_in(pack_dir(Path(src)), dest)
-
-    def put_files(self, files: Mapping[str, bytes], dest: str) -> None:
-        self._copy_in(pack_files(files), dest)
-
-    def _copy_in(self, data: bytes, dest: str) -> None:
-        self._host_path(dest)
-        script = 'mkdir -p -- "$0" && exec tar -x -f - --no-same-owner -C "$0"'
-        if self.backend.bwrap is None:
-            dest = str(self._host_path(dest))
+    def _tar(self, argv: list[str], stdin: bytes | None, cap: int, flood: int) -> TarRun:
         with self._lock:
             self._check_open()
-            _, err, rc, _ = self._call(self._argv(["sh", "-c", script, dest], "/", {}, None), data, COPY_TIMEOUT_S, 1 << 16, 1 << 20)
-        if rc != 0:
-            raise SandboxError(f"copy into {dest} failed: {bytes(err.data).decode(errors='replace').strip()[:500]}")
-
-    def get_files(self, path: str) -> dict[str, bytes]:
-        cap = self.limits.copy_out_cap_mb << 20
-        norm = posixpath.normpath(path)
-        if not norm.startswith("/"):
-            raise SandboxError(f"get_files: {path!r} must be an absolute path inside the sandbox")
-        if self.backend.bwrap is None:
-            norm = str(self._host_path(norm))
-        parent, name = posixpath.split(norm)
-        tar_cap = cap + cap // 8 + (1 << 20)
-        with self._lock:
-            self._check_open()
-            out, err, rc, flooded = self._call(self._argv(["tar", "-c", "-f", "-", "-C", parent or "/", name or "."], "/", {}, None),
-                                               None, COPY_TIMEOUT_S, tar_cap, tar_cap)
-        if out.truncated or flooded:
-            raise SandboxError(f"copy out of {path} is larger than the cap of {cap} bytes; raise Limits.copy_out_cap_mb")
-        if rc != 0:
-            raise SandboxError(f"copy out of {path} failed: {bytes(err.data).decode(errors='replace').strip()[:500]}")
-        return unpack_files(bytes(out.data), cap, strip_top=True)
-
-    def get_dir(self, path: str, dest: Path) -> None:
-        write_tree(self.get_files(path), Path(dest))
+            argv = self._argv(argv, "/", {}, None)
+            out, err, rc, flooded = self._call(argv, stdin, COPY_TIMEOUT_S, cap, flood)
+        return TarRun(out, err, rc, too_big=out.truncated or flooded)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -458,22 +494,6 @@ class LocalSandbox:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-def _result(
-    status: Status, code: int, out: bytes | bytearray, err: bytes | bytearray, start: float,
-    outb: CappedBuffer | None, errb: CappedBuffer | None, cap: int,
-) -> ExecResult:
-    return ExecResult(
-        status=status,
-        exit_code=code,
-        stdout=bytes(out).decode("utf-8", errors="replace"),
-        stderr=bytes(err).decode("utf-8", errors="replace"),
-        duration_s=time.monotonic() - start,
-        stdout_truncated=bool(outb and outb.truncated),
-        stderr_truncated=bool(errb and errb.truncated),
-        output_cap_bytes=cap,
-    )
 
 
 def _kill_quietly(pid: int) -> None:

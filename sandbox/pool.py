@@ -23,7 +23,9 @@ K = TypeVar("K", bound=Hashable)
 class WarmPool(Generic[K]):
     """Per key (a container spec), up to `size` started, never-used instances (ids)."""
 
-    def __init__(self, create: Callable[[K], str], destroy: Callable[[str], None], size: int) -> None:
+    def __init__(
+        self, create: Callable[[K], str], destroy: Callable[[str], None], size: int
+    ) -> None:
         self._create = create
         self._destroy = destroy
         self._size = size

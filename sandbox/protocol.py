@@ -7,10 +7,14 @@ context manager). Inside every sandbox the same conventions hold, whatever the b
 - writable directories: /testbed, /agent, /task, /out and /tmp, each size-capped;
   everything else is read-only;
 - `python3` (and `python`) is Python 3.11; `git`, `patch` and `pytest` are present;
-- commands run as an unprivileged user, with no network;
-- the environment holds only what the caller passed, plus PATH, HOME and LANG;
-- when a gateway socket is given, its directory is the one opening to the host, mounted at
-  /run/dgm/, and `DGM_LLM_SOCKET` names the socket inside.
+- commands run as an unprivileged user (uid SANDBOX_UID), with no network;
+- the environment holds only BASE_ENV (PATH, HOME, LANG, PYTHONDONTWRITEBYTECODE), what the
+  caller passed to `open` and to `run`, PWD (the working directory, /testbed unless the
+  call says otherwise), and `DGM_LLM_SOCKET` when a gateway socket is given
+  (its directory, the one opening to the host, is mounted read-only at /run/dgm/). Nothing
+  of the host's environment enters;
+- a foreign image (one not built by dgm, e.g. an official SWE-bench image) keeps its own
+  /testbed, its PATH and root as the user, with HOME=/root: see docs/sandbox.md.
 """
 
 from __future__ import annotations
@@ -24,11 +28,17 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+SANDBOX_UID = 1000  # the unprivileged user and group commands run as (image_setup.sh creates it)
 WRITABLE_DIRS = ("/testbed", "/agent", "/task", "/out", "/tmp")
 GATEWAY_DIR = "/run/dgm"
 SOCKET_ENV = "DGM_LLM_SOCKET"
 # Debian's python3 (the one with pytest) must win over any /usr/local one a base image brings.
-BASE_ENV = {"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+BASE_ENV = {
+    "PATH": "/usr/bin:/bin:/usr/local/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
 
 
 class SandboxError(Exception):
@@ -44,16 +54,37 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    timeout_s: float = Field(default=600.0, gt=0, description="Deadline of one `run` when the call gives none (seconds).")
-    memory_mb: int = Field(default=2048, ge=64, description="Memory limit (MiB); swap is not allowed beyond it. Files written to the writable dirs count against it too.")
+    timeout_s: float = Field(
+        default=600.0, gt=0, description="Deadline of one `run` when the call gives none (seconds)."
+    )
+    memory_mb: int = Field(
+        default=2048,
+        ge=64,
+        description="Memory limit (MiB); swap is not allowed beyond it. Files written to the writable dirs count against it too.",
+    )
     cpus: float = Field(default=1.0, gt=0, description="CPU quota, in cores.")
-    pids: int = Field(default=256, ge=16, description="Most processes/threads alive at once (stops fork bombs).")
-    disk_mb: int = Field(default=1024, ge=8, description="Size cap of each writable directory (MiB).")
-    output_cap_bytes: int = Field(default=1 << 20, ge=1024, description="Most bytes kept of a command's stdout, and of its stderr; the rest is dropped and reported as truncated.")
-    copy_out_cap_mb: int = Field(default=256, ge=1, description="Most bytes `get_files`/`get_dir` bring back from one call (MiB).")
+    pids: int = Field(
+        default=256, ge=16, description="Most processes/threads alive at once (stops fork bombs)."
+    )
+    disk_mb: int = Field(
+        default=1024, ge=8, description="Size cap of each writable directory (MiB)."
+    )
+    output_cap_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        description="Most bytes kept of a command's stdout, and of its stderr; the rest is dropped and reported as truncated.",
+    )
+    copy_out_cap_mb: int = Field(
+        default=256,
+        ge=1,
+        description="Most bytes `get_files`/`get_dir` bring back from one call (MiB).",
+    )
 
 
-class Status(str, enum.Enum):
+DEFAULT_LIMITS = Limits()
+
+
+class Status(enum.StrEnum):
     """How a command ended."""
 
     ok = "ok"  # exit code 0
@@ -84,17 +115,26 @@ class ExecResult:
 
 @dataclass(frozen=True)
 class RunRequest:
-    """What every backend's `run()` starts from: the argv, the deadline, the caller's env,
-    and the output caps (a flood far past the cap gets the command killed)."""
+    """What every backend's `run()` starts from: the argv, the deadline, the working
+    directory, the environment on top of the backend's base (the sandbox's, the call's, and
+    PWD), and the output caps (a flood far past the cap gets the command killed)."""
 
     argv: list[str]
     timeout: float
+    workdir: str
     env: dict[str, str]
     cap: int
     flood: int
 
 
-def prepare_run(cmd: list[str] | str, timeout_s: float | None, env: Mapping[str, str] | None, limits: Limits) -> RunRequest:
+def prepare_run(
+    cmd: list[str] | str,
+    timeout_s: float | None,
+    workdir: str | None,
+    sandbox_env: Mapping[str, str],
+    env: Mapping[str, str] | None,
+    limits: Limits,
+) -> RunRequest:
     """Check and normalise a `run()` call the same way in every backend."""
     argv = ["sh", "-c", cmd] if isinstance(cmd, str) else [str(a) for a in cmd]
     if not argv:
@@ -104,7 +144,10 @@ def prepare_run(cmd: list[str] | str, timeout_s: float | None, env: Mapping[str,
         raise SandboxError(f"run: bad environment variable name in {sorted(clean)}")
     cap = limits.output_cap_bytes
     timeout = float(timeout_s if timeout_s is not None else limits.timeout_s)
-    return RunRequest(argv, timeout, clean, cap, max(64 << 20, 16 * cap))
+    workdir = workdir or "/testbed"
+    # PWD as a shell would set it: bubblewrap sets it anyway, so every backend does.
+    full_env = {**sandbox_env, **clean, "PWD": workdir}
+    return RunRequest(argv, timeout, workdir, full_env, cap, max(64 << 20, 16 * cap))
 
 
 @runtime_checkable
@@ -158,7 +201,7 @@ class SandboxBackend(Protocol):
 
     def open(
         self,
-        limits: Limits = Limits(),
+        limits: Limits = DEFAULT_LIMITS,
         env: dict[str, str] | None = None,
         gateway_socket: Path | None = None,
     ) -> Sandbox:

@@ -53,7 +53,7 @@ def send(kind, payload):
     data = kind + struct.pack(">I", len(payload)) + payload
     view = memoryview(data)
     while view:
-        view = view[os.write(1, view):]
+        view = view[os.write(1, view) :]
 
 
 def reap(keep):
@@ -101,8 +101,20 @@ def prefer_oom_kill():
 def reply_error(rc, text):
     msg = f"dgm-runner: {text}\n".encode()
     send(b"E", msg)
-    send(b"X", json.dumps({"rc": rc, "timed_out": False, "flooded": False, "killed": False, "oom": False,
-                           "seen_out": 0, "seen_err": len(msg)}).encode())
+    send(
+        b"X",
+        json.dumps(
+            {
+                "rc": rc,
+                "timed_out": False,
+                "flooded": False,
+                "killed": False,
+                "oom": False,
+                "seen_out": 0,
+                "seen_err": len(msg),
+            }
+        ).encode(),
+    )
 
 
 class Payload:
@@ -119,7 +131,7 @@ class Payload:
         part = chunk[: self.left]
         self.left -= len(part)
         self.pending += part
-        self.rest += chunk[len(part):]
+        self.rest += chunk[len(part) :]
 
     def drain(self, deadline):
         """Read and drop what the host still sends (the child no longer wants it)."""
@@ -144,14 +156,22 @@ def run(req, stdin_buf):
         reply_error(126, f"no such working directory {req['cwd']!r}")
         return payload.rest
     try:
-        proc = subprocess.Popen(req["argv"], env=req["env"], cwd=req["cwd"],
-                                stdin=subprocess.PIPE if "stdin" in req else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                preexec_fn=prefer_oom_kill)
+        proc = subprocess.Popen(
+            req["argv"],
+            env=req["env"],
+            cwd=req["cwd"],
+            stdin=subprocess.PIPE if "stdin" in req else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=prefer_oom_kill,
+        )
     except (OSError, ValueError, TypeError) as e:
         payload.drain(deadline)
-        reply_error(127 if isinstance(e, FileNotFoundError) else 126,
-                    f"cannot run {req['argv'][0]!r}: {getattr(e, 'strerror', None) or e}")
+        reply_error(
+            127 if isinstance(e, FileNotFoundError) else 126,
+            f"cannot run {req['argv'][0]!r}: {getattr(e, 'strerror', None) or e}",
+        )
         return payload.rest
     child_in = proc.stdin
     if child_in is not None:
@@ -188,7 +208,9 @@ def run(req, stdin_buf):
         if payload.left == 0 or len(payload.pending) < (1 << 20):  # backpressure on the host
             watch.append(0)
         wlist = [child_in.fileno()] if child_in is not None and payload.pending else []
-        readable, writable, _ = select.select(watch, wlist, [], min(left, 0.05 if exit_fd is None else 1.0))
+        readable, writable, _ = select.select(
+            watch, wlist, [], min(left, 0.05 if exit_fd is None else 1.0)
+        )
         if writable:
             try:
                 del payload.pending[: os.write(child_in.fileno(), payload.pending[:65536])]
@@ -253,10 +275,20 @@ def run(req, stdin_buf):
     proc.stderr.close()
     reap(None)
     payload.drain(time.monotonic() + 60)
-    send(b"X", json.dumps({
-        "rc": rc, "timed_out": timed_out, "flooded": flooded, "killed": killed, "oom": oom_kills() > before,
-        "seen_out": seen_out, "seen_err": seen_err,
-    }).encode())
+    send(
+        b"X",
+        json.dumps(
+            {
+                "rc": rc,
+                "timed_out": timed_out,
+                "flooded": flooded,
+                "killed": killed,
+                "oom": oom_kills() > before,
+                "seen_out": seen_out,
+                "seen_err": seen_err,
+            }
+        ).encode(),
+    )
     return payload.rest
 
 

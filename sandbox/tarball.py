@@ -12,11 +12,9 @@ import tarfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from sandbox.protocol import SandboxError
+from sandbox.protocol import SANDBOX_UID, SandboxError
 
 log = logging.getLogger(__name__)
-
-SANDBOX_UID = 1000
 
 
 def pack_dir(src: Path) -> bytes:
@@ -62,7 +60,9 @@ def safe_relpath(name: str) -> str:
     """`name` normalised, or SandboxError when it is absolute, empty or climbs out with `..`."""
     norm = posixpath.normpath(name.replace("\\", "/"))
     if name.startswith("/") or norm in (".", "") or norm == ".." or norm.startswith("../"):
-        raise SandboxError(f"unsafe path {name!r}: only relative paths inside the directory are allowed")
+        raise SandboxError(
+            f"unsafe path {name!r}: only relative paths inside the directory are allowed"
+        )
     return norm
 
 
@@ -93,15 +93,21 @@ def unpack_files(data: bytes, cap_bytes: int, strip_top: bool) -> dict[str, byte
                     if target in out:
                         total += len(out[target])
                         if total > cap_bytes:
-                            raise SandboxError(f"copy-out is larger than the cap of {cap_bytes} bytes; raise Limits.copy_out_cap_mb")
+                            raise SandboxError(
+                                f"copy-out is larger than the cap of {cap_bytes} bytes; raise Limits.copy_out_cap_mb"
+                            )
                         out[name] = out[target]
                         continue
                 if not info.isreg():
-                    log.warning("copy-out: skipped %s (%s is not a regular file)", info.name, _kind(info))
+                    log.warning(
+                        "copy-out: skipped %s (%s is not a regular file)", info.name, _kind(info)
+                    )
                     continue
                 total += info.size
                 if total > cap_bytes:
-                    raise SandboxError(f"copy-out is larger than the cap of {cap_bytes} bytes; raise Limits.copy_out_cap_mb")
+                    raise SandboxError(
+                        f"copy-out is larger than the cap of {cap_bytes} bytes; raise Limits.copy_out_cap_mb"
+                    )
                 f = tar.extractfile(info)
                 out[name or posixpath.basename(info.name)] = f.read() if f else b""
     except tarfile.TarError as e:
@@ -128,5 +134,7 @@ def write_tree(files: Mapping[str, bytes], dest: Path) -> None:
         parent.mkdir(parents=True, exist_ok=True)
         # A pre-existing symlink anywhere on the way could redirect the write outside.
         if not parent.resolve().is_relative_to(root) or target.is_symlink():
-            raise SandboxError(f"copy-out: refusing to write {name!r} through a symlink under {dest}")
+            raise SandboxError(
+                f"copy-out: refusing to write {name!r} through a symlink under {dest}"
+            )
         target.write_bytes(data)

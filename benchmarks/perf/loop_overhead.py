@@ -11,8 +11,8 @@ recording evaluations, staged scoring and status updates. The agents are copies 
 seed agent; the archive is SQLite in a temporary directory.
 
 `cpu_ms_per_child` is the process's CPU time per child: what remains when the disk and the
-other processes on the machine are not counted (each archive write on SQLite with
-synchronous=FULL waits for an fsync).
+other processes on the machine are not counted (the archive is opened as the engine opens
+it: SQLite in WAL mode with synchronous=NORMAL, no fsync per commit; see archive/db.py).
 
 Run: ``python -m benchmarks.perf.loop_overhead [--children N] [--tasks T] [--workers W]``.
 """

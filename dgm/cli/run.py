@@ -22,9 +22,11 @@ from rich.table import Table
 from rich.text import Text
 
 from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive
-from dgm.config import load_config, with_resolved_model
+from dgm.config import config_fields, load_config, with_resolved_model
 from dgm.errors import UserError
 from dgm.loop import Engine, Progress
+from dgm.mutators.operators import OPERATORS
+from dgm.selectors import SELECTORS
 from sandbox import remove_own_sandboxes
 
 console = Console(stderr=True)
@@ -115,8 +117,8 @@ def run(
     model: Optional[str] = typer.Option(None, "--model", help="local, a litellm model string, replay:RUN or scripted:FILE (default: a real model when an API key is set, else local)."),
     api_base: Optional[str] = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server for --model."),
     suite: Optional[str] = typer.Option(None, "--suite", help="Benchmark suite, e.g. swe-mini."),
-    selector: Optional[str] = typer.Option(None, "--selector", help="score_child_prop, score_prop, best, random or clade_thompson."),
-    operator: Optional[str] = typer.Option(None, "--operator", help="self_modify (DGM) or diff (SEARCH/REPLACE)."),
+    selector: str | None = typer.Option(None, "--selector", help=f"Parent selector: {', '.join(SELECTORS)}."),
+    operator: str | None = typer.Option(None, "--operator", help=f"How a child is made: {', '.join(OPERATORS)} (see `operator` above)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Jobs run at once."),
     max_iterations: Optional[int] = typer.Option(None, "--max-iterations", help="Children to create."),
     max_evaluations: Optional[int] = typer.Option(None, "--max-evaluations", help="Stop after this many (agent, task) evaluations."),
@@ -162,3 +164,18 @@ def run(
                 raise
             reason = asyncio.run(drive(engine, run_id, live=not quiet and console.is_terminal))
         summary(archive, run_id, reason, engine.progress())
+
+
+def help_text() -> str:
+    """The command's help: what it does, then every config field a preset or YAML file may
+    set (derived from RunConfig, so it cannot fall behind; the options override some)."""
+    fields = "\n".join(f"  {name}: {text}" for name, text in config_fields())
+    return (
+        "Grow an archive of self-improving coding agents (Darwin Gödel Machine).\n\n"
+        "Config fields: the keys a preset or YAML config file may set (see dgm/presets/*.yaml); "
+        "the options below override some of them.\n\n"
+        f"{fields}"
+    )
+
+
+run.__doc__ = help_text()

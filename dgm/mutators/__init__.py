@@ -1,7 +1,7 @@
-"""Mutators: how a child agent is made from its parent.
+"""Mutators (operators): how a child is made from its parent(s).
 
-A mutator is `(parent, context, llm[, sandbox]) -> child files | failure reason`. Each
-operator is one module:
+A mutator is `(parent[s], context, llm[, sandbox]) -> child files | failure reason`. Each
+operator is one module, registered by short name in `dgm.mutators.operators.OPERATORS`:
 
 - `self_modify` (DGM, the default): pick a task the parent failed, have the LLM diagnose
   it into a structured proposal, then run the *parent agent itself* on its own code with
@@ -17,13 +17,18 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from archive.info import ErrorKind
 
 
 class Chat(Protocol):
     """One LLM chat call on the host, attributed to a purpose and an agent (the gateway)."""
 
-    def complete(self, messages: list[dict[str, str]], *, purpose: str, agent_id: str | None = None) -> str:
+    def complete(
+        self, messages: list[dict[str, str]], *, purpose: str, agent_id: str | None = None
+    ) -> str:
         """The assistant's text for `messages`; raises on a failed call."""
         ...
 
@@ -34,23 +39,45 @@ class EvalView:
 
     task_id: str
     resolved: bool
-    error_kind: str | None = None
+    error_kind: ErrorKind | None = None
     patch: str = ""
     trajectory: str = ""
-    test_report: str = ""
+    test_report: str = ""  # per-test results, or a problem evaluator's feedback
+    score: float | None = None  # 1/0 for a task; a problem's primary score
+
+
+@dataclass(frozen=True)
+class Parent:
+    """One parent as a mutator sees it: its id, its code and its evaluations."""
+
+    agent_id: str
+    files: Mapping[str, bytes]
+    evaluations: Sequence[EvalView]
 
 
 @dataclass
 class MutationContext:
-    """Everything a mutator gets: the parent, its evaluations, the tasks, the LLM, an rng."""
+    """Everything a mutator gets: its parents (as many as its operator takes; the first is
+    *the* parent, the one a child's lineage follows), the statements of the tasks (or of
+    the problem) they were scored on, the LLM, and an rng."""
 
-    parent_id: str
-    files: Mapping[str, bytes]
-    evaluations: Sequence[EvalView]
-    problem_statements: Mapping[str, str]
+    parents: Sequence[Parent]
+    problem_statements: Mapping[str, str]  # task (or problem) id -> its statement
     chat: Chat
     rng: random.Random
     iteration: int
+
+    @property
+    def parent_id(self) -> str:
+        return self.parents[0].agent_id
+
+    @property
+    def files(self) -> Mapping[str, bytes]:
+        return self.parents[0].files
+
+    @property
+    def evaluations(self) -> Sequence[EvalView]:
+        return self.parents[0].evaluations
 
 
 @dataclass

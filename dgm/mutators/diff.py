@@ -55,10 +55,16 @@ class DiffMutator:
             tries.append({"attempt": attempt, "errors": errors})
             if files is not None:
                 return Mutation(files, {**origin, "operator": self.name, "tries": tries})
-            feedback = "These edits were NOT applied (nothing was changed):\n- " + "\n- ".join(errors)
+            feedback = "These edits were NOT applied (nothing was changed):\n- " + "\n- ".join(
+                errors
+            )
             messages += [
                 {"role": "assistant", "content": answer},
-                {"role": "user", "content": feedback + "\nSend corrected SEARCH/REPLACE blocks for all your edits."},
+                {
+                    "role": "user",
+                    "content": feedback
+                    + "\nSend corrected SEARCH/REPLACE blocks for all your edits.",
+                },
             ]
         reason = f"no applicable SEARCH/REPLACE edit after {self.max_tries} tries: {tries[-1]['errors'][0]}"
         return Mutation(None, {**origin, "operator": self.name, "tries": tries}, reason)

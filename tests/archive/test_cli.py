@@ -28,23 +28,41 @@ def grown(tmp_path: Path) -> tuple[str, dict[str, str]]:
         files = agent_files(n=3)
         seed = a.add_agent(run, files)
         fa = edit(files, "agent/mod001.py", b"x * 3 + 1", b"x * 3 + 11")
-        ia = a.add_agent(run, fa, parent_id=seed, operator="self_modify", origin={"diagnosis": "wrong offset"})
+        ia = a.add_agent(
+            run, fa, parent_id=seed, operator="self_modify", origin={"diagnosis": "wrong offset"}
+        )
         ib = a.add_agent(run, edit(fa, "agent/mod002.py", b"x * 4 + 2", b"x * 4 - 2"), parent_id=ia)
         ic = a.add_agent(run, files | {"agent/broken.py": b"def (:\n"}, parent_id=seed)
         for agent, score in [(seed, 0.1), (ia, 0.4), (ib, 0.9)]:
             a.set_agent_status(agent, "evaluated")
             a.set_agent_score(agent, "small", score)
         a.set_agent_status(ic, "rejected", reason="does not compile: agent/broken.py line 1")
-        a.record_evaluation(ib, "ledgerly__ledgerly-3", 0, "small", True, 1.0,
-                            {"tests/test_x.py::test_a": "PASSED", "tests/test_x.py::test_b": "PASSED"}, 4.2)
-        a.record_evaluation(ib, "ledgerly__ledgerly-4", 0, "small", False, 0.0, {}, 1.0, error_kind="timeout")
-        a.record_llm_call(run, ib, None, "diagnose", "local", 10, 5, 0.25, 1.0, b"q", b"a", None, "k")
+        a.record_evaluation(
+            ib,
+            "ledgerly__ledgerly-3",
+            0,
+            "small",
+            True,
+            1.0,
+            {"tests/test_x.py::test_a": "PASSED", "tests/test_x.py::test_b": "PASSED"},
+            4.2,
+        )
+        a.record_evaluation(
+            ib, "ledgerly__ledgerly-4", 0, "small", False, 0.0, {}, 1.0, error_kind="timeout"
+        )
+        a.record_llm_call(
+            run, ib, None, "diagnose", "local", 10, 5, 0.25, 1.0, b"q", b"a", None, "k"
+        )
     return path, {"run": run, "seed": seed, "a": ia, "b": ib, "c": ic}
 
 
 def dgm(path: str, *args: str) -> str:
-    result = CliRunner().invoke(app, [*args, "--archive", path] if args[0] == "runs" else
-                                [args[0], args[1], *args[2:], "--archive", path])
+    result = CliRunner().invoke(
+        app,
+        [*args, "--archive", path]
+        if args[0] == "runs"
+        else [args[0], args[1], *args[2:], "--archive", path],
+    )
     assert result.exit_code == 0, (result.output, result.exception)
     return result.output
 
@@ -55,7 +73,11 @@ def test_runs_table(grown: tuple[str, dict[str, str]]) -> None:
     assert ids["run"][:8] in out and "demo-run" in out and "running" in out
     assert "0.900" in out and ids["b"][:8] in out and "$0.2500" in out
     rows = json.loads(dgm(path, "runs", "--json"))
-    assert rows[0]["id"] == ids["run"] and rows[0]["n_agents"] == 4 and rows[0]["best_agent_id"] == ids["b"]
+    assert (
+        rows[0]["id"] == ids["run"]
+        and rows[0]["n_agents"] == 4
+        and rows[0]["best_agent_id"] == ids["b"]
+    )
 
 
 def test_list_filters_sort_and_json(grown: tuple[str, dict[str, str]]) -> None:
@@ -72,7 +94,9 @@ def test_list_filters_sort_and_json(grown: tuple[str, dict[str, str]]) -> None:
     rows = json.loads(dgm(path, "archive", "list", "demo-run", "--min-score", "0.3", "--json"))
     assert {r["id"] for r in rows} == {ids["a"], ids["b"]}
     rows = json.loads(dgm(path, "archive", "list", "demo-run", "--status", "rejected", "--json"))
-    assert [(r["id"], r["reason"]) for r in rows] == [(ids["c"], "does not compile: agent/broken.py line 1")]
+    assert [(r["id"], r["reason"]) for r in rows] == [
+        (ids["c"], "does not compile: agent/broken.py line 1")
+    ]
 
 
 def test_show(grown: tuple[str, dict[str, str]]) -> None:
@@ -93,7 +117,11 @@ def test_tree_highlights_the_best_lineage(grown: tuple[str, dict[str, str]]) -> 
     assert "4 agent(s)" in out
     assert f"{ids['b'][:8]} 0.900 evaluated 1/2  ★ best" in out
     lines = out.splitlines()
-    depth = {k: next(l.index(ids[k][:8]) for l in lines if ids[k][:8] in l) for k in ids if k != "run"}
+    depth = {
+        k: next(line.index(ids[k][:8]) for line in lines if ids[k][:8] in line)
+        for k in ids
+        if k != "run"
+    }
     assert depth["seed"] < depth["a"] < depth["b"] and depth["c"] == depth["a"]
 
 
@@ -103,15 +131,21 @@ def test_tree_collapses_large_runs(tmp_path: Path) -> None:
         run = a.create_run("big")
         seed = a.add_agent(run, {"a.py": b"0"})
         level = [seed]
-        for depth in range(3):  # 1 + 8 + 64 + 512 agents
-            level = [a.add_agent(run, {"a.py": f"{p}{i}".encode()}, parent_id=p) for p in level for i in range(8)]
+        for _ in range(3):  # 1 + 8 + 64 + 512 agents
+            level = [
+                a.add_agent(run, {"a.py": f"{p}{i}".encode()}, parent_id=p)
+                for p in level
+                for i in range(8)
+            ]
         best = level[-5]
         a.set_agent_score(best, "small", 0.99)
     out = dgm(path, "archive", "tree", "big", "--max-nodes", "20")
     assert f"{best[:8]} 0.990" in out and "★ best" in out
-    shown = [l for l in out.splitlines() if "pending" in l or "0.990" in l]
+    shown = [line for line in out.splitlines() if "pending" in line or "0.990" in line]
     assert len(shown) == 20
-    hidden = sum(int(l.split("… ")[1].split(" more")[0]) for l in out.splitlines() if "… " in l)
+    hidden = sum(
+        int(line.split("… ")[1].split(" more")[0]) for line in out.splitlines() if "… " in line
+    )
     assert hidden + len(shown) == 1 + 8 + 64 + 512
 
 
@@ -133,14 +167,25 @@ def test_diff_lineage_best_export(grown: tuple[str, dict[str, str]], tmp_path: P
     assert "wrote 3 file(s)" in out
     with Archive(path) as a:
         expected = a.agent_files(ids["b"])
-    got = {p.relative_to(tmp_path / "exported").as_posix(): p.read_bytes()
-           for p in (tmp_path / "exported").rglob("*") if p.is_file()}
+    got = {
+        p.relative_to(tmp_path / "exported").as_posix(): p.read_bytes()
+        for p in (tmp_path / "exported").rglob("*")
+        if p.is_file()
+    }
     assert got == expected
 
 
-def real_dgm(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([DGM, *args], cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+def real_dgm(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [DGM, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -152,7 +197,9 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
         assert fragment in lines[0], lines[0]
 
 
-def test_bad_input_is_one_line_and_exit_2(grown: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+def test_bad_input_is_one_line_and_exit_2(
+    grown: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
     path, _ = grown
     r = real_dgm("archive", "show", "ffffffffff", "--archive", path, cwd=tmp_path)
     assert_one_line_error(r, "no agent matches 'ffffffffff'")
@@ -169,15 +216,20 @@ def test_ambiguous_prefix_through_the_cli(tmp_path: Path) -> None:
         ids = [a.add_agent(run, {"a.py": str(i).encode()}) for i in range(40)]
     first = [i[0] for i in ids]
     shared = max(set(first), key=first.count)
-    assert_one_line_error(real_dgm("archive", "show", shared, "--archive", path, cwd=tmp_path),
-                          f"agent prefix '{shared}' is ambiguous", "type more characters")
+    assert_one_line_error(
+        real_dgm("archive", "show", shared, "--archive", path, cwd=tmp_path),
+        f"agent prefix '{shared}' is ambiguous",
+        "type more characters",
+    )
 
 
 def test_missing_archive_is_an_error_and_not_created(tmp_path: Path) -> None:
     r = real_dgm("runs", cwd=tmp_path, env={"DGM_ARCHIVE": ""})
     assert_one_line_error(r, "no archive at", ".dgm/archive.db")
     assert not (tmp_path / ".dgm").exists()
-    r = real_dgm("archive", "list", "x", cwd=tmp_path, env={"DGM_ARCHIVE": str(tmp_path / "env.db")})
+    r = real_dgm(
+        "archive", "list", "x", cwd=tmp_path, env={"DGM_ARCHIVE": str(tmp_path / "env.db")}
+    )
     assert_one_line_error(r, "no archive at", "env.db")
     assert not (tmp_path / "env.db").exists()
 
@@ -196,12 +248,16 @@ def test_corrupt_and_newer_archives(grown: tuple[str, dict[str, str]], tmp_path:
     path, _ = grown
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not sqlite at all\n" * 300)
-    assert_one_line_error(real_dgm("runs", "--archive", str(junk), cwd=tmp_path), "junk.db", "not a database")
+    assert_one_line_error(
+        real_dgm("runs", "--archive", str(junk), cwd=tmp_path), "junk.db", "not a database"
+    )
     engine = sa.create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = 'ffff99'"))
     engine.dispose()
-    assert_one_line_error(real_dgm("runs", "--archive", path, cwd=tmp_path), "newer dgm", "upgrade dgm")
+    assert_one_line_error(
+        real_dgm("runs", "--archive", path, cwd=tmp_path), "newer dgm", "upgrade dgm"
+    )
 
 
 def test_user_text_is_printed_literally_not_as_markup(tmp_path: Path) -> None:
@@ -210,9 +266,20 @@ def test_user_text_is_printed_literally_not_as_markup(tmp_path: Path) -> None:
         run = a.create_run("[bold]run[/]")
         agent = a.add_agent(run, {"a.py": b"x"}, operator="op[x]", origin={"note": "[/oops]"})
         a.set_agent_status(agent, "rejected", reason="SyntaxError [/b] at [line 3]")
-        a.record_evaluation(agent, "task[1]", 0, "stage[a]", False, None, {}, 1.0, error_kind="crash[/]")
+        a.record_evaluation(
+            agent, "task[1]", 0, "stage[a]", False, None, {}, 1.0, error_kind="agent_crash"
+        )
     assert "[bold]run[/]" in dgm(path, "runs")
     out = dgm(path, "archive", "show", agent)
-    for text in ("SyntaxError [/b] at [line 3]", "op[x]", "[/oops]", "task[1]", "stage[a]", "crash[/]"):
+    for text in (
+        "SyntaxError [/b] at [line 3]",
+        "op[x]",
+        "[/oops]",
+        "task[1]",
+        "stage[a]",
+        "agent_crash",
+    ):
         assert text in out
-    assert "op[x]" in dgm(path, "archive", "list", run) and "op[x]" in dgm(path, "archive", "lineage", agent)
+    assert "op[x]" in dgm(path, "archive", "list", run) and "op[x]" in dgm(
+        path, "archive", "lineage", agent
+    )

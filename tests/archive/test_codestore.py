@@ -8,7 +8,14 @@ import pytest
 from sqlalchemy import func, select
 
 from archive import Archive, ArchiveError
-from archive.codestore import MAX_DEPTH, MANIFEST_MAX_DEPTH, BlobCache, compress, decode_manifest, decompress, encode_manifest
+from archive.codestore import (
+    MANIFEST_MAX_DEPTH,
+    BlobCache,
+    compress,
+    decode_manifest,
+    decompress,
+    encode_manifest,
+)
 from archive.models import Blob
 from tests.archive.conftest import agent_files, edit
 
@@ -100,7 +107,11 @@ def test_diff_between_agents(archive: Archive) -> None:
     assert archive.diff(a, a) == ""
     assert "+++ b/agent/mod000.py" in archive.diff(a)  # a root: against the empty tree
     agent = archive.agent(b)
-    assert (agent.files_changed, agent.lines_added, agent.lines_removed) == (3, 2, 1 + len(files["agent/mod002.py"].splitlines()))
+    assert (agent.files_changed, agent.lines_added, agent.lines_removed) == (
+        3,
+        2,
+        1 + len(files["agent/mod002.py"].splitlines()),
+    )
 
 
 def test_compression_and_manifest_helpers() -> None:

@@ -32,8 +32,13 @@ WORKER = textwrap.dedent(
 
 def run_workers(url: str, run: str, parent: str, n: int) -> list[str]:
     procs = [
-        subprocess.Popen([sys.executable, "-c", WORKER, url, run, parent, f"p{k}"],
-                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, url, run, parent, f"p{k}"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for k in range(n)
     ]
     outs = []
@@ -53,7 +58,9 @@ def test_threads_share_one_archive(archive: Archive) -> None:
         for i in range(10):
             made.append(archive.add_agent(run, {"a.py": f"{tag}-{i}".encode()}, parent_id=parent))
             archive.record_evaluation(parent, f"t{tag}", i, "small", True, 1.0, {}, 0.1)
-            archive.record_llm_call(run, parent, None, "mutate", "m", 1, 1, 0.01, 0.1, b"q", b"r", None, f"k{tag}")
+            archive.record_llm_call(
+                run, parent, None, "mutate", "m", 1, 1, 0.01, 0.1, b"q", b"r", None, f"k{tag}"
+            )
         return made
 
     with ThreadPoolExecutor(4) as pool:

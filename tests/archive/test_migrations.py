@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.config import Config
 
 from archive import ArchiveError, open_archive
 from archive.db import HEAD, MIGRATIONS
@@ -74,7 +74,9 @@ def test_missing_archive_is_not_created_for_readers(tmp_path: Path) -> None:
 def test_not_a_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "notes.db"
     path.write_text("these are my notes, not a database\n" * 100)
-    with pytest.raises(ArchiveError, match="cannot use .*notes.db as an archive: file is not a database"):
+    with pytest.raises(
+        ArchiveError, match="cannot use .*notes.db as an archive: file is not a database"
+    ):
         open_archive(path)
     assert path.read_text().startswith("these are my notes")
 
@@ -115,22 +117,34 @@ def test_upgrade_from_0001_keeps_the_data(archive_url: str) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")
-        conn.execute(sa.text("INSERT INTO blobs (hash, size, depth, data) VALUES (:h, 0, 0, :d)"),
-                     {"h": b"\0" * 32, "d": b"x\x9c\x03\x00\x00\x00\x00\x01"})
-        conn.execute(sa.text(
-            "INSERT INTO runs (id, name, kind, status, config, totals, created_at, updated_at)"
-            " VALUES ('aaaabbbbccccdddd', 'old', 'evolve', 'stopped', '{}', '{}', 0, 0)"))
-        conn.execute(sa.text(
-            "INSERT INTO agents (id, run_pk, generation, operator, status, score, scores, n_children,"
-            " n_evaluated, n_resolved, cost_usd, manifest_pk, files_changed, lines_added, lines_removed,"
-            " created_at) VALUES ('1111222233334444', (SELECT pk FROM runs), 0, 'seed', 'evaluated', 0.5,"
-            " '{}', 0, 2, 1, 0, (SELECT pk FROM blobs), 0, 0, 0, 0)"))
+        conn.execute(
+            sa.text("INSERT INTO blobs (hash, size, depth, data) VALUES (:h, 0, 0, :d)"),
+            {"h": b"\0" * 32, "d": b"x\x9c\x03\x00\x00\x00\x00\x01"},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO runs (id, name, kind, status, config, totals, created_at, updated_at)"
+                " VALUES ('aaaabbbbccccdddd', 'old', 'evolve', 'stopped', '{}', '{}', 0, 0)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO agents (id, run_pk, generation, operator, status, score, scores, n_children,"
+                " n_evaluated, n_resolved, cost_usd, manifest_pk, files_changed, lines_added, lines_removed,"
+                " created_at) VALUES ('1111222233334444', (SELECT pk FROM runs), 0, 'seed', 'evaluated', 0.5,"
+                " '{}', 0, 2, 1, 0, (SELECT pk FROM blobs), 0, 0, 0, 0)"
+            )
+        )
     engine.dispose()
     with open_archive(archive_url) as a:  # migrates to HEAD
         stats = a.candidate_stats("aaaabbbbccccdddd")
         assert [(s.agent_id, s.score, s.n_resolved, s.n_evaluated) for s in stats] == [
-            ("1111222233334444", 0.5, 1, 2)]
+            ("1111222233334444", 0.5, 1, 2)
+        ]
         child = a.add_agent("aaaabbbbccccdddd", {"a.py": b"new"}, parent_id="1111222233334444")
-        assert [s.agent_id for s in a.candidate_stats("aaaabbbbccccdddd")] == ["1111222233334444", child]
+        assert [s.agent_id for s in a.candidate_stats("aaaabbbbccccdddd")] == [
+            "1111222233334444",
+            child,
+        ]
         with a.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from archive import Archive, ArchiveError, CandidateStats
+from archive.info import AGENT_STATUSES, ERROR_KINDS, RUN_STATUSES, AgentStatus, RunStatus
 from tests.archive.conftest import agent_files, edit
 
 
@@ -22,7 +25,7 @@ def test_run_lifecycle(archive: Archive) -> None:
     archive.set_run_status(run, "running")
     assert archive.run(run).finished_at is None
     with pytest.raises(ArchiveError, match="unknown run status 'done'"):
-        archive.set_run_status(run, "done")
+        archive.set_run_status(run, "done")  # type: ignore[arg-type]
     with pytest.raises(ArchiveError, match="no run"):
         archive.run("0" * 16)
     with pytest.raises(ArchiveError, match="JSON"):
@@ -34,11 +37,17 @@ def test_agents_generation_children_and_diffstat(archive: Archive) -> None:
     files = agent_files()
     root = archive.add_agent(run, files)
     child_files = edit(files, "agent/mod003.py", b"x * 5 + 3", b"x * 5 - 3")
-    child = archive.add_agent(run, child_files, parent_id=root, operator="self_modify",
-                              origin={"task": "t-9", "diagnosis": "off by sign"})
+    child = archive.add_agent(
+        run,
+        child_files,
+        parent_id=root,
+        operator="self_modify",
+        origin={"task": "t-9", "diagnosis": "off by sign"},
+    )
     other = archive.add_agent(run, files | {"agent/new.py": b"a\nb\n"}, parent_id=root)
-    cross = archive.add_agent(run, child_files, parent_id=child, second_parent_id=other,
-                              operator="crossover")
+    cross = archive.add_agent(
+        run, child_files, parent_id=child, second_parent_id=other, operator="crossover"
+    )
     a = archive.agent(child)
     assert (a.parent_id, a.generation, a.operator, a.status) == (root, 1, "self_modify", "pending")
     assert (a.files_changed, a.lines_added, a.lines_removed) == (1, 1, 1)
@@ -74,9 +83,60 @@ def test_status_scores_and_filters(archive: Archive) -> None:
     assert [a.id for a in archive.agents(run, min_score=0.5)] == [ids[2]]
     assert archive.best_agent(run).id == ids[2]  # type: ignore[union-attr]
     with pytest.raises(ArchiveError, match="unknown agent status"):
-        archive.set_agent_status(ids[0], "great")
+        archive.set_agent_status(ids[0], "great")  # type: ignore[arg-type]
     with pytest.raises(ArchiveError, match="finite"):
         archive.set_agent_score(ids[0], "small", float("nan"))
+
+
+def test_a_rejected_child_is_one_write(archive: Archive) -> None:
+    run = archive.create_run("r")
+    root = archive.add_agent(run, {"a.py": b"0"})
+    child = archive.add_agent(
+        run,
+        {"a.py": b"1("},
+        parent_id=root,
+        operator="diff",
+        status="rejected",
+        reason="does not compile: SyntaxError line 1",
+    )
+    info = archive.agent(child)
+    assert (info.status, info.reason) == ("rejected", "does not compile: SyntaxError line 1")
+    assert [(s.agent_id, s.status) for s in archive.candidate_stats(run)] == [
+        (root, "pending"),
+        (child, "rejected"),
+    ]
+    assert archive.agent(archive.add_agent(run, {"a.py": b"2"}, parent_id=root)).reason is None
+    with pytest.raises(ArchiveError, match="unknown agent status 'bad'"):
+        archive.add_agent(run, {"a.py": b"3"}, status="bad")  # type: ignore[arg-type]
+
+
+def test_error_kinds_are_the_one_type(archive: Archive) -> None:
+    run = archive.create_run("r")
+    agent = archive.add_agent(run, {"a.py": b"x"})
+    for kind in ERROR_KINDS:
+        archive.record_evaluation(agent, "t", 1, "small", False, 0.0, {}, 0.1, error_kind=kind)
+    assert [e.error_kind for e in archive.evaluations(agent)] == list(ERROR_KINDS)
+    with pytest.raises(ArchiveError, match="unknown error kind 'crash'"):
+        archive.record_evaluation(agent, "t", 1, "small", False, 0.0, {}, 0.1, error_kind="crash")  # type: ignore[arg-type]
+    with pytest.raises(ArchiveError, match="unknown error kind"):
+        archive.record_evaluations(
+            agent, [dict(task_id="t", stage="s", resolved=False, error_kind="oops")]
+        )
+    assert len(archive.evaluations(agent)) == len(
+        ERROR_KINDS
+    )  # nothing of a refused batch was written
+
+
+def test_grading_error_kinds_are_archive_error_kinds() -> None:
+    """benchmarks may not import archive, so grading keeps its own Literal: a subset of this."""
+    from benchmarks.grading import ErrorKind as GradingErrorKind
+
+    assert set(get_args(GradingErrorKind)) <= set(ERROR_KINDS)
+
+
+def test_status_types_name_every_status() -> None:
+    assert AGENT_STATUSES == get_args(AgentStatus) and "rejected" in AGENT_STATUSES
+    assert RUN_STATUSES == get_args(RunStatus) and "running" in RUN_STATUSES
 
 
 def test_candidate_stats_match_a_hand_built_tree(archive: Archive) -> None:
@@ -107,21 +167,45 @@ def test_evaluations_round_trip(archive: Archive) -> None:
     run = archive.create_run("r")
     agent = archive.add_agent(run, {"a.py": b"x"})
     eid = archive.record_evaluation(
-        agent, "django__django-11099", 0, "small", True, 1.0,
-        {"tests/test_a.py::test_x": "PASSED", "tests/test_a.py::test_y[a b]": "FAILED"}, 12.345,
-        patch="diff --git a/x b/x\n", logs=b"===== 1 passed =====\n", trajectory='[{"role": "user"}]',
+        agent,
+        "django__django-11099",
+        0,
+        "small",
+        True,
+        1.0,
+        {"tests/test_a.py::test_x": "PASSED", "tests/test_a.py::test_y[a b]": "FAILED"},
+        12.345,
+        patch="diff --git a/x b/x\n",
+        logs=b"===== 1 passed =====\n",
+        trajectory='[{"role": "user"}]',
     )
-    archive.record_evaluation(agent, "t2", 1, "full", False, None, {}, 0.5, error_kind="empty_patch")
+    archive.record_evaluation(
+        agent, "t2", 1, "full", False, None, {}, 0.5, error_kind="empty_patch"
+    )
     assert eid == f"{agent}/1"
     e1, e2 = archive.evaluations(agent)
-    assert (e1.task_id, e1.attempt, e1.stage, e1.resolved, e1.score) == ("django__django-11099", 0, "small", True, 1.0)
+    assert (e1.task_id, e1.attempt, e1.stage, e1.resolved, e1.score) == (
+        "django__django-11099",
+        0,
+        "small",
+        True,
+        1.0,
+    )
     assert e1.tests["tests/test_a.py::test_y[a b]"] == "FAILED"
     assert e1.duration_s == pytest.approx(12.345)
     assert e1.patch == b"diff --git a/x b/x\n" and e1.logs == b"===== 1 passed =====\n"
     assert e1.trajectory == b'[{"role": "user"}]'
-    assert (e2.id, e2.error_kind, e2.patch, e2.logs, e2.tests) == (f"{agent}/2", "empty_patch", b"", b"", {})
-    ids = archive.record_evaluations(agent, [dict(task_id="t3", stage="full", resolved=True, score=1.0,
-                                                  tests={}, duration_s=1.0)] * 2)
+    assert (e2.id, e2.error_kind, e2.patch, e2.logs, e2.tests) == (
+        f"{agent}/2",
+        "empty_patch",
+        b"",
+        b"",
+        {},
+    )
+    ids = archive.record_evaluations(
+        agent,
+        [dict(task_id="t3", stage="full", resolved=True, score=1.0, tests={}, duration_s=1.0)] * 2,
+    )
     assert ids == [f"{agent}/3", f"{agent}/4"]
     a = archive.agent(agent)
     assert (a.n_evaluated, a.n_resolved) == (4, 3)
@@ -130,11 +214,27 @@ def test_evaluations_round_trip(archive: Archive) -> None:
 def test_llm_calls_cache_lookup_and_cost(archive: Archive) -> None:
     run = archive.create_run("r")
     agent = archive.add_agent(run, {"a.py": b"x"})
-    archive.record_llm_call(run, agent, "t1", "diagnose", "smollm2", 100, 20, 0.25, 1.5,
-                            b'{"messages": 1}', b'{"choices": 1}', None, "k1")
-    archive.record_llm_call(run, None, None, "mutate", "smollm2", 10, 0, 0.0, 0.1,
-                            b"req", None, "timeout", "k2")
-    archive.record_llm_call(None, None, None, "chat", "smollm2", 1, 1, 0.5, 0.1, b"q", b"newer", None, "k1")
+    archive.record_llm_call(
+        run,
+        agent,
+        "t1",
+        "diagnose",
+        "smollm2",
+        100,
+        20,
+        0.25,
+        1.5,
+        b'{"messages": 1}',
+        b'{"choices": 1}',
+        None,
+        "k1",
+    )
+    archive.record_llm_call(
+        run, None, None, "mutate", "smollm2", 10, 0, 0.0, 0.1, b"req", None, "timeout", "k2"
+    )
+    archive.record_llm_call(
+        None, None, None, "chat", "smollm2", 1, 1, 0.5, 0.1, b"q", b"newer", None, "k1"
+    )
     assert archive.find_llm_response("k1") == b"newer"
     assert archive.find_llm_response("k1", run_id=run) == b'{"choices": 1}'
     assert archive.find_llm_response("k2") is None  # failed calls are never replayed
@@ -154,11 +254,18 @@ def test_llm_calls_cache_lookup_and_cost(archive: Archive) -> None:
 def test_events_are_ordered_and_filterable(archive: Archive) -> None:
     run = archive.create_run("r")
     other = archive.create_run("o")
-    ids = [archive.append_event(run, k, {"i": i}) for i, k in enumerate(["start", "child", "child", "stop"])]
+    ids = [
+        archive.append_event(run, k, {"i": i})
+        for i, k in enumerate(["start", "child", "child", "stop"])
+    ]
     archive.append_event(other, "start", {})
     assert ids == sorted(ids)
     assert [(e.kind, e.payload["i"]) for e in archive.events(run)] == [
-        ("start", 0), ("child", 1), ("child", 2), ("stop", 3)]
+        ("start", 0),
+        ("child", 1),
+        ("child", 2),
+        ("stop", 3),
+    ]
     assert [e.payload["i"] for e in archive.events(run, kinds=["child"])] == [1, 2]
     assert [e.payload["i"] for e in archive.events(run, after=ids[1])] == [2, 3]
 
@@ -182,8 +289,9 @@ def test_prefix_resolution(archive: Archive) -> None:
     run = archive.create_run("named-run")
     ids = [archive.add_agent(run, {"a.py": str(i).encode()}) for i in range(40)]
     for agent_id in ids:
-        unique = next(agent_id[:n] for n in range(1, 17)
-                      if sum(i.startswith(agent_id[:n]) for i in ids) == 1)
+        unique = next(
+            agent_id[:n] for n in range(1, 17) if sum(i.startswith(agent_id[:n]) for i in ids) == 1
+        )
         assert archive.resolve_agent(unique) == agent_id
         assert archive.resolve_agent(agent_id.upper()) == agent_id
     first_chars = [i[0] for i in ids]

@@ -9,8 +9,16 @@ from archive.tree import TreeNode, TreeView, shape_tree
 
 
 def agent(i: int, parent: int | None, score: float | None, gen: int = 0) -> CandidateStats:
-    return CandidateStats(f"{i:016x}", f"{parent:016x}" if parent is not None else None, gen, "evaluated",
-                          score, 0, 0, 0)
+    return CandidateStats(
+        f"{i:016x}",
+        f"{parent:016x}" if parent is not None else None,
+        gen,
+        "evaluated",
+        score,
+        0,
+        0,
+        0,
+    )
 
 
 def walk(view: TreeView) -> tuple[list[TreeNode], int]:
@@ -39,9 +47,17 @@ def test_small_tree_is_shown_whole() -> None:
     shown, summarised = walk(view)
     assert len(shown) == 4 and summarised == 0
     assert view.best is not None and view.best.agent_id == stats[3].agent_id
-    assert [n.on_best_path for n in sorted(shown, key=lambda n: n.stats.agent_id)] == [True, True, False, True]
+    assert [n.on_best_path for n in sorted(shown, key=lambda n: n.stats.agent_id)] == [
+        True,
+        True,
+        False,
+        True,
+    ]
     root = view.roots[0]
-    assert [c.stats.agent_id for c in root.children] == [stats[1].agent_id, stats[2].agent_id]  # lineage first
+    assert [c.stats.agent_id for c in root.children] == [
+        stats[1].agent_id,
+        stats[2].agent_id,
+    ]  # lineage first
 
 
 def test_large_tree_respects_the_budget_and_counts_everyone() -> None:
@@ -68,7 +84,11 @@ def test_deep_lineage_is_elided_in_the_middle() -> None:
     assert len(gaps) == 1 and gaps[0].on_best_path and gaps[0].gap > 200
     depth, node = 0, view.roots[0]
     while node.children:  # follow the lineage: never deeper than max_depth levels
-        node = next(c for c in node.children if c.on_best_path) if any(c.on_best_path for c in node.children) else node.children[0]
+        node = (
+            next(c for c in node.children if c.on_best_path)
+            if any(c.on_best_path for c in node.children)
+            else node.children[0]
+        )
         depth += 1 + (1 if node.gap else 0)
     assert depth <= 10
     assert view.best is not None and node.stats.agent_id == view.best.agent_id == f"{597:016x}"

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from archive import open_archive
 from benchmarks.suites import open_suite
-from dgm.config import load_config, with_resolved_model
+from dgm.cli import app
+from dgm.config import Limits, RunConfig, Stage, load_config, with_resolved_model
 from dgm.errors import UserError
 from dgm.session import resume_config, stage_plans, start_run
 
@@ -40,7 +42,7 @@ def test_overrides_win_and_none_is_ignored() -> None:
     [
         ({"workers": 0}, "invalid config field 'workers': Input should be greater than or equal to 1 (got 0); fix it in the YAML or on the command line"),
         ({"selector": "greedy"}, "invalid config field 'selector': use one of score_child_prop, score_prop, best, random, clade_thompson (got 'greedy'); fix it in the YAML or on the command line"),
-        ({"operator": "crossover"}, "invalid config field 'operator': Input should be 'self_modify' or 'diff' (got 'crossover'); fix it in the YAML or on the command line"),
+        ({"operator": "crossover"}, "invalid config field 'operator': use one of self_modify, diff (got 'crossover'); fix it in the YAML or on the command line"),
         ({"colour": "red"}, "unknown config field 'colour': remove it (see `dgm run --help` for the fields)"),
         ({"stages": [{"name": "s", "tasks": "small", "threshold": 2}]}, "invalid config field 'stages.0.threshold': Input should be less than or equal to 1 (got 2); fix it in the YAML or on the command line"),
     ],
@@ -85,3 +87,18 @@ def test_every_shipped_preset_validates_and_resolves_its_stages(preset: str) -> 
     cfg = load_config(preset)
     plans, tasks = stage_plans(cfg)
     assert [p.name for p in plans] == [s.name for s in cfg.stages] and tasks
+
+
+def test_run_help_lists_every_config_field_with_its_default() -> None:
+    """config.py's errors point users to `dgm run --help` for the fields: it lists them all."""
+    out = " ".join(CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "300"}).output.split())
+    assert all(f.description for f in RunConfig.model_fields.values())
+    for name in RunConfig.model_fields:
+        if name not in ("agent_limits", "self_modify_limits"):
+            assert f" {name}: " in out, name
+    for name in Limits.model_fields:
+        assert f" agent_limits.{name}: " in out and f" self_modify_limits.{name}: " in out, name
+    for name in Stage.model_fields:
+        assert f" stages[].{name}: " in out, name
+    assert "self_modify_limits.timeout_s: Wall-clock deadline of one agent run, in seconds. (default: 900.0)" in out
+    assert "sandbox: Sandbox backend for every untrusted run. One of: docker, local. (default: docker)" in out

@@ -3,22 +3,35 @@ with retries (through the real gateway with a scripted model), admission."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from archive import open_archive
+from archive.info import ErrorKind
+from dgm.cli import app
+from dgm.config import Limits, RunConfig, load_config
 from dgm.llm.gateway import Gateway
 from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
-from dgm.mutators import EvalView
+from dgm.loop import Engine
+from dgm.mutators import EvalView, Mutation, MutationContext
 from dgm.mutators.admission import rejection
 from dgm.mutators.chat import GatewayChat
 from dgm.mutators.diagnosis import DiagnosisFailed, diagnose, parse_proposal
+from dgm.mutators.diff import DiffMutator
 from dgm.mutators.focus import Focus, choose_focus
+from dgm.mutators.operators import OPERATORS, Operator, OperatorNeeds, build_operator, register
 from dgm.mutators.search_replace import Block, apply_blocks, parse_blocks
+from dgm.mutators.self_modify import SelfModifyMutator
+from sandbox import open_backend
+from tests.engine.conftest import SEED, Harness, SkillEvaluator, stages_for
+from tests.engine.conftest import config as engine_config
 
 FILES = {"a.py": b"x = 1\ny = 2\nx = 1\n", "b.py": b"def f():\n    return 1\n"}
 
@@ -60,7 +73,7 @@ def test_application_is_all_or_nothing() -> None:
 def views(n: int, empty: int = 0, resolved: int = 0, context: int = 0) -> list[EvalView]:
     out = []
     for i in range(n):
-        kind = "empty_patch" if i < empty else ("context_length" if i < empty + context else None)
+        kind: ErrorKind | None = "empty_patch" if i < empty else ("context_length" if i < empty + context else None)
         ok = i >= n - resolved
         out.append(EvalView(f"t{i:02d}", ok, None if ok else kind, "" if kind == "empty_patch" else "diff"))
     return out
@@ -135,3 +148,76 @@ def test_admission_accepts_a_real_change_and_handles_both_layouts() -> None:
     nested = {f"agent/{k}": v for k, v in parent.items()}
     assert rejection(nested, {k: v for k, v in nested.items() if k != "agent/__main__.py"} | {"agent/x.py": b""}) == (
         "breaks the agent contract: agent/__main__.py is gone, so `python -m agent` cannot run")
+
+
+# -- the operator registry ---------------------------------------------------------------
+
+
+def test_every_registered_operator_is_in_the_config_and_the_cli_help() -> None:
+    field = RunConfig.model_fields["operator"]
+    assert RunConfig.model_json_schema()["properties"]["operator"]["enum"] == list(OPERATORS) == ["self_modify", "diff"]
+    help_text = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "300"}).output
+    for name, op in OPERATORS.items():
+        assert load_config(None, {"operator": name}).operator == name
+        assert f"{name} ({op.summary})" in (field.description or "")
+        assert name in help_text and op.summary in " ".join(help_text.split())
+
+
+def test_the_registry_builds_each_operator_from_the_config(tmp_path: Path) -> None:
+    cfg = RunConfig(operator="self_modify", diff_max_tries=7, prompt_chars=5000, diagnosis_retries=4,
+                    self_modify_limits=Limits(timeout_s=321, memory_mb=512, max_steps=9))
+    archive = open_archive(tmp_path / "a.db")
+    with Gateway(ScriptedProvider([]), archive=archive, run_id=archive.create_run("r")) as gw, \
+            open_backend("local") as backend:
+        made = build_operator(OperatorNeeds(cfg, backend, gw))
+        diff = build_operator(OperatorNeeds(cfg.model_copy(update={"operator": "diff"}), backend, gw))
+    assert isinstance(made, SelfModifyMutator) and made.name == "self_modify"
+    assert (made.diagnosis_retries, made.max_chars) == (4, 5000)
+    runner = made.runner
+    assert runner.backend is backend and runner.gateway is gw and runner.max_steps == 9
+    assert (runner.limits.timeout_s, runner.limits.memory_mb) == (321, 512)
+    assert isinstance(diff, DiffMutator) and (diff.name, diff.max_tries, diff.max_chars) == ("diff", 7, 5000)
+
+
+def test_register_refuses_a_name_twice_and_zero_parents() -> None:
+    with pytest.raises(ValueError, match="registered twice"):
+        register(Operator("diff", "again", OPERATORS["diff"].build))
+    with pytest.raises(ValueError, match="parents must be at least 1"):
+        register(Operator("none", "no parent", OPERATORS["diff"].build, parents=0))
+    assert list(OPERATORS) == ["self_modify", "diff"]
+
+
+@dataclass
+class Crossover:
+    """A two-parent operator: the union of both parents' skills, plus one new one."""
+
+    seen: list[list[str]]
+    name: str = "crossover"
+
+    def mutate(self, ctx: MutationContext) -> Mutation:
+        self.seen.append([p.agent_id for p in ctx.parents])
+        skills = {s for p in ctx.parents for s in p.files["skills.txt"].decode().split()[1:]}
+        text = "skills:\n" + "".join(f"{s}\n" for s in sorted(skills | {f"t{ctx.iteration}"}))
+        return Mutation({**ctx.files, "skills.txt": text.encode()}, {"parents": len(ctx.parents)})
+
+
+def test_a_two_parent_operator_needs_only_its_registration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Registered with parents=2, a crossover gets two selected parents in its context, and
+    the archive records the second one: no other table or engine change."""
+    seen: list[list[str]] = []
+    monkeypatch.setitem(OPERATORS, "crossover", Operator("crossover", "union of two parents",
+                                                         lambda needs: Crossover(seen), parents=2))
+    cfg = engine_config(operator="crossover", selector="best", max_iterations=3)
+    harness = Harness(tmp_path)
+    run = harness.new_run(cfg)
+    with Gateway(ScriptedProvider([]), archive=harness.archive, run_id=run) as gw, open_backend("local") as backend:
+        mutator = build_operator(OperatorNeeds(cfg, backend, gw))
+        engine = Engine(archive=harness.archive, run_id=run, config=cfg, stages=stages_for(cfg),
+                        evaluator=SkillEvaluator(harness.archive), mutator=mutator, chat=GatewayChat(gw),
+                        problem_statements={}, seed_files=SEED)
+        assert asyncio.run(engine.run()) == "done: 3 iterations"
+    children = harness.archive.agents(run)[1:]
+    assert [[c.parent_id, c.second_parent_id] for c in children] == seen
+    assert all(len(pair) == 2 for pair in seen) and len(children) == 3
+    assert {c.operator for c in children} == {"crossover"}
+    assert len({c.second_parent_id for c in children}) > 1, "the second parent is selected, not fixed"

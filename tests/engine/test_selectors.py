@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from archive.info import AgentStatus
 from dgm import selectors
 
 
@@ -21,7 +22,7 @@ from dgm import selectors
 class C:
     agent_id: str
     parent_id: str | None
-    status: str = "evaluated"
+    status: AgentStatus = "evaluated"
     score: float | None = None
     n_children: int = 0
     n_resolved: int = 0

@@ -31,7 +31,9 @@ def test_fork_bomb_is_capped_and_cleaned(backend: SandboxBackend) -> None:
 
 def test_memory_bomb_is_killed_as_oom(backend: SandboxBackend) -> None:
     with backend.open(SMALL) as sb:
-        r = sb.run(["python3", "-c", "x = []\nwhile True: x.append(bytearray(16 << 20))"], timeout_s=20)
+        r = sb.run(
+            ["python3", "-c", "x = []\nwhile True: x.append(bytearray(16 << 20))"], timeout_s=20
+        )
         assert r.status is Status.oom, r
         assert r.exit_code == 137
         again = sb.run(["python3", "-c", "print(len(bytearray(32 << 20)))"], timeout_s=10)
@@ -44,7 +46,11 @@ def test_memory_bomb_is_killed_as_oom(backend: SandboxBackend) -> None:
     [
         "while :; do :; done",
         "trap '' TERM INT HUP; while :; do sleep 0.1; done",
-        ["python3", "-c", "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True: time.sleep(0.01)"],
+        [
+            "python3",
+            "-c",
+            "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True: time.sleep(0.01)",
+        ],
     ],
     ids=["busy-loop", "sh-ignores-sigterm", "python-ignores-sigterm"],
 )
@@ -55,7 +61,10 @@ def test_deadline_really_kills(backend: SandboxBackend, cmd: str | list[str]) ->
         assert r.status is Status.timeout, r
         assert r.exit_code == 124
         assert time.monotonic() - start < 1.5 + 5
-        left = sb.run("ps -u $(id -u) -o pid=,comm= | awk '$1 != 1' | grep -cE 'python3|sleep' || true", timeout_s=10)
+        left = sb.run(
+            "ps -u $(id -u) -o pid=,comm= | awk '$1 != 1' | grep -cE 'python3|sleep' || true",
+            timeout_s=10,
+        )
         assert left.stdout.strip() == "0", left
     assert_fresh_sandbox_works(backend)
 
@@ -63,7 +72,10 @@ def test_deadline_really_kills(backend: SandboxBackend, cmd: str | list[str]) ->
 def test_disk_fill_hits_the_cap_not_the_host(backend: SandboxBackend) -> None:
     with backend.open(SMALL) as sb:
         for d in ("/testbed", "/tmp", "/out"):
-            r = sb.run(f"dd if=/dev/zero of={d}/fill bs=1M count={SMALL.disk_mb * 3} 2>&1; stat -c %s {d}/fill", timeout_s=20)
+            r = sb.run(
+                f"dd if=/dev/zero of={d}/fill bs=1M count={SMALL.disk_mb * 3} 2>&1; stat -c %s {d}/fill",
+                timeout_s=20,
+            )
             assert "No space left" in r.stdout, r
             assert int(r.stdout.split()[-1]) <= SMALL.disk_mb << 20
         still = sb.run("rm /testbed/fill && echo room > /testbed/x && cat /testbed/x", timeout_s=10)
@@ -73,7 +85,10 @@ def test_disk_fill_hits_the_cap_not_the_host(backend: SandboxBackend) -> None:
 
 def test_docker_disk_fill_never_touches_the_container_layer(docker_backend: SandboxBackend) -> None:
     with docker_backend.open(SMALL) as sb:
-        sb.run("dd if=/dev/zero of=/testbed/fill bs=1M count=200; dd if=/dev/zero of=/tmp/f bs=1M count=200", timeout_s=20)
+        sb.run(
+            "dd if=/dev/zero of=/testbed/fill bs=1M count=200; dd if=/dev/zero of=/tmp/f bs=1M count=200",
+            timeout_s=20,
+        )
         [info] = sb.api.containers(all=True, filters={"id": sb.id}, size=True)  # type: ignore[attr-defined]
         assert info.get("SizeRw", 0) < 1 << 20, "writes reached the host's overlay disk"
 
@@ -126,7 +141,7 @@ def test_no_network_egress(backend: SandboxBackend, docker_backend: SandboxBacke
         "        s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(path); print('OPEN', path)\n"
         "    except OSError as e: print('closed', path, type(e).__name__)\n"
     )
-    args = [f"{h}:{s.getsockname()[1]}" for h, s in zip(hosts, listeners)]
+    args = [f"{h}:{s.getsockname()[1]}" for h, s in zip(hosts, listeners, strict=True)]
     with backend.open(SMALL) as sb:
         r = sb.run(["python3", "-c", probe, *args], timeout_s=20)
     assert r.status is Status.ok, r
@@ -137,25 +152,57 @@ def test_no_network_egress(backend: SandboxBackend, docker_backend: SandboxBacke
         srv.close()
 
 
-def test_host_environment_does_not_leak(backend: SandboxBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_host_environment_does_not_leak(
+    backend: SandboxBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = "sk-planted-by-the-test-0123456789"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
     with backend.open(SMALL, env={"TASK_ID": "t1"}) as sb:
-        r = sb.run("env; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'", timeout_s=10, env={"EXTRA": "1"})
+        r = sb.run(
+            "env; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'",
+            timeout_s=10,
+            env={"EXTRA": "1"},
+        )
     assert r.status is Status.ok, r
     assert secret not in r.stdout and "OPENAI_API_KEY" not in r.stdout
     names = {line.split("=", 1)[0] for line in r.stdout.splitlines() if "=" in line}
     assert {"TASK_ID", "EXTRA", "PATH", "HOME", "LANG"} <= names
-    assert names <= {"TASK_ID", "EXTRA", "PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE", "PWD", "HOSTNAME", "SHLVL", "_", "OLDPWD"}, names
+    assert names <= {
+        "TASK_ID",
+        "EXTRA",
+        "PATH",
+        "HOME",
+        "LANG",
+        "PYTHONDONTWRITEBYTECODE",
+        "PWD",
+        "HOSTNAME",
+        "SHLVL",
+        "_",
+        "OLDPWD",
+    }, names
 
 
 def test_cannot_write_outside_the_work_dirs(backend: SandboxBackend, tmp_path: Path) -> None:
-    targets = ["/etc/pwned", "/usr/pwned", "/pwned", "/root/pwned", "/run/dgm/pwned", "/var/pwned", "/home/pwned",
-               str(tmp_path / "pwned")]
+    targets = [
+        "/etc/pwned",
+        "/usr/pwned",
+        "/pwned",
+        "/root/pwned",
+        "/run/dgm/pwned",
+        "/var/pwned",
+        "/home/pwned",
+        str(tmp_path / "pwned"),
+    ]
     with backend.open(SMALL) as sb:
-        r = sb.run(" ; ".join(f"(echo x > {t}) 2>/dev/null && echo WROTE {t}" for t in targets) + "; true", timeout_s=10)
-        ok = sb.run("echo x > /testbed/a && echo x > /agent/a && echo x > /task/a && echo x > /out/a && echo x > /tmp/a"
-                    " && echo wrote-all", timeout_s=10)
+        r = sb.run(
+            " ; ".join(f"(echo x > {t}) 2>/dev/null && echo WROTE {t}" for t in targets) + "; true",
+            timeout_s=10,
+        )
+        ok = sb.run(
+            "echo x > /testbed/a && echo x > /agent/a && echo x > /task/a && echo x > /out/a && echo x > /tmp/a"
+            " && echo wrote-all",
+            timeout_s=10,
+        )
     assert "WROTE" not in r.stdout, r.stdout
     assert ok.stdout.strip() == "wrote-all", ok
     assert not (tmp_path / "pwned").exists()
@@ -192,11 +239,16 @@ def test_copy_out_cap(backend: SandboxBackend) -> None:
 
 def test_background_processes_do_not_outlive_the_command(backend: SandboxBackend) -> None:
     with backend.open(SMALL) as sb:
-        r = sb.run("sleep 1000 & setsid sleep 1001 & nohup sh -c 'sleep 1002' >/dev/null 2>&1 & echo started", timeout_s=10)
+        r = sb.run(
+            "sleep 1000 & setsid sleep 1001 & nohup sh -c 'sleep 1002' >/dev/null 2>&1 & echo started",
+            timeout_s=10,
+        )
         assert r.stdout.strip() == "started"
         left = sb.run("ps -u $(id -u) -o args= | grep -c '^sleep 100' || true", timeout_s=10)
         assert left.stdout.strip() == "0", left
-        if hasattr(sb, "uid") and os.geteuid() == 0:  # local: each run is its own pid namespace; look from the host
+        if (
+            hasattr(sb, "uid") and os.geteuid() == 0
+        ):  # local: each run is its own pid namespace; look from the host
             from sandbox.local_backend import _pids_of_uid
 
             assert _none_alive(lambda: _pids_of_uid(sb.uid))  # type: ignore[attr-defined]
@@ -212,7 +264,10 @@ def test_many_sandboxes_in_parallel(backend: SandboxBackend) -> None:
         try:
             with backend.open(SMALL, env={"WHO": str(i)}) as sb:
                 sb.put_files({"id.txt": str(i).encode()}, "/task")
-                r = sb.run("sleep 0.3; echo $WHO $(cat /task/id.txt) > /out/who; ls /task | wc -l", timeout_s=20)
+                r = sb.run(
+                    "sleep 0.3; echo $WHO $(cat /task/id.txt) > /out/who; ls /task | wc -l",
+                    timeout_s=20,
+                )
                 assert r.status is Status.ok and r.stdout.strip() == "1", r
                 results[i] = sb.get_files("/out/who")["who"].decode().strip()
         except BaseException as e:  # noqa: BLE001 - reported below

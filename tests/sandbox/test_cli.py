@@ -18,8 +18,14 @@ Dgm = Callable[..., "subprocess.CompletedProcess[str]"]
 
 def dgm_process(*args: str) -> subprocess.CompletedProcess[str]:
     """The real thing: a separate process, as a user runs it."""
-    return subprocess.run([sys.executable, "-c", "from dgm.cli import main; main()", *args], capture_output=True, text=True,
-                          timeout=180, cwd=ROOT, env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-c", "from dgm.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+        env=dict(os.environ),
+    )
 
 
 @pytest.fixture
@@ -47,11 +53,24 @@ def test_run_in_a_real_process_passes_the_exit_code() -> None:
 
 @pytest.mark.parametrize("backend", ["docker", "local"])
 def test_run_passes_exit_codes_through(dgm: Dgm, backend: str) -> None:
-    r = dgm("sandbox", "run", "--backend", backend, "--", "sh", "-c", "echo out; echo err >&2; exit 3")
+    r = dgm(
+        "sandbox", "run", "--backend", backend, "--", "sh", "-c", "echo out; echo err >&2; exit 3"
+    )
     assert (r.returncode, r.stdout, r.stderr.strip()) == (3, "out\n", "err")
     t = dgm("sandbox", "run", "--backend", backend, "--timeout", "1", "--", "sleep", "30")
     assert t.returncode == 124 and "timeout" in t.stderr
-    m = dgm("sandbox", "run", "--backend", backend, "--memory", "128", "--", "python3", "-c", "x = bytearray(1 << 30)")
+    m = dgm(
+        "sandbox",
+        "run",
+        "--backend",
+        backend,
+        "--memory",
+        "128",
+        "--",
+        "python3",
+        "-c",
+        "x = bytearray(1 << 30)",
+    )
     assert m.returncode == 137 and "oom" in m.stderr
 
 
@@ -76,7 +95,9 @@ def test_bad_input_is_one_line_exit_2(dgm: Dgm, args: list[str], needle: str) ->
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-def test_missing_engine_says_how_to_start_one(dgm: Dgm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_engine_says_how_to_start_one(
+    dgm: Dgm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")
     r = dgm("sandbox", "run", "--", "true")
     assert r.returncode == 2 and "scripts/dockerd.sh" in r.stderr and "--sandbox local" in r.stderr

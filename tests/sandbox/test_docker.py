@@ -54,7 +54,9 @@ def test_close_removes_and_pool_never_reuses(docker_backend: SandboxBackend) -> 
             sb.run("echo x > /testbed/mark", timeout_s=10)
     assert len(set(ids)) == 3
     docker_backend.pool.wait_idle(60)  # type: ignore[attr-defined]
-    alive = {c["Id"] for c in docker_backend.client.api.containers(all=True, filters={"label": LABEL})}  # type: ignore[attr-defined]
+    alive = {
+        c["Id"] for c in docker_backend.client.api.containers(all=True, filters={"label": LABEL})
+    }  # type: ignore[attr-defined]
     assert alive.isdisjoint(ids)
 
 
@@ -74,7 +76,9 @@ def test_orphans_of_dead_owners_are_removed_live_ones_kept(docker_backend: Sandb
     image = docker_backend.image  # type: ignore[attr-defined]
     made = {}
     for name, token in (("dead", dead_token), ("live", owner_token())):
-        made[name] = api.create_container(image, command=["true"], labels={LABEL: "1", "dgm.owner": token})["Id"]
+        made[name] = api.create_container(
+            image, command=["true"], labels={LABEL: "1", "dgm.owner": token}
+        )["Id"]
     try:
         assert remove_orphans(docker_backend.client) >= 1  # type: ignore[attr-defined]
         present = {c["Id"] for c in api.containers(all=True, filters={"label": LABEL})}
@@ -93,11 +97,20 @@ def test_killed_owner_leaves_orphans_that_the_next_backend_removes() -> None:
         "print(sb.id, flush=True)\n"
         "os._exit(9)\n"  # no cleanup at all: as if the caller crashed
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2])
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parents[2],
+    )
     cid = proc.stdout.strip()
     assert cid, proc.stderr
     with open_backend("docker", pool_size=0) as fresh:
-        present = {c["Id"] for c in fresh.client.api.containers(all=True, filters={"label": "dgm.run=crash"})}  # type: ignore[attr-defined]
+        present = {
+            c["Id"]
+            for c in fresh.client.api.containers(all=True, filters={"label": "dgm.run=crash"})
+        }  # type: ignore[attr-defined]
     assert cid not in present and present == set()
 
 
@@ -111,7 +124,13 @@ def test_remove_own_sandboxes_cleans_up_before_a_hard_exit() -> None:
         "print(remove_own_sandboxes(), flush=True)\n"
         "os._exit(130)\n"  # what `dgm run` does after a second Ctrl-C
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2])
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parents[2],
+    )
     assert proc.returncode == 130, proc.stderr
     assert int(proc.stdout.strip()) >= 1
     client = docker.from_env()
@@ -156,7 +175,9 @@ def test_runner_pid1_cannot_be_killed_traced_or_spoken_to(docker_backend: Sandbo
 
 def test_container_dying_mid_command_is_a_sandbox_error(docker_backend: SandboxBackend) -> None:
     with docker_backend.open(SMALL) as sb:
-        assert sb.run("cat /proc/self/oom_score_adj", timeout_s=10).stdout.strip() == "500"  # children die first
+        assert (
+            sb.run("cat /proc/self/oom_score_adj", timeout_s=10).stdout.strip() == "500"
+        )  # children die first
         killer = threading.Timer(1.0, lambda: docker_backend.client.api.kill(sb.id))  # type: ignore[attr-defined]
         killer.start()
         r = sb.run("sleep 30", timeout_s=20)
@@ -183,7 +204,9 @@ def test_outer_deadline_removes_the_container(docker_backend: SandboxBackend) ->
 def test_run_reports_exit_codes_and_workdir(docker_backend: SandboxBackend, tmp_path: Path) -> None:
     (tmp_path / "repo").mkdir()
     (tmp_path / "repo" / "mod.py").write_text("def f():\n    return 1\n")
-    (tmp_path / "repo" / "test_mod.py").write_text("from mod import f\n\ndef test_f():\n    assert f() == 1\n")
+    (tmp_path / "repo" / "test_mod.py").write_text(
+        "from mod import f\n\ndef test_f():\n    assert f() == 1\n"
+    )
     with docker_backend.open(SMALL) as sb:
         sb.put_dir(tmp_path / "repo", "/testbed")
         r = sb.run(["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], timeout_s=60)
@@ -192,7 +215,10 @@ def test_run_reports_exit_codes_and_workdir(docker_backend: SandboxBackend, tmp_
         assert (bad.status, bad.exit_code) == (Status.exit_code, 7)
         wd = sb.run("pwd", workdir="/tmp", timeout_s=10)
         assert wd.stdout.strip() == "/tmp"
-        git = sb.run("git init -q . && git add -A && git commit -qm init && git log --oneline | wc -l", timeout_s=30)
+        git = sb.run(
+            "git init -q . && git add -A && git commit -qm init && git log --oneline | wc -l",
+            timeout_s=30,
+        )
         assert git.stdout.strip() == "1", git
     assert os.environ.get("DGM_LLM_SOCKET") is None
 

@@ -30,9 +30,11 @@ def test_round_trip_of_many_binary_files(backend: SandboxBackend, tmp_path: Path
         assert sb.get_files("/task") == {"p.md": b"problem", "deep/er/x.txt": b"x"}
         assert sb.get_files("/task/deep/er/x.txt") == {"x.txt": b"x"}
         sb.get_dir("/testbed/d1", tmp_path / "back")
-    assert {p.relative_to(tmp_path / "back").as_posix() for p in (tmp_path / "back").rglob("*") if p.is_file()} == {
-        n.removeprefix("d1/") for n in files if n.startswith("d1/")
-    }
+    assert {
+        p.relative_to(tmp_path / "back").as_posix()
+        for p in (tmp_path / "back").rglob("*")
+        if p.is_file()
+    } == {n.removeprefix("d1/") for n in files if n.startswith("d1/")}
 
 
 def test_bad_copies_raise_and_leave_the_sandbox_usable(backend: SandboxBackend) -> None:

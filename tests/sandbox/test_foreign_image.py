@@ -26,7 +26,9 @@ def foreign(docker_backend: SandboxBackend) -> Iterator[SandboxBackend]:
         "ENV PATH=/opt/env/bin:/usr/bin:/bin\n"
     )
     client = docker_backend.client  # type: ignore[attr-defined]
-    client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=TAG, rm=True, network_mode="none")
+    client.images.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag=TAG, rm=True, network_mode="none"
+    )
     backend = open_backend("docker", image=TAG, run_label="pytest-foreign", pool_size=1)
     yield backend
     backend.close()
@@ -35,13 +37,17 @@ def foreign(docker_backend: SandboxBackend) -> Iterator[SandboxBackend]:
 
 def test_foreign_image_keeps_its_testbed_and_path(foreign: SandboxBackend) -> None:
     with foreign.open(SMALL) as sb:
-        r = sb.run("cat /testbed/repo.txt; envtool; id -u; echo patched >> /testbed/repo.txt", timeout_s=10)
+        r = sb.run(
+            "cat /testbed/repo.txt; envtool; id -u; echo patched >> /testbed/repo.txt", timeout_s=10
+        )
         assert r.status is Status.ok and r.stdout.split() == ["base", "from-image-path", "0"], r
         sb.put_files({"new.txt": b"n"}, "/testbed")
         assert sb.get_files("/testbed/repo.txt") == {"repo.txt": b"base\npatched\n"}
-        hardened = sb.run("cat /proc/self/status | grep CapEff; (echo x > /etc/x) 2>&1 | head -1; "
-                          "python3 -c 'import socket; socket.create_connection((\"1.1.1.1\", 53), 1)' 2>/dev/null || echo nonet",
-                          timeout_s=20)
+        hardened = sb.run(
+            "cat /proc/self/status | grep CapEff; (echo x > /etc/x) 2>&1 | head -1; "
+            "python3 -c 'import socket; socket.create_connection((\"1.1.1.1\", 53), 1)' 2>/dev/null || echo nonet",
+            timeout_s=20,
+        )
         assert "CapEff:\t0000000000000000" in hardened.stdout and "nonet" in hardened.stdout
         flood = sb.run("dd if=/dev/zero of=/tmp/f bs=1M count=200 2>&1", timeout_s=20)
         assert "No space left" in flood.stdout

@@ -38,11 +38,19 @@ def test_gateway_socket_is_the_one_opening(backend: SandboxBackend, tmp_path: Pa
     )
     with backend.open(SMALL, gateway_socket=path) as sb:
         r = sb.run(["python3", "-c", client], timeout_s=20)
-        env = sb.run("echo $DGM_LLM_SOCKET; test -S /run/dgm/llm.sock && echo llm.sock; id -u; (echo x > /run/dgm/new) 2>/dev/null || echo readonly", timeout_s=10)
+        env = sb.run(
+            "echo $DGM_LLM_SOCKET; test -S /run/dgm/llm.sock && echo llm.sock; id -u; (echo x > /run/dgm/new) 2>/dev/null || echo readonly",
+            timeout_s=10,
+        )
     t.join(5)
     srv.close()
     assert r.status is Status.ok and r.stdout.strip() == "pong", r
     assert got == [b"ping"]
     lines = env.stdout.split()
-    assert lines[0] == "/run/dgm/llm.sock" and "llm.sock" in lines and "1000" in lines and "readonly" in lines
+    assert (
+        lines[0] == "/run/dgm/llm.sock"
+        and "llm.sock" in lines
+        and "1000" in lines
+        and "readonly" in lines
+    )
     assert not (gw / "new").exists()

@@ -52,4 +52,11 @@ def test_image_holds_the_agent_contract_tools(docker_backend: SandboxBackend) ->
     assert r.status is Status.ok, r
     lines = r.stdout.splitlines()
     assert lines[0] == "(3, 11)" and lines[1] == "/usr/bin/python"
-    assert lines[2].startswith("pytest ") and lines[3:] == ["git", "patch", "procps", "certs", "sandbox", "sandbox"]
+    assert lines[2].startswith("pytest ") and lines[3:] == [
+        "git",
+        "patch",
+        "procps",
+        "certs",
+        "sandbox",
+        "sandbox",
+    ]

@@ -22,7 +22,12 @@ def test_limits_are_frozen_hashable_and_validated() -> None:
 
 def test_exec_result_ok_follows_status() -> None:
     r = ExecResult(status=Status.ok, exit_code=0, stdout="", stderr="", duration_s=0.1)
-    assert r.ok and not ExecResult(status=Status.timeout, exit_code=124, stdout="", stderr="", duration_s=1).ok
+    assert (
+        r.ok
+        and not ExecResult(
+            status=Status.timeout, exit_code=124, stdout="", stderr="", duration_s=1
+        ).ok
+    )
 
 
 def test_unknown_backend_is_a_clear_error() -> None:

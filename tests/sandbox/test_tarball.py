@@ -30,10 +30,14 @@ def forged(*members: tuple[str, str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("name", ["/etc/passwd", "../escape", "out/../../escape", "out/a/../../../x"])
+@pytest.mark.parametrize(
+    "name", ["/etc/passwd", "../escape", "out/../../escape", "out/a/../../../x"]
+)
 def test_unsafe_names_are_refused(name: str) -> None:
     with pytest.raises(SandboxError, match="unsafe path"):
-        unpack_files(forged(("out/ok", "file", b"1"), (name, "file", b"evil")), 1 << 20, strip_top=True)
+        unpack_files(
+            forged(("out/ok", "file", b"1"), (name, "file", b"evil")), 1 << 20, strip_top=True
+        )
 
 
 def test_links_outside_are_skipped_and_links_inside_resolved() -> None:
@@ -77,7 +81,11 @@ def test_pack_files_refuses_escaping_names() -> None:
 def test_frame_reader_splits_streams_and_caps() -> None:
     out, err = CappedBuffer(5), CappedBuffer(100)
     reader = FrameReader(out, err)
-    wire = b"\x01\x00\x00\x00\x00\x00\x00\x03abc" + b"\x02\x00\x00\x00\x00\x00\x00\x02er" + b"\x01\x00\x00\x00\x00\x00\x00\x04defg"
+    wire = (
+        b"\x01\x00\x00\x00\x00\x00\x00\x03abc"
+        + b"\x02\x00\x00\x00\x00\x00\x00\x02er"
+        + b"\x01\x00\x00\x00\x00\x00\x00\x04defg"
+    )
     for i in range(0, len(wire), 3):  # arrives in arbitrary pieces
         reader.feed(wire[i : i + 3])
     assert bytes(out.data) == b"abcde" and out.truncated and out.seen == 7

@@ -1,0 +1,100 @@
+"""The operators: every way of making a child, registered once by short name.
+
+`OPERATORS` is the one table. The config's `operator` field is checked against it, and its
+description and `dgm run --help` list each entry's summary. An entry says how many
+parents the operator takes (the loop selects that many and records the second one) and
+builds the operator from what a session offers (`OperatorNeeds`); a factory imports its
+module only when it is called, so reading the table (for `--help`, or to validate a
+config) imports nothing heavy.
+
+To add an operator: a module with a class satisfying `dgm.mutators.Mutator`, and one
+`register(Operator(...))` below. A crossover registers `parents=2` and finds both parents
+in `MutationContext.parents`. An operator that evolves a program against a problem rather
+than an agent against a suite reads the problem's statement from
+`MutationContext.problem_statements` (keyed by the problem's id) and each evaluation's
+`score` and feedback from its `EvalView`s: no other table is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for types: importing these here would be a cycle (config) or slow
+    from dgm.config import RunConfig
+    from dgm.llm.gateway import Gateway
+    from dgm.mutators import Mutator
+    from sandbox import SandboxBackend
+
+
+@dataclass(frozen=True)
+class OperatorNeeds:
+    """What a session offers an operator's factory; each factory takes what it needs."""
+
+    config: RunConfig
+    backend: SandboxBackend  # for operators that run untrusted code (the parent agent itself)
+    gateway: Gateway  # started; every LLM call of a sandboxed run goes through it
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    summary: str  # one line, shown in the config's description and `dgm run --help`
+    build: Callable[[OperatorNeeds], Mutator]
+    parents: int = 1  # parents selected for each child: 2 for a crossover
+
+
+OPERATORS: dict[str, Operator] = {}
+
+
+def register(operator: Operator) -> Operator:
+    if operator.name in OPERATORS:
+        raise ValueError(f"operator {operator.name!r} is registered twice")
+    if operator.parents < 1:
+        raise ValueError(f"operator {operator.name!r}: parents must be at least 1")
+    OPERATORS[operator.name] = operator
+    return operator
+
+
+def build_operator(needs: OperatorNeeds) -> Mutator:
+    """The operator `needs.config.operator` names (the config validated the name)."""
+    return OPERATORS[needs.config.operator].build(needs)
+
+
+def describe() -> str:
+    """'name (summary), ...' for help texts."""
+    return "; ".join(f"{op.name} ({op.summary})" for op in OPERATORS.values())
+
+
+def _self_modify(needs: OperatorNeeds) -> Mutator:
+    from dgm.mutators.self_modify import SelfModifier, SelfModifyMutator
+
+    c = needs.config
+    runner = SelfModifier(
+        needs.backend,
+        needs.gateway,
+        c.self_modify_limits.sandbox(),
+        max_steps=c.self_modify_limits.max_steps,
+    )
+    return SelfModifyMutator(
+        runner, diagnosis_retries=c.diagnosis_retries, max_chars=c.prompt_chars
+    )
+
+
+def _diff(needs: OperatorNeeds) -> Mutator:
+    from dgm.mutators.diff import DiffMutator
+
+    return DiffMutator(max_tries=needs.config.diff_max_tries, max_chars=needs.config.prompt_chars)
+
+
+register(
+    Operator(
+        "self_modify",
+        "DGM: the parent agent edits its own code, guided by a diagnosis of one of its failures",
+        _self_modify,
+    )
+)
+register(
+    Operator("diff", "the LLM edits the parent's code directly with SEARCH/REPLACE blocks", _diff)
+)
