@@ -11,11 +11,12 @@ counts a traceback anywhere in that output as a failure; dgm does the same, in t
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
 
-from benchmarks.problems.problem import TASK, Problem, ProblemError, tree
+from benchmarks.problems.problem import TASK, Problem, ProblemError, read_requirements, tree
 from benchmarks.problems.result import Direction
 
 
@@ -57,7 +58,30 @@ def load_reevo(path: Path) -> Problem:
         heldout=heldout,
         prompts=prompts,
         func_name=str(cfg.get("func_name", "")),
+        requirements=requirements(path, root),
     )
+
+
+# What ReEvo's evaluators import, of the dependencies its pyproject.toml declares (the rest
+# is its LLM and config tooling, which an evaluation does not need).
+EVALUATOR_PACKAGES = {"numpy", "scipy", "torch", "numba", "scikit-learn", "pandas", "networkx"}
+
+
+def requirements(path: Path, root: Path) -> list[str]:
+    """problems/NAME/requirements.txt when there is one, else the evaluator packages of the
+    checkout's pyproject.toml."""
+    own = read_requirements(path / "requirements.txt")
+    if own:
+        return own
+    try:
+        deps = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError):
+        return []
+    return [
+        d
+        for d in deps
+        if re.split(r"[<>=!~\[ ;]", d, maxsplit=1)[0].strip().lower() in EVALUATOR_PACKAGES
+    ]
 
 
 def read_cfg(path: Path) -> dict[str, object]:
