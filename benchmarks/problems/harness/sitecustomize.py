@@ -40,7 +40,11 @@ def _protected(path):
     return any(full == p or full.startswith(p.rstrip("/") + "/") for p in _PROTECTED)
 
 
+_tripped = []
+
+
 def _trip(reason):
+    _tripped.append(reason)  # the report's own open() comes back through the hook
     try:
         fd = os.open(_REPORT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.write(fd, (reason.replace("\n", " ")[:500] + "\n").encode())
@@ -50,6 +54,8 @@ def _trip(reason):
 
 
 def _hook(event, args):
+    if _tripped:
+        return
     if event == "open":
         if args and _protected(args[0]) and _candidate_on_stack():
             _trip(f"the candidate tried to read {os.fsdecode(args[0])}, a file of the evaluator")
