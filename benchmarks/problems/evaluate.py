@@ -24,6 +24,8 @@ from sandbox import ExecResult, Limits, SandboxBackend, SandboxError, Status, op
 
 HARNESS_DIR = Path(__file__).resolve().parent / "harness"
 VIOLATION_EXIT = 86  # harness/sitecustomize.py ends a process with it on a tripwire
+# One copy-in instead of two: the command itself makes the report directory first.
+MAKE_REPORT_DIR = ["sh", "-c", f'mkdir -p {REPORT_DIR} && exec "$@"', "sh"]
 
 
 def harness_files() -> dict[str, bytes]:
@@ -95,8 +97,12 @@ class Evaluator:
             with self.backend.open(self.limits) as sb:
                 files = {**self.payload, **{k: v.encode() for k, v in program.items()}}
                 sb.put_files(files, TASK)
-                sb.put_files({"README": b"dgm evaluation reports\n"}, REPORT_DIR)
-                result = sb.run(p.command, timeout_s=p.timeout_s, workdir=p.workdir, env=env)
+                result = sb.run(
+                    [*MAKE_REPORT_DIR, *p.command],
+                    timeout_s=p.timeout_s,
+                    workdir=p.workdir,
+                    env=env,
+                )
                 reports = {} if result.status is Status.sandbox_error else sb.get_files(REPORT_DIR)
         except SandboxError as e:
             return Evaluation.failed(
@@ -112,6 +118,13 @@ def read_result(p: Problem, r: ExecResult, reports: dict[str, bytes]) -> Evaluat
     violation = reports.get("violations", b"").decode(errors="replace").strip()
     if violation:
         return Evaluation.failed(p.direction, violation.splitlines()[0], tail, r.duration_s)
+    if r.exit_code == VIOLATION_EXIT and p.reader != "reevo_stdout":
+        return Evaluation.failed(
+            p.direction,
+            "the tripwire ended the evaluation (its report was lost)",
+            tail,
+            r.duration_s,
+        )
     if r.status is Status.timeout:
         return Evaluation.failed(
             p.direction,

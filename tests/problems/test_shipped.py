@@ -99,3 +99,9 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         and "is not a valid problem" in proc.stderr
         and len(proc.stderr.strip().splitlines()) == 1
     )
+
+
+def test_bench_list_shows_the_shipped_problems(tmp_path: Path) -> None:
+    proc = dgm("bench", "list", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert all(name in proc.stdout for name in SHIPPED)

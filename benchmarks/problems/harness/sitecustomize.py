@@ -40,7 +40,7 @@ def _protected(path):
     return any(full == p or full.startswith(p.rstrip("/") + "/") for p in _PROTECTED)
 
 
-_tripped = []
+_tripped: list[str] = []
 
 
 def _trip(reason):
