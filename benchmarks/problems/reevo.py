@@ -123,30 +123,38 @@ def is_heldout(rel: str) -> bool:
 
 def seed_code(seed_func: str) -> str:
     """The seed as ReEvo makes it: `extract_code_from_generator(seed_func).replace("v1", "v2")`."""
-    fenced = re.search(r"```python(.*?)```", seed_func, re.DOTALL)
-    if fenced:
-        return finish(fenced.group(1).strip())
-    lines = seed_func.split("\n")
-    start = end = None
-    for i, line in enumerate(lines):
-        if line.startswith("def"):
-            start = i
-        if "return" in line:
-            end = i
-            break
-    if start is None or end is None:
+    code = extract_code(seed_func)
+    if code is None:
         raise ProblemError(
             "the ReEvo seed_func.txt holds no function (a 'def' line, then a 'return')"
         )
-    return finish("\n".join(lines[start : end + 1]))
+    return code.replace("v1", "v2") + "\n"
 
 
-def finish(code: str) -> str:
+def extract_code(response: str) -> str | None:
+    """ReEvo's extract_code_from_generator: the ```python block, else the lines from the last
+    `def` before the first line with `return` through it; numpy and torch imported when the
+    code mentions them. None when there is no code."""
+    fenced = re.search(r"```python(.*?)```", response, re.DOTALL)
+    code = fenced.group(1).strip() if fenced else None
+    if code is None:
+        lines = response.split("\n")
+        start = end = None
+        for i, line in enumerate(lines):
+            if line.startswith("def"):
+                start = i
+            if "return" in line:
+                end = i
+                break
+        if start is not None and end is not None:
+            code = "\n".join(lines[start : end + 1])
+    if code is None:
+        return None
     if "np" in code:
         code = "import numpy as np\n" + code
     if "torch" in code:
         code = "import torch\n" + code
-    return code.replace("v1", "v2") + "\n"
+    return code
 
 
 def filter_traceback(output: str) -> str:
