@@ -81,7 +81,7 @@ class Evaluator:
     def evaluate(self, program: dict[str, str] | None = None) -> Evaluation:
         """Score `program` (sandbox path under /task -> source; default: the seed)."""
         p = self.problem
-        program = program or p.seed()
+        program = {**p.seed(), **(program or {})}
         unknown = sorted(set(program) - set(p.program))
         if unknown:
             return Evaluation.failed(

@@ -57,12 +57,12 @@ CANDIDATES = {
     ),
     "reads the evaluator": (
         "def solve():\n    return float(len(open('/task/problem/evaluator.py').read()))\n",
-        "tried to read /task/problem/evaluator.py",
+        "tried to open /task/problem/evaluator.py",
     ),
     "reads the held-out split, quietly": (
         "def solve():\n    try:\n        return float(len(open('/task/problem/heldout.json').read()))\n"
         "    except Exception:\n        return 1.0\n",
-        "tried to read /task/problem/heldout.json",
+        "tried to open /task/problem/heldout.json",
     ),
     "shells out to read": (
         "import subprocess\ndef solve():\n    return float(len(subprocess.run(['cat', '/task/problem/evaluator.py'], capture_output=True).stdout))\n",
@@ -70,7 +70,7 @@ CANDIDATES = {
     ),
     "forges the result": (
         "import json\ndef solve():\n    json.dump({'metrics': {'score': 1e9}}, open('/out/.dgm/result.json', 'w'))\n    return 0.0\n",
-        "tried to read /out/.dgm/result.json",
+        "tried to open /out/.dgm/result.json",
     ),
 }
 
@@ -146,3 +146,27 @@ def test_command_evaluator_last_line(tmp_path: Path, score: Score) -> None:
     assert score(p).score == 3.5
     bad = score(p, {p.main_file: "def solve():\n    return float('inf')\n"})
     assert not bad.ok and bad.failure and "not a finite number" in bad.failure
+
+
+def test_a_program_of_several_files_takes_any_subset(tmp_path: Path, score: Score) -> None:
+    root = tmp_path / "multi"
+    p = write_problem(
+        root, program="from helper import base\n\ndef solve():\n    return base() + 1.0\n"
+    )
+    (root / "helper.py").write_text("def base():\n    return 1.0\n")
+    doc = yaml.safe_load((root / "problem.yaml").read_text())
+    (root / "problem.yaml").write_text(
+        yaml.safe_dump({**doc, "program": ["program.py", "helper.py"]})
+    )
+    p = load(root)
+    assert (
+        list(p.program) == ["problem/program.py", "problem/helper.py"]
+        and "problem/helper.py" not in p.files
+    )
+    assert score(p).score == 2.0
+    assert score(p, {"problem/helper.py": "def base():\n    return 5.0\n"}).score == 6.0
+    unknown = score(p, {"problem/other.py": "x = 1\n"})
+    assert (
+        not unknown.ok
+        and unknown.failure == "not a file of this problem's program: problem/other.py"
+    )

@@ -35,7 +35,7 @@ def _protected(path):
         full = os.path.realpath(os.fsdecode(path))
     except (TypeError, ValueError):
         return False
-    if full in _CANDIDATES:
+    if full in _CANDIDATES or "/__pycache__/" in full:  # imports look for bytecode caches
         return False
     return any(full == p or full.startswith(p.rstrip("/") + "/") for p in _PROTECTED)
 
@@ -58,7 +58,7 @@ def _hook(event, args):
         return
     if event == "open":
         if args and _protected(args[0]) and _candidate_on_stack():
-            _trip(f"the candidate tried to read {os.fsdecode(args[0])}, a file of the evaluator")
+            _trip(f"the candidate tried to open {os.fsdecode(args[0])}, a file of the evaluator")
     elif event.startswith(_SPAWN) and _candidate_on_stack():
         _trip(f"the candidate tried to start a program ({event})")
 
