@@ -9,7 +9,8 @@ Prints ONE JSON line:
 - overhead_ms_p50: median sandboxed evaluation minus median bare one, one at a time;
 - evals_per_s: sandboxed evaluations per second with `--workers` at once;
 - ratio: median sandboxed evaluation time / median bare one;
-- bare_ms_p50, sandbox_ms_p50, bare_evals_per_s (the bare run with the same workers).
+- bare_ms_p50, sandbox_ms_p50, bare_evals_per_s (the bare run with the same workers),
+  load_avg_1m (the machine's load when it started: other work on the cores shows there).
 Targets: overhead_ms_p50 <= 50; evals_per_s >= 10 on 2 cores with 2 workers.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -94,6 +96,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--backend", default="docker", choices=["docker", "local"])
     args = parser.parse_args()
+    load_avg = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         root = make_problem(Path(tmp))
         problem = load(root)
@@ -139,6 +142,7 @@ def main() -> None:
                 "sandbox_ms_p50": ms(in_box),
                 "bare_ms_p50": ms(on_host),
                 "bare_evals_per_s": round(bare_per_s, 2),
+                "load_avg_1m": round(load_avg, 2),
             }
         )
     )

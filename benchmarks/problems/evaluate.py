@@ -20,7 +20,7 @@ from pathlib import Path
 from benchmarks.problems import openevolve, reevo
 from benchmarks.problems.problem import HARNESS, REPORT_DIR, TASK, Problem
 from benchmarks.problems.result import Evaluation, clip, finite_metrics
-from sandbox import ExecResult, Limits, SandboxBackend, SandboxError, Status, open_backend
+from sandbox import ExecResult, Limits, Sandbox, SandboxBackend, SandboxError, Status, open_backend
 
 HARNESS_DIR = Path(__file__).resolve().parent / "harness"
 VIOLATION_EXIT = 86  # harness/sitecustomize.py ends a process with it on a tripwire
@@ -103,12 +103,21 @@ class Evaluator:
                     workdir=p.workdir,
                     env=env,
                 )
-                reports = {} if result.status is Status.sandbox_error else sb.get_files(REPORT_DIR)
+                reports = self._reports(sb) if result.status is not Status.sandbox_error else {}
         except SandboxError as e:
             return Evaluation.failed(
                 p.direction, f"the sandbox failed: {str(e).splitlines()[0][:300]}"
             )
         return read_result(p, result, reports)
+
+    @staticmethod
+    def _reports(sb: Sandbox) -> dict[str, bytes]:
+        """The result and tripwire files; after a deadline kill the sandbox may be gone,
+        and then the status already says what happened."""
+        try:
+            return sb.get_files(REPORT_DIR)
+        except SandboxError as e:
+            return {"error": str(e).encode()}
 
 
 def read_result(p: Problem, r: ExecResult, reports: dict[str, bytes]) -> Evaluation:
@@ -158,7 +167,7 @@ def read_result(p: Problem, r: ExecResult, reports: dict[str, bytes]) -> Evaluat
         )
     if p.reader == "json_line":
         return read_json_line(p, r)
-    return read_result_file(p, r, reports.get("result.json"))
+    return read_result_file(p, r, reports)
 
 
 def read_reevo(p: Problem, r: ExecResult) -> Evaluation:
@@ -199,7 +208,16 @@ def read_json_line(p: Problem, r: ExecResult) -> Evaluation:
     return from_metrics(p, raw, {}, r)
 
 
-def read_result_file(p: Problem, r: ExecResult, data: bytes | None) -> Evaluation:
+def read_result_file(p: Problem, r: ExecResult, reports: dict[str, bytes]) -> Evaluation:
+    if "error" in reports:
+        why = reports["error"].decode(errors="replace").splitlines()[0][:300]
+        return Evaluation.failed(
+            p.direction,
+            f"could not read the evaluator's result: {why}",
+            clip(r.stdout + r.stderr),
+            r.duration_s,
+        )
+    data = reports.get("result.json")
     try:
         result = json.loads(data or b"")
         raw, artifacts = dict(result["metrics"]), dict(result.get("artifacts") or {})
