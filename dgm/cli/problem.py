@@ -51,9 +51,6 @@ def score(
     except (ProblemError, SandboxError) as e:
         raise UserError(str(e)) from None
     report = {"problem": problem.name, "layout": problem.layout, **result.model_dump()}
-    if json_out:
-        typer.echo(json.dumps(report))
-        return
-    typer.echo(json.dumps(report, indent=2))
+    typer.echo(json.dumps(report) if json_out else json.dumps(report, indent=2))
     if not result.ok:
         raise typer.Exit(1)

@@ -105,3 +105,36 @@ def test_bench_list_shows_the_shipped_problems(tmp_path: Path) -> None:
     proc = dgm("bench", "list", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert all(name in proc.stdout for name in SHIPPED)
+
+
+def test_cli_failed_evaluation_exits_1_with_its_reason_on_the_local_backend(tmp_path: Path) -> None:
+    (tmp_path / "problem.yaml").write_text(
+        "name: lp\nprogram: [program.py]\nevaluator: {module: evaluator.py}\ndirection: max\ntimeout_s: 10\n"
+    )
+    (tmp_path / "program.py").write_text("def solve():\n    return 2.5\n")
+    (tmp_path / "evaluator.py").write_text(
+        "import importlib.util\n\ndef evaluate(path):\n    spec = importlib.util.spec_from_file_location('c', path)\n"
+        "    m = importlib.util.module_from_spec(spec)\n    spec.loader.exec_module(m)\n    return {'score': m.solve()}\n"
+    )
+    (tmp_path / "bad.py").write_text(
+        "def solve():\n    return float(len(open('/task/problem/evaluator.py').read()))\n"
+    )
+    ok = dgm("problem", "score", str(tmp_path), "--backend", "local", "--json", cwd=tmp_path)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["score"] == 2.5, ok.stderr
+    bad = dgm(
+        "problem",
+        "score",
+        str(tmp_path),
+        "--backend",
+        "local",
+        "--json",
+        "--program",
+        "bad.py",
+        cwd=tmp_path,
+    )
+    out = json.loads(bad.stdout)
+    assert bad.returncode == 1 and out["ok"] is False and out["score"] is None
+    assert (
+        out["failure"]
+        == "the candidate tried to open /task/problem/evaluator.py, a file of the evaluator"
+    )
