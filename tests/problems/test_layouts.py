@@ -90,6 +90,9 @@ def test_reevo_traceback_and_bad_last_line_fail_with_reason(tmp_path: Path, scor
         and "Traceback" in crash.feedback
     )
     chatty = "import atexit\natexit.register(print, 'done')\n" + p.seed()[p.main_file]
+    poison = "import numpy as np\nnp.mean = lambda *a, **k: float('nan')\n" + p.seed()[p.main_file]
+    nan = score(p, {p.main_file: poison})
+    assert not nan.ok and nan.failure == "the score is not a finite number: nan"
     invalid = score(p, {p.main_file: chatty})
     assert (
         not invalid.ok
