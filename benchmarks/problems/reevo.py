@@ -54,7 +54,7 @@ def load_reevo(path: Path) -> Problem:
         command=["sh", "-c", 'exec "$@" 2>&1', "sh", *argv],
         workdir="/tmp",
         reader="reevo_stdout",
-        timeout_s=float(str(cfg.get("timeout") or 120.0)),
+        timeout_s=timeout(cfg, root / "cfg" / "config.yaml"),
         heldout=heldout,
         prompts=prompts,
         func_name=str(cfg.get("func_name", "")),
@@ -96,6 +96,21 @@ def read_cfg(path: Path) -> dict[str, object]:
     if not isinstance(cfg, dict) or "func_name" not in cfg:
         raise ProblemError(f"{path} names no func_name: it is not a ReEvo problem config")
     return cfg
+
+
+def timeout(cfg: dict[str, object], config: Path) -> float:
+    """ReEvo's `timeout` for one evaluation: the problem's, else cfg/config.yaml's (20 s
+    in ReEvo's checkout), else 120 s."""
+    value = cfg.get("timeout")
+    if value is None and config.is_file():
+        try:
+            value = (yaml.safe_load(config.read_text()) or {}).get("timeout")
+        except (yaml.YAMLError, AttributeError):
+            value = None
+    try:
+        return float(str(value)) if value is not None and float(str(value)) > 0 else 120.0
+    except ValueError:
+        return 120.0
 
 
 def read_prompts(prompt_dir: Path, common: Path) -> dict[str, str]:

@@ -28,6 +28,14 @@ def score(
         ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=0.1,
+            help="Deadline of the evaluation in seconds [default: the problem's].",
+        ),
+    ] = None,
     backend: Annotated[
         str, typer.Option("--backend", help="Sandbox backend: docker or local.")
     ] = "docker",
@@ -38,6 +46,8 @@ def score(
 
     try:
         problem = load(path)
+        if timeout is not None:
+            problem.timeout_s = timeout
         candidate = problem.seed()
         if program is not None:
             if not program.is_file():

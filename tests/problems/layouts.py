@@ -108,6 +108,9 @@ def write_reevo(
         "You are an expert in heuristics."
     )
     (root / "pyproject.toml").write_text(REEVO_PYPROJECT)
+    (root / "cfg" / "config.yaml").write_text(
+        "algorithm: reevo\nmax_fe: 100\npop_size: 10\ntimeout: 30 # timeout for evaluation of a single heuristic\n"
+    )
     problem = root / "problems" / name
     problem.mkdir(parents=True)
     (problem / "eval.py").write_text(eval_py)

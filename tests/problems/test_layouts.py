@@ -50,6 +50,7 @@ def test_reevo_layout_is_read_from_the_checkout(tmp_path: Path) -> None:
     # The candidate is gpt.py beside eval.py, the seed renamed to _v2 with numpy imported, as ReEvo does.
     assert list(p.program) == ["problems/toy_tsp/gpt.py"]
     assert p.seed()["problems/toy_tsp/gpt.py"].startswith("import numpy as np\ndef pick_next_v2(")
+    assert p.timeout_s == 30.0  # cfg/config.yaml's timeout, as ReEvo kills an evaluation
     assert p.requirements == ["numpy==2.4.6"]  # the evaluator packages of its pyproject.toml
     # Validation and test instances never enter the sandbox of a training evaluation.
     assert "problems/toy_tsp/dataset/train30_dataset.npy" in p.files
