@@ -24,6 +24,7 @@ from sandbox import ExecResult, Limits, Sandbox, SandboxBackend, SandboxError, S
 
 HARNESS_DIR = Path(__file__).resolve().parent / "harness"
 VIOLATION_EXIT = 86  # harness/sitecustomize.py ends a process with it on a tripwire
+FLOOD_NOTE = "[dgm sandbox: output passed"  # what the sandbox appends when it kills a flood
 # One copy-in instead of two: the command itself makes the report directory first.
 MAKE_REPORT_DIR = ["sh", "-c", f'mkdir -p {REPORT_DIR} && exec "$@"', "sh"]
 
@@ -149,12 +150,16 @@ def read_result(p: Problem, r: ExecResult, reports: dict[str, bytes]) -> Evaluat
         return Evaluation.failed(
             p.direction, f"the sandbox failed: {r.stderr.strip()[:300]}", tail, r.duration_s
         )
-    if r.status is Status.killed or r.stdout_truncated or r.stderr_truncated:
+    if r.stdout_truncated or r.stderr_truncated or FLOOD_NOTE in r.stderr[-300:]:
         return Evaluation.failed(
             p.direction,
-            f"output flood: the evaluation wrote more than {r.output_cap_bytes} bytes (status {r.status.value})",
+            f"output flood: the evaluation wrote more than {r.output_cap_bytes} bytes",
             tail,
             r.duration_s,
+        )
+    if r.status is Status.killed:
+        return Evaluation.failed(
+            p.direction, f"killed by a signal (exit code {r.exit_code})", tail, r.duration_s
         )
     if p.reader == "reevo_stdout":
         return read_reevo(p, r)

@@ -50,6 +50,10 @@ CANDIDATES = {
     "hang": ("def solve():\n    while True:\n        pass\n", "timed out"),
     "crash": ("def solve():\n    raise RuntimeError('boom')\n", "RuntimeError: boom"),
     "nan": ("def solve():\n    return float('nan')\n", "not a finite number: nan"),
+    "segfault": (
+        "import ctypes\ndef solve():\n    return float(ctypes.string_at(0)[0])\n",
+        "killed by a signal (exit code 139)",
+    ),
     "not a number": ("def solve():\n    return 'fast'\n", "not a finite number: 'fast'"),
     "output flood": (
         "import sys\ndef solve():\n    sys.stdout.write('x' * (3 << 20))\n    return 1.0\n",
