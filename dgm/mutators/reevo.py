@@ -2,6 +2,7 @@
 
 The pieces of one ReEvo generation, as its reference code (`reevo.py`) runs them:
 
+- `initial`: a member of the initial population, sampled from the seed;
 - `select_pair`: two valid individuals with *different* objectives, uniformly at random
   (ReEvo's random_select; up to 1000 draws);
 - `short_term_reflection`: the reflector compares the worse and the better code of the
@@ -48,6 +49,10 @@ DEFAULT_PROMPTS = {
         "Your long-term reflection so far on heuristics for {problem_desc}\n{prior_reflection}\n\n"
         "New insights:\n{new_reflection}\n\n"
         "In under 50 words, write constructive hints for better heuristics, from the reflection and the insights."
+    ),
+    "seed": (
+        "{seed_func}\n\nThat is a simple design, to show the format. Be creative and write `{func_name}_v2`. "
+        "Answer with code only, in a ```python ... ``` block."
     ),
     "crossover": (
         "{user_generator}\n[Worse code]\n{func_signature0}\n{worse_code}\n\n[Better code]\n{func_signature1}\n"
@@ -159,6 +164,18 @@ class ReEvo:
         return self.prompts["user_generator"].format(
             func_name=t.func_name, problem_desc=t.problem_desc, func_desc=t.func_desc
         )
+
+    def initial(self, seed_func: str) -> Child:
+        """One member of the initial population, sampled from the seed (ReEvo asks the
+        generator init_pop_size times, a little hotter than later calls)."""
+        seed = self.prompts["seed"].format(seed_func=seed_func, func_name=self.text.func_name)
+        user = self._user_generator() + "\n" + seed + "\n" + self.text.external_knowledge
+        messages = [
+            {"role": "system", "content": self.prompts["system_generator"]},
+            {"role": "user", "content": user},
+        ]
+        answer = self.generator.complete(messages, purpose="initial")
+        return self._child(answer, {"operator": "reevo", "kind": "initial", "parents": []})
 
     def short_term_reflection(
         self, a: Individual, b: Individual

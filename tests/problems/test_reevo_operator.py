@@ -114,22 +114,27 @@ def test_reevo_checkout_prompts_are_used(tmp_path: Path) -> None:
     common = tmp_path / "reevo" / "prompts" / "common"
     (common / "mutation.txt").write_text("MUTATE {func_name}: {reflection} | {elitist_code}")
     (common / "system_generator.txt").write_text("GEN SYSTEM")
+    (common / "seed.txt").write_text("SEED {seed_func} FOR {func_name}_v2")
     subprocess.run([sys.executable, "gen_inst.py"], cwd=problem_dir, check=True)
     p = load(problem_dir)
     archive = open_archive(tmp_path / "a.db")
     run = archive.create_run("reevo-prompts")
-    provider = ScriptedProvider(
-        [
-            ScriptedEntry(
-                content="```python\ndef pick_next_v2(current, unvisited, dist):\n    return min(unvisited)\n```"
-            )
-        ]
+    answer = (
+        "```python\ndef pick_next_v2(current, unvisited, dist):\n    return min(unvisited)\n```"
     )
+    provider = ScriptedProvider([ScriptedEntry(content=answer), ScriptedEntry(content=answer)])
     with Gateway(provider, archive=archive, run_id=run) as gw:
-        child = ReEvo(p, GatewayChat(gw), GatewayChat(gw)).mutate(
-            Individual("s", p.seed()[p.main_file], 5.0), "LT. "
-        )
-    messages = json.loads(archive.llm_calls(run)[0].request)["messages"]
+        op = ReEvo(p, GatewayChat(gw), GatewayChat(gw))
+        child = op.mutate(Individual("s", p.seed()[p.main_file], 5.0), "LT. ")
+        first = op.initial(p.prompts["seed_func"])
+    calls = archive.llm_calls(run)
+    seed_user = json.loads(calls[1].request)["messages"][1]["content"]
+    assert seed_user.startswith("Write a pick_next function for Visit points greedily")
+    assert "SEED def pick_next_v1(" in seed_user and seed_user.endswith(
+        "FOR pick_next_v2\nNearby points first."
+    )
+    assert first.origin == {"operator": "reevo", "kind": "initial", "parents": []} and first.code
+    messages = json.loads(calls[0].request)["messages"]
     assert messages[0]["content"] == "GEN SYSTEM"
     assert messages[1]["content"].startswith(
         "MUTATE pick_next: LT. Nearby points first. | "
