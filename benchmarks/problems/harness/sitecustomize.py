@@ -11,57 +11,63 @@ Standard library only; costs nothing unless one of the watched events fires.
 import os
 import sys
 
-_CANDIDATES = frozenset(p for p in os.environ.get("DGM_GUARD_CANDIDATES", "").split(":") if p)
-_PROTECTED = tuple(p for p in os.environ.get("DGM_GUARD_PROTECTED", "").split(":") if p)
-_REPORT = os.environ.get("DGM_GUARD_REPORT", "")
-_SPAWN = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "pty.spawn")
 VIOLATION_EXIT = 86
+SPAWN = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "pty.spawn")
 
 
-def _candidate_on_stack():
-    frame = sys._getframe()
-    while frame is not None:
-        name = frame.f_code.co_filename
-        if name in _CANDIDATES or os.path.abspath(name) in _CANDIDATES:
-            return True
-        frame = frame.f_back
-    return False
+def _install(candidates, protected, report):
+    """Add the hook. Its state lives in this closure, not in module globals, so a candidate
+    cannot switch it off by rebinding a name of this module."""
+    tripped = []
+    spawn, exit_code = SPAWN, VIOLATION_EXIT
 
-
-def _protected(path):
-    if isinstance(path, int):
+    def candidate_on_stack():
+        frame = sys._getframe()
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if name in candidates or os.path.abspath(name) in candidates:
+                return True
+            frame = frame.f_back
         return False
-    try:
-        full = os.path.realpath(os.fsdecode(path))
-    except (TypeError, ValueError):
-        return False
-    if full in _CANDIDATES or "/__pycache__/" in full:  # imports look for bytecode caches
-        return False
-    return any(full == p or full.startswith(p.rstrip("/") + "/") for p in _PROTECTED)
+
+    def is_protected(path):
+        if isinstance(path, int):
+            return False
+        try:
+            full = os.path.realpath(os.fsdecode(path))
+        except (TypeError, ValueError):
+            return False
+        if full in candidates or "/__pycache__/" in full:  # imports look for bytecode caches
+            return False
+        return any(full == p or full.startswith(p.rstrip("/") + "/") for p in protected)
+
+    def trip(reason):
+        tripped.append(reason)  # the report's own open() comes back through the hook
+        try:
+            fd = os.open(report, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            os.write(fd, (reason.replace("\n", " ")[:500] + "\n").encode())
+            os.close(fd)
+        finally:
+            os._exit(exit_code)
+
+    def hook(event, args):
+        if tripped:
+            return
+        if event == "open":
+            if args and is_protected(args[0]) and candidate_on_stack():
+                trip(f"the candidate tried to open {os.fsdecode(args[0])}, a file of the evaluator")
+        elif event.startswith(spawn) and candidate_on_stack():
+            trip(f"the candidate tried to start a program ({event})")
+
+    sys.addaudithook(hook)
 
 
-_tripped: list[str] = []
+def _from_env():
+    candidates = frozenset(p for p in os.environ.get("DGM_GUARD_CANDIDATES", "").split(":") if p)
+    protected = tuple(p for p in os.environ.get("DGM_GUARD_PROTECTED", "").split(":") if p)
+    report = os.environ.get("DGM_GUARD_REPORT", "")
+    if candidates and report:
+        _install(candidates, protected, report)
 
 
-def _trip(reason):
-    _tripped.append(reason)  # the report's own open() comes back through the hook
-    try:
-        fd = os.open(_REPORT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        os.write(fd, (reason.replace("\n", " ")[:500] + "\n").encode())
-        os.close(fd)
-    finally:
-        os._exit(VIOLATION_EXIT)
-
-
-def _hook(event, args):
-    if _tripped:
-        return
-    if event == "open":
-        if args and _protected(args[0]) and _candidate_on_stack():
-            _trip(f"the candidate tried to open {os.fsdecode(args[0])}, a file of the evaluator")
-    elif event.startswith(_SPAWN) and _candidate_on_stack():
-        _trip(f"the candidate tried to start a program ({event})")
-
-
-if _CANDIDATES and _REPORT:
-    sys.addaudithook(_hook)
+_from_env()
