@@ -20,12 +20,21 @@ def _install(candidates, protected, report):
     cannot switch it off by rebinding a name of this module."""
     tripped = []
     spawn, exit_code = SPAWN, VIOLATION_EXIT
+    # Bound now: a candidate that patches os.path or sys later does not blind the hook.
+    getframe, abspath, realpath, fsdecode = (
+        sys._getframe,
+        os.path.abspath,
+        os.path.realpath,
+        os.fsdecode,
+    )
+    os_open, os_write, os_close, os_exit = os.open, os.write, os.close, os._exit
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 
     def candidate_on_stack():
-        frame = sys._getframe()
+        frame = getframe()
         while frame is not None:
             name = frame.f_code.co_filename
-            if name in candidates or os.path.abspath(name) in candidates:
+            if name in candidates or abspath(name) in candidates:
                 return True
             frame = frame.f_back
         return False
@@ -34,7 +43,7 @@ def _install(candidates, protected, report):
         if isinstance(path, int):
             return False
         try:
-            full = os.path.realpath(os.fsdecode(path))
+            full = realpath(fsdecode(path))
         except (TypeError, ValueError):
             return False
         if full in candidates or "/__pycache__/" in full:  # imports look for bytecode caches
@@ -44,18 +53,18 @@ def _install(candidates, protected, report):
     def trip(reason):
         tripped.append(reason)  # the report's own open() comes back through the hook
         try:
-            fd = os.open(report, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            os.write(fd, (reason.replace("\n", " ")[:500] + "\n").encode())
-            os.close(fd)
+            fd = os_open(report, flags, 0o600)
+            os_write(fd, (reason.replace("\n", " ")[:500] + "\n").encode())
+            os_close(fd)
         finally:
-            os._exit(exit_code)
+            os_exit(exit_code)
 
     def hook(event, args):
         if tripped:
             return
         if event == "open":
             if args and is_protected(args[0]) and candidate_on_stack():
-                trip(f"the candidate tried to open {os.fsdecode(args[0])}, a file of the evaluator")
+                trip(f"the candidate tried to open {fsdecode(args[0])}, a file of the evaluator")
         elif event.startswith(spawn) and candidate_on_stack():
             trip(f"the candidate tried to start a program ({event})")
 
