@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import docker
@@ -192,3 +192,73 @@ def _build_offline(client: docker.DockerClient, tag: str, step: Step) -> None:
                          conf={"Labels": {"dgm.inputs": inputs_hash()}})
     finally:
         container.remove(force=True)
+
+
+LAYER_REPOSITORY = "dgm-problem"
+LAYER_RECIPE = "dgm-problem-layer-1"  # bump when the layer's build steps change meaning
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def layer_tag(base: str, pip: Sequence[str], apt: Sequence[str]) -> str:
+    """The tag of the layer `build_layer` makes: a hash of the base and both package lists."""
+    key = "\0".join([LAYER_RECIPE, base, *sorted(pip), "|", *sorted(apt)])
+    return f"{LAYER_REPOSITORY}:{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def build_layer(
+    client: docker.DockerClient,
+    base: str,
+    *,
+    pip: Sequence[str],
+    apt: Sequence[str] = (),
+    step: Step = lambda _msg: None,
+) -> str:
+    """An image `FROM base` with Debian packages `apt` and PyPI requirements `pip` installed
+    (wheels fetched at build time, verified with the host's CA bundle); returns its tag.
+    Cached by a hash of its inputs: an unchanged layer is reused. With nothing to install,
+    the base itself. The build container has the network; sandboxes made from the layer
+    do not (the backend's hardening is the same for every image)."""
+    pip, apt = [p.strip() for p in pip if p.strip()], [a.strip() for a in apt if a.strip()]
+    if not pip and not apt:
+        return base
+    tag = layer_tag(base, pip, apt)
+    if image_exists(client, tag):
+        return tag
+    debs = " ".join(sorted(set(apt) | ({"python3-pip"} if pip else set())))
+    script = "set -eu\nexport DEBIAN_FRONTEND=noninteractive\napt-get update -qq\n"
+    script += f"apt-get install -y -qq --no-install-recommends {debs}\n"
+    if pip:
+        script += ("pip install --no-cache-dir --break-system-packages --root-user-action=ignore "
+                   "--cert /tmp/dgm-layer/ca.crt -r /tmp/dgm-layer/requirements.txt\n")
+    script += "rm -rf /tmp/dgm-layer /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /root/.cache\n"
+    files = {"requirements.txt": "\n".join(pip).encode() + b"\n"}
+    if HOST_CA_BUNDLE.exists():
+        files["ca.crt"] = HOST_CA_BUNDLE.read_bytes()
+    step(f"building problem layer {tag}: {debs} {' '.join(pip)}".strip())
+    container = client.containers.create(base, ["sh", "-c", script], user="0:0", labels={"dgm.build": "1"})
+    try:
+        container.put_archive("/tmp", _tar({f"dgm-layer/{k}": v for k, v in files.items()}))
+        container.start()
+        status = container.wait()
+        if status.get("StatusCode") != 0:
+            logs = container.logs().decode(errors="replace")[-2000:]
+            raise SandboxError(f"the problem layer build failed (packages: {debs} {' '.join(pip)}):\n{logs}")
+        labels = dict((client.api.inspect_image(base).get("Config") or {}).get("Labels") or {})
+        repo, _, version = tag.partition(":")
+        container.commit(repository=repo, tag=version, changes=IMAGE_CHANGES,
+                         conf={"Labels": {**labels, "dgm.layer": tag}})
+    finally:
+        container.remove(force=True)
+    return tag
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from dgm.cli import archive, bench, llm, report, run, runs, sandbox, ui
+from dgm.cli import archive, bench, llm, problem, report, run, runs, sandbox, ui
 from dgm.errors import UserError
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(archive.app, name="archive", help="Browse the agents a run grew.")
 app.add_typer(bench.app, name="bench", help="Score any agent on a benchmark suite.")
 app.add_typer(sandbox.app, name="sandbox", help="Build, check and poke the sandbox.")
 app.add_typer(llm.app, name="llm", help="The LLM gateway: serve, chat, usage.")
+app.add_typer(problem.app, name="problem", help="Score programs against a problem's evaluator.")
 app.command("report")(report.report)
 app.command("ui")(ui.ui)
 

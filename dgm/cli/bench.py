@@ -91,7 +91,7 @@ def _progress() -> Progress:
 
 @app.command("list")
 def list_suites() -> None:
-    """The suites and their sizes."""
+    """The suites and their sizes, and the shipped problems."""
     table = Table("suite", "tasks", "what")
     for spec, what in SUITE_HELP.items():
         try:
@@ -100,6 +100,13 @@ def list_suites() -> None:
             size = f"[red]unavailable: {str(e)[:60]}[/]"
         table.add_row(spec, size, what)
     out.print(table)
+    from benchmarks.problems import SHIPPED
+
+    problems = Table("problem", "what")
+    for name, what in SHIPPED.items():
+        problems.add_row(name, what)
+    out.print(problems)
+    out.print("Score one with `dgm problem score NAME`; any problem folder in dgm's, ReEvo's or OpenEvolve's layout works too.")
 
 
 @app.command()

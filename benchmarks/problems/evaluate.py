@@ -1,0 +1,295 @@
+"""Score candidate programs of one problem, each in a fresh hardened sandbox.
+
+    with open_problem_backend(problem) as backend:
+        ev = Evaluator(problem, backend)
+        result = ev.evaluate()                      # the seed
+        result = ev.evaluate({"problem/heuristic.py": code})
+
+The evaluator is as untrusted as the candidate: both only ever run in the sandbox (no
+network, capabilities dropped, memory/pids/CPU caps, a deadline that kills). Whatever
+they do, `evaluate` returns an `Evaluation`; a failure says why, it never raises for it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.problems import openevolve, reevo
+from benchmarks.problems.problem import HARNESS, REPORT_DIR, TASK, Problem
+from benchmarks.problems.result import Evaluation, clip, finite_metrics
+from sandbox import ExecResult, Limits, Sandbox, SandboxBackend, SandboxError, Status, open_backend
+
+HARNESS_DIR = Path(__file__).resolve().parent / "harness"
+VIOLATION_EXIT = 86  # harness/sitecustomize.py ends a process with it on a tripwire
+FLOOD_NOTE = "[dgm sandbox: output passed"  # what the sandbox appends when it kills a flood
+# One copy-in instead of two: the command itself makes the report directory first.
+MAKE_REPORT_DIR = ["sh", "-c", f'mkdir -p {REPORT_DIR} && exec "$@"', "sh"]
+
+
+def harness_files() -> dict[str, bytes]:
+    """The in-sandbox helpers, by path under /task: the evaluate() runner, the tripwire,
+    and the openevolve shim."""
+    rel = HARNESS.removeprefix(TASK + "/")
+    return {
+        f"{rel}/{f.relative_to(HARNESS_DIR).as_posix()}": f.read_bytes()
+        for f in sorted(HARNESS_DIR.rglob("*.py"))
+        if "__pycache__" not in f.parts
+    }
+
+
+def problem_image(problem: Problem, step: Callable[[str], None] = lambda _m: None) -> str:
+    """The sandbox image with the problem's packages (a cached layer; the base image when
+    it needs none)."""
+    from sandbox import image
+    from sandbox.docker_backend import connect
+
+    client = connect()
+    base = image.image_tag()
+    if not image.image_exists(client, base):
+        raise SandboxError(f"sandbox image {base} is not built: run `dgm sandbox build`")
+    return image.build_layer(client, base, pip=problem.requirements, apt=problem.apt, step=step)
+
+
+def open_problem_backend(
+    problem: Problem,
+    name: str = "docker",
+    *,
+    pool_size: int = 2,
+    run_label: str = "problem",
+    step: Callable[[str], None] = lambda _m: None,
+) -> SandboxBackend:
+    """A sandbox backend whose sandboxes hold the problem's packages."""
+    if name == "docker":
+        return open_backend(
+            "docker", image=problem_image(problem, step), run_label=run_label, pool_size=pool_size
+        )
+    return open_backend(name)
+
+
+class Evaluator:
+    """Scores candidates of one problem. Thread-safe: each call opens its own sandbox."""
+
+    def __init__(self, problem: Problem, backend: SandboxBackend) -> None:
+        self.problem = problem
+        self.backend = backend
+        self.limits = Limits(timeout_s=problem.timeout_s, memory_mb=problem.memory_mb, cpus=1.0)
+        # Read once: every evaluation puts the same evaluator files in.
+        self.payload = {**{k: f.read_bytes() for k, f in problem.files.items()}, **harness_files()}
+
+    def evaluate(self, program: dict[str, str] | None = None) -> Evaluation:
+        """Score `program` (sandbox path under /task -> source; default: the seed)."""
+        p = self.problem
+        program = {**p.seed(), **(program or {})}
+        unknown = sorted(set(program) - set(p.program))
+        if unknown:
+            return Evaluation.failed(
+                p.direction, f"not a file of this problem's program: {', '.join(unknown)}"
+            )
+        env = {
+            "PYTHONPATH": HARNESS,
+            "DGM_GUARD_CANDIDATES": ":".join(f"{TASK}/{f}" for f in program),
+            "DGM_GUARD_PROTECTED": f"{TASK}:{REPORT_DIR}",
+            "DGM_GUARD_REPORT": f"{REPORT_DIR}/violations",
+        }
+        try:
+            with self.backend.open(self.limits) as sb:
+                files = {**self.payload, **{k: v.encode() for k, v in program.items()}}
+                sb.put_files(files, TASK)
+                result = sb.run(
+                    [*MAKE_REPORT_DIR, *p.command],
+                    timeout_s=p.timeout_s,
+                    workdir=p.workdir,
+                    env=env,
+                )
+                reports = self._reports(sb) if result.status is not Status.sandbox_error else {}
+        except SandboxError as e:
+            return Evaluation.failed(
+                p.direction, f"the sandbox failed: {str(e).splitlines()[0][:300]}"
+            )
+        return read_result(p, result, reports)
+
+    @staticmethod
+    def _reports(sb: Sandbox) -> dict[str, bytes]:
+        """The result and tripwire files; after a deadline kill the sandbox may be gone,
+        and then the status already says what happened."""
+        try:
+            return sb.get_files(REPORT_DIR)
+        except SandboxError as e:
+            return {"error": str(e).encode()}
+
+
+def read_result(p: Problem, r: ExecResult, reports: dict[str, bytes]) -> Evaluation:
+    """What the run left behind, as an Evaluation (or the reason it failed)."""
+    output = r.stdout + ("\n" + r.stderr if r.stderr.strip() else "")
+    tail = clip(output)
+    violation = reports.get("violations", b"").decode(errors="replace").strip()
+    if violation:
+        return Evaluation.failed(p.direction, violation.splitlines()[0], tail, r.duration_s)
+    if r.exit_code == VIOLATION_EXIT and p.reader != "reevo_stdout":
+        return Evaluation.failed(
+            p.direction,
+            "the tripwire ended the evaluation (its report was lost)",
+            tail,
+            r.duration_s,
+        )
+    if r.status is Status.timeout:
+        return Evaluation.failed(
+            p.direction,
+            f"timed out: the evaluation passed its deadline of {p.timeout_s:g}s",
+            tail,
+            r.duration_s,
+        )
+    if r.status is Status.oom:
+        return Evaluation.failed(
+            p.direction, f"out of memory (limit {p.memory_mb} MiB)", tail, r.duration_s
+        )
+    if r.status is Status.sandbox_error:
+        return Evaluation.failed(
+            p.direction, f"the sandbox failed: {r.stderr.strip()[:300]}", tail, r.duration_s
+        )
+    if r.stdout_truncated or r.stderr_truncated or FLOOD_NOTE in r.stderr[-300:]:
+        return Evaluation.failed(
+            p.direction,
+            f"output flood: the evaluation wrote more than {r.output_cap_bytes} bytes",
+            tail,
+            r.duration_s,
+        )
+    if r.status is Status.killed:
+        return Evaluation.failed(
+            p.direction, f"killed by a signal (exit code {r.exit_code})", tail, r.duration_s
+        )
+    if p.reader == "reevo_stdout":
+        return read_reevo(p, r)
+    if r.status is not Status.ok:
+        return Evaluation.failed(
+            p.direction,
+            f"the evaluator failed with exit code {r.exit_code}: {last_line(output)}",
+            tail,
+            r.duration_s,
+        )
+    if p.reader == "json_line":
+        return read_json_line(p, r)
+    return read_result_file(p, r, reports)
+
+
+def read_reevo(p: Problem, r: ExecResult) -> Evaluation:
+    out = r.stdout  # stdout and stderr in one stream, as ReEvo runs eval.py
+    traceback = reevo.filter_traceback(out)
+    if traceback:
+        return Evaluation.failed(
+            p.direction,
+            f"the evaluation raised: {last_line(traceback)}",
+            clip(traceback),
+            r.duration_s,
+        )
+    try:
+        obj = reevo.objective(out)
+    except (ValueError, IndexError):
+        return Evaluation.failed(
+            p.direction,
+            f"invalid stdout / objective value: the last line is {last_line(out)!r}",
+            clip(out),
+            r.duration_s,
+        )
+    # Like ReEvo, the exit code is not looked at: a traceback or the last line decides.
+    return scored(p, obj, {"objective": obj}, "", r)
+
+
+def read_json_line(p: Problem, r: ExecResult) -> Evaluation:
+    line = last_line(r.stdout)
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return Evaluation.failed(
+            p.direction,
+            f"the evaluator's last line is not a number or a JSON object: {line[:200]!r}",
+            clip(r.stdout + r.stderr),
+            r.duration_s,
+        )
+    raw = value if isinstance(value, dict) else {p.primary: value}
+    return from_metrics(p, raw, {}, r)
+
+
+def read_result_file(p: Problem, r: ExecResult, reports: dict[str, bytes]) -> Evaluation:
+    if "error" in reports:
+        why = reports["error"].decode(errors="replace").splitlines()[0][:300]
+        return Evaluation.failed(
+            p.direction,
+            f"could not read the evaluator's result: {why}",
+            clip(r.stdout + r.stderr),
+            r.duration_s,
+        )
+    data = reports.get("result.json")
+    try:
+        result = json.loads(data or b"")
+        raw, artifacts = dict(result["metrics"]), dict(result.get("artifacts") or {})
+    except (ValueError, KeyError, TypeError):
+        return Evaluation.failed(
+            p.direction, "the evaluator left no result", clip(r.stdout + r.stderr), r.duration_s
+        )
+    return from_metrics(p, raw, artifacts, r)
+
+
+def from_metrics(
+    p: Problem, raw: dict[str, object], artifacts: dict[str, str], r: ExecResult
+) -> Evaluation:
+    metrics = finite_metrics(raw)
+    notes = [
+        f"{k}: {v['repr'] if isinstance(v, dict) and 'repr' in v else v}"
+        for k, v in raw.items()
+        if k not in metrics
+    ]
+    feedback = "\n".join(
+        [*(f"{k}: {v}" for k, v in artifacts.items()), *notes, r.stderr.strip()[-1500:]]
+    ).strip()
+    if p.primary in raw and p.primary not in metrics:
+        return Evaluation.failed(
+            p.direction,
+            f"the primary score {p.primary} is not a finite number: {notes_of(raw[p.primary])}",
+            feedback,
+            r.duration_s,
+            metrics,
+        )
+    score = openevolve.fitness(metrics) if p.layout == "openevolve" else metrics.get(p.primary)
+    if score is None:
+        return Evaluation.failed(
+            p.direction,
+            f"the evaluator gave no {p.primary} (metrics: {', '.join(raw) or 'none'})",
+            feedback,
+            r.duration_s,
+            metrics,
+        )
+    return scored(p, score, metrics, feedback, r)
+
+
+def scored(
+    p: Problem, score: float, metrics: dict[str, float], feedback: str, r: ExecResult
+) -> Evaluation:
+    if not math.isfinite(score):
+        return Evaluation.failed(
+            p.direction,
+            f"the score is not a finite number: {score}",
+            feedback,
+            r.duration_s,
+            metrics,
+        )
+    return Evaluation(
+        ok=True,
+        score=score,
+        direction=p.direction,
+        metrics=metrics,
+        feedback=clip(feedback),
+        duration_s=r.duration_s,
+    )
+
+
+def notes_of(value: object) -> str:
+    return str(value["repr"]) if isinstance(value, dict) and "repr" in value else repr(value)
+
+
+def last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1].strip()[:300] if lines else "(no output)"

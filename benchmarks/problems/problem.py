@@ -1,0 +1,242 @@
+"""A problem: an initial program and an evaluator that scores a candidate in the sandbox.
+
+`load(path)` reads any of three layouts as it is:
+
+- dgm's own: a `problem.yaml` beside the files (see `ProblemSpec`);
+- ReEvo's: `problems/NAME` inside a ReEvo checkout (see benchmarks/problems/reevo.py);
+- OpenEvolve's: `initial_program.py` and `evaluator.py` (see benchmarks/problems/openevolve.py);
+
+or a shipped problem by name (`dgm bench list` shows them). Every layout becomes the same
+`Problem`: files to put in the sandbox under /task, the candidate's file(s), a command,
+and how to read the score from what the command leaves behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from benchmarks.problems.result import Direction
+
+HERE = Path(__file__).resolve().parent
+SHIPPED_DIR = HERE / "shipped"
+SHIPPED = {
+    "tsp_constructive": "TSP constructive heuristic: select_next_node, 64 instances of 50 cities",
+    "bin_packing_online": "online bin packing: priority(item, bins), Weibull items, excess over the L1 bound",
+    "parity_noise": "learning parity with noise (STOP's downstream task): algorithm(...) -> predictions",
+}
+ALIASES = {
+    "tsp": "tsp_constructive",
+    "bpp_online": "bin_packing_online",
+    "bin_packing": "bin_packing_online",
+    "parity": "parity_noise",
+    "lpn": "parity_noise",
+}
+TASK = "/task"  # where a problem's files go in the sandbox
+HARNESS = "/task/.dgm"  # the harness and the openevolve shim (on PYTHONPATH)
+REPORT_DIR = "/out/.dgm"  # the evaluator's result file and the tripwire's report
+Reader = Literal["reevo_stdout", "result_file", "json_line"]
+
+
+class ProblemError(Exception):
+    """A problem path or its content is not usable; the message says what to do."""
+
+
+@dataclass
+class Problem:
+    """One problem, whatever its layout. Paths in `files`, `program` and `heldout` are
+    relative to /task in the sandbox."""
+
+    name: str
+    layout: Literal["dgm", "reevo", "openevolve"]
+    root: Path
+    description: str
+    direction: Direction
+    files: dict[str, Path]
+    """The evaluator's files (code and data) that go in the sandbox, by sandbox path."""
+    program: dict[str, str]
+    """The candidate's file(s) and their seed source; the first one is the main file."""
+    command: list[str]
+    workdir: str
+    reader: Reader
+    primary: str = "score"
+    """The metric that is the primary score (result_file and json_line readers)."""
+    timeout_s: float = 120.0
+    memory_mb: int = 2048
+    requirements: list[str] = field(default_factory=list)
+    apt: list[str] = field(default_factory=list)
+    heldout: list[str] = field(default_factory=list)
+    """Files of the problem never put in the sandbox of a training evaluation."""
+    prompts: dict[str, str] = field(default_factory=dict)
+    """Texts for the LLM that the layout brings (ReEvo: seed_func, func_signature, ...)."""
+    func_name: str = ""
+
+    @property
+    def main_file(self) -> str:
+        return next(iter(self.program))
+
+    def seed(self) -> dict[str, str]:
+        return dict(self.program)
+
+
+class EvaluatorSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    module: str | None = Field(
+        default=None,
+        description="A Python file with evaluate(program_path) -> dict (or OpenEvolve's EvaluationResult).",
+    )
+    command: list[str] | None = Field(
+        default=None,
+        description="A command run in the problem's directory; its last stdout line is the score, or a JSON object of metrics. `{program}` becomes the candidate's path.",
+    )
+
+    @model_validator(mode="after")
+    def one_of(self) -> EvaluatorSpec:
+        if (self.module is None) == (self.command is None):
+            raise ValueError("give exactly one of evaluator.module and evaluator.command")
+        return self
+
+
+class ProblemSpec(BaseModel):
+    """dgm's problem.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Short name of the problem.")
+    description: str = Field(default="", description="What the program must do; shown to the LLM.")
+    program: list[str] = Field(
+        min_length=1,
+        description="The initial program's file(s), relative to problem.yaml; the first is the main one. Regions between EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers, when present, are the ones to evolve.",
+    )
+    evaluator: EvaluatorSpec
+    score: str = Field(default="score", description="The metric that is the primary score.")
+    direction: Direction = Field(description="min or max: which way the primary score is better.")
+    timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Deadline of one evaluation (seconds); the sandbox kills it there.",
+    )
+    memory_mb: int = Field(default=2048, ge=64, description="Memory limit of one evaluation (MiB).")
+    requirements: list[str] = Field(
+        default_factory=list,
+        description="PyPI requirements of the evaluator (a requirements.txt beside problem.yaml adds to them).",
+    )
+    apt: list[str] = Field(default_factory=list, description="Debian packages the evaluator needs.")
+    heldout: list[str] = Field(
+        default_factory=list,
+        description="Files (relative paths) never put in the sandbox of a training evaluation.",
+    )
+    func_name: str = Field(
+        default="", description="The function the LLM writes, when there is one."
+    )
+
+
+def load(path: str | Path) -> Problem:
+    """The problem at `path` (a directory in one of the three layouts, a problem.yaml, or a
+    shipped problem's name)."""
+    p = Path(path)
+    if not p.exists() and str(path) in {**ALIASES, **{k: k for k in SHIPPED}}:
+        p = SHIPPED_DIR / ALIASES.get(str(path), str(path))
+    if p.is_file() and p.name == "problem.yaml":
+        p = p.parent
+    if not p.is_dir():
+        raise ProblemError(
+            f"no problem at {path}: give a problem directory or one of {', '.join(SHIPPED)}"
+        )
+    if (p / "problem.yaml").is_file():
+        return load_dgm(p)
+    if (p / "initial_program.py").is_file() and (p / "evaluator.py").is_file():
+        from benchmarks.problems.openevolve import load_openevolve
+
+        return load_openevolve(p)
+    if (p / "eval.py").is_file() and p.parent.name == "problems":
+        from benchmarks.problems.reevo import load_reevo
+
+        return load_reevo(p)
+    raise ProblemError(
+        f"{path} is in no layout dgm reads: it needs a problem.yaml (dgm), initial_program.py and "
+        "evaluator.py (OpenEvolve), or to be problems/NAME with an eval.py in a ReEvo checkout"
+    )
+
+
+def read_spec(root: Path) -> ProblemSpec:
+    try:
+        raw = yaml.safe_load((root / "problem.yaml").read_text())
+        return ProblemSpec.model_validate(raw)
+    except (yaml.YAMLError, ValidationError, OSError) as e:
+        first = str(e).replace("\n", " ")[:300]
+        raise ProblemError(f"{root / 'problem.yaml'} is not a valid problem: {first}") from None
+
+
+def load_dgm(root: Path) -> Problem:
+    spec = read_spec(root)
+    program: dict[str, str] = {}
+    for rel in spec.program:
+        if not (root / rel).is_file():
+            raise ProblemError(f"{root / 'problem.yaml'}: program file {rel} does not exist")
+        program[f"problem/{rel}"] = (root / rel).read_text()
+    heldout = {f"problem/{h}" for h in spec.heldout}
+    files = {f"problem/{rel}": f for rel, f in tree(root).items()}
+    files = {k: v for k, v in files.items() if k not in program and k not in heldout}
+    requirements = spec.requirements + read_requirements(root / "requirements.txt")
+    main = f"{TASK}/problem/{spec.program[0]}"
+    if spec.evaluator.module:
+        if f"problem/{spec.evaluator.module}" not in files:
+            raise ProblemError(
+                f"{root / 'problem.yaml'}: evaluator module {spec.evaluator.module} does not exist"
+            )
+        command = [
+            "python3",
+            f"{HARNESS}/run_evaluate.py",
+            f"{TASK}/problem/{spec.evaluator.module}",
+            main,
+            f"{REPORT_DIR}/result.json",
+        ]
+        reader: Reader = "result_file"
+    else:
+        command = [a.replace("{program}", main) for a in spec.evaluator.command or []]
+        reader = "json_line"
+    return Problem(
+        name=spec.name,
+        layout="dgm",
+        root=root,
+        description=spec.description,
+        direction=spec.direction,
+        files=files,
+        program=program,
+        command=command,
+        workdir=f"{TASK}/problem",
+        reader=reader,
+        primary=spec.score,
+        timeout_s=spec.timeout_s,
+        memory_mb=spec.memory_mb,
+        requirements=requirements,
+        apt=spec.apt,
+        heldout=sorted(heldout),
+        func_name=spec.func_name,
+    )
+
+
+SKIP_DIRS = {"__pycache__", ".git", ".pytest_cache", ".mypy_cache", ".venv", "node_modules"}
+
+
+def tree(root: Path) -> dict[str, Path]:
+    """Every regular file under `root` by relative path (caches and VCS dirs left out)."""
+    out: dict[str, Path] = {}
+    for f in sorted(root.rglob("*")):
+        rel = f.relative_to(root)
+        if f.is_file() and not f.is_symlink() and not SKIP_DIRS & set(rel.parts):
+            out[rel.as_posix()] = f
+    return out
+
+
+def read_requirements(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    lines = [ln.split("#", 1)[0].strip() for ln in path.read_text().splitlines()]
+    return [ln for ln in lines if ln and not ln.startswith("-")]

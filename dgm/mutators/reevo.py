@@ -1,0 +1,287 @@
+"""ReEvo's operator: reflect on a pair, cross it over, mutate the elite (Ye et al., 2024).
+
+The pieces of one ReEvo generation, as its reference code (`reevo.py`) runs them:
+
+- `initial`: a member of the initial population, sampled from the seed;
+- `select_pair`: two valid individuals with *different* objectives, uniformly at random
+  (ReEvo's random_select; up to 1000 draws);
+- `short_term_reflection`: the reflector compares the worse and the better code of the
+  pair and answers with a hint;
+- `crossover`: the generator writes `{func_name}_v2` from both parents and that hint;
+- `long_term_reflection`: the reflector folds the generation's short-term hints into the
+  prior long-term reflection;
+- `mutate`: the generator rewrites the elite, guided by the long-term reflection plus the
+  problem's external knowledge.
+
+Prompts are ReEvo's own when the problem comes from a ReEvo checkout (its
+prompts/common/), else dgm's, with the same placeholders. Generator and reflector are two
+`Chat`s, so they may be different models. This module is isolated: the ReEvo loop (its
+population, `max_fe` budget, the archive's second parent and the stored long-term
+reflection) wires it in. Nothing here touches the archive or a sandbox.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks.problems import Direction, Problem
+from benchmarks.problems.reevo import extract_code
+from dgm.mutators import Chat
+
+DEFAULT_PROMPTS = {
+    "system_generator": (
+        "You design heuristics for optimization problems. Answer with Python code only, "
+        "in one ```python ... ``` block."
+    ),
+    "system_reflector": "You design heuristics for optimization problems, and give short hints for better ones.",
+    "user_generator": "Write a {func_name} function for {problem_desc}\n{func_desc}\n",
+    "user_reflector_st": (
+        "Here are two {func_name} functions for {problem_desc}\n{func_desc}\n\n"
+        "The second one scores better than the first.\n\n[Worse code]\n{worse_code}\n\n"
+        "[Better code]\n{better_code}\n\n"
+        "In under 20 words, give hints for designing better heuristics, from these two versions."
+    ),
+    "user_reflector_lt": (
+        "Your long-term reflection so far on heuristics for {problem_desc}\n{prior_reflection}\n\n"
+        "New insights:\n{new_reflection}\n\n"
+        "In under 50 words, write constructive hints for better heuristics, from the reflection and the insights."
+    ),
+    "seed": (
+        "{seed_func}\n\nThat is a simple design, to show the format. Be creative and write `{func_name}_v2`. "
+        "Answer with code only, in a ```python ... ``` block."
+    ),
+    "crossover": (
+        "{user_generator}\n[Worse code]\n{func_signature0}\n{worse_code}\n\n[Better code]\n{func_signature1}\n"
+        "{better_code}\n\n[Reflection]\n{reflection}\n\n[Improved code]\nWrite an improved function "
+        "`{func_name}_v2` that follows the reflection. Answer with code only, in a ```python ... ``` block."
+    ),
+    "mutation": (
+        "{user_generator}\n[Prior reflection]\n{reflection}\n\n[Code]\n{func_signature1}\n{elitist_code}\n\n"
+        "[Improved code]\nWrite a mutated function `{func_name}_v2` that follows the reflection. Answer with "
+        "code only, in a ```python ... ``` block."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Individual:
+    """One evaluated program: its id, code and (valid, finite) objective."""
+
+    id: str
+    code: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Child:
+    """What an operator made: the code (None when the answer held none) and how."""
+
+    code: str | None
+    origin: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ProblemText:
+    """What ReEvo's prompts say about the problem."""
+
+    func_name: str
+    problem_desc: str
+    func_desc: str
+    func_signature: str  # with a {version} placeholder
+    external_knowledge: str = ""
+
+    @classmethod
+    def from_problem(cls, problem: Problem) -> ProblemText:
+        p = problem.prompts
+        if problem.layout == "reevo":
+            return cls(
+                problem.func_name,
+                problem.description,
+                p.get("func_desc", ""),
+                p.get("func_signature", ""),
+                p.get("external_knowledge", ""),
+            )
+        return cls(
+            problem.func_name,
+            problem.description,
+            "",
+            signature_template(problem.seed()[problem.main_file], problem.func_name),
+        )
+
+
+def signature_template(code: str, func_name: str) -> str:
+    """The seed's `def func_name(...)` line, renamed `func_name_v{version}` as ReEvo's templates are."""
+    m = re.search(
+        rf"^def {re.escape(func_name)}(?:_v\d+)?\((.*?)\)(.*?):\s*$", code, re.MULTILINE | re.DOTALL
+    )
+    if not m:
+        return f"def {func_name}_v{{version}}(...):"
+    return f"def {func_name}_v{{version}}({m.group(1)}){m.group(2)}:"
+
+
+def prompts_for(problem: Problem) -> dict[str, str]:
+    """ReEvo's own prompts from its checkout when the problem has them, else dgm's."""
+    return {k: problem.prompts.get(f"common/{k}", v) for k, v in DEFAULT_PROMPTS.items()}
+
+
+def select_pair(
+    population: Sequence[Individual], rng: random.Random, tries: int = 1000
+) -> tuple[Individual, Individual] | None:
+    """Two individuals with different objectives, uniformly at random; None if there are none."""
+    if len(population) < 2:
+        return None
+    for _ in range(tries):
+        a, b = rng.sample(list(population), 2)
+        if a.score != b.score:
+            return a, b
+    return None
+
+
+def worse_better(
+    a: Individual, b: Individual, direction: Direction
+) -> tuple[Individual, Individual]:
+    a_better = a.score < b.score if direction == "min" else a.score > b.score
+    return (b, a) if a_better else (a, b)
+
+
+class ReEvo:
+    """ReEvo's operators for one problem; `generator` and `reflector` may be different models."""
+
+    def __init__(self, problem: Problem, generator: Chat, reflector: Chat) -> None:
+        self.text = ProblemText.from_problem(problem)
+        self.prompts = prompts_for(problem)
+        self.direction = problem.direction
+        self.rename = problem.layout != "reevo"  # dgm's evaluators call func_name, not _v2
+        self.generator, self.reflector = generator, reflector
+
+    def _user_generator(self) -> str:
+        t = self.text
+        return self.prompts["user_generator"].format(
+            func_name=t.func_name, problem_desc=t.problem_desc, func_desc=t.func_desc
+        )
+
+    def initial(self, seed_func: str) -> Child:
+        """One member of the initial population, sampled from the seed (ReEvo asks the
+        generator init_pop_size times, a little hotter than later calls)."""
+        seed = self.prompts["seed"].format(seed_func=seed_func, func_name=self.text.func_name)
+        user = self._user_generator() + "\n" + seed + "\n" + self.text.external_knowledge
+        messages = [
+            {"role": "system", "content": self.prompts["system_generator"]},
+            {"role": "user", "content": user},
+        ]
+        answer = self.generator.complete(messages, purpose="initial")
+        return self._child(answer, {"operator": "reevo", "kind": "initial", "parents": []})
+
+    def short_term_reflection(
+        self, a: Individual, b: Individual
+    ) -> tuple[str, Individual, Individual]:
+        """(hint, worse, better) for a pair with different objectives."""
+        if a.score == b.score:
+            raise ValueError("a ReEvo pair needs two different objectives")
+        worse, better = worse_better(a, b, self.direction)
+        t = self.text
+        user = self.prompts["user_reflector_st"].format(
+            func_name=t.func_name,
+            func_desc=t.func_desc,
+            problem_desc=t.problem_desc,
+            worse_code=filter_code(worse.code),
+            better_code=filter_code(better.code),
+        )
+        messages = [
+            {"role": "system", "content": self.prompts["system_reflector"]},
+            {"role": "user", "content": user},
+        ]
+        return (
+            self.reflector.complete(messages, purpose="reflect_short", agent_id=better.id),
+            worse,
+            better,
+        )
+
+    def crossover(self, worse: Individual, better: Individual, reflection: str) -> Child:
+        t = self.text
+        user = self.prompts["crossover"].format(
+            user_generator=self._user_generator(),
+            func_signature0=t.func_signature.format(version=0),
+            func_signature1=t.func_signature.format(version=1),
+            worse_code=filter_code(worse.code),
+            better_code=filter_code(better.code),
+            reflection=reflection,
+            func_name=t.func_name,
+        )
+        messages = [
+            {"role": "system", "content": self.prompts["system_generator"]},
+            {"role": "user", "content": user},
+        ]
+        answer = self.generator.complete(messages, purpose="crossover", agent_id=better.id)
+        origin = {
+            "operator": "reevo",
+            "kind": "crossover",
+            "parents": [better.id, worse.id],
+            "reflection": reflection,
+        }
+        return self._child(answer, origin)
+
+    def long_term_reflection(self, prior: str, short_term: Sequence[str]) -> str:
+        user = self.prompts["user_reflector_lt"].format(
+            problem_desc=self.text.problem_desc,
+            prior_reflection=prior,
+            new_reflection="\n".join(short_term),
+        )
+        messages = [
+            {"role": "system", "content": self.prompts["system_reflector"]},
+            {"role": "user", "content": user},
+        ]
+        return self.reflector.complete(messages, purpose="reflect_long")
+
+    def mutate(self, elite: Individual, long_term: str) -> Child:
+        t = self.text
+        reflection = long_term + t.external_knowledge
+        user = self.prompts["mutation"].format(
+            user_generator=self._user_generator(),
+            reflection=reflection,
+            func_signature1=t.func_signature.format(version=1),
+            elitist_code=filter_code(elite.code),
+            func_name=t.func_name,
+        )
+        messages = [
+            {"role": "system", "content": self.prompts["system_generator"]},
+            {"role": "user", "content": user},
+        ]
+        answer = self.generator.complete(messages, purpose="mutate", agent_id=elite.id)
+        return self._child(
+            answer,
+            {
+                "operator": "reevo",
+                "kind": "mutation",
+                "parents": [elite.id],
+                "reflection": long_term,
+            },
+        )
+
+    def _child(self, answer: str, origin: dict[str, Any]) -> Child:
+        code = extract_code(answer)
+        if code is None:
+            return Child(
+                None, origin, "the answer holds no code (no ```python block, no def ... return)"
+            )
+        name = self.text.func_name
+        if self.rename and re.search(rf"^def {re.escape(name)}_v2\(", code, re.MULTILINE):
+            code += f"\n\n{name} = {name}_v2\n"
+        return Child(code + "\n", origin)
+
+
+def filter_code(code: str) -> str:
+    """ReEvo's filter_code: the body without the signature and imports, up to the first return."""
+    kept = []
+    for line in code.split("\n"):
+        if line.startswith(("def", "import", "from")):
+            continue
+        kept.append(line)
+        if line.startswith("return"):
+            break
+    return "\n".join(kept)
