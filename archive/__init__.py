@@ -16,6 +16,7 @@ from archive.info import (
     RunInfo,
     RunSummary,
 )
+from archive.lease import LeaseHeld, LeaseInfo, hold_run
 from archive.store import Archive, open_archive
 
 __all__ = [
@@ -27,8 +28,11 @@ __all__ = [
     "CandidateStats",
     "EvaluationInfo",
     "EventInfo",
+    "LeaseHeld",
+    "LeaseInfo",
     "LLMCallInfo",
     "RunInfo",
     "RunSummary",
+    "hold_run",
     "open_archive",
 ]

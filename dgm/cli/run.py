@@ -21,6 +21,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from archive.lease import Renewer
 from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive
 from dgm.config import config_fields, load_config, with_resolved_model
 from dgm.errors import UserError
@@ -59,8 +60,10 @@ def render(run_id: str, p: Progress) -> Group:
     return Group(*parts)
 
 
-async def drive(engine: Engine, run_id: str, live: bool) -> str:
+async def drive(engine: Engine, run_id: str, live: bool, lease: Renewer | None = None) -> str:
     loop = asyncio.get_running_loop()
+    if lease is not None:  # another process took the run over (this one stalled past the TTL)
+        lease.on_lost = lambda: loop.call_soon_threadsafe(engine.request_stop, "lost the run's lease")
     interrupts = 0
 
     def on_signal() -> None:
@@ -132,7 +135,7 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", help="No live display (the summary is still printed)."),
 ) -> None:
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""
-    from dgm.session import open_session, resume_config, start_run
+    from dgm.session import open_session, own_run, resume_config, start_run
 
     overrides = dict(
         model=model, api_base=api_base, suite=suite, selector=selector, operator=operator, workers=workers,
@@ -153,16 +156,17 @@ def run(
             config = with_resolved_model(config)
             run_id = start_run(archive, config)
             console.print(f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, suite {config.suite})")
-        else:
-            console.print(f"resuming run {run_id}")
         with ExitStack() as stack:
+            lease = stack.enter_context(own_run(archive, run_id))  # before any work; one owner
+            if resume is not None:
+                console.print(f"resuming run {run_id}")
             try:
                 engine = stack.enter_context(open_session(archive, run_id, config))
             except UserError as e:  # nothing ran: say so in the archive too
                 archive.append_event(run_id, "session_failed", {"reason": str(e)})
                 archive.set_run_status(run_id, "failed" if resume is None else "stopped")
                 raise
-            reason = asyncio.run(drive(engine, run_id, live=not quiet and console.is_terminal))
+            reason = asyncio.run(drive(engine, run_id, live=not quiet and console.is_terminal, lease=lease))
         summary(archive, run_id, reason, engine.progress())
 
 
