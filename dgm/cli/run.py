@@ -62,8 +62,15 @@ def render(run_id: str, p: Progress) -> Group:
 
 async def drive(engine: Engine, run_id: str, live: bool, lease: Renewer | None = None) -> str:
     loop = asyncio.get_running_loop()
-    if lease is not None:  # another process took the run over (this one stalled past the TTL)
-        lease.on_lost = lambda: loop.call_soon_threadsafe(engine.request_stop, "lost the run's lease")
+
+    def lost() -> None:  # another process took the run over (this one stalled past the TTL)
+        try:
+            loop.call_soon_threadsafe(engine.request_stop, "lost the run's lease")
+        except RuntimeError:  # the loop already ended: nothing left to stop
+            pass
+
+    if lease is not None:
+        lease.on_lost = lost
     interrupts = 0
 
     def on_signal() -> None:
