@@ -22,31 +22,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from benchmarks.grading import GradeResult
 from benchmarks.suites import Suite
 from benchmarks.task import Task
+from dgm.agent_contract import (
+    AGENT_CMD,
+    SETUP_DIR,
+    agent_env,
+    agent_files,
+    diff_script,
+    setup_script,
+)
 from sandbox import Limits, SandboxError
-
-AGENT_CMD = ["python3", "-m", "agent", "--repo", "/testbed", "--problem", "/task/problem.md", "--out", "/out"]
-# Never part of an agent's answer: caches and the debris of failed patch tools.
-DIFF_EXCLUDES = ["__pycache__/**", "*.pyc", ".pytest_cache/**", "*.egg-info/**", ".mypy_cache/**", "*.orig", "*.rej"]
-SETUP_DIR = "/tmp/dgm-harness"
-# Never part of an agent: git metadata, caches, bytecode.
-IGNORED_AGENT_PARTS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache"}
-
-
-def is_agent_file(path: str) -> bool:
-    """Whether a file (relative path) belongs to an agent's code."""
-    return not IGNORED_AGENT_PARTS & set(path.split("/")) and not path.endswith(".pyc")
-
-
-def agent_env(session_env: Mapping[str, str], timeout_s: float, max_steps: int | None = None,
-              max_tokens: int | None = None) -> dict[str, str]:
-    """The environment an agent runs in (see the agent contract in dgm/seed_agent)."""
-    env = {**session_env, "PYTHONPATH": "/", "PYTHONDONTWRITEBYTECODE": "1",
-           "DGM_AGENT_TIME_LIMIT": str(max(10.0, timeout_s - 30))}
-    if max_steps:
-        env["DGM_AGENT_MAX_STEPS"] = str(max_steps)
-    if max_tokens:
-        env["DGM_AGENT_MAX_TOKENS"] = str(max_tokens)
-    return env
 
 
 class EvalLimits(BaseModel):
@@ -89,36 +73,6 @@ class GatewayLike(Protocol):
     def close_session(self, session: Any) -> None: ...
 
     def usage(self, session_or_run: Any = None) -> Any: ...
-
-
-def agent_files(agent: Path | Mapping[str, bytes]) -> dict[str, bytes]:
-    """An agent's files from a directory (caches left out) or as given."""
-    if not isinstance(agent, Path):
-        return dict(agent)
-    if not (agent / "__main__.py").is_file():
-        raise ValueError(f"{agent} is not an agent: it has no __main__.py (an agent is a package run as `python -m agent`)")
-    return {
-        rel: p.read_bytes()
-        for p in sorted(agent.rglob("*"))
-        if p.is_file() and is_agent_file(rel := p.relative_to(agent).as_posix())
-    }
-
-
-def diff_script() -> str:
-    excludes = " ".join(f"':(exclude,glob)**/{g}' ':(exclude,glob){g}'" for g in DIFF_EXCLUDES)
-    # core.fsmonitor/hooksPath are forced off: whatever the agent did to .git, these
-    # commands run only git itself (and only inside the sandbox anyway).
-    git = "git -c core.fsmonitor= -c core.hooksPath=/dev/null"
-    return (
-        f"cd /testbed && {git} add -A -- . {excludes} >/dev/null 2>&1; "
-        f"{git} diff --cached --binary \"$(cat {SETUP_DIR}/base)\" -- . {excludes}"
-    )
-
-
-def setup_script(has_previous: bool) -> str:
-    """Record the base commit; on a later try, first re-apply the previous try's diff."""
-    apply = f" && git apply --whitespace=nowarn {SETUP_DIR}/previous.patch" if has_previous else ""
-    return f"mkdir -p {SETUP_DIR} && cd /testbed && git rev-parse HEAD > {SETUP_DIR}/base{apply}"
 
 
 def run_agent(files: dict[str, bytes], problem: str, previous_patch: str, repo_dir: Path | None,
@@ -168,7 +122,7 @@ def evaluate(
     backend: Any,
     gateway: GatewayLike,
     *,
-    limits: EvalLimits = EvalLimits(),
+    limits: EvalLimits | None = None,
     archive: Any = None,
     agent_id: str | None = None,
     stage: str = "full",
@@ -183,11 +137,12 @@ def evaluate(
     """
     started = time.monotonic()
     files = agent_files(agent)
+    backend = suite.backend(task, backend)  # a SWE-bench task brings its own image
     with tempfile.TemporaryDirectory(prefix="dgm-eval-") as tmp:
         if repo_dir is None:
             built = Path(tmp) / "repo"
             repo_dir = built if suite.build_repo(task, built) else None
-        result = _evaluate(files, task, suite, backend, gateway, limits, agent_id, attempt, repo_dir)
+        result = _evaluate(files, task, suite, backend, gateway, limits or EvalLimits(), agent_id, attempt, repo_dir)
     result.duration_s = time.monotonic() - started
     if archive is not None and agent_id is not None:
         result.evaluation_id = record(archive, agent_id, stage, result)
@@ -246,14 +201,17 @@ def record(archive: Any, agent_id: str, stage: str, result: EvalResult) -> str:
 
 
 class SuiteEvaluator:
-    """The evolution loop's evaluator: one suite, sandbox backend, gateway and archive.
-    Each task's repository is built once, on first use, and reused by every evaluation."""
+    """The one evaluation path of `dgm run` and `dgm bench run`: one suite, sandbox
+    backend, gateway and archive. Each task's repository is built once, on first use, and
+    reused by every evaluation. `close()` closes the suite too (and the backends of its
+    own images)."""
 
     def __init__(self, suite: Suite, backend: Any, gateway: GatewayLike, archive: Any,
-                 limits: EvalLimits = EvalLimits()) -> None:
+                 limits: EvalLimits | None = None) -> None:
         import threading
 
-        self.suite, self.backend, self.gateway, self.archive, self.limits = suite, backend, gateway, archive, limits
+        self.suite, self.backend, self.gateway, self.archive = suite, backend, gateway, archive
+        self.limits = limits or EvalLimits()
         self.tasks = {t.instance_id: t for t in suite.tasks()}
         self._tmp = tempfile.TemporaryDirectory(prefix="dgm-repos-")
         self._repos: dict[str, Path | None] = {}
@@ -268,13 +226,17 @@ class SuiteEvaluator:
 
     def evaluate(self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1) -> bool:
         """Run, grade and record one evaluation (attempts count from 1); True when resolved."""
+        return self.run(agent_id, files, task_id, stage, attempt).resolved
+
+    def run(self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1) -> EvalResult:
+        """`evaluate`, returning the whole result."""
         task = self.tasks.get(task_id)
         if task is None:
             raise KeyError(f"task {task_id!r} is not in suite {self.suite.name}")
-        result = evaluate(files, task, self.suite, self.backend, self.gateway, limits=self.limits,
-                          archive=self.archive, agent_id=agent_id, stage=stage, attempt=attempt,
-                          repo_dir=self.repo(task))
-        return result.resolved
+        return evaluate(files, task, self.suite, self.backend, self.gateway, limits=self.limits,
+                        archive=self.archive, agent_id=agent_id, stage=stage, attempt=attempt,
+                        repo_dir=self.repo(task))
 
     def close(self) -> None:
         self._tmp.cleanup()
+        self.suite.close()

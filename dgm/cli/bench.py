@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -57,31 +57,8 @@ def _backend(name: str, run_label: str, workers: int) -> Any:
     return open_backend(name, run_label=run_label, pool_size=max(2, workers)) if name == "docker" else open_backend(name)
 
 
-def _backend_for_image(name: str, run_label: str) -> Any:
-    """SWE-bench: one Docker backend per official image, made when first needed."""
-    backends: dict[str, Any] = {}
-
-    def get(image: str) -> Any:
-        if image not in backends:
-            from sandbox import open_backend
-            from sandbox.docker_backend import connect
-            from sandbox.image import image_exists
-
-            if name != "docker":
-                raise SuiteError("SWE-bench instances run in their official Docker images: use --backend docker")
-            if not image_exists(connect(), image):
-                raise SuiteError(
-                    f"the official image {image} is not present locally: build it with the swebench "
-                    "harness (python -m swebench.harness.prepare_images) or `docker load` it, then retry"
-                )
-            backends[image] = open_backend("docker", image=image, run_label=run_label, pool_size=1)
-        return backends[image]
-
-    return get
-
-
-def _suite(spec: str, backend: str = "docker", run_label: str = "bench") -> Suite:
-    return open_suite(spec, backend_for_image=_backend_for_image(backend, run_label))
+def _suite(spec: str, backend: str = "docker") -> Suite:
+    return open_suite(spec, sandbox=backend)
 
 
 def _progress() -> Progress:
@@ -114,10 +91,11 @@ def validate(
     from benchmarks.suites import validate_task
 
     with user_errors():
-        s = _suite(suite, backend, "validate")
+        s = _suite(suite, backend)
         chosen = select_tasks(s.tasks(), _patterns(tasks))
+        s.check(chosen)
         results = []
-        with _backend(backend, "validate", workers) as be, _progress() as progress:
+        with _backend(backend, "validate", workers) as be, closing(s), _progress() as progress:
             bar = progress.add_task(f"validating {s.name}", total=len(chosen), note="")
             with ThreadPoolExecutor(workers) as pool:
                 futures = [pool.submit(validate_task, s, t, be) for t in chosen]
@@ -146,7 +124,7 @@ def validate(
 
 def _load_agent(agent: str, archive_opt: str | None) -> tuple[dict[str, bytes], str]:
     """(files, where they came from): `seed`, a directory, or an agent id (prefix) in the archive."""
-    from dgm.evaluator import agent_files
+    from dgm.agent_contract import agent_files
 
     if agent == SEED_AGENT:
         import dgm.seed_agent
@@ -180,7 +158,7 @@ def run(
     archive: str | None = ArchiveOption,
 ) -> None:
     """Score an agent on a suite; results go into the archive as a run of kind `bench`."""
-    from dgm.evaluator import EvalLimits, evaluate
+    from dgm.evaluator import EvalLimits, SuiteEvaluator
     from dgm.llm import Gateway, default_model, open_provider
 
     model = model or default_model()
@@ -188,6 +166,7 @@ def run(
     with user_errors():
         s = _suite(suite, backend)
         chosen = select_tasks(s.tasks(), _patterns(tasks))
+        s.check(chosen)  # e.g. a missing instance image: said before the run exists
     limits = EvalLimits(agent_timeout_s=agent_timeout, max_steps=max_steps)
     config = {"suite": s.name, "agent": source, "model": model, "attempts": attempts,
               "tasks": [t.instance_id for t in chosen], "limits": limits.model_dump()}
@@ -198,14 +177,17 @@ def run(
         started = time.monotonic()
         results: list[Any] = []
         status = "failed"
+        stack = ExitStack()
+        stack.callback(s.close)
         try:
             with Gateway(provider, archive=arch, run_id=run_id) as gw, _backend(backend, run_id, workers) as be, _progress() as progress:
                 bar = progress.add_task(f"{s.name} x {len(chosen)} tasks x {attempts}", total=len(chosen) * attempts, note="")
                 jobs = [(t, k) for k in range(1, attempts + 1) for t in chosen]
+                evaluator = SuiteEvaluator(s, be, gw, arch, limits)  # `dgm run`'s evaluation path
+                stack.callback(evaluator.close)
 
                 def one(task: Task, attempt: int) -> Any:
-                    return evaluate(files, task, s, be, gw, limits=limits, archive=arch, agent_id=agent_id,
-                                    stage="bench", attempt=attempt)
+                    return evaluator.run(agent_id, files, task.instance_id, "bench", attempt)
 
                 with ThreadPoolExecutor(workers) as pool:
                     futures = [pool.submit(one, t, k) for t, k in jobs]
@@ -219,6 +201,7 @@ def run(
             status = "stopped"
             raise
         finally:
+            stack.close()
             n_ok = sum(r.resolved for r in results)
             score = n_ok / len(results) if results else 0.0
             totals = {"resolved": n_ok, "evaluated": len(results), "score": score,
@@ -263,33 +246,39 @@ def _read_instance(path: Path, instance_id: str | None) -> Task:
 @app.command()
 def grade(
     instance: Annotated[Path, typer.Option("--instance", help="The instance: a task/SWE-bench JSON (or JSONL) file.")],
-    log: Annotated[Path, typer.Option("--log", help="The test log to grade (pytest -rA output, or a grading log).")],
+    log: Annotated[Path, typer.Option("--log", help="The test log to grade (a SWE-bench test_output.txt, pytest -rA output, or a grading log).")],
     instance_id: Annotated[str | None, typer.Option("--id", help="Which instance, when the file holds several.")] = None,
-    parser: Annotated[str, typer.Option("--parser", help="pytest, or swebench (the official parser for the instance's repo).")] = "pytest",
+    parser: Annotated[str | None, typer.Option("--parser", help="swebench (the official parser and report of the instance's repository) or pytest [default: swebench, pytest for shipped swe-mini tasks].")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report.json-shaped object only.")] = False,
 ) -> None:
-    """Grade an existing test log against an instance's FAIL_TO_PASS / PASS_TO_PASS."""
+    """Grade an existing test log against an instance's FAIL_TO_PASS / PASS_TO_PASS.
+
+    A SWE-bench instance is graded as the official harness grades it (its repository's
+    log parser, its report); never by the generic pytest parser unless asked."""
     from benchmarks.grading import grade_log
     from benchmarks.log_parsers import PARSERS
+    from benchmarks.swebench import SWEBenchError, load_instances
 
     if not instance.is_file():
         raise UserError(f"no such instance file {instance}")
     if not log.is_file():
         raise UserError(f"no such log file {log}")
     task = _read_instance(instance, instance_id)
-    if parser == "swebench":
-        from benchmarks.swebench import SWEBenchError, load_instances, log_parser
+    text = log.read_text(errors="replace")
+    raw = next(r for r in load_instances(str(instance)) if r.get("instance_id") == task.instance_id)
+    shipped = raw.get("bug_diff") is not None or bool(raw.get("test_files"))
+    chosen = parser or ("pytest" if shipped else "swebench")
+    if chosen == "swebench":
+        from benchmarks import swebench
 
         try:
-            raw = next(r for r in load_instances(str(instance)) if r["instance_id"] == task.instance_id)
-            parse = log_parser(raw)
+            result = swebench.grade_log(task, raw, text)
         except SWEBenchError as e:
-            raise UserError(str(e)) from None
-    elif parser in PARSERS:
-        parse = PARSERS[parser]
+            raise UserError(f"{e} (or grade with the generic parser: --parser pytest)") from None
+    elif chosen in PARSERS:
+        result = grade_log(task, text, PARSERS[chosen])
     else:
-        raise UserError(f"unknown parser {parser!r}: use pytest or swebench")
-    result = grade_log(task, log.read_text(errors="replace"), parse)
+        raise UserError(f"unknown parser {chosen!r}: use swebench or pytest")
     report = result.swebench_report(patch=None)
     report[task.instance_id]["patch_is_None"] = None  # unknown: only the log was given
     if json_out:

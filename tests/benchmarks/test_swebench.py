@@ -58,13 +58,29 @@ def test_dataset_name_without_datasets() -> None:
         open_suite("swebench:princeton-nlp/SWE-bench_Lite").tasks()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("swebench") is not None, reason="swebench is installed")
-def test_grading_without_the_official_package_says_what_to_install(tmp_path: Path) -> None:
-    with pytest.raises(swebench.SWEBenchError, match="pip install swebench"):
-        swebench.swebench_harness()
-    # the image name still follows the official scheme
-    assert swebench.image_name(INSTANCE) == "sweb.eval.x86_64.psf__requests-1963:latest"
+def test_older_rows_are_completed_from_the_official_package() -> None:
+    """A row without 5.x's image/log_parser/eval_type fields gets them from swebench."""
+    assert swebench.image_name(INSTANCE) == "swebench/sweb.eval.x86_64.psf_1776_requests-1963:latest"
+    assert swebench.parser_name(INSTANCE) in {"parse_log_requests", "parse_log_pytest_options"}  # one function, two names
+    assert swebench.eval_type(INSTANCE) == "pass_and_fail"
+    named = {**INSTANCE, "image": "sweb.eval.x86_64.psf__requests-1963:dev", "log_parser": "parse_log_pytest"}
+    assert (swebench.image_name(named), swebench.parser_name(named)) == ("sweb.eval.x86_64.psf__requests-1963:dev", "parse_log_pytest")
+    with pytest.raises(swebench.SWEBenchError, match="names log parser 'parse_log_nope'"):
+        swebench.parser_name({**INSTANCE, "log_parser": "parse_log_nope"})
+
+
+def test_running_an_instance_needs_its_eval_script() -> None:
+    with pytest.raises(swebench.SWEBenchError, match="has no eval_script"):
+        swebench.grade_instance(swebench.to_task(INSTANCE), INSTANCE, "diff --git a/x b/x\n", backend=None)
+
+
+def test_named_subsets_are_dgms_and_other_suites_have_none(tmp_path: Path) -> None:
     (tmp_path / "one.json").write_text(json.dumps(INSTANCE))
-    suite = open_suite(f"swebench:{tmp_path / 'one.json'}", backend_for_image=lambda image: None)
-    with pytest.raises(SuiteError, match="pip install swebench"):
-        suite.grade(suite.tasks()[0], "diff", None, None)
+    suite = open_suite(f"swebench:{tmp_path / 'one.json'}")
+    with pytest.raises(SuiteError, match="lacks 10 of the 10 instances of DGM's 'small' subset"):
+        suite.subset("small")
+    with pytest.raises(SuiteError, match="has no subset 'big'"):
+        suite.subset("big")
+    with pytest.raises(SuiteError, match="has no subset 'small'"):
+        open_suite("polyglot-mini").subset("small")
+    assert len(open_suite("swe-mini").subset("small")) == 5
