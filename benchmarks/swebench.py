@@ -22,6 +22,7 @@ pyarrow), or a Hugging Face dataset name such as `SWE-bench/SWE-bench_Verified` 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import tempfile
 import threading

@@ -137,12 +137,17 @@ def evaluate(
     """
     started = time.monotonic()
     files = agent_files(agent)
-    backend = suite.backend(task, backend)  # a SWE-bench task brings its own image
-    with tempfile.TemporaryDirectory(prefix="dgm-eval-") as tmp:
-        if repo_dir is None:
-            built = Path(tmp) / "repo"
-            repo_dir = built if suite.build_repo(task, built) else None
-        result = _evaluate(files, task, suite, backend, gateway, limits or EvalLimits(), agent_id, attempt, repo_dir)
+    try:
+        backend = suite.backend(task, backend)  # a SWE-bench task brings its own image
+    except SandboxError as e:
+        result = EvalResult(task_id=task.instance_id, attempt=attempt, resolved=False,
+                            error_kind="sandbox_error", agent_log=f"{type(e).__name__}: {e}")
+    else:
+        with tempfile.TemporaryDirectory(prefix="dgm-eval-") as tmp:
+            if repo_dir is None:
+                built = Path(tmp) / "repo"
+                repo_dir = built if suite.build_repo(task, built) else None
+            result = _evaluate(files, task, suite, backend, gateway, limits or EvalLimits(), agent_id, attempt, repo_dir)
     result.duration_s = time.monotonic() - started
     if archive is not None and agent_id is not None:
         result.evaluation_id = record(archive, agent_id, stage, result)
