@@ -132,7 +132,9 @@ class GradeResult(BaseModel):
     resolved: bool
     patch_applied: bool
     error_kind: ErrorKind | None = None
-    tests: dict[str, str] = Field(default_factory=dict, description="Required test id -> status (MISSING if not in the log).")
+    tests: dict[str, str] = Field(
+        default_factory=dict, description="Required test id -> status (MISSING if not in the log)."
+    )
     FAIL_TO_PASS: TestsStatus = Field(default_factory=TestsStatus)
     PASS_TO_PASS: TestsStatus = Field(default_factory=TestsStatus)
     dropped_test_files: list[str] = Field(default_factory=list)
@@ -169,9 +171,19 @@ def grade_statuses(task: Task, statuses: dict[str, str], **fields: Any) -> Grade
 
     f2p, p2p = split(task.FAIL_TO_PASS), split(task.PASS_TO_PASS)
     fields.setdefault("patch_applied", True)
-    ok = not f2p.failure and not p2p.failure and fields["patch_applied"] and not fields.get("error_kind")
+    ok = (
+        not f2p.failure
+        and not p2p.failure
+        and fields["patch_applied"]
+        and not fields.get("error_kind")
+    )
     return GradeResult(
-        instance_id=task.instance_id, resolved=ok, tests=tests, FAIL_TO_PASS=f2p, PASS_TO_PASS=p2p, **fields
+        instance_id=task.instance_id,
+        resolved=ok,
+        tests=tests,
+        FAIL_TO_PASS=f2p,
+        PASS_TO_PASS=p2p,
+        **fields,
     )
 
 
@@ -197,8 +209,12 @@ def test_command(task: Task) -> str:
     return " ".join([task.test_cmd, *map(shlex.quote, task.test_files)])
 
 
-def eval_script(task: Task, test_cmd: str | None = None, apply_cmds: list[str] | None = None,
-                markers: bool = True) -> str:
+def eval_script(
+    task: Task,
+    test_cmd: str | None = None,
+    apply_cmds: list[str] | None = None,
+    markers: bool = True,
+) -> str:
     """The shell script run in the grading sandbox: apply the model patch, then the test
     patch, then the tests (between markers, unless the test command prints its own).
 
@@ -233,8 +249,8 @@ def _apply_chain(m: str, cmds: list[str]) -> str:
     """Each command in turn, from a pristine tree (a failed try can leave debris); a patch
     that is already in the tree counts as applied, as in SWE-bench's harness."""
     tries = "\n".join(
-        f"  if [ -z \"$ok\" ]; then {'git checkout -- . >/dev/null 2>&1; git clean -fdq >/dev/null 2>&1; ' if i else ''}"
-        f"{cmd} {m} && {{ ok=1; echo \"{APPLIED} ({cmd.split(' -')[0]})\"; }}; fi"
+        f'  if [ -z "$ok" ]; then {"git checkout -- . >/dev/null 2>&1; git clean -fdq >/dev/null 2>&1; " if i else ""}'
+        f'{cmd} {m} && {{ ok=1; echo "{APPLIED} ({cmd.split(" -")[0]})"; }}; fi'
         for i, cmd in enumerate(cmds)
     )
     return f"""  ok=""
@@ -275,10 +291,15 @@ def grade(
         return grade_statuses(
             task, {}, patch_applied=False, error_kind="empty_patch", dropped_test_files=dropped
         )
-    files = {"model.patch": _ensure_newline(patch).encode(), "test.patch": _ensure_newline(task.test_patch).encode(),
-             **(extra_files or {})}
+    files = {
+        "model.patch": _ensure_newline(patch).encode(),
+        "test.patch": _ensure_newline(task.test_patch).encode(),
+        **(extra_files or {}),
+    }
     try:
-        with backend.open(**({"limits": limits} if limits is not None else {}), **(open_kwargs or {})) as sb:
+        with backend.open(
+            **({"limits": limits} if limits is not None else {}), **(open_kwargs or {})
+        ) as sb:
             if repo_dir is not None:
                 sb.put_dir(repo_dir, "/testbed")
             sb.put_files(files, GRADE_DIR)
@@ -286,8 +307,13 @@ def grade(
             res = sb.run(["bash", "-c", script], timeout_s=timeout_s, workdir="/testbed")
     except Exception as e:  # noqa: BLE001 - any sandbox failure is a grading outcome, not a crash
         return grade_statuses(
-            task, {}, patch_applied=False, error_kind="sandbox_error", log=f"{type(e).__name__}: {e}",
-            dropped_test_files=dropped, duration_s=time.monotonic() - started,
+            task,
+            {},
+            patch_applied=False,
+            error_kind="sandbox_error",
+            log=f"{type(e).__name__}: {e}",
+            dropped_test_files=dropped,
+            duration_s=time.monotonic() - started,
         )
     log = res.stdout + ("\n" + res.stderr if res.stderr else "")
     before_tests = res.stdout.split(TESTS_START)[0]  # what the tests print cannot fake these
@@ -300,16 +326,28 @@ def grade(
         error = "patch_failed"
     elif status == "timeout":
         error = "timeout"
-    done = {"patch_applied": applied, "error_kind": error, "log": log, "dropped_test_files": dropped,
-            "duration_s": time.monotonic() - started}
+    done = {
+        "patch_applied": applied,
+        "error_kind": error,
+        "log": log,
+        "dropped_test_files": dropped,
+        "duration_s": time.monotonic() - started,
+    }
     if verdict is not None:
         judged = verdict(log) if applied else grade_statuses(task, {})
         done["patch_applied"] = applied and judged.patch_applied
-        return judged.model_copy(update={**done, "resolved": judged.resolved and applied and not error})
+        return judged.model_copy(
+            update={**done, "resolved": judged.resolved and applied and not error}
+        )
     statuses = parse_log(test_output(log)) if applied else {}
     return grade_statuses(
-        task, statuses, patch_applied=applied, error_kind=error, log=log,
-        dropped_test_files=dropped, duration_s=time.monotonic() - started,
+        task,
+        statuses,
+        patch_applied=applied,
+        error_kind=error,
+        log=log,
+        dropped_test_files=dropped,
+        duration_s=time.monotonic() - started,
     )
 
 

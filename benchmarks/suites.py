@@ -66,7 +66,9 @@ class Suite(Protocol):
         """Write the task's repository at its base into `dest`; False if the sandbox image
         already holds it at /testbed (then nothing is written)."""
 
-    def grade(self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any) -> GradeResult: ...
+    def grade(
+        self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any
+    ) -> GradeResult: ...
 
     def retry_problem(self, task: Task, result: GradeResult) -> str:
         """The problem statement of the next try, given the failed grading of this one."""
@@ -100,26 +102,29 @@ class SweMini(_Plain):
     """Restrict the suite to this named subset (`swe-mini:small`)."""
     name: str = "swe-mini"
     tries: int = 1
+    _all: dict[str, Task] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.only:
             self.name = f"swe-mini:{self.only}"
 
-    def tasks(self) -> list[Task]:
+    def _every_task(self) -> dict[str, Task]:
         from benchmarks.swe_mini import build
 
-        tasks = build.load_tasks()
+        if not self._all:
+            self._all = {t.instance_id: t for t in build.load_tasks()}
+        return self._all
+
+    def tasks(self) -> list[Task]:
+        by_id = self._every_task()
         if not self.only:
-            return tasks
-        by_id = {t.instance_id: t for t in tasks}
+            return list(by_id.values())
         return [by_id[i] for i in self._subset_ids(self.only, by_id)]
 
     def subset(self, name: str) -> list[str]:
-        from benchmarks.swe_mini import build
-
         if name not in SUBSETS:
             raise no_subset(self.name, name)
-        return self._subset_ids(name, {t.instance_id: t for t in build.load_tasks()})
+        return self._subset_ids(name, self._every_task())
 
     def _subset_ids(self, name: str, by_id: dict[str, Task]) -> list[str]:
         from benchmarks.swe_mini import build
@@ -128,10 +133,14 @@ class SweMini(_Plain):
         if not wanted:
             if name == "full":  # an empty `full` means all
                 return list(by_id)
-            raise SuiteError(f"swe-mini has no subset {name!r} (or it is empty): use one of {', '.join(SUBSETS)}")
+            raise SuiteError(
+                f"swe-mini has no subset {name!r} (or it is empty): use one of {', '.join(SUBSETS)}"
+            )
         unknown = [i for i in wanted if i not in by_id]
         if unknown:
-            raise SuiteError(f"swe-mini:{name} names unknown tasks {unknown}: fix benchmarks/swe_mini/suites.json")
+            raise SuiteError(
+                f"swe-mini:{name} names unknown tasks {unknown}: fix benchmarks/swe_mini/suites.json"
+            )
         return list(wanted)
 
     def build_repo(self, task: Task, dest: Path) -> bool:
@@ -140,7 +149,9 @@ class SweMini(_Plain):
         build.build_repo(task, dest)
         return True
 
-    def grade(self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any) -> GradeResult:
+    def grade(
+        self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any
+    ) -> GradeResult:
         return grade(task, patch, backend, repo_dir=repo_dir, **kwargs)
 
     def retry_problem(self, task: Task, result: GradeResult) -> str:
@@ -176,7 +187,9 @@ class Polyglot(_Plain):
         polyglot.build_repo(self._dirs[task.instance_id], dest)
         return True
 
-    def grade(self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any) -> GradeResult:
+    def grade(
+        self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any
+    ) -> GradeResult:
         return grade(task, patch, backend, repo_dir=repo_dir, **kwargs)
 
     def retry_problem(self, task: Task, result: GradeResult) -> str:
@@ -217,7 +230,9 @@ class SWEBench:
         files = {"small": ["small"], "medium": ["small", "medium"]}
         if name not in files:
             raise no_subset(self.name, name)
-        ids = [i for f in files[name] for i in json.loads((SWEBENCH_SUBSETS / f"{f}.json").read_text())]
+        ids = [
+            i for f in files[name] for i in json.loads((SWEBENCH_SUBSETS / f"{f}.json").read_text())
+        ]
         have = {t.instance_id for t in self.tasks()}
         missing = [i for i in ids if i not in have]
         if missing:
@@ -232,7 +247,9 @@ class SWEBench:
         from benchmarks import swebench
 
         if self.sandbox != "docker":
-            raise SuiteError("SWE-bench instances run in their official Docker images: use the docker sandbox")
+            raise SuiteError(
+                "SWE-bench instances run in their official Docker images: use the docker sandbox"
+            )
         self.tasks()
         try:
             missing = swebench.missing_images([self._raw[t.instance_id] for t in tasks])
@@ -255,12 +272,16 @@ class SWEBench:
     def build_repo(self, task: Task, dest: Path) -> bool:
         return False
 
-    def grade(self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any) -> GradeResult:
+    def grade(
+        self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any
+    ) -> GradeResult:
         from benchmarks import swebench
 
         self.tasks()
         try:
-            return swebench.grade_instance(task, self._raw[task.instance_id], patch, backend, **kwargs)
+            return swebench.grade_instance(
+                task, self._raw[task.instance_id], patch, backend, **kwargs
+            )
         except swebench.SWEBenchError as e:
             raise SuiteError(str(e)) from None
 
@@ -281,7 +302,9 @@ def open_suite(spec: str, sandbox: str = "docker") -> Suite:
     if spec.startswith("swe-mini:"):
         subset = spec.split(":", 1)[1]
         if subset not in SUBSETS:
-            raise SuiteError(f"unknown swe-mini subset {subset!r}: use swe-mini:small, swe-mini:medium or swe-mini:full")
+            raise SuiteError(
+                f"unknown swe-mini subset {subset!r}: use swe-mini:small, swe-mini:medium or swe-mini:full"
+            )
         return SweMini(subset)
     if spec == "polyglot-mini":
         return Polyglot(POLYGLOT_MINI, name="polyglot-mini")
@@ -289,7 +312,9 @@ def open_suite(spec: str, sandbox: str = "docker") -> Suite:
         return Polyglot(Path(spec.split(":", 1)[1]).expanduser())
     if spec.startswith("swebench:"):
         return SWEBench(spec.split(":", 1)[1], sandbox=sandbox)
-    raise SuiteError(f"unknown suite {spec!r}: use swe-mini[:small|medium|full], polyglot-mini, polyglot:PATH or swebench:SOURCE")
+    raise SuiteError(
+        f"unknown suite {spec!r}: use swe-mini[:small|medium|full], polyglot-mini, polyglot:PATH or swebench:SOURCE"
+    )
 
 
 def select_tasks(tasks: list[Task], patterns: list[str] | None) -> list[Task]:
@@ -297,9 +322,13 @@ def select_tasks(tasks: list[Task], patterns: list[str] | None) -> list[Task]:
     if not patterns:
         return tasks
     chosen = [t for t in tasks if any(fnmatch.fnmatchcase(t.instance_id, p) for p in patterns)]
-    unmatched = [p for p in patterns if not any(fnmatch.fnmatchcase(t.instance_id, p) for t in tasks)]
+    unmatched = [
+        p for p in patterns if not any(fnmatch.fnmatchcase(t.instance_id, p) for t in tasks)
+    ]
     if unmatched:
-        raise SuiteError(f"no task matches {', '.join(unmatched)}: `dgm bench validate SUITE` lists the ids")
+        raise SuiteError(
+            f"no task matches {', '.join(unmatched)}: `dgm bench validate SUITE` lists the ids"
+        )
     return chosen
 
 
@@ -327,7 +356,9 @@ def validate_task(suite: Suite, task: Task, backend: Any, **grade_kwargs: Any) -
     reasons = []
     if not gold.resolved:
         failing = gold.FAIL_TO_PASS.failure + gold.PASS_TO_PASS.failure
-        reasons.append(f"gold patch does not resolve ({gold.error_kind or 'tests fail'}: {', '.join(failing[:5]) or '-'})")
+        reasons.append(
+            f"gold patch does not resolve ({gold.error_kind or 'tests fail'}: {', '.join(failing[:5]) or '-'})"
+        )
     if empty.resolved:
         reasons.append("empty patch resolves it (FAIL_TO_PASS tests already pass)")
     if empty.error_kind:

@@ -118,10 +118,16 @@ def to_task(raw: dict[str, Any]) -> Task:
             f"instance {raw.get('instance_id', '?')} lacks {', '.join(missing)}: not a SWE-bench instance"
         )
     return Task(
-        instance_id=raw["instance_id"], repo=raw["repo"], base_commit=raw["base_commit"],
-        problem_statement=raw["problem_statement"], patch=raw["patch"], test_patch=raw["test_patch"],
-        FAIL_TO_PASS=_ids(raw.get("FAIL_TO_PASS")), PASS_TO_PASS=_ids(raw.get("PASS_TO_PASS")),
-        version=str(raw.get("version", "")), environment_setup_commit=raw.get("environment_setup_commit"),
+        instance_id=raw["instance_id"],
+        repo=raw["repo"],
+        base_commit=raw["base_commit"],
+        problem_statement=raw["problem_statement"],
+        patch=raw["patch"],
+        test_patch=raw["test_patch"],
+        FAIL_TO_PASS=_ids(raw.get("FAIL_TO_PASS")),
+        PASS_TO_PASS=_ids(raw.get("PASS_TO_PASS")),
+        version=str(raw.get("version", "")),
+        environment_setup_commit=raw.get("environment_setup_commit"),
         created_at=str(raw["created_at"]) if raw.get("created_at") is not None else None,
         hints_text=raw.get("hints_text") or "",
     )
@@ -195,14 +201,21 @@ def eval_type(raw: dict[str, Any]) -> str:
         return str(raw["eval_type"])
     constants = _module("swebench.harness.constants")
     fail_only = raw["repo"] in constants.FAIL_ONLY_REPOS
-    return str((constants.EvalType.FAIL_ONLY if fail_only else constants.EvalType.PASS_AND_FAIL).value)
+    return str(
+        (constants.EvalType.FAIL_ONLY if fail_only else constants.EvalType.PASS_AND_FAIL).value
+    )
 
 
 def test_spec(raw: dict[str, Any]) -> Any:
     """The package's TestSpec for an instance (older rows completed from the package)."""
-    row = {**raw, "version": str(raw.get("version", "")), "image": image_name(raw),
-           "log_parser": parser_name(raw), "eval_type": eval_type(raw),
-           "eval_script": raw.get("eval_script") or ""}
+    row = {
+        **raw,
+        "version": str(raw.get("version", "")),
+        "image": image_name(raw),
+        "log_parser": parser_name(raw),
+        "eval_type": eval_type(raw),
+        "eval_script": raw.get("eval_script") or "",
+    }
     return _module("swebench.harness.utils").make_test_spec(row)
 
 
@@ -226,13 +239,28 @@ def _unmarked_report(raw: dict[str, Any], log: str, spec: Any) -> dict[str, Any]
     package's parser over the whole log, then its own verdict, as that harness did."""
     grading = _module("swebench.harness.grading")
     constants = _module("swebench.harness.constants")
-    report: dict[str, Any] = {"patch_is_None": False, "patch_exists": True,
-                              "patch_successfully_applied": False, "resolved": False}
-    failed = (constants.APPLY_PATCH_FAIL, constants.RESET_FAILED, constants.TESTS_ERROR, constants.TESTS_TIMEOUT)
+    report: dict[str, Any] = {
+        "patch_is_None": False,
+        "patch_exists": True,
+        "patch_successfully_applied": False,
+        "resolved": False,
+    }
+    failed = (
+        constants.APPLY_PATCH_FAIL,
+        constants.RESET_FAILED,
+        constants.TESTS_ERROR,
+        constants.TESTS_TIMEOUT,
+    )
     if any(code in log for code in failed):
         return report
-    gold = {"instance_id": spec.instance_id, "FAIL_TO_PASS": spec.FAIL_TO_PASS, "PASS_TO_PASS": spec.PASS_TO_PASS}
-    tests = grading.get_eval_tests_report(statuses(raw, log), gold, eval_type=constants.EvalType(spec.eval_type))
+    gold = {
+        "instance_id": spec.instance_id,
+        "FAIL_TO_PASS": spec.FAIL_TO_PASS,
+        "PASS_TO_PASS": spec.PASS_TO_PASS,
+    }
+    tests = grading.get_eval_tests_report(
+        statuses(raw, log), gold, eval_type=constants.EvalType(spec.eval_type)
+    )
     full = grading.get_resolution_status(tests) == constants.ResolvedStatus.FULL.value
     return {**report, "patch_successfully_applied": True, "resolved": full, "tests_status": tests}
 
@@ -256,9 +284,13 @@ def grade_log(task: Task, raw: dict[str, Any], log: str, patch: str | None = "-"
     found = statuses(raw, log) if report["patch_successfully_applied"] else {}
     tests = {t: found.get(t, "MISSING") for t in [*task.FAIL_TO_PASS, *task.PASS_TO_PASS]}
     return GradeResult(
-        instance_id=task.instance_id, resolved=bool(report["resolved"]),
-        patch_applied=bool(report["patch_successfully_applied"]), tests=tests,
-        FAIL_TO_PASS=f2p, PASS_TO_PASS=p2p, log=log,
+        instance_id=task.instance_id,
+        resolved=bool(report["resolved"]),
+        patch_applied=bool(report["patch_successfully_applied"]),
+        tests=tests,
+        FAIL_TO_PASS=f2p,
+        PASS_TO_PASS=p2p,
+        log=log,
     )
 
 
@@ -270,8 +302,9 @@ def apply_commands() -> list[str]:
     return list(_module("swebench.harness.run_evaluation").GIT_APPLY_CMDS)
 
 
-def grade_instance(task: Task, raw: dict[str, Any], model_patch: str, backend: Any,
-                   **kwargs: Any) -> GradeResult:
+def grade_instance(
+    task: Task, raw: dict[str, Any], model_patch: str, backend: Any, **kwargs: Any
+) -> GradeResult:
     """Grade in a fresh container of the instance's image (/testbed at the base commit):
     the model patch (test files dropped) applied with the official commands, then the
     official eval script (which applies the test patch and runs the tests), then the
@@ -284,9 +317,16 @@ def grade_instance(task: Task, raw: dict[str, Any], model_patch: str, backend: A
         )
     no_test_patch = task.model_copy(update={"test_patch": ""})  # the eval script applies it
     return grade(
-        no_test_patch, model_patch, backend, repo_dir=None, test_cmd=f"bash {GRADE_DIR}/eval.sh",
-        apply_cmds=apply_commands(), markers=False, extra_files={"eval.sh": spec.eval_script.encode()},
-        verdict=lambda log: grade_log(task, raw, log), **kwargs,
+        no_test_patch,
+        model_patch,
+        backend,
+        repo_dir=None,
+        test_cmd=f"bash {GRADE_DIR}/eval.sh",
+        apply_cmds=apply_commands(),
+        markers=False,
+        extra_files={"eval.sh": spec.eval_script.encode()},
+        verdict=lambda log: grade_log(task, raw, log),
+        **kwargs,
     )
 
 
@@ -299,7 +339,11 @@ def missing_images(raws: list[dict[str, Any]]) -> list[str]:
     from sandbox.image import image_exists
 
     client = connect()
-    return [image for image in dict.fromkeys(image_name(r) for r in raws) if not image_exists(client, image)]
+    return [
+        image
+        for image in dict.fromkeys(image_name(r) for r in raws)
+        if not image_exists(client, image)
+    ]
 
 
 def how_to_get(image: str) -> str:

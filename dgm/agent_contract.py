@@ -12,9 +12,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-AGENT_CMD = ["python3", "-m", "agent", "--repo", "/testbed", "--problem", "/task/problem.md", "--out", "/out"]
+AGENT_CMD = [
+    "python3",
+    "-m",
+    "agent",
+    "--repo",
+    "/testbed",
+    "--problem",
+    "/task/problem.md",
+    "--out",
+    "/out",
+]
 # Never part of an agent's answer: caches and the debris of failed patch tools.
-DIFF_EXCLUDES = ["__pycache__/**", "*.pyc", ".pytest_cache/**", "*.egg-info/**", ".mypy_cache/**", "*.orig", "*.rej"]
+DIFF_EXCLUDES = [
+    "__pycache__/**",
+    "*.pyc",
+    ".pytest_cache/**",
+    "*.egg-info/**",
+    ".mypy_cache/**",
+    "*.orig",
+    "*.rej",
+]
 # Never part of an agent: git metadata, caches, bytecode.
 IGNORED_AGENT_PARTS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache"}
 SETUP_DIR = "/tmp/dgm-harness"
@@ -30,7 +48,9 @@ def agent_files(agent: Path | Mapping[str, bytes]) -> dict[str, bytes]:
     if not isinstance(agent, Path):
         return dict(agent)
     if not (agent / "__main__.py").is_file():
-        raise ValueError(f"{agent} is not an agent: it has no __main__.py (an agent is a package run as `python -m agent`)")
+        raise ValueError(
+            f"{agent} is not an agent: it has no __main__.py (an agent is a package run as `python -m agent`)"
+        )
     return {
         rel: p.read_bytes()
         for p in sorted(agent.rglob("*"))
@@ -38,11 +58,19 @@ def agent_files(agent: Path | Mapping[str, bytes]) -> dict[str, bytes]:
     }
 
 
-def agent_env(session_env: Mapping[str, str], timeout_s: float, max_steps: int | None = None,
-              max_tokens: int | None = None) -> dict[str, str]:
+def agent_env(
+    session_env: Mapping[str, str],
+    timeout_s: float,
+    max_steps: int | None = None,
+    max_tokens: int | None = None,
+) -> dict[str, str]:
     """The environment an agent runs in: the gateway session's variables and its limits."""
-    env = {**session_env, "PYTHONPATH": "/", "PYTHONDONTWRITEBYTECODE": "1",
-           "DGM_AGENT_TIME_LIMIT": str(max(10.0, timeout_s - 30))}
+    env = {
+        **session_env,
+        "PYTHONPATH": "/",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "DGM_AGENT_TIME_LIMIT": str(max(10.0, timeout_s - 30)),
+    }
     if max_steps:
         env["DGM_AGENT_MAX_STEPS"] = str(max_steps)
     if max_tokens:
@@ -64,5 +92,5 @@ def diff_script() -> str:
     git = "git -c core.fsmonitor= -c core.hooksPath=/dev/null"
     return (
         f"cd /testbed && {git} add -A -- . {excludes} >/dev/null 2>&1; "
-        f"{git} diff --cached --binary \"$(cat {SETUP_DIR}/base)\" -- . {excludes}"
+        f'{git} diff --cached --binary "$(cat {SETUP_DIR}/base)" -- . {excludes}'
     )

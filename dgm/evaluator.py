@@ -38,11 +38,22 @@ class EvalLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    agent_timeout_s: float = Field(default=1800.0, gt=0, description="Deadline of the agent's run; the sandbox kills it then.")
-    grade_timeout_s: float = Field(default=600.0, gt=0, description="Deadline of the test run when grading.")
-    max_steps: int | None = Field(default=None, ge=1, description="Passed to the agent as DGM_AGENT_MAX_STEPS.")
-    max_tokens: int | None = Field(default=None, ge=1, description="Passed to the agent as DGM_AGENT_MAX_TOKENS.")
-    sandbox: Limits = Field(default_factory=Limits, description="Memory, CPU, process and disk limits of both sandboxes.")
+    agent_timeout_s: float = Field(
+        default=1800.0, gt=0, description="Deadline of the agent's run; the sandbox kills it then."
+    )
+    grade_timeout_s: float = Field(
+        default=600.0, gt=0, description="Deadline of the test run when grading."
+    )
+    max_steps: int | None = Field(
+        default=None, ge=1, description="Passed to the agent as DGM_AGENT_MAX_STEPS."
+    )
+    max_tokens: int | None = Field(
+        default=None, ge=1, description="Passed to the agent as DGM_AGENT_MAX_TOKENS."
+    )
+    sandbox: Limits = Field(
+        default_factory=Limits,
+        description="Memory, CPU, process and disk limits of both sandboxes.",
+    )
 
 
 class EvalResult(BaseModel):
@@ -67,20 +78,41 @@ class EvalResult(BaseModel):
 class GatewayLike(Protocol):
     socket_path: str | None
 
-    def open_session(self, agent_id: str | None = None, task_id: str | None = None, purpose: str = "agent",
-                     budget: Any = None) -> Any: ...
+    def open_session(
+        self,
+        agent_id: str | None = None,
+        task_id: str | None = None,
+        purpose: str = "agent",
+        budget: Any = None,
+    ) -> Any: ...
 
     def close_session(self, session: Any) -> None: ...
 
     def usage(self, session_or_run: Any = None) -> Any: ...
 
 
-def run_agent(files: dict[str, bytes], problem: str, previous_patch: str, repo_dir: Path | None,
-              backend: Any, gateway: GatewayLike, session: Any, limits: EvalLimits) -> dict[str, Any]:
+def run_agent(
+    files: dict[str, bytes],
+    problem: str,
+    previous_patch: str,
+    repo_dir: Path | None,
+    backend: Any,
+    gateway: GatewayLike,
+    session: Any,
+    limits: EvalLimits,
+) -> dict[str, Any]:
     """One agent run in its own sandbox: its diff, trajectory, log and exit code."""
     env = agent_env(session.env, limits.agent_timeout_s, limits.max_steps, limits.max_tokens)
-    out: dict[str, Any] = {"patch": "", "trajectory": "", "log": "", "exit_code": None, "error_kind": None}
-    with backend.open(limits=limits.sandbox, env=env, gateway_socket=Path(str(gateway.socket_path))) as sb:
+    out: dict[str, Any] = {
+        "patch": "",
+        "trajectory": "",
+        "log": "",
+        "exit_code": None,
+        "error_kind": None,
+    }
+    with backend.open(
+        limits=limits.sandbox, env=env, gateway_socket=Path(str(gateway.socket_path))
+    ) as sb:
         if repo_dir is not None:
             sb.put_dir(repo_dir, "/testbed")
         sb.put_files(files, "/agent")
@@ -89,7 +121,10 @@ def run_agent(files: dict[str, bytes], problem: str, previous_patch: str, repo_d
             sb.put_files({"previous.patch": previous_patch.encode()}, SETUP_DIR)
         setup = sb.run(["bash", "-c", setup_script(bool(previous_patch))], timeout_s=120)
         if setup.exit_code != 0:
-            out.update(error_kind="sandbox_error", log=f"harness setup failed:\n{setup.stdout}{setup.stderr}")
+            out.update(
+                error_kind="sandbox_error",
+                log=f"harness setup failed:\n{setup.stdout}{setup.stderr}",
+            )
             return out
         res = sb.run(AGENT_CMD, timeout_s=limits.agent_timeout_s, workdir="/testbed")
         out["exit_code"] = res.exit_code
@@ -140,22 +175,46 @@ def evaluate(
     try:
         backend = suite.backend(task, backend)  # a SWE-bench task brings its own image
     except SandboxError as e:
-        result = EvalResult(task_id=task.instance_id, attempt=attempt, resolved=False,
-                            error_kind="sandbox_error", agent_log=f"{type(e).__name__}: {e}")
+        result = EvalResult(
+            task_id=task.instance_id,
+            attempt=attempt,
+            resolved=False,
+            error_kind="sandbox_error",
+            agent_log=f"{type(e).__name__}: {e}",
+        )
     else:
         with tempfile.TemporaryDirectory(prefix="dgm-eval-") as tmp:
             if repo_dir is None:
                 built = Path(tmp) / "repo"
                 repo_dir = built if suite.build_repo(task, built) else None
-            result = _evaluate(files, task, suite, backend, gateway, limits or EvalLimits(), agent_id, attempt, repo_dir)
+            result = _evaluate(
+                files,
+                task,
+                suite,
+                backend,
+                gateway,
+                limits or EvalLimits(),
+                agent_id,
+                attempt,
+                repo_dir,
+            )
     result.duration_s = time.monotonic() - started
     if archive is not None and agent_id is not None:
         result.evaluation_id = record(archive, agent_id, stage, result)
     return result
 
 
-def _evaluate(files: dict[str, bytes], task: Task, suite: Suite, backend: Any, gateway: GatewayLike,
-              limits: EvalLimits, agent_id: str | None, attempt: int, repo_dir: Path | None) -> EvalResult:
+def _evaluate(
+    files: dict[str, bytes],
+    task: Task,
+    suite: Suite,
+    backend: Any,
+    gateway: GatewayLike,
+    limits: EvalLimits,
+    agent_id: str | None,
+    attempt: int,
+    repo_dir: Path | None,
+) -> EvalResult:
     problem, patch, logs = task.problem_statement, "", []
     result = EvalResult(task_id=task.instance_id, attempt=attempt, resolved=False)
     trajectories = []
@@ -164,7 +223,13 @@ def _evaluate(files: dict[str, bytes], task: Task, suite: Suite, backend: Any, g
         try:
             run = run_agent(files, problem, patch, repo_dir, backend, gateway, session, limits)
         except (SandboxError, OSError) as e:
-            run = {"patch": patch, "trajectory": "", "log": f"{type(e).__name__}: {e}", "exit_code": None, "error_kind": "sandbox_error"}
+            run = {
+                "patch": patch,
+                "trajectory": "",
+                "log": f"{type(e).__name__}: {e}",
+                "exit_code": None,
+                "error_kind": "sandbox_error",
+            }
         finally:
             usage = gateway.usage(session)
             gateway.close_session(session)
@@ -175,14 +240,24 @@ def _evaluate(files: dict[str, bytes], task: Task, suite: Suite, backend: Any, g
         trajectories.append(run["trajectory"])
         logs.append(run["log"])
         result.agent_exit_code, result.patch = run["exit_code"], patch
-        grade = suite.grade(task, patch, backend, repo_dir, limits=limits.sandbox, timeout_s=limits.grade_timeout_s)
+        grade = suite.grade(
+            task, patch, backend, repo_dir, limits=limits.sandbox, timeout_s=limits.grade_timeout_s
+        )
         result.grade, result.resolved = grade, grade.resolved
         result.error_kind = run["error_kind"] or grade.error_kind
         if grade.resolved or run["error_kind"] == "sandbox_error":
             break
         problem = suite.retry_problem(task, grade)
-    result.trajectory = trajectories[0] if len(trajectories) == 1 else json.dumps({"tries": [_loads(t) for t in trajectories]})
-    result.agent_log = "\n\n".join(f"===== try {i + 1} =====\n{log}" for i, log in enumerate(logs)) if len(logs) > 1 else logs[0]
+    result.trajectory = (
+        trajectories[0]
+        if len(trajectories) == 1
+        else json.dumps({"tries": [_loads(t) for t in trajectories]})
+    )
+    result.agent_log = (
+        "\n\n".join(f"===== try {i + 1} =====\n{log}" for i, log in enumerate(logs))
+        if len(logs) > 1
+        else logs[0]
+    )
     return result
 
 
@@ -198,10 +273,18 @@ def record(archive: Any, agent_id: str, stage: str, result: EvalResult) -> str:
     grade = result.grade
     logs = f"===== agent =====\n{result.agent_log}\n\n===== grading =====\n{grade.log if grade else ''}"
     return archive.record_evaluation(
-        agent_id=agent_id, task_id=result.task_id, attempt=result.attempt, stage=stage,
-        resolved=result.resolved, score=1.0 if result.resolved else 0.0,
-        tests=grade.tests if grade else {}, duration_s=result.duration_s, patch=result.patch,
-        logs=logs, error_kind=result.error_kind, trajectory=result.trajectory,
+        agent_id=agent_id,
+        task_id=result.task_id,
+        attempt=result.attempt,
+        stage=stage,
+        resolved=result.resolved,
+        score=1.0 if result.resolved else 0.0,
+        tests=grade.tests if grade else {},
+        duration_s=result.duration_s,
+        patch=result.patch,
+        logs=logs,
+        error_kind=result.error_kind,
+        trajectory=result.trajectory,
     )
 
 
@@ -211,8 +294,14 @@ class SuiteEvaluator:
     reused by every evaluation. `close()` closes the suite too (and the backends of its
     own images)."""
 
-    def __init__(self, suite: Suite, backend: Any, gateway: GatewayLike, archive: Any,
-                 limits: EvalLimits | None = None) -> None:
+    def __init__(
+        self,
+        suite: Suite,
+        backend: Any,
+        gateway: GatewayLike,
+        archive: Any,
+        limits: EvalLimits | None = None,
+    ) -> None:
         import threading
 
         self.suite, self.backend, self.gateway, self.archive = suite, backend, gateway, archive
@@ -229,18 +318,32 @@ class SuiteEvaluator:
                 self._repos[task.instance_id] = dest if self.suite.build_repo(task, dest) else None
             return self._repos[task.instance_id]
 
-    def evaluate(self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1) -> bool:
+    def evaluate(
+        self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1
+    ) -> bool:
         """Run, grade and record one evaluation (attempts count from 1); True when resolved."""
         return self.run(agent_id, files, task_id, stage, attempt).resolved
 
-    def run(self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1) -> EvalResult:
+    def run(
+        self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1
+    ) -> EvalResult:
         """`evaluate`, returning the whole result."""
         task = self.tasks.get(task_id)
         if task is None:
             raise KeyError(f"task {task_id!r} is not in suite {self.suite.name}")
-        return evaluate(files, task, self.suite, self.backend, self.gateway, limits=self.limits,
-                        archive=self.archive, agent_id=agent_id, stage=stage, attempt=attempt,
-                        repo_dir=self.repo(task))
+        return evaluate(
+            files,
+            task,
+            self.suite,
+            self.backend,
+            self.gateway,
+            limits=self.limits,
+            archive=self.archive,
+            agent_id=agent_id,
+            stage=stage,
+            attempt=attempt,
+            repo_dir=self.repo(task),
+        )
 
     def close(self) -> None:
         self._tmp.cleanup()

@@ -43,11 +43,18 @@ def load(case: Path) -> tuple[dict, dict, str]:
     report = json.loads((case / "report.json").read_text())[instance_id]
     lists = report.get("tests_status") or {c: {"success": [], "failure": []} for c in CATEGORIES}
     raw = {
-        "instance_id": instance_id, "repo": instance_id.rsplit("-", 1)[0].replace("__", "/"),
-        "base_commit": "", "problem_statement": "", "patch": "", "test_patch": "", "version": "",
+        "instance_id": instance_id,
+        "repo": instance_id.rsplit("-", 1)[0].replace("__", "/"),
+        "base_commit": "",
+        "problem_statement": "",
+        "patch": "",
+        "test_patch": "",
+        "version": "",
         **{c: lists[c]["success"] + lists[c]["failure"] for c in CATEGORIES},
     }
-    log = gzip.decompress((case / "test_output.txt.gz").read_bytes()).decode("utf-8", errors="replace")
+    log = gzip.decompress((case / "test_output.txt.gz").read_bytes()).decode(
+        "utf-8", errors="replace"
+    )
     return raw, report, log
 
 
@@ -61,7 +68,10 @@ def disagreements(raw: dict, report: dict, log: str) -> list[str]:
         diffs.append(f"applied {ours.patch_applied} != {report['patch_successfully_applied']}")
     for cat in CATEGORIES if "tests_status" in report else ():
         for side in ("success", "failure"):
-            mine, theirs = set(getattr(getattr(ours, cat), side)), set(report["tests_status"][cat][side])
+            mine, theirs = (
+                set(getattr(getattr(ours, cat), side)),
+                set(report["tests_status"][cat][side]),
+            )
             diffs += [f"{cat} {side}: {t}" for t in sorted(mine ^ theirs)]
     return diffs
 
@@ -75,8 +85,16 @@ def test_grading_agrees_with_every_official_report() -> None:
         diffs = disagreements(*load(case))
         (differ.__setitem__(case.name, diffs) if diffs else agree.append(case.name))
     compared = [c.name for c in cases if c.name not in VERSION_DIFFERENCES]
-    print(json.dumps({"logs": len(compared), "repos": len(repos), "agree": len([a for a in agree if a in compared]),
-                      "agreement": len([a for a in agree if a in compared]) / len(compared)}))
+    print(
+        json.dumps(
+            {
+                "logs": len(compared),
+                "repos": len(repos),
+                "agree": len([a for a in agree if a in compared]),
+                "agreement": len([a for a in agree if a in compared]) / len(compared),
+            }
+        )
+    )
     assert not {k: v for k, v in differ.items() if k not in VERSION_DIFFERENCES}
     # the known harness-version difference, and only it
     for name, test_id in VERSION_DIFFERENCES.items():
@@ -90,18 +108,32 @@ def test_bench_grade_uses_the_official_parser_by_default(tmp_path: Path) -> None
     (tmp_path / "instance.json").write_text(json.dumps(raw))
     (tmp_path / "test_output.txt").write_text(log)
     dgm = [str(Path(sys.executable).parent / "dgm")]
-    args = ["bench", "grade", "--instance", str(tmp_path / "instance.json"), "--log", str(tmp_path / "test_output.txt"), "--json"]
+    args = [
+        "bench",
+        "grade",
+        "--instance",
+        str(tmp_path / "instance.json"),
+        "--log",
+        str(tmp_path / "test_output.txt"),
+        "--json",
+    ]
     out = subprocess.run([*dgm, *args], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     ours = json.loads(out.stdout)[raw["instance_id"]]
     assert ours["resolved"] == report["resolved"] is True
     assert ours["tests_status"]["PASS_TO_PASS"] == report["tests_status"]["PASS_TO_PASS"]
-    generic = subprocess.run([*dgm, *args, "--parser", "pytest"], capture_output=True, text=True, timeout=300)
-    assert json.loads(generic.stdout)[raw["instance_id"]]["resolved"] is False  # asked for, it really differs
+    generic = subprocess.run(
+        [*dgm, *args, "--parser", "pytest"], capture_output=True, text=True, timeout=300
+    )
+    assert (
+        json.loads(generic.stdout)[raw["instance_id"]]["resolved"] is False
+    )  # asked for, it really differs
 
 
 def test_a_repository_without_an_official_parser_is_an_error_not_a_fallback() -> None:
     raw, _, log = load(FIXTURES / "django__django-11066.380")
     raw = {**raw, "repo": "someone/unknown"}
-    with pytest.raises(swebench.SWEBenchError, match="no log parser for repository 'someone/unknown'"):
+    with pytest.raises(
+        swebench.SWEBenchError, match="no log parser for repository 'someone/unknown'"
+    ):
         swebench.grade_log(swebench.to_task(raw), raw, log)
