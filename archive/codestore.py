@@ -16,6 +16,7 @@ generations, so short keys make both the deltas and the periodic full copies sma
 from __future__ import annotations
 
 import hashlib
+import importlib
 import threading
 import zlib
 from collections import OrderedDict
@@ -23,7 +24,6 @@ from typing import Any
 from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from archive.errors import ArchiveError
 from archive.models import Blob
@@ -206,10 +206,15 @@ class BlobStore:
         return out
 
 
+def dialect_insert(conn: Connection) -> Any:
+    """The INSERT construct with ON CONFLICT of the connection's dialect (PostgreSQL or
+    SQLite). Imported on use: the PostgreSQL dialect is slow to import and a SQLite reader
+    never needs it."""
+    return importlib.import_module(f"sqlalchemy.dialects.{conn.dialect.name}").insert
+
+
 def _insert_ignoring_duplicates(conn: Connection) -> Any:
     """INSERT that skips a hash another writer stored first (content-addressed: same bytes)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(Blob).on_conflict_do_nothing(index_elements=["hash"])
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(Blob).on_conflict_do_nothing(index_elements=["hash"])
+    if conn.dialect.name in ("postgresql", "sqlite"):
+        return dialect_insert(conn)(Blob).on_conflict_do_nothing(index_elements=["hash"])
     return Blob.__table__.insert()

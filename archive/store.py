@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from archive import diffs
@@ -31,6 +30,7 @@ from archive.codestore import (
     BlobStore,
     check_path,
     decode_manifest,
+    dialect_insert,
     encode_manifest,
 )
 from archive.db import make_engine, prepare, to_url
@@ -637,8 +637,7 @@ class Archive:
     def _task_pks(self, conn: Connection, names: set[str]) -> dict[str, int]:
         have = dict(conn.execute(TASKS_BY_NAME, {"names": list(names)}).all())
         for name in names - have.keys():
-            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-            conn.execute(insert(Task).values(name=name).on_conflict_do_nothing(index_elements=["name"]))
+            conn.execute(dialect_insert(conn)(Task).values(name=name).on_conflict_do_nothing(index_elements=["name"]))
             have[name] = conn.execute(select(Task.pk).where(Task.name == name)).scalar_one()
         return have
 

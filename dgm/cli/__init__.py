@@ -1,31 +1,75 @@
 """The `dgm` command line: one typer app, one module per command group.
 
 Every user-facing error is a `UserError`: printed as one line on stderr, exit code 2,
-never a traceback. Each group module owns its commands and registers itself here.
+never a traceback. Each group module owns its commands and is listed in COMMANDS.
+
+A command's module is imported only when that command runs: `dgm --help` reads the
+one-line help below, and `dgm runs` never imports the engine, docker or litellm. That
+keeps start-up short (`python -m benchmarks.perf.cli_startup` measures it).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
+from typer.core import TyperGroup
 
-from dgm.cli import archive, bench, llm, report, run, runs, sandbox
 from dgm.errors import UserError
 
+# name: (module, attribute: a command function or a typer.Typer group, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("dgm.cli.run", "run", "Start or resume an evolution run."),
+    "runs": ("dgm.cli.runs", "runs", "Runs with status, best score, agents, cost and age."),
+    "archive": ("dgm.cli.archive", "app", "Browse the agents a run grew."),
+    "bench": ("dgm.cli.bench", "app", "Score any agent on a benchmark suite."),
+    "sandbox": ("dgm.cli.sandbox", "app", "Build, check and poke the sandbox."),
+    "llm": ("dgm.cli.llm", "app", "The LLM gateway: serve, chat, usage."),
+    "report": ("dgm.cli.report", "report", "Write a run's report: markdown and plots."),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: imports a command's module only when that command is used."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        return list(COMMANDS)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> typer.core._click.Command | None:  # type: ignore[override]
+        if cmd_name not in COMMANDS:
+            return None
+        module, attr, help_line = COMMANDS[cmd_name]
+        target = getattr(importlib.import_module(module), attr)
+        if isinstance(target, typer.Typer):
+            target.info.help = target.info.help or help_line
+            target._add_completion = False
+            command = typer.main.get_command(target)
+        else:
+            single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+            single.command(cmd_name)(target)
+            command = typer.main.get_command(single)
+        command.name = cmd_name
+        return command
+
+    def format_commands(self, ctx: typer.Context, formatter: typer.core._click.HelpFormatter) -> None:  # type: ignore[override]
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_line) for name, (_, _, help_line) in COMMANDS.items()])
+
+
 app = typer.Typer(
+    cls=LazyGroup,
     help="dgm: grow, watch, resume and browse Darwin Gödel Machine runs.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # rich help would build every command to list them
 )
-app.command("run")(run.run)
-app.command("runs")(runs.runs)
-app.add_typer(archive.app, name="archive", help="Browse the agents a run grew.")
-app.add_typer(bench.app, name="bench", help="Score any agent on a benchmark suite.")
-app.add_typer(sandbox.app, name="sandbox", help="Build, check and poke the sandbox.")
-app.add_typer(llm.app, name="llm", help="The LLM gateway: serve, chat, usage.")
-app.command("report")(report.report)
+
+
+@app.callback()
+def _root() -> None:
+    """dgm: grow, watch, resume and browse Darwin Gödel Machine runs."""
 
 
 def main() -> None:

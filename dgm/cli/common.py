@@ -8,12 +8,17 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
-from archive import Archive, ArchiveError, open_archive
+from archive.errors import ArchiveError
 from dgm.errors import UserError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from archive import Archive
 
 DEFAULT_ARCHIVE = Path(".dgm") / "archive.db"
 ARCHIVE_ENV = "DGM_ARCHIVE"
@@ -43,6 +48,8 @@ def archive_errors() -> Iterator[None]:
 def open_default_archive(archive_opt: str | None = None, create: bool = False) -> Archive:
     """Open the archive the user meant. Read commands leave `create` False, so a mistyped
     path is an error rather than a new empty archive."""
+    from archive import open_archive
+
     with archive_errors():
         return open_archive(archive_location(archive_opt), create=create)
 
@@ -76,4 +83,6 @@ def fmt_age(created_at: float, now: float | None = None) -> str:
 def make_console() -> Console:
     """A console for command output: terminal width on a terminal; wide enough for whole
     ids and tables when piped (rich would assume 80 columns and crop)."""
+    from rich.console import Console
+
     return Console(width=None if sys.stdout.isatty() else 160)
