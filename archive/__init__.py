@@ -42,7 +42,20 @@ _HOME = {
     "open_archive": "archive.store",
 }
 
-__all__ = sorted(_HOME)
+__all__ = [
+    "AGENT_STATUSES",
+    "RUN_STATUSES",
+    "AgentInfo",
+    "Archive",
+    "ArchiveError",
+    "CandidateStats",
+    "EvaluationInfo",
+    "EventInfo",
+    "LLMCallInfo",
+    "RunInfo",
+    "RunSummary",
+    "open_archive",
+]
 
 
 def __getattr__(name: str) -> Any:

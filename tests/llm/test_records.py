@@ -152,22 +152,16 @@ def test_a_resumed_run_keeps_counting_against_its_budget(upstream: FakeUpstream,
 
 
 @pytest.mark.postgres
-def test_records_reach_a_postgresql_archive_through_the_writer_process(upstream: FakeUpstream) -> None:
-    import os
-
+def test_records_reach_a_postgresql_archive_through_the_writer_process(upstream: FakeUpstream, postgres_url: str) -> None:
     from archive import open_archive
-    from tests.archive.conftest import PG_MISSING, fresh_postgres_database
 
-    if not os.environ.get("DGM_TEST_POSTGRES_URL"):
-        pytest.skip(PG_MISSING)
-    for url in fresh_postgres_database():
-        with open_archive(url) as pg:
-            run = pg.create_run("pg")
-            with _gateway(upstream, pg, run) as gw:
-                s = gw.open_session(task_id="t")
-                _, _, first = post_chat(gw.socket_path, s.token, ask("to postgres", temperature=0))
-                gw.flush()
-                _, _, again = post_chat(gw.socket_path, s.token, ask("to postgres", temperature=0))
-            calls = pg.llm_calls(run)
-            assert [c.response for c in calls] == [first, first] and again == first
-            assert len(upstream.requests) == 1  # the second came from the PostgreSQL cache
+    with open_archive(postgres_url) as pg:
+        run = pg.create_run("pg")
+        with _gateway(upstream, pg, run) as gw:
+            s = gw.open_session(task_id="t")
+            _, _, first = post_chat(gw.socket_path, s.token, ask("to postgres", temperature=0))
+            gw.flush()
+            _, _, again = post_chat(gw.socket_path, s.token, ask("to postgres", temperature=0))
+        calls = pg.llm_calls(run)
+        assert [c.response for c in calls] == [first, first] and again == first
+        assert len(upstream.requests) == 1  # the second came from the PostgreSQL cache
