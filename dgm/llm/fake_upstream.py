@@ -10,7 +10,7 @@ Behaviours: ok (answers "echo: <last message>"), 429, 500, 503, 400, 401 (echoin
 key it was sent, as some providers do), slow:SECONDS (then
 ok), drop (closes the connection without a reply), malformed (200 with broken JSON),
 empty (200 with no choices), tool_call (asks for the tool named in the request's first
-tool, or "bash").
+tool, or "bash"), context (400: the request exceeds the context window, in OpenAI's words).
 """
 
 from __future__ import annotations
@@ -67,6 +67,11 @@ class _Handler(BaseHTTPRequestHandler):
             message = {"429": "Rate limit reached", "400": "Bad request"}.get(behaviour, "Internal error")
             err = {"error": {"message": message, "type": "fake_error", "code": behaviour}}
             self._send(int(behaviour), json.dumps(err).encode())
+        elif behaviour == "context":
+            err = {"error": {"message": "This model's maximum context length is 8192 tokens. However, your "
+                             "messages resulted in 9000 tokens. Please reduce the length of the messages.",
+                             "type": "invalid_request_error", "code": "context_length_exceeded"}}
+            self._send(400, json.dumps(err).encode())
         elif behaviour == "drop":
             self.close_connection = True
             self.connection.shutdown(2)

@@ -132,7 +132,7 @@ def test_usage_command_tables_by_purpose_model_and_agent(upstream: FakeUpstream,
         assert phrase in result.output
     row = next(line for line in result.output.splitlines() if "│ agent " in line)
     assert row.split("│")[2].strip() == "2"
-    assert "total: 3 calls (0 failed or refused)" in result.output
+    assert "total: 3 calls (0 failed, 0 refused)" in result.output
 
 
 def test_a_resumed_run_keeps_counting_against_its_budget(upstream: FakeUpstream, store: Any) -> None:
@@ -140,15 +140,15 @@ def test_a_resumed_run_keeps_counting_against_its_budget(upstream: FakeUpstream,
     with _gateway(upstream, store, run, budget=Budget(max_calls=3)) as gw:
         s = gw.open_session()
         assert [post_chat(gw.socket_path, s.token, ask(f"q{i}"))[0] for i in range(2)] == [200, 200]
-    with _gateway(upstream, store, run, budget=Budget(max_calls=3)) as gw:  # by default: this gateway's calls only
-        assert gw.usage().calls == 0
-    with _gateway(upstream, store, run, budget=Budget(max_calls=3), count_earlier_calls=True) as gw:  # the run resumes
+    with _gateway(upstream, store, run, budget=Budget(max_calls=3)) as gw:  # the run resumes
         assert gw.usage().calls == 2
         s = gw.open_session()
         assert [post_chat(gw.socket_path, s.token, ask(f"r{i}"))[0] for i in range(2)] == [200, 429]
     other = store.create_run("other")
     with _gateway(upstream, store, other) as gw:
-        assert gw.usage(run).calls == 3 and gw.usage(run).tokens_out > 0
+        assert gw.usage().calls == 0  # a new run starts from nothing
+        resumed = gw.usage(run)
+        assert (resumed.calls, resumed.refused) == (3, 1) and resumed.tokens_out > 0
 
 
 @pytest.mark.postgres
