@@ -22,6 +22,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from dgm.cli.common import fmt_usd  # noqa: E402
+
 
 @dataclass(frozen=True)
 class Curve:
@@ -169,7 +171,7 @@ def markdown(run: Any, agents: list[Any], lineage: list[Any], events: list[Any],
         f"selector `{cfg.get('selector')}`, seed {cfg.get('seed')}, workers {cfg.get('workers')}",
         f"- agents: {len(agents)} ({', '.join(f'{n} {s}' for s, n in statuses.most_common())}); "
         f"expansions that failed: {len(failures)}",
-        f"- evaluations: {n_evals}; LLM calls: {len(calls)}; cost: ${cost:.4f}",
+        f"- evaluations: {n_evals}; LLM calls: {len(calls)}; cost: {fmt_usd(cost)}",
         f"- best: `{best.id}` score {fmt(best.score)} (generation {best.generation})" if best else "- best: none yet",
         f"- seed score: {fmt(agents[0].score) if agents else '-'}; archive mean: "
         f"{fmt(sum(a.score or 0 for a in admitted) / len(admitted)) if admitted else '-'}",

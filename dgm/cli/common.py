@@ -3,6 +3,7 @@ user errors (one line, exit 2)."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -66,7 +67,13 @@ def fmt_score(score: float | None) -> str:
 
 
 def fmt_usd(usd: float) -> str:
-    return f"${usd:.4f}" if usd < 1 else f"${usd:.2f}"
+    """Dollars for people: cents from a dollar up, else four decimals, and under a cent two
+    significant digits (a run on a cheap model must not read $0.0000)."""
+    if usd >= 1:
+        return f"${usd:.2f}"
+    if usd >= 0.01 or usd <= 0:
+        return f"${usd:.4f}"
+    return f"${usd:.{1 - math.floor(math.log10(usd))}f}"
 
 
 def fmt_age(created_at: float, now: float | None = None) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from dgm.cli.common import make_console
+from dgm.cli.common import fmt_usd, make_console
 from dgm.errors import UserError
 
 if TYPE_CHECKING:
@@ -103,11 +103,11 @@ def _usage_table(title: str, rows: dict[str, Usage]) -> Table:
 
     t = Table(title=title)
     name = title.split()[-1]
-    for col in (name, "calls", "errors", "refused", "tokens in", "tokens out", "cost USD"):
+    for col in (name, "calls", "errors", "refused", "tokens in", "tokens out", "cost"):
         t.add_column(col, justify="left" if col == name else "right")
     for key, u in sorted(rows.items(), key=lambda kv: -kv[1].cost_usd):
         t.add_row(key, str(u.calls), str(u.errors), str(u.refused), f"{u.tokens_in:,}", f"{u.tokens_out:,}",
-                  f"{u.cost_usd:.4f}")
+                  fmt_usd(u.cost_usd))
     return t
 
 
@@ -131,4 +131,4 @@ def usage(
         out.print(_usage_table(f"run {run}: LLM usage {title}", tally_by(calls, field)))
     total = tally(calls)
     out.print(f"total: {total.calls} calls ({total.errors} failed, {total.refused} refused), "
-                    f"{total.tokens_in:,} tokens in, {total.tokens_out:,} out, ${total.cost_usd:.4f}")
+                    f"{total.tokens_in:,} tokens in, {total.tokens_out:,} out, {fmt_usd(total.cost_usd)}")

@@ -96,7 +96,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeUpstream:
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, default: str = "ok") -> None:
+        self.default = default  # the behaviour once the plan is used up
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self._plan: deque[str] = deque()
@@ -110,13 +111,14 @@ class FakeUpstream:
         return f"http://{host}:{port}/v1"
 
     def plan(self, *behaviours: str) -> None:
-        """Queue behaviours for the next requests, in order; afterwards every request is ok."""
+        """Queue behaviours for the next requests, in order; afterwards every request gets
+        the default behaviour (ok unless the server was made with another)."""
         with self.lock:
             self._plan.extend(behaviours)
 
     def next_behaviour(self) -> str:
         with self.lock:
-            return self._plan.popleft() if self._plan else "ok"
+            return self._plan.popleft() if self._plan else self.default
 
     def __enter__(self) -> FakeUpstream:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)

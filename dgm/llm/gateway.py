@@ -27,7 +27,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -58,6 +58,13 @@ class RecordingArchive(Protocol):
     def find_llm_response(self, request_key: str, run_id: str | None = None) -> bytes | None: ...
 
     def append_event(self, run_id: str, kind: str, payload: dict[str, Any]) -> Any: ...
+
+
+@runtime_checkable
+class CallerAwareProvider(Protocol):
+    """A provider whose answer depends on who asks (run, agent, task, purpose): replay."""
+
+    def complete_for(self, caller: Session, request: dict[str, Any], key: str) -> Completion: ...
 
 
 class RetryPolicy(BaseModel):
@@ -346,7 +353,7 @@ class Gateway:
         for attempt in range(self.retry.tries):
             t0 = time.perf_counter()
             try:
-                done = self.provider.complete(request, key)
+                done = self._complete(session, request, key)
             except LLMError as e:
                 self._record(session, raw, key, None, time.perf_counter() - t0, e.kind)
                 if e.retryable and attempt + 1 < self.retry.tries:
@@ -365,6 +372,11 @@ class Gateway:
             self._record(session, raw, key, done, time.perf_counter() - t0, None)
             return Reply(200, done.body)
         raise AssertionError("unreachable: the last attempt returns")
+
+    def _complete(self, session: Session, request: dict[str, Any], key: str) -> Completion:
+        if isinstance(self.provider, CallerAwareProvider):  # replay matches by caller too
+            return self.provider.complete_for(session, request, key)
+        return self.provider.complete(request, key)
 
     # -- the archive -----------------------------------------------------------------
 

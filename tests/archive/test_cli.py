@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from archive import Archive, open_archive
+from archive.db import to_url
 from dgm.cli import app
 from tests.archive.conftest import agent_files, edit
 
@@ -20,9 +21,20 @@ DGM = str(Path(sys.executable).parent / "dgm")
 
 
 @pytest.fixture
-def grown(tmp_path: Path) -> tuple[str, dict[str, str]]:
-    """A small run: seed -> a (0.4) -> b (0.9, best) ; seed -> c (rejected)."""
+def grown(archive_url: str) -> tuple[str, dict[str, str]]:
+    """A small run, in SQLite and in PostgreSQL (the CLI takes either by --archive)."""
+    return archive_url, grow(archive_url)
+
+
+@pytest.fixture
+def grown_file(tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """The same run in a SQLite file (for what only a file has: a default location)."""
     path = str(tmp_path / "archive.db")
+    return path, grow(path)
+
+
+def grow(path: str) -> dict[str, str]:
+    """A small run: seed -> a (0.4) -> b (0.9, best) ; seed -> c (rejected)."""
     with open_archive(path) as a:
         run = a.create_run("demo-run", config={"selector": "best"})
         files = agent_files(n=3)
@@ -39,7 +51,7 @@ def grown(tmp_path: Path) -> tuple[str, dict[str, str]]:
                             {"tests/test_x.py::test_a": "PASSED", "tests/test_x.py::test_b": "PASSED"}, 4.2)
         a.record_evaluation(ib, "ledgerly__ledgerly-4", 0, "small", False, 0.0, {}, 1.0, error_kind="timeout")
         a.record_llm_call(run, ib, None, "diagnose", "local", 10, 5, 0.25, 1.0, b"q", b"a", None, "k")
-    return path, {"run": run, "seed": seed, "a": ia, "b": ib, "c": ic}
+    return {"run": run, "seed": seed, "a": ia, "b": ib, "c": ic}
 
 
 def dgm(path: str, *args: str) -> str:
@@ -182,8 +194,8 @@ def test_missing_archive_is_an_error_and_not_created(tmp_path: Path) -> None:
     assert not (tmp_path / "env.db").exists()
 
 
-def test_default_location_and_env(grown: tuple[str, dict[str, str]], tmp_path: Path) -> None:
-    path, ids = grown
+def test_default_location_and_env(grown_file: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+    path, ids = grown_file
     r = real_dgm("runs", cwd=tmp_path, env={"DGM_ARCHIVE": path})
     assert r.returncode == 0 and "demo-run" in r.stdout
     (tmp_path / ".dgm").mkdir()
@@ -197,7 +209,7 @@ def test_corrupt_and_newer_archives(grown: tuple[str, dict[str, str]], tmp_path:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not sqlite at all\n" * 300)
     assert_one_line_error(real_dgm("runs", "--archive", str(junk), cwd=tmp_path), "junk.db", "not a database")
-    engine = sa.create_engine(f"sqlite:///{path}")
+    engine = sa.create_engine(to_url(path))
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = 'ffff99'"))
     engine.dispose()

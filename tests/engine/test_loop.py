@@ -181,7 +181,7 @@ def test_same_seed_same_run(harness: Harness, tmp_path_factory: pytest.TempPathF
         index = {a.id: i for i, a in enumerate(agents)}
         return [(index.get(a.parent_id, -1), a.score) for a in agents]
 
-    other = Harness(tmp_path_factory.mktemp("other"))
+    other = Harness(tmp_path_factory.mktemp("other") / "archive.db")
     assert tree(harness, 5) == tree(other, 5)
-    trees = {tuple(tree(Harness(tmp_path_factory.mktemp(f"s{s}")), s)) for s in range(6)}
+    trees = {tuple(tree(Harness(tmp_path_factory.mktemp(f"s{s}") / "archive.db"), s)) for s in range(6)}
     assert len(trees) > 1, "the seed must matter"
