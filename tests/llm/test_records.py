@@ -107,6 +107,32 @@ def test_replay_serves_the_recorded_bodies_byte_for_byte(upstream: FakeUpstream,
     assert [c.response for c in store.llm_calls(replay_run) if c.error_kind is None] == originals
 
 
+def test_replay_matches_requests_that_differ_by_the_callers_position(upstream: FakeUpstream, store: Any) -> None:
+    """Run B's agents ask in their own words (their prompts hold their own ids): each call
+    gets the answer RUN's agent at the same position got for the same task, purpose and step."""
+
+    def grow(run: str, gw: Gateway) -> list[bytes]:
+        answers = []
+        seed = store.add_agent(run, {"a.py": b"x = 0\n"})
+        child = store.add_agent(run, {"a.py": b"x = 1\n"}, parent_id=seed)
+        for agent, task, purpose in [(seed, "t1", "agent"), (seed, "t1", "agent"), (seed, "t2", "agent"),
+                                     (seed, None, "mutate"), (child, "t1", "agent")]:
+            s = gw.open_session(agent_id=agent, task_id=task, purpose=purpose)
+            answers.append(post_chat(gw.socket_path, s.token, ask(f"I am {agent}, step {len(answers)}"))[2])
+        return answers
+
+    recorded = store.create_run("recorded")
+    with _gateway(upstream, store, recorded) as gw:
+        originals = grow(recorded, gw)
+    assert len(set(originals)) == 5  # each answer echoes its own question
+    replay_run = store.create_run("replay")
+    with Gateway(open_provider(f"replay:{recorded}", archive=store), archive=store, run_id=replay_run) as gw:
+        assert grow(replay_run, gw) == originals
+        s = gw.open_session(agent_id=store.agents(replay_run)[1].id, task_id="t1", purpose="agent")
+        status, body, _ = post_chat(gw.socket_path, s.token, ask("a step the recorded run never took"))
+        assert status == 404 and body["error"]["type"] == "replay_miss"
+
+
 def test_replay_of_an_unknown_run_is_a_user_error(store: Any) -> None:
     from dgm.errors import UserError
 
