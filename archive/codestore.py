@@ -20,8 +20,8 @@ import importlib
 import threading
 import zlib
 from collections import OrderedDict
-from typing import Any
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
@@ -131,7 +131,7 @@ class BlobStore:
         digests = [sha256(raw) for raw, _ in items]
         known = self.pks_by_hash(conn, digests)
         new: dict[bytes, tuple[bytes, int | None]] = {}
-        for digest, item in zip(digests, items):
+        for digest, item in zip(digests, items, strict=True):
             if digest not in known:
                 new.setdefault(digest, item)
         if new:

@@ -16,12 +16,12 @@ The schema is created and changed only by the alembic migrations in `archive/mig
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
     Index,
     Integer,
-    BigInteger,
     LargeBinary,
     String,
     Text,

@@ -13,9 +13,9 @@ import math
 import secrets
 import threading
 import time
-from itertools import count
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -365,7 +365,7 @@ class Archive:
         before = self.blobs.get_many(conn, old.values())  # usually cached: parents recur
         manifest = {p: old[p] for p, data in contents.items() if p in old and before[old[p]] == data}
         new = [p for p in contents if p not in manifest]
-        manifest.update(zip(new, self.blobs.put_many(conn, [(contents[p], old.get(p)) for p in new])))
+        manifest.update(zip(new, self.blobs.put_many(conn, [(contents[p], old.get(p)) for p in new]), strict=True))
         changed = diffs.changed_paths(old, manifest)
         added = removed = 0
         for path in changed:
@@ -624,13 +624,13 @@ class Archive:
         items: list[tuple[bytes, None]] = []
         for i, r in enumerate(results):
             tests = json.dumps(dict(r["tests"]), sort_keys=True).encode() if r.get("tests") else b""
-            for name, value in zip(fields, (tests, r.get("patch"), r.get("logs"), r.get("trajectory"))):
+            for name, value in zip(fields, (tests, r.get("patch"), r.get("logs"), r.get("trajectory")), strict=True):
                 data = _as_bytes(value)
                 if data:
                     slots.append((i, name))
                     items.append((data, None))
         refs: list[dict[str, int | None]] = [dict.fromkeys(fields) for _ in results]
-        for (i, name), pk in zip(slots, self.blobs.put_many(conn, items)):
+        for (i, name), pk in zip(slots, self.blobs.put_many(conn, items), strict=True):
             refs[i][name] = pk
         return refs
 

@@ -77,7 +77,7 @@ def split_patch(patch: str) -> list[tuple[str, str]]:
     if not starts:
         return []
     parts = []
-    for a, b in zip(starts, starts[1:] + [len(lines)]):
+    for a, b in zip(starts, starts[1:] + [len(lines)], strict=True):
         chunk = "".join(lines[a:b])
         parts.append((_path_of(lines[a:b]), chunk))
     return parts

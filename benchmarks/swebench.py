@@ -106,7 +106,7 @@ def load_tasks(source: str) -> tuple[list[Task], dict[str, dict[str, Any]]]:
     """Tasks and their raw instances (the swebench package wants the raw ones)."""
     raws = load_instances(source)
     tasks = [to_task(r) for r in raws]
-    return tasks, {t.instance_id: r for t, r in zip(tasks, raws)}
+    return tasks, {t.instance_id: r for t, r in zip(tasks, raws, strict=True)}
 
 
 # --- the official package, used where it does the work --------------------------------

@@ -42,7 +42,6 @@ from dgm.mutators import Chat, EvalView, Mutation, MutationContext, Mutator
 from dgm.mutators.admission import rejection
 from dgm.selectors import SELECTORS
 
-
 log = logging.getLogger(__name__)
 
 FILES_CACHE = 256  # agents whose code stays in memory for reuse as parents

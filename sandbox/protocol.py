@@ -53,7 +53,7 @@ class Limits(BaseModel):
     copy_out_cap_mb: int = Field(default=256, ge=1, description="Most bytes `get_files`/`get_dir` bring back from one call (MiB).")
 
 
-class Status(str, enum.Enum):
+class Status(str, enum.Enum):  # noqa: UP042 - StrEnum would change str(status), which callers print
     """How a command ended."""
 
     ok = "ok"  # exit code 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -38,11 +38,11 @@ def _provider(model: str | None, api_base: str | None, archive: Any = None) -> A
 
 @app.command()
 def serve(
-    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    socket: Optional[str] = typer.Option(None, "--socket", help="Unix socket path (default: a fresh private temp dir)."),
-    port: Optional[int] = typer.Option(None, "--port", help="Also serve on 127.0.0.1:PORT (0 picks a free port)."),
-    api_base: Optional[str] = typer.Option(None, "--api-base", help=API_BASE_HELP),
-    archive: Optional[str] = typer.Option(None, "--archive", help=ARCHIVE_HELP + " Needed for replay:RUN."),
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    socket: str | None = typer.Option(None, "--socket", help="Unix socket path (default: a fresh private temp dir)."),
+    port: int | None = typer.Option(None, "--port", help="Also serve on 127.0.0.1:PORT (0 picks a free port)."),
+    api_base: str | None = typer.Option(None, "--api-base", help=API_BASE_HELP),
+    archive: str | None = typer.Option(None, "--archive", help=ARCHIVE_HELP + " Needed for replay:RUN."),
 ) -> None:
     """Run the gateway until Ctrl-C and print how to reach it."""
     out = console()
@@ -69,12 +69,12 @@ def serve(
 @app.command()
 def chat(
     prompt: str = typer.Argument(..., help="What to ask."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    api_base: Optional[str] = typer.Option(None, "--api-base", help=API_BASE_HELP),
-    system: Optional[str] = typer.Option(None, "--system", help="A system message."),
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    api_base: str | None = typer.Option(None, "--api-base", help=API_BASE_HELP),
+    system: str | None = typer.Option(None, "--system", help="A system message."),
     max_tokens: int = typer.Option(512, "--max-tokens", help="Longest answer, in tokens."),
     temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature."),
-    archive: Optional[str] = typer.Option(None, "--archive", help=ARCHIVE_HELP + " Read only, for replay:RUN."),
+    archive: str | None = typer.Option(None, "--archive", help=ARCHIVE_HELP + " Read only, for replay:RUN."),
 ) -> None:
     """One call through the gateway: prints the answer, the tokens and the cost."""
     out = console()
@@ -114,7 +114,7 @@ def _usage_table(title: str, rows: dict[str, Usage]) -> Table:
 @app.command()
 def usage(
     run: str = typer.Argument(..., help="Run id."),
-    archive: Optional[str] = typer.Option(None, "--archive", help=ARCHIVE_HELP),
+    archive: str | None = typer.Option(None, "--archive", help=ARCHIVE_HELP),
 ) -> None:
     """Calls, tokens and cost of a run: by purpose, by model, by agent."""
     from dgm.cli.common import archive_errors

@@ -13,7 +13,6 @@ import os
 import signal
 from collections import Counter
 from contextlib import ExitStack
-from typing import Optional
 
 import typer
 from rich.console import Console, Group
@@ -111,22 +110,22 @@ def summary(archive: object, run_id: str, reason: str, p: Progress) -> None:
 
 
 def run(
-    preset: Optional[str] = typer.Argument(None, help="Preset name (see dgm/presets) or a YAML config file (default: the dgm preset)."),
-    model: Optional[str] = typer.Option(None, "--model", help="local, a litellm model string, replay:RUN or scripted:FILE (default: a real model when an API key is set, else local)."),
-    api_base: Optional[str] = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server for --model."),
-    suite: Optional[str] = typer.Option(None, "--suite", help="Benchmark suite, e.g. swe-mini."),
-    selector: Optional[str] = typer.Option(None, "--selector", help="score_child_prop, score_prop, best, random or clade_thompson."),
-    operator: Optional[str] = typer.Option(None, "--operator", help="self_modify (DGM) or diff (SEARCH/REPLACE)."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Jobs run at once."),
-    max_iterations: Optional[int] = typer.Option(None, "--max-iterations", help="Children to create."),
-    max_evaluations: Optional[int] = typer.Option(None, "--max-evaluations", help="Stop after this many (agent, task) evaluations."),
-    budget_usd: Optional[float] = typer.Option(None, "--budget-usd", help="Stop when LLM spending reaches this."),
-    wall_clock_s: Optional[float] = typer.Option(None, "--wall-clock", help="Stop starting work after this many seconds."),
-    sandbox: Optional[str] = typer.Option(None, "--sandbox", help="docker or local."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Fixes every random choice of the engine."),
-    resume: Optional[str] = typer.Option(None, "--resume", help="Continue this run (id or unique prefix) from the archive."),
-    name: Optional[str] = typer.Option(None, "--name", help="Run name."),
-    archive_opt: Optional[str] = ArchiveOption,
+    preset: str | None = typer.Argument(None, help="Preset name (see dgm/presets) or a YAML config file (default: the dgm preset)."),
+    model: str | None = typer.Option(None, "--model", help="local, a litellm model string, replay:RUN or scripted:FILE (default: a real model when an API key is set, else local)."),
+    api_base: str | None = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server for --model."),
+    suite: str | None = typer.Option(None, "--suite", help="Benchmark suite, e.g. swe-mini."),
+    selector: str | None = typer.Option(None, "--selector", help="score_child_prop, score_prop, best, random or clade_thompson."),
+    operator: str | None = typer.Option(None, "--operator", help="self_modify (DGM) or diff (SEARCH/REPLACE)."),
+    workers: int | None = typer.Option(None, "--workers", help="Jobs run at once."),
+    max_iterations: int | None = typer.Option(None, "--max-iterations", help="Children to create."),
+    max_evaluations: int | None = typer.Option(None, "--max-evaluations", help="Stop after this many (agent, task) evaluations."),
+    budget_usd: float | None = typer.Option(None, "--budget-usd", help="Stop when LLM spending reaches this."),
+    wall_clock_s: float | None = typer.Option(None, "--wall-clock", help="Stop starting work after this many seconds."),
+    sandbox: str | None = typer.Option(None, "--sandbox", help="docker or local."),
+    seed: int | None = typer.Option(None, "--seed", help="Fixes every random choice of the engine."),
+    resume: str | None = typer.Option(None, "--resume", help="Continue this run (id or unique prefix) from the archive."),
+    name: str | None = typer.Option(None, "--name", help="Run name."),
+    archive_opt: str | None = ArchiveOption,
     quiet: bool = typer.Option(False, "--quiet", help="No live display (the summary is still printed)."),
 ) -> None:
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""

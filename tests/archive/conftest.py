@@ -14,7 +14,6 @@ from archive import Archive, open_archive
 from tests.conftest import fresh_postgres_database
 
 
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def archive_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     if request.param == "sqlite":

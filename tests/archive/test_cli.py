@@ -105,7 +105,7 @@ def test_tree_highlights_the_best_lineage(grown: tuple[str, dict[str, str]]) -> 
     assert "4 agent(s)" in out
     assert f"{ids['b'][:8]} 0.900 evaluated 1/2  ★ best" in out
     lines = out.splitlines()
-    depth = {k: next(l.index(ids[k][:8]) for l in lines if ids[k][:8] in l) for k in ids if k != "run"}
+    depth = {k: next(ln.index(ids[k][:8]) for ln in lines if ids[k][:8] in ln) for k in ids if k != "run"}
     assert depth["seed"] < depth["a"] < depth["b"] and depth["c"] == depth["a"]
 
 
@@ -115,15 +115,15 @@ def test_tree_collapses_large_runs(tmp_path: Path) -> None:
         run = a.create_run("big")
         seed = a.add_agent(run, {"a.py": b"0"})
         level = [seed]
-        for depth in range(3):  # 1 + 8 + 64 + 512 agents
+        for _depth in range(3):  # 1 + 8 + 64 + 512 agents
             level = [a.add_agent(run, {"a.py": f"{p}{i}".encode()}, parent_id=p) for p in level for i in range(8)]
         best = level[-5]
         a.set_agent_score(best, "small", 0.99)
     out = dgm(path, "archive", "tree", "big", "--max-nodes", "20")
     assert f"{best[:8]} 0.990" in out and "★ best" in out
-    shown = [l for l in out.splitlines() if "pending" in l or "0.990" in l]
+    shown = [ln for ln in out.splitlines() if "pending" in ln or "0.990" in ln]
     assert len(shown) == 20
-    hidden = sum(int(l.split("… ")[1].split(" more")[0]) for l in out.splitlines() if "… " in l)
+    hidden = sum(int(ln.split("… ")[1].split(" more")[0]) for ln in out.splitlines() if "… " in ln)
     assert hidden + len(shown) == 1 + 8 + 64 + 512
 
 

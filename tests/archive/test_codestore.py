@@ -8,7 +8,14 @@ import pytest
 from sqlalchemy import func, select
 
 from archive import Archive, ArchiveError
-from archive.codestore import MAX_DEPTH, MANIFEST_MAX_DEPTH, BlobCache, compress, decode_manifest, decompress, encode_manifest
+from archive.codestore import (
+    MANIFEST_MAX_DEPTH,
+    BlobCache,
+    compress,
+    decode_manifest,
+    decompress,
+    encode_manifest,
+)
 from archive.models import Blob
 from tests.archive.conftest import agent_files, edit
 

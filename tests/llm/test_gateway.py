@@ -9,7 +9,7 @@ from typing import Any
 import openai
 import pytest
 
-from dgm.llm import Budget, Gateway, RetryPolicy, open_provider
+from dgm.llm import Budget, Gateway, open_provider
 from dgm.llm.fake_upstream import FakeUpstream
 from dgm.llm.upstream import LiteLLMProvider
 from tests.llm.conftest import FAKE_KEY, FAST, ask, post_chat

@@ -126,7 +126,7 @@ def test_no_network_egress(backend: SandboxBackend, docker_backend: SandboxBacke
         "        s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(path); print('OPEN', path)\n"
         "    except OSError as e: print('closed', path, type(e).__name__)\n"
     )
-    args = [f"{h}:{s.getsockname()[1]}" for h, s in zip(hosts, listeners)]
+    args = [f"{h}:{s.getsockname()[1]}" for h, s in zip(hosts, listeners, strict=True)]
     with backend.open(SMALL) as sb:
         r = sb.run(["python3", "-c", probe, *args], timeout_s=20)
     assert r.status is Status.ok, r
