@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from archive.errors import ArchiveError
 from archive.models import Blob
@@ -136,7 +136,7 @@ class BlobStore:
                 new.setdefault(digest, item)
         if new:
             hints = {base for _, base in new.values() if base is not None}
-            depths = dict(conn.execute(DEPTHS, {"pks": list(hints)}).all()) if hints else {}
+            depths: dict[int, int] = {pk: d for pk, d in conn.execute(DEPTHS, {"pks": list(hints)})} if hints else {}
             usable = [b for b in hints if depths.get(b, max_depth) < max_depth]
             bases = self.get_many(conn, usable)
             rows = []
@@ -181,7 +181,7 @@ class BlobStore:
                 out[pk] = raw
         if not missing:
             return out
-        rows = []
+        rows: list[Any] = []
         for i in range(0, len(missing), 500):
             chunk = missing[i : i + 500]
             rows += conn.execute(BY_PK, {"pks": chunk}).all()
@@ -202,7 +202,7 @@ class BlobStore:
         out: dict[bytes, int] = {}
         for i in range(0, len(digests), 500):
             chunk = digests[i : i + 500]
-            out.update(conn.execute(BY_HASH, {"hashes": chunk}).all())
+            out.update((digest, pk) for digest, pk in conn.execute(BY_HASH, {"hashes": chunk}))
         return out
 
 
@@ -217,4 +217,4 @@ def _insert_ignoring_duplicates(conn: Connection) -> Any:
     """INSERT that skips a hash another writer stored first (content-addressed: same bytes)."""
     if conn.dialect.name in ("postgresql", "sqlite"):
         return dialect_insert(conn)(Blob).on_conflict_do_nothing(index_elements=["hash"])
-    return Blob.__table__.insert()
+    return insert(Blob)

@@ -32,7 +32,7 @@ def file_diff(path: str, old: bytes | None, new: bytes | None) -> list[str]:
     return [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in out]
 
 
-def changed_paths(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> list[str]:
+def changed_paths(old: Mapping[str, object], new: Mapping[str, object]) -> list[str]:
     """Paths whose content differs (by digest or bytes), added or removed; sorted."""
     return sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
 

@@ -19,7 +19,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from archive import diffs
@@ -195,7 +195,7 @@ class Archive:
             finished_at=None,
         )
         with self._write() as conn:
-            conn.execute(Run.__table__.insert().values(**row))
+            conn.execute(insert(Run).values(**row))
         return run_id
 
     def set_run_status(self, run_id: str, status: str, totals: dict[str, Any] | None = None) -> None:
@@ -321,7 +321,7 @@ class Archive:
             )
             seq = self._next_seq(conn, run_pk)
             conn.execute(
-                Agent.__table__.insert().values(
+                insert(Agent).values(
                     stats_seq=seq,
                     id=agent_id,
                     run_pk=run_pk,
@@ -612,7 +612,7 @@ class Archive:
                     )
                 )
             if rows:
-                conn.execute(Evaluation.__table__.insert(), rows)
+                conn.execute(insert(Evaluation), rows)
         return [f"{agent_id}/{row['seq']}" for row in rows]
 
     def _evaluation_blobs(
@@ -635,7 +635,7 @@ class Archive:
         return refs
 
     def _task_pks(self, conn: Connection, names: set[str]) -> dict[str, int]:
-        have = dict(conn.execute(TASKS_BY_NAME, {"names": list(names)}).all())
+        have: dict[str, int] = {name: pk for name, pk in conn.execute(TASKS_BY_NAME, {"names": list(names)})}
         for name in names - have.keys():
             conn.execute(dialect_insert(conn)(Task).values(name=name).on_conflict_do_nothing(index_elements=["name"]))
             have[name] = conn.execute(select(Task.pk).where(Task.name == name)).scalar_one()
@@ -703,7 +703,7 @@ class Archive:
             run_pk = self._run_pk(conn, run_id) if run_id else None
             agent_pk = self._agent_row(conn, agent_id).pk if agent_id else None
             conn.execute(
-                LLMCall.__table__.insert().values(
+                insert(LLMCall).values(
                     id=call_id,
                     run_pk=run_pk,
                     agent_pk=agent_pk,
@@ -715,7 +715,7 @@ class Archive:
                     cost_usd=float(cost_usd),
                     latency_s=float(latency_s),
                     request_pk=self.blobs.put(conn, _as_bytes(request) or b""),
-                    response_pk=self.blobs.put(conn, _as_bytes(response)) if response is not None else None,
+                    response_pk=self.blobs.put(conn, _as_bytes(response) or b"") if response is not None else None,
                     error_kind=error_kind,
                     request_key=request_key,
                     created_at=time.time(),
@@ -784,7 +784,7 @@ class Archive:
         body = _dumps(payload, "event payload")
         with self._write() as conn:
             result = conn.execute(
-                Event.__table__.insert().values(
+                insert(Event).values(
                     run_pk=self._run_pk(conn, run_id), kind=kind, payload=body, created_at=time.time()
                 )
             )

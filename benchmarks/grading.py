@@ -107,7 +107,8 @@ def _path_of(chunk: list[str]) -> str:
 
 def drop_test_files(patch: str) -> tuple[str, list[str]]:
     """(the patch without its test-file parts, the paths dropped)."""
-    kept, dropped = [], []
+    kept: list[tuple[str, str]] = []
+    dropped: list[tuple[str, str]] = []
     for path, chunk in split_patch(patch):
         (dropped if is_test_path(path) else kept).append((path, chunk))
     return "".join(c for _, c in kept), [p for p, _ in dropped]

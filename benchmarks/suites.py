@@ -217,9 +217,8 @@ def validate_task(suite: Suite, task: Task, backend: Any, **grade_kwargs: Any) -
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="dgm-validate-") as tmp:
-        repo: Path | None = Path(tmp) / "repo"
-        if not suite.build_repo(task, repo):
-            repo = None
+        built = Path(tmp) / "repo"
+        repo = built if suite.build_repo(task, built) else None
         gold = suite.grade(task, task.patch, backend, repo, **grade_kwargs)
         empty = suite.grade(task, "", backend, repo, allow_empty=True, **grade_kwargs)
     reasons = []

@@ -92,7 +92,8 @@ def plot_progress(curve: Curve, path: Path) -> None:
 def plot_tree(agents: list[Any], lineage: set[str], path: Path) -> None:
     pos = tree_layout(agents)
     fig, ax = plt.subplots(figsize=(max(6, min(40, len(pos) * 0.25)), max(4, min(30, (max((a.generation for a in agents), default=0) + 1) * 0.6))))
-    thin, thick = [], []
+    thin: list[Any] = []
+    thick: list[Any] = []
     for a in agents:
         if a.parent_id in pos:
             seg = [pos[a.parent_id], pos[a.id]]
@@ -138,7 +139,7 @@ def plot_cost(calls: list[Any], start: float, path: Path) -> None:
     ax2.plot([0, *t], list(range(len(t) + 1)), color="tab:blue", lw=1, ls="--", label="LLM calls (cumulative)")
     ax2.set_ylabel("calls")
     lines = ax.get_lines() + ax2.get_lines()
-    ax.legend(lines, [ln.get_label() for ln in lines], loc="upper left")
+    ax.legend(lines, [str(ln.get_label()) for ln in lines], loc="upper left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -140,7 +140,9 @@ def open_session(archive: Any, run_id: str, config: RunConfig,
     if seed_files is None and not archive.candidate_stats(run_id):  # a fresh run needs its seed
         seed_files = seed_agent_files(config)
     suite = open_suite(config.suite)
-    provider = open_provider(with_resolved_model(config).model, archive=archive, api_base=config.api_base)
+    model = with_resolved_model(config).model
+    assert model is not None  # resolved
+    provider = open_provider(model, archive=archive, api_base=config.api_base)
     # The whole run's budget: the gateway counts what earlier sessions of the run spent.
     run_budget = None if config.budget_usd is None else Budget(max_usd=config.budget_usd)
     task_budget = None if config.task_budget_usd is None else Budget(max_usd=config.task_budget_usd)

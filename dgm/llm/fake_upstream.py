@@ -108,7 +108,7 @@ class FakeUpstream:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host!s}:{port}/v1"
 
     def plan(self, *behaviours: str) -> None:
         """Queue behaviours for the next requests, in order; afterwards every request gets

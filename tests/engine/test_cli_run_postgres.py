@@ -24,7 +24,8 @@ def test_a_run_stopped_by_its_budget_resumes_and_finishes_on_postgresql(tmp_path
     before = [(a.id, e.task_id) for a in archive.agents(run.id) for e in archive.evaluations(a.id)]
     assert len(before) == 2
 
-    resumed = dgm("run", "--resume", run.id[:6], "--archive", postgres_url, "--quiet", cwd=tmp_path)
+    resumed = dgm("run", "--resume", run.id[:6], "--archive", postgres_url, "--max-evaluations", "100", "--quiet",
+                  cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     agents = archive.agents(run.id)
     pairs = [(a.id, e.task_id) for a in agents for e in archive.evaluations(a.id)]
