@@ -29,7 +29,9 @@ FIXTURE_MARKERS = {
 
 def missing(component: str, why: str) -> NoReturn:
     """A component this test needs is missing: fail, naming it and how to get it."""
-    pytest.fail(f"{component} is missing: {why} (or deselect with -m 'not {component}')", pytrace=False)
+    pytest.fail(
+        f"{component} is missing: {why} (or deselect with -m 'not {component}')", pytrace=False
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

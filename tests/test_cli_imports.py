@@ -25,7 +25,9 @@ print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
 
 
 def imported_by(*args: str) -> set[str]:
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=60
+    )
     return set(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
@@ -44,4 +46,6 @@ def test_archive_reads_import_no_engine_or_service(command: list[str], tmp_path:
         store.add_agent(store.create_run("r"), {"a.py": b"x = 1\n"})
     loaded = imported_by(*command, "--archive", str(db))
     assert "sqlalchemy" in loaded  # it did open the archive
-    assert loaded.isdisjoint({"litellm", "docker", "matplotlib", "pydantic", "yaml", "alembic"}), loaded
+    assert loaded.isdisjoint({"litellm", "docker", "matplotlib", "pydantic", "yaml", "alembic"}), (
+        loaded
+    )

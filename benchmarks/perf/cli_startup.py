@@ -60,7 +60,9 @@ def median_time(argv: list[str], env: dict[str, str], cwd: Path, repeat: int, wa
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--repeat", type=int, default=9)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--agents", type=int, default=50)
@@ -79,7 +81,11 @@ def main() -> None:
             "runs_s_p50": [*dgm, "runs"],
             "archive_list_s_p50": [*dgm, "archive", "list", run_id[:6]],
         }
-        out: dict[str, object] = {"benchmark": "cli_startup", "agents": args.agents, "repeat": args.repeat}
+        out: dict[str, object] = {
+            "benchmark": "cli_startup",
+            "agents": args.agents,
+            "repeat": args.repeat,
+        }
         for key, argv in cases.items():
             out[key] = round(median_time(argv, env, Path(tmp), args.repeat, args.warmup), 3)
     out["load_avg_1m"] = round(os.getloadavg()[0], 2)

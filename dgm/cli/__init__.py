@@ -52,7 +52,9 @@ class LazyGroup(TyperGroup):
         command.name = cmd_name
         return command
 
-    def format_commands(self, ctx: typer.Context, formatter: typer.core._click.HelpFormatter) -> None:  # type: ignore[override]
+    def format_commands(
+        self, ctx: typer.Context, formatter: typer.core._click.HelpFormatter
+    ) -> None:  # type: ignore[override]
         with formatter.section("Commands"):
             formatter.write_dl([(name, help_line) for name, (_, _, help_line) in COMMANDS.items()])
 

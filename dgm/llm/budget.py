@@ -144,7 +144,11 @@ class Ledger:
                 self._usage.setdefault(scope, Usage()).calls += 1
 
     def charge(
-        self, scopes: list[str], tokens_in: int, tokens_out: int, cost_usd: float,
+        self,
+        scopes: list[str],
+        tokens_in: int,
+        tokens_out: int,
+        cost_usd: float,
         error_kind: str | None = None,
     ) -> None:
         with self._lock:

@@ -98,7 +98,11 @@ class ReplayProvider:
             assert self._recorded is not None and self._at is not None
             body = None
             if caller is not None:
-                pos = (self._position(caller.run_id, caller.agent_id), caller.task_id, caller.purpose)
+                pos = (
+                    self._position(caller.run_id, caller.agent_id),
+                    caller.task_id,
+                    caller.purpose,
+                )
                 step = self._steps[pos]
                 self._steps[pos] += 1
             answers = self._recorded.get(key)
@@ -108,7 +112,10 @@ class ReplayProvider:
             elif caller is not None:
                 body = self._at.get((pos, step))
         if body is None:
-            raise LLMError("replay_miss", f"run {self.run_id} has no recorded response for this request (key {key[:12]}) "
-                                          "nor for this caller's position: replay a run of the same configuration")
+            raise LLMError(
+                "replay_miss",
+                f"run {self.run_id} has no recorded response for this request (key {key[:12]}) "
+                "nor for this caller's position: replay a run of the same configuration",
+            )
         tokens_in, tokens_out = usage_of(json.loads(body))
         return Completion(body, tokens_in, tokens_out, 0.0)

@@ -41,9 +41,14 @@ def tree(archive: Archive, run_id: str) -> list[tuple[Any, ...]]:
     agents = archive.agents(run_id)
     position = {a.id: i for i, a in enumerate(agents)}
     return [
-        (position.get(a.parent_id) if a.parent_id else None, a.operator, a.status,
-         code_hash(archive.agent_files(a.id)), a.score,
-         sorted((e.task_id, e.resolved) for e in archive.evaluations(a.id)))
+        (
+            position.get(a.parent_id) if a.parent_id else None,
+            a.operator,
+            a.status,
+            code_hash(archive.agent_files(a.id)),
+            a.score,
+            sorted((e.task_id, e.resolved) for e in archive.evaluations(a.id)),
+        )
         for a in agents
     ]
 
@@ -63,7 +68,9 @@ def test_replay_of_a_single_worker_run_rebuilds_its_archive_at_no_cost(tmp_path:
     assert len(original) == 3 and original[-1][4] == 1.0  # a real tree: children, one resolves all
     assert tree(archive, replayed.id) == original
     calls = archive.llm_calls(replayed.id, bodies=False)
-    assert len(calls) == len([c for c in archive.llm_calls(recorded.id, bodies=False) if c.error_kind is None])
+    assert len(calls) == len(
+        [c for c in archive.llm_calls(recorded.id, bodies=False) if c.error_kind is None]
+    )
     assert all(c.error_kind is None and c.cost_usd == 0.0 for c in calls)
     assert next(r for r in archive.runs() if r.id == replayed.id).cost_usd == 0.0
 
@@ -71,9 +78,13 @@ def test_replay_of_a_single_worker_run_rebuilds_its_archive_at_no_cost(tmp_path:
 def priced_setup(tmp_path: Path, upstream: FakeUpstream, **fields: Any) -> Path:
     config = write_setup(tmp_path, iterations=1, workers=1)
     data = yaml.safe_load(config.read_text())
-    data.update(model="openai/gpt-4o-mini", api_base=upstream.base_url,
-                stages=[{"name": "small", "tasks": TEST_TASKS[:2]}],
-                agent_limits={"max_steps": 8}, **fields)
+    data.update(
+        model="openai/gpt-4o-mini",
+        api_base=upstream.base_url,
+        stages=[{"name": "small", "tasks": TEST_TASKS[:2]}],
+        agent_limits={"max_steps": 8},
+        **fields,
+    )
     config.write_text(yaml.safe_dump(data))
     return config
 
@@ -92,7 +103,9 @@ def test_a_priced_model_costs_dollars_everywhere_and_the_task_budget_caps_each_t
     call = one_call_usd()
     cap = 2.5 * call
     with FakeUpstream(default="tool_call") as up:
-        proc = dgm("run", str(priced_setup(tmp_path, up, task_budget_usd=cap)), "--quiet", cwd=tmp_path)
+        proc = dgm(
+            "run", str(priced_setup(tmp_path, up, task_budget_usd=cap)), "--quiet", cwd=tmp_path
+        )
     assert proc.returncode == 0, proc.stderr
     archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
     (run,) = archive.runs()
@@ -102,27 +115,49 @@ def test_a_priced_model_costs_dollars_everywhere_and_the_task_budget_caps_each_t
 
     seed = archive.agents(run.id)[0]
     for task in TEST_TASKS[:2]:
-        mine = [c for c in calls if c.agent_id == seed.id and c.task_id == task and c.purpose == "agent"]
+        mine = [
+            c for c in calls if c.agent_id == seed.id and c.task_id == task and c.purpose == "agent"
+        ]
         task_spent = sum(c.cost_usd for c in mine)
-        assert cap <= task_spent <= cap + call + 1e-12, (task, task_spent)  # stopped at the cap, one call over at most
+        assert cap <= task_spent <= cap + call + 1e-12, (
+            task,
+            task_spent,
+        )  # stopped at the cap, one call over at most
         assert mine[-1].error_kind == "budget_exceeded"  # the agent's next call was refused
 
     runs = dgm("runs", cwd=tmp_path)
-    assert runs.returncode == 0 and fmt_usd(run.cost_usd) in runs.stdout and fmt_usd(spent) != "$0.0000"
+    assert (
+        runs.returncode == 0
+        and fmt_usd(run.cost_usd) in runs.stdout
+        and fmt_usd(spent) != "$0.0000"
+    )
     usage = dgm("llm", "usage", run.id[:6], cwd=tmp_path)
-    assert usage.returncode == 0 and f", {fmt_usd(spent)}" in usage.stdout and "refused" in usage.stdout
+    assert (
+        usage.returncode == 0
+        and f", {fmt_usd(spent)}" in usage.stdout
+        and "refused" in usage.stdout
+    )
     report = dgm("report", run.id[:6], "--out", str(tmp_path / "report"), cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     text = (tmp_path / "report" / "report.md").read_text()
     assert f"cost: {fmt_usd(spent)}" in text
 
 
-def test_the_run_budget_stops_a_real_run_at_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_run_budget_stops_a_real_run_at_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     call = one_call_usd()
     cap = 5.5 * call  # the seed's first task alone would spend 8 calls
     with FakeUpstream(default="tool_call") as up:
-        proc = dgm("run", str(priced_setup(tmp_path, up)), "--budget-usd", str(cap), "--quiet", cwd=tmp_path)
+        proc = dgm(
+            "run",
+            str(priced_setup(tmp_path, up)),
+            "--budget-usd",
+            str(cap),
+            "--quiet",
+            cwd=tmp_path,
+        )
     assert proc.returncode == 0, proc.stderr
     archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
     (run,) = archive.runs()
