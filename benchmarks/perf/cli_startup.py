@@ -2,7 +2,9 @@
 
 Prints ONE JSON line with the median wall time of each (`help_s_p50`, `runs_s_p50`,
 `archive_list_s_p50`; target <= 0.3 s each) and of a bare `python -c pass`
-(`python_s_p50`), the floor no command can go under. Each command runs as a new process,
+(`python_s_p50`), the floor no command can go under. The `*_cpu_s_p50` keys are the
+processes' CPU time (user + system): on a busy machine wall time grows with the load
+(`load_avg_1m`), CPU time much less. Each command runs as a new process,
 as a user types it, on a SQLite archive in a temporary directory holding one run of
 `--agents` agents.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,19 +47,27 @@ def make_archive(path: Path, n_agents: int) -> str:
         return run_id
 
 
-def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of `argv`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv[3:])} failed ({proc.returncode}): {proc.stderr.strip()}")
-    return elapsed
+    return elapsed, cpu
 
 
-def median_time(argv: list[str], env: dict[str, str], cwd: Path, repeat: int, warmup: int) -> float:
+def median_times(
+    argv: list[str], env: dict[str, str], cwd: Path, repeat: int, warmup: int
+) -> tuple[float, float]:
+    """Median wall and CPU seconds over `repeat` runs, after `warmup` untimed ones."""
     for _ in range(warmup):
         timed(argv, env, cwd)
-    return statistics.median(timed(argv, env, cwd) for _ in range(repeat))
+    runs = [timed(argv, env, cwd) for _ in range(repeat)]
+    return statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)
 
 
 def main() -> None:
@@ -87,7 +98,9 @@ def main() -> None:
             "repeat": args.repeat,
         }
         for key, argv in cases.items():
-            out[key] = round(median_time(argv, env, Path(tmp), args.repeat, args.warmup), 3)
+            wall, cpu = median_times(argv, env, Path(tmp), args.repeat, args.warmup)
+            out[key] = round(wall, 3)
+            out[key.replace("_s_p50", "_cpu_s_p50")] = round(cpu, 3)
     out["load_avg_1m"] = round(os.getloadavg()[0], 2)
     print(json.dumps(out))
 
