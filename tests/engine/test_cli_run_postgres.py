@@ -13,10 +13,21 @@ from tests.engine.test_cli_run import TEST_TASKS, dgm, write_setup
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
-def test_a_run_stopped_by_its_budget_resumes_and_finishes_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+def test_a_run_stopped_by_its_budget_resumes_and_finishes_on_postgresql(
+    tmp_path: Path, postgres_url: str
+) -> None:
     config = write_setup(tmp_path, iterations=1, workers=1)
     n = len(TEST_TASKS)
-    first = dgm("run", str(config), "--archive", postgres_url, "--max-evaluations", "2", "--quiet", cwd=tmp_path)
+    first = dgm(
+        "run",
+        str(config),
+        "--archive",
+        postgres_url,
+        "--max-evaluations",
+        "2",
+        "--quiet",
+        cwd=tmp_path,
+    )
     assert first.returncode == 0, first.stderr
     archive = open_archive(postgres_url, create=False)
     (run,) = archive.runs()
@@ -24,8 +35,17 @@ def test_a_run_stopped_by_its_budget_resumes_and_finishes_on_postgresql(tmp_path
     before = [(a.id, e.task_id) for a in archive.agents(run.id) for e in archive.evaluations(a.id)]
     assert len(before) == 2
 
-    resumed = dgm("run", "--resume", run.id[:6], "--archive", postgres_url, "--max-evaluations", "100", "--quiet",
-                  cwd=tmp_path)
+    resumed = dgm(
+        "run",
+        "--resume",
+        run.id[:6],
+        "--archive",
+        postgres_url,
+        "--max-evaluations",
+        "100",
+        "--quiet",
+        cwd=tmp_path,
+    )
     assert resumed.returncode == 0, resumed.stderr
     agents = archive.agents(run.id)
     pairs = [(a.id, e.task_id) for a in agents for e in archive.evaluations(a.id)]
