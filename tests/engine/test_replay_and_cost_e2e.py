@@ -168,3 +168,25 @@ def test_the_run_budget_stops_a_real_run_at_the_cap(
     (stopped,) = archive.events(run.id, kinds=["session_stopped"])
     assert "USD budget" in stopped.payload["reason"]
     assert len(archive.agents(run.id)) == 1  # no child was made after the money ran out
+
+
+def test_an_agent_past_the_context_window_gets_an_evaluation_of_kind_context_length(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upstream refuses every request as too long: DGM's context-length focus
+    (dgm/mutators/focus.py) then finds the evaluation by its kind."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with FakeUpstream(default="context") as up:
+        config = priced_setup(tmp_path, up, max_iterations=0)
+        data = yaml.safe_load(config.read_text())
+        data["stages"] = [{"name": "small", "tasks": TEST_TASKS[:1]}]
+        config.write_text(yaml.safe_dump(data))
+        proc = dgm("run", str(config), "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
+    (run,) = archive.runs()
+    (seed,) = archive.agents(run.id)
+    (evaluation,) = archive.evaluations(seed.id)
+    assert not evaluation.resolved and evaluation.error_kind == "context_length"
+    calls = archive.llm_calls(run.id, bodies=False)
+    assert calls and {c.error_kind for c in calls} == {"context_length"}
