@@ -15,6 +15,7 @@ import sys
 
 import typer
 from typer.core import TyperGroup
+from typer.core import _click as click  # typer's own copy of click
 
 from dgm.errors import UserError
 
@@ -33,10 +34,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 class LazyGroup(TyperGroup):
     """The top-level group: imports a command's module only when that command is used."""
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+    def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 
-    def get_command(self, ctx: typer.Context, cmd_name: str) -> typer.core._click.Command | None:  # type: ignore[override]
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
         module, attr, help_line = COMMANDS[cmd_name]
@@ -52,9 +53,7 @@ class LazyGroup(TyperGroup):
         command.name = cmd_name
         return command
 
-    def format_commands(
-        self, ctx: typer.Context, formatter: typer.core._click.HelpFormatter
-    ) -> None:  # type: ignore[override]
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, help_line) for name, (_, _, help_line) in COMMANDS.items()])
 
