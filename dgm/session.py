@@ -147,10 +147,6 @@ def make_mutator(config: RunConfig, backend: Any, gateway: Any) -> Mutator:
     return build_operator(OperatorNeeds(config, backend, gateway))
 
 
-def spent_before(archive: Any, run_id: str) -> float:
-    return sum(c.cost_usd for c in archive.llm_calls(run_id, bodies=False))
-
-
 @contextmanager
 def open_session(archive: Any, run_id: str, config: RunConfig,
                  seed_files: Mapping[str, bytes] | None = None,
@@ -166,9 +162,11 @@ def open_session(archive: Any, run_id: str, config: RunConfig,
     plans, tasks, suite = plan.stages, plan.tasks, plan.suite
     if seed_files is None and not archive.candidate_stats(run_id):  # a fresh run needs its seed
         seed_files = seed_agent_files(config)
-    provider = open_provider(with_resolved_model(config).model, archive=archive, api_base=config.api_base)
-    spent = spent_before(archive, run_id)
-    run_budget = None if config.budget_usd is None else Budget(max_usd=max(config.budget_usd - spent, 0.0))
+    model = with_resolved_model(config).model
+    assert model is not None  # resolved
+    provider = open_provider(model, archive=archive, api_base=config.api_base)
+    # The whole run's budget: the gateway counts what earlier sessions of the run spent.
+    run_budget = None if config.budget_usd is None else Budget(max_usd=config.budget_usd)
     task_budget = None if config.task_budget_usd is None else Budget(max_usd=config.task_budget_usd)
     try:
         backend_cm = open_backend(config.sandbox, run_label=run_id, pool_size=min(config.workers, 4))
@@ -191,5 +189,5 @@ def open_session(archive: Any, run_id: str, config: RunConfig,
             mutator=make_mutator(config, backend, gw), chat=GatewayChat(gw),
             problem_statements={t.instance_id: t.problem_statement for t in tasks.values()},
             seed_files=seed_files,
-            spent_usd=lambda: spent + gw.usage().cost_usd,
+            spent_usd=lambda: gw.usage().cost_usd,
         )
