@@ -2,22 +2,49 @@
 
     from archive import open_archive
     a = open_archive(".dgm/archive.db")   # or any SQLAlchemy URL
+
+The names below are imported on first use: `from archive import ArchiveError` or the info
+types must not cost a SQLAlchemy import (the CLI's start-up time depends on it).
 """
 
-from archive.errors import ArchiveError
-from archive.info import (
-    AGENT_STATUSES,
-    RUN_STATUSES,
-    AgentInfo,
-    CandidateStats,
-    EvaluationInfo,
-    EventInfo,
-    LLMCallInfo,
-    RunInfo,
-    RunSummary,
-)
-from archive.lease import LeaseHeld, LeaseInfo, hold_run
-from archive.store import Archive, open_archive
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from archive.errors import ArchiveError
+    from archive.info import (
+        AGENT_STATUSES,
+        RUN_STATUSES,
+        AgentInfo,
+        CandidateStats,
+        EvaluationInfo,
+        EventInfo,
+        LLMCallInfo,
+        RunInfo,
+        RunSummary,
+    )
+    from archive.lease import LeaseHeld, LeaseInfo, hold_run
+    from archive.store import Archive, open_archive
+
+_HOME = {
+    "ArchiveError": "archive.errors",
+    "AGENT_STATUSES": "archive.info",
+    "RUN_STATUSES": "archive.info",
+    "AgentInfo": "archive.info",
+    "CandidateStats": "archive.info",
+    "EvaluationInfo": "archive.info",
+    "EventInfo": "archive.info",
+    "LLMCallInfo": "archive.info",
+    "RunInfo": "archive.info",
+    "RunSummary": "archive.info",
+    "LeaseHeld": "archive.lease",
+    "LeaseInfo": "archive.lease",
+    "hold_run": "archive.lease",
+    "Archive": "archive.store",
+    "open_archive": "archive.store",
+}
 
 __all__ = [
     "AGENT_STATUSES",
@@ -36,3 +63,9 @@ __all__ = [
     "hold_run",
     "open_archive",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'archive' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOME[name]), name)

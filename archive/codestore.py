@@ -16,14 +16,14 @@ generations, so short keys make both the deltas and the periodic full copies sma
 from __future__ import annotations
 
 import hashlib
+import importlib
 import threading
 import zlib
 from collections import OrderedDict
-from typing import Any
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, bindparam, insert, select
 
 from archive.errors import ArchiveError
 from archive.models import Blob
@@ -131,12 +131,12 @@ class BlobStore:
         digests = [sha256(raw) for raw, _ in items]
         known = self.pks_by_hash(conn, digests)
         new: dict[bytes, tuple[bytes, int | None]] = {}
-        for digest, item in zip(digests, items):
+        for digest, item in zip(digests, items, strict=True):
             if digest not in known:
                 new.setdefault(digest, item)
         if new:
             hints = {base for _, base in new.values() if base is not None}
-            depths = dict(conn.execute(DEPTHS, {"pks": list(hints)}).all()) if hints else {}
+            depths: dict[int, int] = {pk: d for pk, d in conn.execute(DEPTHS, {"pks": list(hints)})} if hints else {}
             usable = [b for b in hints if depths.get(b, max_depth) < max_depth]
             bases = self.get_many(conn, usable)
             rows = []
@@ -181,7 +181,7 @@ class BlobStore:
                 out[pk] = raw
         if not missing:
             return out
-        rows = []
+        rows: list[Any] = []
         for i in range(0, len(missing), 500):
             chunk = missing[i : i + 500]
             rows += conn.execute(BY_PK, {"pks": chunk}).all()
@@ -202,14 +202,19 @@ class BlobStore:
         out: dict[bytes, int] = {}
         for i in range(0, len(digests), 500):
             chunk = digests[i : i + 500]
-            out.update(conn.execute(BY_HASH, {"hashes": chunk}).all())
+            out.update((digest, pk) for digest, pk in conn.execute(BY_HASH, {"hashes": chunk}))
         return out
+
+
+def dialect_insert(conn: Connection) -> Any:
+    """The INSERT construct with ON CONFLICT of the connection's dialect (PostgreSQL or
+    SQLite). Imported on use: the PostgreSQL dialect is slow to import and a SQLite reader
+    never needs it."""
+    return importlib.import_module(f"sqlalchemy.dialects.{conn.dialect.name}").insert
 
 
 def _insert_ignoring_duplicates(conn: Connection) -> Any:
     """INSERT that skips a hash another writer stored first (content-addressed: same bytes)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(Blob).on_conflict_do_nothing(index_elements=["hash"])
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(Blob).on_conflict_do_nothing(index_elements=["hash"])
-    return Blob.__table__.insert()
+    if conn.dialect.name in ("postgresql", "sqlite"):
+        return dialect_insert(conn)(Blob).on_conflict_do_nothing(index_elements=["hash"])
+    return insert(Blob)

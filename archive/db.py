@@ -36,7 +36,7 @@ def to_url(url_or_path: str | os.PathLike[str]) -> str:
 
 def sqlite_path(url: str) -> Path | None:
     u = make_url(url)
-    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
         return None
     return Path(u.database)
 

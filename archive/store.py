@@ -13,14 +13,13 @@ import math
 import secrets
 import threading
 import time
-from itertools import count
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from itertools import count
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from archive import diffs, lease
@@ -31,6 +30,7 @@ from archive.codestore import (
     BlobStore,
     check_path,
     decode_manifest,
+    dialect_insert,
     encode_manifest,
 )
 from archive.db import make_engine, prepare, to_url
@@ -205,7 +205,7 @@ class Archive:
             finished_at=None,
         )
         with self._write() as conn:
-            conn.execute(Run.__table__.insert().values(**row))
+            conn.execute(insert(Run).values(**row))
         return run_id
 
     def set_run_status(self, run_id: str, status: RunStatus, totals: dict[str, Any] | None = None) -> None:
@@ -370,7 +370,7 @@ class Archive:
             )
             seq = self._next_seq(conn, run_pk)
             conn.execute(
-                Agent.__table__.insert().values(
+                insert(Agent).values(
                     stats_seq=seq,
                     id=agent_id,
                     run_pk=run_pk,
@@ -414,7 +414,7 @@ class Archive:
         before = self.blobs.get_many(conn, old.values())  # usually cached: parents recur
         manifest = {p: old[p] for p, data in contents.items() if p in old and before[old[p]] == data}
         new = [p for p in contents if p not in manifest]
-        manifest.update(zip(new, self.blobs.put_many(conn, [(contents[p], old.get(p)) for p in new])))
+        manifest.update(zip(new, self.blobs.put_many(conn, [(contents[p], old.get(p)) for p in new]), strict=True))
         changed = diffs.changed_paths(old, manifest)
         added = removed = 0
         for path in changed:
@@ -662,7 +662,7 @@ class Archive:
                     )
                 )
             if rows:
-                conn.execute(Evaluation.__table__.insert(), rows)
+                conn.execute(insert(Evaluation), rows)
         return [f"{agent_id}/{row['seq']}" for row in rows]
 
     def _evaluation_blobs(
@@ -674,21 +674,20 @@ class Archive:
         items: list[tuple[bytes, None]] = []
         for i, r in enumerate(results):
             tests = json.dumps(dict(r["tests"]), sort_keys=True).encode() if r.get("tests") else b""
-            for name, value in zip(fields, (tests, r.get("patch"), r.get("logs"), r.get("trajectory"))):
+            for name, value in zip(fields, (tests, r.get("patch"), r.get("logs"), r.get("trajectory")), strict=True):
                 data = _as_bytes(value)
                 if data:
                     slots.append((i, name))
                     items.append((data, None))
         refs: list[dict[str, int | None]] = [dict.fromkeys(fields) for _ in results]
-        for (i, name), pk in zip(slots, self.blobs.put_many(conn, items)):
+        for (i, name), pk in zip(slots, self.blobs.put_many(conn, items), strict=True):
             refs[i][name] = pk
         return refs
 
     def _task_pks(self, conn: Connection, names: set[str]) -> dict[str, int]:
-        have = dict(conn.execute(TASKS_BY_NAME, {"names": list(names)}).all())
+        have: dict[str, int] = {name: pk for name, pk in conn.execute(TASKS_BY_NAME, {"names": list(names)})}
         for name in names - have.keys():
-            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-            conn.execute(insert(Task).values(name=name).on_conflict_do_nothing(index_elements=["name"]))
+            conn.execute(dialect_insert(conn)(Task).values(name=name).on_conflict_do_nothing(index_elements=["name"]))
             have[name] = conn.execute(select(Task.pk).where(Task.name == name)).scalar_one()
         return have
 
@@ -754,7 +753,7 @@ class Archive:
             run_pk = self._run_pk(conn, run_id) if run_id else None
             agent_pk = self._agent_row(conn, agent_id).pk if agent_id else None
             conn.execute(
-                LLMCall.__table__.insert().values(
+                insert(LLMCall).values(
                     id=call_id,
                     run_pk=run_pk,
                     agent_pk=agent_pk,
@@ -835,7 +834,7 @@ class Archive:
         body = _dumps(payload, "event payload")
         with self._write() as conn:
             result = conn.execute(
-                Event.__table__.insert().values(
+                insert(Event).values(
                     run_pk=self._run_pk(conn, run_id), kind=kind, payload=body, created_at=time.time()
                 )
             )

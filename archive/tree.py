@@ -92,7 +92,8 @@ def shape_tree(
     blocked = set(elided)
 
     def rank(i: int) -> tuple[int, float, int, int]:
-        return (0 if i in lineage else 1, -(best[i] if best[i] is not None else -1.0), -size[i], i)
+        score = best[i]
+        return (0 if i in lineage else 1, -(score if score is not None else -1.0), -size[i], i)
 
     roots = sorted((i for i in range(n) if parent_of[i] < 0), key=rank)
     depth: dict[int, int] = {}  # levels in the view

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import shlex
 import time
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -77,7 +78,7 @@ def split_patch(patch: str) -> list[tuple[str, str]]:
     if not starts:
         return []
     parts = []
-    for a, b in zip(starts, starts[1:] + [len(lines)]):
+    for a, b in zip(starts, starts[1:] + [len(lines)], strict=True):
         chunk = "".join(lines[a:b])
         parts.append((_path_of(lines[a:b]), chunk))
     return parts
@@ -107,7 +108,8 @@ def _path_of(chunk: list[str]) -> str:
 
 def drop_test_files(patch: str) -> tuple[str, list[str]]:
     """(the patch without its test-file parts, the paths dropped)."""
-    kept, dropped = [], []
+    kept: list[tuple[str, str]] = []
+    dropped: list[tuple[str, str]] = []
     for path, chunk in split_patch(patch):
         (dropped if is_test_path(path) else kept).append((path, chunk))
     return "".join(c for _, c in kept), [p for p, _ in dropped]
@@ -130,7 +132,9 @@ class GradeResult(BaseModel):
     resolved: bool
     patch_applied: bool
     error_kind: ErrorKind | None = None
-    tests: dict[str, str] = Field(default_factory=dict, description="Required test id -> status (MISSING if not in the log).")
+    tests: dict[str, str] = Field(
+        default_factory=dict, description="Required test id -> status (MISSING if not in the log)."
+    )
     FAIL_TO_PASS: TestsStatus = Field(default_factory=TestsStatus)
     PASS_TO_PASS: TestsStatus = Field(default_factory=TestsStatus)
     dropped_test_files: list[str] = Field(default_factory=list)
@@ -167,9 +171,19 @@ def grade_statuses(task: Task, statuses: dict[str, str], **fields: Any) -> Grade
 
     f2p, p2p = split(task.FAIL_TO_PASS), split(task.PASS_TO_PASS)
     fields.setdefault("patch_applied", True)
-    ok = not f2p.failure and not p2p.failure and fields["patch_applied"] and not fields.get("error_kind")
+    ok = (
+        not f2p.failure
+        and not p2p.failure
+        and fields["patch_applied"]
+        and not fields.get("error_kind")
+    )
     return GradeResult(
-        instance_id=task.instance_id, resolved=ok, tests=tests, FAIL_TO_PASS=f2p, PASS_TO_PASS=p2p, **fields
+        instance_id=task.instance_id,
+        resolved=ok,
+        tests=tests,
+        FAIL_TO_PASS=f2p,
+        PASS_TO_PASS=p2p,
+        **fields,
     )
 
 
@@ -195,27 +209,54 @@ def test_command(task: Task) -> str:
     return " ".join([task.test_cmd, *map(shlex.quote, task.test_files)])
 
 
-def eval_script(task: Task, test_cmd: str | None = None) -> str:
-    """The shell script run in the grading sandbox: apply the model patch (git apply, then
-    patch with fuzz; `git apply --reject` last, only to log what would not apply), then the
-    test patch, then the tests between markers."""
+def eval_script(
+    task: Task,
+    test_cmd: str | None = None,
+    apply_cmds: list[str] | None = None,
+    markers: bool = True,
+) -> str:
+    """The shell script run in the grading sandbox: apply the model patch, then the test
+    patch, then the tests (between markers, unless the test command prints its own).
+
+    The model patch goes in with `git apply -v`, else `patch --fuzz=5` (after a dry run),
+    `git apply --reject` last, only to log what would not apply. `apply_cmds` replaces
+    that chain with another one (SWE-bench's), tried in order from a clean tree."""
     m, t = f"{GRADE_DIR}/model.patch", f"{GRADE_DIR}/test.patch"
+    start, end = (f'echo "{TESTS_START}"', f'echo "{TESTS_END}"') if markers else ("", "")
     return f"""set -u
 exec 2>&1
 cd /testbed
 if [ -s {m} ]; then
-  if git apply -v {m}; then echo "{APPLIED} (git apply)"
-  elif patch --batch --fuzz=5 -p1 --dry-run -i {m} >/dev/null 2>&1 && patch --batch --fuzz=5 -p1 -i {m}; then echo "{APPLIED} (patch --fuzz=5)"
-  else git apply -v --reject {m}; echo "{APPLY_FAILED}"; exit 97
-  fi
+{_apply_chain(m, apply_cmds) if apply_cmds else _default_apply(m)}
 fi
 if [ -s {t} ]; then
   git apply -v {t} || {{ echo "{TEST_PATCH_FAILED}"; exit 98; }}
 fi
-echo "{TESTS_START}"
+{start}
 {test_cmd or test_command(task)}
-echo "{TESTS_END}"
+{end}
 """
+
+
+def _default_apply(m: str) -> str:
+    return f"""  if git apply -v {m}; then echo "{APPLIED} (git apply)"
+  elif patch --batch --fuzz=5 -p1 --dry-run -i {m} >/dev/null 2>&1 && patch --batch --fuzz=5 -p1 -i {m}; then echo "{APPLIED} (patch --fuzz=5)"
+  else git apply -v --reject {m}; echo "{APPLY_FAILED}"; exit 97
+  fi"""
+
+
+def _apply_chain(m: str, cmds: list[str]) -> str:
+    """Each command in turn, from a pristine tree (a failed try can leave debris); a patch
+    that is already in the tree counts as applied, as in SWE-bench's harness."""
+    tries = "\n".join(
+        f'  if [ -z "$ok" ]; then {"git checkout -- . >/dev/null 2>&1; git clean -fdq >/dev/null 2>&1; " if i else ""}'
+        f'{cmd} {m} && {{ ok=1; echo "{APPLIED} ({cmd.split(" -")[0]})"; }}; fi'
+        for i, cmd in enumerate(cmds)
+    )
+    return f"""  ok=""
+{tries}
+  if [ -z "$ok" ] && git apply --check --reverse {m} >/dev/null 2>&1; then ok=1; echo "{APPLIED} (already applied)"; fi
+  if [ -z "$ok" ]; then echo "{APPLY_FAILED}"; exit 97; fi"""
 
 
 def grade(
@@ -230,13 +271,19 @@ def grade(
     timeout_s: float = 600.0,
     allow_empty: bool = False,
     open_kwargs: dict[str, Any] | None = None,
+    apply_cmds: list[str] | None = None,
+    markers: bool = True,
+    extra_files: dict[str, bytes] | None = None,
+    verdict: Callable[[str], GradeResult] | None = None,
 ) -> GradeResult:
     """Grade `model_patch` on `task` in a fresh sandbox from `backend`.
 
     repo_dir: the task's repository at its base on the host (put at /testbed), or None
     when the sandbox image already holds it (SWE-bench images). allow_empty: run the tests
     even for an empty patch (validation does, to show the task is not already solved);
-    otherwise an empty patch is unresolved without opening a sandbox.
+    otherwise an empty patch is unresolved without opening a sandbox. apply_cmds,
+    markers: see `eval_script`; extra_files go to GRADE_DIR beside the patches; verdict:
+    grades the log instead of `parse_log` (SWE-bench's official report does).
     """
     started = time.monotonic()
     patch, dropped = drop_test_files(model_patch)
@@ -244,17 +291,29 @@ def grade(
         return grade_statuses(
             task, {}, patch_applied=False, error_kind="empty_patch", dropped_test_files=dropped
         )
-    files = {"model.patch": _ensure_newline(patch).encode(), "test.patch": _ensure_newline(task.test_patch).encode()}
+    files = {
+        "model.patch": _ensure_newline(patch).encode(),
+        "test.patch": _ensure_newline(task.test_patch).encode(),
+        **(extra_files or {}),
+    }
     try:
-        with backend.open(**({"limits": limits} if limits is not None else {}), **(open_kwargs or {})) as sb:
+        with backend.open(
+            **({"limits": limits} if limits is not None else {}), **(open_kwargs or {})
+        ) as sb:
             if repo_dir is not None:
                 sb.put_dir(repo_dir, "/testbed")
             sb.put_files(files, GRADE_DIR)
-            res = sb.run(["bash", "-c", eval_script(task, test_cmd)], timeout_s=timeout_s, workdir="/testbed")
+            script = eval_script(task, test_cmd, apply_cmds, markers)
+            res = sb.run(["bash", "-c", script], timeout_s=timeout_s, workdir="/testbed")
     except Exception as e:  # noqa: BLE001 - any sandbox failure is a grading outcome, not a crash
         return grade_statuses(
-            task, {}, patch_applied=False, error_kind="sandbox_error", log=f"{type(e).__name__}: {e}",
-            dropped_test_files=dropped, duration_s=time.monotonic() - started,
+            task,
+            {},
+            patch_applied=False,
+            error_kind="sandbox_error",
+            log=f"{type(e).__name__}: {e}",
+            dropped_test_files=dropped,
+            duration_s=time.monotonic() - started,
         )
     log = res.stdout + ("\n" + res.stderr if res.stderr else "")
     before_tests = res.stdout.split(TESTS_START)[0]  # what the tests print cannot fake these
@@ -267,10 +326,28 @@ def grade(
         error = "patch_failed"
     elif status == "timeout":
         error = "timeout"
+    done = {
+        "patch_applied": applied,
+        "error_kind": error,
+        "log": log,
+        "dropped_test_files": dropped,
+        "duration_s": time.monotonic() - started,
+    }
+    if verdict is not None:
+        judged = verdict(log) if applied else grade_statuses(task, {})
+        done["patch_applied"] = applied and judged.patch_applied
+        return judged.model_copy(
+            update={**done, "resolved": judged.resolved and applied and not error}
+        )
     statuses = parse_log(test_output(log)) if applied else {}
     return grade_statuses(
-        task, statuses, patch_applied=applied, error_kind=error, log=log,
-        dropped_test_files=dropped, duration_s=time.monotonic() - started,
+        task,
+        statuses,
+        patch_applied=applied,
+        error_kind=error,
+        log=log,
+        dropped_test_files=dropped,
+        duration_s=time.monotonic() - started,
     )
 
 

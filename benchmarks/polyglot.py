@@ -137,7 +137,7 @@ def load_exercise(ex: Path) -> Task:
     if not instructions.strip():
         raise PolyglotError(f"{ex} has no .docs/instructions.md")
     gold = []
-    for sol, example in zip(files["solution"], files["example"]):
+    for sol, example in zip(files["solution"], files["example"], strict=False):
         stub_path, example_path = ex / sol, ex / example
         if not example_path.is_file() or not stub_path.is_file():
             raise PolyglotError(f"{ex}: solution {sol} or example {example} is missing")
@@ -167,7 +167,7 @@ def load_tasks(root: Path) -> tuple[list[Task], dict[str, Path]]:
     """The tasks of a checkout, and where each one's exercise lives."""
     dirs = exercise_dirs(root)
     tasks = [load_exercise(d) for d in dirs]
-    return tasks, {t.instance_id: d for t, d in zip(tasks, dirs)}
+    return tasks, {t.instance_id: d for t, d in zip(tasks, dirs, strict=True)}
 
 
 def build_repo(ex: Path, dest: Path) -> str:

@@ -5,12 +5,14 @@ how to grade a patch on it.
     polyglot-mini                  the shipped Python exercises (benchmarks/polyglot_mini)
     polyglot:PATH                  a checkout of Aider's polyglot benchmark (Python exercises)
     swebench:SOURCE                real SWE-bench instances from a .json/.jsonl/.parquet file
-                                   or a Hugging Face dataset name (graded in official images)
+                                   or a Hugging Face dataset name (run and graded in each
+                                   instance's official image; DGM's small/medium subsets)
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +23,7 @@ from benchmarks.task import Task
 
 BENCH_DIR = Path(__file__).resolve().parent
 POLYGLOT_MINI = BENCH_DIR / "polyglot_mini"
+SWEBENCH_SUBSETS = BENCH_DIR / "swebench_subsets"
 SUBSETS = ("small", "medium", "full")
 
 SUITE_HELP = {
@@ -45,44 +48,100 @@ class Suite(Protocol):
     tries: int
     """Agent tries per attempt, each after the previous one failed (Aider's protocol: 2)."""
 
-    def tasks(self) -> list[Task]: ...
+    def tasks(self) -> list[Task]:
+        """Every task (loaded once; later calls return the same list)."""
+
+    def subset(self, name: str) -> list[str]:
+        """The task ids of a named subset (e.g. DGM's `small` and `medium` stages); a
+        SuiteError when the suite has no such subset."""
+
+    def check(self, tasks: list[Task]) -> None:
+        """Raise a SuiteError if these tasks cannot run here (before any work starts)."""
+
+    def backend(self, task: Task, default: Any) -> Any:
+        """The sandbox backend the task's agent run and grading use (`default`, unless the
+        task brings its own image)."""
 
     def build_repo(self, task: Task, dest: Path) -> bool:
         """Write the task's repository at its base into `dest`; False if the sandbox image
         already holds it at /testbed (then nothing is written)."""
 
-    def grade(self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any) -> GradeResult: ...
+    def grade(
+        self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any
+    ) -> GradeResult: ...
 
     def retry_problem(self, task: Task, result: GradeResult) -> str:
         """The problem statement of the next try, given the failed grading of this one."""
 
+    def close(self) -> None:
+        """Close whatever the suite opened (backends of its own images)."""
+
+
+def no_subset(suite: str, name: str) -> SuiteError:
+    return SuiteError(f"suite {suite!r} has no subset {name!r}: use 'full' or a list of task ids")
+
+
+class _Plain:
+    """What a suite whose tasks run in the sandbox image (repository copied in) shares."""
+
+    def check(self, tasks: list[Task]) -> None:
+        return None
+
+    def backend(self, task: Task, default: Any) -> Any:
+        return default
+
+    def close(self) -> None:
+        return None
+
 
 @dataclass
-class SweMini:
+class SweMini(_Plain):
     """The shipped swe-mini tasks, or one staged subset of them."""
 
-    subset: str | None = None
+    only: str | None = None
+    """Restrict the suite to this named subset (`swe-mini:small`)."""
     name: str = "swe-mini"
     tries: int = 1
+    _all: dict[str, Task] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.subset:
-            self.name = f"swe-mini:{self.subset}"
+        if self.only:
+            self.name = f"swe-mini:{self.only}"
 
-    def tasks(self) -> list[Task]:
+    def _every_task(self) -> dict[str, Task]:
         from benchmarks.swe_mini import build
 
-        tasks = build.load_tasks()
-        if not self.subset or self.subset == "full" and not build.load_suites().get("full"):
-            return tasks
-        wanted = build.load_suites().get(self.subset)
+        if not self._all:
+            self._all = {t.instance_id: t for t in build.load_tasks()}
+        return self._all
+
+    def tasks(self) -> list[Task]:
+        by_id = self._every_task()
+        if not self.only:
+            return list(by_id.values())
+        return [by_id[i] for i in self._subset_ids(self.only, by_id)]
+
+    def subset(self, name: str) -> list[str]:
+        if name not in SUBSETS:
+            raise no_subset(self.name, name)
+        return self._subset_ids(name, self._every_task())
+
+    def _subset_ids(self, name: str, by_id: dict[str, Task]) -> list[str]:
+        from benchmarks.swe_mini import build
+
+        wanted = build.load_suites().get(name)
         if not wanted:
-            raise SuiteError(f"swe-mini has no subset {self.subset!r} (or it is empty): use one of {', '.join(SUBSETS)}")
-        by_id = {t.instance_id: t for t in tasks}
+            if name == "full":  # an empty `full` means all
+                return list(by_id)
+            raise SuiteError(
+                f"swe-mini has no subset {name!r} (or it is empty): use one of {', '.join(SUBSETS)}"
+            )
         unknown = [i for i in wanted if i not in by_id]
         if unknown:
-            raise SuiteError(f"swe-mini:{self.subset} names unknown tasks {unknown}: fix benchmarks/swe_mini/suites.json")
-        return [by_id[i] for i in wanted]
+            raise SuiteError(
+                f"swe-mini:{name} names unknown tasks {unknown}: fix benchmarks/swe_mini/suites.json"
+            )
+        return list(wanted)
 
     def build_repo(self, task: Task, dest: Path) -> bool:
         from benchmarks.swe_mini import build
@@ -90,7 +149,9 @@ class SweMini:
         build.build_repo(task, dest)
         return True
 
-    def grade(self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any) -> GradeResult:
+    def grade(
+        self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any
+    ) -> GradeResult:
         return grade(task, patch, backend, repo_dir=repo_dir, **kwargs)
 
     def retry_problem(self, task: Task, result: GradeResult) -> str:
@@ -98,31 +159,37 @@ class SweMini:
 
 
 @dataclass
-class Polyglot:
+class Polyglot(_Plain):
     """Exercises in Aider's polyglot layout under `root`."""
 
     root: Path
     name: str = ""
     tries: int = polyglot.TRIES
+    _tasks: list[Task] | None = None
     _dirs: dict[str, Path] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.name = self.name or f"polyglot:{self.root}"
 
     def tasks(self) -> list[Task]:
-        try:
-            tasks, self._dirs = polyglot.load_tasks(self.root)
-        except polyglot.PolyglotError as e:
-            raise SuiteError(str(e)) from None
-        return tasks
+        if self._tasks is None:
+            try:
+                self._tasks, self._dirs = polyglot.load_tasks(self.root)
+            except polyglot.PolyglotError as e:
+                raise SuiteError(str(e)) from None
+        return self._tasks
+
+    def subset(self, name: str) -> list[str]:
+        raise no_subset(self.name, name)
 
     def build_repo(self, task: Task, dest: Path) -> bool:
-        if not self._dirs:
-            self.tasks()
+        self.tasks()
         polyglot.build_repo(self._dirs[task.instance_id], dest)
         return True
 
-    def grade(self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any) -> GradeResult:
+    def grade(
+        self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any
+    ) -> GradeResult:
         return grade(task, patch, backend, repo_dir=repo_dir, **kwargs)
 
     def retry_problem(self, task: Task, result: GradeResult) -> str:
@@ -131,14 +198,18 @@ class Polyglot:
 
 @dataclass
 class SWEBench:
-    """Real SWE-bench instances; /testbed comes from each instance's official image."""
+    """Real SWE-bench instances. Each runs in its own official image, which holds the
+    repository at /testbed at the base commit: the agent there, the grading in a fresh
+    container of the same image."""
 
     source: str
-    backend_for_image: Any = None
-    """image name -> sandbox backend for it (the CLI passes one built on open_backend)."""
+    sandbox: str = "docker"
+    """The sandbox the run asked for: SWE-bench needs Docker (its images)."""
     name: str = ""
     tries: int = 1
+    _tasks: list[Task] | None = None
     _raw: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _images: Any = None
 
     def __post_init__(self) -> None:
         self.name = self.name or f"swebench:{self.source}"
@@ -146,48 +217,104 @@ class SWEBench:
     def tasks(self) -> list[Task]:
         from benchmarks import swebench
 
+        if self._tasks is None:
+            try:
+                self._tasks, self._raw = swebench.load_tasks(self.source)
+            except swebench.SWEBenchError as e:
+                raise SuiteError(str(e)) from None
+        return self._tasks
+
+    def subset(self, name: str) -> list[str]:
+        """DGM's own subsets of SWE-bench Verified (benchmarks/swebench_subsets/): `small`
+        (its first stage, 10 instances) and `medium` (small plus its 50 second-stage ones)."""
+        files = {"small": ["small"], "medium": ["small", "medium"]}
+        if name not in files:
+            raise no_subset(self.name, name)
+        ids = [
+            i for f in files[name] for i in json.loads((SWEBENCH_SUBSETS / f"{f}.json").read_text())
+        ]
+        have = {t.instance_id for t in self.tasks()}
+        missing = [i for i in ids if i not in have]
+        if missing:
+            raise SuiteError(
+                f"suite {self.name} lacks {len(missing)} of the {len(ids)} instances of DGM's {name!r} subset "
+                f"of SWE-bench Verified (e.g. {missing[0]}): load SWE-bench Verified, or give the stage "
+                "'full' or a list of task ids"
+            )
+        return ids
+
+    def check(self, tasks: list[Task]) -> None:
+        from benchmarks import swebench
+
+        if self.sandbox != "docker":
+            raise SuiteError(
+                "SWE-bench instances run in their official Docker images: use the docker sandbox"
+            )
+        self.tasks()
         try:
-            tasks, self._raw = swebench.load_tasks(self.source)
+            missing = swebench.missing_images([self._raw[t.instance_id] for t in tasks])
+            for t in tasks:
+                swebench.test_spec(self._raw[t.instance_id])  # the package can grade it
         except swebench.SWEBenchError as e:
             raise SuiteError(str(e)) from None
-        return tasks
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise SuiteError(swebench.how_to_get(missing[0]) + more)
+
+    def backend(self, task: Task, default: Any) -> Any:
+        from benchmarks import swebench
+
+        self.tasks()
+        if self._images is None:
+            self._images = swebench.ImageBackends(run_label=getattr(default, "run_label", "") or "")
+        return self._images.get(swebench.image_name(self._raw[task.instance_id]))
 
     def build_repo(self, task: Task, dest: Path) -> bool:
         return False
 
-    def grade(self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any) -> GradeResult:
+    def grade(
+        self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any
+    ) -> GradeResult:
         from benchmarks import swebench
 
-        if not self._raw:
-            self.tasks()
-        if self.backend_for_image is None:
-            raise SuiteError("grading SWE-bench instances needs a backend per official image (backend_for_image)")
+        self.tasks()
         try:
-            return swebench.grade_instance(task, self._raw[task.instance_id], patch, self.backend_for_image, **kwargs)
+            return swebench.grade_instance(
+                task, self._raw[task.instance_id], patch, backend, **kwargs
+            )
         except swebench.SWEBenchError as e:
             raise SuiteError(str(e)) from None
 
     def retry_problem(self, task: Task, result: GradeResult) -> str:
         return task.problem_statement
 
+    def close(self) -> None:
+        if self._images is not None:
+            self._images.close()
 
-def open_suite(spec: str, **options: Any) -> Suite:
-    """The suite a name names (see the module docstring)."""
+
+def open_suite(spec: str, sandbox: str = "docker") -> Suite:
+    """The suite a name names (see the module docstring); `sandbox` is the backend the run
+    will use (SWE-bench suites refuse any but docker in `check`)."""
     spec = spec.strip()
     if spec == "swe-mini":
         return SweMini()
     if spec.startswith("swe-mini:"):
         subset = spec.split(":", 1)[1]
         if subset not in SUBSETS:
-            raise SuiteError(f"unknown swe-mini subset {subset!r}: use swe-mini:small, swe-mini:medium or swe-mini:full")
+            raise SuiteError(
+                f"unknown swe-mini subset {subset!r}: use swe-mini:small, swe-mini:medium or swe-mini:full"
+            )
         return SweMini(subset)
     if spec == "polyglot-mini":
         return Polyglot(POLYGLOT_MINI, name="polyglot-mini")
     if spec.startswith("polyglot:"):
         return Polyglot(Path(spec.split(":", 1)[1]).expanduser())
     if spec.startswith("swebench:"):
-        return SWEBench(spec.split(":", 1)[1], backend_for_image=options.get("backend_for_image"))
-    raise SuiteError(f"unknown suite {spec!r}: use swe-mini[:small|medium|full], polyglot-mini, polyglot:PATH or swebench:SOURCE")
+        return SWEBench(spec.split(":", 1)[1], sandbox=sandbox)
+    raise SuiteError(
+        f"unknown suite {spec!r}: use swe-mini[:small|medium|full], polyglot-mini, polyglot:PATH or swebench:SOURCE"
+    )
 
 
 def select_tasks(tasks: list[Task], patterns: list[str] | None) -> list[Task]:
@@ -195,9 +322,13 @@ def select_tasks(tasks: list[Task], patterns: list[str] | None) -> list[Task]:
     if not patterns:
         return tasks
     chosen = [t for t in tasks if any(fnmatch.fnmatchcase(t.instance_id, p) for p in patterns)]
-    unmatched = [p for p in patterns if not any(fnmatch.fnmatchcase(t.instance_id, p) for t in tasks)]
+    unmatched = [
+        p for p in patterns if not any(fnmatch.fnmatchcase(t.instance_id, p) for t in tasks)
+    ]
     if unmatched:
-        raise SuiteError(f"no task matches {', '.join(unmatched)}: `dgm bench validate SUITE` lists the ids")
+        raise SuiteError(
+            f"no task matches {', '.join(unmatched)}: `dgm bench validate SUITE` lists the ids"
+        )
     return chosen
 
 
@@ -216,16 +347,18 @@ def validate_task(suite: Suite, task: Task, backend: Any, **grade_kwargs: Any) -
     """Grade the gold and the empty patch, each in its own fresh sandbox."""
     import tempfile
 
+    backend = suite.backend(task, backend)
     with tempfile.TemporaryDirectory(prefix="dgm-validate-") as tmp:
-        repo: Path | None = Path(tmp) / "repo"
-        if not suite.build_repo(task, repo):
-            repo = None
+        built = Path(tmp) / "repo"
+        repo = built if suite.build_repo(task, built) else None
         gold = suite.grade(task, task.patch, backend, repo, **grade_kwargs)
         empty = suite.grade(task, "", backend, repo, allow_empty=True, **grade_kwargs)
     reasons = []
     if not gold.resolved:
         failing = gold.FAIL_TO_PASS.failure + gold.PASS_TO_PASS.failure
-        reasons.append(f"gold patch does not resolve ({gold.error_kind or 'tests fail'}: {', '.join(failing[:5]) or '-'})")
+        reasons.append(
+            f"gold patch does not resolve ({gold.error_kind or 'tests fail'}: {', '.join(failing[:5]) or '-'})"
+        )
     if empty.resolved:
         reasons.append("empty patch resolves it (FAIL_TO_PASS tests already pass)")
     if empty.error_kind:

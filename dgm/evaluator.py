@@ -22,31 +22,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from benchmarks.grading import GradeResult
 from benchmarks.suites import Suite
 from benchmarks.task import Task
+from dgm.agent_contract import (
+    AGENT_CMD,
+    SETUP_DIR,
+    agent_env,
+    agent_files,
+    diff_script,
+    setup_script,
+)
 from sandbox import Limits, SandboxError
-
-AGENT_CMD = ["python3", "-m", "agent", "--repo", "/testbed", "--problem", "/task/problem.md", "--out", "/out"]
-# Never part of an agent's answer: caches and the debris of failed patch tools.
-DIFF_EXCLUDES = ["__pycache__/**", "*.pyc", ".pytest_cache/**", "*.egg-info/**", ".mypy_cache/**", "*.orig", "*.rej"]
-SETUP_DIR = "/tmp/dgm-harness"
-# Never part of an agent: git metadata, caches, bytecode.
-IGNORED_AGENT_PARTS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache"}
-
-
-def is_agent_file(path: str) -> bool:
-    """Whether a file (relative path) belongs to an agent's code."""
-    return not IGNORED_AGENT_PARTS & set(path.split("/")) and not path.endswith(".pyc")
-
-
-def agent_env(session_env: Mapping[str, str], timeout_s: float, max_steps: int | None = None,
-              max_tokens: int | None = None) -> dict[str, str]:
-    """The environment an agent runs in (see the agent contract in dgm/seed_agent)."""
-    env = {**session_env, "PYTHONPATH": "/", "PYTHONDONTWRITEBYTECODE": "1",
-           "DGM_AGENT_TIME_LIMIT": str(max(10.0, timeout_s - 30))}
-    if max_steps:
-        env["DGM_AGENT_MAX_STEPS"] = str(max_steps)
-    if max_tokens:
-        env["DGM_AGENT_MAX_TOKENS"] = str(max_tokens)
-    return env
 
 
 class EvalLimits(BaseModel):
@@ -54,11 +38,22 @@ class EvalLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    agent_timeout_s: float = Field(default=1800.0, gt=0, description="Deadline of the agent's run; the sandbox kills it then.")
-    grade_timeout_s: float = Field(default=600.0, gt=0, description="Deadline of the test run when grading.")
-    max_steps: int | None = Field(default=None, ge=1, description="Passed to the agent as DGM_AGENT_MAX_STEPS.")
-    max_tokens: int | None = Field(default=None, ge=1, description="Passed to the agent as DGM_AGENT_MAX_TOKENS.")
-    sandbox: Limits = Field(default_factory=Limits, description="Memory, CPU, process and disk limits of both sandboxes.")
+    agent_timeout_s: float = Field(
+        default=1800.0, gt=0, description="Deadline of the agent's run; the sandbox kills it then."
+    )
+    grade_timeout_s: float = Field(
+        default=600.0, gt=0, description="Deadline of the test run when grading."
+    )
+    max_steps: int | None = Field(
+        default=None, ge=1, description="Passed to the agent as DGM_AGENT_MAX_STEPS."
+    )
+    max_tokens: int | None = Field(
+        default=None, ge=1, description="Passed to the agent as DGM_AGENT_MAX_TOKENS."
+    )
+    sandbox: Limits = Field(
+        default_factory=Limits,
+        description="Memory, CPU, process and disk limits of both sandboxes.",
+    )
 
 
 class EvalResult(BaseModel):
@@ -83,50 +78,41 @@ class EvalResult(BaseModel):
 class GatewayLike(Protocol):
     socket_path: str | None
 
-    def open_session(self, agent_id: str | None = None, task_id: str | None = None, purpose: str = "agent",
-                     budget: Any = None) -> Any: ...
+    def open_session(
+        self,
+        agent_id: str | None = None,
+        task_id: str | None = None,
+        purpose: str = "agent",
+        budget: Any = None,
+    ) -> Any: ...
 
     def close_session(self, session: Any) -> None: ...
 
     def usage(self, session_or_run: Any = None) -> Any: ...
 
 
-def agent_files(agent: Path | Mapping[str, bytes]) -> dict[str, bytes]:
-    """An agent's files from a directory (caches left out) or as given."""
-    if not isinstance(agent, Path):
-        return dict(agent)
-    if not (agent / "__main__.py").is_file():
-        raise ValueError(f"{agent} is not an agent: it has no __main__.py (an agent is a package run as `python -m agent`)")
-    return {
-        rel: p.read_bytes()
-        for p in sorted(agent.rglob("*"))
-        if p.is_file() and is_agent_file(rel := p.relative_to(agent).as_posix())
-    }
-
-
-def diff_script() -> str:
-    excludes = " ".join(f"':(exclude,glob)**/{g}' ':(exclude,glob){g}'" for g in DIFF_EXCLUDES)
-    # core.fsmonitor/hooksPath are forced off: whatever the agent did to .git, these
-    # commands run only git itself (and only inside the sandbox anyway).
-    git = "git -c core.fsmonitor= -c core.hooksPath=/dev/null"
-    return (
-        f"cd /testbed && {git} add -A -- . {excludes} >/dev/null 2>&1; "
-        f"{git} diff --cached --binary \"$(cat {SETUP_DIR}/base)\" -- . {excludes}"
-    )
-
-
-def setup_script(has_previous: bool) -> str:
-    """Record the base commit; on a later try, first re-apply the previous try's diff."""
-    apply = f" && git apply --whitespace=nowarn {SETUP_DIR}/previous.patch" if has_previous else ""
-    return f"mkdir -p {SETUP_DIR} && cd /testbed && git rev-parse HEAD > {SETUP_DIR}/base{apply}"
-
-
-def run_agent(files: dict[str, bytes], problem: str, previous_patch: str, repo_dir: Path | None,
-              backend: Any, gateway: GatewayLike, session: Any, limits: EvalLimits) -> dict[str, Any]:
+def run_agent(
+    files: dict[str, bytes],
+    problem: str,
+    previous_patch: str,
+    repo_dir: Path | None,
+    backend: Any,
+    gateway: GatewayLike,
+    session: Any,
+    limits: EvalLimits,
+) -> dict[str, Any]:
     """One agent run in its own sandbox: its diff, trajectory, log and exit code."""
     env = agent_env(session.env, limits.agent_timeout_s, limits.max_steps, limits.max_tokens)
-    out: dict[str, Any] = {"patch": "", "trajectory": "", "log": "", "exit_code": None, "error_kind": None}
-    with backend.open(limits=limits.sandbox, env=env, gateway_socket=Path(str(gateway.socket_path))) as sb:
+    out: dict[str, Any] = {
+        "patch": "",
+        "trajectory": "",
+        "log": "",
+        "exit_code": None,
+        "error_kind": None,
+    }
+    with backend.open(
+        limits=limits.sandbox, env=env, gateway_socket=Path(str(gateway.socket_path))
+    ) as sb:
         if repo_dir is not None:
             sb.put_dir(repo_dir, "/testbed")
         sb.put_files(files, "/agent")
@@ -135,7 +121,10 @@ def run_agent(files: dict[str, bytes], problem: str, previous_patch: str, repo_d
             sb.put_files({"previous.patch": previous_patch.encode()}, SETUP_DIR)
         setup = sb.run(["bash", "-c", setup_script(bool(previous_patch))], timeout_s=120)
         if setup.exit_code != 0:
-            out.update(error_kind="sandbox_error", log=f"harness setup failed:\n{setup.stdout}{setup.stderr}")
+            out.update(
+                error_kind="sandbox_error",
+                log=f"harness setup failed:\n{setup.stdout}{setup.stderr}",
+            )
             return out
         res = sb.run(AGENT_CMD, timeout_s=limits.agent_timeout_s, workdir="/testbed")
         out["exit_code"] = res.exit_code
@@ -168,7 +157,7 @@ def evaluate(
     backend: Any,
     gateway: GatewayLike,
     *,
-    limits: EvalLimits = EvalLimits(),
+    limits: EvalLimits | None = None,
     archive: Any = None,
     agent_id: str | None = None,
     stage: str = "full",
@@ -183,19 +172,49 @@ def evaluate(
     """
     started = time.monotonic()
     files = agent_files(agent)
-    with tempfile.TemporaryDirectory(prefix="dgm-eval-") as tmp:
-        if repo_dir is None:
-            built = Path(tmp) / "repo"
-            repo_dir = built if suite.build_repo(task, built) else None
-        result = _evaluate(files, task, suite, backend, gateway, limits, agent_id, attempt, repo_dir)
+    try:
+        backend = suite.backend(task, backend)  # a SWE-bench task brings its own image
+    except SandboxError as e:
+        result = EvalResult(
+            task_id=task.instance_id,
+            attempt=attempt,
+            resolved=False,
+            error_kind="sandbox_error",
+            agent_log=f"{type(e).__name__}: {e}",
+        )
+    else:
+        with tempfile.TemporaryDirectory(prefix="dgm-eval-") as tmp:
+            if repo_dir is None:
+                built = Path(tmp) / "repo"
+                repo_dir = built if suite.build_repo(task, built) else None
+            result = _evaluate(
+                files,
+                task,
+                suite,
+                backend,
+                gateway,
+                limits or EvalLimits(),
+                agent_id,
+                attempt,
+                repo_dir,
+            )
     result.duration_s = time.monotonic() - started
     if archive is not None and agent_id is not None:
         result.evaluation_id = record(archive, agent_id, stage, result)
     return result
 
 
-def _evaluate(files: dict[str, bytes], task: Task, suite: Suite, backend: Any, gateway: GatewayLike,
-              limits: EvalLimits, agent_id: str | None, attempt: int, repo_dir: Path | None) -> EvalResult:
+def _evaluate(
+    files: dict[str, bytes],
+    task: Task,
+    suite: Suite,
+    backend: Any,
+    gateway: GatewayLike,
+    limits: EvalLimits,
+    agent_id: str | None,
+    attempt: int,
+    repo_dir: Path | None,
+) -> EvalResult:
     problem, patch, logs = task.problem_statement, "", []
     result = EvalResult(task_id=task.instance_id, attempt=attempt, resolved=False)
     trajectories = []
@@ -204,7 +223,13 @@ def _evaluate(files: dict[str, bytes], task: Task, suite: Suite, backend: Any, g
         try:
             run = run_agent(files, problem, patch, repo_dir, backend, gateway, session, limits)
         except (SandboxError, OSError) as e:
-            run = {"patch": patch, "trajectory": "", "log": f"{type(e).__name__}: {e}", "exit_code": None, "error_kind": "sandbox_error"}
+            run = {
+                "patch": patch,
+                "trajectory": "",
+                "log": f"{type(e).__name__}: {e}",
+                "exit_code": None,
+                "error_kind": "sandbox_error",
+            }
         finally:
             usage = gateway.usage(session)
             gateway.close_session(session)
@@ -215,14 +240,25 @@ def _evaluate(files: dict[str, bytes], task: Task, suite: Suite, backend: Any, g
         trajectories.append(run["trajectory"])
         logs.append(run["log"])
         result.agent_exit_code, result.patch = run["exit_code"], patch
-        grade = suite.grade(task, patch, backend, repo_dir, limits=limits.sandbox, timeout_s=limits.grade_timeout_s)
+        grade = suite.grade(
+            task, patch, backend, repo_dir, limits=limits.sandbox, timeout_s=limits.grade_timeout_s
+        )
         result.grade, result.resolved = grade, grade.resolved
-        result.error_kind = run["error_kind"] or grade.error_kind
+        overflowed = "context_length" if getattr(usage, "context_overflows", 0) and not grade.resolved else None
+        result.error_kind = run["error_kind"] or overflowed or grade.error_kind
         if grade.resolved or run["error_kind"] == "sandbox_error":
             break
         problem = suite.retry_problem(task, grade)
-    result.trajectory = trajectories[0] if len(trajectories) == 1 else json.dumps({"tries": [_loads(t) for t in trajectories]})
-    result.agent_log = "\n\n".join(f"===== try {i + 1} =====\n{log}" for i, log in enumerate(logs)) if len(logs) > 1 else logs[0]
+    result.trajectory = (
+        trajectories[0]
+        if len(trajectories) == 1
+        else json.dumps({"tries": [_loads(t) for t in trajectories]})
+    )
+    result.agent_log = (
+        "\n\n".join(f"===== try {i + 1} =====\n{log}" for i, log in enumerate(logs))
+        if len(logs) > 1
+        else logs[0]
+    )
     return result
 
 
@@ -238,22 +274,39 @@ def record(archive: Any, agent_id: str, stage: str, result: EvalResult) -> str:
     grade = result.grade
     logs = f"===== agent =====\n{result.agent_log}\n\n===== grading =====\n{grade.log if grade else ''}"
     return archive.record_evaluation(
-        agent_id=agent_id, task_id=result.task_id, attempt=result.attempt, stage=stage,
-        resolved=result.resolved, score=1.0 if result.resolved else 0.0,
-        tests=grade.tests if grade else {}, duration_s=result.duration_s, patch=result.patch,
-        logs=logs, error_kind=result.error_kind, trajectory=result.trajectory,
+        agent_id=agent_id,
+        task_id=result.task_id,
+        attempt=result.attempt,
+        stage=stage,
+        resolved=result.resolved,
+        score=1.0 if result.resolved else 0.0,
+        tests=grade.tests if grade else {},
+        duration_s=result.duration_s,
+        patch=result.patch,
+        logs=logs,
+        error_kind=result.error_kind,
+        trajectory=result.trajectory,
     )
 
 
 class SuiteEvaluator:
-    """The evolution loop's evaluator: one suite, sandbox backend, gateway and archive.
-    Each task's repository is built once, on first use, and reused by every evaluation."""
+    """The one evaluation path of `dgm run` and `dgm bench run`: one suite, sandbox
+    backend, gateway and archive. Each task's repository is built once, on first use, and
+    reused by every evaluation. `close()` closes the suite too (and the backends of its
+    own images)."""
 
-    def __init__(self, suite: Suite, backend: Any, gateway: GatewayLike, archive: Any,
-                 limits: EvalLimits = EvalLimits()) -> None:
+    def __init__(
+        self,
+        suite: Suite,
+        backend: Any,
+        gateway: GatewayLike,
+        archive: Any,
+        limits: EvalLimits | None = None,
+    ) -> None:
         import threading
 
-        self.suite, self.backend, self.gateway, self.archive, self.limits = suite, backend, gateway, archive, limits
+        self.suite, self.backend, self.gateway, self.archive = suite, backend, gateway, archive
+        self.limits = limits or EvalLimits()
         self.tasks = {t.instance_id: t for t in suite.tasks()}
         self._tmp = tempfile.TemporaryDirectory(prefix="dgm-repos-")
         self._repos: dict[str, Path | None] = {}
@@ -266,15 +319,33 @@ class SuiteEvaluator:
                 self._repos[task.instance_id] = dest if self.suite.build_repo(task, dest) else None
             return self._repos[task.instance_id]
 
-    def evaluate(self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1) -> bool:
+    def evaluate(
+        self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1
+    ) -> bool:
         """Run, grade and record one evaluation (attempts count from 1); True when resolved."""
+        return self.run(agent_id, files, task_id, stage, attempt).resolved
+
+    def run(
+        self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1
+    ) -> EvalResult:
+        """`evaluate`, returning the whole result."""
         task = self.tasks.get(task_id)
         if task is None:
             raise KeyError(f"task {task_id!r} is not in suite {self.suite.name}")
-        result = evaluate(files, task, self.suite, self.backend, self.gateway, limits=self.limits,
-                          archive=self.archive, agent_id=agent_id, stage=stage, attempt=attempt,
-                          repo_dir=self.repo(task))
-        return result.resolved
+        return evaluate(
+            files,
+            task,
+            self.suite,
+            self.backend,
+            self.gateway,
+            limits=self.limits,
+            archive=self.archive,
+            agent_id=agent_id,
+            stage=stage,
+            attempt=attempt,
+            repo_dir=self.repo(task),
+        )
 
     def close(self) -> None:
         self._tmp.cleanup()
+        self.suite.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from dgm.cli.common import fmt_usd  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ def plot_progress(curve: Curve, path: Path) -> None:
 def plot_tree(agents: list[Any], lineage: set[str], path: Path) -> None:
     pos = tree_layout(agents)
     fig, ax = plt.subplots(figsize=(max(6, min(40, len(pos) * 0.25)), max(4, min(30, (max((a.generation for a in agents), default=0) + 1) * 0.6))))
-    thin, thick = [], []
+    thin: list[Any] = []
+    thick: list[Any] = []
     for a in agents:
         if a.parent_id in pos:
             seg = [pos[a.parent_id], pos[a.id]]
@@ -136,7 +139,7 @@ def plot_cost(calls: list[Any], start: float, path: Path) -> None:
     ax2.plot([0, *t], list(range(len(t) + 1)), color="tab:blue", lw=1, ls="--", label="LLM calls (cumulative)")
     ax2.set_ylabel("calls")
     lines = ax.get_lines() + ax2.get_lines()
-    ax.legend(lines, [ln.get_label() for ln in lines], loc="upper left")
+    ax.legend(lines, [str(ln.get_label()) for ln in lines], loc="upper left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -144,7 +147,7 @@ def plot_cost(calls: list[Any], start: float, path: Path) -> None:
 
 
 def when(ts: float | None) -> str:
-    return "-" if ts is None else datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "-" if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def fmt(x: float | None) -> str:
@@ -169,7 +172,7 @@ def markdown(run: Any, agents: list[Any], lineage: list[Any], events: list[Any],
         f"selector `{cfg.get('selector')}`, seed {cfg.get('seed')}, workers {cfg.get('workers')}",
         f"- agents: {len(agents)} ({', '.join(f'{n} {s}' for s, n in statuses.most_common())}); "
         f"expansions that failed: {len(failures)}",
-        f"- evaluations: {n_evals}; LLM calls: {len(calls)}; cost: ${cost:.4f}",
+        f"- evaluations: {n_evals}; LLM calls: {len(calls)}; cost: {fmt_usd(cost)}",
         f"- best: `{best.id}` score {fmt(best.score)} (generation {best.generation})" if best else "- best: none yet",
         f"- seed score: {fmt(agents[0].score) if agents else '-'}; archive mean: "
         f"{fmt(sum(a.score or 0 for a in admitted) / len(admitted)) if admitted else '-'}",

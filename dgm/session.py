@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.suites import SUBSETS, SuiteError, open_suite, select_tasks
+from benchmarks.suites import Suite, SuiteError, open_suite, select_tasks
 from benchmarks.task import Task
+from dgm.agent_contract import agent_files
 from dgm.config import Limits, RunConfig, validate, with_resolved_model
 from dgm.errors import UserError
-from dgm.evaluator import EvalLimits, SuiteEvaluator, agent_files
+from dgm.evaluator import EvalLimits, SuiteEvaluator
 from dgm.loop import Engine, StagePlan
 from dgm.mutators import Mutator
 from dgm.mutators.chat import GatewayChat
@@ -42,28 +44,51 @@ def seed_agent_files(config: RunConfig) -> dict[str, bytes]:
         raise UserError(f"seed_agent: {e}") from None
 
 
-def stage_plans(config: RunConfig) -> tuple[list[StagePlan], dict[str, Task]]:
+def stage_plans(config: RunConfig, suite: Suite) -> tuple[list[StagePlan], dict[str, Task]]:
     """Each stage's task ids (subset names resolved by the suite), and every task by id."""
     try:
-        everything = open_suite(config.suite).tasks()
-        by_id = {t.instance_id: t for t in everything}
-        plans = []
-        for stage in config.stages:
+        everything = suite.tasks()
+    except SuiteError as e:
+        raise UserError(str(e)) from None
+    by_id = {t.instance_id: t for t in everything}
+    plans = []
+    for stage in config.stages:
+        try:
             if isinstance(stage.tasks, list):
                 ids = [t.instance_id for t in select_tasks(everything, stage.tasks)]
-            elif stage.tasks in SUBSETS and config.suite == "swe-mini":
-                ids = [t.instance_id for t in open_suite(f"swe-mini:{stage.tasks}").tasks()]
             elif stage.tasks == "full":
                 ids = list(by_id)
             else:
-                raise UserError(
-                    f"stage {stage.name!r}: suite {config.suite!r} has no subset {stage.tasks!r}; "
-                    "use 'full' or a list of task ids"
-                )
-            plans.append(StagePlan(stage.name, tuple(ids), stage.threshold))
+                ids = suite.subset(stage.tasks)
+        except SuiteError as e:
+            raise UserError(f"stage {stage.name!r}: {e}") from None
+        plans.append(StagePlan(stage.name, tuple(ids), stage.threshold))
+    return plans, by_id
+
+
+@dataclass
+class SessionPlan:
+    """What a session runs: its suite (opened once), the stages and every task by id."""
+
+    suite: Suite
+    stages: list[StagePlan]
+    tasks: dict[str, Task]
+
+
+def plan_session(config: RunConfig) -> SessionPlan:
+    """Open the suite and resolve the stages; raise UserError for anything that would stop
+    the run, so that it stops before a run is created (or a resumed one is touched)."""
+    try:
+        suite = open_suite(config.suite, sandbox=config.sandbox)
     except SuiteError as e:
         raise UserError(str(e)) from None
-    return plans, by_id
+    plans, tasks = stage_plans(config, suite)
+    needed = {i for p in plans for i in p.task_ids}
+    try:
+        suite.check([t for i, t in tasks.items() if i in needed])
+    except SuiteError as e:
+        raise UserError(str(e)) from None
+    return SessionPlan(suite, plans, tasks)
 
 
 def start_run(archive: Any, config: RunConfig) -> str:
@@ -103,26 +128,26 @@ def make_mutator(config: RunConfig, backend: Any, gateway: Any) -> Mutator:
     return build_operator(OperatorNeeds(config, backend, gateway))
 
 
-def spent_before(archive: Any, run_id: str) -> float:
-    return sum(c.cost_usd for c in archive.llm_calls(run_id, bodies=False))
-
-
 @contextmanager
 def open_session(archive: Any, run_id: str, config: RunConfig,
-                 seed_files: Mapping[str, bytes] | None = None) -> Iterator[Engine]:
-    """An Engine wired to the sandbox, the gateway and the suite; all closed on exit."""
+                 seed_files: Mapping[str, bytes] | None = None,
+                 plan: SessionPlan | None = None) -> Iterator[Engine]:
+    """An Engine wired to the sandbox, the gateway and the suite; all closed on exit.
+    `plan`: from `plan_session`, when the caller checked it before creating the run."""
     from dgm.llm.budget import Budget
     from dgm.llm.gateway import Gateway
     from dgm.llm.provider import open_provider
     from sandbox import EngineUnavailable, SandboxError, open_backend
 
-    plans, tasks = stage_plans(config)
+    plan = plan or plan_session(config)
+    plans, tasks, suite = plan.stages, plan.tasks, plan.suite
     if seed_files is None and not archive.candidate_stats(run_id):  # a fresh run needs its seed
         seed_files = seed_agent_files(config)
-    suite = open_suite(config.suite)
-    provider = open_provider(with_resolved_model(config).model, archive=archive, api_base=config.api_base)
-    spent = spent_before(archive, run_id)
-    run_budget = None if config.budget_usd is None else Budget(max_usd=max(config.budget_usd - spent, 0.0))
+    model = with_resolved_model(config).model
+    assert model is not None  # resolved
+    provider = open_provider(model, archive=archive, api_base=config.api_base)
+    # The whole run's budget: the gateway counts what earlier sessions of the run spent.
+    run_budget = None if config.budget_usd is None else Budget(max_usd=config.budget_usd)
     task_budget = None if config.task_budget_usd is None else Budget(max_usd=config.task_budget_usd)
     try:
         backend_cm = open_backend(config.sandbox, run_label=run_id, pool_size=min(config.workers, 4))
@@ -145,5 +170,5 @@ def open_session(archive: Any, run_id: str, config: RunConfig,
             mutator=make_mutator(config, backend, gw), chat=GatewayChat(gw),
             problem_statements={t.instance_id: t.problem_statement for t in tasks.values()},
             seed_files=seed_files,
-            spent_usd=lambda: spent + gw.usage().cost_usd,
+            spent_usd=lambda: gw.usage().cost_usd,
         )

@@ -32,6 +32,7 @@ import struct
 import subprocess
 import sys
 import time
+from typing import Any
 
 LIBC = ctypes.CDLL(None, use_errno=True)
 OOM_FILES = ("/sys/fs/cgroup/memory/memory.oom_control", "/sys/fs/cgroup/memory.events")
@@ -176,7 +177,8 @@ def run(req, stdin_buf):
     child_in = proc.stdin
     if child_in is not None:
         os.set_blocking(child_in.fileno(), False)
-    fds = {proc.stdout.fileno(): [b"O", 0], proc.stderr.fileno(): [b"E", 0]}
+    assert proc.stdout is not None and proc.stderr is not None  # both are pipes
+    fds: dict[int, list[Any]] = {proc.stdout.fileno(): [b"O", 0], proc.stderr.fileno(): [b"E", 0]}
     for fd in fds:  # fewer, bigger reads for big outputs (tar of a directory)
         try:
             fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ
@@ -208,10 +210,8 @@ def run(req, stdin_buf):
         if payload.left == 0 or len(payload.pending) < (1 << 20):  # backpressure on the host
             watch.append(0)
         wlist = [child_in.fileno()] if child_in is not None and payload.pending else []
-        readable, writable, _ = select.select(
-            watch, wlist, [], min(left, 0.05 if exit_fd is None else 1.0)
-        )
-        if writable:
+        readable, writable, _ = select.select(watch, wlist, [], min(left, 0.05 if exit_fd is None else 1.0))
+        if writable and child_in is not None:
             try:
                 del payload.pending[: os.write(child_in.fileno(), payload.pending[:65536])]
             except BlockingIOError:

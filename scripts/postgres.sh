@@ -7,7 +7,7 @@ PORT="${DGM_TEST_PG_PORT:-55432}"
 DATA="${DGM_TEST_PG_DATA:-/tmp/dgm-test-pg}"
 BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 url="postgresql+psycopg://postgres@127.0.0.1:${PORT}/postgres"
-warn() { echo "echo '!!! PostgreSQL unavailable: $* -- archive tests will run on SQLite only' >&2"; }
+warn() { echo "echo '!!! PostgreSQL unavailable: $* -- the PostgreSQL tests will fail' >&2"; }
 if [[ -z "$BIN" ]]; then warn "no server binaries"; exit 0; fi
 as_pg() { runuser -u postgres -- "$@"; }
 id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres

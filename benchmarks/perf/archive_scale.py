@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import io
 import json
 import os
 import random
@@ -104,7 +103,7 @@ def make_logs(task: int, variant: int, resolved: bool, seconds: float) -> str:
     body = "".join(f"{name} {status}\n" for name, status in tests.items())
     failed = sum(s == "FAILED" for s in tests.values())
     tail = (
-        f"\n=========================== short test summary info ============================\n"
+        "\n=========================== short test summary info ============================\n"
         + "".join(f"FAILED {n} - AssertionError: expected {variant}\n" for n, s in tests.items() if s == "FAILED")
         + f"========== {failed} failed, {len(tests) - failed} passed in {seconds:.2f}s ==========\n"
     )

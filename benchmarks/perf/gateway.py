@@ -97,6 +97,7 @@ def main() -> None:
             provider = open_provider("openai/gpt-4o-mini", api_base=base_url)  # priced: costs are computed
             with Gateway(provider, archive=store, run_id=run_id) as gw:
                 s = gw.open_session(purpose="bench")
+                assert gw.socket_path is not None  # started by `with`
                 via = UnixHTTPConnection(gw.socket_path)
                 direct = http.client.HTTPConnection(host, int(port), timeout=60)
                 gw_headers = {"Authorization": f"Bearer {s.token}", "Content-Type": "application/json"}

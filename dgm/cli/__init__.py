@@ -1,33 +1,78 @@
 """The `dgm` command line: one typer app, one module per command group.
 
 Every user-facing error is a `UserError`: printed as one line on stderr, exit code 2,
-never a traceback. Each group module owns its commands and registers itself here.
+never a traceback. Each group module owns its commands and is listed in COMMANDS.
+
+A command's module is imported only when that command runs: `dgm --help` reads the
+one-line help below, and `dgm runs` never imports the engine, docker or litellm. That
+keeps start-up short (`python -m benchmarks.perf.cli_startup` measures it).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
+from typer.core import TyperGroup
+from typer.core import _click as click  # typer's own copy of click
 
-from dgm.cli import archive, bench, llm, problem, report, run, runs, sandbox, ui
 from dgm.errors import UserError
 
+# name: (module, attribute: a command function or a typer.Typer group, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("dgm.cli.run", "run", "Start or resume an evolution run."),
+    "runs": ("dgm.cli.runs", "runs", "Runs with status, best score, agents, cost and age."),
+    "archive": ("dgm.cli.archive", "app", "Browse the agents a run grew."),
+    "bench": ("dgm.cli.bench", "app", "Score any agent on a benchmark suite."),
+    "sandbox": ("dgm.cli.sandbox", "app", "Build, check and poke the sandbox."),
+    "llm": ("dgm.cli.llm", "app", "The LLM gateway: serve, chat, usage."),
+    "report": ("dgm.cli.report", "report", "Write a run's report: markdown and plots."),
+    "problem": ("dgm.cli.problem", "app", "Score programs against a problem's evaluator."),
+    "ui": ("dgm.cli.ui", "ui", "A web app over the archive (read-only): runs, a run live, its tree, agents."),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: imports a command's module only when that command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attr, help_line = COMMANDS[cmd_name]
+        target = getattr(importlib.import_module(module), attr)
+        if isinstance(target, typer.Typer):
+            target.info.help = target.info.help or help_line
+            target._add_completion = False
+            command = typer.main.get_command(target)
+        else:
+            single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+            single.command(cmd_name)(target)
+            command = typer.main.get_command(single)
+        command.name = cmd_name
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_line) for name, (_, _, help_line) in COMMANDS.items()])
+
+
 app = typer.Typer(
+    cls=LazyGroup,
     help="dgm: grow, watch, resume and browse Darwin Gödel Machine runs.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # rich help would build every command to list them
 )
-app.command("run")(run.run)
-app.command("runs")(runs.runs)
-app.add_typer(archive.app, name="archive", help="Browse the agents a run grew.")
-app.add_typer(bench.app, name="bench", help="Score any agent on a benchmark suite.")
-app.add_typer(sandbox.app, name="sandbox", help="Build, check and poke the sandbox.")
-app.add_typer(llm.app, name="llm", help="The LLM gateway: serve, chat, usage.")
-app.add_typer(problem.app, name="problem", help="Score programs against a problem's evaluator.")
-app.command("report")(report.report)
-app.command("ui")(ui.ui)
+
+
+@app.callback()
+def _root() -> None:
+    """dgm: grow, watch, resume and browse Darwin Gödel Machine runs."""
 
 
 def main() -> None:

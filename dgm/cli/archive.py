@@ -15,12 +15,11 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from archive import AGENT_STATUSES, AgentInfo, CandidateStats
+from archive.info import AGENT_STATUSES, AgentInfo, CandidateStats
 from archive.tree import TreeNode, shape_tree
 from dgm.cli.common import (
     ArchiveOption,
@@ -263,6 +262,8 @@ def diff(
         typer.echo("no differences", err=True)
         return
     if sys.stdout.isatty():
+        from rich.syntax import Syntax  # pygments: only for diffs
+
         make_console().print(Syntax(text, "diff", theme="ansi_dark"))
     else:
         sys.stdout.write(text)

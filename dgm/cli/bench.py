@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,8 +26,16 @@ app = typer.Typer(no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
 
-SuiteArg = Annotated[str, typer.Argument(help="swe-mini[:small|medium|full], polyglot-mini, polyglot:PATH or swebench:SOURCE.")]
-TasksOpt = Annotated[list[str] | None, typer.Option("--tasks", help="Only these task ids (globs allowed); repeat or comma-separate.")]
+SuiteArg = Annotated[
+    str,
+    typer.Argument(
+        help="swe-mini[:small|medium|full], polyglot-mini, polyglot:PATH or swebench:SOURCE."
+    ),
+]
+TasksOpt = Annotated[
+    list[str] | None,
+    typer.Option("--tasks", help="Only these task ids (globs allowed); repeat or comma-separate."),
+]
 BackendOpt = Annotated[str, typer.Option("--backend", help="Sandbox backend: docker or local.")]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Tasks run at once.")]
 SEED_AGENT = "seed"
@@ -54,39 +62,27 @@ def _patterns(tasks: list[str] | None) -> list[str] | None:
 def _backend(name: str, run_label: str, workers: int) -> Any:
     from sandbox import open_backend
 
-    return open_backend(name, run_label=run_label, pool_size=max(2, workers)) if name == "docker" else open_backend(name)
+    return (
+        open_backend(name, run_label=run_label, pool_size=max(2, workers))
+        if name == "docker"
+        else open_backend(name)
+    )
 
 
-def _backend_for_image(name: str, run_label: str) -> Any:
-    """SWE-bench: one Docker backend per official image, made when first needed."""
-    backends: dict[str, Any] = {}
-
-    def get(image: str) -> Any:
-        if image not in backends:
-            from sandbox import open_backend
-            from sandbox.docker_backend import connect
-            from sandbox.image import image_exists
-
-            if name != "docker":
-                raise SuiteError("SWE-bench instances run in their official Docker images: use --backend docker")
-            if not image_exists(connect(), image):
-                raise SuiteError(
-                    f"the official image {image} is not present locally: build it with the swebench "
-                    "harness (python -m swebench.harness.prepare_images) or `docker load` it, then retry"
-                )
-            backends[image] = open_backend("docker", image=image, run_label=run_label, pool_size=1)
-        return backends[image]
-
-    return get
-
-
-def _suite(spec: str, backend: str = "docker", run_label: str = "bench") -> Suite:
-    return open_suite(spec, backend_for_image=_backend_for_image(backend, run_label))
+def _suite(spec: str, backend: str = "docker") -> Suite:
+    return open_suite(spec, sandbox=backend)
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.fields[note]}"), console=err, transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"),
+        console=err,
+        transient=False,
+    )
 
 
 @app.command("list")
@@ -95,7 +91,11 @@ def list_suites() -> None:
     table = Table("suite", "tasks", "what")
     for spec, what in SUITE_HELP.items():
         try:
-            size = str(len(open_suite(spec).tasks())) if ":" not in spec or spec.startswith("swe-mini:") else "-"
+            size = (
+                str(len(open_suite(spec).tasks()))
+                if ":" not in spec or spec.startswith("swe-mini:")
+                else "-"
+            )
         except (SuiteError, OSError, ValueError) as e:
             size = f"[red]unavailable: {str(e)[:60]}[/]"
         table.add_row(spec, size, what)
@@ -112,7 +112,9 @@ def list_suites() -> None:
 @app.command()
 def validate(
     suite: SuiteArg,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
+    ] = False,
     tasks: TasksOpt = None,
     workers: WorkersOpt = 3,
     backend: BackendOpt = "docker",
@@ -121,10 +123,11 @@ def validate(
     from benchmarks.suites import validate_task
 
     with user_errors():
-        s = _suite(suite, backend, "validate")
+        s = _suite(suite, backend)
         chosen = select_tasks(s.tasks(), _patterns(tasks))
+        s.check(chosen)
         results = []
-        with _backend(backend, "validate", workers) as be, _progress() as progress:
+        with _backend(backend, "validate", workers) as be, closing(s), _progress() as progress:
             bar = progress.add_task(f"validating {s.name}", total=len(chosen), note="")
             with ThreadPoolExecutor(workers) as pool:
                 futures = [pool.submit(validate_task, s, t, be) for t in chosen]
@@ -135,16 +138,28 @@ def validate(
     results.sort(key=lambda r: r.instance_id)
     invalid = [r for r in results if not r.valid]
     if json_out:
-        print(json.dumps({
-            "suite": s.name, "tasks": len(results), "valid": len(results) - len(invalid),
-            "invalid": [{"instance_id": r.instance_id, "reasons": r.reasons} for r in invalid],
-        }))
+        print(
+            json.dumps(
+                {
+                    "suite": s.name,
+                    "tasks": len(results),
+                    "valid": len(results) - len(invalid),
+                    "invalid": [
+                        {"instance_id": r.instance_id, "reasons": r.reasons} for r in invalid
+                    ],
+                }
+            )
+        )
     else:
         table = Table("task", "gold", "empty", "valid", "reasons")
         for r in results:
-            table.add_row(r.instance_id, "resolved" if r.gold.resolved else "[red]unresolved[/]",
-                          "[red]resolved[/]" if r.empty.resolved else "unresolved",
-                          "[green]yes[/]" if r.valid else "[red]no[/]", "; ".join(r.reasons))
+            table.add_row(
+                r.instance_id,
+                "resolved" if r.gold.resolved else "[red]unresolved[/]",
+                "[red]resolved[/]" if r.empty.resolved else "unresolved",
+                "[green]yes[/]" if r.valid else "[red]no[/]",
+                "; ".join(r.reasons),
+            )
         out.print(table)
         out.print(f"{len(results) - len(invalid)} of {len(results)} tasks valid")
     if invalid:
@@ -153,7 +168,7 @@ def validate(
 
 def _load_agent(agent: str, archive_opt: str | None) -> tuple[dict[str, bytes], str]:
     """(files, where they came from): `seed`, a directory, or an agent id (prefix) in the archive."""
-    from dgm.evaluator import agent_files
+    from dgm.agent_contract import agent_files
 
     if agent == SEED_AGENT:
         import dgm.seed_agent
@@ -166,7 +181,9 @@ def _load_agent(agent: str, archive_opt: str | None) -> tuple[dict[str, bytes], 
         except ValueError as e:
             raise UserError(str(e)) from None
     if "/" in agent or agent.startswith(".") or path.exists():
-        raise UserError(f"--agent {agent}: no such agent directory (give `seed`, a directory with __main__.py, or an agent id)")
+        raise UserError(
+            f"--agent {agent}: no such agent directory (give `seed`, a directory with __main__.py, or an agent id)"
+        )
     with open_default_archive(archive_opt) as arch, archive_errors():
         agent_id = arch.resolve_agent(agent)
         return arch.agent_files(agent_id), f"agent {agent_id}"
@@ -174,20 +191,45 @@ def _load_agent(agent: str, archive_opt: str | None) -> tuple[dict[str, bytes], 
 
 @app.command()
 def run(
-    agent: Annotated[str, typer.Option("--agent", help="`seed`, an agent directory, or an agent id (prefix) in the archive.")],
-    suite: Annotated[str, typer.Option("--suite", help="swe-mini[:small|medium|full], polyglot-mini, polyglot:PATH or swebench:SOURCE.")],
+    agent: Annotated[
+        str,
+        typer.Option(
+            "--agent", help="`seed`, an agent directory, or an agent id (prefix) in the archive."
+        ),
+    ],
+    suite: Annotated[
+        str,
+        typer.Option(
+            "--suite",
+            help="swe-mini[:small|medium|full], polyglot-mini, polyglot:PATH or swebench:SOURCE.",
+        ),
+    ],
     tasks: TasksOpt = None,
-    model: Annotated[str | None, typer.Option("--model", help="Model the agent uses: local, scripted:FILE, replay:RUN or a litellm string [default: a real model if an API key is set, else local].")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Model the agent uses: local, scripted:FILE, replay:RUN or a litellm string [default: a real model if an API key is set, else local].",
+        ),
+    ] = None,
     workers: WorkersOpt = 2,
-    attempts: Annotated[int, typer.Option("--attempts", min=1, help="Runs per task (pass@k style).")] = 1,
-    agent_timeout: Annotated[float, typer.Option("--agent-timeout", min=1, help="Seconds per agent run.")] = 1800.0,
-    max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Step limit passed to the agent.")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Run name [default: bench-<suite>].")] = None,
+    attempts: Annotated[
+        int, typer.Option("--attempts", min=1, help="Runs per task (pass@k style).")
+    ] = 1,
+    agent_timeout: Annotated[
+        float, typer.Option("--agent-timeout", min=1, help="Seconds per agent run.")
+    ] = 1800.0,
+    max_steps: Annotated[
+        int | None, typer.Option("--max-steps", min=1, help="Step limit passed to the agent.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Run name [default: bench-<suite>].")
+    ] = None,
     backend: BackendOpt = "docker",
     archive: str | None = ArchiveOption,
 ) -> None:
     """Score an agent on a suite; results go into the archive as a run of kind `bench`."""
-    from dgm.evaluator import EvalLimits, evaluate
+    from dgm.evaluator import EvalLimits, SuiteEvaluator
     from dgm.llm import Gateway, default_model, open_provider
 
     model = model or default_model()
@@ -195,24 +237,46 @@ def run(
     with user_errors():
         s = _suite(suite, backend)
         chosen = select_tasks(s.tasks(), _patterns(tasks))
+        s.check(chosen)  # e.g. a missing instance image: said before the run exists
     limits = EvalLimits(agent_timeout_s=agent_timeout, max_steps=max_steps)
-    config = {"suite": s.name, "agent": source, "model": model, "attempts": attempts,
-              "tasks": [t.instance_id for t in chosen], "limits": limits.model_dump()}
+    config = {
+        "suite": s.name,
+        "agent": source,
+        "model": model,
+        "attempts": attempts,
+        "tasks": [t.instance_id for t in chosen],
+        "limits": limits.model_dump(),
+    }
     with open_default_archive(archive, create=True) as arch, user_errors():
-        provider = open_provider(model, archive=arch)  # before the run exists: a bad --model leaves nothing behind
+        provider = open_provider(
+            model, archive=arch
+        )  # before the run exists: a bad --model leaves nothing behind
         run_id = arch.create_run(name or f"bench-{s.name}", kind="bench", config=config)
-        agent_id = arch.add_agent(run_id, files, operator="bench", origin={"source": source}, status="evaluating")
+        agent_id = arch.add_agent(
+            run_id, files, operator="bench", origin={"source": source}, status="evaluating"
+        )
         started = time.monotonic()
         results: list[Any] = []
         status = "failed"
+        stack = ExitStack()
+        stack.callback(s.close)
         try:
-            with Gateway(provider, archive=arch, run_id=run_id) as gw, _backend(backend, run_id, workers) as be, _progress() as progress:
-                bar = progress.add_task(f"{s.name} x {len(chosen)} tasks x {attempts}", total=len(chosen) * attempts, note="")
+            with (
+                Gateway(provider, archive=arch, run_id=run_id) as gw,
+                _backend(backend, run_id, workers) as be,
+                _progress() as progress,
+            ):
+                bar = progress.add_task(
+                    f"{s.name} x {len(chosen)} tasks x {attempts}",
+                    total=len(chosen) * attempts,
+                    note="",
+                )
                 jobs = [(t, k) for k in range(1, attempts + 1) for t in chosen]
+                evaluator = SuiteEvaluator(s, be, gw, arch, limits)  # `dgm run`'s evaluation path
+                stack.callback(evaluator.close)
 
                 def one(task: Task, attempt: int) -> Any:
-                    return evaluate(files, task, s, be, gw, limits=limits, archive=arch, agent_id=agent_id,
-                                    stage="bench", attempt=attempt)
+                    return evaluator.run(agent_id, files, task.instance_id, "bench", attempt)
 
                 with ThreadPoolExecutor(workers) as pool:
                     futures = [pool.submit(one, t, k) for t, k in jobs]
@@ -226,10 +290,15 @@ def run(
             status = "stopped"
             raise
         finally:
+            stack.close()
             n_ok = sum(r.resolved for r in results)
             score = n_ok / len(results) if results else 0.0
-            totals = {"resolved": n_ok, "evaluated": len(results), "score": score,
-                      "duration_s": round(time.monotonic() - started, 3)}
+            totals = {
+                "resolved": n_ok,
+                "evaluated": len(results),
+                "score": score,
+                "duration_s": round(time.monotonic() - started, 3),
+            }
             if status == "finished":
                 totals.update(cost_usd=usage.cost_usd, tokens=usage.tokens, llm_calls=usage.calls)
                 arch.set_agent_score(agent_id, "bench", score)
@@ -241,8 +310,14 @@ def run(
 def _summary(run_id: str, agent_id: str, results: list[Any], totals: dict[str, Any]) -> None:
     table = Table("task", "attempt", "resolved", "error", "tokens", "time")
     for r in sorted(results, key=lambda r: (r.task_id, r.attempt)):
-        table.add_row(r.task_id, str(r.attempt), "[green]yes[/]" if r.resolved else "[red]no[/]",
-                      r.error_kind or "", str(r.tokens), f"{r.duration_s:.1f}s")
+        table.add_row(
+            r.task_id,
+            str(r.attempt),
+            "[green]yes[/]" if r.resolved else "[red]no[/]",
+            r.error_kind or "",
+            str(r.tokens),
+            f"{r.duration_s:.1f}s",
+        )
     out.print(table)
     pct = 100.0 * totals["score"]
     out.print(
@@ -269,55 +344,92 @@ def _read_instance(path: Path, instance_id: str | None) -> Task:
 
 @app.command()
 def grade(
-    instance: Annotated[Path, typer.Option("--instance", help="The instance: a task/SWE-bench JSON (or JSONL) file.")],
-    log: Annotated[Path, typer.Option("--log", help="The test log to grade (pytest -rA output, or a grading log).")],
-    instance_id: Annotated[str | None, typer.Option("--id", help="Which instance, when the file holds several.")] = None,
-    parser: Annotated[str, typer.Option("--parser", help="pytest, or swebench (the official parser for the instance's repo).")] = "pytest",
-    json_out: Annotated[bool, typer.Option("--json", help="Print the report.json-shaped object only.")] = False,
+    instance: Annotated[
+        Path,
+        typer.Option("--instance", help="The instance: a task/SWE-bench JSON (or JSONL) file."),
+    ],
+    log: Annotated[
+        Path,
+        typer.Option(
+            "--log",
+            help="The test log to grade (a SWE-bench test_output.txt, pytest -rA output, or a grading log).",
+        ),
+    ],
+    instance_id: Annotated[
+        str | None, typer.Option("--id", help="Which instance, when the file holds several.")
+    ] = None,
+    parser: Annotated[
+        str | None,
+        typer.Option(
+            "--parser",
+            help="swebench (the official parser and report of the instance's repository) or pytest [default: swebench, pytest for shipped swe-mini tasks].",
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the report.json-shaped object only.")
+    ] = False,
 ) -> None:
-    """Grade an existing test log against an instance's FAIL_TO_PASS / PASS_TO_PASS."""
+    """Grade an existing test log against an instance's FAIL_TO_PASS / PASS_TO_PASS.
+
+    A SWE-bench instance is graded as the official harness grades it (its repository's
+    log parser, its report); never by the generic pytest parser unless asked."""
     from benchmarks.grading import grade_log
     from benchmarks.log_parsers import PARSERS
+    from benchmarks.swebench import SWEBenchError, load_instances
 
     if not instance.is_file():
         raise UserError(f"no such instance file {instance}")
     if not log.is_file():
         raise UserError(f"no such log file {log}")
     task = _read_instance(instance, instance_id)
-    if parser == "swebench":
-        from benchmarks.swebench import SWEBenchError, load_instances, log_parser
+    text = log.read_text(errors="replace")
+    raw = next(r for r in load_instances(str(instance)) if r.get("instance_id") == task.instance_id)
+    shipped = raw.get("bug_diff") is not None or bool(raw.get("test_files"))
+    chosen = parser or ("pytest" if shipped else "swebench")
+    if chosen == "swebench":
+        from benchmarks import swebench
 
         try:
-            raw = next(r for r in load_instances(str(instance)) if r["instance_id"] == task.instance_id)
-            parse = log_parser(raw)
+            result = swebench.grade_log(task, raw, text)
         except SWEBenchError as e:
-            raise UserError(str(e)) from None
-    elif parser in PARSERS:
-        parse = PARSERS[parser]
+            raise UserError(f"{e} (or grade with the generic parser: --parser pytest)") from None
+    elif chosen in PARSERS:
+        result = grade_log(task, text, PARSERS[chosen])
     else:
-        raise UserError(f"unknown parser {parser!r}: use pytest or swebench")
-    result = grade_log(task, log.read_text(errors="replace"), parse)
+        raise UserError(f"unknown parser {chosen!r}: use swebench or pytest")
     report = result.swebench_report(patch=None)
     report[task.instance_id]["patch_is_None"] = None  # unknown: only the log was given
     if json_out:
         print(json.dumps(report, indent=2))
         return
     table = Table("category", "test", "status")
-    for cat, status in (("FAIL_TO_PASS", result.FAIL_TO_PASS), ("PASS_TO_PASS", result.PASS_TO_PASS)):
+    for cat, status in (
+        ("FAIL_TO_PASS", result.FAIL_TO_PASS),
+        ("PASS_TO_PASS", result.PASS_TO_PASS),
+    ):
         for t in status.success:
             table.add_row(cat, t, f"[green]{result.tests[t]}[/]")
         for t in status.failure:
             table.add_row(cat, t, f"[red]{result.tests[t]}[/]")
     out.print(table)
-    out.print(f"{task.instance_id}: {'[green]resolved[/]' if result.resolved else '[red]not resolved[/]'}")
+    out.print(
+        f"{task.instance_id}: {'[green]resolved[/]' if result.resolved else '[red]not resolved[/]'}"
+    )
 
 
 @app.command()
 def export(
     run_or_agent: Annotated[str, typer.Argument(help="A run id or an agent id (prefix).")],
-    fmt: Annotated[str, typer.Option("--format", help="Output format: swebench (predictions JSONL).")] = "swebench",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
-    model_name: Annotated[str | None, typer.Option("--model-name", help="model_name_or_path [default: dgm-<agent id>].")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Output format: swebench (predictions JSONL).")
+    ] = "swebench",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option("--model-name", help="model_name_or_path [default: dgm-<agent id>]."),
+    ] = None,
     archive: str | None = ArchiveOption,
 ) -> None:
     """Predictions JSONL (instance_id, model_name_or_path, model_patch) for the official harness.
@@ -332,9 +444,19 @@ def export(
     for e in evaluations:
         chosen.setdefault(e.task_id, e)
     if not chosen:
-        raise UserError(f"agent {agent_id} has no evaluations to export: run `dgm bench run --agent {agent_id[:8]} ...` first")
-    lines = [json.dumps({"instance_id": tid, "model_name_or_path": model_name or f"dgm-{agent_id[:12]}",
-                         "model_patch": e.patch.decode(errors="replace")}) for tid, e in sorted(chosen.items())]
+        raise UserError(
+            f"agent {agent_id} has no evaluations to export: run `dgm bench run --agent {agent_id[:8]} ...` first"
+        )
+    lines = [
+        json.dumps(
+            {
+                "instance_id": tid,
+                "model_name_or_path": model_name or f"dgm-{agent_id[:12]}",
+                "model_patch": e.patch.decode(errors="replace"),
+            }
+        )
+        for tid, e in sorted(chosen.items())
+    ]
     text = "\n".join(lines) + "\n"
     if output:
         output.write_text(text)
@@ -353,7 +475,9 @@ def _agent_of(arch: Any, ref: str) -> str:
         try:
             run_id = arch.resolve_run(ref)
         except ArchiveError:
-            raise UserError(f"{ref!r} is neither an agent nor a run in this archive ({agent_error})") from None
+            raise UserError(
+                f"{ref!r} is neither an agent nor a run in this archive ({agent_error})"
+            ) from None
         best = arch.best_agent(run_id)
         if best is None:
             agents = arch.agents(run_id)

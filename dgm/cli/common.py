@@ -3,17 +3,23 @@ user errors (one line, exit 2)."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
-from archive import Archive, ArchiveError, open_archive
+from archive.errors import ArchiveError
 from dgm.errors import UserError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from archive import Archive
 
 DEFAULT_ARCHIVE = Path(".dgm") / "archive.db"
 ARCHIVE_ENV = "DGM_ARCHIVE"
@@ -43,6 +49,8 @@ def archive_errors() -> Iterator[None]:
 def open_default_archive(archive_opt: str | None = None, create: bool = False) -> Archive:
     """Open the archive the user meant. Read commands leave `create` False, so a mistyped
     path is an error rather than a new empty archive."""
+    from archive import open_archive
+
     with archive_errors():
         return open_archive(archive_location(archive_opt), create=create)
 
@@ -59,7 +67,13 @@ def fmt_score(score: float | None) -> str:
 
 
 def fmt_usd(usd: float) -> str:
-    return f"${usd:.4f}" if usd < 1 else f"${usd:.2f}"
+    """Dollars for people: cents from a dollar up, else four decimals, and under a cent two
+    significant digits (a run on a cheap model must not read $0.0000)."""
+    if usd >= 1:
+        return f"${usd:.2f}"
+    if usd >= 0.01 or usd <= 0:
+        return f"${usd:.4f}"
+    return f"${usd:.{1 - math.floor(math.log10(usd))}f}"
 
 
 def fmt_age(created_at: float, now: float | None = None) -> str:
@@ -76,4 +90,6 @@ def fmt_age(created_at: float, now: float | None = None) -> str:
 def make_console() -> Console:
     """A console for command output: terminal width on a terminal; wide enough for whole
     ids and tables when piped (rich would assume 80 columns and crop)."""
+    from rich.console import Console
+
     return Console(width=None if sys.stdout.isatty() else 160)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from dgm.cli.common import fmt_usd, make_console
 from dgm.errors import UserError
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from dgm.llm.budget import Usage
+
 app = typer.Typer(no_args_is_help=True)
-console = Console()
+console = make_console  # rich is imported when something is printed
 
 MODEL_HELP = "local | replay:RUN | scripted:FILE | a litellm model string (openai/gpt-4o-mini, ollama/qwen2.5-coder, ...). Default: a real model if OPENAI_API_KEY/ANTHROPIC_API_KEY is set, else local."
 API_BASE_HELP = "Base URL of an OpenAI-compatible server (vLLM, llama.cpp, LM Studio, ...)."
@@ -35,44 +38,46 @@ def _provider(model: str | None, api_base: str | None, archive: Any = None) -> A
 
 @app.command()
 def serve(
-    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    socket: Optional[str] = typer.Option(None, "--socket", help="Unix socket path (default: a fresh private temp dir)."),
-    port: Optional[int] = typer.Option(None, "--port", help="Also serve on 127.0.0.1:PORT (0 picks a free port)."),
-    api_base: Optional[str] = typer.Option(None, "--api-base", help=API_BASE_HELP),
-    archive: Optional[str] = typer.Option(None, "--archive", help=ARCHIVE_HELP + " Needed for replay:RUN."),
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    socket: str | None = typer.Option(None, "--socket", help="Unix socket path (default: a fresh private temp dir)."),
+    port: int | None = typer.Option(None, "--port", help="Also serve on 127.0.0.1:PORT (0 picks a free port)."),
+    api_base: str | None = typer.Option(None, "--api-base", help=API_BASE_HELP),
+    archive: str | None = typer.Option(None, "--archive", help=ARCHIVE_HELP + " Needed for replay:RUN."),
 ) -> None:
     """Run the gateway until Ctrl-C and print how to reach it."""
+    out = console()
     from dgm.llm import Gateway
 
     store = _open_archive(archive, must_exist=True) if (archive or (model or "").startswith("replay:")) else None
     provider = _provider(model, api_base, store)
     with Gateway(provider, archive=store, socket_path=socket, port=port) as gw:
         s = gw.open_session(purpose="serve")
-        console.print(f"[bold]dgm llm gateway[/] serving [cyan]{provider.model}[/]")
-        console.print(f"  unix socket  {gw.socket_path}")
+        out.print(f"[bold]dgm llm gateway[/] serving [cyan]{provider.model}[/]")
+        out.print(f"  unix socket  {gw.socket_path}")
         if gw.port is not None:
-            console.print(f"  http         http://127.0.0.1:{gw.port}/v1")
-        console.print(f"  token        {s.token}")
-        console.print("  try:  curl --unix-socket " + str(gw.socket_path)
+            out.print(f"  http         http://127.0.0.1:{gw.port}/v1")
+        out.print(f"  token        {s.token}")
+        out.print("  try:  curl --unix-socket " + str(gw.socket_path)
                       + f" -H 'Authorization: Bearer {s.token}' http://gateway/v1/models")
-        console.print("[dim]Ctrl-C stops it.[/]")
+        out.print("[dim]Ctrl-C stops it.[/]")
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
-            console.print("stopped")
+            out.print("stopped")
 
 
 @app.command()
 def chat(
     prompt: str = typer.Argument(..., help="What to ask."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    api_base: Optional[str] = typer.Option(None, "--api-base", help=API_BASE_HELP),
-    system: Optional[str] = typer.Option(None, "--system", help="A system message."),
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    api_base: str | None = typer.Option(None, "--api-base", help=API_BASE_HELP),
+    system: str | None = typer.Option(None, "--system", help="A system message."),
     max_tokens: int = typer.Option(512, "--max-tokens", help="Longest answer, in tokens."),
     temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature."),
-    archive: Optional[str] = typer.Option(None, "--archive", help=ARCHIVE_HELP + " Read only, for replay:RUN."),
+    archive: str | None = typer.Option(None, "--archive", help=ARCHIVE_HELP + " Read only, for replay:RUN."),
 ) -> None:
     """One call through the gateway: prints the answer, the tokens and the cost."""
+    out = console()
     from dgm.llm import Gateway, from_client_error
 
     store = _open_archive(archive, must_exist=True) if (model or "").startswith("replay:") else None
@@ -80,64 +85,50 @@ def chat(
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
     with Gateway(provider) as gw:
         client = gw.client(purpose="chat")
-        with console.status(f"asking {provider.model} ..."):
+        with out.status(f"asking {provider.model} ..."):
             try:
                 r = client.chat.completions.create(model=provider.model, messages=messages,
                                                    max_tokens=max_tokens, temperature=temperature)
             except Exception as e:  # noqa: BLE001 - the gateway's error message says what went wrong
                 raise UserError(f"{provider.model}: {from_client_error(e)}") from None
         usage = gw.usage()
-    console.print(r.choices[0].message.content or "")
+    out.print(r.choices[0].message.content or "")
     for call in r.choices[0].message.tool_calls or []:
-        console.print(f"[tool call] {call.function.name}({call.function.arguments})")
-    console.print(f"[dim]{provider.model}: {usage.tokens_in} tokens in, {usage.tokens_out} out, ${usage.cost_usd:.6f}[/]")
+        out.print(f"[tool call] {call.function.name}({call.function.arguments})")
+    out.print(f"[dim]{provider.model}: {usage.tokens_in} tokens in, {usage.tokens_out} out, ${usage.cost_usd:.6f}[/]")
 
 
-def _usage_table(title: str, rows: dict[str, list[float]]) -> Table:
+def _usage_table(title: str, rows: dict[str, Usage]) -> Table:
+    from rich.table import Table
+
     t = Table(title=title)
-    for col in (title.split()[-1], "calls", "errors", "tokens in", "tokens out", "cost USD"):
-        t.add_column(col, justify="left" if col == title.split()[-1] else "right")
-    for name, (calls, errors, tin, tout, cost) in sorted(rows.items(), key=lambda kv: -kv[1][4]):
-        t.add_row(name, f"{calls:.0f}", f"{errors:.0f}", f"{tin:,.0f}", f"{tout:,.0f}", f"{cost:.4f}")
+    name = title.split()[-1]
+    for col in (name, "calls", "errors", "refused", "tokens in", "tokens out", "cost"):
+        t.add_column(col, justify="left" if col == name else "right")
+    for key, u in sorted(rows.items(), key=lambda kv: -kv[1].cost_usd):
+        t.add_row(key, str(u.calls), str(u.errors), str(u.refused), f"{u.tokens_in:,}", f"{u.tokens_out:,}",
+                  fmt_usd(u.cost_usd))
     return t
-
-
-def usage_rows(calls: list[dict[str, Any]], field: str) -> dict[str, list[float]]:
-    """Sum calls by one attribute: name -> [calls, errors, tokens in, tokens out, cost]."""
-    out: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0])
-    for c in calls:
-        row = out[str(c.get(field) or "-")]
-        row[0] += 1
-        row[1] += 1 if c.get("error_kind") else 0
-        row[2] += c.get("tokens_in") or 0
-        row[3] += c.get("tokens_out") or 0
-        row[4] += c.get("cost_usd") or 0.0
-    return dict(out)
 
 
 @app.command()
 def usage(
     run: str = typer.Argument(..., help="Run id."),
-    archive: Optional[str] = typer.Option(None, "--archive", help=ARCHIVE_HELP),
+    archive: str | None = typer.Option(None, "--archive", help=ARCHIVE_HELP),
 ) -> None:
     """Calls, tokens and cost of a run: by purpose, by model, by agent."""
+    from dgm.cli.common import archive_errors
+    from dgm.llm.budget import tally, tally_by
+
+    out = console()
     store = _open_archive(archive, must_exist=True)
-    calls = list_llm_calls(store, run)
+    with archive_errors():
+        calls = store.llm_calls(store.resolve_run(run), bodies=False)
     if not calls:
-        console.print(f"run {run} made no LLM calls")
+        out.print(f"run {run} made no LLM calls")
         return
     for field, title in (("purpose", "by purpose"), ("model", "by model"), ("agent_id", "by agent")):
-        console.print(_usage_table(f"run {run}: LLM usage {title}", usage_rows(calls, field)))
-    [total] = usage_rows(calls, "run_id").values()
-    console.print(f"total: {total[0]:.0f} calls ({total[1]:.0f} failed or refused), {total[2]:,.0f} tokens in, "
-                  f"{total[3]:,.0f} out, ${total[4]:.4f}")
-
-
-def list_llm_calls(store: Any, run: str) -> list[dict[str, Any]]:
-    """The run's LLM calls as dicts (agent_id, purpose, model, tokens, cost, error_kind)."""
-    from dataclasses import asdict
-
-    from dgm.cli.common import archive_errors
-
-    with archive_errors():
-        return [asdict(c) for c in store.llm_calls(store.resolve_run(run), bodies=False)]
+        out.print(_usage_table(f"run {run}: LLM usage {title}", tally_by(calls, field)))
+    total = tally(calls)
+    out.print(f"total: {total.calls} calls ({total.errors} failed, {total.refused} refused), "
+                    f"{total.tokens_in:,} tokens in, {total.tokens_out:,} out, {fmt_usd(total.cost_usd)}")

@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -19,9 +18,9 @@ VIEWERS = ("xdg-open", "open")
 
 def report(
     run_ref: str = typer.Argument(..., metavar="RUN", help="Run id or a unique prefix."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Directory for report.md and the PNGs (default: dgm-report/RUN)."),
+    out: Path | None = typer.Option(None, "--out", help="Directory for report.md and the PNGs (default: dgm-report/RUN)."),
     open_: bool = typer.Option(False, "--open", help="Open the report in a viewer, where one exists."),
-    archive_opt: Optional[str] = ArchiveOption,
+    archive_opt: str | None = ArchiveOption,
 ) -> None:
     """Write a run's report: progress, archive tree and cost plots, best lineage."""
     from dgm.report import write_report

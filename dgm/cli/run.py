@@ -13,7 +13,7 @@ import os
 import signal
 from collections import Counter
 from contextlib import ExitStack
-from typing import Optional
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console, Group
@@ -21,7 +21,6 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from archive.lease import Renewer
 from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive
 from dgm.config import config_fields, load_config, with_resolved_model
 from dgm.errors import UserError
@@ -29,6 +28,9 @@ from dgm.loop import Engine, Progress
 from dgm.mutators.operators import OPERATORS
 from dgm.selectors import SELECTORS
 from sandbox import remove_own_sandboxes
+
+if TYPE_CHECKING:
+    from archive.lease import Renewer
 
 console = Console(stderr=True)
 
@@ -123,26 +125,26 @@ def summary(archive: object, run_id: str, reason: str, p: Progress) -> None:
 
 
 def run(
-    preset: Optional[str] = typer.Argument(None, help="Preset name (see dgm/presets) or a YAML config file (default: the dgm preset)."),
-    model: Optional[str] = typer.Option(None, "--model", help="local, a litellm model string, replay:RUN or scripted:FILE (default: a real model when an API key is set, else local)."),
-    api_base: Optional[str] = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server for --model."),
-    suite: Optional[str] = typer.Option(None, "--suite", help="Benchmark suite, e.g. swe-mini."),
+    preset: str | None = typer.Argument(None, help="Preset name (see dgm/presets) or a YAML config file (default: the dgm preset)."),
+    model: str | None = typer.Option(None, "--model", help="local, a litellm model string, replay:RUN or scripted:FILE (default: a real model when an API key is set, else local)."),
+    api_base: str | None = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server for --model."),
+    suite: str | None = typer.Option(None, "--suite", help="Benchmark suite, e.g. swe-mini."),
     selector: str | None = typer.Option(None, "--selector", help=f"Parent selector: {', '.join(SELECTORS)}."),
     operator: str | None = typer.Option(None, "--operator", help=f"How a child is made: {', '.join(OPERATORS)} (see `operator` above)."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Jobs run at once."),
-    max_iterations: Optional[int] = typer.Option(None, "--max-iterations", help="Children to create."),
-    max_evaluations: Optional[int] = typer.Option(None, "--max-evaluations", help="Stop after this many (agent, task) evaluations."),
-    budget_usd: Optional[float] = typer.Option(None, "--budget-usd", help="Stop when LLM spending reaches this."),
-    wall_clock_s: Optional[float] = typer.Option(None, "--wall-clock", help="Stop starting work after this many seconds."),
-    sandbox: Optional[str] = typer.Option(None, "--sandbox", help="docker or local."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Fixes every random choice of the engine."),
-    resume: Optional[str] = typer.Option(None, "--resume", help="Continue this run (id or unique prefix) from the archive."),
-    name: Optional[str] = typer.Option(None, "--name", help="Run name."),
-    archive_opt: Optional[str] = ArchiveOption,
+    workers: int | None = typer.Option(None, "--workers", help="Jobs run at once."),
+    max_iterations: int | None = typer.Option(None, "--max-iterations", help="Children to create."),
+    max_evaluations: int | None = typer.Option(None, "--max-evaluations", help="Stop after this many (agent, task) evaluations."),
+    budget_usd: float | None = typer.Option(None, "--budget-usd", help="Stop when LLM spending reaches this."),
+    wall_clock_s: float | None = typer.Option(None, "--wall-clock", help="Stop starting work after this many seconds."),
+    sandbox: str | None = typer.Option(None, "--sandbox", help="docker or local."),
+    seed: int | None = typer.Option(None, "--seed", help="Fixes every random choice of the engine."),
+    resume: str | None = typer.Option(None, "--resume", help="Continue this run (id or unique prefix) from the archive."),
+    name: str | None = typer.Option(None, "--name", help="Run name."),
+    archive_opt: str | None = ArchiveOption,
     quiet: bool = typer.Option(False, "--quiet", help="No live display (the summary is still printed)."),
 ) -> None:
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""
-    from dgm.session import open_session, own_run, resume_config, start_run
+    from dgm.session import open_session, own_run, plan_session, resume_config, start_run
 
     overrides = dict(
         model=model, api_base=api_base, suite=suite, selector=selector, operator=operator, workers=workers,
@@ -159,6 +161,7 @@ def run(
             run_id = archive.resolve_run(resume)
             config = resume_config(archive, run_id, overrides)
         assert config is not None
+        plan = plan_session(config)  # the suite, its stages and images: checked before any run exists
         if run_id is None:
             config = with_resolved_model(config)
             run_id = start_run(archive, config)
@@ -168,7 +171,7 @@ def run(
             if resume is not None:
                 console.print(f"resuming run {run_id}")
             try:
-                engine = stack.enter_context(open_session(archive, run_id, config))
+                engine = stack.enter_context(open_session(archive, run_id, config, plan=plan))
             except UserError as e:  # nothing ran: say so in the archive too
                 archive.append_event(run_id, "session_failed", {"reason": str(e)})
                 archive.set_run_status(run_id, "failed" if resume is None else "stopped")

@@ -10,7 +10,10 @@ that crosses those limits completes and the next one is refused.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
@@ -38,9 +41,57 @@ class Usage:
     cost_usd: float = 0.0
     errors: int = 0
 
+    refused: int = 0
+    """Calls refused for a spent budget (they cost nothing)."""
+    context_overflows: int = 0
+    """Calls the model refused because the request exceeded its context window."""
+
     @property
     def tokens(self) -> int:
         return self.tokens_in + self.tokens_out
+
+
+class CallRecord(Protocol):
+    """What a tally reads of one recorded call (archive.LLMCallInfo has it)."""
+
+    @property
+    def error_kind(self) -> str | None: ...
+    @property
+    def tokens_in(self) -> int: ...
+    @property
+    def tokens_out(self) -> int: ...
+    @property
+    def cost_usd(self) -> float: ...
+
+
+def count(usage: Usage, call: CallRecord) -> None:
+    """Add one recorded call (or failed attempt) to `usage`."""
+    if call.error_kind is None:
+        usage.calls += 1
+    elif call.error_kind == "budget_exceeded":
+        usage.refused += 1
+    else:
+        usage.errors += 1
+        usage.context_overflows += call.error_kind == "context_length"
+    usage.tokens_in += call.tokens_in
+    usage.tokens_out += call.tokens_out
+    usage.cost_usd += call.cost_usd
+
+
+def tally(calls: Iterable[CallRecord]) -> Usage:
+    """The totals of recorded calls: what `dgm llm usage` shows and a resumed run starts from."""
+    total = Usage()
+    for c in calls:
+        count(total, c)
+    return total
+
+
+def tally_by(calls: Iterable[CallRecord], key: str) -> dict[str, Usage]:
+    """Totals per value of one attribute of the calls (purpose, model, agent_id, ...)."""
+    out: dict[str, Usage] = defaultdict(Usage)
+    for c in calls:
+        count(out[str(getattr(c, key) or "-")], c)
+    return dict(out)
 
 
 def over(budget: Budget, usage: Usage) -> str | None:
@@ -72,12 +123,12 @@ class Ledger:
     def usage(self, scope: str) -> Usage:
         with self._lock:
             u = self._usage.get(scope, Usage())
-            return Usage(u.calls, u.tokens_in, u.tokens_out, u.cost_usd, u.errors)
+            return replace(u)
 
     def seed(self, scope: str, usage: Usage) -> None:
         """Start `scope` from what it spent earlier (a resumed run)."""
         with self._lock:
-            self._usage[scope] = Usage(usage.calls, usage.tokens_in, usage.tokens_out, usage.cost_usd, usage.errors)
+            self._usage[scope] = replace(usage)
 
     def reserve(self, scopes: list[str]) -> None:
         """Count one call in every scope, or raise BudgetExceeded and count nothing."""
@@ -93,7 +144,12 @@ class Ledger:
                 self._usage.setdefault(scope, Usage()).calls += 1
 
     def charge(
-        self, scopes: list[str], tokens_in: int, tokens_out: int, cost_usd: float, error: bool
+        self,
+        scopes: list[str],
+        tokens_in: int,
+        tokens_out: int,
+        cost_usd: float,
+        error_kind: str | None = None,
     ) -> None:
         with self._lock:
             for scope in scopes:
@@ -101,4 +157,5 @@ class Ledger:
                 u.tokens_in += tokens_in
                 u.tokens_out += tokens_out
                 u.cost_usd += cost_usd
-                u.errors += int(error)
+                u.errors += error_kind is not None
+                u.context_overflows += error_kind == "context_length"

@@ -12,6 +12,7 @@ HTTP_STATUS: dict[str, int] = {
     "connection": 502,
     "bad_response": 502,
     "bad_request": 400,
+    "context_length": 400,  # the request is longer than the model's context window
     "auth": 401,
     "not_found": 404,
     "replay_miss": 404,

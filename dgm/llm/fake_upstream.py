@@ -10,7 +10,7 @@ Behaviours: ok (answers "echo: <last message>"), 429, 500, 503, 400, 401 (echoin
 key it was sent, as some providers do), slow:SECONDS (then
 ok), drop (closes the connection without a reply), malformed (200 with broken JSON),
 empty (200 with no choices), tool_call (asks for the tool named in the request's first
-tool, or "bash").
+tool, or "bash"), context (400: the request exceeds the context window, in OpenAI's words).
 """
 
 from __future__ import annotations
@@ -67,6 +67,11 @@ class _Handler(BaseHTTPRequestHandler):
             message = {"429": "Rate limit reached", "400": "Bad request"}.get(behaviour, "Internal error")
             err = {"error": {"message": message, "type": "fake_error", "code": behaviour}}
             self._send(int(behaviour), json.dumps(err).encode())
+        elif behaviour == "context":
+            err = {"error": {"message": "This model's maximum context length is 8192 tokens. However, your "
+                             "messages resulted in 9000 tokens. Please reduce the length of the messages.",
+                             "type": "invalid_request_error", "code": "context_length_exceeded"}}
+            self._send(400, json.dumps(err).encode())
         elif behaviour == "drop":
             self.close_connection = True
             self.connection.shutdown(2)
@@ -91,7 +96,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeUpstream:
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, default: str = "ok") -> None:
+        self.default = default  # the behaviour once the plan is used up
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self._plan: deque[str] = deque()
@@ -102,16 +108,17 @@ class FakeUpstream:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host!s}:{port}/v1"
 
     def plan(self, *behaviours: str) -> None:
-        """Queue behaviours for the next requests, in order; afterwards every request is ok."""
+        """Queue behaviours for the next requests, in order; afterwards every request gets
+        the default behaviour (ok unless the server was made with another)."""
         with self.lock:
             self._plan.extend(behaviours)
 
     def next_behaviour(self) -> str:
         with self.lock:
-            return self._plan.popleft() if self._plan else "ok"
+            return self._plan.popleft() if self._plan else self.default
 
     def __enter__(self) -> FakeUpstream:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)

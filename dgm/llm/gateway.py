@@ -27,13 +27,13 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
 from dgm.errors import UserError
 from dgm.llm import server as http
-from dgm.llm.budget import Budget, Ledger, Usage
+from dgm.llm.budget import Budget, Ledger, Usage, tally
 from dgm.llm.errors import BudgetExceeded, LLMError
 from dgm.llm.provider import Completion, Provider
 from dgm.llm.recorder import Recorder, open_recorder
@@ -58,6 +58,13 @@ class RecordingArchive(Protocol):
     def find_llm_response(self, request_key: str, run_id: str | None = None) -> bytes | None: ...
 
     def append_event(self, run_id: str, kind: str, payload: dict[str, Any]) -> Any: ...
+
+
+@runtime_checkable
+class CallerAwareProvider(Protocol):
+    """A provider whose answer depends on who asks (run, agent, task, purpose): replay."""
+
+    def complete_for(self, caller: Session, request: dict[str, Any], key: str) -> Completion: ...
 
 
 class RetryPolicy(BaseModel):
@@ -111,28 +118,19 @@ def _json_reply(status: int, payload: Any) -> Reply:
 
 
 def archive_usage(archive: Any, run_id: str) -> Usage:
-    """A run's totals from its records: successful calls, every attempt's tokens and cost."""
-    u = Usage()
-    for c in archive.llm_calls(run_id, bodies=False):
-        if c.error_kind is None:
-            u.calls += 1
-        elif c.error_kind != "budget_exceeded":
-            u.errors += 1
-        u.tokens_in += c.tokens_in
-        u.tokens_out += c.tokens_out
-        u.cost_usd += c.cost_usd
-    return u
+    """A run's totals from its records (the tally `dgm llm usage` shows)."""
+    return tally(archive.llm_calls(run_id, bodies=False))
 
 
 class Gateway:
     """Serve `provider` to every caller of one run.
 
-    budget: the run's limits (all sessions together); task_budget: each (agent, task)'s,
-    shared by that pair's sessions; a session's own comes with `open_session`.
-    retry: how hard to try a failing upstream. cache: answer temperature-0 requests from
-    earlier recordings (providers that allow it). count_earlier_calls: start the run's
-    usage from what the archive already holds for `run_id` (a resumed run whose `budget`
-    is the whole run's); by default `usage()` and `budget` cover this gateway's calls only.
+    budget: the run's limits, over the whole run: a run the archive already holds calls
+    of (a resumed run) starts from what those spent, so this is the one place a resumed
+    run's spending is counted. task_budget: each (agent, task)'s, shared by that pair's
+    sessions; a session's own comes with `open_session`. retry: how hard to try a failing
+    upstream. cache: answer temperature-0 requests from earlier recordings (providers
+    that allow it).
     """
 
     def __init__(
@@ -146,7 +144,6 @@ class Gateway:
         task_budget: Budget | None = None,
         retry: RetryPolicy | None = None,
         cache: bool = True,
-        count_earlier_calls: bool = False,
     ) -> None:
         self.provider = provider
         self.archive = archive
@@ -154,7 +151,6 @@ class Gateway:
         self.task_budget = task_budget
         self.retry = retry or RetryPolicy()
         self.cache = cache and provider.cacheable and archive is not None
-        self.count_earlier_calls = count_earlier_calls
         self._requested_socket = Path(socket_path) if socket_path else None
         self._requested_port = port
         self._ledger = Ledger()
@@ -186,9 +182,8 @@ class Gateway:
     def start(self) -> None:
         if self.archive is not None:
             self._recorder = open_recorder(self.archive)
-            if self.run_id is not None and self.count_earlier_calls:  # a resumed run: `budget` is the whole run's
-                before = archive_usage(self.archive, self.run_id)
-                self._ledger.seed(self._run_scope, before)
+            if self.run_id is not None:  # a resumed run: `budget` is the whole run's
+                self._ledger.seed(self._run_scope, archive_usage(self.archive, self.run_id))
         if self._requested_socket:
             path = self._requested_socket
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -279,8 +274,8 @@ class Gateway:
         return c
 
     def usage(self, session_or_run: Session | str | None = None) -> Usage:
-        """Totals of a session, or of this gateway's run (live; with `count_earlier_calls`
-        including what the archive held before), or of any other run in the archive."""
+        """Totals of a session, or of this gateway's run (live, the run's earlier sessions
+        included), or of any other run in the archive."""
         if isinstance(session_or_run, Session):
             return self._ledger.usage(session_or_run.scopes[1])
         if session_or_run is None or session_or_run == self.run_id:
@@ -351,32 +346,37 @@ class Gateway:
             if hit is not None:
                 tokens_in, tokens_out = usage_of(json.loads(hit))
                 done = Completion(hit, tokens_in, tokens_out, 0.0)  # a cache hit costs nothing
-                self._ledger.charge(session.scopes, tokens_in, tokens_out, 0.0, error=False)
+                self._ledger.charge(session.scopes, tokens_in, tokens_out, 0.0)
                 self._record(session, raw, key, done, time.perf_counter() - start, None)
                 return Reply(200, done.body)
 
         for attempt in range(self.retry.tries):
             t0 = time.perf_counter()
             try:
-                done = self.provider.complete(request, key)
+                done = self._complete(session, request, key)
             except LLMError as e:
                 self._record(session, raw, key, None, time.perf_counter() - t0, e.kind)
                 if e.retryable and attempt + 1 < self.retry.tries:
                     log.info("retrying after %s (attempt %d of %d)", e.kind, attempt + 1, self.retry.tries)
                     time.sleep(self.retry.delay(attempt))
                     continue
-                self._ledger.charge(session.scopes, 0, 0, 0.0, error=True)
+                self._ledger.charge(session.scopes, 0, 0, 0.0, error_kind=e.kind)
                 return self._error_reply(e)
             except Exception as e:  # noqa: BLE001 - a provider bug is one failed call, not a dead gateway
                 self._log_failure(f"provider {self.provider.model} raised")
                 err = LLMError("internal", f"provider error: {type(e).__name__}: {e}")
                 self._record(session, raw, key, None, time.perf_counter() - t0, err.kind)
-                self._ledger.charge(session.scopes, 0, 0, 0.0, error=True)
+                self._ledger.charge(session.scopes, 0, 0, 0.0, error_kind=err.kind)
                 return self._error_reply(err)
-            self._ledger.charge(session.scopes, done.tokens_in, done.tokens_out, done.cost_usd, error=False)
+            self._ledger.charge(session.scopes, done.tokens_in, done.tokens_out, done.cost_usd)
             self._record(session, raw, key, done, time.perf_counter() - t0, None)
             return Reply(200, done.body)
         raise AssertionError("unreachable: the last attempt returns")
+
+    def _complete(self, session: Session, request: dict[str, Any], key: str) -> Completion:
+        if isinstance(self.provider, CallerAwareProvider):  # replay matches by caller too
+            return self.provider.complete_for(session, request, key)
+        return self.provider.complete(request, key)
 
     # -- the archive -----------------------------------------------------------------
 

@@ -66,6 +66,8 @@ def classify(e: BaseException) -> LLMError:
         return LLMError("auth", f"upstream refused the credentials: {text}")
     if isinstance(e, litellm.NotFoundError) or status == 404:
         return LLMError("not_found", f"upstream does not know the model or path: {text}")
+    if isinstance(e, litellm.ContextWindowExceededError):
+        return LLMError("context_length", f"the request exceeds the model's context window: {text}")
     if isinstance(e, litellm.BadRequestError) or status in (400, 413, 422):
         return LLMError("bad_request", f"upstream rejected the request: {text}")
     if isinstance(status, int) and status >= 500:

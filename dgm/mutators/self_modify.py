@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dgm.evaluator import AGENT_CMD, agent_env, is_agent_file
+from dgm.agent_contract import AGENT_CMD, agent_env, is_agent_file
 from dgm.mutators import Mutation, MutationContext
 from dgm.mutators.diagnosis import DiagnosisFailed, diagnose, self_improvement_problem
 from dgm.mutators.focus import choose_focus

@@ -1,26 +1,17 @@
 """Archive fixtures: every archive test runs on SQLite and on a real PostgreSQL.
 
 PostgreSQL cases get a fresh database each (CREATE DATABASE with a random name, dropped
-afterwards). Without DGM_TEST_POSTGRES_URL they are skipped, loudly.
+afterwards). Without DGM_TEST_POSTGRES_URL they fail (deselect them with -m "not postgres").
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from archive import Archive, open_archive
-
-PG_URL = os.environ.get("DGM_TEST_POSTGRES_URL")
-PG_MISSING = (
-    "!!! DGM_TEST_POSTGRES_URL is not set: the PostgreSQL half of the archive tests did NOT run "
-    '(start one with: eval "$(bash scripts/postgres.sh)")'
-)
+from tests.conftest import fresh_postgres_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -28,23 +19,7 @@ def archive_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # t
     if request.param == "sqlite":
         yield str(tmp_path / "archive.db")
         return
-    if not PG_URL:
-        pytest.skip(PG_MISSING)
     yield from fresh_postgres_database()
-
-
-def fresh_postgres_database() -> Iterator[str]:
-    assert PG_URL
-    name = "dgm_test_" + secrets.token_hex(6)
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.fixture

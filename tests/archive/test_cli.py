@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from archive import Archive, open_archive
+from archive.db import to_url
 from dgm.cli import app
 from tests.archive.conftest import agent_files, edit
 
@@ -20,9 +21,20 @@ DGM = str(Path(sys.executable).parent / "dgm")
 
 
 @pytest.fixture
-def grown(tmp_path: Path) -> tuple[str, dict[str, str]]:
-    """A small run: seed -> a (0.4) -> b (0.9, best) ; seed -> c (rejected)."""
+def grown(archive_url: str) -> tuple[str, dict[str, str]]:
+    """A small run, in SQLite and in PostgreSQL (the CLI takes either by --archive)."""
+    return archive_url, grow(archive_url)
+
+
+@pytest.fixture
+def grown_file(tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """The same run in a SQLite file (for what only a file has: a default location)."""
     path = str(tmp_path / "archive.db")
+    return path, grow(path)
+
+
+def grow(path: str) -> dict[str, str]:
+    """A small run: seed -> a (0.4) -> b (0.9, best) ; seed -> c (rejected)."""
     with open_archive(path) as a:
         run = a.create_run("demo-run", config={"selector": "best"})
         files = agent_files(n=3)
@@ -37,23 +49,11 @@ def grown(tmp_path: Path) -> tuple[str, dict[str, str]]:
             a.set_agent_status(agent, "evaluated")
             a.set_agent_score(agent, "small", score)
         a.set_agent_status(ic, "rejected", reason="does not compile: agent/broken.py line 1")
-        a.record_evaluation(
-            ib,
-            "ledgerly__ledgerly-3",
-            0,
-            "small",
-            True,
-            1.0,
-            {"tests/test_x.py::test_a": "PASSED", "tests/test_x.py::test_b": "PASSED"},
-            4.2,
-        )
-        a.record_evaluation(
-            ib, "ledgerly__ledgerly-4", 0, "small", False, 0.0, {}, 1.0, error_kind="timeout"
-        )
-        a.record_llm_call(
-            run, ib, None, "diagnose", "local", 10, 5, 0.25, 1.0, b"q", b"a", None, "k"
-        )
-    return path, {"run": run, "seed": seed, "a": ia, "b": ib, "c": ic}
+        a.record_evaluation(ib, "ledgerly__ledgerly-3", 0, "small", True, 1.0,
+                            {"tests/test_x.py::test_a": "PASSED", "tests/test_x.py::test_b": "PASSED"}, 4.2)
+        a.record_evaluation(ib, "ledgerly__ledgerly-4", 0, "small", False, 0.0, {}, 1.0, error_kind="timeout")
+        a.record_llm_call(run, ib, None, "diagnose", "local", 10, 5, 0.25, 1.0, b"q", b"a", None, "k")
+    return {"run": run, "seed": seed, "a": ia, "b": ib, "c": ic}
 
 
 def dgm(path: str, *args: str) -> str:
@@ -117,11 +117,7 @@ def test_tree_highlights_the_best_lineage(grown: tuple[str, dict[str, str]]) -> 
     assert "4 agent(s)" in out
     assert f"{ids['b'][:8]} 0.900 evaluated 1/2  ★ best" in out
     lines = out.splitlines()
-    depth = {
-        k: next(line.index(ids[k][:8]) for line in lines if ids[k][:8] in line)
-        for k in ids
-        if k != "run"
-    }
+    depth = {k: next(ln.index(ids[k][:8]) for ln in lines if ids[k][:8] in ln) for k in ids if k != "run"}
     assert depth["seed"] < depth["a"] < depth["b"] and depth["c"] == depth["a"]
 
 
@@ -131,21 +127,15 @@ def test_tree_collapses_large_runs(tmp_path: Path) -> None:
         run = a.create_run("big")
         seed = a.add_agent(run, {"a.py": b"0"})
         level = [seed]
-        for _ in range(3):  # 1 + 8 + 64 + 512 agents
-            level = [
-                a.add_agent(run, {"a.py": f"{p}{i}".encode()}, parent_id=p)
-                for p in level
-                for i in range(8)
-            ]
+        for _depth in range(3):  # 1 + 8 + 64 + 512 agents
+            level = [a.add_agent(run, {"a.py": f"{p}{i}".encode()}, parent_id=p) for p in level for i in range(8)]
         best = level[-5]
         a.set_agent_score(best, "small", 0.99)
     out = dgm(path, "archive", "tree", "big", "--max-nodes", "20")
     assert f"{best[:8]} 0.990" in out and "★ best" in out
-    shown = [line for line in out.splitlines() if "pending" in line or "0.990" in line]
+    shown = [ln for ln in out.splitlines() if "pending" in ln or "0.990" in ln]
     assert len(shown) == 20
-    hidden = sum(
-        int(line.split("… ")[1].split(" more")[0]) for line in out.splitlines() if "… " in line
-    )
+    hidden = sum(int(ln.split("… ")[1].split(" more")[0]) for ln in out.splitlines() if "… " in ln)
     assert hidden + len(shown) == 1 + 8 + 64 + 512
 
 
@@ -234,8 +224,8 @@ def test_missing_archive_is_an_error_and_not_created(tmp_path: Path) -> None:
     assert not (tmp_path / "env.db").exists()
 
 
-def test_default_location_and_env(grown: tuple[str, dict[str, str]], tmp_path: Path) -> None:
-    path, ids = grown
+def test_default_location_and_env(grown_file: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+    path, ids = grown_file
     r = real_dgm("runs", cwd=tmp_path, env={"DGM_ARCHIVE": path})
     assert r.returncode == 0 and "demo-run" in r.stdout
     (tmp_path / ".dgm").mkdir()
@@ -248,10 +238,8 @@ def test_corrupt_and_newer_archives(grown: tuple[str, dict[str, str]], tmp_path:
     path, _ = grown
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not sqlite at all\n" * 300)
-    assert_one_line_error(
-        real_dgm("runs", "--archive", str(junk), cwd=tmp_path), "junk.db", "not a database"
-    )
-    engine = sa.create_engine(f"sqlite:///{path}")
+    assert_one_line_error(real_dgm("runs", "--archive", str(junk), cwd=tmp_path), "junk.db", "not a database")
+    engine = sa.create_engine(to_url(path))
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = 'ffff99'"))
     engine.dispose()

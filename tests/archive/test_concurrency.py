@@ -8,7 +8,12 @@ import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from archive import Archive, open_archive
+
+# Several writer processes, each waiting up to 300 s for the others: more than the default.
+pytestmark = pytest.mark.timeout(600)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,6 +11,7 @@ import pytest
 
 from benchmarks.swe_mini import build
 from benchmarks.task import Task
+from tests.conftest import missing
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +21,7 @@ def docker_backend() -> Iterator[Any]:
     try:
         backend = open_backend("docker", run_label="tests-benchmarks", pool_size=3)
     except EngineUnavailable as e:
-        pytest.skip(f"no Docker engine: {e}")
+        missing("docker", f"no Docker engine: {e}")
     yield backend
     backend.close()
 

@@ -38,14 +38,17 @@ def test_grade_a_real_log_against_an_instance(tmp_path: Path) -> None:
                 "FAIL_TO_PASS": ["tests/test_demo.py::test_param[a b]", "tests/test_demo.py::test_fail"],
                 "PASS_TO_PASS": ["tests/test_demo.py::test_pass", "tests/test_demo.py::test_xfail"]}
     (tmp_path / "instance.json").write_text(json.dumps(instance))
-    proc = dgm("bench", "grade", "--instance", "instance.json", "--log", "test.log", "--json", cwd=tmp_path)
+    # no official parser for demo/demo: an error, never a silent fallback to pytest's
+    official = dgm("bench", "grade", "--instance", "instance.json", "--log", "test.log", cwd=tmp_path)
+    assert official.returncode == 2 and "no log parser for repository 'demo/demo'" in official.stderr, official.stderr
+    proc = dgm("bench", "grade", "--instance", "instance.json", "--log", "test.log", "--json", "--parser", "pytest", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)["demo__demo-1"]
     assert report["resolved"] is False
     assert report["tests_status"]["FAIL_TO_PASS"] == {"success": ["tests/test_demo.py::test_param[a b]"], "failure": ["tests/test_demo.py::test_fail"]}
     assert report["tests_status"]["PASS_TO_PASS"] == {"success": ["tests/test_demo.py::test_pass", "tests/test_demo.py::test_xfail"], "failure": []}
 
-    table = dgm("bench", "grade", "--instance", "instance.json", "--log", "test.log", cwd=tmp_path)
+    table = dgm("bench", "grade", "--instance", "instance.json", "--log", "test.log", "--parser", "pytest", cwd=tmp_path)
     assert table.returncode == 0 and "not resolved" in table.stdout
 
 

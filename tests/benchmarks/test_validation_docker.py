@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.suites import POLYGLOT_MINI, Validation, open_suite, validate_task
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1500)]  # every shipped task, gold and empty
 
 SUITES = ["swe-mini"] + (["polyglot-mini"] if POLYGLOT_MINI.is_dir() else [])
 CASES = [(name, t.instance_id) for name in SUITES for t in open_suite(name).tasks()]

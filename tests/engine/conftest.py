@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
 from dgm.loop import Engine, StagePlan
 from dgm.mutators.chat import GatewayChat
 from dgm.mutators.diff import DiffMutator
+from tests.conftest import fresh_postgres_database
 
 MAIN = b'''import argparse
 p = argparse.ArgumentParser()
@@ -80,9 +81,9 @@ def config(**kw: Any) -> RunConfig:
 
 
 class Harness:
-    def __init__(self, tmp: Path) -> None:
-        self.path = tmp / "archive.db"
-        self.archive = open_archive(self.path)
+    def __init__(self, url: str | Path) -> None:
+        self.path = url
+        self.archive = open_archive(url)
 
     def new_run(self, cfg: RunConfig) -> str:
         return self.archive.create_run("test", config=cfg.model_dump(), seed=cfg.seed)
@@ -105,6 +106,15 @@ class Harness:
         return [(a.id, e.task_id) for a in self.archive.agents(run_id) for e in self.archive.evaluations(a.id)]
 
 
-@pytest.fixture
-def harness(tmp_path: Path) -> Harness:
-    return Harness(tmp_path)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    """The engine over a SQLite archive, and over a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        h = Harness(tmp_path / "archive.db")
+        yield h
+        h.archive.close()
+        return
+    for url in fresh_postgres_database():
+        h = Harness(url)
+        yield h
+        h.archive.close()

@@ -25,10 +25,10 @@ import yaml
 
 from archive import ArchiveError, open_archive
 from benchmarks.suites import open_suite, select_tasks
-from dgm.evaluator import agent_files
+from dgm.agent_contract import agent_files
 from dgm.session import SEED_AGENT_DIR
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 
 WORKING = "def str_replace(path: Path, old: str, new: str) -> str:\n    if not path.is_file():"
 HANDICAP = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -12,7 +13,7 @@ from benchmarks.suites import open_suite
 from dgm.cli import app
 from dgm.config import Limits, RunConfig, Stage, load_config, with_resolved_model
 from dgm.errors import UserError
-from dgm.session import resume_config, stage_plans, start_run
+from dgm.session import plan_session, resume_config, start_run
 
 
 def test_default_preset_is_dgm_on_swe_mini_with_the_local_model_when_no_key_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,6 +61,11 @@ def test_unknown_preset_and_bad_yaml(tmp_path: Path) -> None:
     bad.write_text("workers: [1,\n")
     with pytest.raises(UserError, match="bad.yaml is not valid YAML"):
         load_config(str(bad))
+
+
+def stage_plans(config: Any) -> tuple[list[Any], dict[str, Any]]:
+    plan = plan_session(config)
+    return plan.stages, plan.tasks
 
 
 def test_stage_plans_resolve_the_suite_subsets() -> None:

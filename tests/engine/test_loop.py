@@ -4,7 +4,6 @@ budgets, crash + resume, reproducibility."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -125,14 +124,16 @@ def test_usd_budget_stops_cleanly(harness: Harness) -> None:
 
 
 def test_wall_clock_budget_finishes_the_job_in_flight(harness: Harness) -> None:
+    now = [0.0]  # the engine's clock: time passes only while an evaluation runs
+
     class Slow(SkillEvaluator):
         def evaluate(self, *a, **kw):  # type: ignore[no-untyped-def]
-            time.sleep(0.2)
+            now[0] += 0.2
             return super().evaluate(*a, **kw)
 
     cfg = config(wall_clock_s=0.1)
     run = harness.new_run(cfg)
-    reason, _ = harness.run(run, cfg, [], evaluator=Slow(harness.archive))
+    reason, _ = harness.run(run, cfg, [], evaluator=Slow(harness.archive), clock=lambda: now[0])
     assert reason == "wall clock budget of 0.1 s reached"
     assert len(harness.evaluated_pairs(run)) == 1  # started before the deadline, finished after it
 
@@ -180,7 +181,7 @@ def test_same_seed_same_run(harness: Harness, tmp_path_factory: pytest.TempPathF
         index = {a.id: i for i, a in enumerate(agents)}
         return [(index.get(a.parent_id, -1), a.score) for a in agents]
 
-    other = Harness(tmp_path_factory.mktemp("other"))
+    other = Harness(tmp_path_factory.mktemp("other") / "archive.db")
     assert tree(harness, 5) == tree(other, 5)
-    trees = {tuple(tree(Harness(tmp_path_factory.mktemp(f"s{s}")), s)) for s in range(6)}
+    trees = {tuple(tree(Harness(tmp_path_factory.mktemp(f"s{s}") / "archive.db"), s)) for s in range(6)}
     assert len(trees) > 1, "the seed must matter"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 import openai
 import pytest
 
-from dgm.llm import Budget, Gateway, RetryPolicy, open_provider
+from dgm.llm import Budget, Gateway, open_provider
 from dgm.llm.fake_upstream import FakeUpstream
 from dgm.llm.upstream import LiteLLMProvider
 from tests.llm.conftest import FAKE_KEY, FAST, ask, post_chat
@@ -74,6 +75,21 @@ def test_a_client_error_is_not_retried(gateway: Gateway, upstream: FakeUpstream)
     got, body, _ = post_chat(gateway.socket_path, s.token, ask("bad"))
     assert got == 400 and body["error"]["type"] == "bad_request"
     assert len(upstream.requests) == 1
+
+
+def test_a_context_overflow_is_its_own_kind_and_counted_for_the_session(upstream: FakeUpstream, store: Any) -> None:
+    run = store.create_run("r")
+    with Gateway(open_provider("openai/fake-model", api_base=upstream.base_url), archive=store, run_id=run,
+                 retry=FAST) as gw:
+        upstream.plan("context")
+        s = gw.open_session(task_id="t1")
+        got, body, _ = post_chat(gw.socket_path, s.token, ask("a very long prompt"))
+        assert got == 400 and body["error"]["type"] == "context_length"
+        assert gw.usage(s).context_overflows == 1 and gw.usage(s).errors == 1
+        assert gw.usage(gw.open_session(task_id="t2")).context_overflows == 0
+        gw.flush()
+    assert [c.error_kind for c in store.llm_calls(run, bodies=False)] == ["context_length"]
+    assert len(upstream.requests) == 1  # not retried: the same request cannot fit next time
 
 
 def test_slow_upstream_times_out_and_is_retried(upstream: FakeUpstream) -> None:

@@ -11,7 +11,7 @@ from dgm.llm import Gateway, open_provider
 from dgm.llm.local import gguf_path
 from tests.llm.conftest import ask, post_chat
 
-pytestmark = pytest.mark.local_model
+pytestmark = [pytest.mark.local_model, pytest.mark.timeout(600)]
 
 
 def test_the_gguf_ships_inside_the_installed_package() -> None:

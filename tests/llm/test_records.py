@@ -107,6 +107,32 @@ def test_replay_serves_the_recorded_bodies_byte_for_byte(upstream: FakeUpstream,
     assert [c.response for c in store.llm_calls(replay_run) if c.error_kind is None] == originals
 
 
+def test_replay_matches_requests_that_differ_by_the_callers_position(upstream: FakeUpstream, store: Any) -> None:
+    """Run B's agents ask in their own words (their prompts hold their own ids): each call
+    gets the answer RUN's agent at the same position got for the same task, purpose and step."""
+
+    def grow(run: str, gw: Gateway) -> list[bytes]:
+        answers = []
+        seed = store.add_agent(run, {"a.py": b"x = 0\n"})
+        child = store.add_agent(run, {"a.py": b"x = 1\n"}, parent_id=seed)
+        for agent, task, purpose in [(seed, "t1", "agent"), (seed, "t1", "agent"), (seed, "t2", "agent"),
+                                     (seed, None, "mutate"), (child, "t1", "agent")]:
+            s = gw.open_session(agent_id=agent, task_id=task, purpose=purpose)
+            answers.append(post_chat(gw.socket_path, s.token, ask(f"I am {agent}, step {len(answers)}"))[2])
+        return answers
+
+    recorded = store.create_run("recorded")
+    with _gateway(upstream, store, recorded) as gw:
+        originals = grow(recorded, gw)
+    assert len(set(originals)) == 5  # each answer echoes its own question
+    replay_run = store.create_run("replay")
+    with Gateway(open_provider(f"replay:{recorded}", archive=store), archive=store, run_id=replay_run) as gw:
+        assert grow(replay_run, gw) == originals
+        s = gw.open_session(agent_id=store.agents(replay_run)[1].id, task_id="t1", purpose="agent")
+        status, body, _ = post_chat(gw.socket_path, s.token, ask("a step the recorded run never took"))
+        assert status == 404 and body["error"]["type"] == "replay_miss"
+
+
 def test_replay_of_an_unknown_run_is_a_user_error(store: Any) -> None:
     from dgm.errors import UserError
 
@@ -132,7 +158,7 @@ def test_usage_command_tables_by_purpose_model_and_agent(upstream: FakeUpstream,
         assert phrase in result.output
     row = next(line for line in result.output.splitlines() if "│ agent " in line)
     assert row.split("│")[2].strip() == "2"
-    assert "total: 3 calls (0 failed or refused)" in result.output
+    assert "total: 3 calls (0 failed, 0 refused)" in result.output
 
 
 def test_a_resumed_run_keeps_counting_against_its_budget(upstream: FakeUpstream, store: Any) -> None:
@@ -140,34 +166,28 @@ def test_a_resumed_run_keeps_counting_against_its_budget(upstream: FakeUpstream,
     with _gateway(upstream, store, run, budget=Budget(max_calls=3)) as gw:
         s = gw.open_session()
         assert [post_chat(gw.socket_path, s.token, ask(f"q{i}"))[0] for i in range(2)] == [200, 200]
-    with _gateway(upstream, store, run, budget=Budget(max_calls=3)) as gw:  # by default: this gateway's calls only
-        assert gw.usage().calls == 0
-    with _gateway(upstream, store, run, budget=Budget(max_calls=3), count_earlier_calls=True) as gw:  # the run resumes
+    with _gateway(upstream, store, run, budget=Budget(max_calls=3)) as gw:  # the run resumes
         assert gw.usage().calls == 2
         s = gw.open_session()
         assert [post_chat(gw.socket_path, s.token, ask(f"r{i}"))[0] for i in range(2)] == [200, 429]
     other = store.create_run("other")
     with _gateway(upstream, store, other) as gw:
-        assert gw.usage(run).calls == 3 and gw.usage(run).tokens_out > 0
+        assert gw.usage().calls == 0  # a new run starts from nothing
+        resumed = gw.usage(run)
+        assert (resumed.calls, resumed.refused) == (3, 1) and resumed.tokens_out > 0
 
 
 @pytest.mark.postgres
-def test_records_reach_a_postgresql_archive_through_the_writer_process(upstream: FakeUpstream) -> None:
-    import os
-
+def test_records_reach_a_postgresql_archive_through_the_writer_process(upstream: FakeUpstream, postgres_url: str) -> None:
     from archive import open_archive
-    from tests.archive.conftest import PG_MISSING, fresh_postgres_database
 
-    if not os.environ.get("DGM_TEST_POSTGRES_URL"):
-        pytest.skip(PG_MISSING)
-    for url in fresh_postgres_database():
-        with open_archive(url) as pg:
-            run = pg.create_run("pg")
-            with _gateway(upstream, pg, run) as gw:
-                s = gw.open_session(task_id="t")
-                _, _, first = post_chat(gw.socket_path, s.token, ask("to postgres", temperature=0))
-                gw.flush()
-                _, _, again = post_chat(gw.socket_path, s.token, ask("to postgres", temperature=0))
-            calls = pg.llm_calls(run)
-            assert [c.response for c in calls] == [first, first] and again == first
-            assert len(upstream.requests) == 1  # the second came from the PostgreSQL cache
+    with open_archive(postgres_url) as pg:
+        run = pg.create_run("pg")
+        with _gateway(upstream, pg, run) as gw:
+            s = gw.open_session(task_id="t")
+            _, _, first = post_chat(gw.socket_path, s.token, ask("to postgres", temperature=0))
+            gw.flush()
+            _, _, again = post_chat(gw.socket_path, s.token, ask("to postgres", temperature=0))
+        calls = pg.llm_calls(run)
+        assert [c.response for c in calls] == [first, first] and again == first
+        assert len(upstream.requests) == 1  # the second came from the PostgreSQL cache

@@ -9,14 +9,21 @@ import pytest
 
 from sandbox import Limits, SandboxBackend, Status, open_backend
 from sandbox.local_backend import bwrap_works
+from tests.conftest import missing
 
 SMALL = Limits(timeout_s=5, memory_mb=256, cpus=1.0, pids=64, disk_mb=64, output_cap_bytes=64 << 10, copy_out_cap_mb=16)
 BACKEND_NAMES = ["docker", "local"]
 
 
+def require_bwrap() -> None:
+    usable, why = bwrap_works()
+    if not usable:
+        missing("bwrap", f"bubblewrap is not usable here: {why} (apt-get install bubblewrap)")
+
+
 def _open(name: str) -> SandboxBackend:
-    if name == "local" and not bwrap_works()[0]:
-        pytest.skip("bubblewrap is not usable here")
+    if name == "local":
+        require_bwrap()
     return open_backend(name, run_label="pytest-sandbox", pool_size=2)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(600)]  # each CLI call may take 180 s
 ROOT = Path(__file__).resolve().parents[2]
 Dgm = Callable[..., "subprocess.CompletedProcess[str]"]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from sandbox import SandboxError, Status, open_backend
-from sandbox.local_backend import UnsafeLocalWarning, bwrap_works
-from tests.sandbox.conftest import SMALL
+from sandbox.local_backend import UnsafeLocalWarning
+from tests.sandbox.conftest import SMALL, require_bwrap
 
 
 def test_refuses_without_bubblewrap_unless_unsafe(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -29,8 +29,9 @@ def test_refuses_without_bubblewrap_unless_unsafe(monkeypatch: pytest.MonkeyPatc
         assert slow.status is Status.timeout
 
 
-@pytest.mark.skipif(not bwrap_works()[0], reason="bubblewrap is not usable here")
+@pytest.mark.bwrap
 def test_close_leaves_nothing_behind() -> None:
+    require_bwrap()
     with open_backend("local") as backend:
         sb = backend.open(SMALL)
         sb.run("echo x > /testbed/f", timeout_s=10)
@@ -46,8 +47,9 @@ def test_close_leaves_nothing_behind() -> None:
     assert sb.run("true").status is Status.sandbox_error
 
 
-@pytest.mark.skipif(not bwrap_works()[0], reason="bubblewrap is not usable here")
+@pytest.mark.bwrap
 def test_a_crashed_owner_leaves_nothing_after_the_next_backend() -> None:
+    require_bwrap()
     import subprocess
     import sys
 

@@ -16,8 +16,9 @@ from archive import open_archive
 from benchmarks.suites import open_suite
 from dgm.evaluator import EvalLimits, evaluate
 from dgm.llm import Gateway, open_provider
+from tests.conftest import missing
 
-pytestmark = [pytest.mark.local_model, pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.local_model, pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def backend() -> Iterator[Any]:
     try:
         be = open_backend("docker", run_label="tests-local-model")
     except EngineUnavailable as e:
-        pytest.skip(f"no Docker engine: {e}")
+        missing("docker", f"no Docker engine: {e}")
     yield be
     be.close()
 

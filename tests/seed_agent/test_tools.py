@@ -20,11 +20,23 @@ def test_bash_runs_in_the_repo(tmp_path: Path) -> None:
 
 def test_bash_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     started = time.monotonic()
-    out = bash(f"(sleep 30; touch {tmp_path}/late) & echo started; sleep 30", tmp_path, 1)
+    out = bash(f"(sleep 30; touch {tmp_path}/late) & echo $! > {tmp_path}/bg.pid; echo started; sleep 30", tmp_path, 1)
     assert time.monotonic() - started < 10
     assert "timed out after 1s" in out and "started" in out
-    time.sleep(0.5)
-    assert not (tmp_path / "late").exists()
+    background = int((tmp_path / "bg.pid").read_text())
+    deadline = time.monotonic() + 10
+    while alive(background) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(background), "the background job outlived the timeout"
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped is dead: it runs nothing)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_long_output_keeps_head_and_tail(tmp_path: Path) -> None:
