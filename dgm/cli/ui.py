@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from dgm.cli.common import ArchiveOption, open_default_archive
+from archive import open_archive
+from dgm.cli.common import ArchiveOption, archive_errors, archive_location
 from dgm.errors import UserError
 
 
@@ -25,7 +26,8 @@ def ui(
     """A web app over the archive (read-only): runs, a run live, its tree, any agent."""
     from dgm.ui import make_server  # the web app loads only for this command
 
-    store = open_default_archive(archive)
+    with archive_errors():  # read-only: never created, never migrated
+        store = open_archive(archive_location(archive), create=False, read_only=True)
     try:
         server = make_server(store, host, port)
     except OSError as e:

@@ -23,8 +23,6 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from sqlalchemy import event
-
 from archive import Archive, ArchiveError, views
 from dgm.ui import pages, treedata
 from dgm.ui.html import esc, page
@@ -47,25 +45,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def make_read_only(archive: Archive) -> None:
-    """Every connection the UI opens refuses writes, at the database itself."""
-    sqlite = archive.engine.dialect.name == "sqlite"
-
-    @event.listens_for(archive.engine, "connect")
-    def _read_only(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute(
-            "PRAGMA query_only = ON"
-            if sqlite
-            else "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
-        )
-        cur.close()
-        if not sqlite:
-            dbapi_conn.commit()
-
-    archive.engine.dispose()  # connections opened before this (the schema check) are dropped
 
 
 class Response:
@@ -296,10 +275,12 @@ WARM_RUNS = 3  # the newest runs whose stats and tree are read at start
 def make_server(
     archive: Archive, host: str = "127.0.0.1", port: int = 8000, warm: bool = True
 ) -> UIServer:
-    """A server over `archive` (made read-only); a token is required unless on loopback.
-    With `warm`, the newest runs are read in the background at once, so the first page a
-    person opens does not pay for reading 100k agents."""
-    make_read_only(archive)
+    """A server over `archive`, which must be opened with `read_only=True` (the UI never
+    writes); a token is required unless on loopback. With `warm`, the newest runs are read
+    in the background at once, so the first page a person opens does not pay for reading
+    100k agents."""
+    if not archive.read_only:
+        raise ValueError("the UI serves only an archive opened with read_only=True")
     token = None if is_loopback(host) else secrets.token_urlsafe(24)
     server = UIServer(archive, host, port, token)
     if warm:
