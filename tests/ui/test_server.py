@@ -98,7 +98,16 @@ def test_security_headers_and_errors(sample_run: tuple[str, dict[str, str]]) -> 
         assert get(server, "/agents/zzz").status == 404
         assert get(server, "/agents/0123456789abcdef").status == 404
         assert get(server, "/static/../server.py").status == 404
-        assert get(server, "/runs", {"Host": "evil.example:80"}).status == 403  # DNS rebinding
+        for host in ("127.0.0.1:1", "localhost", "LOCALHOST:8000", "[::1]:80", "127.0.0.2"):
+            assert get(server, "/runs", {"Host": host}).status == 200, host
+        # DNS rebinding: a name the attacker owns, however it starts, is refused.
+        for host in ("evil.example:80", "127.evil.example", "127.0.0.1.evil.example"):
+            assert get(server, "/runs", {"Host": host}).status == 403, host
+        # The standard library's own error pages carry the same headers.
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=30)
+        conn.request("POST", "/runs")
+        r = conn.getresponse()
+        assert r.status == 501 and "default-src 'none'" in r.getheader("Content-Security-Policy")
         assert get(server, "/static/app.js").getheader("Content-Type").startswith("text/javascript")
 
 
@@ -124,8 +133,15 @@ def test_token_off_loopback(sample_run: tuple[str, dict[str, str]]) -> None:
         assert r.status == 303 and r.getheader("Location") == "/runs"
         cookie = r.getheader("Set-Cookie").split(";")[0]
         assert "HttpOnly" in r.getheader("Set-Cookie")
+        assert cookie.startswith(f"dgm_ui_token_{server.server_address[1]}=")  # one per port
         assert get(server, "/runs", {"Cookie": cookie}).status == 200
-        assert get(server, "/runs", {"Cookie": "dgm_ui_token=wrong"}).status == 401
+        # Another app's malformed cookie on the same host does not hide ours.
+        assert get(server, "/runs", {"Cookie": f'x={{"a b"}}; {cookie}; y'}).status == 200
+        assert get(server, "/runs", {"Cookie": cookie.split("=")[0] + "=wrong"}).status == 401
+        # The redirect stays on this server, whatever the path looks like.
+        for path in ("/\\evil.example/", "/\\/evil.example/"):
+            r = get(server, f"{path}?token={server.token}")
+            assert r.getheader("Location") == "/evil.example/", path
 
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
