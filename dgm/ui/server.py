@@ -34,7 +34,8 @@ CSP = (
 )
 COOKIE = "dgm_ui_token"
 STATIC = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
-ID = re.compile(r"^[0-9a-f]{1,16}$")
+ID = re.compile(r"[0-9a-f]{1,16}")
+SEQ = re.compile(r"[0-9]{1,9}")  # an evaluation number: ASCII digits that fit the database
 
 
 def host_name(host_header: str) -> str:
@@ -130,12 +131,14 @@ class App:
             log.exception("warming the newest runs")
 
     def agent_id(self, given: str) -> str:
-        if not ID.match(given):
+        if not ID.fullmatch(given):
             raise ArchiveError(f"{given!r} is not an agent id")
         return given if len(given) == 16 else self.archive.resolve_agent(given)
 
     def run_id(self, given: str) -> str:
-        return given if ID.match(given) and len(given) == 16 else self.archive.resolve_run(given)
+        return (
+            given if ID.fullmatch(given) and len(given) == 16 else self.archive.resolve_run(given)
+        )
 
     def run(self, given: str) -> Response:
         run_id = self.run_id(given)
@@ -173,7 +176,7 @@ class App:
         return as_json(doc)
 
     def evaluation(self, agent: str, seq: str) -> Response:
-        if not seq.isdigit():
+        if not SEQ.fullmatch(seq):
             raise ArchiveError(f"{seq!r} is not an evaluation number")
         return html(pages.evaluation_page(self.archive, self.agent_id(agent), int(seq)))
 

@@ -8,11 +8,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from archive import ArchiveError, open_archive
+from archive import Archive, ArchiveError, open_archive
 from tests.ui import sample
 from tests.ui.conftest import serving
 
@@ -191,3 +192,110 @@ def test_the_newest_runs_are_warmed_at_start(sample_run: tuple[str, dict[str, st
         while time.monotonic() < deadline and not server.app.trees.cached(ids["run"]):
             time.sleep(0.05)
         assert server.app.trees.cached(ids["run"])
+
+
+def odd_run(archive: Archive) -> dict[str, str]:
+    """Data the archive accepts but no well-behaved run writes: the pages must still render."""
+    deep = b"[" * 5000 + b"]" * 5000  # deeper than Python's recursion limit
+    run = archive.create_run("odd", config={"budget_usd": 10**400, "model": ["a", None]})
+    seed = archive.add_agent(
+        run, {"a.py": b"x = 1\n"}, origin={"plan": json.loads("[" * 600 + "]" * 600)}
+    )
+    trajectory = {
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": 5}, {"type": "image"}]},
+            {
+                "role": "assistant",
+                "tool_calls": [{"function": {"name": 1, "arguments": "[" * 3000}}],
+            },
+            7,
+            None,
+        ]
+    }
+    archive.record_evaluations(
+        seed,
+        [
+            dict(
+                task_id="t",
+                stage="s",
+                resolved=False,
+                tests={"a": None, "b": 3},
+                trajectory=json.dumps(trajectory),
+            ),
+            dict(
+                task_id="t",
+                stage="s",
+                resolved=False,
+                tests={"x": "PASSED"},
+                trajectory=deep,
+                logs=b"\xff\x00",
+            ),
+        ],
+    )
+    call = archive.record_llm_call(
+        run,
+        seed,
+        None,
+        "p",
+        "m",
+        1,
+        1,
+        0.0,
+        0.1,
+        request=deep,
+        response=b'{"choices": [3]}',
+        error_kind=None,
+        request_key="odd",
+    )
+    return {"run": run, "seed": seed, "call": call}
+
+
+def test_odd_archive_data_renders(sample_run: tuple[str, dict[str, str]]) -> None:
+    url, _ = sample_run
+    with open_archive(url) as archive:
+        ids = odd_run(archive)
+    with serving(url) as server:
+        for path in (
+            f"/runs/{ids['run']}",
+            f"/runs/{ids['run']}/live",
+            f"/agents/{ids['seed']}",
+            f"/agents/{ids['seed']}/evals/1",
+            f"/agents/{ids['seed']}/evals/2",
+            f"/calls/{ids['call']}",
+        ):
+            r = get(server, path)
+            assert r.status == 200, (path, r.read()[:300])
+
+
+def test_bad_requests_get_a_clean_page(sample_run: tuple[str, dict[str, str]]) -> None:
+    url, ids = sample_run
+    agent = ids["child"]
+    with open_archive(url) as archive:  # 17 agents: two share a first hex digit
+        agents = [ids[k] for k in ("seed", "child", "other", "cross", "bad")]
+        agents += [archive.add_agent(ids["run"], {"a.py": b"%d" % i}) for i in range(12)]
+    shared = Counter(a[0] for a in agents).most_common(1)[0][0]
+    with serving(url) as server:
+        for path in (
+            "/runs/zzz",
+            "/runs/%00",
+            "/runs/%ff%fe",
+            "/agents/abc%0a",
+            "/agents/ABC",
+            f"/agents/{agent}/evals/99999999999999999999999999",
+            f"/agents/{agent}/evals/%D9%A1",  # an Arabic-Indic digit one
+            f"/agents/{agent}/evals/-1",
+            f"/agents/{agent}/diff?against=%00",
+            f"/api/runs/{ids['run']}/tree?node=%ff",
+            "/calls/%00",
+            "/runs/" + "a" * 5000,
+            "/static/..%2fserver.py",
+            "/nowhere",
+        ):
+            r = get(server, path)
+            body = r.read().decode()
+            assert r.status in (400, 404), (path, r.status)
+            assert "<h1>" in body and "Traceback" not in body, path
+        # An ambiguous prefix names the candidates instead of guessing.
+        r = get(server, "/agents/" + shared)
+        assert r.status == 404 and "ambiguous" in r.read().decode()
+        assert get(server, "/runs?x=%ff&&&=&v").status == 200  # a malformed query is ignored
