@@ -164,6 +164,9 @@ def test_cli_errors_are_one_line(tmp_path: Path, sample_run: tuple[str, dict[str
         busy.listen()
         r = run_cli("ui", "--archive", sample_run[0], "--port", str(busy.getsockname()[1]))
     assert r.returncode == 2 and "--port" in r.stderr and "Traceback" not in r.stderr
+    for port in ("70000", "-1"):
+        r = run_cli("ui", "--archive", sample_run[0], "--port", port)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and f"--port {port}" in r.stderr
 
 
 def test_cli_serves_and_prints_the_url(sample_run: tuple[str, dict[str, str]]) -> None:
