@@ -176,7 +176,7 @@ def section_cost(archive: Archive, info: RunInfo) -> str:
     total, calls, pts = 0.0, 0, [(0.0, 0.0)]
     for b in buckets:
         total, calls = total + b.usd, calls + b.calls
-        pts.append((b.start / 60, total))
+        pts.append((b.start, total))
     budget = _number(info.config.get("budget_usd"))
     left = (
         f"{usd(max(budget - total, 0.0))} of {usd(budget)}"
@@ -186,8 +186,17 @@ def section_cost(archive: Archive, info: RunInfo) -> str:
     head = f"<p>spent <b>{usd(total)}</b> over {calls} LLM call(s); budget left: <b>{esc(left)}</b></p>"
     if calls == 0:
         return head
+    # The unit that gives readable ticks: a young run's spending in minutes reads 0.00087.
+    span = pts[-1][0]
+    unit, size = next(
+        (u, sz)
+        for u, sz in (("hours", 3600), ("minutes", 60), ("seconds", 1))
+        if span >= 2 * sz or sz == 1
+    )
     return head + charts.line_chart(
-        [charts.Series("USD (cumulative)", "cost", pts)], "minutes since the run started", "USD"
+        [charts.Series("USD (cumulative)", "cost", [(x / size, y) for x, y in pts])],
+        f"{unit} since the run started",
+        "USD",
     )
 
 
@@ -249,8 +258,9 @@ def run_page(archive: Archive, run_id: str) -> str:
     )
     body = (
         f"<h1>Run {esc(info.name)} <code>{esc(short(run_id))}</code></h1>"
-        f'<div class="cards">{box("summary", "Summary")}{box("workers", "Now")}'
-        f"{box('progress', 'Progress')}{box('cost', 'Cost')}</div>{tree}"
+        f'<div class="cards">{box("summary", "Summary")}{box("workers", "Now")}</div>'
+        # Charts two to a row: three to a row shrank their labels below reading size.
+        f'<div class="cards">{box("progress", "Progress")}{box("cost", "Cost")}</div>{tree}'
         f'<div class="cards">{box("failures", "Failed expansions")}</div>'
     )
     return page(
