@@ -191,6 +191,8 @@ class Handler(BaseHTTPRequestHandler):
     server: UIServer
     server_version = "dgm-ui"
     sys_version = ""
+    # A connection that sends nothing is closed: idle sockets must not pile up threads.
+    timeout = 30
 
     def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
         url = urlsplit(self.path)

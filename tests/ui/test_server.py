@@ -302,3 +302,14 @@ def test_bad_requests_get_a_clean_page(sample_run: tuple[str, dict[str, str]]) -
         r = get(server, "/agents/" + shared)
         assert r.status == 404 and "ambiguous" in r.read().decode()
         assert get(server, "/runs?x=%ff&&&=&v").status == 200  # a malformed query is ignored
+
+
+def test_an_idle_connection_is_closed(
+    sample_run: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dgm.ui.server import Handler
+
+    monkeypatch.setattr(Handler, "timeout", 1)
+    with serving(sample_run[0]) as server, socket.create_connection(server.server_address) as s:
+        s.settimeout(30)
+        assert s.recv(100) == b""  # closed by the server, not by our 30 s
