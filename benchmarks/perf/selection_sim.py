@@ -36,6 +36,7 @@ import random
 import statistics
 from dataclasses import dataclass, field
 
+from archive.info import AgentStatus
 from dgm.selectors import SELECTORS
 
 
@@ -49,7 +50,7 @@ class SimAgent:
     n_resolved: int = 0
     n_evaluated: int = 0
     n_children: int = 0
-    status: str = "evaluated"
+    status: AgentStatus = "evaluated"
     children: list[str] = field(default_factory=list)
 
     def true_score(self) -> float:

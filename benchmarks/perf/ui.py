@@ -106,7 +106,7 @@ def grow(db: Path, run_name: str, target: int) -> int:
 def after_warm_up(db: Path, run: str) -> tuple[float, float]:
     """The first run page and tree of a new server once its start-up warming is done (what
     `dgm ui` gives a person who opens the browser a few seconds after starting it)."""
-    archive = open_archive(db, create=False)
+    archive = open_archive(db, read_only=True)
     server = make_server(archive, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     while not server.app.trees.cached(run):
@@ -150,7 +150,7 @@ def main() -> None:
             archive_scale.build(builder, args.agents, args.seed, progress)
 
     grown = grow(db, "archive-scale", args.grow_to) if args.grow_to else None
-    archive = open_archive(db, create=False)
+    archive = open_archive(db, read_only=True)
     run = archive.resolve_run("archive-scale")
     server = make_server(archive, "127.0.0.1", 0, warm=False)  # cold means cold
     threading.Thread(target=server.serve_forever, daemon=True).start()

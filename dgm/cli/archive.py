@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from archive.info import AGENT_STATUSES, AgentInfo, CandidateStats
+from archive.info import AGENT_STATUSES, AgentInfo, AgentStatus, CandidateStats
 from archive.tree import TreeNode, shape_tree
 from dgm.cli.common import (
     ArchiveOption,
@@ -84,7 +84,8 @@ def list_agents(
         raise UserError(f"cannot sort by {sort!r}: use one of {', '.join(SORT_KEYS)}")
     with open_default_archive(archive) as store, archive_errors():
         run_id = store.resolve_run(run)
-        agents = store.agents(run_id, status=status or None, min_score=min_score)
+        wanted = cast("list[AgentStatus]", status) if status else None  # checked above
+        agents = store.agents(run_id, status=wanted, min_score=min_score)
     reverse = desc or sort in ("score", "cost", "resolved")
     agents.sort(key=SORT_KEYS[sort], reverse=reverse)
     total = len(agents)

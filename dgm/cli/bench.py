@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,6 +21,9 @@ from benchmarks.suites import SUITE_HELP, Suite, SuiteError, open_suite, select_
 from benchmarks.task import Task
 from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive
 from dgm.errors import UserError
+
+if TYPE_CHECKING:
+    from archive.info import RunStatus
 
 app = typer.Typer(no_args_is_help=True)
 out = Console()
@@ -257,7 +260,7 @@ def run(
         )
         started = time.monotonic()
         results: list[Any] = []
-        status = "failed"
+        status: RunStatus = "failed"
         stack = ExitStack()
         stack.callback(s.close)
         try:

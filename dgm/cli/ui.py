@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from dgm.cli.common import ArchiveOption, open_default_archive
+from archive import open_archive
+from dgm.cli.common import ArchiveOption, archive_errors, archive_location
 from dgm.errors import UserError
 
 
@@ -19,13 +20,16 @@ def ui(
         ),
     ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free one).")
+        int, typer.Option("--port", help="Port to listen on, 0 to 65535 (0: any free one).")
     ] = 8000,
 ) -> None:
     """A web app over the archive (read-only): runs, a run live, its tree, any agent."""
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port {port} is not a port: use 0 to 65535 (0: any free one)")
     from dgm.ui import make_server  # the web app loads only for this command
 
-    store = open_default_archive(archive)
+    with archive_errors():  # read-only: never created, never migrated
+        store = open_archive(archive_location(archive), create=False, read_only=True)
     try:
         server = make_server(store, host, port)
     except OSError as e:

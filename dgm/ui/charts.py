@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from dgm.ui.html import esc
 
 W, H = 640, 240
-PAD_L, PAD_R, PAD_T, PAD_B = 52, 22, 12, 34
+PAD_L, PAD_R, PAD_T, PAD_B = 64, 22, 12, 34
 MAX_POINTS = 400  # a polyline of 100k points is slow to draw and no clearer
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dgm.ui.html import esc, text_of
+from dgm.ui.html import esc, json_text, text_of
 
 ROLES = {"system", "user", "assistant", "tool", "developer", "function"}
 MAX_MESSAGES = 400
@@ -19,12 +19,12 @@ def _content(value: Any) -> str:
         return value
     if isinstance(value, list):
         return "\n".join(
-            p.get("text", "")
+            str(p.get("text", ""))
             if isinstance(p, dict) and p.get("type") == "text"
-            else json.dumps(p, indent=1)
+            else json_text(p)
             for p in value
         )
-    return json.dumps(value, indent=1)
+    return json_text(value)
 
 
 def _tool_calls(calls: Any) -> str:
@@ -37,11 +37,11 @@ def _tool_calls(calls: Any) -> str:
         args = fn.get("arguments", "") if isinstance(fn, dict) else ""
         if isinstance(args, str):
             try:
-                args = json.dumps(json.loads(args), indent=1)
-            except ValueError:
+                args = json_text(json.loads(args))
+            except (ValueError, RecursionError):
                 pass
         else:
-            args = json.dumps(args, indent=1)
+            args = json_text(args)
         out.append(
             f'<div class="call"><span class="tool">{esc(name)}</span><pre>{esc(args)}</pre></div>'
         )
@@ -52,7 +52,7 @@ def messages_html(messages: list[Any]) -> str:
     out = []
     for m in messages[:MAX_MESSAGES]:
         if not isinstance(m, dict):
-            out.append(f'<div class="msg"><pre>{esc(json.dumps(m))}</pre></div>')
+            out.append(f'<div class="msg"><pre>{esc(json_text(m))}</pre></div>')
             continue
         role = str(m.get("role", "?"))
         cls = role if role in ROLES else "other"
@@ -79,7 +79,7 @@ def trajectory_html(data: bytes) -> str:
         return '<p class="empty-note">No trajectory was recorded.</p>'
     try:
         doc = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
         return f'<p class="dim">Not JSON; shown as text.</p><pre class="log">{esc(text_of(data))}</pre>'
     tries = doc.get("tries") if isinstance(doc, dict) else None
     if isinstance(tries, list):
@@ -91,11 +91,11 @@ def _one(doc: Any) -> str:
     if isinstance(doc, list):
         return messages_html(doc)
     if not isinstance(doc, dict):
-        return f"<pre>{esc(json.dumps(doc, indent=1))}</pre>"
+        return f"<pre>{esc(json_text(doc))}</pre>"
     out = messages_html(doc["messages"]) if isinstance(doc.get("messages"), list) else ""
     rest = {k: v for k, v in doc.items() if k != "messages"}
     if rest:
-        out += f"<details><summary>info</summary><pre>{esc(json.dumps(rest, indent=1))}</pre></details>"
+        out += f"<details><summary>info</summary><pre>{esc(json_text(rest))}</pre></details>"
     return out
 
 
@@ -104,7 +104,7 @@ def exchange_html(request: bytes, response: bytes | None) -> str:
     out = []
     try:
         req = json.loads(request) if request else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         req = None
     if isinstance(req, dict) and isinstance(req.get("messages"), list):
         out.append(messages_html(req["messages"]))
@@ -115,7 +115,7 @@ def exchange_html(request: bytes, response: bytes | None) -> str:
         return "".join(out)
     try:
         resp = json.loads(response)
-    except ValueError:
+    except (ValueError, RecursionError):
         resp = None
     choices = resp.get("choices") if isinstance(resp, dict) else None
     if isinstance(choices, list) and choices:

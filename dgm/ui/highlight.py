@@ -24,6 +24,7 @@ TOKEN = re.compile(
 KEYWORDS = set(keyword.kwlist) | {"self", "match", "case"}
 CONTEXT = 3  # unchanged lines shown around a change
 MAX_FILE_ROWS = 4000  # rows per file before the rest is summarised
+EXACT_DIFF_LINES = 4000  # both sides together; bigger files are diffed with autojunk
 
 
 def highlight_line(line: str, code: bool = True) -> str:
@@ -72,7 +73,10 @@ def file_rows(old: bytes | None, new: bytes | None) -> list[Row] | None:
     if a is None or b is None:
         return None
     rows: list[Row] = []
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    # Exact matching is quadratic in repeated lines: a 20k-line file of one repeated line
+    # took minutes of CPU. Past a few thousand lines, popular lines are junk to the matcher.
+    big = len(a) + len(b) > EXACT_DIFF_LINES
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=big)
     for group in matcher.get_grouped_opcodes(CONTEXT):
         if rows or group[0][1] > 0:
             rows.append(Row("skip", None, None, None, None))

@@ -8,6 +8,7 @@ an attribute left unquoted.
 from __future__ import annotations
 
 import html
+import json
 import time
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
@@ -59,6 +60,15 @@ def text_of(data: bytes, limit: int = 200_000) -> str:
     if len(s) > limit:
         return s[:limit] + f"\n[... {len(s) - limit} more characters not shown]"
     return s
+
+
+def json_text(value: object) -> str:
+    """Indented JSON for a page; a value nested deeper than Python's recursion allows (an
+    archive may hold one) becomes a note instead of an error."""
+    try:
+        return json.dumps(value, indent=1)
+    except RecursionError:
+        return "[nested too deeply to show]"
 
 
 def agent_link(agent_id: str | None) -> str:

@@ -6,7 +6,7 @@ Each function takes the archive and returns HTML. A run page is made of sections
 
 from __future__ import annotations
 
-import json
+import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -17,7 +17,20 @@ from archive import AgentInfo, Archive, CandidateStats, EventInfo, RunInfo, RunS
 from dgm.ui import charts
 from dgm.ui.conversation import exchange_html, trajectory_html
 from dgm.ui.highlight import side_by_side, unified
-from dgm.ui.html import age, agent_link, esc, href, page, run_link, score, short, text_of, usd, when
+from dgm.ui.html import (
+    age,
+    agent_link,
+    esc,
+    href,
+    json_text,
+    page,
+    run_link,
+    score,
+    short,
+    text_of,
+    usd,
+    when,
+)
 from dgm.ui.treedata import no_gc
 
 IN_FLIGHT_WINDOW = 2000  # recent events read to tell what the workers are doing
@@ -163,19 +176,39 @@ def section_cost(archive: Archive, info: RunInfo) -> str:
     total, calls, pts = 0.0, 0, [(0.0, 0.0)]
     for b in buckets:
         total, calls = total + b.usd, calls + b.calls
-        pts.append((b.start / 60, total))
-    budget = info.config.get("budget_usd")
+        pts.append((b.start, total))
+    budget = _number(info.config.get("budget_usd"))
     left = (
-        f"{usd(max(float(budget) - total, 0.0))} of {usd(float(budget))}"
-        if isinstance(budget, (int, float))
+        f"{usd(max(budget - total, 0.0))} of {usd(budget)}"
+        if budget is not None
         else "no budget set"
     )
     head = f"<p>spent <b>{usd(total)}</b> over {calls} LLM call(s); budget left: <b>{esc(left)}</b></p>"
     if calls == 0:
         return head
-    return head + charts.line_chart(
-        [charts.Series("USD (cumulative)", "cost", pts)], "minutes since the run started", "USD"
+    # The unit that gives readable ticks: a young run's spending in minutes reads 0.00087.
+    span = pts[-1][0]
+    unit, size = next(
+        (u, sz)
+        for u, sz in (("hours", 3600), ("minutes", 60), ("seconds", 1))
+        if span >= 2 * sz or sz == 1
     )
+    return head + charts.line_chart(
+        [charts.Series("USD (cumulative)", "cost", [(x / size, y) for x, y in pts])],
+        f"{unit} since the run started",
+        "USD",
+    )
+
+
+def _number(value: object) -> float | None:
+    """A finite number from a run's config (as given: it may be anything JSON holds)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        f = float(value)
+    except OverflowError:
+        return None
+    return f if math.isfinite(f) else None
 
 
 def section_failures(archive: Archive, run_id: str) -> str:
@@ -225,8 +258,9 @@ def run_page(archive: Archive, run_id: str) -> str:
     )
     body = (
         f"<h1>Run {esc(info.name)} <code>{esc(short(run_id))}</code></h1>"
-        f'<div class="cards">{box("summary", "Summary")}{box("workers", "Now")}'
-        f"{box('progress', 'Progress')}{box('cost', 'Cost')}</div>{tree}"
+        f'<div class="cards">{box("summary", "Summary")}{box("workers", "Now")}</div>'
+        # Charts two to a row: three to a row shrank their labels below reading size.
+        f'<div class="cards">{box("progress", "Progress")}{box("cost", "Cost")}</div>{tree}'
         f'<div class="cards">{box("failures", "Failed expansions")}</div>'
     )
     return page(
@@ -272,11 +306,11 @@ def _origin(origin: dict[str, Any] | None) -> str:
         if key in origin:
             v = origin[key]
             out.append(
-                f"<h3>{esc(key)}</h3><pre class=prose>{esc(v if isinstance(v, str) else json.dumps(v, indent=1))}</pre>"
+                f"<h3>{esc(key)}</h3><pre class=prose>{esc(v if isinstance(v, str) else json_text(v))}</pre>"
             )
     rest = {k: v for k, v in origin.items() if k not in ORIGIN_TEXT}
     if rest:
-        out.append(f"<h3>other</h3><pre>{esc(json.dumps(rest, indent=1)[:20000])}</pre>")
+        out.append(f"<h3>other</h3><pre>{esc(json_text(rest)[:20000])}</pre>")
     return "".join(out)
 
 
@@ -392,7 +426,7 @@ def evaluation_page(archive: Archive, agent_id: str, seq: int) -> str:
     e = views.evaluation(archive, agent_id, seq)
     a = archive.agent(agent_id)
     tests = "".join(
-        f'<tr><td><code>{esc(t)}</code></td><td class="test {esc(s.lower())}">{esc(s)}</td></tr>'
+        f'<tr><td><code>{esc(t)}</code></td><td class="test {esc(str(s).lower())}">{esc(s)}</td></tr>'
         for t, s in sorted(e.tests.items())
     )
     body = (

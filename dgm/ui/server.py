@@ -17,13 +17,10 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
-from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
-
-from sqlalchemy import event
 
 from archive import Archive, ArchiveError, views
 from dgm.ui import pages, treedata
@@ -37,7 +34,25 @@ CSP = (
 )
 COOKIE = "dgm_ui_token"
 STATIC = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
-ID = re.compile(r"^[0-9a-f]{1,16}$")
+ID = re.compile(r"[0-9a-f]{1,16}")
+SEQ = re.compile(r"[0-9]{1,9}")  # an evaluation number: ASCII digits that fit the database
+
+
+def host_name(host_header: str) -> str:
+    """The name in a Host header, without its port or an IPv6 address's brackets."""
+    if host_header.startswith("["):
+        return host_header[1:].split("]", 1)[0]
+    return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
+
+
+def cookie_value(header: str, name: str) -> str | None:
+    """One cookie from a Cookie header, read leniently: a browser sends every cookie of the
+    host, and one malformed by another app must not hide ours (SimpleCookie stops there)."""
+    for part in header.split(";"):
+        key, eq, value = part.strip().partition("=")
+        if eq and key == name:
+            return value.strip().strip('"')
+    return None
 
 
 def is_loopback(host: str) -> bool:
@@ -47,25 +62,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def make_read_only(archive: Archive) -> None:
-    """Every connection the UI opens refuses writes, at the database itself."""
-    sqlite = archive.engine.dialect.name == "sqlite"
-
-    @event.listens_for(archive.engine, "connect")
-    def _read_only(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute(
-            "PRAGMA query_only = ON"
-            if sqlite
-            else "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
-        )
-        cur.close()
-        if not sqlite:
-            dbapi_conn.commit()
-
-    archive.engine.dispose()  # connections opened before this (the schema check) are dropped
 
 
 class Response:
@@ -135,12 +131,14 @@ class App:
             log.exception("warming the newest runs")
 
     def agent_id(self, given: str) -> str:
-        if not ID.match(given):
+        if not ID.fullmatch(given):
             raise ArchiveError(f"{given!r} is not an agent id")
         return given if len(given) == 16 else self.archive.resolve_agent(given)
 
     def run_id(self, given: str) -> str:
-        return given if ID.match(given) and len(given) == 16 else self.archive.resolve_run(given)
+        return (
+            given if ID.fullmatch(given) and len(given) == 16 else self.archive.resolve_run(given)
+        )
 
     def run(self, given: str) -> Response:
         run_id = self.run_id(given)
@@ -178,7 +176,7 @@ class App:
         return as_json(doc)
 
     def evaluation(self, agent: str, seq: str) -> Response:
-        if not seq.isdigit():
+        if not SEQ.fullmatch(seq):
             raise ArchiveError(f"{seq!r} is not an evaluation number")
         return html(pages.evaluation_page(self.archive, self.agent_id(agent), int(seq)))
 
@@ -193,6 +191,8 @@ class Handler(BaseHTTPRequestHandler):
     server: UIServer
     server_version = "dgm-ui"
     sys_version = ""
+    # A connection that sends nothing is closed: idle sockets must not pile up threads.
+    timeout = 30
 
     def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
         url = urlsplit(self.path)
@@ -205,13 +205,15 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self.server.token and query.get("token"):
             rest = urlencode({k: v for k, v in query.items() if k != "token"})
-            cookie = f"{COOKIE}={self.server.token}; HttpOnly; SameSite=Strict; Path=/"
+            # Same page, never another site: "//host" or "/\\host" would leave this server.
+            here = "/" + url.path.lstrip("/\\")
+            cookie = f"{self.server.cookie}={self.server.token}; HttpOnly; SameSite=Strict; Path=/"
             self.send(
                 Response(
                     303,
                     b"",
                     "text/plain",
-                    {"Location": url.path + ("?" + rest if rest else ""), "Set-Cookie": cookie},
+                    {"Location": here + ("?" + rest if rest else ""), "Set-Cookie": cookie},
                 )
             )
             return
@@ -228,10 +230,6 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(r.status)
         self.send_header("Content-Type", r.ctype)
         self.send_header("Content-Length", str(len(r.body)))
-        self.send_header("Content-Security-Policy", CSP)
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("X-Frame-Options", "DENY")
-        self.send_header("Referrer-Policy", "no-referrer")
         if "Cache-Control" not in r.headers:
             self.send_header("Cache-Control", "no-store")
         for k, v in r.headers.items():
@@ -239,8 +237,20 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(r.body)
 
+    def end_headers(self) -> None:
+        """Every response, the standard library's own error pages (400, 501) included."""
+        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("X-Frame-Options", "DENY")
+        self.send_header("Referrer-Policy", "no-referrer")
+        super().end_headers()
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        log.debug("%s " + format, self.address_string(), *args)
+        # The request line may carry the token: it is never logged.
+        text = format % args
+        if self.server.token:
+            text = text.replace(self.server.token, "<token>")
+        log.debug("%s %s", self.address_string(), text)
 
 
 class UIServer(ThreadingHTTPServer):
@@ -253,6 +263,8 @@ class UIServer(ThreadingHTTPServer):
         self.app = App(archive)
         self.token = token
         self.loopback = is_loopback(host)
+        # One cookie per port: two servers on one host must not overwrite each other's.
+        self.cookie = f"{COOKIE}_{self.server_address[1]}"
 
     def check_access(
         self, host_header: str, cookie_header: str, query: dict[str, str]
@@ -260,21 +272,11 @@ class UIServer(ThreadingHTTPServer):
         """None when the request may proceed; else the refusal."""
         if self.token is None:
             # Bound to loopback only: refuse other Host names, so that a web page cannot
-            # reach this server through a rebinding DNS name.
-            name = host_header.rsplit(":", 1)[0] if not host_header.endswith("]") else host_header
-            if name.strip("[]") not in ("127.0.0.1", "localhost", "::1") and not name.startswith(
-                "127."
-            ):
+            # reach this server through a rebinding DNS name (127.x.evil.example included).
+            if not is_loopback(host_name(host_header).lower()):
                 return Response(403, b"forbidden host\n", "text/plain; charset=utf-8")
             return None
-        given = query.get("token")
-        if given is None:
-            cookies = SimpleCookie()
-            try:
-                cookies.load(cookie_header)
-            except Exception:
-                cookies = SimpleCookie()
-            given = cookies[COOKIE].value if COOKIE in cookies else None
+        given = query.get("token") or cookie_value(cookie_header, self.cookie)
         if given is not None and hmac.compare_digest(given.encode(), self.token.encode()):
             return None
         return Response(
@@ -296,10 +298,12 @@ WARM_RUNS = 3  # the newest runs whose stats and tree are read at start
 def make_server(
     archive: Archive, host: str = "127.0.0.1", port: int = 8000, warm: bool = True
 ) -> UIServer:
-    """A server over `archive` (made read-only); a token is required unless on loopback.
-    With `warm`, the newest runs are read in the background at once, so the first page a
-    person opens does not pay for reading 100k agents."""
-    make_read_only(archive)
+    """A server over `archive`, which must be opened with `read_only=True` (the UI never
+    writes); a token is required unless on loopback. With `warm`, the newest runs are read
+    in the background at once, so the first page a person opens does not pay for reading
+    100k agents."""
+    if not archive.read_only:
+        raise ValueError("the UI serves only an archive opened with read_only=True")
     token = None if is_loopback(host) else secrets.token_urlsafe(24)
     server = UIServer(archive, host, port, token)
     if warm:

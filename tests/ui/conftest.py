@@ -22,7 +22,7 @@ PG_URL = os.environ.get("DGM_TEST_POSTGRES_URL")
 @contextmanager
 def serving(url: str, host: str = "127.0.0.1") -> Iterator[UIServer]:
     """A UI server over the archive at `url`, in a thread, on a free port."""
-    archive = open_archive(url, create=False)
+    archive = open_archive(url, read_only=True)
     server = make_server(archive, host, 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -143,6 +143,7 @@ def test_running_run_updates_by_itself(
 def toggle(browser: Any, agent_id: str) -> None:
     """Click a node's +/- (by position: an SVG circle is not a form control to selenium)."""
     circle = browser.find_element(By.CSS_SELECTOR, f'#tree g.toggle[data-id="{agent_id}"] circle')
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", circle)
     ActionChains(browser).move_to_element(circle).click().perform()
 
 

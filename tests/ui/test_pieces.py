@@ -86,3 +86,13 @@ def test_chart_ticks_and_empty() -> None:
     )
     assert "100k" in svg and "<polyline" in svg
     assert "Nothing to plot" in charts.line_chart([charts.Series("x", "x", [])], "a", "b")
+
+
+def test_a_big_file_of_repeated_lines_is_diffed() -> None:
+    """An agent can write any file: 20k copies of one line made exact matching take minutes
+    of CPU (a page nobody could open, a core taken from the server)."""
+    old = b"\n".join(b"    pass" for _ in range(20000))
+    new = old.replace(b"    pass", b"    return 1", 1)
+    rows = highlight.file_rows(old, new)
+    assert rows is not None
+    assert any(r.right == "    return 1" and r.kind in ("chg", "add") for r in rows)

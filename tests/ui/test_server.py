@@ -8,11 +8,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from archive import ArchiveError, open_archive
+from archive import Archive, ArchiveError, open_archive
 from tests.ui import sample
 from tests.ui.conftest import serving
 
@@ -98,7 +99,16 @@ def test_security_headers_and_errors(sample_run: tuple[str, dict[str, str]]) -> 
         assert get(server, "/agents/zzz").status == 404
         assert get(server, "/agents/0123456789abcdef").status == 404
         assert get(server, "/static/../server.py").status == 404
-        assert get(server, "/runs", {"Host": "evil.example:80"}).status == 403  # DNS rebinding
+        for host in ("127.0.0.1:1", "localhost", "LOCALHOST:8000", "[::1]:80", "127.0.0.2"):
+            assert get(server, "/runs", {"Host": host}).status == 200, host
+        # DNS rebinding: a name the attacker owns, however it starts, is refused.
+        for host in ("evil.example:80", "127.evil.example", "127.0.0.1.evil.example"):
+            assert get(server, "/runs", {"Host": host}).status == 403, host
+        # The standard library's own error pages carry the same headers.
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=30)
+        conn.request("POST", "/runs")
+        r = conn.getresponse()
+        assert r.status == 501 and "default-src 'none'" in r.getheader("Content-Security-Policy")
         assert get(server, "/static/app.js").getheader("Content-Type").startswith("text/javascript")
 
 
@@ -124,8 +134,15 @@ def test_token_off_loopback(sample_run: tuple[str, dict[str, str]]) -> None:
         assert r.status == 303 and r.getheader("Location") == "/runs"
         cookie = r.getheader("Set-Cookie").split(";")[0]
         assert "HttpOnly" in r.getheader("Set-Cookie")
+        assert cookie.startswith(f"dgm_ui_token_{server.server_address[1]}=")  # one per port
         assert get(server, "/runs", {"Cookie": cookie}).status == 200
-        assert get(server, "/runs", {"Cookie": "dgm_ui_token=wrong"}).status == 401
+        # Another app's malformed cookie on the same host does not hide ours.
+        assert get(server, "/runs", {"Cookie": f'x={{"a b"}}; {cookie}; y'}).status == 200
+        assert get(server, "/runs", {"Cookie": cookie.split("=")[0] + "=wrong"}).status == 401
+        # The redirect stays on this server, whatever the path looks like.
+        for path in ("/\\evil.example/", "/\\/evil.example/"):
+            r = get(server, f"{path}?token={server.token}")
+            assert r.getheader("Location") == "/evil.example/", path
 
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -147,6 +164,9 @@ def test_cli_errors_are_one_line(tmp_path: Path, sample_run: tuple[str, dict[str
         busy.listen()
         r = run_cli("ui", "--archive", sample_run[0], "--port", str(busy.getsockname()[1]))
     assert r.returncode == 2 and "--port" in r.stderr and "Traceback" not in r.stderr
+    for port in ("70000", "-1"):
+        r = run_cli("ui", "--archive", sample_run[0], "--port", port)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and f"--port {port}" in r.stderr
 
 
 def test_cli_serves_and_prints_the_url(sample_run: tuple[str, dict[str, str]]) -> None:
@@ -175,3 +195,121 @@ def test_the_newest_runs_are_warmed_at_start(sample_run: tuple[str, dict[str, st
         while time.monotonic() < deadline and not server.app.trees.cached(ids["run"]):
             time.sleep(0.05)
         assert server.app.trees.cached(ids["run"])
+
+
+def odd_run(archive: Archive) -> dict[str, str]:
+    """Data the archive accepts but no well-behaved run writes: the pages must still render."""
+    deep = b"[" * 5000 + b"]" * 5000  # deeper than Python's recursion limit
+    run = archive.create_run("odd", config={"budget_usd": 10**400, "model": ["a", None]})
+    seed = archive.add_agent(
+        run, {"a.py": b"x = 1\n"}, origin={"plan": json.loads("[" * 600 + "]" * 600)}
+    )
+    trajectory = {
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": 5}, {"type": "image"}]},
+            {
+                "role": "assistant",
+                "tool_calls": [{"function": {"name": 1, "arguments": "[" * 3000}}],
+            },
+            7,
+            None,
+        ]
+    }
+    archive.record_evaluations(
+        seed,
+        [
+            dict(
+                task_id="t",
+                stage="s",
+                resolved=False,
+                tests={"a": None, "b": 3},
+                trajectory=json.dumps(trajectory),
+            ),
+            dict(
+                task_id="t",
+                stage="s",
+                resolved=False,
+                tests={"x": "PASSED"},
+                trajectory=deep,
+                logs=b"\xff\x00",
+            ),
+        ],
+    )
+    call = archive.record_llm_call(
+        run,
+        seed,
+        None,
+        "p",
+        "m",
+        1,
+        1,
+        0.0,
+        0.1,
+        request=deep,
+        response=b'{"choices": [3]}',
+        error_kind=None,
+        request_key="odd",
+    )
+    return {"run": run, "seed": seed, "call": call}
+
+
+def test_odd_archive_data_renders(sample_run: tuple[str, dict[str, str]]) -> None:
+    url, _ = sample_run
+    with open_archive(url) as archive:
+        ids = odd_run(archive)
+    with serving(url) as server:
+        for path in (
+            f"/runs/{ids['run']}",
+            f"/runs/{ids['run']}/live",
+            f"/agents/{ids['seed']}",
+            f"/agents/{ids['seed']}/evals/1",
+            f"/agents/{ids['seed']}/evals/2",
+            f"/calls/{ids['call']}",
+        ):
+            r = get(server, path)
+            assert r.status == 200, (path, r.read()[:300])
+
+
+def test_bad_requests_get_a_clean_page(sample_run: tuple[str, dict[str, str]]) -> None:
+    url, ids = sample_run
+    agent = ids["child"]
+    with open_archive(url) as archive:  # 17 agents: two share a first hex digit
+        agents = [ids[k] for k in ("seed", "child", "other", "cross", "bad")]
+        agents += [archive.add_agent(ids["run"], {"a.py": b"%d" % i}) for i in range(12)]
+    shared = Counter(a[0] for a in agents).most_common(1)[0][0]
+    with serving(url) as server:
+        for path in (
+            "/runs/zzz",
+            "/runs/%00",
+            "/runs/%ff%fe",
+            "/agents/abc%0a",
+            "/agents/ABC",
+            f"/agents/{agent}/evals/99999999999999999999999999",
+            f"/agents/{agent}/evals/%D9%A1",  # an Arabic-Indic digit one
+            f"/agents/{agent}/evals/-1",
+            f"/agents/{agent}/diff?against=%00",
+            f"/api/runs/{ids['run']}/tree?node=%ff",
+            "/calls/%00",
+            "/runs/" + "a" * 5000,
+            "/static/..%2fserver.py",
+            "/nowhere",
+        ):
+            r = get(server, path)
+            body = r.read().decode()
+            assert r.status in (400, 404), (path, r.status)
+            assert "<h1>" in body and "Traceback" not in body, path
+        # An ambiguous prefix names the candidates instead of guessing.
+        r = get(server, "/agents/" + shared)
+        assert r.status == 404 and "ambiguous" in r.read().decode()
+        assert get(server, "/runs?x=%ff&&&=&v").status == 200  # a malformed query is ignored
+
+
+def test_an_idle_connection_is_closed(
+    sample_run: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dgm.ui.server import Handler
+
+    monkeypatch.setattr(Handler, "timeout", 1)
+    with serving(sample_run[0]) as server, socket.create_connection(server.server_address) as s:
+        s.settimeout(30)
+        assert s.recv(100) == b""  # closed by the server, not by our 30 s
