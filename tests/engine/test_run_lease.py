@@ -1,5 +1,6 @@
 """One owner per run, end to end: N `dgm run --resume RUN` started at the same instant on a
-stopped run. Real processes, the real Docker sandbox, the scripted model of test_cli_run."""
+stopped run, on a SQLite and on a PostgreSQL archive. Real processes, the real Docker
+sandbox, the scripted model of test_cli_run."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import yaml
 from archive import open_archive
 from tests.engine.test_cli_run import DGM, TEST_TASKS, dgm, write_setup
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(300)]
 
 # Waits for the start signal (a file), then becomes `dgm ...` under the same pid.
 AT_THE_SIGNAL = """
@@ -25,19 +26,45 @@ os.execv(sys.argv[2], sys.argv[2:])
 """
 
 
-def test_simultaneous_resumes_exactly_one_runs(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / ".dgm" / "archive.db")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def test_simultaneous_resumes_exactly_one_runs(tmp_path: Path, archive_url: str) -> None:
     config = write_setup(tmp_path, iterations=2, workers=2)
     data = yaml.safe_load(config.read_text())
     data["stages"] = [{"name": "small", "tasks": TEST_TASKS[:1]}]  # keeps the test short
     config.write_text(yaml.safe_dump(data))
-    first = dgm("run", str(config), "--quiet", "--max-evaluations", "1", cwd=tmp_path)
+    first = dgm(
+        "run",
+        str(config),
+        "--archive",
+        archive_url,
+        "--quiet",
+        "--max-evaluations",
+        "1",
+        cwd=tmp_path,
+    )
     assert first.returncode == 0, first.stderr
-    archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
+    archive = open_archive(archive_url, create=False)
     (run,) = archive.runs()
     assert archive.run(run.id).status == "stopped"  # the seed was scored, no child yet
 
     signal_file = tmp_path / "go"
-    argv = [str(DGM), "run", "--resume", run.id, "--quiet", "--max-evaluations", "100"]
+    argv = [
+        str(DGM),
+        "run",
+        "--resume",
+        run.id,
+        "--archive",
+        archive_url,
+        "--quiet",
+        "--max-evaluations",
+        "100",
+    ]
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", AT_THE_SIGNAL, str(signal_file), *argv],
@@ -75,3 +102,4 @@ def test_simultaneous_resumes_exactly_one_runs(tmp_path: Path) -> None:
     assert [s.payload["resumed"] for s in sessions] == [False, True], "one resume ran"
     assert archive.run(run.id).status == "finished"
     assert archive.run_lease(run.id) is None  # released at the clean end
+    archive.close()
