@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         RunInfo,
         RunSummary,
     )
+    from archive.lease import LeaseHeld, LeaseInfo, hold_run
     from archive.store import Archive, open_archive
 
 _HOME = {
@@ -38,6 +39,9 @@ _HOME = {
     "LLMCallInfo": "archive.info",
     "RunInfo": "archive.info",
     "RunSummary": "archive.info",
+    "LeaseHeld": "archive.lease",
+    "LeaseInfo": "archive.lease",
+    "hold_run": "archive.lease",
     "Archive": "archive.store",
     "open_archive": "archive.store",
 }
@@ -51,9 +55,12 @@ __all__ = [
     "CandidateStats",
     "EvaluationInfo",
     "EventInfo",
+    "LeaseHeld",
+    "LeaseInfo",
     "LLMCallInfo",
     "RunInfo",
     "RunSummary",
+    "hold_run",
     "open_archive",
 ]
 

@@ -162,3 +162,14 @@ class Event(Base):
     created_at: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index("ix_events_run_pk", "run_pk"),)
+
+
+class RunLease(Base):
+    """Who runs a run right now: `holder` is host:pid:token, valid until `expires_at` (the
+    holder renews it while it lives). See `archive.lease`."""
+
+    __tablename__ = "run_leases"
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk"), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(300))
+    acquired_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from archive import diffs
+from archive import diffs, lease
 from archive.codestore import (
     MANIFEST_MAX_DEPTH,
     PENDING,
@@ -50,6 +50,7 @@ from archive.info import (
     RunStatus,
     RunSummary,
 )
+from archive.lease import LeaseHeld, LeaseInfo
 from archive.models import Agent, Evaluation, Event, LLMCall, Run, Task
 
 ID_CHARS = 16
@@ -255,6 +256,43 @@ class Archive:
             updated_at=r.updated_at,
             finished_at=r.finished_at,
         )
+
+    # -- run leases (one owner per run; see archive.lease) --------------------------------
+
+    def acquire_lease(self, run_id: str, holder: str, ttl_s: float = lease.TTL_S) -> LeaseInfo:
+        """Take the run's lease for `holder`, or raise LeaseHeld naming the live holder."""
+        for _ in range(3):  # again only if the row vanished (was released) between two reads
+            now = time.time()
+            with self._write() as conn:
+                run_pk = self._run_pk(conn, run_id)
+                if lease.try_acquire(conn, run_pk, holder, ttl_s, now):
+                    return LeaseInfo(run_id, holder, now, now + ttl_s)
+                current = lease.read(conn, run_pk, run_id)
+            if current is None:
+                continue
+            if not lease.dead_here(current):
+                raise LeaseHeld(current)
+            with self._write() as conn:
+                if lease.take_over(conn, run_pk, current.holder, holder, ttl_s, now):
+                    return LeaseInfo(run_id, holder, now, now + ttl_s)
+                current = lease.read(conn, run_pk, run_id)
+            if current is not None:
+                raise LeaseHeld(current)
+        raise ArchiveError(f"could not take the lease of run {run_id}: it changed hands repeatedly; try again")
+
+    def renew_lease(self, run_id: str, holder: str, ttl_s: float = lease.TTL_S) -> bool:
+        """Push the lease's expiry on; False when `holder` no longer holds it."""
+        with self._write() as conn:
+            return lease.renew(conn, self._run_pk(conn, run_id), holder, ttl_s, time.time())
+
+    def release_lease(self, run_id: str, holder: str) -> None:
+        with self._write() as conn:
+            lease.release(conn, self._run_pk(conn, run_id), holder)
+
+    def run_lease(self, run_id: str) -> LeaseInfo | None:
+        """The run's lease row, expired or not (None when nobody has held it or it was released)."""
+        with self._read() as conn:
+            return lease.read(conn, self._run_pk(conn, run_id), run_id)
 
     def runs(self) -> list[RunSummary]:
         """Every run, newest first, with its agent count, best score and LLM cost."""

@@ -10,8 +10,6 @@ run's stored config back, applying only the overrides a resume may change.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -108,33 +106,16 @@ def resume_config(archive: Any, run_id: str, overrides: Mapping[str, Any]) -> Ru
             f"--resume keeps the run's configuration; {', '.join(changed)} cannot change "
             f"(only {', '.join(sorted(RESUME_OVERRIDES))} can)"
         )
-    holder = live_holder(archive, run_id) if info.status == "running" else None
-    if holder is not None:
-        raise UserError(f"run {run_id} is being run right now by process {holder} on this machine: stop it first (Ctrl-C)")
     data = {**info.config, **{k: v for k, v in overrides.items() if v is not None}}
     return validate(data)
 
 
-def live_holder(archive: Any, run_id: str) -> int | None:
-    """The pid of a live process on this machine that runs `run_id`, if its last session is one."""
-    sessions = archive.events(run_id, kinds=["session_started"])
-    if not sessions:
-        return None
-    last = sessions[-1].payload
-    pid, host = last.get("pid"), last.get("host")
-    if host != socket.gethostname() or not isinstance(pid, int) or pid == os.getpid():
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid
-    try:  # a recycled pid is some other program: only a dgm process counts
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return pid
-    return pid if b"dgm" in cmdline else None
+def own_run(archive: Any, run_id: str) -> Any:
+    """Hold the run's lease in the archive while the block runs (one owner per run, on any
+    host). Raises LeaseHeld, an ArchiveError naming the holder, if another process runs it."""
+    from archive import hold_run
+
+    return hold_run(archive, run_id)
 
 
 def sandbox_limits(limits: Limits) -> Any:

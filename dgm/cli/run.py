@@ -13,6 +13,7 @@ import os
 import signal
 from collections import Counter
 from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console, Group
@@ -27,6 +28,9 @@ from dgm.loop import Engine, Progress
 from dgm.mutators.operators import OPERATORS
 from dgm.selectors import SELECTORS
 from sandbox import remove_own_sandboxes
+
+if TYPE_CHECKING:
+    from archive.lease import Renewer
 
 console = Console(stderr=True)
 
@@ -58,8 +62,17 @@ def render(run_id: str, p: Progress) -> Group:
     return Group(*parts)
 
 
-async def drive(engine: Engine, run_id: str, live: bool) -> str:
+async def drive(engine: Engine, run_id: str, live: bool, lease: Renewer | None = None) -> str:
     loop = asyncio.get_running_loop()
+
+    def lost() -> None:  # another process took the run over (this one stalled past the TTL)
+        try:
+            loop.call_soon_threadsafe(engine.request_stop, "lost the run's lease")
+        except RuntimeError:  # the loop already ended: nothing left to stop
+            pass
+
+    if lease is not None:
+        lease.on_lost = lost
     interrupts = 0
 
     def on_signal() -> None:
@@ -131,7 +144,7 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", help="No live display (the summary is still printed)."),
 ) -> None:
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""
-    from dgm.session import open_session, plan_session, resume_config, start_run
+    from dgm.session import open_session, own_run, plan_session, resume_config, start_run
 
     overrides = dict(
         model=model, api_base=api_base, suite=suite, selector=selector, operator=operator, workers=workers,
@@ -153,16 +166,17 @@ def run(
             config = with_resolved_model(config)
             run_id = start_run(archive, config)
             console.print(f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, suite {config.suite})")
-        else:
-            console.print(f"resuming run {run_id}")
         with ExitStack() as stack:
+            lease = stack.enter_context(own_run(archive, run_id))  # before any work; one owner
+            if resume is not None:
+                console.print(f"resuming run {run_id}")
             try:
                 engine = stack.enter_context(open_session(archive, run_id, config, plan=plan))
             except UserError as e:  # nothing ran: say so in the archive too
                 archive.append_event(run_id, "session_failed", {"reason": str(e)})
                 archive.set_run_status(run_id, "failed" if resume is None else "stopped")
                 raise
-            reason = asyncio.run(drive(engine, run_id, live=not quiet and console.is_terminal))
+            reason = asyncio.run(drive(engine, run_id, live=not quiet and console.is_terminal, lease=lease))
         summary(archive, run_id, reason, engine.progress())
 
 
