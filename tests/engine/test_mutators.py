@@ -208,7 +208,7 @@ def test_a_two_parent_operator_needs_only_its_registration(tmp_path: Path, monke
     monkeypatch.setitem(OPERATORS, "crossover", Operator("crossover", "union of two parents",
                                                          lambda needs: Crossover(seen), parents=2))
     cfg = engine_config(operator="crossover", selector="best", max_iterations=3)
-    harness = Harness(tmp_path)
+    harness = Harness(tmp_path / "archive.db")
     run = harness.new_run(cfg)
     with Gateway(ScriptedProvider([]), archive=harness.archive, run_id=run) as gw, open_backend("local") as backend:
         mutator = build_operator(OperatorNeeds(cfg, backend, gw))
