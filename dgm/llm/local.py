@@ -2,6 +2,12 @@
 llama-cpp-python on the CPU. Works offline on a fresh machine. It is weak: it can fix a
 one-line bug when shown the file, not much more. For real runs point dgm at a real model.
 
+Structured answers: a request's OpenAI `response_format` (`json_schema`, or `json_object`)
+becomes a llama.cpp grammar, so the answer is JSON of that schema whatever the model
+would rather write. Free-form strings and arrays in the schema get a length bound (see
+`bounded`), so that a small model that starts repeating itself still closes its JSON
+within `max_tokens`.
+
 llama.cpp contexts are not thread-safe: one model per process, loaded on first use,
 every call under one lock.
 """
@@ -9,6 +15,7 @@ every call under one lock.
 from __future__ import annotations
 
 import atexit
+import functools
 import importlib.metadata
 import importlib.util
 import json
@@ -23,12 +30,17 @@ from dgm.llm.provider import Completion
 
 N_CTX = int(os.environ.get("DGM_LOCAL_N_CTX", "8192"))
 DEFAULT_MAX_TOKENS = 512
+STRUCTURED_MAX_TOKENS = 1024
 
 _lock = threading.Lock()
 _llama: Any = None
 
 # Parameters llama-cpp-python's create_chat_completion understands.
-_PASSED = ("temperature", "top_p", "max_tokens", "stop", "seed", "presence_penalty", "frequency_penalty", "response_format")
+_PASSED = ("temperature", "top_p", "max_tokens", "stop", "seed", "presence_penalty", "frequency_penalty")
+
+# Bounds a grammar puts on a schema's strings and arrays that carry none of their own.
+MAX_STRING_CHARS = 300
+MAX_ARRAY_ITEMS = 3
 
 
 def gguf_path() -> Path:
@@ -49,6 +61,10 @@ def gguf_path() -> Path:
 def _model() -> Any:
     global _llama
     if _llama is None:
+        # ggml's OpenMP threads spin while they wait; on a loaded machine spinning threads
+        # steal the cores the working ones need (twice the CPU time, measured). Set before
+        # the OpenMP runtime starts, i.e. before llama.cpp loads.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             from llama_cpp import Llama
         except ImportError:
@@ -56,9 +72,32 @@ def _model() -> Any:
                 "llama-cpp-python is not installed: run `bash scripts/setup.sh` (or "
                 "`pip install 'dgm[local]'`), or pick a real model with --model openai/gpt-4o-mini"
             ) from None
-        _llama = Llama(model_path=str(gguf_path()), n_ctx=N_CTX, verbose=False)
+        _llama = _load(Llama)
         atexit.register(_close)
     return _llama
+
+
+def _load(llama_class: Any) -> Any:
+    """The model, without llama.cpp's extra buffer types. Built natively on a CPU that
+    advertises AMX, ggml puts the weights in an AMX buffer; some VMs advertise AMX but do not
+    enable it, and the first matrix product dies of SIGILL. The other extra buffer type
+    (weight repacking) does not apply to this model's Q4_1 weights, so nothing is lost.
+    llama-cpp-python takes no parameter for it: patch its defaults for this one load."""
+    import llama_cpp.llama as wrapper
+
+    bindings = wrapper.llama_cpp
+    defaults = bindings.llama_model_default_params
+
+    def without_extra_buffers() -> Any:
+        params = defaults()
+        params.use_extra_bufts = False
+        return params
+
+    bindings.llama_model_default_params = without_extra_buffers
+    try:
+        return llama_class(model_path=str(gguf_path()), n_ctx=N_CTX, verbose=False)
+    finally:
+        bindings.llama_model_default_params = defaults
 
 
 def _close() -> None:
@@ -91,6 +130,65 @@ def _plain_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
     return out
 
 
+def bounded(schema: Any) -> Any:
+    """`schema` with a length bound on every string (that is not an enum) and array that
+    lacks one."""
+    if isinstance(schema, list):
+        return [bounded(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: bounded(v) for k, v in schema.items()}
+    kind = out.get("type")
+    if kind == "string" and "enum" not in out and "const" not in out and "pattern" not in out:
+        out.setdefault("maxLength", MAX_STRING_CHARS)
+    elif kind == "array":
+        out.setdefault("maxItems", MAX_ARRAY_ITEMS)
+    return out
+
+
+def response_schema(response_format: Any) -> dict[str, Any] | None:
+    """The JSON schema an OpenAI `response_format` asks for (any object for `json_object`),
+    or None for plain text."""
+    if not isinstance(response_format, dict):
+        return None
+    kind = response_format.get("type")
+    if kind == "json_schema":
+        spec = response_format.get("json_schema") or {}
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if not isinstance(schema, dict):
+            raise LLMError("bad_request", "response_format json_schema needs a `schema` object")
+        return schema
+    if kind == "json_object":
+        return {"type": "object"}
+    if kind in (None, "text"):
+        return None
+    raise LLMError("bad_request", f"response_format type {kind!r} is not supported: use json_schema, json_object or text")
+
+
+# llama-cpp-python's JSON string character admits raw control characters, which JSON forbids.
+_LOOSE_CHAR = r'char ::= [^"\\] |'
+_JSON_CHAR = r'char ::= [^"\\\x7F\x00-\x1F] |'
+
+
+@functools.lru_cache(maxsize=32)
+def _grammar(schema_json: str) -> Any:
+    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+
+    try:
+        gbnf = json_schema_to_gbnf(schema_json)
+    except Exception as e:  # noqa: BLE001 - the converter raises bare exceptions for schemas it cannot do
+        raise LLMError("bad_request", f"local model: cannot turn the response_format schema into a grammar: {e}") from None
+    return LlamaGrammar.from_string(gbnf.replace(_LOOSE_CHAR, _JSON_CHAR, 1), verbose=False)
+
+
+def grammar_for(response_format: Any) -> Any:
+    """The llama.cpp grammar that makes the model answer JSON of the requested schema, or None."""
+    schema = response_schema(response_format)
+    if schema is None:
+        return None
+    return _grammar(json.dumps(bounded(schema)))  # key order kept: it is the answer's order
+
+
 class LocalProvider:
     model = "local"
     cacheable = True
@@ -105,10 +203,14 @@ class LocalProvider:
             )
 
     def complete(self, request: dict[str, Any], key: str) -> Completion:
-        kwargs = {k: request[k] for k in _PASSED if k in request}
-        kwargs.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
+        kwargs: dict[str, Any] = {k: request[k] for k in _PASSED if k in request}
         if "max_completion_tokens" in request:
             kwargs["max_tokens"] = request["max_completion_tokens"]
+        grammar = grammar_for(request.get("response_format"))
+        if grammar is not None:
+            kwargs["grammar"] = grammar
+            kwargs.setdefault("max_tokens", STRUCTURED_MAX_TOKENS)  # a cut-off JSON object is of no use
+        kwargs.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
         with _lock:
             llama = _model()
             try:

@@ -156,6 +156,40 @@ def editor(args: dict[str, Any], root: Path) -> str:
     return f"error: unknown editor command {command!r}; use view, create or str_replace"
 
 
+def replace_line(root: Path, files: list[str], line: str, new_line: str) -> str:
+    """Replace the one line of `files` that reads `line` (spaces around it aside) with
+    `new_line`, at the same indentation. A Python file must still parse, else nothing changes."""
+    import ast
+
+    target = line.strip()
+    homes = []
+    for rel in files:
+        try:
+            text = (root / rel).read_text()
+        except OSError:
+            continue
+        lines = text.splitlines(keepends=True)
+        homes += [(rel, text, lines, i) for i, ln in enumerate(lines) if ln.strip() == target]
+    if len(homes) != 1:
+        return f"error: the line {target!r} occurs {len(homes)} times in the files shown; nothing changed"
+    rel, text, lines, i = homes[0]
+    old = lines[i]
+    indent = old[: len(old) - len(old.lstrip())]
+    ending = old[len(old.rstrip("\r\n")) :]
+    replacement = new_line.strip("\r\n")
+    lines[i] = (indent + replacement.lstrip() if replacement.strip() else "") + ending
+    updated = "".join(lines)
+    if updated == text:
+        return "error: the new line is the same as the old one; nothing changed"
+    if rel.endswith(".py"):
+        try:
+            ast.parse(updated)
+        except SyntaxError as e:
+            return f"error: {rel} would not parse with that line ({e.msg}); nothing changed"
+    (root / rel).write_text(updated)
+    return f"{rel} line {i + 1} is now: {lines[i].rstrip()}"
+
+
 def replace_definitions(code: str, root: Path, files: list[str]) -> str:
     """Put each top-level function or class in `code` in place of the one definition of
     that name in the repository's Python files. For models that answer with corrected

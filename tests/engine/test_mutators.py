@@ -135,3 +135,27 @@ def test_admission_accepts_a_real_change_and_handles_both_layouts() -> None:
     nested = {f"agent/{k}": v for k, v in parent.items()}
     assert rejection(nested, {k: v for k, v in nested.items() if k != "agent/__main__.py"} | {"agent/x.py": b""}) == (
         "breaks the agent contract: agent/__main__.py is gone, so `python -m agent` cannot run")
+
+
+def test_the_diagnosis_schema_reaches_the_upstream_as_response_format(tmp_path: Path) -> None:
+    """Through the real gateway and litellm to an OpenAI-protocol server: the request the
+    upstream sees carries the proposal's JSON schema as a json_schema response_format."""
+    from dgm.llm.fake_upstream import FakeUpstream
+    from dgm.llm.provider import open_provider
+    from dgm.mutators.chat import json_schema_format
+    from dgm.mutators.diagnosis import PROPOSAL_SCHEMA
+
+    with FakeUpstream() as up, Gateway(open_provider("openai/fake-model", api_base=up.base_url)) as gw:
+        with pytest.raises(DiagnosisFailed):  # the fake upstream echoes text, never a proposal
+            diagnose(GatewayChat(gw), {"__main__.py": b"print('agent')\n"}, Focus("unresolved", "t1"), None, "fix t1",
+                     agent_id="a1", retries=1, max_chars=4000)
+    [seen] = up.requests
+    assert seen["body"]["response_format"] == json_schema_format("diagnose", PROPOSAL_SCHEMA)
+    schema = seen["body"]["response_format"]["json_schema"]["schema"]
+    assert schema["required"] == list(PROPOSAL) and schema["additionalProperties"] is False
+    assert schema["properties"]["potential_improvements"]["type"] == "array"
+
+
+def test_a_proposal_with_raw_newlines_in_its_strings_parses() -> None:
+    text = json.dumps(PROPOSAL).replace("Edit.", "Edit\\nthis.").replace("\\n", "\n")
+    assert parse_proposal(text).improvement_proposal == "Edit\nthis."
