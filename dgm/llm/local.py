@@ -39,7 +39,7 @@ _llama: Any = None
 _PASSED = ("temperature", "top_p", "max_tokens", "stop", "seed", "presence_penalty", "frequency_penalty")
 
 # Bounds a grammar puts on a schema's strings and arrays that carry none of their own.
-MAX_STRING_CHARS = 300
+MAX_STRING_CHARS = 200
 MAX_ARRAY_ITEMS = 3
 
 
@@ -131,8 +131,9 @@ def _plain_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 
 def bounded(schema: Any) -> Any:
-    """`schema` with a length bound on every string (that is not an enum) and array that
-    lacks one."""
+    """`schema` with length bounds on every free string (not an enum, const or pattern) and
+    array that has none: hosted APIs refuse length keywords in strict schemas, so callers
+    leave them out, and the small local model needs them to end its answer."""
     if isinstance(schema, list):
         return [bounded(s) for s in schema]
     if not isinstance(schema, dict):
@@ -140,6 +141,7 @@ def bounded(schema: Any) -> Any:
     out = {k: bounded(v) for k, v in schema.items()}
     kind = out.get("type")
     if kind == "string" and "enum" not in out and "const" not in out and "pattern" not in out:
+        out.setdefault("minLength", 1)  # a weak model's favourite answer is the empty one
         out.setdefault("maxLength", MAX_STRING_CHARS)
     elif kind == "array":
         out.setdefault("maxItems", MAX_ARRAY_ITEMS)

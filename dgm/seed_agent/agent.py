@@ -22,7 +22,7 @@ from .llm import Client, LLMError
 from .tools import TOOL_SPECS, bash, editor, replace_definitions, replace_line, truncate
 
 SHOWN_CHARS = 12_000  # budget for files quoted in the first message (tools mode)
-SHOWN_CHARS_TEXT = 6_000  # small models: a short prompt, and one they can still read
+SHOWN_CHARS_TEXT = 5_000  # small models: a short prompt, and one they can still read
 EDITABLE_LINES = 150  # at most this many lines are offered for a constrained edit
 
 
@@ -267,7 +267,7 @@ def editable_lines(repo: Path, paths: list[str]) -> list[str]:
             continue
         for line in text.splitlines():
             key = line.strip()
-            if 8 <= len(key) <= 200:
+            if 3 <= len(key) <= 200:
                 counts[key] = counts.get(key, 0) + 1
     return [line for line, n in counts.items() if n == 1][:EDITABLE_LINES]
 

@@ -65,6 +65,39 @@ def test_text_mode_takes_a_corrected_function_from_a_python_block(tmp_path: Path
     assert traj["messages"][3]["content"] == "Result of your python block:\ntotal: replaced in shop/cart.py"
 
 
+def test_text_mode_asks_for_a_constrained_line_edit_when_nothing_changed(tmp_path: Path, buggy_repo: Path, gateway) -> None:
+    """A DONE before any edit gets a call under a JSON schema that admits only the shown
+    files' lines; the chosen line is rewritten at its indentation."""
+    gw = gateway([
+        reply("The total is wrong. DONE"),
+        reply('{"line": "s -= p", "new_line": "s += p"}'),
+        reply("DONE"),
+    ])
+    proc, traj = run_agent(tmp_path, buggy_repo, gw, "The total of a cart subtracts the prices.", model="local")
+    assert proc.returncode == 0, proc.stderr
+    assert "shop/cart.py:" in gw.requests[0]["messages"][1]["content"]  # shown: its words match the problem
+    fmt = gw.requests[1]["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
+    schema = fmt["json_schema"]["schema"]
+    assert schema["required"] == ["line", "new_line"]
+    assert schema["properties"]["line"]["enum"] == ["def total(prices):", "s = 0", "for p in prices:", "s -= p", "return s"]
+    assert "response_format" not in gw.requests[0] and "response_format" not in gw.requests[2]
+    assert (buggy_repo / "shop" / "cart.py").read_text() == (
+        "def total(prices):\n    s = 0\n    for p in prices:\n        s += p\n    return s\n"
+    )
+    assert traj["messages"][5]["content"] == "Result of your line edit:\nshop/cart.py line 4 is now:         s += p"
+    assert traj["info"]["exit_status"] == "submitted" and traj["info"]["steps"] == 3
+
+
+def test_a_line_edit_that_would_not_parse_changes_nothing(tmp_path: Path, buggy_repo: Path, gateway) -> None:
+    gw = gateway([reply("DONE"), reply('{"line": "for p in prices:", "new_line": "for p in"}')])
+    proc, traj = run_agent(tmp_path, buggy_repo, gw, "The total of a cart is wrong.", "--max-steps", "2", model="local")
+    assert proc.returncode == 0, proc.stderr
+    assert "s -= p" in (buggy_repo / "shop" / "cart.py").read_text() and "for p in prices:" in (buggy_repo / "shop" / "cart.py").read_text()
+    assert "shop/cart.py would not parse with that line" in traj["messages"][-1]["content"]
+    assert traj["info"]["exit_status"] == "step_limit"
+
+
 def test_step_limit(tmp_path: Path, buggy_repo: Path, gateway) -> None:
     gw = gateway([reply(tool_calls=[("bash", {"command": "true"})]) for _ in range(10)])
     proc, traj = run_agent(tmp_path, buggy_repo, gw, PROBLEM, "--max-steps", "3")
