@@ -20,6 +20,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -174,8 +175,14 @@ _JSON_CHAR = r'char ::= [^"\\\x7F\x00-\x1F] |'
 
 @functools.lru_cache(maxsize=32)
 def _grammar(schema_json: str) -> Any:
+    from llama_cpp import llama_grammar
     from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
 
+    # Its copy of llama.cpp's converter does not escape backslashes in literals, so an enum
+    # or const holding a quote or a backslash yields a grammar llama.cpp cannot parse.
+    # llama.cpp's own converter escapes them: do the same.
+    llama_grammar.GRAMMAR_LITERAL_ESCAPE_RE = re.compile(r'[\r\n"\\]')
+    llama_grammar.GRAMMAR_LITERAL_ESCAPES = {"\r": "\\r", "\n": "\\n", '"': '\\"', "\\": "\\\\"}
     try:
         gbnf = json_schema_to_gbnf(schema_json)
     except Exception as e:  # noqa: BLE001 - the converter raises bare exceptions for schemas it cannot do

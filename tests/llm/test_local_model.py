@@ -87,10 +87,12 @@ def test_the_local_grammar_bounds_free_strings_and_keeps_enums() -> None:
 
 
 def test_the_local_model_answers_with_one_of_the_enum_values() -> None:
-    fmt = json_schema_format("pick", {"type": "object", "properties": {"colour": {"type": "string", "enum": ["red", "green"]}},
-                                      "required": ["colour"], "additionalProperties": False})
+    """Enum values are source lines for the agent's line edit: quotes and backslashes too."""
+    lines = ['SYSTEM = """You fix bugs."""', 'path = "C:\\temp"', "return s"]
+    fmt = json_schema_format("pick", {"type": "object", "properties": {"line": {"type": "string", "enum": lines}},
+                                      "required": ["line"], "additionalProperties": False})
     with Gateway(open_provider("local")) as gw:
         r = gw.client(purpose="test").chat.completions.create(
-            model="local", temperature=0, response_format=fmt,
-            messages=[{"role": "user", "content": "What colour is grass?"}])
-    assert json.loads(r.choices[0].message.content)["colour"] in ("red", "green")
+            model="local", temperature=0, response_format=fmt, max_tokens=64,
+            messages=[{"role": "user", "content": "Which line sets the system prompt?"}])
+    assert json.loads(r.choices[0].message.content)["line"] in lines
