@@ -10,7 +10,7 @@ from pathlib import Path
 from .agent import Agent, Limits
 from .llm import Client, LLMError
 
-TEXT_REPLY_TOKENS = 320
+TEXT_REPLY_TOKENS = 200
 
 
 def _env(name: str, default: str) -> str:
