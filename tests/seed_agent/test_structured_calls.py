@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from types import ModuleType
 
 from dgm.llm import Gateway, open_provider
 from dgm.llm.fake_upstream import FakeUpstream
 from tests.seed_agent.conftest import AGENT_SRC
 
 
-def agent_llm_module():
+def agent_llm_module() -> ModuleType:
     """The agent's own client module, loaded the way it runs: standard library only."""
     spec = importlib.util.spec_from_file_location("agent_llm_client", AGENT_SRC / "llm.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
