@@ -24,6 +24,7 @@ from .tools import TOOL_SPECS, bash, editor, replace_definitions, replace_line, 
 SHOWN_CHARS = 12_000  # budget for files quoted in the first message (tools mode)
 SHOWN_CHARS_TEXT = 5_000  # small models: a short prompt, and one they can still read
 EDITABLE_LINES = 150  # at most this many lines are offered for a constrained edit
+EDITS = {"editor", "replace_definitions", "replace_line", "error"}  # actions that only try to edit
 
 
 @dataclass
@@ -90,15 +91,25 @@ class Agent:
         actions = [tool_call_action(c) for c in tool_calls] or parse_text_actions(content)
         if not actions and self.tool_mode == "text" and not says_done(content):
             actions = python_block_actions(content)
-        if not actions and self.tool_mode == "text" and self.shown and not repo_changed(self.repo):
-            if self.limit_reached() is not None:
-                return False
+        if not actions and self.needs_line_edit():
             actions = [self.line_edit()]
         if not actions:
             if self.tool_mode == "tools" or says_done(content):
                 return True
             self.messages.append({"role": "user", "content": prompts.FORMAT_ERROR})
             return False
+        self.run_actions(actions)
+        if all(a.tool in EDITS for a in actions) and self.needs_line_edit():
+            self.run_actions([self.line_edit()])  # its edits all failed: offer the constrained one
+        self.save()
+        return False
+
+    def needs_line_edit(self) -> bool:
+        """Text mode, files were shown, nothing has changed yet, and a model call is left."""
+        return (self.tool_mode == "text" and bool(self.shown) and self.limit_reached() is None
+                and not repo_changed(self.repo))
+
+    def run_actions(self, actions: list[Action]) -> None:
         observations = []
         for action in actions:
             output = self.execute(action)
@@ -108,8 +119,6 @@ class Agent:
                 observations.append(prompts.OBSERVATION.format(what=describe(action), output=output))
         if observations:
             self.messages.append({"role": "user", "content": "\n\n".join(observations)})
-        self.save()
-        return False
 
     def first_message(self, problem: str) -> str:
         """The issue, the file list, and the source files to read (a weak model can only

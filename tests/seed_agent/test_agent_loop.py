@@ -89,6 +89,18 @@ def test_text_mode_asks_for_a_constrained_line_edit_when_nothing_changed(tmp_pat
     assert traj["info"]["exit_status"] == "submitted" and traj["info"]["steps"] == 3
 
 
+def test_a_python_block_that_changes_nothing_is_followed_by_a_line_edit(tmp_path: Path, buggy_repo: Path, gateway) -> None:
+    gw = gateway([
+        reply("```python\ndef add_all(prices):\n    return sum(prices)\n```"),
+        reply('{"line": "s -= p", "new_line": "s += p"}'),
+    ])
+    proc, traj = run_agent(tmp_path, buggy_repo, gw, "The total of a cart subtracts the prices.", "--max-steps", "2", model="local")
+    assert proc.returncode == 0, proc.stderr
+    assert "response_format" in gw.requests[1] and "s += p" in (buggy_repo / "shop" / "cart.py").read_text()
+    assert traj["messages"][3]["content"] == "Result of your python block:\nadd_all: not defined anywhere, skipped"
+    assert traj["info"]["steps"] == 2 and traj["info"]["exit_status"] == "step_limit"
+
+
 def test_a_line_edit_that_would_not_parse_changes_nothing(tmp_path: Path, buggy_repo: Path, gateway) -> None:
     gw = gateway([reply("DONE"), reply('{"line": "for p in prices:", "new_line": "for p in"}')])
     proc, traj = run_agent(tmp_path, buggy_repo, gw, "The total of a cart is wrong.", "--max-steps", "2", model="local")
