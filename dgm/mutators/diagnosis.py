@@ -24,11 +24,19 @@ from dgm.mutators.focus import FOCUS_TEXT, Focus
 class Proposal(BaseModel):
     """DGM's diagnosis fields."""
 
-    log_summarization: str = Field(description="How the agent tried to solve the task, and where it went wrong.")
-    potential_improvements: list[str] | str = Field(description="General improvements to the agent that could help.")
+    log_summarization: str = Field(
+        description="How the agent tried to solve the task, and where it went wrong."
+    )
+    potential_improvements: list[str] | str = Field(
+        description="General improvements to the agent that could help."
+    )
     improvement_proposal: str = Field(min_length=1, description="The one improvement to make now.")
-    implementation_suggestion: str = Field(min_length=1, description="How to implement it in the agent's code.")
-    problem_description: str = Field(min_length=1, description="The improvement phrased as a GitHub issue for the agent.")
+    implementation_suggestion: str = Field(
+        min_length=1, description="How to implement it in the agent's code."
+    )
+    problem_description: str = Field(
+        min_length=1, description="The improvement phrased as a GitHub issue for the agent."
+    )
 
 
 class DiagnosisFailed(Exception):
@@ -42,13 +50,20 @@ def _proposal_schema() -> dict[str, Any]:
     """Proposal as a JSON schema in the subset every structured-output API accepts (all
     fields required, no extra ones, no length keywords): a list of improvements, the rest text."""
     properties: dict[str, Any] = {
-        name: {"type": "string", "description": f.description} for name, f in Proposal.model_fields.items()
+        name: {"type": "string", "description": f.description}
+        for name, f in Proposal.model_fields.items()
     }
     properties["potential_improvements"] = {
-        "type": "array", "items": {"type": "string"},
+        "type": "array",
+        "items": {"type": "string"},
         "description": Proposal.model_fields["potential_improvements"].description,
     }
-    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
 
 
 PROPOSAL_SCHEMA = _proposal_schema()
@@ -71,7 +86,11 @@ def code_listing(files: Mapping[str, bytes], limit: int) -> str:
 
 
 def diagnosis_prompt(
-    files: Mapping[str, bytes], focus: Focus, evaluation: EvalView | None, problem: str, max_chars: int
+    files: Mapping[str, bytes],
+    focus: Focus,
+    evaluation: EvalView | None,
+    problem: str,
+    max_chars: int,
 ) -> str:
     share = max_chars // 4
     sections = [
@@ -86,9 +105,7 @@ def diagnosis_prompt(
             f"# The agent's patch\n{clip(evaluation.patch, share // 3) or '(empty)'}",
             f"# Test results\n{clip(evaluation.test_report, share // 3) or '(none)'}",
         ]
-    sections.append(
-        "Answer with one JSON object with these fields:\n" + FIELDS_HELP
-    )
+    sections.append("Answer with one JSON object with these fields:\n" + FIELDS_HELP)
     return "\n\n".join(sections)
 
 
@@ -121,17 +138,26 @@ def diagnose(
     max_chars: int,
 ) -> tuple[Proposal, int]:
     """A valid proposal and the number of tries it took; DiagnosisFailed otherwise."""
-    messages = [{"role": "user", "content": diagnosis_prompt(files, focus, evaluation, problem, max_chars)}]
+    messages = [
+        {"role": "user", "content": diagnosis_prompt(files, focus, evaluation, problem, max_chars)}
+    ]
     reason = "no answer"
     for attempt in range(1, retries + 1):
-        answer = chat.complete(messages, purpose="diagnose", agent_id=agent_id, schema=PROPOSAL_SCHEMA)
+        answer = chat.complete(
+            messages, purpose="diagnose", agent_id=agent_id, schema=PROPOSAL_SCHEMA
+        )
         try:
             return parse_proposal(answer), attempt
         except (ValueError, ValidationError) as e:
-            reason = str(e).splitlines()[0] if not isinstance(e, ValidationError) else _first_error(e)
+            reason = (
+                str(e).splitlines()[0] if not isinstance(e, ValidationError) else _first_error(e)
+            )
             messages += [
                 {"role": "assistant", "content": answer},
-                {"role": "user", "content": f"That answer could not be used: {reason}. Answer again with only the JSON object."},
+                {
+                    "role": "user",
+                    "content": f"That answer could not be used: {reason}. Answer again with only the JSON object.",
+                },
             ]
     raise DiagnosisFailed(f"no valid diagnosis after {retries} tries: {reason}")
 

@@ -38,8 +38,16 @@ class Limits:
 
 
 class Agent:
-    def __init__(self, client: Client, repo: Path, out: Path, limits: Limits, tool_mode: str = "tools",
-                 temperature: float = 0.0, max_reply_tokens: int | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        repo: Path,
+        out: Path,
+        limits: Limits,
+        tool_mode: str = "tools",
+        temperature: float = 0.0,
+        max_reply_tokens: int | None = None,
+    ) -> None:
         self.client, self.repo, self.out, self.limits = client, repo, out, limits
         self.tool_mode = tool_mode
         self.params: dict[str, Any] = {"temperature": temperature}
@@ -47,8 +55,14 @@ class Agent:
             self.params["max_tokens"] = max_reply_tokens
         self.messages: list[dict[str, Any]] = []
         self.shown: list[str] = []  # the files quoted in the first message
-        self.info: dict[str, Any] = {"model": client.model, "tool_mode": tool_mode, "limits": asdict(limits),
-                                     "steps": 0, "tokens": 0, "exit_status": "running"}
+        self.info: dict[str, Any] = {
+            "model": client.model,
+            "tool_mode": tool_mode,
+            "limits": asdict(limits),
+            "steps": 0,
+            "tokens": 0,
+            "exit_status": "running",
+        }
         self.started = time.monotonic()
 
     def run(self, problem: str) -> dict[str, Any]:
@@ -87,7 +101,13 @@ class Agent:
         message = (response.get("choices") or [{}])[0].get("message") or {}
         content = message.get("content") or ""
         tool_calls = message.get("tool_calls") or []
-        self.messages.append({"role": "assistant", "content": content, **({"tool_calls": tool_calls} if tool_calls else {})})
+        self.messages.append(
+            {
+                "role": "assistant",
+                "content": content,
+                **({"tool_calls": tool_calls} if tool_calls else {}),
+            }
+        )
         actions = [tool_call_action(c) for c in tool_calls] or parse_text_actions(content)
         if not actions and self.tool_mode == "text" and not says_done(content):
             actions = python_block_actions(content)
@@ -106,17 +126,25 @@ class Agent:
 
     def needs_line_edit(self) -> bool:
         """Text mode, files were shown, nothing has changed yet, and a model call is left."""
-        return (self.tool_mode == "text" and bool(self.shown) and self.limit_reached() is None
-                and not repo_changed(self.repo))
+        return (
+            self.tool_mode == "text"
+            and bool(self.shown)
+            and self.limit_reached() is None
+            and not repo_changed(self.repo)
+        )
 
     def run_actions(self, actions: list[Action]) -> None:
         observations = []
         for action in actions:
             output = self.execute(action)
             if action.call_id is not None:
-                self.messages.append({"role": "tool", "tool_call_id": action.call_id, "content": output})
+                self.messages.append(
+                    {"role": "tool", "tool_call_id": action.call_id, "content": output}
+                )
             else:
-                observations.append(prompts.OBSERVATION.format(what=describe(action), output=output))
+                observations.append(
+                    prompts.OBSERVATION.format(what=describe(action), output=output)
+                )
         if observations:
             self.messages.append({"role": "user", "content": "\n\n".join(observations)})
 
@@ -124,7 +152,9 @@ class Agent:
         """The issue, the file list, and the source files to read (a weak model can only
         fix what it is shown): those the issue names, else those closest to its words."""
         files = tracked_files(self.repo)
-        listing = "\n".join(files[:300]) + (f"\n... and {len(files) - 300} more" if len(files) > 300 else "")
+        listing = "\n".join(files[:300]) + (
+            f"\n... and {len(files) - 300} more" if len(files) > 300 else ""
+        )
         budget = SHOWN_CHARS if self.tool_mode == "tools" else SHOWN_CHARS_TEXT
         shown = []
         named = mentioned_files(problem, files)
@@ -151,20 +181,30 @@ class Agent:
         schema = {
             "type": "object",
             "properties": {
-                "line": {"type": "string", "enum": lines, "description": "The line to change, as it is now."},
+                "line": {
+                    "type": "string",
+                    "enum": lines,
+                    "description": "The line to change, as it is now.",
+                },
                 "new_line": {"type": "string", "description": "The line as it should be."},
             },
             "required": ["line", "new_line"],
             "additionalProperties": False,
         }
-        response_format = {"type": "json_schema", "json_schema": {"name": "line_edit", "schema": schema, "strict": True}}
+        response_format = {
+            "type": "json_schema",
+            "json_schema": {"name": "line_edit", "schema": schema, "strict": True},
+        }
         response = self.client.chat(self.messages, response_format=response_format, **self.params)
         self.info["tokens"] += tokens_used(response, self.messages)
         content = ((response.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
         self.messages.append({"role": "assistant", "content": content})
         try:
             args = json.loads(content, strict=False)
-            return Action("replace_line", {"files": self.shown, "line": str(args["line"]), "new_line": str(args["new_line"])})
+            return Action(
+                "replace_line",
+                {"files": self.shown, "line": str(args["line"]), "new_line": str(args["new_line"])},
+            )
         except (ValueError, KeyError, TypeError):
             return Action("error", {"message": "the answer was not the JSON object asked for"})
 
@@ -178,11 +218,19 @@ class Agent:
         if action.tool == "editor":
             return editor(action.args, self.repo)
         if action.tool == "replace_definitions":
-            sources = [f for f in tracked_files(self.repo) if f.endswith(".py") and "test" not in f.rsplit("/", 1)[-1]
-                       and not f.startswith("tests/") and "/tests/" not in f]
+            sources = [
+                f
+                for f in tracked_files(self.repo)
+                if f.endswith(".py")
+                and "test" not in f.rsplit("/", 1)[-1]
+                and not f.startswith("tests/")
+                and "/tests/" not in f
+            ]
             return replace_definitions(str(action.args.get("code", "")), self.repo, sources)
         if action.tool == "replace_line":
-            return replace_line(self.repo, action.args["files"], action.args["line"], action.args["new_line"])
+            return replace_line(
+                self.repo, action.args["files"], action.args["line"], action.args["new_line"]
+            )
         if action.tool == "error":
             return f"error: {action.args.get('message')}"
         return f"error: there is no tool {action.tool!r}; use bash or editor"
@@ -205,9 +253,15 @@ def tool_call_action(call: dict[str, Any]) -> Action:
     try:
         args = json.loads(raw) if isinstance(raw, str) else dict(raw)
     except ValueError as e:
-        return Action("error", {"message": f"the arguments are not valid JSON ({e}); send a JSON object"}, call.get("id", ""))
+        return Action(
+            "error",
+            {"message": f"the arguments are not valid JSON ({e}); send a JSON object"},
+            call.get("id", ""),
+        )
     if not isinstance(args, dict):
-        return Action("error", {"message": "the arguments must be a JSON object"}, call.get("id", ""))
+        return Action(
+            "error", {"message": "the arguments must be a JSON object"}, call.get("id", "")
+        )
     return Action(fn.get("name", ""), args, call.get("id", ""))
 
 
@@ -234,7 +288,9 @@ def tokens_used(response: dict[str, Any], messages: list[dict[str, Any]]) -> int
 
 def tracked_files(repo: Path) -> list[str]:
     try:
-        out = subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run(
+            ["git", "ls-files"], cwd=repo, capture_output=True, text=True, timeout=30
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     return [f for f in out.splitlines() if f]
@@ -243,10 +299,15 @@ def tracked_files(repo: Path) -> list[str]:
 def repo_changed(repo: Path) -> bool:
     """Has any file of the repository changed (caches aside)?"""
     try:
-        out = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, timeout=30
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return True  # cannot tell: do not force an edit
-    return any("__pycache__" not in ln and not ln.endswith((".pyc", ".pytest_cache/")) for ln in out.splitlines())
+    return any(
+        "__pycache__" not in ln and not ln.endswith((".pyc", ".pytest_cache/"))
+        for ln in out.splitlines()
+    )
 
 
 def related_files(problem: str, repo: Path, files: list[str]) -> list[str]:
@@ -290,6 +351,11 @@ def mentioned_files(problem: str, files: list[str]) -> list[str]:
             continue
         module = path[:-3].replace("/", ".")
         stem = path.rsplit("/", 1)[-1]
-        if path in problem or module in words or stem in words or any(w.endswith("." + module.split(".")[-1]) for w in words):
+        if (
+            path in problem
+            or module in words
+            or stem in words
+            or any(w.endswith("." + module.split(".")[-1]) for w in words)
+        ):
             found.append(path)
     return found

@@ -23,14 +23,29 @@ def agent_llm_module() -> ModuleType:
 
 
 def test_the_agents_response_format_reaches_the_upstream() -> None:
-    schema = {"type": "object", "properties": {"line": {"type": "string", "enum": ["s -= p"]}, "new_line": {"type": "string"}},
-              "required": ["line", "new_line"], "additionalProperties": False}
-    fmt = {"type": "json_schema", "json_schema": {"name": "line_edit", "schema": schema, "strict": True}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "line": {"type": "string", "enum": ["s -= p"]},
+            "new_line": {"type": "string"},
+        },
+        "required": ["line", "new_line"],
+        "additionalProperties": False,
+    }
+    fmt = {
+        "type": "json_schema",
+        "json_schema": {"name": "line_edit", "schema": schema, "strict": True},
+    }
     llm = agent_llm_module()
-    with FakeUpstream() as up, Gateway(open_provider("openai/fake-model", api_base=up.base_url)) as gw:
+    with (
+        FakeUpstream() as up,
+        Gateway(open_provider("openai/fake-model", api_base=up.base_url)) as gw,
+    ):
         session = gw.open_session(agent_id="a1", purpose="self_modify")
         client = llm.Client(gw.socket_path, session.token, session.model)
-        answer = client.chat([{"role": "user", "content": "pick a line"}], response_format=fmt, temperature=0)
+        answer = client.chat(
+            [{"role": "user", "content": "pick a line"}], response_format=fmt, temperature=0
+        )
     assert answer["choices"][0]["message"]["content"] == "echo: pick a line"
     [seen] = up.requests
     assert seen["body"]["response_format"] == fmt and seen["body"]["model"] == "fake-model"
