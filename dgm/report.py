@@ -196,6 +196,13 @@ def markdown(run: Any, agents: list[Any], lineage: list[Any], events: list[Any],
     lines += ["", "## Top agents", "", "| agent | parent | generation | score | evaluated | resolved |", "|---|---|---|---|---|---|"]
     for a in top:
         lines.append(f"| `{a.id}` | `{a.parent_id or '-'}` | {a.generation} | {fmt(a.score)} | {a.n_evaluated} | {a.n_resolved} |")
+    children = [a for a in agents if a.parent_id is not None]
+    if children:
+        lines += ["", "## Children", "", "| agent | parent | generation | status | score | changed (+/-) |", "|---|---|---|---|---|---|"]
+        for a in children:
+            status = a.status if a.status != "rejected" else f"rejected: {(a.reason or '')[:80]}"
+            lines.append(f"| `{a.id}` | `{a.parent_id}` | {a.generation} | {status} | {fmt(a.score)} | "
+                         f"{a.files_changed} files +{a.lines_added}/-{a.lines_removed} |")
     if reasons or failure_kinds:
         lines += ["", "## Why children did not make it", ""]
         lines += [f"- rejected, {r or 'no reason'}: {n}" for r, n in reasons.most_common()]

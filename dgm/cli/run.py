@@ -114,6 +114,9 @@ def summary(archive: object, run_id: str, reason: str, p: Progress) -> None:
     table = Table(title=f"run {run_id}: {reason}", show_header=False)
     table.add_row("iterations", str(p.iteration))
     table.add_row("agents", f"{p.archive_size} ({p.candidates} admitted)")
+    children = Counter(a.status for a in archive.agents(run_id) if a.parent_id is not None)  # type: ignore[attr-defined]
+    table.add_row("children", f"{sum(children.values())}" + (
+        f" ({', '.join(f'{n} {s}' for s, n in children.most_common())})" if children else ""))
     table.add_row("evaluations", str(p.evaluations))
     if failed:
         table.add_row("failed expansions", failed)

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
+
+
+def json_schema_format(name: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The OpenAI `response_format` that asks for JSON of `schema`: hosted models that
+    support structured outputs follow it, and the local model decodes under its grammar."""
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": name, "schema": dict(schema), "strict": True},
+    }
 
 
 class GatewayChat:
     """`Chat` over a started `dgm.llm.gateway.Gateway`: one client per (purpose, agent)."""
 
-    def __init__(self, gateway: Any, temperature: float = 0.0, max_tokens: int | None = None) -> None:
+    def __init__(
+        self, gateway: Any, temperature: float = 0.0, max_tokens: int | None = None
+    ) -> None:
         self.gateway = gateway
         self.temperature = temperature
         self.max_tokens = max_tokens
@@ -23,10 +35,19 @@ class GatewayChat:
                 self._clients[key] = self.gateway.client(purpose=purpose, agent_id=agent_id)
             return self._clients[key]
 
-    def complete(self, messages: list[dict[str, str]], *, purpose: str, agent_id: str | None = None) -> str:
+    def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        purpose: str,
+        agent_id: str | None = None,
+        schema: Mapping[str, Any] | None = None,
+    ) -> str:
         kwargs: dict[str, Any] = {"temperature": self.temperature}
         if self.max_tokens:
             kwargs["max_tokens"] = self.max_tokens
+        if schema is not None:
+            kwargs["response_format"] = json_schema_format(purpose, schema)
         reply = self._client(purpose, agent_id).chat.completions.create(
             model=self.gateway.provider.model, messages=messages, **kwargs
         )

@@ -1,8 +1,11 @@
 """The LLM's diagnosis of a failure, as a validated proposal (DGM's diagnose step).
 
 The prompt shows the agent's code, the chosen failure (problem statement, the agent's
-trajectory, its patch, the test results) and asks for one JSON object with DGM's fields.
-A malformed answer is sent back with the exact validation error, up to `retries` tries.
+trajectory, its patch, the test results) and asks for one JSON object with DGM's fields,
+under `PROPOSAL_SCHEMA` (sent as the request's `response_format`, so a model that supports
+structured outputs, the bundled one included, can only answer with such an object).
+A malformed answer is still sent back with the exact validation error, up to `retries`
+tries: not every hosted model honours a schema.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -20,11 +24,19 @@ from dgm.mutators.focus import FOCUS_TEXT, Focus
 class Proposal(BaseModel):
     """DGM's diagnosis fields."""
 
-    log_summarization: str = Field(description="How the agent tried to solve the task, and where it went wrong.")
-    potential_improvements: list[str] | str = Field(description="General improvements to the agent that could help.")
+    log_summarization: str = Field(
+        description="How the agent tried to solve the task, and where it went wrong."
+    )
+    potential_improvements: list[str] | str = Field(
+        description="General improvements to the agent that could help."
+    )
     improvement_proposal: str = Field(min_length=1, description="The one improvement to make now.")
-    implementation_suggestion: str = Field(min_length=1, description="How to implement it in the agent's code.")
-    problem_description: str = Field(min_length=1, description="The improvement phrased as a GitHub issue for the agent.")
+    implementation_suggestion: str = Field(
+        min_length=1, description="How to implement it in the agent's code."
+    )
+    problem_description: str = Field(
+        min_length=1, description="The improvement phrased as a GitHub issue for the agent."
+    )
 
 
 class DiagnosisFailed(Exception):
@@ -32,6 +44,29 @@ class DiagnosisFailed(Exception):
 
 
 FIELDS_HELP = "\n".join(f'- "{name}": {f.description}' for name, f in Proposal.model_fields.items())
+
+
+def _proposal_schema() -> dict[str, Any]:
+    """Proposal as a JSON schema in the subset every structured-output API accepts (all
+    fields required, no extra ones, no length keywords): a list of improvements, the rest text."""
+    properties: dict[str, Any] = {
+        name: {"type": "string", "description": f.description}
+        for name, f in Proposal.model_fields.items()
+    }
+    properties["potential_improvements"] = {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": Proposal.model_fields["potential_improvements"].description,
+    }
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+PROPOSAL_SCHEMA = _proposal_schema()
 
 
 def clip(text: str, limit: int) -> str:
@@ -51,7 +86,11 @@ def code_listing(files: Mapping[str, bytes], limit: int) -> str:
 
 
 def diagnosis_prompt(
-    files: Mapping[str, bytes], focus: Focus, evaluation: EvalView | None, problem: str, max_chars: int
+    files: Mapping[str, bytes],
+    focus: Focus,
+    evaluation: EvalView | None,
+    problem: str,
+    max_chars: int,
 ) -> str:
     share = max_chars // 4
     sections = [
@@ -66,9 +105,7 @@ def diagnosis_prompt(
             f"# The agent's patch\n{clip(evaluation.patch, share // 3) or '(empty)'}",
             f"# Test results\n{clip(evaluation.test_report, share // 3) or '(none)'}",
         ]
-    sections.append(
-        "Answer with one JSON object between ```json and ``` markers, with these fields:\n" + FIELDS_HELP
-    )
+    sections.append("Answer with one JSON object with these fields:\n" + FIELDS_HELP)
     return "\n\n".join(sections)
 
 
@@ -83,7 +120,7 @@ def parse_proposal(text: str) -> Proposal:
             raise ValueError("no JSON object found; put it between ```json and ``` markers")
         raw = text[start : end + 1]
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, strict=False)  # a raw newline inside a string is no reason to refuse
     except json.JSONDecodeError as e:
         raise ValueError(f"the JSON does not parse: {e}") from None
     return Proposal.model_validate(data)
@@ -101,17 +138,26 @@ def diagnose(
     max_chars: int,
 ) -> tuple[Proposal, int]:
     """A valid proposal and the number of tries it took; DiagnosisFailed otherwise."""
-    messages = [{"role": "user", "content": diagnosis_prompt(files, focus, evaluation, problem, max_chars)}]
+    messages = [
+        {"role": "user", "content": diagnosis_prompt(files, focus, evaluation, problem, max_chars)}
+    ]
     reason = "no answer"
     for attempt in range(1, retries + 1):
-        answer = chat.complete(messages, purpose="diagnose", agent_id=agent_id)
+        answer = chat.complete(
+            messages, purpose="diagnose", agent_id=agent_id, schema=PROPOSAL_SCHEMA
+        )
         try:
             return parse_proposal(answer), attempt
         except (ValueError, ValidationError) as e:
-            reason = str(e).splitlines()[0] if not isinstance(e, ValidationError) else _first_error(e)
+            reason = (
+                str(e).splitlines()[0] if not isinstance(e, ValidationError) else _first_error(e)
+            )
             messages += [
                 {"role": "assistant", "content": answer},
-                {"role": "user", "content": f"That answer could not be used: {reason}. Answer again with only the JSON object between ```json and ``` markers."},
+                {
+                    "role": "user",
+                    "content": f"That answer could not be used: {reason}. Answer again with only the JSON object.",
+                },
             ]
     raise DiagnosisFailed(f"no valid diagnosis after {retries} tries: {reason}")
 

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _BASH = re.compile(r"```(?:bash|sh|shell|console)[ \t]*\n(.*?)```", re.S)
-_EDIT = re.compile(r"<<<<<<< ?SEARCH[ \t]*\n(.*?)^=======[ \t]*\n(.*?)^>>>>>>> ?REPLACE", re.S | re.M)
+_EDIT = re.compile(
+    r"<<<<<<< ?SEARCH[ \t]*\n(.*?)^=======[ \t]*\n(.*?)^>>>>>>> ?REPLACE", re.S | re.M
+)
 _PYTHON = re.compile(r"```(?:python|py)[ \t]*\n(.*?)```", re.S)
 _DONE = re.compile(r"^\W*DONE\W*$", re.M)
 _PATH = re.compile(r"^[\w./-]+\.\w+$|^[\w./-]*/[\w.-]+$")
@@ -51,11 +53,31 @@ def parse_text_actions(text: str) -> list[Action]:
         path = _path_before(text[: m.start()])
         old, new = m.group(1), m.group(2)
         if path is None:
-            found.append((m.start(), Action("error", {"message": "an edit block needs the file path on the line just before <<<<<<< SEARCH"})))
+            found.append(
+                (
+                    m.start(),
+                    Action(
+                        "error",
+                        {
+                            "message": "an edit block needs the file path on the line just before <<<<<<< SEARCH"
+                        },
+                    ),
+                )
+            )
         elif not old.strip():
-            found.append((m.start(), Action("editor", {"command": "create", "path": path, "file_text": new})))
+            found.append(
+                (m.start(), Action("editor", {"command": "create", "path": path, "file_text": new}))
+            )
         else:
-            found.append((m.start(), Action("editor", {"command": "str_replace", "path": path, "old_str": old, "new_str": new})))
+            found.append(
+                (
+                    m.start(),
+                    Action(
+                        "editor",
+                        {"command": "str_replace", "path": path, "old_str": old, "new_str": new},
+                    ),
+                )
+            )
     return [a for _, a in sorted(found, key=lambda pair: pair[0])]
 
 
@@ -74,4 +96,8 @@ def says_done(text: str) -> bool:
 
 def python_block_actions(text: str) -> list[Action]:
     """Whole-definition replacements from ```python blocks (the last resort of parsing)."""
-    return [Action("replace_definitions", {"code": m.group(1)}) for m in _PYTHON.finditer(text) if "def " in m.group(1) or "class " in m.group(1)]
+    return [
+        Action("replace_definitions", {"code": m.group(1)})
+        for m in _PYTHON.finditer(text)
+        if "def " in m.group(1) or "class " in m.group(1)
+    ]

@@ -33,7 +33,9 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 class Client:
     """POST /v1/chat/completions with retries on transient failures."""
 
-    def __init__(self, socket_path: str, token: str, model: str, timeout: float = 600.0, retries: int = 3) -> None:
+    def __init__(
+        self, socket_path: str, token: str, model: str, timeout: float = 600.0, retries: int = 3
+    ) -> None:
         self.socket_path, self.token, self.model = socket_path, token, model
         self.timeout, self.retries = timeout, retries
 
@@ -41,10 +43,19 @@ class Client:
     def from_env(cls) -> Client:
         path = os.environ.get("DGM_LLM_SOCKET", "")
         if not path:
-            raise LLMError("unavailable", "DGM_LLM_SOCKET is not set: the harness mounts the gateway socket")
-        return cls(path, os.environ.get("DGM_LLM_TOKEN", ""), os.environ.get("DGM_LLM_MODEL", "default"))
+            raise LLMError(
+                "unavailable", "DGM_LLM_SOCKET is not set: the harness mounts the gateway socket"
+            )
+        return cls(
+            path, os.environ.get("DGM_LLM_TOKEN", ""), os.environ.get("DGM_LLM_MODEL", "default")
+        )
 
-    def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, **params: Any) -> dict[str, Any]:
+    def chat(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": messages, **params}
         if tools:
             body["tools"] = tools
@@ -53,7 +64,10 @@ class Client:
             try:
                 return self._post(data)
             except LLMError as e:
-                if e.kind not in {"rate_limit", "server_error", "timeout", "connection"} or attempt == self.retries:
+                if (
+                    e.kind not in {"rate_limit", "server_error", "timeout", "connection"}
+                    or attempt == self.retries
+                ):
                     raise
                 time.sleep(min(2**attempt, 10))
         raise AssertionError("unreachable")
@@ -61,9 +75,15 @@ class Client:
     def _post(self, data: bytes) -> dict[str, Any]:
         conn = UnixHTTPConnection(self.socket_path, self.timeout)
         try:
-            conn.request("POST", "/v1/chat/completions", body=data, headers={
-                "Content-Type": "application/json", "Authorization": f"Bearer {self.token}",
-            })
+            conn.request(
+                "POST",
+                "/v1/chat/completions",
+                body=data,
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {self.token}",
+                },
+            )
             resp = conn.getresponse()
             raw = resp.read()
         except (OSError, http.client.HTTPException) as e:

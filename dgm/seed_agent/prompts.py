@@ -55,3 +55,7 @@ block, run a command in a ```bash block, change a file with a SEARCH/REPLACE blo
 the line before <<<<<<< SEARCH), or write DONE on its own line if the issue is fixed."""
 
 OBSERVATION = "Result of {what}:\n{output}"
+
+LINE_EDIT = """No file has changed yet. Choose the one line of the files shown above that most
+needs to change for this issue, and write its new version. Answer with JSON: the line as it
+is now, and the new line."""

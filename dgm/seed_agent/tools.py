@@ -36,11 +36,27 @@ TOOL_SPECS: list[dict[str, Any]] = [
                 "type": "object",
                 "properties": {
                     "command": {"type": "string", "enum": ["view", "create", "str_replace"]},
-                    "path": {"type": "string", "description": "File path, relative to the repository root or absolute."},
-                    "file_text": {"type": "string", "description": "create: the whole file content."},
-                    "old_str": {"type": "string", "description": "str_replace: the exact text to replace."},
-                    "new_str": {"type": "string", "description": "str_replace: the replacement text."},
-                    "view_range": {"type": "array", "items": {"type": "integer"}, "description": "view: [first, last] line, 1-based; -1 for the end."},
+                    "path": {
+                        "type": "string",
+                        "description": "File path, relative to the repository root or absolute.",
+                    },
+                    "file_text": {
+                        "type": "string",
+                        "description": "create: the whole file content.",
+                    },
+                    "old_str": {
+                        "type": "string",
+                        "description": "str_replace: the exact text to replace.",
+                    },
+                    "new_str": {
+                        "type": "string",
+                        "description": "str_replace: the replacement text.",
+                    },
+                    "view_range": {
+                        "type": "array",
+                        "items": {"type": "integer"},
+                        "description": "view: [first, last] line, 1-based; -1 for the end.",
+                    },
                 },
                 "required": ["command", "path"],
             },
@@ -61,8 +77,12 @@ def bash(command: str, cwd: Path, timeout_s: float) -> str:
     """Run `command`; return exit code and merged output. The whole process group is
     killed at the timeout, so a background child cannot outlive it."""
     proc = subprocess.Popen(
-        ["bash", "-c", command], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True,
+        ["bash", "-c", command],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         out, _ = proc.communicate(timeout=timeout_s)
@@ -70,7 +90,9 @@ def bash(command: str, cwd: Path, timeout_s: float) -> str:
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
         text = out.decode(errors="replace")
-        return truncate(f"{text}\n[timed out after {timeout_s:.0f}s and was killed; run something quicker]")
+        return truncate(
+            f"{text}\n[timed out after {timeout_s:.0f}s and was killed; run something quicker]"
+        )
     text = out.decode(errors="replace")
     return truncate(f"[exit code {proc.returncode}]\n{text}")
 
@@ -85,7 +107,10 @@ def view(path: Path, view_range: list[int] | None = None) -> str:
         entries = sorted(
             str(p.relative_to(path)) + ("/" if p.is_dir() else "")
             for p in path.rglob("*")
-            if len(p.relative_to(path).parts) <= 2 and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(path).parts)
+            if len(p.relative_to(path).parts) <= 2
+            and not any(
+                part.startswith(".") or part == "__pycache__" for part in p.relative_to(path).parts
+            )
         )
         return truncate("\n".join(entries) or "(empty directory)")
     if not path.is_file():
@@ -156,6 +181,40 @@ def editor(args: dict[str, Any], root: Path) -> str:
     return f"error: unknown editor command {command!r}; use view, create or str_replace"
 
 
+def replace_line(root: Path, files: list[str], line: str, new_line: str) -> str:
+    """Replace the one line of `files` that reads `line` (spaces around it aside) with
+    `new_line`, at the same indentation. A Python file must still parse, else nothing changes."""
+    import ast
+
+    target = line.strip()
+    homes = []
+    for rel in files:
+        try:
+            text = (root / rel).read_text()
+        except OSError:
+            continue
+        lines = text.splitlines(keepends=True)
+        homes += [(rel, text, lines, i) for i, ln in enumerate(lines) if ln.strip() == target]
+    if len(homes) != 1:
+        return f"error: the line {target!r} occurs {len(homes)} times in the files shown; nothing changed"
+    rel, text, lines, i = homes[0]
+    old = lines[i]
+    indent = old[: len(old) - len(old.lstrip())]
+    ending = old[len(old.rstrip("\r\n")) :]
+    replacement = new_line.strip("\r\n")
+    lines[i] = (indent + replacement.lstrip() if replacement.strip() else "") + ending
+    updated = "".join(lines)
+    if updated == text:
+        return "error: the new line is the same as the old one; nothing changed"
+    if rel.endswith(".py"):
+        try:
+            ast.parse(updated)
+        except SyntaxError as e:
+            return f"error: {rel} would not parse with that line ({e.msg}); nothing changed"
+    (root / rel).write_text(updated)
+    return f"{rel} line {i + 1} is now: {lines[i].rstrip()}"
+
+
 def replace_definitions(code: str, root: Path, files: list[str]) -> str:
     """Put each top-level function or class in `code` in place of the one definition of
     that name in the repository's Python files. For models that answer with corrected
@@ -175,21 +234,35 @@ def replace_definitions(code: str, root: Path, files: list[str]) -> str:
         for rel in files:
             try:
                 text = (root / rel).read_text()
-                old = next((n for n in ast.parse(text).body if getattr(n, "name", None) == node.name
-                            and isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)), None)
+                old = next(
+                    (
+                        n
+                        for n in ast.parse(text).body
+                        if getattr(n, "name", None) == node.name
+                        and isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                    ),
+                    None,
+                )
             except (OSError, SyntaxError, ValueError):
                 continue
             if old is not None:
                 homes.append((rel, text, old))
         if len(homes) != 1:
-            done.append(f"{node.name}: {'defined in ' + str(len(homes)) + ' files' if homes else 'not defined anywhere'}, skipped")
+            done.append(
+                f"{node.name}: {'defined in ' + str(len(homes)) + ' files' if homes else 'not defined anywhere'}, skipped"
+            )
             continue
         rel, text, old = homes[0]
         lines = text.splitlines(keepends=True)
         start = min([old.lineno] + [d.lineno for d in old.decorator_list]) - 1
         first = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
         replacement = "".join(new_lines[first : node.end_lineno])
-        updated = "".join(lines[:start]) + replacement.rstrip("\n") + "\n" + "".join(lines[old.end_lineno :])
+        updated = (
+            "".join(lines[:start])
+            + replacement.rstrip("\n")
+            + "\n"
+            + "".join(lines[old.end_lineno :])
+        )
         try:
             ast.parse(updated)
         except SyntaxError as e:
@@ -197,4 +270,6 @@ def replace_definitions(code: str, root: Path, files: list[str]) -> str:
             continue
         (root / rel).write_text(updated)
         done.append(f"{node.name}: replaced in {rel}")
-    return "\n".join(done) or "error: the python block defines no function or class; nothing changed"
+    return (
+        "\n".join(done) or "error: the python block defines no function or class; nothing changed"
+    )

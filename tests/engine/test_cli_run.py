@@ -85,7 +85,7 @@ def write_setup(tmp: Path, iterations: int, workers: int, operator: str = "diff"
     main_line = next(ln for ln in (agent / "__main__.py").read_text().splitlines() if ln.startswith("def main("))
     entries: list[dict] = [
         # self_modify, step 2: the diagnosis (a well-formed proposal).
-        {"pattern": "Answer with one JSON object between", "content": "```json\n" + json.dumps(PROPOSAL) + "\n```"},
+        {"pattern": "Answer with one JSON object", "content": "```json\n" + json.dumps(PROPOSAL) + "\n```"},
         # self_modify, step 3: the handicapped agent, working on its own code, fixes it with bash.
         {"pattern": "# Improve this coding agent", "tool_calls": [
             {"name": "bash", "arguments": {"command": "sed -i '/editing is disabled/d' tools.py"}}]},
@@ -158,6 +158,7 @@ def test_self_modification_the_parent_agent_fixes_its_own_code(tmp_path: Path) -
     assert seed.score == 0.0 and child.score == 1.0
     purposes = Counter(c.purpose for c in archive.llm_calls(run.id, bodies=False))
     assert purposes["diagnose"] == 1 and purposes["self_modify"] == 2  # the bash call, then "Done."
+    assert "1 (1 evaluated)" in proc.stderr  # the end summary's children row
 
 
 def test_kill_9_mid_evaluation_then_resume_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:

@@ -221,3 +221,27 @@ def test_a_two_parent_operator_needs_only_its_registration(tmp_path: Path, monke
     assert all(len(pair) == 2 for pair in seen) and len(children) == 3
     assert {c.operator for c in children} == {"crossover"}
     assert len({c.second_parent_id for c in children}) > 1, "the second parent is selected, not fixed"
+
+
+def test_the_diagnosis_schema_reaches_the_upstream_as_response_format(tmp_path: Path) -> None:
+    """Through the real gateway and litellm to an OpenAI-protocol server: the request the
+    upstream sees carries the proposal's JSON schema as a json_schema response_format."""
+    from dgm.llm.fake_upstream import FakeUpstream
+    from dgm.llm.provider import open_provider
+    from dgm.mutators.chat import json_schema_format
+    from dgm.mutators.diagnosis import PROPOSAL_SCHEMA
+
+    with FakeUpstream() as up, Gateway(open_provider("openai/fake-model", api_base=up.base_url)) as gw:
+        with pytest.raises(DiagnosisFailed):  # the fake upstream echoes text, never a proposal
+            diagnose(GatewayChat(gw), {"__main__.py": b"print('agent')\n"}, Focus("unresolved", "t1"), None, "fix t1",
+                     agent_id="a1", retries=1, max_chars=4000)
+    [seen] = up.requests
+    assert seen["body"]["response_format"] == json_schema_format("diagnose", PROPOSAL_SCHEMA)
+    schema = seen["body"]["response_format"]["json_schema"]["schema"]
+    assert schema["required"] == list(PROPOSAL) and schema["additionalProperties"] is False
+    assert schema["properties"]["potential_improvements"]["type"] == "array"
+
+
+def test_a_proposal_with_raw_newlines_in_its_strings_parses() -> None:
+    text = json.dumps(PROPOSAL).replace("Edit.", "Edit\\nthis.").replace("\\n", "\n")
+    assert parse_proposal(text).improvement_proposal == "Edit\nthis."

@@ -44,6 +44,8 @@ def test_report_of_a_real_run(harness: Harness, tmp_path: Path) -> None:
     assert f"best: `{best.id}` score 0.333 (generation 2)" in text
     lineage_rows = [ln for ln in text.splitlines() if ln.startswith("| ") and ("| seed |" in ln or "| diff |" in ln)]
     assert len(lineage_rows) == 3  # seed -> child -> grandchild
+    children = [ln for ln in text.split("## Children")[1].split("\n## ")[0].splitlines() if ln.startswith("| `")]
+    assert len(children) == 2 and all("| evaluated |" in row for row in children)
     assert "expansions that failed: 1" in text and "expansion failed, no applicable SEARCH/REPLACE edit" in text
     for name in ("progress.png", "tree.png", "cost.png"):
         data = (tmp_path / "out" / name).read_bytes()

@@ -25,17 +25,32 @@ AGENT_SRC = Path(dgm.seed_agent.__file__).parent
 Responder = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
 
 
-def reply(content: str | None = None, tool_calls: list[tuple[str, dict[str, Any]]] | None = None,
-          usage: int = 100) -> tuple[int, dict[str, Any]]:
+def reply(
+    content: str | None = None,
+    tool_calls: list[tuple[str, dict[str, Any]]] | None = None,
+    usage: int = 100,
+) -> tuple[int, dict[str, Any]]:
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if tool_calls:
         message["tool_calls"] = [
-            {"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
+            {
+                "id": f"call_{i}",
+                "type": "function",
+                "function": {"name": n, "arguments": json.dumps(a)},
+            }
             for i, (n, a) in enumerate(tool_calls)
         ]
     return 200, {
-        "id": "x", "object": "chat.completion", "model": "fake",
-        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}],
+        "id": "x",
+        "object": "chat.completion",
+        "model": "fake",
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": "tool_calls" if tool_calls else "stop",
+            }
+        ],
         "usage": {"prompt_tokens": usage - 10, "completion_tokens": 10, "total_tokens": usage},
     }
 
@@ -59,7 +74,10 @@ class FakeGateway:
                 elif gateway.replies:
                     status, payload = gateway.replies.pop(0)
                 else:
-                    status, payload = 404, {"error": {"type": "script_exhausted", "message": "no more replies"}}
+                    status, payload = (
+                        404,
+                        {"error": {"type": "script_exhausted", "message": "no more replies"}},
+                    )
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -102,7 +120,9 @@ def gateway() -> Iterator[Callable[[list[tuple[int, dict[str, Any]]]], FakeGatew
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
 
 
 @pytest.fixture
@@ -119,8 +139,15 @@ def buggy_repo(tmp_path: Path) -> Path:
     return repo
 
 
-def run_agent(tmp_path: Path, repo: Path, gw: FakeGateway, problem: str, *args: str,
-              model: str = "fake-model", timeout: float = 120) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def run_agent(
+    tmp_path: Path,
+    repo: Path,
+    gw: FakeGateway,
+    problem: str,
+    *args: str,
+    model: str = "fake-model",
+    timeout: float = 120,
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     """Run the agent as the harness does (package dir named `agent`, PYTHONPATH its parent)."""
     root = tmp_path / "root"
     if not (root / "agent").exists():
@@ -128,12 +155,35 @@ def run_agent(tmp_path: Path, repo: Path, gw: FakeGateway, problem: str, *args: 
     (tmp_path / "problem.md").write_text(problem)
     out = tmp_path / "out"
     env = {
-        "PATH": os.environ["PATH"], "PYTHONPATH": str(root), "HOME": str(tmp_path),
-        "DGM_LLM_SOCKET": str(gw.path), "DGM_LLM_TOKEN": "tok-123", "DGM_LLM_MODEL": model,
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(root),
+        "HOME": str(tmp_path),
+        "DGM_LLM_SOCKET": str(gw.path),
+        "DGM_LLM_TOKEN": "tok-123",
+        "DGM_LLM_MODEL": model,
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "agent", "--repo", str(repo), "--problem", str(tmp_path / "problem.md"), "--out", str(out), *args],
-        cwd=repo, env=env, capture_output=True, text=True, timeout=timeout,
+        [
+            sys.executable,
+            "-m",
+            "agent",
+            "--repo",
+            str(repo),
+            "--problem",
+            str(tmp_path / "problem.md"),
+            "--out",
+            str(out),
+            *args,
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
-    trajectory = json.loads((out / "trajectory.json").read_text()) if (out / "trajectory.json").exists() else {}
+    trajectory = (
+        json.loads((out / "trajectory.json").read_text())
+        if (out / "trajectory.json").exists()
+        else {}
+    )
     return proc, trajectory

@@ -25,7 +25,12 @@ python -m pytest -q
     actions = parse_text_actions(reply)
     assert [a.tool for a in actions] == ["bash", "editor", "bash"]
     assert actions[0].args == {"command": "cat shop/cart.py"}
-    assert actions[1].args == {"command": "str_replace", "path": "shop/cart.py", "old_str": "        s -= p\n", "new_str": "        s += p\n"}
+    assert actions[1].args == {
+        "command": "str_replace",
+        "path": "shop/cart.py",
+        "old_str": "        s -= p\n",
+        "new_str": "        s += p\n",
+    }
     assert actions[2].args == {"command": "python -m pytest -q"}
 
 

@@ -48,8 +48,14 @@ def test_long_output_keeps_head_and_tail(tmp_path: Path) -> None:
 
 def test_view_numbers_lines_and_ranges(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("one\ntwo\nthree\n")
-    assert editor({"command": "view", "path": "a.py"}, tmp_path) == "     1\tone\n     2\ttwo\n     3\tthree"
-    assert editor({"command": "view", "path": "a.py", "view_range": [2, -1]}, tmp_path) == "     2\ttwo\n     3\tthree"
+    assert (
+        editor({"command": "view", "path": "a.py"}, tmp_path)
+        == "     1\tone\n     2\ttwo\n     3\tthree"
+    )
+    assert (
+        editor({"command": "view", "path": "a.py", "view_range": [2, -1]}, tmp_path)
+        == "     2\ttwo\n     3\tthree"
+    )
     assert "does not exist" in editor({"command": "view", "path": "nope.py"}, tmp_path)
 
 
@@ -62,20 +68,36 @@ def test_view_directory_lists_two_levels_without_hidden(tmp_path: Path) -> None:
 
 
 def test_create_makes_parents_and_reports_overwrite(tmp_path: Path) -> None:
-    assert editor({"command": "create", "path": "x/y.py", "file_text": "a\n"}, tmp_path).startswith("created")
-    assert editor({"command": "create", "path": "x/y.py", "file_text": "b\n"}, tmp_path).startswith("overwrote")
+    assert editor({"command": "create", "path": "x/y.py", "file_text": "a\n"}, tmp_path).startswith(
+        "created"
+    )
+    assert editor({"command": "create", "path": "x/y.py", "file_text": "b\n"}, tmp_path).startswith(
+        "overwrote"
+    )
     assert (tmp_path / "x" / "y.py").read_text() == "b\n"
 
 
 def test_str_replace_exact_once(tmp_path: Path) -> None:
     f = tmp_path / "m.py"
     f.write_text("def f():\n    return 1\n\ndef g():\n    return 1\n")
-    none = editor({"command": "str_replace", "path": "m.py", "old_str": "return 2", "new_str": "x"}, tmp_path)
+    none = editor(
+        {"command": "str_replace", "path": "m.py", "old_str": "return 2", "new_str": "x"}, tmp_path
+    )
     assert none.startswith("error: old_str was not found")
-    many = editor({"command": "str_replace", "path": "m.py", "old_str": "return 1", "new_str": "x"}, tmp_path)
+    many = editor(
+        {"command": "str_replace", "path": "m.py", "old_str": "return 1", "new_str": "x"}, tmp_path
+    )
     assert many.startswith("error: old_str occurs 2 times") and "lines 2, 5" in many
     assert f.read_text().count("return 1") == 2  # errors change nothing
-    ok = editor({"command": "str_replace", "path": "m.py", "old_str": "def g():\n    return 1", "new_str": "def g():\n    return 2"}, tmp_path)
+    ok = editor(
+        {
+            "command": "str_replace",
+            "path": "m.py",
+            "old_str": "def g():\n    return 1",
+            "new_str": "def g():\n    return 2",
+        },
+        tmp_path,
+    )
     assert ok.startswith("edited") and "return 2" in ok
     assert f.read_text() == "def f():\n    return 1\n\ndef g():\n    return 2\n"
 
@@ -94,12 +116,16 @@ def test_replace_definitions_swaps_whole_functions_and_classes(tmp_path: Path) -
     )
     (tmp_path / "pkg" / "b.py").write_text("def g():\n    return 1\n")
     files = ["pkg/a.py", "pkg/b.py"]
-    out = replace_definitions("def f(x):\n    return x + 1\n\nclass K:\n    v = 2\n", tmp_path, files)
+    out = replace_definitions(
+        "def f(x):\n    return x + 1\n\nclass K:\n    v = 2\n", tmp_path, files
+    )
     assert out == "f: replaced in pkg/a.py\nK: replaced in pkg/a.py"
     assert (tmp_path / "pkg" / "a.py").read_text() == (
         "import os\n\n\ndef f(x):\n    return x + 1\n\n\nclass K:\n    v = 2\n\n\ndef g():\n    return 0\n"
     )
-    assert "defined in 2 files, skipped" in replace_definitions("def g():\n    return 5\n", tmp_path, files)
+    assert "defined in 2 files, skipped" in replace_definitions(
+        "def g():\n    return 5\n", tmp_path, files
+    )
     assert "not defined anywhere" in replace_definitions("def h():\n    pass\n", tmp_path, files)
     assert "does not parse" in replace_definitions("def f(:\n", tmp_path, files)
     assert "defines no function" in replace_definitions("x = 1\n", tmp_path, files)
