@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from archive import open_archive
 from dgm.config import RunConfig, Stage
@@ -42,7 +43,8 @@ class InstantChat:
     def __init__(self) -> None:
         self.counter = itertools.count(1)
 
-    def complete(self, messages: list[dict[str, str]], *, purpose: str, agent_id: str | None = None) -> str:
+    def complete(self, messages: list[dict[str, str]], *, purpose: str, agent_id: str | None = None,
+                 schema: Mapping[str, Any] | None = None) -> str:
         n = next(self.counter)
         return f"notes/n{n}.txt\n<<<<<<< SEARCH\n=======\nnote {n}\n>>>>>>> REPLACE\n"
 
