@@ -79,7 +79,9 @@ def decode_manifest(data: bytes) -> dict[str, int]:
 # Prepared once: "expanding" IN parameters keep SQLAlchemy's statement cache warm instead of
 # building one bound parameter per value on every call.
 BY_HASH = select(Blob.hash, Blob.pk).where(Blob.hash.in_(bindparam("hashes", expanding=True)))
-BY_PK = select(Blob.pk, Blob.base_pk, Blob.data, Blob.hash).where(Blob.pk.in_(bindparam("pks", expanding=True)))
+BY_PK = select(Blob.pk, Blob.base_pk, Blob.data, Blob.hash).where(
+    Blob.pk.in_(bindparam("pks", expanding=True))
+)
 DEPTHS = select(Blob.pk, Blob.depth).where(Blob.pk.in_(bindparam("pks", expanding=True)))
 
 
@@ -125,7 +127,10 @@ class BlobStore:
         return self.put_many(conn, [(raw, base_pk)], max_depth)[0]
 
     def put_many(
-        self, conn: Connection, items: Sequence[tuple[bytes, int | None]], max_depth: int = MAX_DEPTH
+        self,
+        conn: Connection,
+        items: Sequence[tuple[bytes, int | None]],
+        max_depth: int = MAX_DEPTH,
     ) -> list[int]:
         """Store many (raw, base hint) pairs in a few statements; their keys, in order."""
         digests = [sha256(raw) for raw, _ in items]
@@ -136,7 +141,9 @@ class BlobStore:
                 new.setdefault(digest, item)
         if new:
             hints = {base for _, base in new.values() if base is not None}
-            depths: dict[int, int] = {pk: d for pk, d in conn.execute(DEPTHS, {"pks": list(hints)})} if hints else {}
+            depths: dict[int, int] = (
+                {pk: d for pk, d in conn.execute(DEPTHS, {"pks": list(hints)})} if hints else {}
+            )
             usable = [b for b in hints if depths.get(b, max_depth) < max_depth]
             bases = self.get_many(conn, usable)
             rows = []
@@ -144,13 +151,15 @@ class BlobStore:
                 base_raw = bases.get(base) if base is not None else None
                 if base_raw is not None and len(base_raw) > ZDICT_LIMIT:
                     base_raw = None
-                rows.append({
-                    "hash": digest,
-                    "size": len(raw),
-                    "base_pk": base if base_raw is not None else None,
-                    "depth": depths[base] + 1 if base_raw is not None else 0,  # type: ignore[index]
-                    "data": compress(raw, base_raw),
-                })
+                rows.append(
+                    {
+                        "hash": digest,
+                        "size": len(raw),
+                        "base_pk": base if base_raw is not None else None,
+                        "depth": depths[base] + 1 if base_raw is not None else 0,  # type: ignore[index]
+                        "data": compress(raw, base_raw),
+                    }
+                )
             conn.execute(_insert_ignoring_duplicates(conn), rows)
             known.update(self.pks_by_hash(conn, new))
             for digest, (raw, _) in new.items():
@@ -192,7 +201,9 @@ class BlobStore:
             try:
                 raw = decompress(r.data, bases.get(r.base_pk) if r.base_pk is not None else None)
             except zlib.error as e:
-                raise ArchiveError(f"the archive is corrupt: blob {r.hash.hex()[:12]} ({e})") from None
+                raise ArchiveError(
+                    f"the archive is corrupt: blob {r.hash.hex()[:12]} ({e})"
+                ) from None
             out[r.pk] = raw
             self._remember(conn, r.pk, raw)
         return out

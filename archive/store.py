@@ -97,7 +97,9 @@ def _check_status(status: str, allowed: tuple[str, ...], what: str) -> None:
 
 def _check_error_kind(kind: object) -> None:
     if kind is not None and kind not in ERROR_KINDS:
-        raise ArchiveError(f"unknown error kind {kind!r}: use one of {', '.join(ERROR_KINDS)} (archive.info.ErrorKind)")
+        raise ArchiveError(
+            f"unknown error kind {kind!r}: use one of {', '.join(ERROR_KINDS)} (archive.info.ErrorKind)"
+        )
 
 
 def _as_bytes(value: str | bytes | None) -> bytes | None:
@@ -117,7 +119,9 @@ class Archive:
         try:
             self.engine = make_engine(self.url, durable, read_only)
         except (SQLAlchemyError, ImportError) as e:
-            raise ArchiveError(f"cannot open archive {url_or_path}: {str(e).splitlines()[0]}") from None
+            raise ArchiveError(
+                f"cannot open archive {url_or_path}: {str(e).splitlines()[0]}"
+            ) from None
         try:
             prepare(self.engine, self.url, create and not read_only, migrate=not read_only)
         except ArchiveError:
@@ -182,7 +186,9 @@ class Archive:
         with self._read() as conn:
             ids = _prefix_matches(conn, Run.id, prefix)
             if not ids:
-                ids = list(conn.execute(select(Run.id).where(Run.name == prefix).limit(6)).scalars())
+                ids = list(
+                    conn.execute(select(Run.id).where(Run.name == prefix).limit(6)).scalars()
+                )
         return _one(ids, prefix, "run")
 
     def resolve_agent(self, prefix: str) -> str:
@@ -219,7 +225,9 @@ class Archive:
             conn.execute(insert(Run).values(**row))
         return run_id
 
-    def set_run_status(self, run_id: str, status: RunStatus, totals: dict[str, Any] | None = None) -> None:
+    def set_run_status(
+        self, run_id: str, status: RunStatus, totals: dict[str, Any] | None = None
+    ) -> None:
         """Set the status; `totals` are merged into the stored ones. Leaving "running"
         stamps finished_at; going back to "running" (a resume) clears it."""
         _check_status(status, RUN_STATUSES, "run")
@@ -278,7 +286,9 @@ class Archive:
                 current = lease.read(conn, run_pk, run_id)
             if current is not None:
                 raise LeaseHeld(current)
-        raise ArchiveError(f"could not take the lease of run {run_id}: it changed hands repeatedly; try again")
+        raise ArchiveError(
+            f"could not take the lease of run {run_id}: it changed hands repeatedly; try again"
+        )
 
     def renew_lease(self, run_id: str, holder: str, ttl_s: float = lease.TTL_S) -> bool:
         """Push the lease's expiry on; False when `holder` no longer holds it."""
@@ -309,7 +319,9 @@ class Archive:
                 )
             }
             costs = dict(
-                conn.execute(select(LLMCall.run_pk, func.sum(LLMCall.cost_usd)).group_by(LLMCall.run_pk)).all()
+                conn.execute(
+                    select(LLMCall.run_pk, func.sum(LLMCall.cost_usd)).group_by(LLMCall.run_pk)
+                ).all()
             )
             out = []
             for r in conn.execute(select(Run).order_by(Run.created_at.desc(), Run.pk.desc())):
@@ -423,9 +435,17 @@ class Archive:
         version of its path. Returns the manifest, and files changed, lines added and
         lines removed against `old`."""
         before = self.blobs.get_many(conn, old.values())  # usually cached: parents recur
-        manifest = {p: old[p] for p, data in contents.items() if p in old and before[old[p]] == data}
+        manifest = {
+            p: old[p] for p, data in contents.items() if p in old and before[old[p]] == data
+        }
         new = [p for p in contents if p not in manifest]
-        manifest.update(zip(new, self.blobs.put_many(conn, [(contents[p], old.get(p)) for p in new]), strict=True))
+        manifest.update(
+            zip(
+                new,
+                self.blobs.put_many(conn, [(contents[p], old.get(p)) for p in new]),
+                strict=True,
+            )
+        )
         changed = diffs.changed_paths(old, manifest)
         added = removed = 0
         for path in changed:
@@ -436,7 +456,9 @@ class Archive:
     def _manifest(self, conn: Connection, manifest_pk: int) -> dict[str, int]:
         return decode_manifest(self.blobs.get(conn, manifest_pk))
 
-    def set_agent_status(self, agent_id: str, status: AgentStatus, reason: str | None = None) -> None:
+    def set_agent_status(
+        self, agent_id: str, status: AgentStatus, reason: str | None = None
+    ) -> None:
         _check_status(status, AGENT_STATUSES, "agent")
         with self._write() as conn:
             row = self._agent_row(conn, agent_id)
@@ -452,7 +474,9 @@ class Archive:
             raise ArchiveError(f"score must be a finite number, not {score!r}")
         with self._write() as conn:
             row = conn.execute(
-                _for_update(select(Agent.pk, Agent.run_pk, Agent.scores).where(Agent.id == agent_id), conn)
+                _for_update(
+                    select(Agent.pk, Agent.run_pk, Agent.scores).where(Agent.id == agent_id), conn
+                )
             ).first()
             if row is None:
                 raise ArchiveError(f"no agent {agent_id!r} in this archive")
@@ -462,7 +486,11 @@ class Archive:
             conn.execute(
                 update(Agent)
                 .where(Agent.pk == row.pk)
-                .values(score=float(score), scores=json.dumps(scores), stats_seq=self._next_seq(conn, row.run_pk))
+                .values(
+                    score=float(score),
+                    scores=json.dumps(scores),
+                    stats_seq=self._next_seq(conn, row.run_pk),
+                )
             )
 
     def agent(self, agent_id: str) -> AgentInfo:
@@ -685,7 +713,9 @@ class Archive:
         items: list[tuple[bytes, None]] = []
         for i, r in enumerate(results):
             tests = json.dumps(dict(r["tests"]), sort_keys=True).encode() if r.get("tests") else b""
-            for name, value in zip(fields, (tests, r.get("patch"), r.get("logs"), r.get("trajectory")), strict=True):
+            for name, value in zip(
+                fields, (tests, r.get("patch"), r.get("logs"), r.get("trajectory")), strict=True
+            ):
                 data = _as_bytes(value)
                 if data:
                     slots.append((i, name))
@@ -696,9 +726,15 @@ class Archive:
         return refs
 
     def _task_pks(self, conn: Connection, names: set[str]) -> dict[str, int]:
-        have: dict[str, int] = {name: pk for name, pk in conn.execute(TASKS_BY_NAME, {"names": list(names)})}
+        have: dict[str, int] = {
+            name: pk for name, pk in conn.execute(TASKS_BY_NAME, {"names": list(names)})
+        }
         for name in names - have.keys():
-            conn.execute(dialect_insert(conn)(Task).values(name=name).on_conflict_do_nothing(index_elements=["name"]))
+            conn.execute(
+                dialect_insert(conn)(Task)
+                .values(name=name)
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
             have[name] = conn.execute(select(Task.pk).where(Task.name == name)).scalar_one()
         return have
 
@@ -776,7 +812,9 @@ class Archive:
                     cost_usd=float(cost_usd),
                     latency_s=float(latency_s),
                     request_pk=self.blobs.put(conn, _as_bytes(request) or b""),
-                    response_pk=self.blobs.put(conn, _as_bytes(response) or b"") if response is not None else None,
+                    response_pk=self.blobs.put(conn, _as_bytes(response) or b"")
+                    if response is not None
+                    else None,
                     error_kind=error_kind,
                     request_key=request_key,
                     created_at=time.time(),
@@ -784,7 +822,9 @@ class Archive:
             )
             if agent_pk is not None and cost_usd:
                 conn.execute(
-                    update(Agent).where(Agent.pk == agent_pk).values(cost_usd=Agent.cost_usd + float(cost_usd))
+                    update(Agent)
+                    .where(Agent.pk == agent_pk)
+                    .values(cost_usd=Agent.cost_usd + float(cost_usd))
                 )
         return call_id
 
@@ -801,7 +841,9 @@ class Archive:
             pk = conn.execute(q.order_by(LLMCall.pk.desc()).limit(1)).scalar()
             return self.blobs.get(conn, pk) if pk is not None else None
 
-    def llm_calls(self, run_id: str, bodies: bool = True, agent_id: str | None = None) -> list[LLMCallInfo]:
+    def llm_calls(
+        self, run_id: str, bodies: bool = True, agent_id: str | None = None
+    ) -> list[LLMCallInfo]:
         """The run's LLM calls in order (only `agent_id`'s if given); `bodies=False` leaves
         request/response empty."""
         with self._read() as conn:
@@ -846,12 +888,17 @@ class Archive:
         with self._write() as conn:
             result = conn.execute(
                 insert(Event).values(
-                    run_pk=self._run_pk(conn, run_id), kind=kind, payload=body, created_at=time.time()
+                    run_pk=self._run_pk(conn, run_id),
+                    kind=kind,
+                    payload=body,
+                    created_at=time.time(),
                 )
             )
             return int(result.inserted_primary_key[0])
 
-    def events(self, run_id: str, kinds: Iterable[str] | None = None, after: int = 0) -> list[EventInfo]:
+    def events(
+        self, run_id: str, kinds: Iterable[str] | None = None, after: int = 0
+    ) -> list[EventInfo]:
         """The run's events in order; only `kinds` if given; only ids > `after`."""
         with self._read() as conn:
             q = select(Event).where(Event.run_pk == self._run_pk(conn, run_id), Event.pk > after)
@@ -870,7 +917,9 @@ def _prefix_matches(conn: Connection, column: Any, prefix: str) -> list[str]:
     if not prefix or not set(prefix) <= HEX or len(prefix) > ID_CHARS:
         return []
     hi = prefix + "g"  # 'g' sorts after every hex digit
-    return list(conn.execute(select(column).where(column >= prefix, column < hi).limit(6)).scalars())
+    return list(
+        conn.execute(select(column).where(column >= prefix, column < hi).limit(6)).scalars()
+    )
 
 
 def _one(ids: list[str], prefix: str, what: str) -> str:
@@ -879,7 +928,9 @@ def _one(ids: list[str], prefix: str, what: str) -> str:
         raise ArchiveError(f"no {what} matches {prefix!r}: see {where}")
     if len(ids) > 1:
         shown = ", ".join(i[:10] for i in ids[:5])
-        raise ArchiveError(f"{what} prefix {prefix!r} is ambiguous ({shown}...): type more characters")
+        raise ArchiveError(
+            f"{what} prefix {prefix!r} is ambiguous ({shown}...): type more characters"
+        )
     return ids[0]
 
 

@@ -101,7 +101,11 @@ def shape_tree(
         depth[i] = level + (1 if elided and level >= HEAD else 0)
     for r in roots[:top_k]:
         depth.setdefault(r, 0)
-    if n <= max_nodes and not elided and max((depth.get(i, 0) for i in chain), default=0) < max_depth:
+    if (
+        n <= max_nodes
+        and not elided
+        and max((depth.get(i, 0) for i in chain), default=0) < max_depth
+    ):
         shown = set(range(n))
     else:
         shown = set(depth)

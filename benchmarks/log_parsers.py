@@ -19,15 +19,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-PASSED, FAILED, ERROR, SKIPPED, XFAIL, XPASS = "PASSED", "FAILED", "ERROR", "SKIPPED", "XFAIL", "XPASS"
+PASSED, FAILED, ERROR, SKIPPED, XFAIL, XPASS = (
+    "PASSED",
+    "FAILED",
+    "ERROR",
+    "SKIPPED",
+    "XFAIL",
+    "XPASS",
+)
 STATUSES = (PASSED, FAILED, ERROR, SKIPPED, XFAIL, XPASS)
 # Higher is worse; a later, worse report of the same test replaces a better one.
 _SEVERITY = {PASSED: 0, XFAIL: 1, SKIPPED: 2, XPASS: 3, FAILED: 4, ERROR: 5}
 
 _SUMMARY = re.compile(rf"^({'|'.join(STATUSES)}) (\S.*)$")
-_VERBOSE = re.compile(
-    rf"^(\S.*?::.+?) ({'|'.join(STATUSES)})(?: \(.*\))?\s+\[\s*\d+%\]\s*$"
-)
+_VERBOSE = re.compile(rf"^(\S.*?::.+?) ({'|'.join(STATUSES)})(?: \(.*\))?\s+\[\s*\d+%\]\s*$")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 

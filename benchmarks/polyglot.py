@@ -45,10 +45,14 @@ TEST_FAILURES = (
 )
 
 COMMIT_ENV = {
-    "GIT_AUTHOR_NAME": "polyglot", "GIT_AUTHOR_EMAIL": "polyglot@dgm.invalid",
-    "GIT_AUTHOR_DATE": "2024-01-01T00:00:00+00:00", "GIT_COMMITTER_NAME": "polyglot",
-    "GIT_COMMITTER_EMAIL": "polyglot@dgm.invalid", "GIT_COMMITTER_DATE": "2024-01-01T00:00:00+00:00",
-    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "polyglot",
+    "GIT_AUTHOR_EMAIL": "polyglot@dgm.invalid",
+    "GIT_AUTHOR_DATE": "2024-01-01T00:00:00+00:00",
+    "GIT_COMMITTER_NAME": "polyglot",
+    "GIT_COMMITTER_EMAIL": "polyglot@dgm.invalid",
+    "GIT_COMMITTER_DATE": "2024-01-01T00:00:00+00:00",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
 }
 
 
@@ -59,17 +63,24 @@ class PolyglotError(Exception):
 def exercise_dirs(root: Path) -> list[Path]:
     """`<lang>/exercises/practice/<name>/` for the supported languages, sorted."""
     if not root.is_dir():
-        raise PolyglotError(f"{root} is not a directory: give a checkout of the polyglot benchmark (<lang>/exercises/practice/<name>/)")
+        raise PolyglotError(
+            f"{root} is not a directory: give a checkout of the polyglot benchmark (<lang>/exercises/practice/<name>/)"
+        )
     found = [
-        d for lang in SUPPORTED_LANGUAGES for d in sorted((root / lang / "exercises" / "practice").glob("*"))
+        d
+        for lang in SUPPORTED_LANGUAGES
+        for d in sorted((root / lang / "exercises" / "practice").glob("*"))
         if (d / ".meta" / "config.json").is_file()
     ]
     if not found:
         langs = sorted(p.name for p in root.iterdir() if (p / "exercises" / "practice").is_dir())
         raise PolyglotError(
             f"no Python exercises under {root}/python/exercises/practice/"
-            + (f" (found languages {', '.join(langs)}; only python is supported)" if langs else
-               ": expected <lang>/exercises/practice/<name>/.meta/config.json")
+            + (
+                f" (found languages {', '.join(langs)}; only python is supported)"
+                if langs
+                else ": expected <lang>/exercises/practice/<name>/.meta/config.json"
+            )
         )
     return found
 
@@ -89,7 +100,12 @@ def repo_files(ex: Path) -> dict[str, bytes]:
     out = {}
     for p in sorted(ex.rglob("*")):
         rel = p.relative_to(ex).as_posix()
-        if p.is_file() and not rel.startswith((".docs/", ".meta/")) and rel not in hidden and "__pycache__" not in rel:
+        if (
+            p.is_file()
+            and not rel.startswith((".docs/", ".meta/"))
+            and rel not in hidden
+            and "__pycache__" not in rel
+        ):
             out[rel] = p.read_bytes()
     return out
 
@@ -108,7 +124,12 @@ def file_diff(path: str, old: str | None, new: str | None) -> str:
         head += "new file mode 100644\n"
     elif new is None:
         head += "deleted file mode 100644\n"
-    body = difflib.unified_diff(a, b, "/dev/null" if old is None else f"a/{path}", "/dev/null" if new is None else f"b/{path}")
+    body = difflib.unified_diff(
+        a,
+        b,
+        "/dev/null" if old is None else f"a/{path}",
+        "/dev/null" if new is None else f"b/{path}",
+    )
     return head + "".join(body) if a != b else ""
 
 
@@ -118,11 +139,18 @@ def test_ids(path: str, source: str) -> list[str]:
     ids = []
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and (
-            node.name.startswith("Test") or any(getattr(b, "attr", getattr(b, "id", "")) == "TestCase" for b in node.bases)
+            node.name.startswith("Test")
+            or any(getattr(b, "attr", getattr(b, "id", "")) == "TestCase" for b in node.bases)
         ):
-            ids += [f"{path}::{node.name}::{f.name}" for f in node.body
-                    if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef) and f.name.startswith("test")]
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
+            ids += [
+                f"{path}::{node.name}::{f.name}"
+                for f in node.body
+                if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+                and f.name.startswith("test")
+            ]
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
+            "test"
+        ):
             ids.append(f"{path}::{node.name}")
     return ids
 
@@ -132,7 +160,9 @@ def load_exercise(ex: Path) -> Task:
     lang, name = ex.parents[2].name, ex.name
     docs = ex / ".docs"
     instructions = "".join(
-        (docs / f).read_text() + "\n" for f in ("introduction.md", "instructions.md", "instructions.append.md") if (docs / f).is_file()
+        (docs / f).read_text() + "\n"
+        for f in ("introduction.md", "instructions.md", "instructions.append.md")
+        if (docs / f).is_file()
     )
     if not instructions.strip():
         raise PolyglotError(f"{ex} has no .docs/instructions.md")
@@ -153,7 +183,8 @@ def load_exercise(ex: Path) -> Task:
         instance_id=f"polyglot__{lang}-{name}",
         repo=f"{lang}/{name}",
         base_commit="",
-        problem_statement=instructions.strip() + INSTRUCTIONS_TAIL.format(files=" ".join(files["solution"])),
+        problem_statement=instructions.strip()
+        + INSTRUCTIONS_TAIL.format(files=" ".join(files["solution"])),
         patch="".join(gold),
         test_patch="".join(test_patch),
         FAIL_TO_PASS=tests,
@@ -177,9 +208,21 @@ def build_repo(ex: Path, dest: Path) -> str:
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         (dest / rel).write_bytes(content)
     env = {**os.environ, **COMMIT_ENV}
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-verify", "--no-gpg-sign", "-m", "Initial commit"]):
-        subprocess.run(["git", "-c", "init.defaultBranch=main", *args], cwd=dest, env=env, check=True, capture_output=True)
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=dest, env=env, check=True, capture_output=True, text=True).stdout.strip()
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["commit", "-q", "--no-verify", "--no-gpg-sign", "-m", "Initial commit"],
+    ):
+        subprocess.run(
+            ["git", "-c", "init.defaultBranch=main", *args],
+            cwd=dest,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=dest, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def next_problem(task: Task, test_log: str) -> str:
@@ -190,4 +233,8 @@ def next_problem(task: Task, test_log: str) -> str:
 
 
 def _paths(diff: str) -> list[str]:
-    return [line.split(" b/", 1)[1].strip() for line in diff.splitlines() if line.startswith("diff --git ")]
+    return [
+        line.split(" b/", 1)[1].strip()
+        for line in diff.splitlines()
+        if line.startswith("diff --git ")
+    ]

@@ -244,7 +244,11 @@ def _evaluate(
             task, patch, backend, repo_dir, limits=limits.sandbox, timeout_s=limits.grade_timeout_s
         )
         result.grade, result.resolved = grade, grade.resolved
-        overflowed = "context_length" if getattr(usage, "context_overflows", 0) and not grade.resolved else None
+        overflowed = (
+            "context_length"
+            if getattr(usage, "context_overflows", 0) and not grade.resolved
+            else None
+        )
         result.error_kind = run["error_kind"] or overflowed or grade.error_kind
         if grade.resolved or run["error_kind"] == "sandbox_error":
             break

@@ -73,10 +73,31 @@ def tree_layout(agents: list[Any]) -> dict[str, tuple[float, float]]:
 
 def plot_progress(curve: Curve, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.step(curve.iterations, [b if b is not None else float("nan") for b in curve.best], where="post", label="best so far", lw=2, color="tab:blue")
+    ax.step(
+        curve.iterations,
+        [b if b is not None else float("nan") for b in curve.best],
+        where="post",
+        label="best so far",
+        lw=2,
+        color="tab:blue",
+    )
     # Markers: a run of one agent is one point, and a line through one point draws nothing.
-    ax.plot(curve.iterations, [b if b is not None else float("nan") for b in curve.best], "o", ms=3, color="tab:blue")
-    ax.plot(curve.iterations, [m if m is not None else float("nan") for m in curve.mean], "o-", ms=3, label="archive mean", lw=1.5, color="tab:orange")
+    ax.plot(
+        curve.iterations,
+        [b if b is not None else float("nan") for b in curve.best],
+        "o",
+        ms=3,
+        color="tab:blue",
+    )
+    ax.plot(
+        curve.iterations,
+        [m if m is not None else float("nan") for m in curve.mean],
+        "o-",
+        ms=3,
+        label="archive mean",
+        lw=1.5,
+        color="tab:orange",
+    )
     ax.set_xlim(-0.2, max(max(curve.iterations, default=0), 1) + 0.2)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("iteration (agents created)")
@@ -91,7 +112,12 @@ def plot_progress(curve: Curve, path: Path) -> None:
 
 def plot_tree(agents: list[Any], lineage: set[str], path: Path) -> None:
     pos = tree_layout(agents)
-    fig, ax = plt.subplots(figsize=(max(6, min(40, len(pos) * 0.25)), max(4, min(30, (max((a.generation for a in agents), default=0) + 1) * 0.6))))
+    fig, ax = plt.subplots(
+        figsize=(
+            max(6, min(40, len(pos) * 0.25)),
+            max(4, min(30, (max((a.generation for a in agents), default=0) + 1) * 0.6)),
+        )
+    )
     thin: list[Any] = []
     thick: list[Any] = []
     for a in agents:
@@ -103,12 +129,28 @@ def plot_tree(agents: list[Any], lineage: set[str], path: Path) -> None:
     scored = [a for a in agents if a.status == "evaluated" and a.score is not None]
     others = [a for a in agents if a not in scored]
     if others:
-        ax.scatter([pos[a.id][0] for a in others], [pos[a.id][1] for a in others], c="0.75", s=12, marker="x",
-                   zorder=3, label="rejected / failed / pending")
+        ax.scatter(
+            [pos[a.id][0] for a in others],
+            [pos[a.id][1] for a in others],
+            c="0.75",
+            s=12,
+            marker="x",
+            zorder=3,
+            label="rejected / failed / pending",
+        )
     if scored:
-        sc = ax.scatter([pos[a.id][0] for a in scored], [pos[a.id][1] for a in scored], c=[a.score for a in scored],
-                        cmap="viridis", vmin=0, vmax=1, s=[70 if a.id in lineage else 35 for a in scored],
-                        edgecolors=["crimson" if a.id in lineage else "k" for a in scored], linewidths=0.6, zorder=4)
+        sc = ax.scatter(
+            [pos[a.id][0] for a in scored],
+            [pos[a.id][1] for a in scored],
+            c=[a.score for a in scored],
+            cmap="viridis",
+            vmin=0,
+            vmax=1,
+            s=[70 if a.id in lineage else 35 for a in scored],
+            edgecolors=["crimson" if a.id in lineage else "k" for a in scored],
+            linewidths=0.6,
+            zorder=4,
+        )
         fig.colorbar(sc, ax=ax, label="score")
     ax.autoscale()
     ax.set_ylabel("generation")
@@ -136,7 +178,14 @@ def plot_cost(calls: list[Any], start: float, path: Path) -> None:
     ax.set_ylabel("USD" if total > 0 else "USD (no priced calls)")
     ax.set_ylim(0, max(total * 1.1, 0.01))
     ax2 = ax.twinx()
-    ax2.plot([0, *t], list(range(len(t) + 1)), color="tab:blue", lw=1, ls="--", label="LLM calls (cumulative)")
+    ax2.plot(
+        [0, *t],
+        list(range(len(t) + 1)),
+        color="tab:blue",
+        lw=1,
+        ls="--",
+        label="LLM calls (cumulative)",
+    )
     ax2.set_ylabel("calls")
     lines = ax.get_lines() + ax2.get_lines()
     ax.legend(lines, [str(ln.get_label()) for ln in lines], loc="upper left")
@@ -154,7 +203,9 @@ def fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
-def markdown(run: Any, agents: list[Any], lineage: list[Any], events: list[Any], calls: list[Any]) -> str:
+def markdown(
+    run: Any, agents: list[Any], lineage: list[Any], events: list[Any], calls: list[Any]
+) -> str:
     admitted = [a for a in agents if a.status == "evaluated"]
     statuses = Counter(a.status for a in agents)
     reasons = Counter((a.reason or "").split(":")[0] for a in agents if a.status == "rejected")
@@ -173,7 +224,9 @@ def markdown(run: Any, agents: list[Any], lineage: list[Any], events: list[Any],
         f"- agents: {len(agents)} ({', '.join(f'{n} {s}' for s, n in statuses.most_common())}); "
         f"expansions that failed: {len(failures)}",
         f"- evaluations: {n_evals}; LLM calls: {len(calls)}; cost: {fmt_usd(cost)}",
-        f"- best: `{best.id}` score {fmt(best.score)} (generation {best.generation})" if best else "- best: none yet",
+        f"- best: `{best.id}` score {fmt(best.score)} (generation {best.generation})"
+        if best
+        else "- best: none yet",
         f"- seed score: {fmt(agents[0].score) if agents else '-'}; archive mean: "
         f"{fmt(sum(a.score or 0 for a in admitted) / len(admitted)) if admitted else '-'}",
         "",
@@ -190,24 +243,48 @@ def markdown(run: Any, agents: list[Any], lineage: list[Any], events: list[Any],
     ]
     for a in lineage:
         stages = ", ".join(f"{k} {v:.3f}" for k, v in a.scores.items())
-        lines.append(f"| {a.generation} | `{a.id}` | {a.operator} | {fmt(a.score)} | {stages} | "
-                     f"{a.files_changed} files +{a.lines_added}/-{a.lines_removed} |")
+        lines.append(
+            f"| {a.generation} | `{a.id}` | {a.operator} | {fmt(a.score)} | {stages} | "
+            f"{a.files_changed} files +{a.lines_added}/-{a.lines_removed} |"
+        )
     top = sorted(admitted, key=lambda a: (-(a.score or 0), a.created_at))[:10]
-    lines += ["", "## Top agents", "", "| agent | parent | generation | score | evaluated | resolved |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Top agents",
+        "",
+        "| agent | parent | generation | score | evaluated | resolved |",
+        "|---|---|---|---|---|---|",
+    ]
     for a in top:
-        lines.append(f"| `{a.id}` | `{a.parent_id or '-'}` | {a.generation} | {fmt(a.score)} | {a.n_evaluated} | {a.n_resolved} |")
+        lines.append(
+            f"| `{a.id}` | `{a.parent_id or '-'}` | {a.generation} | {fmt(a.score)} | {a.n_evaluated} | {a.n_resolved} |"
+        )
     children = [a for a in agents if a.parent_id is not None]
     if children:
-        lines += ["", "## Children", "", "| agent | parent | generation | status | score | changed (+/-) |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Children",
+            "",
+            "| agent | parent | generation | status | score | changed (+/-) |",
+            "|---|---|---|---|---|---|",
+        ]
         for a in children:
             status = a.status if a.status != "rejected" else f"rejected: {(a.reason or '')[:80]}"
-            lines.append(f"| `{a.id}` | `{a.parent_id}` | {a.generation} | {status} | {fmt(a.score)} | "
-                         f"{a.files_changed} files +{a.lines_added}/-{a.lines_removed} |")
+            lines.append(
+                f"| `{a.id}` | `{a.parent_id}` | {a.generation} | {status} | {fmt(a.score)} | "
+                f"{a.files_changed} files +{a.lines_added}/-{a.lines_removed} |"
+            )
     if reasons or failure_kinds:
         lines += ["", "## Why children did not make it", ""]
         lines += [f"- rejected, {r or 'no reason'}: {n}" for r, n in reasons.most_common()]
-        lines += [f"- expansion failed, {r or 'no reason'}: {n}" for r, n in failure_kinds.most_common()]
-    lines += ["", f"Browse more: `dgm archive tree {run.id}`, `dgm archive show AGENT`, `dgm archive diff AGENT`.", ""]
+        lines += [
+            f"- expansion failed, {r or 'no reason'}: {n}" for r, n in failure_kinds.most_common()
+        ]
+    lines += [
+        "",
+        f"Browse more: `dgm archive tree {run.id}`, `dgm archive show AGENT`, `dgm archive diff AGENT`.",
+        "",
+    ]
     return "\n".join(lines)
 
 

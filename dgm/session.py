@@ -31,13 +31,22 @@ SEED_AGENT_DIR = Path(__file__).parent / "seed_agent"
 
 # What a resume may change: how much more work, and with how many workers / which sandbox.
 # Everything else defines the run and stays as it started.
-RESUME_OVERRIDES = {"workers", "max_iterations", "max_evaluations", "budget_usd", "wall_clock_s", "sandbox"}
+RESUME_OVERRIDES = {
+    "workers",
+    "max_iterations",
+    "max_evaluations",
+    "budget_usd",
+    "wall_clock_s",
+    "sandbox",
+}
 
 
 def seed_agent_files(config: RunConfig) -> dict[str, bytes]:
     path = Path(config.seed_agent).expanduser() if config.seed_agent else SEED_AGENT_DIR
     if not path.is_dir():
-        raise UserError(f"seed_agent {str(path)!r} is not a directory: give an agent package directory")
+        raise UserError(
+            f"seed_agent {str(path)!r} is not a directory: give an agent package directory"
+        )
     try:
         return agent_files(path)
     except ValueError as e:
@@ -99,7 +108,9 @@ def start_run(archive: Any, config: RunConfig) -> str:
 def resume_config(archive: Any, run_id: str, overrides: Mapping[str, Any]) -> RunConfig:
     info = archive.run(run_id)
     if info.kind != "evolve":
-        raise UserError(f"run {run_id} is a {info.kind!r} run, not an evolution run: it cannot be resumed")
+        raise UserError(
+            f"run {run_id} is a {info.kind!r} run, not an evolution run: it cannot be resumed"
+        )
     changed = sorted(k for k, v in overrides.items() if v is not None and k not in RESUME_OVERRIDES)
     if changed:
         raise UserError(
@@ -129,9 +140,13 @@ def make_mutator(config: RunConfig, backend: Any, gateway: Any) -> Mutator:
 
 
 @contextmanager
-def open_session(archive: Any, run_id: str, config: RunConfig,
-                 seed_files: Mapping[str, bytes] | None = None,
-                 plan: SessionPlan | None = None) -> Iterator[Engine]:
+def open_session(
+    archive: Any,
+    run_id: str,
+    config: RunConfig,
+    seed_files: Mapping[str, bytes] | None = None,
+    plan: SessionPlan | None = None,
+) -> Iterator[Engine]:
     """An Engine wired to the sandbox, the gateway and the suite; all closed on exit.
     `plan`: from `plan_session`, when the caller checked it before creating the run."""
     from dgm.llm.budget import Budget
@@ -150,24 +165,35 @@ def open_session(archive: Any, run_id: str, config: RunConfig,
     run_budget = None if config.budget_usd is None else Budget(max_usd=config.budget_usd)
     task_budget = None if config.task_budget_usd is None else Budget(max_usd=config.task_budget_usd)
     try:
-        backend_cm = open_backend(config.sandbox, run_label=run_id, pool_size=min(config.workers, 4))
+        backend_cm = open_backend(
+            config.sandbox, run_label=run_id, pool_size=min(config.workers, 4)
+        )
     except EngineUnavailable as e:
         raise UserError(str(e)) from None
     except SandboxError as e:
         raise UserError(f"sandbox: {e}") from None
     with ExitStack() as stack:
         backend = stack.enter_context(backend_cm)
-        gw = stack.enter_context(Gateway(provider, archive=archive, run_id=run_id, budget=run_budget,
-                                         task_budget=task_budget))
+        gw = stack.enter_context(
+            Gateway(
+                provider, archive=archive, run_id=run_id, budget=run_budget, task_budget=task_budget
+            )
+        )
         limits = EvalLimits(
-            agent_timeout_s=config.agent_limits.timeout_s, max_steps=config.agent_limits.max_steps,
+            agent_timeout_s=config.agent_limits.timeout_s,
+            max_steps=config.agent_limits.max_steps,
             sandbox=sandbox_limits(config.agent_limits),
         )
         evaluator = SuiteEvaluator(suite, backend, gw, archive, limits)
         stack.callback(evaluator.close)
         yield Engine(
-            archive=archive, run_id=run_id, config=config, stages=plans, evaluator=evaluator,
-            mutator=make_mutator(config, backend, gw), chat=GatewayChat(gw),
+            archive=archive,
+            run_id=run_id,
+            config=config,
+            stages=plans,
+            evaluator=evaluator,
+            mutator=make_mutator(config, backend, gw),
+            chat=GatewayChat(gw),
             problem_statements={t.instance_id: t.problem_statement for t in tasks.values()},
             seed_files=seed_files,
             spent_usd=lambda: gw.usage().cost_usd,

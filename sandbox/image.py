@@ -62,7 +62,9 @@ def packages() -> list[str]:
 def cache_dir() -> Path:
     """Where the debootstrap tarball is kept (never inside the repository)."""
     env = os.environ.get("DGM_CACHE_DIR")
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dgm"
+    base = (
+        Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dgm"
+    )
     base.mkdir(parents=True, exist_ok=True)
     return base
 
@@ -100,7 +102,9 @@ def build(
             _build_online(client, tag, step)
             return tag, "online"
         if mode == "online":
-            raise SandboxError(f"cannot pull {BASE_IMAGE} (no registry); use `dgm sandbox build --offline`")
+            raise SandboxError(
+                f"cannot pull {BASE_IMAGE} (no registry); use `dgm sandbox build --offline`"
+            )
         step("no registry answers: building offline")
     _build_offline(client, tag, step)
     return tag, "offline"
@@ -122,8 +126,14 @@ def _pull_base(client: docker.DockerClient) -> bool:
 
 def _build_online(client: docker.DockerClient, tag: str, step: Step) -> None:
     step("docker build (Dockerfile)")
-    for chunk in client.api.build(path=str(HERE), tag=tag, rm=True, forcerm=True, decode=True,
-                                  labels={"dgm.inputs": inputs_hash()}):
+    for chunk in client.api.build(
+        path=str(HERE),
+        tag=tag,
+        rm=True,
+        forcerm=True,
+        decode=True,
+        labels={"dgm.inputs": inputs_hash()},
+    ):
         if "error" in chunk:
             raise SandboxError(f"docker build failed: {chunk['error'].strip()}")
         line = chunk.get("stream", "").strip()
@@ -133,18 +143,31 @@ def _build_online(client: docker.DockerClient, tag: str, step: Step) -> None:
 
 def rootfs_tarball(step: Step) -> Path:
     """The cached debootstrap rootfs (made once per package list)."""
-    key = hashlib.sha256(f"{SUITE}|minbase|{mirror()}|{','.join(packages())}".encode()).hexdigest()[:12]
+    key = hashlib.sha256(f"{SUITE}|minbase|{mirror()}|{','.join(packages())}".encode()).hexdigest()[
+        :12
+    ]
     target = cache_dir() / f"rootfs-{SUITE}-{key}.tar"
     if target.exists():
         step(f"using cached rootfs {target.name}")
         return target
     if shutil.which("debootstrap") is None:
-        raise SandboxError("offline build needs debootstrap: apt-get install debootstrap (or build online)")
+        raise SandboxError(
+            "offline build needs debootstrap: apt-get install debootstrap (or build online)"
+        )
     if os.geteuid() != 0:
-        raise SandboxError("offline build runs debootstrap, which needs root; run `dgm sandbox build` as root")
+        raise SandboxError(
+            "offline build runs debootstrap, which needs root; run `dgm sandbox build` as root"
+        )
     with tempfile.TemporaryDirectory(dir=cache_dir(), prefix="debootstrap-") as tmp:
         root = Path(tmp) / "rootfs"
-        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(packages())}", SUITE, str(root), mirror()]
+        cmd = [
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={','.join(packages())}",
+            SUITE,
+            str(root),
+            mirror(),
+        ]
         step("debootstrap " + SUITE + " (about 90 s)")
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         tail: list[str] = []
@@ -155,7 +178,12 @@ def rootfs_tarball(step: Step) -> Path:
                 step("debootstrap: " + line[3:].strip())
         if proc.wait() != 0:
             raise SandboxError("debootstrap failed:\n" + "\n".join(tail))
-        for junk in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
+        for junk in (
+            "var/cache/apt/archives",
+            "var/lib/apt/lists",
+            "usr/share/doc",
+            "usr/share/man",
+        ):
             for p in (root / junk).glob("*"):
                 if p.is_file():
                     p.unlink()
@@ -178,8 +206,9 @@ def _build_offline(client: docker.DockerClient, tag: str, step: Step) -> None:
         client.api.import_image_from_file(str(tarball), repository=repo, tag=version)
     step("running image_setup.sh")
     script = (HERE / "image_setup.sh").read_text()
-    container = client.containers.create(base, ["sh", "-c", script], network_mode="none", user="0:0",
-                                         labels={"dgm.build": "1"})
+    container = client.containers.create(
+        base, ["sh", "-c", script], network_mode="none", user="0:0", labels={"dgm.build": "1"}
+    )
     try:
         container.start()
         status = container.wait()
@@ -188,8 +217,12 @@ def _build_offline(client: docker.DockerClient, tag: str, step: Step) -> None:
             raise SandboxError(f"image_setup.sh failed in the offline build:\n{logs}")
         step(f"committing {tag}")
         repo, _, version = tag.partition(":")
-        container.commit(repository=repo, tag=version, changes=IMAGE_CHANGES,
-                         conf={"Labels": {"dgm.inputs": inputs_hash()}})
+        container.commit(
+            repository=repo,
+            tag=version,
+            changes=IMAGE_CHANGES,
+            conf={"Labels": {"dgm.inputs": inputs_hash()}},
+        )
     finally:
         container.remove(force=True)
 
@@ -228,25 +261,37 @@ def build_layer(
     script = "set -eu\nexport DEBIAN_FRONTEND=noninteractive\napt-get update -qq\n"
     script += f"apt-get install -y -qq --no-install-recommends {debs}\n"
     if pip:
-        script += ("pip install --no-cache-dir --break-system-packages --root-user-action=ignore "
-                   "--cert /tmp/dgm-layer/ca.crt -r /tmp/dgm-layer/requirements.txt\n")
-    script += "rm -rf /tmp/dgm-layer /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /root/.cache\n"
+        script += (
+            "pip install --no-cache-dir --break-system-packages --root-user-action=ignore "
+            "--cert /tmp/dgm-layer/ca.crt -r /tmp/dgm-layer/requirements.txt\n"
+        )
+    script += (
+        "rm -rf /tmp/dgm-layer /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /root/.cache\n"
+    )
     files = {"requirements.txt": "\n".join(pip).encode() + b"\n"}
     if HOST_CA_BUNDLE.exists():
         files["ca.crt"] = HOST_CA_BUNDLE.read_bytes()
     step(f"building problem layer {tag}: {debs} {' '.join(pip)}".strip())
-    container = client.containers.create(base, ["sh", "-c", script], user="0:0", labels={"dgm.build": "1"})
+    container = client.containers.create(
+        base, ["sh", "-c", script], user="0:0", labels={"dgm.build": "1"}
+    )
     try:
         container.put_archive("/tmp", _tar({f"dgm-layer/{k}": v for k, v in files.items()}))
         container.start()
         status = container.wait()
         if status.get("StatusCode") != 0:
             logs = container.logs().decode(errors="replace")[-2000:]
-            raise SandboxError(f"the problem layer build failed (packages: {debs} {' '.join(pip)}):\n{logs}")
+            raise SandboxError(
+                f"the problem layer build failed (packages: {debs} {' '.join(pip)}):\n{logs}"
+            )
         labels = dict((client.api.inspect_image(base).get("Config") or {}).get("Labels") or {})
         repo, _, version = tag.partition(":")
-        container.commit(repository=repo, tag=version, changes=IMAGE_CHANGES,
-                         conf={"Labels": {**labels, "dgm.layer": tag}})
+        container.commit(
+            repository=repo,
+            tag=version,
+            changes=IMAGE_CHANGES,
+            conf={"Labels": {**labels, "dgm.layer": tag}},
+        )
     finally:
         container.remove(force=True)
     return tag

@@ -210,7 +210,9 @@ def run(req, stdin_buf):
         if payload.left == 0 or len(payload.pending) < (1 << 20):  # backpressure on the host
             watch.append(0)
         wlist = [child_in.fileno()] if child_in is not None and payload.pending else []
-        readable, writable, _ = select.select(watch, wlist, [], min(left, 0.05 if exit_fd is None else 1.0))
+        readable, writable, _ = select.select(
+            watch, wlist, [], min(left, 0.05 if exit_fd is None else 1.0)
+        )
         if writable and child_in is not None:
             try:
                 del payload.pending[: os.write(child_in.fileno(), payload.pending[:65536])]

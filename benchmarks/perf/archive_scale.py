@@ -50,8 +50,14 @@ N_TASKS = 60
 
 
 def make_file(rng: random.Random, i: int) -> bytes:
-    out = [f'"""{rng.choice(WORDS).title()} {rng.choice(WORDS)} handling for the agent ({i})."""', ""]
-    out += [f"from agent.{rng.choice(WORDS)} import {rng.choice(WORDS)}_{rng.choice(WORDS)}" for _ in range(3)]
+    out = [
+        f'"""{rng.choice(WORDS).title()} {rng.choice(WORDS)} handling for the agent ({i})."""',
+        "",
+    ]
+    out += [
+        f"from agent.{rng.choice(WORDS)} import {rng.choice(WORDS)}_{rng.choice(WORDS)}"
+        for _ in range(3)
+    ]
     out.append("")
     for f in range(rng.randint(2, 25)):
         a, b = rng.sample(WORDS, 2)
@@ -59,8 +65,11 @@ def make_file(rng: random.Random, i: int) -> bytes:
         out.append(f'    """Return the {a} of the {b}."""')
         for _ in range(rng.randint(2, 8)):
             x, y, z = rng.sample(WORDS, 3)
-            out.append(f"    {x} = {y}.get({z!r}, {rng.randint(0, 99)})" if rng.random() < 0.5
-                       else f"    if {x} > {rng.randint(0, 9)}: {y}.append({z})")
+            out.append(
+                f"    {x} = {y}.get({z!r}, {rng.randint(0, 99)})"
+                if rng.random() < 0.5
+                else f"    if {x} > {rng.randint(0, 9)}: {y}.append({z})"
+            )
         out.append(f"    return {rng.choice(WORDS)}")
         out.append("")
     return "\n".join(out).encode()
@@ -69,7 +78,9 @@ def make_file(rng: random.Random, i: int) -> bytes:
 def edit_one_line(rng: random.Random, data: bytes, n: int) -> bytes:
     lines = data.split(b"\n")
     i = rng.randrange(3, len(lines))
-    lines[i] = lines[i] + f"  # tuned {n}".encode() if lines[i].strip() else f"    x_{n} = {n}".encode()
+    lines[i] = (
+        lines[i] + f"  # tuned {n}".encode() if lines[i].strip() else f"    x_{n} = {n}".encode()
+    )
     return b"\n".join(lines)
 
 
@@ -104,7 +115,11 @@ def make_logs(task: int, variant: int, resolved: bool, seconds: float) -> str:
     failed = sum(s == "FAILED" for s in tests.values())
     tail = (
         "\n=========================== short test summary info ============================\n"
-        + "".join(f"FAILED {n} - AssertionError: expected {variant}\n" for n, s in tests.items() if s == "FAILED")
+        + "".join(
+            f"FAILED {n} - AssertionError: expected {variant}\n"
+            for n, s in tests.items()
+            if s == "FAILED"
+        )
         + f"========== {failed} failed, {len(tests) - failed} passed in {seconds:.2f}s ==========\n"
     )
     return head + body + tail
@@ -117,11 +132,19 @@ def evaluations(rng: random.Random, skill: float) -> list[dict[str, Any]]:
         variant = rng.randrange(6)
         tests = make_tests(task, resolved)
         seconds = 0.5 + rng.randrange(50) / 10
-        out.append(dict(
-            task_id=f"ledgerly__ledgerly-{task}", attempt=0, stage="full", resolved=resolved,
-            score=1.0 if resolved else 0.0, tests=tests, duration_s=seconds * 3,
-            patch=make_patch(task, variant), logs=make_logs(task, variant, resolved, seconds),
-        ))
+        out.append(
+            dict(
+                task_id=f"ledgerly__ledgerly-{task}",
+                attempt=0,
+                stage="full",
+                resolved=resolved,
+                score=1.0 if resolved else 0.0,
+                tests=tests,
+                duration_s=seconds * 3,
+                patch=make_patch(task, variant),
+                logs=make_logs(task, variant, resolved, seconds),
+            )
+        )
     return out
 
 
@@ -141,16 +164,23 @@ def build(archive: Archive, n: int, seed: int, progress: Progress) -> tuple[str,
     task = progress.add_task("agents", total=n)
     for i in range(n):
         if i:
-            parent = (rng.choice(best)[1] if rng.random() < 0.5 else rng.choice(recent))
+            parent = rng.choice(best)[1] if rng.random() < 0.5 else rng.choice(recent)
             parent_files, parent_skill = pool[parent]
             path = rng.choice(hot) if rng.random() < 0.8 else rng.choice(paths)
             child_files = dict(parent_files)
             child_files[path] = edit_one_line(rng, parent_files[path], i)
             skill = min(0.95, max(0.02, parent_skill + rng.gauss(-0.01, 0.04)))
             t0 = time.perf_counter()
-            agent = archive.add_agent(run, child_files, parent_id=parent, operator="self_modify",
-                                      origin={"task": f"ledgerly__ledgerly-{rng.randrange(N_TASKS)}",
-                                              "diagnosis": "empty patch: the edit tool was not used"})
+            agent = archive.add_agent(
+                run,
+                child_files,
+                parent_id=parent,
+                operator="self_modify",
+                origin={
+                    "task": f"ledgerly__ledgerly-{rng.randrange(N_TASKS)}",
+                    "diagnosis": "empty patch: the edit tool was not used",
+                },
+            )
             add_s += time.perf_counter() - t0
         else:
             agent, child_files, skill = root, files, 0.3
@@ -180,7 +210,11 @@ def table_bytes(db: Path) -> dict[str, int]:
     try:
         with sqlite3.connect(db) as conn:
             rows = conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall()
-            idx = dict(conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type='index'").fetchall())
+            idx = dict(
+                conn.execute(
+                    "SELECT name, tbl_name FROM sqlite_master WHERE type='index'"
+                ).fetchall()
+            )
     except sqlite3.Error:
         return {}
     out: dict[str, int] = {}
@@ -206,10 +240,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=21, help="candidate_stats calls timed (the first is cold)")
-    parser.add_argument("--dir", type=Path, default=None, help="where the archive goes [default: a temp dir, removed]")
-    parser.add_argument("--reuse", action="store_true", help="measure the archive already in --dir, do not build")
-    parser.add_argument("--durable", action="store_true", help="build with durable=True (an fsync per commit)")
+    parser.add_argument(
+        "--repeat", type=int, default=21, help="candidate_stats calls timed (the first is cold)"
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="where the archive goes [default: a temp dir, removed]",
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the archive already in --dir, do not build"
+    )
+    parser.add_argument(
+        "--durable", action="store_true", help="build with durable=True (an fsync per commit)"
+    )
     args = parser.parse_args()
     from typer.testing import CliRunner
 
@@ -245,7 +290,9 @@ def main() -> None:
 
     with sqlite3.connect(db) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    size = db.stat().st_size + (Path(f"{db}-wal").stat().st_size if Path(f"{db}-wal").exists() else 0)
+    size = db.stat().st_size + (
+        Path(f"{db}-wal").stat().st_size if Path(f"{db}-wal").exists() else 0
+    )
     per_table = table_bytes(db)
     out = {
         "agents": args.agents,
@@ -258,8 +305,12 @@ def main() -> None:
         "tree_render_s": round(tree_s, 3),
         "tree_lines": len(result.output.splitlines()),
         "bytes_per_child": round(size / args.agents, 1),
-        "bytes_per_child_by_table": {k: round(v / args.agents, 1) for k, v in sorted(per_table.items())},
-        "blob_data_bytes_per_child": {k: round(v / args.agents, 1) for k, v in blob_split(db).items()},
+        "bytes_per_child_by_table": {
+            k: round(v / args.agents, 1) for k, v in sorted(per_table.items())
+        },
+        "blob_data_bytes_per_child": {
+            k: round(v / args.agents, 1) for k, v in blob_split(db).items()
+        },
         "db_bytes": size,
         "durable": args.durable,
     }

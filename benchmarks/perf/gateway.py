@@ -29,9 +29,18 @@ from pathlib import Path
 from archive import open_archive
 from dgm.llm import Gateway, open_provider
 
-BODY = json.dumps({"model": "bench", "messages": [
-    {"role": "system", "content": "You are a careful coding agent."},
-    {"role": "user", "content": "Fix the off-by-one error in the loop of utils.py, line 42."}]}).encode()
+BODY = json.dumps(
+    {
+        "model": "bench",
+        "messages": [
+            {"role": "system", "content": "You are a careful coding agent."},
+            {
+                "role": "user",
+                "content": "Fix the off-by-one error in the loop of utils.py, line 42.",
+            },
+        ],
+    }
+).encode()
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -88,19 +97,26 @@ def main() -> None:
 
     env = {**os.environ, "OPENAI_API_KEY": "sk-bench-not-a-real-key"}
     os.environ["OPENAI_API_KEY"] = env["OPENAI_API_KEY"]
-    upstream = subprocess.Popen([sys.executable, "-m", "dgm.llm.fake_upstream"], stdout=subprocess.PIPE, text=True, env=env)
+    upstream = subprocess.Popen(
+        [sys.executable, "-m", "dgm.llm.fake_upstream"], stdout=subprocess.PIPE, text=True, env=env
+    )
     try:
         base_url = upstream.stdout.readline().strip()  # type: ignore[union-attr]
         host, port = base_url.removeprefix("http://").removesuffix("/v1").split(":")
         with tempfile.TemporaryDirectory() as tmp, open_archive(Path(tmp) / "bench.db") as store:
             run_id = store.create_run("gateway-bench", kind="bench")
-            provider = open_provider("openai/gpt-4o-mini", api_base=base_url)  # priced: costs are computed
+            provider = open_provider(
+                "openai/gpt-4o-mini", api_base=base_url
+            )  # priced: costs are computed
             with Gateway(provider, archive=store, run_id=run_id) as gw:
                 s = gw.open_session(purpose="bench")
                 assert gw.socket_path is not None  # started by `with`
                 via = UnixHTTPConnection(gw.socket_path)
                 direct = http.client.HTTPConnection(host, int(port), timeout=60)
-                gw_headers = {"Authorization": f"Bearer {s.token}", "Content-Type": "application/json"}
+                gw_headers = {
+                    "Authorization": f"Bearer {s.token}",
+                    "Content-Type": "application/json",
+                }
                 plain = {"Content-Type": "application/json"}
                 for _ in range(20):  # warm up: imports, connection pools, SQLite pages
                     timed_post(via, gw_headers)
@@ -115,8 +131,19 @@ def main() -> None:
                     lite.append(time.perf_counter() - t)
 
                 run = subprocess.run(
-                    [sys.executable, "-c", CALLERS, gw.socket_path, s.token, str(args.concurrency), str(args.per_caller)],
-                    input=BODY, capture_output=True, check=True)
+                    [
+                        sys.executable,
+                        "-c",
+                        CALLERS,
+                        gw.socket_path,
+                        s.token,
+                        str(args.concurrency),
+                        str(args.per_caller),
+                    ],
+                    input=BODY,
+                    capture_output=True,
+                    check=True,
+                )
                 conc = json.loads(run.stdout)
                 gw.flush()
                 recorded = len(store.llm_calls(run_id, bodies=False))
@@ -127,23 +154,27 @@ def main() -> None:
     total = args.concurrency * args.per_caller
     p50_d, p50_g = statistics.median(d), statistics.median(g)
     q = lambda xs, p: sorted(xs)[int(p * (len(xs) - 1))]  # noqa: E731
-    print(json.dumps({
-        "overhead_ms_p50": round((p50_g - p50_d) * 1000, 3),
-        "overhead_ms_p90": round((q(g, 0.9) - q(d, 0.9)) * 1000, 3),
-        "gateway_ms_p50": round(p50_g * 1000, 3),
-        "direct_ms_p50": round(p50_d * 1000, 3),
-        "litellm_alone_ms_p50": round(statistics.median(lite) * 1000, 3),
-        "calls_per_s": round(total / conc["seconds"], 1),
-        "concurrency": args.concurrency,
-        "concurrent_calls": total,
-        "concurrent_errors": conc["errors"],
-        "sequential_calls": args.calls,
-        "recorded_calls": recorded,
-        "archive": "sqlite",
-        "upstream_path": "litellm openai/ -> local OpenAI-protocol server",
-        "load_avg_1m": round(os.getloadavg()[0], 2),
-        "cpus": os.cpu_count(),
-    }))
+    print(
+        json.dumps(
+            {
+                "overhead_ms_p50": round((p50_g - p50_d) * 1000, 3),
+                "overhead_ms_p90": round((q(g, 0.9) - q(d, 0.9)) * 1000, 3),
+                "gateway_ms_p50": round(p50_g * 1000, 3),
+                "direct_ms_p50": round(p50_d * 1000, 3),
+                "litellm_alone_ms_p50": round(statistics.median(lite) * 1000, 3),
+                "calls_per_s": round(total / conc["seconds"], 1),
+                "concurrency": args.concurrency,
+                "concurrent_calls": total,
+                "concurrent_errors": conc["errors"],
+                "sequential_calls": args.calls,
+                "recorded_calls": recorded,
+                "archive": "sqlite",
+                "upstream_path": "litellm openai/ -> local OpenAI-protocol server",
+                "load_avg_1m": round(os.getloadavg()[0], 2),
+                "cpus": os.cpu_count(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

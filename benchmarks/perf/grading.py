@@ -45,7 +45,9 @@ def bare_run(task: Task, repo: Path, work: Path) -> float:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     start = time.perf_counter()
     for diff in (task.patch, task.test_patch):
-        subprocess.run(["git", "apply", "-"], cwd=work, input=diff, text=True, check=True, capture_output=True)
+        subprocess.run(
+            ["git", "apply", "-"], cwd=work, input=diff, text=True, check=True, capture_output=True
+        )
     cmd = test_command(task).replace("python ", f"{sys.executable} ", 1)
     subprocess.run(["bash", "-c", cmd], cwd=work, env=env, capture_output=True, text=True)
     return time.perf_counter() - start
@@ -67,14 +69,22 @@ def spread(tasks: list[Task], n: int) -> list[Task]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tasks", type=int, default=8, help="how many swe-mini tasks (round-robin over the repositories)")
+    ap.add_argument(
+        "--tasks",
+        type=int,
+        default=8,
+        help="how many swe-mini tasks (round-robin over the repositories)",
+    )
     ap.add_argument("--repeat", type=int, default=2, help="timings per task, each way")
     args = ap.parse_args()
     tasks = spread(build.load_tasks(), args.tasks)
     grade_times: list[float] = []
     bare_times: list[float] = []
     resolved = 0
-    with tempfile.TemporaryDirectory(prefix="dgm-perf-grading-") as tmp, open_backend("docker", run_label="perf-grading") as backend:
+    with (
+        tempfile.TemporaryDirectory(prefix="dgm-perf-grading-") as tmp,
+        open_backend("docker", run_label="perf-grading") as backend,
+    ):
         repos = {}
         for t in tasks:
             repos[t.instance_id] = Path(tmp) / t.instance_id
@@ -88,11 +98,22 @@ def main() -> None:
                 resolved += result.resolved
                 bare_times.append(bare_run(t, repos[t.instance_id], Path(tmp) / "bare"))
     g, b = statistics.median(grade_times), statistics.median(bare_times)
-    print(json.dumps({
-        "tasks": len(tasks), "gradings": len(grade_times), "gold_resolved": resolved,
-        "grade_s_p50": round(g, 3), "bare_s_p50": round(b, 3), "ratio": round(g / b, 2), "target_ratio": 1.5,
-        "load_avg_1m": round(os.getloadavg()[0], 2),  # a shared machine's load skews both timings
-    }))
+    print(
+        json.dumps(
+            {
+                "tasks": len(tasks),
+                "gradings": len(grade_times),
+                "gold_resolved": resolved,
+                "grade_s_p50": round(g, 3),
+                "bare_s_p50": round(b, 3),
+                "ratio": round(g / b, 2),
+                "target_ratio": 1.5,
+                "load_avg_1m": round(
+                    os.getloadavg()[0], 2
+                ),  # a shared machine's load skews both timings
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

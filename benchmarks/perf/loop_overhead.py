@@ -43,8 +43,14 @@ class InstantChat:
     def __init__(self) -> None:
         self.counter = itertools.count(1)
 
-    def complete(self, messages: list[dict[str, str]], *, purpose: str, agent_id: str | None = None,
-                 schema: Mapping[str, Any] | None = None) -> str:
+    def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        purpose: str,
+        agent_id: str | None = None,
+        schema: Mapping[str, Any] | None = None,
+    ) -> str:
         n = next(self.counter)
         return f"notes/n{n}.txt\n<<<<<<< SEARCH\n=======\nnote {n}\n>>>>>>> REPLACE\n"
 
@@ -58,8 +64,18 @@ class NoOpEvaluator:
     def evaluate(self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str) -> bool:
         resolved = (len(files) + len(task_id)) % 3 == 0  # varied, deterministic scores
         self.archive.record_evaluation(  # type: ignore[attr-defined]
-            agent_id, task_id, attempt=1, stage=stage, resolved=resolved, score=float(resolved),
-            tests={}, duration_s=0.0, patch="", logs="", error_kind=None, trajectory="",
+            agent_id,
+            task_id,
+            attempt=1,
+            stage=stage,
+            resolved=resolved,
+            score=float(resolved),
+            tests={},
+            duration_s=0.0,
+            patch="",
+            logs="",
+            error_kind=None,
+            trajectory="",
         )
         return resolved
 
@@ -67,23 +83,34 @@ class NoOpEvaluator:
 def seed_files() -> dict[str, bytes]:
     return {
         p.relative_to(SEED_DIR).as_posix(): p.read_bytes()
-        for p in sorted(SEED_DIR.rglob("*")) if p.is_file() and "__pycache__" not in p.parts
+        for p in sorted(SEED_DIR.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
     }
 
 
 def measure(children: int, tasks: int, workers: int) -> dict[str, float | int | str]:
     task_ids = tuple(f"task-{i}" for i in range(tasks))
     cfg = RunConfig(
-        model="scripted", operator="diff", workers=workers, max_iterations=children, seed=0,
+        model="scripted",
+        operator="diff",
+        workers=workers,
+        max_iterations=children,
+        seed=0,
         stages=[Stage(name="small", tasks=list(task_ids))],
     )
     with tempfile.TemporaryDirectory() as tmp:
         archive = open_archive(Path(tmp) / "archive.db")
         run_id = archive.create_run("loop-overhead", config=cfg.model_dump(), seed=0)
         engine = Engine(
-            archive=archive, run_id=run_id, config=cfg, stages=[StagePlan("small", task_ids, 0.0)],
-            evaluator=NoOpEvaluator(archive), mutator=DiffMutator(), chat=InstantChat(),
-            problem_statements={t: f"problem {t}" for t in task_ids}, seed_files=seed_files(),
+            archive=archive,
+            run_id=run_id,
+            config=cfg,
+            stages=[StagePlan("small", task_ids, 0.0)],
+            evaluator=NoOpEvaluator(archive),
+            mutator=DiffMutator(),
+            chat=InstantChat(),
+            problem_statements={t: f"problem {t}" for t in task_ids},
+            seed_files=seed_files(),
         )
         start, cpu_start = time.perf_counter(), time.process_time()
         asyncio.run(engine.run())

@@ -67,7 +67,10 @@ def timed(fn: object, n: int) -> list[float]:
 def bare_python() -> list[str]:
     """The host interpreter that has pytest: Debian's python3 when it does (the sandbox's)."""
     debian = "/usr/bin/python3"
-    ok = Path(debian).exists() and subprocess.run([debian, "-c", "import pytest"], capture_output=True).returncode == 0
+    ok = (
+        Path(debian).exists()
+        and subprocess.run([debian, "-c", "import pytest"], capture_output=True).returncode == 0
+    )
     return [debian, *PYTEST[1:]] if ok else [sys.executable, *PYTEST[1:]]
 
 
@@ -96,7 +99,10 @@ def main() -> None:
                     bare_true += timed(lambda: subprocess.run(["true"], check=True), 1)
                     in_true += timed(lambda: sb.run(["true"]), 1)
                 for _ in range(args.pytest_n):
-                    bare_pytest += timed(lambda: subprocess.run(bare_cmd, cwd=repo, check=True, capture_output=True), 1)
+                    bare_pytest += timed(
+                        lambda: subprocess.run(bare_cmd, cwd=repo, check=True, capture_output=True),
+                        1,
+                    )
                     in_pytest += timed(lambda: sb.run(PYTEST, timeout_s=120), 1)
 
             def fresh() -> None:
@@ -121,6 +127,7 @@ def main() -> None:
         }
         if args.backend == "docker":
             with open_backend("docker", run_label="bench-sandbox-overhead", pool_size=0) as cold:
+
                 def fresh_cold() -> None:
                     with cold.open(LIMITS) as s:
                         s.put_dir(repo, "/testbed")
@@ -131,7 +138,9 @@ def main() -> None:
                 result["fresh_sandbox_cold_ms_p50"] = ms(timed(fresh_cold, max(3, args.n // 6)))
             if bwrap_works()[0]:
                 with open_backend("local") as local, local.open(LIMITS) as sb:
-                    result["local_exec_overhead_ms_p50"] = round(ms(timed(lambda: sb.run(["true"]), args.n)) - ms(bare_true), 1)
+                    result["local_exec_overhead_ms_p50"] = round(
+                        ms(timed(lambda: sb.run(["true"]), args.n)) - ms(bare_true), 1
+                    )
     print(json.dumps(result))
 
 

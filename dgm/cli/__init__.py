@@ -29,7 +29,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "llm": ("dgm.cli.llm", "app", "The LLM gateway: serve, chat, usage."),
     "report": ("dgm.cli.report", "report", "Write a run's report: markdown and plots."),
     "problem": ("dgm.cli.problem", "app", "Score programs against a problem's evaluator."),
-    "ui": ("dgm.cli.ui", "ui", "A web app over the archive (read-only): runs, a run live, its tree, agents."),
+    "ui": (
+        "dgm.cli.ui",
+        "ui",
+        "A web app over the archive (read-only): runs, a run live, its tree, agents.",
+    ),
 }
 
 

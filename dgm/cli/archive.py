@@ -67,19 +67,37 @@ def _agent_json(a: AgentInfo) -> dict[str, object]:
 def list_agents(
     run: RunArg,
     status: Annotated[
-        list[str] | None, typer.Option("--status", help=f"Only these statuses ({', '.join(AGENT_STATUSES)}); repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--status", help=f"Only these statuses ({', '.join(AGENT_STATUSES)}); repeatable."
+        ),
     ] = None,
-    min_score: Annotated[float | None, typer.Option("--min-score", help="Only agents scoring at least this.")] = None,
-    sort: Annotated[str, typer.Option("--sort", help=f"Order by {', '.join(SORT_KEYS)}.")] = "created",
-    desc: Annotated[bool, typer.Option("--desc", help="Largest first (default for score, cost, resolved).")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help=f"At most this many rows [default: all with --json, else {TABLE_ROWS}].")] = None,
+    min_score: Annotated[
+        float | None, typer.Option("--min-score", help="Only agents scoring at least this.")
+    ] = None,
+    sort: Annotated[
+        str, typer.Option("--sort", help=f"Order by {', '.join(SORT_KEYS)}.")
+    ] = "created",
+    desc: Annotated[
+        bool, typer.Option("--desc", help="Largest first (default for score, cost, resolved).")
+    ] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            help=f"At most this many rows [default: all with --json, else {TABLE_ROWS}].",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     archive: str | None = ArchiveOption,
 ) -> None:
     """The run's agents: parent, generation, status, scores, evaluations, cost."""
     for s in status or []:
         if s not in AGENT_STATUSES:
-            raise UserError(f"unknown status {s!r} for --status: use one of {', '.join(AGENT_STATUSES)}")
+            raise UserError(
+                f"unknown status {s!r} for --status: use one of {', '.join(AGENT_STATUSES)}"
+            )
     if sort not in SORT_KEYS:
         raise UserError(f"cannot sort by {sort!r}: use one of {', '.join(SORT_KEYS)}")
     with open_default_archive(archive) as store, archive_errors():
@@ -94,9 +112,18 @@ def list_agents(
         return
     agents = agents[: limit or TABLE_ROWS]
     table = Table(title=f"run {short(run_id)}: {total} agent(s)", title_justify="left")
-    for col, justify in [("agent", "left"), ("parent", "left"), ("gen", "right"), ("op", "left"),
-                         ("status", "left"), ("score", "right"), ("stages", "left"),
-                         ("resolved", "right"), ("cost", "right"), ("age", "right")]:
+    for col, justify in [
+        ("agent", "left"),
+        ("parent", "left"),
+        ("gen", "right"),
+        ("op", "left"),
+        ("status", "left"),
+        ("score", "right"),
+        ("stages", "left"),
+        ("resolved", "right"),
+        ("cost", "right"),
+        ("age", "right"),
+    ]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for a in agents:
         table.add_row(
@@ -114,7 +141,9 @@ def list_agents(
     console = make_console()
     console.print(table)
     if len(agents) < total:
-        console.print(f"[dim]showing {len(agents)} of {total}: use --limit N, --sort, or --json for all[/]")
+        console.print(
+            f"[dim]showing {len(agents)} of {total}: use --limit N, --sort, or --json for all[/]"
+        )
 
 
 @app.command()
@@ -147,7 +176,9 @@ def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Archiv
     head.add_row("run", escape(f"{info.run_id} ({run.name})"))
     head.add_row("status", _status(info) + (escape(f": {info.reason}") if info.reason else ""))
     head.add_row("made by", escape(f"{info.operator}, generation {info.generation}"))
-    parents = short(info.parent_id) + (f" x {short(info.second_parent_id)}" if info.second_parent_id else "")
+    parents = short(info.parent_id) + (
+        f" x {short(info.second_parent_id)}" if info.second_parent_id else ""
+    )
     head.add_row("parent", parents)
     head.add_row("children", str(info.n_children))
     head.add_row("diff", f"{info.files_changed} file(s), +{info.lines_added} -{info.lines_removed}")
@@ -200,7 +231,11 @@ def _hidden(n: int, best: float | None) -> Text:
 
 
 def render_tree(
-    stats: Sequence[CandidateStats], title: str, max_nodes: int = 150, top_k: int = 3, max_depth: int = 14
+    stats: Sequence[CandidateStats],
+    title: str,
+    max_nodes: int = 150,
+    top_k: int = 3,
+    max_depth: int = 14,
 ) -> Tree:
     """The rich Tree of a run: best lineage highlighted, the rest summarised past max_nodes."""
     view = shape_tree(stats, max_nodes=max_nodes, top_k=top_k, max_depth=max_depth)
@@ -208,7 +243,9 @@ def render_tree(
     root = Tree(Text(title, style="bold"), guide_style="dim")
     # Depth-first with an explicit stack (lineages can be deeper than Python's recursion);
     # an int on the stack is a node's "N more" line, printed after its shown children.
-    stack: list[tuple[TreeNode | tuple[int, float | None], Tree]] = [(n, root) for n in reversed(view.roots)]
+    stack: list[tuple[TreeNode | tuple[int, float | None], Tree]] = [
+        (n, root) for n in reversed(view.roots)
+    ]
     while stack:
         item, parent = stack.pop()
         if isinstance(item, tuple):
@@ -216,11 +253,16 @@ def render_tree(
             continue
         if item.gap:
             parent = parent.add(
-                Text(f"⋮ {item.gap} generations of the best lineage ({item.gap_agents} agents, "
-                     f"best {fmt_score(item.gap_best)})", style="green"),
+                Text(
+                    f"⋮ {item.gap} generations of the best lineage ({item.gap_agents} agents, "
+                    f"best {fmt_score(item.gap_best)})",
+                    style="green",
+                ),
                 guide_style="bold green",
             )
-        branch = parent.add(_label(item, best_id), guide_style="bold green" if item.on_best_path else "dim")
+        branch = parent.add(
+            _label(item, best_id), guide_style="bold green" if item.on_best_path else "dim"
+        )
         if item.hidden:
             stack.append(((item.hidden, item.hidden_best), branch))
         stack.extend((c, branch) for c in reversed(item.children))
@@ -232,9 +274,21 @@ def render_tree(
 @app.command()
 def tree(
     run: RunArg,
-    max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Agents shown before summarising.")] = 150,
-    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Siblings shown per node besides the best lineage.")] = 3,
-    max_depth: Annotated[int, typer.Option("--max-depth", min=4, help="Levels shown; a longer best lineage is elided in the middle.")] = 14,
+    max_nodes: Annotated[
+        int, typer.Option("--max-nodes", min=1, help="Agents shown before summarising.")
+    ] = 150,
+    top_k: Annotated[
+        int,
+        typer.Option("--top-k", min=1, help="Siblings shown per node besides the best lineage."),
+    ] = 3,
+    max_depth: Annotated[
+        int,
+        typer.Option(
+            "--max-depth",
+            min=4,
+            help="Levels shown; a longer best lineage is elided in the middle.",
+        ),
+    ] = 14,
     archive: str | None = ArchiveOption,
 ) -> None:
     """The run's tree: best lineage highlighted, scores on nodes, large trees summarised."""
@@ -246,13 +300,17 @@ def tree(
         typer.echo(f"run {short(run_id)} has no agents yet")
         return
     title = f"run {short(run_id)} {info.name}: {len(stats)} agent(s)"
-    make_console().print(render_tree(stats, title, max_nodes=max_nodes, top_k=top_k, max_depth=max_depth))
+    make_console().print(
+        render_tree(stats, title, max_nodes=max_nodes, top_k=top_k, max_depth=max_depth)
+    )
 
 
 @app.command()
 def diff(
     a: AgentArg,
-    b: Annotated[str | None, typer.Argument(help="Second agent [default: A's parent, diffed to A].")] = None,
+    b: Annotated[
+        str | None, typer.Argument(help="Second agent [default: A's parent, diffed to A].")
+    ] = None,
     archive: str | None = ArchiveOption,
 ) -> None:
     """Code diff between two agents, or between an agent and its parent."""
@@ -278,7 +336,9 @@ def lineage(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Arc
     if as_json:
         typer.echo(json.dumps([_agent_json(a) for a in chain], indent=1))
         return
-    table = Table(title=f"lineage of {short(chain[-1].id)}: {len(chain)} generation(s)", title_justify="left")
+    table = Table(
+        title=f"lineage of {short(chain[-1].id)}: {len(chain)} generation(s)", title_justify="left"
+    )
     for col in ("gen", "agent", "op", "status", "score", "diff", "resolved"):
         table.add_column(col)
     for a in chain:
@@ -314,7 +374,9 @@ def best(run: RunArg, as_json: JsonOpt = False, archive: str | None = ArchiveOpt
 @app.command()
 def export(
     agent: AgentArg,
-    dest: Annotated[Path, typer.Argument(help="Directory to write the agent's files into (new or empty).")],
+    dest: Annotated[
+        Path, typer.Argument(help="Directory to write the agent's files into (new or empty).")
+    ],
     archive: str | None = ArchiveOption,
 ) -> None:
     """Write an agent's code to a directory."""

@@ -109,7 +109,9 @@ def list_suites() -> None:
     for name, what in SHIPPED.items():
         problems.add_row(name, what)
     out.print(problems)
-    out.print("Score one with `dgm problem score NAME`; any problem folder in dgm's, ReEvo's or OpenEvolve's layout works too.")
+    out.print(
+        "Score one with `dgm problem score NAME`; any problem folder in dgm's, ReEvo's or OpenEvolve's layout works too."
+    )
 
 
 @app.command()

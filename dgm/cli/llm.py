@@ -39,16 +39,26 @@ def _provider(model: str | None, api_base: str | None, archive: Any = None) -> A
 @app.command()
 def serve(
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    socket: str | None = typer.Option(None, "--socket", help="Unix socket path (default: a fresh private temp dir)."),
-    port: int | None = typer.Option(None, "--port", help="Also serve on 127.0.0.1:PORT (0 picks a free port)."),
+    socket: str | None = typer.Option(
+        None, "--socket", help="Unix socket path (default: a fresh private temp dir)."
+    ),
+    port: int | None = typer.Option(
+        None, "--port", help="Also serve on 127.0.0.1:PORT (0 picks a free port)."
+    ),
     api_base: str | None = typer.Option(None, "--api-base", help=API_BASE_HELP),
-    archive: str | None = typer.Option(None, "--archive", help=ARCHIVE_HELP + " Needed for replay:RUN."),
+    archive: str | None = typer.Option(
+        None, "--archive", help=ARCHIVE_HELP + " Needed for replay:RUN."
+    ),
 ) -> None:
     """Run the gateway until Ctrl-C and print how to reach it."""
     out = console()
     from dgm.llm import Gateway
 
-    store = _open_archive(archive, must_exist=True) if (archive or (model or "").startswith("replay:")) else None
+    store = (
+        _open_archive(archive, must_exist=True)
+        if (archive or (model or "").startswith("replay:"))
+        else None
+    )
     provider = _provider(model, api_base, store)
     with Gateway(provider, archive=store, socket_path=socket, port=port) as gw:
         s = gw.open_session(purpose="serve")
@@ -57,8 +67,11 @@ def serve(
         if gw.port is not None:
             out.print(f"  http         http://127.0.0.1:{gw.port}/v1")
         out.print(f"  token        {s.token}")
-        out.print("  try:  curl --unix-socket " + str(gw.socket_path)
-                      + f" -H 'Authorization: Bearer {s.token}' http://gateway/v1/models")
+        out.print(
+            "  try:  curl --unix-socket "
+            + str(gw.socket_path)
+            + f" -H 'Authorization: Bearer {s.token}' http://gateway/v1/models"
+        )
         out.print("[dim]Ctrl-C stops it.[/]")
         try:
             threading.Event().wait()
@@ -74,7 +87,9 @@ def chat(
     system: str | None = typer.Option(None, "--system", help="A system message."),
     max_tokens: int = typer.Option(512, "--max-tokens", help="Longest answer, in tokens."),
     temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature."),
-    archive: str | None = typer.Option(None, "--archive", help=ARCHIVE_HELP + " Read only, for replay:RUN."),
+    archive: str | None = typer.Option(
+        None, "--archive", help=ARCHIVE_HELP + " Read only, for replay:RUN."
+    ),
 ) -> None:
     """One call through the gateway: prints the answer, the tokens and the cost."""
     out = console()
@@ -82,20 +97,28 @@ def chat(
 
     store = _open_archive(archive, must_exist=True) if (model or "").startswith("replay:") else None
     provider = _provider(model, api_base, store)
-    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+    messages = ([{"role": "system", "content": system}] if system else []) + [
+        {"role": "user", "content": prompt}
+    ]
     with Gateway(provider) as gw:
         client = gw.client(purpose="chat")
         with out.status(f"asking {provider.model} ..."):
             try:
-                r = client.chat.completions.create(model=provider.model, messages=messages,
-                                                   max_tokens=max_tokens, temperature=temperature)
+                r = client.chat.completions.create(
+                    model=provider.model,
+                    messages=messages,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                )
             except Exception as e:  # noqa: BLE001 - the gateway's error message says what went wrong
                 raise UserError(f"{provider.model}: {from_client_error(e)}") from None
         usage = gw.usage()
     out.print(r.choices[0].message.content or "")
     for call in r.choices[0].message.tool_calls or []:
         out.print(f"[tool call] {call.function.name}({call.function.arguments})")
-    out.print(f"[dim]{provider.model}: {usage.tokens_in} tokens in, {usage.tokens_out} out, ${usage.cost_usd:.6f}[/]")
+    out.print(
+        f"[dim]{provider.model}: {usage.tokens_in} tokens in, {usage.tokens_out} out, ${usage.cost_usd:.6f}[/]"
+    )
 
 
 def _usage_table(title: str, rows: dict[str, Usage]) -> Table:
@@ -106,8 +129,15 @@ def _usage_table(title: str, rows: dict[str, Usage]) -> Table:
     for col in (name, "calls", "errors", "refused", "tokens in", "tokens out", "cost"):
         t.add_column(col, justify="left" if col == name else "right")
     for key, u in sorted(rows.items(), key=lambda kv: -kv[1].cost_usd):
-        t.add_row(key, str(u.calls), str(u.errors), str(u.refused), f"{u.tokens_in:,}", f"{u.tokens_out:,}",
-                  fmt_usd(u.cost_usd))
+        t.add_row(
+            key,
+            str(u.calls),
+            str(u.errors),
+            str(u.refused),
+            f"{u.tokens_in:,}",
+            f"{u.tokens_out:,}",
+            fmt_usd(u.cost_usd),
+        )
     return t
 
 
@@ -127,8 +157,14 @@ def usage(
     if not calls:
         out.print(f"run {run} made no LLM calls")
         return
-    for field, title in (("purpose", "by purpose"), ("model", "by model"), ("agent_id", "by agent")):
+    for field, title in (
+        ("purpose", "by purpose"),
+        ("model", "by model"),
+        ("agent_id", "by agent"),
+    ):
         out.print(_usage_table(f"run {run}: LLM usage {title}", tally_by(calls, field)))
     total = tally(calls)
-    out.print(f"total: {total.calls} calls ({total.errors} failed, {total.refused} refused), "
-                    f"{total.tokens_in:,} tokens in, {total.tokens_out:,} out, {fmt_usd(total.cost_usd)}")
+    out.print(
+        f"total: {total.calls} calls ({total.errors} failed, {total.refused} refused), "
+        f"{total.tokens_in:,} tokens in, {total.tokens_out:,} out, {fmt_usd(total.cost_usd)}"
+    )

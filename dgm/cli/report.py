@@ -18,8 +18,12 @@ VIEWERS = ("xdg-open", "open")
 
 def report(
     run_ref: str = typer.Argument(..., metavar="RUN", help="Run id or a unique prefix."),
-    out: Path | None = typer.Option(None, "--out", help="Directory for report.md and the PNGs (default: dgm-report/RUN)."),
-    open_: bool = typer.Option(False, "--open", help="Open the report in a viewer, where one exists."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Directory for report.md and the PNGs (default: dgm-report/RUN)."
+    ),
+    open_: bool = typer.Option(
+        False, "--open", help="Open the report in a viewer, where one exists."
+    ),
     archive_opt: str | None = ArchiveOption,
 ) -> None:
     """Write a run's report: progress, archive tree and cost plots, best lineage."""
@@ -38,5 +42,9 @@ def report(
         if viewer is None:
             console.print("no viewer found (xdg-open/open); open the file yourself", style="yellow")
         else:
-            subprocess.Popen([viewer, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=sys.platform != "win32")
+            subprocess.Popen(
+                [viewer, str(path)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=sys.platform != "win32",
+            )

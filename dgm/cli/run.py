@@ -30,6 +30,7 @@ from dgm.selectors import SELECTORS
 from sandbox import remove_own_sandboxes
 
 if TYPE_CHECKING:
+    from archive import Archive
     from archive.lease import Renewer
 
 console = Console(stderr=True)
@@ -58,7 +59,9 @@ def render(run_id: str, p: Progress) -> Group:
         workers.add_row(str(i), w)
     parts: list = [head, workers]
     if p.stop_reason:
-        parts.append(Text(f"stopping: {p.stop_reason} (finishing the jobs in flight)", style="yellow"))
+        parts.append(
+            Text(f"stopping: {p.stop_reason} (finishing the jobs in flight)", style="yellow")
+        )
     return Group(*parts)
 
 
@@ -81,10 +84,16 @@ async def drive(engine: Engine, run_id: str, live: bool, lease: Renewer | None =
         if interrupts > 1:
             # Waiting for the worker threads is what the user declined: leave now. Every
             # archive write is atomic, so a resume redoes exactly the jobs in flight.
-            console.print("interrupted again: exiting now; `dgm run --resume` redoes the jobs in flight", style="yellow")
+            console.print(
+                "interrupted again: exiting now; `dgm run --resume` redoes the jobs in flight",
+                style="yellow",
+            )
             remove_own_sandboxes()  # os._exit skips the backends' atexit cleanup
             os._exit(130)
-        console.print("stopping: no new jobs; finishing the ones in flight (Ctrl-C again to quit now)", style="yellow")
+        console.print(
+            "stopping: no new jobs; finishing the ones in flight (Ctrl-C again to quit now)",
+            style="yellow",
+        )
         engine.request_stop("interrupted")
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -106,17 +115,23 @@ def failed_expansions(reasons: list[str]) -> str | None:
     return f"{len(reasons)} (most often: {reason[:100]})"
 
 
-def summary(archive: object, run_id: str, reason: str, p: Progress) -> None:
-    best = archive.best_agent(run_id)  # type: ignore[attr-defined]
+def summary(archive: Archive, run_id: str, reason: str, p: Progress) -> None:
+    best = archive.best_agent(run_id)
     failed = failed_expansions(
-        [str(e.payload.get("reason", "?")) for e in archive.events(run_id, kinds=["expansion_failed"])]  # type: ignore[attr-defined]
+        [
+            str(e.payload.get("reason", "?"))
+            for e in archive.events(run_id, kinds=["expansion_failed"])
+        ]
     )
     table = Table(title=f"run {run_id}: {reason}", show_header=False)
     table.add_row("iterations", str(p.iteration))
     table.add_row("agents", f"{p.archive_size} ({p.candidates} admitted)")
-    children = Counter(a.status for a in archive.agents(run_id) if a.parent_id is not None)  # type: ignore[attr-defined]
-    table.add_row("children", f"{sum(children.values())}" + (
-        f" ({', '.join(f'{n} {s}' for s, n in children.most_common())})" if children else ""))
+    children = Counter(a.status for a in archive.agents(run_id) if a.parent_id is not None)
+    table.add_row(
+        "children",
+        f"{sum(children.values())}"
+        + (f" ({', '.join(f'{n} {s}' for s, n in children.most_common())})" if children else ""),
+    )
     table.add_row("evaluations", str(p.evaluations))
     if failed:
         table.add_row("failed expansions", failed)
@@ -124,39 +139,79 @@ def summary(archive: object, run_id: str, reason: str, p: Progress) -> None:
     table.add_row("mean", fmt(p.mean))
     table.add_row("cost", f"${p.usd_spent:.4f}")
     console.print(table)
-    console.print(f"next: dgm report {run_id}   dgm archive tree {run_id}   dgm run --resume {run_id}")
+    console.print(
+        f"next: dgm report {run_id}   dgm archive tree {run_id}   dgm run --resume {run_id}"
+    )
 
 
 def run(
-    preset: str | None = typer.Argument(None, help="Preset name (see dgm/presets) or a YAML config file (default: the dgm preset)."),
-    model: str | None = typer.Option(None, "--model", help="local, a litellm model string, replay:RUN or scripted:FILE (default: a real model when an API key is set, else local)."),
-    api_base: str | None = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server for --model."),
+    preset: str | None = typer.Argument(
+        None, help="Preset name (see dgm/presets) or a YAML config file (default: the dgm preset)."
+    ),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="local, a litellm model string, replay:RUN or scripted:FILE (default: a real model when an API key is set, else local).",
+    ),
+    api_base: str | None = typer.Option(
+        None, "--api-base", help="Base URL of an OpenAI-compatible server for --model."
+    ),
     suite: str | None = typer.Option(None, "--suite", help="Benchmark suite, e.g. swe-mini."),
-    selector: str | None = typer.Option(None, "--selector", help=f"Parent selector: {', '.join(SELECTORS)}."),
-    operator: str | None = typer.Option(None, "--operator", help=f"How a child is made: {', '.join(OPERATORS)} (see `operator` above)."),
+    selector: str | None = typer.Option(
+        None, "--selector", help=f"Parent selector: {', '.join(SELECTORS)}."
+    ),
+    operator: str | None = typer.Option(
+        None,
+        "--operator",
+        help=f"How a child is made: {', '.join(OPERATORS)} (see `operator` above).",
+    ),
     workers: int | None = typer.Option(None, "--workers", help="Jobs run at once."),
     max_iterations: int | None = typer.Option(None, "--max-iterations", help="Children to create."),
-    max_evaluations: int | None = typer.Option(None, "--max-evaluations", help="Stop after this many (agent, task) evaluations."),
-    budget_usd: float | None = typer.Option(None, "--budget-usd", help="Stop when LLM spending reaches this."),
-    wall_clock_s: float | None = typer.Option(None, "--wall-clock", help="Stop starting work after this many seconds."),
+    max_evaluations: int | None = typer.Option(
+        None, "--max-evaluations", help="Stop after this many (agent, task) evaluations."
+    ),
+    budget_usd: float | None = typer.Option(
+        None, "--budget-usd", help="Stop when LLM spending reaches this."
+    ),
+    wall_clock_s: float | None = typer.Option(
+        None, "--wall-clock", help="Stop starting work after this many seconds."
+    ),
     sandbox: str | None = typer.Option(None, "--sandbox", help="docker or local."),
-    seed: int | None = typer.Option(None, "--seed", help="Fixes every random choice of the engine."),
-    resume: str | None = typer.Option(None, "--resume", help="Continue this run (id or unique prefix) from the archive."),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Fixes every random choice of the engine."
+    ),
+    resume: str | None = typer.Option(
+        None, "--resume", help="Continue this run (id or unique prefix) from the archive."
+    ),
     name: str | None = typer.Option(None, "--name", help="Run name."),
     archive_opt: str | None = ArchiveOption,
-    quiet: bool = typer.Option(False, "--quiet", help="No live display (the summary is still printed)."),
+    quiet: bool = typer.Option(
+        False, "--quiet", help="No live display (the summary is still printed)."
+    ),
 ) -> None:
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""
     from dgm.session import open_session, own_run, plan_session, resume_config, start_run
 
     overrides = dict(
-        model=model, api_base=api_base, suite=suite, selector=selector, operator=operator, workers=workers,
-        max_iterations=max_iterations, max_evaluations=max_evaluations, budget_usd=budget_usd,
-        wall_clock_s=wall_clock_s, sandbox=sandbox, seed=seed, name=name,
+        model=model,
+        api_base=api_base,
+        suite=suite,
+        selector=selector,
+        operator=operator,
+        workers=workers,
+        max_iterations=max_iterations,
+        max_evaluations=max_evaluations,
+        budget_usd=budget_usd,
+        wall_clock_s=wall_clock_s,
+        sandbox=sandbox,
+        seed=seed,
+        name=name,
     )
     if resume is not None and preset is not None:
         raise UserError("give either a preset/config or --resume RUN, not both")
-    config = load_config(preset, overrides) if resume is None else None  # fail before touching the archive
+    config = (
+        load_config(preset, overrides) if resume is None else None
+    )  # fail before touching the archive
     archive = open_default_archive(archive_opt, create=resume is None)
     with archive_errors():
         run_id = None
@@ -164,11 +219,15 @@ def run(
             run_id = archive.resolve_run(resume)
             config = resume_config(archive, run_id, overrides)
         assert config is not None
-        plan = plan_session(config)  # the suite, its stages and images: checked before any run exists
+        plan = plan_session(
+            config
+        )  # the suite, its stages and images: checked before any run exists
         if run_id is None:
             config = with_resolved_model(config)
             run_id = start_run(archive, config)
-            console.print(f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, suite {config.suite})")
+            console.print(
+                f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, suite {config.suite})"
+            )
         with ExitStack() as stack:
             lease = stack.enter_context(own_run(archive, run_id))  # before any work; one owner
             if resume is not None:
@@ -179,7 +238,9 @@ def run(
                 archive.append_event(run_id, "session_failed", {"reason": str(e)})
                 archive.set_run_status(run_id, "failed" if resume is None else "stopped")
                 raise
-            reason = asyncio.run(drive(engine, run_id, live=not quiet and console.is_terminal, lease=lease))
+            reason = asyncio.run(
+                drive(engine, run_id, live=not quiet and console.is_terminal, lease=lease)
+            )
         summary(archive, run_id, reason, engine.progress())
 
 

@@ -39,9 +39,17 @@ def runs(
         console.print("no runs in this archive yet: start one with `dgm run`")
         return
     table = Table(title=f"{len(summaries)} run(s)", title_justify="left")
-    for col, justify in [("run", "left"), ("name", "left"), ("kind", "left"), ("status", "left"),
-                         ("agents", "right"), ("best", "right"), ("best agent", "left"),
-                         ("cost", "right"), ("age", "right")]:
+    for col, justify in [
+        ("run", "left"),
+        ("name", "left"),
+        ("kind", "left"),
+        ("status", "left"),
+        ("agents", "right"),
+        ("best", "right"),
+        ("best agent", "left"),
+        ("cost", "right"),
+        ("age", "right"),
+    ]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for s in summaries:
         table.add_row(

@@ -34,9 +34,15 @@ def _client() -> docker.DockerClient:
 
 @app.command()
 def build(
-    offline: Annotated[bool, typer.Option("--offline", help="Build with debootstrap even if a registry answers.")] = False,
-    online: Annotated[bool, typer.Option("--online", help="Only build from the Dockerfile (needs Docker Hub).")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Rebuild even when the image for these inputs exists.")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Build with debootstrap even if a registry answers.")
+    ] = False,
+    online: Annotated[
+        bool, typer.Option("--online", help="Only build from the Dockerfile (needs Docker Hub).")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even when the image for these inputs exists.")
+    ] = False,
 ) -> None:
     """Build the sandbox image (reused when its inputs are unchanged; offline when no registry answers)."""
     from sandbox import image
@@ -46,10 +52,18 @@ def build(
     mode = "offline" if offline else "online" if online else "auto"
     client = _client()
     start = time.monotonic()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
         task = progress.add_task(f"sandbox image {image.image_tag()}", total=None)
         try:
-            tag, how = image.build(client, mode=mode, force=force, step=lambda m: progress.update(task, description=m))
+            tag, how = image.build(
+                client, mode=mode, force=force, step=lambda m: progress.update(task, description=m)
+            )
         except SandboxError as e:
             raise UserError(str(e)) from None
     err.print(f"[green]sandbox image {tag}[/] ({how}, {time.monotonic() - start:.1f}s)")
@@ -80,7 +94,9 @@ def doctor() -> None:
     except SandboxError as e:
         table.add_row("docker engine", "[red]unavailable[/]", str(e))
     ok, detail = bwrap_works()
-    table.add_row("bubblewrap (local backend)", "[green]ok[/]" if ok else "[yellow]missing[/]", detail)
+    table.add_row(
+        "bubblewrap (local backend)", "[green]ok[/]" if ok else "[yellow]missing[/]", detail
+    )
     if ok:
         table.add_row("local backend limits", "", guarantees())
     defaults = Limits()
@@ -97,19 +113,31 @@ def doctor() -> None:
 def _probe_docker(table: Table) -> bool:
     """Run a real command in a real sandbox and check the limits hold."""
     try:
-        with open_backend("docker", pool_size=0) as backend, backend.open(Limits(memory_mb=256)) as sb:
+        with (
+            open_backend("docker", pool_size=0) as backend,
+            backend.open(Limits(memory_mb=256)) as sb,
+        ):
             start = time.monotonic()
-            r = sb.run("id -u; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max;"
-                       " python3 -c 'import socket; socket.create_connection((\"1.1.1.1\", 53), 1)' 2>/dev/null && echo NET || echo nonet",
-                       timeout_s=30)
+            r = sb.run(
+                "id -u; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max;"
+                " python3 -c 'import socket; socket.create_connection((\"1.1.1.1\", 53), 1)' 2>/dev/null && echo NET || echo nonet",
+                timeout_s=30,
+            )
             took = time.monotonic() - start
     except SandboxError as e:
         table.add_row("sandbox run", "[red]failed[/]", str(e))
         return False
     lines = r.stdout.split()
-    good = r.status is Status.ok and lines[:1] == ["1000"] and "nonet" in lines and str(256 << 20) in lines
-    detail = f"uid {lines[0] if lines else '?'}, memory limit {'ok' if str(256 << 20) in lines else '?'}, " \
-             f"network {'none' if 'nonet' in lines else 'OPEN'}, {took * 1000:.0f} ms"
+    good = (
+        r.status is Status.ok
+        and lines[:1] == ["1000"]
+        and "nonet" in lines
+        and str(256 << 20) in lines
+    )
+    detail = (
+        f"uid {lines[0] if lines else '?'}, memory limit {'ok' if str(256 << 20) in lines else '?'}, "
+        f"network {'none' if 'nonet' in lines else 'OPEN'}, {took * 1000:.0f} ms"
+    )
     table.add_row("sandbox run", "[green]ok[/]" if good else "[red]wrong[/]", detail)
     return good
 
@@ -123,12 +151,24 @@ def _stream(stream: str, chunk: bytes) -> None:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def run(
     ctx: typer.Context,
-    backend: Annotated[str, typer.Option("--backend", "--sandbox", help="docker or local.")] = "docker",
+    backend: Annotated[
+        str, typer.Option("--backend", "--sandbox", help="docker or local.")
+    ] = "docker",
     timeout: Annotated[float, typer.Option("--timeout", help="Deadline in seconds.")] = 600.0,
     memory: Annotated[int, typer.Option("--memory", help="Memory limit in MiB.")] = 2048,
     cpus: Annotated[float, typer.Option("--cpus", help="CPU quota in cores.")] = 1.0,
-    workdir: Annotated[Path | None, typer.Option("--workdir", help="Host directory copied in as /testbed, the working directory.")] = None,
-    unsafe_local: Annotated[bool, typer.Option("--unsafe-local", help="Let the local backend run without bubblewrap (no isolation!).")] = False,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            "--workdir", help="Host directory copied in as /testbed, the working directory."
+        ),
+    ] = None,
+    unsafe_local: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe-local", help="Let the local backend run without bubblewrap (no isolation!)."
+        ),
+    ] = False,
 ) -> None:
     """Run one command in a fresh sandbox: `dgm sandbox run [OPTIONS] -- CMD ...`.
 
@@ -145,7 +185,10 @@ def run(
     except ValueError as e:
         raise UserError(f"bad limit: {str(e).splitlines()[-1].strip()}") from None
     try:
-        with open_backend(backend, unsafe_local=unsafe_local, pool_size=0) as be, be.open(limits) as sb:
+        with (
+            open_backend(backend, unsafe_local=unsafe_local, pool_size=0) as be,
+            be.open(limits) as sb,
+        ):
             if workdir is not None:
                 sb.put_dir(workdir, "/testbed")
             r = sb.run(cmd, timeout_s=timeout, workdir="/testbed", on_output=_stream)
@@ -157,5 +200,3 @@ def run(
     if r.status not in (Status.ok, Status.exit_code):
         err.print(f"[yellow]{r.status.value}[/] after {r.duration_s:.1f}s")
     raise typer.Exit(r.exit_code)
-
-

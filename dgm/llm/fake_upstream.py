@@ -47,7 +47,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802
-        self._send(200, json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode())
+        self._send(
+            200,
+            json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode(),
+        )
 
     def do_POST(self) -> None:  # noqa: N802
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -55,22 +58,36 @@ class _Handler(BaseHTTPRequestHandler):
         up = self.server.upstream
         behaviour = up.next_behaviour()
         with up.lock:
-            up.requests.append({"headers": dict(self.headers), "body": request, "behaviour": behaviour})
+            up.requests.append(
+                {"headers": dict(self.headers), "body": request, "behaviour": behaviour}
+            )
         if behaviour.startswith("slow:"):
             time.sleep(float(behaviour.split(":", 1)[1]))
             behaviour = "ok"
         if behaviour == "401":  # like providers that echo the key they refused
-            err = {"error": {"message": f"Incorrect API key provided: {self.headers.get('Authorization', '')[7:]}",
-                             "type": "invalid_request_error", "code": "invalid_api_key"}}
+            err = {
+                "error": {
+                    "message": f"Incorrect API key provided: {self.headers.get('Authorization', '')[7:]}",
+                    "type": "invalid_request_error",
+                    "code": "invalid_api_key",
+                }
+            }
             self._send(401, json.dumps(err).encode())
         elif behaviour in ("429", "500", "503", "400"):
-            message = {"429": "Rate limit reached", "400": "Bad request"}.get(behaviour, "Internal error")
+            message = {"429": "Rate limit reached", "400": "Bad request"}.get(
+                behaviour, "Internal error"
+            )
             err = {"error": {"message": message, "type": "fake_error", "code": behaviour}}
             self._send(int(behaviour), json.dumps(err).encode())
         elif behaviour == "context":
-            err = {"error": {"message": "This model's maximum context length is 8192 tokens. However, your "
-                             "messages resulted in 9000 tokens. Please reduce the length of the messages.",
-                             "type": "invalid_request_error", "code": "context_length_exceeded"}}
+            err = {
+                "error": {
+                    "message": "This model's maximum context length is 8192 tokens. However, your "
+                    "messages resulted in 9000 tokens. Please reduce the length of the messages.",
+                    "type": "invalid_request_error",
+                    "code": "context_length_exceeded",
+                }
+            }
             self._send(400, json.dumps(err).encode())
         elif behaviour == "drop":
             self.close_connection = True
@@ -78,15 +95,33 @@ class _Handler(BaseHTTPRequestHandler):
         elif behaviour == "malformed":
             self._send(200, b'{"id": "chatcmpl-broken", "choices": [{"mess')
         elif behaviour == "empty":
-            self._send(200, json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "fake", "choices": []}).encode())
+            self._send(
+                200,
+                json.dumps(
+                    {
+                        "id": "x",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": "fake",
+                        "choices": [],
+                    }
+                ).encode(),
+            )
         elif behaviour == "tool_call":
             tools = request.get("tools") or [{"function": {"name": "bash"}}]
             call = tool_call(tools[0]["function"]["name"], {"command": "echo hi"})
-            self._send(200, json.dumps(chat_response(request.get("model", "fake"), None, [call], 10, 5)).encode())
+            self._send(
+                200,
+                json.dumps(
+                    chat_response(request.get("model", "fake"), None, [call], 10, 5)
+                ).encode(),
+            )
         else:
             text = _last_text(request)
             answer = f"echo: {text}"
-            resp = chat_response(request.get("model", "fake"), answer, None, rough_tokens(text), rough_tokens(answer))
+            resp = chat_response(
+                request.get("model", "fake"), answer, None, rough_tokens(text), rough_tokens(answer)
+            )
             self._send(200, json.dumps(resp).encode())
 
 
@@ -121,7 +156,9 @@ class FakeUpstream:
             return self._plan.popleft() if self._plan else self.default
 
     def __enter__(self) -> FakeUpstream:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
         self._thread.start()
         return self
 

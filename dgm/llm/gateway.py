@@ -50,10 +50,22 @@ SANDBOX_DIR = "/run/dgm"
 class RecordingArchive(Protocol):
     """The part of `archive` the gateway uses."""
 
-    def record_llm_call(self, run_id: str, agent_id: str | None, task_id: str | None, purpose: str,
-                        model: str, tokens_in: int, tokens_out: int, cost_usd: float, latency_s: float,
-                        request: bytes, response: bytes | None, error_kind: str | None,
-                        request_key: str) -> Any: ...
+    def record_llm_call(
+        self,
+        run_id: str,
+        agent_id: str | None,
+        task_id: str | None,
+        purpose: str,
+        model: str,
+        tokens_in: int,
+        tokens_out: int,
+        cost_usd: float,
+        latency_s: float,
+        request: bytes,
+        response: bytes | None,
+        error_kind: str | None,
+        request_key: str,
+    ) -> Any: ...
 
     def find_llm_response(self, request_key: str, run_id: str | None = None) -> bytes | None: ...
 
@@ -191,12 +203,16 @@ class Gateway:
                 path.unlink()  # a stale socket from a gateway that died
         else:
             self._tmpdir = tempfile.mkdtemp(prefix="dgm-llm-")
-            os.chmod(self._tmpdir, 0o755)  # sandboxes run as other users; the dir is ours alone to write
+            os.chmod(
+                self._tmpdir, 0o755
+            )  # sandboxes run as other users; the dir is ours alone to write
             path = Path(self._tmpdir) / "llm.sock"
         try:
             unix = http.UnixServer(str(path), self)
         except OSError as e:
-            raise UserError(f"cannot serve on socket {path}: {e.strerror}: pick another --socket") from None
+            raise UserError(
+                f"cannot serve on socket {path}: {e.strerror}: pick another --socket"
+            ) from None
         os.chmod(path, 0o666)
         self.socket_path = str(path)
         self._servers.append(unix)
@@ -205,7 +221,9 @@ class Gateway:
             try:
                 tcp = http.TCPServer(self._requested_port, self)
             except OSError as e:
-                raise UserError(f"cannot serve on 127.0.0.1:{self._requested_port}: {e.strerror}: pick another --port") from None
+                raise UserError(
+                    f"cannot serve on 127.0.0.1:{self._requested_port}: {e.strerror}: pick another --port"
+                ) from None
             self.port = tcp.server_address[1]
             self._servers.append(tcp)
             http.start(tcp)
@@ -242,16 +260,29 @@ class Gateway:
     ) -> Session:
         """A new caller identity; `budget` caps this session alone."""
         if self.socket_path is None:
-            raise RuntimeError("start the gateway (use it as a context manager) before opening sessions")
+            raise RuntimeError(
+                "start the gateway (use it as a context manager) before opening sessions"
+            )
         token = secrets.token_urlsafe(24)
-        scopes = [self._run_scope, f"session {next(self._session_numbers)} (agent {agent_id}, task {task_id}, {purpose})"]
+        scopes = [
+            self._run_scope,
+            f"session {next(self._session_numbers)} (agent {agent_id}, task {task_id}, {purpose})",
+        ]
         if task_id is not None:
             scopes.append(f"task {task_id} of agent {agent_id}")
             if self.task_budget is not None:
                 self._ledger.set_budget(scopes[-1], self.task_budget)
         self._ledger.set_budget(scopes[1], budget)
-        s = Session(token, self.run_id, agent_id, task_id, purpose, self.provider.model,
-                    Path(self.socket_path).name, scopes)
+        s = Session(
+            token,
+            self.run_id,
+            agent_id,
+            task_id,
+            purpose,
+            self.provider.model,
+            Path(self.socket_path).name,
+            scopes,
+        )
         with self._lock:
             self._sessions[token] = s
         return s
@@ -261,15 +292,28 @@ class Gateway:
         with self._lock:
             self._sessions.pop(session.token, None)
 
-    def client(self, purpose: str = "host", agent_id: str | None = None, task_id: str | None = None,
-               budget: Budget | None = None, timeout_s: float = 900.0) -> Any:
+    def client(
+        self,
+        purpose: str = "host",
+        agent_id: str | None = None,
+        task_id: str | None = None,
+        budget: Budget | None = None,
+        timeout_s: float = 900.0,
+    ) -> Any:
         """An openai.OpenAI client for host-side code that talks to this gateway's socket."""
         import httpx
         import openai
 
         s = self.open_session(agent_id=agent_id, task_id=task_id, purpose=purpose, budget=budget)
-        http_client = httpx.Client(transport=httpx.HTTPTransport(uds=self.socket_path), timeout=timeout_s)
-        c = openai.OpenAI(api_key=s.token, base_url="http://dgm-gateway/v1", http_client=http_client, max_retries=0)
+        http_client = httpx.Client(
+            transport=httpx.HTTPTransport(uds=self.socket_path), timeout=timeout_s
+        )
+        c = openai.OpenAI(
+            api_key=s.token,
+            base_url="http://dgm-gateway/v1",
+            http_client=http_client,
+            max_retries=0,
+        )
         self._clients.append(c)
         return c
 
@@ -281,7 +325,9 @@ class Gateway:
         if session_or_run is None or session_or_run == self.run_id:
             return self._ledger.usage(self._run_scope)
         if self.archive is None:
-            raise ValueError(f"run {session_or_run!r} is not this gateway's and there is no archive to ask")
+            raise ValueError(
+                f"run {session_or_run!r} is not this gateway's and there is no archive to ask"
+            )
         return archive_usage(self.archive, session_or_run)
 
     # -- the protocol ----------------------------------------------------------------
@@ -289,8 +335,15 @@ class Gateway:
     def models(self, token: str | None) -> Reply:
         if self._session(token) is None:
             return self._unauthorized()
-        return _json_reply(200, {"object": "list", "data": [
-            {"id": self.provider.model, "object": "model", "created": 0, "owned_by": "dgm"}]})
+        return _json_reply(
+            200,
+            {
+                "object": "list",
+                "data": [
+                    {"id": self.provider.model, "object": "model", "created": 0, "owned_by": "dgm"}
+                ],
+            },
+        )
 
     def _session(self, token: str | None) -> Session | None:
         if token is None:
@@ -300,7 +353,11 @@ class Gateway:
 
     def _error_reply(self, e: LLMError) -> Reply:
         # The gateway already retried: tell OpenAI clients not to retry on their own.
-        return Reply(e.http_status, error_body(e.kind, redact(e.message, self._secrets)), {"x-should-retry": "false"})
+        return Reply(
+            e.http_status,
+            error_body(e.kind, redact(e.message, self._secrets)),
+            {"x-should-retry": "false"},
+        )
 
     def _log_failure(self, what: str) -> None:
         """Log the exception being handled, traceback included, with secrets masked."""
@@ -308,8 +365,14 @@ class Gateway:
 
     @staticmethod
     def _unauthorized() -> Reply:
-        return Reply(401, error_body("auth", "unknown or missing session token: send Authorization: Bearer $DGM_LLM_TOKEN"),
-                     {"x-should-retry": "false"})
+        return Reply(
+            401,
+            error_body(
+                "auth",
+                "unknown or missing session token: send Authorization: Bearer $DGM_LLM_TOKEN",
+            ),
+            {"x-should-retry": "false"},
+        )
 
     def chat(self, token: str | None, body: bytes) -> Reply:
         """Answer one POST /v1/chat/completions. Never raises."""
@@ -318,7 +381,11 @@ class Gateway:
             return self._unauthorized()
         try:
             parsed = json.loads(body)
-            if not isinstance(parsed, dict) or not isinstance(parsed.get("messages"), list) or not parsed["messages"]:
+            if (
+                not isinstance(parsed, dict)
+                or not isinstance(parsed.get("messages"), list)
+                or not parsed["messages"]
+            ):
                 raise ValueError("the body must be a JSON object with a non-empty `messages` list")
             if parsed.get("stream"):
                 raise ValueError("streaming is not supported: send stream=false")
@@ -330,14 +397,18 @@ class Gateway:
             return self._call(session, request, raw, encoded_key(raw))
         except Exception as e:  # noqa: BLE001 - one bad call must never take the gateway down
             self._log_failure("gateway failed on a call")
-            return self._error_reply(LLMError("internal", f"gateway error: {type(e).__name__}: {e}"))
+            return self._error_reply(
+                LLMError("internal", f"gateway error: {type(e).__name__}: {e}")
+            )
 
     def _call(self, session: Session, request: dict[str, Any], raw: bytes, key: str) -> Reply:
         try:
             self._ledger.reserve(session.scopes)
         except BudgetExceeded as e:
             self._record(session, raw, key, None, 0.0, e.kind)
-            self._event(session, "llm_budget_exceeded", {"message": e.message, "scopes": session.scopes})
+            self._event(
+                session, "llm_budget_exceeded", {"message": e.message, "scopes": session.scopes}
+            )
             return self._error_reply(e)
 
         start = time.perf_counter()
@@ -357,7 +428,12 @@ class Gateway:
             except LLMError as e:
                 self._record(session, raw, key, None, time.perf_counter() - t0, e.kind)
                 if e.retryable and attempt + 1 < self.retry.tries:
-                    log.info("retrying after %s (attempt %d of %d)", e.kind, attempt + 1, self.retry.tries)
+                    log.info(
+                        "retrying after %s (attempt %d of %d)",
+                        e.kind,
+                        attempt + 1,
+                        self.retry.tries,
+                    )
                     time.sleep(self.retry.delay(attempt))
                     continue
                 self._ledger.charge(session.scopes, 0, 0, 0.0, error_kind=e.kind)
@@ -387,17 +463,34 @@ class Gateway:
             self._log_failure("archive lookup failed")
             return None
 
-    def _record(self, s: Session, raw: bytes, key: str, done: Completion | None, latency_s: float,
-                error_kind: str | None) -> None:
+    def _record(
+        self,
+        s: Session,
+        raw: bytes,
+        key: str,
+        done: Completion | None,
+        latency_s: float,
+        error_kind: str | None,
+    ) -> None:
         if self._recorder is None:
             return
-        self._recorder.put(dict(
-            run_id=self.run_id, agent_id=s.agent_id, task_id=s.task_id, purpose=s.purpose,
-            model=self.provider.model,
-            tokens_in=done.tokens_in if done else 0, tokens_out=done.tokens_out if done else 0,
-            cost_usd=done.cost_usd if done else 0.0, latency_s=latency_s,
-            request=raw, response=done.body if done else None, error_kind=error_kind, request_key=key,
-        ))
+        self._recorder.put(
+            dict(
+                run_id=self.run_id,
+                agent_id=s.agent_id,
+                task_id=s.task_id,
+                purpose=s.purpose,
+                model=self.provider.model,
+                tokens_in=done.tokens_in if done else 0,
+                tokens_out=done.tokens_out if done else 0,
+                cost_usd=done.cost_usd if done else 0.0,
+                latency_s=latency_s,
+                request=raw,
+                response=done.body if done else None,
+                error_kind=error_kind,
+                request_key=key,
+            )
+        )
 
     def flush(self) -> None:
         """Wait until every call so far is in the archive (records are written in the background)."""
@@ -408,7 +501,10 @@ class Gateway:
         if self.archive is None or self.run_id is None:
             return
         try:
-            self.archive.append_event(self.run_id, kind, {**data, "agent_id": s.agent_id, "task_id": s.task_id,
-                                                          "purpose": s.purpose})
+            self.archive.append_event(
+                self.run_id,
+                kind,
+                {**data, "agent_id": s.agent_id, "task_id": s.task_id, "purpose": s.purpose},
+            )
         except Exception:  # noqa: BLE001
             self._log_failure("recording an event failed")

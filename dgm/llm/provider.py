@@ -41,7 +41,9 @@ def open_provider(model: str, archive: Any = None, api_base: str | None = None) 
     """The provider a `--model` string names; UserError if it cannot be opened."""
     model = model.strip()
     if not model:
-        raise UserError("--model is empty: pass `local`, `replay:RUN`, `scripted:FILE` or a litellm model string like openai/gpt-4o-mini")
+        raise UserError(
+            "--model is empty: pass `local`, `replay:RUN`, `scripted:FILE` or a litellm model string like openai/gpt-4o-mini"
+        )
     if model == "local":
         from dgm.llm.local import LocalProvider
 

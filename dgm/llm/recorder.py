@@ -49,7 +49,11 @@ def write_record(store: Any, call: Record) -> None:
     except Exception as e:  # noqa: BLE001 - the archive's error type is not ours to import
         if call["agent_id"] is None:
             raise
-        log.warning("recording an LLM call of agent %s failed (%s); recording it without the agent", call["agent_id"], e)
+        log.warning(
+            "recording an LLM call of agent %s failed (%s); recording it without the agent",
+            call["agent_id"],
+            e,
+        )
         store.record_llm_call(**{**call, "agent_id": None})
 
 
@@ -144,7 +148,10 @@ class _Writer:
     def __init__(self) -> None:
         self._proc = subprocess.Popen(
             [sys.executable, "-c", "from dgm.llm.recorder import writer_main; writer_main()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env())
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_child_env(),
+        )
         self._outbox: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
         self._cond = threading.Condition()
         self._acked = 0
@@ -170,7 +177,9 @@ class _Writer:
         try:
             self._proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
-            log.error("the LLM call writer did not finish in time; stopping it (queued records are lost)")
+            log.error(
+                "the LLM call writer did not finish in time; stopping it (queued records are lost)"
+            )
             self._proc.kill()
 
     def _feed(self) -> None:
@@ -197,7 +206,10 @@ class _Writer:
     def _died(self) -> None:
         with self._cond:
             if not self.dead:
-                log.error("the LLM call writer process died (exit code %s): records in flight are lost", self._proc.poll())
+                log.error(
+                    "the LLM call writer process died (exit code %s): records in flight are lost",
+                    self._proc.poll(),
+                )
             self.dead = True
             self._cond.notify_all()
 
@@ -245,4 +257,3 @@ def open_recorder(store: Any) -> Recorder:
     if isinstance(url, str) and url not in ("sqlite://", "sqlite:///") and ":memory:" not in url:
         return ProcessRecorder(url)
     return ThreadRecorder(lambda call: write_record(store, call))
-

@@ -46,7 +46,11 @@ def _plain_numbers(value: Any) -> Any:
 def canonical(request: dict[str, Any], model: str) -> dict[str, Any]:
     """The request as the gateway sends it upstream: scrubbed, with our model, no nulls,
     integral floats written as integers."""
-    out = {k: _plain_numbers(v) for k, v in request.items() if k.lower() not in SCRUBBED and v is not None}
+    out = {
+        k: _plain_numbers(v)
+        for k, v in request.items()
+        if k.lower() not in SCRUBBED and v is not None
+    }
     out["model"] = model
     return out
 

@@ -71,19 +71,28 @@ class ScriptedProvider:
     def from_file(cls, path: str) -> ScriptedProvider:
         p = Path(path)
         if not p.is_file():
-            raise UserError(f"scripted responses file {path!r} not found: pass scripted:PATH to a YAML or JSON file")
+            raise UserError(
+                f"scripted responses file {path!r} not found: pass scripted:PATH to a YAML or JSON file"
+            )
         try:
-            data = json.loads(p.read_text()) if p.suffix == ".json" else yaml.safe_load(p.read_text())
+            data = (
+                json.loads(p.read_text()) if p.suffix == ".json" else yaml.safe_load(p.read_text())
+            )
             if isinstance(data, dict):
                 data = data.get("responses")
             if not isinstance(data, list):
                 raise ValueError("expected a list of responses (or a mapping with `responses:`)")
-            entries = [ScriptedEntry(content=e) if isinstance(e, str) else ScriptedEntry.model_validate(e) for e in data]
+            entries = [
+                ScriptedEntry(content=e) if isinstance(e, str) else ScriptedEntry.model_validate(e)
+                for e in data
+            ]
             for e in entries:
                 if e.pattern:
                     re.compile(e.pattern)
         except (ValueError, ValidationError, yaml.YAMLError, re.error) as e:
-            raise UserError(f"scripted responses file {path!r} is invalid: {str(e).splitlines()[0]}") from None
+            raise UserError(
+                f"scripted responses file {path!r} is invalid: {str(e).splitlines()[0]}"
+            ) from None
         return cls(entries, model=f"scripted:{p.name}")
 
     def _pick(self, request: dict[str, Any]) -> ScriptedEntry:
@@ -93,7 +102,10 @@ class ScriptedProvider:
                 return entry
         with self._lock:
             if self._next >= len(self._ordered):
-                raise LLMError("script_exhausted", f"{self.model}: all {len(self._ordered)} scripted responses used and no pattern matches the last message")
+                raise LLMError(
+                    "script_exhausted",
+                    f"{self.model}: all {len(self._ordered)} scripted responses used and no pattern matches the last message",
+                )
             entry = self._ordered[self._next]
             self._next += 1
             return entry
@@ -101,7 +113,11 @@ class ScriptedProvider:
     def complete(self, request: dict[str, Any], key: str) -> Completion:
         entry = self._pick(request)
         calls = [tool_call(c.name, c.arguments) for c in entry.tool_calls]
-        tokens_in = sum(rough_tokens(json.dumps(m.get("content") or "")) for m in request.get("messages") or [])
-        tokens_out = rough_tokens((entry.content or "") + json.dumps([c.model_dump() for c in entry.tool_calls]))
+        tokens_in = sum(
+            rough_tokens(json.dumps(m.get("content") or "")) for m in request.get("messages") or []
+        )
+        tokens_out = rough_tokens(
+            (entry.content or "") + json.dumps([c.model_dump() for c in entry.tool_calls])
+        )
         body = chat_response(self.model, entry.content, calls or None, tokens_in, tokens_out)
         return Completion(json.dumps(body).encode(), tokens_in, tokens_out, 0.0)

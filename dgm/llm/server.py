@@ -43,7 +43,9 @@ def _bearer(header: str | None) -> str | None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    timeout = 900  # seconds a kept-alive connection may sit idle (or a body stall) before it is closed
+    timeout = (
+        900  # seconds a kept-alive connection may sit idle (or a body stall) before it is closed
+    )
     server_version = "dgm-llm-gateway"
     sys_version = ""
 
@@ -61,7 +63,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         if self.path.split("?")[0].rstrip("/") not in CHAT_PATHS:
-            self._error(404, "not_found", f"no such endpoint {self.path}: use POST /v1/chat/completions")
+            self._error(
+                404, "not_found", f"no such endpoint {self.path}: use POST /v1/chat/completions"
+            )
             return
         try:
             length = int(self.headers.get("Content-Length", ""))
@@ -127,6 +131,11 @@ class TCPServer(_QuietErrors, ThreadingHTTPServer):
 
 
 def start(server: socketserver.BaseServer) -> threading.Thread:
-    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True, name="dgm-llm-server")
+    t = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.2},
+        daemon=True,
+        name="dgm-llm-server",
+    )
     t.start()
     return t

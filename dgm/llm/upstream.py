@@ -53,16 +53,24 @@ def classify(e: BaseException) -> LLMError:
     text = (str(e).splitlines() or [type(e).__name__])[0][:300]
     chain = _chain(e)
     # What really happened is at the bottom of the chain; look there first.
-    if any(isinstance(c, (openai.APITimeoutError, httpx.TimeoutException, TimeoutError)) for c in chain):
+    if any(
+        isinstance(c, (openai.APITimeoutError, httpx.TimeoutException, TimeoutError)) for c in chain
+    ):
         return LLMError("timeout", f"upstream timed out: {text}")
     if any(isinstance(c, json.JSONDecodeError) for c in chain):
         return LLMError("bad_response", f"upstream sent malformed JSON: {text}")
-    if any(isinstance(c, (openai.APIConnectionError, httpx.TransportError, ConnectionError)) for c in chain):
+    if any(
+        isinstance(c, (openai.APIConnectionError, httpx.TransportError, ConnectionError))
+        for c in chain
+    ):
         return LLMError("connection", f"upstream connection failed: {text}")
     status = getattr(e, "status_code", None)
     if isinstance(e, litellm.RateLimitError) or status == 429:
         return LLMError("rate_limit", f"upstream rate limit: {text}")
-    if isinstance(e, (litellm.AuthenticationError, litellm.PermissionDeniedError)) or status in (401, 403):
+    if isinstance(e, (litellm.AuthenticationError, litellm.PermissionDeniedError)) or status in (
+        401,
+        403,
+    ):
         return LLMError("auth", f"upstream refused the credentials: {text}")
     if isinstance(e, litellm.NotFoundError) or status == 404:
         return LLMError("not_found", f"upstream does not know the model or path: {text}")
@@ -86,7 +94,11 @@ class LiteLLMProvider:
     def _api_key(self) -> str | None:
         # An OpenAI-compatible server (vLLM, llama.cpp, a test server) often needs no key,
         # but the openai client refuses to start without one.
-        if self.api_base and self.model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
+        if (
+            self.api_base
+            and self.model.startswith("openai/")
+            and not os.environ.get("OPENAI_API_KEY")
+        ):
             return "no-key"
         return None
 
@@ -130,5 +142,7 @@ class LiteLLMProvider:
             with _warn_lock:
                 if self.model not in _unpriced_warned:
                     _unpriced_warned.add(self.model)
-                    log.warning("no price known for %s: its calls count 0 USD against budgets", self.model)
+                    log.warning(
+                        "no price known for %s: its calls count 0 USD against budgets", self.model
+                    )
             return 0.0

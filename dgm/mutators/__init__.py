@@ -26,8 +26,14 @@ if TYPE_CHECKING:
 class Chat(Protocol):
     """One LLM chat call on the host, attributed to a purpose and an agent (the gateway)."""
 
-    def complete(self, messages: list[dict[str, str]], *, purpose: str, agent_id: str | None = None,
-                 schema: Mapping[str, Any] | None = None) -> str:
+    def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        purpose: str,
+        agent_id: str | None = None,
+        schema: Mapping[str, Any] | None = None,
+    ) -> str:
         """The assistant's text for `messages`; raises on a failed call. With `schema` (a JSON
         schema in the strict subset hosted models accept) the text is asked to be JSON of it."""
         ...

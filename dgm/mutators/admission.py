@@ -34,7 +34,9 @@ def rejection(parent: Mapping[str, bytes], child: Mapping[str, bytes]) -> str | 
             return f"does not compile: {path}:{line}: {getattr(e, 'msg', str(e))}"
     root = package_root(parent)
     if f"{root}__main__.py" not in child:
-        return f"breaks the agent contract: {root}__main__.py is gone, so `python -m agent` cannot run"
+        return (
+            f"breaks the agent contract: {root}__main__.py is gone, so `python -m agent` cannot run"
+        )
     source = "\n".join(v.decode(errors="replace") for p, v in child.items() if p.endswith(".py"))
     missing = [o for o in CONTRACT_OPTIONS if not re.search(rf"['\"]{o}['\"]", source)]
     if missing:

@@ -69,7 +69,9 @@ def closest_line(content: str, search: str) -> str:
     return f"; the closest line is line {n}: {best[0].strip()!r}"
 
 
-def apply_blocks(files: Mapping[str, bytes], blocks: list[Block]) -> tuple[dict[str, bytes] | None, list[str]]:
+def apply_blocks(
+    files: Mapping[str, bytes], blocks: list[Block]
+) -> tuple[dict[str, bytes] | None, list[str]]:
     """(new files, []) when every block applies, else (None, one reason per failed block)."""
     if not blocks:
         return None, ["no SEARCH/REPLACE blocks found. " + FORMAT_HELP]
@@ -83,19 +85,27 @@ def apply_blocks(files: Mapping[str, bytes], blocks: list[Block]) -> tuple[dict[
             continue
         if b.search == "":
             if b.path in out:
-                errors.append(f"{label}: empty SEARCH creates a file, but {b.path} exists; quote the lines to change")
+                errors.append(
+                    f"{label}: empty SEARCH creates a file, but {b.path} exists; quote the lines to change"
+                )
             else:
                 out[b.path] = b.replace.encode()
             continue
         if b.path not in out:
-            errors.append(f"{label}: file {b.path} does not exist (files: {', '.join(sorted(out)[:20])})")
+            errors.append(
+                f"{label}: file {b.path} does not exist (files: {', '.join(sorted(out)[:20])})"
+            )
             continue
         content = out[b.path].decode(errors="replace")
         count = content.count(b.search)
         if count == 0:
-            errors.append(f"{label}: SEARCH text not found in {b.path}{closest_line(content, b.search)}")
+            errors.append(
+                f"{label}: SEARCH text not found in {b.path}{closest_line(content, b.search)}"
+            )
         elif count > 1:
-            errors.append(f"{label}: SEARCH text occurs {count} times in {b.path}; include more lines to make it unique")
+            errors.append(
+                f"{label}: SEARCH text occurs {count} times in {b.path}; include more lines to make it unique"
+            )
         else:
             out[b.path] = content.replace(b.search, b.replace, 1).encode()
     return (None, errors) if errors else (out, [])

@@ -58,7 +58,9 @@ class SelfModifier:
     def run(self, agent_id: str, files: Mapping[str, bytes], problem: str) -> SelfModifyRun:
         session = self.gateway.open_session(agent_id=agent_id, task_id=None, purpose="self_modify")
         try:
-            with self.backend.open(self.limits, env=self.env(session), gateway_socket=Path(self.gateway.socket_path)) as sb:
+            with self.backend.open(
+                self.limits, env=self.env(session), gateway_socket=Path(self.gateway.socket_path)
+            ) as sb:
                 sb.put_files(dict(files), "/agent")
                 sb.put_files(dict(files), "/testbed")
                 sb.put_files({"problem.md": problem.encode()}, "/task")
@@ -87,20 +89,36 @@ class SelfModifyMutator:
     def mutate(self, ctx: MutationContext) -> Mutation:
         focus = choose_focus(ctx.evaluations, ctx.rng)
         if focus is None:
-            return Mutation(None, {"operator": self.name}, "the parent has no failure to learn from")
-        origin: dict[str, Any] = {"operator": self.name, "focus": {"kind": focus.kind, "task_id": focus.task_id}}
+            return Mutation(
+                None, {"operator": self.name}, "the parent has no failure to learn from"
+            )
+        origin: dict[str, Any] = {
+            "operator": self.name,
+            "focus": {"kind": focus.kind, "task_id": focus.task_id},
+        }
         evaluation = next((e for e in ctx.evaluations if e.task_id == focus.task_id), None)
         problem = ctx.problem_statements.get(focus.task_id or "", "")
         try:
             proposal, tries = diagnose(
-                ctx.chat, ctx.files, focus, evaluation, problem, agent_id=ctx.parent_id,
-                retries=self.diagnosis_retries, max_chars=self.max_chars,
+                ctx.chat,
+                ctx.files,
+                focus,
+                evaluation,
+                problem,
+                agent_id=ctx.parent_id,
+                retries=self.diagnosis_retries,
+                max_chars=self.max_chars,
             )
         except DiagnosisFailed as e:
             return Mutation(None, origin, str(e))
         statement = self_improvement_problem(proposal)
-        origin.update(diagnosis=proposal.model_dump(), diagnosis_tries=tries, problem_statement=statement)
+        origin.update(
+            diagnosis=proposal.model_dump(), diagnosis_tries=tries, problem_statement=statement
+        )
         run = self.runner.run(ctx.parent_id, agent_source(ctx.files), statement)
-        origin.update(self_modify_status=run.status, self_modify_log=run.log[-2000:],
-                      self_modify_trajectory=run.trajectory[-20000:])
+        origin.update(
+            self_modify_status=run.status,
+            self_modify_log=run.log[-2000:],
+            self_modify_trajectory=run.trajectory[-20000:],
+        )
         return Mutation(run.files, origin)

@@ -49,10 +49,22 @@ def grow(path: str) -> dict[str, str]:
             a.set_agent_status(agent, "evaluated")
             a.set_agent_score(agent, "small", score)
         a.set_agent_status(ic, "rejected", reason="does not compile: agent/broken.py line 1")
-        a.record_evaluation(ib, "ledgerly__ledgerly-3", 0, "small", True, 1.0,
-                            {"tests/test_x.py::test_a": "PASSED", "tests/test_x.py::test_b": "PASSED"}, 4.2)
-        a.record_evaluation(ib, "ledgerly__ledgerly-4", 0, "small", False, 0.0, {}, 1.0, error_kind="timeout")
-        a.record_llm_call(run, ib, None, "diagnose", "local", 10, 5, 0.25, 1.0, b"q", b"a", None, "k")
+        a.record_evaluation(
+            ib,
+            "ledgerly__ledgerly-3",
+            0,
+            "small",
+            True,
+            1.0,
+            {"tests/test_x.py::test_a": "PASSED", "tests/test_x.py::test_b": "PASSED"},
+            4.2,
+        )
+        a.record_evaluation(
+            ib, "ledgerly__ledgerly-4", 0, "small", False, 0.0, {}, 1.0, error_kind="timeout"
+        )
+        a.record_llm_call(
+            run, ib, None, "diagnose", "local", 10, 5, 0.25, 1.0, b"q", b"a", None, "k"
+        )
     return {"run": run, "seed": seed, "a": ia, "b": ib, "c": ic}
 
 
@@ -117,7 +129,9 @@ def test_tree_highlights_the_best_lineage(grown: tuple[str, dict[str, str]]) -> 
     assert "4 agent(s)" in out
     assert f"{ids['b'][:8]} 0.900 evaluated 1/2  ★ best" in out
     lines = out.splitlines()
-    depth = {k: next(ln.index(ids[k][:8]) for ln in lines if ids[k][:8] in ln) for k in ids if k != "run"}
+    depth = {
+        k: next(ln.index(ids[k][:8]) for ln in lines if ids[k][:8] in ln) for k in ids if k != "run"
+    }
     assert depth["seed"] < depth["a"] < depth["b"] and depth["c"] == depth["a"]
 
 
@@ -128,7 +142,11 @@ def test_tree_collapses_large_runs(tmp_path: Path) -> None:
         seed = a.add_agent(run, {"a.py": b"0"})
         level = [seed]
         for _depth in range(3):  # 1 + 8 + 64 + 512 agents
-            level = [a.add_agent(run, {"a.py": f"{p}{i}".encode()}, parent_id=p) for p in level for i in range(8)]
+            level = [
+                a.add_agent(run, {"a.py": f"{p}{i}".encode()}, parent_id=p)
+                for p in level
+                for i in range(8)
+            ]
         best = level[-5]
         a.set_agent_score(best, "small", 0.99)
     out = dgm(path, "archive", "tree", "big", "--max-nodes", "20")
@@ -238,7 +256,9 @@ def test_corrupt_and_newer_archives(grown: tuple[str, dict[str, str]], tmp_path:
     path, _ = grown
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not sqlite at all\n" * 300)
-    assert_one_line_error(real_dgm("runs", "--archive", str(junk), cwd=tmp_path), "junk.db", "not a database")
+    assert_one_line_error(
+        real_dgm("runs", "--archive", str(junk), cwd=tmp_path), "junk.db", "not a database"
+    )
     engine = sa.create_engine(to_url(path))
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = 'ffff99'"))

@@ -41,7 +41,9 @@ def git_diff_after(repo: Path, files: dict[str, str]) -> str:
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
         (repo / rel).write_text(text)
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-    diff = subprocess.run(["git", "diff", "--cached"], cwd=repo, check=True, capture_output=True, text=True).stdout
+    diff = subprocess.run(
+        ["git", "diff", "--cached"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
     subprocess.run(["git", "reset", "-q", "--hard"], cwd=repo, check=True)
     subprocess.run(["git", "clean", "-qfd"], cwd=repo, check=True)
     return diff

@@ -15,12 +15,12 @@ pytestmark = pytest.mark.docker
 
 TASK_ID = "ledgerly__ledgerly-1"  # Money rounds half-even where half-up is documented
 # A conftest that "fixes" the bug from a test file (pytest imports it before any test).
-CHEAT = '''import decimal
+CHEAT = """import decimal
 
 import ledgerly.money
 
 ledgerly.money.ROUND_HALF_EVEN = decimal.ROUND_HALF_UP
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,9 @@ def task_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     return task, built_repo(task, tmp_path_factory.mktemp("repo") / "repo")
 
 
-def test_gold_resolves_with_every_required_test_passing(docker_backend: Any, task_repo: tuple[Any, Path]) -> None:
+def test_gold_resolves_with_every_required_test_passing(
+    docker_backend: Any, task_repo: tuple[Any, Path]
+) -> None:
     task, repo = task_repo
     result = grade(task, task.patch, docker_backend, repo_dir=repo)
     assert result.resolved and result.patch_applied and result.error_kind is None
@@ -37,7 +39,9 @@ def test_gold_resolves_with_every_required_test_passing(docker_backend: Any, tas
     assert "(git apply)" in result.log
 
 
-def test_a_patch_that_edits_tests_does_not_help(docker_backend: Any, task_repo: tuple[Any, Path], tmp_path: Path) -> None:
+def test_a_patch_that_edits_tests_does_not_help(
+    docker_backend: Any, task_repo: tuple[Any, Path], tmp_path: Path
+) -> None:
     task, _ = task_repo
     repo = built_repo(task, tmp_path / "repo")
     cheat = git_diff_after(repo, {"conftest.py": CHEAT, "tests/conftest.py": CHEAT})
@@ -56,7 +60,9 @@ def test_a_patch_that_edits_tests_does_not_help(docker_backend: Any, task_repo: 
     assert empty.error_kind == "empty_patch" and not empty.resolved
 
 
-def test_the_cheat_really_works_when_not_dropped(docker_backend: Any, task_repo: tuple[Any, Path], tmp_path: Path) -> None:
+def test_the_cheat_really_works_when_not_dropped(
+    docker_backend: Any, task_repo: tuple[Any, Path], tmp_path: Path
+) -> None:
     """Guard for the test above: the same code loaded as a pytest plugin from a source
     file does make the failing tests pass, so it is the dropping that keeps grading honest."""
     task, _ = task_repo
@@ -75,7 +81,9 @@ def test_patch_that_does_not_apply(docker_backend: Any, task_repo: tuple[Any, Pa
     assert ">>>>> Patch Apply Failed" in result.log
 
 
-def test_fuzzy_fallback_applies_a_patch_with_stale_context(docker_backend: Any, task_repo: tuple[Any, Path]) -> None:
+def test_fuzzy_fallback_applies_a_patch_with_stale_context(
+    docker_backend: Any, task_repo: tuple[Any, Path]
+) -> None:
     task, repo = task_repo
     lines = task.patch.splitlines(keepends=True)
     # spoil the first context line of the first hunk: git apply refuses, patch --fuzz copes

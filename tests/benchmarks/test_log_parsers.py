@@ -12,7 +12,7 @@ from benchmarks.grading import MISSING, grade_log, grade_statuses
 from benchmarks.log_parsers import parse_log_pytest, summary_test_id
 from benchmarks.task import Task
 
-DEMO = '''
+DEMO = """
 import pytest
 
 def test_pass():
@@ -55,7 +55,7 @@ def bad_teardown():
 
 def test_teardown_error(bad_teardown):
     pass
-'''
+"""
 
 EXPECTED = {
     "tests/test_demo.py::test_pass": "PASSED",
@@ -75,8 +75,20 @@ EXPECTED = {
 
 def run_pytest(repo: Path, *args: str) -> str:
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider", *args, "tests/test_demo.py"],
-        cwd=repo, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-rA",
+            "-p",
+            "no:cacheprovider",
+            *args,
+            "tests/test_demo.py",
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr  # some tests fail, by design
     return proc.stdout
@@ -107,7 +119,9 @@ def test_verbose_log_names_skipped_tests_too(repo: Path) -> None:
 
 
 def test_ids_with_brackets_and_dashes_are_kept_whole() -> None:
-    assert summary_test_id("t.py::test_p[x - y] - AssertionError: [1] - [2]") == "t.py::test_p[x - y]"
+    assert (
+        summary_test_id("t.py::test_p[x - y] - AssertionError: [1] - [2]") == "t.py::test_p[x - y]"
+    )
     assert summary_test_id("t.py::test_p[[z]]") == "t.py::test_p[[z]]"
     assert summary_test_id("t.py::test_f - assert [1] == [2]") == "t.py::test_f"
     assert summary_test_id("t.py::test_f") == "t.py::test_f"
@@ -115,31 +129,59 @@ def test_ids_with_brackets_and_dashes_are_kept_whole() -> None:
 
 def task_for(f2p: list[str], p2p: list[str]) -> Task:
     return Task(
-        instance_id="demo-1", repo="demo", base_commit="0" * 40, problem_statement="x",
-        patch="", test_patch="", FAIL_TO_PASS=f2p, PASS_TO_PASS=p2p,
+        instance_id="demo-1",
+        repo="demo",
+        base_commit="0" * 40,
+        problem_statement="x",
+        patch="",
+        test_patch="",
+        FAIL_TO_PASS=f2p,
+        PASS_TO_PASS=p2p,
     )
 
 
 def test_verdict_on_a_real_log(repo: Path) -> None:
     log = run_pytest(repo, "-v")
-    ok = task_for(["tests/test_demo.py::test_param[a b]"], ["tests/test_demo.py::test_pass", "tests/test_demo.py::test_xfail"])
+    ok = task_for(
+        ["tests/test_demo.py::test_param[a b]"],
+        ["tests/test_demo.py::test_pass", "tests/test_demo.py::test_xfail"],
+    )
     result = grade_log(ok, log)
     assert result.resolved
     assert result.FAIL_TO_PASS.success == ["tests/test_demo.py::test_param[a b]"]
 
-    for bad in ["test_fail", "test_error", "test_skipped", "test_xpass", "test_teardown_error", "test_param[x - y]", "test_gone"]:
-        result = grade_log(task_for([f"tests/test_demo.py::{bad}"], ["tests/test_demo.py::test_pass"]), log)
+    for bad in [
+        "test_fail",
+        "test_error",
+        "test_skipped",
+        "test_xpass",
+        "test_teardown_error",
+        "test_param[x - y]",
+        "test_gone",
+    ]:
+        result = grade_log(
+            task_for([f"tests/test_demo.py::{bad}"], ["tests/test_demo.py::test_pass"]), log
+        )
         assert not result.resolved, bad
         assert result.FAIL_TO_PASS.failure == [f"tests/test_demo.py::{bad}"]
         assert result.PASS_TO_PASS.success == ["tests/test_demo.py::test_pass"]
-    assert grade_log(task_for(["tests/test_demo.py::test_gone"], []), log).tests == {"tests/test_demo.py::test_gone": MISSING}
+    assert grade_log(task_for(["tests/test_demo.py::test_gone"], []), log).tests == {
+        "tests/test_demo.py::test_gone": MISSING
+    }
 
 
 def test_report_has_swebench_shape() -> None:
-    result = grade_statuses(task_for(["a"], ["b", "c"]), {"a": "PASSED", "b": "PASSED", "c": "FAILED"})
+    result = grade_statuses(
+        task_for(["a"], ["b", "c"]), {"a": "PASSED", "b": "PASSED", "c": "FAILED"}
+    )
     report = result.swebench_report("diff --git a/x b/x\n")
     entry = report["demo-1"]
     assert entry["resolved"] is False and entry["patch_successfully_applied"] is True
     assert entry["tests_status"]["FAIL_TO_PASS"] == {"success": ["a"], "failure": []}
     assert entry["tests_status"]["PASS_TO_PASS"] == {"success": ["b"], "failure": ["c"]}
-    assert set(entry["tests_status"]) == {"FAIL_TO_PASS", "PASS_TO_PASS", "FAIL_TO_FAIL", "PASS_TO_FAIL"}
+    assert set(entry["tests_status"]) == {
+        "FAIL_TO_PASS",
+        "PASS_TO_PASS",
+        "FAIL_TO_FAIL",
+        "PASS_TO_FAIL",
+    }

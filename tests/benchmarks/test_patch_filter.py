@@ -12,20 +12,36 @@ from benchmarks.grading import drop_test_files, is_test_path, split_patch
 
 @pytest.mark.parametrize(
     "path",
-    ["tests/test_x.py", "pkg/tests/helpers.py", "test/data.json", "testing/util.py", "e2e/run.sh",
-     "test_a.py", "pkg/test_b.py", "pkg/b_test.py", "pkg/b_tests.py", "conftest.py", "pkg/conftest.py"],
+    [
+        "tests/test_x.py",
+        "pkg/tests/helpers.py",
+        "test/data.json",
+        "testing/util.py",
+        "e2e/run.sh",
+        "test_a.py",
+        "pkg/test_b.py",
+        "pkg/b_test.py",
+        "pkg/b_tests.py",
+        "conftest.py",
+        "pkg/conftest.py",
+    ],
 )
 def test_test_paths(path: str) -> None:
     assert is_test_path(path)
 
 
-@pytest.mark.parametrize("path", ["pkg/latest.py", "pkg/contest.py", "testsuite.py", "pkg/attest/x.py", "README.md", "tests.md"])
+@pytest.mark.parametrize(
+    "path",
+    ["pkg/latest.py", "pkg/contest.py", "testsuite.py", "pkg/attest/x.py", "README.md", "tests.md"],
+)
 def test_source_paths(path: str) -> None:
     assert not is_test_path(path)
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def test_real_git_diff_loses_exactly_its_test_files(tmp_path: Path) -> None:
@@ -49,7 +65,12 @@ def test_real_git_diff_loses_exactly_its_test_files(tmp_path: Path) -> None:
     diff = git(tmp_path, "diff", "--cached")
 
     assert {p for p, _ in split_patch(diff)} == {
-        "pkg/core.py", "pkg/gone.py", "pkg/new.py", "tests/test_core.py", "conftest.py", "pkg/test_new.py"
+        "pkg/core.py",
+        "pkg/gone.py",
+        "pkg/new.py",
+        "tests/test_core.py",
+        "conftest.py",
+        "pkg/test_new.py",
     }
     kept, dropped = drop_test_files(diff)
     assert sorted(dropped) == ["conftest.py", "pkg/test_new.py", "tests/test_core.py"]

@@ -18,9 +18,11 @@ from dgm.evaluator import EvalLimits, evaluate
 from dgm.llm import Gateway, open_provider
 
 STUB = "def leap_year(year):\n    pass\n"
-EXAMPLE = "def leap_year(year):\n    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)\n"
+EXAMPLE = (
+    "def leap_year(year):\n    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)\n"
+)
 WRONG = "def leap_year(year):\n    return year % 4 == 0\n"
-TESTS = '''import unittest
+TESTS = """import unittest
 
 from leap import leap_year
 
@@ -37,20 +39,33 @@ class LeapTest(unittest.TestCase):
 
     def test_year_divisible_by_400(self):
         self.assertIs(leap_year(2000), True)
-'''
+"""
 
 
 def make_checkout(root: Path) -> Path:
     ex = root / "python" / "exercises" / "practice" / "leap"
     (ex / ".docs").mkdir(parents=True)
     (ex / ".meta").mkdir()
-    (ex / ".docs" / "instructions.md").write_text("# Instructions\n\nGiven a year, report if it is a leap year.\n")
-    (ex / ".meta" / "config.json").write_text(json.dumps(
-        {"files": {"solution": ["leap.py"], "test": ["leap_test.py"], "example": [".meta/example.py"]}}))
+    (ex / ".docs" / "instructions.md").write_text(
+        "# Instructions\n\nGiven a year, report if it is a leap year.\n"
+    )
+    (ex / ".meta" / "config.json").write_text(
+        json.dumps(
+            {
+                "files": {
+                    "solution": ["leap.py"],
+                    "test": ["leap_test.py"],
+                    "example": [".meta/example.py"],
+                }
+            }
+        )
+    )
     (ex / ".meta" / "example.py").write_text(EXAMPLE)
     (ex / "leap.py").write_text(STUB)
     (ex / "leap_test.py").write_text(TESTS)
-    (root / "go" / "exercises" / "practice" / "leap").mkdir(parents=True)  # ignored: no Go toolchain
+    (root / "go" / "exercises" / "practice" / "leap").mkdir(
+        parents=True
+    )  # ignored: no Go toolchain
     return root
 
 
@@ -58,20 +73,36 @@ def test_exercise_becomes_a_task(tmp_path: Path) -> None:
     tasks, dirs = polyglot.load_tasks(make_checkout(tmp_path / "polyglot"))
     (task,) = tasks
     assert task.instance_id == "polyglot__python-leap" and task.test_files == ["leap_test.py"]
-    assert task.FAIL_TO_PASS == [f"leap_test.py::LeapTest::{n}" for n in (
-        "test_year_not_divisible_by_4", "test_year_divisible_by_4_not_by_100",
-        "test_year_divisible_by_100_not_by_400", "test_year_divisible_by_400")]
-    assert "leap year" in task.problem_statement and "modify the supplied files: leap.py" in task.problem_statement
+    assert task.FAIL_TO_PASS == [
+        f"leap_test.py::LeapTest::{n}"
+        for n in (
+            "test_year_not_divisible_by_4",
+            "test_year_divisible_by_4_not_by_100",
+            "test_year_divisible_by_100_not_by_400",
+            "test_year_divisible_by_400",
+        )
+    ]
+    assert (
+        "leap year" in task.problem_statement
+        and "modify the supplied files: leap.py" in task.problem_statement
+    )
 
     repo = tmp_path / "repo"
     polyglot.build_repo(dirs[task.instance_id], repo)
-    files = subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert files == ["leap.py"]  # no tests, no .docs, no .meta
 
     # the gold and test patches really apply, and the gold really passes (bare: our own code)
     for diff in (task.patch, task.test_patch):
         subprocess.run(["git", "apply", "-"], cwd=repo, input=diff, text=True, check=True)
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stdout
 
 
@@ -85,10 +116,15 @@ def test_bad_checkouts_are_clear_errors(tmp_path: Path) -> None:
 
 def test_second_try_problem_carries_the_failing_output(tmp_path: Path) -> None:
     tasks, _ = polyglot.load_tasks(make_checkout(tmp_path / "polyglot"))
-    problem = polyglot.next_problem(tasks[0], "x" * 10_000 + "\nFAILED leap_test.py::LeapTest::test_year_divisible_by_400")
+    problem = polyglot.next_problem(
+        tasks[0], "x" * 10_000 + "\nFAILED leap_test.py::LeapTest::test_year_divisible_by_400"
+    )
     assert problem.startswith(tasks[0].problem_statement)
     assert "FAILED leap_test.py::LeapTest::test_year_divisible_by_400" in problem
-    assert "Fix the code in leap.py" in problem and len(problem) < len(tasks[0].problem_statement) + 7000
+    assert (
+        "Fix the code in leap.py" in problem
+        and len(problem) < len(tasks[0].problem_statement) + 7000
+    )
 
 
 @pytest.mark.docker
@@ -97,19 +133,59 @@ def test_two_tries_with_test_feedback_end_to_end(docker_backend: Any, tmp_path: 
     suite = open_suite(f"polyglot:{make_checkout(tmp_path / 'polyglot')}")
     (task,) = suite.tasks()
     script = tmp_path / "script.yaml"
-    script.write_text(yaml.safe_dump([
-        {"tool_calls": [{"name": "editor", "arguments": {"command": "create", "path": "leap.py", "file_text": WRONG}}]},
-        {"content": "done"},
-        {"tool_calls": [{"name": "bash", "arguments": {"command": "cat leap.py"}}]},
-        {"tool_calls": [{"name": "editor", "arguments": {"command": "create", "path": "leap.py", "file_text": EXAMPLE}}]},
-        {"content": "done"},
-    ]))
+    script.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "tool_calls": [
+                        {
+                            "name": "editor",
+                            "arguments": {
+                                "command": "create",
+                                "path": "leap.py",
+                                "file_text": WRONG,
+                            },
+                        }
+                    ]
+                },
+                {"content": "done"},
+                {"tool_calls": [{"name": "bash", "arguments": {"command": "cat leap.py"}}]},
+                {
+                    "tool_calls": [
+                        {
+                            "name": "editor",
+                            "arguments": {
+                                "command": "create",
+                                "path": "leap.py",
+                                "file_text": EXAMPLE,
+                            },
+                        }
+                    ]
+                },
+                {"content": "done"},
+            ]
+        )
+    )
     with Gateway(open_provider(f"scripted:{script}")) as gw:
-        result = evaluate(Path(dgm.seed_agent.__file__).parent, task, suite, docker_backend, gw,
-                          limits=EvalLimits(agent_timeout_s=120))
+        result = evaluate(
+            Path(dgm.seed_agent.__file__).parent,
+            task,
+            suite,
+            docker_backend,
+            gw,
+            limits=EvalLimits(agent_timeout_s=120),
+        )
     assert result.resolved and result.tries == 2, result.agent_log
     tries = json.loads(result.trajectory)["tries"]
     first_problem = tries[1]["messages"][1]["content"]
-    assert "did not pass the tests" in first_problem and "test_year_divisible_by_100_not_by_400" in first_problem
-    assert "leap_test" not in tries[0]["messages"][1]["content"].split("Files in the repository:")[1]  # hidden
-    assert "return year % 4 == 0\n" in [m for m in tries[1]["messages"] if m["role"] == "tool"][0]["content"]
+    assert (
+        "did not pass the tests" in first_problem
+        and "test_year_divisible_by_100_not_by_400" in first_problem
+    )
+    assert (
+        "leap_test" not in tries[0]["messages"][1]["content"].split("Files in the repository:")[1]
+    )  # hidden
+    assert (
+        "return year % 4 == 0\n"
+        in [m for m in tries[1]["messages"] if m["role"] == "tool"][0]["content"]
+    )

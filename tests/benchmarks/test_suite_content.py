@@ -190,9 +190,9 @@ def test_task_is_valid(task: Task, tmp_path: Path, pycache: Path) -> None:
         path, _, name = test_id.partition("::")
         function = name.split("[")[0]
         base = repo / path
-        assert (
-            not base.exists() or f"def {function}(" not in base.read_text()
-        ), f"{test_id} is in the base repo"
+        assert not base.exists() or f"def {function}(" not in base.read_text(), (
+            f"{test_id} is in the base repo"
+        )
 
     # Empty patch: the hidden tests are applied to the buggy tree.
     git_apply(repo, task.test_patch)
@@ -209,9 +209,9 @@ def test_task_is_valid(task: Task, tmp_path: Path, pycache: Path) -> None:
     after, log_after = run_pytest(repo, task.test_files, pycache)
     failing = [t for t in task.FAIL_TO_PASS + task.PASS_TO_PASS if after.get(t) != "PASSED"]
     assert not failing, f"not passing with the gold patch: {failing}\n{log_after}"
-    assert set(after) == set(task.FAIL_TO_PASS) | set(
-        task.PASS_TO_PASS
-    ), "the log has tests the task does not list"
+    assert set(after) == set(task.FAIL_TO_PASS) | set(task.PASS_TO_PASS), (
+        "the log has tests the task does not list"
+    )
 
 
 # --- polyglot-mini ---

@@ -10,7 +10,11 @@ import pytest
 
 from benchmarks.suites import POLYGLOT_MINI, Validation, open_suite, validate_task
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1500)]  # every shipped task, gold and empty
+pytestmark = [
+    pytest.mark.docker,
+    pytest.mark.slow,
+    pytest.mark.timeout(1500),
+]  # every shipped task, gold and empty
 
 SUITES = ["swe-mini"] + (["polyglot-mini"] if POLYGLOT_MINI.is_dir() else [])
 CASES = [(name, t.instance_id) for name in SUITES for t in open_suite(name).tasks()]
@@ -24,7 +28,13 @@ def validations(docker_backend: Any) -> dict[tuple[str, str], Validation]:
         suite = open_suite(name)
         jobs += [(name, suite, t) for t in suite.tasks()]
     with ThreadPoolExecutor(3) as pool:
-        done = pool.map(lambda job: ((job[0], job[2].instance_id), validate_task(job[1], job[2], docker_backend)), jobs)
+        done = pool.map(
+            lambda job: (
+                (job[0], job[2].instance_id),
+                validate_task(job[1], job[2], docker_backend),
+            ),
+            jobs,
+        )
         return dict(done)
 
 
@@ -33,7 +43,9 @@ def test_there_is_something_to_validate() -> None:
 
 
 @pytest.mark.parametrize(("suite", "instance_id"), CASES, ids=[f"{s}/{i}" for s, i in CASES])
-def test_gold_resolves_and_empty_does_not(validations: dict[tuple[str, str], Validation], suite: str, instance_id: str) -> None:
+def test_gold_resolves_and_empty_does_not(
+    validations: dict[tuple[str, str], Validation], suite: str, instance_id: str
+) -> None:
     v = validations[(suite, instance_id)]
     assert v.gold.resolved, v.reasons + [v.gold.log[-2000:]]
     assert v.empty.FAIL_TO_PASS.failure, "the empty patch leaves no FAIL_TO_PASS test failing"

@@ -25,11 +25,11 @@ from dgm.mutators.chat import GatewayChat
 from dgm.mutators.diff import DiffMutator
 from tests.conftest import fresh_postgres_database
 
-MAIN = b'''import argparse
+MAIN = b"""import argparse
 p = argparse.ArgumentParser()
 p.add_argument("--repo"); p.add_argument("--problem"); p.add_argument("--out")
 p.parse_args()
-'''
+"""
 SEED = {"__main__.py": MAIN, "skills.txt": b"skills:\n"}
 TASKS = [f"t{i}" for i in range(1, 7)]
 
@@ -42,7 +42,9 @@ def learn(task: str) -> str:
 class SkillEvaluator:
     """Resolves a task iff the agent lists it; records like the real evaluator does."""
 
-    def __init__(self, archive: Any, fail_on: int | None = None, exc: BaseException | None = None) -> None:
+    def __init__(
+        self, archive: Any, fail_on: int | None = None, exc: BaseException | None = None
+    ) -> None:
         self.archive = archive
         self.calls = 0
         self.fail_on = fail_on
@@ -57,9 +59,17 @@ class SkillEvaluator:
             raise self.exc or RuntimeError("sandbox fell over")
         resolved = task_id in files.get("skills.txt", b"").decode().split()
         self.archive.record_evaluation(
-            agent_id, task_id, attempt=1, stage=stage, resolved=resolved, score=float(resolved),
-            tests={"test_x": "PASSED" if resolved else "FAILED"}, duration_s=0.01,
-            patch="diff" if resolved else "", logs="", error_kind=None if resolved else "empty_patch",
+            agent_id,
+            task_id,
+            attempt=1,
+            stage=stage,
+            resolved=resolved,
+            score=float(resolved),
+            tests={"test_x": "PASSED" if resolved else "FAILED"},
+            duration_s=0.01,
+            patch="diff" if resolved else "",
+            logs="",
+            error_kind=None if resolved else "empty_patch",
             trajectory="[]",
         )
         return resolved
@@ -67,14 +77,25 @@ class SkillEvaluator:
 
 def stages_for(cfg: RunConfig) -> list[StagePlan]:
     named = {"small": TASKS[:2], "medium": TASKS[:4], "full": TASKS}
-    return [StagePlan(s.name, tuple(named[s.tasks] if isinstance(s.tasks, str) else s.tasks), s.threshold)
-            for s in cfg.stages]
+    return [
+        StagePlan(
+            s.name, tuple(named[s.tasks] if isinstance(s.tasks, str) else s.tasks), s.threshold
+        )
+        for s in cfg.stages
+    ]
 
 
 def config(**kw: Any) -> RunConfig:
     base: dict[str, Any] = dict(
-        operator="diff", workers=1, max_iterations=3, seed=1, model="scripted",
-        stages=[Stage(name="small", tasks="small"), Stage(name="full", tasks="full", threshold=0.0)],
+        operator="diff",
+        workers=1,
+        max_iterations=3,
+        seed=1,
+        model="scripted",
+        stages=[
+            Stage(name="small", tasks="small"),
+            Stage(name="full", tasks="full", threshold=0.0),
+        ],
     )
     base.update(kw)
     return RunConfig(**base)
@@ -88,22 +109,41 @@ class Harness:
     def new_run(self, cfg: RunConfig) -> str:
         return self.archive.create_run("test", config=cfg.model_dump(), seed=cfg.seed)
 
-    def run(self, run_id: str, cfg: RunConfig, answers: list[str], evaluator: Any = None,
-            patterned: list[ScriptedEntry] | None = None, seed: Mapping[str, bytes] = SEED,
-            **kw: Any) -> tuple[str, Engine]:
-        provider = ScriptedProvider([*(patterned or []), *(ScriptedEntry(content=a) for a in answers)])
+    def run(
+        self,
+        run_id: str,
+        cfg: RunConfig,
+        answers: list[str],
+        evaluator: Any = None,
+        patterned: list[ScriptedEntry] | None = None,
+        seed: Mapping[str, bytes] = SEED,
+        **kw: Any,
+    ) -> tuple[str, Engine]:
+        provider = ScriptedProvider(
+            [*(patterned or []), *(ScriptedEntry(content=a) for a in answers)]
+        )
         with Gateway(provider, archive=self.archive, run_id=run_id) as gw:
             engine = Engine(
-                archive=self.archive, run_id=run_id, config=cfg, stages=stages_for(cfg),
+                archive=self.archive,
+                run_id=run_id,
+                config=cfg,
+                stages=stages_for(cfg),
                 evaluator=evaluator or SkillEvaluator(self.archive),
-                mutator=DiffMutator(max_tries=cfg.diff_max_tries), chat=GatewayChat(gw),
-                problem_statements={t: f"please solve {t}" for t in TASKS}, seed_files=seed, **kw,
+                mutator=DiffMutator(max_tries=cfg.diff_max_tries),
+                chat=GatewayChat(gw),
+                problem_statements={t: f"please solve {t}" for t in TASKS},
+                seed_files=seed,
+                **kw,
             )
             reason = asyncio.run(engine.run())
         return reason, engine
 
     def evaluated_pairs(self, run_id: str) -> list[tuple[str, str]]:
-        return [(a.id, e.task_id) for a in self.archive.agents(run_id) for e in self.archive.evaluations(a.id)]
+        return [
+            (a.id, e.task_id)
+            for a in self.archive.agents(run_id)
+            for e in self.archive.evaluations(a.id)
+        ]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -38,7 +38,12 @@ HANDICAP = (
 )
 DGM = Path(sys.executable).parent / "dgm"  # the console script of this environment
 # swe-mini tasks whose gold patches the script turns into editor calls (verified to resolve).
-TEST_TASKS = ["ledgerly__ledgerly-1", "ledgerly__ledgerly-4", "ledgerly__ledgerly-5", "ledgerly__ledgerly-7"]
+TEST_TASKS = [
+    "ledgerly__ledgerly-1",
+    "ledgerly__ledgerly-4",
+    "ledgerly__ledgerly-5",
+    "ledgerly__ledgerly-7",
+]
 DIFF_PROMPT = re.escape("Change the agent's code to fix this")
 
 
@@ -68,7 +73,7 @@ PROPOSAL = {
     "log_summarization": "Every str_replace call answered 'error: editing is disabled', so no patch was made.",
     "potential_improvements": ["make the editor edit"],
     "improvement_proposal": "Remove the early return that disables str_replace in tools.py.",
-    "implementation_suggestion": "Delete the line `return \"error: editing is disabled\"` in tools.py.",
+    "implementation_suggestion": 'Delete the line `return "error: editing is disabled"` in tools.py.',
     "problem_description": "The editor tool's str_replace never edits: it always returns 'error: editing is disabled'.",
 }
 
@@ -82,34 +87,67 @@ def write_setup(tmp: Path, iterations: int, workers: int, operator: str = "diff"
     assert WORKING in tools, "the seed agent's str_replace changed: update this test's handicap"
     (agent / "tools.py").write_text(tools.replace(WORKING, HANDICAP))
 
-    main_line = next(ln for ln in (agent / "__main__.py").read_text().splitlines() if ln.startswith("def main("))
+    main_line = next(
+        ln for ln in (agent / "__main__.py").read_text().splitlines() if ln.startswith("def main(")
+    )
     entries: list[dict] = [
         # self_modify, step 2: the diagnosis (a well-formed proposal).
-        {"pattern": "Answer with one JSON object", "content": "```json\n" + json.dumps(PROPOSAL) + "\n```"},
+        {
+            "pattern": "Answer with one JSON object",
+            "content": "```json\n" + json.dumps(PROPOSAL) + "\n```",
+        },
         # self_modify, step 3: the handicapped agent, working on its own code, fixes it with bash.
-        {"pattern": "# Improve this coding agent", "tool_calls": [
-            {"name": "bash", "arguments": {"command": "sed -i '/editing is disabled/d' tools.py"}}]},
+        {
+            "pattern": "# Improve this coding agent",
+            "tool_calls": [
+                {
+                    "name": "bash",
+                    "arguments": {"command": "sed -i '/editing is disabled/d' tools.py"},
+                }
+            ],
+        },
         # The prompt for the handicapped agent (its code is in the prompt): remove the handicap.
-        {"pattern": rf"(?s)(?=.*editing is disabled\").*{DIFF_PROMPT}", "content": block("tools.py", HANDICAP, WORKING)},
+        {
+            "pattern": rf"(?s)(?=.*editing is disabled\").*{DIFF_PROMPT}",
+            "content": block("tools.py", HANDICAP, WORKING),
+        },
         # Any other agent: a harmless change, so later iterations make children too.
-        {"pattern": DIFF_PROMPT, "content": block("__main__.py", main_line, f"# evolved\n{main_line}")},
+        {
+            "pattern": DIFF_PROMPT,
+            "content": block("__main__.py", main_line, f"# evolved\n{main_line}"),
+        },
         # The agent's editor answered (edited, or refused): it is done.
         {"pattern": r"^(edited|error|\[exit code)", "content": "Done."},
     ]
     for task in select_tasks(open_suite("swe-mini").tasks(), TEST_TASKS):
         title = task.problem_statement.strip().splitlines()[0]
         path = re.search(r"^\+\+\+ b/(\S+)", task.patch, re.M).group(1)  # type: ignore[union-attr]
-        calls = [{"name": "editor", "arguments": {"command": "str_replace", "path": path, "old_str": o, "new_str": n}}
-                 for o, n in hunks(task.patch)]
+        calls = [
+            {
+                "name": "editor",
+                "arguments": {"command": "str_replace", "path": path, "old_str": o, "new_str": n},
+            }
+            for o, n in hunks(task.patch)
+        ]
         entries.append({"pattern": re.escape(title), "tool_calls": calls})
     script = tmp / "script.yaml"
     script.write_text(yaml.safe_dump(entries, sort_keys=False))
     config = tmp / "run.yaml"
-    config.write_text(yaml.safe_dump({
-        "model": f"scripted:{script}", "operator": operator, "selector": "best", "seed_agent": str(agent),
-        "max_iterations": iterations, "workers": workers, "prompt_chars": 200000, "seed": 3,
-        "stages": [{"name": "small", "tasks": TEST_TASKS}],
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model": f"scripted:{script}",
+                "operator": operator,
+                "selector": "best",
+                "seed_agent": str(agent),
+                "max_iterations": iterations,
+                "workers": workers,
+                "prompt_chars": 200000,
+                "seed": 3,
+                "stages": [{"name": "small", "tasks": TEST_TASKS}],
+            }
+        )
+    )
     return config
 
 
@@ -161,11 +199,18 @@ def test_self_modification_the_parent_agent_fixes_its_own_code(tmp_path: Path) -
     assert "1 (1 evaluated)" in proc.stderr  # the end summary's children row
 
 
-def test_kill_9_mid_evaluation_then_resume_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
+def test_kill_9_mid_evaluation_then_resume_loses_nothing_and_repeats_nothing(
+    tmp_path: Path,
+) -> None:
     config = write_setup(tmp_path, iterations=2, workers=1)
     db = tmp_path / ".dgm" / "archive.db"
-    proc = subprocess.Popen([str(DGM), "run", str(config), "--quiet"], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(DGM), "run", str(config), "--quiet"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 600
     recorded = 0
     try:
@@ -184,7 +229,9 @@ def test_kill_9_mid_evaluation_then_resume_loses_nothing_and_repeats_nothing(tmp
                         break
                 archive.close()
             time.sleep(0.2)
-        assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read() if proc.stderr else ''}"
+        assert proc.poll() is None, (
+            f"the run ended before it could be killed: {proc.stderr.read() if proc.stderr else ''}"
+        )
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -192,7 +239,11 @@ def test_kill_9_mid_evaluation_then_resume_loses_nothing_and_repeats_nothing(tmp
             proc.kill()
     archive = open_archive(db, create=False)
     (run,) = archive.runs()
-    before = {(a.id, e.task_id): e.resolved for a in archive.agents(run.id) for e in archive.evaluations(a.id)}
+    before = {
+        (a.id, e.task_id): e.resolved
+        for a in archive.agents(run.id)
+        for e in archive.evaluations(a.id)
+    }
     assert archive.run(run.id).status == "running"  # nobody had the chance to say otherwise
     n = len(TEST_TASKS)
     assert n < len(before) < 3 * n, "killed mid-evaluation"
@@ -215,8 +266,13 @@ def test_kill_9_mid_evaluation_then_resume_loses_nothing_and_repeats_nothing(tmp
 def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
     config = write_setup(tmp_path, iterations=2, workers=2)
     db = tmp_path / ".dgm" / "archive.db"
-    proc = subprocess.Popen([str(DGM), "run", str(config), "--quiet"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(DGM), "run", str(config), "--quiet"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and proc.poll() is None:
@@ -230,7 +286,10 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
                 pass
             time.sleep(0.2)
         twice = dgm("run", "--resume", runs[0].id, "--quiet", cwd=tmp_path)
-        assert twice.returncode == 2 and f"is being run right now by process {proc.pid}" in twice.stderr
+        assert (
+            twice.returncode == 2
+            and f"is being run right now by process {proc.pid}" in twice.stderr
+        )
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=600)
     finally:
@@ -255,11 +314,21 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
 
 def test_no_docker_engine_is_one_line_and_the_run_is_marked_failed(tmp_path: Path) -> None:
     config = write_setup(tmp_path, iterations=1, workers=1)
-    proc = subprocess.run([str(DGM), "run", str(config), "--quiet"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
+    proc = subprocess.run(
+        [str(DGM), "run", str(config), "--quiet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"},
+    )
     assert proc.returncode == 2
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
-    assert len(errors) == 1 and "no Docker engine answers" in errors[0] and "Traceback" not in proc.stderr
+    assert (
+        len(errors) == 1
+        and "no Docker engine answers" in errors[0]
+        and "Traceback" not in proc.stderr
+    )
     archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
     (run,) = archive.runs()
     assert archive.run(run.id).status == "failed"
@@ -279,13 +348,22 @@ def test_invalid_config_is_one_line(tmp_path: Path) -> None:
 def test_a_short_run_with_the_real_local_model_completes(tmp_path: Path) -> None:
     """Whatever it scores: the bundled SmolLM2-135M is weak; the run must still end cleanly."""
     config = tmp_path / "local.yaml"
-    config.write_text(yaml.safe_dump({
-        "model": "local", "operator": "self_modify", "max_iterations": 1, "workers": 1, "seed": 0,
-        "diagnosis_retries": 1, "prompt_chars": 3000,
-        "agent_limits": {"timeout_s": 300, "max_steps": 2},
-        "self_modify_limits": {"timeout_s": 300, "max_steps": 2},
-        "stages": [{"name": "small", "tasks": TEST_TASKS[:1]}],
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model": "local",
+                "operator": "self_modify",
+                "max_iterations": 1,
+                "workers": 1,
+                "seed": 0,
+                "diagnosis_retries": 1,
+                "prompt_chars": 3000,
+                "agent_limits": {"timeout_s": 300, "max_steps": 2},
+                "self_modify_limits": {"timeout_s": 300, "max_steps": 2},
+                "stages": [{"name": "small", "tasks": TEST_TASKS[:1]}],
+            }
+        )
+    )
     proc = dgm("run", str(config), "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
@@ -296,7 +374,9 @@ def test_a_short_run_with_the_real_local_model_completes(tmp_path: Path) -> None
     expansions = len(agents) - 1 + len(archive.events(run.id, kinds=["expansion_failed"]))
     assert expansions == 1  # the one iteration happened: a child, or a recorded failure
     calls = archive.llm_calls(run.id, bodies=False)
-    assert {c.purpose for c in calls} >= {"agent", "diagnose"} and all(c.model == "local" for c in calls)
+    assert {c.purpose for c in calls} >= {"agent", "diagnose"} and all(
+        c.model == "local" for c in calls
+    )
 
 
 def test_the_summary_names_failed_expansions_and_their_most_common_reason() -> None:

@@ -16,21 +16,31 @@ from dgm.errors import UserError
 from dgm.session import plan_session, resume_config, start_run
 
 
-def test_default_preset_is_dgm_on_swe_mini_with_the_local_model_when_no_key_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_preset_is_dgm_on_swe_mini_with_the_local_model_when_no_key_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     cfg = load_config()
     assert cfg.model is None  # resolved when the run starts, then stored with the run
     assert with_resolved_model(cfg).model == "local"
-    assert (cfg.suite, cfg.operator, cfg.selector) == ("swe-mini", "self_modify", "score_child_prop")
+    assert (cfg.suite, cfg.operator, cfg.selector) == (
+        "swe-mini",
+        "self_modify",
+        "score_child_prop",
+    )
     assert [s.name for s in cfg.stages] == ["small", "medium", "full"]
 
 
-def test_an_api_key_on_the_host_makes_a_real_model_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_api_key_on_the_host_makes_a_real_model_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-key")
     assert with_resolved_model(load_config()).model == "openai/gpt-4o-mini"
-    assert with_resolved_model(load_config(None, {"model": "local"})).model == "local"  # an explicit choice wins
+    assert (
+        with_resolved_model(load_config(None, {"model": "local"})).model == "local"
+    )  # an explicit choice wins
 
 
 def test_overrides_win_and_none_is_ignored() -> None:
@@ -41,11 +51,26 @@ def test_overrides_win_and_none_is_ignored() -> None:
 @pytest.mark.parametrize(
     "overrides,message",
     [
-        ({"workers": 0}, "invalid config field 'workers': Input should be greater than or equal to 1 (got 0); fix it in the YAML or on the command line"),
-        ({"selector": "greedy"}, "invalid config field 'selector': use one of score_child_prop, score_prop, best, random, clade_thompson (got 'greedy'); fix it in the YAML or on the command line"),
-        ({"operator": "crossover"}, "invalid config field 'operator': use one of self_modify, diff (got 'crossover'); fix it in the YAML or on the command line"),
-        ({"colour": "red"}, "unknown config field 'colour': remove it (see `dgm run --help` for the fields)"),
-        ({"stages": [{"name": "s", "tasks": "small", "threshold": 2}]}, "invalid config field 'stages.0.threshold': Input should be less than or equal to 1 (got 2); fix it in the YAML or on the command line"),
+        (
+            {"workers": 0},
+            "invalid config field 'workers': Input should be greater than or equal to 1 (got 0); fix it in the YAML or on the command line",
+        ),
+        (
+            {"selector": "greedy"},
+            "invalid config field 'selector': use one of score_child_prop, score_prop, best, random, clade_thompson (got 'greedy'); fix it in the YAML or on the command line",
+        ),
+        (
+            {"operator": "crossover"},
+            "invalid config field 'operator': use one of self_modify, diff (got 'crossover'); fix it in the YAML or on the command line",
+        ),
+        (
+            {"colour": "red"},
+            "unknown config field 'colour': remove it (see `dgm run --help` for the fields)",
+        ),
+        (
+            {"stages": [{"name": "s", "tasks": "small", "threshold": 2}]},
+            "invalid config field 'stages.0.threshold': Input should be less than or equal to 1 (got 2); fix it in the YAML or on the command line",
+        ),
     ],
 )
 def test_invalid_config_is_one_line_naming_the_field(overrides: dict, message: str) -> None:
@@ -55,7 +80,10 @@ def test_invalid_config_is_one_line_naming_the_field(overrides: dict, message: s
 
 
 def test_unknown_preset_and_bad_yaml(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match=r"no preset or config file 'nope': use one of \[dgm, dgm-paper\] or a YAML path"):
+    with pytest.raises(
+        UserError,
+        match=r"no preset or config file 'nope': use one of \[dgm, dgm-paper\] or a YAML path",
+    ):
         load_config("nope")
     bad = tmp_path / "bad.yaml"
     bad.write_text("workers: [1,\n")
@@ -71,7 +99,9 @@ def stage_plans(config: Any) -> tuple[list[Any], dict[str, Any]]:
 def test_stage_plans_resolve_the_suite_subsets() -> None:
     plans, tasks = stage_plans(load_config("dgm-paper"))
     sizes = {s: len(open_suite(f"swe-mini:{s}").tasks()) for s in ("small", "medium", "full")}
-    assert [(p.name, len(p.task_ids)) for p in plans] == [(s, sizes[s]) for s in ("small", "medium", "full")]
+    assert [(p.name, len(p.task_ids)) for p in plans] == [
+        (s, sizes[s]) for s in ("small", "medium", "full")
+    ]
     assert set(plans[0].task_ids) <= set(plans[1].task_ids) <= set(plans[2].task_ids) == set(tasks)
     explicit = load_config(None, {"stages": [{"name": "one", "tasks": ["ledgerly__ledgerly-1"]}]})
     assert stage_plans(explicit)[0][0].task_ids == ("ledgerly__ledgerly-1",)
@@ -84,7 +114,9 @@ def test_resume_keeps_the_run_config_and_allows_only_budgets(tmp_path: Path) -> 
     run = start_run(archive, load_config(None, {"seed": 7, "max_iterations": 3}))
     cfg = resume_config(archive, run, {"max_iterations": 10, "workers": 4, "selector": None})
     assert (cfg.seed, cfg.max_iterations, cfg.workers) == (7, 10, 4)
-    with pytest.raises(UserError, match="--resume keeps the run's configuration; selector cannot change"):
+    with pytest.raises(
+        UserError, match="--resume keeps the run's configuration; selector cannot change"
+    ):
         resume_config(archive, run, {"selector": "best"})
 
 
@@ -97,7 +129,9 @@ def test_every_shipped_preset_validates_and_resolves_its_stages(preset: str) -> 
 
 def test_run_help_lists_every_config_field_with_its_default() -> None:
     """config.py's errors point users to `dgm run --help` for the fields: it lists them all."""
-    out = " ".join(CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "300"}).output.split())
+    out = " ".join(
+        CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "300"}).output.split()
+    )
     assert all(f.description for f in RunConfig.model_fields.values())
     for name in RunConfig.model_fields:
         if name not in ("agent_limits", "self_modify_limits"):
@@ -106,5 +140,11 @@ def test_run_help_lists_every_config_field_with_its_default() -> None:
         assert f" agent_limits.{name}: " in out and f" self_modify_limits.{name}: " in out, name
     for name in Stage.model_fields:
         assert f" stages[].{name}: " in out, name
-    assert "self_modify_limits.timeout_s: Wall-clock deadline of one agent run, in seconds. (default: 900.0)" in out
-    assert "sandbox: Sandbox backend for every untrusted run. One of: docker, local. (default: docker)" in out
+    assert (
+        "self_modify_limits.timeout_s: Wall-clock deadline of one agent run, in seconds. (default: 900.0)"
+        in out
+    )
+    assert (
+        "sandbox: Sandbox backend for every untrusted run. One of: docker, local. (default: docker)"
+        in out
+    )

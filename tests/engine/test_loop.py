@@ -40,8 +40,13 @@ def test_children_improve_and_the_archive_shows_it(harness: Harness) -> None:
 
 
 def test_staged_evaluation_gates_the_next_stage(harness: Harness) -> None:
-    cfg = config(max_iterations=1, stages=[
-        Stage(name="small", tasks="small"), Stage(name="full", tasks="full", threshold=0.5)])
+    cfg = config(
+        max_iterations=1,
+        stages=[
+            Stage(name="small", tasks="small"),
+            Stage(name="full", tasks="full", threshold=0.5),
+        ],
+    )
     run = harness.new_run(cfg)
     harness.run(run, cfg, [learn("t1")])
     seed, child = harness.archive.agents(run)
@@ -54,7 +59,9 @@ def test_staged_evaluation_gates_the_next_stage(harness: Harness) -> None:
 
 def test_admission_rejects_with_reasons(harness: Harness) -> None:
     no_op = "skills.txt\n<<<<<<< SEARCH\nskills:\n=======\nskills:\n>>>>>>> REPLACE\n"
-    broken = "__main__.py\n<<<<<<< SEARCH\np.parse_args()\n=======\np.parse_args(\n>>>>>>> REPLACE\n"
+    broken = (
+        "__main__.py\n<<<<<<< SEARCH\np.parse_args()\n=======\np.parse_args(\n>>>>>>> REPLACE\n"
+    )
     contract = '__main__.py\n<<<<<<< SEARCH\np.add_argument("--out")\n=======\np.add_argument("--output")\n>>>>>>> REPLACE\n'
     cfg = config(max_iterations=3)
     run = harness.new_run(cfg)
@@ -63,7 +70,10 @@ def test_admission_rejects_with_reasons(harness: Harness) -> None:
     assert [c.status for c in children] == ["rejected"] * 3
     assert children[0].reason.startswith("changes nothing")
     assert children[1].reason.startswith("does not compile: __main__.py:4")
-    assert children[2].reason == "breaks the agent contract: the option(s) --out no longer appear in its code"
+    assert (
+        children[2].reason
+        == "breaks the agent contract: the option(s) --out no longer appear in its code"
+    )
     assert all(harness.archive.evaluations(c.id) == [] for c in children)
 
 
@@ -87,7 +97,9 @@ def test_a_block_that_does_not_apply_is_fed_back(harness: Harness) -> None:
     harness.run(run, cfg, [bad, learn("t1")])
     child = harness.archive.agents(run)[1]
     tries = harness.archive.agent(child.id).origin["tries"]
-    assert tries[0]["errors"] == ["block 1 (skills.txt): SEARCH text not found in skills.txt; the closest line is line 1: 'skills:'"]
+    assert tries[0]["errors"] == [
+        "block 1 (skills.txt): SEARCH text not found in skills.txt; the closest line is line 1: 'skills:'"
+    ]
     assert tries[1]["errors"] == []
     second_request = harness.archive.llm_calls(run)[1].request.decode()
     assert "SEARCH text not found in skills.txt" in second_request
@@ -100,7 +112,9 @@ def test_diff_gives_up_after_max_tries_and_says_why(harness: Harness) -> None:
     harness.run(run, cfg, [bad, "I cannot do it."])
     assert len(harness.archive.agents(run)) == 1
     (failed,) = harness.archive.events(run, kinds=["expansion_failed"])
-    assert failed.payload["reason"].startswith("no applicable SEARCH/REPLACE edit after 2 tries: no SEARCH/REPLACE blocks found")
+    assert failed.payload["reason"].startswith(
+        "no applicable SEARCH/REPLACE edit after 2 tries: no SEARCH/REPLACE blocks found"
+    )
 
 
 def test_evaluation_budget_stops_cleanly(harness: Harness) -> None:
@@ -158,14 +172,18 @@ def test_resume_after_a_crash_loses_nothing_and_repeats_nothing(harness: Harness
     answers = [learn("t1"), learn("t2"), learn("t3")]
     run = harness.new_run(cfg)
     with pytest.raises(Crash):
-        harness.run(run, cfg, answers, evaluator=SkillEvaluator(harness.archive, fail_on=10, exc=Crash()))
+        harness.run(
+            run, cfg, answers, evaluator=SkillEvaluator(harness.archive, fail_on=10, exc=Crash())
+        )
     before = harness.evaluated_pairs(run)
     assert len(before) == 9  # the 10th was in flight when it died
     done_iterations = len(harness.archive.agents(run)) - 1
     reason, _ = harness.run(run, cfg, answers[done_iterations:])
     after = harness.evaluated_pairs(run)
     assert after[: len(before)] == before, "nothing evaluated is lost"
-    assert len(after) == len(set(after)) == 4 * len(TASKS), "nothing is done twice, the in-flight one is redone"
+    assert len(after) == len(set(after)) == 4 * len(TASKS), (
+        "nothing is done twice, the in-flight one is redone"
+    )
     assert reason == "done: 3 iterations"
     assert scores(harness, run) == pytest.approx([0, 1 / 6, 2 / 6, 3 / 6])
     sessions = harness.archive.events(run, kinds=["session_started"])
@@ -183,5 +201,7 @@ def test_same_seed_same_run(harness: Harness, tmp_path_factory: pytest.TempPathF
 
     other = Harness(tmp_path_factory.mktemp("other") / "archive.db")
     assert tree(harness, 5) == tree(other, 5)
-    trees = {tuple(tree(Harness(tmp_path_factory.mktemp(f"s{s}") / "archive.db"), s)) for s in range(6)}
+    trees = {
+        tuple(tree(Harness(tmp_path_factory.mktemp(f"s{s}") / "archive.db"), s)) for s in range(6)
+    }
     assert len(trees) > 1, "the seed must matter"

@@ -44,7 +44,9 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.unix_path)
 
 
-def post_chat(socket_path: str, token: str | None, payload: dict[str, Any] | bytes) -> tuple[int, dict, bytes]:
+def post_chat(
+    socket_path: str, token: str | None, payload: dict[str, Any] | bytes
+) -> tuple[int, dict, bytes]:
     """One raw POST /v1/chat/completions: (status, parsed body, raw body)."""
     conn = UnixHTTPConnection(socket_path)
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()

@@ -27,15 +27,30 @@ def _script(tmp_path: Path) -> Path:
 
 
 def test_chat_prints_the_answer_tokens_and_cost(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["llm", "chat", "--model", f"scripted:{_script(tmp_path)}", "The capital of France?"])
+    result = CliRunner().invoke(
+        app, ["llm", "chat", "--model", f"scripted:{_script(tmp_path)}", "The capital of France?"]
+    )
     assert result.exit_code == 0, result.output
     assert "Paris is the capital." in result.output
     assert re.search(r"\d+ tokens in, \d+ out, \$0\.000000", result.output)
 
 
 def test_chat_with_a_bad_model_is_one_line_and_exit_2() -> None:
-    r = subprocess.run([sys.executable, "-c", "from dgm.cli import main; main()", "llm", "chat", "--model", "gpt-4o", "hi"],
-                       capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from dgm.cli import main; main()",
+            "llm",
+            "chat",
+            "--model",
+            "gpt-4o",
+            "hi",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "openai/gpt-4o" in r.stderr
 
@@ -43,17 +58,48 @@ def test_chat_with_a_bad_model_is_one_line_and_exit_2() -> None:
 def test_chat_reports_an_upstream_failure_as_one_line(tmp_path: Path) -> None:
     empty = tmp_path / "empty.yaml"
     empty.write_text("[]")
-    r = subprocess.run([sys.executable, "-c", "from dgm.cli import main; main()", "llm", "chat", "--model", f"scripted:{empty}", "hi"],
-                       capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 2 and "scripted responses used" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from dgm.cli import main; main()",
+            "llm",
+            "chat",
+            "--model",
+            f"scripted:{empty}",
+            "hi",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert (
+        r.returncode == 2 and "scripted responses used" in r.stderr and "Traceback" not in r.stderr
+    )
 
 
 def test_serve_answers_on_its_socket_and_port_until_interrupted(tmp_path: Path) -> None:
     sock = tmp_path / "gw" / "llm.sock"
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from dgm.cli import main; main()", "llm", "serve", "--model", f"scripted:{_script(tmp_path)}",
-         "--socket", str(sock), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "COLUMNS": "300"})
+        [
+            sys.executable,
+            "-c",
+            "from dgm.cli import main; main()",
+            "llm",
+            "serve",
+            "--model",
+            f"scripted:{_script(tmp_path)}",
+            "--socket",
+            str(sock),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "300"},
+    )
     try:
         lines: list[str] = []
         deadline = time.time() + 60
@@ -78,8 +124,18 @@ def test_serve_answers_on_its_socket_and_port_until_interrupted(tmp_path: Path) 
 
 @pytest.mark.local_model
 def test_chat_with_the_local_model_works_offline() -> None:
-    result = CliRunner().invoke(app, ["llm", "chat", "--model", "local", "--max-tokens", "12",
-                                      "What is the capital of France? One word."])
+    result = CliRunner().invoke(
+        app,
+        [
+            "llm",
+            "chat",
+            "--model",
+            "local",
+            "--max-tokens",
+            "12",
+            "What is the capital of France? One word.",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "paris" in result.output.lower()
     assert re.search(r"local: \d+ tokens in, \d+ out, \$0\.000000", result.output)
@@ -97,12 +153,26 @@ def test_chat_replays_a_recorded_answer(tmp_path: Path) -> None:
         with Gateway(open_provider(f"scripted:{script}"), archive=store, run_id=run) as gw:
             s = gw.open_session()
             # what `dgm llm chat` sends, written with integer-valued floats as a client might
-            post_chat(gw.socket_path, s.token, {"model": "x", "messages": [{"role": "user", "content": "Say it."}],
-                                                "max_tokens": 512, "temperature": 0})
-    result = CliRunner().invoke(app, ["llm", "chat", "--model", f"replay:{run}", "--archive", str(db), "Say it."])
+            post_chat(
+                gw.socket_path,
+                s.token,
+                {
+                    "model": "x",
+                    "messages": [{"role": "user", "content": "Say it."}],
+                    "max_tokens": 512,
+                    "temperature": 0,
+                },
+            )
+    result = CliRunner().invoke(
+        app, ["llm", "chat", "--model", f"replay:{run}", "--archive", str(db), "Say it."]
+    )
     assert result.exit_code == 0, result.output
     assert "The recorded answer." in result.output
-    result = CliRunner().invoke(app, ["llm", "chat", "--model", f"replay:{run}", "--archive", str(db), "Something else"])
+    result = CliRunner().invoke(
+        app, ["llm", "chat", "--model", f"replay:{run}", "--archive", str(db), "Something else"]
+    )
     from dgm.errors import UserError
 
-    assert isinstance(result.exception, UserError) and "no recorded response" in str(result.exception)
+    assert isinstance(result.exception, UserError) and "no recorded response" in str(
+        result.exception
+    )

@@ -14,17 +14,31 @@ from dgm.llm.fake_upstream import FakeUpstream
 from dgm.llm.upstream import LiteLLMProvider
 from tests.llm.conftest import FAKE_KEY, FAST, ask, post_chat
 
-TOOLS = [{"type": "function", "function": {"name": "edit_file", "description": "edit",
-                                           "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}}}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "edit_file",
+            "description": "edit",
+            "parameters": {"type": "object", "properties": {"path": {"type": "string"}}},
+        },
+    }
+]
 
 
-def test_host_client_gets_the_upstream_answer_and_the_key_goes_upstream_only(gateway: Gateway, upstream: FakeUpstream) -> None:
+def test_host_client_gets_the_upstream_answer_and_the_key_goes_upstream_only(
+    gateway: Gateway, upstream: FakeUpstream
+) -> None:
     client = gateway.client(purpose="diagnose")
-    r = client.chat.completions.create(model="anything", messages=[{"role": "user", "content": "hello there"}])
+    r = client.chat.completions.create(
+        model="anything", messages=[{"role": "user", "content": "hello there"}]
+    )
     assert r.choices[0].message.content == "echo: hello there"
     [seen] = upstream.requests
     assert seen["headers"]["Authorization"] == f"Bearer {FAKE_KEY}"
-    assert seen["body"]["model"] == "fake-model"  # the gateway's model, whatever the client asked for
+    assert (
+        seen["body"]["model"] == "fake-model"
+    )  # the gateway's model, whatever the client asked for
     assert gateway.usage().calls == 1 and gateway.usage().tokens_out > 0
 
 
@@ -44,9 +58,19 @@ def test_unknown_or_missing_token_is_refused(gateway: Gateway, upstream: FakeUps
     assert upstream.requests == []
 
 
-@pytest.mark.parametrize("fault,kind", [("429", "rate_limit"), ("500", "server_error"), ("503", "server_error"),
-                                        ("drop", "connection"), ("malformed", "bad_response")])
-def test_transient_faults_are_retried_until_an_answer(gateway: Gateway, upstream: FakeUpstream, fault: str, kind: str) -> None:
+@pytest.mark.parametrize(
+    "fault,kind",
+    [
+        ("429", "rate_limit"),
+        ("500", "server_error"),
+        ("503", "server_error"),
+        ("drop", "connection"),
+        ("malformed", "bad_response"),
+    ],
+)
+def test_transient_faults_are_retried_until_an_answer(
+    gateway: Gateway, upstream: FakeUpstream, fault: str, kind: str
+) -> None:
     upstream.plan(fault, fault)
     s = gateway.open_session()
     status, body, _ = post_chat(gateway.socket_path, s.token, ask("retry me"))
@@ -56,9 +80,13 @@ def test_transient_faults_are_retried_until_an_answer(gateway: Gateway, upstream
     assert gateway.usage(s).calls == 1 and gateway.usage(s).errors == 0
 
 
-@pytest.mark.parametrize("fault,kind,status", [("500", "server_error", 502), ("429", "rate_limit", 502),
-                                               ("malformed", "bad_response", 502)])
-def test_persistent_faults_fail_with_their_kind_and_the_gateway_lives_on(gateway: Gateway, upstream: FakeUpstream, fault: str, kind: str, status: int) -> None:
+@pytest.mark.parametrize(
+    "fault,kind,status",
+    [("500", "server_error", 502), ("429", "rate_limit", 502), ("malformed", "bad_response", 502)],
+)
+def test_persistent_faults_fail_with_their_kind_and_the_gateway_lives_on(
+    gateway: Gateway, upstream: FakeUpstream, fault: str, kind: str, status: int
+) -> None:
     upstream.plan(*[fault] * FAST.tries)
     s = gateway.open_session()
     got, body, _ = post_chat(gateway.socket_path, s.token, ask("doomed"))
@@ -77,10 +105,16 @@ def test_a_client_error_is_not_retried(gateway: Gateway, upstream: FakeUpstream)
     assert len(upstream.requests) == 1
 
 
-def test_a_context_overflow_is_its_own_kind_and_counted_for_the_session(upstream: FakeUpstream, store: Any) -> None:
+def test_a_context_overflow_is_its_own_kind_and_counted_for_the_session(
+    upstream: FakeUpstream, store: Any
+) -> None:
     run = store.create_run("r")
-    with Gateway(open_provider("openai/fake-model", api_base=upstream.base_url), archive=store, run_id=run,
-                 retry=FAST) as gw:
+    with Gateway(
+        open_provider("openai/fake-model", api_base=upstream.base_url),
+        archive=store,
+        run_id=run,
+        retry=FAST,
+    ) as gw:
         upstream.plan("context")
         s = gw.open_session(task_id="t1")
         got, body, _ = post_chat(gw.socket_path, s.token, ask("a very long prompt"))
@@ -108,31 +142,46 @@ def test_slow_upstream_times_out_and_is_retried(upstream: FakeUpstream) -> None:
 def test_tool_calls_pass_both_ways(gateway: Gateway, upstream: FakeUpstream) -> None:
     upstream.plan("tool_call")
     client = gateway.client(purpose="agent")
-    r = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "fix it"}], tools=TOOLS)
+    r = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "fix it"}], tools=TOOLS
+    )
     [call] = r.choices[0].message.tool_calls
-    assert call.function.name == "edit_file" and json.loads(call.function.arguments) == {"command": "echo hi"}
+    assert call.function.name == "edit_file" and json.loads(call.function.arguments) == {
+        "command": "echo hi"
+    }
     assert upstream.requests[0]["body"]["tools"][0]["function"]["name"] == "edit_file"
     # the follow-up turn carrying the tool result goes through too
-    r2 = client.chat.completions.create(model="m", tools=TOOLS, messages=[
-        {"role": "user", "content": "fix it"},
-        {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
-        {"role": "tool", "tool_call_id": call.id, "content": "done"}])
+    r2 = client.chat.completions.create(
+        model="m",
+        tools=TOOLS,
+        messages=[
+            {"role": "user", "content": "fix it"},
+            {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
+            {"role": "tool", "tool_call_id": call.id, "content": "done"},
+        ],
+    )
     assert r2.choices[0].message.content == "echo: done"
 
 
-def test_session_budget_gives_an_actionable_429_and_is_not_retried(gateway: Gateway, upstream: FakeUpstream) -> None:
+def test_session_budget_gives_an_actionable_429_and_is_not_retried(
+    gateway: Gateway, upstream: FakeUpstream
+) -> None:
     client = gateway.client(purpose="agent", budget=Budget(max_calls=2))
     for i in range(2):
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": f"q{i}"}])
     with pytest.raises(openai.RateLimitError) as err:
-        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "one more"}])
+        client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "one more"}]
+        )
     assert err.value.status_code == 429
     assert err.value.body["type"] == "budget_exceeded"
     assert "2 of 2 calls" in err.value.body["message"]
     assert len(upstream.requests) == 2
 
 
-def test_run_budget_spans_sessions_and_token_budgets_bite_after_the_crossing_call(upstream: FakeUpstream) -> None:
+def test_run_budget_spans_sessions_and_token_budgets_bite_after_the_crossing_call(
+    upstream: FakeUpstream,
+) -> None:
     provider = open_provider("openai/fake-model", api_base=upstream.base_url)
     with Gateway(provider, run_id=None, budget=Budget(max_calls=3), retry=FAST) as gw:
         a, b = gw.open_session(agent_id="a"), gw.open_session(agent_id="b")
@@ -181,8 +230,11 @@ def test_sixteen_concurrent_callers_never_exceed_a_call_budget(upstream: FakeUps
 
 def test_bad_requests_get_clear_400s(gateway: Gateway, upstream: FakeUpstream) -> None:
     s = gateway.open_session()
-    for payload, phrase in [(b"{not json", "bad request"), (ask("x", stream=True), "streaming"),
-                            ({"messages": []}, "non-empty `messages`")]:
+    for payload, phrase in [
+        (b"{not json", "bad request"),
+        (ask("x", stream=True), "streaming"),
+        ({"messages": []}, "non-empty `messages`"),
+    ]:
         status, body, _ = post_chat(gateway.socket_path, s.token, payload)
         assert status == 400 and phrase in body["error"]["message"]
     assert upstream.requests == []
@@ -196,12 +248,16 @@ def test_models_endpoint_names_the_served_model(gateway: Gateway) -> None:
 def test_optional_tcp_port_serves_the_same_protocol(upstream: FakeUpstream) -> None:
     with Gateway(open_provider("openai/fake-model", api_base=upstream.base_url), port=0) as gw:
         s = gw.open_session()
-        client = openai.OpenAI(base_url=f"http://127.0.0.1:{gw.port}/v1", api_key=s.token, max_retries=0)
+        client = openai.OpenAI(
+            base_url=f"http://127.0.0.1:{gw.port}/v1", api_key=s.token, max_retries=0
+        )
         r = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "tcp"}])
         assert r.choices[0].message.content == "echo: tcp"
 
 
-def test_socket_lives_in_a_private_dir_others_can_enter_and_is_removed_on_close(upstream: FakeUpstream) -> None:
+def test_socket_lives_in_a_private_dir_others_can_enter_and_is_removed_on_close(
+    upstream: FakeUpstream,
+) -> None:
     import os
     import stat
     from pathlib import Path
@@ -215,8 +271,9 @@ def test_socket_lives_in_a_private_dir_others_can_enter_and_is_removed_on_close(
     assert not sock.exists() and not sock.parent.exists()
 
 
-def test_a_key_echoed_by_the_upstream_is_masked_in_the_reply_and_the_log(gateway: Gateway, upstream: FakeUpstream,
-                                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_a_key_echoed_by_the_upstream_is_masked_in_the_reply_and_the_log(
+    gateway: Gateway, upstream: FakeUpstream, caplog: pytest.LogCaptureFixture
+) -> None:
     import logging
 
     caplog.set_level(logging.DEBUG)
@@ -240,7 +297,10 @@ def test_usd_budget_uses_litellms_price_map(upstream: FakeUpstream) -> None:
         status, body, _ = post_chat(gw.socket_path, s.token, ask("word " * 100))
         assert status == 200
         spent = gw.usage(s)
-        assert spent.cost_usd == pytest.approx(provider.cost(spent.tokens_in, spent.tokens_out)) and spent.cost_usd > 0
+        assert (
+            spent.cost_usd == pytest.approx(provider.cost(spent.tokens_in, spent.tokens_out))
+            and spent.cost_usd > 0
+        )
         status, body, _ = post_chat(gw.socket_path, s.token, ask("again"))
         assert status == 429 and "spent" in body["error"]["message"]
 
@@ -258,7 +318,9 @@ def test_host_side_errors_convert_back_to_gateway_errors(upstream: FakeUpstream)
     with Gateway(provider, retry=FAST) as gw:
         upstream.plan(*["500"] * FAST.tries)
         with pytest.raises(openai.APIStatusError) as err:
-            gw.client().chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+            gw.client().chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "x"}]
+            )
         converted = from_client_error(err.value)
         assert type(converted) is LLMError and converted.kind == "server_error"
 
@@ -266,8 +328,12 @@ def test_host_side_errors_convert_back_to_gateway_errors(upstream: FakeUpstream)
 def test_garbage_and_hangups_on_the_socket_do_not_hurt_the_gateway(gateway: Gateway) -> None:
     import socket
 
-    for junk in (b"GARBAGE\r\n\r\n", b"POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 500\r\n\r\n{\"mess",
-                 b"\x00\xff" * 100, b""):
+    for junk in (
+        b"GARBAGE\r\n\r\n",
+        b'POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 500\r\n\r\n{"mess',
+        b"\x00\xff" * 100,
+        b"",
+    ):
         sock = socket.socket(socket.AF_UNIX)
         sock.connect(gateway.socket_path)
         sock.sendall(junk)

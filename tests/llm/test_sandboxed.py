@@ -15,7 +15,7 @@ from tests.llm.conftest import FAKE_KEY, FAST
 pytestmark = pytest.mark.docker
 
 # What an agent does: stdlib http.client over AF_UNIX. Then it hunts for the key.
-AGENT = r'''
+AGENT = r"""
 import http.client, json, os, socket, sys
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -57,16 +57,22 @@ for top in ("/",):
             except OSError:
                 pass
 print(json.dumps({"status": resp.status, "answer": answer, "found": found, "scanned": scanned}))
-'''
+"""
 
 
-def test_sandboxed_agent_calls_the_gateway_and_sees_no_key(upstream: FakeUpstream, tmp_path: Path) -> None:
+def test_sandboxed_agent_calls_the_gateway_and_sees_no_key(
+    upstream: FakeUpstream, tmp_path: Path
+) -> None:
     from sandbox import Limits, open_backend
 
-    with Gateway(open_provider("openai/fake-model", api_base=upstream.base_url), retry=FAST) as gw, \
-            open_backend("docker", run_label="pytest-llm", pool_size=0) as backend:
+    with (
+        Gateway(open_provider("openai/fake-model", api_base=upstream.base_url), retry=FAST) as gw,
+        open_backend("docker", run_label="pytest-llm", pool_size=0) as backend,
+    ):
         s = gw.open_session(agent_id=None, task_id="sandbox-task")
-        with backend.open(Limits(timeout_s=180, memory_mb=512), env=s.env, gateway_socket=Path(gw.socket_path)) as sb:
+        with backend.open(
+            Limits(timeout_s=180, memory_mb=512), env=s.env, gateway_socket=Path(gw.socket_path)
+        ) as sb:
             sb.put_files({"agent_call.py": AGENT.encode()}, "/tmp")
             r = sb.run(["python3", "/tmp/agent_call.py", FAKE_KEY], timeout_s=170)
         assert r.ok, r.stderr[-2000:]

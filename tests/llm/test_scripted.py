@@ -31,7 +31,13 @@ def test_in_order_by_pattern_with_tool_calls_then_exhausted(tmp_path: Path) -> N
             status, body, _ = post_chat(gw.socket_path, s.token, ask(text))
             assert status == 200
             answers.append(body["choices"][0]["message"])
-        assert [a["content"] for a in answers] == ["first", "4", None, "third, as a plain string", "4"]
+        assert [a["content"] for a in answers] == [
+            "first",
+            "4",
+            None,
+            "third, as a plain string",
+            "4",
+        ]
         call = answers[2]["tool_calls"][0]
         assert call["function"] == {"name": "bash", "arguments": '{"command": "ls -la"}'}
         assert call["type"] == "function" and call["id"]
@@ -44,13 +50,23 @@ def test_json_script_as_a_plain_list(tmp_path: Path) -> None:
     script.write_text('["a", {"content": "b"}]')
     with Gateway(open_provider(f"scripted:{script}")) as gw:
         client = gw.client()
-        got = [client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}]).choices[0].message.content
-               for _ in range(2)]
+        got = [
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+            .choices[0]
+            .message.content
+            for _ in range(2)
+        ]
         assert got == ["a", "b"]
 
 
-@pytest.mark.parametrize("text,phrase", [("{responses: 3}", "expected a list"), ("- pattern: '('\n  content: x", "invalid"),
-                                         ("- {contnt: 1, tool_calls: 5}", "invalid")])
+@pytest.mark.parametrize(
+    "text,phrase",
+    [
+        ("{responses: 3}", "expected a list"),
+        ("- pattern: '('\n  content: x", "invalid"),
+        ("- {contnt: 1, tool_calls: 5}", "invalid"),
+    ],
+)
 def test_bad_scripts_are_one_line_user_errors(tmp_path: Path, text: str, phrase: str) -> None:
     script = tmp_path / "bad.yaml"
     script.write_text(text)

@@ -11,7 +11,15 @@ from sandbox import Limits, SandboxBackend, Status, open_backend
 from sandbox.local_backend import bwrap_works
 from tests.conftest import missing
 
-SMALL = Limits(timeout_s=5, memory_mb=256, cpus=1.0, pids=64, disk_mb=64, output_cap_bytes=64 << 10, copy_out_cap_mb=16)
+SMALL = Limits(
+    timeout_s=5,
+    memory_mb=256,
+    cpus=1.0,
+    pids=64,
+    disk_mb=64,
+    output_cap_bytes=64 << 10,
+    copy_out_cap_mb=16,
+)
 BACKEND_NAMES = ["docker", "local"]
 
 
@@ -54,6 +62,9 @@ def limits() -> Limits:
 def assert_fresh_sandbox_works(backend: SandboxBackend) -> None:
     """A later sandbox is unaffected: it starts, runs, and sees none of the earlier files."""
     with backend.open(SMALL) as sb:
-        r = sb.run("echo alive; ls -A /testbed /out /tmp | grep -v '^/' | grep -v '^$' | wc -l", timeout_s=10)
+        r = sb.run(
+            "echo alive; ls -A /testbed /out /tmp | grep -v '^/' | grep -v '^$' | wc -l",
+            timeout_s=10,
+        )
         assert r.status is Status.ok, r
         assert r.stdout.split() == ["alive", "0"], r.stdout

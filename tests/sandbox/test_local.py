@@ -11,12 +11,17 @@ from sandbox.local_backend import UnsafeLocalWarning
 from tests.sandbox.conftest import SMALL, require_bwrap
 
 
-def test_refuses_without_bubblewrap_unless_unsafe(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_refuses_without_bubblewrap_unless_unsafe(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on PATH
     with pytest.raises(SandboxError, match="--unsafe-local"):
         open_backend("local")
     monkeypatch.setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-    monkeypatch.setattr("sandbox.local_backend.shutil.which", lambda name: None if name == "bwrap" else f"/usr/bin/{name}")
+    monkeypatch.setattr(
+        "sandbox.local_backend.shutil.which",
+        lambda name: None if name == "bwrap" else f"/usr/bin/{name}",
+    )
     with open_backend("local", unsafe_local=True) as backend, backend.open(SMALL) as sb:
         sb.put_files({"hello.txt": b"hi"}, "/testbed")
         with pytest.warns(UnsafeLocalWarning):
@@ -62,7 +67,9 @@ def test_a_crashed_owner_leaves_nothing_after_the_next_backend() -> None:
         "os._exit(9)\n"
     )
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=root)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=root
+    )
     left = Path(proc.stdout.strip())
     assert left.name.startswith("dgm-sandbox-") and left.exists(), proc.stderr
     with open_backend("local") as backend:

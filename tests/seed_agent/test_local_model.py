@@ -18,7 +18,12 @@ from dgm.evaluator import EvalLimits, evaluate
 from dgm.llm import Gateway, open_provider
 from tests.conftest import missing
 
-pytestmark = [pytest.mark.local_model, pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [
+    pytest.mark.local_model,
+    pytest.mark.docker,
+    pytest.mark.slow,
+    pytest.mark.timeout(900),
+]
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,11 @@ def test_bash_runs_in_the_repo(tmp_path: Path) -> None:
 
 def test_bash_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     started = time.monotonic()
-    out = bash(f"(sleep 30; touch {tmp_path}/late) & echo $! > {tmp_path}/bg.pid; echo started; sleep 30", tmp_path, 1)
+    out = bash(
+        f"(sleep 30; touch {tmp_path}/late) & echo $! > {tmp_path}/bg.pid; echo started; sleep 30",
+        tmp_path,
+        1,
+    )
     assert time.monotonic() - started < 10
     assert "timed out after 1s" in out and "started" in out
     background = int((tmp_path / "bg.pid").read_text())

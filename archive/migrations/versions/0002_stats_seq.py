@@ -17,7 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("agents", sa.Column("stats_seq", sa.Integer(), nullable=False, server_default="0"))
+    op.add_column(
+        "agents", sa.Column("stats_seq", sa.Integer(), nullable=False, server_default="0")
+    )
     op.create_index("ix_agents_run_seq", "agents", ["run_pk", "stats_seq"])
 
 
