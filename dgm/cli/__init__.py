@@ -48,10 +48,12 @@ class LazyGroup(TyperGroup):
             return None
         module, attr, help_line = COMMANDS[cmd_name]
         target = getattr(importlib.import_module(module), attr)
+        command: click.Command
         if isinstance(target, typer.Typer):
             target.info.help = target.info.help or help_line
             target._add_completion = False
-            command = typer.main.get_command(target)
+            # a group even with one subcommand (`dgm problem score`): get_command would flatten it
+            command = typer.main.get_group(target)
         else:
             single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
             single.command(cmd_name)(target)

@@ -24,6 +24,9 @@ from .tools import TOOL_SPECS, bash, editor, replace_definitions, replace_line, 
 SHOWN_CHARS = 12_000  # budget for files quoted in the first message (tools mode)
 SHOWN_CHARS_TEXT = 5_000  # small models: a short prompt, and one they can still read
 EDITABLE_LINES = 150  # at most this many lines are offered for a constrained edit
+LINE_EDIT_TOKENS = (
+    600  # room for the chosen line and a new line at the grammar's 200-character bound
+)
 EDITS = {"editor", "replace_definitions", "replace_line", "error"}  # actions that only try to edit
 
 
@@ -195,7 +198,13 @@ class Agent:
             "type": "json_schema",
             "json_schema": {"name": "line_edit", "schema": schema, "strict": True},
         }
-        response = self.client.chat(self.messages, response_format=response_format, **self.params)
+        # The reply cap for free text would cut this JSON short: a small model that repeats
+        # itself fills the new line up to the grammar's string bound before it closes it.
+        params = {
+            **self.params,
+            "max_tokens": max(self.params.get("max_tokens", 0), LINE_EDIT_TOKENS),
+        }
+        response = self.client.chat(self.messages, response_format=response_format, **params)
         self.info["tokens"] += tokens_used(response, self.messages)
         content = ((response.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
         self.messages.append({"role": "assistant", "content": content})
