@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import Connection, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from archive.codestore import dialect_insert
 from archive.errors import ArchiveError
 from archive.models import RunLease
 
@@ -91,8 +91,7 @@ def read(conn: Connection, run_pk: int, run_id: str) -> LeaseInfo | None:
 
 def try_acquire(conn: Connection, run_pk: int, holder: str, ttl_s: float, now: float) -> bool:
     """The one atomic conditional write: insert, or take over an expired (or own) lease."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(RunLease).values(
+    stmt = dialect_insert(conn)(RunLease).values(
         run_pk=run_pk, holder=holder, acquired_at=now, expires_at=now + ttl_s
     )
     stmt = stmt.on_conflict_do_update(
