@@ -738,16 +738,20 @@ class Archive:
             have[name] = conn.execute(select(Task.pk).where(Task.name == name)).scalar_one()
         return have
 
-    def evaluations(self, agent_id: str) -> list[EvaluationInfo]:
-        """The agent's evaluations in the order they were recorded, with patches and logs."""
+    def evaluations(self, agent_id: str, seq: int | None = None) -> list[EvaluationInfo]:
+        """The agent's evaluations in the order they were recorded, with patches and logs
+        (only the one numbered `seq`, when given)."""
         with self._read() as conn:
             agent = self._agent_row(conn, agent_id)
-            rows = conn.execute(
+            query = (
                 select(Evaluation, Task.name.label("task_name"))
                 .join(Task, Task.pk == Evaluation.task_pk)
                 .where(Evaluation.agent_pk == agent.pk)
                 .order_by(Evaluation.seq)
-            ).all()
+            )
+            if seq is not None:
+                query = query.where(Evaluation.seq == seq)
+            rows = conn.execute(query).all()
             pks = [
                 pk
                 for r in rows

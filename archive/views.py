@@ -153,34 +153,10 @@ def evaluation_rows(archive: Archive, agent_id: str) -> list[EvaluationRow]:
 
 def evaluation(archive: Archive, agent_id: str, seq: int) -> EvaluationInfo:
     """One evaluation with its tests, patch, logs and trajectory."""
-    with archive._read() as conn:
-        agent = archive._agent_row(conn, agent_id)
-        r = conn.execute(
-            select(Evaluation, Task.name.label("task_name"))
-            .join(Task, Task.pk == Evaluation.task_pk)
-            .where(Evaluation.agent_pk == agent.pk, Evaluation.seq == seq)
-        ).first()
-        if r is None:
-            raise ArchiveError(f"agent {agent_id!r} has no evaluation {seq}")
-        pks = [pk for pk in (r.tests_pk, r.patch_pk, r.logs_pk, r.trajectory_pk) if pk is not None]
-        raw = archive.blobs.get_many(conn, pks)
-    blob = lambda pk: raw[pk] if pk is not None else b""  # noqa: E731
-    return EvaluationInfo(
-        id=f"{agent_id}/{r.seq}",
-        agent_id=agent_id,
-        seq=r.seq,
-        task_id=r.task_name,
-        attempt=r.attempt,
-        stage=r.stage,
-        resolved=r.resolved,
-        score=r.score,
-        tests=json.loads(raw[r.tests_pk]) if r.tests_pk is not None else {},
-        duration_s=r.duration_ms / 1000,
-        error_kind=r.error_kind,
-        patch=blob(r.patch_pk),
-        logs=blob(r.logs_pk),
-        trajectory=blob(r.trajectory_pk),
-    )
+    found = archive.evaluations(agent_id, seq=seq)
+    if not found:
+        raise ArchiveError(f"agent {agent_id!r} has no evaluation {seq}")
+    return found[0]
 
 
 def llm_call(archive: Archive, call_id: str) -> LLMCallInfo:
