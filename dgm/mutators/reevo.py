@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.problems import Direction, Problem
+from benchmarks.problems import Direction, Problem, ProblemError
+from benchmarks.problems.blocks import blocks, regions, splice
 from benchmarks.problems.reevo import extract_code
 from dgm.mutators import Chat, Mutation, MutationContext, Parent
 from dgm.selectors import Candidate
@@ -276,6 +277,14 @@ class ReEvo:
         return Child(code + "\n", origin)
 
 
+def one_block(code: str) -> bool:
+    """Whether the program has exactly one well-formed EVOLVE-BLOCK."""
+    try:
+        return len(regions(code)) == 1
+    except ProblemError:
+        return False
+
+
 def filter_code(code: str) -> str:
     """ReEvo's filter_code: the body without the signature and imports, up to the first return."""
     kept = []
@@ -419,12 +428,21 @@ class ReEvoOperator:
         if child.code is None:
             return Mutation(None, origin, child.reason)
         files = {k: bytes(v) for k, v in ctx.files.items()}
-        files[self.problem.main_file] = child.code.encode()
+        main = self.main_code(ctx.parents[0])
+        # One EVOLVE-BLOCK (OpenEvolve's layout): the new code goes in it, the rest stays.
+        code = splice(main, [child.code]) if one_block(main) else child.code
+        files[self.problem.main_file] = code.encode()
         return Mutation(files, origin)
 
+    def main_code(self, parent: Parent) -> str:
+        return parent.files.get(self.problem.main_file, b"").decode(errors="replace")
+
     def individual(self, parent: Parent) -> Individual:
+        """The parent as ReEvo sees it: the code it evolves (the one EVOLVE-BLOCK's, when the
+        program has one) and its raw score."""
         scores = [e.score for e in parent.evaluations if e.resolved and e.score is not None]
-        code = parent.files.get(self.problem.main_file, b"").decode(errors="replace")
+        main = self.main_code(parent)
+        code = blocks(main)[0] if one_block(main) else main
         return Individual(parent.agent_id, code, scores[-1] if scores else 0.0)
 
     def seed_func(self, seed_code: str) -> str:

@@ -15,6 +15,7 @@ from archive import open_archive
 from benchmarks.problems import load
 from dgm.llm.gateway import Gateway
 from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
+from dgm.mutators import EvalView, MutationContext, Parent
 from dgm.mutators.chat import GatewayChat
 from dgm.mutators.reevo import (
     Individual,
@@ -27,7 +28,7 @@ from dgm.mutators.reevo import (
     worse_better,
 )
 from tests.problems.conftest import Score
-from tests.problems.layouts import write_reevo
+from tests.problems.layouts import OE_PROGRAM, write_openevolve, write_reevo
 
 NEAREST = (
     "def select_next_node(current_node, destination_node, unvisited_nodes, distance_matrix):\n"
@@ -206,3 +207,28 @@ def test_parents_follow_reevo_the_seed_pairs_of_the_population_and_the_elite() -
     pairs = {tuple(op.parents(7, stats, random.Random(s))) for s in range(40)}
     # generation 2: generation 1's children plus the elite; c4 and c5 tie, so never together
     assert pairs == {("i2", "c4"), ("i2", "c5")}
+
+
+def test_an_evolve_block_program_keeps_what_is_outside_its_block(tmp_path: Path) -> None:
+    """OpenEvolve's layout: ReEvo sees and rewrites the EVOLVE-BLOCK, nothing else."""
+    problem = load(write_openevolve(tmp_path / "oe"))
+    archive = open_archive(tmp_path / "a.db")
+    run = archive.create_run("reevo-blocks")
+    new = "def search_algorithm(iterations=200, bounds=(-5, 5)):\n    return 0.0, 0.0, 0.0\n"
+    provider = ScriptedProvider([ScriptedEntry(content=f"```python\n{new}```")])
+    seed = {k: v.encode() for k, v in problem.seed().items()}
+    with Gateway(provider, archive=archive, run_id=run) as gw:
+        chat = GatewayChat(gw)
+        op = ReEvoOperator(
+            problem, archive, run, ReEvoSchedule(2, 2, 0.5), chat, chat, init_generator=chat
+        )
+        parent = Parent("seed", seed, [EvalView("p", True, score=0.5)])
+        ctx = MutationContext([parent], {}, chat, random.Random(0), iteration=1)
+        mutation = op.mutate(ctx)
+    assert mutation.files is not None and mutation.origin["kind"] == "initial"
+    child = mutation.files[problem.main_file].decode()
+    _, after = OE_PROGRAM.split("# EVOLVE-BLOCK-END")
+    assert child.startswith("# EVOLVE-BLOCK-START\n" + new)
+    assert child.endswith("# EVOLVE-BLOCK-END" + after)  # evaluate_function, run_search kept
+    prompt = json.loads(archive.llm_calls(run)[0].request)["messages"][1]["content"]
+    assert "def search_algorithm" in prompt and "def evaluate_function" not in prompt
