@@ -271,7 +271,7 @@ class Engine:
             if r.status in ("pending", "evaluating"):  # only unfinished agents need details
                 evals = self.archive.evaluations(r.id)
                 state = AgentState(r.id, r.parent_id, self.archive.agent_files(r.id))
-                state.done = {e.task_id: Outcome(bool(e.resolved), e.score) for e in evals}
+                state.done = {e.task_id: recorded_outcome(e) for e in evals}
                 state.started = bool(evals)
                 self.pending[r.id] = state
             elif r.status == "evaluated" and r.score is not None:
@@ -643,6 +643,12 @@ class Engine:
             workers=list(self.workers),
             stop_reason=self.stop_reason,
         )
+
+
+def recorded_outcome(e: EvaluationInfo) -> Outcome:
+    """An evaluation read back on resume; a failure's reason is its logs' first line."""
+    lines = e.logs.decode(errors="replace").strip().splitlines()
+    return Outcome(bool(e.resolved), e.score, None if e.resolved or not lines else lines[0])
 
 
 def eval_view(e: EvaluationInfo) -> EvalView:

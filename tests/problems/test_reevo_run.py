@@ -58,9 +58,17 @@ SCRIPT = [
 ]
 
 
-def write_setup(tmp: Path, max_fe: int, workers: int, init_pop_size: int) -> Path:
+def write_setup(
+    tmp: Path, max_fe: int, workers: int, init_pop_size: int, reflector: bool = False
+) -> Path:
+    """The run's config; with `reflector`, the reflections come from a second model."""
     script = tmp / "script.yaml"
     script.write_text(yaml.safe_dump(SCRIPT, sort_keys=False))
+    reflector_model = None
+    if reflector:
+        (tmp / "reflector.yaml").write_text(yaml.safe_dump(SCRIPT[:2], sort_keys=False))
+        script.write_text(yaml.safe_dump(SCRIPT[2:], sort_keys=False))
+        reflector_model = f"scripted:{tmp / 'reflector.yaml'}"
     config = tmp / "run.yaml"
     config.write_text(
         yaml.safe_dump(
@@ -72,7 +80,12 @@ def write_setup(tmp: Path, max_fe: int, workers: int, init_pop_size: int) -> Pat
                 "max_iterations": 1000,
                 "workers": workers,
                 "seed": 1,
-                "reevo": {"init_pop_size": init_pop_size, "pop_size": 2, "mutation_rate": 0.5},
+                "reevo": {
+                    "init_pop_size": init_pop_size,
+                    "pop_size": 2,
+                    "mutation_rate": 0.5,
+                    "reflector_model": reflector_model,
+                },
             }
         )
     )
@@ -90,7 +103,7 @@ def expansions(archive: Archive, run_id: str) -> int:
 
 
 def test_reevo_finds_a_better_tsp_heuristic_by_reflective_crossover(tmp_path: Path) -> None:
-    config = write_setup(tmp_path, max_fe=11, workers=2, init_pop_size=4)
+    config = write_setup(tmp_path, max_fe=11, workers=2, init_pop_size=4, reflector=True)
     proc = dgm("run", str(config), "--problem", "tsp", "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
@@ -147,6 +160,16 @@ def test_reevo_finds_a_better_tsp_heuristic_by_reflective_crossover(tmp_path: Pa
         assert origins[m.id]["reflection"] == LONG and m.second_parent_id is None
         before = [a for a in agents if a.created_at < m.created_at and a.status == "evaluated"]
         assert by_id[m.parent_id or ""].score == max(a.score or 0 for a in before)
+
+    # Generator and reflector are different models, each call on record with its own.
+    models = {(c.purpose, c.model) for c in archive.llm_calls(run.id, bodies=False)}
+    assert models == {
+        ("initial", "scripted:script.yaml"),
+        ("crossover", "scripted:script.yaml"),
+        ("mutate", "scripted:script.yaml"),
+        ("reflect_short", "scripted:reflector.yaml"),
+        ("reflect_long", "scripted:reflector.yaml"),
+    }
 
     # What people read: the archive's show and the report name the reflections.
     shown = dgm("archive", "show", crossovers[0].id, cwd=tmp_path)
