@@ -132,7 +132,9 @@ class Schedule(Protocol):
 
     def parents(
         self, iteration: int, candidates: Sequence[Candidate], rng: random.Random
-    ) -> list[str]: ...
+    ) -> list[str] | str:
+        """The iteration's parents (the first one leads the lineage), or why there are none."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -496,7 +498,7 @@ class Engine:
             iteration=iteration,
         )
 
-    def pick_parents(self, iteration: int) -> list[str]:
+    def pick_parents(self, iteration: int) -> list[str] | str:
         rng = random.Random(f"{self.config.seed}:select:{iteration}")
         stats: Sequence[Candidate] = self.archive.candidate_stats(self.run_id)
         if self.direction is not None:
@@ -514,13 +516,15 @@ class Engine:
     async def expand(self, worker: int, job: ExpandJob, pool: ThreadPoolExecutor) -> None:
         loop = asyncio.get_running_loop()
         picked = self.pick_parents(job.iteration)
-        if not picked:  # a selector always finds one while self.scores is non-empty; a
+        if not picked or isinstance(
+            picked, str
+        ):  # a selector always finds one while self.scores is non-empty; a
             # Schedule may not (ReEvo: no two valid programs with different objectives)
             self.event(
                 "expansion_failed",
                 iteration=job.iteration,
                 parent=None,
-                reason="no candidate parent",
+                reason=picked or "no candidate parent",
             )
             return
         parent_id = picked[0]

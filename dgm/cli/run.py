@@ -270,7 +270,8 @@ def help_text() -> str:
     set (derived from RunConfig, so it cannot fall behind; the options override some)."""
     fields = "\n".join(f"  {name}: {text}" for name, text in config_fields())
     return (
-        "Grow an archive of self-improving coding agents (Darwin Gödel Machine).\n\n"
+        "Grow an archive of self-improving coding agents (Darwin Gödel Machine), or of a "
+        "problem's programs with --problem (`dgm run reevo --problem tsp`: ReEvo).\n\n"
         "Config fields: the keys a preset or YAML config file may set (see dgm/presets/*.yaml); "
         "the options below override some of them.\n\n"
         f"{fields}"

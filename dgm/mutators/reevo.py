@@ -380,13 +380,13 @@ class ReEvoOperator:
 
     def parents(
         self, iteration: int, candidates: Sequence[Candidate], rng: random.Random
-    ) -> list[str]:
+    ) -> list[str] | str:
         phase = self.plan.phase(iteration)
         if phase.kind == "initial":
             return [c.agent_id for c in candidates if c.parent_id is None][:1]
         valid = [c for c in candidates if c.status == "evaluated" and c.score is not None]
         if not valid:
-            return []
+            return "no valid program to select from"
         elite = max(valid, key=lambda c: c.score or 0.0)  # the earliest of the best
         if phase.kind == "mutation":
             return [elite.agent_id]
@@ -397,7 +397,7 @@ class ReEvoOperator:
         individuals = [Individual(c.agent_id, "", c.score or 0.0) for c in population]
         pair = select_pair(individuals, rng)
         if pair is None:
-            return []
+            return "selection failed: no two valid programs with different objectives"
         worse, better = worse_better(*pair, "max")  # candidates' scores are fitness
         return [better.id, worse.id]
 

@@ -207,6 +207,10 @@ def test_parents_follow_reevo_the_seed_pairs_of_the_population_and_the_elite() -
     pairs = {tuple(op.parents(7, stats, random.Random(s))) for s in range(40)}
     # generation 2: generation 1's children plus the elite; c4 and c5 tie, so never together
     assert pairs == {("i2", "c4"), ("i2", "c5")}
+    alone = [stats[0], Stat("i1", "seed", status="failed")]
+    assert op.parents(4, alone, random.Random(0)) == (
+        "selection failed: no two valid programs with different objectives"
+    )
 
 
 def test_an_evolve_block_program_keeps_what_is_outside_its_block(tmp_path: Path) -> None:
