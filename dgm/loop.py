@@ -632,7 +632,7 @@ class Engine:
         spent = self.spent_usd()
         return Progress(
             iteration=self.iterations_started,
-            max_iterations=self.config.max_iterations,
+            max_iterations=self.max_iterations(),
             archive_size=self.archive_size,
             candidates=len(scores),
             pending=len(self.pending),
