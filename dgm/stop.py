@@ -1,0 +1,214 @@
+"""STOP in dgm: the meta-utility driver and the `stop` operator (the improver applied to itself).
+
+    ev = StopEvaluator(problem, backend, gateway, StopBudgets(runs=3))
+    ev.evaluate({"improver.py": code})          # -> Evaluation: the meta-utility, held-out
+    StopMutator(problem, backend, gateway, budgets).mutate(ctx)   # a child improver
+
+The sandbox side and the counting live in benchmarks/problems/stop.py; this module adds
+what only dgm has: the gateway, whose sessions give each downstream run its samples (one
+gateway call each, capped at lm_calls * samples_per_call per run and recorded like every
+other call), and the operator, which runs the parent improver on its own source with the
+meta-utility (on the training split) as its utility, as STOP's `run_improver` does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from benchmarks.problems import Evaluation, Problem
+from benchmarks.problems.stop import (
+    IMPROVER_FILE,
+    Budgeted,
+    OpenSampler,
+    StopBudgets,
+    StopServer,
+    budget_samples,
+    meta_utility,
+    oriented,
+    run_improver,
+)
+from dgm.llm.budget import Budget
+from dgm.llm.gateway import Gateway
+from dgm.mutators import Mutation, MutationContext
+from sandbox import SandboxBackend
+
+PURPOSE = "stop"  # what the gateway records the improvers' calls under
+
+# What the parent improver is told about its utility, in the place of STOP's
+# tasks/meta_optimization/utility.py.
+META_UTILITY_DESCRIPTION = '''def meta_utility(improve_str: str):
+    """
+    Evaluates the algorithm in improve_str to improve the algorithm in algorithm_str,
+    according to some downstream utility function. This meta-utility function can only be
+    called {utility_calls} times.
+    """
+    expected_utility = 0
+    for seed in range({runs}):
+        exec(improve_str, globals())  # Define improve_algorithm (or improve)
+        # At most {lm_calls} calls to the language model, and at most {samples} samples each time
+        language_model = LanguageModel(budget={lm_calls}, max_responses_per_call={samples})
+        improved_algorithm_str = improve_algorithm(algorithm_str, utility, language_model)
+        expected_utility += utility(improved_algorithm_str) / {runs}
+    return expected_utility
+
+# The downstream problem (algorithm_str is its seed program):
+# {description}
+'''
+
+
+def finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+class GatewaySampler:
+    """One run's samples through the gateway: a session capped at `max_samples` calls."""
+
+    def __init__(
+        self, gateway: Gateway, label: str, max_samples: int, seed: int, agent_id: str | None
+    ) -> None:
+        self.gateway = gateway
+        self.seed = seed
+        self.drawn = 0
+        self.session = gateway.open_session(
+            agent_id=agent_id, task_id=label, purpose=PURPOSE, budget=Budget(max_calls=max_samples)
+        )
+
+    def sample(self, system: str, user: str, temperature: float) -> str:
+        body: dict[str, Any] = {
+            "model": self.gateway.provider.model,
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+            "temperature": temperature,
+            "seed": self.seed * 1000 + self.drawn,  # reproducible where the model honours it
+        }
+        self.drawn += 1
+        reply = self.gateway.chat(self.session.token, json.dumps(body).encode())
+        payload = json.loads(reply.body)
+        if reply.status != 200:
+            raise RuntimeError(payload.get("error", {}).get("message", f"HTTP {reply.status}"))
+        return str(payload["choices"][0]["message"]["content"] or "")
+
+    def close(self) -> None:
+        self.gateway.close_session(self.session)
+
+
+def sampler_factory(gateway: Gateway, agent_id: str | None) -> OpenSampler:
+    def open_sampler(label: str, max_samples: int, seed: int) -> GatewaySampler:
+        return GatewaySampler(gateway, label, max_samples, seed, agent_id)
+
+    return open_sampler
+
+
+class StopEvaluator:
+    """Scores improvers by their meta-utility on a problem's held-out split: the same
+    `evaluate(program) -> Evaluation` a problem's Evaluator has, with an improver's files
+    as the program. The K downstream runs use seeds seed, seed+1, ... for every improver."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        backend: SandboxBackend,
+        gateway: Gateway,
+        budgets: StopBudgets,
+        seed: int = 0,
+    ) -> None:
+        self.problem = problem
+        self.backend = backend
+        self.gateway = gateway
+        self.budgets = budgets
+        self.seeds = [seed + k for k in range(budgets.runs)]
+
+    def evaluate(self, improver: Mapping[str, bytes], agent_id: str | None = None) -> Evaluation:
+        return meta_utility(
+            improver,
+            self.problem,
+            self.backend,
+            sampler_factory(self.gateway, agent_id),
+            self.budgets,
+            self.seeds,
+        )
+
+
+class StopMutator:
+    """The `stop` operator: the parent improver improves its own source, with the
+    meta-utility on the training split as its utility and its own budgets (the same ones a
+    downstream run has, as STOP's config gives both levels). Overspending cuts it off and
+    the child is the best improver it had proposed; returning itself unchanged is a
+    failed expansion."""
+
+    name = "stop"
+
+    def __init__(
+        self,
+        problem: Problem,
+        backend: SandboxBackend,
+        gateway: Gateway,
+        budgets: StopBudgets,
+        seed: int = 0,
+    ) -> None:
+        self.problem = problem
+        self.backend = backend
+        self.gateway = gateway
+        self.budgets = budgets
+        self.seeds = [seed + k for k in range(budgets.runs)]
+
+    def inner_utility(self, agent_id: str) -> Any:
+        """meta_utility(improver source) -> float (higher better; -inf when it fails)."""
+
+        def utility(source: str) -> float:
+            e = meta_utility(
+                {IMPROVER_FILE: source.encode()},
+                self.problem,
+                self.backend,
+                sampler_factory(self.gateway, agent_id),
+                self.budgets,
+                self.seeds,
+                split="train",
+            )
+            return oriented(e)
+
+        return utility
+
+    def description(self) -> str:
+        b = self.budgets
+        return META_UTILITY_DESCRIPTION.format(
+            utility_calls=b.utility_calls,
+            runs=b.runs,
+            lm_calls=b.lm_calls,
+            samples=b.samples_per_call,
+            description=" ".join((self.problem.description or self.problem.name).split()),
+        )
+
+    def mutate(self, ctx: MutationContext) -> Mutation:
+        parent = dict(ctx.files)
+        if IMPROVER_FILE not in parent:
+            return Mutation(None, reason=f"the parent has no {IMPROVER_FILE}: it is no improver")
+        source = parent[IMPROVER_FILE].decode(errors="replace")
+        seed = ctx.rng.randrange(2**31)
+        sampler = GatewaySampler(
+            self.gateway, "stop/self", budget_samples(self.budgets), seed, ctx.parent_id
+        )
+        run = Budgeted(self.inner_utility(ctx.parent_id), sampler, self.budgets)
+        try:
+            with StopServer() as server:
+                done = run_improver(
+                    parent, source, self.description(), run, server, self.backend, seed
+                )
+        finally:
+            sampler.close()
+        origin: dict[str, Any] = {
+            "operator": "stop",
+            "parents": [ctx.parent_id],
+            "meta_utility_calls": done.utility_calls,
+            "lm_calls": done.lm_calls,
+            "lm_samples": done.samples,
+            "cut_off": done.cut_off,
+            "best_proposed_meta_utility": finite(run.best[0]) if run.best else None,
+        }
+        if done.solution is None:
+            return Mutation(None, origin, reason=done.failure)
+        if done.solution.strip() == source.strip():
+            return Mutation(None, origin, reason="the improver returned itself unchanged")
+        return Mutation({**parent, IMPROVER_FILE: done.solution.encode()}, origin)
