@@ -4,7 +4,12 @@ improvers are cut off and scored on what they had, and hostile improvers fail wi
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +99,115 @@ def test_best_of_more_samples_beats_the_seed_improver(
     assert best_of.metrics["run_0"] > 0.9 and best_of.metrics["run_1"] > 0.9
     assert seed.metrics["run_0"] < 0.6 < 0.9 < seed.metrics["run_1"]
     assert seed.metrics["cut_off_runs"] == 0 == best_of.metrics["cut_off_runs"]
+
+
+def heldout_by_hand(parity: Problem, code: str, tmp: Path) -> float:
+    """The held-out accuracy of a trusted program, by the evaluator run by hand."""
+    program = tmp / "program.py"
+    program.write_text(code)
+    proc = subprocess.run(
+        [sys.executable, "evaluator.py", str(program)],
+        cwd=parity.root,
+        env={**os.environ, "DGM_SPLIT": "heldout"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return float(json.loads(proc.stdout.strip().splitlines()[-1])["accuracy"])
+
+
+FIRST_SAMPLE = "from helpers import extract_code\n\ndef first(language_model, n=1):\n    return extract_code(language_model.prompt('expert', 'improve', n))[0]\n\n"
+# Improvers that overspend, each after proposing GOOD (or nothing) to utility.
+OVERSPENDERS = {
+    "language-model calls": (
+        "def improve(solution, utility, language_model):\n"
+        "    utility(first(language_model))\n"
+        "    while True:\n"
+        "        first(language_model)\n",
+        "language-model budget spent: call 3 of 2 allowed",
+        GOOD,
+    ),
+    "samples per call": (
+        "def improve(solution, utility, language_model):\n    return first(language_model, n=3)\n",
+        "language-model call asked 3 samples, 2 allowed per call",
+        None,  # it proposed nothing: scored on the solution it was given
+    ),
+    "utility calls": (
+        "def improve(solution, utility, language_model):\n"
+        "    good = first(language_model)\n"
+        "    utility(good)\n"
+        "    while True:\n"
+        "        utility(solution)\n",
+        "utility budget spent: call 3 of 2 allowed",
+        GOOD,
+    ),
+    "utility calls, past the wrapper": (  # talks to the socket itself and ignores refusals
+        "import http.client, json, os, socket\n"
+        "def post(path, payload):\n"
+        "    c = http.client.HTTPConnection('localhost')\n"
+        "    c.sock = socket.socket(socket.AF_UNIX); c.sock.connect(os.environ['DGM_STOP_SOCKET'])\n"
+        "    c.request('POST', path, json.dumps(payload), {'Authorization': 'Bearer ' + os.environ['DGM_STOP_TOKEN']})\n"
+        "    return c.getresponse().status\n"
+        "def improve(solution, utility, language_model):\n"
+        "    good = first(language_model)\n"
+        "    statuses = [post('/utility', {'solution': s}) for s in (good, solution, solution, solution)]\n"
+        "    assert statuses == [200, 200, 429, 429], statuses\n"
+        "    return solution  # not what it had: the host scores GOOD\n",
+        "utility budget spent: call 3 of 2 allowed",
+        GOOD,
+    ),
+}
+
+
+@pytest.mark.parametrize("what", sorted(OVERSPENDERS))
+def test_an_overspending_improver_is_cut_off_and_scored_on_what_it_had(
+    what: str, parity: Problem, backend: SandboxBackend, tmp_path: Path
+) -> None:
+    code, reason, scored_on = OVERSPENDERS[what]
+    budgets = StopBudgets(runs=1, lm_calls=2, samples_per_call=2, utility_calls=2, timeout_s=120)
+    improver = {"improver.py": (FIRST_SAMPLE + code).encode()}
+    result, samples = meta(parity, backend, improver, [GOOD, WEAK, WEAK], budgets)
+    assert result.ok, result.failure
+    assert result.metrics["cut_off_runs"] == 1 and reason in result.feedback
+    expected = scored_on or parity.seed()[parity.main_file]
+    assert result.score == heldout_by_hand(parity, expected, tmp_path)
+    assert result.metrics["lm_calls"] <= 2 and samples <= 4 and result.metrics["utility_calls"] <= 2
+
+
+READER = "def algorithm(train_samples, train_parity, test_samples):\n    return [len(open('/task/problem/heldout.json').read())] * len(test_samples)\n"
+HOSTILE = {
+    "searches the sandbox for the evaluator and the held-out split": (
+        "import os\n"
+        "def improve(solution, utility, language_model):\n"
+        "    for root, dirs, files in os.walk('/'):\n"
+        "        dirs[:] = [d for d in dirs if os.path.join(root, d) not in ('/proc', '/sys', '/dev')]\n"
+        "        for name in files:\n"
+        "            if name in ('heldout.json', 'evaluator.py'):\n"
+        "                return open(os.path.join(root, name)).read()\n"
+        "    return open('/task/problem/heldout.json').read()\n",
+        "the improver failed: FileNotFoundError: [Errno 2] No such file or directory: '/task/problem/heldout.json'",
+    ),
+    "returns a solution that reads the held-out split": (
+        f"def improve(solution, utility, language_model):\n    return {READER!r}\n",
+        "its solution failed on the heldout split: the candidate tried to open /task/problem/heldout.json, a file of the evaluator",
+    ),
+    "has utility run a solution that reads the evaluator": (
+        "def improve(solution, utility, language_model):\n"
+        "    reader = solution + \"\\nopen('/task/problem/evaluator.py').read()\\n\"\n"
+        "    score = utility(reader)\n"
+        "    raise RuntimeError(f'utility scored the reader {score}')\n",
+        "the improver failed: RuntimeError: utility scored the reader -inf",
+    ),
+}
+
+
+@pytest.mark.parametrize("what", sorted(HOSTILE))
+def test_an_improver_that_reaches_for_the_evaluator_or_the_heldout_split_fails(
+    what: str, parity: Problem, backend: SandboxBackend
+) -> None:
+    code, reason = HOSTILE[what]
+    budgets = StopBudgets(runs=1, lm_calls=1, samples_per_call=1, utility_calls=2, timeout_s=120)
+    result, _ = meta(parity, backend, {"improver.py": code.encode()}, [], budgets)
+    assert not result.ok and result.score is None
+    assert result.failure == f"downstream run 0: {reason}", result.failure
