@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from benchmarks.problems.stop import StopBudgets
 from dgm.errors import UserError
 from dgm.mutators.operators import OPERATORS
 from dgm.mutators.operators import describe as describe_operators
@@ -179,6 +180,10 @@ class RunConfig(BaseModel):
         default=None,
         gt=0,
         description="LLM spending cap for one agent run on one task; unset for none.",
+    )
+    stop: StopBudgets = Field(
+        default_factory=StopBudgets,
+        description="STOP (operator stop): downstream runs per meta-utility and each run's budgets.",
     )
 
     @field_validator("selector")

@@ -2,6 +2,7 @@
 
     ev = StopEvaluator(problem, backend, gateway, StopBudgets(runs=3))
     ev.evaluate({"improver.py": code})          # -> Evaluation: the meta-utility, held-out
+    ev.evaluate()                               # STOP's seed improver
     StopMutator(problem, backend, gateway, budgets).mutate(ctx)   # a child improver
 
 The sandbox side and the counting live in benchmarks/problems/stop.py; this module adds
@@ -18,7 +19,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from benchmarks.problems import Evaluation, Problem
+from benchmarks.problems import Evaluation, Problem, ProblemError, load
 from benchmarks.problems.stop import (
     IMPROVER_FILE,
     Budgeted,
@@ -29,10 +30,13 @@ from benchmarks.problems.stop import (
     meta_utility,
     oriented,
     run_improver,
+    seed_improver,
 )
+from dgm.errors import UserError
 from dgm.llm.budget import Budget
 from dgm.llm.gateway import Gateway
 from dgm.mutators import Mutation, MutationContext
+from dgm.mutators.operators import OperatorNeeds
 from sandbox import SandboxBackend
 
 PURPOSE = "stop"  # what the gateway records the improvers' calls under
@@ -102,9 +106,13 @@ def sampler_factory(gateway: Gateway, agent_id: str | None) -> OpenSampler:
 
 
 class StopEvaluator:
-    """Scores improvers by their meta-utility on a problem's held-out split: the same
-    `evaluate(program) -> Evaluation` a problem's Evaluator has, with an improver's files
-    as the program. The K downstream runs use seeds seed, seed+1, ... for every improver."""
+    """Scores improvers by their meta-utility on a problem's held-out split. It has the
+    face of a problem with its Evaluator (`main_file`, `seed()`, `direction`,
+    `evaluate(program) -> Evaluation`), so a problem run scores improvers the way it scores
+    any program: the program is an improver, the seed is STOP's. The K downstream runs use
+    seeds seed, seed+1, ... for every improver, so improvers are compared on the same runs."""
+
+    main_file = IMPROVER_FILE
 
     def __init__(
         self,
@@ -119,8 +127,18 @@ class StopEvaluator:
         self.gateway = gateway
         self.budgets = budgets
         self.seeds = [seed + k for k in range(budgets.runs)]
+        self.direction = problem.direction
 
-    def evaluate(self, improver: Mapping[str, bytes], agent_id: str | None = None) -> Evaluation:
+    def seed(self) -> dict[str, str]:
+        """STOP's seed improver."""
+        return {k: v.decode() for k, v in seed_improver().items()}
+
+    def evaluate(
+        self, program: Mapping[str, str] | None = None, agent_id: str | None = None
+    ) -> Evaluation:
+        """The meta-utility of `program` (file name -> source; default: the seed improver).
+        `agent_id` attributes its language-model calls in the gateway's records."""
+        improver = {k: v.encode() for k, v in {**self.seed(), **(program or {})}.items()}
         return meta_utility(
             improver,
             self.problem,
@@ -212,3 +230,17 @@ class StopMutator:
         if done.solution.strip() == source.strip():
             return Mutation(None, origin, reason="the improver returned itself unchanged")
         return Mutation({**parent, IMPROVER_FILE: done.solution.encode()}, origin)
+
+
+def build_mutator(needs: OperatorNeeds) -> StopMutator:
+    """The `stop` operator from a run's config: its problem and its `stop` budgets."""
+    config = needs.config
+    path = getattr(config, "problem", None)
+    if not path:
+        raise UserError("the stop operator needs a problem: dgm run stop --problem PATH")
+    try:
+        problem = load(path)
+    except ProblemError as e:
+        raise UserError(str(e)) from None
+    budgets = getattr(config, "stop", None) or StopBudgets()
+    return StopMutator(problem, needs.backend, needs.gateway, budgets, config.seed)

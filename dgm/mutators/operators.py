@@ -98,3 +98,18 @@ register(
 register(
     Operator("diff", "the LLM edits the parent's code directly with SEARCH/REPLACE blocks", _diff)
 )
+
+
+def _stop(needs: OperatorNeeds) -> Mutator:
+    from dgm.stop import build_mutator
+
+    return build_mutator(needs)
+
+
+register(
+    Operator(
+        "stop",
+        "STOP: the parent improver improves its own source, with the meta-utility as its utility",
+        _stop,
+    )
+)

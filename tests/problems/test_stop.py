@@ -75,7 +75,8 @@ def meta(
     """The improver's meta-utility with a fresh scripted model; and the samples it drew."""
     provider = ScriptedProvider([reply(c) for c in script])
     with Gateway(provider) as gw:
-        result = StopEvaluator(parity, backend, gw, budgets).evaluate(improver, agent_id="test")
+        program = {k: v.decode() for k, v in improver.items()}
+        result = StopEvaluator(parity, backend, gw, budgets).evaluate(program, agent_id="test")
         return result, gw.usage().calls
 
 

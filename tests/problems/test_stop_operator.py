@@ -1,0 +1,88 @@
+"""The `stop` operator: the parent improver (STOP's seed) improves its own source, with the
+meta-utility on the training split as its utility, through the real gateway (scripted model)
+and real Docker sandboxes."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from benchmarks.problems import Problem, load, problem_image
+from benchmarks.problems.stop import StopBudgets, seed_improver
+from dgm.config import load_config
+from dgm.errors import UserError
+from dgm.llm.gateway import Gateway
+from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
+from dgm.mutators import MutationContext, Parent
+from dgm.mutators.chat import GatewayChat
+from dgm.mutators.operators import OPERATORS, OperatorNeeds, build_operator
+from dgm.stop import StopMutator
+from sandbox import SandboxBackend, open_backend
+from tests.problems.test_stop import BEST_OF, GOOD
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def parity() -> Problem:
+    return load("parity")
+
+
+@pytest.fixture(scope="module")
+def backend(parity: Problem) -> Iterator[SandboxBackend]:
+    with open_backend(
+        "docker", image=problem_image(parity), run_label="test-stop-op", pool_size=3
+    ) as b:
+        yield b
+
+
+def fenced(code: str) -> str:
+    return f"An idea, then its code.\n```python\n{code}```\n"
+
+
+def test_the_seed_improver_improves_itself_with_the_meta_utility(
+    parity: Problem, backend: SandboxBackend
+) -> None:
+    # Asked to improve an improver, the model proposes the best-of improver; asked to
+    # improve the parity program (inside the meta-utility's downstream runs), GOOD.
+    provider = ScriptedProvider(
+        [
+            ScriptedEntry(
+                pattern=r"def improve_algorithm\(initial_solution", content=fenced(BEST_OF)
+            ),
+            ScriptedEntry(pattern=r"def algorithm\(", content=fenced(GOOD)),
+        ]
+    )
+    budgets = StopBudgets(runs=1, lm_calls=1, samples_per_call=2, utility_calls=2, timeout_s=150)
+    with Gateway(provider) as gw:
+        ctx = MutationContext(
+            parents=[Parent("seed", seed_improver(), [])],
+            problem_statements={},
+            chat=GatewayChat(gw),
+            rng=random.Random(0),
+            iteration=1,
+        )
+        mutation = StopMutator(parity, backend, gw, budgets).mutate(ctx)
+        calls = gw.usage().calls
+    assert mutation.files is not None, mutation.reason
+    assert mutation.files["improver.py"].decode().strip() == BEST_OF.strip()
+    o = mutation.origin
+    assert o["operator"] == "stop" and o["parents"] == ["seed"] and o["cut_off"] is None
+    # One call of two samples to improve itself; each sample scored by the meta-utility
+    # (one downstream run: one call of two samples, each scored by the utility).
+    assert (o["lm_calls"], o["lm_samples"], o["meta_utility_calls"]) == (1, 2, 2)
+    assert calls == 2 + 2 * 2
+    assert o["best_proposed_meta_utility"] > 0.9
+
+
+def test_the_stop_operator_is_registered_and_needs_a_problem(
+    backend: SandboxBackend,
+) -> None:
+    assert re.search(r"\bSTOP\b", OPERATORS["stop"].summary)
+    config = load_config("stop")
+    assert config.operator == "stop" and config.stop.runs >= 1
+    with Gateway(ScriptedProvider([])) as gw, pytest.raises(UserError, match="--problem PATH"):
+        build_operator(OperatorNeeds(config, backend, gw))
