@@ -29,6 +29,7 @@ from benchmarks.problems.stop import (
     budget_samples,
     meta_utility,
     oriented,
+    require_heldout,
     run_improver,
     seed_improver,
 )
@@ -128,6 +129,7 @@ class StopEvaluator:
         self.budgets = budgets
         self.seeds = [seed + k for k in range(budgets.runs)]
         self.direction = problem.direction
+        require_heldout(problem)
 
     def seed(self) -> dict[str, str]:
         """STOP's seed improver."""
@@ -240,6 +242,7 @@ def build_mutator(needs: OperatorNeeds) -> StopMutator:
         raise UserError("the stop operator needs a problem: dgm run stop --problem PATH")
     try:
         problem = load(path)
+        require_heldout(problem)
     except ProblemError as e:
         raise UserError(str(e)) from None
     budgets = getattr(config, "stop", None) or StopBudgets()

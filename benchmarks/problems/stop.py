@@ -343,11 +343,8 @@ def meta_utility(
 ) -> Evaluation:
     """The mean score, on `split` of `problem`, of what `improver` returns from the
     problem's seed program over one downstream run per seed (see the module's doc)."""
-    if split == "heldout" and not problem.heldout:
-        raise ProblemError(
-            f"problem {problem.name} has no held-out split: STOP scores an improver's result "
-            "on one; list its files under `heldout:` in problem.yaml"
-        )
+    if split == "heldout":
+        require_heldout(problem)
     train = Evaluator(problem, backend)
     final = Evaluator(problem, backend, split) if split == "heldout" else train
     seed_solution = problem.seed()[problem.main_file]
@@ -396,6 +393,14 @@ def meta_utility(
         feedback="\n".join(notes),
         duration_s=time.monotonic() - start,
     )
+
+
+def require_heldout(problem: Problem) -> None:
+    if not problem.heldout:
+        raise ProblemError(
+            f"problem {problem.name} has no held-out split: STOP scores an improver's result "
+            "on one; list its files under `heldout:` in problem.yaml"
+        )
 
 
 def budget_samples(b: StopBudgets) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.problems import Problem, load, problem_image
+from benchmarks.problems import Problem, ProblemError, load, problem_image
 from benchmarks.problems.stop import StopBudgets, seed_improver
 from dgm.config import load_config
 from dgm.errors import UserError
@@ -19,7 +19,7 @@ from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
 from dgm.mutators import MutationContext, Parent
 from dgm.mutators.chat import GatewayChat
 from dgm.mutators.operators import OPERATORS, OperatorNeeds, build_operator
-from dgm.stop import StopMutator
+from dgm.stop import StopEvaluator, StopMutator
 from sandbox import SandboxBackend, open_backend
 from tests.problems.test_stop import BEST_OF, GOOD
 
@@ -86,3 +86,9 @@ def test_the_stop_operator_is_registered_and_needs_a_problem(
     assert config.operator == "stop" and config.stop.runs >= 1
     with Gateway(ScriptedProvider([])) as gw, pytest.raises(UserError, match="--problem PATH"):
         build_operator(OperatorNeeds(config, backend, gw))
+    tsp = load("tsp")  # scored on one split only: STOP has nothing to hold out
+    with (
+        Gateway(ScriptedProvider([])) as gw,
+        pytest.raises(ProblemError, match="no held-out split"),
+    ):
+        StopEvaluator(tsp, backend, gw, StopBudgets())
