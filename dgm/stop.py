@@ -214,7 +214,14 @@ class StopMutator:
         try:
             with StopServer() as server:
                 done = run_improver(
-                    parent, source, self.description(), run, server, self.backend, seed
+                    parent,
+                    source,
+                    self.description(),
+                    run,
+                    server,
+                    self.backend,
+                    seed,
+                    self.budgets.self_timeout_s,
                 )
         finally:
             sampler.close()

@@ -78,6 +78,11 @@ class StopBudgets(BaseModel):
     timeout_s: float = Field(
         default=600.0, gt=0, description="Deadline of one improver run in its sandbox (seconds)."
     )
+    self_timeout_s: float = Field(
+        default=7200.0,
+        gt=0,
+        description="Deadline of the improver improving itself (operator stop), whose every utility call is a meta-utility (seconds; STOP's 2 hours).",
+    )
     memory_mb: int = Field(default=1024, ge=128, description="Memory of the improver's sandbox.")
 
 
@@ -269,9 +274,12 @@ def run_improver(
     server: StopServer,
     backend: SandboxBackend,
     seed: int,
+    timeout_s: float | None = None,
 ) -> ImproverRun:
-    """Run `improver` on `solution` in a fresh sandbox, its calls counted by `run`."""
+    """Run `improver` on `solution` in a fresh sandbox, its calls counted by `run`, under
+    `timeout_s` (default: the budgets' timeout_s)."""
     b = run.budgets
+    deadline = timeout_s or b.timeout_s
     token = server.register(run)
     env = {
         "PYTHONPATH": "/task/.stop",
@@ -283,7 +291,7 @@ def run_improver(
         ),
         "DGM_STOP_DESCRIPTION": "/task/description.txt",
     }
-    limits = Limits(timeout_s=b.timeout_s, memory_mb=b.memory_mb, cpus=1.0)
+    limits = Limits(timeout_s=deadline, memory_mb=b.memory_mb, cpus=1.0)
     cmd = [
         "python3",
         "/task/.stop/run_improver.py",
@@ -299,7 +307,7 @@ def run_improver(
                 {"solution.txt": solution.encode(), "description.txt": description.encode()},
                 "/task",
             )
-            r = sb.run(cmd, timeout_s=b.timeout_s, workdir="/tmp")
+            r = sb.run(cmd, timeout_s=deadline, workdir="/tmp")
             out = sb.get_files("/out/solution.txt") if r.ok else {}
     except SandboxError as e:
         return spent(run, None, f"the sandbox failed: {str(e).splitlines()[0][:300]}")
@@ -310,7 +318,7 @@ def run_improver(
         best = run.best[1] if run.best is not None else solution
         return spent(run, best, None, log)
     if r.status is Status.timeout:
-        return spent(run, None, f"the improver timed out after {b.timeout_s:g}s", log)
+        return spent(run, None, f"the improver timed out after {deadline:g}s", log)
     if r.status is Status.oom:
         return spent(run, None, f"the improver ran out of memory ({b.memory_mb} MiB)", log)
     if not r.ok:

@@ -78,6 +78,44 @@ def test_the_seed_improver_improves_itself_with_the_meta_utility(
     assert o["best_proposed_meta_utility"] > 0.9
 
 
+OVERSPENDING_PARENT = """from helpers import extract_code
+
+
+def improve(solution, utility, language_model):
+    proposal = extract_code(language_model.prompt("expert", "improve " + solution, 1))[0]
+    utility(proposal)  # one meta-utility call: its whole utility budget
+    while True:
+        language_model.prompt("expert", "again", 1)  # one call past its budget
+"""
+
+
+def test_an_overspending_parent_is_cut_off_and_its_child_is_what_it_had(
+    parity: Problem, backend: SandboxBackend
+) -> None:
+    provider = ScriptedProvider(
+        [
+            ScriptedEntry(pattern=r"^improve from helpers", content=fenced(BEST_OF)),
+            ScriptedEntry(pattern=r"def algorithm\(", content=fenced(GOOD)),
+        ]
+    )
+    budgets = StopBudgets(runs=1, lm_calls=1, samples_per_call=1, utility_calls=1, timeout_s=150)
+    with Gateway(provider) as gw:
+        ctx = MutationContext(
+            parents=[Parent("p", {"improver.py": OVERSPENDING_PARENT.encode()}, [])],
+            problem_statements={},
+            chat=GatewayChat(gw),
+            rng=random.Random(1),
+            iteration=1,
+        )
+        mutation = StopMutator(parity, backend, gw, budgets).mutate(ctx)
+    assert mutation.files is not None, mutation.reason
+    assert mutation.files["improver.py"].decode().strip() == BEST_OF.strip()
+    o = mutation.origin
+    assert o["cut_off"] == "language-model budget spent: call 2 of 1 allowed"
+    assert (o["lm_calls"], o["meta_utility_calls"]) == (1, 1)
+    assert o["best_proposed_meta_utility"] > 0.9
+
+
 def test_the_stop_operator_is_registered_and_needs_a_problem(
     backend: SandboxBackend,
 ) -> None:
