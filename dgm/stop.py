@@ -241,16 +241,31 @@ class StopMutator:
         return Mutation({**parent, IMPROVER_FILE: done.solution.encode()}, origin)
 
 
-def build_mutator(needs: OperatorNeeds) -> StopMutator:
-    """The `stop` operator from a run's config: its problem and its `stop` budgets."""
-    config = needs.config
+def stop_problem(config: Any, loaded: Problem | None = None) -> Problem:
+    """The run's problem (the session's, else loaded from `config.problem`), checked to
+    have a held-out split; a UserError otherwise."""
     path = getattr(config, "problem", None)
-    if not path:
+    if loaded is None and not path:
         raise UserError("the stop operator needs a problem: dgm run stop --problem PATH")
     try:
-        problem = load(path)
+        problem = loaded or load(path)
         require_heldout(problem)
     except ProblemError as e:
         raise UserError(str(e)) from None
-    budgets = getattr(config, "stop", None) or StopBudgets()
-    return StopMutator(problem, needs.backend, needs.gateway, budgets, config.seed)
+    return problem
+
+
+def build_mutator(needs: OperatorNeeds) -> StopMutator:
+    """The `stop` operator from a run's config: its problem and its `stop` budgets."""
+    problem = stop_problem(needs.config, getattr(needs, "problem", None))
+    c = needs.config
+    return StopMutator(problem, needs.backend, needs.gateway, c.stop, c.seed)
+
+
+def build_scorer(
+    config: Any, problem: Problem, backend: SandboxBackend, gateway: Gateway
+) -> StopEvaluator:
+    """What scores the agents of a `stop` run (improvers): their meta-utility on `problem`.
+    A problem run puts it where it would put the problem's Evaluator, and takes its seed
+    program from it (`seed()`: STOP's seed improver)."""
+    return StopEvaluator(stop_problem(config, problem), backend, gateway, config.stop, config.seed)
