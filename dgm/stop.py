@@ -244,11 +244,11 @@ class StopMutator:
 def stop_problem(config: Any, loaded: Problem | None = None) -> Problem:
     """The run's problem (the session's, else loaded from `config.problem`), checked to
     have a held-out split; a UserError otherwise."""
-    path = getattr(config, "problem", None)
+    path: str | None = getattr(config, "problem", None)
     if loaded is None and not path:
         raise UserError("the stop operator needs a problem: dgm run stop --problem PATH")
     try:
-        problem = loaded or load(path)
+        problem = loaded or load(str(path))
         require_heldout(problem)
     except ProblemError as e:
         raise UserError(str(e)) from None
