@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks.problems import Problem, ProblemError, load, problem_image
 from benchmarks.problems.stop import StopBudgets, seed_improver
-from dgm.config import load_config
+from dgm.config import RunConfig, read_yaml
 from dgm.errors import UserError
 from dgm.llm.gateway import Gateway
 from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
@@ -120,8 +120,10 @@ def test_the_stop_operator_is_registered_and_needs_a_problem(
     backend: SandboxBackend,
 ) -> None:
     assert re.search(r"\bSTOP\b", OPERATORS["stop"].summary)
-    config = load_config("stop")
-    assert config.operator == "stop" and config.stop.runs >= 1
+    preset = read_yaml("stop")
+    assert preset["operator"] == "stop" and StopBudgets.model_validate(preset["stop"]).runs >= 1
+    # Built without a problem (what config validation also refuses), it says what to give.
+    config = RunConfig.model_construct(operator="stop", seed=0, stop=StopBudgets())
     with Gateway(ScriptedProvider([])) as gw, pytest.raises(UserError, match="--problem PATH"):
         build_operator(OperatorNeeds(config, backend, gw))
     tsp = load("tsp")  # scored on one split only: STOP has nothing to hold out
