@@ -19,8 +19,8 @@ seed program:
 - Cut-off rule: a call past a budget (a language-model call past `lm_calls`, a call
   asking more than `samples_per_call` samples, a utility call past `utility_calls`) is
   refused, the run is cut off at once, and it is scored on the best solution it had
-  proposed to `utility` so far (by the training utility), or on the solution it was
-  given when it proposed none. What it returns after that is ignored.
+  proposed to `utility` so far (by the training utility, among those that scored), or on
+  the solution it was given when none had. What it returns after that is ignored.
 - An improver that crashes, hangs past its deadline or returns no string fails the
   whole meta-utility, with the reason (STOP scores such an improver 0).
 
@@ -60,6 +60,7 @@ RUNNER_DIR = HERE / "stop_harness"  # run_improver.py and STOP's helpers.py, for
 SEED_IMPROVER = HERE / "stop_seed" / "improver.py"  # STOP's seed improver, as STOP wrote it
 IMPROVER_FILE = "improver.py"  # an improver's main file (the archive's code of one node)
 CUT_OFF_EXIT = 87  # run_improver.py ends with it when the host refuses a call
+MAX_BODY = 16 << 20  # bytes of one request from an improver (a solution, a batch of prompts)
 
 
 class StopBudgets(BaseModel):
@@ -135,7 +136,8 @@ class Budgeted:
             return -math.inf
         score = self.utility_fn(solution)
         with self.lock:
-            if self.cut_off is None and (self.best is None or score > self.best[0]):
+            better = self.best is None or score > self.best[0]
+            if self.cut_off is None and math.isfinite(score) and better:
                 self.best = (score, solution)
         return score
 
@@ -175,10 +177,14 @@ class _Handler(BaseHTTPRequestHandler):
         run = self.server.runs.get(auth.removeprefix("Bearer ").strip())
         try:
             length = int(self.headers.get("Content-Length", "0"))
+            if not 0 <= length <= MAX_BODY:
+                raise ValueError(f"a body of {length} bytes (at most {MAX_BODY})")
             request = json.loads(self.rfile.read(length) or b"{}")
-            assert isinstance(request, dict)
-        except (ValueError, AssertionError):
-            self._send(400, {"error": "send a JSON object"})
+            if not isinstance(request, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as e:
+            self.close_connection = True
+            self._send(400, {"error": f"send a JSON object: {e}"})
             return
         if run is None:
             self._send(401, {"error": "unknown run token"})
