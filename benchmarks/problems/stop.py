@@ -410,6 +410,14 @@ def meta_utility(
 
 
 def require_heldout(problem: Problem) -> None:
+    """STOP scores an improver's result on a held-out split: the problem must have one its
+    evaluator reads when DGM_SPLIT=heldout (dgm's layout; ReEvo's eval.py takes its split
+    on the command line, which a held-out evaluation does not change)."""
+    if problem.layout != "dgm":
+        raise ProblemError(
+            f"STOP needs a problem in dgm's layout (problem.yaml with `heldout:` files its "
+            f"evaluator reads when DGM_SPLIT=heldout); {problem.name} is in {problem.layout}'s"
+        )
     if not problem.heldout:
         raise ProblemError(
             f"problem {problem.name} has no held-out split: STOP scores an improver's result "
