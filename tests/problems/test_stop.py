@@ -5,6 +5,7 @@ improvers are cut off and scored on what they had, and hostile improvers fail wi
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.problems import Evaluation, Problem, load, problem_image
-from benchmarks.problems.stop import StopBudgets, seed_improver
+from benchmarks.problems.stop import StopBudgets, oriented, seed_improver
 from dgm.llm.gateway import Gateway
 from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
 from dgm.stop import StopEvaluator
@@ -46,6 +47,12 @@ def improve(solution, utility, language_model):
     scored = [(utility(c), c) for c in candidates[: utility.budget]]
     return max(scored)[1] if scored else solution
 '''
+
+
+def test_utility_is_oriented_higher_better_and_a_failure_is_worst() -> None:
+    assert oriented(Evaluation(ok=True, score=0.75, direction="max")) == 0.75
+    assert oriented(Evaluation(ok=True, score=5.5, direction="min")) == -5.5
+    assert oriented(Evaluation.failed("min", "boom")) == -math.inf
 
 
 def reply(code: str) -> ScriptedEntry:
