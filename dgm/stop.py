@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.problems import Evaluation, Problem, ProblemError, load
 from benchmarks.problems.stop import (
@@ -39,6 +39,9 @@ from dgm.llm.gateway import Gateway
 from dgm.mutators import Mutation, MutationContext
 from dgm.mutators.operators import OperatorNeeds
 from sandbox import SandboxBackend
+
+if TYPE_CHECKING:
+    from dgm.config import RunConfig
 
 PURPOSE = "stop"  # what the gateway records the improvers' calls under
 
@@ -174,7 +177,7 @@ class StopMutator:
         self.budgets = budgets
         self.seeds = [seed + k for k in range(budgets.runs)]
 
-    def inner_utility(self, agent_id: str) -> Any:
+    def inner_utility(self, agent_id: str) -> Callable[[str], float]:
         """meta_utility(improver source) -> float (higher better; -inf when it fails)."""
 
         def utility(source: str) -> float:
@@ -241,9 +244,10 @@ class StopMutator:
         return Mutation({**parent, IMPROVER_FILE: done.solution.encode()}, origin)
 
 
-def stop_problem(config: Any, loaded: Problem | None = None) -> Problem:
+def stop_problem(config: RunConfig, loaded: Problem | None = None) -> Problem:
     """The run's problem (the session's, else loaded from `config.problem`), checked to
     have a held-out split; a UserError otherwise."""
+    # getattr: problem runs (`problem` in the config and in OperatorNeeds) land separately.
     path: str | None = getattr(config, "problem", None)
     if loaded is None and not path:
         raise UserError("the stop operator needs a problem: dgm run stop --problem PATH")
@@ -263,7 +267,7 @@ def build_mutator(needs: OperatorNeeds) -> StopMutator:
 
 
 def build_scorer(
-    config: Any, problem: Problem, backend: SandboxBackend, gateway: Gateway
+    config: RunConfig, problem: Problem, backend: SandboxBackend, gateway: Gateway
 ) -> StopEvaluator:
     """What scores the agents of a `stop` run (improvers): their meta-utility on `problem`.
     A problem run puts it where it would put the problem's Evaluator, and takes its seed
