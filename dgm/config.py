@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from benchmarks.problems.stop import StopBudgets
 from dgm.errors import UserError
 from dgm.mutators.operators import OPERATORS
 from dgm.mutators.operators import describe as describe_operators
@@ -224,6 +225,10 @@ class RunConfig(BaseModel):
     )
     reevo: ReEvoSettings = Field(
         default_factory=ReEvoSettings, description="The reevo operator's settings."
+    )
+    stop: StopBudgets = Field(
+        default_factory=StopBudgets,
+        description="STOP (operator stop): downstream runs per meta-utility and each run's budgets.",
     )
 
     @field_validator("selector")

@@ -145,3 +145,18 @@ register(
         evolves="programs",
     )
 )
+
+
+def _stop(needs: OperatorNeeds) -> Mutator:
+    from dgm.stop import build_mutator
+
+    return build_mutator(needs)
+
+
+register(
+    Operator(
+        "stop",
+        "STOP: the parent improver improves its own source, with the meta-utility as its utility",
+        _stop,
+    )
+)
