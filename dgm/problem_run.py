@@ -30,6 +30,7 @@ from dgm.mutators.admission import rejection
 
 if TYPE_CHECKING:
     from archive import Archive
+    from dgm.stop import StopEvaluator
     from sandbox import SandboxBackend
 
 STAGE = "problem"
@@ -59,9 +60,17 @@ def admit_program(parent: Mapping[str, bytes], child: Mapping[str, bytes]) -> st
 class ProblemEvaluator:
     """The engine's Evaluator for a problem: score in the sandbox, record, return the outcome."""
 
-    def __init__(self, problem: Problem, backend: SandboxBackend, archive: Archive) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        backend: SandboxBackend,
+        archive: Archive,
+        scorer: StopEvaluator | None = None,
+    ) -> None:
         self.problem = problem
-        self.scorer = Evaluator(problem, backend)
+        self.scorer: Evaluator | StopEvaluator = scorer or Evaluator(
+            problem, backend
+        )  # stop runs: the meta-utility
         self.archive = archive
 
     def evaluate(

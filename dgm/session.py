@@ -181,15 +181,19 @@ def open_session(
 ) -> Iterator[Engine]:
     """An Engine wired to the sandbox, the gateway and the suite; all closed on exit.
     `plan`: from `plan_session`, when the caller checked it before creating the run."""
+    from benchmarks.problems.stop import seed_improver
     from dgm.llm.budget import Budget
     from dgm.llm.gateway import Gateway
     from dgm.llm.provider import open_provider
     from dgm.problem_run import seed_files as program_files
+    from dgm.stop import build_scorer
 
     plan = plan or plan_session(config)
     plans, tasks, suite, problem = plan.stages, plan.tasks, plan.suite, plan.problem
     if seed_files is None and not archive.candidate_stats(run_id):  # a fresh run needs its seed
         seed_files = program_files(problem) if problem else seed_agent_files(config)
+        if problem is not None and config.operator == "stop":  # a stop run evolves improvers
+            seed_files = seed_improver()
     model = with_resolved_model(config).model
     assert model is not None  # resolved
     provider = open_provider(model, archive=archive, api_base=config.api_base)
@@ -223,7 +227,10 @@ def open_session(
 
         evaluator: Any
         if problem is not None:
-            evaluator = ProblemEvaluator(problem, backend, archive)
+            scorer = (
+                build_scorer(config, problem, backend, gw) if config.operator == "stop" else None
+            )
+            evaluator = ProblemEvaluator(problem, backend, archive, scorer)
         else:
             assert suite is not None
             limits = EvalLimits(

@@ -158,5 +158,6 @@ register(
         "stop",
         "STOP: the parent improver improves its own source, with the meta-utility as its utility",
         _stop,
+        evolves="programs",
     )
 )
