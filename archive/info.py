@@ -122,6 +122,7 @@ class EvaluationInfo:
     patch: bytes
     logs: bytes
     trajectory: bytes
+    node: str | None = None  # the executor node it ran on (None: the driver's machine)
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,7 @@ class Evaluation(Base):
     patch_pk: Mapped[int | None] = mapped_column(ForeignKey("blobs.pk"))
     logs_pk: Mapped[int | None] = mapped_column(ForeignKey("blobs.pk"))
     trajectory_pk: Mapped[int | None] = mapped_column(ForeignKey("blobs.pk"))
+    node: Mapped[str | None] = mapped_column(String(64))  # executor node id; NULL: local
 
     __table_args__ = ({"sqlite_with_rowid": False},)
 

@@ -639,8 +639,10 @@ class Archive:
         logs: str | bytes = b"",
         error_kind: ErrorKind | None = None,
         trajectory: str | bytes = b"",
+        node: str | None = None,
     ) -> str:
-        """Store one agent x task x attempt result; returns its id "<agent id>/<seq>"."""
+        """Store one agent x task x attempt result; returns its id "<agent id>/<seq>".
+        `node`: the executor node it ran on (None: this machine)."""
         return self.record_evaluations(
             agent_id,
             [
@@ -656,6 +658,7 @@ class Archive:
                     logs=logs,
                     error_kind=error_kind,
                     trajectory=trajectory,
+                    node=node,
                 )
             ],
         )[0]
@@ -697,6 +700,7 @@ class Archive:
                         score=_score_or_none(r.get("score")),
                         duration_ms=int(round(float(r.get("duration_s", 0.0)) * 1000)),
                         error_kind=r.get("error_kind"),
+                        node=r.get("node"),
                         **refs,
                     )
                 )
@@ -776,9 +780,22 @@ class Archive:
                 patch=blob(r.patch_pk),
                 logs=blob(r.logs_pk),
                 trajectory=blob(r.trajectory_pk),
+                node=r.node,
             )
             for r in rows
         ]
+
+    def evaluation_nodes(self, run_id: str) -> dict[str, int]:
+        """How many of the run's evaluations ran on each executor node ("" for the
+        driver's machine)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(Evaluation.node, func.count())
+                .join(Agent, Agent.pk == Evaluation.agent_pk)
+                .where(Agent.run_pk == self._run_pk(conn, run_id))
+                .group_by(Evaluation.node)
+            ).all()
+        return {node or "": n for node, n in rows}
 
     # -- LLM calls -------------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ RESUME_OVERRIDES = {
     "budget_usd",
     "wall_clock_s",
     "sandbox",
+    "executor",
+    "ray_address",
 }
 
 
@@ -135,6 +137,33 @@ def sandbox_limits(limits: Limits) -> Any:
     return SandboxLimits(timeout_s=limits.timeout_s, memory_mb=limits.memory_mb, cpus=limits.cpus)
 
 
+def open_run_executor(archive: Any, run_id: str, config: RunConfig) -> Any:
+    """The run's executor when it is not the local one (whose jobs stay in the engine's
+    threads); a UserError, before any work, when the cluster cannot run the run."""
+    if config.executor == "local":
+        return None
+    from dgm.executors import ExecutorSpec, Resources, open_executor
+
+    limits = config.agent_limits
+    return open_executor(
+        ExecutorSpec(
+            name=config.executor,
+            address=config.ray_address,
+            run_label=run_id,
+            archive_url=str(getattr(archive, "url", "")),
+            job_resources=Resources(cpus=limits.cpus, memory_mb=limits.memory_mb),
+        )
+    )
+
+
+def executor_evaluator(
+    executor: Any, gw: Any, archive: Any, run_id: str, config: RunConfig, limits: EvalLimits
+) -> Any:
+    from dgm.executors.evaluation import ExecutorEvaluator
+
+    return ExecutorEvaluator(executor, gw, archive, config.suite, config.sandbox, run_id, limits)
+
+
 def make_mutator(config: RunConfig, backend: Any, gateway: Any) -> Mutator:
     return build_operator(OperatorNeeds(config, backend, gateway))
 
@@ -174,6 +203,9 @@ def open_session(
         raise UserError(f"sandbox: {e}") from None
     with ExitStack() as stack:
         backend = stack.enter_context(backend_cm)
+        executor = open_run_executor(archive, run_id, config)  # checks the cluster first
+        if executor is not None:
+            stack.enter_context(executor)
         gw = stack.enter_context(
             Gateway(
                 provider, archive=archive, run_id=run_id, budget=run_budget, task_budget=task_budget
@@ -184,8 +216,11 @@ def open_session(
             max_steps=config.agent_limits.max_steps,
             sandbox=sandbox_limits(config.agent_limits),
         )
-        evaluator = SuiteEvaluator(suite, backend, gw, archive, limits)
+        evaluator: Any = SuiteEvaluator(suite, backend, gw, archive, limits)
         stack.callback(evaluator.close)
+        if executor is not None:
+            executor.start(gw)
+            evaluator = executor_evaluator(executor, gw, archive, run_id, config, limits)
         yield Engine(
             archive=archive,
             run_id=run_id,

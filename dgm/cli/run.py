@@ -177,6 +177,12 @@ def run(
         None, "--wall-clock", help="Stop starting work after this many seconds."
     ),
     sandbox: str | None = typer.Option(None, "--sandbox", help="docker or local."),
+    executor: str | None = typer.Option(
+        None, "--executor", help="Where sandboxed jobs run: local or ray (see docs/cluster.md)."
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="The Ray head's HOST:PORT for --executor ray."
+    ),
     seed: int | None = typer.Option(
         None, "--seed", help="Fixes every random choice of the engine."
     ),
@@ -204,6 +210,8 @@ def run(
         budget_usd=budget_usd,
         wall_clock_s=wall_clock_s,
         sandbox=sandbox,
+        executor=executor,
+        ray_address=ray_address,
         seed=seed,
         name=name,
     )
