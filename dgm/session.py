@@ -137,23 +137,35 @@ def sandbox_limits(limits: Limits) -> Any:
     return SandboxLimits(timeout_s=limits.timeout_s, memory_mb=limits.memory_mb, cpus=limits.cpus)
 
 
+def executor_spec(archive: Any, run_id: str, config: RunConfig) -> Any:
+    from dgm.executors import ExecutorSpec, Resources
+
+    limits = config.agent_limits
+    return ExecutorSpec(
+        name=config.executor,
+        address=config.ray_address,
+        run_label=run_id,
+        archive_url=str(getattr(archive, "url", "")),
+        job_resources=Resources(cpus=limits.cpus, memory_mb=limits.memory_mb),
+    )
+
+
+def check_executor(archive: Any, config: RunConfig) -> None:
+    """A UserError when the run's cluster cannot run it: call before creating the run."""
+    if config.executor == "ray":
+        from dgm.executors.ray_executor import preflight
+
+        preflight(executor_spec(archive, "", config))
+
+
 def open_run_executor(archive: Any, run_id: str, config: RunConfig) -> Any:
     """The run's executor when it is not the local one (whose jobs stay in the engine's
     threads); a UserError, before any work, when the cluster cannot run the run."""
     if config.executor == "local":
         return None
-    from dgm.executors import ExecutorSpec, Resources, open_executor
+    from dgm.executors import open_executor
 
-    limits = config.agent_limits
-    return open_executor(
-        ExecutorSpec(
-            name=config.executor,
-            address=config.ray_address,
-            run_label=run_id,
-            archive_url=str(getattr(archive, "url", "")),
-            job_resources=Resources(cpus=limits.cpus, memory_mb=limits.memory_mb),
-        )
-    )
+    return open_executor(executor_spec(archive, run_id, config))
 
 
 def executor_evaluator(

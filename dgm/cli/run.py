@@ -196,7 +196,14 @@ def run(
     ),
 ) -> None:
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""
-    from dgm.session import open_session, own_run, plan_session, resume_config, start_run
+    from dgm.session import (
+        check_executor,
+        open_session,
+        own_run,
+        plan_session,
+        resume_config,
+        start_run,
+    )
 
     overrides = dict(
         model=model,
@@ -230,6 +237,7 @@ def run(
         plan = plan_session(
             config
         )  # the suite, its stages and images: checked before any run exists
+        check_executor(archive, config)  # and the cluster, for --executor ray
         if run_id is None:
             config = with_resolved_model(config)
             run_id = start_run(archive, config)

@@ -61,8 +61,8 @@ def ray_cli() -> list[str]:
 
 
 def _ray_start(args: list[str], env: dict[str, str] | None) -> None:
-    common = ["--include-dashboard=false", "--disable-usage-stats"]
-    cmd = [*ray_cli(), "start", *args, *common]
+    head_only = ["--include-dashboard=false"] if "--head" in args else []
+    cmd = [*ray_cli(), "start", *args, *head_only, "--disable-usage-stats"]
     full_env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **(env or {})}
     done = subprocess.run(
         cmd, env=full_env, capture_output=True, text=True, timeout=START_TIMEOUT_S, check=False
@@ -94,7 +94,6 @@ def start_head(temp_dir: Path | None = None, env: dict[str, str] | None = None) 
             "--head",
             f"--port={port}",
             f"--temp-dir={temp}",
-            f"--ray-client-server-port={free_port()}",
             *_node_args(0, 0, None),
         ],
         env,

@@ -83,7 +83,8 @@ class Executor(Protocol):
     name: str
 
     def start(self, gateway: GatewayApp) -> None:
-        """Make `gateway` reachable from every node's sandboxes (before the first submit)."""
+        """Make `gateway` reachable from every node's sandboxes (before the first job that
+        calls it)."""
         ...
 
     def submit(self, job: Job[T], on_start: OnStart | None = None) -> Done[T]:

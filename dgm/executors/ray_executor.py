@@ -54,6 +54,9 @@ class RayNode:
     def gateway_socket(self) -> str:
         from dgm.llm.relay import NodeRelay
 
+        if not self._relay_key[0]:
+            raise RuntimeError("this executor was started without a gateway")
+
         if self._relay_key not in _relays:  # one relay per worker process and run session
             _relays[self._relay_key] = NodeRelay(*self._relay_key)
         return str(_relays[self._relay_key].socket_path)
@@ -131,6 +134,31 @@ def check_nodes(nodes: list[dict[str, Any]], need: Resources, archive_url: str) 
         )
 
 
+def connect(spec: ExecutorSpec) -> str:
+    """Join the cluster and check it can run the run's jobs; its address. A UserError
+    (and no connection left open) when it cannot."""
+    import ray
+
+    address = resolve_address(spec.address)
+    check_reachable(address)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+    try:
+        check_nodes(RayExecutor.alive_nodes(), spec.job_resources, spec.archive_url)
+    except UserError:
+        ray.shutdown()
+        raise
+    return address
+
+
+def preflight(spec: ExecutorSpec) -> None:
+    """`connect`'s checks alone: run them before a run is created."""
+    import ray
+
+    connect(spec)
+    ray.shutdown()
+
+
 class RayExecutor:
     name = "ray"
 
@@ -138,23 +166,11 @@ class RayExecutor:
         import ray
 
         self.spec = spec
-        self.address = resolve_address(spec.address)
-        check_reachable(self.address)
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        ray.init(
-            address=self.address,
-            logging_level=logging.WARNING,
-            log_to_driver=False,
-            configure_logging=True,
-        )
-        try:
-            check_nodes(self.alive_nodes(), spec.job_resources, spec.archive_url)
-        except UserError:
-            ray.shutdown()
-            raise
+        self.address = connect(spec)
         self._task = ray.remote(run_job)
         self._sweep = ray.remote(sweep_node)
         self._hub: Any = None
+        self._socket_name = ""
         self.sweep(final=False)  # what a killed session left (orphans), on every node
 
     @staticmethod
@@ -176,8 +192,7 @@ class RayExecutor:
     def submit(self, job: Job[T], on_start: OnStart | None = None) -> Done[T]:
         import ray
 
-        if self._hub is None:
-            raise RuntimeError("start the executor with a gateway before submitting jobs")
+        hub = (self._hub.address, self._hub.token, self._socket_name) if self._hub else ("", "", "")
         need = job.resources
         refs: Any = self._task.options(
             num_cpus=need.cpus,
@@ -185,7 +200,7 @@ class RayExecutor:
             resources={SANDBOX_RESOURCE: 1},
             max_retries=MAX_RETRIES,
             retry_exceptions=False,
-        ).remote(job, self._hub.address, self._hub.token, self._socket_name)
+        ).remote(job, *hub)
         node = ray.get(next(refs))
         if on_start is not None:
             on_start(node)

@@ -1,0 +1,117 @@
+"""How the ray executor scales: `python -m benchmarks.perf.ray_scaling`.
+
+Starts a Ray cluster on this machine (a head and two worker raylets with 4 `dgm_sandbox`
+slots each), then runs fixed-duration sandboxed jobs (a sandbox that sleeps, so slots can
+outnumber the two cores) through the ray executor with 1, 2, 4 and 8 jobs at once, and
+the same job through the local executor. Prints ONE JSON line:
+
+- `speedup`: slots -> jobs per second over jobs per second with 1 slot (target: at least
+  0.85 x slots);
+- `dispatch_overhead_ms_p50`: the median time one job takes through the ray executor
+  minus through the local executor, one at a time (target: at most 20 ms);
+- `jobs_per_s`, `job_s`, `sandbox` and the raw medians, to judge them.
+
+The sandbox is the local (bubblewrap) backend by default (`--sandbox docker` for
+containers): the benchmark is about dispatch, and each job opens one sandbox either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from rich.progress import Progress
+
+from dgm.executors import Executor, ExecutorSpec, NodeContext, Resources
+from dgm.executors.cluster_state import add_worker, start_head, stop_cluster
+from dgm.executors.local import LocalExecutor
+from dgm.executors.ray_executor import RayExecutor
+from sandbox import Limits
+
+SLOTS = (1, 2, 4, 8)
+LABEL = "bench-ray-scaling"
+
+
+@dataclass(frozen=True)
+class SleepJob:
+    """A sandbox that sleeps `seconds`: a job of fixed duration that needs no core."""
+
+    sandbox: str
+    seconds: float
+
+    @property
+    def resources(self) -> Resources:
+        return Resources(cpus=0.25, memory_mb=128)
+
+    def run(self, node: NodeContext) -> float:
+        with node.backend(self.sandbox, LABEL).open(Limits(memory_mb=128, cpus=0.25)) as sb:
+            started = time.perf_counter()
+            result = sb.run(["sleep", f"{self.seconds:g}"], timeout_s=self.seconds + 30)
+            if result.exit_code != 0:
+                raise RuntimeError(f"the sleeping sandbox failed: {result.stderr[:200]}")
+            return time.perf_counter() - started
+
+
+def timed(executor: Executor, job: SleepJob) -> float:
+    started = time.perf_counter()
+    executor.submit(job)
+    return time.perf_counter() - started
+
+
+def throughput(executor: Executor, job: SleepJob, slots: int, rounds: int) -> float:
+    """Jobs per second with `slots` jobs in flight at all times."""
+    n = slots * rounds
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=slots) as pool:
+        list(pool.map(lambda _: executor.submit(job), range(n)))
+    return n / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--job-s", type=float, default=1.0, help="How long each job sleeps.")
+    parser.add_argument("--rounds", type=int, default=4, help="Jobs per slot per measurement.")
+    parser.add_argument("--samples", type=int, default=15, help="Jobs timed for the overhead.")
+    parser.add_argument("--sandbox", default="local", choices=["local", "docker"])
+    args = parser.parse_args()
+    state = start_head()
+    out: dict[str, object] = {"job_s": args.job_s, "sandbox": args.sandbox}
+    try:
+        for _ in range(2):
+            add_worker(state, cpus=4, sandboxes=4, memory_mb=2048)
+        spec = ExecutorSpec(name="ray", address=state.address, run_label=LABEL)
+        with RayExecutor(spec) as ray_ex, Progress(transient=True) as progress:
+            short = SleepJob(args.sandbox, 0.05)
+            task = progress.add_task("warming up", total=None)
+            throughput(ray_ex, short, 8, 2)  # every worker process and its sandbox backend
+            local = LocalExecutor(ExecutorSpec(name="local", run_label=LABEL))
+            progress.update(task, description="dispatch overhead")
+            local_s = [timed(local, short) for _ in range(args.samples)]
+            ray_s = [timed(ray_ex, short) for _ in range(args.samples)]
+            rates = {}
+            for slots in SLOTS:
+                progress.update(task, description=f"{slots} slot(s)")
+                rates[slots] = throughput(
+                    ray_ex, SleepJob(args.sandbox, args.job_s), slots, args.rounds
+                )
+            local.sweep()
+        out |= {
+            "speedup": {str(s): round(rates[s] / rates[1], 2) for s in SLOTS},
+            "dispatch_overhead_ms_p50": round(
+                (statistics.median(ray_s) - statistics.median(local_s)) * 1000, 1
+            ),
+            "jobs_per_s": {str(s): round(r, 2) for s, r in rates.items()},
+            "local_job_ms_p50": round(statistics.median(local_s) * 1000, 1),
+            "ray_job_ms_p50": round(statistics.median(ray_s) * 1000, 1),
+        }
+    finally:
+        stop_cluster(state)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
