@@ -120,7 +120,6 @@ class ExecutorEvaluator:
         finally:
             with self._lock:
                 self.running.pop((agent_id, task_id), None)
-            self.gateway.flush()
             usage = self.gateway.usage(session)
             self.gateway.close_session(session)
         result = with_usage(done.value, usage)

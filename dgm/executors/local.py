@@ -23,6 +23,8 @@ class LocalNode:
         return node_state.backend(kind, run_label)
 
     def gateway_socket(self) -> str:
+        if not self._socket:
+            raise RuntimeError("this executor was started without a gateway")
         return self._socket
 
 
@@ -31,9 +33,7 @@ class LocalExecutor:
 
     def __init__(self, spec: ExecutorSpec) -> None:
         self.spec = spec
-        self._node: LocalNode | None = (
-            LocalNode(spec.gateway_socket) if spec.gateway_socket else None
-        )
+        self._node = LocalNode(spec.gateway_socket or "")
 
     def start(self, gateway: GatewayApp) -> None:
         if gateway.socket_path is None:
@@ -41,8 +41,6 @@ class LocalExecutor:
         self._node = LocalNode(gateway.socket_path)
 
     def submit(self, job: Job[T], on_start: OnStart | None = None) -> Done[T]:
-        if self._node is None:
-            raise RuntimeError("start the executor with a gateway before submitting jobs")
         if on_start is not None:
             on_start(None)
         return Done(job.run(self._node), None)

@@ -142,6 +142,7 @@ def connect(spec: ExecutorSpec) -> str:
     address = resolve_address(spec.address)
     check_reachable(address)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # no GPUs: no warning
     ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     try:
         check_nodes(RayExecutor.alive_nodes(), spec.job_resources, spec.archive_url)

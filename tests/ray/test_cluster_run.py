@@ -17,7 +17,10 @@ import docker
 import pytest
 
 from archive import Archive, ArchiveError, open_archive
+from dgm.errors import UserError
+from dgm.executors import Resources
 from dgm.executors.cluster_state import ClusterState, raylet_pid
+from dgm.executors.ray_executor import check_nodes
 from tests.engine.test_cli_run import DGM, TEST_TASKS, write_setup
 
 pytestmark = [
@@ -106,6 +109,39 @@ def test_errors_before_any_work(
     )
     assert proc.returncode == 2 and "no sandboxing node has 64 CPUs" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_cluster_checks_on_its_real_nodes(ray_cluster: ClusterState) -> None:
+    """What a cluster of several hosts, or one that cannot sandbox, would be refused for:
+    the checks run on the cluster's own node table, with one fact changed each time."""
+    import ray
+
+    ray.init(address=ray_cluster.address, log_to_driver=False)
+    try:
+        nodes = [n for n in ray.nodes() if n["Alive"]]
+    finally:
+        ray.shutdown()
+    need = Resources(cpus=1, memory_mb=1024)
+    check_nodes(nodes, need, "sqlite:///here.db")  # one host: SQLite is fine
+    two_hosts = [dict(nodes[0], NodeManagerAddress="10.9.9.9"), *nodes[1:]]
+    check_nodes(two_hosts, need, "postgresql+psycopg://db/dgm")
+    with pytest.raises(UserError, match="spans 2 hosts but the archive is SQLite"):
+        check_nodes(two_hosts, need, "sqlite:///here.db")
+    unsandboxed = [
+        dict(n, Resources={k: v for k, v in n["Resources"].items() if k != "dgm_sandbox"})
+        for n in nodes
+    ]
+    with pytest.raises(UserError, match="no node of the Ray cluster can sandbox"):
+        check_nodes(unsandboxed, need, "sqlite:///here.db")
+
+
+def test_cluster_commands_without_a_cluster_say_what_to_do(tmp_path: Path) -> None:
+    for command in ("down", "status"):
+        proc = subprocess.run(
+            [str(DGM), "cluster", command], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert "no cluster was started here" in proc.stderr
 
 
 def wait_for(predicate, what: str, proc: subprocess.Popen, timeout_s: float = 150) -> None:  # type: ignore[no-untyped-def]
