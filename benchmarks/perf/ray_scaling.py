@@ -10,7 +10,9 @@ the same job through the local executor. Prints ONE JSON line:
 - `dispatch_overhead_ms_p50`: per job, one at a time, the time from submit to result
   minus the job's own time on its node; the median through the ray executor minus the
   median through the local executor (target: at most 20 ms);
-- `jobs_per_s`, `job_s`, `sandbox` and the raw medians, to judge them.
+- `jobs_per_s`, `job_s`, `sandbox` and the raw medians, to judge them; `local_speedup_8`:
+  the same 8-slot ratio with every job in this process (local executor), the ceiling this
+  machine's load leaves.
 
 Jobs that sleep do not need the cores, but starting and removing their sandboxes does: on
 a loaded 2-core machine that part, not Ray, is what bends the speedup at 8 slots.
@@ -107,6 +109,11 @@ def main() -> None:
                 rates[slots] = throughput(
                     ray_ex, SleepJob(args.sandbox, args.job_s), slots, args.rounds
                 )
+            progress.update(task, description="8 slots, local executor")
+            job = SleepJob(args.sandbox, args.job_s)
+            local_8 = throughput(local, job, 8, args.rounds) / throughput(
+                local, job, 1, args.rounds
+            )
             local.sweep()
         out |= {
             "speedup": {str(s): round(rates[s] / rates[1], 2) for s in SLOTS},
@@ -114,6 +121,7 @@ def main() -> None:
                 (statistics.median(ray_s) - statistics.median(local_s)) * 1000, 1
             ),
             "jobs_per_s": {str(s): round(r, 2) for s, r in rates.items()},
+            "local_speedup_8": round(local_8, 2),
             "local_dispatch_ms_p50": round(statistics.median(local_s) * 1000, 2),
             "ray_dispatch_ms_p50": round(statistics.median(ray_s) * 1000, 2),
         }

@@ -7,6 +7,7 @@ The seed agent is handicapped (it resolves nothing); the diff operator's child i
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -87,9 +88,12 @@ def test_evaluations_land_on_both_worker_nodes(
     (run,) = archive.runs()
     evals = assert_complete(archive, run.id, agents=2)
     assert {node for *_, node in evals} == set(ray_cluster.workers), "both workers, never the head"
-    assert archive.evaluation_nodes(run.id) == {
-        n: sum(1 for *_, node in evals if node == n) for n in ray_cluster.workers
-    }
+    per_node = {n: sum(1 for *_, node in evals if node == n) for n in ray_cluster.workers}
+    assert archive.evaluation_nodes(run.id) == per_node
+    listed = subprocess.run(
+        [str(DGM), "runs", "--json", "--archive", postgres_url], capture_output=True, text=True
+    )
+    assert json.loads(listed.stdout)[0]["nodes"] == per_node  # what `dgm runs` shows
 
 
 def test_errors_before_any_work(
