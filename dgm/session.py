@@ -176,6 +176,14 @@ def executor_evaluator(
     return ExecutorEvaluator(executor, gw, archive, config.suite, config.sandbox, run_id, limits)
 
 
+def executor_mutator(
+    mutator: Mutator, executor: Any, gw: Any, run_id: str, config: RunConfig
+) -> Mutator:
+    from dgm.executors.self_modify import on_executor
+
+    return on_executor(mutator, executor, gw, config.sandbox, run_id)
+
+
 def make_mutator(config: RunConfig, backend: Any, gateway: Any) -> Mutator:
     return build_operator(OperatorNeeds(config, backend, gateway))
 
@@ -230,16 +238,18 @@ def open_session(
         )
         evaluator: Any = SuiteEvaluator(suite, backend, gw, archive, limits)
         stack.callback(evaluator.close)
+        mutator = make_mutator(config, backend, gw)
         if executor is not None:
             executor.start(gw)
             evaluator = executor_evaluator(executor, gw, archive, run_id, config, limits)
+            mutator = executor_mutator(mutator, executor, gw, run_id, config)
         yield Engine(
             archive=archive,
             run_id=run_id,
             config=config,
             stages=plans,
             evaluator=evaluator,
-            mutator=make_mutator(config, backend, gw),
+            mutator=mutator,
             chat=GatewayChat(gw),
             problem_statements={t.instance_id: t.problem_statement for t in tasks.values()},
             seed_files=seed_files,

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import docker
@@ -79,7 +80,9 @@ def assert_complete(archive: Archive, run_id: str, agents: int) -> list[tuple]:
 def test_evaluations_land_on_both_worker_nodes(
     ray_cluster: ClusterState, postgres_url: str, tmp_path: Path
 ) -> None:
-    config = write_setup(tmp_path, iterations=1, workers=4)
+    """And the self-modification (the parent fixing its own code) runs on a node too,
+    its LLM calls relayed to the driver's gateway."""
+    config = write_setup(tmp_path, iterations=1, workers=4, operator="self_modify")
     proc = subprocess.run(
         ray_run(config, ray_cluster, postgres_url), cwd=tmp_path, capture_output=True, text=True
     )
@@ -88,6 +91,12 @@ def test_evaluations_land_on_both_worker_nodes(
     (run,) = archive.runs()
     evals = assert_complete(archive, run.id, agents=2)
     assert {node for *_, node in evals} == set(ray_cluster.workers), "both workers, never the head"
+    seed, child = archive.agents(run.id)
+    assert child.operator == "self_modify"
+    assert 'return "error: editing is disabled"' in archive.diff(child.id)
+    purposes = Counter(c.purpose for c in archive.llm_calls(run.id, bodies=False))
+    assert purposes["diagnose"] == 1 and purposes["self_modify"] == 2  # bash, then "Done."
+    assert purposes["agent"] >= 2 * N
     per_node = {n: sum(1 for *_, node in evals if node == n) for n in ray_cluster.workers}
     assert archive.evaluation_nodes(run.id) == per_node
     listed = subprocess.run(
@@ -115,11 +124,14 @@ def test_errors_before_any_work(
     assert "Traceback" not in proc.stderr
 
 
-def test_the_cluster_checks_on_its_real_nodes(ray_cluster: ClusterState) -> None:
+def test_the_cluster_checks_on_its_real_nodes(
+    ray_cluster: ClusterState, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What a cluster of several hosts, or one that cannot sandbox, would be refused for:
     the checks run on the cluster's own node table, with one fact changed each time."""
     import ray
 
+    monkeypatch.setenv("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # no GPUs: no warning
     ray.init(address=ray_cluster.address, log_to_driver=False)
     try:
         nodes = [n for n in ray.nodes() if n["Alive"]]
