@@ -137,6 +137,7 @@ class EvaluationInfo:
     logs: bytes
     trajectory: bytes
     metrics: dict[str, float] = field(default_factory=dict)  # a problem evaluator's
+    node: str | None = None  # the executor node it ran on (None: the driver's machine)
 
 
 @dataclass(frozen=True, slots=True)

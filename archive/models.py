@@ -129,6 +129,7 @@ class Evaluation(Base):
     logs_pk: Mapped[int | None] = mapped_column(ForeignKey("blobs.pk"))
     trajectory_pk: Mapped[int | None] = mapped_column(ForeignKey("blobs.pk"))
     metrics_pk: Mapped[int | None] = mapped_column(ForeignKey("blobs.pk"))  # JSON {name: float}
+    node: Mapped[str | None] = mapped_column(String(64))  # executor node id; NULL: local
 
     __table_args__ = ({"sqlite_with_rowid": False},)
 

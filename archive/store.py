@@ -649,9 +649,11 @@ class Archive:
         error_kind: ErrorKind | None = None,
         trajectory: str | bytes = b"",
         metrics: Mapping[str, float] | None = None,
+        node: str | None = None,
     ) -> str:
         """Store one agent x task x attempt result; returns its id "<agent id>/<seq>".
-        `metrics`: a problem evaluator's named metrics (finite floats)."""
+        `metrics`: a problem evaluator's named metrics (finite floats); `node`: the executor
+        node it ran on (None: this machine)."""
         return self.record_evaluations(
             agent_id,
             [
@@ -668,6 +670,7 @@ class Archive:
                     error_kind=error_kind,
                     trajectory=trajectory,
                     metrics=metrics,
+                    node=node,
                 )
             ],
         )[0]
@@ -709,6 +712,7 @@ class Archive:
                         score=_score_or_none(r.get("score")),
                         duration_ms=int(round(float(r.get("duration_s", 0.0)) * 1000)),
                         error_kind=r.get("error_kind"),
+                        node=r.get("node"),
                         **refs,
                     )
                 )
@@ -791,6 +795,7 @@ class Archive:
                 logs=blob(r.logs_pk),
                 trajectory=blob(r.trajectory_pk),
                 metrics=json.loads(raw[r.metrics_pk]) if r.metrics_pk is not None else {},
+                node=r.node,
             )
             for r in rows
         ]
@@ -845,6 +850,18 @@ class Archive:
             )
             for r in rows
         ]
+
+    def evaluation_nodes(self, run_id: str) -> dict[str, int]:
+        """How many of the run's evaluations ran on each executor node ("" for the
+        driver's machine)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(Evaluation.node, func.count())
+                .join(Agent, Agent.pk == Evaluation.agent_pk)
+                .where(Agent.run_pk == self._run_pk(conn, run_id))
+                .group_by(Evaluation.node)
+            ).all()
+        return {node or "": n for node, n in rows}
 
     # -- LLM calls -------------------------------------------------------------------------
 

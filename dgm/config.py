@@ -171,6 +171,14 @@ class RunConfig(BaseModel):
     sandbox: Literal["docker", "local"] = Field(
         default="docker", description="Sandbox backend for every untrusted run."
     )
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where sandboxed jobs run: 'local' (threads on this machine) or 'ray' (tasks on the nodes of a Ray cluster that can sandbox; see docs/cluster.md).",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="The Ray head's HOST:PORT for executor 'ray'; unset: $RAY_ADDRESS, else the cluster `dgm cluster up` started.",
+    )
     seed: int = Field(
         default=0,
         description="Fixes every random choice the engine makes (parents, failed tasks, operators' draws).",

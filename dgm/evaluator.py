@@ -273,8 +273,11 @@ def _loads(text: str) -> Any:
         return text
 
 
-def record(archive: Any, agent_id: str, stage: str, result: EvalResult) -> str:
-    """Store the result as one archive evaluation; returns its id."""
+def record(
+    archive: Any, agent_id: str, stage: str, result: EvalResult, node: str | None = None
+) -> str:
+    """Store the result as one archive evaluation (`node`: the executor node it ran on,
+    None for this machine); returns its id."""
     grade = result.grade
     logs = f"===== agent =====\n{result.agent_log}\n\n===== grading =====\n{grade.log if grade else ''}"
     return archive.record_evaluation(
@@ -290,6 +293,7 @@ def record(archive: Any, agent_id: str, stage: str, result: EvalResult) -> str:
         logs=logs,
         error_kind=result.error_kind,
         trajectory=result.trajectory,
+        **({"node": node} if node is not None else {}),
     )
 
 

@@ -238,6 +238,7 @@ class Engine:
         self.session_evaluations = 0
         self.in_flight = 0
         self.workers: list[str] = ["idle"] * config.workers
+        self.evaluating: dict[int, EvalJob] = {}  # worker -> its evaluation, for `where`
         self.stop_reason: str | None = None
         self.started_at = clock()
         self._cond: asyncio.Condition | None = None
@@ -439,6 +440,7 @@ class Engine:
             state.started = True
             self.archive.set_agent_status(job.agent_id, "evaluating", None)
         self.workers[worker] = f"evaluating {job.agent_id[:8]} on {job.task_id} ({job.stage})"
+        self.evaluating[worker] = job
         if job.stage not in state.announced:
             # One event per agent and stage: the evaluation records themselves say which
             # task finished when, so per-task events would only double the writes.
@@ -585,6 +587,7 @@ class Engine:
                     await self.run_expand(index, job, pool)
             finally:
                 self.workers[index] = "idle"
+                self.evaluating.pop(index, None)
                 await self.job_done()
 
     async def run(self) -> str:
@@ -644,9 +647,20 @@ class Engine:
             usd_left=None
             if self.config.budget_usd is None
             else max(self.config.budget_usd - spent, 0.0),
-            workers=list(self.workers),
+            workers=self.worker_lines(),
             stop_reason=self.stop_reason,
         )
+
+    def worker_lines(self) -> list[str]:
+        """What each worker does, with the node its evaluation runs on when the evaluator
+        knows (an executor spreading jobs over a cluster)."""
+        lines = list(self.workers)
+        where = getattr(self.evaluator, "where", None)
+        for i, job in list(self.evaluating.items()):
+            node = where(job.agent_id, job.task_id) if where is not None else None
+            if node:
+                lines[i] += f" @ node {node[:8]}"
+        return lines
 
 
 def recorded_outcome(e: EvaluationInfo) -> Outcome:

@@ -25,7 +25,7 @@ from dgm.config import Limits, RunConfig, validate, with_resolved_model
 from dgm.errors import UserError
 from dgm.evaluator import EvalLimits, SuiteEvaluator
 from dgm.loop import Engine, StagePlan
-from dgm.mutators import Chat
+from dgm.mutators import Chat, Mutator
 from dgm.mutators.admission import rejection
 from dgm.mutators.chat import GatewayChat
 from dgm.mutators.operators import OperatorNeeds, build_operator
@@ -43,6 +43,8 @@ RESUME_OVERRIDES = {
     "budget_usd",
     "wall_clock_s",
     "sandbox",
+    "executor",
+    "ray_address",
 }
 
 
@@ -171,6 +173,59 @@ def open_backend_for(config: RunConfig, run_id: str, problem: Problem | None) ->
         raise UserError(f"sandbox: {e}") from None
 
 
+def executor_spec(archive: Any, run_id: str, config: RunConfig) -> Any:
+    from dgm.executors import ExecutorSpec, Resources
+
+    limits = config.agent_limits
+    return ExecutorSpec(
+        name=config.executor,
+        address=config.ray_address,
+        run_label=run_id,
+        archive_url=str(getattr(archive, "url", "")),
+        job_resources=Resources(cpus=limits.cpus, memory_mb=limits.memory_mb),
+    )
+
+
+def check_executor(archive: Any, config: RunConfig) -> None:
+    """A UserError when the run's cluster cannot run it: call before creating the run."""
+    if config.executor == "ray":
+        from dgm.executors.ray_executor import preflight
+
+        if config.problem is not None:
+            raise UserError(
+                "--executor ray runs SWE-style suites only; run a problem (--problem) with "
+                "--executor local"
+            )
+
+        preflight(executor_spec(archive, "", config))
+
+
+def open_run_executor(archive: Any, run_id: str, config: RunConfig) -> Any:
+    """The run's executor when it is not the local one (whose jobs stay in the engine's
+    threads); a UserError, before any work, when the cluster cannot run the run."""
+    if config.executor == "local":
+        return None
+    from dgm.executors import open_executor
+
+    return open_executor(executor_spec(archive, run_id, config))
+
+
+def executor_evaluator(
+    executor: Any, gw: Any, archive: Any, run_id: str, config: RunConfig, limits: EvalLimits
+) -> Any:
+    from dgm.executors.evaluation import ExecutorEvaluator
+
+    return ExecutorEvaluator(executor, gw, archive, config.suite, config.sandbox, run_id, limits)
+
+
+def executor_mutator(
+    mutator: Mutator, executor: Any, gw: Any, run_id: str, config: RunConfig
+) -> Mutator:
+    from dgm.executors.self_modify import on_executor
+
+    return on_executor(mutator, executor, gw, config.sandbox, run_id)
+
+
 @contextmanager
 def open_session(
     archive: Any,
@@ -203,6 +258,9 @@ def open_session(
     backend_cm = open_backend_for(config, run_id, problem)
     with ExitStack() as stack:
         backend = stack.enter_context(backend_cm)
+        executor = open_run_executor(archive, run_id, config)  # checks the cluster first
+        if executor is not None:
+            stack.enter_context(executor)
         gw = stack.enter_context(
             Gateway(
                 provider, archive=archive, run_id=run_id, budget=run_budget, task_budget=task_budget
@@ -254,13 +312,19 @@ def open_session(
             if problem is not None
             else {t.instance_id: t.problem_statement for t in tasks.values()}
         )
+        mutator = build_operator(needs)
+        if executor is not None:
+            assert suite is not None  # check_executor refuses problem runs on a cluster
+            executor.start(gw)
+            evaluator = executor_evaluator(executor, gw, archive, run_id, config, limits)
+            mutator = executor_mutator(mutator, executor, gw, run_id, config)
         yield Engine(
             archive=archive,
             run_id=run_id,
             config=config,
             stages=plans,
             evaluator=evaluator,
-            mutator=build_operator(needs),
+            mutator=mutator,
             chat=GatewayChat(gw),
             problem_statements=statements,
             seed_files=seed_files,

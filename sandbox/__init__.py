@@ -55,6 +55,14 @@ def remove_own_sandboxes() -> int:
     return remove_own_containers()
 
 
+def remove_run_sandboxes(run_label: str) -> int:
+    """Remove every sandbox of run `run_label` on this machine (and orphans of dead
+    processes): a run's sweep, once none of them may be in use. Returns how many."""
+    from sandbox.docker_backend import remove_run_containers
+
+    return remove_run_containers(run_label)
+
+
 __all__ = [
     "BACKENDS",
     "EngineUnavailable",
@@ -66,4 +74,5 @@ __all__ = [
     "Status",
     "open_backend",
     "remove_own_sandboxes",
+    "remove_run_sandboxes",
 ]

@@ -157,6 +157,22 @@ def remove_own_containers() -> int:
         return 0
 
 
+def remove_run_containers(run_label: str) -> int:
+    """Force-remove every sandbox of this run on this engine (none for ""), and any
+    orphans. For a run's end, when none of its sandboxes may still be in use. Returns how
+    many; 0 when no engine answers."""
+    try:
+        client = docker.from_env()
+        mine = (
+            client.api.containers(all=True, filters={"label": f"dgm.run={run_label}"})
+            if run_label
+            else []
+        )
+        return _force_remove(client, mine) + remove_orphans(client)
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
+        return 0
+
+
 class DockerBackend:
     """Opens hardened containers; keeps a warm pool of fresh ones per container spec."""
 

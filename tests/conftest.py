@@ -1,6 +1,6 @@
 """Shared test configuration. Each room's fixtures live in tests/<room>/conftest.py.
 
-A test that needs a component (a Docker engine, PostgreSQL, bubblewrap, the local model)
+A test that needs a component (a Docker engine, PostgreSQL, bubblewrap, the local model, Ray)
 FAILS when it is missing, it never turns into a skip: a green run means everything ran.
 To run without a component, deselect its tests by marker (`-m "not docker and not
 postgres"`); `scripts/test.sh --fast` does that for Docker, PostgreSQL and the model.
@@ -24,6 +24,7 @@ FIXTURE_MARKERS = {
     "docker_backend": "docker",
     "postgres_url": "postgres",
     "local_backend": "bwrap",
+    "ray_cluster": "ray",
 }
 
 

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "llm": ("dgm.cli.llm", "app", "The LLM gateway: serve, chat, usage."),
     "report": ("dgm.cli.report", "report", "Write a run's report: markdown and plots."),
     "problem": ("dgm.cli.problem", "app", "Score programs against a problem's evaluator."),
+    "cluster": ("dgm.cli.cluster", "app", "Start or stop a local multi-node Ray cluster."),
     "ui": (
         "dgm.cli.ui",
         "ui",

@@ -194,6 +194,12 @@ def run(
         None, "--wall-clock", help="Stop starting work after this many seconds."
     ),
     sandbox: str | None = typer.Option(None, "--sandbox", help="docker or local."),
+    executor: str | None = typer.Option(
+        None, "--executor", help="Where sandboxed jobs run: local or ray (see docs/cluster.md)."
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="The Ray head's HOST:PORT for --executor ray."
+    ),
     seed: int | None = typer.Option(
         None, "--seed", help="Fixes every random choice of the engine."
     ),
@@ -207,7 +213,14 @@ def run(
     ),
 ) -> None:
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""
-    from dgm.session import open_session, own_run, plan_session, resume_config, start_run
+    from dgm.session import (
+        check_executor,
+        open_session,
+        own_run,
+        plan_session,
+        resume_config,
+        start_run,
+    )
 
     overrides = dict(
         model=model,
@@ -224,6 +237,8 @@ def run(
         budget_usd=budget_usd,
         wall_clock_s=wall_clock_s,
         sandbox=sandbox,
+        executor=executor,
+        ray_address=ray_address,
         seed=seed,
         name=name,
     )
@@ -242,6 +257,7 @@ def run(
         plan = plan_session(
             config
         )  # the suite, its stages and images: checked before any run exists
+        check_executor(archive, config)  # and the cluster, for --executor ray
         if run_id is None:
             config = with_resolved_model(config)
             run_id = start_run(archive, config, plan.problem)

@@ -31,8 +31,9 @@ def runs(
     """Runs with status, best score, agents, cost and age."""
     with open_default_archive(archive) as store, archive_errors():
         summaries = store.runs()
+        nodes = {s.id: store.evaluation_nodes(s.id) for s in summaries}
     if as_json:
-        typer.echo(json.dumps([asdict(s) for s in summaries], indent=1))
+        typer.echo(json.dumps([asdict(s) | {"nodes": nodes[s.id]} for s in summaries], indent=1))
         return
     console = make_console()
     if not summaries:
@@ -48,6 +49,7 @@ def runs(
         ("best", "right"),
         ("best agent", "left"),
         ("cost", "right"),
+        ("nodes", "left"),
         ("age", "right"),
     ]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
@@ -61,6 +63,13 @@ def runs(
             fmt_score(s.best_score),
             short(s.best_agent_id),
             fmt_usd(s.cost_usd),
+            fmt_nodes(nodes[s.id]),
             fmt_age(s.created_at),
         )
     console.print(table)
+
+
+def fmt_nodes(counts: dict[str, int]) -> str:
+    """Evaluations per executor node ("local": the driver's machine), busiest first."""
+    parts = sorted(counts.items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{(node[:8] or 'local')}:{n}" for node, n in parts) or "-"

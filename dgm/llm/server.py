@@ -125,9 +125,9 @@ class TCPServer(_QuietErrors, ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, port: int, app: App) -> None:
+    def __init__(self, port: int, app: App, host: str = "127.0.0.1") -> None:
         self.app = app
-        super().__init__(("127.0.0.1", port), _TCPHandler)
+        super().__init__((host, port), _TCPHandler)
 
 
 def start(server: socketserver.BaseServer) -> threading.Thread:

@@ -1,0 +1,144 @@
+"""An evaluation as an executor job, and the engine's Evaluator that submits them.
+
+The job runs on a node: the agent in a sandbox, then the grading, with the gateway
+session the driver opened (its token only; calls go through the node's socket). It returns
+the EvalResult; the driver adds the session's usage and records it with the node's id,
+so each (agent, task, attempt) lands in the archive once, whichever node ran it and
+however many times a lost node made it start.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dgm.evaluator import EvalLimits, EvalResult, evaluate, record
+from dgm.executors import node as node_state
+from dgm.executors.protocol import Executor, NodeContext, Resources
+from dgm.llm.budget import Usage
+from dgm.llm.gateway import Gateway, Session
+
+
+@dataclass
+class SessionGateway:
+    """The gateway as a job on a node sees it: one session, opened by the driver, and the
+    node's socket. Usage is the driver's to count."""
+
+    session: Session
+    socket_path: str | None
+
+    def open_session(
+        self,
+        agent_id: str | None = None,
+        task_id: str | None = None,
+        purpose: str = "agent",
+        budget: Any = None,
+    ) -> Session:
+        return self.session
+
+    def close_session(self, session: Any) -> None:
+        pass
+
+    def usage(self, session_or_run: Any = None) -> Usage:
+        return Usage()
+
+
+@dataclass(frozen=True)
+class EvaluationJob:
+    """One agent on one task, run and graded on whichever node the executor picks."""
+
+    suite: str
+    sandbox: str
+    run_label: str
+    agent_id: str
+    task_id: str
+    files: dict[str, bytes]
+    session: Session
+    limits: EvalLimits
+    attempt: int = 1
+
+    @property
+    def resources(self) -> Resources:
+        return Resources(cpus=self.limits.sandbox.cpus, memory_mb=self.limits.sandbox.memory_mb)
+
+    def run(self, node: NodeContext) -> EvalResult:
+        suite = node_state.suite(self.suite, self.sandbox)
+        task = next((t for t in suite.tasks() if t.instance_id == self.task_id), None)
+        if task is None:
+            raise KeyError(f"task {self.task_id!r} is not in suite {self.suite}")
+        return evaluate(
+            self.files,
+            task,
+            suite,
+            node.backend(self.sandbox, self.run_label),
+            SessionGateway(self.session, node.gateway_socket()),
+            limits=self.limits,
+            agent_id=self.agent_id,
+            attempt=self.attempt,
+            repo_dir=node_state.repo(suite, task),
+        )
+
+
+@dataclass
+class ExecutorEvaluator:
+    """The engine's Evaluator over an executor: submit, then record in the driver."""
+
+    executor: Executor
+    gateway: Gateway
+    archive: Any
+    suite: str
+    sandbox: str
+    run_label: str
+    limits: EvalLimits
+    running: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def evaluate(
+        self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1
+    ) -> bool:
+        session = self.gateway.open_session(agent_id=agent_id, task_id=task_id, purpose="agent")
+        job = EvaluationJob(
+            self.suite,
+            self.sandbox,
+            self.run_label,
+            agent_id,
+            task_id,
+            dict(files),
+            session,
+            self.limits,
+            attempt,
+        )
+
+        def started(node: str | None) -> None:
+            with self._lock:
+                self.running[(agent_id, task_id)] = node
+
+        try:
+            done = self.executor.submit(job, on_start=started)
+        finally:
+            with self._lock:
+                self.running.pop((agent_id, task_id), None)
+            usage = self.gateway.usage(session)
+            self.gateway.close_session(session)
+        result = with_usage(done.value, usage)
+        result.evaluation_id = record(self.archive, agent_id, stage, result, node=done.node)
+        return result.resolved
+
+    def where(self, agent_id: str, task_id: str) -> str | None:
+        """The node an evaluation in flight runs on, once it started."""
+        with self._lock:
+            return self.running.get((agent_id, task_id))
+
+    def close(self) -> None:
+        pass
+
+
+def with_usage(result: EvalResult, usage: Usage) -> EvalResult:
+    """The result with what its session spent (the node cannot see the gateway's ledger)."""
+    result.tokens, result.cost_usd = usage.tokens, usage.cost_usd
+    grade_kind = result.grade.error_kind if result.grade else None
+    if usage.context_overflows and not result.resolved and result.error_kind in (None, grade_kind):
+        result.error_kind = "context_length"
+    return result

@@ -1,0 +1,112 @@
+"""The executor seam: a job, the node it runs on, and who runs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from sandbox import SandboxBackend
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+SANDBOX_RESOURCE = "dgm_sandbox"
+"""The custom Ray resource a node advertises, one unit per sandbox it may run at once."""
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one job asks of its node (the sandbox's own limits)."""
+
+    cpus: float = 1.0
+    memory_mb: int = 2048
+
+
+class NodeContext(Protocol):
+    """What a job gets from the node it runs on."""
+
+    node: str | None
+    """The node's id (None: the driver's machine, local executor)."""
+
+    def backend(self, kind: str, run_label: str) -> SandboxBackend:
+        """This node's sandbox backend of that kind, labelled with the run."""
+        ...
+
+    def gateway_socket(self) -> str:
+        """The gateway socket this node's sandboxes mount (the gateway's own, or a relay)."""
+        ...
+
+
+class Job(Protocol[T_co]):
+    """Sandboxed work: picklable, returns a value, writes nothing outside its sandbox."""
+
+    @property
+    def resources(self) -> Resources: ...
+
+    def run(self, node: NodeContext) -> T_co: ...
+
+
+@dataclass(frozen=True)
+class Done(Generic[T]):
+    value: T
+    node: str | None
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """Which executor, and what it needs to start."""
+
+    name: str = "local"
+    address: str | None = None
+    """Ray: the head's host:port (None: RAY_ADDRESS, else a cluster on this machine)."""
+    run_label: str = ""
+    """The run id: every sandbox of the run carries it, so a sweep finds them on any node."""
+    gateway_socket: str | None = None
+    """The driver's gateway socket (the local executor hands it to sandboxes)."""
+    archive_url: str = ""
+    """The archive the driver writes (a cluster of several hosts needs a shared one)."""
+    job_resources: Resources = Resources()
+    """What the run's jobs ask for: some node must be able to give it."""
+
+
+class GatewayApp(Protocol):
+    """The driver's gateway, as the executor needs it."""
+
+    socket_path: str | None
+
+    def chat(self, token: str | None, body: bytes) -> Any: ...
+
+    def models(self, token: str | None) -> Any: ...
+
+
+class Executor(Protocol):
+    name: str
+
+    def start(self, gateway: GatewayApp) -> None:
+        """Make `gateway` reachable from every node's sandboxes (before the first job that
+        calls it)."""
+        ...
+
+    def submit(self, job: Job[T], on_start: OnStart | None = None) -> Done[T]:
+        """Run `job` to its end (blocking) and return its value with its node; a node lost
+        mid-job means the job runs again on another. `on_start(node)`: told where it runs."""
+        ...
+
+    def where(self) -> dict[str, str]:
+        """Short names of the nodes that can sandbox, by node id (for displays)."""
+        ...
+
+    def sweep(self, final: bool = True) -> int:
+        """Remove orphaned sandboxes on every node, and at the run's end (`final`) every
+        sandbox of the run; how many."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class OnStart(Protocol):
+    def __call__(self, node: str | None) -> None: ...

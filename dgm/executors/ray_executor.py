@@ -1,0 +1,249 @@
+"""The Ray executor: each job is a Ray task on a node that can sandbox.
+
+A task asks for the job's CPUs and memory and one unit of `dgm_sandbox`, the resource a
+node advertises (`ray start --resources '{"dgm_sandbox": N}'`) when it has a sandbox
+backend for N jobs at once; Ray's scheduler places it. A task whose node dies is run again
+elsewhere (Ray's task retries); it writes nothing but its sandboxes, and the driver records
+only the one result it gets back, so a retry never counts twice.
+
+Sandboxes on a node reach the driver's gateway through that node's relay (dgm/llm/relay.py).
+Before any work, `RayExecutor` checks that the address answers, that some node can
+sandbox and fit a job, and that a cluster of several hosts has an archive they can share.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+from dgm.errors import UserError
+from dgm.executors import node as node_state
+from dgm.executors.protocol import (
+    SANDBOX_RESOURCE,
+    Done,
+    ExecutorSpec,
+    GatewayApp,
+    Job,
+    OnStart,
+    Resources,
+)
+from sandbox import SandboxBackend
+
+T = TypeVar("T")
+
+MAX_RETRIES = 3  # runs of a job after the first, when its node or worker process dies
+CONNECT_TIMEOUT_S = 5.0
+MB = 1024 * 1024
+
+_relays: dict[tuple[str, str, str], Any] = {}
+
+
+class RayNode:
+    """A Ray node as a job sees it, inside the task's worker process."""
+
+    def __init__(self, node: str, hub: str, token: str, socket_name: str) -> None:
+        self.node: str | None = node
+        self._relay_key = (hub, token, socket_name)
+
+    def backend(self, kind: str, run_label: str) -> SandboxBackend:
+        return node_state.backend(kind, run_label)
+
+    def gateway_socket(self) -> str:
+        from dgm.llm.relay import NodeRelay
+
+        if not self._relay_key[0]:
+            raise RuntimeError("this executor was started without a gateway")
+
+        if self._relay_key not in _relays:  # one relay per worker process and run session
+            _relays[self._relay_key] = NodeRelay(*self._relay_key)
+        return str(_relays[self._relay_key].socket_path)
+
+
+def run_job(job: Job[Any], hub: str, token: str, socket_name: str) -> Iterator[Any]:
+    """The Ray task: first where it runs, then the job's value with it."""
+    import ray
+
+    node = ray.get_runtime_context().get_node_id()
+    yield node
+    yield job.run(RayNode(node, hub, token, socket_name)), node
+
+
+def sweep_node(run_label: str) -> int:
+    from sandbox import remove_run_sandboxes
+
+    return remove_run_sandboxes(run_label)
+
+
+def resolve_address(address: str | None) -> str:
+    """The head's host:port: as given, else RAY_ADDRESS, else what `dgm cluster up` wrote."""
+    from dgm.executors.cluster_state import read_state
+
+    address = address or os.environ.get("RAY_ADDRESS")
+    if not address:
+        state = read_state()
+        address = state.address if state else None
+    if not address:
+        raise UserError(
+            "the ray executor needs a cluster: give --ray-address HOST:PORT "
+            "(or set RAY_ADDRESS), or start one here with `dgm cluster up`"
+        )
+    return address
+
+
+def check_reachable(address: str) -> None:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"--ray-address {address!r} is not HOST:PORT: give the head's GCS address")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as e:
+        raise UserError(
+            f"no Ray cluster answers at {address} ({e.strerror or e}): start one "
+            "(`dgm cluster up`, or `ray start --head` on the head) or fix --ray-address"
+        ) from None
+
+
+def check_nodes(nodes: list[dict[str, Any]], need: Resources, archive_url: str) -> None:
+    """A one-line UserError when no node can run a job, or SQLite meets several hosts."""
+    sandboxing = [n for n in nodes if n["Resources"].get(SANDBOX_RESOURCE, 0) >= 1]
+    if not sandboxing:
+        raise UserError(
+            f"no node of the Ray cluster can sandbox: start workers with "
+            f"`ray start --address ... --resources '{{\"{SANDBOX_RESOURCE}\": N}}'` "
+            "on hosts with Docker (or `dgm cluster up`)"
+        )
+    fits = [
+        n
+        for n in sandboxing
+        if n["Resources"].get("CPU", 0) >= need.cpus
+        and n["Resources"].get("memory", 0) >= need.memory_mb * MB
+    ]
+    if not fits:
+        raise UserError(
+            f"no sandboxing node has {need.cpus:g} CPUs and {need.memory_mb} MiB for one job: "
+            "lower agent_limits (cpus, memory_mb) or add bigger nodes"
+        )
+    hosts = {n["NodeManagerAddress"] for n in nodes}
+    if len(hosts) > 1 and archive_url.startswith("sqlite"):
+        raise UserError(
+            f"the Ray cluster spans {len(hosts)} hosts but the archive is SQLite on one: "
+            "give --archive postgresql+psycopg://... so any host can run the driver"
+        )
+
+
+def connect(spec: ExecutorSpec) -> str:
+    """Join the cluster and check it can run the run's jobs; its address. A UserError
+    (and no connection left open) when it cannot."""
+    import ray
+
+    address = resolve_address(spec.address)
+    check_reachable(address)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # no GPUs: no warning
+    ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+    try:
+        check_nodes(RayExecutor.alive_nodes(), spec.job_resources, spec.archive_url)
+    except UserError:
+        ray.shutdown()
+        raise
+    return address
+
+
+def preflight(spec: ExecutorSpec) -> None:
+    """`connect`'s checks alone: run them before a run is created."""
+    import ray
+
+    connect(spec)
+    ray.shutdown()
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(self, spec: ExecutorSpec) -> None:
+        import ray
+
+        self.spec = spec
+        self.address = connect(spec)
+        self._task = ray.remote(run_job)
+        self._sweep = ray.remote(sweep_node)
+        self._hub: Any = None
+        self._socket_name = ""
+        self.sweep(final=False)  # what a killed session left (orphans), on every node
+
+    @staticmethod
+    def alive_nodes() -> list[dict[str, Any]]:
+        import ray
+
+        return [n for n in ray.nodes() if n.get("Alive")]
+
+    def start(self, gateway: GatewayApp) -> None:
+        import ray.util
+
+        from dgm.llm.relay import RelayHub
+
+        if gateway.socket_path is None:
+            raise RuntimeError("start the gateway before the executor")
+        self._socket_name = os.path.basename(gateway.socket_path)
+        self._hub = RelayHub(gateway, host=ray.util.get_node_ip_address())
+
+    def submit(self, job: Job[T], on_start: OnStart | None = None) -> Done[T]:
+        import ray
+
+        hub = (self._hub.address, self._hub.token, self._socket_name) if self._hub else ("", "", "")
+        need = job.resources
+        refs: Any = self._task.options(
+            num_cpus=need.cpus,
+            memory=need.memory_mb * MB,
+            resources={SANDBOX_RESOURCE: 1},
+            max_retries=MAX_RETRIES,
+            retry_exceptions=False,
+        ).remote(job, *hub)
+        node = ray.get(next(refs))
+        if on_start is not None:
+            on_start(node)
+        value, node = ray.get(next(refs))
+        return Done(value, node)
+
+    def where(self) -> dict[str, str]:
+        return {
+            n["NodeID"]: f"{n['NodeManagerAddress']}/{n['NodeID'][:8]}"
+            for n in self.alive_nodes()
+            if n["Resources"].get(SANDBOX_RESOURCE, 0) >= 1
+        }
+
+    def sweep(self, final: bool = True) -> int:
+        """Orphaned sandboxes, and at the run's end (`final`) every one of the run's,
+        removed on every live node."""
+        import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        label = self.spec.run_label if final else ""
+        refs = [
+            self._sweep.options(
+                num_cpus=0,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False),
+            ).remote(label)
+            for n in self.alive_nodes()
+        ]
+        return sum(ray.get(refs))
+
+    def close(self) -> None:
+        import ray
+
+        try:
+            self.sweep()
+        finally:
+            if self._hub is not None:
+                self._hub.close()
+                self._hub = None
+            ray.shutdown()
+
+    def __enter__(self) -> RayExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
