@@ -393,7 +393,7 @@ def agent_page(archive: Archive, agent_id: str) -> str:
         + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
         + f"</dl>{diff_form}</section>"
         f'<section class="card"><h2>How it was made</h2>{_origin(a.origin)}</section></div>'
-        f'<section class="card wide"><h2>Lineage</h2>{_lineage(views.lineage(archive, a.id))}</section>'
+        f'<section class="card wide"><h2>Lineage</h2>{_lineage(archive.lineage(a.id))}</section>'
         f'<section class="card wide"><h2>Scores per stage and task</h2>{_scores(archive, a)}</section>'
         f'<section class="card wide"><h2>LLM calls</h2>{_calls(archive, a)}</section>'
     )

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from archive import ArchiveError, open_archive
-from archive.db import HEAD, MIGRATIONS
+from archive.schema import HEAD, MIGRATIONS
 from archive.models import Base
 
 

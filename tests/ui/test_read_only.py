@@ -19,7 +19,8 @@ from alembic import command
 from alembic.config import Config
 
 from archive import ArchiveError, open_archive
-from archive.db import MIGRATIONS, to_url
+from archive.db import to_url
+from archive.schema import MIGRATIONS
 from tests.ui.test_server import DGM, run_cli
 
 NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"]
