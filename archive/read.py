@@ -147,7 +147,27 @@ ORIGIN_PK = 18  # the column of AGENT_SELECT after AgentInfo's fields
 
 def agent_info(r: Sequence[Any], origin: dict[str, Any] | None = None) -> AgentInfo:
     """One row of AGENT_SELECT as an AgentInfo."""
-    return AgentInfo(*r[:9], json.loads(r[9]), *r[10:ORIGIN_PK], origin=origin)
+    return AgentInfo(
+        id=r[0],
+        run_id=r[1],
+        parent_id=r[2],
+        second_parent_id=r[3],
+        generation=r[4],
+        operator=r[5],
+        status=r[6],
+        reason=r[7],
+        score=r[8],
+        scores=json.loads(r[9]),
+        n_children=r[10],
+        n_evaluated=r[11],
+        n_resolved=r[12],
+        cost_usd=r[13],
+        files_changed=r[14],
+        lines_added=r[15],
+        lines_removed=r[16],
+        created_at=r[17],
+        origin=origin,
+    )
 
 
 def _run_pk(q: Query, run_id: str) -> int:

@@ -70,7 +70,7 @@ def open_reader(url_or_path: str | os.PathLike[str]) -> Reader:
         return SQLiteReader(path)
     from archive.store import open_archive  # SQLAlchemy: only for other databases
 
-    return open_archive(url_or_path, create=False, read_only=True)
+    return open_archive(os.fspath(url_or_path), create=False, read_only=True)
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:

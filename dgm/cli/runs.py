@@ -7,8 +7,6 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from dgm.cli.common import (
     ArchiveOption,
@@ -17,7 +15,7 @@ from dgm.cli.common import (
     fmt_score,
     fmt_usd,
     make_console,
-    open_default_archive,
+    open_reader,
     short,
 )
 
@@ -29,11 +27,14 @@ def runs(
     archive: str | None = ArchiveOption,
 ) -> None:
     """Runs with status, best score, agents, cost and age."""
-    with open_default_archive(archive) as store, archive_errors():
+    with open_reader(archive) as store, archive_errors():
         summaries = store.runs()
     if as_json:
         typer.echo(json.dumps([asdict(s) for s in summaries], indent=1))
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     console = make_console()
     if not summaries:
         console.print("no runs in this archive yet: start one with `dgm run`")
