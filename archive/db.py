@@ -11,7 +11,7 @@ every byte.
 
 Read-only opening (`dgm ui` and the browsing commands): a SQLite file is opened as
 `archive.reader.connect_read_only` does (mode=ro, journal mode left as it is, no file
-created), one connection per transaction so that each sees whether a writer is live;
+created; a connection made before a writer started is replaced once it has);
 PostgreSQL sessions are READ ONLY; an older schema is refused instead of migrated: the
 archive's bytes never change.
 """
@@ -24,8 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, SQLAlchemyError
 
 from archive import schema
 from archive.errors import ArchiveError
@@ -54,7 +53,8 @@ def make_engine(url: str, durable: bool = False, read_only: bool = False) -> Eng
     if u.get_backend_name() == "sqlite":
         path = sqlite_file(url)
         if read_only and path is not None:
-            engine = create_engine(url, creator=lambda: connect_read_only(path), poolclass=NullPool)
+            engine = create_engine(url, creator=lambda: connect_read_only(path))
+            _reopen_when_a_writer_starts(engine, path)
         else:
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine, "FULL" if durable else "NORMAL", read_only)
@@ -63,6 +63,22 @@ def make_engine(url: str, durable: bool = False, read_only: bool = False) -> Eng
     if read_only:
         _read_only_sessions(engine)
     return engine
+
+
+def _reopen_when_a_writer_starts(engine: Engine, path: Path) -> None:
+    """A read-only connection made while no -wal file existed reads the file as immutable
+    (see `connect_read_only`) and would never see a writer's commits: once a -wal appears,
+    the pool drops it and connects again (a stat per checkout)."""
+    wal = path.with_name(path.name + "-wal")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(_dbapi_conn: Any, record: Any) -> None:
+        record.info["no_wal"] = not wal.exists()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get("no_wal") and wal.exists():
+            raise DisconnectionError("a writer started: read the file as shared")
 
 
 def _read_only_sessions(engine: Engine) -> None:
