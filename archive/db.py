@@ -28,7 +28,13 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, SQLAlc
 
 from archive import schema
 from archive.errors import ArchiveError
-from archive.reader import check_sqlite, connect_read_only, sqlite_file
+from archive.reader import (
+    ReadOnlyConnection,
+    check_sqlite,
+    connect_read_only,
+    sqlite_file,
+    still_current,
+)
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -66,19 +72,14 @@ def make_engine(url: str, durable: bool = False, read_only: bool = False) -> Eng
 
 
 def _reopen_when_a_writer_starts(engine: Engine, path: Path) -> None:
-    """A read-only connection made while no -wal file existed reads the file as immutable
-    (see `connect_read_only`) and would never see a writer's commits: once a -wal appears,
-    the pool drops it and connects again (a stat per checkout)."""
-    wal = path.with_name(path.name + "-wal")
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(_dbapi_conn: Any, record: Any) -> None:
-        record.info["no_wal"] = not wal.exists()
+    """A pooled connection that read the file as immutable (no writer had it open) is
+    replaced once a writer has opened or changed the file, so that the UI, open for hours,
+    sees every commit (a stat and a 20-byte read per checkout)."""
 
     @event.listens_for(engine, "checkout")
-    def _on_checkout(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-        if record.info.get("no_wal") and wal.exists():
-            raise DisconnectionError("a writer started: read the file as shared")
+    def _on_checkout(dbapi_conn: ReadOnlyConnection, _record: Any, _proxy: Any) -> None:
+        if not still_current(dbapi_conn, path):
+            raise DisconnectionError("the archive changed since this connection read it")
 
 
 def _read_only_sessions(engine: Engine) -> None:

@@ -73,34 +73,59 @@ def open_reader(url_or_path: str | os.PathLike[str]) -> Reader:
     return open_archive(os.fspath(url_or_path), create=False, read_only=True)
 
 
-def connect_read_only(path: Path) -> sqlite3.Connection:
+class ReadOnlyConnection(sqlite3.Connection):
+    """A connection of `connect_read_only`. `snapshot`: the file's `idle_stamp` when it was
+    read as immutable (None: read as SQLite shares a file)."""
+
+    snapshot: tuple[int, int] | None = None
+
+
+def connect_read_only(path: Path) -> ReadOnlyConnection:
     """A connection that cannot write `path` and creates no file beside it.
 
     A reader of a WAL file creates its -wal and -shm files, and cannot remove them. A WAL
     file with no -wal beside it has no open connection (the last one to close removes it),
     so it is read as immutable: nothing appears. A writer that opens it meanwhile writes to
     its own -wal; the file itself changes only at a checkpoint, which a browsing read does
-    not outlive. With a -wal present (a live run) the file is read as SQLite shares it.
+    not outlive (a connection kept longer must be dropped once `still_current` is False).
+    With a -wal present (a live run) the file is read as SQLite shares it.
     """
-    uri = f"file:{quote(str(path))}?mode=ro"
-    wal = path.with_name(path.name + "-wal")
-    if _in_wal_mode(path) and not wal.exists():
-        uri += "&immutable=1"
+    stamp = idle_stamp(path)
+    uri = f"file:{quote(str(path))}?mode=ro" + ("&immutable=1" if stamp else "")
     try:
-        conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+        conn = sqlite3.connect(
+            uri,
+            uri=True,
+            check_same_thread=False,
+            timeout=BUSY_TIMEOUT_S,
+            factory=ReadOnlyConnection,
+        )
         conn.execute("PRAGMA schema_version")
     except sqlite3.Error as e:
         raise ArchiveError(f"cannot use {path} as an archive: {e}") from None
+    conn.snapshot = stamp
     return conn
 
 
-def _in_wal_mode(path: Path) -> bool:
+def idle_stamp(path: Path) -> tuple[int, int] | None:
+    """(size, mtime) of a WAL file that nobody has open (no -wal beside it); None for a
+    file in use or in another journal mode."""
     try:
         with path.open("rb") as f:
             header = f.read(20)
+            st = os.fstat(f.fileno())
     except OSError:
-        return False
-    return len(header) == 20 and header[18] == WAL_HEADER_VERSION
+        return None
+    idle = not path.with_name(path.name + "-wal").exists()
+    if len(header) < 20 or header[18] != WAL_HEADER_VERSION or not idle:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def still_current(conn: ReadOnlyConnection, path: Path) -> bool:
+    """False once a connection that read `path` as immutable may no longer trust it: a
+    writer has opened the file since, or changed it and gone."""
+    return conn.snapshot is None or idle_stamp(path) == conn.snapshot
 
 
 def check_file(path: Path) -> None:

@@ -192,15 +192,20 @@ def test_another_programs_database_is_refused_untouched(tmp_path: Path) -> None:
     assert snapshot(tmp_path) == before
 
 
-def test_a_read_only_archive_sees_a_run_that_starts_later(tmp_path: Path) -> None:
-    """An idle WAL file is read as immutable (so no -wal appears), one connection per
-    transaction: once a writer opens it, the reader sees what it commits."""
+def test_a_read_only_archive_sees_every_later_commit(tmp_path: Path) -> None:
+    """An idle WAL file is read as immutable (so no -wal appears); the UI keeps its archive
+    open for hours, and sees what a writer commits, whether the writer is still there or
+    came and went between two reads."""
     db = tmp_path / "a.db"
     with open_archive(db) as a:
         a.create_run("before")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.db"]
     with open_archive(db, read_only=True) as reader:
         assert [r.name for r in reader.runs()] == ["before"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a.db"]
         with open_archive(db) as writer:
-            writer.create_run("after")
-            assert [r.name for r in reader.runs()] == ["after", "before"]
+            writer.create_run("gone")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a.db"]  # checkpointed, left
+        assert [r.name for r in reader.runs()] == ["gone", "before"]
+        with open_archive(db) as writer:
+            writer.create_run("during")
+            assert [r.name for r in reader.runs()] == ["during", "gone", "before"]
