@@ -209,3 +209,20 @@ def test_a_read_only_archive_sees_every_later_commit(tmp_path: Path) -> None:
         with open_archive(db) as writer:
             writer.create_run("during")
             assert [r.name for r in reader.runs()] == ["during", "gone", "before"]
+
+
+def test_an_older_archive_is_refused_untouched_until_upgraded(tmp_path: Path) -> None:
+    from tests.ui.test_read_only import old_archive, revision
+
+    db = tmp_path / "old.db"
+    old_archive(str(db))
+    before = snapshot(tmp_path)
+    for args in (["runs"], ["archive", "list", "old"], ["archive", "show", "aaaa"]):
+        assert_one_line_error(
+            dgm(*args, "--archive", str(db)), "older schema (0001", "dgm archive upgrade"
+        )
+    assert snapshot(tmp_path) == before
+    r = dgm("archive", "upgrade", "--archive", str(db))
+    assert r.returncode == 0 and "schema" in r.stdout, r.stderr
+    assert revision(str(db)) != "0001"
+    assert "old" in dgm("runs", "--archive", str(db)).stdout
