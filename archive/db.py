@@ -5,27 +5,37 @@ synchronous=NORMAL by default (in WAL mode a committed write survives the proces
 killed; a power cut may lose the last commits, never corrupt the file; `durable=True` gives
 FULL, an fsync per commit, about 3x slower per child in the engine), and write transactions start with BEGIN IMMEDIATE so two writers queue instead of deadlocking.
 
-Read-only opening (`dgm ui`): a SQLite file is opened with mode=ro and its journal mode
-left as it is, PostgreSQL sessions are READ ONLY, and an older schema is refused instead
-of migrated: the archive's bytes never change.
+A SQLite file's schema is checked before the first connection that may write (which
+switches the file to WAL): a file that is refused (not an archive, from a newer dgm) keeps
+every byte.
+
+Read-only opening (`dgm ui` and the browsing commands): a SQLite file is opened as
+`archive.reader.connect_read_only` does (mode=ro, journal mode left as it is, no file
+created; a connection made before a writer started is replaced once it has);
+PostgreSQL sessions are READ ONLY; an older schema is refused instead of migrated: the
+archive's bytes never change.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, SQLAlchemyError
 
+from archive import schema
 from archive.errors import ArchiveError
+from archive.reader import (
+    ReadOnlyConnection,
+    check_sqlite,
+    connect_read_only,
+    sqlite_file,
+    still_current,
+)
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0005"  # the newest revision in migrations/versions (a test keeps them in step)
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -41,22 +51,16 @@ def to_url(url_or_path: str | os.PathLike[str]) -> str:
     return f"sqlite:///{Path(s).expanduser().resolve()}"
 
 
-def sqlite_path(url: str) -> Path | None:
-    u = make_url(url)
-    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
-        return None
-    return Path(u.database)
-
-
 def make_engine(url: str, durable: bool = False, read_only: bool = False) -> Engine:
     """`read_only`: every connection refuses writes at the database itself (a SQLite file
     is opened with mode=ro and its journal mode left alone; PostgreSQL sessions are READ
     ONLY), for browsing an archive without ever changing it."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
-        path = sqlite_path(url)
+        path = sqlite_file(url)
         if read_only and path is not None:
-            engine = create_engine(url, creator=lambda: _sqlite_read_only(path))
+            engine = create_engine(url, creator=lambda: connect_read_only(path))
+            _reopen_when_a_writer_starts(engine, path)
         else:
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine, "FULL" if durable else "NORMAL", read_only)
@@ -67,21 +71,15 @@ def make_engine(url: str, durable: bool = False, read_only: bool = False) -> Eng
     return engine
 
 
-def _sqlite_read_only(path: Path) -> sqlite3.Connection:
-    uri = f"file:{quote(str(path))}?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
-    try:
-        conn.execute("PRAGMA schema_version")
-    except sqlite3.OperationalError:
-        # A WAL file in a directory we cannot write (a read-only mount, another user's
-        # files) cannot get its -shm index. Without a -wal file beside it no writer is
-        # active, so the file can be read as immutable.
-        conn.close()
-        wal = path.with_name(path.name + "-wal")
-        if wal.exists() or os.access(path.parent, os.W_OK):
-            raise
-        conn = sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
-    return conn
+def _reopen_when_a_writer_starts(engine: Engine, path: Path) -> None:
+    """A pooled connection that read the file as immutable (no writer had it open) is
+    replaced once a writer has opened or changed the file, so that the UI, open for hours,
+    sees every commit (a stat and a 20-byte read per checkout)."""
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: ReadOnlyConnection, _record: Any, _proxy: Any) -> None:
+        if not still_current(dbapi_conn, path):
+            raise DisconnectionError("the archive changed since this connection read it")
 
 
 def _read_only_sessions(engine: Engine) -> None:
@@ -116,42 +114,20 @@ def _configure_sqlite(engine: Engine, synchronous: str, read_only: bool = False)
 def prepare(engine: Engine, url: str, create: bool, migrate: bool = True) -> None:
     """Check the file and schema; create or migrate to HEAD (unless not `migrate`: then an
     older schema is an error). Raises ArchiveError."""
-    path = sqlite_path(url)
+    path = sqlite_file(url)
     shown = str(path) if path else make_url(url).render_as_string(hide_password=True)
-    if path is not None:
-        if not path.exists():
-            if not create:
-                raise ArchiveError(
-                    f"no archive at {path}: start a run first, or point --archive / DGM_ARCHIVE at one"
-                )
-            path.parent.mkdir(parents=True, exist_ok=True)
-        elif path.is_dir():
-            raise ArchiveError(f"{path} is a directory, not an archive file")
     try:
-        with engine.connect() as conn:
-            revision = current_revision(conn)
-            if revision == HEAD:
-                return
-            if revision is None:
-                tables = set(inspect(conn).get_table_names()) - {"alembic_version"}
-                if tables:
-                    raise ArchiveError(
-                        f"{shown} is a database but not a dgm archive (it has tables "
-                        f"{', '.join(sorted(tables)[:3])}...): use another file"
-                    )
-                if not create:
-                    raise ArchiveError(f"{shown} holds no archive yet: start a run first")
-            elif not known_revision(revision):
-                raise ArchiveError(
-                    f"{shown} was written by a newer dgm (schema {revision}, this dgm knows "
-                    f"up to {HEAD}): upgrade dgm to read it"
-                )
-            if not migrate:
-                raise ArchiveError(
-                    f"{shown} has an older schema ({revision}, this dgm's is {HEAD}) and is "
-                    f"opened read-only: upgrade it first with `dgm runs --archive {shown}`"
-                )
-        upgrade(engine)
+        if path is None:
+            with engine.connect() as conn:
+                revision = current_revision(conn)
+                tables = set(inspect(conn).get_table_names()) if revision is None else set()
+            needed = schema.check(revision, tables, shown, create, migrate)
+        else:
+            needed = check_sqlite(path, create, migrate)
+            if not path.exists():  # checked: it is to be created
+                path.parent.mkdir(parents=True, exist_ok=True)
+        if needed:
+            upgrade(engine)
     except ArchiveError:
         raise
     except DBAPIError as e:
@@ -162,15 +138,9 @@ def prepare(engine: Engine, url: str, create: bool, migrate: bool = True) -> Non
 
 
 def current_revision(conn: Connection) -> str | None:
-    if not inspect(conn).has_table("alembic_version"):
+    if not inspect(conn).has_table(schema.VERSION_TABLE):
         return None
-    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-
-
-def known_revision(revision: str) -> bool:
-    return (MIGRATIONS / "versions" / f"{revision}.py").exists() or any(
-        p.name.startswith(f"{revision}_") for p in (MIGRATIONS / "versions").glob("*.py")
-    )
+    return conn.execute(text(f"SELECT version_num FROM {schema.VERSION_TABLE}")).scalar()
 
 
 def upgrade(engine: Engine) -> None:
@@ -179,7 +149,7 @@ def upgrade(engine: Engine) -> None:
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("script_location", str(schema.MIGRATIONS))
     with engine.connect().execution_options(write=True) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -95,6 +95,7 @@ class RunSummary:
     best_score: float | None
     best_agent_id: str | None
     cost_usd: float  # every LLM call recorded for the run
+    direction: Direction | None = None  # a problem run's (best_score is its fitness)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,10 +19,10 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from archive import diffs, lease
+from archive import diffs, lease, read
 from archive.codestore import (
     MANIFEST_MAX_DEPTH,
     PENDING,
@@ -55,8 +55,7 @@ from archive.info import (
 from archive.lease import LeaseHeld, LeaseInfo
 from archive.models import Agent, Evaluation, Event, LLMCall, Reflection, Run, Task
 
-ID_CHARS = 16
-HEX = set("0123456789abcdef")
+ID_CHARS = read.ID_CHARS
 
 
 RUN_PK = select(Run.pk).where(Run.id == bindparam("id"))
@@ -186,18 +185,12 @@ class Archive:
     def resolve_run(self, prefix: str) -> str:
         """A unique id prefix (or an exact run name) -> the run's id."""
         with self._read() as conn:
-            ids = _prefix_matches(conn, Run.id, prefix)
-            if not ids:
-                ids = list(
-                    conn.execute(select(Run.id).where(Run.name == prefix).limit(6)).scalars()
-                )
-        return _one(ids, prefix, "run")
+            return read.resolve_run(_query(conn), prefix)
 
     def resolve_agent(self, prefix: str) -> str:
         """A unique id prefix -> the agent's id."""
         with self._read() as conn:
-            ids = _prefix_matches(conn, Agent.id, prefix)
-        return _one(ids, prefix, "agent")
+            return read.resolve_agent(_query(conn), prefix)
 
     # -- runs -------------------------------------------------------------------------
 
@@ -257,22 +250,7 @@ class Archive:
 
     def run(self, run_id: str) -> RunInfo:
         with self._read() as conn:
-            r = conn.execute(select(Run).where(Run.id == run_id)).first()
-        if r is None:
-            raise ArchiveError(f"no run {run_id!r} in this archive")
-        return RunInfo(
-            id=r.id,
-            name=r.name,
-            kind=r.kind,
-            status=r.status,
-            config=json.loads(r.config),
-            seed=r.seed,
-            totals=json.loads(r.totals),
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-            finished_at=r.finished_at,
-            direction=r.direction,
-        )
+            return read.run(_query(conn), run_id)
 
     # -- run leases (one owner per run; see archive.lease) --------------------------------
 
@@ -316,49 +294,7 @@ class Archive:
     def runs(self) -> list[RunSummary]:
         """Every run, newest first, with its agent count, best score and LLM cost."""
         with self._read() as conn:
-            agg = {
-                r.run_pk: r
-                for r in conn.execute(
-                    select(
-                        Agent.run_pk,
-                        func.count().label("n"),
-                        func.sum(case((Agent.status == "evaluated", 1), else_=0)).label("n_eval"),
-                        func.max(Agent.score).label("best"),
-                    ).group_by(Agent.run_pk)
-                )
-            }
-            costs = dict(
-                conn.execute(
-                    select(LLMCall.run_pk, func.sum(LLMCall.cost_usd)).group_by(LLMCall.run_pk)
-                ).all()
-            )
-            out = []
-            for r in conn.execute(select(Run).order_by(Run.created_at.desc(), Run.pk.desc())):
-                a = agg.get(r.pk)
-                best_id = None
-                if a is not None and a.best is not None:
-                    best_id = conn.execute(
-                        select(Agent.id)
-                        .where(Agent.run_pk == r.pk, Agent.score == a.best)
-                        .order_by(Agent.pk)
-                        .limit(1)
-                    ).scalar()
-                out.append(
-                    RunSummary(
-                        id=r.id,
-                        name=r.name,
-                        kind=r.kind,
-                        status=r.status,
-                        created_at=r.created_at,
-                        finished_at=r.finished_at,
-                        n_agents=a.n if a else 0,
-                        n_evaluated=int(a.n_eval or 0) if a else 0,
-                        best_score=a.best if a else None,
-                        best_agent_id=best_id,
-                        cost_usd=float(costs.get(r.pk) or 0.0),
-                    )
-                )
-        return out
+            return read.runs(_query(conn))
 
     # -- agents -------------------------------------------------------------------------
 
@@ -505,13 +441,10 @@ class Archive:
     def agent(self, agent_id: str) -> AgentInfo:
         """Everything about one agent, including how it was made (`origin`)."""
         with self._read() as conn:
-            row = conn.execute(_agent_select().where(Agent.id == agent_id)).first()
-            if row is None:
-                raise ArchiveError(f"no agent {agent_id!r} in this archive")
-            origin = None
-            if row.origin_pk is not None:
-                origin = json.loads(self.blobs.get(conn, row.origin_pk))
-        return _agent_info(row, origin)
+            row = read.agent_row(_query(conn), agent_id)
+            origin_pk = row[read.ORIGIN_PK]
+            origin = json.loads(self.blobs.get(conn, origin_pk)) if origin_pk is not None else None
+        return read.agent_info(row, origin)
 
     def agents(
         self,
@@ -521,12 +454,7 @@ class Archive:
     ) -> list[AgentInfo]:
         """The run's agents in creation order (without `origin`; see `agent`)."""
         with self._read() as conn:
-            q = _agent_select().where(Agent.run_pk == self._run_pk(conn, run_id))
-            if status is not None:
-                q = q.where(Agent.status.in_([status] if isinstance(status, str) else list(status)))
-            if min_score is not None:
-                q = q.where(Agent.score >= min_score)
-            return [_agent_info(r, None) for r in conn.execute(q.order_by(Agent.pk))]
+            return read.agents(_query(conn), run_id, status, min_score)
 
     def candidate_stats(self, run_id: str) -> list[CandidateStats]:
         """What a selector needs, for every agent of the run, in creation order.
@@ -575,29 +503,13 @@ class Archive:
 
     def lineage(self, agent_id: str) -> list[AgentInfo]:
         """The agent and its ancestors (first parents), from the root down to it."""
-        chain: list[AgentInfo] = []
-        seen: set[str] = set()
-        current: str | None = agent_id
         with self._read() as conn:
-            while current is not None and current not in seen:
-                seen.add(current)
-                row = conn.execute(_agent_select().where(Agent.id == current)).first()
-                if row is None:
-                    raise ArchiveError(f"no agent {current!r} in this archive")
-                chain.append(_agent_info(row, None))
-                current = row.parent_id
-        return chain[::-1]
+            return read.lineage(_query(conn), agent_id)
 
     def best_agent(self, run_id: str) -> AgentInfo | None:
         """The highest-scoring agent of the run (the earliest on ties), or None."""
         with self._read() as conn:
-            row = conn.execute(
-                _agent_select()
-                .where(Agent.run_pk == self._run_pk(conn, run_id), Agent.score.is_not(None))
-                .order_by(Agent.score.desc(), Agent.pk)
-                .limit(1)
-            ).first()
-        return _agent_info(row, None) if row else None
+            return read.best_agent(_query(conn), run_id)
 
     # -- code -----------------------------------------------------------------------------
 
@@ -855,13 +767,7 @@ class Archive:
         """How many of the run's evaluations ran on each executor node ("" for the
         driver's machine)."""
         with self._read() as conn:
-            rows = conn.execute(
-                select(Evaluation.node, func.count())
-                .join(Agent, Agent.pk == Evaluation.agent_pk)
-                .where(Agent.run_pk == self._run_pk(conn, run_id))
-                .group_by(Evaluation.node)
-            ).all()
-        return {node or "": n for node, n in rows}
+            return read.evaluation_nodes(_query(conn), run_id)
 
     # -- LLM calls -------------------------------------------------------------------------
 
@@ -998,27 +904,9 @@ class Archive:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _prefix_matches(conn: Connection, column: Any, prefix: str) -> list[str]:
-    """Up to 6 ids starting with `prefix`: an index range scan, on any backend."""
-    prefix = prefix.strip().lower()
-    if not prefix or not set(prefix) <= HEX or len(prefix) > ID_CHARS:
-        return []
-    hi = prefix + "g"  # 'g' sorts after every hex digit
-    return list(
-        conn.execute(select(column).where(column >= prefix, column < hi).limit(6)).scalars()
-    )
-
-
-def _one(ids: list[str], prefix: str, what: str) -> str:
-    if not ids:
-        where = "`dgm runs`" if what == "run" else "`dgm archive list RUN`"
-        raise ArchiveError(f"no {what} matches {prefix!r}: see {where}")
-    if len(ids) > 1:
-        shown = ", ".join(i[:10] for i in ids[:5])
-        raise ArchiveError(
-            f"{what} prefix {prefix!r} is ambiguous ({shown}...): type more characters"
-        )
-    return ids[0]
+def _query(conn: Connection) -> read.Query:
+    """`archive.read`'s queries on this connection."""
+    return lambda sql, params: conn.execute(text(sql), params).all()
 
 
 def _score_or_none(value: Any) -> float | None:
@@ -1033,31 +921,3 @@ def _score_or_none(value: Any) -> float | None:
 def _for_update(q: Any, conn: Connection) -> Any:
     """Row lock on PostgreSQL; SQLite's write transaction already holds the database lock."""
     return q.with_for_update() if conn.dialect.name == "postgresql" else q
-
-
-def _agent_select() -> Any:
-    return select(Agent, Run.id.label("run_id")).join(Run, Run.pk == Agent.run_pk)
-
-
-def _agent_info(r: Any, origin: dict[str, Any] | None) -> AgentInfo:
-    return AgentInfo(
-        id=r.id,
-        run_id=r.run_id,
-        parent_id=r.parent_id,
-        second_parent_id=r.second_parent_id,
-        generation=r.generation,
-        operator=r.operator,
-        status=r.status,
-        reason=r.reason,
-        score=r.score,
-        scores=json.loads(r.scores),
-        n_children=r.n_children,
-        n_evaluated=r.n_evaluated,
-        n_resolved=r.n_resolved,
-        cost_usd=r.cost_usd,
-        files_changed=r.files_changed,
-        lines_added=r.lines_added,
-        lines_removed=r.lines_removed,
-        created_at=r.created_at,
-        origin=origin,
-    )

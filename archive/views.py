@@ -11,14 +11,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, literal, select
+from sqlalchemy import Integer, cast, func, select
 
 from archive.errors import ArchiveError
-from archive.info import AgentInfo, EvaluationInfo, EventInfo, LLMCallInfo
+from archive.info import EvaluationInfo, EventInfo, LLMCallInfo
 from archive.models import Agent, Evaluation, Event, LLMCall, Run, Task
-from archive.store import Archive, _agent_info, _agent_select
-
-MAX_DEPTH = 1_000_000  # a guard: parents are older than children, so chains end
+from archive.store import Archive
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,21 +188,3 @@ def llm_call(archive: Archive, call_id: str) -> LLMCallInfo:
         request=raw.get(r.request_pk, b""),
         response=raw.get(r.response_pk) if r.response_pk is not None else None,
     )
-
-
-def lineage(archive: Archive, agent_id: str) -> list[AgentInfo]:
-    """The agent and its first-parent ancestors, root first, in one recursive query
-    (`Archive.lineage` asks once per generation: thousands of round trips deep in a run)."""
-    up = select(Agent.pk, Agent.parent_id, literal(0).label("depth")).where(Agent.id == agent_id)
-    chain = up.cte("chain", recursive=True)
-    chain = chain.union_all(
-        select(Agent.pk, Agent.parent_id, (chain.c.depth + 1).label("depth"))
-        .join(chain, Agent.id == chain.c.parent_id)
-        .where(chain.c.depth < MAX_DEPTH)
-    )
-    q = _agent_select().join(chain, chain.c.pk == Agent.pk).order_by(chain.c.depth.desc())
-    with archive._read() as conn:
-        rows = conn.execute(q).all()
-    if not rows:
-        raise ArchiveError(f"no agent {agent_id!r} in this archive")
-    return [_agent_info(r, None) for r in rows]

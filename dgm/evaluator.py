@@ -14,11 +14,13 @@ import json
 import tempfile
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from archive.info import ErrorKind
 from benchmarks.grading import GradeResult
 from benchmarks.suites import Suite
 from benchmarks.task import Task
@@ -30,7 +32,19 @@ from dgm.agent_contract import (
     diff_script,
     setup_script,
 )
-from sandbox import Limits, SandboxError
+from sandbox import Limits, SandboxBackend, SandboxError, Status
+
+if TYPE_CHECKING:
+    from archive import Archive
+    from dgm.llm import Budget, Session, Usage
+
+# How an agent's run ended -> the evaluation's error kind (exiting non-zero: agent_crash).
+AGENT_ERRORS: dict[Status, ErrorKind] = {
+    Status.timeout: "agent_timeout",
+    Status.oom: "agent_oom",
+    Status.killed: "agent_killed",
+    Status.sandbox_error: "sandbox_error",
+}
 
 
 class EvalLimits(BaseModel):
@@ -62,7 +76,7 @@ class EvalResult(BaseModel):
     task_id: str
     attempt: int
     resolved: bool
-    error_kind: str | None = None
+    error_kind: ErrorKind | None = None
     patch: str = ""
     grade: GradeResult | None = None
     trajectory: str = ""
@@ -76,6 +90,8 @@ class EvalResult(BaseModel):
 
 
 class GatewayLike(Protocol):
+    """What an evaluation asks of the gateway (`dgm.llm.Gateway`, started)."""
+
     socket_path: str | None
 
     def open_session(
@@ -83,12 +99,30 @@ class GatewayLike(Protocol):
         agent_id: str | None = None,
         task_id: str | None = None,
         purpose: str = "agent",
-        budget: Any = None,
-    ) -> Any: ...
+        budget: Budget | None = None,
+    ) -> Session: ...
 
-    def close_session(self, session: Any) -> None: ...
+    def close_session(self, session: Session) -> None: ...
 
-    def usage(self, session_or_run: Any = None) -> Any: ...
+    def usage(self, session_or_run: Session | str | None = None) -> Usage: ...
+
+
+def gateway_socket(gateway: GatewayLike) -> Path:
+    """The socket a sandbox mounts to reach the gateway."""
+    if gateway.socket_path is None:
+        raise RuntimeError("start the gateway (use it as a context manager) before evaluating")
+    return Path(gateway.socket_path)
+
+
+@dataclass
+class AgentRun:
+    """What one run of an agent left: its diff of /testbed, trajectory, log and exit code."""
+
+    patch: str = ""
+    trajectory: str = ""
+    log: str = ""
+    exit_code: int | None = None
+    error_kind: ErrorKind | None = None
 
 
 def run_agent(
@@ -96,23 +130,15 @@ def run_agent(
     problem: str,
     previous_patch: str,
     repo_dir: Path | None,
-    backend: Any,
+    backend: SandboxBackend,
     gateway: GatewayLike,
-    session: Any,
+    session: Session,
     limits: EvalLimits,
-) -> dict[str, Any]:
+) -> AgentRun:
     """One agent run in its own sandbox: its diff, trajectory, log and exit code."""
     env = agent_env(session.env, limits.agent_timeout_s, limits.max_steps, limits.max_tokens)
-    out: dict[str, Any] = {
-        "patch": "",
-        "trajectory": "",
-        "log": "",
-        "exit_code": None,
-        "error_kind": None,
-    }
-    with backend.open(
-        limits=limits.sandbox, env=env, gateway_socket=Path(str(gateway.socket_path))
-    ) as sb:
+    out = AgentRun()
+    with backend.open(limits=limits.sandbox, env=env, gateway_socket=gateway_socket(gateway)) as sb:
         if repo_dir is not None:
             sb.put_dir(repo_dir, "/testbed")
         sb.put_files(files, "/agent")
@@ -121,32 +147,26 @@ def run_agent(
             sb.put_files({"previous.patch": previous_patch.encode()}, SETUP_DIR)
         setup = sb.run(["bash", "-c", setup_script(bool(previous_patch))], timeout_s=120)
         if setup.exit_code != 0:
-            out.update(
-                error_kind="sandbox_error",
-                log=f"harness setup failed:\n{setup.stdout}{setup.stderr}",
-            )
+            out.error_kind = "sandbox_error"
+            out.log = f"harness setup failed:\n{setup.stdout}{setup.stderr}"
             return out
         res = sb.run(AGENT_CMD, timeout_s=limits.agent_timeout_s, workdir="/testbed")
-        out["exit_code"] = res.exit_code
-        out["log"] = res.stdout + ("\n" + res.stderr if res.stderr else "")
-        status = getattr(res.status, "value", res.status)
-        if status == "timeout":
-            out["error_kind"] = "agent_timeout"
-        elif status in ("oom", "killed", "sandbox_error"):
-            out["error_kind"] = f"agent_{status}" if status != "sandbox_error" else "sandbox_error"
-        elif res.exit_code != 0:
-            out["error_kind"] = "agent_crash"
+        out.exit_code = res.exit_code
+        out.log = res.stdout + ("\n" + res.stderr if res.stderr else "")
+        out.error_kind = AGENT_ERRORS.get(res.status)
+        if out.error_kind is None and res.exit_code != 0:
+            out.error_kind = "agent_crash"
         diff = sb.run(["bash", "-c", diff_script()], timeout_s=120)
         if diff.exit_code == 0:
-            out["patch"] = diff.stdout
+            out.patch = diff.stdout
         else:
-            out["error_kind"] = out["error_kind"] or "sandbox_error"
-            out["log"] += f"\n[harness: git diff failed: {diff.stderr.strip()[:500]}]"
+            out.error_kind = out.error_kind or "sandbox_error"
+            out.log += f"\n[harness: git diff failed: {diff.stderr.strip()[:500]}]"
         try:
             traj = sb.get_files("/out/trajectory.json")
-            out["trajectory"] = next(iter(traj.values()), b"").decode(errors="replace")
+            out.trajectory = next(iter(traj.values()), b"").decode(errors="replace")
         except SandboxError as e:
-            out["log"] += f"\n[harness: no /out/trajectory.json: {e}]"
+            out.log += f"\n[harness: no /out/trajectory.json: {e}]"
     return out
 
 
@@ -154,11 +174,11 @@ def evaluate(
     agent: Path | Mapping[str, bytes],
     task: Task,
     suite: Suite,
-    backend: Any,
+    backend: SandboxBackend,
     gateway: GatewayLike,
     *,
     limits: EvalLimits | None = None,
-    archive: Any = None,
+    archive: Archive | None = None,
     agent_id: str | None = None,
     stage: str = "full",
     attempt: int = 1,
@@ -208,7 +228,7 @@ def _evaluate(
     files: dict[str, bytes],
     task: Task,
     suite: Suite,
-    backend: Any,
+    backend: SandboxBackend,
     gateway: GatewayLike,
     limits: EvalLimits,
     agent_id: str | None,
@@ -223,34 +243,26 @@ def _evaluate(
         try:
             run = run_agent(files, problem, patch, repo_dir, backend, gateway, session, limits)
         except (SandboxError, OSError) as e:
-            run = {
-                "patch": patch,
-                "trajectory": "",
-                "log": f"{type(e).__name__}: {e}",
-                "exit_code": None,
-                "error_kind": "sandbox_error",
-            }
+            run = AgentRun(patch, log=f"{type(e).__name__}: {e}", error_kind="sandbox_error")
         finally:
             usage = gateway.usage(session)
             gateway.close_session(session)
-        result.tokens += int(getattr(usage, "tokens", 0))
-        result.cost_usd += float(getattr(usage, "cost_usd", 0.0))
+        result.tokens += usage.tokens
+        result.cost_usd += usage.cost_usd
         result.tries = attempt_try + 1
-        patch = run["patch"] or patch
-        trajectories.append(run["trajectory"])
-        logs.append(run["log"])
-        result.agent_exit_code, result.patch = run["exit_code"], patch
+        patch = run.patch or patch
+        trajectories.append(run.trajectory)
+        logs.append(run.log)
+        result.agent_exit_code, result.patch = run.exit_code, patch
         grade = suite.grade(
             task, patch, backend, repo_dir, limits=limits.sandbox, timeout_s=limits.grade_timeout_s
         )
         result.grade, result.resolved = grade, grade.resolved
-        overflowed = (
-            "context_length"
-            if getattr(usage, "context_overflows", 0) and not grade.resolved
-            else None
+        overflowed: ErrorKind | None = (
+            "context_length" if usage.context_overflows and not grade.resolved else None
         )
-        result.error_kind = run["error_kind"] or overflowed or grade.error_kind
-        if grade.resolved or run["error_kind"] == "sandbox_error":
+        result.error_kind = run.error_kind or overflowed or grade.error_kind
+        if grade.resolved or run.error_kind == "sandbox_error":
             break
         problem = suite.retry_problem(task, grade)
     result.trajectory = (
@@ -266,7 +278,7 @@ def _evaluate(
     return result
 
 
-def _loads(text: str) -> Any:
+def _loads(text: str) -> object:
     try:
         return json.loads(text) if text else None
     except ValueError:
@@ -274,7 +286,7 @@ def _loads(text: str) -> Any:
 
 
 def record(
-    archive: Any, agent_id: str, stage: str, result: EvalResult, node: str | None = None
+    archive: Archive, agent_id: str, stage: str, result: EvalResult, node: str | None = None
 ) -> str:
     """Store the result as one archive evaluation (`node`: the executor node it ran on,
     None for this machine); returns its id."""
@@ -293,7 +305,7 @@ def record(
         logs=logs,
         error_kind=result.error_kind,
         trajectory=result.trajectory,
-        **({"node": node} if node is not None else {}),
+        node=node,
     )
 
 
@@ -306,9 +318,9 @@ class SuiteEvaluator:
     def __init__(
         self,
         suite: Suite,
-        backend: Any,
+        backend: SandboxBackend,
         gateway: GatewayLike,
-        archive: Any,
+        archive: Archive,
         limits: EvalLimits | None = None,
     ) -> None:
         import threading

@@ -37,15 +37,28 @@ def test_help_imports_no_heavy_library() -> None:
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
 
 
-@pytest.mark.parametrize("command", [["runs"], ["archive", "list", "r"]])
-def test_archive_reads_import_no_engine_or_service(command: list[str], tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [["runs"], ["runs", "--json"], ["archive", "list", "r"], ["archive", "best", "r"]],
+)
+def test_browsing_a_sqlite_archive_imports_no_sqlalchemy(
+    command: list[str], tmp_path: Path
+) -> None:
+    """A SQLite archive is browsed with the standard library's sqlite3 (archive.reader)."""
     from archive import open_archive
 
     db = tmp_path / "a.db"
     with open_archive(db, create=True) as store:
-        store.add_agent(store.create_run("r"), {"a.py": b"x = 1\n"})
-    loaded = imported_by(*command, "--archive", str(db))
-    assert "sqlalchemy" in loaded  # it did open the archive
-    assert loaded.isdisjoint({"litellm", "docker", "matplotlib", "pydantic", "yaml", "alembic"}), (
-        loaded
+        agent = store.add_agent(store.create_run("r"), {"a.py": b"x = 1\n"})
+        store.set_agent_score(agent, "small", 0.5)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *command, "--archive", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
+    assert agent[:8] in proc.stdout, proc.stdout + proc.stderr
+    loaded = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert "sqlite3" in loaded  # it did open the archive
+    assert loaded.isdisjoint(set(HEAVY) - {"rich"}), sorted(loaded & set(HEAVY))
+    assert ("rich" in loaded) == (command != ["runs", "--json"])  # tables only

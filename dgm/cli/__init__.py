@@ -1,7 +1,8 @@
 """The `dgm` command line: one typer app, one module per command group.
 
 Every user-facing error is a `UserError`: printed as one line on stderr, exit code 2,
-never a traceback. Each group module owns its commands and is listed in COMMANDS.
+never a traceback; so is a usage error (unknown option, missing argument, bad value) of
+any command. Each group module owns its commands and is listed in COMMANDS.
 
 A command's module is imported only when that command runs: `dgm --help` reads the
 one-line help below, and `dgm runs` never imports the engine, docker or litellm. That
@@ -12,6 +13,9 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
 
 import typer
 from typer.core import TyperGroup
@@ -38,8 +42,49 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+class OneLineUsageError(click.exceptions.UsageError):
+    """A usage error shown as one line naming the command's help (click shows four, in a
+    box under rich)."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        hint = f" (see `{self.ctx.command_path} --help`)" if self.ctx is not None else ""
+        typer.secho(f"error: {self.message}{hint}", fg="red", err=True, file=file)
+
+
+def _one_line(e: click.exceptions.UsageError) -> str:
+    message = e.format_message()
+    if isinstance(e, click.exceptions.NoSuchOption) and e.possibilities:
+        message = f"{e.message}: did you mean {' or '.join(sorted(e.possibilities))}?"
+    return " ".join(message.split())
+
+
+@contextmanager
+def one_line_usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except (OneLineUsageError, click.exceptions.NoArgsIsHelpError):
+        raise  # the latter prints the help, as `--help` does
+    except click.exceptions.UsageError as e:
+        raise OneLineUsageError(_one_line(e), e.ctx) from None
+
+
 class LazyGroup(TyperGroup):
-    """The top-level group: imports a command's module only when that command is used."""
+    """The top-level group: imports a command's module only when that command is used, and
+    turns the usage errors of every command into one line (exit code 2)."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        with one_line_usage_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with one_line_usage_errors():
+            return super().invoke(ctx)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)

@@ -1,6 +1,8 @@
-"""`dgm archive`: browse the agents a run grew (list, show, tree, diff, lineage, best, export).
+"""`dgm archive`: browse the agents a run grew (list, show, tree, diff, lineage, best, export),
+and upgrade an archive written by an older dgm.
 
 Agent and run arguments take any unique id prefix (like git); a run also by its name.
+Browsing opens the archive read-only: it never changes a byte of it (`upgrade` does).
 """
 
 from __future__ import annotations
@@ -10,14 +12,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.markup import escape
-from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
-from rich.tree import Tree
 
 from archive.info import AGENT_STATUSES, AgentInfo, AgentStatus, CandidateStats, objective
 from archive.tree import TreeNode, shape_tree
@@ -29,9 +29,14 @@ from dgm.cli.common import (
     fmt_usd,
     make_console,
     open_default_archive,
+    open_for_browsing,
+    open_reader,
     short,
 )
 from dgm.errors import UserError
+
+if TYPE_CHECKING:
+    from rich.tree import Tree
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -110,7 +115,7 @@ def list_agents(
             )
     if sort not in SORT_KEYS:
         raise UserError(f"cannot sort by {sort!r}: use one of {', '.join(SORT_KEYS)}")
-    with open_default_archive(archive) as store, archive_errors():
+    with open_reader(archive) as store, archive_errors():
         run_id = store.resolve_run(run)
         wanted = cast("list[AgentStatus]", status) if status else None  # checked above
         agents = store.agents(run_id, status=wanted, min_score=min_score)
@@ -160,7 +165,7 @@ def list_agents(
 @app.command()
 def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = ArchiveOption) -> None:
     """Everything about one agent: lineage, how it was made, scores per stage and task, cost."""
-    with open_default_archive(archive) as store, archive_errors():
+    with open_for_browsing(archive) as store, archive_errors():
         agent_id = store.resolve_agent(agent)
         info = store.agent(agent_id)
         run = store.run(info.run_id)
@@ -179,6 +184,8 @@ def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Archiv
         }
         typer.echo(json.dumps(doc, indent=1))
         return
+    from rich.panel import Panel
+
     console = make_console()
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
@@ -258,6 +265,8 @@ def render_tree(
     max_depth: int = 14,
 ) -> Tree:
     """The rich Tree of a run: best lineage highlighted, the rest summarised past max_nodes."""
+    from rich.tree import Tree  # not for the other commands: it costs start-up time
+
     view = shape_tree(stats, max_nodes=max_nodes, top_k=top_k, max_depth=max_depth)
     best_id = view.best.agent_id if view.best else None
     root = Tree(Text(title, style="bold"), guide_style="dim")
@@ -312,7 +321,7 @@ def tree(
     archive: str | None = ArchiveOption,
 ) -> None:
     """The run's tree: best lineage highlighted, scores on nodes, large trees summarised."""
-    with open_default_archive(archive) as store, archive_errors():
+    with open_for_browsing(archive) as store, archive_errors():
         run_id = store.resolve_run(run)
         info = store.run(run_id)
         stats = store.candidate_stats(run_id)
@@ -334,7 +343,7 @@ def diff(
     archive: str | None = ArchiveOption,
 ) -> None:
     """Code diff between two agents, or between an agent and its parent."""
-    with open_default_archive(archive) as store, archive_errors():
+    with open_for_browsing(archive) as store, archive_errors():
         a_id = store.resolve_agent(a)
         text = store.diff(a_id, store.resolve_agent(b)) if b else store.diff(a_id)
     if not text:
@@ -351,7 +360,7 @@ def diff(
 @app.command()
 def lineage(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = ArchiveOption) -> None:
     """The agent's ancestors, from the seed down to it, with scores and what changed."""
-    with open_default_archive(archive) as store, archive_errors():
+    with open_reader(archive) as store, archive_errors():
         chain = store.lineage(store.resolve_agent(agent))
     if as_json:
         typer.echo(json.dumps([_agent_json(a) for a in chain], indent=1))
@@ -377,7 +386,7 @@ def lineage(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Arc
 @app.command()
 def best(run: RunArg, as_json: JsonOpt = False, archive: str | None = ArchiveOption) -> None:
     """The run's best agent (highest score; the earliest on ties)."""
-    with open_default_archive(archive) as store, archive_errors():
+    with open_reader(archive) as store, archive_errors():
         run_id = store.resolve_run(run)
         agent = store.best_agent(run_id)
     if agent is None:
@@ -400,8 +409,17 @@ def export(
     archive: str | None = ArchiveOption,
 ) -> None:
     """Write an agent's code to a directory."""
-    with open_default_archive(archive) as store, archive_errors():
+    with open_for_browsing(archive) as store, archive_errors():
         agent_id = store.resolve_agent(agent)
         store.materialize(agent_id, dest)
     written = sum(1 for p in dest.rglob("*") if p.is_file())  # materialize reads the files once
     typer.echo(f"wrote {written} file(s) of agent {short(agent_id)} to {dest}")
+
+
+@app.command()
+def upgrade(archive: str | None = ArchiveOption) -> None:
+    """Migrate an archive written by an older dgm to this dgm's schema (browsing never does)."""
+    from archive.schema import HEAD
+
+    with open_default_archive(archive):
+        typer.echo(f"the archive is at schema {HEAD}, this dgm's")

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from benchmarks.suites import SUITE_HELP, Suite, SuiteError, open_suite, select_tasks
 from benchmarks.task import Task
-from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive
+from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive, open_for_browsing
 from dgm.errors import UserError
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ def _load_agent(agent: str, archive_opt: str | None) -> tuple[dict[str, bytes], 
         raise UserError(
             f"--agent {agent}: no such agent directory (give `seed`, a directory with __main__.py, or an agent id)"
         )
-    with open_default_archive(archive_opt) as arch, archive_errors():
+    with open_for_browsing(archive_opt) as arch, archive_errors():
         agent_id = arch.resolve_agent(agent)
         return arch.agent_files(agent_id), f"agent {agent_id}"
 
@@ -442,7 +442,7 @@ def export(
     For a run, the run's best agent is exported. Per task, the first attempt's patch."""
     if fmt != "swebench":
         raise UserError(f"unknown format {fmt!r}: only `swebench` is supported")
-    with open_default_archive(archive) as arch, archive_errors():
+    with open_for_browsing(archive) as arch, archive_errors():
         agent_id = _agent_of(arch, run_or_agent)
         evaluations = sorted(arch.evaluations(agent_id), key=lambda e: (e.attempt, e.seq))
     chosen: dict[str, Any] = {}

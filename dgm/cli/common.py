@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from archive import Archive
+    from archive.reader import Reader
 
 DEFAULT_ARCHIVE = Path(".dgm") / "archive.db"
 ARCHIVE_ENV = "DGM_ARCHIVE"
@@ -47,12 +48,30 @@ def archive_errors() -> Iterator[None]:
 
 
 def open_default_archive(archive_opt: str | None = None, create: bool = False) -> Archive:
-    """Open the archive the user meant. Read commands leave `create` False, so a mistyped
-    path is an error rather than a new empty archive."""
+    """Open the archive the user meant, to write to it (it is migrated to this dgm's
+    schema). `create` False: a mistyped path is an error rather than a new empty archive."""
     from archive import open_archive
 
     with archive_errors():
         return open_archive(archive_location(archive_opt), create=create)
+
+
+def open_for_browsing(archive_opt: str | None = None) -> Archive:
+    """Open the archive the user meant read-only: never created, migrated or changed."""
+    from archive import open_archive
+
+    with archive_errors():
+        return open_archive(archive_location(archive_opt), create=False, read_only=True)
+
+
+def open_reader(archive_opt: str | None = None) -> Reader:
+    """Like `open_for_browsing`, for the queries of `archive.reader.Reader` only: a SQLite
+    archive is then read without importing SQLAlchemy (`dgm runs` starts in a tenth of the
+    time)."""
+    from archive.reader import open_reader as open_
+
+    with archive_errors():
+        return open_(archive_location(archive_opt))
 
 
 SHORT = 8  # characters of an id shown to people (any unique prefix is accepted back)

@@ -147,11 +147,11 @@ def usage(
     archive: str | None = typer.Option(None, "--archive", help=ARCHIVE_HELP),
 ) -> None:
     """Calls, tokens and cost of a run: by purpose, by model, by agent."""
-    from dgm.cli.common import archive_errors
+    from dgm.cli.common import archive_errors, open_for_browsing
     from dgm.llm.budget import tally, tally_by
 
     out = console()
-    store = _open_archive(archive, must_exist=True)
+    store = open_for_browsing(archive)
     with archive_errors():
         calls = store.llm_calls(store.resolve_run(run), bodies=False)
     if not calls:

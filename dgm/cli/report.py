@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive
+from dgm.cli.common import ArchiveOption, archive_errors, open_for_browsing
 
 console = Console(stderr=True)
 VIEWERS = ("xdg-open", "open")
@@ -29,7 +29,7 @@ def report(
     """Write a run's report: progress, archive tree and cost plots, best lineage."""
     from dgm.report import write_report
 
-    archive = open_default_archive(archive_opt)
+    archive = open_for_browsing(archive_opt)
     with archive_errors():
         run_id = archive.resolve_run(run_ref)
         dest = out or Path("dgm-report") / run_id

@@ -7,9 +7,8 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
+from archive.info import RunSummary, objective
 from dgm.cli.common import (
     ArchiveOption,
     archive_errors,
@@ -17,7 +16,7 @@ from dgm.cli.common import (
     fmt_score,
     fmt_usd,
     make_console,
-    open_default_archive,
+    open_reader,
     short,
 )
 
@@ -29,12 +28,15 @@ def runs(
     archive: str | None = ArchiveOption,
 ) -> None:
     """Runs with status, best score, agents, cost and age."""
-    with open_default_archive(archive) as store, archive_errors():
+    with open_reader(archive) as store, archive_errors():
         summaries = store.runs()
         nodes = {s.id: store.evaluation_nodes(s.id) for s in summaries}
     if as_json:
         typer.echo(json.dumps([asdict(s) | {"nodes": nodes[s.id]} for s in summaries], indent=1))
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     console = make_console()
     if not summaries:
         console.print("no runs in this archive yet: start one with `dgm run`")
@@ -60,13 +62,19 @@ def runs(
             escape(s.kind),
             f"[{STATUS_STYLE.get(s.status, '')}]{s.status}[/]",
             str(s.n_agents),
-            fmt_score(s.best_score),
+            fmt_best(s),
             short(s.best_agent_id),
             fmt_usd(s.cost_usd),
             fmt_nodes(nodes[s.id]),
             fmt_age(s.created_at),
         )
     console.print(table)
+
+
+def fmt_best(s: RunSummary) -> str:
+    """The best score as people read it: a problem's raw score, with its direction."""
+    shown = fmt_score(objective(s.best_score, s.direction))
+    return shown if s.direction is None or s.best_score is None else f"{shown} ({s.direction})"
 
 
 def fmt_nodes(counts: dict[str, int]) -> str:

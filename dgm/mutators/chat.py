@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from openai import OpenAI
+    from openai.types.chat import ChatCompletionMessageParam
+
+    from dgm.llm import Gateway
 
 
 def json_schema_format(name: str, schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -20,15 +26,15 @@ class GatewayChat:
     """`Chat` over a started `dgm.llm.gateway.Gateway`: one client per (purpose, agent)."""
 
     def __init__(
-        self, gateway: Any, temperature: float = 0.0, max_tokens: int | None = None
+        self, gateway: Gateway, temperature: float = 0.0, max_tokens: int | None = None
     ) -> None:
         self.gateway = gateway
         self.temperature = temperature
         self.max_tokens = max_tokens
-        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._clients: dict[tuple[str, str | None], OpenAI] = {}
         self._lock = threading.Lock()
 
-    def _client(self, purpose: str, agent_id: str | None) -> Any:
+    def _client(self, purpose: str, agent_id: str | None) -> OpenAI:
         with self._lock:
             key = (purpose, agent_id)
             if key not in self._clients:
@@ -49,6 +55,8 @@ class GatewayChat:
         if schema is not None:
             kwargs["response_format"] = json_schema_format(purpose, schema)
         reply = self._client(purpose, agent_id).chat.completions.create(
-            model=self.gateway.provider.model, messages=messages, **kwargs
+            model=self.gateway.provider.model,
+            messages=cast("list[ChatCompletionMessageParam]", messages),  # role/content dicts
+            **kwargs,
         )
         return reply.choices[0].message.content or ""

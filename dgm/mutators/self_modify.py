@@ -14,13 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dgm.agent_contract import AGENT_CMD, agent_env, is_agent_file
+from dgm.evaluator import GatewayLike, gateway_socket
 from dgm.mutators import Mutation, MutationContext
 from dgm.mutators.diagnosis import DiagnosisFailed, diagnose, self_improvement_problem
 from dgm.mutators.focus import choose_focus
+
+if TYPE_CHECKING:
+    from dgm.llm import Session
+    from sandbox import Limits, SandboxBackend
 
 GIT_INIT = (
     "cd /testbed && git init -q && git add -A && "
@@ -43,23 +47,29 @@ class SelfModifyRun:
     trajectory: str
 
 
+class SelfModifyRunner(Protocol):
+    """Step 3: runs an agent on its own code with `problem` as its problem statement."""
+
+    def run(self, agent_id: str, files: Mapping[str, bytes], problem: str) -> SelfModifyRun: ...
+
+
 @dataclass
 class SelfModifier:
     """Runs an agent on its own code in a sandbox (step 3)."""
 
-    backend: Any  # sandbox.protocol.SandboxBackend
-    gateway: Any  # dgm.llm.gateway.Gateway, started
-    limits: Any  # sandbox.protocol.Limits
+    backend: SandboxBackend
+    gateway: GatewayLike  # started
+    limits: Limits
     max_steps: int | None = None
 
-    def env(self, session: Any) -> dict[str, str]:
+    def env(self, session: Session) -> dict[str, str]:
         return agent_env(session.env, self.limits.timeout_s, self.max_steps)
 
     def run(self, agent_id: str, files: Mapping[str, bytes], problem: str) -> SelfModifyRun:
         session = self.gateway.open_session(agent_id=agent_id, task_id=None, purpose="self_modify")
         try:
             with self.backend.open(
-                self.limits, env=self.env(session), gateway_socket=Path(self.gateway.socket_path)
+                self.limits, env=self.env(session), gateway_socket=gateway_socket(self.gateway)
             ) as sb:
                 sb.put_files(dict(files), "/agent")
                 sb.put_files(dict(files), "/testbed")
@@ -81,7 +91,7 @@ class SelfModifier:
 
 @dataclass
 class SelfModifyMutator:
-    runner: Any  # SelfModifier, or anything with its `run`
+    runner: SelfModifyRunner
     diagnosis_retries: int = 3
     max_chars: int = 16000
     name: str = "self_modify"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archive import AgentInfo, Archive, CandidateStats, EventInfo, RunInfo, RunSummary, views
+from archive.info import objective
 from dgm.ui import charts
 from dgm.ui.conversation import exchange_html, trajectory_html
 from dgm.ui.highlight import side_by_side, unified
@@ -50,7 +51,7 @@ def runs_table(runs: list[RunSummary]) -> str:
         rows.append(
             f"<tr><td>{run_link(r.id)}</td><td>{esc(r.name)}</td><td>{esc(r.kind)}</td>"
             f'<td><span class="status {esc(r.status)}">{esc(r.status)}</span></td>'
-            f"<td class=num>{score(r.best_score)}</td><td class=num>{r.n_evaluated}/{r.n_agents}</td>"
+            f"<td class=num>{score(objective(r.best_score, r.direction))}</td><td class=num>{r.n_evaluated}/{r.n_agents}</td>"
             f"<td class=num>{usd(r.cost_usd)}</td><td class=num>{age(r.created_at, now)}</td></tr>"
         )
     head = "<tr><th>run</th><th>name</th><th>kind</th><th>status</th><th>best</th><th>agents (evaluated/all)</th><th>cost</th><th>age</th></tr>"
@@ -393,7 +394,7 @@ def agent_page(archive: Archive, agent_id: str) -> str:
         + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
         + f"</dl>{diff_form}</section>"
         f'<section class="card"><h2>How it was made</h2>{_origin(a.origin)}</section></div>'
-        f'<section class="card wide"><h2>Lineage</h2>{_lineage(views.lineage(archive, a.id))}</section>'
+        f'<section class="card wide"><h2>Lineage</h2>{_lineage(archive.lineage(a.id))}</section>'
         f'<section class="card wide"><h2>Scores per stage and task</h2>{_scores(archive, a)}</section>'
         f'<section class="card wide"><h2>LLM calls</h2>{_calls(archive, a)}</section>'
     )

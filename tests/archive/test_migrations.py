@@ -13,8 +13,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from archive import ArchiveError, open_archive
-from archive.db import HEAD, MIGRATIONS
 from archive.models import Base
+from archive.schema import HEAD, MIGRATIONS
 
 
 def test_head_constant_is_the_newest_migration() -> None:

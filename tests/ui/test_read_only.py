@@ -19,7 +19,8 @@ from alembic import command
 from alembic.config import Config
 
 from archive import ArchiveError, open_archive
-from archive.db import MIGRATIONS, to_url
+from archive.db import to_url
+from archive.schema import MIGRATIONS
 from tests.ui.test_server import DGM, run_cli
 
 NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"]
@@ -119,7 +120,7 @@ def revision(url: str) -> str:
 
 def test_an_older_schema_is_refused_not_migrated(archive_url: str) -> None:
     old_archive(archive_url)
-    with pytest.raises(ArchiveError, match=r"older schema \(0001.*`dgm runs --archive "):
+    with pytest.raises(ArchiveError, match=r"older schema \(0001.*`dgm archive upgrade --archive "):
         open_archive(archive_url, read_only=True)
     assert revision(archive_url) == "0001"
 
@@ -130,7 +131,7 @@ def test_dgm_ui_on_an_older_schema_says_how_to_upgrade(tmp_path: Path) -> None:
     before = snapshot(tmp_path)
     r = run_cli("ui", "--archive", str(db), "--port", "0")
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
-    assert f"dgm runs --archive {db}" in r.stderr and "Traceback" not in r.stderr
+    assert f"dgm archive upgrade --archive {db}" in r.stderr and "Traceback" not in r.stderr
     assert snapshot(tmp_path) == before
-    assert run_cli("runs", "--archive", str(db)).returncode == 0  # the command it names
+    assert run_cli("archive", "upgrade", "--archive", str(db)).returncode == 0  # the one it names
     assert revision(str(db)) != "0001"

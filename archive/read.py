@@ -1,0 +1,253 @@
+"""The archive's browsing queries, in plain SQL: the one home of listing runs, resolving
+ids, and reading agents and lineages.
+
+They run on any connection that can execute SQL with `:name` parameters: `Archive` runs
+them through SQLAlchemy (SQLite or PostgreSQL), and `archive.reader` through the standard
+library's sqlite3, so that `dgm runs` or `dgm archive list` never import SQLAlchemy. The
+SQL is the subset both databases speak alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from archive.errors import ArchiveError
+from archive.info import AgentInfo, AgentStatus, RunInfo, RunSummary
+
+ID_CHARS = 16  # public ids are 16 hex characters
+HEX = frozenset("0123456789abcdef")
+MATCHES = 6  # ids fetched for a prefix: enough to show an ambiguous one
+
+
+class Query(Protocol):
+    """Runs one SQL statement with `:name` parameters; returns its rows as sequences."""
+
+    def __call__(self, sql: str, params: Mapping[str, object]) -> Sequence[Sequence[Any]]: ...
+
+
+def _in(name: str, values: Sequence[object]) -> tuple[str, dict[str, object]]:
+    """`(:name0, :name1, ...)` and its parameters, for an IN list."""
+    params = {f"{name}{i}": v for i, v in enumerate(values)}
+    return "(" + ", ".join(f":{k}" for k in params) + ")", params
+
+
+# -- runs ----------------------------------------------------------------------------------
+
+RUNS = """
+SELECT r.id, r.name, r.kind, r.status, r.created_at, r.finished_at,
+       COALESCE(s.n, 0), COALESCE(s.n_evaluated, 0), s.best,
+       (SELECT b.id FROM agents b WHERE b.run_pk = r.pk AND b.score = s.best
+        ORDER BY b.pk LIMIT 1),
+       COALESCE((SELECT SUM(c.cost_usd) FROM llm_calls c WHERE c.run_pk = r.pk), 0),
+       r.direction
+FROM runs r LEFT JOIN (
+    SELECT run_pk, COUNT(*) AS n,
+           SUM(CASE WHEN status = 'evaluated' THEN 1 ELSE 0 END) AS n_evaluated,
+           MAX(score) AS best
+    FROM agents GROUP BY run_pk
+) s ON s.run_pk = r.pk
+ORDER BY r.created_at DESC, r.pk DESC
+"""
+
+RUN = """
+SELECT id, name, kind, status, config, seed, totals, created_at, updated_at, finished_at,
+       direction
+FROM runs WHERE id = :id
+"""
+
+
+def runs(q: Query) -> list[RunSummary]:
+    """Every run, newest first, with its agent count, best score and LLM cost."""
+    return [
+        RunSummary(
+            id=r[0],
+            name=r[1],
+            kind=r[2],
+            status=r[3],
+            created_at=r[4],
+            finished_at=r[5],
+            n_agents=int(r[6]),
+            n_evaluated=int(r[7]),
+            best_score=r[8],
+            best_agent_id=r[9],
+            cost_usd=float(r[10]),
+            direction=r[11],
+        )
+        for r in q(RUNS, {})
+    ]
+
+
+def run(q: Query, run_id: str) -> RunInfo:
+    rows = q(RUN, {"id": run_id})
+    if not rows:
+        raise ArchiveError(f"no run {run_id!r} in this archive")
+    r = rows[0]
+    return RunInfo(
+        id=r[0],
+        name=r[1],
+        kind=r[2],
+        status=r[3],
+        config=json.loads(r[4]),
+        seed=r[5],
+        totals=json.loads(r[6]),
+        created_at=r[7],
+        updated_at=r[8],
+        finished_at=r[9],
+        direction=r[10],
+    )
+
+
+# -- ids -----------------------------------------------------------------------------------
+
+
+def _prefix_matches(q: Query, table: str, prefix: str) -> list[str]:
+    """Up to MATCHES ids of `table` starting with `prefix`: an index range scan."""
+    prefix = prefix.strip().lower()
+    if not prefix or not set(prefix) <= HEX or len(prefix) > ID_CHARS:
+        return []
+    sql = f"SELECT id FROM {table} WHERE id >= :lo AND id < :hi ORDER BY id LIMIT {MATCHES}"
+    return [r[0] for r in q(sql, {"lo": prefix, "hi": prefix + "g"})]  # 'g' > any hex digit
+
+
+def _one(ids: list[str], prefix: str, what: str) -> str:
+    if not ids:
+        where = "`dgm runs`" if what == "run" else "`dgm archive list RUN`"
+        raise ArchiveError(f"no {what} matches {prefix!r}: see {where}")
+    if len(ids) > 1:
+        shown = ", ".join(i[:10] for i in ids[:5])
+        raise ArchiveError(
+            f"{what} prefix {prefix!r} is ambiguous ({shown}...): type more characters"
+        )
+    return ids[0]
+
+
+def resolve_run(q: Query, prefix: str) -> str:
+    """A unique id prefix (or an exact run name) -> the run's id."""
+    ids = _prefix_matches(q, "runs", prefix)
+    if not ids:
+        sql = f"SELECT id FROM runs WHERE name = :name ORDER BY pk LIMIT {MATCHES}"
+        ids = [r[0] for r in q(sql, {"name": prefix})]
+    return _one(ids, prefix, "run")
+
+
+def resolve_agent(q: Query, prefix: str) -> str:
+    """A unique id prefix -> the agent's id."""
+    return _one(_prefix_matches(q, "agents", prefix), prefix, "agent")
+
+
+# -- agents --------------------------------------------------------------------------------
+
+# AgentInfo's fields in order, then the key of the agent's origin blob (for Archive.agent).
+AGENT_SELECT = """
+SELECT a.id, r.id, a.parent_id, a.second_parent_id, a.generation, a.operator, a.status,
+       a.reason, a.score, a.scores, a.n_children, a.n_evaluated, a.n_resolved, a.cost_usd,
+       a.files_changed, a.lines_added, a.lines_removed, a.created_at, a.origin_pk
+FROM agents a JOIN runs r ON r.pk = a.run_pk
+"""
+ORIGIN_PK = 18  # the column of AGENT_SELECT after AgentInfo's fields
+
+
+def agent_info(r: Sequence[Any], origin: dict[str, Any] | None = None) -> AgentInfo:
+    """One row of AGENT_SELECT as an AgentInfo."""
+    return AgentInfo(
+        id=r[0],
+        run_id=r[1],
+        parent_id=r[2],
+        second_parent_id=r[3],
+        generation=r[4],
+        operator=r[5],
+        status=r[6],
+        reason=r[7],
+        score=r[8],
+        scores=json.loads(r[9]),
+        n_children=r[10],
+        n_evaluated=r[11],
+        n_resolved=r[12],
+        cost_usd=r[13],
+        files_changed=r[14],
+        lines_added=r[15],
+        lines_removed=r[16],
+        created_at=r[17],
+        origin=origin,
+    )
+
+
+def _run_pk(q: Query, run_id: str) -> int:
+    rows = q("SELECT pk FROM runs WHERE id = :id", {"id": run_id})
+    if not rows:
+        raise ArchiveError(f"no run {run_id!r} in this archive")
+    return int(rows[0][0])
+
+
+def agent_row(q: Query, agent_id: str) -> Sequence[Any]:
+    """The agent's AGENT_SELECT row (its origin blob's key last)."""
+    rows = q(AGENT_SELECT + " WHERE a.id = :id", {"id": agent_id})
+    if not rows:
+        raise ArchiveError(f"no agent {agent_id!r} in this archive")
+    return rows[0]
+
+
+def agents(
+    q: Query,
+    run_id: str,
+    status: AgentStatus | Iterable[AgentStatus] | None = None,
+    min_score: float | None = None,
+) -> list[AgentInfo]:
+    """The run's agents in creation order (without `origin`; see `Archive.agent`)."""
+    sql = AGENT_SELECT + " WHERE a.run_pk = :run_pk"
+    params: dict[str, object] = {"run_pk": _run_pk(q, run_id)}
+    if status is not None:
+        listed, more = _in("status", [status] if isinstance(status, str) else list(status))
+        sql += f" AND a.status IN {listed}"
+        params |= more
+    if min_score is not None:
+        sql += " AND a.score >= :min_score"
+        params["min_score"] = min_score
+    return [agent_info(r) for r in q(sql + " ORDER BY a.pk", params)]
+
+
+def best_agent(q: Query, run_id: str) -> AgentInfo | None:
+    """The highest-scoring agent of the run (the earliest on ties), or None."""
+    rows = q(
+        AGENT_SELECT + " WHERE a.run_pk = :run_pk AND a.score IS NOT NULL"
+        " ORDER BY a.score DESC, a.pk LIMIT 1",
+        {"run_pk": _run_pk(q, run_id)},
+    )
+    return agent_info(rows[0]) if rows else None
+
+
+# UNION, not UNION ALL: a (corrupt) cycle of parents ends instead of looping. Parents are
+# a generation older than their children, so the generation orders the chain.
+LINEAGE = """
+WITH RECURSIVE chain(pk, parent_id) AS (
+    SELECT pk, parent_id FROM agents WHERE id = :id
+    UNION
+    SELECT p.pk, p.parent_id FROM agents p JOIN chain c ON p.id = c.parent_id
+)
+"""
+
+
+def lineage(q: Query, agent_id: str) -> list[AgentInfo]:
+    """The agent and its first-parent ancestors, root first, in one recursive query."""
+    rows = q(
+        LINEAGE + AGENT_SELECT + " JOIN chain ON chain.pk = a.pk ORDER BY a.generation, a.pk",
+        {"id": agent_id},
+    )
+    if not rows:
+        raise ArchiveError(f"no agent {agent_id!r} in this archive")
+    return [agent_info(r) for r in rows]
+
+
+# -- executor nodes ------------------------------------------------------------------------
+
+EVALUATION_NODES = """
+SELECT e.node, COUNT(*) FROM evaluations e JOIN agents a ON a.pk = e.agent_pk
+WHERE a.run_pk = (SELECT pk FROM runs WHERE id = :id) GROUP BY e.node
+"""
+
+
+def evaluation_nodes(q: Query, run_id: str) -> dict[str, int]:
+    """Evaluations of the run per executor node ("" for the driver's machine)."""
+    return {node or "": int(n) for node, n in q(EVALUATION_NODES, {"id": run_id})}
