@@ -9,11 +9,12 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import matplotlib
 
@@ -23,6 +24,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from dgm.cli.common import fmt_usd  # noqa: E402
+from dgm.outputs import Output, write_folder  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ def tree_layout(agents: list[Any]) -> dict[str, tuple[float, float]]:
     return pos
 
 
-def plot_progress(curve: Curve, path: Path) -> None:
+def plot_progress(curve: Curve, path: Path | IO[bytes]) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.step(
         curve.iterations,
@@ -106,11 +108,11 @@ def plot_progress(curve: Curve, path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, format="png")
     plt.close(fig)
 
 
-def plot_tree(agents: list[Any], lineage: set[str], path: Path) -> None:
+def plot_tree(agents: list[Any], lineage: set[str], path: Path | IO[bytes]) -> None:
     pos = tree_layout(agents)
     fig, ax = plt.subplots(
         figsize=(
@@ -161,11 +163,11 @@ def plot_tree(agents: list[Any], lineage: set[str], path: Path) -> None:
     if others:
         ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, format="png")
     plt.close(fig)
 
 
-def plot_cost(calls: list[Any], start: float, path: Path) -> None:
+def plot_cost(calls: list[Any], start: float, path: Path | IO[bytes]) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     calls = sorted(calls, key=lambda c: c.created_at)
     t = [(c.created_at - start) / 60 for c in calls]
@@ -191,7 +193,7 @@ def plot_cost(calls: list[Any], start: float, path: Path) -> None:
     ax.legend(lines, [str(ln.get_label()) for ln in lines], loc="upper left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, format="png")
     plt.close(fig)
 
 
@@ -288,18 +290,28 @@ def markdown(
     return "\n".join(lines)
 
 
-def write_report(archive: Any, run_id: str, out: Path) -> Path:
-    """Write report.md, progress.png, tree.png and cost.png into `out`; the report's path."""
-    out.mkdir(parents=True, exist_ok=True)
+def report_files(archive: Any, run_id: str) -> dict[str, bytes]:
+    """report.md, progress.png, tree.png and cost.png of a run, by file name."""
     run = archive.run(run_id)
     agents = archive.agents(run_id)
     events = archive.events(run_id)
     calls = archive.llm_calls(run_id, bodies=False)
     best = archive.best_agent(run_id)
     lineage = archive.lineage(best.id) if best is not None else []
-    plot_progress(progress_curve(agents), out / "progress.png")
-    plot_tree(agents, {a.id for a in lineage}, out / "tree.png")
-    plot_cost(calls, run.created_at, out / "cost.png")
-    path = out / "report.md"
-    path.write_text(markdown(run, agents, lineage, events, calls))
-    return path
+    plots = {}
+    for name, draw in (
+        ("progress.png", lambda f: plot_progress(progress_curve(agents), f)),
+        ("tree.png", lambda f: plot_tree(agents, {a.id for a in lineage}, f)),
+        ("cost.png", lambda f: plot_cost(calls, run.created_at, f)),
+    ):
+        buf = io.BytesIO()
+        draw(buf)
+        plots[name] = buf.getvalue()
+    return {"report.md": markdown(run, agents, lineage, events, calls).encode(), **plots}
+
+
+def write_report(archive: Any, run_id: str, out: Path | Output, make_parents: bool = False) -> Path:
+    """Write the report's files into the folder `out` (dgm.outputs' rule); report.md's path."""
+    target = out if isinstance(out, Output) else Output(out, "--out")
+    write_folder(target, report_files(archive, run_id), make_parents)
+    return target.path / "report.md"

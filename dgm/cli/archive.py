@@ -24,6 +24,7 @@ from archive.tree import TreeNode, shape_tree
 from dgm.cli.common import (
     ArchiveOption,
     archive_errors,
+    archive_location,
     fmt_age,
     fmt_score,
     fmt_usd,
@@ -32,6 +33,7 @@ from dgm.cli.common import (
     short,
 )
 from dgm.errors import UserError
+from dgm.outputs import Output, check_folder, write_folder
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -377,11 +379,17 @@ def export(
     dest: Annotated[
         Path, typer.Argument(help="Directory to write the agent's files into (new or empty).")
     ],
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Write into DEST even if it holds files (never the archive)."),
+    ] = False,
     archive: str | None = ArchiveOption,
 ) -> None:
     """Write an agent's code to a directory."""
+    target = Output(dest, "DEST", force, archive_location(archive))
+    check_folder(target)  # before any work
     with open_default_archive(archive) as store, archive_errors():
         agent_id = store.resolve_agent(agent)
-        store.materialize(agent_id, dest)
-    written = sum(1 for p in dest.rglob("*") if p.is_file())  # materialize reads the files once
-    typer.echo(f"wrote {written} file(s) of agent {short(agent_id)} to {dest}")
+        files = store.agent_files(agent_id)
+    write_folder(target, files)
+    typer.echo(f"wrote {len(files)} file(s) of agent {short(agent_id)} to {dest}")

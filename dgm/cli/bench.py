@@ -19,8 +19,9 @@ from rich.table import Table
 
 from benchmarks.suites import SUITE_HELP, Suite, SuiteError, open_suite, select_tasks
 from benchmarks.task import Task
-from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive
+from dgm.cli.common import ArchiveOption, archive_errors, archive_location, open_default_archive
 from dgm.errors import UserError
+from dgm.outputs import Output, check_file, write_file
 
 if TYPE_CHECKING:
     from archive.info import RunStatus
@@ -431,6 +432,10 @@ def export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Overwrite the -o file if it exists (never the archive)."),
+    ] = False,
     model_name: Annotated[
         str | None,
         typer.Option("--model-name", help="model_name_or_path [default: dgm-<agent id>]."),
@@ -442,6 +447,9 @@ def export(
     For a run, the run's best agent is exported. Per task, the first attempt's patch."""
     if fmt != "swebench":
         raise UserError(f"unknown format {fmt!r}: only `swebench` is supported")
+    target = Output(output, "-o", force, archive_location(archive)) if output else None
+    if target:
+        check_file(target)  # before any work: an existing file, the archive itself
     with open_default_archive(archive) as arch, archive_errors():
         agent_id = _agent_of(arch, run_or_agent)
         evaluations = sorted(arch.evaluations(agent_id), key=lambda e: (e.attempt, e.seq))
@@ -463,9 +471,9 @@ def export(
         for tid, e in sorted(chosen.items())
     ]
     text = "\n".join(lines) + "\n"
-    if output:
-        output.write_text(text)
-        err.print(f"wrote {len(lines)} predictions to {output}")
+    if target:
+        write_file(target, text.encode())
+        err.print(f"wrote {len(lines)} predictions to {output}", markup=False)
     else:
         sys.stdout.write(text)
 

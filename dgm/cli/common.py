@@ -51,8 +51,12 @@ def open_default_archive(archive_opt: str | None = None, create: bool = False) -
     path is an error rather than a new empty archive."""
     from archive import open_archive
 
+    location = archive_location(archive_opt)
     with archive_errors():
-        return open_archive(archive_location(archive_opt), create=create)
+        try:
+            return open_archive(location, create=create)
+        except OSError as e:  # making a new archive's folder: /proc, no permission, a file
+            raise UserError(f"cannot create an archive at {location}: {e.strerror or e}") from None
 
 
 SHORT = 8  # characters of an id shown to people (any unique prefix is accepted back)
