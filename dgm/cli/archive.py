@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, cast
 
 import typer
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -30,6 +29,7 @@ from dgm.cli.common import (
     fmt_usd,
     make_console,
     open_default_archive,
+    plain,
     short,
 )
 from dgm.errors import UserError
@@ -132,10 +132,10 @@ def list_agents(
             short(a.id),
             short(a.parent_id),
             str(a.generation),
-            escape(a.operator),
+            plain(a.operator),
             _status(a),
             fmt_score(a.score),
-            escape(" ".join(f"{k}={v:.2f}" for k, v in a.scores.items())),
+            plain(" ".join(f"{k}={v:.2f}" for k, v in a.scores.items())),
             f"{a.n_resolved}/{a.n_evaluated}",
             fmt_usd(a.cost_usd),
             fmt_age(a.created_at),
@@ -175,9 +175,11 @@ def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Archiv
     head.add_column(style="bold")
     head.add_column()
     head.add_row("agent", info.id)
-    head.add_row("run", escape(f"{info.run_id} ({run.name})"))
-    head.add_row("status", _status(info) + (escape(f": {info.reason}") if info.reason else ""))
-    head.add_row("made by", escape(f"{info.operator}, generation {info.generation}"))
+    head.add_row("run", plain(f"{info.run_id} ({run.name})"))
+    head.add_row(
+        "status", Text.from_markup(_status(info)) + plain(f": {info.reason}" if info.reason else "")
+    )
+    head.add_row("made by", plain(f"{info.operator}, generation {info.generation}"))
     parents = short(info.parent_id) + (
         f" x {short(info.second_parent_id)}" if info.second_parent_id else ""
     )
@@ -186,14 +188,14 @@ def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Archiv
     head.add_row("diff", f"{info.files_changed} file(s), +{info.lines_added} -{info.lines_removed}")
     head.add_row("score", fmt_score(info.score))
     for stage, score in info.scores.items():
-        head.add_row(escape(f"  {stage}"), fmt_score(score))
+        head.add_row(plain(f"  {stage}"), fmt_score(score))
     head.add_row("resolved", f"{info.n_resolved} of {info.n_evaluated} evaluations")
     head.add_row("cost", f"{fmt_usd(info.cost_usd)} over {len(calls)} LLM call(s)")
     head.add_row("created", f"{fmt_age(info.created_at)} ago")
     head.add_row("lineage", " > ".join(f"{short(a.id)} ({fmt_score(a.score)})" for a in lineage))
     console.print(Panel(head, title=f"agent {short(info.id)}", title_align="left", expand=False))
     if info.origin:
-        origin = Text(json.dumps(info.origin, indent=1)[:4000])
+        origin = plain(json.dumps(info.origin, indent=1)[:4000])
         console.print(Panel(origin, title="origin", title_align="left", expand=False))
     if evals:
         table = Table(title="evaluations", title_justify="left")
@@ -202,14 +204,14 @@ def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Archiv
         for e in evals:
             passed = sum(v.upper() in ("PASSED", "PASS", "XFAIL") for v in e.tests.values())
             table.add_row(
-                escape(e.task_id),
-                escape(e.stage),
+                plain(e.task_id),
+                plain(e.stage),
                 str(e.attempt),
                 "[green]yes[/]" if e.resolved else "[red]no[/]",
                 fmt_score(e.score),
                 f"{passed}/{len(e.tests)}",
                 f"{e.duration_s:.1f}s",
-                escape(e.error_kind or ""),
+                plain(e.error_kind or ""),
             )
         console.print(table)
 
@@ -242,7 +244,7 @@ def render_tree(
     """The rich Tree of a run: best lineage highlighted, the rest summarised past max_nodes."""
     view = shape_tree(stats, max_nodes=max_nodes, top_k=top_k, max_depth=max_depth)
     best_id = view.best.agent_id if view.best else None
-    root = Tree(Text(title, style="bold"), guide_style="dim")
+    root = Tree(plain(title, style="bold"), guide_style="dim")
     # Depth-first with an explicit stack (lineages can be deeper than Python's recursion);
     # an int on the stack is a node's "N more" line, printed after its shown children.
     stack: list[tuple[TreeNode | tuple[int, float | None], Tree]] = [
@@ -347,7 +349,7 @@ def lineage(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Arc
         table.add_row(
             str(a.generation),
             short(a.id),
-            escape(a.operator),
+            plain(a.operator),
             _status(a),
             fmt_score(a.score),
             f"+{a.lines_added} -{a.lines_removed} ({a.files_changed} files)",

@@ -16,10 +16,17 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from benchmarks.suites import SUITE_HELP, Suite, SuiteError, open_suite, select_tasks
 from benchmarks.task import Task
-from dgm.cli.common import ArchiveOption, archive_errors, archive_location, open_default_archive
+from dgm.cli.common import (
+    ArchiveOption,
+    archive_errors,
+    archive_location,
+    open_default_archive,
+    plain,
+)
 from dgm.errors import UserError
 from dgm.outputs import Output, check_file, write_file
 
@@ -79,7 +86,7 @@ def _suite(spec: str, backend: str = "docker") -> Suite:
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a suite name is the user's
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -94,6 +101,7 @@ def list_suites() -> None:
     """The suites and their sizes, and the shipped problems."""
     table = Table("suite", "tasks", "what")
     for spec, what in SUITE_HELP.items():
+        size: str | Text
         try:
             size = (
                 str(len(open_suite(spec).tasks()))
@@ -101,7 +109,7 @@ def list_suites() -> None:
                 else "-"
             )
         except (SuiteError, OSError, ValueError) as e:
-            size = f"[red]unavailable: {str(e)[:60]}[/]"
+            size = plain(f"unavailable: {str(e)[:60]}", style="red")
         table.add_row(spec, size, what)
     out.print(table)
     from benchmarks.problems import SHIPPED
@@ -160,11 +168,11 @@ def validate(
         table = Table("task", "gold", "empty", "valid", "reasons")
         for r in results:
             table.add_row(
-                r.instance_id,
+                plain(r.instance_id),
                 "resolved" if r.gold.resolved else "[red]unresolved[/]",
                 "[red]resolved[/]" if r.empty.resolved else "unresolved",
                 "[green]yes[/]" if r.valid else "[red]no[/]",
-                "; ".join(r.reasons),
+                plain("; ".join(r.reasons)),
             )
         out.print(table)
         out.print(f"{len(results) - len(invalid)} of {len(results)} tasks valid")
@@ -317,10 +325,10 @@ def _summary(run_id: str, agent_id: str, results: list[Any], totals: dict[str, A
     table = Table("task", "attempt", "resolved", "error", "tokens", "time")
     for r in sorted(results, key=lambda r: (r.task_id, r.attempt)):
         table.add_row(
-            r.task_id,
+            plain(r.task_id),
             str(r.attempt),
             "[green]yes[/]" if r.resolved else "[red]no[/]",
-            r.error_kind or "",
+            plain(r.error_kind or ""),
             str(r.tokens),
             f"{r.duration_s:.1f}s",
         )
@@ -414,13 +422,12 @@ def grade(
         ("PASS_TO_PASS", result.PASS_TO_PASS),
     ):
         for t in status.success:
-            table.add_row(cat, t, f"[green]{result.tests[t]}[/]")
+            table.add_row(cat, plain(t), plain(result.tests[t], style="green"))
         for t in status.failure:
-            table.add_row(cat, t, f"[red]{result.tests[t]}[/]")
+            table.add_row(cat, plain(t), plain(result.tests[t], style="red"))
     out.print(table)
-    out.print(
-        f"{task.instance_id}: {'[green]resolved[/]' if result.resolved else '[red]not resolved[/]'}"
-    )
+    verdict = plain("resolved", "green") if result.resolved else plain("not resolved", "red")
+    out.print(plain(f"{task.instance_id}: ") + verdict)
 
 
 @app.command()

@@ -18,6 +18,7 @@ from dgm.errors import UserError
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
     from archive import Archive
 
@@ -97,3 +98,14 @@ def make_console() -> Console:
     from rich.console import Console
 
     return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def plain(value: object, style: str = "") -> Text:
+    """Text from outside dgm (LLM answers, code, task and test ids, names, paths, error
+    messages) for rich, in a table cell or printed: shown as it is, never read as markup
+    (`d[key]` stays `d[key]`, a test id holding `[/]` is no closing tag), secrets masked."""
+    from rich.text import Text
+
+    from dgm.redact import redact
+
+    return Text(redact(str(value)), style=style)

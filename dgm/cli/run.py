@@ -21,7 +21,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive
+from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive, plain
 from dgm.config import config_fields, load_config, with_resolved_model
 from dgm.errors import UserError
 from dgm.loop import Engine, Progress
@@ -56,7 +56,7 @@ def render(run_id: str, p: Progress) -> Group:
     workers.add_column("worker")
     workers.add_column("doing")
     for i, w in enumerate(p.workers):
-        workers.add_row(str(i), w)
+        workers.add_row(str(i), plain(w))  # task ids, agent ids: not markup
     parts: list = [head, workers]
     if p.stop_reason:
         parts.append(
@@ -134,7 +134,7 @@ def summary(archive: Archive, run_id: str, reason: str, p: Progress) -> None:
     )
     table.add_row("evaluations", str(p.evaluations))
     if failed:
-        table.add_row("failed expansions", failed)
+        table.add_row("failed expansions", plain(failed))
     table.add_row("best", "-" if best is None else f"{best.id} score {fmt(best.score)}")
     table.add_row("mean", fmt(p.mean))
     table.add_row("cost", f"${p.usd_spent:.4f}")
@@ -226,7 +226,9 @@ def run(
             config = with_resolved_model(config)
             run_id = start_run(archive, config)
             console.print(
-                f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, suite {config.suite})"
+                plain(
+                    f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, suite {config.suite})"
+                )
             )
         with ExitStack() as stack:
             lease = stack.enter_context(own_run(archive, run_id))  # before any work; one owner

@@ -7,7 +7,6 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from dgm.cli.common import (
@@ -18,6 +17,7 @@ from dgm.cli.common import (
     fmt_usd,
     make_console,
     open_default_archive,
+    plain,
     short,
 )
 
@@ -54,8 +54,8 @@ def runs(
     for s in summaries:
         table.add_row(
             short(s.id),
-            escape(s.name),
-            escape(s.kind),
+            plain(s.name),
+            plain(s.kind),
             f"[{STATUS_STYLE.get(s.status, '')}]{s.status}[/]",
             str(s.n_agents),
             fmt_score(s.best_score),
