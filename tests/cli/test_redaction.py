@@ -69,8 +69,8 @@ def test_log_records_are_redacted_whatever_prints_them() -> None:
         "import logging; from dgm.redact import redact_logs; redact_logs(); "
         "log = logging.getLogger('x'); "
         f"log.warning('connecting to %s', 'postgresql://a:{PASSWORD}@h/db'); "
-        "exec('try:\\n    raise ValueError(\"Bearer " + PASSWORD + "\")\\n"
-        "except ValueError:\\n    log.exception(\"failed\")')"
+        "exec('try:\\n    raise ValueError(\"Bearer " + PASSWORD + '")\\n'
+        'except ValueError:\\n    log.exception("failed")\')'
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
