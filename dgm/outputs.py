@@ -108,23 +108,26 @@ def _os_error(out: Output, e: OSError) -> UserError:
 
 def check_file(out: Output) -> None:
     """Refuse before any work is done: the archive, an existing file without --force, a
-    folder, a missing parent folder."""
+    folder, a device or pipe, a link to nothing, a missing parent folder."""
     _refuse_archive(out, out.path)
     if out.path.is_dir():
         raise UserError(f"{out.named()} is a folder: give a file path")
-    if out.path.exists() or out.path.is_symlink():
+    if out.path.is_symlink() and not out.path.exists():
+        raise UserError(f"{out.named()} is a link to nothing: give another path")
+    if out.path.exists():
+        if not stat.S_ISREG(out.path.stat().st_mode):  # /dev/null, a FIFO: never replaced
+            raise UserError(f"{out.named()} is not a regular file: give a file path")
         if not out.force:
             raise _existing(out, "a file")
-        if not out.path.is_symlink() and not stat.S_ISREG(out.path.stat().st_mode):
-            raise UserError(f"{out.named()} is not a regular file: give a file path")
     _check_parent(out, make_parents=False)
 
 
 def write_file(out: Output, data: bytes) -> Path:
-    """Write `data` to `out.path` atomically, under the rule above."""
+    """Write `data` to `out.path` atomically, under the rule above. Through a link, the file
+    it points to is replaced and the link stays."""
     check_file(out)
     try:
-        _atomic_write(out.path, data)
+        _atomic_write(out.path.resolve() if out.path.exists() else out.path, data)
     except OSError as e:
         raise _os_error(out, e) from None
     return out.path
@@ -189,14 +192,15 @@ def write_folder(out: Output, files: Mapping[str, bytes], make_parents: bool = F
     check_folder(out, make_parents)
     for rel in files:
         _refuse_archive(out, out.path / _safe_rel(out, rel))
+    dest = out.path.resolve() if out.path.exists() else out.path  # a link to a folder stays
     try:
-        if out.path.exists() and any(out.path.iterdir()):  # --force: file by file
+        if dest.exists() and any(dest.iterdir()):  # --force: file by file
             for rel, data in files.items():
-                target = out.path / rel
+                target = dest / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 _atomic_write(target, data)
         else:
-            _fill_and_rename(out.path, files)
+            _fill_and_rename(dest, files)
     except OSError as e:
         raise _os_error(out, e) from None
     return out.path

@@ -189,3 +189,28 @@ def test_run_archive_at_an_odd_path_is_one_line(tmp_path: Path) -> None:
         proc = dgm("run", "--archive", where, "--max-iterations", "1", cwd=tmp_path)
         one_line_error(proc, "cannot create an archive at", where)
     assert snapshot(tmp_path) == before
+
+
+def test_export_never_replaces_a_device_and_writes_through_a_link(
+    tmp_path: Path, bench_archive: tuple[Path, str, str]
+) -> None:
+    db, run_id, _ = bench_archive
+    for target in ("/dev/null", "/dev/stdout"):
+        proc = dgm(
+            "bench", "export", run_id, "-o", target, "--force", "--archive", str(db), cwd=tmp_path
+        )
+        one_line_error(proc, target, "not a regular file")
+    assert Path("/dev/null").is_char_device()
+    (tmp_path / "real.jsonl").write_text("old\n")
+    (tmp_path / "link.jsonl").symlink_to("real.jsonl")
+    (tmp_path / "dangling.jsonl").symlink_to("nowhere.jsonl")
+    proc = dgm(
+        "bench", "export", run_id, "-o", "dangling.jsonl", "--archive", str(db), cwd=tmp_path
+    )
+    one_line_error(proc, "dangling.jsonl", "a link to nothing")
+    forced = dgm(
+        "bench", "export", run_id, "-o", "link.jsonl", "--force", "--archive", str(db), cwd=tmp_path
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert (tmp_path / "link.jsonl").is_symlink()
+    assert "t-1" in (tmp_path / "real.jsonl").read_text()
