@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from benchmarks.problems.result import Direction
-from sandbox.folders import FolderError, list_folder
+from sandbox.folders import FolderError, list_folder, read_file
 
 HERE = Path(__file__).resolve().parent
 SHIPPED_DIR = HERE / "shipped"
@@ -234,6 +234,15 @@ def tree(root: Path) -> dict[str, Path]:
         return list_folder(
             root, "problem folder", keep=lambda rel: not SKIP_DIRS & set(rel.split("/"))
         )
+    except FolderError as e:
+        raise ProblemError(str(e)) from None
+
+
+def read_text(path: Path) -> str:
+    """A problem's text file (a config, a prompt), never through a link: its text may reach
+    an LLM prompt or a sandbox."""
+    try:
+        return read_file(path, "problem file").decode(errors="replace")
     except FolderError as e:
         raise ProblemError(str(e)) from None
 

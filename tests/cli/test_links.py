@@ -133,3 +133,14 @@ def test_problem_score_refuses_a_link_in_one_line(tmp_path: Path) -> None:
     proc = dgm("problem", "score", str(problem), cwd=tmp_path, env={CANARY: CANARY_VALUE})
     one_line_error(proc, "data.txt is a symbolic link")
     assert snapshot(tmp_path) == before
+
+
+def test_a_reevo_prompt_that_is_a_link_is_refused(tmp_path: Path) -> None:
+    from tests.problems.layouts import write_reevo
+
+    problem = write_reevo(tmp_path / "reevo")
+    knowledge = tmp_path / "reevo" / "prompts" / "toy_tsp" / "external_knowledge.txt"
+    knowledge.unlink()
+    knowledge.symlink_to("/proc/self/environ")  # would go into every LLM prompt
+    with pytest.raises(ProblemError, match="external_knowledge.txt is a symbolic link"):
+        load(problem)
