@@ -480,7 +480,7 @@ def export(
     text = "\n".join(lines) + "\n"
     if target:
         write_file(target, text.encode())
-        err.print(f"wrote {len(lines)} predictions to {output}", markup=False)
+        err.print(plain(f"wrote {len(lines)} predictions to {output}"))
     else:
         sys.stdout.write(text)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive
+from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive, plain
 from dgm.outputs import Output, check_folder
 
 console = Console(stderr=True)
@@ -40,7 +40,7 @@ def report(
         check_folder(target, make_parents=out is None)  # before any work
         with console.status(f"writing the report of run {run_id}"):
             path = write_report(archive, run_id, target, make_parents=out is None)
-    console.print(f"wrote {path} (+ progress.png, tree.png, cost.png)", markup=False)
+    console.print(plain(f"wrote {path} (+ progress.png, tree.png, cost.png)"))
     print(path)
     if open_:
         viewer = next((v for v in VIEWERS if shutil.which(v)), None)

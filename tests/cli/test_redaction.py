@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from dgm.redact import host_secrets, redact
 from tests.cli.conftest import dgm, one_line_error, snapshot
@@ -76,3 +78,19 @@ def test_log_records_are_redacted_whatever_prints_them() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "a:***@h/db" in proc.stderr and "Bearer ***" in proc.stderr
     assert "ValueError" in proc.stderr and PASSWORD not in proc.stderr
+
+
+URL_PASSWORD = st.text(
+    st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc"), blacklist_characters="/?#@"),
+    min_size=1,
+    max_size=40,
+)
+
+
+@given(password=URL_PASSWORD, user=st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True))
+def test_any_url_password_is_masked(password: str, user: str) -> None:
+    shown = f"postgresql+psycopg://{user}:***@db.example:5432/dgm"
+    assume(password not in shown)
+    text = f"cannot use postgresql+psycopg://{user}:{password}@db.example:5432/dgm: refused"
+    assert password not in redact(text, secrets=[])
+    assert shown in redact(text, secrets=[])
