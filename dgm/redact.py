@@ -14,6 +14,7 @@ the gateway redacts what it says to agents. This is the one place that knows the
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -62,10 +63,15 @@ def host_secrets(env: Mapping[str, str] | None = None) -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+@functools.cache
+def _process_secrets() -> list[str]:
+    return host_secrets()  # once: scanning the environment costs more than the patterns
+
+
 def redact(text: str, secrets: Sequence[str] | None = None) -> str:
-    """`text` with the host's secrets (`secrets`, else read from the environment now) and
-    anything shaped like a secret replaced by ***."""
-    for s in host_secrets() if secrets is None else secrets:
+    """`text` with the host's secrets (`secrets`, else this process's environment as it was
+    at the first call) and anything shaped like a secret replaced by ***."""
+    for s in _process_secrets() if secrets is None else secrets:
         if s in text:
             text = text.replace(s, MASK)
     for pattern, replacement in SHAPES:

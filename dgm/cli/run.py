@@ -190,7 +190,14 @@ def run(
     ),
 ) -> None:
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""
-    from dgm.session import open_session, own_run, plan_session, resume_config, start_run
+    from dgm.session import (
+        open_session,
+        own_run,
+        plan_session,
+        resume_config,
+        seed_agent_files,
+        start_run,
+    )
 
     overrides = dict(
         model=model,
@@ -222,7 +229,9 @@ def run(
         plan = plan_session(
             config
         )  # the suite, its stages and images: checked before any run exists
+        seed_files = None
         if run_id is None:
+            seed_files = seed_agent_files(config)  # a link or an oversized folder: no run yet
             config = with_resolved_model(config)
             run_id = start_run(archive, config)
             console.print(
@@ -235,7 +244,9 @@ def run(
             if resume is not None:
                 console.print(f"resuming run {run_id}")
             try:
-                engine = stack.enter_context(open_session(archive, run_id, config, plan=plan))
+                engine = stack.enter_context(
+                    open_session(archive, run_id, config, seed_files=seed_files, plan=plan)
+                )
             except UserError as e:  # nothing ran: say so in the archive too
                 archive.append_event(run_id, "session_failed", {"reason": str(e)})
                 archive.set_run_status(run_id, "failed" if resume is None else "stopped")

@@ -72,12 +72,13 @@ def test_run_refuses_a_seed_agent_with_a_link(tmp_path: Path) -> None:
     )
     db = tmp_path / "a.db"
     proc = dgm("run", str(config), "--archive", str(db), cwd=tmp_path, env={CANARY: CANARY_VALUE})
-    # `dgm run` says the run started before it reads the seed agent: the error is the last line
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: seed_agent:") and "notes/env.txt is a symbolic link" in last
+    one_line_error(proc, "seed_agent", "notes/env.txt is a symbolic link")
     assert CANARY_VALUE not in proc.stdout + proc.stderr
     nowhere(tmp_path)  # the archive (and its code store: blobs live in the db) holds no canary
+    from archive import open_archive
+
+    with open_archive(db, create=False) as arch:
+        assert arch.runs() == []  # refused before a run exists
 
 
 def test_a_link_to_a_folder_a_fifo_and_a_swapped_file_are_refused(tmp_path: Path) -> None:
