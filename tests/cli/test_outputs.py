@@ -214,3 +214,35 @@ def test_export_never_replaces_a_device_and_writes_through_a_link(
     assert forced.returncode == 0, forced.stderr
     assert (tmp_path / "link.jsonl").is_symlink()
     assert "t-1" in (tmp_path / "real.jsonl").read_text()
+
+
+def test_a_folder_that_fails_half_way_leaves_nothing(tmp_path: Path) -> None:
+    from dgm.errors import UserError
+    from dgm.outputs import Output, write_folder
+
+    before = snapshot(tmp_path)
+    files = {"a": b"x", "a/b": b"y"}  # the second cannot be written: `a` is a file
+    with pytest.raises(UserError, match="cannot write DEST"):
+        write_folder(Output(tmp_path / "new", "DEST"), files)
+    assert snapshot(tmp_path) == before  # neither `new` nor its temporary folder
+    with pytest.raises(UserError, match="outside the folder"):
+        write_folder(Output(tmp_path / "new", "DEST"), {"../escape": b"x"})
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["{db}", "sqlite:///{db}", "sqlite:///{db}?mode=rwc", "{rel}", "sqlite:///{rel}"],
+)
+def test_every_spelling_of_the_archive_is_recognised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, location: str
+) -> None:
+    from dgm.outputs import is_archive
+
+    db = tmp_path / "a.db"
+    db.write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    where = location.format(db=db, rel="a.db")
+    assert is_archive(db, where) and is_archive(Path("a.db-wal"), where)
+    assert not is_archive(tmp_path / "b.db", where)
+    assert not is_archive(db, "postgresql://u@h/db")
