@@ -32,8 +32,21 @@ ErrorKind = Literal[
     # the engine
     "engine_error",  # the evaluation raised; its message is in the logs
     "context_length",  # the agent ran out of the model's context window
+    # a problem's evaluator (benchmarks/problems)
+    "problem_failed",  # no valid score: a crash, a deadline, a non-finite score...; why is in the logs
 ]
 """Why an evaluation went wrong (None: it ran and was graded normally)."""
+
+Direction = Literal["min", "max"]
+
+
+def objective(score: float | None, direction: str | None) -> float | None:
+    """A problem's raw primary score from an agent's stored fitness (higher is better):
+    the archive negates a 'min' problem's score so that every ordering stays 'higher wins'."""
+    if score is None or direction != "min":
+        return score
+    return -score
+
 
 RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 AGENT_STATUSES: tuple[AgentStatus, ...] = get_args(AgentStatus)
@@ -66,6 +79,7 @@ class RunInfo:
     created_at: float  # seconds since the epoch, UTC
     updated_at: float
     finished_at: float | None
+    direction: Direction | None = None  # a problem run's; None for a suite
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +136,7 @@ class EvaluationInfo:
     patch: bytes
     logs: bytes
     trajectory: bytes
+    metrics: dict[str, float] = field(default_factory=dict)  # a problem evaluator's
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +156,17 @@ class LLMCallInfo:
     created_at: float
     request: bytes
     response: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReflectionInfo:
+    run_id: str
+    kind: str  # "short" (one pair's) or "long" (accumulated)
+    generation: int
+    iteration: int
+    text: str
+    agents: list[str]  # short: [worse, better]; long: the elite it guides
+    created_at: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -58,6 +59,8 @@ class Run(Base):
     status: Mapped[str] = mapped_column(String(16))
     config: Mapped[str] = mapped_column(Text)  # JSON, as given
     seed: Mapped[int | None] = mapped_column(BigInteger)
+    # A problem run's score direction ('min' or 'max'); None for a suite (resolved fraction).
+    direction: Mapped[str | None] = mapped_column(String(3))
     totals: Mapped[str] = mapped_column(Text)  # JSON
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
@@ -75,7 +78,9 @@ class Agent(Base):
     operator: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
-    score: Mapped[float | None] = mapped_column(Float)  # the last stage's score
+    # The last stage's score: the fitness, higher is better. A suite's resolved fraction; a
+    # problem's primary score, negated when the run's direction is 'min' (see info.objective).
+    score: Mapped[float | None] = mapped_column(Float)
     scores: Mapped[str] = mapped_column(Text)  # JSON {stage: score}
     n_children: Mapped[int] = mapped_column(Integer)
     n_evaluated: Mapped[int] = mapped_column(Integer)
@@ -123,6 +128,7 @@ class Evaluation(Base):
     patch_pk: Mapped[int | None] = mapped_column(ForeignKey("blobs.pk"))
     logs_pk: Mapped[int | None] = mapped_column(ForeignKey("blobs.pk"))
     trajectory_pk: Mapped[int | None] = mapped_column(ForeignKey("blobs.pk"))
+    metrics_pk: Mapped[int | None] = mapped_column(ForeignKey("blobs.pk"))  # JSON {name: float}
 
     __table_args__ = ({"sqlite_with_rowid": False},)
 
@@ -162,6 +168,25 @@ class Event(Base):
     created_at: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index("ix_events_run_pk", "run_pk"),)
+
+
+class Reflection(Base):
+    """A reflective operator's text (ReEvo's short- and long-term reflections), written when
+    it is made so that a resumed run reads back what it had, not a new LLM answer."""
+
+    __tablename__ = "reflections"
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk"))
+    kind: Mapped[str] = mapped_column(String(16))  # "short" or "long"
+    generation: Mapped[int] = mapped_column(Integer)
+    iteration: Mapped[int] = mapped_column(Integer)  # the iteration that made it
+    text: Mapped[str] = mapped_column(Text)
+    agents: Mapped[str] = mapped_column(Text)  # JSON list of the agent ids it is about
+    created_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        UniqueConstraint("run_pk", "kind", "iteration", name="uq_reflections_run_kind_iter"),
+    )
 
 
 class RunLease(Base):

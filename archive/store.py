@@ -42,16 +42,18 @@ from archive.info import (
     AgentInfo,
     AgentStatus,
     CandidateStats,
+    Direction,
     ErrorKind,
     EvaluationInfo,
     EventInfo,
     LLMCallInfo,
+    ReflectionInfo,
     RunInfo,
     RunStatus,
     RunSummary,
 )
 from archive.lease import LeaseHeld, LeaseInfo
-from archive.models import Agent, Evaluation, Event, LLMCall, Run, Task
+from archive.models import Agent, Evaluation, Event, LLMCall, Reflection, Run, Task
 
 ID_CHARS = 16
 HEX = set("0123456789abcdef")
@@ -205,9 +207,14 @@ class Archive:
         kind: str = "evolve",
         config: dict[str, Any] | None = None,
         seed: int | None = None,
+        direction: Direction | None = None,
     ) -> str:
+        """A new run. `direction`: a problem run's ('min' or 'max'); agents' scores are then
+        stored as fitness, negated for 'min' (see `archive.info.objective`)."""
         if not name or not kind:
             raise ArchiveError("a run needs a non-empty name and kind")
+        if direction not in (None, "min", "max"):
+            raise ArchiveError(f"unknown direction {direction!r}: use min or max")
         run_id, now = new_id(), time.time()
         row = dict(
             id=run_id,
@@ -216,6 +223,7 @@ class Archive:
             status="running",
             config=_dumps(config or {}, "run config"),
             seed=seed,
+            direction=direction,
             totals="{}",
             created_at=now,
             updated_at=now,
@@ -263,6 +271,7 @@ class Archive:
             created_at=r.created_at,
             updated_at=r.updated_at,
             finished_at=r.finished_at,
+            direction=r.direction,
         )
 
     # -- run leases (one owner per run; see archive.lease) --------------------------------
@@ -639,8 +648,10 @@ class Archive:
         logs: str | bytes = b"",
         error_kind: ErrorKind | None = None,
         trajectory: str | bytes = b"",
+        metrics: Mapping[str, float] | None = None,
     ) -> str:
-        """Store one agent x task x attempt result; returns its id "<agent id>/<seq>"."""
+        """Store one agent x task x attempt result; returns its id "<agent id>/<seq>".
+        `metrics`: a problem evaluator's named metrics (finite floats)."""
         return self.record_evaluations(
             agent_id,
             [
@@ -656,6 +667,7 @@ class Archive:
                     logs=logs,
                     error_kind=error_kind,
                     trajectory=trajectory,
+                    metrics=metrics,
                 )
             ],
         )[0]
@@ -708,14 +720,16 @@ class Archive:
         self, conn: Connection, results: list[Mapping[str, Any]]
     ) -> list[dict[str, int | None]]:
         """Store the tests, patch, logs and trajectory of each result in one batch."""
-        fields = ("tests_pk", "patch_pk", "logs_pk", "trajectory_pk")
+        fields = ("tests_pk", "patch_pk", "logs_pk", "trajectory_pk", "metrics_pk")
         slots: list[tuple[int, str]] = []
         items: list[tuple[bytes, None]] = []
         for i, r in enumerate(results):
             tests = json.dumps(dict(r["tests"]), sort_keys=True).encode() if r.get("tests") else b""
-            for name, value in zip(
-                fields, (tests, r.get("patch"), r.get("logs"), r.get("trajectory")), strict=True
-            ):
+            metrics = b""
+            if r.get("metrics"):
+                metrics = _dumps(dict(r["metrics"]), "evaluation metrics").encode()
+            values = (tests, r.get("patch"), r.get("logs"), r.get("trajectory"), metrics)
+            for name, value in zip(fields, values, strict=True):
                 data = _as_bytes(value)
                 if data:
                     slots.append((i, name))
@@ -755,7 +769,7 @@ class Archive:
             pks = [
                 pk
                 for r in rows
-                for pk in (r.tests_pk, r.patch_pk, r.logs_pk, r.trajectory_pk)
+                for pk in (r.tests_pk, r.patch_pk, r.logs_pk, r.trajectory_pk, r.metrics_pk)
                 if pk is not None
             ]
             raw = self.blobs.get_many(conn, pks)
@@ -776,6 +790,58 @@ class Archive:
                 patch=blob(r.patch_pk),
                 logs=blob(r.logs_pk),
                 trajectory=blob(r.trajectory_pk),
+                metrics=json.loads(raw[r.metrics_pk]) if r.metrics_pk is not None else {},
+            )
+            for r in rows
+        ]
+
+    # -- reflections ----------------------------------------------------------------------
+
+    def put_reflection(
+        self,
+        run_id: str,
+        kind: str,
+        generation: int,
+        iteration: int,
+        text: str,
+        agents: Iterable[str] = (),
+    ) -> None:
+        """Store a reflection made at `iteration`; one made again at the same iteration (the
+        iteration was redone after a kill) replaces it."""
+        row = dict(
+            kind=kind,
+            generation=int(generation),
+            iteration=int(iteration),
+            text=text,
+            agents=_dumps(list(agents), "reflection agents"),
+            created_at=time.time(),
+        )
+        with self._write() as conn:
+            run_pk = self._run_pk(conn, run_id)
+            stmt = dialect_insert(conn)(Reflection).values(run_pk=run_pk, **row)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["run_pk", "kind", "iteration"],
+                    set_={k: stmt.excluded[k] for k in row},
+                )
+            )
+
+    def reflections(self, run_id: str, kind: str | None = None) -> list[ReflectionInfo]:
+        """The run's reflections in the order of the iterations that made them."""
+        with self._read() as conn:
+            q = select(Reflection).where(Reflection.run_pk == self._run_pk(conn, run_id))
+            if kind is not None:
+                q = q.where(Reflection.kind == kind)
+            rows = conn.execute(q.order_by(Reflection.iteration, Reflection.pk)).all()
+        return [
+            ReflectionInfo(
+                run_id=run_id,
+                kind=r.kind,
+                generation=r.generation,
+                iteration=r.iteration,
+                text=r.text,
+                agents=json.loads(r.agents),
+                created_at=r.created_at,
             )
             for r in rows
         ]

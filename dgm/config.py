@@ -13,8 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from benchmarks.problems.stop import StopBudgets
 from dgm.errors import UserError
 from dgm.mutators.operators import OPERATORS
 from dgm.mutators.operators import describe as describe_operators
@@ -69,6 +77,29 @@ class Limits(BaseModel):
         return SandboxLimits(timeout_s=self.timeout_s, memory_mb=self.memory_mb, cpus=self.cpus)
 
 
+class ReEvoSettings(BaseModel):
+    """ReEvo's GA (the `reevo` operator); its reference defaults (cfg/config.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pop_size: int = Field(
+        default=10, ge=1, description="Crossovers per generation (ReEvo's pop_size)."
+    )
+    init_pop_size: int = Field(
+        default=30, ge=2, description="Programs sampled from the seed before the first generation."
+    )
+    mutation_rate: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=10.0,
+        description="Elitist mutations per generation, as a fraction of pop_size (at least one).",
+    )
+    reflector_model: str | None = Field(
+        default=None,
+        description="Model of the short- and long-term reflections (same forms as `model`); the run's `model` if unset.",
+    )
+
+
 class RunConfig(BaseModel):
     """Everything that defines a run. Stored with the run; a resume reuses it verbatim."""
 
@@ -90,6 +121,13 @@ class RunConfig(BaseModel):
         description="Base URL of an OpenAI-compatible server for `model` (vLLM, a llama.cpp server, LM Studio...).",
     )
     suite: str = Field(default="swe-mini", description="Benchmark suite the agents are scored on.")
+    problem: str | None = Field(
+        default=None,
+        description=(
+            "Evolve a program against a problem instead of agents against `suite`: a directory in dgm's, "
+            "ReEvo's or OpenEvolve's layout, or a shipped problem's name. `stages` and `seed_agent` are then unused."
+        ),
+    )
     seed_agent: str | None = Field(
         default=None,
         description="Directory of the agent the run starts from (a package run as `python -m agent`); the bundled seed agent if unset.",
@@ -109,6 +147,11 @@ class RunConfig(BaseModel):
     )
     max_iterations: int = Field(
         default=10, ge=0, description="Children to create (each expansion is one iteration)."
+    )
+    max_fe: int | None = Field(
+        default=None,
+        ge=2,
+        description="ReEvo's budget: function evaluations, the seed's and one per child made (or answer without code); unset for no limit.",
     )
     max_evaluations: int | None = Field(
         default=None,
@@ -180,6 +223,13 @@ class RunConfig(BaseModel):
         gt=0,
         description="LLM spending cap for one agent run on one task; unset for none.",
     )
+    reevo: ReEvoSettings = Field(
+        default_factory=ReEvoSettings, description="The reevo operator's settings."
+    )
+    stop: StopBudgets = Field(
+        default_factory=StopBudgets,
+        description="STOP (operator stop): downstream runs per meta-utility and each run's budgets.",
+    )
 
     @field_validator("selector")
     @classmethod
@@ -194,6 +244,21 @@ class RunConfig(BaseModel):
         if value not in OPERATORS:
             raise ValueError(f"use one of {', '.join(OPERATORS)}")
         return value
+
+    @model_validator(mode="after")
+    def _operator_fits(self) -> RunConfig:
+        evolves = OPERATORS[self.operator].evolves
+        if self.problem is not None and evolves == "agents":
+            fits = [n for n, op in OPERATORS.items() if op.evolves != "agents"]
+            raise ValueError(
+                f"operator {self.operator} evolves coding agents, not a problem's program: "
+                f"use --operator {' or '.join(fits)} with --problem (e.g. `dgm run reevo --problem PATH`)"
+            )
+        if self.problem is None and evolves == "programs":
+            raise ValueError(
+                f"operator {self.operator} evolves a problem's program: give --problem PATH"
+            )
+        return self
 
 
 def config_fields(

@@ -10,6 +10,18 @@ enters the next stage only if that score reaches the next stage's threshold. Whe
 (gated, or every stage done) it is *finalised*: admitted as a parent candidate
 (`evaluated`) or, under `keep_better`, rejected if it scores below the seed minus leeway.
 
+Problem runs (`direction` set: an initial program and an evaluator, see dgm/problem_run.py)
+use the same loop. Each program is one evaluation (one stage of one task, the problem); the
+evaluator's `Outcome` carries the problem's raw float score. The archive stores the agent's
+score as *fitness*, higher is better (the raw score, negated for a 'min' problem; see
+`archive.info.objective`), so every "best" ordering stays one. A program whose evaluation
+failed (crash, deadline, non-finite score) is finalised `failed`, never a parent. Selectors
+see a normalised fitness in [0, 1] (`dgm.selectors.rank_fitness`), so they work unchanged.
+
+Generational operators (ReEvo) plug in through `Schedule`: the operator picks the parents
+of each iteration itself and may ask for a barrier (every earlier child evaluated) before an
+iteration, as ReEvo waits for a generation before reflecting on it.
+
 The archive is the only state. Every outcome is one archive write that is complete or
 absent, so a resume (also after kill -9) rebuilds the exact state from the archive:
 - an evaluation counts once recorded (`record_evaluation`); one in flight is redone;
@@ -35,17 +47,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dgm.config import RunConfig
 from dgm.mutators import Chat, EvalView, Mutation, MutationContext, Mutator, Parent
 from dgm.mutators.admission import rejection
 from dgm.mutators.operators import OPERATORS
-from dgm.selectors import SELECTORS
+from dgm.selectors import SELECTORS, Candidate, rank_fitness
 
 if TYPE_CHECKING:  # the archive package loads SQLAlchemy: only the engine's user needs it
     from archive import Archive
-    from archive.info import AgentStatus, EvaluationInfo, RunStatus
+    from archive.info import AgentStatus, Direction, EvaluationInfo, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +93,47 @@ class EventLog:
         self._thread.join()
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one evaluation gives the loop. A suite's task: resolved or not (score 1 or 0).
+    A problem's program: valid or not, its raw primary score (None when it failed) and why
+    it failed."""
+
+    resolved: bool
+    score: float | None = None
+    failure: str | None = None
+
+
 class Evaluator(Protocol):
     """Scores one agent on one task. Runs in a worker thread; may block."""
 
-    def evaluate(self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str) -> bool:
+    def evaluate(
+        self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str
+    ) -> Outcome | bool:
         """Run the agent on the task, grade it, record the evaluation in the archive
-        (attempt 1, this stage) before returning, and return whether it was resolved."""
+        (attempt 1, this stage) before returning, and return the outcome (a bool: whether a
+        suite's task was resolved)."""
+        ...
+
+
+def as_outcome(result: Outcome | bool) -> Outcome:
+    if isinstance(result, Outcome):
+        return result
+    return Outcome(bool(result), 1.0 if result else 0.0)
+
+
+@runtime_checkable
+class Schedule(Protocol):
+    """A generational operator's own plan (ReEvo): when a mutator implements it, the loop
+    asks it for each iteration's parents instead of the run's selector, and holds an
+    iteration back while `barrier` says it needs every earlier child evaluated first."""
+
+    def barrier(self, iteration: int) -> bool: ...
+
+    def parents(
+        self, iteration: int, candidates: Sequence[Candidate], rng: random.Random
+    ) -> list[str] | str:
+        """The iteration's parents (the first one leads the lineage), or why there are none."""
         ...
 
 
@@ -102,7 +149,7 @@ class AgentState:
     agent_id: str
     parent_id: str | None
     files: Mapping[str, bytes]
-    done: dict[str, bool] = field(default_factory=dict)
+    done: dict[str, Outcome] = field(default_factory=dict)
     in_flight: set[str] = field(default_factory=set)
     stage: int = 0
     score: float | None = None
@@ -158,7 +205,11 @@ class Engine:
         seed_files: Mapping[str, bytes] | None = None,
         spent_usd: Callable[[], float] = lambda: 0.0,
         clock: Callable[[], float] = time.monotonic,
+        direction: Direction | None = None,
+        admit: Callable[[Mapping[str, bytes], Mapping[str, bytes]], str | None] = rejection,
     ) -> None:
+        """`direction`: a problem run's ('min' or 'max'); None for a suite. `admit`: why a
+        new child must not be evaluated, or None (dgm.mutators.admission)."""
         self.archive = archive
         self.run_id = run_id
         self.config = config
@@ -172,6 +223,10 @@ class Engine:
         self.clock = clock
         self.select = SELECTORS[config.selector]
         self.n_parents = OPERATORS[config.operator].parents
+        self.direction = direction
+        self.admit = admit
+        self.schedule = mutator if isinstance(mutator, Schedule) else None
+        self.expanding = 0  # expansions in flight (a Schedule's barrier waits for them)
 
         self.pending: dict[str, AgentState] = {}  # insertion order = creation order
         self.scores: dict[str, float] = {}  # admitted candidates' final scores
@@ -218,7 +273,7 @@ class Engine:
             if r.status in ("pending", "evaluating"):  # only unfinished agents need details
                 evals = self.archive.evaluations(r.id)
                 state = AgentState(r.id, r.parent_id, self.archive.agent_files(r.id))
-                state.done = {e.task_id: bool(e.resolved) for e in evals}
+                state.done = {e.task_id: recorded_outcome(e) for e in evals}
                 state.started = bool(evals)
                 self.pending[r.id] = state
             elif r.status == "evaluated" and r.score is not None:
@@ -229,9 +284,27 @@ class Engine:
         return True
 
     # ---- staged evaluation ------------------------------------------------------------
-    def stage_score(self, state: AgentState, upto: int) -> float:
+    def stage_score(self, state: AgentState, upto: int) -> float | None:
+        """A suite's resolved fraction over the stages so far; a problem's mean fitness
+        (None when an evaluation failed: the program is invalid)."""
         tasks = {t for s in self.stages[: upto + 1] for t in s.task_ids}
-        return sum(state.done.get(t, False) for t in tasks) / len(tasks)
+        outcomes = [state.done.get(t) for t in tasks]
+        if self.direction is None:
+            return sum(bool(o and o.resolved) for o in outcomes) / len(tasks)
+        fitness = [self.fitness(o) for o in outcomes]
+        if any(f is None for f in fitness):
+            return None
+        return sum(f for f in fitness if f is not None) / len(fitness)
+
+    def fitness(self, outcome: Outcome | None) -> float | None:
+        """A problem's raw score as fitness, higher is better (see archive.info.objective)."""
+        if outcome is None or not outcome.resolved or outcome.score is None:
+            return None
+        return -outcome.score if self.direction == "min" else outcome.score
+
+    def failure(self, state: AgentState) -> str:
+        why = [o.failure for o in state.done.values() if o.failure]
+        return f"the evaluation failed: {why[0]}" if why else "the evaluation failed"
 
     def advance(self, state: AgentState) -> None:
         """Close every stage whose tasks are all done; gate or finalise the agent."""
@@ -240,6 +313,8 @@ class Engine:
             if any(t not in state.done for t in stage.task_ids):
                 return
             state.score = self.stage_score(state, state.stage)
+            if state.score is None:  # a problem's program that could not be scored
+                break
             self.archive.set_agent_score(state.agent_id, stage.name, state.score)
             state.stage += 1
             if state.stage < len(self.stages) and state.score < self.stages[state.stage].threshold:
@@ -252,6 +327,11 @@ class Engine:
 
     def finalise(self, state: AgentState) -> None:
         self.pending.pop(state.agent_id, None)
+        if self.direction is not None and state.score is None:
+            why = self.failure(state)
+            self.archive.set_agent_status(state.agent_id, "failed", why)
+            self.event("agent_finalised", agent=state.agent_id, status="failed", reason=why)
+            return
         score = state.score if state.score is not None else 0.0
         floor = self.scores.get(self.seed_id or "", 0.0) - self.config.keep_better_leeway
         status: AgentStatus = "evaluated"
@@ -298,10 +378,22 @@ class Engine:
                 state.in_flight.add(job.task_id)
                 self.evaluations_started += 1
                 return job
-        if self.iterations_started < self.config.max_iterations and self.scores:
+        if self.iterations_started < self.max_iterations() and self.scores:
+            if self.schedule is not None and self.schedule.barrier(self.iterations_started + 1):
+                if self.pending or self.expanding:
+                    return None  # the generation before it is still being made or scored
             self.iterations_started += 1
+            self.expanding += 1
             return ExpandJob(self.iterations_started)
         return None
+
+    def max_iterations(self) -> int:
+        """`max_iterations`, and ReEvo's `max_fe`: every child (or failed expansion) costs
+        one function evaluation, and so did the seed."""
+        limit = self.config.max_iterations
+        if self.config.max_fe is not None:
+            limit = min(limit, self.config.max_fe - 1)
+        return limit
 
     async def next_job(self) -> EvalJob | ExpandJob | None:
         assert self._cond is not None
@@ -355,14 +447,16 @@ class Engine:
             self.event("stage_started", agent=job.agent_id, stage=job.stage, tasks=remaining)
         loop = asyncio.get_running_loop()
         try:
-            resolved = await loop.run_in_executor(
-                pool, self.evaluator.evaluate, job.agent_id, state.files, job.task_id, job.stage
+            outcome = as_outcome(
+                await loop.run_in_executor(
+                    pool, self.evaluator.evaluate, job.agent_id, state.files, job.task_id, job.stage
+                )
             )
         except Exception as e:  # a run never dies of one bad evaluation: record it as failed
-            resolved = False
+            outcome = Outcome(False, None, f"{type(e).__name__}: {e}")
             self.record_engine_error(job, e)
         state.in_flight.discard(job.task_id)
-        state.done[job.task_id] = bool(resolved)
+        state.done[job.task_id] = outcome
         self.evaluations_done += 1
         self.session_evaluations += 1
         self.advance(state)
@@ -404,23 +498,39 @@ class Engine:
             iteration=iteration,
         )
 
+    def pick_parents(self, iteration: int) -> list[str] | str:
+        rng = random.Random(f"{self.config.seed}:select:{iteration}")
+        stats: Sequence[Candidate] = self.archive.candidate_stats(self.run_id)
+        if self.direction is not None:
+            stats = rank_fitness(stats)
+        if self.schedule is not None:
+            return self.schedule.parents(iteration, stats, rng)
+        return self.select(stats, rng, self.n_parents)
+
     async def run_expand(self, worker: int, job: ExpandJob, pool: ThreadPoolExecutor) -> None:
-        rng = random.Random(f"{self.config.seed}:select:{job.iteration}")
-        stats = self.archive.candidate_stats(self.run_id)
-        picked = self.select(stats, rng, self.n_parents)
-        if not picked:  # cannot happen while self.scores is non-empty, but never crash on it
+        try:
+            await self.expand(worker, job, pool)
+        finally:
+            self.expanding -= 1
+
+    async def expand(self, worker: int, job: ExpandJob, pool: ThreadPoolExecutor) -> None:
+        loop = asyncio.get_running_loop()
+        picked = self.pick_parents(job.iteration)
+        if not picked or isinstance(
+            picked, str
+        ):  # a selector always finds one while self.scores is non-empty; a
+            # Schedule may not (ReEvo: no two valid programs with different objectives)
             self.event(
                 "expansion_failed",
                 iteration=job.iteration,
                 parent=None,
-                reason="no candidate parent",
+                reason=picked or "no candidate parent",
             )
             return
         parent_id = picked[0]
         second_id = picked[1] if len(picked) > 1 else None
         self.workers[worker] = f"expanding {parent_id[:8]} (iteration {job.iteration})"
         self.event("job_started", job="expand", iteration=job.iteration, parent=parent_id)
-        loop = asyncio.get_running_loop()
         ctx = self.parent_context(picked, job.iteration)
         try:
             mutation: Mutation = await loop.run_in_executor(pool, self.mutator.mutate, ctx)
@@ -435,7 +545,7 @@ class Engine:
                 origin=mutation.origin,
             )
             return
-        reason = rejection(ctx.files, mutation.files)
+        reason = self.admit(ctx.files, mutation.files)
         origin = {**mutation.origin, "iteration": job.iteration}
         if reason:
             origin["rejected"] = reason
@@ -515,15 +625,18 @@ class Engine:
 
     def progress(self) -> Progress:
         scores = list(self.scores.values())
+        if self.direction == "min":  # show the problem's own numbers
+            scores = [-s for s in scores]
+        best = (min(scores) if self.direction == "min" else max(scores)) if scores else None
         minutes = max(self.clock() - self.started_at, 1e-9) / 60
         spent = self.spent_usd()
         return Progress(
             iteration=self.iterations_started,
-            max_iterations=self.config.max_iterations,
+            max_iterations=self.max_iterations(),
             archive_size=self.archive_size,
             candidates=len(scores),
             pending=len(self.pending),
-            best=max(scores) if scores else None,
+            best=best,
             mean=sum(scores) / len(scores) if scores else None,
             evaluations=self.evaluations_done,
             evals_per_min=self.session_evaluations / minutes,
@@ -534,6 +647,12 @@ class Engine:
             workers=list(self.workers),
             stop_reason=self.stop_reason,
         )
+
+
+def recorded_outcome(e: EvaluationInfo) -> Outcome:
+    """An evaluation read back on resume; a failure's reason is its logs' first line."""
+    lines = e.logs.decode(errors="replace").strip().splitlines()
+    return Outcome(bool(e.resolved), e.score, None if e.resolved or not lines else lines[0])
 
 
 def eval_view(e: EvaluationInfo) -> EvalView:

@@ -5,6 +5,10 @@
 - `tree.png`: the archive tree, nodes coloured by score, the best agent's lineage thick,
   rejected and failed agents as small grey marks.
 - `cost.png`: cumulative LLM cost (USD) and calls over the run's wall-clock time.
+
+A problem run (the run has a direction) shows the problem's own raw scores, with their
+direction, wherever a score is shown (the archive keeps fitness: see archive.info.objective),
+and its reflections (ReEvo) in a section of their own.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from archive.info import objective  # noqa: E402
 from dgm.cli.common import fmt_usd  # noqa: E402
 from dgm.outputs import Output, write_folder  # noqa: E402
 
@@ -73,7 +78,16 @@ def tree_layout(agents: list[Any]) -> dict[str, tuple[float, float]]:
     return pos
 
 
-def plot_progress(curve: Curve, path: Path | IO[bytes]) -> None:
+def raw_curve(curve: Curve, direction: str | None) -> Curve:
+    """The curve in the problem's own numbers (best so far stays best so far)."""
+    return Curve(
+        curve.iterations,
+        [objective(b, direction) for b in curve.best],
+        [objective(m, direction) for m in curve.mean],
+    )
+
+
+def plot_progress(curve: Curve, path: Path | IO[bytes], direction: str | None = None) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.step(
         curve.iterations,
@@ -103,16 +117,22 @@ def plot_progress(curve: Curve, path: Path | IO[bytes]) -> None:
     ax.set_xlim(-0.2, max(max(curve.iterations, default=0), 1) + 0.2)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("iteration (agents created)")
-    ax.set_ylabel("score (resolved fraction)")
-    ax.set_ylim(-0.02, 1.02)
+    if direction is None:
+        ax.set_ylabel("score (resolved fraction)")
+        ax.set_ylim(-0.02, 1.02)
+    else:
+        better = "lower" if direction == "min" else "higher"
+        ax.set_ylabel(f"score ({better} is better)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=120, format="png")
     plt.close(fig)
 
 
-def plot_tree(agents: list[Any], lineage: set[str], path: Path | IO[bytes]) -> None:
+def plot_tree(
+    agents: list[Any], lineage: set[str], path: Path | IO[bytes], direction: str | None = None
+) -> None:
     pos = tree_layout(agents)
     fig, ax = plt.subplots(
         figsize=(
@@ -128,6 +148,15 @@ def plot_tree(agents: list[Any], lineage: set[str], path: Path | IO[bytes]) -> N
             (thick if a.id in lineage and a.parent_id in lineage else thin).append(seg)
     ax.add_collection(LineCollection(thin, colors="0.7", linewidths=0.8, zorder=1))
     ax.add_collection(LineCollection(thick, colors="crimson", linewidths=3.0, zorder=2))
+    # A crossover child's second parent: a dotted edge.
+    second = [
+        [pos[a.second_parent_id], pos[a.id]]
+        for a in agents
+        if getattr(a, "second_parent_id", None) in pos
+    ]
+    ax.add_collection(
+        LineCollection(second, colors="0.6", linewidths=0.8, linestyles="dotted", zorder=1)
+    )
     scored = [a for a in agents if a.status == "evaluated" and a.score is not None]
     others = [a for a in agents if a not in scored]
     if others:
@@ -146,14 +175,16 @@ def plot_tree(agents: list[Any], lineage: set[str], path: Path | IO[bytes]) -> N
             [pos[a.id][1] for a in scored],
             c=[a.score for a in scored],
             cmap="viridis",
-            vmin=0,
-            vmax=1,
+            vmin=0 if direction is None else None,
+            vmax=1 if direction is None else None,
             s=[70 if a.id in lineage else 35 for a in scored],
             edgecolors=["crimson" if a.id in lineage else "k" for a in scored],
             linewidths=0.6,
             zorder=4,
         )
-        fig.colorbar(sc, ax=ax, label="score")
+        fig.colorbar(
+            sc, ax=ax, label="score" if direction is None else "fitness (higher is better)"
+        )
     ax.autoscale()
     ax.set_ylabel("generation")
     ax.set_yticks(sorted({-a.generation for a in agents}))
@@ -201,12 +232,17 @@ def when(ts: float | None) -> str:
     return "-" if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def fmt(x: float | None) -> str:
+def fmt_score(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
 def markdown(
-    run: Any, agents: list[Any], lineage: list[Any], events: list[Any], calls: list[Any]
+    run: Any,
+    agents: list[Any],
+    lineage: list[Any],
+    events: list[Any],
+    calls: list[Any],
+    reflections: list[Any] | None = None,
 ) -> str:
     admitted = [a for a in agents if a.status == "evaluated"]
     statuses = Counter(a.status for a in agents)
@@ -217,11 +253,22 @@ def markdown(
     cost = sum(c.cost_usd for c in calls)
     best = lineage[-1] if lineage else None
     cfg = run.config
+    direction = getattr(run, "direction", None)
+
+    def fmt(x: float | None) -> str:  # a problem's raw score; a suite's resolved fraction
+        return fmt_score(objective(x, direction))
+
+    target = (
+        f"problem `{cfg.get('problem')}` (scores: {direction}, "
+        f"{'lower' if direction == 'min' else 'higher'} is better)"
+        if direction
+        else f"suite `{cfg.get('suite')}`"
+    )
     lines = [
         f"# Run {run.name} (`{run.id}`)",
         "",
         f"- status: **{run.status}**; started {when(run.created_at)}; finished {when(run.finished_at)}",
-        f"- model `{cfg.get('model')}`, suite `{cfg.get('suite')}`, operator `{cfg.get('operator')}`, "
+        f"- model `{cfg.get('model')}`, {target}, operator `{cfg.get('operator')}`, "
         f"selector `{cfg.get('selector')}`, seed {cfg.get('seed')}, workers {cfg.get('workers')}",
         f"- agents: {len(agents)} ({', '.join(f'{n} {s}' for s, n in statuses.most_common())}); "
         f"expansions that failed: {len(failures)}",
@@ -244,7 +291,7 @@ def markdown(
         "|---|---|---|---|---|---|",
     ]
     for a in lineage:
-        stages = ", ".join(f"{k} {v:.3f}" for k, v in a.scores.items())
+        stages = ", ".join(f"{k} {fmt(v)}" for k, v in a.scores.items())
         lines.append(
             f"| {a.generation} | `{a.id}` | {a.operator} | {fmt(a.score)} | {stages} | "
             f"{a.files_changed} files +{a.lines_added}/-{a.lines_removed} |"
@@ -267,13 +314,17 @@ def markdown(
             "",
             "## Children",
             "",
-            "| agent | parent | generation | status | score | changed (+/-) |",
-            "|---|---|---|---|---|---|",
+            "| agent | parent | second parent | generation | operator | status | score | changed (+/-) |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for a in children:
-            status = a.status if a.status != "rejected" else f"rejected: {(a.reason or '')[:80]}"
+            status = a.status
+            if a.status in ("rejected", "failed"):
+                status = f"{a.status}: {(a.reason or '')[:80]}"
+            second = f"`{a.second_parent_id}`" if a.second_parent_id else "-"
             lines.append(
-                f"| `{a.id}` | `{a.parent_id}` | {a.generation} | {status} | {fmt(a.score)} | "
+                f"| `{a.id}` | `{a.parent_id}` | {second} | {a.generation} | {a.operator} | "
+                f"{status} | {fmt(a.score)} | "
                 f"{a.files_changed} files +{a.lines_added}/-{a.lines_removed} |"
             )
     if reasons or failure_kinds:
@@ -282,12 +333,39 @@ def markdown(
         lines += [
             f"- expansion failed, {r or 'no reason'}: {n}" for r, n in failure_kinds.most_common()
         ]
+    lines += reflection_lines(reflections or [])
     lines += [
         "",
         f"Browse more: `dgm archive tree {run.id}`, `dgm archive show AGENT`, `dgm archive diff AGENT`.",
         "",
     ]
     return "\n".join(lines)
+
+
+def reflection_lines(reflections: list[Any]) -> list[str]:
+    """ReEvo's reflections: each generation's long-term one, and its short-term ones."""
+    if not reflections:
+        return []
+    lines = ["", "## Reflections", ""]
+    for g in sorted({r.generation for r in reflections}):
+        here = [r for r in reflections if r.generation == g]
+        lines += [f"### Generation {g}", ""]
+        for r in here:
+            if r.kind == "long":
+                lines += [
+                    f"- **long-term** (guides the mutation of `{r.agents[0] if r.agents else '-'}`): {one_line(r.text)}"
+                ]
+        for r in here:
+            if r.kind == "short":
+                pair = " vs ".join(f"`{a}`" for a in r.agents)
+                lines.append(f"- short-term, iteration {r.iteration} ({pair}): {one_line(r.text)}")
+        lines.append("")
+    return lines
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def report_files(archive: Any, run_id: str) -> dict[str, bytes]:
@@ -298,16 +376,22 @@ def report_files(archive: Any, run_id: str) -> dict[str, bytes]:
     calls = archive.llm_calls(run_id, bodies=False)
     best = archive.best_agent(run_id)
     lineage = archive.lineage(best.id) if best is not None else []
+    direction = getattr(run, "direction", None)
+    reflections = archive.reflections(run_id) if hasattr(archive, "reflections") else []
     plots = {}
     for name, draw in (
-        ("progress.png", lambda f: plot_progress(progress_curve(agents), f)),
-        ("tree.png", lambda f: plot_tree(agents, {a.id for a in lineage}, f)),
+        (
+            "progress.png",
+            lambda f: plot_progress(raw_curve(progress_curve(agents), direction), f, direction),
+        ),
+        ("tree.png", lambda f: plot_tree(agents, {a.id for a in lineage}, f, direction)),
         ("cost.png", lambda f: plot_cost(calls, run.created_at, f)),
     ):
         buf = io.BytesIO()
         draw(buf)
         plots[name] = buf.getvalue()
-    return {"report.md": markdown(run, agents, lineage, events, calls).encode(), **plots}
+    report = markdown(run, agents, lineage, events, calls, reflections)
+    return {"report.md": report.encode(), **plots}
 
 
 def write_report(archive: Any, run_id: str, out: Path | Output, make_parents: bool = False) -> Path:

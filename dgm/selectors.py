@@ -20,6 +20,13 @@ The selectors:
 - ``clade_thompson`` (HGM): each node's clade is the node and all its descendants; its
   evidence is the clade's pooled resolved / evaluated counts; each draw samples
   ``Beta(1 + resolved, 1 + failed)`` per eligible node and picks the largest sample.
+
+Problem runs: an agent's score is a problem's fitness, any float (higher is better). The
+loop hands selectors `rank_fitness(candidates)` instead: each eligible agent's score becomes
+its rank among the run's eligible agents scaled to [0, 1] (the worst 0, the best 1, ties
+share their mean rank, a lone agent 1). Ranks, not min-max, so that one terrible (or one
+outstanding) program does not squash every other score together. The counts stay: for a
+problem, `n_resolved` counts valid evaluations.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -152,6 +160,45 @@ def clade_thompson(candidates: Sequence[Candidate], rng: random.Random, k: int) 
             draws.append((rng.betavariate(1 + s, 1 + n - s), c.agent_id))
         picks.append(max(draws)[1])
     return picks
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A candidate with its score replaced by its normalised fitness (see rank_fitness)."""
+
+    agent_id: str
+    parent_id: str | None
+    status: AgentStatus
+    score: float | None
+    n_children: int
+    n_resolved: int
+    n_evaluated: int
+
+
+def rank_fitness(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """The candidates with each eligible score replaced by its rank in [0, 1] (module doc)."""
+    ranked = [
+        Ranked(
+            c.agent_id, c.parent_id, c.status, c.score, c.n_children, c.n_resolved, c.n_evaluated
+        )
+        for c in candidates
+    ]
+    pool = sorted(
+        (c.score, i)
+        for i, c in enumerate(ranked)
+        if c.status == ELIGIBLE_STATUS and c.score is not None
+    )
+    top = len(pool) - 1
+    start = 0
+    while start < len(pool):
+        end = start
+        while end + 1 < len(pool) and pool[end + 1][0] == pool[start][0]:
+            end += 1
+        fitness = 1.0 if top == 0 else (start + end) / 2 / top
+        for _, i in pool[start : end + 1]:
+            ranked[i] = replace(ranked[i], score=fitness)
+        start = end + 1
+    return list(ranked)
 
 
 SELECTORS: dict[str, Selector] = {

@@ -1,5 +1,6 @@
-"""One session of a run, wired to the real rooms: the suite's staged task lists, a sandbox
-backend, the LLM gateway, the sandboxed evaluator and the chosen operator.
+"""One session of a run, wired to the real rooms: the suite's staged task lists (or the
+problem: see dgm/problem_run.py), a sandbox backend, the LLM gateway, the sandboxed
+evaluator and the chosen operator.
 
     with open_session(archive, run_id, config) as engine:
         reason = asyncio.run(engine.run())
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.problems import Problem
 from benchmarks.suites import Suite, SuiteError, open_suite, select_tasks
 from benchmarks.task import Task
 from dgm.agent_contract import agent_files
@@ -23,9 +25,11 @@ from dgm.config import Limits, RunConfig, validate, with_resolved_model
 from dgm.errors import UserError
 from dgm.evaluator import EvalLimits, SuiteEvaluator
 from dgm.loop import Engine, StagePlan
-from dgm.mutators import Mutator
+from dgm.mutators import Chat
+from dgm.mutators.admission import rejection
 from dgm.mutators.chat import GatewayChat
 from dgm.mutators.operators import OperatorNeeds, build_operator
+from dgm.problem_run import ProblemEvaluator, admit_program, load_problem, problem_stages
 
 SEED_AGENT_DIR = Path(__file__).parent / "seed_agent"
 
@@ -35,6 +39,7 @@ RESUME_OVERRIDES = {
     "workers",
     "max_iterations",
     "max_evaluations",
+    "max_fe",
     "budget_usd",
     "wall_clock_s",
     "sandbox",
@@ -77,16 +82,22 @@ def stage_plans(config: RunConfig, suite: Suite) -> tuple[list[StagePlan], dict[
 
 @dataclass
 class SessionPlan:
-    """What a session runs: its suite (opened once), the stages and every task by id."""
+    """What a session runs: its suite (opened once), the stages and every task by id; or,
+    for a problem run, the problem (no suite) and its one stage."""
 
-    suite: Suite
+    suite: Suite | None
     stages: list[StagePlan]
     tasks: dict[str, Task]
+    problem: Problem | None = None
 
 
 def plan_session(config: RunConfig) -> SessionPlan:
-    """Open the suite and resolve the stages; raise UserError for anything that would stop
-    the run, so that it stops before a run is created (or a resumed one is touched)."""
+    """Open the suite and resolve the stages (or load the problem); raise UserError for
+    anything that would stop the run, so that it stops before a run is created (or a
+    resumed one is touched)."""
+    if config.problem is not None:
+        problem = load_problem(config.problem)
+        return SessionPlan(None, problem_stages(problem), {}, problem)
     try:
         suite = open_suite(config.suite, sandbox=config.sandbox)
     except SuiteError as e:
@@ -100,9 +111,17 @@ def plan_session(config: RunConfig) -> SessionPlan:
     return SessionPlan(suite, plans, tasks)
 
 
-def start_run(archive: Any, config: RunConfig) -> str:
+def start_run(archive: Any, config: RunConfig, problem: Problem | None = None) -> str:
     name = config.name or f"{config.operator}-{config.selector}-seed{config.seed}"
-    return archive.create_run(name, kind="evolve", config=config.model_dump(), seed=config.seed)
+    if problem is not None and config.name is None:
+        name = f"{config.operator}-{problem.name}-seed{config.seed}"
+    return archive.create_run(
+        name,
+        kind="evolve",
+        config=config.model_dump(),
+        seed=config.seed,
+        direction=problem.direction if problem is not None else None,
+    )
 
 
 def resume_config(archive: Any, run_id: str, overrides: Mapping[str, Any]) -> RunConfig:
@@ -135,8 +154,21 @@ def sandbox_limits(limits: Limits) -> Any:
     return SandboxLimits(timeout_s=limits.timeout_s, memory_mb=limits.memory_mb, cpus=limits.cpus)
 
 
-def make_mutator(config: RunConfig, backend: Any, gateway: Any) -> Mutator:
-    return build_operator(OperatorNeeds(config, backend, gateway))
+def open_backend_for(config: RunConfig, run_id: str, problem: Problem | None) -> Any:
+    """The sandbox backend of the session (a problem's holds its packages), as a context
+    manager; a missing engine or image is a UserError."""
+    from benchmarks.problems import open_problem_backend
+    from sandbox import EngineUnavailable, SandboxError, open_backend
+
+    pool = min(config.workers, 4)
+    try:
+        if problem is not None:
+            return open_problem_backend(problem, config.sandbox, pool_size=pool, run_label=run_id)
+        return open_backend(config.sandbox, run_label=run_id, pool_size=pool)
+    except EngineUnavailable as e:
+        raise UserError(str(e)) from None
+    except SandboxError as e:
+        raise UserError(f"sandbox: {e}") from None
 
 
 @contextmanager
@@ -149,29 +181,26 @@ def open_session(
 ) -> Iterator[Engine]:
     """An Engine wired to the sandbox, the gateway and the suite; all closed on exit.
     `plan`: from `plan_session`, when the caller checked it before creating the run."""
+    from benchmarks.problems.stop import seed_improver
     from dgm.llm.budget import Budget
     from dgm.llm.gateway import Gateway
     from dgm.llm.provider import open_provider
-    from sandbox import EngineUnavailable, SandboxError, open_backend
+    from dgm.problem_run import seed_files as program_files
+    from dgm.stop import build_scorer
 
     plan = plan or plan_session(config)
-    plans, tasks, suite = plan.stages, plan.tasks, plan.suite
+    plans, tasks, suite, problem = plan.stages, plan.tasks, plan.suite, plan.problem
     if seed_files is None and not archive.candidate_stats(run_id):  # a fresh run needs its seed
-        seed_files = seed_agent_files(config)
+        seed_files = program_files(problem) if problem else seed_agent_files(config)
+        if problem is not None and config.operator == "stop":  # a stop run evolves improvers
+            seed_files = seed_improver()
     model = with_resolved_model(config).model
     assert model is not None  # resolved
     provider = open_provider(model, archive=archive, api_base=config.api_base)
     # The whole run's budget: the gateway counts what earlier sessions of the run spent.
     run_budget = None if config.budget_usd is None else Budget(max_usd=config.budget_usd)
     task_budget = None if config.task_budget_usd is None else Budget(max_usd=config.task_budget_usd)
-    try:
-        backend_cm = open_backend(
-            config.sandbox, run_label=run_id, pool_size=min(config.workers, 4)
-        )
-    except EngineUnavailable as e:
-        raise UserError(str(e)) from None
-    except SandboxError as e:
-        raise UserError(f"sandbox: {e}") from None
+    backend_cm = open_backend_for(config, run_id, problem)
     with ExitStack() as stack:
         backend = stack.enter_context(backend_cm)
         gw = stack.enter_context(
@@ -179,22 +208,63 @@ def open_session(
                 provider, archive=archive, run_id=run_id, budget=run_budget, task_budget=task_budget
             )
         )
-        limits = EvalLimits(
-            agent_timeout_s=config.agent_limits.timeout_s,
-            max_steps=config.agent_limits.max_steps,
-            sandbox=sandbox_limits(config.agent_limits),
+        extra_spent: list[tuple[Gateway, float]] = []  # other models' gateways, and what
+        # the run had spent when each opened (every gateway counts the run's earlier calls)
+
+        def open_chat(other: str | None, temperature: float = 0.0) -> Chat:
+            """A Chat for a model of the run (another: ReEvo's reflector, on its own gateway)."""
+            if other is None or other == model:
+                return GatewayChat(gw, temperature=temperature)
+            extra = open_provider(other, archive=archive, api_base=config.api_base)
+            g = stack.enter_context(
+                Gateway(extra, archive=archive, run_id=run_id, budget=run_budget)
+            )
+            extra_spent.append((g, g.usage().cost_usd))
+            return GatewayChat(g, temperature=temperature)
+
+        def spent() -> float:
+            return gw.usage().cost_usd + sum(g.usage().cost_usd - s for g, s in extra_spent)
+
+        evaluator: Any
+        if problem is not None:
+            scorer = (
+                build_scorer(config, problem, backend, gw) if config.operator == "stop" else None
+            )
+            evaluator = ProblemEvaluator(problem, backend, archive, scorer)
+        else:
+            assert suite is not None
+            limits = EvalLimits(
+                agent_timeout_s=config.agent_limits.timeout_s,
+                max_steps=config.agent_limits.max_steps,
+                sandbox=sandbox_limits(config.agent_limits),
+            )
+            evaluator = SuiteEvaluator(suite, backend, gw, archive, limits)
+            stack.callback(evaluator.close)
+        needs = OperatorNeeds(
+            config,
+            backend,
+            gw,
+            problem=problem,
+            archive=archive,
+            run_id=run_id,
+            open_chat=open_chat,
         )
-        evaluator = SuiteEvaluator(suite, backend, gw, archive, limits)
-        stack.callback(evaluator.close)
+        statements = (
+            {problem.name: problem.description}
+            if problem is not None
+            else {t.instance_id: t.problem_statement for t in tasks.values()}
+        )
         yield Engine(
             archive=archive,
             run_id=run_id,
             config=config,
             stages=plans,
             evaluator=evaluator,
-            mutator=make_mutator(config, backend, gw),
+            mutator=build_operator(needs),
             chat=GatewayChat(gw),
-            problem_statements={t.instance_id: t.problem_statement for t in tasks.values()},
+            problem_statements=statements,
             seed_files=seed_files,
-            spent_usd=lambda: gw.usage().cost_usd,
+            spent_usd=spent,
+            direction=problem.direction if problem is not None else None,
+            admit=admit_program if problem is not None else rejection,
         )

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.problems import openevolve, reevo
-from benchmarks.problems.problem import HARNESS, REPORT_DIR, TASK, Problem
-from benchmarks.problems.result import Evaluation, clip, finite_metrics
+from benchmarks.problems.problem import HARNESS, REPORT_DIR, TASK, Problem, ProblemError
+from benchmarks.problems.result import Evaluation, Split, clip, finite_metrics
 from sandbox import ExecResult, Limits, Sandbox, SandboxBackend, SandboxError, Status, open_backend
 
 HARNESS_DIR = Path(__file__).resolve().parent / "harness"
@@ -38,6 +38,19 @@ def harness_files() -> dict[str, bytes]:
         for f in sorted(HARNESS_DIR.rglob("*.py"))
         if "__pycache__" not in f.parts
     }
+
+
+def heldout_files(problem: Problem) -> dict[str, bytes]:
+    """The problem's held-out files by sandbox path under /task (read from its folder)."""
+    out: dict[str, bytes] = {}
+    for rel in problem.heldout:
+        # /task/<first part>/... is the problem's folder: problem/ (dgm), problems/NAME/ (ReEvo)
+        depth = 2 if problem.layout == "reevo" else 1
+        host = problem.root.joinpath(*rel.split("/")[depth:])
+        if not host.is_file():
+            raise ProblemError(f"held-out file {host} does not exist")
+        out[rel] = host.read_bytes()
+    return out
 
 
 def problem_image(problem: Problem, step: Callable[[str], None] = lambda _m: None) -> str:
@@ -70,14 +83,24 @@ def open_problem_backend(
 
 
 class Evaluator:
-    """Scores candidates of one problem. Thread-safe: each call opens its own sandbox."""
+    """Scores candidates of one problem. Thread-safe: each call opens its own sandbox.
 
-    def __init__(self, problem: Problem, backend: SandboxBackend) -> None:
+    split: "train" (the default) never puts the problem's held-out files in the sandbox;
+    "heldout" puts them in and sets DGM_SPLIT=heldout, so the evaluator scores on them
+    (STOP scores an improver's result so; see docs/problems.md)."""
+
+    def __init__(self, problem: Problem, backend: SandboxBackend, split: Split = "train") -> None:
         self.problem = problem
         self.backend = backend
+        self.split = split
         self.limits = Limits(timeout_s=problem.timeout_s, memory_mb=problem.memory_mb, cpus=1.0)
         # Read once: every evaluation puts the same evaluator files in.
-        self.payload = {**{k: f.read_bytes() for k, f in problem.files.items()}, **harness_files()}
+        heldout = heldout_files(problem) if split == "heldout" else {}
+        self.payload = {
+            **{k: f.read_bytes() for k, f in problem.files.items()},
+            **heldout,
+            **harness_files(),
+        }
 
     def evaluate(self, program: dict[str, str] | None = None) -> Evaluation:
         """Score `program` (sandbox path under /task -> source; default: the seed)."""
@@ -93,6 +116,7 @@ class Evaluator:
             "DGM_GUARD_CANDIDATES": ":".join(f"{TASK}/{f}" for f in program),
             "DGM_GUARD_PROTECTED": f"{TASK}:{REPORT_DIR}",
             "DGM_GUARD_REPORT": f"{REPORT_DIR}/violations",
+            "DGM_SPLIT": self.split,
         }
         try:
             with self.backend.open(self.limits) as sb:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Direction = Literal["min", "max"]
+Split = Literal["train", "heldout"]  # which of a problem's data an evaluation scores on
 FEEDBACK_CHARS = 4000  # what an LLM is shown of errors and artifacts; the rest is cut
 
 

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from archive.info import AGENT_STATUSES, AgentInfo, AgentStatus, CandidateStats
+from archive.info import AGENT_STATUSES, AgentInfo, AgentStatus, CandidateStats, objective
 from archive.tree import TreeNode, shape_tree
 from dgm.cli.common import (
     ArchiveOption,
@@ -61,8 +61,18 @@ def _status(agent: AgentInfo) -> str:
     return f"[{STATUS_STYLE.get(agent.status, '')}]{agent.status}[/]"
 
 
-def _agent_json(a: AgentInfo) -> dict[str, object]:
-    return {k: v for k, v in asdict(a).items() if k != "origin" or v is not None}
+def _agent_json(a: AgentInfo, direction: str | None = None) -> dict[str, object]:
+    """The agent as JSON; a problem run's adds its raw score (`objective`) and `direction`."""
+    doc = {k: v for k, v in asdict(a).items() if k != "origin" or v is not None}
+    if direction is not None:
+        doc |= {"objective": objective(a.score, direction), "direction": direction}
+    return doc
+
+
+def _score(a: AgentInfo, direction: str | None) -> str:
+    """The score people read: a problem's raw primary score with its direction."""
+    shown = fmt_score(objective(a.score, direction))
+    return shown if direction is None or a.score is None else f"{shown} ({direction})"
 
 
 @app.command("list")
@@ -106,11 +116,12 @@ def list_agents(
         run_id = store.resolve_run(run)
         wanted = cast("list[AgentStatus]", status) if status else None  # checked above
         agents = store.agents(run_id, status=wanted, min_score=min_score)
+        direction = store.run(run_id).direction
     reverse = desc or sort in ("score", "cost", "resolved")
     agents.sort(key=SORT_KEYS[sort], reverse=reverse)
     total = len(agents)
     if as_json:
-        typer.echo(json.dumps([_agent_json(a) for a in agents[:limit]], indent=1))
+        typer.echo(json.dumps([_agent_json(a, direction) for a in agents[:limit]], indent=1))
         return
     agents = agents[: limit or TABLE_ROWS]
     table = Table(title=f"run {short(run_id)}: {total} agent(s)", title_justify="left")
@@ -130,12 +141,12 @@ def list_agents(
     for a in agents:
         table.add_row(
             short(a.id),
-            short(a.parent_id),
+            short(a.parent_id) + (f" x {short(a.second_parent_id)}" if a.second_parent_id else ""),
             str(a.generation),
             plain(a.operator),
             _status(a),
-            fmt_score(a.score),
-            plain(" ".join(f"{k}={v:.2f}" for k, v in a.scores.items())),
+            _score(a, direction),
+            plain(" ".join(f"{k}={objective(v, direction):.2f}" for k, v in a.scores.items())),
             f"{a.n_resolved}/{a.n_evaluated}",
             fmt_usd(a.cost_usd),
             fmt_age(a.created_at),
@@ -159,7 +170,7 @@ def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Archiv
         evals = store.evaluations(agent_id)
         calls = store.llm_calls(info.run_id, bodies=False, agent_id=agent_id)
     if as_json:
-        doc = _agent_json(info) | {
+        doc = _agent_json(info, run.direction) | {
             "lineage": [a.id for a in lineage],
             "evaluations": [
                 {k: v for k, v in asdict(e).items() if k not in ("patch", "logs", "trajectory")}
@@ -186,17 +197,26 @@ def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Archiv
     head.add_row("parent", parents)
     head.add_row("children", str(info.n_children))
     head.add_row("diff", f"{info.files_changed} file(s), +{info.lines_added} -{info.lines_removed}")
-    head.add_row("score", fmt_score(info.score))
+    head.add_row("score", _score(info, run.direction))
     for stage, score in info.scores.items():
-        head.add_row(plain(f"  {stage}"), fmt_score(score))
+        head.add_row(plain(f"  {stage}"), fmt_score(objective(score, run.direction)))
     head.add_row("resolved", f"{info.n_resolved} of {info.n_evaluated} evaluations")
     head.add_row("cost", f"{fmt_usd(info.cost_usd)} over {len(calls)} LLM call(s)")
     head.add_row("created", f"{fmt_age(info.created_at)} ago")
-    head.add_row("lineage", " > ".join(f"{short(a.id)} ({fmt_score(a.score)})" for a in lineage))
+    head.add_row(
+        "lineage",
+        " > ".join(
+            f"{short(a.id)} ({fmt_score(objective(a.score, run.direction))})" for a in lineage
+        ),
+    )
     console.print(Panel(head, title=f"agent {short(info.id)}", title_align="left", expand=False))
     if info.origin:
         origin = plain(json.dumps(info.origin, indent=1)[:4000])
         console.print(Panel(origin, title="origin", title_align="left", expand=False))
+    if info.origin and info.origin.get("reflection"):  # ReEvo: what guided this child
+        kind = "short-term" if info.origin.get("kind") == "crossover" else "long-term"
+        text = plain(info.origin["reflection"])
+        console.print(Panel(text, title=f"{kind} reflection", title_align="left", expand=False))
     if evals:
         table = Table(title="evaluations", title_justify="left")
         for col in ("task", "stage", "try", "resolved", "score", "tests", "time", "error"):

@@ -13,6 +13,7 @@ import os
 import signal
 from collections import Counter
 from contextlib import ExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -21,6 +22,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from archive.info import objective
 from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive, plain
 from dgm.config import config_fields, load_config, with_resolved_model
 from dgm.errors import UserError
@@ -135,7 +137,12 @@ def summary(archive: Archive, run_id: str, reason: str, p: Progress) -> None:
     table.add_row("evaluations", str(p.evaluations))
     if failed:
         table.add_row("failed expansions", plain(failed))
-    table.add_row("best", "-" if best is None else f"{best.id} score {fmt(best.score)}")
+    direction = archive.run(run_id).direction
+    shown = "" if direction is None else f" ({direction})"
+    table.add_row(
+        "best",
+        "-" if best is None else f"{best.id} score {fmt(objective(best.score, direction))}{shown}",
+    )
     table.add_row("mean", fmt(p.mean))
     table.add_row("cost", f"${p.usd_spent:.4f}")
     console.print(table)
@@ -157,6 +164,11 @@ def run(
         None, "--api-base", help="Base URL of an OpenAI-compatible server for --model."
     ),
     suite: str | None = typer.Option(None, "--suite", help="Benchmark suite, e.g. swe-mini."),
+    problem: str | None = typer.Option(
+        None,
+        "--problem",
+        help="Evolve this problem's program instead (a problem directory in any layout, or a shipped problem's name).",
+    ),
     selector: str | None = typer.Option(
         None, "--selector", help=f"Parent selector: {', '.join(SELECTORS)}."
     ),
@@ -169,6 +181,11 @@ def run(
     max_iterations: int | None = typer.Option(None, "--max-iterations", help="Children to create."),
     max_evaluations: int | None = typer.Option(
         None, "--max-evaluations", help="Stop after this many (agent, task) evaluations."
+    ),
+    max_fe: int | None = typer.Option(
+        None,
+        "--max-fe",
+        help="ReEvo's budget: function evaluations (the seed's and one per child).",
     ),
     budget_usd: float | None = typer.Option(
         None, "--budget-usd", help="Stop when LLM spending reaches this."
@@ -203,11 +220,14 @@ def run(
         model=model,
         api_base=api_base,
         suite=suite,
+        # a path is stored absolute, so a resume from another directory finds it
+        problem=str(Path(problem).resolve()) if problem and Path(problem).exists() else problem,
         selector=selector,
         operator=operator,
         workers=workers,
         max_iterations=max_iterations,
         max_evaluations=max_evaluations,
+        max_fe=max_fe,
         budget_usd=budget_usd,
         wall_clock_s=wall_clock_s,
         sandbox=sandbox,
@@ -231,12 +251,14 @@ def run(
         )  # the suite, its stages and images: checked before any run exists
         seed_files = None
         if run_id is None:
-            seed_files = seed_agent_files(config)  # a link or an oversized folder: no run yet
+            if not config.problem:  # an agent's folder: a link in it stops here, before a run
+                seed_files = seed_agent_files(config)
             config = with_resolved_model(config)
-            run_id = start_run(archive, config)
+            run_id = start_run(archive, config, plan.problem)
+            target = f"problem {config.problem}" if config.problem else f"suite {config.suite}"
             console.print(
                 plain(
-                    f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, suite {config.suite})"
+                    f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, {target})"
                 )
             )
         with ExitStack() as stack:
@@ -262,7 +284,8 @@ def help_text() -> str:
     set (derived from RunConfig, so it cannot fall behind; the options override some)."""
     fields = "\n".join(f"  {name}: {text}" for name, text in config_fields())
     return (
-        "Grow an archive of self-improving coding agents (Darwin Gödel Machine).\n\n"
+        "Grow an archive of self-improving coding agents (Darwin Gödel Machine), or of a "
+        "problem's programs with --problem (`dgm run reevo --problem tsp`: ReEvo).\n\n"
         "Config fields: the keys a preset or YAML config file may set (see dgm/presets/*.yaml); "
         "the options below override some of them.\n\n"
         f"{fields}"

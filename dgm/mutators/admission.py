@@ -20,8 +20,11 @@ def package_root(files: Mapping[str, bytes]) -> str:
     return "agent/" if "agent/__main__.py" in files else ""
 
 
-def rejection(parent: Mapping[str, bytes], child: Mapping[str, bytes]) -> str | None:
-    """Why `child` must not be evaluated, or None."""
+def rejection(
+    parent: Mapping[str, bytes], child: Mapping[str, bytes], contract: bool = True
+) -> str | None:
+    """Why `child` must not be evaluated, or None. `contract=False`: a problem's program,
+    which keeps no agent contract (only the first two checks apply)."""
     if dict(parent) == dict(child):
         return "changes nothing: the child's code equals its parent's"
     for path in sorted(child):
@@ -32,6 +35,8 @@ def rejection(parent: Mapping[str, bytes], child: Mapping[str, bytes]) -> str | 
         except (SyntaxError, ValueError) as e:
             line = getattr(e, "lineno", None)
             return f"does not compile: {path}:{line}: {getattr(e, 'msg', str(e))}"
+    if not contract:
+        return None
     root = package_root(parent)
     if f"{root}__main__.py" not in child:
         return (

@@ -12,19 +12,23 @@ To add an operator: a module with a class satisfying `dgm.mutators.Mutator`, and
 in `MutationContext.parents`. An operator that evolves a program against a problem rather
 than an agent against a suite reads the problem's statement from
 `MutationContext.problem_statements` (keyed by the problem's id) and each evaluation's
-`score` and feedback from its `EvalView`s: no other table is needed.
+`score` and feedback from its `EvalView`s: no other table is needed. Its factory finds the
+loaded problem in `OperatorNeeds.problem`, and the archive, run id and `open_chat` there too
+(see dgm/problem_run.py for the whole recipe). An operator that picks its own parents
+(ReEvo's generations) implements `dgm.loop.Schedule`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # only for types: importing these here would be a cycle (config) or slow
+    from benchmarks.problems import Problem
     from dgm.config import RunConfig
     from dgm.llm.gateway import Gateway
-    from dgm.mutators import Mutator
+    from dgm.mutators import Chat, Mutator
     from sandbox import SandboxBackend
 
 
@@ -35,6 +39,11 @@ class OperatorNeeds:
     config: RunConfig
     backend: SandboxBackend  # for operators that run untrusted code (the parent agent itself)
     gateway: Gateway  # started; every LLM call of a sandboxed run goes through it
+    problem: Problem | None = None  # a problem run's problem (None: agents on a suite)
+    archive: Any = None  # the run's Archive, for an operator that keeps state across resumes
+    run_id: str | None = None
+    # A Chat for a model (None: the run's) at a temperature, through a gateway of the run.
+    open_chat: Callable[[str | None, float], Chat] | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,8 @@ class Operator:
     summary: str  # one line, shown in the config's description and `dgm run --help`
     build: Callable[[OperatorNeeds], Mutator]
     parents: int = 1  # parents selected for each child: 2 for a crossover
+    # What it evolves: coding agents on a suite, a problem's programs (--problem), or both.
+    evolves: Literal["agents", "programs", "both"] = "agents"
 
 
 OPERATORS: dict[str, Operator] = {}
@@ -95,6 +106,58 @@ register(
         _self_modify,
     )
 )
+
+
+def _reevo(needs: OperatorNeeds) -> Mutator:
+    from dgm.errors import UserError
+    from dgm.mutators.reevo import ReEvoOperator, ReEvoSchedule
+
+    if needs.problem is None or needs.open_chat is None or needs.run_id is None:
+        raise UserError("the reevo operator evolves a problem's program: give --problem PATH")
+    r = needs.config.reevo
+    schedule = ReEvoSchedule(r.init_pop_size, r.pop_size, r.mutation_rate)
+    # ReEvo samples at temperature 1, and its initial population 0.3 hotter for diversity.
+    return ReEvoOperator(
+        needs.problem,
+        needs.archive,
+        needs.run_id,
+        schedule,
+        generator=needs.open_chat(None, 1.0),
+        reflector=needs.open_chat(r.reflector_model, 1.0),
+        init_generator=needs.open_chat(None, 1.3),
+    )
+
+
 register(
-    Operator("diff", "the LLM edits the parent's code directly with SEARCH/REPLACE blocks", _diff)
+    Operator(
+        "diff",
+        "the LLM edits the parent's code directly with SEARCH/REPLACE blocks",
+        _diff,
+        evolves="both",
+    )
+)
+register(
+    Operator(
+        "reevo",
+        "ReEvo: a problem's program, by reflective crossover of two parents and elitist mutation",
+        _reevo,
+        parents=2,
+        evolves="programs",
+    )
+)
+
+
+def _stop(needs: OperatorNeeds) -> Mutator:
+    from dgm.stop import build_mutator
+
+    return build_mutator(needs)
+
+
+register(
+    Operator(
+        "stop",
+        "STOP: the parent improver improves its own source, with the meta-utility as its utility",
+        _stop,
+        evolves="programs",
+    )
 )

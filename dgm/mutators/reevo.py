@@ -15,22 +15,24 @@ The pieces of one ReEvo generation, as its reference code (`reevo.py`) runs them
 
 Prompts are ReEvo's own when the problem comes from a ReEvo checkout (its
 prompts/common/), else dgm's, with the same placeholders. Generator and reflector are two
-`Chat`s, so they may be different models. This module is isolated: the ReEvo loop (its
-population, `max_fe` budget, the archive's second parent and the stored long-term
-reflection) wires it in. Nothing here touches the archive or a sandbox.
+`Chat`s, so they may be different models. `ReEvoOperator` (below) runs them on the
+engine: its schedule of generations, parent choice and reflections kept in the archive.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.problems import Direction, Problem
+from benchmarks.problems import Direction, Problem, ProblemError
+from benchmarks.problems.blocks import blocks, regions, splice
 from benchmarks.problems.reevo import extract_code
-from dgm.mutators import Chat
+from dgm.mutators import Chat, Mutation, MutationContext, Parent
+from dgm.selectors import Candidate
 
 DEFAULT_PROMPTS = {
     "system_generator": (
@@ -275,6 +277,14 @@ class ReEvo:
         return Child(code + "\n", origin)
 
 
+def one_block(code: str) -> bool:
+    """Whether the program has exactly one well-formed EVOLVE-BLOCK."""
+    try:
+        return len(regions(code)) == 1
+    except ProblemError:
+        return False
+
+
 def filter_code(code: str) -> str:
     """ReEvo's filter_code: the body without the signature and imports, up to the first return."""
     kept = []
@@ -285,3 +295,177 @@ def filter_code(code: str) -> str:
         if line.startswith("return"):
             break
     return "\n".join(kept)
+
+
+# ---- the operator the engine runs (`dgm run reevo --problem PATH`) ------------------------
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Where an iteration falls in ReEvo's schedule."""
+
+    kind: str  # "initial", "crossover" or "mutation"
+    generation: int  # 0 for the initial population
+    start: int  # the phase's first iteration
+
+
+class ReEvoSchedule:
+    """ReEvo's generations as iteration numbers (iteration 0 is the seed): iterations
+    1..init_pop_size sample the initial population from the seed; then each generation is
+    pop_size crossovers followed by max(1, pop_size * mutation_rate) elitist mutations."""
+
+    def __init__(self, init_pop_size: int, pop_size: int, mutation_rate: float) -> None:
+        self.init, self.pop = init_pop_size, pop_size
+        self.mutations = max(1, int(pop_size * mutation_rate))
+        self.length = pop_size + self.mutations
+
+    def phase(self, iteration: int) -> Phase:
+        if iteration <= self.init:
+            return Phase("initial", 0, 1)
+        k = iteration - self.init - 1
+        generation, r = k // self.length + 1, k % self.length
+        start = self.generation_start(generation)
+        if r < self.pop:
+            return Phase("crossover", generation, start)
+        return Phase("mutation", generation, start + self.pop)
+
+    def generation_start(self, generation: int) -> int:
+        return self.init + 1 + (generation - 1) * self.length
+
+    def population_iterations(self, generation: int) -> range:
+        """The iterations whose children form the population generation `generation` selects
+        from: the initial population, or the previous generation's crossovers and mutations."""
+        if generation == 1:
+            return range(1, self.init + 1)
+        return range(self.generation_start(generation - 1), self.generation_start(generation))
+
+
+class ReEvoOperator:
+    """ReEvo's loop on the engine: a `Mutator` and a `dgm.loop.Schedule`.
+
+    Parents: the seed for the initial population; for a crossover, two valid programs with
+    different objectives drawn uniformly from the population (the previous generation's
+    children, plus the elite); for a mutation, the elite (the best valid program so far).
+    The loop holds the first crossover and the first mutation of a generation back until
+    every earlier child is evaluated (ReEvo's generation barrier). Every short-term
+    reflection is stored in the archive when made; the long-term one is made once per
+    generation, at its first mutation, from the prior one and the generation's short-term
+    ones, and stored too: a resumed run reads them back. The archive is the only state.
+    """
+
+    name = "reevo"
+
+    def __init__(
+        self,
+        problem: Problem,
+        archive: Any,
+        run_id: str,
+        schedule: ReEvoSchedule,
+        generator: Chat,
+        reflector: Chat,
+        init_generator: Chat,
+    ) -> None:
+        self.problem = problem
+        self.archive, self.run_id = archive, run_id
+        self.plan = schedule
+        self.reevo = ReEvo(problem, generator, reflector)
+        self.init_reevo = ReEvo(problem, init_generator, reflector)
+        self._iterations: dict[str, int] = {}  # agent id -> the iteration that made it
+        self._long_term = threading.Lock()
+
+    # ---- Schedule ---------------------------------------------------------------------
+    def barrier(self, iteration: int) -> bool:
+        phase = self.plan.phase(iteration)
+        return phase.kind != "initial" and phase.start == iteration
+
+    def parents(
+        self, iteration: int, candidates: Sequence[Candidate], rng: random.Random
+    ) -> list[str] | str:
+        phase = self.plan.phase(iteration)
+        if phase.kind == "initial":
+            return [c.agent_id for c in candidates if c.parent_id is None][:1]
+        valid = [c for c in candidates if c.status == "evaluated" and c.score is not None]
+        if not valid:
+            return "no valid program to select from"
+        elite = max(valid, key=lambda c: c.score or 0.0)  # the earliest of the best
+        if phase.kind == "mutation":
+            return [elite.agent_id]
+        members = set(self.plan.population_iterations(phase.generation))
+        population = [c for c in valid if self.iteration_of(c.agent_id) in members]
+        if elite not in population:
+            population.append(elite)
+        individuals = [Individual(c.agent_id, "", c.score or 0.0) for c in population]
+        pair = select_pair(individuals, rng)
+        if pair is None:
+            return "selection failed: no two valid programs with different objectives"
+        worse, better = worse_better(*pair, "max")  # candidates' scores are fitness
+        return [better.id, worse.id]
+
+    def iteration_of(self, agent_id: str) -> int:
+        if agent_id not in self._iterations:
+            origin = self.archive.agent(agent_id).origin or {}
+            self._iterations[agent_id] = int(origin.get("iteration", 0))
+        return self._iterations[agent_id]
+
+    # ---- Mutator ----------------------------------------------------------------------
+    def mutate(self, ctx: MutationContext) -> Mutation:
+        phase = self.plan.phase(ctx.iteration)
+        individuals = [self.individual(p) for p in ctx.parents]
+        if phase.kind == "initial":
+            child = self.init_reevo.initial(self.seed_func(individuals[0].code))
+        elif phase.kind == "crossover":
+            if len(individuals) < 2:
+                return Mutation(None, {}, "a crossover needs two parents")
+            hint, worse, better = self.reevo.short_term_reflection(*individuals[:2])
+            self.archive.put_reflection(
+                self.run_id, "short", phase.generation, ctx.iteration, hint, [worse.id, better.id]
+            )
+            child = self.reevo.crossover(worse, better, hint)
+        else:
+            long_term = self.long_term_reflection(phase, individuals[0].id)
+            child = self.reevo.mutate(individuals[0], long_term)
+        origin = {**child.origin, "generation": phase.generation}
+        if child.code is None:
+            return Mutation(None, origin, child.reason)
+        files = {k: bytes(v) for k, v in ctx.files.items()}
+        main = self.main_code(ctx.parents[0])
+        # One EVOLVE-BLOCK (OpenEvolve's layout): the new code goes in it, the rest stays.
+        code = splice(main, [child.code]) if one_block(main) else child.code
+        files[self.problem.main_file] = code.encode()
+        return Mutation(files, origin)
+
+    def main_code(self, parent: Parent) -> str:
+        return parent.files.get(self.problem.main_file, b"").decode(errors="replace")
+
+    def individual(self, parent: Parent) -> Individual:
+        """The parent as ReEvo sees it: the code it evolves (the one EVOLVE-BLOCK's, when the
+        program has one) and its raw score."""
+        scores = [e.score for e in parent.evaluations if e.resolved and e.score is not None]
+        main = self.main_code(parent)
+        code = blocks(main)[0] if one_block(main) else main
+        return Individual(parent.agent_id, code, scores[-1] if scores else 0.0)
+
+    def seed_func(self, seed_code: str) -> str:
+        """What ReEvo's seed prompt shows: its seed_func.txt, or the seed program."""
+        return self.problem.prompts.get("seed_func") or seed_code
+
+    def long_term_reflection(self, phase: Phase, elite: str) -> str:
+        """The generation's long-term reflection: read back if stored, else made and stored
+        (once, even when several mutations of the generation start at once)."""
+        with self._long_term:
+            stored = self.archive.reflections(self.run_id, kind="long")
+            for r in stored:
+                if r.generation == phase.generation:
+                    return str(r.text)
+            earlier = [r for r in stored if r.generation < phase.generation]
+            prior = earlier[-1].text if earlier else self.reevo.text.external_knowledge
+            short = [
+                r.text
+                for r in self.archive.reflections(self.run_id, kind="short")
+                if r.generation == phase.generation
+            ]
+            text = self.reevo.long_term_reflection(prior, short)
+            self.archive.put_reflection(
+                self.run_id, "long", phase.generation, phase.start, text, [elite]
+            )
+            return text

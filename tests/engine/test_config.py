@@ -9,10 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from archive import open_archive
+from benchmarks.problems.stop import StopBudgets
 from benchmarks.suites import open_suite
 from dgm.cli import app
-from dgm.config import Limits, RunConfig, Stage, load_config, with_resolved_model
+from dgm.config import Limits, ReEvoSettings, RunConfig, Stage, load_config, with_resolved_model
 from dgm.errors import UserError
+from dgm.mutators.operators import OPERATORS
 from dgm.session import plan_session, resume_config, start_run
 
 
@@ -61,7 +63,7 @@ def test_overrides_win_and_none_is_ignored() -> None:
         ),
         (
             {"operator": "crossover"},
-            "invalid config field 'operator': use one of self_modify, diff (got 'crossover'); fix it in the YAML or on the command line",
+            f"invalid config field 'operator': use one of {', '.join(OPERATORS)} (got 'crossover'); fix it in the YAML or on the command line",
         ),
         (
             {"colour": "red"},
@@ -82,7 +84,7 @@ def test_invalid_config_is_one_line_naming_the_field(overrides: dict, message: s
 def test_unknown_preset_and_bad_yaml(tmp_path: Path) -> None:
     with pytest.raises(
         UserError,
-        match=r"no preset or config file 'nope': use one of \[dgm, dgm-paper\] or a YAML path",
+        match=r"no preset or config file 'nope': use one of \[dgm, dgm-paper, reevo, stop\] or a YAML path",
     ):
         load_config("nope")
     bad = tmp_path / "bad.yaml"
@@ -127,6 +129,27 @@ def test_every_shipped_preset_validates_and_resolves_its_stages(preset: str) -> 
     assert [p.name for p in plans] == [s.name for s in cfg.stages] and tasks
 
 
+def test_the_reevo_preset_needs_a_problem_and_plans_one_stage() -> None:
+    with pytest.raises(
+        UserError, match="operator reevo evolves a problem's program: give --problem"
+    ):
+        load_config("reevo")
+    cfg = load_config("reevo", {"problem": "tsp"})
+    assert (cfg.operator, cfg.max_fe, cfg.reevo.pop_size, cfg.reevo.init_pop_size) == (
+        "reevo",
+        100,
+        10,
+        30,
+    )
+    plan = plan_session(cfg)
+    assert plan.problem is not None and plan.problem.name == "tsp_constructive"
+    assert [(p.name, p.task_ids) for p in plan.stages] == [("problem", ("tsp_constructive",))]
+    with pytest.raises(UserError, match="operator self_modify evolves coding agents"):
+        load_config(None, {"problem": "tsp"})
+    with pytest.raises(UserError, match="no problem at nope"):
+        plan_session(load_config("reevo", {"problem": "nope"}))
+
+
 def test_run_help_lists_every_config_field_with_its_default() -> None:
     """config.py's errors point users to `dgm run --help` for the fields: it lists them all."""
     out = " ".join(
@@ -134,8 +157,12 @@ def test_run_help_lists_every_config_field_with_its_default() -> None:
     )
     assert all(f.description for f in RunConfig.model_fields.values())
     for name in RunConfig.model_fields:
-        if name not in ("agent_limits", "self_modify_limits"):
+        if name not in ("agent_limits", "self_modify_limits", "reevo", "stop"):
             assert f" {name}: " in out, name
+    for name in ReEvoSettings.model_fields:
+        assert f" reevo.{name}: " in out, name
+    for name in StopBudgets.model_fields:
+        assert f" stop.{name}: " in out, name
     for name in Limits.model_fields:
         assert f" agent_limits.{name}: " in out and f" self_modify_limits.{name}: " in out, name
     for name in Stage.model_fields:

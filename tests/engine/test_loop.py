@@ -5,10 +5,15 @@ budgets, crash + resume, reproducibility."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
+from archive.info import objective
 from dgm.config import Stage
+from dgm.loop import Outcome
+from dgm.problem_run import admit_program
 from tests.engine.conftest import SEED, TASKS, Harness, SkillEvaluator, config, learn
 
 
@@ -205,3 +210,97 @@ def test_same_seed_same_run(harness: Harness, tmp_path_factory: pytest.TempPathF
         tuple(tree(Harness(tmp_path_factory.mktemp(f"s{s}") / "archive.db"), s)) for s in range(6)
     }
     assert len(trees) > 1, "the seed must matter"
+
+
+class NumberProblem:
+    """A problem's evaluator in miniature: the program is a number in value.txt, scored as it
+    is (lower is better); anything else fails, with its reason recorded like the real one's."""
+
+    def __init__(self, archive: Any) -> None:
+        self.archive = archive
+
+    def evaluate(
+        self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str
+    ) -> Outcome:
+        text = files["value.txt"].decode().strip()
+        try:
+            value: float | None = float(text)
+        except ValueError:
+            value = None
+        failure = None if value is not None else f"not a number: {text!r}"
+        self.archive.record_evaluation(
+            agent_id,
+            task_id,
+            attempt=1,
+            stage=stage,
+            resolved=value is not None,
+            score=value,
+            tests={},
+            duration_s=0.01,
+            logs=failure or "",
+            error_kind=None if value is not None else "problem_failed",
+            metrics={"value": value} if value is not None else {},
+        )
+        return Outcome(value is not None, value, failure)
+
+
+def change(old: str, new: str) -> str:
+    return f"value.txt\n<<<<<<< SEARCH\n{old}\n=======\n{new}\n>>>>>>> REPLACE\n"
+
+
+def test_a_problem_run_scores_floats_with_a_direction_and_fails_invalid_programs(
+    harness: Harness,
+) -> None:
+    cfg = config(selector="best", max_iterations=3, stages=[Stage(name="problem", tasks=["t1"])])
+    run = harness.archive.create_run("p", config=cfg.model_dump(), seed=1, direction="min")
+    reason, engine = harness.run(
+        run,
+        cfg,
+        [change("10", "7"), change("7", "oops"), change("7", "5")],
+        evaluator=NumberProblem(harness.archive),
+        seed={"value.txt": b"10\n"},
+        direction="min",
+        admit=admit_program,
+    )
+    assert reason == "done: 3 iterations"
+    seed, better, broken, best = harness.archive.agents(run)
+    # Fitness in the archive (higher is better), the problem's own numbers everywhere else.
+    assert [a.score for a in (seed, better, best)] == [-10.0, -7.0, -5.0]
+    assert [objective(a.score, "min") for a in (seed, better, broken, best)] == [10, 7, None, 5]
+    assert harness.archive.evaluations(best.id)[0].score == 5.0
+    assert harness.archive.evaluations(best.id)[0].metrics == {"value": 5.0}
+    assert (
+        broken.status == "failed" and broken.reason == "the evaluation failed: not a number: 'oops'"
+    )
+    assert harness.archive.evaluations(broken.id)[0].error_kind == "problem_failed"
+    # `best` saw rank fitness: the lowest number was the parent each time, never the failure.
+    assert [a.parent_id for a in (better, broken, best)] == [seed.id, better.id, better.id]
+    assert harness.archive.best_agent(run).id == best.id  # type: ignore[union-attr]
+    assert engine.progress().best == 5.0
+
+
+def test_a_problem_run_resumes_its_failed_and_scored_programs(harness: Harness) -> None:
+    cfg = config(selector="best", max_iterations=2, stages=[Stage(name="problem", tasks=["t1"])])
+    run = harness.archive.create_run("p", config=cfg.model_dump(), seed=1, direction="max")
+    problem = dict(seed={"value.txt": b"1\n"}, direction="max", admit=admit_program)
+
+    class Dies(NumberProblem):
+        def evaluate(
+            self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str
+        ) -> Outcome:
+            if files["value.txt"] == b"3\n":
+                raise Crash()
+            return super().evaluate(agent_id, files, task_id, stage)
+
+    with pytest.raises(Crash):
+        harness.run(
+            run,
+            cfg,
+            [change("1", "2"), change("2", "3")],
+            evaluator=Dies(harness.archive),
+            **problem,
+        )  # type: ignore[arg-type]
+    reason, _ = harness.run(run, cfg, [], evaluator=NumberProblem(harness.archive), **problem)  # type: ignore[arg-type]
+    assert reason == "done: 2 iterations"
+    assert [a.score for a in harness.archive.agents(run)] == [1.0, 2.0, 3.0]
+    assert len(harness.evaluated_pairs(run)) == 3

@@ -52,7 +52,7 @@ def test_report_of_a_real_run(harness: Harness, tmp_path: Path) -> None:
     assert f"best: `{best.id}` score 0.333 (generation 2)" in text
     lineage_rows = [
         ln
-        for ln in text.splitlines()
+        for ln in text.split("## Best lineage")[1].split("\n## ")[0].splitlines()
         if ln.startswith("| ") and ("| seed |" in ln or "| diff |" in ln)
     ]
     assert len(lineage_rows) == 3  # seed -> child -> grandchild

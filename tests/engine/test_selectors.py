@@ -160,3 +160,27 @@ def test_clade_thompson_matches_the_pooled_posterior() -> None:
         assert freq.get(agent, 0.0) == pytest.approx(p, abs=0.012)
     # Without pooling X (1/10) would almost never win; pooled with Y it beats R most often.
     assert freq["X"] > freq["R"]
+
+
+def test_rank_fitness_maps_any_problem_scores_into_0_1_by_rank() -> None:
+    pool = [
+        C("a", None, score=-36.0),  # a terrible program: rank 0, not a squashed crowd
+        C("b", "a", score=-6.9),
+        C("c", "a", score=-6.6),
+        C("d", "a", score=-6.6),  # ties share their mean rank
+        C("e", "a", score=-6.5),
+        C("p", "a", status="pending", score=None),
+        C("f", "a", status="failed", score=None),
+    ]
+    ranked = {c.agent_id: c.score for c in selectors.rank_fitness(pool)}
+    assert ranked == {"a": 0.0, "b": 0.25, "c": 0.625, "d": 0.625, "e": 1.0, "p": None, "f": None}
+    assert [c.score for c in selectors.rank_fitness([C("x", None, score=123.0)])] == [1.0]
+    # DGM's selectors work on it unchanged: `best` picks the best program, the others only
+    # eligible ones, with DGM's sigmoid now meaningful.
+    ranked_pool = selectors.rank_fitness(pool)
+    assert selectors.best(ranked_pool, random.Random(0), 1) == ["e"]
+    for name, select in selectors.SELECTORS.items():
+        picks = select(ranked_pool, random.Random(1), 20)
+        assert picks and set(picks) <= {"a", "b", "c", "d", "e"}, name
+    counts = Counter(selectors.score_prop(ranked_pool, random.Random(2), 4000))
+    assert counts["e"] > counts["b"] > counts["a"]

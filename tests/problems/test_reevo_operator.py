@@ -7,23 +7,28 @@ import json
 import random
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from archive import open_archive
 from benchmarks.problems import load
 from dgm.llm.gateway import Gateway
 from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
+from dgm.mutators import EvalView, MutationContext, Parent
 from dgm.mutators.chat import GatewayChat
 from dgm.mutators.reevo import (
     Individual,
     ReEvo,
+    ReEvoOperator,
+    ReEvoSchedule,
     filter_code,
     select_pair,
     signature_template,
     worse_better,
 )
 from tests.problems.conftest import Score
-from tests.problems.layouts import write_reevo
+from tests.problems.layouts import OE_PROGRAM, write_openevolve, write_reevo
 
 NEAREST = (
     "def select_next_node(current_node, destination_node, unvisited_nodes, distance_matrix):\n"
@@ -142,3 +147,92 @@ def test_reevo_checkout_prompts_are_used(tmp_path: Path) -> None:
     assert (
         child.code is not None and "pick_next = pick_next_v2" not in child.code
     )  # ReEvo's eval.py imports _v2
+
+
+def test_the_schedule_numbers_reevo_generations_by_iteration() -> None:
+    plan = ReEvoSchedule(init_pop_size=3, pop_size=2, mutation_rate=0.5)
+    phases = [plan.phase(i) for i in range(1, 13)]
+    assert [(p.kind[0], p.generation, p.start) for p in phases] == [
+        ("i", 0, 1), ("i", 0, 1), ("i", 0, 1),
+        ("c", 1, 4), ("c", 1, 4), ("m", 1, 6),
+        ("c", 2, 7), ("c", 2, 7), ("m", 2, 9),
+        ("c", 3, 10), ("c", 3, 10), ("m", 3, 12),
+    ]  # fmt: skip
+    assert plan.population_iterations(1) == range(1, 4)
+    assert plan.population_iterations(3) == range(7, 10)
+    assert ReEvoSchedule(30, 10, 0.5).mutations == 5 and ReEvoSchedule(3, 1, 0.5).mutations == 1
+
+
+@dataclass
+class Stat:
+    agent_id: str
+    parent_id: str | None
+    status: str = "evaluated"
+    score: float | None = None
+    n_children: int = 0
+    n_resolved: int = 1
+    n_evaluated: int = 1
+
+
+class Origins:
+    """The one archive read the schedule makes: which iteration made an agent."""
+
+    def __init__(self, iterations: dict[str, int]) -> None:
+        self.iterations = iterations
+
+    def agent(self, agent_id: str) -> SimpleNamespace:
+        return SimpleNamespace(origin={"iteration": self.iterations[agent_id]})
+
+
+def test_parents_follow_reevo_the_seed_pairs_of_the_population_and_the_elite() -> None:
+    iterations = {"seed": 0, "i1": 1, "i2": 2, "i3": 3, "c4": 4, "c5": 5, "m6": 6}
+    stats = [
+        Stat("seed", None, score=0.5),
+        Stat("i1", "seed", score=0.0),
+        Stat("i2", "seed", score=1.0),  # the elite
+        Stat("i3", "seed", status="failed"),
+        Stat("c4", "i2", score=0.25),
+        Stat("c5", "i2", score=0.25),
+        Stat("m6", "i2", status="pending"),
+    ]
+    plan = ReEvoSchedule(init_pop_size=3, pop_size=2, mutation_rate=0.5)
+    op = ReEvoOperator.__new__(ReEvoOperator)  # only the schedule's part: no models needed
+    op.plan, op.archive, op._iterations = plan, Origins(iterations), {}
+    assert op.parents(2, stats, random.Random(0)) == ["seed"]
+    assert op.barrier(4) and op.barrier(6) and op.barrier(7) and not op.barrier(5)
+    assert not op.barrier(2)
+    pairs = {tuple(op.parents(4, stats, random.Random(s))) for s in range(40)}
+    assert pairs == {("i2", "i1")}, "generation 1: the valid initial programs, better first"
+    assert op.parents(6, stats, random.Random(0)) == ["i2"]  # mutation: the elite
+    pairs = {tuple(op.parents(7, stats, random.Random(s))) for s in range(40)}
+    # generation 2: generation 1's children plus the elite; c4 and c5 tie, so never together
+    assert pairs == {("i2", "c4"), ("i2", "c5")}
+    alone = [stats[0], Stat("i1", "seed", status="failed")]
+    assert op.parents(4, alone, random.Random(0)) == (
+        "selection failed: no two valid programs with different objectives"
+    )
+
+
+def test_an_evolve_block_program_keeps_what_is_outside_its_block(tmp_path: Path) -> None:
+    """OpenEvolve's layout: ReEvo sees and rewrites the EVOLVE-BLOCK, nothing else."""
+    problem = load(write_openevolve(tmp_path / "oe"))
+    archive = open_archive(tmp_path / "a.db")
+    run = archive.create_run("reevo-blocks")
+    new = "def search_algorithm(iterations=200, bounds=(-5, 5)):\n    return 0.0, 0.0, 0.0\n"
+    provider = ScriptedProvider([ScriptedEntry(content=f"```python\n{new}```")])
+    seed = {k: v.encode() for k, v in problem.seed().items()}
+    with Gateway(provider, archive=archive, run_id=run) as gw:
+        chat = GatewayChat(gw)
+        op = ReEvoOperator(
+            problem, archive, run, ReEvoSchedule(2, 2, 0.5), chat, chat, init_generator=chat
+        )
+        parent = Parent("seed", seed, [EvalView("p", True, score=0.5)])
+        ctx = MutationContext([parent], {}, chat, random.Random(0), iteration=1)
+        mutation = op.mutate(ctx)
+    assert mutation.files is not None and mutation.origin["kind"] == "initial"
+    child = mutation.files[problem.main_file].decode()
+    _, after = OE_PROGRAM.split("# EVOLVE-BLOCK-END")
+    assert child.startswith("# EVOLVE-BLOCK-START\n" + new)
+    assert child.endswith("# EVOLVE-BLOCK-END" + after)  # evaluate_function, run_search kept
+    prompt = json.loads(archive.llm_calls(run)[0].request)["messages"][1]["content"]
+    assert "def search_algorithm" in prompt and "def evaluate_function" not in prompt

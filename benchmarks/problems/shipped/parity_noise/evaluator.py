@@ -1,20 +1,36 @@
 """Scores a learner of parity with noise, as STOP's downstream task: mean test accuracy
-over 32 fixed tasks (higher is better). Run by hand: `python evaluator.py algorithm.py`."""
+over 32 fixed tasks (higher is better). Run by hand: `python evaluator.py algorithm.py`.
+
+With DGM_SPLIT=heldout (STOP's final scoring) it scores on the held-out split instead:
+the tasks heldout.json names (another seed, 50 tasks, as STOP's test split). heldout.json
+never enters the sandbox of a training evaluation."""
 
 import importlib.util
 import json
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
 SEED, N_TASKS, N_BITS, P_TRUE, N_TRAIN, N_TEST, NOISE = 4321, 32, 10, 0.3, 80, 20, 0.05
 
 
-def tasks() -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+def split() -> tuple[int, int]:
+    """(seed, number of tasks) of the split this evaluation scores on."""
+    if os.environ.get("DGM_SPLIT", "train") != "heldout":
+        return SEED, N_TASKS
+    spec = json.loads((Path(__file__).resolve().parent / "heldout.json").read_text())
+    return int(spec["seed"]), int(spec["tasks"])
+
+
+def tasks(
+    seed: int = SEED, n_tasks: int = N_TASKS
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """(train_samples, noisy train_parity, test_samples, test_parity) per task, fixed seed."""
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     out = []
-    for _ in range(N_TASKS):
+    for _ in range(n_tasks):
         true_bits = rng.binomial(1, P_TRUE, N_BITS)
         samples = rng.binomial(1, 0.5, (N_TRAIN + N_TEST, N_BITS))
         parity = (samples * true_bits).sum(axis=1) % 2
@@ -35,9 +51,10 @@ def load_program(path: str):
 
 
 def evaluate(program_path: str) -> dict:
+    data = tasks(*split())  # read before the candidate runs: its reads would trip the wire
     module = load_program(program_path)
     accuracies = []
-    for train_x, train_y, test_x, test_y in tasks():
+    for train_x, train_y, test_x, test_y in data:
         predictions = np.asarray(
             module.algorithm(train_x.copy(), train_y.copy(), test_x.copy())
         ).reshape(-1)

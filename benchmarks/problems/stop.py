@@ -1,0 +1,439 @@
+"""STOP (the Self-Taught Optimizer) on any problem: an improver and its meta-utility.
+
+An improver is a program `improve(solution, utility, language_model) -> solution` (STOP's
+`improve_algorithm` is accepted too). Its meta-utility is the mean score of what it
+returns over K seeded downstream runs on a problem, each run starting from the problem's
+seed program:
+
+    score = meta_utility({"improver.py": code}, problem, backend, open_sampler, budgets, seeds)
+
+- The improver runs in a sandbox of its own, with nothing of the problem but the solution
+  text and the problem's description: not the evaluator, not its data.
+- Its `utility(solution)` and `language_model` calls leave the sandbox through a socket
+  to `StopServer` here, which counts them against the run's budgets (`StopBudgets`):
+  utility calls, language-model calls, and samples per call. The improver cannot reach
+  the counters. `utility` scores on the problem's training split, in a fresh sandbox per
+  call; it is oriented so that higher is better, and a failed evaluation is -inf.
+- The returned solution is scored on the problem's held-out split (`split="heldout"`),
+  in a fresh sandbox, by the problem's own evaluator.
+- Cut-off rule: a call past a budget (a language-model call past `lm_calls`, a call
+  asking more than `samples_per_call` samples, a utility call past `utility_calls`) is
+  refused, the run is cut off at once, and it is scored on the best solution it had
+  proposed to `utility` so far (by the training utility, among those that scored), or on
+  the solution it was given when none had. What it returns after that is ignored.
+- An improver that crashes, hangs past its deadline or returns no string fails the
+  whole meta-utility, with the reason (STOP scores such an improver 0).
+
+Language-model samples come from `open_sampler(label, most_samples, seed)`: the caller's
+(dgm's gateway, which also caps the run at lm_calls * samples_per_call samples). This
+module knows nothing of dgm.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import posixpath
+import secrets
+import shutil
+import socketserver
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from benchmarks.problems.evaluate import Evaluator
+from benchmarks.problems.problem import Problem, ProblemError
+from benchmarks.problems.result import Evaluation, Split, clip
+from sandbox import Limits, SandboxBackend, SandboxError, Status
+from sandbox.protocol import GATEWAY_DIR
+
+HERE = Path(__file__).resolve().parent
+RUNNER_DIR = HERE / "stop_harness"  # run_improver.py and STOP's helpers.py, for the sandbox
+SEED_IMPROVER = HERE / "stop_seed" / "improver.py"  # STOP's seed improver, as STOP wrote it
+IMPROVER_FILE = "improver.py"  # an improver's main file (the archive's code of one node)
+CUT_OFF_EXIT = 87  # run_improver.py ends with it when the host refuses a call
+MAX_BODY = 16 << 20  # bytes of one request from an improver (a solution, a batch of prompts)
+
+
+class StopBudgets(BaseModel):
+    """What one downstream run may spend (STOP's config: n=6 samples, m=4 calls)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    runs: int = Field(default=3, ge=1, description="Downstream runs (K) a meta-utility averages.")
+    lm_calls: int = Field(default=4, ge=0, description="Language-model calls of one run.")
+    samples_per_call: int = Field(
+        default=6, ge=1, description="Most samples (completions) one language-model call asks."
+    )
+    utility_calls: int = Field(
+        default=25, ge=0, description="Calls of utility() one run may make (STOP: n*m+1)."
+    )
+    timeout_s: float = Field(
+        default=600.0, gt=0, description="Deadline of one improver run in its sandbox (seconds)."
+    )
+    self_timeout_s: float = Field(
+        default=7200.0,
+        gt=0,
+        description="Deadline of the improver improving itself (operator stop), whose every utility call is a meta-utility (seconds; STOP's 2 hours).",
+    )
+    memory_mb: int = Field(default=1024, ge=128, description="Memory of the improver's sandbox.")
+
+
+class Sampler(Protocol):
+    """One run's language model: one completion per `sample` call."""
+
+    def sample(self, system: str, user: str, temperature: float) -> str: ...
+
+    def close(self) -> None: ...
+
+
+OpenSampler = Callable[[str, int, int], Sampler]
+"""(label of the run, most samples it may draw, seed) -> its Sampler."""
+
+
+class CutOff(Exception):
+    """A call past a budget: the run is cut off."""
+
+
+def oriented(e: Evaluation) -> float:
+    """An evaluation's score with higher better (a min problem's negated); -inf if failed."""
+    if e.score is None:
+        return -math.inf
+    return e.score if e.direction == "max" else -e.score
+
+
+@dataclass
+class Budgeted:
+    """One improver run's counters and what it proposed. Lives on the host: the improver
+    reaches it only through StopServer's socket."""
+
+    utility_fn: Callable[[str], float]
+    sampler: Sampler
+    budgets: StopBudgets
+    utility_calls: int = 0
+    lm_calls: int = 0
+    samples: int = 0
+    cut_off: str | None = None
+    best: tuple[float, str] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def utility(self, solution: object) -> float:
+        with self.lock:
+            if self.cut_off is None and self.utility_calls >= self.budgets.utility_calls:
+                self.cut_off = f"utility budget spent: call {self.utility_calls + 1} of {self.budgets.utility_calls} allowed"
+            if self.cut_off is not None:
+                raise CutOff(self.cut_off)
+            self.utility_calls += 1
+        if not isinstance(solution, str) or not solution.strip():
+            return -math.inf
+        score = self.utility_fn(solution)
+        with self.lock:
+            better = self.best is None or score > self.best[0]
+            if self.cut_off is None and math.isfinite(score) and better:
+                self.best = (score, solution)
+        return score
+
+    def lm(self, system: str, messages: Sequence[str], temperature: float) -> list[str]:
+        b = self.budgets
+        with self.lock:
+            if self.cut_off is None and self.lm_calls >= b.lm_calls:
+                self.cut_off = (
+                    f"language-model budget spent: call {self.lm_calls + 1} of {b.lm_calls} allowed"
+                )
+            if self.cut_off is None and len(messages) > b.samples_per_call:
+                self.cut_off = f"language-model call asked {len(messages)} samples, {b.samples_per_call} allowed per call"
+            if self.cut_off is not None:
+                raise CutOff(self.cut_off)
+            self.lm_calls += 1
+            self.samples += len(messages)
+        return [self.sampler.sample(system, m, temperature) for m in messages]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _UnixServer
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def _send(self, status: int, payload: object) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        auth = self.headers.get("Authorization", "")
+        run = self.server.runs.get(auth.removeprefix("Bearer ").strip())
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+            if not 0 <= length <= MAX_BODY:
+                raise ValueError(f"a body of {length} bytes (at most {MAX_BODY})")
+            request = json.loads(self.rfile.read(length) or b"{}")
+            if not isinstance(request, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as e:
+            self.close_connection = True
+            self._send(400, {"error": f"send a JSON object: {e}"})
+            return
+        if run is None:
+            self._send(401, {"error": "unknown run token"})
+            return
+        try:
+            if self.path == "/utility":
+                self._send(200, {"score": run.utility(request.get("solution"))})
+            elif self.path == "/lm":
+                messages = request.get("messages")
+                if not isinstance(messages, list):
+                    self._send(400, {"error": "messages must be a list of strings"})
+                    return
+                samples = run.lm(
+                    str(request.get("system", "")),
+                    [str(m) for m in messages],
+                    float(request.get("temperature", 0.7)),
+                )
+                self._send(200, {"samples": samples})
+            else:
+                self._send(404, {"error": f"no endpoint {self.path}: use /utility or /lm"})
+        except CutOff as e:
+            self._send(429, {"error": str(e)})
+        except Exception as e:  # noqa: BLE001 - a failed sample is the improver's exception, not ours
+            self._send(502, {"error": f"{type(e).__name__}: {e}"})
+
+
+class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+    runs: dict[str, Budgeted]
+
+
+class StopServer:
+    """The host end of improvers' utility and language-model calls: a Unix socket in a
+    directory of its own (mounted into improver sandboxes); runs are told apart by token."""
+
+    SOCKET = "stop.sock"
+
+    def __init__(self) -> None:
+        self._dir = tempfile.mkdtemp(prefix="dgm-stop-")
+        os.chmod(self._dir, 0o755)  # sandboxes run as another user
+        self.socket_path = Path(self._dir) / self.SOCKET
+        self._server = _UnixServer(str(self.socket_path), _Handler)
+        self._server.runs = {}
+        os.chmod(self.socket_path, 0o666)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
+        )
+        self._thread.start()
+
+    def register(self, run: Budgeted) -> str:
+        token = secrets.token_urlsafe(24)
+        self._server.runs[token] = run
+        return token
+
+    def unregister(self, token: str) -> None:
+        self._server.runs.pop(token, None)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> StopServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class ImproverRun:
+    """What one improver run left: the solution it is scored on (the cut-off rule applied)
+    or why it failed, and what it spent."""
+
+    solution: str | None
+    failure: str | None
+    cut_off: str | None
+    utility_calls: int
+    lm_calls: int
+    samples: int
+    log: str = ""
+
+
+def runner_files() -> dict[str, bytes]:
+    return {f.name: f.read_bytes() for f in sorted(RUNNER_DIR.glob("*.py"))}
+
+
+def run_improver(
+    improver: Mapping[str, bytes],
+    solution: str,
+    description: str,
+    run: Budgeted,
+    server: StopServer,
+    backend: SandboxBackend,
+    seed: int,
+    timeout_s: float | None = None,
+) -> ImproverRun:
+    """Run `improver` on `solution` in a fresh sandbox, its calls counted by `run`, under
+    `timeout_s` (default: the budgets' timeout_s)."""
+    b = run.budgets
+    deadline = timeout_s or b.timeout_s
+    token = server.register(run)
+    env = {
+        "PYTHONPATH": "/task/.stop",
+        "DGM_STOP_SOCKET": posixpath.join(GATEWAY_DIR, server.socket_path.name),
+        "DGM_STOP_TOKEN": token,
+        "DGM_STOP_SEED": str(seed),
+        "DGM_STOP_BUDGETS": b.model_dump_json(
+            include={"lm_calls", "samples_per_call", "utility_calls"}
+        ),
+        "DGM_STOP_DESCRIPTION": "/task/description.txt",
+    }
+    limits = Limits(timeout_s=deadline, memory_mb=b.memory_mb, cpus=1.0)
+    cmd = [
+        "python3",
+        "/task/.stop/run_improver.py",
+        f"/agent/{IMPROVER_FILE}",
+        "/task/solution.txt",
+        "/out/solution.txt",
+    ]
+    try:
+        with backend.open(limits, env=env, gateway_socket=server.socket_path) as sb:
+            sb.put_files(dict(improver), "/agent")
+            sb.put_files({f".stop/{k}": v for k, v in runner_files().items()}, "/task")
+            sb.put_files(
+                {"solution.txt": solution.encode(), "description.txt": description.encode()},
+                "/task",
+            )
+            r = sb.run(cmd, timeout_s=deadline, workdir="/tmp")
+            out = sb.get_files("/out/solution.txt") if r.ok else {}
+    except SandboxError as e:
+        return spent(run, None, f"the sandbox failed: {str(e).splitlines()[0][:300]}")
+    finally:
+        server.unregister(token)
+    log = clip(r.stderr)
+    if run.cut_off is not None:  # the host's word, whatever the process did afterwards
+        best = run.best[1] if run.best is not None else solution
+        return spent(run, best, None, log)
+    if r.status is Status.timeout:
+        return spent(run, None, f"the improver timed out after {deadline:g}s", log)
+    if r.status is Status.oom:
+        return spent(run, None, f"the improver ran out of memory ({b.memory_mb} MiB)", log)
+    if not r.ok:
+        return spent(run, None, f"the improver failed: {last_line(r.stderr or r.stdout)}", log)
+    returned = out.get("solution.txt", b"").decode(errors="replace")
+    if not returned.strip():
+        return spent(run, None, "the improver returned an empty solution", log)
+    return spent(run, returned, None, log)
+
+
+def spent(run: Budgeted, solution: str | None, failure: str | None, log: str = "") -> ImproverRun:
+    return ImproverRun(
+        solution, failure, run.cut_off, run.utility_calls, run.lm_calls, run.samples, log
+    )
+
+
+def last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1].strip()[:300] if lines else "(no output)"
+
+
+def meta_utility(
+    improver: Mapping[str, bytes],
+    problem: Problem,
+    backend: SandboxBackend,
+    open_sampler: OpenSampler,
+    budgets: StopBudgets,
+    seeds: Sequence[int],
+    split: Split = "heldout",
+) -> Evaluation:
+    """The mean score, on `split` of `problem`, of what `improver` returns from the
+    problem's seed program over one downstream run per seed (see the module's doc)."""
+    if split == "heldout":
+        require_heldout(problem)
+    train = Evaluator(problem, backend)
+    final = Evaluator(problem, backend, split) if split == "heldout" else train
+    seed_solution = problem.seed()[problem.main_file]
+    description = problem.description or problem.name
+    start = time.monotonic()
+    scores: list[float] = []
+    notes: list[str] = []
+    totals = {"utility_calls": 0, "lm_calls": 0, "lm_samples": 0, "cut_off_runs": 0}
+    with StopServer() as server:
+        for k, seed in enumerate(seeds):
+            sampler = open_sampler(f"{problem.name}/run-{k}", budget_samples(budgets), seed)
+            run = Budgeted(
+                lambda s: oriented(train.evaluate({problem.main_file: s})), sampler, budgets
+            )
+            try:
+                done = run_improver(
+                    improver, seed_solution, description, run, server, backend, seed
+                )
+            finally:
+                sampler.close()
+            totals["utility_calls"] += done.utility_calls
+            totals["lm_calls"] += done.lm_calls
+            totals["lm_samples"] += done.samples
+            totals["cut_off_runs"] += done.cut_off is not None
+            if done.solution is None:
+                return failed(problem, f"downstream run {k}: {done.failure}", notes, done.log)
+            result = final.evaluate({problem.main_file: done.solution})
+            if result.score is None:
+                why = f"downstream run {k}: its solution failed on the {split} split: {result.failure}"
+                return failed(problem, why, notes, result.feedback)
+            scores.append(result.score)
+            cut = f" (cut off: {done.cut_off})" if done.cut_off else ""
+            notes.append(f"run {k} (seed {seed}): {split} score {result.score:.6g}{cut}")
+    mean = sum(scores) / len(scores)
+    metrics = {
+        "meta_utility": mean,
+        "runs": float(len(scores)),
+        **{k: float(v) for k, v in totals.items()},
+    }
+    metrics |= {f"run_{k}": s for k, s in enumerate(scores)}
+    return Evaluation(
+        ok=True,
+        score=mean,
+        direction=problem.direction,
+        metrics=metrics,
+        feedback="\n".join(notes),
+        duration_s=time.monotonic() - start,
+    )
+
+
+def require_heldout(problem: Problem) -> None:
+    """STOP scores an improver's result on a held-out split: the problem must have one its
+    evaluator reads when DGM_SPLIT=heldout (dgm's layout; ReEvo's eval.py takes its split
+    on the command line, which a held-out evaluation does not change)."""
+    if problem.layout != "dgm":
+        raise ProblemError(
+            f"STOP needs a problem in dgm's layout (problem.yaml with `heldout:` files its "
+            f"evaluator reads when DGM_SPLIT=heldout); {problem.name} is in {problem.layout}'s"
+        )
+    if not problem.heldout:
+        raise ProblemError(
+            f"problem {problem.name} has no held-out split: STOP scores an improver's result "
+            "on one; list its files under `heldout:` in problem.yaml"
+        )
+
+
+def budget_samples(b: StopBudgets) -> int:
+    """The most samples one run can draw: the gateway's own cap on it."""
+    return b.lm_calls * b.samples_per_call
+
+
+def failed(problem: Problem, why: str, notes: list[str], detail: str) -> Evaluation:
+    return Evaluation.failed(problem.direction, why, "\n".join([*notes, why, detail]).strip())
+
+
+def seed_improver() -> dict[str, bytes]:
+    """STOP's seed improver: sample N candidates in one call, return the best by utility."""
+    return {IMPROVER_FILE: SEED_IMPROVER.read_bytes()}

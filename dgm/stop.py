@@ -1,0 +1,275 @@
+"""STOP in dgm: the meta-utility driver and the `stop` operator (the improver applied to itself).
+
+    ev = StopEvaluator(problem, backend, gateway, StopBudgets(runs=3))
+    ev.evaluate({"improver.py": code})          # -> Evaluation: the meta-utility, held-out
+    ev.evaluate()                               # STOP's seed improver
+    StopMutator(problem, backend, gateway, budgets).mutate(ctx)   # a child improver
+
+The sandbox side and the counting live in benchmarks/problems/stop.py; this module adds
+what only dgm has: the gateway, whose sessions give each downstream run its samples (one
+gateway call each, capped at lm_calls * samples_per_call per run and recorded like every
+other call), and the operator, which runs the parent improver on its own source with the
+meta-utility (on the training split) as its utility, as STOP's `run_improver` does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from benchmarks.problems import Evaluation, Problem, ProblemError, load
+from benchmarks.problems.stop import (
+    IMPROVER_FILE,
+    Budgeted,
+    OpenSampler,
+    StopBudgets,
+    StopServer,
+    budget_samples,
+    meta_utility,
+    oriented,
+    require_heldout,
+    run_improver,
+    seed_improver,
+)
+from dgm.errors import UserError
+from dgm.llm.budget import Budget
+from dgm.llm.gateway import Gateway
+from dgm.mutators import Mutation, MutationContext
+from dgm.mutators.operators import OperatorNeeds
+from sandbox import SandboxBackend
+
+if TYPE_CHECKING:
+    from dgm.config import RunConfig
+
+PURPOSE = "stop"  # what the gateway records the improvers' calls under
+
+# What the parent improver is told about its utility, in the place of STOP's
+# tasks/meta_optimization/utility.py.
+META_UTILITY_DESCRIPTION = '''def meta_utility(improve_str: str):
+    """
+    Evaluates the algorithm in improve_str to improve the algorithm in algorithm_str,
+    according to some downstream utility function. This meta-utility function can only be
+    called {utility_calls} times.
+    """
+    expected_utility = 0
+    for seed in range({runs}):
+        exec(improve_str, globals())  # Define improve_algorithm (or improve)
+        # At most {lm_calls} calls to the language model, and at most {samples} samples each time
+        language_model = LanguageModel(budget={lm_calls}, max_responses_per_call={samples})
+        improved_algorithm_str = improve_algorithm(algorithm_str, utility, language_model)
+        expected_utility += utility(improved_algorithm_str) / {runs}
+    return expected_utility
+
+# The downstream problem (algorithm_str is its seed program):
+# {description}
+'''
+
+
+def finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+class GatewaySampler:
+    """One run's samples through the gateway: a session capped at `max_samples` calls."""
+
+    def __init__(
+        self, gateway: Gateway, label: str, max_samples: int, seed: int, agent_id: str | None
+    ) -> None:
+        self.gateway = gateway
+        self.seed = seed
+        self.drawn = 0
+        self.session = gateway.open_session(
+            agent_id=agent_id, task_id=label, purpose=PURPOSE, budget=Budget(max_calls=max_samples)
+        )
+
+    def sample(self, system: str, user: str, temperature: float) -> str:
+        body: dict[str, Any] = {
+            "model": self.gateway.provider.model,
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+            "temperature": temperature,
+            "seed": self.seed * 1000 + self.drawn,  # reproducible where the model honours it
+        }
+        self.drawn += 1
+        reply = self.gateway.chat(self.session.token, json.dumps(body).encode())
+        payload = json.loads(reply.body)
+        if reply.status != 200:
+            raise RuntimeError(payload.get("error", {}).get("message", f"HTTP {reply.status}"))
+        return str(payload["choices"][0]["message"]["content"] or "")
+
+    def close(self) -> None:
+        self.gateway.close_session(self.session)
+
+
+def sampler_factory(gateway: Gateway, agent_id: str | None) -> OpenSampler:
+    def open_sampler(label: str, max_samples: int, seed: int) -> GatewaySampler:
+        return GatewaySampler(gateway, label, max_samples, seed, agent_id)
+
+    return open_sampler
+
+
+class StopEvaluator:
+    """Scores improvers by their meta-utility on a problem's held-out split. It has the
+    face of a problem with its Evaluator (`main_file`, `seed()`, `direction`,
+    `evaluate(program) -> Evaluation`), so a problem run scores improvers the way it scores
+    any program: the program is an improver, the seed is STOP's. The K downstream runs use
+    seeds seed, seed+1, ... for every improver, so improvers are compared on the same runs."""
+
+    main_file = IMPROVER_FILE
+
+    def __init__(
+        self,
+        problem: Problem,
+        backend: SandboxBackend,
+        gateway: Gateway,
+        budgets: StopBudgets,
+        seed: int = 0,
+    ) -> None:
+        self.problem = problem
+        self.backend = backend
+        self.gateway = gateway
+        self.budgets = budgets
+        self.seeds = [seed + k for k in range(budgets.runs)]
+        self.direction = problem.direction
+        require_heldout(problem)
+
+    def seed(self) -> dict[str, str]:
+        """STOP's seed improver."""
+        return {k: v.decode() for k, v in seed_improver().items()}
+
+    def evaluate(
+        self, program: Mapping[str, str] | None = None, agent_id: str | None = None
+    ) -> Evaluation:
+        """The meta-utility of `program` (file name -> source; default: the seed improver).
+        `agent_id` attributes its language-model calls in the gateway's records."""
+        improver = {k: v.encode() for k, v in {**self.seed(), **(program or {})}.items()}
+        return meta_utility(
+            improver,
+            self.problem,
+            self.backend,
+            sampler_factory(self.gateway, agent_id),
+            self.budgets,
+            self.seeds,
+        )
+
+
+class StopMutator:
+    """The `stop` operator: the parent improver improves its own source, with the
+    meta-utility on the training split as its utility and its own budgets (the same ones a
+    downstream run has, as STOP's config gives both levels). Overspending cuts it off and
+    the child is the best improver it had proposed; returning itself unchanged is a
+    failed expansion."""
+
+    name = "stop"
+
+    def __init__(
+        self,
+        problem: Problem,
+        backend: SandboxBackend,
+        gateway: Gateway,
+        budgets: StopBudgets,
+        seed: int = 0,
+    ) -> None:
+        self.problem = problem
+        self.backend = backend
+        self.gateway = gateway
+        self.budgets = budgets
+        self.seeds = [seed + k for k in range(budgets.runs)]
+
+    def inner_utility(self, agent_id: str) -> Callable[[str], float]:
+        """meta_utility(improver source) -> float (higher better; -inf when it fails)."""
+
+        def utility(source: str) -> float:
+            e = meta_utility(
+                {IMPROVER_FILE: source.encode()},
+                self.problem,
+                self.backend,
+                sampler_factory(self.gateway, agent_id),
+                self.budgets,
+                self.seeds,
+                split="train",
+            )
+            return oriented(e)
+
+        return utility
+
+    def description(self) -> str:
+        b = self.budgets
+        return META_UTILITY_DESCRIPTION.format(
+            utility_calls=b.utility_calls,
+            runs=b.runs,
+            lm_calls=b.lm_calls,
+            samples=b.samples_per_call,
+            description=" ".join((self.problem.description or self.problem.name).split()),
+        )
+
+    def mutate(self, ctx: MutationContext) -> Mutation:
+        parent = dict(ctx.files)
+        if IMPROVER_FILE not in parent:
+            return Mutation(None, reason=f"the parent has no {IMPROVER_FILE}: it is no improver")
+        source = parent[IMPROVER_FILE].decode(errors="replace")
+        seed = ctx.rng.randrange(2**31)
+        sampler = GatewaySampler(
+            self.gateway, "stop/self", budget_samples(self.budgets), seed, ctx.parent_id
+        )
+        run = Budgeted(self.inner_utility(ctx.parent_id), sampler, self.budgets)
+        try:
+            with StopServer() as server:
+                done = run_improver(
+                    parent,
+                    source,
+                    self.description(),
+                    run,
+                    server,
+                    self.backend,
+                    seed,
+                    self.budgets.self_timeout_s,
+                )
+        finally:
+            sampler.close()
+        origin: dict[str, Any] = {
+            "operator": "stop",
+            "parents": [ctx.parent_id],
+            "meta_utility_calls": done.utility_calls,
+            "lm_calls": done.lm_calls,
+            "lm_samples": done.samples,
+            "cut_off": done.cut_off,
+            "best_proposed_meta_utility": finite(run.best[0]) if run.best else None,
+        }
+        if done.solution is None:
+            return Mutation(None, origin, reason=done.failure)
+        if done.solution.strip() == source.strip():
+            return Mutation(None, origin, reason="the improver returned itself unchanged")
+        return Mutation({**parent, IMPROVER_FILE: done.solution.encode()}, origin)
+
+
+def stop_problem(config: RunConfig, loaded: Problem | None = None) -> Problem:
+    """The run's problem (the session's, else loaded from `config.problem`), checked to
+    have a held-out split; a UserError otherwise."""
+    # getattr: problem runs (`problem` in the config and in OperatorNeeds) land separately.
+    path: str | None = getattr(config, "problem", None)
+    if loaded is None and not path:
+        raise UserError("the stop operator needs a problem: dgm run stop --problem PATH")
+    try:
+        problem = loaded or load(str(path))
+        require_heldout(problem)
+    except ProblemError as e:
+        raise UserError(str(e)) from None
+    return problem
+
+
+def build_mutator(needs: OperatorNeeds) -> StopMutator:
+    """The `stop` operator from a run's config: its problem and its `stop` budgets."""
+    problem = stop_problem(needs.config, getattr(needs, "problem", None))
+    c = needs.config
+    return StopMutator(problem, needs.backend, needs.gateway, c.stop, c.seed)
+
+
+def build_scorer(
+    config: RunConfig, problem: Problem, backend: SandboxBackend, gateway: Gateway
+) -> StopEvaluator:
+    """What scores the agents of a `stop` run (improvers): their meta-utility on `problem`.
+    A problem run puts it where it would put the problem's Evaluator, and takes its seed
+    program from it (`seed()`: STOP's seed improver)."""
+    return StopEvaluator(stop_problem(config, problem), backend, gateway, config.stop, config.seed)
