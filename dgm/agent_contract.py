@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from sandbox.folders import read_folder
+
 AGENT_CMD = [
     "python3",
     "-m",
@@ -44,18 +46,16 @@ def is_agent_file(path: str) -> bool:
 
 
 def agent_files(agent: Path | Mapping[str, bytes]) -> dict[str, bytes]:
-    """An agent's files from a directory (caches left out) or as given."""
+    """An agent's files from a directory (caches left out) or as given. Raises ValueError
+    (sandbox.folders.FolderError) for a folder that is no agent, holds a link, or is too big."""
     if not isinstance(agent, Path):
         return dict(agent)
     if not (agent / "__main__.py").is_file():
         raise ValueError(
             f"{agent} is not an agent: it has no __main__.py (an agent is a package run as `python -m agent`)"
         )
-    return {
-        rel: p.read_bytes()
-        for p in sorted(agent.rglob("*"))
-        if p.is_file() and is_agent_file(rel := p.relative_to(agent).as_posix())
-    }
+    # links refused (a link to /proc/self/environ would carry dgm's keys into the archive)
+    return read_folder(agent, "agent folder", keep=is_agent_file)
 
 
 def agent_env(

@@ -13,11 +13,12 @@ and its reflections (ReEvo) in a section of their own.
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import matplotlib
 
@@ -28,6 +29,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from archive.info import objective  # noqa: E402
 from dgm.cli.common import fmt_usd  # noqa: E402
+from dgm.outputs import Output, write_folder  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def raw_curve(curve: Curve, direction: str | None) -> Curve:
     )
 
 
-def plot_progress(curve: Curve, path: Path, direction: str | None = None) -> None:
+def plot_progress(curve: Curve, path: Path | IO[bytes], direction: str | None = None) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.step(
         curve.iterations,
@@ -124,12 +126,12 @@ def plot_progress(curve: Curve, path: Path, direction: str | None = None) -> Non
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, format="png")
     plt.close(fig)
 
 
 def plot_tree(
-    agents: list[Any], lineage: set[str], path: Path, direction: str | None = None
+    agents: list[Any], lineage: set[str], path: Path | IO[bytes], direction: str | None = None
 ) -> None:
     pos = tree_layout(agents)
     fig, ax = plt.subplots(
@@ -192,11 +194,11 @@ def plot_tree(
     if others:
         ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, format="png")
     plt.close(fig)
 
 
-def plot_cost(calls: list[Any], start: float, path: Path) -> None:
+def plot_cost(calls: list[Any], start: float, path: Path | IO[bytes]) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     calls = sorted(calls, key=lambda c: c.created_at)
     t = [(c.created_at - start) / 60 for c in calls]
@@ -222,7 +224,7 @@ def plot_cost(calls: list[Any], start: float, path: Path) -> None:
     ax.legend(lines, [str(ln.get_label()) for ln in lines], loc="upper left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, format="png")
     plt.close(fig)
 
 
@@ -366,9 +368,8 @@ def one_line(text: str, limit: int = 400) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
-def write_report(archive: Any, run_id: str, out: Path) -> Path:
-    """Write report.md, progress.png, tree.png and cost.png into `out`; the report's path."""
-    out.mkdir(parents=True, exist_ok=True)
+def report_files(archive: Any, run_id: str) -> dict[str, bytes]:
+    """report.md, progress.png, tree.png and cost.png of a run, by file name."""
     run = archive.run(run_id)
     agents = archive.agents(run_id)
     events = archive.events(run_id)
@@ -377,9 +378,24 @@ def write_report(archive: Any, run_id: str, out: Path) -> Path:
     lineage = archive.lineage(best.id) if best is not None else []
     direction = getattr(run, "direction", None)
     reflections = archive.reflections(run_id) if hasattr(archive, "reflections") else []
-    plot_progress(raw_curve(progress_curve(agents), direction), out / "progress.png", direction)
-    plot_tree(agents, {a.id for a in lineage}, out / "tree.png", direction)
-    plot_cost(calls, run.created_at, out / "cost.png")
-    path = out / "report.md"
-    path.write_text(markdown(run, agents, lineage, events, calls, reflections))
-    return path
+    plots = {}
+    for name, draw in (
+        (
+            "progress.png",
+            lambda f: plot_progress(raw_curve(progress_curve(agents), direction), f, direction),
+        ),
+        ("tree.png", lambda f: plot_tree(agents, {a.id for a in lineage}, f, direction)),
+        ("cost.png", lambda f: plot_cost(calls, run.created_at, f)),
+    ):
+        buf = io.BytesIO()
+        draw(buf)
+        plots[name] = buf.getvalue()
+    report = markdown(run, agents, lineage, events, calls, reflections)
+    return {"report.md": report.encode(), **plots}
+
+
+def write_report(archive: Any, run_id: str, out: Path | Output, make_parents: bool = False) -> Path:
+    """Write the report's files into the folder `out` (dgm.outputs' rule); report.md's path."""
+    target = out if isinstance(out, Output) else Output(out, "--out")
+    write_folder(target, report_files(archive, run_id), make_parents)
+    return target.path / "report.md"

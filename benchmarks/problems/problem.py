@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from benchmarks.problems.result import Direction
+from sandbox.folders import FolderError, list_folder, read_file
 
 HERE = Path(__file__).resolve().parent
 SHIPPED_DIR = HERE / "shipped"
@@ -174,14 +175,15 @@ def read_spec(root: Path) -> ProblemSpec:
 
 
 def load_dgm(root: Path) -> Problem:
+    listed = tree(root)  # first: a link (problem.yaml included) is refused before any read
     spec = read_spec(root)
     program: dict[str, str] = {}
     for rel in spec.program:
-        if not (root / rel).is_file():
+        if Path(rel).as_posix() not in listed:
             raise ProblemError(f"{root / 'problem.yaml'}: program file {rel} does not exist")
-        program[f"problem/{rel}"] = (root / rel).read_text()
+        program[f"problem/{rel}"] = listed[Path(rel).as_posix()].read_text()
     heldout = {f"problem/{h}" for h in spec.heldout}
-    files = {f"problem/{rel}": f for rel, f in tree(root).items()}
+    files = {f"problem/{rel}": f for rel, f in listed.items()}
     files = {k: v for k, v in files.items() if k not in program and k not in heldout}
     requirements = spec.requirements + read_requirements(root / "requirements.txt")
     main = f"{TASK}/problem/{spec.program[0]}"
@@ -226,13 +228,23 @@ SKIP_DIRS = {"__pycache__", ".git", ".pytest_cache", ".mypy_cache", ".venv", "no
 
 
 def tree(root: Path) -> dict[str, Path]:
-    """Every regular file under `root` by relative path (caches and VCS dirs left out)."""
-    out: dict[str, Path] = {}
-    for f in sorted(root.rglob("*")):
-        rel = f.relative_to(root)
-        if f.is_file() and not f.is_symlink() and not SKIP_DIRS & set(rel.parts):
-            out[rel.as_posix()] = f
-    return out
+    """Every regular file under `root` by relative path (caches and VCS dirs left out). A
+    link is refused, not followed; sandbox.folders caps the count and sizes."""
+    try:
+        return list_folder(
+            root, "problem folder", keep=lambda rel: not SKIP_DIRS & set(rel.split("/"))
+        )
+    except FolderError as e:
+        raise ProblemError(str(e)) from None
+
+
+def read_text(path: Path) -> str:
+    """A problem's text file (a config, a prompt), never through a link: its text may reach
+    an LLM prompt or a sandbox."""
+    try:
+        return read_file(path, "problem file").decode(errors="replace")
+    except FolderError as e:
+        raise ProblemError(str(e)) from None
 
 
 def read_requirements(path: Path) -> list[str]:

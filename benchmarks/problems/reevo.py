@@ -16,7 +16,14 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.problems.problem import TASK, Problem, ProblemError, read_requirements, tree
+from benchmarks.problems.problem import (
+    TASK,
+    Problem,
+    ProblemError,
+    read_requirements,
+    read_text,
+    tree,
+)
 from benchmarks.problems.result import Direction
 
 
@@ -90,7 +97,7 @@ def read_cfg(path: Path) -> dict[str, object]:
             f"a ReEvo problem needs {path} (is this problems/NAME inside a ReEvo checkout?)"
         )
     try:
-        cfg = yaml.safe_load(path.read_text())
+        cfg = yaml.safe_load(read_text(path))
     except yaml.YAMLError as e:
         raise ProblemError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
     if not isinstance(cfg, dict) or "func_name" not in cfg:
@@ -120,11 +127,11 @@ def read_prompts(prompt_dir: Path, common: Path) -> dict[str, str]:
         raise ProblemError(
             f"a ReEvo problem needs {', '.join(f'{prompt_dir}/{m}.txt' for m in missing)}"
         )
-    prompts = {n: (prompt_dir / f"{n}.txt").read_text() for n in needed}
+    prompts = {n: read_text(prompt_dir / f"{n}.txt") for n in needed}
     knowledge = prompt_dir / "external_knowledge.txt"
-    prompts["external_knowledge"] = knowledge.read_text() if knowledge.is_file() else ""
+    prompts["external_knowledge"] = read_text(knowledge) if knowledge.is_file() else ""
     for f in sorted(common.glob("*.txt")) if common.is_dir() else []:
-        prompts[f"common/{f.stem}"] = f.read_text()
+        prompts[f"common/{f.stem}"] = read_text(f)
     return prompts
 
 

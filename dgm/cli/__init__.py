@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 from typer.core import _click as click  # typer's own copy of click
 
 from dgm.errors import UserError
+from dgm.redact import redact, redact_logs
 
 # name: (module, attribute: a command function or a typer.Typer group, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -128,10 +129,11 @@ def _root() -> None:
 
 
 def main() -> None:
+    redact_logs()
     try:
         app()
     except UserError as e:
-        typer.secho(f"error: {e}", fg="red", err=True)
+        typer.secho(f"error: {redact(str(e))}", fg="red", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.secho("interrupted", fg="yellow", err=True)

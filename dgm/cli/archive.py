@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
-from rich.markup import escape
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
@@ -24,6 +24,7 @@ from archive.tree import TreeNode, shape_tree
 from dgm.cli.common import (
     ArchiveOption,
     archive_errors,
+    archive_location,
     fmt_age,
     fmt_score,
     fmt_usd,
@@ -31,9 +32,11 @@ from dgm.cli.common import (
     open_default_archive,
     open_for_browsing,
     open_reader,
+    plain,
     short,
 )
 from dgm.errors import UserError
+from dgm.outputs import Output, check_folder, write_folder
 
 if TYPE_CHECKING:
     from rich.tree import Tree
@@ -146,10 +149,10 @@ def list_agents(
             short(a.id),
             short(a.parent_id) + (f" x {short(a.second_parent_id)}" if a.second_parent_id else ""),
             str(a.generation),
-            escape(a.operator),
+            plain(a.operator),
             _status(a),
             _score(a, direction),
-            escape(" ".join(f"{k}={objective(v, direction):.2f}" for k, v in a.scores.items())),
+            plain(" ".join(f"{k}={objective(v, direction):.2f}" for k, v in a.scores.items())),
             f"{a.n_resolved}/{a.n_evaluated}",
             fmt_usd(a.cost_usd),
             fmt_age(a.created_at),
@@ -184,16 +187,17 @@ def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Archiv
         }
         typer.echo(json.dumps(doc, indent=1))
         return
-    from rich.panel import Panel
 
     console = make_console()
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
     head.add_row("agent", info.id)
-    head.add_row("run", escape(f"{info.run_id} ({run.name})"))
-    head.add_row("status", _status(info) + (escape(f": {info.reason}") if info.reason else ""))
-    head.add_row("made by", escape(f"{info.operator}, generation {info.generation}"))
+    head.add_row("run", plain(f"{info.run_id} ({run.name})"))
+    head.add_row(
+        "status", Text.from_markup(_status(info)) + plain(f": {info.reason}" if info.reason else "")
+    )
+    head.add_row("made by", plain(f"{info.operator}, generation {info.generation}"))
     parents = short(info.parent_id) + (
         f" x {short(info.second_parent_id)}" if info.second_parent_id else ""
     )
@@ -202,7 +206,7 @@ def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Archiv
     head.add_row("diff", f"{info.files_changed} file(s), +{info.lines_added} -{info.lines_removed}")
     head.add_row("score", _score(info, run.direction))
     for stage, score in info.scores.items():
-        head.add_row(escape(f"  {stage}"), fmt_score(objective(score, run.direction)))
+        head.add_row(plain(f"  {stage}"), fmt_score(objective(score, run.direction)))
     head.add_row("resolved", f"{info.n_resolved} of {info.n_evaluated} evaluations")
     head.add_row("cost", f"{fmt_usd(info.cost_usd)} over {len(calls)} LLM call(s)")
     head.add_row("created", f"{fmt_age(info.created_at)} ago")
@@ -214,11 +218,11 @@ def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Archiv
     )
     console.print(Panel(head, title=f"agent {short(info.id)}", title_align="left", expand=False))
     if info.origin:
-        origin = Text(json.dumps(info.origin, indent=1)[:4000])
+        origin = plain(json.dumps(info.origin, indent=1)[:4000])
         console.print(Panel(origin, title="origin", title_align="left", expand=False))
     if info.origin and info.origin.get("reflection"):  # ReEvo: what guided this child
         kind = "short-term" if info.origin.get("kind") == "crossover" else "long-term"
-        text = Text(str(info.origin["reflection"]))
+        text = plain(info.origin["reflection"])
         console.print(Panel(text, title=f"{kind} reflection", title_align="left", expand=False))
     if evals:
         table = Table(title="evaluations", title_justify="left")
@@ -227,14 +231,14 @@ def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Archiv
         for e in evals:
             passed = sum(v.upper() in ("PASSED", "PASS", "XFAIL") for v in e.tests.values())
             table.add_row(
-                escape(e.task_id),
-                escape(e.stage),
+                plain(e.task_id),
+                plain(e.stage),
                 str(e.attempt),
                 "[green]yes[/]" if e.resolved else "[red]no[/]",
                 fmt_score(e.score),
                 f"{passed}/{len(e.tests)}",
                 f"{e.duration_s:.1f}s",
-                escape(e.error_kind or ""),
+                plain(e.error_kind or ""),
             )
         console.print(table)
 
@@ -269,7 +273,7 @@ def render_tree(
 
     view = shape_tree(stats, max_nodes=max_nodes, top_k=top_k, max_depth=max_depth)
     best_id = view.best.agent_id if view.best else None
-    root = Tree(Text(title, style="bold"), guide_style="dim")
+    root = Tree(plain(title, style="bold"), guide_style="dim")
     # Depth-first with an explicit stack (lineages can be deeper than Python's recursion);
     # an int on the stack is a node's "N more" line, printed after its shown children.
     stack: list[tuple[TreeNode | tuple[int, float | None], Tree]] = [
@@ -374,7 +378,7 @@ def lineage(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Arc
         table.add_row(
             str(a.generation),
             short(a.id),
-            escape(a.operator),
+            plain(a.operator),
             _status(a),
             fmt_score(a.score),
             f"+{a.lines_added} -{a.lines_removed} ({a.files_changed} files)",
@@ -406,14 +410,20 @@ def export(
     dest: Annotated[
         Path, typer.Argument(help="Directory to write the agent's files into (new or empty).")
     ],
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Write into DEST even if it holds files (never the archive)."),
+    ] = False,
     archive: str | None = ArchiveOption,
 ) -> None:
     """Write an agent's code to a directory."""
+    target = Output(dest, "DEST", force, archive_location(archive))
+    check_folder(target)  # before any work
     with open_for_browsing(archive) as store, archive_errors():
         agent_id = store.resolve_agent(agent)
-        store.materialize(agent_id, dest)
-    written = sum(1 for p in dest.rglob("*") if p.is_file())  # materialize reads the files once
-    typer.echo(f"wrote {written} file(s) of agent {short(agent_id)} to {dest}")
+        files = store.agent_files(agent_id)
+    write_folder(target, files)
+    typer.echo(f"wrote {len(files)} file(s) of agent {short(agent_id)} to {dest}")
 
 
 @app.command()

@@ -16,11 +16,20 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from benchmarks.suites import SUITE_HELP, Suite, SuiteError, open_suite, select_tasks
 from benchmarks.task import Task
-from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive, open_for_browsing
+from dgm.cli.common import (
+    ArchiveOption,
+    archive_errors,
+    archive_location,
+    open_default_archive,
+    open_for_browsing,
+    plain,
+)
 from dgm.errors import UserError
+from dgm.outputs import Output, check_file, write_file
 
 if TYPE_CHECKING:
     from archive.info import RunStatus
@@ -78,7 +87,7 @@ def _suite(spec: str, backend: str = "docker") -> Suite:
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a suite name is the user's
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -93,6 +102,7 @@ def list_suites() -> None:
     """The suites and their sizes, and the shipped problems."""
     table = Table("suite", "tasks", "what")
     for spec, what in SUITE_HELP.items():
+        size: str | Text
         try:
             size = (
                 str(len(open_suite(spec).tasks()))
@@ -100,7 +110,7 @@ def list_suites() -> None:
                 else "-"
             )
         except (SuiteError, OSError, ValueError) as e:
-            size = f"[red]unavailable: {str(e)[:60]}[/]"
+            size = plain(f"unavailable: {str(e)[:60]}", style="red")
         table.add_row(spec, size, what)
     out.print(table)
     from benchmarks.problems import SHIPPED
@@ -159,11 +169,11 @@ def validate(
         table = Table("task", "gold", "empty", "valid", "reasons")
         for r in results:
             table.add_row(
-                r.instance_id,
+                plain(r.instance_id),
                 "resolved" if r.gold.resolved else "[red]unresolved[/]",
                 "[red]resolved[/]" if r.empty.resolved else "unresolved",
                 "[green]yes[/]" if r.valid else "[red]no[/]",
-                "; ".join(r.reasons),
+                plain("; ".join(r.reasons)),
             )
         out.print(table)
         out.print(f"{len(results) - len(invalid)} of {len(results)} tasks valid")
@@ -316,10 +326,10 @@ def _summary(run_id: str, agent_id: str, results: list[Any], totals: dict[str, A
     table = Table("task", "attempt", "resolved", "error", "tokens", "time")
     for r in sorted(results, key=lambda r: (r.task_id, r.attempt)):
         table.add_row(
-            r.task_id,
+            plain(r.task_id),
             str(r.attempt),
             "[green]yes[/]" if r.resolved else "[red]no[/]",
-            r.error_kind or "",
+            plain(r.error_kind or ""),
             str(r.tokens),
             f"{r.duration_s:.1f}s",
         )
@@ -413,13 +423,12 @@ def grade(
         ("PASS_TO_PASS", result.PASS_TO_PASS),
     ):
         for t in status.success:
-            table.add_row(cat, t, f"[green]{result.tests[t]}[/]")
+            table.add_row(cat, plain(t), plain(result.tests[t], style="green"))
         for t in status.failure:
-            table.add_row(cat, t, f"[red]{result.tests[t]}[/]")
+            table.add_row(cat, plain(t), plain(result.tests[t], style="red"))
     out.print(table)
-    out.print(
-        f"{task.instance_id}: {'[green]resolved[/]' if result.resolved else '[red]not resolved[/]'}"
-    )
+    verdict = plain("resolved", "green") if result.resolved else plain("not resolved", "red")
+    out.print(plain(f"{task.instance_id}: ") + verdict)
 
 
 @app.command()
@@ -431,6 +440,10 @@ def export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Overwrite the -o file if it exists (never the archive)."),
+    ] = False,
     model_name: Annotated[
         str | None,
         typer.Option("--model-name", help="model_name_or_path [default: dgm-<agent id>]."),
@@ -442,6 +455,9 @@ def export(
     For a run, the run's best agent is exported. Per task, the first attempt's patch."""
     if fmt != "swebench":
         raise UserError(f"unknown format {fmt!r}: only `swebench` is supported")
+    target = Output(output, "-o", force, archive_location(archive)) if output else None
+    if target:
+        check_file(target)  # before any work: an existing file, the archive itself
     with open_for_browsing(archive) as arch, archive_errors():
         agent_id = _agent_of(arch, run_or_agent)
         evaluations = sorted(arch.evaluations(agent_id), key=lambda e: (e.attempt, e.seq))
@@ -463,9 +479,9 @@ def export(
         for tid, e in sorted(chosen.items())
     ]
     text = "\n".join(lines) + "\n"
-    if output:
-        output.write_text(text)
-        err.print(f"wrote {len(lines)} predictions to {output}")
+    if target:
+        write_file(target, text.encode())
+        err.print(plain(f"wrote {len(lines)} predictions to {output}"))
     else:
         sys.stdout.write(text)
 

@@ -18,6 +18,7 @@ from dgm.errors import UserError
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
     from archive import Archive
     from archive.reader import Reader
@@ -52,8 +53,12 @@ def open_default_archive(archive_opt: str | None = None, create: bool = False) -
     schema). `create` False: a mistyped path is an error rather than a new empty archive."""
     from archive import open_archive
 
+    location = archive_location(archive_opt)
     with archive_errors():
-        return open_archive(archive_location(archive_opt), create=create)
+        try:
+            return open_archive(location, create=create)
+        except OSError as e:  # making a new archive's folder: /proc, no permission, a file
+            raise UserError(f"cannot create an archive at {location}: {e.strerror or e}") from None
 
 
 def open_for_browsing(archive_opt: str | None = None) -> Archive:
@@ -112,3 +117,14 @@ def make_console() -> Console:
     from rich.console import Console
 
     return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def plain(value: object, style: str = "") -> Text:
+    """Text from outside dgm (LLM answers, code, task and test ids, names, paths, error
+    messages) for rich, in a table cell or printed: shown as it is, never read as markup
+    (`d[key]` stays `d[key]`, a test id holding `[/]` is no closing tag), secrets masked."""
+    from rich.text import Text
+
+    from dgm.redact import redact
+
+    return Text(redact(str(value)), style=style)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dgm.cli.common import fmt_usd, make_console
+from dgm.cli.common import fmt_usd, make_console, plain
 from dgm.errors import UserError
 
 if TYPE_CHECKING:
@@ -62,15 +62,17 @@ def serve(
     provider = _provider(model, api_base, store)
     with Gateway(provider, archive=store, socket_path=socket, port=port) as gw:
         s = gw.open_session(purpose="serve")
-        out.print(f"[bold]dgm llm gateway[/] serving [cyan]{provider.model}[/]")
-        out.print(f"  unix socket  {gw.socket_path}")
+        out.print(plain("dgm llm gateway", "bold") + " serving " + plain(provider.model, "cyan"))
+        # the token is printed on purpose (it is how to reach the gateway): markup off, no mask
+        out.print(f"  unix socket  {gw.socket_path}", markup=False)
         if gw.port is not None:
             out.print(f"  http         http://127.0.0.1:{gw.port}/v1")
-        out.print(f"  token        {s.token}")
+        out.print(f"  token        {s.token}", markup=False)
         out.print(
             "  try:  curl --unix-socket "
             + str(gw.socket_path)
-            + f" -H 'Authorization: Bearer {s.token}' http://gateway/v1/models"
+            + f" -H 'Authorization: Bearer {s.token}' http://gateway/v1/models",
+            markup=False,
         )
         out.print("[dim]Ctrl-C stops it.[/]")
         try:
@@ -102,7 +104,7 @@ def chat(
     ]
     with Gateway(provider) as gw:
         client = gw.client(purpose="chat")
-        with out.status(f"asking {provider.model} ..."):
+        with out.status(plain(f"asking {provider.model} ...")):
             try:
                 r = client.chat.completions.create(
                     model=provider.model,
@@ -113,24 +115,27 @@ def chat(
             except Exception as e:  # noqa: BLE001 - the gateway's error message says what went wrong
                 raise UserError(f"{provider.model}: {from_client_error(e)}") from None
         usage = gw.usage()
-    out.print(r.choices[0].message.content or "")
+    out.print(plain(r.choices[0].message.content or ""))
     for call in r.choices[0].message.tool_calls or []:
-        out.print(f"[tool call] {call.function.name}({call.function.arguments})")
+        out.print(plain(f"[tool call] {call.function.name}({call.function.arguments})"))
     out.print(
-        f"[dim]{provider.model}: {usage.tokens_in} tokens in, {usage.tokens_out} out, ${usage.cost_usd:.6f}[/]"
+        plain(
+            f"{provider.model}: {usage.tokens_in} tokens in, {usage.tokens_out} out, ${usage.cost_usd:.6f}",
+            "dim",
+        )
     )
 
 
 def _usage_table(title: str, rows: dict[str, Usage]) -> Table:
     from rich.table import Table
 
-    t = Table(title=title)
+    t = Table(title=plain(title))
     name = title.split()[-1]
     for col in (name, "calls", "errors", "refused", "tokens in", "tokens out", "cost"):
         t.add_column(col, justify="left" if col == name else "right")
     for key, u in sorted(rows.items(), key=lambda kv: -kv[1].cost_usd):
         t.add_row(
-            key,
+            plain(key),
             str(u.calls),
             str(u.errors),
             str(u.refused),
@@ -155,7 +160,7 @@ def usage(
     with archive_errors():
         calls = store.llm_calls(store.resolve_run(run), bodies=False)
     if not calls:
-        out.print(f"run {run} made no LLM calls")
+        out.print(plain(f"run {run} made no LLM calls"))
         return
     for field, title in (
         ("purpose", "by purpose"),

@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from archive.info import objective
-from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive
+from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive, plain
 from dgm.config import config_fields, load_config, with_resolved_model
 from dgm.errors import UserError
 from dgm.loop import Engine, Progress
@@ -58,7 +58,7 @@ def render(run_id: str, p: Progress) -> Group:
     workers.add_column("worker")
     workers.add_column("doing")
     for i, w in enumerate(p.workers):
-        workers.add_row(str(i), w)
+        workers.add_row(str(i), plain(w))  # task ids, agent ids: not markup
     parts: list = [head, workers]
     if p.stop_reason:
         parts.append(
@@ -136,7 +136,7 @@ def summary(archive: Archive, run_id: str, reason: str, p: Progress) -> None:
     )
     table.add_row("evaluations", str(p.evaluations))
     if failed:
-        table.add_row("failed expansions", failed)
+        table.add_row("failed expansions", plain(failed))
     direction = archive.run(run_id).direction
     shown = "" if direction is None else f" ({direction})"
     table.add_row(
@@ -219,6 +219,7 @@ def run(
         own_run,
         plan_session,
         resume_config,
+        seed_agent_files,
         start_run,
     )
 
@@ -258,19 +259,26 @@ def run(
             config
         )  # the suite, its stages and images: checked before any run exists
         check_executor(archive, config)  # and the cluster, for --executor ray
+        seed_files = None
         if run_id is None:
+            if not config.problem:  # an agent's folder: a link in it stops here, before a run
+                seed_files = seed_agent_files(config)
             config = with_resolved_model(config)
             run_id = start_run(archive, config, plan.problem)
             target = f"problem {config.problem}" if config.problem else f"suite {config.suite}"
             console.print(
-                f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, {target})"
+                plain(
+                    f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, {target})"
+                )
             )
         with ExitStack() as stack:
             lease = stack.enter_context(own_run(archive, run_id))  # before any work; one owner
             if resume is not None:
                 console.print(f"resuming run {run_id}")
             try:
-                engine = stack.enter_context(open_session(archive, run_id, config, plan=plan))
+                engine = stack.enter_context(
+                    open_session(archive, run_id, config, seed_files=seed_files, plan=plan)
+                )
             except UserError as e:  # nothing ran: say so in the archive too
                 archive.append_event(run_id, "session_failed", {"reason": str(e)})
                 archive.set_run_status(run_id, "failed" if resume is None else "stopped")

@@ -17,6 +17,7 @@ from dgm.cli.common import (
     fmt_usd,
     make_console,
     open_reader,
+    plain,
     short,
 )
 
@@ -34,7 +35,6 @@ def runs(
     if as_json:
         typer.echo(json.dumps([asdict(s) | {"nodes": nodes[s.id]} for s in summaries], indent=1))
         return
-    from rich.markup import escape
     from rich.table import Table
 
     console = make_console()
@@ -58,8 +58,8 @@ def runs(
     for s in summaries:
         table.add_row(
             short(s.id),
-            escape(s.name),
-            escape(s.kind),
+            plain(s.name),
+            plain(s.kind),
             f"[{STATUS_STYLE.get(s.status, '')}]{s.status}[/]",
             str(s.n_agents),
             fmt_best(s),

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dgm.cli.common import plain
 from dgm.errors import UserError
 from sandbox import BACKENDS, Limits, SandboxError, Status, open_backend
 
@@ -92,10 +93,10 @@ def doctor() -> None:
         else:
             table.add_row("sandbox image", "[red]missing[/]", f"{tag}: run `dgm sandbox build`")
     except SandboxError as e:
-        table.add_row("docker engine", "[red]unavailable[/]", str(e))
+        table.add_row("docker engine", "[red]unavailable[/]", plain(e))
     ok, detail = bwrap_works()
     table.add_row(
-        "bubblewrap (local backend)", "[green]ok[/]" if ok else "[yellow]missing[/]", detail
+        "bubblewrap (local backend)", "[green]ok[/]" if ok else "[yellow]missing[/]", plain(detail)
     )
     if ok:
         table.add_row("local backend limits", "", guarantees())
@@ -125,7 +126,7 @@ def _probe_docker(table: Table) -> bool:
             )
             took = time.monotonic() - start
     except SandboxError as e:
-        table.add_row("sandbox run", "[red]failed[/]", str(e))
+        table.add_row("sandbox run", "[red]failed[/]", plain(e))
         return False
     lines = r.stdout.split()
     good = (

@@ -37,9 +37,9 @@ from dgm.llm.budget import Budget, Ledger, Usage, tally
 from dgm.llm.errors import BudgetExceeded, LLMError
 from dgm.llm.provider import Completion, Provider
 from dgm.llm.recorder import Recorder, open_recorder
-from dgm.llm.redact import host_secrets, redact
 from dgm.llm.request import cacheable, canonical, encode, encoded_key
 from dgm.llm.wire import error_body, usage_of
+from dgm.redact import host_secrets, redact
 
 log = logging.getLogger(__name__)
 

@@ -110,8 +110,10 @@ def _receive(stream: IO[bytes]) -> tuple[Any, ...] | None:
 def writer_main() -> None:
     """The writer subprocess: write records until stdin closes."""
     from archive import open_archive
+    from dgm.redact import redact_logs
 
     logging.basicConfig(level=logging.WARNING, format="dgm-llm-recorder: %(message)s")
+    redact_logs()  # its errors name the archive URL
     stores: dict[str, Any] = {}
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while (message := _receive(stdin)) is not None:
