@@ -6,7 +6,8 @@
   of SQLite's -wal/-shm/-journal files beside it) is refused always, `--force` or not.
 - A file is written atomically: a temporary file in the same folder, fsync, rename. A new
   folder is filled under a temporary name and renamed into place: an interrupted or failed
-  write leaves nothing half-written.
+  write leaves nothing half-written. An existing folder (empty, or forced) is filled file by
+  file, each file atomically, so it keeps its owner and mode.
 - An unwritable or odd path (a folder where a file goes, a missing parent folder, no
   permission, /proc) is a UserError: one line naming the path, exit 2.
 
@@ -194,7 +195,9 @@ def write_folder(out: Output, files: Mapping[str, bytes], make_parents: bool = F
         _refuse_archive(out, out.path / _safe_rel(out, rel))
     dest = out.path.resolve() if out.path.exists() else out.path  # a link to a folder stays
     try:
-        if dest.exists() and any(dest.iterdir()):  # --force: file by file
+        # An existing folder (empty, or --force) is filled file by file: it keeps its owner and
+        # mode, and its parent may be one we cannot write (no rename of the folder itself).
+        if dest.exists():
             for rel, data in files.items():
                 target = dest / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -214,7 +217,7 @@ def _safe_rel(out: Output, rel: str) -> str:
 
 
 def _fill_and_rename(dest: Path, files: Mapping[str, bytes]) -> None:
-    """A new (or empty) folder appears whole or not at all."""
+    """A new folder appears whole or not at all."""
     parent = dest.absolute().parent
     tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{dest.name}.", suffix=".tmp"))
     try:
@@ -229,7 +232,7 @@ def _fill_and_rename(dest: Path, files: Mapping[str, bytes]) -> None:
         for path in [*tmp.rglob("*"), tmp]:
             if path.is_dir():
                 os.chmod(path, 0o777 & ~_umask())
-        os.replace(tmp, dest)  # onto an empty folder too (POSIX rename)
+        os.replace(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -38,6 +38,8 @@ CASES = [
     (["report"], "Missing argument 'RUN'", "dgm report --help"),
     (["report", "r", "--open", "yes"], "unexpected extra argument(s) (yes)", "dgm report"),
     (["problem", "score"], "Missing argument", "dgm problem score --help"),
+    (["cluster", "up", "--workers", "x"], "'x' is not a valid integer", "dgm cluster up --help"),
+    (["cluster", "nosuch"], "No such command 'nosuch'", "dgm cluster --help"),
     (["ui", "--port", "abc"], "'--port': 'abc' is not a valid integer", "dgm ui --help"),
 ]
 
