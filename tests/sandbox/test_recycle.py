@@ -5,7 +5,6 @@ runner cannot put back as it started is removed instead. Plus the pool's account
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -60,11 +59,9 @@ print("littered")
 """
 
 
-@pytest.fixture(scope="module")
-def recycling() -> Iterator[DockerBackend]:
-    backend = DockerBackend(run_label="pytest-recycle", pool_size=1, recycle=True)
-    yield backend
-    backend.close()
+@pytest.fixture
+def recycling(recycled_backend: DockerBackend) -> DockerBackend:
+    return recycled_backend
 
 
 def census(backend: DockerBackend) -> tuple[str, str]:
