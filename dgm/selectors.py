@@ -184,9 +184,9 @@ SELECTORS: dict[str, Selector] = {
 #   ISLANDS // 2 weakest are wiped: the i-th weakest restarts with the best agent of the
 #   i-th strongest as its only member. Scores are the ones the archive holds now (higher
 #   is better, as for every selector), so the replay is a function of the candidates.
-# - Sampling within an island: by rank, the best of its m eligible members weighing m and
-#   the worst 1, so any score scale works (float problem scores, resolved fractions). An
-#   island with no eligible member (early in a run) falls back to the roots.
+# - Sampling within an island: by rank, its r-th best eligible member weighing 1/r, so any
+#   score scale works (float problem scores, resolved fractions). An island with no
+#   eligible member (early in a run) falls back to the roots.
 
 ISLANDS = 4
 RESET_PERIOD = 25
@@ -248,7 +248,7 @@ def _reset(
 
 def _by_rank(pool: Sequence[Candidate], rng: random.Random) -> Candidate:
     ranked = sorted(pool, key=lambda c: c.score, reverse=True)  # type: ignore[arg-type,return-value]
-    return rng.choices(ranked, weights=range(len(ranked), 0, -1), k=1)[0]
+    return rng.choices(ranked, weights=[1 / r for r in range(1, len(ranked) + 1)], k=1)[0]
 
 
 def islands(candidates: Sequence[Candidate], rng: random.Random, k: int) -> list[str]:

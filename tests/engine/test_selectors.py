@@ -232,3 +232,18 @@ def test_islands_is_a_pure_function_of_the_candidates() -> None:
     assert selectors.islands(pool, random.Random(9), 20) == first
     assert pool == before
     assert set(first) <= {c.agent_id for c in pool}
+
+
+def test_islands_weigh_the_rth_best_of_an_island_one_over_r() -> None:
+    pool = [
+        *ISLE,
+        C("e", "a", score=0.4),  # 5: island 1
+        C("f", "S", score=0.2),  # 6: island 2
+        C("g", "S", score=0.2),  # 7: island 3
+        C("h", "S", score=0.2),  # 8: island 0
+    ]
+    # The next child is the 9th: island 1 ranks a (0.9), e (0.4), S (0.1): 1, 1/2, 1/3.
+    rng = random.Random(5)
+    counts = Counter(selectors.islands(pool, rng, 1)[0] for _ in range(6000))
+    freq = {k: v / 6000 for k, v in counts.items()}
+    assert freq == pytest.approx({"a": 6 / 11, "e": 3 / 11, "S": 2 / 11}, abs=0.025)
