@@ -208,3 +208,108 @@ SELECTORS: dict[str, Selector] = {
     "random": uniform,
     "clade_thompson": clade_thompson,
 }
+
+
+# -- islands (FunSearch, OpenEvolve) -----------------------------------------------------
+#
+# The population is split into ISLANDS sub-populations that evolve apart; every
+# RESET_PERIOD agents the weaker half is wiped and each wiped island restarts from the best
+# agent of a surviving one (FunSearch's `reset_islands`). The selector keeps no state:
+# island membership is replayed from the archive on every call, by these rules.
+#
+# - Schedule: the parent of the child that will be the archive's n-th agent (0-based,
+#   creation order, every status) is drawn from island n mod ISLANDS. A call for k parents
+#   serves the children n = len(candidates) .. len(candidates) + k - 1.
+# - Membership: a root (no parent in the archive, e.g. the seed) founds every island. The
+#   n-th agent joins island n mod ISLANDS when its parent is a member of it (the schedule
+#   was followed); otherwise (parallel workers, a resume with another selector) it joins
+#   the lowest-numbered island its parent is still in, or none if every island of its
+#   parent was wiped since (a dead lineage, as in FunSearch).
+# - Reset: before the agent at each multiple b of RESET_PERIOD (b > 0) is placed (and so
+#   before its parent is picked), islands are ranked by the best score among their
+#   eligible members (none ranks lowest; ties: the higher number is weaker) and the
+#   ISLANDS // 2 weakest are wiped: the i-th weakest restarts with the best agent of the
+#   i-th strongest as its only member. Scores are the ones the archive holds now (higher
+#   is better, as for every selector), so the replay is a function of the candidates.
+# - Sampling within an island: by rank, its r-th best eligible member weighing 1/r, so any
+#   score scale works (float problem scores, resolved fractions). An island with no
+#   eligible member (early in a run) falls back to the roots.
+
+ISLANDS = 4
+RESET_PERIOD = 25
+
+
+def island_members(
+    candidates: Sequence[Candidate], n_islands: int = ISLANDS, period: int = RESET_PERIOD
+) -> list[list[Candidate]]:
+    """The current members of each island, by the rules above, in creation order."""
+    index = {c.agent_id: n for n, c in enumerate(candidates)}
+    # Membership as (island, era) pairs: wiping island i starts a new era of it, which
+    # drops every earlier member at once without visiting them.
+    era = [0] * n_islands
+    best: list[tuple[float, int] | None] = [None] * n_islands  # (score, agent index)
+    joined: list[set[tuple[int, int]]] = []
+    for n in range(len(candidates) + 1):
+        if n and period > 0 and n % period == 0:
+            _reset(era, best, joined)  # also when the next child is the one at b
+        if n == len(candidates):
+            break
+        c = candidates[n]
+        parent = index.get(c.parent_id) if c.parent_id is not None else None
+        if parent is None or parent >= n:
+            now = list(range(n_islands))  # a root founds every island
+        else:
+            current = sorted(i for i, e in joined[parent] if e == era[i])
+            target = n % n_islands
+            now = [target] if target in current else current[:1]
+        joined.append({(i, era[i]) for i in now})
+        if c.status == ELIGIBLE_STATUS and c.score is not None:
+            for i in now:
+                if best[i] is None or c.score > best[i][0]:  # type: ignore[index]
+                    best[i] = (c.score, n)
+    return [
+        [candidates[n] for n, pairs in enumerate(joined) if (i, era[i]) in pairs]
+        for i in range(n_islands)
+    ]
+
+
+def _reset(
+    era: list[int], best: list[tuple[float, int] | None], joined: list[set[tuple[int, int]]]
+) -> None:
+    """Wipe the weaker half of the islands; each restarts from a survivor's best agent."""
+    n_islands = len(era)
+    # Weakest first: no eligible member, then by best score; ties: the higher number.
+    ranked = sorted(
+        range(n_islands),
+        key=lambda i: (best[i] is not None, best[i][0] if best[i] else 0.0, -i),  # type: ignore[index]
+    )
+    weak, strong = ranked[: n_islands // 2], ranked[n_islands // 2 :][::-1]
+    for wiped, survivor in zip(weak, strong, strict=False):
+        founder = best[survivor]
+        if founder is None:
+            continue  # no survivor has an eligible agent yet: nothing to restart from
+        era[wiped] += 1
+        joined[founder[1]].add((wiped, era[wiped]))
+        best[wiped] = founder
+
+
+def _by_rank(pool: Sequence[Candidate], rng: random.Random) -> Candidate:
+    ranked = sorted(pool, key=lambda c: c.score, reverse=True)  # type: ignore[arg-type,return-value]
+    return rng.choices(ranked, weights=[1 / r for r in range(1, len(ranked) + 1)], k=1)[0]
+
+
+def islands(candidates: Sequence[Candidate], rng: random.Random, k: int) -> list[str]:
+    """Parents drawn island by island (see the rules above this function)."""
+    if not eligible(candidates) or k <= 0:
+        return []
+    members = island_members(candidates)
+    ids = {c.agent_id for c in candidates}
+    roots = eligible([c for c in candidates if c.parent_id not in ids])
+    picks = []
+    for j in range(k):
+        pool = eligible(members[(len(candidates) + j) % ISLANDS]) or roots or eligible(candidates)
+        picks.append(_by_rank(pool, rng).agent_id)
+    return picks
+
+
+SELECTORS["islands"] = islands

@@ -39,6 +39,7 @@ from sandbox.backend_base import (
     TarFiles,
     TarRun,
     broken,
+    check_writable,
     exec_result,
     finished,
     prepare_gateway,
@@ -74,6 +75,7 @@ log = logging.getLogger(__name__)
 USER = f"{SANDBOX_UID}:{SANDBOX_UID}"
 LABEL = "dgm.sandbox"
 GRACE_S = 10.0  # after the inner deadline, how long before the container is force-removed
+RESET_TIMEOUT_S = 30.0  # a reset that takes longer gets the container removed instead
 START_HINT = "start one with `bash scripts/dockerd.sh`, or use `--sandbox local`"
 
 # Runs the command under `timeout -s KILL`, then kills every process the sandbox user still
@@ -184,6 +186,7 @@ class DockerBackend:
         image: str | None = None,
         run_label: str | None = None,
         pool_size: int = 2,
+        recycle: bool = False,
     ) -> None:
         self.client = connect()
         self.image = image or sandbox_image.image_tag()
@@ -207,7 +210,14 @@ class DockerBackend:
         self.run_label = run_label or ""
         self.owner = owner_token()
         self.orphans_removed = remove_orphans(self.client)
-        self.pool: WarmPool[ContainerSpec] = WarmPool(self._create, self._remove, pool_size)
+        # Recycling needs the runner, which puts a container back as it started; a foreign
+        # image has no runner and a writable root, so its containers are never reused.
+        self.recycle = recycle and self.native
+        self._controls: dict[str, tuple[object, socket.socket]] = {}
+        self._controls_lock = threading.Lock()
+        self.pool: WarmPool[ContainerSpec] = WarmPool(
+            self._create, self._remove, pool_size, self._reset if self.recycle else None
+        )
         self._closed = False
         atexit.register(self.close)
 
@@ -230,7 +240,7 @@ class DockerBackend:
     def warm(self, limits: Limits = DEFAULT_LIMITS, gateway_socket: Path | None = None) -> None:
         """Fill the pool for these limits now (and wait), so the first opens are fast."""
         gw_dir, _ = prepare_gateway(gateway_socket)
-        self.pool.discard(self.pool.take(self._spec(limits, gw_dir)))
+        self.pool.give_back(self.pool.take(self._spec(limits, gw_dir)))
         self.pool.wait_idle()
 
     def _spec(self, limits: Limits, gateway_dir: Path | None) -> ContainerSpec:
@@ -314,10 +324,64 @@ class DockerBackend:
         return c["Id"]
 
     def _remove(self, cid: str) -> None:
+        self._forget_control(cid)
         try:
             self.client.api.remove_container(cid, force=True)
         except docker.errors.NotFound:
             pass
+
+    def control(self, cid: str) -> socket.socket:
+        """The attached stdin/stdout of a container's runner, kept open for its whole life
+        (a recycled container keeps its stream: attaching again costs a round trip)."""
+        with self._controls_lock:
+            pair = self._controls.get(cid)
+        if pair is None:
+            io = self.client.api.attach_socket(
+                cid, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
+            pair = (io, getattr(io, "_sock", io))
+            with self._controls_lock:
+                self._controls[cid] = pair
+        return pair[1]
+
+    def _forget_control(self, cid: str) -> None:
+        with self._controls_lock:
+            pair = self._controls.pop(cid, None)
+        if pair is not None:
+            try:
+                pair[1].close()
+            except OSError:
+                pass
+
+    def _reset(self, cid: str) -> bool:
+        """Ask the runner to put the container back as it started (sandbox/runner.py
+        `reset`); True only when it says it did and checked it."""
+        messages = MessageReader(CappedBuffer(1 << 14), CappedBuffer(1 << 14))
+        frames = FrameReader(messages, CappedBuffer(1 << 14))  # type: ignore[arg-type]
+        to_send = memoryview(b'{"reset": true}\n')
+        deadline = time.monotonic() + RESET_TIMEOUT_S
+        try:
+            sock = self.control(cid)
+            sock.setblocking(False)
+            while messages.exit is None and time.monotonic() < deadline:
+                readable, writable, _ = select.select(
+                    [sock], [sock] if len(to_send) else [], [], 1.0
+                )
+                if writable:
+                    to_send = to_send[sock.send(to_send) :]
+                if readable:
+                    chunk = sock.recv(1 << 16)
+                    if not chunk:
+                        break
+                    frames.feed(chunk)
+        except (OSError, docker.errors.APIError, requests.exceptions.RequestException) as e:
+            log.warning("sandbox %s: could not reset it: %s", cid[:12], e)
+            return False
+        info = messages.exit or {}
+        if info.get("clean") is not True:
+            log.warning("sandbox %s not reused: %s", cid[:12], info.get("why") or "no answer")
+            return False
+        return True
 
 
 class DockerSandbox(TarFiles):
@@ -337,9 +401,20 @@ class DockerSandbox(TarFiles):
         self._closed = False
         self._broken: str | None = None
         self._oom_seen = 0
-        self._control: socket.socket | None = None  # attached stdin/stdout of the runner
 
     # -- files in and out (TarFiles) ------------------------------------------------------
+
+    def _copy_in(self, data: bytes, dest: str) -> None:
+        """Into the top of a writable directory (it always exists): tar alone, without the
+        shell and mkdir of the general case (two process starts fewer per copy)."""
+        if not self.strict_dest or check_writable(dest) not in WRITABLE_DIRS:
+            super()._copy_in(data, dest)
+            return
+        run = self._tar(
+            ["tar", "-x", "-f", "-", "--no-same-owner", "-C", dest], data, 1 << 16, 1 << 20
+        )
+        if run.rc != 0:
+            raise SandboxError(f"copy into {dest} failed: {run.why()}")
 
     def _tar(self, argv: list[str], stdin: bytes | None, cap: int, flood: int) -> TarRun:
         with self._lock:
@@ -535,13 +610,7 @@ class DockerSandbox(TarFiles):
         return out, err, info, kill_sent
 
     def _control_socket(self) -> socket.socket:
-        if self._control is None:
-            s = self.api.attach_socket(
-                self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-            )
-            self._control_io = s
-            self._control = getattr(s, "_sock", s)
-        return self._control
+        return self.backend.control(self.id)
 
     def _oom_increased(self) -> bool:
         try:
@@ -565,12 +634,16 @@ class DockerSandbox(TarFiles):
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            if self._control is not None:
-                try:
-                    self._control.close()
-                except OSError:
-                    pass
-            self.backend.pool.discard(self.id)
+            # Closed from another thread mid-command: the runner is busy, so it goes.
+            idle = self._lock.acquire(blocking=False)
+            try:
+                if self._broken or not idle:
+                    self.backend.pool.discard(self.id)
+                else:  # recycled when the backend recycles, else removed
+                    self.backend.pool.give_back(self.id)
+            finally:
+                if idle:
+                    self._lock.release()
 
     def __enter__(self) -> DockerSandbox:
         return self

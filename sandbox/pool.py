@@ -1,9 +1,13 @@
 """A warm pool of fresh sandboxes, started ahead of need.
 
-Reusing a sandbox across untrusted runs is not safe (the previous run may have left a
-process, a file or a poisoned cache behind), so the pool only ever hands out instances
-that have never run anything, and refills itself in the background. Removal of used
-instances also happens in the background, so closing a sandbox costs its caller nothing.
+Reusing a sandbox across untrusted runs is not safe as such (the previous run may have
+left a process, a file or a poisoned cache behind), so the pool only ever hands out
+instances that have never run anything, or, when it is given a `recycle` function,
+instances that function has put back into the state they started in and checked (the
+Docker backend's runner does that: see sandbox/runner.py `reset`); an instance it cannot
+vouch for is removed. Creation and removal run on background threads (two at once: on
+two cores the engine gains little from more), recycling on a thread of its own so that it
+never waits behind a slow creation; closing a sandbox costs its caller nothing.
 """
 
 from __future__ import annotations
@@ -11,66 +15,146 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
+CREATORS = 2  # threads that create and remove instances
+# How long `take` waits for an instance being recycled rather than create one (a reset
+# takes milliseconds, a creation hundreds of them, and an extra instance is churn).
+RECYCLE_WAIT_S = 2.0
 
 
 class WarmPool(Generic[K]):
-    """Per key (a container spec), up to `size` started, never-used instances (ids)."""
+    """Per key (a container spec), up to `size` started instances (ids) ready to hand out.
+
+    With `recycle`, instances handed out count towards `size` until they come back, so the
+    pool does not create instances it would have to throw away when they return."""
 
     def __init__(
-        self, create: Callable[[K], str], destroy: Callable[[str], None], size: int
+        self,
+        create: Callable[[K], str],
+        destroy: Callable[[str], None],
+        size: int,
+        recycle: Callable[[str], bool] | None = None,
     ) -> None:
         self._create = create
         self._destroy = destroy
+        self._recycle = recycle
         self._size = size
         self._ready: dict[K, deque[str]] = defaultdict(deque)
+        self._out: Counter[K] = Counter()  # handed out, may come back (recycling only)
+        self._making: Counter[K] = Counter()  # being created now
+        self._recycling: Counter[K] = Counter()  # given back, being reset
+        self._key_of: dict[str, K] = {}  # handed-out instance -> its key (recycling only)
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._pending = 0  # jobs queued or running
         self._jobs: queue.Queue[tuple[str, object] | None] = queue.Queue()
+        self._returns: queue.Queue[tuple[str, K] | None] = queue.Queue()
         self._closed = False
-        self._worker = threading.Thread(target=self._work, name="sandbox-pool", daemon=True)
-        self._worker.start()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"sandbox-pool-{i}", daemon=True)
+            for i in range(CREATORS)
+        ]
+        if recycle is not None:
+            self._threads.append(
+                threading.Thread(target=self._recycle_work, name="sandbox-recycle", daemon=True)
+            )
+        for t in self._threads:
+            t.start()
 
     def take(self, key: K) -> str:
         """A fresh instance for `key`: from the pool when one is ready, else made now."""
-        with self._lock:
+        with self._idle:
             ready = self._ready[key]
+            if not ready and self._recycling[key]:
+                self._idle.wait_for(lambda: bool(ready) or not self._recycling[key], RECYCLE_WAIT_S)
             cid = ready.popleft() if ready else None
+            if cid is not None:
+                self._handed_out(cid, key)  # in the same breath, or a refill sees a gap
+        if cid is None:
+            cid = self._create(key)
+            with self._lock:
+                self._handed_out(cid, key)
         if self._size > 0:
-            self._jobs.put(("refill", key))
-        return cid if cid is not None else self._create(key)
+            self._submit(("refill", key))
+        return cid
+
+    def give_back(self, cid: str) -> None:
+        """A used instance: recycled in the background when the pool recycles, else removed."""
+        with self._lock:
+            key = self._key_of.pop(cid, None)
+            if key is not None:  # from "out" to "recycling" at once: never counted as gone
+                self._out[key] -= 1
+                self._recycling[key] += 1
+                self._pending += 1
+        if key is None:
+            self.discard(cid)
+            return
+        self._returns.put((cid, key))
 
     def discard(self, cid: str) -> None:
-        """Remove a used instance, in the background."""
-        self._jobs.put(("destroy", cid))
+        """Remove an instance (broken, or not to be reused), in the background."""
+        key = self._returned(cid)
+        self._submit(("destroy", cid))
+        if key is not None and self._size > 0 and not self._closed:
+            self._submit(("refill", key))
 
     def ready_count(self, key: K) -> int:
         with self._lock:
             return len(self._ready[key])
 
     def wait_idle(self, timeout: float | None = None) -> None:
-        """Block until queued refills and removals are done (tests, benchmarks, close)."""
-        done = threading.Event()
-        self._jobs.put(("mark", done))
-        done.wait(timeout)
+        """Block until queued refills, recycles and removals are done (tests, benchmarks)."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._pending == 0, timeout)
 
     def close(self) -> None:
         """Finish queued removals, stop refilling, remove every unused instance."""
         if self._closed:
             return
         self._closed = True
-        self._jobs.put(None)
-        self._worker.join(timeout=120)
+        for _ in range(CREATORS):
+            self._jobs.put(None)
+        self._returns.put(None)
+        for t in self._threads:
+            t.join(timeout=120)
+        self._drain()
         with self._lock:
             leftovers = [cid for ready in self._ready.values() for cid in ready]
             self._ready.clear()
         for cid in leftovers:
             self._destroy_quietly(cid)
+
+    # -- background work -------------------------------------------------------------------
+
+    def _submit(self, job: tuple[str, object]) -> None:
+        with self._lock:
+            self._pending += 1
+        self._jobs.put(job)
+
+    def _done(self) -> None:
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
+
+    def _handed_out(self, cid: str, key: K) -> None:
+        """Count `cid` as out until it comes back (recycling only). Holds the lock."""
+        if self._recycle is not None:
+            self._out[key] += 1
+            self._key_of[cid] = key
+
+    def _returned(self, cid: str) -> K | None:
+        """Stop counting `cid` as handed out; its key, when the pool recycles."""
+        with self._lock:
+            key = self._key_of.pop(cid, None)
+            if key is not None:
+                self._out[key] -= 1
+        return key
 
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
@@ -78,32 +162,72 @@ class WarmPool(Generic[K]):
             try:
                 if kind == "destroy":
                     self._destroy_quietly(arg)  # type: ignore[arg-type]
-                elif kind == "mark":
-                    arg.set()  # type: ignore[attr-defined]
                 elif kind == "refill" and not self._closed:
                     self._refill(arg)  # type: ignore[arg-type]
             except Exception as e:  # the pool is an optimisation: never let it kill the caller
                 log.warning("sandbox pool: %s failed: %s", kind, e)
-        # Drain removals queued before close.
+            finally:
+                self._done()
+
+    def _drain(self) -> None:
+        """After the threads stopped: what was still queued is removed, not reused."""
         while True:
             try:
                 job = self._jobs.get_nowait()
             except queue.Empty:
-                return
+                break
             if job is not None and job[0] == "destroy":
                 self._destroy_quietly(job[1])  # type: ignore[arg-type]
-            elif job is not None and job[0] == "mark":
-                job[1].set()  # type: ignore[attr-defined]
+        while True:
+            try:
+                back = self._returns.get_nowait()
+            except queue.Empty:
+                break
+            if back is not None:
+                self._destroy_quietly(back[0])
+
+    def _recycle_work(self) -> None:
+        assert self._recycle is not None
+        while (job := self._returns.get()) is not None:
+            cid, key = job
+            try:
+                clean = not self._closed and self._recycle(cid)
+            except Exception as e:
+                log.warning("sandbox pool: recycling %s failed: %s", cid[:12], e)
+                clean = False
+            with self._idle:
+                keep = clean and not self._closed and len(self._ready[key]) < self._size
+                if keep:
+                    self._ready[key].append(cid)
+                self._recycling[key] -= 1
+                self._idle.notify_all()
+            if not keep:
+                self._destroy_quietly(cid)
+                if not self._closed:
+                    self._submit(("refill", key))
+            self._done()
 
     def _refill(self, key: K) -> None:
-        while self.ready_count(key) < self._size and not self._closed:
-            cid = self._create(key)
+        while not self._closed:
             with self._lock:
-                if self._closed:
-                    leftover = cid
-                else:
+                have = (
+                    len(self._ready[key])
+                    + self._out[key]
+                    + self._recycling[key]
+                    + self._making[key]
+                )
+                if have >= self._size:
+                    return
+                self._making[key] += 1
+            try:
+                cid = self._create(key)
+            finally:
+                with self._lock:
+                    self._making[key] -= 1
+            with self._lock:
+                leftover = cid if self._closed else None
+                if leftover is None:
                     self._ready[key].append(cid)
-                    leftover = None
             if leftover:
                 self._destroy_quietly(leftover)
 

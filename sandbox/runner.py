@@ -20,6 +20,8 @@ Protocol. Request: one JSON line {"argv", "env", "cwd", "timeout", "cap", "flood
 Reply: messages of 1 type byte + 4-byte big-endian length + payload: b"O"/b"E" (stdout /
 stderr bytes, at most `cap` of each), then b"X" with JSON {"rc", "timed_out", "flooded",
 "killed", "oom", "seen_out", "seen_err"}. A line {"kill": true} while a command runs kills it.
+A line {"reset": true} between commands empties the container (see `reset`) and answers
+b"X" with JSON {"clean", "why"}.
 """
 
 import ctypes
@@ -28,6 +30,7 @@ import json
 import os
 import select
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -294,8 +297,130 @@ def run(req, stdin_buf):
     return payload.rest
 
 
+# -- reset: the container back to the state it started in ---------------------------------
+#
+# Between two sandboxes a recycled container must hold nothing of the first: no process, no
+# file, no IPC object, nothing on the directories' own inodes. At start-up (before any
+# command) the runner notes every filesystem the sandbox user can write to (the tmpfs
+# mounts, /dev/shm, /dev/mqueue; the root is read-only) with the mode, times and extended
+# attributes of its top directory. A reset kills every other process and checks that none
+# is left, empties those filesystems, restores their top directories, removes every System
+# V IPC object, then checks the result against the notes. Anything it cannot restore or
+# check makes it answer "not clean", and the host then removes the container instead.
+
+IPC_RMID = 0
+IPC_KINDS = {"shm": "shmctl", "sem": "semctl", "msg": "msgctl"}
+WRITABLE_FS = ("tmpfs", "mqueue")
+
+
+def writable_roots():
+    """{mount point: (mode, atime_ns, mtime_ns)} of the filesystems we may write to."""
+    roots = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            mount_point, mount_opts = fields[4].replace("\\040", " "), fields[5].split(",")
+            fstype = fields[fields.index("-") + 1]
+            if fstype not in WRITABLE_FS or "rw" not in mount_opts:
+                continue
+            st = os.lstat(mount_point)  # a file mounted over (e.g. /proc/keys) is no place
+            if stat.S_ISDIR(st.st_mode) and os.access(mount_point, os.W_OK):
+                roots[mount_point] = (st.st_mode, st.st_atime_ns, st.st_mtime_ns)
+    return roots
+
+
+def other_processes():
+    return [p for p in os.listdir("/proc") if p.isdigit() and p != "1"]
+
+
+def empty_dir(path):
+    """Remove everything under `path`. Nothing else runs now, so plain paths are safe; a
+    tree too deep or too long to walk raises, and the container is then not reused."""
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            os.chmod(entry.path, 0o700)  # a candidate may have left it unreadable
+            empty_dir(entry.path)
+            os.rmdir(entry.path)
+        else:
+            os.unlink(entry.path)
+
+
+def remove_ipc():
+    for kind, call in IPC_KINDS.items():
+        with open(f"/proc/sysvipc/{kind}") as f:
+            ids = [int(line.split()[1]) for line in f.readlines()[1:] if line.strip()]
+        for ipc_id in ids:
+            if kind == "sem":
+                getattr(LIBC, call)(ipc_id, 0, IPC_RMID)
+            else:
+                getattr(LIBC, call)(ipc_id, IPC_RMID, None)
+
+
+def dirty(roots):
+    """What is left that a fresh container would not hold ("" when nothing)."""
+    if other_processes():
+        return f"processes left: {', '.join(other_processes()[:5])}"
+    for kind in IPC_KINDS:
+        with open(f"/proc/sysvipc/{kind}") as f:
+            if len([line for line in f if line.strip()]) > 1:
+                return f"System V {kind} objects left"
+    for root, (mode, _atime, _mtime) in roots.items():
+        st = os.lstat(root)
+        if os.listdir(root):
+            return f"files left in {root}"
+        if st.st_mode != mode:
+            return f"{root} has mode {st.st_mode:o}, not {mode:o}"
+        if st.st_uid == os.getuid() and os.listxattr(root):
+            return f"extended attributes left on {root}"
+    return ""
+
+
+def restore_times(roots):
+    """Our own top directories get their times back, last (reading one moves its atime);
+    root's (/dev/shm) we cannot touch."""
+    for root, (_mode, atime, mtime) in roots.items():
+        if os.lstat(root).st_uid == os.getuid():
+            os.utime(root, ns=(atime, mtime))
+            st = os.lstat(root)
+            if (st.st_atime_ns, st.st_mtime_ns) != (atime, mtime):
+                return f"{root} keeps the times of the last sandbox"
+    return ""
+
+
+def reset(roots):
+    """Make the container as it started; reply {"clean": bool, "why": str}."""
+    if isinstance(roots, str):  # no notes from start-up: nothing to check against
+        send(b"X", json.dumps({"clean": False, "why": roots}).encode())
+        return
+    why = ""
+    try:
+        for _ in range(20):
+            sweep(None)
+            if not other_processes():
+                break
+            time.sleep(0.05)
+        remove_ipc()
+        for root, (mode, _atime, _mtime) in roots.items():
+            owned = os.lstat(root).st_uid == os.getuid()
+            if owned:
+                os.chmod(root, 0o700)
+            empty_dir(root)
+            if owned:
+                for name in os.listxattr(root):
+                    os.removexattr(root, name)
+                os.chmod(root, mode & 0o7777)
+        why = dirty(roots) or restore_times(roots)
+    except (OSError, RecursionError, ValueError) as e:
+        why = f"{type(e).__name__}: {e}"
+    send(b"X", json.dumps({"clean": not why, "why": why}).encode())
+
+
 def main():
     LIBC.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0: no ptrace, /proc/1/* owned by root
+    try:  # before any command: the state a reset goes back to
+        roots = writable_roots()
+    except (OSError, ValueError, IndexError) as e:
+        roots = f"could not list the writable filesystems at start: {e}"
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
     buf = b""
@@ -309,6 +434,9 @@ def main():
         if not line.strip():
             continue
         req = json.loads(line)
+        if req.get("reset"):
+            reset(roots)
+            continue
         if "argv" not in req:
             continue  # a late kill: the command already ended
         try:

@@ -3,8 +3,9 @@
     python -m benchmarks.perf.problem_throughput [--n 40] [--workers 2] [--backend docker]
 
 A trivial evaluator (import the candidate, call it, return one metric) scores N candidates
-through `Evaluator.evaluate`, each in a fresh sandbox from the warm pool, and the same
-evaluator runs bare on the host (the same in-sandbox harness, as a subprocess).
+through `Evaluator.evaluate`, each in its own sandbox from the warm pool (a recycled
+container, reset and checked by its runner: docs/sandbox.md), and the same evaluator runs
+bare on the host (the same in-sandbox harness, as a subprocess).
 Prints ONE JSON line:
 - overhead_ms_p50: median sandboxed evaluation minus median bare one, one at a time;
 - evals_per_s: sandboxed evaluations per second with `--workers` at once;

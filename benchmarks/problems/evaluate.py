@@ -25,8 +25,6 @@ from sandbox import ExecResult, Limits, Sandbox, SandboxBackend, SandboxError, S
 HARNESS_DIR = Path(__file__).resolve().parent / "harness"
 VIOLATION_EXIT = 86  # harness/sitecustomize.py ends a process with it on a tripwire
 FLOOD_NOTE = "[dgm sandbox: output passed"  # what the sandbox appends when it kills a flood
-# One copy-in instead of two: the command itself makes the report directory first.
-MAKE_REPORT_DIR = ["sh", "-c", f'mkdir -p {REPORT_DIR} && exec "$@"', "sh"]
 
 
 def harness_files() -> dict[str, bytes]:
@@ -73,11 +71,20 @@ def open_problem_backend(
     pool_size: int = 2,
     run_label: str = "problem",
     step: Callable[[str], None] = lambda _m: None,
+    recycle: bool = True,
 ) -> SandboxBackend:
-    """A sandbox backend whose sandboxes hold the problem's packages."""
+    """A sandbox backend whose sandboxes hold the problem's packages. Docker containers are
+    recycled unless `recycle` is False: the runner empties each one and checks it is as it
+    started before the next candidate gets it (docs/sandbox.md), as a container per
+    candidate caps a 2-core machine at about 3 evaluations a second."""
     if name == "docker":
-        return open_backend(
-            "docker", image=problem_image(problem, step), run_label=run_label, pool_size=pool_size
+        from sandbox.docker_backend import DockerBackend
+
+        return DockerBackend(
+            image=problem_image(problem, step),
+            run_label=run_label,
+            pool_size=pool_size,
+            recycle=recycle,
         )
     return open_backend(name)
 
@@ -122,8 +129,10 @@ class Evaluator:
             with self.backend.open(self.limits) as sb:
                 files = {**self.payload, **{k: v.encode() for k, v in program.items()}}
                 sb.put_files(files, TASK)
+                # The report directory is made by the harness's sitecustomize, in the
+                # evaluation's first Python process: no shell and mkdir to start first.
                 result = sb.run(
-                    [*MAKE_REPORT_DIR, *p.command],
+                    p.command,
                     timeout_s=p.timeout_s,
                     workdir=p.workdir,
                     env=env,

@@ -15,6 +15,7 @@ from dgm.cli import app
 from dgm.config import Limits, ReEvoSettings, RunConfig, Stage, load_config, with_resolved_model
 from dgm.errors import UserError
 from dgm.mutators.operators import OPERATORS
+from dgm.selectors import SELECTORS
 from dgm.session import plan_session, resume_config, start_run
 
 
@@ -59,7 +60,7 @@ def test_overrides_win_and_none_is_ignored() -> None:
         ),
         (
             {"selector": "greedy"},
-            "invalid config field 'selector': use one of score_child_prop, score_prop, best, random, clade_thompson (got 'greedy'); fix it in the YAML or on the command line",
+            f"invalid config field 'selector': use one of {', '.join(SELECTORS)} (got 'greedy'); fix it in the YAML or on the command line",
         ),
         (
             {"operator": "crossover"},

@@ -184,3 +184,90 @@ def test_rank_fitness_maps_any_problem_scores_into_0_1_by_rank() -> None:
         assert picks and set(picks) <= {"a", "b", "c", "d", "e"}, name
     counts = Counter(selectors.score_prop(ranked_pool, random.Random(2), 4000))
     assert counts["e"] > counts["b"] > counts["a"]
+
+
+# Islands (4 islands): the seed S founds all of them; the n-th agent joins island n mod 4
+# when its parent is in it, else its parent's lowest island.
+ISLE = [
+    C("S", None, score=0.1),  # 0: every island
+    C("a", "S", score=0.9),  # 1: island 1
+    C("b", "S", score=0.2),  # 2: island 2
+    C("c", "S", score=0.5),  # 3: island 3
+    C("d", "S", score=0.3),  # 4: island 0
+]
+
+
+def members(pool: list[C], period: int = 25) -> list[list[str]]:
+    return [[c.agent_id for c in isle] for isle in selectors.island_members(pool, 4, period)]
+
+
+def test_island_membership_follows_the_schedule_and_the_lineage() -> None:
+    assert members(ISLE) == [["S", "d"], ["S", "a"], ["S", "b"], ["S", "c"]]
+    grown = [
+        *ISLE,
+        C("e", "a", score=0.4),  # 5: 5 mod 4 = 1, and a is in island 1
+        C("f", "a", score=0.4),  # 6: scheduled for island 2, but a is only in island 1
+        C("g", "S", status="pending"),  # 7: island 3; pending agents are members too
+    ]
+    assert members(grown) == [["S", "d"], ["S", "a", "e", "f"], ["S", "b"], ["S", "c", "g"]]
+
+
+def test_islands_reset_wipes_the_weaker_half_from_the_best_survivors() -> None:
+    # Before agent 5: bests are 0.3 (island 0), 0.9 (1), 0.2 (2), 0.5 (3). Islands 2 and 0
+    # are the weakest: 2 restarts from island 1's best (a), 0 from island 3's best (c).
+    assert members(ISLE, period=5) == [["c"], ["S", "a"], ["a"], ["S", "c"]]
+    grown = [
+        *ISLE,
+        C("h", "S", score=0.8),  # 5: island 1 (S is still in it)
+        C("i", "a", score=0.8),  # 6: island 2, whose only member is a
+        C("j", "b", score=0.8),  # 7: b's island was wiped: a dead lineage, in no island
+        C("k", "d", score=0.8),  # 8: so was d's
+    ]
+    assert members(grown, period=5) == [["c"], ["S", "a", "h"], ["a", "i"], ["S", "c"]]
+
+
+def test_islands_picks_by_rank_within_the_scheduled_island() -> None:
+    # Five agents: the next child is the 5th (island 1: S 0.1, a 0.9 -> a 2/3, S 1/3);
+    # with k = 4 the picks serve islands 1, 2, 3, 0 in turn.
+    picks = [selectors.islands(ISLE, random.Random(s), 4) for s in range(6000)]
+    expected = [{"a": 2 / 3, "S": 1 / 3}, {"b": 2 / 3, "S": 1 / 3}, {"c": 2 / 3, "S": 1 / 3}]
+    expected.append({"d": 2 / 3, "S": 1 / 3})
+    for j, probs in enumerate(expected):
+        counts = Counter(p[j] for p in picks)
+        assert set(counts) == set(probs)
+        for agent, p in probs.items():
+            assert counts[agent] / len(picks) == pytest.approx(p, abs=0.025)
+
+
+def test_islands_without_eligible_members_fall_back_to_the_roots() -> None:
+    pool = [
+        C("S", None, score=0.4),
+        C("x", "S", status="pending"),  # 1: island 1, not eligible
+        C("y", "S", status="rejected", score=0.9),  # 2: island 2, not eligible
+    ]
+    # Next child is the 3rd: island 3 holds only S; k=3 serves islands 3, 0, 1.
+    assert selectors.islands(pool, random.Random(1), 3) == ["S", "S", "S"]
+
+
+def test_islands_is_a_pure_function_of_the_candidates() -> None:
+    pool = [*ISLE, *(C(f"z{n}", "a", score=n / 60) for n in range(5, 60))]
+    before = list(pool)
+    first = selectors.islands(pool, random.Random(9), 20)
+    assert selectors.islands(pool, random.Random(9), 20) == first
+    assert pool == before
+    assert set(first) <= {c.agent_id for c in pool}
+
+
+def test_islands_weigh_the_rth_best_of_an_island_one_over_r() -> None:
+    pool = [
+        *ISLE,
+        C("e", "a", score=0.4),  # 5: island 1
+        C("f", "S", score=0.2),  # 6: island 2
+        C("g", "S", score=0.2),  # 7: island 3
+        C("h", "S", score=0.2),  # 8: island 0
+    ]
+    # The next child is the 9th: island 1 ranks a (0.9), e (0.4), S (0.1): 1, 1/2, 1/3.
+    rng = random.Random(5)
+    counts = Counter(selectors.islands(pool, rng, 1)[0] for _ in range(6000))
+    freq = {k: v / 6000 for k, v in counts.items()}
+    assert freq == pytest.approx({"a": 6 / 11, "e": 3 / 11, "S": 2 / 11}, abs=0.025)

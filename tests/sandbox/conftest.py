@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox import Limits, SandboxBackend, Status, open_backend
+from sandbox.docker_backend import DockerBackend
 from sandbox.local_backend import bwrap_works
 from tests.conftest import missing
 
@@ -38,6 +39,15 @@ def _open(name: str) -> SandboxBackend:
 @pytest.fixture(scope="session")
 def docker_backend() -> Iterator[SandboxBackend]:
     backend = _open("docker")
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="session")
+def recycled_backend() -> Iterator[DockerBackend]:
+    """Docker with recycling, one container in the pool: a clean sandbox's container is
+    the very one the next sandbox gets."""
+    backend = DockerBackend(run_label="pytest-sandbox", pool_size=1, recycle=True)
     yield backend
     backend.close()
 

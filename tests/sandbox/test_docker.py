@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import docker
@@ -106,12 +107,25 @@ def test_killed_owner_leaves_orphans_that_the_next_backend_removes() -> None:
     )
     cid = proc.stdout.strip()
     assert cid, proc.stderr
+    _settle(docker.from_env(), "dgm.run=crash")
     with open_backend("docker", pool_size=0) as fresh:
         present = {
             c["Id"]
             for c in fresh.client.api.containers(all=True, filters={"label": "dgm.run=crash"})
         }  # type: ignore[attr-defined]
     assert cid not in present and present == set()
+
+
+def _settle(client: docker.DockerClient, label: str) -> None:
+    """Wait until the engine's containers with `label` stop changing: a create the dead
+    process sent (its pool refilling) may land after it died."""
+    seen: set[str] | None = None
+    for _ in range(60):
+        now = {c["Id"] for c in client.api.containers(all=True, filters={"label": label})}
+        if now == seen:
+            return
+        seen = now
+        time.sleep(1.0)
 
 
 def test_remove_own_sandboxes_cleans_up_before_a_hard_exit() -> None:

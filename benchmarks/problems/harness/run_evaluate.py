@@ -60,6 +60,7 @@ def main():
         "metrics": {str(k): plain(v) for k, v in metrics.items()},
         "artifacts": {str(k): artifact(v) for k, v in artifacts.items()},
     }
+    os.makedirs(os.path.dirname(os.path.abspath(result_file)), exist_ok=True)
     fd = os.open(result_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(out, f)

@@ -75,6 +75,13 @@ def _from_env():
     candidates = frozenset(p for p in os.environ.get("DGM_GUARD_CANDIDATES", "").split(":") if p)
     protected = tuple(p for p in os.environ.get("DGM_GUARD_PROTECTED", "").split(":") if p)
     report = os.environ.get("DGM_GUARD_REPORT", "")
+    if report:
+        # The host reads this directory after the run (the report, the evaluator's
+        # result); making it here spares the evaluation a shell and a mkdir.
+        try:
+            os.makedirs(os.path.dirname(report), exist_ok=True)
+        except OSError:
+            pass
     if candidates and report:
         _install(candidates, protected, report)
 
