@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dgm.errors import UserError
+from dgm.errors import UserError, invalid_value
 from dgm.mutators.operators import OPERATORS
 from dgm.mutators.operators import describe as describe_operators
 from dgm.selectors import SELECTORS
@@ -24,6 +24,15 @@ if TYPE_CHECKING:
     import sandbox
 
 PRESETS_DIR = Path(__file__).parent / "presets"
+
+# Upper bounds: past them a value means "none" or overflows where it is stored (a seed is a
+# 64-bit integer in the archive and in numpy's generators).
+MAX_SEED = 2**63 - 1
+MAX_COUNT = 10**9  # iterations, evaluations, steps
+MAX_SECONDS = 365 * 86400.0  # a year
+MAX_MEMORY_MB = 1 << 20  # 1 TiB: more than any sandbox host has
+MAX_CPUS = 1024.0
+MAX_PROMPT_CHARS = 10**8
 
 
 class Stage(BaseModel):
@@ -39,6 +48,7 @@ class Stage(BaseModel):
         default=0.0,
         ge=0.0,
         le=1.0,
+        allow_inf_nan=False,
         description=(
             "Score an agent needs on the stages before this one to enter it. "
             "Ignored for the first stage, which every admitted child runs."
@@ -52,13 +62,29 @@ class Limits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     timeout_s: float = Field(
-        default=600.0, gt=0, description="Wall-clock deadline of one agent run, in seconds."
+        default=600.0,
+        gt=0,
+        le=MAX_SECONDS,
+        allow_inf_nan=False,
+        description="Wall-clock deadline of one agent run, in seconds.",
     )
-    memory_mb: int = Field(default=2048, ge=128, description="Memory limit of the sandbox, in MiB.")
-    cpus: float = Field(default=1.0, gt=0, description="CPU quota of the sandbox, in cores.")
+    memory_mb: int = Field(
+        default=2048,
+        ge=128,
+        le=MAX_MEMORY_MB,
+        description="Memory limit of the sandbox, in MiB.",
+    )
+    cpus: float = Field(
+        default=1.0,
+        gt=0,
+        le=MAX_CPUS,
+        allow_inf_nan=False,
+        description="CPU quota of the sandbox, in cores.",
+    )
     max_steps: int | None = Field(
         default=None,
         ge=1,
+        le=MAX_COUNT,
         description="Most steps the agent may take (DGM_AGENT_MAX_STEPS); the agent's own default if unset.",
     )
 
@@ -108,21 +134,28 @@ class RunConfig(BaseModel):
         default=2, ge=1, le=64, description="Jobs (expansions or evaluations) run at once."
     )
     max_iterations: int = Field(
-        default=10, ge=0, description="Children to create (each expansion is one iteration)."
+        default=10,
+        ge=0,
+        le=MAX_COUNT,
+        description="Children to create (each expansion is one iteration).",
     )
     max_evaluations: int | None = Field(
         default=None,
         ge=1,
+        le=MAX_COUNT,
         description="Stop after this many (agent, task) evaluations; unset for no limit.",
     )
     budget_usd: float | None = Field(
         default=None,
         gt=0,
+        allow_inf_nan=False,
         description="Stop once LLM spending reaches this many US dollars; unset for no limit.",
     )
     wall_clock_s: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_SECONDS,
+        allow_inf_nan=False,
         description="Stop starting new work after this many seconds of this session; unset for no limit.",
     )
     sandbox: Literal["docker", "local"] = Field(
@@ -130,6 +163,8 @@ class RunConfig(BaseModel):
     )
     seed: int = Field(
         default=0,
+        ge=0,
+        le=MAX_SEED,
         description="Fixes every random choice the engine makes (parents, failed tasks, operators' draws).",
     )
     stages: list[Stage] = Field(
@@ -149,6 +184,7 @@ class RunConfig(BaseModel):
         default=0.1,
         ge=0.0,
         le=1.0,
+        allow_inf_nan=False,
         description="Noise allowance of keep_better, as a score difference.",
     )
     diagnosis_retries: int = Field(
@@ -166,6 +202,7 @@ class RunConfig(BaseModel):
     prompt_chars: int = Field(
         default=16000,
         ge=1000,
+        le=MAX_PROMPT_CHARS,
         description="Most characters of code, logs and test output put in one diagnosis or mutation prompt (small local models need fewer).",
     )
     agent_limits: Limits = Field(
@@ -178,6 +215,7 @@ class RunConfig(BaseModel):
     task_budget_usd: float | None = Field(
         default=None,
         gt=0,
+        allow_inf_nan=False,
         description="LLM spending cap for one agent run on one task; unset for none.",
     )
 
@@ -237,16 +275,13 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 
 
 def one_line(error: ValidationError) -> str:
-    """The first problem of a ValidationError as 'field: what is wrong (fix)'."""
+    """The first problem of a ValidationError as 'field: what is wrong (got, valid range); fix'."""
     first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "config"
     if first["type"] == "extra_forbidden":
+        where = ".".join(str(p) for p in first["loc"]) or "config"
         return f"unknown config field '{where}': remove it (see `dgm run --help` for the fields)"
-    msg = first["msg"].removeprefix("Value error, ")
-    got = first.get("input")
-    shown = f" (got {got!r})" if got is not None and not isinstance(got, (dict, list)) else ""
-    return (
-        f"invalid config field '{where}': {msg}{shown}; fix it in the YAML or on the command line"
+    return invalid_value(
+        error, RunConfig, "config field", "fix it in the YAML or on the command line"
     )
 
 
@@ -260,14 +295,29 @@ def read_yaml(preset_or_path: str | None) -> dict[str, Any]:
         presets = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
         raise UserError(f"no preset or config file '{name}': use one of [{presets}] or a YAML path")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
         raise UserError(
-            f"{path.name} is not valid YAML ({str(e).splitlines()[0]}): fix the file"
+            f"{path.name} is not UTF-8 text (byte {e.start}): save the config as UTF-8"
         ) from None
+    except OSError as e:
+        raise UserError(f"cannot read {path.name}: {e.strerror}") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise UserError(f"{path.name} is not valid YAML: {yaml_problem(e)}; fix the file") from None
     if not isinstance(data, dict):
         raise UserError(f"{path.name} must be a YAML mapping of config fields")
     return data
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """'line 3, column 5: mapping values are not allowed here' from a YAML error."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    if mark is None:
+        return problem
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
 def validate(data: Mapping[str, Any]) -> RunConfig:

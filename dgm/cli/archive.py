@@ -31,7 +31,7 @@ from dgm.cli.common import (
     open_default_archive,
     short,
 )
-from dgm.errors import UserError
+from dgm.errors import UserError, in_range
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -100,6 +100,8 @@ def list_agents(
             )
     if sort not in SORT_KEYS:
         raise UserError(f"cannot sort by {sort!r}: use one of {', '.join(SORT_KEYS)}")
+    if min_score is not None:
+        in_range("--min-score", min_score)
     with open_default_archive(archive) as store, archive_errors():
         run_id = store.resolve_run(run)
         wanted = cast("list[AgentStatus]", status) if status else None  # checked above

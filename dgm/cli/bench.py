@@ -20,7 +20,7 @@ from rich.table import Table
 from benchmarks.suites import SUITE_HELP, Suite, SuiteError, open_suite, select_tasks
 from benchmarks.task import Task
 from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive
-from dgm.errors import UserError
+from dgm.errors import UserError, in_range
 
 if TYPE_CHECKING:
     from archive.info import RunStatus
@@ -234,9 +234,11 @@ def run(
     archive: str | None = ArchiveOption,
 ) -> None:
     """Score an agent on a suite; results go into the archive as a run of kind `bench`."""
+    from dgm.config import MAX_SECONDS
     from dgm.evaluator import EvalLimits, SuiteEvaluator
     from dgm.llm import Gateway, default_model, open_provider
 
+    in_range("--agent-timeout", agent_timeout, 1, MAX_SECONDS)
     model = model or default_model()
     files, source = _load_agent(agent, archive)
     with user_errors():

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from dgm.errors import UserError
+from dgm.errors import UserError, in_range
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -42,7 +42,11 @@ def score(
 ) -> None:
     """Score the problem's seed program (or --program) with its evaluator, in the sandbox."""
     from benchmarks.problems import Evaluator, ProblemError, load, open_problem_backend
+    from dgm.config import MAX_SECONDS
     from sandbox import SandboxError
+
+    if timeout is not None:
+        in_range("--timeout", timeout, 0.1, MAX_SECONDS)
 
     try:
         problem = load(path)
