@@ -51,7 +51,7 @@ from archive.info import (
     RunSummary,
 )
 from archive.lease import LeaseHeld, LeaseInfo
-from archive.models import Agent, Evaluation, Event, LLMCall, Run, Task
+from archive.models import Agent, Evaluation, Event, LLMCall, Run, RunLease, Task
 
 ID_CHARS = 16
 HEX = set("0123456789abcdef")
@@ -88,6 +88,36 @@ def _dumps(value: Any, what: str) -> str:
         return json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as e:
         raise ArchiveError(f"{what} must be JSON-serialisable: {e}") from None
+
+
+def _loads(text: str | bytes, what: str) -> Any:
+    """A JSON column read back; a row edited by hand into something else is one clear error."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        shown = repr(text)[:40]
+        raise ArchiveError(
+            f"the archive's {what} is corrupt (not JSON: {shown}): restore the archive from a "
+            "backup, or fix that row"
+        ) from None
+
+
+def _sane(what: str, numbers: dict[str, Any], status: str, allowed: tuple[str, ...]) -> None:
+    """A row edited by hand into nonsense (text in a number column, an unknown status) is
+    one clear error, instead of a crash wherever the row is shown."""
+    bad = [
+        f"{k}={v!r}"[:40]
+        for k, v in numbers.items()
+        if v is not None
+        and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v))
+    ]
+    if status not in allowed:
+        bad.append(f"status={status!r}"[:40])
+    if bad:
+        raise ArchiveError(
+            f"the archive's {what} is corrupt ({', '.join(bad)}): restore the archive from a "
+            "backup, or fix that row"
+        )
 
 
 def _check_status(status: str, allowed: tuple[str, ...], what: str) -> None:
@@ -159,7 +189,32 @@ class Archive:
             raise
         except DBAPIError as e:
             detail = str(e.orig).splitlines()[0] if e.orig is not None else type(e).__name__
+            if "database is locked" in detail:
+                detail += self._locked_hint()
             raise ArchiveError(f"archive error: {detail}") from None
+
+    def _locked_hint(self) -> str:
+        """Who probably holds SQLite's write lock: the processes running runs (their leases),
+        and what to do. Best effort: a reader still gets through while a writer holds it."""
+        from archive.db import BUSY_TIMEOUT_MS  # read now: tests shorten it
+
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(Run.id, RunLease.holder).join(RunLease, RunLease.run_pk == Run.pk)
+                ).all()
+        except DBAPIError:
+            rows = []
+        holders = ", ".join(
+            f"run {r.id[:8]} by pid {r.holder.rsplit(':', 2)[-2]} on {r.holder.rsplit(':', 2)[0]}"
+            for r in rows[:3]
+            if r.holder.count(":") >= 2
+        )
+        who = f"held by {holders}" if holders else "held by another dgm process"
+        return (
+            f" after waiting {BUSY_TIMEOUT_MS / 1000:g} s ({who}): wait for it to finish or stop it, then "
+            "retry; `dgm runs` shows what is running"
+        )
 
     def _write(self) -> Any:
         return self._tx(write=True)
@@ -185,10 +240,15 @@ class Archive:
         """A unique id prefix (or an exact run name) -> the run's id."""
         with self._read() as conn:
             ids = _prefix_matches(conn, Run.id, prefix)
-            if not ids:
-                ids = list(
-                    conn.execute(select(Run.id).where(Run.name == prefix).limit(6)).scalars()
-                )
+            if ids:
+                return _one(ids, prefix, "run")
+            ids = list(conn.execute(select(Run.id).where(Run.name == prefix).limit(6)).scalars())
+        if len(ids) > 1:
+            shown = ", ".join(i[:10] for i in ids[:5]) + (", ..." if len(ids) > 5 else "")
+            raise ArchiveError(
+                f"{len(ids) if len(ids) <= 5 else 'more than 5'} runs are named {prefix!r} "
+                f"({shown}): give one of their ids (see `dgm runs`)"
+            )
         return _one(ids, prefix, "run")
 
     def resolve_agent(self, prefix: str) -> str:
@@ -235,7 +295,7 @@ class Archive:
         with self._write() as conn:
             self._run_pk(conn, run_id)
             old = conn.execute(select(Run.totals).where(Run.id == run_id)).scalar_one()
-            merged = {**json.loads(old), **(totals or {})}
+            merged = {**_loads(old, f"totals of run {run_id}"), **(totals or {})}
             conn.execute(
                 update(Run)
                 .where(Run.id == run_id)
@@ -252,14 +312,16 @@ class Archive:
             r = conn.execute(select(Run).where(Run.id == run_id)).first()
         if r is None:
             raise ArchiveError(f"no run {run_id!r} in this archive")
+        times = {"created_at": r.created_at, "updated_at": r.updated_at, "seed": r.seed}
+        _sane(f"run {r.id}", {**times, "finished_at": r.finished_at}, r.status, RUN_STATUSES)
         return RunInfo(
             id=r.id,
             name=r.name,
             kind=r.kind,
             status=r.status,
-            config=json.loads(r.config),
+            config=_loads(r.config, f"config of run {r.id}"),
             seed=r.seed,
-            totals=json.loads(r.totals),
+            totals=_loads(r.totals, f"totals of run {r.id}"),
             created_at=r.created_at,
             updated_at=r.updated_at,
             finished_at=r.finished_at,
@@ -326,6 +388,14 @@ class Archive:
             out = []
             for r in conn.execute(select(Run).order_by(Run.created_at.desc(), Run.pk.desc())):
                 a = agg.get(r.pk)
+                _sane(
+                    f"run {r.id}",
+                    {"created_at": r.created_at, "finished_at": r.finished_at},
+                    r.status,
+                    RUN_STATUSES,
+                )
+                if a is not None:
+                    _sane(f"agents of run {r.id}", {"score": a.best}, "", ("",))
                 best_id = None
                 if a is not None and a.best is not None:
                     best_id = conn.execute(
@@ -480,7 +550,7 @@ class Archive:
             ).first()
             if row is None:
                 raise ArchiveError(f"no agent {agent_id!r} in this archive")
-            scores = json.loads(row.scores)
+            scores = _loads(row.scores, f"scores of agent {agent_id}")
             scores.pop(stage, None)  # re-scoring a stage moves it to the end
             scores[stage] = float(score)
             conn.execute(
@@ -501,7 +571,7 @@ class Archive:
                 raise ArchiveError(f"no agent {agent_id!r} in this archive")
             origin = None
             if row.origin_pk is not None:
-                origin = json.loads(self.blobs.get(conn, row.origin_pk))
+                origin = _loads(self.blobs.get(conn, row.origin_pk), f"origin of agent {agent_id}")
         return _agent_info(row, origin)
 
     def agents(
@@ -549,6 +619,9 @@ class Archive:
             return list(known.values())
         known = dict(known)  # the cached dict is shared with other threads: never mutate it
         make = CandidateStats._make
+        for r in rows:  # a score edited by hand into text: one clear error, not a crash later
+            if r[6] is not None and type(r[6]) is not float and type(r[6]) is not int:
+                _sane(f"agent {r[2]}", {"score": r[6]}, "", ("",))
         for r in rows:
             known[r[0]] = make(r[2:])
             if r[1] > last:
@@ -760,6 +833,9 @@ class Archive:
             ]
             raw = self.blobs.get_many(conn, pks)
         blob = lambda pk: raw[pk] if pk is not None else b""  # noqa: E731
+        for r in rows:
+            numbers = {"score": r.score, "duration_ms": r.duration_ms, "attempt": r.attempt}
+            _sane(f"evaluation {agent_id}/{r.seq}", numbers, "", ("",))
         return [
             EvaluationInfo(
                 id=f"{agent_id}/{r.seq}",
@@ -770,7 +846,9 @@ class Archive:
                 stage=r.stage,
                 resolved=r.resolved,
                 score=r.score,
-                tests=json.loads(raw[r.tests_pk]) if r.tests_pk is not None else {},
+                tests=_loads(raw[r.tests_pk], f"tests of evaluation {agent_id}/{r.seq}")
+                if r.tests_pk is not None
+                else {},
                 duration_s=r.duration_ms / 1000,
                 error_kind=r.error_kind,
                 patch=blob(r.patch_pk),
@@ -863,6 +941,11 @@ class Archive:
             if bodies:
                 pks = [pk for r in rows for pk in (r.request_pk, r.response_pk) if pk is not None]
                 raw = self.blobs.get_many(conn, pks)
+        for r in rows:
+            numbers = {
+                k: getattr(r, k) for k in ("tokens_in", "tokens_out", "cost_usd", "latency_s")
+            }
+            _sane(f"LLM call {r.id}", numbers, "", ("",))
         return [
             LLMCallInfo(
                 id=r.id,
@@ -909,7 +992,10 @@ class Archive:
             if kinds is not None:
                 q = q.where(Event.kind.in_(list(kinds)))
             rows = conn.execute(q.order_by(Event.pk)).all()
-        return [EventInfo(r.pk, run_id, r.kind, json.loads(r.payload), r.created_at) for r in rows]
+        return [
+            EventInfo(r.pk, run_id, r.kind, _loads(r.payload, f"event {r.pk}"), r.created_at)
+            for r in rows
+        ]
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -931,9 +1017,11 @@ def _one(ids: list[str], prefix: str, what: str) -> str:
         where = "`dgm runs`" if what == "run" else "`dgm archive list RUN`"
         raise ArchiveError(f"no {what} matches {prefix!r}: see {where}")
     if len(ids) > 1:
-        shown = ", ".join(i[:10] for i in ids[:5])
+        shown = ", ".join(i[:10] for i in ids[:5]) + (", ..." if len(ids) > 5 else "")
         raise ArchiveError(
-            f"{what} prefix {prefix!r} is ambiguous ({shown}...): type more characters"
+            f"{what} prefix {prefix!r} is ambiguous: it matches "
+            f"{len(ids) if len(ids) <= 5 else 'more than 5'} {what}s ({shown}); "
+            "type more characters of the one you mean"
         )
     return ids[0]
 
@@ -957,6 +1045,13 @@ def _agent_select() -> Any:
 
 
 def _agent_info(r: Any, origin: dict[str, Any] | None) -> AgentInfo:
+    numbers = ("score", "generation", "n_children", "n_evaluated", "n_resolved", "cost_usd")
+    _sane(
+        f"agent {r.id}",
+        {k: getattr(r, k) for k in (*numbers, "created_at")},
+        r.status,
+        AGENT_STATUSES,
+    )
     return AgentInfo(
         id=r.id,
         run_id=r.run_id,
@@ -967,7 +1062,7 @@ def _agent_info(r: Any, origin: dict[str, Any] | None) -> AgentInfo:
         status=r.status,
         reason=r.reason,
         score=r.score,
-        scores=json.loads(r.scores),
+        scores=_loads(r.scores, f"scores of agent {r.id}"),
         n_children=r.n_children,
         n_evaluated=r.n_evaluated,
         n_resolved=r.n_resolved,

@@ -7,7 +7,6 @@ the event log, cost bucketed in SQL, and one evaluation or LLM call with its bod
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlalchemy import Integer, cast, func, literal, select
 from archive.errors import ArchiveError
 from archive.info import AgentInfo, EvaluationInfo, EventInfo, LLMCallInfo
 from archive.models import Agent, Evaluation, Event, LLMCall, Run, Task
-from archive.store import Archive, _agent_info, _agent_select
+from archive.store import Archive, _agent_info, _agent_select, _loads, _sane
 
 MAX_DEPTH = 1_000_000  # a guard: parents are older than children, so chains end
 
@@ -79,7 +78,10 @@ def recent_events(
         if kinds is not None:
             q = q.where(Event.kind.in_(kinds))
         rows = conn.execute(q.order_by(Event.pk.desc()).limit(limit)).all()
-    return [EventInfo(r.pk, run_id, r.kind, json.loads(r.payload), r.created_at) for r in rows]
+    return [
+        EventInfo(r.pk, run_id, r.kind, _loads(r.payload, f"event {r.pk}"), r.created_at)
+        for r in rows
+    ]
 
 
 def count_events(archive: Archive, run_id: str, kind: str) -> int:
@@ -135,6 +137,9 @@ def evaluation_rows(archive: Archive, agent_id: str) -> list[EvaluationRow]:
             .where(Evaluation.agent_pk == agent.pk)
             .order_by(Evaluation.seq)
         ).all()
+    for r in rows:
+        numbers = {"score": r.score, "duration_ms": r.duration_ms, "attempt": r.attempt}
+        _sane(f"evaluation {agent_id}/{r.seq}", numbers, "", ("",))
     return [
         EvaluationRow(
             r.seq,

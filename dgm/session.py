@@ -53,6 +53,14 @@ def seed_agent_files(config: RunConfig) -> dict[str, bytes]:
         raise UserError(f"seed_agent: {e}") from None
 
 
+def check_model(config: RunConfig, archive: Any) -> None:
+    """Raise UserError now if the config's model cannot be opened (before a run exists)."""
+    from dgm.llm.provider import open_provider
+
+    assert config.model is not None  # resolved
+    open_provider(config.model, archive=archive, api_base=config.api_base)
+
+
 def stage_plans(config: RunConfig, suite: Suite) -> tuple[list[StagePlan], dict[str, Task]]:
     """Each stage's task ids (subset names resolved by the suite), and every task by id."""
     try:

@@ -234,6 +234,7 @@ def run(
     archive: str | None = ArchiveOption,
 ) -> None:
     """Score an agent on a suite; results go into the archive as a run of kind `bench`."""
+    from archive import hold_run
     from dgm.config import MAX_SECONDS
     from dgm.evaluator import EvalLimits, SuiteEvaluator
     from dgm.llm import Gateway, default_model, open_provider
@@ -269,6 +270,8 @@ def run(
         stack.callback(s.close)
         try:
             with (
+                hold_run(arch, run_id),  # one owner per run, as for `dgm run`
+                sigterm_interrupts(),
                 Gateway(provider, archive=arch, run_id=run_id) as gw,
                 _backend(backend, run_id, workers) as be,
                 _progress() as progress,
@@ -310,8 +313,32 @@ def run(
                 totals.update(cost_usd=usage.cost_usd, tokens=usage.tokens, llm_calls=usage.calls)
                 arch.set_agent_score(agent_id, "bench", score)
                 arch.set_agent_status(agent_id, "evaluated")
+            else:  # never left `evaluating`: say how far it got
+                done = f"{len(results)} of {len(chosen) * attempts} evaluations done"
+                arch.set_agent_status(agent_id, "failed", reason=f"bench run {status}: {done}")
             arch.set_run_status(run_id, status, totals)
     _summary(run_id, agent_id, results, totals)
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (`kill`, a stopped service) ends the block as Ctrl-C does, so the run and its
+    agent are marked stopped instead of left `running` and `evaluating`."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _summary(run_id: str, agent_id: str, results: list[Any], totals: dict[str, Any]) -> None:
@@ -481,7 +508,9 @@ def _agent_of(arch: Any, ref: str) -> str:
     except ArchiveError as agent_error:
         try:
             run_id = arch.resolve_run(ref)
-        except ArchiveError:
+        except ArchiveError as run_error:
+            if "runs are named" in str(run_error):  # a name two runs share: say which
+                raise UserError(str(run_error)) from None
             raise UserError(
                 f"{ref!r} is neither an agent nor a run in this archive ({agent_error})"
             ) from None

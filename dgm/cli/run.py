@@ -24,7 +24,7 @@ from rich.text import Text
 from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive
 from dgm.config import config_fields, load_config, with_resolved_model
 from dgm.errors import UserError
-from dgm.loop import Engine, Progress
+from dgm.loop import LEASE_LOST, Engine, Progress
 from dgm.mutators.operators import OPERATORS
 from dgm.selectors import SELECTORS
 from sandbox import remove_own_sandboxes
@@ -70,7 +70,7 @@ async def drive(engine: Engine, run_id: str, live: bool, lease: Renewer | None =
 
     def lost() -> None:  # another process took the run over (this one stalled past the TTL)
         try:
-            loop.call_soon_threadsafe(engine.request_stop, "lost the run's lease")
+            loop.call_soon_threadsafe(engine.request_stop, LEASE_LOST)
         except RuntimeError:  # the loop already ended: nothing left to stop
             pass
 
@@ -190,7 +190,15 @@ def run(
     ),
 ) -> None:
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""
-    from dgm.session import open_session, own_run, plan_session, resume_config, start_run
+    from dgm.session import (
+        check_model,
+        open_session,
+        own_run,
+        plan_session,
+        resume_config,
+        seed_agent_files,
+        start_run,
+    )
 
     overrides = dict(
         model=model,
@@ -222,8 +230,11 @@ def run(
         plan = plan_session(
             config
         )  # the suite, its stages and images: checked before any run exists
-        if run_id is None:
+        seed_files = None
+        if run_id is None:  # a mistyped model or seed agent must not leave a failed run behind
             config = with_resolved_model(config)
+            check_model(config, archive)
+            seed_files = seed_agent_files(config)
             run_id = start_run(archive, config)
             console.print(
                 f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, suite {config.suite})"
@@ -233,10 +244,17 @@ def run(
             if resume is not None:
                 console.print(f"resuming run {run_id}")
             try:
-                engine = stack.enter_context(open_session(archive, run_id, config, plan=plan))
-            except UserError as e:  # nothing ran: say so in the archive too
-                archive.append_event(run_id, "session_failed", {"reason": str(e)})
-                archive.set_run_status(run_id, "failed" if resume is None else "stopped")
+                engine = stack.enter_context(
+                    open_session(archive, run_id, config, seed_files=seed_files, plan=plan)
+                )
+            except BaseException as e:  # nothing ran: leave a state `dgm runs` and --resume read
+                interrupted = not isinstance(e, Exception)  # Ctrl-C during start-up
+                why = "interrupted during start-up" if interrupted else str(e) or repr(e)
+                archive.append_event(run_id, "session_failed", {"reason": why})
+                resumable = interrupted or resume is not None
+                archive.set_run_status(
+                    run_id, "stopped" if resumable else "failed", {"reason": why}
+                )
                 raise
             reason = asyncio.run(
                 drive(engine, run_id, live=not quiet and console.is_terminal, lease=lease)

@@ -339,8 +339,8 @@ def test_invalid_config_is_one_line(tmp_path: Path) -> None:
     proc = dgm("run", "--workers", "0", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "error: invalid config field 'workers': Input should be greater than or equal to 1 (got 0); "
-        "fix it in the YAML or on the command line"
+        "error: invalid config field 'workers': out of range (got 0; valid: at least 1 and at most "
+        "64); fix it in the YAML or on the command line"
     ]
 
 
