@@ -260,6 +260,8 @@ def run(
             model, archive=arch
         )  # before the run exists: a bad --model leaves nothing behind
         run_id = arch.create_run(name or f"bench-{s.name}", kind="bench", config=config)
+        lease = ExitStack()  # one owner per run, as for `dgm run`; released once it is marked
+        lease.enter_context(hold_run(arch, run_id))
         agent_id = arch.add_agent(
             run_id, files, operator="bench", origin={"source": source}, status="evaluating"
         )
@@ -270,7 +272,6 @@ def run(
         stack.callback(s.close)
         try:
             with (
-                hold_run(arch, run_id),  # one owner per run, as for `dgm run`
                 sigterm_interrupts(),
                 Gateway(provider, archive=arch, run_id=run_id) as gw,
                 _backend(backend, run_id, workers) as be,
@@ -317,6 +318,7 @@ def run(
                 done = f"{len(results)} of {len(chosen) * attempts} evaluations done"
                 arch.set_agent_status(agent_id, "failed", reason=f"bench run {status}: {done}")
             arch.set_run_status(run_id, status, totals)
+            lease.close()
     _summary(run_id, agent_id, results, totals)
 
 
