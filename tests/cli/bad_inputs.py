@@ -107,6 +107,8 @@ CASES: list[Case] = [
     c("runs --archive sqlite:////nonexistent-dir/x.db", "no archive at"),
     c("runs --archive postgresql://u@127.0.0.1:1/x", "cannot open archive"),
     c("runs --json --archive missing.db", "no archive at"),
+    c("runs --archive what?.db", "contains '?', which an archive URL cannot hold"),
+    c("runs --archive sqlite://:", "invalid archive URL 'sqlite://:'"),
     # -- dgm archive ... -------------------------------------------------------------------
     c("archive list nope", "no run matches 'nope'"),
     c("archive list twin", "2 runs are named 'twin'"),
