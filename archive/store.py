@@ -877,6 +877,13 @@ class Archive:
         request_key: str,
     ) -> str:
         """Store one LLM call; its cost is added to the agent's when `agent_id` is given."""
+        counts = {"tokens_in": tokens_in, "tokens_out": tokens_out}
+        amounts = {"cost_usd": cost_usd, "latency_s": latency_s}
+        for what, value in {**counts, **amounts}.items():
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ArchiveError(
+                    f"an LLM call's {what} must be a finite number >= 0, not {value!r}"
+                )
         call_id = new_id()
         with self._write() as conn:
             run_pk = self._run_pk(conn, run_id) if run_id else None
