@@ -35,6 +35,13 @@ MAX_CPUS = 1024.0
 MAX_PROMPT_CHARS = 10**8
 
 
+def not_bool(value: Any) -> Any:
+    """YAML's `yes`/`true` is not a number (pydantic would read it as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"give a number, not {str(value).lower()}")
+    return value
+
+
 class Stage(BaseModel):
     """One stage of staged evaluation."""
 
@@ -54,6 +61,8 @@ class Stage(BaseModel):
             "Ignored for the first stage, which every admitted child runs."
         ),
     )
+
+    _numbers = field_validator("threshold", mode="before")(not_bool)
 
 
 class Limits(BaseModel):
@@ -86,6 +95,10 @@ class Limits(BaseModel):
         ge=1,
         le=MAX_COUNT,
         description="Most steps the agent may take (DGM_AGENT_MAX_STEPS); the agent's own default if unset.",
+    )
+
+    _numbers = field_validator("timeout_s", "memory_mb", "cpus", "max_steps", mode="before")(
+        not_bool
     )
 
     def sandbox(self) -> sandbox.Limits:
@@ -218,6 +231,21 @@ class RunConfig(BaseModel):
         allow_inf_nan=False,
         description="LLM spending cap for one agent run on one task; unset for none.",
     )
+
+    _numbers = field_validator(
+        "workers",
+        "max_iterations",
+        "max_evaluations",
+        "budget_usd",
+        "wall_clock_s",
+        "seed",
+        "keep_better_leeway",
+        "diagnosis_retries",
+        "diff_max_tries",
+        "prompt_chars",
+        "task_budget_usd",
+        mode="before",
+    )(not_bool)
 
     @field_validator("selector")
     @classmethod

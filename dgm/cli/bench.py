@@ -59,7 +59,11 @@ def user_errors() -> Iterator[None]:
 
 
 def _patterns(tasks: list[str] | None) -> list[str] | None:
-    return [p.strip() for t in tasks or [] for p in t.split(",") if p.strip()] or None
+    """The --tasks patterns; None (every task) when the option is not given."""
+    patterns = [p.strip() for t in tasks or [] for p in t.split(",") if p.strip()]
+    if tasks and not patterns:  # `--tasks ,` is not "every task"
+        raise UserError("--tasks names no task: give task ids or globs, or leave it out for all")
+    return patterns or None
 
 
 def _backend(name: str, run_label: str, workers: int) -> Any:
@@ -240,6 +244,7 @@ def run(
     from dgm.llm import Gateway, default_model, open_provider
 
     in_range("--agent-timeout", agent_timeout, 1, MAX_SECONDS)
+    _patterns(tasks)  # before anything slow
     model = model or default_model()
     files, source = _load_agent(agent, archive)
     with user_errors():

@@ -56,7 +56,12 @@ def score(
         if program is not None:
             if not program.is_file():
                 raise UserError(f"--program {program}: no such file")
-            candidate[problem.main_file] = program.read_text()
+            try:
+                candidate[problem.main_file] = program.read_text(encoding="utf-8")
+            except UnicodeDecodeError as e:
+                raise UserError(
+                    f"--program {program} is not UTF-8 text (byte {e.start}): give a source file"
+                ) from None
         note = (lambda _m: None) if json_out else (lambda m: typer.echo(m, err=True))
         with open_problem_backend(
             problem, backend, pool_size=1, run_label="problem-score", step=note

@@ -46,6 +46,8 @@ CASES: list[Case] = [
     c("run scalar.yaml", "scalar.yaml must be a YAML mapping"),
     c("run python-tag.yaml", "python-tag.yaml is not valid YAML"),
     c("run empty-dir", "no preset or config file 'empty-dir'"),
+    c("run bool-workers.yaml", "'workers': give a number, not true"),
+    c("run bool-memory.yaml", "'agent_limits.memory_mb': give a number, not true"),
     c("run ok.yaml --resume {run}", "either a preset/config or --resume"),
     # -- dgm run: every number and choice --------------------------------------------------
     c(
@@ -202,6 +204,9 @@ CASES: list[Case] = [
     c("bench validate swe-mini:huge", "unknown swe-mini subset 'huge'"),
     c("bench validate swe-mini --tasks no-such-task", "no task matches no-such-task"),
     c("bench validate swe-mini --backend vm", "unknown sandbox backend 'vm'"),
+    c("bench validate swe-mini --tasks ,", "--tasks names no task"),
+    c("bench run --agent seed --suite swe-mini --tasks ,", "--tasks names no task"),
+    c("bench run --agent seed --suite swe-mini --tasks \x00", "--tasks names no task"),
     c("bench validate swebench:numbers.json", "entry 1 is a int"),
     c("bench validate swebench:garbage.jsonl", "garbage.jsonl is not valid JSONL"),
     c("bench validate swebench:object-no-fields.json", "lacks instance_id"),
@@ -285,6 +290,7 @@ CASES: list[Case] = [
     c("problem score tsp_constructive --timeout nan", "--timeout nan is out of range"),
     c("problem score tsp_constructive --program missing.py", "--program missing.py: no such file"),
     c("problem score tsp_constructive --program empty-dir", "no such file"),
+    c("problem score tsp_constructive --program binary.json", "is not UTF-8 text"),
     c("problem score tsp_constructive --backend vm", "unknown sandbox backend 'vm'"),
 ]
 

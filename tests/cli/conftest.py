@@ -26,6 +26,8 @@ FILES: Mapping[str, bytes] = {
     "scalar.yaml": b"just a string\n",
     "python-tag.yaml": b"workers: !!python/object/apply:os.system ['true']\n",
     "empty.yaml": b"",
+    "bool-workers.yaml": b"workers: yes\n",
+    "bool-memory.yaml": b"agent_limits:\n  memory_mb: true\n",
     "script.yaml": b"- pattern: capital\n  content: Paris.\n",
     "bad-script.yaml": b"- pattern: [unclosed\n",
     "instance.json": (
