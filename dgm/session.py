@@ -61,6 +61,26 @@ def check_model(config: RunConfig, archive: Any) -> None:
     open_provider(config.model, archive=archive, api_base=config.api_base)
 
 
+def open_sandbox(config: RunConfig, run_label: str | None = None, pool_size: int = 0) -> Any:
+    """The config's sandbox backend (to be entered); UserError if it cannot start (no Docker
+    engine, no image, no bubblewrap)."""
+    from sandbox import EngineUnavailable, SandboxError, open_backend
+
+    try:
+        return open_backend(config.sandbox, run_label=run_label, pool_size=pool_size)
+    except EngineUnavailable as e:
+        raise UserError(str(e)) from None
+    except SandboxError as e:
+        raise UserError(f"sandbox: {e}") from None
+
+
+def check_sandbox(config: RunConfig) -> None:
+    """Raise UserError now if the sandbox cannot start: said before a run exists, rather
+    than left behind as a failed run."""
+    with open_sandbox(config):
+        pass
+
+
 def stage_plans(config: RunConfig, suite: Suite) -> tuple[list[StagePlan], dict[str, Task]]:
     """Each stage's task ids (subset names resolved by the suite), and every task by id."""
     try:
@@ -160,7 +180,6 @@ def open_session(
     from dgm.llm.budget import Budget
     from dgm.llm.gateway import Gateway
     from dgm.llm.provider import open_provider
-    from sandbox import EngineUnavailable, SandboxError, open_backend
 
     plan = plan or plan_session(config)
     plans, tasks, suite = plan.stages, plan.tasks, plan.suite
@@ -172,14 +191,7 @@ def open_session(
     # The whole run's budget: the gateway counts what earlier sessions of the run spent.
     run_budget = None if config.budget_usd is None else Budget(max_usd=config.budget_usd)
     task_budget = None if config.task_budget_usd is None else Budget(max_usd=config.task_budget_usd)
-    try:
-        backend_cm = open_backend(
-            config.sandbox, run_label=run_id, pool_size=min(config.workers, 4)
-        )
-    except EngineUnavailable as e:
-        raise UserError(str(e)) from None
-    except SandboxError as e:
-        raise UserError(f"sandbox: {e}") from None
+    backend_cm = open_sandbox(config, run_label=run_id, pool_size=min(config.workers, 4))
     with ExitStack() as stack:
         backend = stack.enter_context(backend_cm)
         gw = stack.enter_context(

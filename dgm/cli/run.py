@@ -31,6 +31,7 @@ from sandbox import remove_own_sandboxes
 
 if TYPE_CHECKING:
     from archive import Archive
+    from archive.info import RunStatus
     from archive.lease import Renewer
 
 console = Console(stderr=True)
@@ -144,6 +145,17 @@ def summary(archive: Archive, run_id: str, reason: str, p: Progress) -> None:
     )
 
 
+def never_ran(archive: Archive, run_id: str, error: BaseException, fresh: bool) -> None:
+    """A session that failed or was interrupted while starting: say why in the archive, in
+    a state `dgm runs` and `--resume` understand (stopped: resumable; a fresh run whose
+    start failed: failed)."""
+    interrupted = not isinstance(error, Exception)  # Ctrl-C, SIGTERM
+    why = "interrupted during start-up" if interrupted else str(error) or repr(error)
+    archive.append_event(run_id, "session_failed", {"reason": why})
+    status: RunStatus = "failed" if fresh and not interrupted else "stopped"
+    archive.set_run_status(run_id, status, {"reason": why})
+
+
 def run(
     preset: str | None = typer.Argument(
         None, help="Preset name (see dgm/presets) or a YAML config file (default: the dgm preset)."
@@ -192,6 +204,7 @@ def run(
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""
     from dgm.session import (
         check_model,
+        check_sandbox,
         open_session,
         own_run,
         plan_session,
@@ -235,30 +248,31 @@ def run(
             config = with_resolved_model(config)
             check_model(config, archive)
             seed_files = seed_agent_files(config)
+            check_sandbox(config)
             run_id = start_run(archive, config)
             console.print(
                 f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, suite {config.suite})"
             )
         with ExitStack() as stack:
-            lease = stack.enter_context(own_run(archive, run_id))  # before any work; one owner
-            if resume is not None:
-                console.print(f"resuming run {run_id}")
+            lease = None
             try:
+                lease = stack.enter_context(own_run(archive, run_id))  # before any work
+                if resume is not None:
+                    console.print(f"resuming run {run_id}")
                 engine = stack.enter_context(
                     open_session(archive, run_id, config, seed_files=seed_files, plan=plan)
                 )
-            except BaseException as e:  # nothing ran: leave a state `dgm runs` and --resume read
-                interrupted = not isinstance(e, Exception)  # Ctrl-C during start-up
-                why = "interrupted during start-up" if interrupted else str(e) or repr(e)
-                archive.append_event(run_id, "session_failed", {"reason": why})
-                resumable = interrupted or resume is not None
-                archive.set_run_status(
-                    run_id, "stopped" if resumable else "failed", {"reason": why}
-                )
+            except BaseException as e:
+                if lease is not None or resume is None:  # ours to mark (not another's run)
+                    never_ran(archive, run_id, e, fresh=resume is None)
                 raise
-            reason = asyncio.run(
-                drive(engine, run_id, live=not quiet and console.is_terminal, lease=lease)
-            )
+            try:
+                reason = asyncio.run(
+                    drive(engine, run_id, live=not quiet and console.is_terminal, lease=lease)
+                )
+            except KeyboardInterrupt as e:  # Ctrl-C before drive's own handler took over
+                never_ran(archive, run_id, e, fresh=False)
+                raise
         summary(archive, run_id, reason, engine.progress())
 
 

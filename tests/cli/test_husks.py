@@ -5,14 +5,11 @@ a stopped `dgm bench run`, or a session that lost its lease leave a state `dgm r
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,72 +66,54 @@ def test_a_mistyped_model_suite_or_seed_agent_leaves_no_run(
     assert runs_in(db) == []
 
 
-@pytest.fixture
-def silent_docker(tmp_path: Path) -> Iterator[str]:
-    """A DOCKER_HOST that accepts connections and never answers: start-up hangs there."""
-    path = tmp_path / "docker.sock"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    server.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"unix://{path}"
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    server.close()
-
-
-@pytest.mark.timeout(120)
-def test_ctrl_c_during_start_up_leaves_a_stopped_run_that_resume_takes(
-    tmp_path: Path, silent_docker: str
-) -> None:
-    config_path = write_config(tmp_path, max_iterations=0)
+@pytest.mark.docker
+@pytest.mark.timeout(300)
+def test_ctrl_c_during_start_up_leaves_a_stopped_run_that_resume_takes(tmp_path: Path) -> None:
+    config_path = write_config(tmp_path, max_iterations=0, workers=4)
     db = tmp_path / "a.db"
-    env = {**os.environ, "DOCKER_HOST": silent_docker, "DGM_ARCHIVE": str(db)}
     proc = subprocess.Popen(
-        [str(DGM), "run", str(config_path), "--quiet"],
+        [str(DGM), "run", str(config_path), "--quiet", "--archive", str(db)],
         cwd=tmp_path,
-        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while not runs_in(db) and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.1)
+            time.sleep(0.02)
         (run_id,) = runs_in(db)
-        time.sleep(0.5)  # into the sandbox start-up, which waits on the silent engine
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        proc.send_signal(signal.SIGINT)  # while the sandbox pool starts (or just after)
+        _, err = proc.communicate(timeout=240)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, err
-    assert "Traceback" not in err
+    assert proc.returncode in (0, 130) and "Traceback" not in err, err
     with open_archive(db, create=False) as a:
         info = a.run(run_id)
-        assert info.status == "stopped"
-        assert info.totals["reason"] == "interrupted during start-up"
-        (failed,) = a.events(run_id, kinds=["session_failed"])
-        assert failed.payload == {"reason": "interrupted during start-up"}
+        assert info.status == "stopped", (proc.returncode, err)  # never `running` for ever
+        events = {e.kind: e.payload for e in a.events(run_id)}
+        if proc.returncode == 130:  # the interrupt came during start-up
+            assert info.totals["reason"] == "interrupted during start-up"
+            assert events["session_failed"] == {"reason": "interrupted during start-up"}
+        else:  # it came once the session ran: the usual clean stop
+            assert events["session_stopped"]["reason"] == "interrupted"
         with hold_run(a, run_id):  # the lease was released: a resume can take the run
             pass
     listed = dgm(["runs", "--archive", str(db)], tmp_path)
     assert listed.code == 0 and "stopped" in listed.stdout
+
+
+def test_no_sandbox_leaves_no_run(tmp_path: Path) -> None:
+    config_path = write_config(tmp_path, max_iterations=0)
+    db = tmp_path / "a.db"
+    with open_archive(db):
+        pass
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    outcome = dgm(["run", str(config_path), "--archive", str(db)], tmp_path, env=env)
+    assert outcome.code == 2 and len(outcome.lines) == 1, outcome
+    assert "no Docker engine answers" in outcome.stderr
+    assert runs_in(db) == []
 
 
 def test_a_session_that_lost_its_lease_leaves_the_status_to_the_new_owner(
