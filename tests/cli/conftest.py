@@ -62,6 +62,23 @@ FILES: Mapping[str, bytes] = {
     "empty-dir/.keep": b"",
     "no-main/agent.py": b"print('no __main__')\n",
     "problem-empty/readme.txt": b"nothing here\n",
+    "problem-binary/problem.yaml": b"\xff\xfe name: x\n",
+    "problem-nan/problem.yaml": (
+        b"name: x\ndirection: min\nprogram: [p.py]\nevaluator: {command: [python3, e.py]}\n"
+        b"timeout_s: .nan\n"
+    ),
+    "problem-nan/p.py": b"x = 1\n",
+    "problem-huge/problem.yaml": (
+        b"name: x\ndirection: min\nprogram: [p.py]\nevaluator: {command: [python3, e.py]}\n"
+        b"memory_mb: 99999999999\n"
+    ),
+    "problem-huge/p.py": b"x = 1\n",
+    "problem-binprog/problem.yaml": (
+        b"name: x\ndirection: min\nprogram: [p.py]\nevaluator: {command: [python3, e.py]}\n"
+    ),
+    "problem-binprog/p.py": b"\xff\xfe\n",
+    "openevolve-binary/initial_program.py": b"\xff\xfe\n",
+    "openevolve-binary/evaluator.py": b"def evaluate(p):\n    return {}\n",
     "program.py": b"def f():\n    return 1\n",
 }
 
