@@ -81,6 +81,7 @@ class RunSummary:
     best_score: float | None
     best_agent_id: str | None
     cost_usd: float  # every LLM call recorded for the run
+    reason: str | None = None  # why it stopped or failed before running (totals["reason"])
 
 
 @dataclass(frozen=True, slots=True)

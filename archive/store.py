@@ -102,6 +102,11 @@ def _loads(text: str | bytes, what: str) -> Any:
         ) from None
 
 
+def _reason(totals: Any) -> str | None:
+    reason = totals.get("reason") if isinstance(totals, dict) else None
+    return str(reason) if reason is not None else None
+
+
 def _sane(what: str, numbers: dict[str, Any], status: str, allowed: tuple[str, ...]) -> None:
     """A row edited by hand into nonsense (text in a number column, an unknown status) is
     one clear error, instead of a crash wherever the row is shown."""
@@ -417,6 +422,7 @@ class Archive:
                         best_score=a.best if a else None,
                         best_agent_id=best_id,
                         cost_usd=float(costs.get(r.pk) or 0.0),
+                        reason=_reason(_loads(r.totals, f"totals of run {r.id}")),
                     )
                 )
         return out

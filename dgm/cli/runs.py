@@ -56,7 +56,8 @@ def runs(
             short(s.id),
             escape(s.name),
             escape(s.kind),
-            f"[{STATUS_STYLE.get(s.status, '')}]{s.status}[/]",
+            f"[{STATUS_STYLE.get(s.status, '')}]{s.status}[/]"
+            + (f" ({escape(s.reason[:60])})" if s.reason and s.status != "running" else ""),
             str(s.n_agents),
             fmt_score(s.best_score),
             short(s.best_agent_id),

@@ -102,6 +102,8 @@ def test_ctrl_c_during_start_up_leaves_a_stopped_run_that_resume_takes(tmp_path:
             pass
     listed = dgm(["runs", "--archive", str(db)], tmp_path)
     assert listed.code == 0 and "stopped" in listed.stdout
+    if proc.returncode == 130:  # `dgm runs` says why
+        assert "stopped (interrupted during start-up)" in listed.stdout
 
 
 def test_no_sandbox_leaves_no_run(tmp_path: Path) -> None:
