@@ -102,6 +102,9 @@ CASES: list[Case] = [
     c("run --resume {run} --archive not-a-db.db", "cannot use"),
     # -- dgm runs ---------------------------------------------------------------------------
     c("runs --archive missing.db", "no archive at"),
+    c("runs --archive \x00", "--archive is empty"),
+    c("archive list {run} --archive \x00", "--archive is empty"),
+    c("run --resume {run} --archive \x00", "--archive is empty"),
     c("runs --archive empty-dir", "is a directory, not an archive file"),
     c("runs --archive not-a-db.db", "cannot use"),
     c("runs --archive binary.json", "cannot use"),
