@@ -214,6 +214,11 @@ CASES: list[Case] = [
     c("bench validate swebench:garbage.jsonl", "garbage.jsonl is not valid JSONL"),
     c("bench validate swebench:object-no-fields.json", "lacks instance_id"),
     c("bench validate polyglot:missing-dir", "missing-dir is not a directory"),
+    c("bench validate polyglot:pg-str", "files.solution must be a list of file names"),
+    c("bench validate polyglot:pg-list", "has no usable `files` entry"),
+    c("bench validate polyglot:pg-binary", "has no usable `files` entry"),
+    c("bench validate polyglot:pg-binsrc", "a file of the exercise is not UTF-8 text"),
+    c("run --suite polyglot:pg-binsrc", "a file of the exercise is not UTF-8 text"),
     c("bench run --agent seed --suite no-such-suite", "unknown suite 'no-such-suite'"),
     c(
         "bench run --agent seed --suite swe-mini --agent-timeout nan",

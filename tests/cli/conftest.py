@@ -80,6 +80,16 @@ FILES: Mapping[str, bytes] = {
     "openevolve-binary/initial_program.py": b"\xff\xfe\n",
     "openevolve-binary/evaluator.py": b"def evaluate(p):\n    return {}\n",
     "program.py": b"def f():\n    return 1\n",
+    "pg-str/python/exercises/practice/ex/.meta/config.json": b'{"files": {"solution": "x.py"}}',
+    "pg-list/python/exercises/practice/ex/.meta/config.json": b'{"files": [1]}',
+    "pg-binary/python/exercises/practice/ex/.meta/config.json": b"\xff",
+    "pg-binsrc/python/exercises/practice/ex/.meta/config.json": (
+        b'{"files": {"solution": ["s.py"], "test": ["s_test.py"], "example": [".meta/e.py"]}}'
+    ),
+    "pg-binsrc/python/exercises/practice/ex/.meta/e.py": b"def f():\n    pass\n",
+    "pg-binsrc/python/exercises/practice/ex/.docs/instructions.md": b"Do it.\n",
+    "pg-binsrc/python/exercises/practice/ex/s.py": b"\xff\xfe",
+    "pg-binsrc/python/exercises/practice/ex/s_test.py": b"import s\n",
 }
 
 
