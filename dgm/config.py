@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dgm.errors import UserError, invalid_value
+from dgm.errors import UserError, invalid_value, yaml_problem
 from dgm.mutators.operators import OPERATORS
 from dgm.mutators.operators import describe as describe_operators
 from dgm.selectors import SELECTORS
@@ -337,15 +337,6 @@ def read_yaml(preset_or_path: str | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UserError(f"{path.name} must be a YAML mapping of config fields")
     return data
-
-
-def yaml_problem(error: yaml.YAMLError) -> str:
-    """'line 3, column 5: mapping values are not allowed here' from a YAML error."""
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-    if mark is None:
-        return problem
-    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
 def validate(data: Mapping[str, Any]) -> RunConfig:

@@ -129,3 +129,12 @@ def _num(x: float) -> str:
     if math.isfinite(x) and float(x).is_integer() and abs(x) < 1e18:
         return str(int(x))
     return repr(float(x))
+
+
+def yaml_problem(error: Exception) -> str:
+    """'line 3, column 5: mapping values are not allowed here' from a yaml.YAMLError."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or (str(error).splitlines() or [repr(error)])[0]
+    if mark is None:
+        return problem
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"

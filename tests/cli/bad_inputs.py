@@ -177,7 +177,7 @@ CASES: list[Case] = [
     ),
     c(
         "llm chat capital --model scripted:bad-script.yaml",
-        "scripted responses file 'bad-script.yaml' is invalid",
+        "'bad-script.yaml' is not valid YAML: line 2, column 1",
     ),
     c("llm chat capital --model scripted:binary.json", "is invalid"),
     c("llm chat capital --model scripted:empty-dir", "not found"),
