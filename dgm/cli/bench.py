@@ -42,6 +42,8 @@ TasksOpt = Annotated[
 BackendOpt = Annotated[str, typer.Option("--backend", help="Sandbox backend: docker or local.")]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Tasks run at once.")]
 SEED_AGENT = "seed"
+MAX_WORKERS = 64  # as `dgm run`'s workers: each keeps a sandbox warm
+MAX_ATTEMPTS = 100
 
 
 @contextmanager
@@ -131,6 +133,7 @@ def validate(
     """Grade the gold and the empty patch of every task: gold must resolve, empty must not."""
     from benchmarks.suites import validate_task
 
+    in_range("--workers", workers, 1, MAX_WORKERS)
     with user_errors():
         s = _suite(suite, backend)
         chosen = select_tasks(s.tasks(), _patterns(tasks))
@@ -239,11 +242,15 @@ def run(
 ) -> None:
     """Score an agent on a suite; results go into the archive as a run of kind `bench`."""
     from archive import hold_run
-    from dgm.config import MAX_SECONDS
+    from dgm.config import MAX_COUNT, MAX_SECONDS
     from dgm.evaluator import EvalLimits, SuiteEvaluator
     from dgm.llm import Gateway, default_model, open_provider
 
     in_range("--agent-timeout", agent_timeout, 1, MAX_SECONDS)
+    in_range("--workers", workers, 1, MAX_WORKERS)
+    in_range("--attempts", attempts, 1, MAX_ATTEMPTS)
+    if max_steps is not None:
+        in_range("--max-steps", max_steps, 1, MAX_COUNT)
     _patterns(tasks)  # before anything slow
     model = model or default_model()
     files, source = _load_agent(agent, archive)
