@@ -64,6 +64,14 @@ class Stage(BaseModel):
 
     _numbers = field_validator("threshold", mode="before")(not_bool)
 
+    @field_validator("tasks")
+    @classmethod
+    def _names_tasks(cls, value: str | list[str]) -> str | list[str]:
+        names = [value] if isinstance(value, str) else value
+        if not names or not all(n.strip() for n in names):  # [] would mean every task
+            raise ValueError("name a subset (small, medium, full) or give task ids")
+        return value
+
 
 class Limits(BaseModel):
     """Resource limits of one sandboxed agent run (evaluation or self-modification)."""

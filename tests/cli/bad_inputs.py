@@ -47,6 +47,7 @@ CASES: list[Case] = [
     c("run python-tag.yaml", "python-tag.yaml is not valid YAML"),
     c("run empty-dir", "no preset or config file 'empty-dir'"),
     c("run bool-workers.yaml", "'workers': give a number, not true"),
+    c("run no-stage-tasks.yaml", "'stages.0.tasks': name a subset"),
     c("run bool-memory.yaml", "'agent_limits.memory_mb': give a number, not true"),
     c("run ok.yaml --resume {run}", "either a preset/config or --resume"),
     # -- dgm run: every number and choice --------------------------------------------------

@@ -27,6 +27,7 @@ FILES: Mapping[str, bytes] = {
     "python-tag.yaml": b"workers: !!python/object/apply:os.system ['true']\n",
     "empty.yaml": b"",
     "bool-workers.yaml": b"workers: yes\n",
+    "no-stage-tasks.yaml": b"stages:\n  - name: s\n    tasks: []\n",
     "bool-memory.yaml": b"agent_limits:\n  memory_mb: true\n",
     "script.yaml": b"- pattern: capital\n  content: Paris.\n",
     "bad-script.yaml": b"- pattern: [unclosed\n",
