@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dgm.errors import UserError, invalid_value, yaml_problem
+from dgm.errors import UserError, invalid_value, model_of, yaml_problem
 from dgm.mutators.operators import OPERATORS
 from dgm.mutators.operators import describe as describe_operators
 from dgm.selectors import SELECTORS
@@ -283,7 +283,7 @@ def config_fields(
             default = "required"
         else:
             default = info.get_default(call_default_factory=True)
-        nested = _model_of(info.annotation)
+        nested = model_of(info.annotation)
         if isinstance(default, BaseModel) and nested is not None:  # limits: one line per field
             yield from config_fields(nested, f"{prefix}{name}.", default)
             continue
@@ -298,16 +298,6 @@ def config_fields(
         yield f"{prefix}{name}", f"{text} (default: {shown})"
         if nested is not None:  # a list of models (stages): each item's fields
             yield from config_fields(nested, f"{prefix}{name}[].")
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model a field holds (itself, or the items of a list of them)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    return None
 
 
 def one_line(error: ValidationError) -> str:

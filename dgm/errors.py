@@ -21,8 +21,8 @@ class UserError(Exception):
 
 
 def field_range(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | None:
-    """'at least 1 and at most 64', 'a finite number above 0', ... for the numeric field at `loc` of `model` (nested
-    models and lists of them followed), or None when it has no bounds."""
+    """'at least 1 and at most 64', 'a finite number above 0', ... for the numeric field at
+    `loc` of `model` (nested models and lists of them followed), or None if it has no bounds."""
     from annotated_types import Ge, Gt, Le, Lt
     from pydantic import BaseModel
 
@@ -36,7 +36,7 @@ def field_range(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | Non
         info = current.model_fields.get(part)
         if info is None:
             return None
-        current = _model_in(info.annotation)
+        current = model_of(info.annotation)
     if info is None:
         return None
     low = high = None
@@ -56,14 +56,14 @@ def field_range(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | Non
     return ("a finite number " if finite else "") + " and ".join(parts)
 
 
-def _model_in(annotation: Any) -> Any:
-    """The model a field holds: itself, or the item type of a list/optional of it."""
+def model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model a field holds: itself, or the items of a list (or optional) of it."""
     from pydantic import BaseModel
 
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
+        found = model_of(arg)
         if found is not None:
             return found
     return None
