@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dgm.errors import UserError, invalid_value, model_of, yaml_problem
+from dgm.errors import UserError, field_range, invalid_value, model_of, yaml_problem
 from dgm.mutators.operators import OPERATORS
 from dgm.mutators.operators import describe as describe_operators
 from dgm.selectors import SELECTORS
@@ -295,7 +295,8 @@ def config_fields(
             shown = ", ".join(f"{s.name}: {s.tasks}" for s in default if isinstance(s, Stage))
         else:
             shown = "unset" if default is None else str(default)
-        yield f"{prefix}{name}", f"{text} (default: {shown})"
+        valid = field_range(model, (name,))
+        yield f"{prefix}{name}", f"{text} (default: {shown}{'; ' + valid if valid else ''})"
         if nested is not None:  # a list of models (stages): each item's fields
             yield from config_fields(nested, f"{prefix}{name}[].")
 

@@ -141,8 +141,8 @@ def test_run_help_lists_every_config_field_with_its_default() -> None:
     for name in Stage.model_fields:
         assert f" stages[].{name}: " in out, name
     assert (
-        "self_modify_limits.timeout_s: Wall-clock deadline of one agent run, in seconds. (default: 900.0)"
-        in out
+        "self_modify_limits.timeout_s: Wall-clock deadline of one agent run, in seconds. "
+        "(default: 900.0; a finite number above 0 and at most 31536000.0)" in out
     )
     assert (
         "sandbox: Sandbox backend for every untrusted run. One of: docker, local. (default: docker)"
