@@ -45,10 +45,19 @@ def to_url(url_or_path: str | os.PathLike[str]) -> str:
     if "://" in s:
         try:
             make_url(s)
-        except ArgumentError as e:
+        except (ArgumentError, ValueError) as e:  # ValueError: a port that is not a number
             raise ArchiveError(f"invalid archive URL {s!r}: {e}") from None
         return s
-    return f"sqlite:///{Path(s).expanduser().resolve()}"
+    try:
+        path = Path(s).expanduser().resolve()
+    except (ValueError, RuntimeError) as e:  # a NUL byte; a loop of links
+        raise ArchiveError(f"invalid archive path {s!r}: {e}") from None
+    if "?" in str(path):  # a URL would read the rest as options and open another file
+        raise ArchiveError(
+            f"archive path {str(path)!r} contains '?', which an archive URL cannot hold: "
+            "rename the file or its folder"
+        )
+    return f"sqlite:///{path}"
 
 
 def make_engine(url: str, durable: bool = False, read_only: bool = False) -> Engine:

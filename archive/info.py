@@ -96,6 +96,7 @@ class RunSummary:
     best_agent_id: str | None
     cost_usd: float  # every LLM call recorded for the run
     direction: Direction | None = None  # a problem run's (best_score is its fitness)
+    reason: str | None = None  # why it stopped or failed before running (totals["reason"])
 
 
 @dataclass(frozen=True, slots=True)

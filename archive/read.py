@@ -10,11 +10,12 @@ SQL is the subset both databases speak alike.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from archive.errors import ArchiveError
-from archive.info import AgentInfo, AgentStatus, RunInfo, RunSummary
+from archive.info import AGENT_STATUSES, RUN_STATUSES, AgentInfo, AgentStatus, RunInfo, RunSummary
 
 ID_CHARS = 16  # public ids are 16 hex characters
 HEX = frozenset("0123456789abcdef")
@@ -33,6 +34,45 @@ def _in(name: str, values: Sequence[object]) -> tuple[str, dict[str, object]]:
     return "(" + ", ".join(f":{k}" for k in params) + ")", params
 
 
+# -- rows edited by hand -------------------------------------------------------------------
+
+
+def loads(text: str | bytes, what: str) -> Any:
+    """A JSON column read back; a row edited by hand into something else is one clear error."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        shown = repr(text)[:40]
+        raise ArchiveError(
+            f"the archive's {what} is corrupt (not JSON: {shown}): restore the archive from a "
+            "backup, or fix that row"
+        ) from None
+
+
+def sane(what: str, numbers: Mapping[str, Any], status: str, allowed: tuple[str, ...]) -> None:
+    """A row edited by hand into nonsense (text in a number column, an unknown status) is
+    one clear error, instead of a crash wherever the row is shown."""
+    bad = [
+        f"{k}={v!r}"[:40]
+        for k, v in numbers.items()
+        if v is not None
+        and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v))
+    ]
+    if status not in allowed:
+        bad.append(f"status={status!r}"[:40])
+    if bad:
+        raise ArchiveError(
+            f"the archive's {what} is corrupt ({', '.join(bad)}): restore the archive from a "
+            "backup, or fix that row"
+        )
+
+
+def reason(totals: Any) -> str | None:
+    """Why a run stopped or failed before it ran (its totals' "reason")."""
+    why = totals.get("reason") if isinstance(totals, dict) else None
+    return str(why) if why is not None else None
+
+
 # -- runs ----------------------------------------------------------------------------------
 
 RUNS = """
@@ -41,7 +81,7 @@ SELECT r.id, r.name, r.kind, r.status, r.created_at, r.finished_at,
        (SELECT b.id FROM agents b WHERE b.run_pk = r.pk AND b.score = s.best
         ORDER BY b.pk LIMIT 1),
        COALESCE((SELECT SUM(c.cost_usd) FROM llm_calls c WHERE c.run_pk = r.pk), 0),
-       r.direction
+       r.direction, r.totals
 FROM runs r LEFT JOIN (
     SELECT run_pk, COUNT(*) AS n,
            SUM(CASE WHEN status = 'evaluated' THEN 1 ELSE 0 END) AS n_evaluated,
@@ -60,23 +100,28 @@ FROM runs WHERE id = :id
 
 def runs(q: Query) -> list[RunSummary]:
     """Every run, newest first, with its agent count, best score and LLM cost."""
-    return [
-        RunSummary(
-            id=r[0],
-            name=r[1],
-            kind=r[2],
-            status=r[3],
-            created_at=r[4],
-            finished_at=r[5],
-            n_agents=int(r[6]),
-            n_evaluated=int(r[7]),
-            best_score=r[8],
-            best_agent_id=r[9],
-            cost_usd=float(r[10]),
-            direction=r[11],
+    out = []
+    for r in q(RUNS, {}):
+        sane(f"run {r[0]}", {"created_at": r[4], "finished_at": r[5]}, r[3], RUN_STATUSES)
+        sane(f"agents of run {r[0]}", {"score": r[8]}, "", ("",))
+        out.append(
+            RunSummary(
+                id=r[0],
+                name=r[1],
+                kind=r[2],
+                status=r[3],
+                created_at=r[4],
+                finished_at=r[5],
+                n_agents=int(r[6]),
+                n_evaluated=int(r[7]),
+                best_score=r[8],
+                best_agent_id=r[9],
+                cost_usd=float(r[10]),
+                direction=r[11],
+                reason=reason(loads(r[12], f"totals of run {r[0]}")),
+            )
         )
-        for r in q(RUNS, {})
-    ]
+    return out
 
 
 def run(q: Query, run_id: str) -> RunInfo:
@@ -84,14 +129,16 @@ def run(q: Query, run_id: str) -> RunInfo:
     if not rows:
         raise ArchiveError(f"no run {run_id!r} in this archive")
     r = rows[0]
+    numbers = {"seed": r[5], "created_at": r[7], "updated_at": r[8], "finished_at": r[9]}
+    sane(f"run {r[0]}", numbers, r[3], RUN_STATUSES)
     return RunInfo(
         id=r[0],
         name=r[1],
         kind=r[2],
         status=r[3],
-        config=json.loads(r[4]),
+        config=loads(r[4], f"config of run {r[0]}"),
         seed=r[5],
-        totals=json.loads(r[6]),
+        totals=loads(r[6], f"totals of run {r[0]}"),
         created_at=r[7],
         updated_at=r[8],
         finished_at=r[9],
@@ -116,11 +163,19 @@ def _one(ids: list[str], prefix: str, what: str) -> str:
         where = "`dgm runs`" if what == "run" else "`dgm archive list RUN`"
         raise ArchiveError(f"no {what} matches {prefix!r}: see {where}")
     if len(ids) > 1:
-        shown = ", ".join(i[:10] for i in ids[:5])
         raise ArchiveError(
-            f"{what} prefix {prefix!r} is ambiguous ({shown}...): type more characters"
+            f"{what} prefix {prefix!r} is ambiguous: it matches {_count(ids)} {what}s "
+            f"({_shown(ids)}); type more characters of the one you mean"
         )
     return ids[0]
+
+
+def _count(ids: list[str]) -> str:
+    return str(len(ids)) if len(ids) < MATCHES else f"more than {MATCHES - 1}"
+
+
+def _shown(ids: list[str]) -> str:
+    return ", ".join(i[:10] for i in ids[: MATCHES - 1]) + (", ..." if len(ids) >= MATCHES else "")
 
 
 def resolve_run(q: Query, prefix: str) -> str:
@@ -129,6 +184,11 @@ def resolve_run(q: Query, prefix: str) -> str:
     if not ids:
         sql = f"SELECT id FROM runs WHERE name = :name ORDER BY pk LIMIT {MATCHES}"
         ids = [r[0] for r in q(sql, {"name": prefix})]
+        if len(ids) > 1:
+            raise ArchiveError(
+                f"{_count(ids)} runs are named {prefix!r} ({_shown(ids)}): give one of their "
+                "ids (see `dgm runs`)"
+            )
     return _one(ids, prefix, "run")
 
 
@@ -151,6 +211,16 @@ ORIGIN_PK = 18  # the column of AGENT_SELECT after AgentInfo's fields
 
 def agent_info(r: Sequence[Any], origin: dict[str, Any] | None = None) -> AgentInfo:
     """One row of AGENT_SELECT as an AgentInfo."""
+    numbers = {
+        "generation": r[4],
+        "score": r[8],
+        "n_children": r[10],
+        "n_evaluated": r[11],
+        "n_resolved": r[12],
+        "cost_usd": r[13],
+        "created_at": r[17],
+    }
+    sane(f"agent {r[0]}", numbers, r[6], AGENT_STATUSES)
     return AgentInfo(
         id=r[0],
         run_id=r[1],
@@ -161,7 +231,7 @@ def agent_info(r: Sequence[Any], origin: dict[str, Any] | None = None) -> AgentI
         status=r[6],
         reason=r[7],
         score=r[8],
-        scores=json.loads(r[9]),
+        scores=loads(r[9], f"scores of agent {r[0]}"),
         n_children=r[10],
         n_evaluated=r[11],
         n_resolved=r[12],

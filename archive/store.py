@@ -53,7 +53,7 @@ from archive.info import (
     RunSummary,
 )
 from archive.lease import LeaseHeld, LeaseInfo
-from archive.models import Agent, Evaluation, Event, LLMCall, Reflection, Run, Task
+from archive.models import Agent, Evaluation, Event, LLMCall, Reflection, Run, RunLease, Task
 
 ID_CHARS = read.ID_CHARS
 
@@ -160,7 +160,32 @@ class Archive:
             raise
         except DBAPIError as e:
             detail = str(e.orig).splitlines()[0] if e.orig is not None else type(e).__name__
+            if "database is locked" in detail:
+                detail += self._locked_hint()
             raise ArchiveError(f"archive error: {detail}") from None
+
+    def _locked_hint(self) -> str:
+        """Who probably holds SQLite's write lock: the processes running runs (their leases),
+        and what to do. Best effort: a reader still gets through while a writer holds it."""
+        from archive.db import BUSY_TIMEOUT_MS  # read now: tests shorten it
+
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(Run.id, RunLease.holder).join(RunLease, RunLease.run_pk == Run.pk)
+                ).all()
+        except DBAPIError:
+            rows = []
+        holders = ", ".join(
+            f"run {r.id[:8]} by pid {r.holder.rsplit(':', 2)[-2]} on {r.holder.rsplit(':', 2)[0]}"
+            for r in rows[:3]
+            if r.holder.count(":") >= 2
+        )
+        who = f"held by {holders}" if holders else "held by another dgm process"
+        return (
+            f" after waiting {BUSY_TIMEOUT_MS / 1000:g} s ({who}): wait for it to finish or stop it, then "
+            "retry; `dgm runs` shows what is running"
+        )
 
     def _write(self) -> Any:
         return self._tx(write=True)
@@ -236,7 +261,7 @@ class Archive:
         with self._write() as conn:
             self._run_pk(conn, run_id)
             old = conn.execute(select(Run.totals).where(Run.id == run_id)).scalar_one()
-            merged = {**json.loads(old), **(totals or {})}
+            merged = {**read.loads(old, f"totals of run {run_id}"), **(totals or {})}
             conn.execute(
                 update(Run)
                 .where(Run.id == run_id)
@@ -425,7 +450,7 @@ class Archive:
             ).first()
             if row is None:
                 raise ArchiveError(f"no agent {agent_id!r} in this archive")
-            scores = json.loads(row.scores)
+            scores = read.loads(row.scores, f"scores of agent {agent_id}")
             scores.pop(stage, None)  # re-scoring a stage moves it to the end
             scores[stage] = float(score)
             conn.execute(
@@ -486,6 +511,9 @@ class Archive:
             return list(known.values())
         known = dict(known)  # the cached dict is shared with other threads: never mutate it
         make = CandidateStats._make
+        for r in rows:  # a score edited by hand into text: one clear error, not a crash later
+            if r[6] is not None and type(r[6]) is not float and type(r[6]) is not int:
+                read.sane(f"agent {r[2]}", {"score": r[6]}, "", ("",))
         for r in rows:
             known[r[0]] = make(r[2:])
             if r[1] > last:
@@ -690,6 +718,9 @@ class Archive:
             ]
             raw = self.blobs.get_many(conn, pks)
         blob = lambda pk: raw[pk] if pk is not None else b""  # noqa: E731
+        for r in rows:
+            numbers = {"score": r.score, "duration_ms": r.duration_ms, "attempt": r.attempt}
+            read.sane(f"evaluation {agent_id}/{r.seq}", numbers, "", ("",))
         return [
             EvaluationInfo(
                 id=f"{agent_id}/{r.seq}",
@@ -700,7 +731,9 @@ class Archive:
                 stage=r.stage,
                 resolved=r.resolved,
                 score=r.score,
-                tests=json.loads(raw[r.tests_pk]) if r.tests_pk is not None else {},
+                tests=read.loads(raw[r.tests_pk], f"tests of evaluation {agent_id}/{r.seq}")
+                if r.tests_pk is not None
+                else {},
                 duration_s=r.duration_ms / 1000,
                 error_kind=r.error_kind,
                 patch=blob(r.patch_pk),
@@ -788,6 +821,13 @@ class Archive:
         request_key: str,
     ) -> str:
         """Store one LLM call; its cost is added to the agent's when `agent_id` is given."""
+        counts = {"tokens_in": tokens_in, "tokens_out": tokens_out}
+        amounts = {"cost_usd": cost_usd, "latency_s": latency_s}
+        for what, value in {**counts, **amounts}.items():
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ArchiveError(
+                    f"an LLM call's {what} must be a finite number >= 0, not {value!r}"
+                )
         call_id = new_id()
         with self._write() as conn:
             run_pk = self._run_pk(conn, run_id) if run_id else None
@@ -852,6 +892,11 @@ class Archive:
             if bodies:
                 pks = [pk for r in rows for pk in (r.request_pk, r.response_pk) if pk is not None]
                 raw = self.blobs.get_many(conn, pks)
+        for r in rows:
+            numbers = {
+                k: getattr(r, k) for k in ("tokens_in", "tokens_out", "cost_usd", "latency_s")
+            }
+            read.sane(f"LLM call {r.id}", numbers, "", ("",))
         return [
             LLMCallInfo(
                 id=r.id,
@@ -898,7 +943,10 @@ class Archive:
             if kinds is not None:
                 q = q.where(Event.kind.in_(list(kinds)))
             rows = conn.execute(q.order_by(Event.pk)).all()
-        return [EventInfo(r.pk, run_id, r.kind, json.loads(r.payload), r.created_at) for r in rows]
+        return [
+            EventInfo(r.pk, run_id, r.kind, read.loads(r.payload, f"event {r.pk}"), r.created_at)
+            for r in rows
+        ]
 
 
 # -- helpers ---------------------------------------------------------------------------------

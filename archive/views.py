@@ -7,12 +7,12 @@ the event log, cost bucketed in SQL, and one evaluation or LLM call with its bod
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, cast, func, select
 
+from archive import read
 from archive.errors import ArchiveError
 from archive.info import EvaluationInfo, EventInfo, LLMCallInfo
 from archive.models import Agent, Evaluation, Event, LLMCall, Run, Task
@@ -77,7 +77,10 @@ def recent_events(
         if kinds is not None:
             q = q.where(Event.kind.in_(kinds))
         rows = conn.execute(q.order_by(Event.pk.desc()).limit(limit)).all()
-    return [EventInfo(r.pk, run_id, r.kind, json.loads(r.payload), r.created_at) for r in rows]
+    return [
+        EventInfo(r.pk, run_id, r.kind, read.loads(r.payload, f"event {r.pk}"), r.created_at)
+        for r in rows
+    ]
 
 
 def count_events(archive: Archive, run_id: str, kind: str) -> int:
@@ -133,6 +136,9 @@ def evaluation_rows(archive: Archive, agent_id: str) -> list[EvaluationRow]:
             .where(Evaluation.agent_pk == agent.pk)
             .order_by(Evaluation.seq)
         ).all()
+    for r in rows:
+        numbers = {"score": r.score, "duration_ms": r.duration_ms, "attempt": r.attempt}
+        read.sane(f"evaluation {agent_id}/{r.seq}", numbers, "", ("",))
     return [
         EvaluationRow(
             r.seq,

@@ -87,11 +87,18 @@ def exercise_dirs(root: Path) -> list[Path]:
 
 def exercise_files(ex: Path) -> dict[str, list[str]]:
     try:
-        config = json.loads((ex / ".meta" / "config.json").read_text())
+        config = json.loads((ex / ".meta" / "config.json").read_text(encoding="utf-8"))
         files = config["files"]
-        return {k: list(files.get(k, [])) for k in ("solution", "test", "example")}
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        out = {k: files.get(k, []) for k in ("solution", "test", "example")}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise PolyglotError(f"{ex}/.meta/config.json has no usable `files` entry ({e})") from None
+    for kind, names in out.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise PolyglotError(
+                f"{ex}/.meta/config.json: files.{kind} must be a list of file names, "
+                f"not {json.dumps(names)[:60]}"
+            )
+    return out
 
 
 def repo_files(ex: Path) -> dict[str, bytes]:
@@ -197,7 +204,14 @@ def load_exercise(ex: Path) -> Task:
 def load_tasks(root: Path) -> tuple[list[Task], dict[str, Path]]:
     """The tasks of a checkout, and where each one's exercise lives."""
     dirs = exercise_dirs(root)
-    tasks = [load_exercise(d) for d in dirs]
+    tasks = []
+    for d in dirs:
+        try:
+            tasks.append(load_exercise(d))
+        except UnicodeDecodeError as e:  # any of its text files
+            raise PolyglotError(
+                f"{d}: a file of the exercise is not UTF-8 text (byte {e.start}): save it as UTF-8"
+            ) from None
     return tasks, {t.instance_id: d for t, d in zip(tasks, dirs, strict=True)}
 
 

@@ -30,6 +30,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from pydantic import ValidationError
+
 from benchmarks.grading import GRADE_DIR, GradeResult, TestsStatus, grade
 from benchmarks.task import Task
 
@@ -50,25 +52,42 @@ def load_instances(source: str) -> list[dict[str, Any]]:
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix == ".parquet":
-            return _read_parquet(path)
-        text = path.read_text()
+            return _objects(_read_parquet(path), path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            raise SWEBenchError(
+                f"{path} is not UTF-8 text (byte {e.start}): SWE-bench files are UTF-8 JSON, JSONL or parquet"
+            ) from None
         if suffix == ".jsonl":
             try:
-                return [json.loads(line) for line in text.splitlines() if line.strip()]
+                rows = [json.loads(line) for line in text.splitlines() if line.strip()]
             except ValueError as e:
                 raise SWEBenchError(f"{path} is not valid JSONL ({e})") from None
+            return _objects(rows, path)
         try:
             data = json.loads(text)
         except ValueError as e:
             raise SWEBenchError(
                 f"{path} is not valid JSON ({e}); SWE-bench files are .json, .jsonl or .parquet"
             ) from None
-        return data if isinstance(data, list) else [data]
+        return _objects(data if isinstance(data, list) else [data], path)
     if path.suffix in {".json", ".jsonl", ".parquet"} or source.startswith((".", "/")):
         raise SWEBenchError(
             f"no such file {source}: give a SWE-bench .json/.jsonl/.parquet file or a dataset name"
         )
     return _load_hf(source)
+
+
+def _objects(rows: list[Any], path: Path) -> list[dict[str, Any]]:
+    """The rows, each checked to be a JSON object (an instance), not a number or a list."""
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise SWEBenchError(
+                f"{path}: entry {i + 1} is a {type(row).__name__}, not an instance object: "
+                "each instance is a JSON object with instance_id, repo, base_commit, ..."
+            )
+    return rows
 
 
 def _read_parquet(path: Path) -> list[dict[str, Any]]:
@@ -107,7 +126,13 @@ def _ids(value: Any) -> list[str]:
             raise SWEBenchError(
                 f"a FAIL_TO_PASS/PASS_TO_PASS value is not a JSON list: {value[:80]!r}"
             ) from None
-    return [str(v) for v in value or []]
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SWEBenchError(
+            f"a FAIL_TO_PASS/PASS_TO_PASS value is a {type(value).__name__}, not a list of test ids"
+        )
+    return [str(v) for v in value]
 
 
 def to_task(raw: dict[str, Any]) -> Task:
@@ -117,6 +142,18 @@ def to_task(raw: dict[str, Any]) -> Task:
         raise SWEBenchError(
             f"instance {raw.get('instance_id', '?')} lacks {', '.join(missing)}: not a SWE-bench instance"
         )
+    try:
+        return _task(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise SWEBenchError(
+            f"instance {str(raw['instance_id'])[:80]}: field {field} {first['msg'].lower()}, "
+            f"got {type(first.get('input')).__name__}: fix the instance file"
+        ) from None
+
+
+def _task(raw: dict[str, Any]) -> Task:
     return Task(
         instance_id=raw["instance_id"],
         repo=raw["repo"],

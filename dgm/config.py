@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from benchmarks.problems.stop import StopBudgets
-from dgm.errors import UserError
+from dgm.errors import UserError, field_range, invalid_value, model_of, yaml_problem
 from dgm.mutators.operators import OPERATORS
 from dgm.mutators.operators import describe as describe_operators
 from dgm.selectors import SELECTORS
@@ -32,6 +32,22 @@ if TYPE_CHECKING:
     import sandbox
 
 PRESETS_DIR = Path(__file__).parent / "presets"
+
+# Upper bounds: past them a value means "none" or overflows where it is stored (a seed is a
+# 64-bit integer in the archive and in numpy's generators).
+MAX_SEED = 2**63 - 1
+MAX_COUNT = 10**9  # iterations, evaluations, steps
+MAX_SECONDS = 365 * 86400.0  # a year
+MAX_MEMORY_MB = 1 << 20  # 1 TiB: more than any sandbox host has
+MAX_CPUS = 1024.0
+MAX_PROMPT_CHARS = 10**8
+
+
+def not_bool(value: Any) -> Any:
+    """YAML's `yes`/`true` is not a number (pydantic would read it as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"give a number, not {str(value).lower()}")
+    return value
 
 
 class Stage(BaseModel):
@@ -47,11 +63,22 @@ class Stage(BaseModel):
         default=0.0,
         ge=0.0,
         le=1.0,
+        allow_inf_nan=False,
         description=(
             "Score an agent needs on the stages before this one to enter it. "
             "Ignored for the first stage, which every admitted child runs."
         ),
     )
+
+    _numbers = field_validator("threshold", mode="before")(not_bool)
+
+    @field_validator("tasks")
+    @classmethod
+    def _names_tasks(cls, value: str | list[str]) -> str | list[str]:
+        names = [value] if isinstance(value, str) else value
+        if not names or not all(n.strip() for n in names):  # [] would mean every task
+            raise ValueError("name a subset (small, medium, full) or give task ids")
+        return value
 
 
 class Limits(BaseModel):
@@ -60,14 +87,34 @@ class Limits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     timeout_s: float = Field(
-        default=600.0, gt=0, description="Wall-clock deadline of one agent run, in seconds."
+        default=600.0,
+        gt=0,
+        le=MAX_SECONDS,
+        allow_inf_nan=False,
+        description="Wall-clock deadline of one agent run, in seconds.",
     )
-    memory_mb: int = Field(default=2048, ge=128, description="Memory limit of the sandbox, in MiB.")
-    cpus: float = Field(default=1.0, gt=0, description="CPU quota of the sandbox, in cores.")
+    memory_mb: int = Field(
+        default=2048,
+        ge=128,
+        le=MAX_MEMORY_MB,
+        description="Memory limit of the sandbox, in MiB.",
+    )
+    cpus: float = Field(
+        default=1.0,
+        gt=0,
+        le=MAX_CPUS,
+        allow_inf_nan=False,
+        description="CPU quota of the sandbox, in cores.",
+    )
     max_steps: int | None = Field(
         default=None,
         ge=1,
+        le=MAX_COUNT,
         description="Most steps the agent may take (DGM_AGENT_MAX_STEPS); the agent's own default if unset.",
+    )
+
+    _numbers = field_validator("timeout_s", "memory_mb", "cpus", "max_steps", mode="before")(
+        not_bool
     )
 
     def sandbox(self) -> sandbox.Limits:
@@ -146,7 +193,10 @@ class RunConfig(BaseModel):
         default=2, ge=1, le=64, description="Jobs (expansions or evaluations) run at once."
     )
     max_iterations: int = Field(
-        default=10, ge=0, description="Children to create (each expansion is one iteration)."
+        default=10,
+        ge=0,
+        le=MAX_COUNT,
+        description="Children to create (each expansion is one iteration).",
     )
     max_fe: int | None = Field(
         default=None,
@@ -156,16 +206,20 @@ class RunConfig(BaseModel):
     max_evaluations: int | None = Field(
         default=None,
         ge=1,
+        le=MAX_COUNT,
         description="Stop after this many (agent, task) evaluations; unset for no limit.",
     )
     budget_usd: float | None = Field(
         default=None,
         gt=0,
+        allow_inf_nan=False,
         description="Stop once LLM spending reaches this many US dollars; unset for no limit.",
     )
     wall_clock_s: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_SECONDS,
+        allow_inf_nan=False,
         description="Stop starting new work after this many seconds of this session; unset for no limit.",
     )
     sandbox: Literal["docker", "local"] = Field(
@@ -181,6 +235,8 @@ class RunConfig(BaseModel):
     )
     seed: int = Field(
         default=0,
+        ge=0,
+        le=MAX_SEED,
         description="Fixes every random choice the engine makes (parents, failed tasks, operators' draws).",
     )
     stages: list[Stage] = Field(
@@ -200,6 +256,7 @@ class RunConfig(BaseModel):
         default=0.1,
         ge=0.0,
         le=1.0,
+        allow_inf_nan=False,
         description="Noise allowance of keep_better, as a score difference.",
     )
     diagnosis_retries: int = Field(
@@ -217,6 +274,7 @@ class RunConfig(BaseModel):
     prompt_chars: int = Field(
         default=16000,
         ge=1000,
+        le=MAX_PROMPT_CHARS,
         description="Most characters of code, logs and test output put in one diagnosis or mutation prompt (small local models need fewer).",
     )
     agent_limits: Limits = Field(
@@ -229,6 +287,7 @@ class RunConfig(BaseModel):
     task_budget_usd: float | None = Field(
         default=None,
         gt=0,
+        allow_inf_nan=False,
         description="LLM spending cap for one agent run on one task; unset for none.",
     )
     reevo: ReEvoSettings = Field(
@@ -238,6 +297,21 @@ class RunConfig(BaseModel):
         default_factory=StopBudgets,
         description="STOP (operator stop): downstream runs per meta-utility and each run's budgets.",
     )
+
+    _numbers = field_validator(
+        "workers",
+        "max_iterations",
+        "max_evaluations",
+        "budget_usd",
+        "wall_clock_s",
+        "seed",
+        "keep_better_leeway",
+        "diagnosis_retries",
+        "diff_max_tries",
+        "prompt_chars",
+        "task_budget_usd",
+        mode="before",
+    )(not_bool)
 
     @field_validator("selector")
     @classmethod
@@ -282,7 +356,7 @@ def config_fields(
             default = "required"
         else:
             default = info.get_default(call_default_factory=True)
-        nested = _model_of(info.annotation)
+        nested = model_of(info.annotation)
         if isinstance(default, BaseModel) and nested is not None:  # limits: one line per field
             yield from config_fields(nested, f"{prefix}{name}.", default)
             continue
@@ -294,32 +368,20 @@ def config_fields(
             shown = ", ".join(f"{s.name}: {s.tasks}" for s in default if isinstance(s, Stage))
         else:
             shown = "unset" if default is None else str(default)
-        yield f"{prefix}{name}", f"{text} (default: {shown})"
+        valid = field_range(model, (name,))
+        yield f"{prefix}{name}", f"{text} (default: {shown}{'; ' + valid if valid else ''})"
         if nested is not None:  # a list of models (stages): each item's fields
             yield from config_fields(nested, f"{prefix}{name}[].")
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model a field holds (itself, or the items of a list of them)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    return None
-
-
 def one_line(error: ValidationError) -> str:
-    """The first problem of a ValidationError as 'field: what is wrong (fix)'."""
+    """The first problem of a ValidationError as 'field: what is wrong (got, valid range); fix'."""
     first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "config"
     if first["type"] == "extra_forbidden":
+        where = ".".join(str(p) for p in first["loc"]) or "config"
         return f"unknown config field '{where}': remove it (see `dgm run --help` for the fields)"
-    msg = first["msg"].removeprefix("Value error, ")
-    got = first.get("input")
-    shown = f" (got {got!r})" if got is not None and not isinstance(got, (dict, list)) else ""
-    return (
-        f"invalid config field '{where}': {msg}{shown}; fix it in the YAML or on the command line"
+    return invalid_value(
+        error, RunConfig, "config field", "fix it in the YAML or on the command line"
     )
 
 
@@ -333,11 +395,17 @@ def read_yaml(preset_or_path: str | None) -> dict[str, Any]:
         presets = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
         raise UserError(f"no preset or config file '{name}': use one of [{presets}] or a YAML path")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
         raise UserError(
-            f"{path.name} is not valid YAML ({str(e).splitlines()[0]}): fix the file"
+            f"{path.name} is not UTF-8 text (byte {e.start}): save the config as UTF-8"
         ) from None
+    except OSError as e:
+        raise UserError(f"cannot read {path.name}: {e.strerror}") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise UserError(f"{path.name} is not valid YAML: {yaml_problem(e)}; fix the file") from None
     if not isinstance(data, dict):
         raise UserError(f"{path.name} must be a YAML mapping of config fields")
     return data

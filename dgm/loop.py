@@ -61,6 +61,7 @@ if TYPE_CHECKING:  # the archive package loads SQLAlchemy: only the engine's use
 
 log = logging.getLogger(__name__)
 
+LEASE_LOST = "lost the run's lease"  # another session took the run over
 FILES_CACHE = 256  # agents whose code stays in memory for reuse as parents
 
 
@@ -417,7 +418,7 @@ class Engine:
 
     def request_stop(self, reason: str) -> None:
         """Start no new job; the jobs in flight finish and are recorded."""
-        if self.stop_reason is None:
+        if self.stop_reason is None or reason == LEASE_LOST:  # a lost lease outranks the rest
             self.stop_reason = reason
         if self._cond is not None:
             asyncio.get_running_loop().create_task(self._wake())
@@ -616,7 +617,8 @@ class Engine:
         finally:
             self._events.close()
             self._events = None
-        self.archive.set_run_status(self.run_id, status)
+        if self.stop_reason != LEASE_LOST:  # else the run's new owner says what it is
+            self.archive.set_run_status(self.run_id, status)
         return reason
 
     def end_reason(self) -> tuple[str, RunStatus]:

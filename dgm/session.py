@@ -60,6 +60,44 @@ def seed_agent_files(config: RunConfig) -> dict[str, bytes]:
         raise UserError(f"seed_agent: {e}") from None
 
 
+def check_model(config: RunConfig, archive: Any) -> None:
+    """Raise UserError now if the config's model cannot be opened (before a run exists)."""
+    from dgm.llm.provider import open_provider
+
+    assert config.model is not None  # resolved
+    open_provider(config.model, archive=archive, api_base=config.api_base)
+
+
+def open_sandbox(
+    config: RunConfig,
+    run_label: str | None = None,
+    pool_size: int = 0,
+    problem: Problem | None = None,
+) -> Any:
+    """The config's sandbox backend (to be entered; a problem's holds its packages);
+    UserError if it cannot start (no Docker engine, no image, no bubblewrap)."""
+    from benchmarks.problems import open_problem_backend
+    from sandbox import EngineUnavailable, SandboxError, open_backend
+
+    try:
+        if problem is not None:
+            return open_problem_backend(
+                problem, config.sandbox, pool_size=pool_size, run_label=run_label or "problem"
+            )
+        return open_backend(config.sandbox, run_label=run_label, pool_size=pool_size)
+    except EngineUnavailable as e:
+        raise UserError(str(e)) from None
+    except SandboxError as e:
+        raise UserError(f"sandbox: {e}") from None
+
+
+def check_sandbox(config: RunConfig) -> None:
+    """Raise UserError now if the sandbox cannot start: said before a run exists, rather
+    than left behind as a failed run."""
+    with open_sandbox(config):
+        pass
+
+
 def stage_plans(config: RunConfig, suite: Suite) -> tuple[list[StagePlan], dict[str, Task]]:
     """Each stage's task ids (subset names resolved by the suite), and every task by id."""
     try:
@@ -156,23 +194,6 @@ def sandbox_limits(limits: Limits) -> Any:
     return SandboxLimits(timeout_s=limits.timeout_s, memory_mb=limits.memory_mb, cpus=limits.cpus)
 
 
-def open_backend_for(config: RunConfig, run_id: str, problem: Problem | None) -> Any:
-    """The sandbox backend of the session (a problem's holds its packages), as a context
-    manager; a missing engine or image is a UserError."""
-    from benchmarks.problems import open_problem_backend
-    from sandbox import EngineUnavailable, SandboxError, open_backend
-
-    pool = min(config.workers, 4)
-    try:
-        if problem is not None:
-            return open_problem_backend(problem, config.sandbox, pool_size=pool, run_label=run_id)
-        return open_backend(config.sandbox, run_label=run_id, pool_size=pool)
-    except EngineUnavailable as e:
-        raise UserError(str(e)) from None
-    except SandboxError as e:
-        raise UserError(f"sandbox: {e}") from None
-
-
 def executor_spec(archive: Any, run_id: str, config: RunConfig) -> Any:
     from dgm.executors import ExecutorSpec, Resources
 
@@ -255,7 +276,7 @@ def open_session(
     # The whole run's budget: the gateway counts what earlier sessions of the run spent.
     run_budget = None if config.budget_usd is None else Budget(max_usd=config.budget_usd)
     task_budget = None if config.task_budget_usd is None else Budget(max_usd=config.task_budget_usd)
-    backend_cm = open_backend_for(config, run_id, problem)
+    backend_cm = open_sandbox(config, run_id, min(config.workers, 4), problem)
     with ExitStack() as stack:
         backend = stack.enter_context(backend_cm)
         executor = open_run_executor(archive, run_id, config)  # checks the cluster first

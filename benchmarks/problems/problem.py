@@ -25,6 +25,8 @@ from sandbox.folders import FolderError, list_folder, read_file
 
 HERE = Path(__file__).resolve().parent
 SHIPPED_DIR = HERE / "shipped"
+MAX_SECONDS = 365 * 86400.0  # past these a limit means none (the engine's bounds too)
+MAX_MEMORY_MB = 1 << 20
 SHIPPED = {
     "tsp_constructive": "TSP constructive heuristic: select_next_node, 64 instances of 50 cities",
     "bin_packing_online": "online bin packing: priority(item, bins), Weibull items, excess over the L1 bound",
@@ -120,9 +122,16 @@ class ProblemSpec(BaseModel):
     timeout_s: float = Field(
         default=120.0,
         gt=0,
+        le=MAX_SECONDS,
+        allow_inf_nan=False,
         description="Deadline of one evaluation (seconds); the sandbox kills it there.",
     )
-    memory_mb: int = Field(default=2048, ge=64, description="Memory limit of one evaluation (MiB).")
+    memory_mb: int = Field(
+        default=2048,
+        ge=64,
+        le=MAX_MEMORY_MB,
+        description="Memory limit of one evaluation (MiB).",
+    )
     requirements: list[str] = Field(
         default_factory=list,
         description="PyPI requirements of the evaluator (a requirements.txt beside problem.yaml adds to them).",
@@ -149,6 +158,16 @@ def load(path: str | Path) -> Problem:
         raise ProblemError(
             f"no problem at {path}: give a problem directory or one of {', '.join(SHIPPED)}"
         )
+    try:
+        return load_layout(p, path)
+    except UnicodeDecodeError as e:  # any of the layouts' text files
+        raise ProblemError(
+            f"{path}: a file of the problem is not UTF-8 text (byte {e.start}): save it as UTF-8"
+        ) from None
+
+
+def load_layout(p: Path, path: str | Path) -> Problem:
+    """The problem in directory `p`, by whichever layout it has."""
     if (p / "problem.yaml").is_file():
         return load_dgm(p)
     if (p / "initial_program.py").is_file() and (p / "evaluator.py").is_file():
@@ -167,9 +186,9 @@ def load(path: str | Path) -> Problem:
 
 def read_spec(root: Path) -> ProblemSpec:
     try:
-        raw = yaml.safe_load((root / "problem.yaml").read_text())
+        raw = yaml.safe_load((root / "problem.yaml").read_text(encoding="utf-8"))
         return ProblemSpec.model_validate(raw)
-    except (yaml.YAMLError, ValidationError, OSError) as e:
+    except (yaml.YAMLError, ValidationError, OSError, UnicodeDecodeError) as e:
         first = str(e).replace("\n", " ")[:300]
         raise ProblemError(f"{root / 'problem.yaml'} is not a valid problem: {first}") from None
 
@@ -181,7 +200,12 @@ def load_dgm(root: Path) -> Problem:
     for rel in spec.program:
         if Path(rel).as_posix() not in listed:
             raise ProblemError(f"{root / 'problem.yaml'}: program file {rel} does not exist")
-        program[f"problem/{rel}"] = listed[Path(rel).as_posix()].read_text()
+        try:
+            program[f"problem/{rel}"] = listed[Path(rel).as_posix()].read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ProblemError(
+                f"{root / rel} is not UTF-8 text: save the program as UTF-8"
+            ) from None
     heldout = {f"problem/{h}" for h in spec.heldout}
     files = {f"problem/{rel}": f for rel, f in listed.items()}
     files = {k: v for k, v in files.items() if k not in program and k not in heldout}

@@ -48,7 +48,7 @@ class Evaluation(BaseModel):
         return cls(
             ok=False,
             direction=direction,
-            failure=why,
+            failure=" ".join(why.split())[:500],  # one line, whatever the evaluator printed
             feedback=clip(feedback or why),
             duration_s=duration_s,
             metrics=metrics or {},

@@ -35,7 +35,7 @@ from dgm.cli.common import (
     plain,
     short,
 )
-from dgm.errors import UserError
+from dgm.errors import UserError, in_range
 from dgm.outputs import Output, check_folder, write_folder
 
 if TYPE_CHECKING:
@@ -118,6 +118,8 @@ def list_agents(
             )
     if sort not in SORT_KEYS:
         raise UserError(f"cannot sort by {sort!r}: use one of {', '.join(SORT_KEYS)}")
+    if min_score is not None:
+        in_range("--min-score", min_score)
     with open_reader(archive) as store, archive_errors():
         run_id = store.resolve_run(run)
         wanted = cast("list[AgentStatus]", status) if status else None  # checked above

@@ -28,7 +28,7 @@ from dgm.cli.common import (
     open_for_browsing,
     plain,
 )
-from dgm.errors import UserError
+from dgm.errors import UserError, in_range
 from dgm.outputs import Output, check_file, write_file
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ TasksOpt = Annotated[
 BackendOpt = Annotated[str, typer.Option("--backend", help="Sandbox backend: docker or local.")]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Tasks run at once.")]
 SEED_AGENT = "seed"
+MAX_WORKERS = 64  # as `dgm run`'s workers: each keeps a sandbox warm
+MAX_ATTEMPTS = 100
 
 
 @contextmanager
@@ -68,7 +70,11 @@ def user_errors() -> Iterator[None]:
 
 
 def _patterns(tasks: list[str] | None) -> list[str] | None:
-    return [p.strip() for t in tasks or [] for p in t.split(",") if p.strip()] or None
+    """The --tasks patterns; None (every task) when the option is not given."""
+    patterns = [p.strip() for t in tasks or [] for p in t.split(",") if p.strip()]
+    if tasks and not patterns:  # `--tasks ,` is not "every task"
+        raise UserError("--tasks names no task: give task ids or globs, or leave it out for all")
+    return patterns or None
 
 
 def _backend(name: str, run_label: str, workers: int) -> Any:
@@ -137,6 +143,7 @@ def validate(
     """Grade the gold and the empty patch of every task: gold must resolve, empty must not."""
     from benchmarks.suites import validate_task
 
+    in_range("--workers", workers, 1, MAX_WORKERS)
     with user_errors():
         s = _suite(suite, backend)
         chosen = select_tasks(s.tasks(), _patterns(tasks))
@@ -244,9 +251,17 @@ def run(
     archive: str | None = ArchiveOption,
 ) -> None:
     """Score an agent on a suite; results go into the archive as a run of kind `bench`."""
+    from archive import hold_run
+    from dgm.config import MAX_COUNT, MAX_SECONDS
     from dgm.evaluator import EvalLimits, SuiteEvaluator
     from dgm.llm import Gateway, default_model, open_provider
 
+    in_range("--agent-timeout", agent_timeout, 1, MAX_SECONDS)
+    in_range("--workers", workers, 1, MAX_WORKERS)
+    in_range("--attempts", attempts, 1, MAX_ATTEMPTS)
+    if max_steps is not None:
+        in_range("--max-steps", max_steps, 1, MAX_COUNT)
+    _patterns(tasks)  # before anything slow
     model = model or default_model()
     files, source = _load_agent(agent, archive)
     with user_errors():
@@ -267,6 +282,8 @@ def run(
             model, archive=arch
         )  # before the run exists: a bad --model leaves nothing behind
         run_id = arch.create_run(name or f"bench-{s.name}", kind="bench", config=config)
+        lease = ExitStack()  # one owner per run, as for `dgm run`; released once it is marked
+        lease.enter_context(hold_run(arch, run_id))
         agent_id = arch.add_agent(
             run_id, files, operator="bench", origin={"source": source}, status="evaluating"
         )
@@ -277,6 +294,7 @@ def run(
         stack.callback(s.close)
         try:
             with (
+                sigterm_interrupts(),
                 Gateway(provider, archive=arch, run_id=run_id) as gw,
                 _backend(backend, run_id, workers) as be,
                 _progress() as progress,
@@ -318,8 +336,33 @@ def run(
                 totals.update(cost_usd=usage.cost_usd, tokens=usage.tokens, llm_calls=usage.calls)
                 arch.set_agent_score(agent_id, "bench", score)
                 arch.set_agent_status(agent_id, "evaluated")
+            else:  # never left `evaluating`: say how far it got
+                done = f"{len(results)} of {len(chosen) * attempts} evaluations done"
+                arch.set_agent_status(agent_id, "failed", reason=f"bench run {status}: {done}")
             arch.set_run_status(run_id, status, totals)
+            lease.close()
     _summary(run_id, agent_id, results, totals)
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (`kill`, a stopped service) ends the block as Ctrl-C does, so the run and its
+    agent are marked stopped instead of left `running` and `evaluating`."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _summary(run_id: str, agent_id: str, results: list[Any], totals: dict[str, Any]) -> None:
@@ -495,7 +538,9 @@ def _agent_of(arch: Any, ref: str) -> str:
     except ArchiveError as agent_error:
         try:
             run_id = arch.resolve_run(ref)
-        except ArchiveError:
+        except ArchiveError as run_error:
+            if "runs are named" in str(run_error):  # a name two runs share: say which
+                raise UserError(str(run_error)) from None
             raise UserError(
                 f"{ref!r} is neither an agent nor a run in this archive ({agent_error})"
             ) from None

@@ -36,6 +36,8 @@ ArchiveOption = typer.Option(
 
 def archive_location(archive_opt: str | None) -> str:
     """--archive, else $DGM_ARCHIVE, else .dgm/archive.db under the current directory."""
+    if archive_opt is not None and not archive_opt.strip():  # `--archive "$UNSET"`
+        raise UserError("--archive is empty: give a SQLite file or a database URL, or leave it out")
     return archive_opt or os.environ.get(ARCHIVE_ENV) or str(DEFAULT_ARCHIVE)
 
 

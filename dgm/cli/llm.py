@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from dgm.cli.common import fmt_usd, make_console, plain
-from dgm.errors import UserError
+from dgm.errors import UserError, in_range
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -20,6 +20,8 @@ console = make_console  # rich is imported when something is printed
 
 MODEL_HELP = "local | replay:RUN | scripted:FILE | a litellm model string (openai/gpt-4o-mini, ollama/qwen2.5-coder, ...). Default: a real model if OPENAI_API_KEY/ANTHROPIC_API_KEY is set, else local."
 API_BASE_HELP = "Base URL of an OpenAI-compatible server (vLLM, llama.cpp, LM Studio, ...)."
+MAX_TOKENS = 1_000_000  # longer than any model's context
+MAX_TEMPERATURE = 2.0  # the OpenAI API's range; providers reject more
 ARCHIVE_HELP = "Archive path or SQLAlchemy URL (default: $DGM_ARCHIVE or .dgm/archive.db)."
 
 
@@ -51,6 +53,8 @@ def serve(
     ),
 ) -> None:
     """Run the gateway until Ctrl-C and print how to reach it."""
+    if port is not None:
+        in_range("--port", port, 0, 65535)
     out = console()
     from dgm.llm import Gateway
 
@@ -94,6 +98,8 @@ def chat(
     ),
 ) -> None:
     """One call through the gateway: prints the answer, the tokens and the cost."""
+    in_range("--max-tokens", max_tokens, 1, MAX_TOKENS)
+    in_range("--temperature", temperature, 0.0, MAX_TEMPERATURE)
     out = console()
     from dgm.llm import Gateway, from_client_error
 

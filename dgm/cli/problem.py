@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from dgm.errors import UserError
+from dgm.errors import UserError, in_range
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -42,7 +42,11 @@ def score(
 ) -> None:
     """Score the problem's seed program (or --program) with its evaluator, in the sandbox."""
     from benchmarks.problems import Evaluator, ProblemError, load, open_problem_backend
+    from dgm.config import MAX_SECONDS
     from sandbox import SandboxError
+
+    if timeout is not None:
+        in_range("--timeout", timeout, 0.1, MAX_SECONDS)
 
     try:
         problem = load(path)
@@ -52,7 +56,12 @@ def score(
         if program is not None:
             if not program.is_file():
                 raise UserError(f"--program {program}: no such file")
-            candidate[problem.main_file] = program.read_text()
+            try:
+                candidate[problem.main_file] = program.read_text(encoding="utf-8")
+            except UnicodeDecodeError as e:
+                raise UserError(
+                    f"--program {program} is not UTF-8 text (byte {e.start}): give a source file"
+                ) from None
         note = (lambda _m: None) if json_out else (lambda m: typer.echo(m, err=True))
         with open_problem_backend(
             problem, backend, pool_size=1, run_label="problem-score", step=note

@@ -26,13 +26,14 @@ from archive.info import objective
 from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive, plain
 from dgm.config import config_fields, load_config, with_resolved_model
 from dgm.errors import UserError
-from dgm.loop import Engine, Progress
+from dgm.loop import LEASE_LOST, Engine, Progress
 from dgm.mutators.operators import OPERATORS
 from dgm.selectors import SELECTORS
 from sandbox import remove_own_sandboxes
 
 if TYPE_CHECKING:
     from archive import Archive
+    from archive.info import RunStatus
     from archive.lease import Renewer
 
 console = Console(stderr=True)
@@ -72,7 +73,7 @@ async def drive(engine: Engine, run_id: str, live: bool, lease: Renewer | None =
 
     def lost() -> None:  # another process took the run over (this one stalled past the TTL)
         try:
-            loop.call_soon_threadsafe(engine.request_stop, "lost the run's lease")
+            loop.call_soon_threadsafe(engine.request_stop, LEASE_LOST)
         except RuntimeError:  # the loop already ended: nothing left to stop
             pass
 
@@ -151,6 +152,17 @@ def summary(archive: Archive, run_id: str, reason: str, p: Progress) -> None:
     )
 
 
+def never_ran(archive: Archive, run_id: str, error: BaseException, fresh: bool) -> None:
+    """A session that failed or was interrupted while starting: say why in the archive, in
+    a state `dgm runs` and `--resume` understand (stopped: resumable; a fresh run whose
+    start failed: failed)."""
+    interrupted = not isinstance(error, Exception)  # Ctrl-C, SIGTERM
+    why = "interrupted during start-up" if interrupted else str(error) or repr(error)
+    archive.append_event(run_id, "session_failed", {"reason": why})
+    status: RunStatus = "failed" if fresh and not interrupted else "stopped"
+    archive.set_run_status(run_id, status, {"reason": why})
+
+
 def run(
     preset: str | None = typer.Argument(
         None, help="Preset name (see dgm/presets) or a YAML config file (default: the dgm preset)."
@@ -215,6 +227,8 @@ def run(
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""
     from dgm.session import (
         check_executor,
+        check_model,
+        check_sandbox,
         open_session,
         own_run,
         plan_session,
@@ -260,10 +274,12 @@ def run(
         )  # the suite, its stages and images: checked before any run exists
         check_executor(archive, config)  # and the cluster, for --executor ray
         seed_files = None
-        if run_id is None:
+        if run_id is None:  # a mistyped model or seed agent must not leave a failed run behind
+            config = with_resolved_model(config)
+            check_model(config, archive)
             if not config.problem:  # an agent's folder: a link in it stops here, before a run
                 seed_files = seed_agent_files(config)
-            config = with_resolved_model(config)
+            check_sandbox(config)
             run_id = start_run(archive, config, plan.problem)
             target = f"problem {config.problem}" if config.problem else f"suite {config.suite}"
             console.print(
@@ -272,20 +288,25 @@ def run(
                 )
             )
         with ExitStack() as stack:
-            lease = stack.enter_context(own_run(archive, run_id))  # before any work; one owner
-            if resume is not None:
-                console.print(f"resuming run {run_id}")
+            lease = None
             try:
+                lease = stack.enter_context(own_run(archive, run_id))  # before any work
+                if resume is not None:
+                    console.print(f"resuming run {run_id}")
                 engine = stack.enter_context(
                     open_session(archive, run_id, config, seed_files=seed_files, plan=plan)
                 )
-            except UserError as e:  # nothing ran: say so in the archive too
-                archive.append_event(run_id, "session_failed", {"reason": str(e)})
-                archive.set_run_status(run_id, "failed" if resume is None else "stopped")
+            except BaseException as e:
+                if lease is not None or resume is None:  # ours to mark (not another's run)
+                    never_ran(archive, run_id, e, fresh=resume is None)
                 raise
-            reason = asyncio.run(
-                drive(engine, run_id, live=not quiet and console.is_terminal, lease=lease)
-            )
+            try:
+                reason = asyncio.run(
+                    drive(engine, run_id, live=not quiet and console.is_terminal, lease=lease)
+                )
+            except KeyboardInterrupt as e:  # Ctrl-C before drive's own handler took over
+                never_ran(archive, run_id, e, fresh=False)
+                raise
         summary(archive, run_id, reason, engine.progress())
 
 

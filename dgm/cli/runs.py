@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +20,9 @@ from dgm.cli.common import (
     plain,
     short,
 )
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 STATUS_STYLE = {"running": "yellow", "stopped": "magenta", "finished": "green", "failed": "red"}
 
@@ -60,7 +63,7 @@ def runs(
             short(s.id),
             plain(s.name),
             plain(s.kind),
-            f"[{STATUS_STYLE.get(s.status, '')}]{s.status}[/]",
+            fmt_status(s),
             str(s.n_agents),
             fmt_best(s),
             short(s.best_agent_id),
@@ -69,6 +72,16 @@ def runs(
             fmt_age(s.created_at),
         )
     console.print(table)
+
+
+def fmt_status(s: RunSummary) -> Text:
+    """The status, with why a run stopped or failed before it ran."""
+    from rich.text import Text
+
+    status = Text(s.status, style=STATUS_STYLE.get(s.status, ""))
+    if s.reason and s.status != "running":
+        status.append(plain(f" ({s.reason[:60]})"))
+    return status
 
 
 def fmt_best(s: RunSummary) -> str:

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dgm.cli.common import plain
-from dgm.errors import UserError
+from dgm.errors import UserError, in_range, invalid_value
 from sandbox import BACKENDS, Limits, SandboxError, Status, open_backend
 
 if TYPE_CHECKING:
@@ -181,10 +182,17 @@ def run(
         raise UserError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     if workdir is not None and not workdir.is_dir():
         raise UserError(f"--workdir {workdir} is not a directory")
+    from dgm.config import MAX_CPUS, MAX_MEMORY_MB, MAX_SECONDS
+
+    in_range("--timeout", timeout, 0, MAX_SECONDS, above=True)
+    in_range("--memory", memory, None, MAX_MEMORY_MB)
+    in_range("--cpus", cpus, 0, MAX_CPUS, above=True)
     try:
         limits = Limits(timeout_s=timeout, memory_mb=memory, cpus=cpus)
-    except ValueError as e:
-        raise UserError(f"bad limit: {str(e).splitlines()[-1].strip()}") from None
+    except ValidationError as e:  # the sandbox's own lower bounds (memory)
+        raise UserError(
+            invalid_value(e, Limits, "limit", "raise --memory, --timeout or --cpus into range")
+        ) from None
     try:
         with (
             open_backend(backend, unsafe_local=unsafe_local, pool_size=0) as be,

@@ -107,6 +107,9 @@ class _Handler(BaseHTTPRequestHandler):
                     }
                 ).encode(),
             )
+        elif behaviour == "negative_usage":  # a buggy or hostile server's accounting
+            resp = chat_response(request.get("model", "fake"), "cheap answer", None, -500, -20)
+            self._send(200, json.dumps(resp).encode())
         elif behaviour == "tool_call":
             tools = request.get("tools") or [{"function": {"name": "bash"}}]
             call = tool_call(tools[0]["function"]["name"], {"command": "echo hi"})

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from dgm.errors import UserError
+from dgm.errors import UserError, yaml_problem
 from dgm.llm.errors import LLMError
 from dgm.llm.provider import Completion
 from dgm.llm.wire import chat_response, rough_tokens, tool_call
@@ -89,7 +89,11 @@ class ScriptedProvider:
             for e in entries:
                 if e.pattern:
                     re.compile(e.pattern)
-        except (ValueError, ValidationError, yaml.YAMLError, re.error) as e:
+        except yaml.YAMLError as e:
+            raise UserError(
+                f"scripted responses file {path!r} is not valid YAML: {yaml_problem(e)}"
+            ) from None
+        except (ValueError, ValidationError, re.error) as e:
             raise UserError(
                 f"scripted responses file {path!r} is invalid: {str(e).splitlines()[0]}"
             ) from None

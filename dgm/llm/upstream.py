@@ -122,6 +122,11 @@ class LiteLLMProvider:
             usage = getattr(response, "usage", None)
             tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
             tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+            if tokens_in < 0 or tokens_out < 0:  # would refund the budget: not an answer
+                raise LLMError(
+                    "bad_response",
+                    f"upstream reported negative token counts ({tokens_in} in, {tokens_out} out)",
+                )
         except LLMError:
             raise
         except Exception as e:  # noqa: BLE001 - every upstream failure becomes an error kind

@@ -56,7 +56,7 @@ def test_overrides_win_and_none_is_ignored() -> None:
     [
         (
             {"workers": 0},
-            "invalid config field 'workers': Input should be greater than or equal to 1 (got 0); fix it in the YAML or on the command line",
+            "invalid config field 'workers': out of range (got 0; valid: at least 1 and at most 64); fix it in the YAML or on the command line",
         ),
         (
             {"selector": "greedy"},
@@ -72,7 +72,7 @@ def test_overrides_win_and_none_is_ignored() -> None:
         ),
         (
             {"stages": [{"name": "s", "tasks": "small", "threshold": 2}]},
-            "invalid config field 'stages.0.threshold': Input should be less than or equal to 1 (got 2); fix it in the YAML or on the command line",
+            "invalid config field 'stages.0.threshold': out of range (got 2; valid: a finite number at least 0.0 and at most 1.0); fix it in the YAML or on the command line",
         ),
     ],
 )
@@ -169,8 +169,8 @@ def test_run_help_lists_every_config_field_with_its_default() -> None:
     for name in Stage.model_fields:
         assert f" stages[].{name}: " in out, name
     assert (
-        "self_modify_limits.timeout_s: Wall-clock deadline of one agent run, in seconds. (default: 900.0)"
-        in out
+        "self_modify_limits.timeout_s: Wall-clock deadline of one agent run, in seconds. "
+        "(default: 900.0; a finite number above 0 and at most 31536000.0)" in out
     )
     assert (
         "sandbox: Sandbox backend for every untrusted run. One of: docker, local. (default: docker)"

@@ -341,3 +341,15 @@ def test_garbage_and_hangups_on_the_socket_do_not_hurt_the_gateway(gateway: Gate
     s = gateway.open_session()
     status, body, _ = post_chat(gateway.socket_path, s.token, ask("still there?"))
     assert status == 200 and body["choices"][0]["message"]["content"] == "echo: still there?"
+
+
+def test_negative_token_counts_from_upstream_are_a_bad_response(
+    gateway: Gateway, upstream: FakeUpstream
+) -> None:
+    upstream.plan(*["negative_usage"] * FAST.tries)
+    s = gateway.open_session()
+    got, body, _ = post_chat(gateway.socket_path, s.token, ask("cheap"))
+    assert got == 502 and body["error"]["type"] == "bad_response"
+    assert "negative token counts" in body["error"]["message"]
+    usage = gateway.usage(s)
+    assert usage.tokens_in >= 0 and usage.tokens_out >= 0 and usage.cost_usd >= 0
