@@ -113,7 +113,7 @@ CASES: list[Case] = [
     c("runs --archive sqlite:////nonexistent-dir/x.db", "no archive at"),
     c("runs --archive postgresql://u@127.0.0.1:1/x", "cannot open archive"),
     c("runs --json --archive missing.db", "no archive at"),
-    c("runs --archive what?.db", "contains '?', which an archive URL cannot hold"),
+    c("runs --archive what?.db", "no archive at"),
     c("runs --archive sqlite://:", "invalid archive URL 'sqlite://:'"),
     # -- dgm archive ... -------------------------------------------------------------------
     c("archive list nope", "no run matches 'nope'"),
@@ -140,7 +140,7 @@ CASES: list[Case] = [
     c("archive best nope", "no run matches 'nope'"),
     c("archive best twin", "2 runs are named 'twin'"),
     c("archive export nope out", "no agent matches 'nope'"),
-    c("archive export {agent} empty-dir/.keep", "is not an empty directory"),
+    c("archive export {agent} empty-dir/.keep", "is a file: give a folder path"),
     # -- dgm report --------------------------------------------------------------------------
     c("report nope", "no run matches 'nope'"),
     c("report twin", "2 runs are named 'twin'"),
@@ -198,6 +198,9 @@ CASES: list[Case] = [
     c("llm usage nope", "no run matches 'nope'"),
     c("llm usage twin", "2 runs are named 'twin'"),
     c("llm usage {run} --archive missing.db", "no archive at"),
+    # -- dgm cluster -------------------------------------------------------------------------
+    c("cluster status", "no cluster was started here"),
+    c("cluster down", "no cluster was started here"),
     # -- dgm ui ------------------------------------------------------------------------------
     c("ui --port 70000", "--port 70000 is not a port"),
     c("ui --port -5", "--port -5 is not a port"),
@@ -315,6 +318,9 @@ CASES: list[Case] = [
 # Click's own usage errors: exit 2 and no traceback now; one line with startup's main().
 USAGE_CASES: list[Case] = [
     c("nope", "No such command 'nope'"),
+    c("cluster up --workers 0", "0 is not in the range 1<=x<=16"),
+    c("cluster up --cpus -1", "'--cpus'"),
+    c("cluster up --sandboxes 0", "'--sandboxes'"),
     c("run --nope", "No such option: --nope"),
     c("run --workers many", "'--workers'"),
     c("run --seed 1.5", "'--seed'"),

@@ -45,11 +45,6 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
     assert case.expect.format(run=template[1].run) in line, line
 
 
-# Usage errors become one line in `dgm.cli.main` (engineer "startup"'s change): set this to
-# True once that is merged, and every usage case is held to the one-line rule too.
-ONE_LINE_USAGE = True
-
-
 @pytest.mark.parametrize("case", params(USAGE_CASES))
 def test_usage_errors_exit_2_without_a_traceback(
     case: Case, workdir: Path, template: tuple[Path, Ids]
@@ -58,8 +53,7 @@ def test_usage_errors_exit_2_without_a_traceback(
     assert outcome.code == 2, outcome
     assert outcome.stdout == "", outcome
     assert case.expect in " ".join(outcome.stderr.split()), outcome
-    if ONE_LINE_USAGE:
-        assert len(outcome.lines) == 1 and outcome.lines[0].startswith("error: "), outcome
+    assert len(outcome.lines) == 1 and outcome.lines[0].startswith("error: "), outcome
 
 
 def test_the_table_covers_every_command() -> None:

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archive.db import sqlite_path, to_url
+from archive.db import to_url
 from archive.errors import ArchiveError
+from archive.reader import sqlite_file
 from tests.properties.settings import FEW
 
 pytestmark = pytest.mark.timeout(120)
@@ -53,4 +54,4 @@ def test_a_path_round_trips_through_its_sqlite_url(text: str) -> None:
         ), e
         return
     expected = Path(os.path.expanduser(text)).resolve()
-    assert sqlite_path(url) == expected
+    assert sqlite_file(url) == expected
