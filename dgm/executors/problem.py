@@ -11,13 +11,13 @@ sandbox) stay in the driver.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmarks.problems import Evaluation, Problem
 from dgm.executors import node as node_state
+from dgm.executors.evaluation import InFlight
 from dgm.executors.protocol import Executor, NodeContext, Resources
 from dgm.problem_run import ProblemEvaluator
 
@@ -66,24 +66,13 @@ class ExecutorProblemEvaluator(ProblemEvaluator):
         # No scorer of its own: every program is scored on a node.
         self.problem, self.archive, self.executor = problem, archive, executor
         self.spec, self.sandbox, self.run_label = node_spec(spec), sandbox, run_label
-        self.running: dict[str, str | None] = {}
-        self._lock = threading.Lock()
+        self.in_flight = InFlight()
 
     def score(self, agent_id: str, program: dict[str, str]) -> tuple[Evaluation, str | None]:
         job = ProblemJob(self.spec, self.sandbox, self.run_label, program, self.problem.memory_mb)
-
-        def started(node: str | None) -> None:
-            with self._lock:
-                self.running[agent_id] = node
-
-        try:
-            done = self.executor.submit(job, on_start=started)
-        finally:
-            with self._lock:
-                self.running.pop(agent_id, None)
+        done = self.in_flight.submit(self.executor, job, (agent_id, self.problem.name))
         return done.value, done.node
 
     def where(self, agent_id: str, task_id: str) -> str | None:
         """The node an evaluation in flight runs on, once it started."""
-        with self._lock:
-            return self.running.get(agent_id)
+        return self.in_flight.where((agent_id, task_id))
