@@ -38,6 +38,7 @@ CASES = [
     (["report"], "Missing argument 'RUN'", "dgm report --help"),
     (["report", "r", "--open", "yes"], "unexpected extra argument(s) (yes)", "dgm report"),
     (["problem", "score"], "Missing argument", "dgm problem score --help"),
+    (["cluster", "up", "--workers", "0"], "0 is not in the range 1<=x<=16", "dgm cluster up"),
     (["ui", "--port", "abc"], "'--port': 'abc' is not a valid integer", "dgm ui --help"),
 ]
 
