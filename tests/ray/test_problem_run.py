@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,35 @@ def test_stop_is_refused_on_a_cluster_in_one_line(
         not (tmp_path / ".dgm" / "archive.db").exists()
         or not open_archive(tmp_path / ".dgm" / "archive.db", create=False).runs()
     ), "refused before a run is created"
+
+
+def test_a_problem_evaluation_in_flight_names_its_node(
+    ray_cluster: ClusterState, tmp_path: Path
+) -> None:
+    """What the live display asks (`where`) while a program is scored on a node; then the
+    evaluation is recorded once, with that node."""
+    from benchmarks.problems import load
+    from dgm.executors import ExecutorSpec
+    from dgm.executors.problem import ExecutorProblemEvaluator
+    from dgm.executors.ray_executor import RayExecutor
+
+    archive = open_archive(tmp_path / "archive.db")
+    run_id = archive.create_run("tsp", direction="min")
+    problem = load("tsp_constructive")
+    agent = archive.add_agent(run_id, {k: v.encode() for k, v in problem.seed().items()})
+    files = {k: v.encode() for k, v in problem.seed().items()}
+    with RayExecutor(ExecutorSpec("ray", ray_cluster.address, run_label=run_id)) as executor:
+        evaluator = ExecutorProblemEvaluator(
+            problem, archive, "tsp_constructive", "docker", run_id, executor
+        )
+        seen: list[str | None] = []
+        with ThreadPoolExecutor(1) as pool:
+            outcome = pool.submit(evaluator.evaluate, agent, files, problem.name, "problem")
+            while not outcome.done():
+                seen.append(evaluator.where(agent, problem.name))
+                time.sleep(0.05)
+        assert outcome.result().resolved
+    (evaluation,) = archive.evaluations(agent)
+    assert evaluation.node in ray_cluster.workers
+    assert evaluation.node in seen, "the display saw the node while the program was scored"
+    assert evaluator.where(agent, problem.name) is None, "nothing in flight any more"
