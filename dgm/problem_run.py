@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from benchmarks.problems import Evaluator, Problem, ProblemError, load
+from benchmarks.problems import Evaluation, Evaluator, Problem, ProblemError, load
 from dgm.errors import UserError
 from dgm.loop import Outcome, StagePlan
 from dgm.mutators.admission import rejection
@@ -77,7 +77,7 @@ class ProblemEvaluator:
         self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str
     ) -> Outcome:
         program = {path: data.decode(errors="replace") for path, data in files.items()}
-        result = self.scorer.evaluate(program)
+        result, node = self.score(agent_id, program)
         logs = result.feedback if result.ok else f"{result.failure}\n\n{result.feedback}"
         self.archive.record_evaluation(
             agent_id,
@@ -91,5 +91,11 @@ class ProblemEvaluator:
             logs=logs,
             error_kind=None if result.ok else "problem_failed",
             metrics=result.metrics,
+            node=node,
         )
         return Outcome(result.ok, result.score, result.failure)
+
+    def score(self, agent_id: str, program: dict[str, str]) -> tuple[Evaluation, str | None]:
+        """The program's evaluation and the node it ran on (None: this machine); an
+        executor's evaluator (dgm/executors/problem.py) runs it on a node instead."""
+        return self.scorer.evaluate(program), None

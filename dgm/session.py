@@ -198,12 +198,15 @@ def executor_spec(archive: Any, run_id: str, config: RunConfig) -> Any:
     from dgm.executors import ExecutorSpec, Resources
 
     limits = config.agent_limits
+    need = Resources(cpus=limits.cpus, memory_mb=limits.memory_mb)
+    if config.problem is not None:  # a problem evaluation: the problem's evaluator's limits
+        need = Resources(cpus=1.0, memory_mb=load_problem(config.problem).memory_mb)
     return ExecutorSpec(
         name=config.executor,
         address=config.ray_address,
         run_label=run_id,
         archive_url=str(getattr(archive, "url", "")),
-        job_resources=Resources(cpus=limits.cpus, memory_mb=limits.memory_mb),
+        job_resources=need,
     )
 
 
@@ -212,10 +215,11 @@ def check_executor(archive: Any, config: RunConfig) -> None:
     if config.executor == "ray":
         from dgm.executors.ray_executor import preflight
 
-        if config.problem is not None:
+        if config.problem is not None and config.operator == "stop":
             raise UserError(
-                "--executor ray runs SWE-style suites only; run a problem (--problem) with "
-                "--executor local"
+                "--operator stop serves its improvers' utility and model calls on a Unix "
+                "socket in the driver's process, which sandboxes on other nodes cannot "
+                "mount: run stop with --executor local"
             )
 
         preflight(executor_spec(archive, "", config))
@@ -237,6 +241,17 @@ def executor_evaluator(
     from dgm.executors.evaluation import ExecutorEvaluator
 
     return ExecutorEvaluator(executor, gw, archive, config.suite, config.sandbox, run_id, limits)
+
+
+def executor_problem_evaluator(
+    executor: Any, problem: Problem, archive: Any, run_id: str, config: RunConfig
+) -> Any:
+    from dgm.executors.problem import ExecutorProblemEvaluator
+
+    assert config.problem is not None
+    return ExecutorProblemEvaluator(
+        problem, archive, config.problem, config.sandbox, run_id, executor
+    )
 
 
 def executor_mutator(
@@ -335,9 +350,11 @@ def open_session(
         )
         mutator = build_operator(needs)
         if executor is not None:
-            assert suite is not None  # check_executor refuses problem runs on a cluster
             executor.start(gw)
-            evaluator = executor_evaluator(executor, gw, archive, run_id, config, limits)
+            if problem is not None:  # stop runs are refused by check_executor
+                evaluator = executor_problem_evaluator(executor, problem, archive, run_id, config)
+            else:
+                evaluator = executor_evaluator(executor, gw, archive, run_id, config, limits)
             mutator = executor_mutator(mutator, executor, gw, run_id, config)
         yield Engine(
             archive=archive,

@@ -40,6 +40,7 @@ CASES = [
     (["problem", "score"], "Missing argument", "dgm problem score --help"),
     (["cluster", "up", "--workers", "x"], "'x' is not a valid integer", "dgm cluster up --help"),
     (["cluster", "nosuch"], "No such command 'nosuch'", "dgm cluster --help"),
+    (["cluster", "up", "--workers", "0"], "0 is not in the range 1<=x<=16", "dgm cluster up"),
     (["ui", "--port", "abc"], "'--port': 'abc' is not a valid integer", "dgm ui --help"),
 ]
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from dgm.evaluator import EvalLimits, EvalResult, evaluate, record
 from dgm.executors import node as node_state
-from dgm.executors.protocol import Executor, NodeContext, Resources
+from dgm.executors.protocol import Done, Executor, Job, NodeContext, Resources
 from dgm.llm.budget import Usage
 from dgm.llm.gateway import Gateway, Session
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -82,6 +84,29 @@ class EvaluationJob:
 
 
 @dataclass
+class InFlight:
+    """Which node each job in flight runs on, by its key (agent, task): for the display."""
+
+    nodes: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def submit(self, executor: Executor, job: Job[T], key: tuple[str, str]) -> Done[T]:
+        def started(node: str | None) -> None:
+            with self._lock:
+                self.nodes[key] = node
+
+        try:
+            return executor.submit(job, on_start=started)
+        finally:
+            with self._lock:
+                self.nodes.pop(key, None)
+
+    def where(self, key: tuple[str, str]) -> str | None:
+        with self._lock:
+            return self.nodes.get(key)
+
+
+@dataclass
 class ExecutorEvaluator:
     """The engine's Evaluator over an executor: submit, then record in the driver."""
 
@@ -92,8 +117,7 @@ class ExecutorEvaluator:
     sandbox: str
     run_label: str
     limits: EvalLimits
-    running: dict[tuple[str, str], str | None] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: InFlight = field(default_factory=InFlight)
 
     def evaluate(
         self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1
@@ -110,16 +134,9 @@ class ExecutorEvaluator:
             self.limits,
             attempt,
         )
-
-        def started(node: str | None) -> None:
-            with self._lock:
-                self.running[(agent_id, task_id)] = node
-
         try:
-            done = self.executor.submit(job, on_start=started)
+            done = self.in_flight.submit(self.executor, job, (agent_id, task_id))
         finally:
-            with self._lock:
-                self.running.pop((agent_id, task_id), None)
             usage = self.gateway.usage(session)
             self.gateway.close_session(session)
         result = with_usage(done.value, usage)
@@ -128,8 +145,7 @@ class ExecutorEvaluator:
 
     def where(self, agent_id: str, task_id: str) -> str | None:
         """The node an evaluation in flight runs on, once it started."""
-        with self._lock:
-            return self.running.get((agent_id, task_id))
+        return self.in_flight.where((agent_id, task_id))
 
     def close(self) -> None:
         pass

@@ -1,5 +1,6 @@
 """What a node keeps for the jobs it runs, once per worker process: sandbox backends,
-opened suites with their built repositories, and the relay to the driver's gateway."""
+opened suites with their built repositories, problems with their evaluators, and the relay
+to the driver's gateway."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from benchmarks.problems import Evaluator, load, open_problem_backend
 from benchmarks.suites import Suite, open_suite
 from benchmarks.task import Task
 from sandbox import SandboxBackend, open_backend
@@ -15,6 +17,7 @@ _lock = threading.Lock()
 _backends: dict[tuple[str, str], SandboxBackend] = {}
 _suites: dict[tuple[str, str], Suite] = {}
 _repos: dict[tuple[str, str], Path | None] = {}
+_evaluators: dict[tuple[str, str, str], Evaluator] = {}
 _repo_dir: tempfile.TemporaryDirectory[str] | None = None
 
 POOL_SIZE = 1  # warm sandboxes per worker process: a node runs few jobs at once
@@ -46,3 +49,19 @@ def repo(opened: Suite, task: Task) -> Path | None:
             dest = Path(_repo_dir.name) / opened.name / task.instance_id
             _repos[key] = dest if opened.build_repo(task, dest) else None
         return _repos[key]
+
+
+def problem_evaluator(spec: str, sandbox: str, run_label: str) -> Evaluator:
+    """The evaluator of the problem at `spec` (a shipped name, or a path every node has),
+    over a backend of the problem's image: its layer is built on this node's Docker the
+    first time (cached by its inputs, so a node that shares the driver's engine reuses the
+    driver's build)."""
+    with _lock:
+        key = (spec, sandbox, run_label)
+        if key not in _evaluators:
+            problem = load(spec)
+            backend = open_problem_backend(
+                problem, sandbox, pool_size=POOL_SIZE, run_label=run_label
+            )
+            _evaluators[key] = Evaluator(problem, backend)
+        return _evaluators[key]

@@ -23,6 +23,15 @@ FAST_DEATH = {
 }
 
 
+KILLS_A_WORKER = "test_a_worker_node_lost_mid_evaluation_is_retried_elsewhere"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The test that kills one of the session cluster's workers runs after every other
+    (the others may need both workers)."""
+    items.sort(key=lambda item: item.name == KILLS_A_WORKER)
+
+
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[ClusterState]:
     try:

@@ -220,7 +220,7 @@ def test_resume_after_kill_9_of_the_driver(
 def test_a_worker_node_lost_mid_evaluation_is_retried_elsewhere(
     ray_cluster: ClusterState, postgres_url: str, tmp_path: Path
 ) -> None:
-    """Runs last: it kills one of the session cluster's workers."""
+    """Runs last (tests/ray/conftest.py): it kills one of the session cluster's workers."""
     victim = ray_cluster.workers[-1]
     raylet = raylet_pid(ray_cluster, victim)
     assert raylet is not None

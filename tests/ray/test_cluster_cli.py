@@ -1,0 +1,53 @@
+"""`dgm cluster up / status / down` with real `ray start` processes: a cluster of its own
+(not the session's), checked through Ray's own node table, then gone without a trace."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dgm.executors.cluster_state import processes, read_state, stop_cluster
+from tests.engine.test_cli_run import DGM
+
+pytestmark = [pytest.mark.ray, pytest.mark.timeout(150)]
+
+
+def dgm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(DGM), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_up_status_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ray
+
+    up = dgm("cluster", "up", "--workers", "2", "--cpus", "1", "--sandboxes", "3", cwd=tmp_path)
+    state = read_state(tmp_path / ".dgm" / "cluster.json")
+    try:
+        assert up.returncode == 0, up.stderr
+        assert state is not None and len(state.workers) == 2
+        assert f"cluster up at {state.address}: 2 worker node(s)" in up.stdout
+        status = dgm("cluster", "status", cwd=tmp_path)
+        assert status.returncode == 0, status.stderr
+        assert f"cluster at {state.address}: 3 live raylet(s)" in status.stdout
+
+        monkeypatch.setenv("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
+        ray.init(address=state.address, log_to_driver=False)
+        try:
+            nodes = {n["NodeID"]: n["Resources"] for n in ray.nodes() if n["Alive"]}
+        finally:
+            ray.shutdown()
+        assert len(nodes) == 3 and set(state.workers) < set(nodes)
+        for worker in state.workers:
+            assert nodes[worker]["CPU"] == 1 and nodes[worker]["dgm_sandbox"] == 3
+        (head,) = set(nodes) - set(state.workers)
+        assert "CPU" not in nodes[head] and "dgm_sandbox" not in nodes[head], "the head runs none"
+
+        down = dgm("cluster", "down", cwd=tmp_path)
+        assert down.returncode == 0, down.stderr
+        assert f"cluster at {state.address} stopped" in down.stdout
+        assert processes(state) == {}, "no process of that cluster (raylets included) is left"
+        assert not (tmp_path / ".dgm" / "cluster.json").exists()
+    finally:
+        if state is not None and processes(state):
+            stop_cluster(state)
