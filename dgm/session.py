@@ -267,12 +267,17 @@ def open_session(
             )
         )
 
+        served = {model: provider.model}  # a model as configured -> its name at the gateway
+
         def open_chat(other: str | None, temperature: float = 0.0) -> Chat:
             """A Chat for a model of the run (another: ReEvo's reflector). Every model is
             served by the run's one gateway, so the run's budget counts them all."""
-            if other is not None and other != model:
-                gw.add_model(open_provider(other, archive=archive, api_base=config.api_base))
-            return GatewayChat(gw, temperature=temperature, model=other)
+            other = other or model
+            if other not in served:
+                extra = open_provider(other, archive=archive, api_base=config.api_base)
+                gw.add_model(extra)
+                served[other] = extra.model
+            return GatewayChat(gw, temperature=temperature, model=served[other])
 
         def spent() -> float:
             return gw.usage().cost_usd

@@ -256,7 +256,12 @@ class Gateway:
         """Serve `provider`'s model too, under the same budgets and records: sessions
         opened with `model=provider.model` call it."""
         with self._lock:
-            self._providers.setdefault(provider.model, provider)
+            known = self._providers.setdefault(provider.model, provider)
+        if known is not provider:
+            raise UserError(
+                f"two models of the run are both named {provider.model!r}: give them distinct "
+                "names (a scripted model is named after its file's name)"
+            )
 
     @property
     def _run_scope(self) -> str:

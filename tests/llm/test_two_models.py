@@ -81,3 +81,17 @@ def test_a_session_for_a_model_the_gateway_does_not_serve_is_refused(
     with Gateway(open_provider(GENERATOR, api_base=upstream.base_url), retry=FAST) as gw:
         with pytest.raises(ValueError, match="does not serve 'openai/gpt-4o'"):
             gw.open_session(model=REFLECTOR)
+
+
+def test_two_different_models_of_one_name_are_refused(tmp_path: Path) -> None:
+    from dgm.errors import UserError
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for d in ("a", "b"):
+        (tmp_path / d / "s.yaml").write_text(f"- from {d}\n")
+    first = open_provider(f"scripted:{tmp_path / 'a' / 's.yaml'}")
+    with Gateway(first) as gw:
+        gw.add_model(first)  # the same provider again: nothing changes
+        with pytest.raises(UserError, match="both named 'scripted:s.yaml'"):
+            gw.add_model(open_provider(f"scripted:{tmp_path / 'b' / 's.yaml'}"))
