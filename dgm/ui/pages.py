@@ -341,7 +341,7 @@ def run_page(archive: Archive, run_id: str) -> str:
 # -- an agent ----------------------------------------------------------------------------
 
 
-def _lineage(chain: list[AgentInfo]) -> str:
+def _lineage(chain: list[AgentInfo], direction: str | None) -> str:
     shown: list[AgentInfo | None] = list(chain)
     if len(chain) > LINEAGE_HEAD + LINEAGE_TAIL:
         shown = [*chain[:LINEAGE_HEAD], None, *chain[-LINEAGE_TAIL:]]
@@ -354,7 +354,7 @@ def _lineage(chain: list[AgentInfo]) -> str:
             continue
         rows.append(
             f"<tr><td class=num>{a.generation}</td><td>{agent_link(a.id)}</td><td>{esc(a.operator)}</td>"
-            f"<td class=num>{score(a.score)}</td><td>{a.files_changed} file(s) +{a.lines_added} -{a.lines_removed}</td></tr>"
+            f"<td class=num>{score(objective(a.score, direction))}</td><td>{a.files_changed} file(s) +{a.lines_added} -{a.lines_removed}</td></tr>"
         )
     return (
         "<table class=grid><thead><tr><th>gen</th><th>agent</th><th>operator</th><th>score</th>"
@@ -460,7 +460,7 @@ def agent_page(archive: Archive, agent_id: str) -> str:
         + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
         + f"</dl>{diff_form}</section>"
         f'<section class="card"><h2>How it was made</h2>{_origin(a.origin)}</section></div>'
-        f'<section class="card wide"><h2>Lineage</h2>{_lineage(archive.lineage(a.id))}</section>'
+        f'<section class="card wide"><h2>Lineage</h2>{_lineage(archive.lineage(a.id), run.direction)}</section>'
         f'<section class="card wide"><h2>Scores per stage and task</h2>{_scores(archive, a)}</section>'
         f'<section class="card wide"><h2>LLM calls</h2>{_calls(archive, a)}</section>'
     )

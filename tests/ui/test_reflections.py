@@ -86,6 +86,7 @@ def test_the_run_page_shows_reflections_and_second_parents(archive_url: str) -> 
 
         child = get(server, f"/agents/{ids['child']}").read().decode()
         assert f"/agents/{ids['worse']}" in child and "(crossover)" in child and "5.750" in child
+        assert "6.250" in child and "-6.250" not in child  # its lineage, raw tour lengths
 
         other = get(server, f"/runs/{plain}").read().decode()
         assert "Reflections and crossovers" not in other
