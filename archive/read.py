@@ -265,16 +265,21 @@ def agents(
     status: AgentStatus | Iterable[AgentStatus] | None = None,
     min_score: float | None = None,
 ) -> list[AgentInfo]:
-    """The run's agents in creation order (without `origin`; see `Archive.agent`)."""
+    """The run's agents in creation order (without `origin`; see `Archive.agent`).
+    `min_score`: a raw score as shown (see `info.objective`); only agents at least that
+    good are kept, in the problem's direction: score >= it, or <= it for a 'min' problem."""
+    rows = q("SELECT pk, direction FROM runs WHERE id = :id", {"id": run_id})
+    if not rows:
+        raise ArchiveError(f"no run {run_id!r} in this archive")
     sql = AGENT_SELECT + " WHERE a.run_pk = :run_pk"
-    params: dict[str, object] = {"run_pk": _run_pk(q, run_id)}
+    params: dict[str, object] = {"run_pk": int(rows[0][0])}
     if status is not None:
         listed, more = _in("status", [status] if isinstance(status, str) else list(status))
         sql += f" AND a.status IN {listed}"
         params |= more
-    if min_score is not None:
+    if min_score is not None:  # stored fitness is the raw score negated for 'min' problems
         sql += " AND a.score >= :min_score"
-        params["min_score"] = min_score
+        params["min_score"] = -min_score if rows[0][1] == "min" else min_score
     return [agent_info(r) for r in q(sql + " ORDER BY a.pk", params)]
 
 

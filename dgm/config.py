@@ -8,7 +8,8 @@ the configuration it started with.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import copy
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
@@ -428,9 +429,38 @@ def with_resolved_model(config: RunConfig) -> RunConfig:
 
 
 def load_config(
-    preset_or_path: str | None = None, overrides: Mapping[str, Any] | None = None
+    preset_or_path: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    assignments: Sequence[str] = (),
 ) -> RunConfig:
-    """Preset/YAML, then overrides (None values are ignored), validated."""
-    data = read_yaml(preset_or_path)
+    """Preset/YAML, then `--set` assignments, then overrides (None values are ignored),
+    validated."""
+    data = assign(read_yaml(preset_or_path), assignments)
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return validate(data)
+
+
+def assign(data: Mapping[str, Any], assignments: Sequence[str]) -> dict[str, Any]:
+    """`data` with each `--set KEY=VALUE` applied. KEY is a field as `dgm run --help` lists
+    it, dotted for nested ones (reevo.init_pop_size, agent_limits.timeout_s); VALUE is read
+    as YAML (10, 0.5, true, null, [a, b]). RunConfig validates the result."""
+    out = copy.deepcopy(dict(data))
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        path = key.strip().split(".")
+        if not sep or not all(path):
+            raise UserError(f"--set {item!r}: write KEY=VALUE, e.g. --set reevo.init_pop_size=10")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise UserError(f"--set {item!r}: the value is not valid YAML: quote it") from None
+        node = out
+        for i, part in enumerate(path[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise UserError(
+                    f"--set {item!r}: {'.'.join(path[: i + 1])} has no fields: set it as a whole"
+                )
+            node = child
+        node[path[-1]] = value
+    return out

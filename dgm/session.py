@@ -302,22 +302,21 @@ def open_session(
                 provider, archive=archive, run_id=run_id, budget=run_budget, task_budget=task_budget
             )
         )
-        extra_spent: list[tuple[Gateway, float]] = []  # other models' gateways, and what
-        # the run had spent when each opened (every gateway counts the run's earlier calls)
+
+        served = {model: provider.model}  # a model as configured -> its name at the gateway
 
         def open_chat(other: str | None, temperature: float = 0.0) -> Chat:
-            """A Chat for a model of the run (another: ReEvo's reflector, on its own gateway)."""
-            if other is None or other == model:
-                return GatewayChat(gw, temperature=temperature)
-            extra = open_provider(other, archive=archive, api_base=config.api_base)
-            g = stack.enter_context(
-                Gateway(extra, archive=archive, run_id=run_id, budget=run_budget)
-            )
-            extra_spent.append((g, g.usage().cost_usd))
-            return GatewayChat(g, temperature=temperature)
+            """A Chat for a model of the run (another: ReEvo's reflector). Every model is
+            served by the run's one gateway, so the run's budget counts them all."""
+            other = other or model
+            if other not in served:
+                extra = open_provider(other, archive=archive, api_base=config.api_base)
+                gw.add_model(extra)
+                served[other] = extra.model
+            return GatewayChat(gw, temperature=temperature, model=served[other])
 
         def spent() -> float:
-            return gw.usage().cost_usd + sum(g.usage().cost_usd - s for g, s in extra_spent)
+            return gw.usage().cost_usd
 
         evaluator: Any
         if problem is not None:

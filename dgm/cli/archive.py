@@ -91,7 +91,12 @@ def list_agents(
         ),
     ] = None,
     min_score: Annotated[
-        float | None, typer.Option("--min-score", help="Only agents scoring at least this.")
+        float | None,
+        typer.Option(
+            "--min-score",
+            help="Only agents at least this good, on the score as shown: score >= this, "
+            "or <= this for a problem that minimises.",
+        ),
     ] = None,
     sort: Annotated[
         str, typer.Option("--sort", help=f"Order by {', '.join(SORT_KEYS)}.")

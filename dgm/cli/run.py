@@ -24,7 +24,7 @@ from rich.text import Text
 
 from archive.info import objective
 from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive, plain
-from dgm.config import config_fields, load_config, with_resolved_model
+from dgm.config import assign, config_fields, load_config, with_resolved_model
 from dgm.errors import UserError
 from dgm.loop import LEASE_LOST, Engine, Progress
 from dgm.mutators.operators import OPERATORS
@@ -219,6 +219,14 @@ def run(
         None, "--resume", help="Continue this run (id or unique prefix) from the archive."
     ),
     name: str | None = typer.Option(None, "--name", help="Run name."),
+    settings: list[str] | None = typer.Option(
+        None,
+        "--set",
+        metavar="KEY=VALUE",
+        help="Set any config field listed above, nested ones dotted, the value read as YAML: "
+        "--set reevo.init_pop_size=10 --set agent_limits.timeout_s=300. Repeatable; the "
+        "named options win over it.",
+    ),
     archive_opt: str | None = ArchiveOption,
     quiet: bool = typer.Option(
         False, "--quiet", help="No live display (the summary is still printed)."
@@ -260,14 +268,16 @@ def run(
     if resume is not None and preset is not None:
         raise UserError("give either a preset/config or --resume RUN, not both")
     config = (
-        load_config(preset, overrides) if resume is None else None
+        load_config(preset, overrides, settings or ()) if resume is None else None
     )  # fail before touching the archive
     archive = open_default_archive(archive_opt, create=resume is None)
     with archive_errors():
         run_id = None
         if resume is not None:
             run_id = archive.resolve_run(resume)
-            config = resume_config(archive, run_id, overrides)
+            named = {k: v for k, v in overrides.items() if v is not None}
+            set_on_resume = assign({}, settings or ())  # resume_config refuses what may not change
+            config = resume_config(archive, run_id, {**set_on_resume, **named})
         assert config is not None
         plan = plan_session(
             config

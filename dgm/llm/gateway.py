@@ -10,6 +10,9 @@ task / purpose; budgets are enforced per run, per session and per task; every ca
 every failed attempt) is recorded in the archive; retryable upstream failures are retried
 with exponential backoff and jitter; temperature-0 requests may be answered from the
 archive. API keys stay in this process: they are not in Session.env, not recorded, not logged.
+
+A run that uses several models (ReEvo's generator and reflector) serves them all from one
+gateway (`add_model`): one ledger, so the run's budget holds across models, exact to one call.
 """
 
 from __future__ import annotations
@@ -137,9 +140,9 @@ def archive_usage(archive: Any, run_id: str) -> Usage:
 class Gateway:
     """Serve `provider` to every caller of one run.
 
-    budget: the run's limits, over the whole run: a run the archive already holds calls
-    of (a resumed run) starts from what those spent, so this is the one place a resumed
-    run's spending is counted. task_budget: each (agent, task)'s, shared by that pair's
+    budget: the run's limits, over the whole run and every model it serves: a run the
+    archive already holds calls of (a resumed run) starts from what those spent, so this is
+    the one place a run's spending is counted. task_budget: each (agent, task)'s, shared by that pair's
     sessions; a session's own comes with `open_session`. retry: how hard to try a failing
     upstream. cache: answer temperature-0 requests from earlier recordings (providers
     that allow it).
@@ -158,11 +161,13 @@ class Gateway:
         cache: bool = True,
     ) -> None:
         self.provider = provider
+        """The default model's; `add_model` serves more."""
+        self._providers: dict[str, Provider] = {provider.model: provider}
         self.archive = archive
         self.run_id = run_id
         self.task_budget = task_budget
         self.retry = retry or RetryPolicy()
-        self.cache = cache and provider.cacheable and archive is not None
+        self.cache = cache and archive is not None
         self._requested_socket = Path(socket_path) if socket_path else None
         self._requested_port = port
         self._ledger = Ledger()
@@ -247,6 +252,17 @@ class Gateway:
 
     # -- sessions ----------------------------------------------------------------------
 
+    def add_model(self, provider: Provider) -> None:
+        """Serve `provider`'s model too, under the same budgets and records: sessions
+        opened with `model=provider.model` call it."""
+        with self._lock:
+            known = self._providers.setdefault(provider.model, provider)
+        if known is not provider:
+            raise UserError(
+                f"two models of the run are both named {provider.model!r}: give them distinct "
+                "names (a scripted model is named after its file's name)"
+            )
+
     @property
     def _run_scope(self) -> str:
         return f"run {self.run_id}" if self.run_id else "gateway"
@@ -257,12 +273,17 @@ class Gateway:
         task_id: str | None = None,
         purpose: str = "agent",
         budget: Budget | None = None,
+        model: str | None = None,
     ) -> Session:
-        """A new caller identity; `budget` caps this session alone."""
+        """A new caller identity; `budget` caps this session alone; `model`: one this
+        gateway serves (the default model's when None)."""
         if self.socket_path is None:
             raise RuntimeError(
                 "start the gateway (use it as a context manager) before opening sessions"
             )
+        model = model or self.provider.model
+        if model not in self._providers:
+            raise ValueError(f"this gateway does not serve {model!r}: add_model it first")
         token = secrets.token_urlsafe(24)
         scopes = [
             self._run_scope,
@@ -279,7 +300,7 @@ class Gateway:
             agent_id,
             task_id,
             purpose,
-            self.provider.model,
+            model,
             Path(self.socket_path).name,
             scopes,
         )
@@ -299,12 +320,16 @@ class Gateway:
         task_id: str | None = None,
         budget: Budget | None = None,
         timeout_s: float = 900.0,
+        model: str | None = None,
     ) -> Any:
-        """An openai.OpenAI client for host-side code that talks to this gateway's socket."""
+        """An openai.OpenAI client for host-side code that talks to this gateway's socket
+        (its calls go to `model`, whatever model name they send)."""
         import httpx
         import openai
 
-        s = self.open_session(agent_id=agent_id, task_id=task_id, purpose=purpose, budget=budget)
+        s = self.open_session(
+            agent_id=agent_id, task_id=task_id, purpose=purpose, budget=budget, model=model
+        )
         http_client = httpx.Client(
             transport=httpx.HTTPTransport(uds=self.socket_path), timeout=timeout_s
         )
@@ -340,7 +365,8 @@ class Gateway:
             {
                 "object": "list",
                 "data": [
-                    {"id": self.provider.model, "object": "model", "created": 0, "owned_by": "dgm"}
+                    {"id": m, "object": "model", "created": 0, "owned_by": "dgm"}
+                    for m in list(self._providers)
                 ],
             },
         )
@@ -391,7 +417,7 @@ class Gateway:
                 raise ValueError("streaming is not supported: send stream=false")
         except ValueError as e:
             return self._error_reply(LLMError("bad_request", f"bad request: {e}"))
-        request = canonical(parsed, self.provider.model)
+        request = canonical(parsed, session.model)
         raw = encode(request)  # recorded as is, and hashed for the key: encoded once
         try:
             return self._call(session, request, raw, encoded_key(raw))
@@ -412,7 +438,7 @@ class Gateway:
             return self._error_reply(e)
 
         start = time.perf_counter()
-        if self.cache and cacheable(request):
+        if self.cache and self._providers[session.model].cacheable and cacheable(request):
             hit = self._find(key)
             if hit is not None:
                 tokens_in, tokens_out = usage_of(json.loads(hit))
@@ -439,7 +465,7 @@ class Gateway:
                 self._ledger.charge(session.scopes, 0, 0, 0.0, error_kind=e.kind)
                 return self._error_reply(e)
             except Exception as e:  # noqa: BLE001 - a provider bug is one failed call, not a dead gateway
-                self._log_failure(f"provider {self.provider.model} raised")
+                self._log_failure(f"provider {session.model} raised")
                 err = LLMError("internal", f"provider error: {type(e).__name__}: {e}")
                 self._record(session, raw, key, None, time.perf_counter() - t0, err.kind)
                 self._ledger.charge(session.scopes, 0, 0, 0.0, error_kind=err.kind)
@@ -450,9 +476,10 @@ class Gateway:
         raise AssertionError("unreachable: the last attempt returns")
 
     def _complete(self, session: Session, request: dict[str, Any], key: str) -> Completion:
-        if isinstance(self.provider, CallerAwareProvider):  # replay matches by caller too
-            return self.provider.complete_for(session, request, key)
-        return self.provider.complete(request, key)
+        provider = self._providers[session.model]
+        if isinstance(provider, CallerAwareProvider):  # replay matches by caller too
+            return provider.complete_for(session, request, key)
+        return provider.complete(request, key)
 
     # -- the archive -----------------------------------------------------------------
 
@@ -480,7 +507,7 @@ class Gateway:
                 agent_id=s.agent_id,
                 task_id=s.task_id,
                 purpose=s.purpose,
-                model=self.provider.model,
+                model=s.model,
                 tokens_in=done.tokens_in if done else 0,
                 tokens_out=done.tokens_out if done else 0,
                 cost_usd=done.cost_usd if done else 0.0,

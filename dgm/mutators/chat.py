@@ -23,12 +23,18 @@ def json_schema_format(name: str, schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class GatewayChat:
-    """`Chat` over a started `dgm.llm.gateway.Gateway`: one client per (purpose, agent)."""
+    """`Chat` over a started `dgm.llm.gateway.Gateway`: one client per (purpose, agent).
+    `model`: one the gateway serves (its default model's when None)."""
 
     def __init__(
-        self, gateway: Gateway, temperature: float = 0.0, max_tokens: int | None = None
+        self,
+        gateway: Gateway,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
+        model: str | None = None,
     ) -> None:
         self.gateway = gateway
+        self.model = model or gateway.provider.model
         self.temperature = temperature
         self.max_tokens = max_tokens
         self._clients: dict[tuple[str, str | None], OpenAI] = {}
@@ -38,7 +44,9 @@ class GatewayChat:
         with self._lock:
             key = (purpose, agent_id)
             if key not in self._clients:
-                self._clients[key] = self.gateway.client(purpose=purpose, agent_id=agent_id)
+                self._clients[key] = self.gateway.client(
+                    purpose=purpose, agent_id=agent_id, model=self.model
+                )
             return self._clients[key]
 
     def complete(
@@ -55,7 +63,7 @@ class GatewayChat:
         if schema is not None:
             kwargs["response_format"] = json_schema_format(purpose, schema)
         reply = self._client(purpose, agent_id).chat.completions.create(
-            model=self.gateway.provider.model,
+            model=self.model,
             messages=cast("list[ChatCompletionMessageParam]", messages),  # role/content dicts
             **kwargs,
         )

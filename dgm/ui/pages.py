@@ -129,7 +129,12 @@ def section_summary(info: RunInfo, p: Progress) -> str:
     items = [
         ("status", f'<span class="status {esc(info.status)}">{esc(info.status)}</span>'),
         ("agents", f"{p.evaluated} evaluated of {p.agents}"),
-        ("best", f"{score(best.score)} {agent_link(best.agent_id)}" if best else "-"),
+        (
+            "best",
+            f"{score(objective(best.score, info.direction))} {agent_link(best.agent_id)}"
+            if best
+            else "-",
+        ),
         ("started", f"{esc(when(info.created_at))} ({age(info.created_at)} ago)"),
         ("finished", esc(when(info.finished_at))),
         (
@@ -230,6 +235,61 @@ def section_failures(archive: Archive, run_id: str) -> str:
     )
 
 
+def section_crossovers(archive: Archive, info: RunInfo) -> str | None:
+    """ReEvo's reflections and every two-parent child, as `dgm archive show` and the report
+    give them: each generation's long-term reflection (and the elite whose mutation it
+    guides); each crossover with its parent, second parent, child and the short-term
+    reflection that guided it. None when the run has neither."""
+    reflections = archive.reflections(info.id)
+    crosses = [a for a in archive.agents(info.id) if a.second_parent_id]
+    if not reflections and not crosses:
+        return None
+    longs = [r for r in reflections if r.kind == "long"]
+    rows = [
+        f"<tr><td class=num>{r.generation}</td><td>{agent_link(r.agents[0] if r.agents else None)}</td>"
+        f"<td><pre class=prose>{esc(r.text)}</pre></td></tr>"
+        for r in longs
+    ]
+    out = ""
+    if rows:
+        out += (
+            "<h3>Long-term reflections</h3><table class=grid><thead><tr><th>generation</th>"
+            "<th>guides the mutation of</th><th>reflection</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )
+    # A child's origin holds the iteration that made it and the reflection that guided it;
+    # a short-term reflection with no child left is a crossover that failed.
+    made: dict[int, tuple[AgentInfo, Any]] = {}
+    for a in crosses:
+        origin = archive.agent(a.id).origin or {}
+        made[int(origin.get("iteration", -1))] = (a, origin.get("reflection"))
+    shorts = {r.iteration: r for r in reflections if r.kind == "short"}
+    rows = []
+    for it in sorted(set(made) | set(shorts)):
+        child, text = made.get(it, (None, None))
+        r = shorts.get(it)
+        worse, better = (r.agents + [None, None])[:2] if r else (None, None)
+        parent = child.parent_id if child else better
+        second = child.second_parent_id if child else worse
+        made_cell = (
+            f"{agent_link(child.id)} {score(objective(child.score, info.direction))}"
+            if child
+            else '<span class="dim">no child (the crossover failed)</span>'
+        )
+        rows.append(
+            f"<tr><td class=num>{it if it >= 0 else '-'}</td><td>{agent_link(parent)}</td>"
+            f"<td>{agent_link(second)}</td><td>{made_cell}</td>"
+            f"<td><pre class=prose>{esc(text if text is not None else (r.text if r else '-'))}</pre></td></tr>"
+        )
+    out += (
+        "<h3>Crossovers</h3><p class=dim>parent: the better program; second parent: the worse. "
+        "The short-term reflection compares them and guides the crossover.</p>"
+        "<table class=grid><thead><tr><th>iteration</th><th>parent</th><th>second parent</th>"
+        f"<th>child (score)</th><th>short-term reflection</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    return out
+
+
 def run_sections(archive: Archive, run_id: str, stats: Sequence[CandidateStats]) -> dict[str, str]:
     info = archive.run(run_id)
     with no_gc():
@@ -264,6 +324,12 @@ def run_page(archive: Archive, run_id: str) -> str:
         f'<div class="cards">{box("progress", "Progress")}{box("cost", "Cost")}</div>{tree}'
         f'<div class="cards">{box("failures", "Failed expansions")}</div>'
     )
+    crossovers = section_crossovers(archive, info)
+    if crossovers is not None:  # read at page load: one read of each two-parent child
+        body += (
+            f'<section class="card wide"><h2>Reflections and crossovers</h2>{crossovers}</section>'
+        )
+
     return page(
         f"run {info.name}",
         body,
@@ -275,7 +341,7 @@ def run_page(archive: Archive, run_id: str) -> str:
 # -- an agent ----------------------------------------------------------------------------
 
 
-def _lineage(chain: list[AgentInfo]) -> str:
+def _lineage(chain: list[AgentInfo], direction: str | None) -> str:
     shown: list[AgentInfo | None] = list(chain)
     if len(chain) > LINEAGE_HEAD + LINEAGE_TAIL:
         shown = [*chain[:LINEAGE_HEAD], None, *chain[-LINEAGE_TAIL:]]
@@ -288,7 +354,7 @@ def _lineage(chain: list[AgentInfo]) -> str:
             continue
         rows.append(
             f"<tr><td class=num>{a.generation}</td><td>{agent_link(a.id)}</td><td>{esc(a.operator)}</td>"
-            f"<td class=num>{score(a.score)}</td><td>{a.files_changed} file(s) +{a.lines_added} -{a.lines_removed}</td></tr>"
+            f"<td class=num>{score(objective(a.score, direction))}</td><td>{a.files_changed} file(s) +{a.lines_added} -{a.lines_removed}</td></tr>"
         )
     return (
         "<table class=grid><thead><tr><th>gen</th><th>agent</th><th>operator</th><th>score</th>"
@@ -374,7 +440,7 @@ def agent_page(archive: Archive, agent_id: str) -> str:
         ("made by", f"{esc(a.operator)}, generation {a.generation}"),
         ("parents", parents),
         ("children", str(a.n_children)),
-        ("score", score(a.score)),
+        ("score", score(objective(a.score, run.direction))),
         (
             "code",
             f"{a.files_changed} file(s) +{a.lines_added} -{a.lines_removed} against its parent: "
@@ -394,7 +460,7 @@ def agent_page(archive: Archive, agent_id: str) -> str:
         + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
         + f"</dl>{diff_form}</section>"
         f'<section class="card"><h2>How it was made</h2>{_origin(a.origin)}</section></div>'
-        f'<section class="card wide"><h2>Lineage</h2>{_lineage(archive.lineage(a.id))}</section>'
+        f'<section class="card wide"><h2>Lineage</h2>{_lineage(archive.lineage(a.id), run.direction)}</section>'
         f'<section class="card wide"><h2>Scores per stage and task</h2>{_scores(archive, a)}</section>'
         f'<section class="card wide"><h2>LLM calls</h2>{_calls(archive, a)}</section>'
     )

@@ -3,13 +3,16 @@ reader (archive.reader) answering exactly as the Archive does on the same file."
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from archive import ArchiveError, open_archive
 from archive.reader import SQLiteReader, open_reader, sqlite_file
+from dgm.cli import app
 from tests.ui import sample
 
 
@@ -110,3 +113,29 @@ def test_a_cycle_of_parents_ends(tmp_path: Path) -> None:
 )
 def test_which_archives_are_sqlite_files(given: str, expected: Path | None) -> None:
     assert sqlite_file(given) == expected
+
+
+def test_min_score_filters_on_the_raw_score_in_the_problems_direction(tmp_path: Path) -> None:
+    """A 'min' problem's scores are stored negated; --min-score X keeps the agents at least
+    as good as X as shown: raw score <= X there, >= X for a 'max' problem."""
+    db = tmp_path / "a.db"
+    with open_archive(db) as a:
+        runs = {d: a.create_run(f"tsp-{d}", direction=d) for d in ("min", "max")}
+        made: dict[str, dict[float, str]] = {"min": {}, "max": {}}
+        for direction, run in runs.items():
+            for raw in (5.5, 6.0, 7.25):
+                agent = a.add_agent(run, {"h.py": f"x = {raw}\n".encode()})
+                a.set_agent_score(agent, "problem", -raw if direction == "min" else raw)
+                a.set_agent_status(agent, "evaluated")
+                made[direction][raw] = agent
+    wanted = {"min": [5.5, 6.0], "max": [6.0, 7.25]}
+    with open_archive(db, read_only=True) as a, SQLiteReader(db) as r:
+        for store in (a, r):
+            for direction, run in runs.items():
+                kept = [x.id for x in store.agents(run, min_score=6.0)]
+                assert kept == [made[direction][raw] for raw in wanted[direction]]
+    listed = CliRunner().invoke(
+        app, ["archive", "list", runs["min"], "--min-score", "6", "--json", "--archive", str(db)]
+    )
+    assert listed.exit_code == 0, listed.output
+    assert sorted(x["objective"] for x in json.loads(listed.output)) == [5.5, 6.0]

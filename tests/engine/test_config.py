@@ -176,3 +176,66 @@ def test_run_help_lists_every_config_field_with_its_default() -> None:
         "sandbox: Sandbox backend for every untrusted run. One of: docker, local. (default: docker)"
         in out
     )
+
+
+def test_set_reaches_every_nested_field_and_is_validated() -> None:
+    cfg = load_config(
+        "reevo",
+        {"workers": 3, "problem": "tsp"},
+        [
+            "reevo.init_pop_size=4",
+            "reevo.pop_size=2",
+            "reevo.reflector_model=openai/gpt-4o",
+            "agent_limits.timeout_s=30.5",
+            "workers=9",  # the named option (the override) wins
+            "budget_usd=null",
+        ],
+    )
+    assert cfg.reevo == ReEvoSettings(
+        init_pop_size=4, pop_size=2, mutation_rate=0.5, reflector_model="openai/gpt-4o"
+    )
+    assert (cfg.agent_limits.timeout_s, cfg.workers, cfg.budget_usd) == (30.5, 3, None)
+    assert (
+        load_config("reevo", {"problem": "tsp"}).reevo.init_pop_size
+        == ReEvoSettings().init_pop_size
+    )
+    for item, message in [
+        (
+            "reevo.init_pop=3",
+            "unknown config field 'reevo.init_pop': remove it (see `dgm run --help` for the fields)",
+        ),
+        (
+            "reevo.pop_size=0",
+            "invalid config field 'reevo.pop_size': Input should be greater than or equal to 1 (got 0); fix it in the YAML or on the command line",
+        ),
+        (
+            "reevo.pop_size",
+            "--set 'reevo.pop_size': write KEY=VALUE, e.g. --set reevo.init_pop_size=10",
+        ),
+        ("reevo..x=1", "--set 'reevo..x=1': write KEY=VALUE, e.g. --set reevo.init_pop_size=10"),
+        ("seed.x=1", "--set 'seed.x=1': seed has no fields: set it as a whole"),
+        ("workers=[1,", "--set 'workers=[1,': the value is not valid YAML: quote it"),
+    ]:
+        with pytest.raises(UserError) as e:
+            load_config("reevo", {"problem": "tsp"}, ["seed=3", item])
+        assert str(e.value) == message
+
+
+def test_set_on_the_command_line_is_one_line_and_resume_refuses_run_fields(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "a.db"
+    runner = CliRunner()
+    bad = runner.invoke(
+        app, ["run", "reevo", "--problem", "tsp", "--set", "reevo.init_pop=3", "--archive", str(db)]
+    )
+    assert isinstance(bad.exception, UserError)  # main() prints it in one line, exit code 2
+    assert "unknown config field 'reevo.init_pop'" in str(bad.exception)
+    archive = open_archive(db)
+    run = start_run(archive, load_config(None, {"seed": 7}))
+    resumed = runner.invoke(
+        app, ["run", "--resume", run, "--set", "reevo.pop_size=3", "--archive", str(db)]
+    )
+    assert isinstance(resumed.exception, UserError)
+    assert "reevo cannot change" in str(resumed.exception)
+    assert archive.run(run).config["reevo"]["pop_size"] == ReEvoSettings().pop_size
