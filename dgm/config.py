@@ -27,6 +27,7 @@ from benchmarks.problems.stop import StopBudgets
 from dgm.errors import UserError, field_range, invalid_value, model_of, yaml_problem
 from dgm.mutators.operators import OPERATORS
 from dgm.mutators.operators import describe as describe_operators
+from dgm.redact import redact
 from dgm.selectors import SELECTORS
 
 if TYPE_CHECKING:
@@ -319,6 +320,18 @@ class RunConfig(BaseModel):
     def _known_selector(cls, value: str) -> str:
         if value not in SELECTORS:
             raise ValueError(f"use one of {', '.join(SELECTORS)}")
+        return value
+
+    @field_validator("api_base")
+    @classmethod
+    def _no_credential_in_url(cls, value: str | None) -> str | None:
+        # The config is stored in the archive (and shown by `dgm runs`): a key in the URL
+        # would be a secret at rest. Keys come from the environment only.
+        if value is not None and redact(value, secrets=[]) != value:
+            raise ValueError(
+                "the URL holds a credential (a password, token or key): give it without one "
+                "and put the key in OPENAI_API_KEY"
+            )
         return value
 
     @field_validator("operator")

@@ -31,7 +31,7 @@ SHAPES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#]*:)[^\s/?#]*(?=@)"), rf"\g<1>{MASK}"),
     (
         re.compile(
-            r"([?&;](?:password|passwd|pwd|token|access_token|api[_-]?key|key|secret|sig)=)[^&;\s#]+",
+            r"([?&;](?:password|passwd|pwd|token|access_token|api[_-]?key|key|secret|sig)=)[^&;\s#'\"]+",
             re.IGNORECASE,
         ),
         rf"\g<1>{MASK}",

@@ -56,6 +56,12 @@ CASES: list[Case] = [
         "'seed': out of range (got 99999999999999999999999999; valid: at least 0",
     ),
     c("run --seed -1", "'seed': out of range (got -1"),
+    # a key in the URL would be stored with the run's config: refused, and masked in the error
+    c("run --api-base http://u:hunter22pw@h:8000/v1", "'api_base': the URL holds a credential"),
+    c(
+        "run --api-base http://h:8000/v1?api_key=abcdefgh123",
+        "(got 'http://h:8000/v1?api_key=***')",
+    ),
     c("run --workers 0", "'workers': out of range (got 0; valid: at least 1 and at most 64)"),
     c("run --workers 65", "'workers': out of range (got 65"),
     c("run --workers -3", "'workers': out of range"),

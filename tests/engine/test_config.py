@@ -206,7 +206,7 @@ def test_set_reaches_every_nested_field_and_is_validated() -> None:
         ),
         (
             "reevo.pop_size=0",
-            "invalid config field 'reevo.pop_size': Input should be greater than or equal to 1 (got 0); fix it in the YAML or on the command line",
+            "invalid config field 'reevo.pop_size': out of range (got 0; valid: at least 1); fix it in the YAML or on the command line",
         ),
         (
             "reevo.pop_size",
