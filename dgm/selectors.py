@@ -175,6 +175,24 @@ class Ranked:
     n_evaluated: int
 
 
+def ranks(scores: Sequence[float]) -> list[float]:
+    """Each score's rank in [0, 1]: the worst 0, the best 1, ties share their mean rank, a
+    lone score 1 (the rule of rank_fitness; the UI colours a problem run's tree with it)."""
+    order = sorted(range(len(scores)), key=scores.__getitem__)
+    out = [0.0] * len(scores)
+    top = len(order) - 1
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and scores[order[end + 1]] == scores[order[start]]:
+            end += 1
+        rank = 1.0 if top == 0 else (start + end) / 2 / top
+        for i in order[start : end + 1]:
+            out[i] = rank
+        start = end + 1
+    return out
+
+
 def rank_fitness(candidates: Sequence[Candidate]) -> list[Candidate]:
     """The candidates with each eligible score replaced by its rank in [0, 1] (module doc)."""
     ranked = [
@@ -183,21 +201,13 @@ def rank_fitness(candidates: Sequence[Candidate]) -> list[Candidate]:
         )
         for c in candidates
     ]
-    pool = sorted(
-        (c.score, i)
+    pool = [
+        (i, c.score)
         for i, c in enumerate(ranked)
         if c.status == ELIGIBLE_STATUS and c.score is not None
-    )
-    top = len(pool) - 1
-    start = 0
-    while start < len(pool):
-        end = start
-        while end + 1 < len(pool) and pool[end + 1][0] == pool[start][0]:
-            end += 1
-        fitness = 1.0 if top == 0 else (start + end) / 2 / top
-        for _, i in pool[start : end + 1]:
-            ranked[i] = replace(ranked[i], score=fitness)
-        start = end + 1
+    ]
+    for (i, _), rank in zip(pool, ranks([s for _, s in pool]), strict=True):
+        ranked[i] = replace(ranked[i], score=rank)
     return list(ranked)
 
 

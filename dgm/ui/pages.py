@@ -152,17 +152,29 @@ def section_summary(info: RunInfo, p: Progress) -> str:
     return '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
 
-def section_progress(p: Progress) -> str:
-    best, mean = p.best_curve, p.mean_curve
+def section_progress(p: Progress, direction: str | None = None) -> str:
+    """A suite's scores on 0..1 (or more); a problem's raw scores (objective) on their own
+    range, the axis naming the direction."""
+    if direction is None:
+        best, mean = p.best_curve, p.mean_curve
+        ylabel, y_range = "score", (0.0, max(1.0, max((p[1] for p in best), default=1.0)))
+    else:
+        best, mean = _raw(p.best_curve, direction), _raw(p.mean_curve, direction)
+        ys = [y for _, y in best + mean]
+        ylabel, y_range = f"score ({direction})", (min(ys, default=0.0), max(ys, default=1.0))
     return charts.line_chart(
         [
             charts.Series("best so far", "best", best, step=True),
             charts.Series("archive mean", "mean", mean),
         ],
         "iteration (agents created)",
-        "score",
-        y_range=(0.0, max(1.0, max((p[1] for p in best), default=1.0))),
+        ylabel,
+        y_range=y_range,
     )
+
+
+def _raw(curve: list[tuple[float, float]], direction: str) -> list[tuple[float, float]]:
+    return [(x, raw) for x, y in curve if (raw := objective(y, direction)) is not None]
 
 
 def section_workers(archive: Archive, run_id: str, status: str) -> str:
@@ -296,7 +308,7 @@ def run_sections(archive: Archive, run_id: str, stats: Sequence[CandidateStats])
         p = progress(stats)
     return {
         "summary": section_summary(info, p),
-        "progress": section_progress(p),
+        "progress": section_progress(p, info.direction),
         "workers": section_workers(archive, run_id, info.status),
         "cost": section_cost(archive, info),
         "failures": section_failures(archive, run_id),
@@ -311,10 +323,17 @@ def run_page(archive: Archive, run_id: str) -> str:
     def box(name: str, title: str) -> str:
         return f'<section class="card"><h2>{title}</h2><div class="live" data-section="{name}">{s[name]}</div></section>'
 
+    colour = (
+        "score"
+        if info.direction is None
+        else "the score's rank in the run (worst purple, best yellow); labels: raw scores, "
+        + ("lower" if info.direction == "min" else "higher")
+        + " is better"
+    )
     tree = (
         f'<section class="card wide"><h2>Archive tree</h2>'
         '<p class="dim">Drag to pan, wheel to zoom; click a node to open the agent, its ± to expand or collapse. '
-        "Colour: score; thick: best lineage; dashed: second parent (crossover).</p>"
+        f"Colour: {esc(colour)}; thick: best lineage; dashed: second parent (crossover).</p>"
         f'<div id="tree" data-src="{href("api", "runs", run_id, "tree")}"></div></section>'
     )
     body = (

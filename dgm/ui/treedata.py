@@ -10,6 +10,11 @@ A live run at 100k agents changes every second and a rebuild costs a noticeable 
 a second, so `TreeCache` serves the tree it has and rebuilds in the background (one build
 per run at a time, not more often than every MIN_AGE_S); only the very first request of a
 run waits for a build.
+
+Scores go out as people read them: a problem run's raw objective (`archive.info.objective`:
+the archive stores a 'min' problem's score negated). Each node also carries `c`, the value
+its colour is drawn from, in [0, 1]: a suite run's score as it is, a problem run's rank
+among the run's scored agents (`dgm.selectors.ranks`, the rule parent selection uses).
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from typing import Any
 
 from archive import Archive, CandidateStats, views
 from archive.errors import ArchiveError
+from archive.info import objective
 from archive.tree import TreeNode, shape_tree
+from dgm.selectors import ranks
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +83,31 @@ def make_index(stats: Sequence[CandidateStats]) -> Index:
     return Index(pos, kids, size, best)
 
 
+Shades = dict[str, float] | None  # a problem run's colour values; None: a suite's scores
+
+
+def shades(stats: Sequence[CandidateStats], direction: str | None) -> Shades:
+    """The colour value of every scored agent of a problem run (module doc)."""
+    if direction is None:  # a suite's scores are already in [0, 1]
+        return None
+    ids, fitness = [], []
+    for s in stats:
+        if s.score is not None:
+            ids.append(s.agent_id)
+            fitness.append(s.score)
+    return dict(zip(ids, ranks(fitness), strict=True))
+
+
+def shade(colours: Shades, s: CandidateStats) -> float | None:
+    return s.score if colours is None else colours.get(s.agent_id)
+
+
 @dataclass
 class RunTree:
     stats: Sequence[CandidateStats]
     first_view: dict[str, Any]
+    direction: str | None = None
+    shades: Shades = None
     _index: Index | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -90,7 +118,9 @@ class RunTree:
             return self._index
 
 
-def first_view(stats: Sequence[CandidateStats]) -> dict[str, Any]:
+def first_view(
+    stats: Sequence[CandidateStats], direction: str | None, colours: Shades
+) -> dict[str, Any]:
     with no_gc():
         view = shape_tree(stats, max_nodes=MAX_NODES)
     nodes: list[dict[str, Any]] = []
@@ -101,30 +131,38 @@ def first_view(stats: Sequence[CandidateStats]) -> dict[str, Any]:
         doc = {
             "id": s.agent_id,
             "p": parent,
-            "s": s.score,
+            "s": objective(s.score, direction),
+            "c": shade(colours, s),
             "st": s.status,
             "g": s.generation,
             "n": node.subtree_size,
-            "sb": node.subtree_best,
+            "sb": objective(node.subtree_best, direction),
             "b": node.on_best_path,
             "h": node.hidden,
-            "hb": node.hidden_best,
+            "hb": objective(node.hidden_best, direction),
         }
         if node.gap:
-            doc |= {"gap": node.gap, "gap_n": node.gap_agents, "gap_b": node.gap_best}
+            doc |= {
+                "gap": node.gap,
+                "gap_n": node.gap_agents,
+                "gap_b": objective(node.gap_best, direction),
+            }
         nodes.append(doc)
         stack.extend((c, s.agent_id) for c in reversed(node.children))
     return {
         "total": len(stats),
+        "direction": direction,
         "best": view.best.agent_id if view.best else None,
         "nodes": nodes,
         "hidden": view.hidden,
-        "hidden_best": view.hidden_best,
+        "hidden_best": objective(view.hidden_best, direction),
     }
 
 
-def build(stats: Sequence[CandidateStats]) -> RunTree:
-    return RunTree(stats, first_view(stats))
+def build(stats: Sequence[CandidateStats], direction: str | None = None) -> RunTree:
+    """The run's first view; `direction` is the run's (None for a suite)."""
+    colours = shades(stats, direction)
+    return RunTree(stats, first_view(stats, direction, colours), direction, colours)
 
 
 def _desc(score: float | None) -> float:
@@ -148,11 +186,12 @@ def children(tree: RunTree, agent_id: str, limit: int = EXPAND_LIMIT) -> dict[st
             {
                 "id": s.agent_id,
                 "p": agent_id,
-                "s": s.score,
+                "s": objective(s.score, tree.direction),
+                "c": shade(tree.shades, s),
                 "st": s.status,
                 "g": s.generation,
                 "n": ix.size[k],
-                "sb": ix.best[k],
+                "sb": objective(ix.best[k], tree.direction),
                 "b": False,
                 "h": ix.size[k] - 1,
                 "hb": None,
@@ -162,7 +201,7 @@ def children(tree: RunTree, agent_id: str, limit: int = EXPAND_LIMIT) -> dict[st
         "node": agent_id,
         "nodes": nodes,
         "more": sum(ix.size[k] for k in rest),
-        "more_best": max(rest_scores, default=None),
+        "more_best": objective(max(rest_scores, default=None), tree.direction),
     }
 
 
@@ -218,7 +257,7 @@ class TreeCache:
 
     def _build(self, archive: Archive, run_id: str) -> tuple[RunTree, tuple[Any, ...]]:
         fp = views.run_fingerprint(archive, run_id)  # before reading: never newer than the data
-        tree = build(archive.candidate_stats(run_id))
+        tree = build(archive.candidate_stats(run_id), archive.run(run_id).direction)
         p2 = views.second_parents(archive, [n["id"] for n in tree.first_view["nodes"]])
         for n in tree.first_view["nodes"]:
             n["p2"] = p2.get(n["id"])

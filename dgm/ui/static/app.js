@@ -15,11 +15,12 @@ function el(name, attrs, parent) {
 
 function fmt(x) { return x === null || x === undefined ? "-" : Number(x).toFixed(3); }
 
-// Viridis, five stops: score 0 -> dark purple, 1 -> yellow.
+// Viridis, five stops: 0 -> dark purple, 1 -> yellow. A node's value is its `c`: a suite
+// run's score, a problem run's rank in the run (the server's treedata.py says why).
 const STOPS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
-function colour(score) {
-  if (score === null || score === undefined) return "#bbbbbb";
-  const t = Math.max(0, Math.min(1, score)) * (STOPS.length - 1);
+function colour(value) {
+  if (value === null || value === undefined) return "#bbbbbb";
+  const t = Math.max(0, Math.min(1, value)) * (STOPS.length - 1);
   const i = Math.min(Math.floor(t), STOPS.length - 2), f = t - i;
   const c = STOPS[i].map((a, k) => Math.round(a + (STOPS[i + 1][k] - a) * f));
   return `rgb(${c[0]},${c[1]},${c[2]})`;
@@ -184,10 +185,12 @@ class Tree {
   drawNode(layer, n, x, y) {
     const a = el("a", { class: "node" + (n.b ? " best" : ""), href: "/agents/" + encodeURIComponent(n.id) }, layer);
     a.dataset.id = n.id;
-    const c = el("circle", { cx: x, cy: y, r: n.b ? 9 : 7, fill: colour(n.s) }, a);
+    const c = el("circle", { cx: x, cy: y, r: n.b ? 9 : 7, fill: colour(n.c) }, a);
     if (this.meta && n.id === this.meta.best) c.setAttribute("class", "star");
     const title = el("title", {}, a);
-    title.textContent = `${n.id}\nscore ${fmt(n.s)} (${n.st}), generation ${n.g}\nsubtree: ${n.n} agents, best ${fmt(n.sb)}`;
+    // A problem's raw score says which way is better: 6.250 is good when lower wins.
+    const dir = this.meta && this.meta.direction ? ` (${this.meta.direction})` : "";
+    title.textContent = `${n.id}\nscore${dir} ${fmt(n.s)} (${n.st}), generation ${n.g}\nsubtree: ${n.n} agents, best ${fmt(n.sb)}`;
     const label = el("text", { class: "label", x: x, y: y + 20, "text-anchor": "middle" }, a);
     label.textContent = fmt(n.s);
     const foldable = n.h > 0 || n.kids.length > 0;
