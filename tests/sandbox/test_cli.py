@@ -85,7 +85,7 @@ def test_run_copies_workdir_in(dgm: Dgm, tmp_path: Path) -> None:
     [
         (["sandbox", "run", "--backend", "nope", "--", "true"], "unknown backend"),
         (["sandbox", "run"], "no command"),
-        (["sandbox", "run", "--memory", "1", "--", "true"], "bad limit"),
+        (["sandbox", "run", "--memory", "1", "--", "true"], "invalid limit 'memory_mb'"),
         (["sandbox", "run", "--workdir", "/does/not/exist", "--", "true"], "not a directory"),
     ],
 )
