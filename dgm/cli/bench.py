@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -294,7 +295,7 @@ def run(
         stack.callback(s.close)
         try:
             with (
-                sigterm_interrupts(),
+                sigterm_interrupts() as stopping,
                 Gateway(provider, archive=arch, run_id=run_id) as gw,
                 _backend(backend, run_id, workers) as be,
                 _progress() as progress,
@@ -312,11 +313,19 @@ def run(
                     return evaluator.run(agent_id, files, task.instance_id, "bench", attempt)
 
                 with ThreadPoolExecutor(workers) as pool:
-                    futures = [pool.submit(one, t, k) for t, k in jobs]
-                    for f in as_completed(futures):
-                        results.append(f.result())
+                    pending = {pool.submit(one, t, k) for t, k in jobs}
+                    while pending:
+                        done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                        if stopping.is_set():
+                            for f in pending:
+                                f.cancel()
+                            raise KeyboardInterrupt
+                        for f in done:
+                            results.append(f.result())
                         ok = sum(r.resolved for r in results)
-                        progress.update(bar, advance=1, note=f"{ok}/{len(results)} resolved")
+                        progress.update(
+                            bar, completed=len(results), note=f"{ok}/{len(results)} resolved"
+                        )
                 usage = gw.usage()
             status = "finished"
         except KeyboardInterrupt:
@@ -337,30 +346,32 @@ def run(
                 arch.set_agent_score(agent_id, "bench", score)
                 arch.set_agent_status(agent_id, "evaluated")
             else:  # never left `evaluating`: say how far it got
-                done = f"{len(results)} of {len(chosen) * attempts} evaluations done"
-                arch.set_agent_status(agent_id, "failed", reason=f"bench run {status}: {done}")
+                far = f"{len(results)} of {len(chosen) * attempts} evaluations done"
+                arch.set_agent_status(agent_id, "failed", reason=f"bench run {status}: {far}")
             arch.set_run_status(run_id, status, totals)
             lease.close()
     _summary(run_id, agent_id, results, totals)
 
 
 @contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM (`kill`, a stopped service) ends the block as Ctrl-C does, so the run and its
-    agent are marked stopped instead of left `running` and `evaluating`."""
+def sigterm_interrupts() -> Iterator[threading.Event]:
+    """SIGTERM (`kill`, a stopped service) sets the event the evaluation loop polls, which
+    then ends as Ctrl-C does, so the run and its agent are marked stopped instead of left
+    `running` and `evaluating`. The handler only sets a flag: an exception raised from it
+    could land in a garbage-collector callback, be printed as "ignored" and lost."""
     import signal
-    import threading
 
+    stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
 
     def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        stop.set()
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        yield
+        yield stop
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -82,7 +82,12 @@ def test_ctrl_c_during_start_up_leaves_a_stopped_run_that_resume_takes(tmp_path:
         deadline = time.monotonic() + 120
         while not runs_in(db) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.02)
-        (run_id,) = runs_in(db)
+        runs = runs_in(db)
+        if not runs:  # it ended (or stalled) before creating its run: show why
+            proc.kill()
+            out, err = proc.communicate(timeout=30)
+            pytest.fail(f"no run was created (exit {proc.returncode}): {err or out}")
+        (run_id,) = runs
         proc.send_signal(signal.SIGINT)  # while the sandbox pool starts (or just after)
         _, err = proc.communicate(timeout=240)
     finally:
