@@ -109,7 +109,26 @@ def sampler_factory(gateway: Gateway, agent_id: str | None) -> OpenSampler:
     return open_sampler
 
 
-class StopEvaluator:
+class _StopParts:
+    """What both STOP roles hold: the problem, where to run, the gateway, the budgets, and
+    the K downstream seeds (seed, seed+1, ...: every improver is compared on the same runs)."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        backend: SandboxBackend,
+        gateway: Gateway,
+        budgets: StopBudgets,
+        seed: int = 0,
+    ) -> None:
+        self.problem = problem
+        self.backend = backend
+        self.gateway = gateway
+        self.budgets = budgets
+        self.seeds = [seed + k for k in range(budgets.runs)]
+
+
+class StopEvaluator(_StopParts):
     """Scores improvers by their meta-utility on a problem's held-out split. It has the
     face of a problem with its Evaluator (`main_file`, `seed()`, `direction`,
     `evaluate(program) -> Evaluation`), so a problem run scores improvers the way it scores
@@ -126,11 +145,7 @@ class StopEvaluator:
         budgets: StopBudgets,
         seed: int = 0,
     ) -> None:
-        self.problem = problem
-        self.backend = backend
-        self.gateway = gateway
-        self.budgets = budgets
-        self.seeds = [seed + k for k in range(budgets.runs)]
+        super().__init__(problem, backend, gateway, budgets, seed)
         self.direction = problem.direction
         require_heldout(problem)
 
@@ -154,7 +169,7 @@ class StopEvaluator:
         )
 
 
-class StopMutator:
+class StopMutator(_StopParts):
     """The `stop` operator: the parent improver improves its own source, with the
     meta-utility on the training split as its utility and its own budgets (the same ones a
     downstream run has, as STOP's config gives both levels). Overspending cuts it off and
@@ -162,20 +177,6 @@ class StopMutator:
     failed expansion."""
 
     name = "stop"
-
-    def __init__(
-        self,
-        problem: Problem,
-        backend: SandboxBackend,
-        gateway: Gateway,
-        budgets: StopBudgets,
-        seed: int = 0,
-    ) -> None:
-        self.problem = problem
-        self.backend = backend
-        self.gateway = gateway
-        self.budgets = budgets
-        self.seeds = [seed + k for k in range(budgets.runs)]
 
     def inner_utility(self, agent_id: str) -> Callable[[str], float]:
         """meta_utility(improver source) -> float (higher better; -inf when it fails)."""
