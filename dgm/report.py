@@ -89,9 +89,10 @@ def raw_curve(curve: Curve, direction: str | None) -> Curve:
 
 def plot_progress(curve: Curve, path: Path | IO[bytes], direction: str | None = None) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
+    best = [b if b is not None else float("nan") for b in curve.best]
     ax.step(
         curve.iterations,
-        [b if b is not None else float("nan") for b in curve.best],
+        best,
         where="post",
         label="best so far",
         lw=2,
@@ -100,7 +101,7 @@ def plot_progress(curve: Curve, path: Path | IO[bytes], direction: str | None = 
     # Markers: a run of one agent is one point, and a line through one point draws nothing.
     ax.plot(
         curve.iterations,
-        [b if b is not None else float("nan") for b in curve.best],
+        best,
         "o",
         ms=3,
         color="tab:blue",
