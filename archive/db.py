@@ -10,7 +10,7 @@ switches the file to WAL): a file that is refused (not an archive, from a newer 
 every byte.
 
 Read-only opening (`dgm ui` and the browsing commands): a SQLite file is opened as
-`archive.reader.connect_read_only` does (mode=ro, journal mode left as it is, no file
+`archive.sqlite_file.connect_read_only` does (mode=ro, journal mode left as it is, no file
 created; a connection made before a writer started is replaced once it has);
 PostgreSQL sessions are READ ONLY; an older schema is refused instead of migrated: the
 archive's bytes never change.
@@ -28,7 +28,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, SQLAlc
 
 from archive import schema
 from archive.errors import ArchiveError
-from archive.reader import (
+from archive.sqlite_file import (
     ReadOnlyConnection,
     check_sqlite,
     connect_read_only,

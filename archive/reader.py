@@ -5,10 +5,8 @@ SQLite file a `SQLiteReader` over the standard library's sqlite3 (it starts in
 milliseconds, where SQLAlchemy and alembic take a quarter of a second to import), for any
 other URL an `Archive` opened read-only. Both answer the queries of `archive.read`.
 
-Read-only means: the file is opened with mode=ro (the database refuses every write), its
-journal mode is left as it is, a missing or empty file is an error and never becomes a
-database, an archive of another schema is refused untouched, and a file nobody may write
-(0444, in a read-only folder) reads as well as any other.
+Read-only means what archive/sqlite_file.py says: the database refuses every write and
+the file keeps every byte.
 """
 
 from __future__ import annotations
@@ -17,17 +15,14 @@ import os
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote
 
 from archive import read, schema
 from archive.errors import ArchiveError
 from archive.info import AgentInfo, AgentStatus, RunInfo, RunSummary
+from archive.sqlite_file import check_file, connect_read_only, sqlite_file, sqlite_schema
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
-
-BUSY_TIMEOUT_S = 30
-WAL_HEADER_VERSION = 2  # bytes 18-19 of a SQLite file in WAL mode
 
 
 class Reader(Protocol):
@@ -51,19 +46,6 @@ class Reader(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-def sqlite_file(url_or_path: str | os.PathLike[str]) -> Path | None:
-    """The file of a SQLite archive given as a path or sqlite:/// URL; None for another
-    database (or SQLite in memory)."""
-    s = os.fspath(url_or_path)
-    if "://" not in s:
-        return Path(s).expanduser().resolve()
-    scheme, _, rest = s.partition("://")
-    if scheme.split("+")[0] != "sqlite" or not rest.startswith("/"):
-        return None
-    path = rest[1:].split("?", 1)[0]
-    return Path(path).expanduser().resolve() if path and path != ":memory:" else None
-
-
 def open_reader(url_or_path: str | os.PathLike[str]) -> Reader:
     """The archive at a path or URL, for browsing only. Raises ArchiveError (one line)."""
     path = sqlite_file(url_or_path)
@@ -72,96 +54,6 @@ def open_reader(url_or_path: str | os.PathLike[str]) -> Reader:
     from archive.store import open_archive  # SQLAlchemy: only for other databases
 
     return open_archive(os.fspath(url_or_path), create=False, read_only=True)
-
-
-class ReadOnlyConnection(sqlite3.Connection):
-    """A connection of `connect_read_only`. `snapshot`: the file's `idle_stamp` when it was
-    read as immutable (None: read as SQLite shares a file)."""
-
-    snapshot: tuple[int, int] | None = None
-
-
-def connect_read_only(path: Path) -> ReadOnlyConnection:
-    """A connection that cannot write `path` and creates no file beside it.
-
-    A reader of a WAL file creates its -wal and -shm files, and cannot remove them. A WAL
-    file with no -wal beside it has no open connection (the last one to close removes it),
-    so it is read as immutable: nothing appears. A writer that opens it meanwhile writes to
-    its own -wal; the file itself changes only at a checkpoint, which a browsing read does
-    not outlive (a connection kept longer must be dropped once `still_current` is False).
-    With a -wal present (a live run) the file is read as SQLite shares it.
-    """
-    stamp = idle_stamp(path)
-    uri = f"file:{quote(str(path))}?mode=ro" + ("&immutable=1" if stamp else "")
-    try:
-        conn = sqlite3.connect(
-            uri,
-            uri=True,
-            check_same_thread=False,
-            timeout=BUSY_TIMEOUT_S,
-            factory=ReadOnlyConnection,
-        )
-        conn.execute("PRAGMA schema_version")
-    except sqlite3.Error as e:
-        raise ArchiveError(f"cannot use {path} as an archive: {e}") from None
-    conn.snapshot = stamp
-    return conn
-
-
-def idle_stamp(path: Path) -> tuple[int, int] | None:
-    """(size, mtime) of a WAL file that nobody has open (no -wal beside it); None for a
-    file in use or in another journal mode."""
-    try:
-        with path.open("rb") as f:
-            header = f.read(20)
-            st = os.fstat(f.fileno())
-    except OSError:
-        return None
-    idle = not path.with_name(path.name + "-wal").exists()
-    if len(header) < 20 or header[18] != WAL_HEADER_VERSION or not idle:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
-def still_current(conn: ReadOnlyConnection, path: Path) -> bool:
-    """False once a connection that read `path` as immutable may no longer trust it: a
-    writer has opened the file since, or changed it and gone."""
-    return conn.snapshot is None or idle_stamp(path) == conn.snapshot
-
-
-def check_file(path: Path) -> None:
-    """A missing file or a directory is not an archive (and is never made one here)."""
-    if not path.exists():
-        raise ArchiveError(
-            f"no archive at {path}: start a run first, or point --archive / DGM_ARCHIVE at one"
-        )
-    if path.is_dir():
-        raise ArchiveError(f"{path} is a directory, not an archive file")
-
-
-def sqlite_schema(conn: sqlite3.Connection) -> tuple[str | None, set[str]]:
-    """(the archive's revision or None, the names of its tables)."""
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if schema.VERSION_TABLE not in tables:
-        return None, tables
-    row = conn.execute(f"SELECT version_num FROM {schema.VERSION_TABLE}").fetchone()
-    return (row[0] if row else None), tables
-
-
-def check_sqlite(path: Path, create: bool, migrate: bool) -> bool:
-    """The schema check of `schema.check` on a SQLite file, read without changing a byte:
-    whether it needs creating or migrating (a missing file does, when `create`)."""
-    if create and not path.exists():
-        return True
-    check_file(path)
-    conn = connect_read_only(path)
-    try:
-        revision, tables = sqlite_schema(conn)
-    except sqlite3.Error as e:
-        raise ArchiveError(f"cannot use {path} as an archive: {e}") from None
-    finally:
-        conn.close()
-    return schema.check(revision, tables, str(path), create, migrate)
 
 
 class SQLiteReader:

@@ -436,7 +436,7 @@ def with_resolved_model(config: RunConfig) -> RunConfig:
     """The config with `model` filled in when unset (see RunConfig.model)."""
     if config.model is not None:
         return config
-    from dgm.llm.provider import default_model  # imports litellm: only when a run starts
+    from dgm.llm.models import default_model  # imports litellm: only when a run starts
 
     return config.model_copy(update={"model": default_model()})
 

@@ -28,7 +28,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from archive.info import objective  # noqa: E402
-from dgm.cli.common import fmt_usd  # noqa: E402
+from dgm.display import fmt_usd  # noqa: E402
 from dgm.outputs import Output, write_folder  # noqa: E402
 
 

@@ -28,7 +28,7 @@ from dgm.loop import Engine, StagePlan
 from dgm.mutators import Chat, Mutator
 from dgm.mutators.admission import rejection
 from dgm.mutators.chat import GatewayChat
-from dgm.mutators.operators import OperatorNeeds, build_operator
+from dgm.mutators.factories import OperatorNeeds, build_operator
 from dgm.problem_run import ProblemEvaluator, admit_program, load_problem, problem_stages
 
 SEED_AGENT_DIR = Path(__file__).parent / "seed_agent"
@@ -62,7 +62,7 @@ def seed_agent_files(config: RunConfig) -> dict[str, bytes]:
 
 def check_model(config: RunConfig, archive: Any) -> None:
     """Raise UserError now if the config's model cannot be opened (before a run exists)."""
-    from dgm.llm.provider import open_provider
+    from dgm.llm.models import open_provider
 
     assert config.model is not None  # resolved
     open_provider(config.model, archive=archive, api_base=config.api_base)
@@ -275,7 +275,7 @@ def open_session(
     from benchmarks.problems.stop import seed_improver
     from dgm.llm.budget import Budget
     from dgm.llm.gateway import Gateway
-    from dgm.llm.provider import open_provider
+    from dgm.llm.models import open_provider
     from dgm.problem_run import seed_files as program_files
     from dgm.stop import build_scorer
 

@@ -37,7 +37,7 @@ from dgm.errors import UserError
 from dgm.llm.budget import Budget
 from dgm.llm.gateway import Gateway
 from dgm.mutators import Mutation, MutationContext
-from dgm.mutators.operators import OperatorNeeds
+from dgm.mutators.factories import OperatorNeeds
 from sandbox import SandboxBackend
 
 if TYPE_CHECKING:

@@ -9,7 +9,8 @@ Uses sandbox/, never dgm/.
 """
 
 from benchmarks.problems.evaluate import Evaluator, open_problem_backend, problem_image
-from benchmarks.problems.problem import SHIPPED, Problem, ProblemError, load
+from benchmarks.problems.layouts import load
+from benchmarks.problems.problem import SHIPPED, Problem, ProblemError
 from benchmarks.problems.result import Direction, Evaluation
 
 __all__ = [

@@ -3,7 +3,6 @@ user errors (one line, exit 2)."""
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from archive.errors import ArchiveError
+from dgm.display import fmt_usd  # noqa: F401 - the commands' formatting, re-exported
 from dgm.errors import UserError
 
 if TYPE_CHECKING:
@@ -90,16 +90,6 @@ def short(agent_or_run_id: str | None) -> str:
 
 def fmt_score(score: float | None) -> str:
     return "-" if score is None else f"{score:.3f}"
-
-
-def fmt_usd(usd: float) -> str:
-    """Dollars for people: cents from a dollar up, else four decimals, and under a cent two
-    significant digits (a run on a cheap model must not read $0.0000)."""
-    if usd >= 1:
-        return f"${usd:.2f}"
-    if usd >= 0.01 or usd <= 0:
-        return f"${usd:.4f}"
-    return f"${usd:.{1 - math.floor(math.log10(usd))}f}"
 
 
 def fmt_age(created_at: float, now: float | None = None) -> str:

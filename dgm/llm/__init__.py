@@ -12,7 +12,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from dgm.llm.budget import Budget, Usage
 from dgm.llm.errors import BudgetExceeded, LLMError, from_client_error
 from dgm.llm.gateway import Gateway, RetryPolicy, Session
-from dgm.llm.provider import Completion, Provider, default_model, open_provider
+from dgm.llm.models import default_model, open_provider
+from dgm.llm.provider import Completion, Provider
 
 __all__ = [
     "Budget",

@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from archive import ArchiveError, open_archive
-from archive.reader import SQLiteReader, open_reader, sqlite_file
+from archive.reader import SQLiteReader, open_reader
+from archive.sqlite_file import sqlite_file
 from dgm.cli import app
 from tests.ui import sample
 

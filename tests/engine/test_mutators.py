@@ -25,8 +25,9 @@ from dgm.mutators.admission import rejection
 from dgm.mutators.chat import GatewayChat
 from dgm.mutators.diagnosis import DiagnosisFailed, diagnose, parse_proposal
 from dgm.mutators.diff import DiffMutator
+from dgm.mutators.factories import OperatorNeeds, build_operator
 from dgm.mutators.focus import Focus, choose_focus
-from dgm.mutators.operators import OPERATORS, Operator, OperatorNeeds, build_operator, register
+from dgm.mutators.operators import OPERATORS, Operator, register
 from dgm.mutators.search_replace import Block, apply_blocks, parse_blocks
 from dgm.mutators.self_modify import SelfModifyMutator
 from sandbox import open_backend
@@ -277,16 +278,25 @@ class Crossover:
         return Mutation({**ctx.files, "skills.txt": text.encode()}, {"parents": len(ctx.parents)})
 
 
+SEEN: list[list[str]] = []  # the parents each crossover got, in the test that registers it
+
+
+def crossover(needs: OperatorNeeds) -> Crossover:
+    """The crossover's factory, as its registry entry names it."""
+    return Crossover(SEEN)
+
+
 def test_a_two_parent_operator_needs_only_its_registration(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Registered with parents=2, a crossover gets two selected parents in its context, and
     the archive records the second one: no other table or engine change."""
     seen: list[list[str]] = []
+    monkeypatch.setattr(f"{__name__}.SEEN", seen)
     monkeypatch.setitem(
         OPERATORS,
         "crossover",
-        Operator("crossover", "union of two parents", lambda needs: Crossover(seen), parents=2),
+        Operator("crossover", "union of two parents", f"{__name__}:crossover", parents=2),
     )
     cfg = engine_config(operator="crossover", selector="best", max_iterations=3)
     harness = Harness(tmp_path / "archive.db")
@@ -321,7 +331,7 @@ def test_the_diagnosis_schema_reaches_the_upstream_as_response_format(tmp_path: 
     """Through the real gateway and litellm to an OpenAI-protocol server: the request the
     upstream sees carries the proposal's JSON schema as a json_schema response_format."""
     from dgm.llm.fake_upstream import FakeUpstream
-    from dgm.llm.provider import open_provider
+    from dgm.llm.models import open_provider
     from dgm.mutators.chat import json_schema_format
     from dgm.mutators.diagnosis import PROPOSAL_SCHEMA
 

@@ -18,7 +18,8 @@ from dgm.llm.gateway import Gateway
 from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
 from dgm.mutators import MutationContext, Parent
 from dgm.mutators.chat import GatewayChat
-from dgm.mutators.operators import OPERATORS, OperatorNeeds, build_operator
+from dgm.mutators.factories import OperatorNeeds, build_operator
+from dgm.mutators.operators import OPERATORS
 from dgm.stop import StopEvaluator, StopMutator
 from sandbox import SandboxBackend, open_backend
 from tests.problems.test_stop import BEST_OF, GOOD

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from archive.db import to_url
 from archive.errors import ArchiveError
-from archive.reader import sqlite_file
+from archive.sqlite_file import sqlite_file
 from tests.properties.settings import FEW
 
 pytestmark = pytest.mark.timeout(120)

@@ -1,0 +1,100 @@
+"""Building a run's operator from the entry of `OPERATORS` its config names, with what a
+session offers (`OperatorNeeds`); and the factories of the operators that have no module
+of their own to hold one.
+
+A factory is an `OperatorFactory`. The entry names it "module:function", and `hook`
+imports that module only when a run needs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, cast
+
+from dgm.mutators.operators import OPERATORS
+
+if TYPE_CHECKING:
+    from archive import Archive
+    from benchmarks.problems import Problem
+    from dgm.config import RunConfig
+    from dgm.llm.gateway import Gateway
+    from dgm.mutators import Chat, Mutator
+    from sandbox import SandboxBackend
+
+
+@dataclass(frozen=True)
+class OperatorNeeds:
+    """What a session offers an operator's factory; each factory takes what it needs."""
+
+    config: RunConfig
+    backend: SandboxBackend  # for operators that run untrusted code (the parent agent itself)
+    gateway: Gateway  # started; every LLM call of a sandboxed run goes through it
+    problem: Problem | None = None  # a problem run's problem (None: agents on a suite)
+    archive: Archive | None = None  # the run's, for an operator that keeps state across resumes
+    run_id: str | None = None
+    # A Chat for a model (None: the run's) at a temperature, through a gateway of the run.
+    open_chat: Callable[[str | None, float], Chat] | None = None
+
+
+class OperatorFactory(Protocol):
+    def __call__(self, needs: OperatorNeeds) -> Mutator: ...
+
+
+def hook(path: str) -> object:
+    """The function a registry entry names as "module:function"."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def build_operator(needs: OperatorNeeds) -> Mutator:
+    """The operator `needs.config.operator` names (the config validated the name)."""
+    factory = cast("OperatorFactory", hook(OPERATORS[needs.config.operator].build))
+    return factory(needs)
+
+
+def self_modify(needs: OperatorNeeds) -> Mutator:
+    from dgm.mutators.self_modify import SelfModifier, SelfModifyMutator
+
+    c = needs.config
+    runner = SelfModifier(
+        needs.backend,
+        needs.gateway,
+        c.self_modify_limits.sandbox(),
+        max_steps=c.self_modify_limits.max_steps,
+    )
+    return SelfModifyMutator(
+        runner, diagnosis_retries=c.diagnosis_retries, max_chars=c.prompt_chars
+    )
+
+
+def diff(needs: OperatorNeeds) -> Mutator:
+    from dgm.mutators.diff import DiffMutator
+
+    return DiffMutator(max_tries=needs.config.diff_max_tries, max_chars=needs.config.prompt_chars)
+
+
+def reevo(needs: OperatorNeeds) -> Mutator:
+    from dgm.errors import UserError
+    from dgm.mutators.reevo import ReEvoOperator, ReEvoSchedule
+
+    if (
+        needs.problem is None
+        or needs.open_chat is None
+        or needs.run_id is None
+        or needs.archive is None
+    ):
+        raise UserError("the reevo operator evolves a problem's program: give --problem PATH")
+    r = needs.config.reevo
+    schedule = ReEvoSchedule(r.init_pop_size, r.pop_size, r.mutation_rate)
+    # ReEvo samples at temperature 1, and its initial population 0.3 hotter for diversity.
+    return ReEvoOperator(
+        needs.problem,
+        needs.archive,
+        needs.run_id,
+        schedule,
+        generator=needs.open_chat(None, 1.0),
+        reflector=needs.open_chat(r.reflector_model, 1.0),
+        init_generator=needs.open_chat(None, 1.3),
+    )
