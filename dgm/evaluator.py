@@ -6,6 +6,9 @@ at /agent, the repository at /testbed, the problem at /task/problem.md, the gate
 mounted and a session's token in the environment, `python -m agent ...` under a deadline.
 The harness, not the agent, takes the diff of /testbed, and it is graded where the agent
 never was, so an agent cannot see or touch the hidden tests.
+
+This is the body of an evaluation job; the engine's Evaluator that submits the jobs to an
+executor and records their results is dgm/executors/evaluation.py's `SuiteEvaluator`.
 """
 
 from __future__ import annotations
@@ -307,65 +310,3 @@ def record(
         trajectory=result.trajectory,
         node=node,
     )
-
-
-class SuiteEvaluator:
-    """The one evaluation path of `dgm run` and `dgm bench run`: one suite, sandbox
-    backend, gateway and archive. Each task's repository is built once, on first use, and
-    reused by every evaluation. `close()` closes the suite too (and the backends of its
-    own images)."""
-
-    def __init__(
-        self,
-        suite: Suite,
-        backend: SandboxBackend,
-        gateway: GatewayLike,
-        archive: Archive,
-        limits: EvalLimits | None = None,
-    ) -> None:
-        import threading
-
-        self.suite, self.backend, self.gateway, self.archive = suite, backend, gateway, archive
-        self.limits = limits or EvalLimits()
-        self.tasks = {t.instance_id: t for t in suite.tasks()}
-        self._tmp = tempfile.TemporaryDirectory(prefix="dgm-repos-")
-        self._repos: dict[str, Path | None] = {}
-        self._lock = threading.Lock()
-
-    def repo(self, task: Task) -> Path | None:
-        with self._lock:  # one build per task, even when workers ask at once
-            if task.instance_id not in self._repos:
-                dest = Path(self._tmp.name) / task.instance_id
-                self._repos[task.instance_id] = dest if self.suite.build_repo(task, dest) else None
-            return self._repos[task.instance_id]
-
-    def evaluate(
-        self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1
-    ) -> bool:
-        """Run, grade and record one evaluation (attempts count from 1); True when resolved."""
-        return self.run(agent_id, files, task_id, stage, attempt).resolved
-
-    def run(
-        self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1
-    ) -> EvalResult:
-        """`evaluate`, returning the whole result."""
-        task = self.tasks.get(task_id)
-        if task is None:
-            raise KeyError(f"task {task_id!r} is not in suite {self.suite.name}")
-        return evaluate(
-            files,
-            task,
-            self.suite,
-            self.backend,
-            self.gateway,
-            limits=self.limits,
-            archive=self.archive,
-            agent_id=agent_id,
-            stage=stage,
-            attempt=attempt,
-            repo_dir=self.repo(task),
-        )
-
-    def close(self) -> None:
-        self._tmp.cleanup()
-        self.suite.close()

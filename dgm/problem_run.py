@@ -3,7 +3,8 @@
 An agent of a problem run is the problem's program: its files by sandbox path under /task
 (`Problem.program`, e.g. `problem/heuristic.py`). Each agent is scored once, by the
 problem's own evaluator in a fresh hardened sandbox (benchmarks/problems/evaluate.py), as
-one evaluation of one task (the problem) in one stage (`problem`). The evaluation row keeps
+one evaluation of one task (the problem) in one stage (`problem`): a job of
+dgm/executors/problem.py. The evaluation row keeps
 the raw primary score, the named metrics, the feedback (or the failure's reason) in its logs
 and `problem_failed` when there is no valid score. The loop turns the raw score into the
 agent's fitness (see dgm/loop.py).
@@ -21,16 +22,22 @@ that schedules its own parents (a generation, a barrier) implements `dgm.loop.Sc
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from benchmarks.problems import Evaluation, Evaluator, Problem, ProblemError, load
+from benchmarks.problems import Direction, Problem, ProblemError, load
 from dgm.errors import UserError
-from dgm.loop import Outcome, StagePlan
+from dgm.loop import StagePlan
 from dgm.mutators.admission import rejection
 
 if TYPE_CHECKING:
     from archive import Archive
-    from dgm.stop import StopEvaluator
+    from dgm.config import RunConfig
+    from dgm.executors import Executor, Resources
+    from dgm.executors.local import LocalNode
+    from dgm.executors.problem import ProblemEvaluator
+    from dgm.mutators.factories import OperatorNeeds
     from sandbox import SandboxBackend
 
 STAGE = "problem"
@@ -57,45 +64,70 @@ def admit_program(parent: Mapping[str, bytes], child: Mapping[str, bytes]) -> st
     return rejection(parent, child, contract=False)
 
 
-class ProblemEvaluator:
-    """The engine's Evaluator for a problem: score in the sandbox, record, return the outcome."""
+@dataclass
+class ProblemTarget:
+    """A run's target when it evolves a problem's program: the problem, loaded once for
+    the whole run (its jobs carry it to the nodes). See dgm/target.py. An operator whose
+    programs are not the problem's (STOP's improvers) brings its own seed and scorer
+    (hooks of its entry in dgm/mutators/operators.py)."""
 
-    def __init__(
-        self,
-        problem: Problem,
-        backend: SandboxBackend,
-        archive: Archive,
-        scorer: StopEvaluator | None = None,
-    ) -> None:
-        self.problem = problem
-        self.scorer: Evaluator | StopEvaluator = scorer or Evaluator(
-            problem, backend
-        )  # stop runs: the meta-utility
-        self.archive = archive
+    spec: str  # as the config names it: a shipped problem's name or a path
+    problem: Problem
+    stages: list[StagePlan]
+    direction: Direction
 
-    def evaluate(
-        self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str
-    ) -> Outcome:
-        program = {path: data.decode(errors="replace") for path, data in files.items()}
-        result, node = self.score(agent_id, program)
-        logs = result.feedback if result.ok else f"{result.failure}\n\n{result.feedback}"
-        self.archive.record_evaluation(
-            agent_id,
-            task_id,
-            attempt=1,
-            stage=stage,
-            resolved=result.ok,
-            score=result.score,
-            tests={},
-            duration_s=result.duration_s,
-            logs=logs,
-            error_kind=None if result.ok else "problem_failed",
-            metrics=result.metrics,
-            node=node,
+    @classmethod
+    def load(cls, config: RunConfig) -> ProblemTarget:
+        assert config.problem is not None
+        problem = load_problem(config.problem)
+        return cls(config.problem, problem, problem_stages(problem), problem.direction)
+
+    def describe(self) -> str:
+        return f"problem {self.spec}"
+
+    def run_name(self, config: RunConfig) -> str:
+        return f"{config.operator}-{self.problem.name}-seed{config.seed}"
+
+    def statements(self) -> dict[str, str]:
+        return {self.problem.name: self.problem.description}
+
+    def seed_files(self, config: RunConfig) -> Mapping[str, bytes]:
+        from dgm.mutators.factories import operator_seed
+
+        return operator_seed(config.operator, self.problem) or seed_files(self.problem)
+
+    def admit(self, parent: Mapping[str, bytes], child: Mapping[str, bytes]) -> str | None:
+        return admit_program(parent, child)
+
+    def job_resources(self, config: RunConfig) -> Resources:
+        from dgm.executors import Resources
+
+        return Resources(cpus=1.0, memory_mb=self.problem.memory_mb)  # the evaluator's limits
+
+    def open_backend(
+        self, sandbox: str, run_label: str, pool_size: int
+    ) -> AbstractContextManager[SandboxBackend]:
+        """A backend of the problem's image (it holds the evaluator's packages)."""
+        from benchmarks.problems import open_problem_backend
+
+        return open_problem_backend(
+            self.problem, sandbox, pool_size=pool_size, run_label=run_label or "problem"
         )
-        return Outcome(result.ok, result.score, result.failure)
 
-    def score(self, agent_id: str, program: dict[str, str]) -> tuple[Evaluation, str | None]:
-        """The program's evaluation and the node it ran on (None: this machine); an
-        executor's evaluator (dgm/executors/problem.py) runs it on a node instead."""
-        return self.scorer.evaluate(program), None
+    def local_node(self, needs: OperatorNeeds) -> LocalNode:
+        from benchmarks.problems import Evaluator
+        from dgm.executors.local import LocalNode
+        from dgm.mutators.factories import operator_scorer
+
+        scorer = operator_scorer(needs) or Evaluator(self.problem, needs.backend)
+        return LocalNode(needs.backend, scorer=scorer)
+
+    def evaluator(
+        self, executor: Executor, archive: Archive, run_id: str, needs: OperatorNeeds
+    ) -> ProblemEvaluator:
+        from dgm.executors.problem import ProblemEvaluator
+
+        return ProblemEvaluator(executor, archive, self.problem, needs.config.sandbox, run_id)
+
+    def close(self) -> None:
+        pass

@@ -1,6 +1,7 @@
-"""One session of a run, wired to the real rooms: the suite's staged task lists (or the
-problem: see dgm/problem_run.py), a sandbox backend, the LLM gateway, the sandboxed
-evaluator and the chosen operator.
+"""One session of a run, wired to the real rooms: the run's target (a suite's tasks or a
+problem: dgm/target.py), a sandbox backend, the LLM gateway, the executor that runs the
+sandboxed jobs (this machine's, or a Ray cluster's), the target's evaluator and the
+chosen operator.
 
     with open_session(archive, run_id, config) as engine:
         reason = asyncio.run(engine.run())
@@ -11,27 +12,26 @@ run's stored config back, applying only the overrides a resume may change.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from benchmarks.problems import Problem
-from benchmarks.suites import Suite, SuiteError, open_suite, select_tasks
-from benchmarks.task import Task
-from dgm.agent_contract import agent_files
-from dgm.config import Limits, RunConfig, validate, with_resolved_model
+from dgm.config import RunConfig, validate, with_resolved_model
 from dgm.errors import UserError
-from dgm.evaluator import EvalLimits, SuiteEvaluator
-from dgm.loop import Engine, StagePlan
-from dgm.mutators import Chat, Mutator
-from dgm.mutators.admission import rejection
+from dgm.loop import Engine
+from dgm.mutators import Chat
 from dgm.mutators.chat import GatewayChat
 from dgm.mutators.factories import OperatorNeeds, build_operator
-from dgm.problem_run import ProblemEvaluator, admit_program, load_problem, problem_stages
+from dgm.mutators.operators import OPERATORS
+from dgm.target import Target, plan_target
 
-SEED_AGENT_DIR = Path(__file__).parent / "seed_agent"
+if TYPE_CHECKING:
+    from archive import Archive
+    from archive.lease import Renewer
+    from dgm.executors import Executor, ExecutorSpec
+    from dgm.llm.gateway import Gateway
+    from dgm.llm.provider import Provider
 
 # What a resume may change: how much more work, and with how many workers / which sandbox.
 # Everything else defines the run and stays as it started.
@@ -48,19 +48,7 @@ RESUME_OVERRIDES = {
 }
 
 
-def seed_agent_files(config: RunConfig) -> dict[str, bytes]:
-    path = Path(config.seed_agent).expanduser() if config.seed_agent else SEED_AGENT_DIR
-    if not path.is_dir():
-        raise UserError(
-            f"seed_agent {str(path)!r} is not a directory: give an agent package directory"
-        )
-    try:
-        return agent_files(path)
-    except ValueError as e:
-        raise UserError(f"seed_agent: {e}") from None
-
-
-def check_model(config: RunConfig, archive: Any) -> None:
+def check_model(config: RunConfig, archive: Archive) -> None:
     """Raise UserError now if the config's model cannot be opened (before a run exists)."""
     from dgm.llm.models import open_provider
 
@@ -68,23 +56,14 @@ def check_model(config: RunConfig, archive: Any) -> None:
     open_provider(config.model, archive=archive, api_base=config.api_base)
 
 
-def open_sandbox(
-    config: RunConfig,
-    run_label: str | None = None,
-    pool_size: int = 0,
-    problem: Problem | None = None,
-) -> Any:
-    """The config's sandbox backend (to be entered; a problem's holds its packages);
-    UserError if it cannot start (no Docker engine, no image, no bubblewrap)."""
-    from benchmarks.problems import open_problem_backend
-    from sandbox import EngineUnavailable, SandboxError, open_backend
+@contextmanager
+def sandbox_errors() -> Iterator[None]:
+    """A sandbox that cannot start (no Docker engine, no image, no bubblewrap) as a
+    UserError."""
+    from sandbox import EngineUnavailable, SandboxError
 
     try:
-        if problem is not None:
-            return open_problem_backend(
-                problem, config.sandbox, pool_size=pool_size, run_label=run_label or "problem"
-            )
-        return open_backend(config.sandbox, run_label=run_label, pool_size=pool_size)
+        yield
     except EngineUnavailable as e:
         raise UserError(str(e)) from None
     except SandboxError as e:
@@ -94,77 +73,23 @@ def open_sandbox(
 def check_sandbox(config: RunConfig) -> None:
     """Raise UserError now if the sandbox cannot start: said before a run exists, rather
     than left behind as a failed run."""
-    with open_sandbox(config):
+    from sandbox import open_backend
+
+    with sandbox_errors(), open_backend(config.sandbox):
         pass
 
 
-def stage_plans(config: RunConfig, suite: Suite) -> tuple[list[StagePlan], dict[str, Task]]:
-    """Each stage's task ids (subset names resolved by the suite), and every task by id."""
-    try:
-        everything = suite.tasks()
-    except SuiteError as e:
-        raise UserError(str(e)) from None
-    by_id = {t.instance_id: t for t in everything}
-    plans = []
-    for stage in config.stages:
-        try:
-            if isinstance(stage.tasks, list):
-                ids = [t.instance_id for t in select_tasks(everything, stage.tasks)]
-            elif stage.tasks == "full":
-                ids = list(by_id)
-            else:
-                ids = suite.subset(stage.tasks)
-        except SuiteError as e:
-            raise UserError(f"stage {stage.name!r}: {e}") from None
-        plans.append(StagePlan(stage.name, tuple(ids), stage.threshold))
-    return plans, by_id
-
-
-@dataclass
-class SessionPlan:
-    """What a session runs: its suite (opened once), the stages and every task by id; or,
-    for a problem run, the problem (no suite) and its one stage."""
-
-    suite: Suite | None
-    stages: list[StagePlan]
-    tasks: dict[str, Task]
-    problem: Problem | None = None
-
-
-def plan_session(config: RunConfig) -> SessionPlan:
-    """Open the suite and resolve the stages (or load the problem); raise UserError for
-    anything that would stop the run, so that it stops before a run is created (or a
-    resumed one is touched)."""
-    if config.problem is not None:
-        problem = load_problem(config.problem)
-        return SessionPlan(None, problem_stages(problem), {}, problem)
-    try:
-        suite = open_suite(config.suite, sandbox=config.sandbox)
-    except SuiteError as e:
-        raise UserError(str(e)) from None
-    plans, tasks = stage_plans(config, suite)
-    needed = {i for p in plans for i in p.task_ids}
-    try:
-        suite.check([t for i, t in tasks.items() if i in needed])
-    except SuiteError as e:
-        raise UserError(str(e)) from None
-    return SessionPlan(suite, plans, tasks)
-
-
-def start_run(archive: Any, config: RunConfig, problem: Problem | None = None) -> str:
-    name = config.name or f"{config.operator}-{config.selector}-seed{config.seed}"
-    if problem is not None and config.name is None:
-        name = f"{config.operator}-{problem.name}-seed{config.seed}"
+def start_run(archive: Archive, config: RunConfig, target: Target) -> str:
     return archive.create_run(
-        name,
+        config.name or target.run_name(config),
         kind="evolve",
         config=config.model_dump(),
         seed=config.seed,
-        direction=problem.direction if problem is not None else None,
+        direction=target.direction,
     )
 
 
-def resume_config(archive: Any, run_id: str, overrides: Mapping[str, Any]) -> RunConfig:
+def resume_config(archive: Archive, run_id: str, overrides: Mapping[str, object]) -> RunConfig:
     info = archive.run(run_id)
     if info.kind != "evolve":
         raise UserError(
@@ -180,7 +105,7 @@ def resume_config(archive: Any, run_id: str, overrides: Mapping[str, Any]) -> Ru
     return validate(data)
 
 
-def own_run(archive: Any, run_id: str) -> Any:
+def own_run(archive: Archive, run_id: str) -> AbstractContextManager[Renewer]:
     """Hold the run's lease in the archive while the block runs (one owner per run, on any
     host). Raises LeaseHeld, an ArchiveError naming the holder, if another process runs it."""
     from archive import hold_run
@@ -188,184 +113,121 @@ def own_run(archive: Any, run_id: str) -> Any:
     return hold_run(archive, run_id)
 
 
-def sandbox_limits(limits: Limits) -> Any:
-    from sandbox import Limits as SandboxLimits
+def executor_spec(archive: Archive, run_id: str, config: RunConfig, target: Target) -> ExecutorSpec:
+    from dgm.executors import ExecutorSpec
 
-    return SandboxLimits(timeout_s=limits.timeout_s, memory_mb=limits.memory_mb, cpus=limits.cpus)
-
-
-def executor_spec(archive: Any, run_id: str, config: RunConfig) -> Any:
-    from dgm.executors import ExecutorSpec, Resources
-
-    limits = config.agent_limits
-    need = Resources(cpus=limits.cpus, memory_mb=limits.memory_mb)
-    if config.problem is not None:  # a problem evaluation: the problem's evaluator's limits
-        need = Resources(cpus=1.0, memory_mb=load_problem(config.problem).memory_mb)
     return ExecutorSpec(
         name=config.executor,
         address=config.ray_address,
         run_label=run_id,
-        archive_url=str(getattr(archive, "url", "")),
-        job_resources=need,
+        archive_url=archive.url,
+        job_resources=target.job_resources(config),
     )
 
 
-def check_executor(archive: Any, config: RunConfig) -> None:
+def check_executor(archive: Archive, config: RunConfig, target: Target) -> None:
     """A UserError when the run's cluster cannot run it: call before creating the run."""
     if config.executor == "ray":
         from dgm.executors.ray_executor import preflight
 
-        if config.problem is not None and config.operator == "stop":
+        why = OPERATORS[config.operator].local_only
+        if why:
             raise UserError(
-                "--operator stop serves its improvers' utility and model calls on a Unix "
-                "socket in the driver's process, which sandboxes on other nodes cannot "
-                "mount: run stop with --executor local"
+                f"--operator {config.operator} {why}: run {config.operator} with --executor local"
             )
+        preflight(executor_spec(archive, "", config, target))
 
-        preflight(executor_spec(archive, "", config))
 
-
-def open_run_executor(archive: Any, run_id: str, config: RunConfig) -> Any:
-    """The run's executor when it is not the local one (whose jobs stay in the engine's
-    threads); a UserError, before any work, when the cluster cannot run the run."""
-    if config.executor == "local":
-        return None
+def open_run_executor(
+    archive: Archive, run_id: str, config: RunConfig, target: Target, needs: OperatorNeeds
+) -> Executor:
+    """Where the run's sandboxed jobs run: this machine (with the session's backend, and
+    the target's suite or scorer), or the cluster, once it is checked to run the run."""
     from dgm.executors import open_executor
+    from dgm.executors.local import LocalExecutor
 
-    return open_executor(executor_spec(archive, run_id, config))
-
-
-def executor_evaluator(
-    executor: Any, gw: Any, archive: Any, run_id: str, config: RunConfig, limits: EvalLimits
-) -> Any:
-    from dgm.executors.evaluation import ExecutorEvaluator
-
-    return ExecutorEvaluator(executor, gw, archive, config.suite, config.sandbox, run_id, limits)
+    spec = executor_spec(archive, run_id, config, target)
+    if config.executor == "local":
+        return LocalExecutor(spec, target.local_node(needs))
+    return open_executor(spec)
 
 
-def executor_problem_evaluator(
-    executor: Any, problem: Problem, archive: Any, run_id: str, config: RunConfig
-) -> Any:
-    from dgm.executors.problem import ExecutorProblemEvaluator
+def open_gateway(archive: Archive, run_id: str, config: RunConfig, provider: Provider) -> Gateway:
+    """The run's gateway, with the run's budget (it counts what earlier sessions of the
+    run spent) and each (agent, task)'s."""
+    from dgm.llm.budget import Budget
+    from dgm.llm.gateway import Gateway
 
-    assert config.problem is not None
-    return ExecutorProblemEvaluator(
-        problem, archive, config.problem, config.sandbox, run_id, executor
+    run_budget = None if config.budget_usd is None else Budget(max_usd=config.budget_usd)
+    task_budget = None if config.task_budget_usd is None else Budget(max_usd=config.task_budget_usd)
+    return Gateway(
+        provider, archive=archive, run_id=run_id, budget=run_budget, task_budget=task_budget
     )
 
 
-def executor_mutator(
-    mutator: Mutator, executor: Any, gw: Any, run_id: str, config: RunConfig
-) -> Mutator:
-    from dgm.executors.self_modify import on_executor
+def chat_opener(
+    gw: Gateway, archive: Archive, config: RunConfig, model: str, default: Provider
+) -> Callable[[str | None, float], Chat]:
+    """`open_chat(model, temperature)`: a Chat for a model of the run (another: ReEvo's
+    reflector). Every model is served by the run's one gateway, so the run's budget counts
+    them all."""
+    from dgm.llm.models import open_provider
 
-    return on_executor(mutator, executor, gw, config.sandbox, run_id)
+    served = {model: default.model}  # a model as configured -> its name at the gateway
+
+    def open_chat(other: str | None, temperature: float = 0.0) -> Chat:
+        other = other or model
+        if other not in served:
+            extra = open_provider(other, archive=archive, api_base=config.api_base)
+            gw.add_model(extra)
+            served[other] = extra.model
+        return GatewayChat(gw, temperature=temperature, model=served[other])
+
+    return open_chat
 
 
 @contextmanager
 def open_session(
-    archive: Any,
+    archive: Archive,
     run_id: str,
     config: RunConfig,
     seed_files: Mapping[str, bytes] | None = None,
-    plan: SessionPlan | None = None,
+    plan: Target | None = None,
 ) -> Iterator[Engine]:
-    """An Engine wired to the sandbox, the gateway and the suite; all closed on exit.
-    `plan`: from `plan_session`, when the caller checked it before creating the run."""
-    from benchmarks.problems.stop import seed_improver
-    from dgm.llm.budget import Budget
-    from dgm.llm.gateway import Gateway
+    """An Engine wired to the target, the sandbox, the gateway and the executor; all
+    closed on exit. `plan`: from `plan_target`, when the caller checked it before creating
+    the run."""
     from dgm.llm.models import open_provider
-    from dgm.problem_run import seed_files as program_files
-    from dgm.stop import build_scorer
 
-    plan = plan or plan_session(config)
-    plans, tasks, suite, problem = plan.stages, plan.tasks, plan.suite, plan.problem
-    if seed_files is None and not archive.candidate_stats(run_id):  # a fresh run needs its seed
-        seed_files = program_files(problem) if problem else seed_agent_files(config)
-        if problem is not None and config.operator == "stop":  # a stop run evolves improvers
-            seed_files = seed_improver()
+    target = plan or plan_target(config)
     model = with_resolved_model(config).model
     assert model is not None  # resolved
     provider = open_provider(model, archive=archive, api_base=config.api_base)
-    # The whole run's budget: the gateway counts what earlier sessions of the run spent.
-    run_budget = None if config.budget_usd is None else Budget(max_usd=config.budget_usd)
-    task_budget = None if config.task_budget_usd is None else Budget(max_usd=config.task_budget_usd)
-    backend_cm = open_sandbox(config, run_id, min(config.workers, 4), problem)
     with ExitStack() as stack:
-        backend = stack.enter_context(backend_cm)
-        executor = open_run_executor(archive, run_id, config)  # checks the cluster first
-        if executor is not None:
-            stack.enter_context(executor)
-        gw = stack.enter_context(
-            Gateway(
-                provider, archive=archive, run_id=run_id, budget=run_budget, task_budget=task_budget
+        stack.callback(target.close)
+        with sandbox_errors():
+            backend = stack.enter_context(
+                target.open_backend(config.sandbox, run_id, min(config.workers, 4))
             )
-        )
-
-        served = {model: provider.model}  # a model as configured -> its name at the gateway
-
-        def open_chat(other: str | None, temperature: float = 0.0) -> Chat:
-            """A Chat for a model of the run (another: ReEvo's reflector). Every model is
-            served by the run's one gateway, so the run's budget counts them all."""
-            other = other or model
-            if other not in served:
-                extra = open_provider(other, archive=archive, api_base=config.api_base)
-                gw.add_model(extra)
-                served[other] = extra.model
-            return GatewayChat(gw, temperature=temperature, model=served[other])
-
-        def spent() -> float:
-            return gw.usage().cost_usd
-
-        evaluator: Any
-        if problem is not None:
-            scorer = (
-                build_scorer(config, problem, backend, gw) if config.operator == "stop" else None
-            )
-            evaluator = ProblemEvaluator(problem, backend, archive, scorer)
-        else:
-            assert suite is not None
-            limits = EvalLimits(
-                agent_timeout_s=config.agent_limits.timeout_s,
-                max_steps=config.agent_limits.max_steps,
-                sandbox=sandbox_limits(config.agent_limits),
-            )
-            evaluator = SuiteEvaluator(suite, backend, gw, archive, limits)
-            stack.callback(evaluator.close)
-        needs = OperatorNeeds(
-            config,
-            backend,
-            gw,
-            problem=problem,
-            archive=archive,
-            run_id=run_id,
-            open_chat=open_chat,
-        )
-        statements = (
-            {problem.name: problem.description}
-            if problem is not None
-            else {t.instance_id: t.problem_statement for t in tasks.values()}
-        )
-        mutator = build_operator(needs)
-        if executor is not None:
-            executor.start(gw)
-            if problem is not None:  # stop runs are refused by check_executor
-                evaluator = executor_problem_evaluator(executor, problem, archive, run_id, config)
-            else:
-                evaluator = executor_evaluator(executor, gw, archive, run_id, config, limits)
-            mutator = executor_mutator(mutator, executor, gw, run_id, config)
+        gw = stack.enter_context(open_gateway(archive, run_id, config, provider))
+        chat = chat_opener(gw, archive, config, model, provider)
+        needs = OperatorNeeds(config, backend, gw, target.problem, archive, run_id, chat)
+        executor = stack.enter_context(open_run_executor(archive, run_id, config, target, needs))
+        executor.start(gw)
+        needs = replace(needs, executor=executor)
+        if seed_files is None and not archive.candidate_stats(run_id):  # a fresh run
+            seed_files = target.seed_files(config)
         yield Engine(
             archive=archive,
             run_id=run_id,
             config=config,
-            stages=plans,
-            evaluator=evaluator,
-            mutator=mutator,
+            stages=target.stages,
+            evaluator=target.evaluator(executor, archive, run_id, needs),
+            mutator=build_operator(needs),
             chat=GatewayChat(gw),
-            problem_statements=statements,
+            problem_statements=target.statements(),
             seed_files=seed_files,
-            spent_usd=spent,
-            direction=problem.direction if problem is not None else None,
-            admit=admit_program if problem is not None else rejection,
+            spent_usd=lambda: gw.usage().cost_usd,
+            direction=target.direction,
+            admit=target.admit,
         )

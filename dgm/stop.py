@@ -267,10 +267,15 @@ def build_mutator(needs: OperatorNeeds) -> StopMutator:
     return StopMutator(problem, needs.backend, needs.gateway, c.stop, c.seed)
 
 
-def build_scorer(
-    config: RunConfig, problem: Problem, backend: SandboxBackend, gateway: Gateway
-) -> StopEvaluator:
-    """What scores the agents of a `stop` run (improvers): their meta-utility on `problem`.
-    A problem run puts it where it would put the problem's Evaluator, and takes its seed
-    program from it (`seed()`: STOP's seed improver)."""
-    return StopEvaluator(stop_problem(config, problem), backend, gateway, config.stop, config.seed)
+def build_scorer(needs: OperatorNeeds) -> StopEvaluator:
+    """What scores the agents of a `stop` run (improvers): their meta-utility on the run's
+    problem, in the place of the problem's Evaluator (the `stop` entry's scorer hook)."""
+    c = needs.config
+    problem = stop_problem(c, needs.problem)
+    return StopEvaluator(problem, needs.backend, needs.gateway, c.stop, c.seed)
+
+
+def seed_files(problem: Problem) -> dict[str, bytes]:
+    """A `stop` run starts from STOP's seed improver, whatever the problem (the `stop`
+    entry's seed hook)."""
+    return seed_improver()

@@ -254,7 +254,8 @@ def run(
     """Score an agent on a suite; results go into the archive as a run of kind `bench`."""
     from archive import hold_run
     from dgm.config import MAX_COUNT, MAX_SECONDS
-    from dgm.evaluator import EvalLimits, SuiteEvaluator
+    from dgm.evaluator import EvalLimits
+    from dgm.executors.evaluation import local_suite_evaluator
     from dgm.llm import Gateway, default_model, open_provider
 
     in_range("--agent-timeout", agent_timeout, 1, MAX_SECONDS)
@@ -306,8 +307,9 @@ def run(
                     note="",
                 )
                 jobs = [(t, k) for k in range(1, attempts + 1) for t in chosen]
-                evaluator = SuiteEvaluator(s, be, gw, arch, limits)  # `dgm run`'s evaluation path
-                stack.callback(evaluator.close)
+                # `dgm run`'s evaluation path, on this machine
+                evaluator, local = local_suite_evaluator(s, be, gw, arch, run_id, limits)
+                stack.callback(local.close)
 
                 def one(task: Task, attempt: int) -> Any:
                     return evaluator.run(agent_id, files, task.instance_id, "bench", attempt)

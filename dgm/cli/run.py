@@ -239,11 +239,11 @@ def run(
         check_sandbox,
         open_session,
         own_run,
-        plan_session,
         resume_config,
-        seed_agent_files,
         start_run,
     )
+    from dgm.suite_run import seed_agent_files
+    from dgm.target import plan_target
 
     overrides = dict(
         model=model,
@@ -279,10 +279,10 @@ def run(
             set_on_resume = assign({}, settings or ())  # resume_config refuses what may not change
             config = resume_config(archive, run_id, {**set_on_resume, **named})
         assert config is not None
-        plan = plan_session(
+        plan = plan_target(
             config
         )  # the suite, its stages and images: checked before any run exists
-        check_executor(archive, config)  # and the cluster, for --executor ray
+        check_executor(archive, config, plan)  # and the cluster, for --executor ray
         seed_files = None
         if run_id is None:  # a mistyped model or seed agent must not leave a failed run behind
             config = with_resolved_model(config)
@@ -290,8 +290,8 @@ def run(
             if not config.problem:  # an agent's folder: a link in it stops here, before a run
                 seed_files = seed_agent_files(config)
             check_sandbox(config)
-            run_id = start_run(archive, config, plan.problem)
-            target = f"problem {config.problem}" if config.problem else f"suite {config.suite}"
+            run_id = start_run(archive, config, plan)
+            target = plan.describe()
             console.print(
                 plain(
                     f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, {target})"

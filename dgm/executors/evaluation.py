@@ -1,4 +1,6 @@
-"""An evaluation as an executor job, and the engine's Evaluator that submits them.
+"""An evaluation as an executor job, and the engine's Evaluator of a suite's tasks that
+submits them (to the local executor, or to a cluster's: the one path of every evaluation
+of `dgm run` and `dgm bench run`).
 
 The job runs on a node: the agent in a sandbox, then the grading, with the gateway
 session the driver opened (its token only; calls go through the node's socket). It returns
@@ -12,13 +14,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from dgm.evaluator import EvalLimits, EvalResult, evaluate, record
-from dgm.executors import node as node_state
+from dgm.evaluator import EvalLimits, EvalResult, GatewayLike, evaluate, record
 from dgm.executors.protocol import Done, Executor, Job, NodeContext, Resources
-from dgm.llm.budget import Usage
-from dgm.llm.gateway import Gateway, Session
+from dgm.llm.budget import Budget, Usage
+from dgm.llm.gateway import Session
+
+if TYPE_CHECKING:
+    from archive import Archive
+    from benchmarks.suites import Suite
+    from dgm.executors.local import LocalExecutor
+    from dgm.llm.gateway import Gateway
+    from sandbox import SandboxBackend
 
 T = TypeVar("T")
 
@@ -36,14 +44,14 @@ class SessionGateway:
         agent_id: str | None = None,
         task_id: str | None = None,
         purpose: str = "agent",
-        budget: Any = None,
+        budget: Budget | None = None,
     ) -> Session:
         return self.session
 
-    def close_session(self, session: Any) -> None:
+    def close_session(self, session: Session) -> None:
         pass
 
-    def usage(self, session_or_run: Any = None) -> Usage:
+    def usage(self, session_or_run: Session | str | None = None) -> Usage:
         return Usage()
 
 
@@ -66,10 +74,10 @@ class EvaluationJob:
         return Resources(cpus=self.limits.sandbox.cpus, memory_mb=self.limits.sandbox.memory_mb)
 
     def run(self, node: NodeContext) -> EvalResult:
-        suite = node_state.suite(self.suite, self.sandbox)
+        suite = node.suite(self.suite, self.sandbox)
         task = next((t for t in suite.tasks() if t.instance_id == self.task_id), None)
         if task is None:
-            raise KeyError(f"task {self.task_id!r} is not in suite {self.suite}")
+            raise KeyError(f"task {self.task_id!r} is not in suite {suite.name}")
         return evaluate(
             self.files,
             task,
@@ -79,7 +87,7 @@ class EvaluationJob:
             limits=self.limits,
             agent_id=self.agent_id,
             attempt=self.attempt,
-            repo_dir=node_state.repo(suite, task),
+            repo_dir=node.repo(suite, task),
         )
 
 
@@ -107,12 +115,14 @@ class InFlight:
 
 
 @dataclass
-class ExecutorEvaluator:
-    """The engine's Evaluator over an executor: submit, then record in the driver."""
+class SuiteEvaluator:
+    """The engine's Evaluator of a suite's tasks: each evaluation a job on the executor
+    (the session's own machine, or a cluster node), recorded here in the driver. `suite`
+    names it as `open_suite` reads it (a node opens it by that name)."""
 
     executor: Executor
-    gateway: Gateway
-    archive: Any
+    gateway: GatewayLike
+    archive: Archive
     suite: str
     sandbox: str
     run_label: str
@@ -122,6 +132,13 @@ class ExecutorEvaluator:
     def evaluate(
         self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1
     ) -> bool:
+        """Run, grade and record one evaluation (attempts count from 1); True when resolved."""
+        return self.run(agent_id, files, task_id, stage, attempt).resolved
+
+    def run(
+        self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str, attempt: int = 1
+    ) -> EvalResult:
+        """`evaluate`, returning the whole result."""
         session = self.gateway.open_session(agent_id=agent_id, task_id=task_id, purpose="agent")
         job = EvaluationJob(
             self.suite,
@@ -141,14 +158,32 @@ class ExecutorEvaluator:
             self.gateway.close_session(session)
         result = with_usage(done.value, usage)
         result.evaluation_id = record(self.archive, agent_id, stage, result, node=done.node)
-        return result.resolved
+        return result
 
     def where(self, agent_id: str, task_id: str) -> str | None:
         """The node an evaluation in flight runs on, once it started."""
         return self.in_flight.where((agent_id, task_id))
 
-    def close(self) -> None:
-        pass
+
+def local_suite_evaluator(
+    suite: Suite,
+    backend: SandboxBackend,
+    gateway: Gateway,
+    archive: Archive,
+    run_label: str,
+    limits: EvalLimits,
+) -> tuple[SuiteEvaluator, LocalExecutor]:
+    """A SuiteEvaluator on this machine's local executor, with an opened suite and
+    backend (`dgm bench run`); close the executor when done (it removes the repositories
+    it built)."""
+    from dgm.executors.local import LocalExecutor, LocalNode
+    from dgm.executors.protocol import ExecutorSpec
+
+    executor = LocalExecutor(ExecutorSpec(run_label=run_label), LocalNode(backend, suite=suite))
+    executor.start(gateway)
+    # The node serves this suite and backend whatever their names: none are opened again.
+    evaluator = SuiteEvaluator(executor, gateway, archive, suite.name, "", run_label, limits)
+    return evaluator, executor
 
 
 def with_usage(result: EvalResult, usage: Usage) -> EvalResult:

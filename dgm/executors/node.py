@@ -1,6 +1,6 @@
-"""What a node keeps for the jobs it runs, once per worker process: sandbox backends,
-opened suites with their built repositories, problems with their evaluators, and the relay
-to the driver's gateway."""
+"""What a cluster node keeps for the jobs it runs, once per worker process: sandbox
+backends, opened suites with their built repositories, and each problem's evaluator. (On
+this machine the session's own serve instead: dgm/executors/local.py.)"""
 
 from __future__ import annotations
 
@@ -8,19 +8,45 @@ import tempfile
 import threading
 from pathlib import Path
 
-from benchmarks.problems import Evaluator, load, open_problem_backend
+from benchmarks.problems import Evaluator, Problem, open_problem_backend
 from benchmarks.suites import Suite, open_suite
 from benchmarks.task import Task
 from sandbox import SandboxBackend, open_backend
 
+POOL_SIZE = 1  # warm sandboxes per worker process: a node runs few jobs at once
+
+
+class Repos:
+    """Each task's repository, built once (jobs of several workers may ask at once) in a
+    folder of its own, removed by `close`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: dict[tuple[str, str], Path | None] = {}
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def repo(self, suite: Suite, task: Task) -> Path | None:
+        with self._lock:
+            key = (suite.name, task.instance_id)
+            if key not in self._built:
+                if self._tmp is None:
+                    self._tmp = tempfile.TemporaryDirectory(prefix="dgm-repos-")
+                dest = Path(self._tmp.name) / suite.name / task.instance_id
+                self._built[key] = dest if suite.build_repo(task, dest) else None
+            return self._built[key]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._tmp is not None:
+                self._tmp.cleanup()
+            self._tmp, self._built = None, {}
+
+
 _lock = threading.Lock()
 _backends: dict[tuple[str, str], SandboxBackend] = {}
 _suites: dict[tuple[str, str], Suite] = {}
-_repos: dict[tuple[str, str], Path | None] = {}
-_evaluators: dict[tuple[str, str, str], Evaluator] = {}
-_repo_dir: tempfile.TemporaryDirectory[str] | None = None
-
-POOL_SIZE = 1  # warm sandboxes per worker process: a node runs few jobs at once
+_repos = Repos()
+_evaluators: dict[tuple[str, str, str, str], Evaluator] = {}
 
 
 def backend(kind: str, run_label: str) -> SandboxBackend:
@@ -40,28 +66,19 @@ def suite(spec: str, sandbox: str) -> Suite:
 
 def repo(opened: Suite, task: Task) -> Path | None:
     """The task's repository, built on this node once (a job per task would rebuild it)."""
-    global _repo_dir
-    with _lock:
-        key = (opened.name, task.instance_id)
-        if key not in _repos:
-            if _repo_dir is None:
-                _repo_dir = tempfile.TemporaryDirectory(prefix="dgm-node-repos-")
-            dest = Path(_repo_dir.name) / opened.name / task.instance_id
-            _repos[key] = dest if opened.build_repo(task, dest) else None
-        return _repos[key]
+    return _repos.repo(opened, task)
 
 
-def problem_evaluator(spec: str, sandbox: str, run_label: str) -> Evaluator:
-    """The evaluator of the problem at `spec` (a shipped name, or a path every node has),
+def scorer(problem: Problem, sandbox: str, run_label: str) -> Evaluator:
+    """The problem's evaluator (the problem as the driver loaded it, carried by the job),
     over a backend of the problem's image: its layer is built on this node's Docker the
     first time (cached by its inputs, so a node that shares the driver's engine reuses the
     driver's build)."""
     with _lock:
-        key = (spec, sandbox, run_label)
+        key = (problem.name, str(problem.root), sandbox, run_label)
         if key not in _evaluators:
-            problem = load(spec)
-            backend = open_problem_backend(
+            opened = open_problem_backend(
                 problem, sandbox, pool_size=POOL_SIZE, run_label=run_label
             )
-            _evaluators[key] = Evaluator(problem, backend)
+            _evaluators[key] = Evaluator(problem, opened)
         return _evaluators[key]

@@ -1,77 +1,83 @@
 """A problem evaluation (a candidate program scored by its problem's evaluator) as an
 executor job, and the problem run's Evaluator that submits them.
 
-The job carries the problem's spec (a shipped name, or a path every node has) and the
-program; the node loads the problem, builds its image layer on its own Docker once, and
-scores the program in a fresh sandbox there. The driver records the Evaluation with the
-node's id, so each program's evaluation is in the archive once, however many times a lost
-node made it start. The operators (ReEvo's reflections, diff's edits: LLM calls, no
-sandbox) stay in the driver.
+The job carries the problem as the driver loaded it (loaded once per run) and the
+program; the node scores it with its scorer for that problem (on a cluster node: the
+problem's Evaluator over the problem's image, built on that node's Docker once; on this
+machine: the session's, which an operator's scorer hook may have replaced). The driver
+records the Evaluation with the node's id, so each program's evaluation is in the archive
+once, however many times a lost node made it start. The operators (ReEvo's reflections,
+diff's edits: LLM calls, no sandbox) stay in the driver.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from benchmarks.problems import Evaluation, Problem
-from dgm.executors import node as node_state
 from dgm.executors.evaluation import InFlight
 from dgm.executors.protocol import Executor, NodeContext, Resources
-from dgm.problem_run import ProblemEvaluator
+from dgm.loop import Outcome
 
 if TYPE_CHECKING:
     from archive import Archive
-
-
-def node_spec(spec: str) -> str:
-    """The spec as a node must read it: a path made absolute (a node's worker process
-    runs in another directory); a shipped problem's name as it is."""
-    path = Path(spec).expanduser()
-    return str(path.resolve()) if path.exists() else spec
 
 
 @dataclass(frozen=True)
 class ProblemJob:
     """One program of a problem, scored on whichever node the executor picks."""
 
-    problem: str
+    problem: Problem
     sandbox: str
     run_label: str
     program: dict[str, str]
-    memory_mb: int
 
     @property
     def resources(self) -> Resources:
-        return Resources(cpus=1.0, memory_mb=self.memory_mb)  # the Evaluator's sandbox limits
+        # The Evaluator's sandbox limits.
+        return Resources(cpus=1.0, memory_mb=self.problem.memory_mb)
 
     def run(self, node: NodeContext) -> Evaluation:
-        evaluator = node_state.problem_evaluator(self.problem, self.sandbox, self.run_label)
-        return evaluator.evaluate(self.program)
+        return node.scorer(self.problem, self.sandbox, self.run_label).evaluate(self.program)
 
 
-class ExecutorProblemEvaluator(ProblemEvaluator):
-    """ProblemEvaluator whose scoring is a job on the executor; recording stays here."""
+@dataclass
+class ProblemEvaluator:
+    """The engine's Evaluator of a problem's programs: each scoring a job on the executor,
+    recorded here in the driver."""
 
-    def __init__(
-        self,
-        problem: Problem,
-        archive: Archive,
-        spec: str,
-        sandbox: str,
-        run_label: str,
-        executor: Executor,
-    ) -> None:
-        # No scorer of its own: every program is scored on a node.
-        self.problem, self.archive, self.executor = problem, archive, executor
-        self.spec, self.sandbox, self.run_label = node_spec(spec), sandbox, run_label
-        self.in_flight = InFlight()
+    executor: Executor
+    archive: Archive
+    problem: Problem
+    sandbox: str
+    run_label: str
+    in_flight: InFlight = field(default_factory=InFlight)
 
-    def score(self, agent_id: str, program: dict[str, str]) -> tuple[Evaluation, str | None]:
-        job = ProblemJob(self.spec, self.sandbox, self.run_label, program, self.problem.memory_mb)
-        done = self.in_flight.submit(self.executor, job, (agent_id, self.problem.name))
-        return done.value, done.node
+    def evaluate(
+        self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str
+    ) -> Outcome:
+        program = {path: data.decode(errors="replace") for path, data in files.items()}
+        job = ProblemJob(self.problem, self.sandbox, self.run_label, program)
+        done = self.in_flight.submit(self.executor, job, (agent_id, task_id))
+        result = done.value
+        logs = result.feedback if result.ok else f"{result.failure}\n\n{result.feedback}"
+        self.archive.record_evaluation(
+            agent_id,
+            task_id,
+            attempt=1,
+            stage=stage,
+            resolved=result.ok,
+            score=result.score,
+            tests={},
+            duration_s=result.duration_s,
+            logs=logs,
+            error_kind=None if result.ok else "problem_failed",
+            metrics=result.metrics,
+            node=done.node,
+        )
+        return Outcome(result.ok, result.score, result.failure)
 
     def where(self, agent_id: str, task_id: str) -> str | None:
         """The node an evaluation in flight runs on, once it started."""

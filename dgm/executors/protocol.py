@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from sandbox import SandboxBackend
+
+if TYPE_CHECKING:
+    from benchmarks.problems import Evaluation, Problem
+    from benchmarks.suites import Suite
+    from benchmarks.task import Task
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -22,8 +28,17 @@ class Resources:
     memory_mb: int = 2048
 
 
+class ProgramScorer(Protocol):
+    """Scores one program of a problem run: the problem's `Evaluator`, or what an
+    operator's scorer hook puts in its place (STOP's meta-utility)."""
+
+    def evaluate(self, program: dict[str, str] | None = None) -> Evaluation: ...
+
+
 class NodeContext(Protocol):
-    """What a job gets from the node it runs on."""
+    """What a job gets from the node it runs on: on a cluster node what that node opened
+    once for every job it runs (dgm/executors/node.py), on this machine the session's own
+    (dgm/executors/local.py)."""
 
     node: str | None
     """The node's id (None: the driver's machine, local executor)."""
@@ -34,6 +49,18 @@ class NodeContext(Protocol):
 
     def gateway_socket(self) -> str:
         """The gateway socket this node's sandboxes mount (the gateway's own, or a relay)."""
+        ...
+
+    def suite(self, spec: str, sandbox: str) -> Suite:
+        """The suite `spec` names, opened once on this node."""
+        ...
+
+    def repo(self, suite: Suite, task: Task) -> Path | None:
+        """The task's repository, built once on this node (None: the task has none)."""
+        ...
+
+    def scorer(self, problem: Problem, sandbox: str, run_label: str) -> ProgramScorer:
+        """What scores the problem's programs on this node, made once."""
         ...
 
 

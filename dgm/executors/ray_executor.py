@@ -17,7 +17,8 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dgm.errors import UserError
 from dgm.executors import node as node_state
@@ -28,9 +29,15 @@ from dgm.executors.protocol import (
     GatewayApp,
     Job,
     OnStart,
+    ProgramScorer,
     Resources,
 )
 from sandbox import SandboxBackend
+
+if TYPE_CHECKING:
+    from benchmarks.problems import Problem
+    from benchmarks.suites import Suite
+    from benchmarks.task import Task
 
 T = TypeVar("T")
 
@@ -50,6 +57,15 @@ class RayNode:
 
     def backend(self, kind: str, run_label: str) -> SandboxBackend:
         return node_state.backend(kind, run_label)
+
+    def suite(self, spec: str, sandbox: str) -> Suite:
+        return node_state.suite(spec, sandbox)
+
+    def repo(self, suite: Suite, task: Task) -> Path | None:
+        return node_state.repo(suite, task)
+
+    def scorer(self, problem: Problem, sandbox: str, run_label: str) -> ProgramScorer:
+        return node_state.scorer(problem, sandbox, run_label)
 
     def gateway_socket(self) -> str:
         from dgm.llm.relay import NodeRelay

@@ -1,19 +1,19 @@
 """A self-modification's sandboxed run (the parent agent on its own code) as an executor
 job. The diagnosis before it stays in the driver (an LLM call, no sandbox); the run goes
-to whichever node the executor picks, and its files come back to the driver, which adds
-the child to the archive as usual."""
+to whichever node the executor picks (this machine's, with the local executor), and its
+files come back to the driver, which adds the child to the archive as usual."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from dgm.evaluator import GatewayLike
 from dgm.executors.evaluation import SessionGateway
 from dgm.executors.protocol import Executor, NodeContext, Resources
-from dgm.llm.gateway import Gateway, Session
-from dgm.mutators import Mutator
-from dgm.mutators.self_modify import SelfModifier, SelfModifyMutator, SelfModifyRun
+from dgm.llm.gateway import Session
+from dgm.mutators.self_modify import SelfModifier, SelfModifyRun
+from sandbox import Limits
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class SelfModifyJob:
     files: dict[str, bytes]
     problem: str
     session: Session
-    limits: Any  # sandbox.Limits
+    limits: Limits
     max_steps: int | None
 
     @property
@@ -41,13 +41,14 @@ class SelfModifyJob:
 
 @dataclass
 class ExecutorSelfModifier:
-    """SelfModifier's `run`, on an executor's node; the session is the driver's."""
+    """The self-modify operator's runner (step 3 of dgm/mutators/self_modify.py): each run
+    a job on the executor, with a gateway session the driver opens and closes."""
 
     executor: Executor
-    gateway: Gateway
+    gateway: GatewayLike
     sandbox: str
     run_label: str
-    limits: Any
+    limits: Limits
     max_steps: int | None
 
     def run(self, agent_id: str, files: Mapping[str, bytes], problem: str) -> SelfModifyRun:
@@ -66,15 +67,3 @@ class ExecutorSelfModifier:
             return self.executor.submit(job).value
         finally:
             self.gateway.close_session(session)
-
-
-def on_executor(
-    mutator: Mutator, executor: Executor, gateway: Gateway, sandbox: str, run_label: str
-) -> Mutator:
-    """The mutator with its sandboxed step on `executor` (operators without one unchanged)."""
-    if isinstance(mutator, SelfModifyMutator) and isinstance(mutator.runner, SelfModifier):
-        local = mutator.runner
-        mutator.runner = ExecutorSelfModifier(
-            executor, gateway, sandbox, run_label, local.limits, local.max_steps
-        )
-    return mutator

@@ -2,14 +2,15 @@
 session offers (`OperatorNeeds`); and the factories of the operators that have no module
 of their own to hold one.
 
-A factory is an `OperatorFactory`. The entry names it "module:function", and `hook`
-imports that module only when a run needs it.
+A factory is an `OperatorFactory`; an operator whose programs are not the problem's own
+(STOP's improvers) also names a `SeedHook` and a `ScorerHook` in its entry. The entry
+names them "module:function", and `hook` imports that module only when a run needs it.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -17,8 +18,9 @@ from dgm.mutators.operators import OPERATORS
 
 if TYPE_CHECKING:
     from archive import Archive
-    from benchmarks.problems import Problem
+    from benchmarks.problems import Evaluation, Problem
     from dgm.config import RunConfig
+    from dgm.executors import Executor
     from dgm.llm.gateway import Gateway
     from dgm.mutators import Chat, Mutator
     from sandbox import SandboxBackend
@@ -36,10 +38,30 @@ class OperatorNeeds:
     run_id: str | None = None
     # A Chat for a model (None: the run's) at a temperature, through a gateway of the run.
     open_chat: Callable[[str | None, float], Chat] | None = None
+    # Where sandboxed steps run (None: this machine, on `backend`).
+    executor: Executor | None = None
 
 
 class OperatorFactory(Protocol):
     def __call__(self, needs: OperatorNeeds) -> Mutator: ...
+
+
+class ProgramScorer(Protocol):
+    """Scores one program of a problem run (the problem's `Evaluator` is one)."""
+
+    def evaluate(self, program: dict[str, str] | None = None) -> Evaluation: ...
+
+
+class SeedHook(Protocol):
+    """The first program of a run whose operator evolves programs of its own kind."""
+
+    def __call__(self, problem: Problem) -> dict[str, bytes]: ...
+
+
+class ScorerHook(Protocol):
+    """What scores such an operator's programs on the run's problem."""
+
+    def __call__(self, needs: OperatorNeeds) -> ProgramScorer: ...
 
 
 def hook(path: str) -> object:
@@ -54,15 +76,42 @@ def build_operator(needs: OperatorNeeds) -> Mutator:
     return factory(needs)
 
 
+def operator_seed(operator: str, problem: Problem) -> Mapping[str, bytes] | None:
+    """The operator's own seed program for `problem`; None: the problem's."""
+    path = OPERATORS[operator].seed
+    return cast("SeedHook", hook(path))(problem) if path else None
+
+
+def operator_scorer(needs: OperatorNeeds) -> ProgramScorer | None:
+    """What scores the operator's programs; None: the problem's own evaluator."""
+    path = OPERATORS[needs.config.operator].scorer
+    return cast("ScorerHook", hook(path))(needs) if path else None
+
+
+def executor(needs: OperatorNeeds) -> Executor:
+    """The run's executor; for a session without one, the local executor on its backend."""
+    if needs.executor is not None:
+        return needs.executor
+    from dgm.executors import ExecutorSpec
+    from dgm.executors.local import LocalExecutor, LocalNode
+
+    local = LocalExecutor(ExecutorSpec(run_label=needs.run_id or ""), LocalNode(needs.backend))
+    local.start(needs.gateway)
+    return local
+
+
 def self_modify(needs: OperatorNeeds) -> Mutator:
-    from dgm.mutators.self_modify import SelfModifier, SelfModifyMutator
+    from dgm.executors.self_modify import ExecutorSelfModifier
+    from dgm.mutators.self_modify import SelfModifyMutator
 
     c = needs.config
-    runner = SelfModifier(
-        needs.backend,
+    runner = ExecutorSelfModifier(
+        executor(needs),
         needs.gateway,
+        c.sandbox,
+        needs.run_id or "",
         c.self_modify_limits.sandbox(),
-        max_steps=c.self_modify_limits.max_steps,
+        c.self_modify_limits.max_steps,
     )
     return SelfModifyMutator(
         runner, diagnosis_retries=c.diagnosis_retries, max_chars=c.prompt_chars

@@ -16,7 +16,9 @@ problem's statement from `MutationContext.problem_statements` (keyed by the prob
 and each evaluation's `score` and feedback from its `EvalView`s: no other table is needed.
 Its factory finds the loaded problem in `OperatorNeeds.problem`, and the archive, run id
 and `open_chat` there too (see dgm/problem_run.py for the whole recipe). An operator that
-picks its own parents (ReEvo's generations) implements `dgm.loop.Schedule`.
+picks its own parents (ReEvo's generations) implements `dgm.loop.Schedule`. An operator
+whose programs are not the problem's own (STOP's improvers) names a `seed` and a `scorer`
+hook: the run starts from that seed and scores its programs with that scorer.
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ class Operator:
     parents: int = 1  # parents selected for each child: 2 for a crossover
     # What it evolves: coding agents on a suite, a problem's programs (--problem), or both.
     evolves: Literal["agents", "programs", "both"] = "agents"
+    # Hooks of an operator whose programs are not the problem's (STOP's improvers),
+    # "module:function": the seed program (a SeedHook) and what scores a program in the
+    # place of the problem's evaluator (a ScorerHook). None: the problem's own.
+    seed: str | None = None
+    scorer: str | None = None
+    local_only: str = ""  # why its runs cannot use the ray executor ("": they can)
 
 
 OPERATORS: dict[str, Operator] = {}
@@ -82,5 +90,11 @@ register(
         "STOP: the parent improver improves its own source, with the meta-utility as its utility",
         "dgm.stop:build_mutator",
         evolves="programs",
+        seed="dgm.stop:seed_files",
+        scorer="dgm.stop:build_scorer",
+        local_only=(
+            "serves its improvers' utility and model calls on a Unix socket in the "
+            "driver's process, which sandboxes on other nodes cannot mount"
+        ),
     )
 )

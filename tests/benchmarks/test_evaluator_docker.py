@@ -188,7 +188,7 @@ def test_agent_deadline_is_enforced(docker_backend: Any, tmp_path: Path) -> None
 def test_suite_evaluator_builds_each_repo_once_and_records(
     docker_backend: Any, tmp_path: Path
 ) -> None:
-    from dgm.evaluator import SuiteEvaluator
+    from dgm.executors.evaluation import local_suite_evaluator
 
     files = {p.relative_to(SEED).as_posix(): p.read_bytes() for p in SEED.glob("*.py")}
     with open_archive(tmp_path / "archive.db") as arch:
@@ -199,20 +199,24 @@ def test_suite_evaluator_builds_each_repo_once_and_records(
             archive=arch,
             run_id=run_id,
         ) as gw:
-            ev = SuiteEvaluator(
-                open_suite("swe-mini"), docker_backend, gw, arch, EvalLimits(agent_timeout_s=300)
+            suite = open_suite("swe-mini")
+            task = next(t for t in suite.tasks() if t.instance_id == TASK_ID)
+            ev, local = local_suite_evaluator(
+                suite, docker_backend, gw, arch, run_id, EvalLimits(agent_timeout_s=300)
             )
             try:
                 assert ev.evaluate(agent_id, files, TASK_ID, "small") is True
-                repo = ev.repo(ev.tasks[TASK_ID])
+                repo = local.node.repo(suite, task)
                 assert repo is not None and (repo / ".git").is_dir()
                 # the second attempt gets the last scripted reply: no change, so unresolved
                 assert ev.evaluate(agent_id, files, TASK_ID, "small", attempt=2) is False
-                assert ev.repo(ev.tasks[TASK_ID]) == repo
+                assert local.node.repo(suite, task) == repo
                 with pytest.raises(KeyError, match="not in suite swe-mini"):
                     ev.evaluate(agent_id, files, "nope", "small")
             finally:
-                ev.close()
+                local.close()
+                suite.close()
+            assert not repo.exists(), "the executor removes the repositories it built"
         assert [(e.attempt, e.resolved, e.error_kind) for e in arch.evaluations(agent_id)] == [
             (1, True, None),
             (2, False, "empty_patch"),

@@ -26,7 +26,7 @@ import yaml
 from archive import ArchiveError, open_archive
 from benchmarks.suites import open_suite, select_tasks
 from dgm.agent_contract import agent_files
-from dgm.session import SEED_AGENT_DIR
+from dgm.suite_run import SEED_AGENT_DIR
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -16,7 +16,9 @@ from dgm.config import Limits, ReEvoSettings, RunConfig, Stage, load_config, wit
 from dgm.errors import UserError
 from dgm.mutators.operators import OPERATORS
 from dgm.selectors import SELECTORS
-from dgm.session import plan_session, resume_config, start_run
+from dgm.session import resume_config, start_run
+from dgm.suite_run import SuiteTarget
+from dgm.target import plan_target
 
 
 def test_default_preset_is_dgm_on_swe_mini_with_the_local_model_when_no_key_is_set(
@@ -95,7 +97,8 @@ def test_unknown_preset_and_bad_yaml(tmp_path: Path) -> None:
 
 
 def stage_plans(config: Any) -> tuple[list[Any], dict[str, Any]]:
-    plan = plan_session(config)
+    plan = plan_target(config)
+    assert isinstance(plan, SuiteTarget)
     return plan.stages, plan.tasks
 
 
@@ -114,7 +117,8 @@ def test_stage_plans_resolve_the_suite_subsets() -> None:
 
 def test_resume_keeps_the_run_config_and_allows_only_budgets(tmp_path: Path) -> None:
     archive = open_archive(tmp_path / "a.db")
-    run = start_run(archive, load_config(None, {"seed": 7, "max_iterations": 3}))
+    cfg = load_config(None, {"seed": 7, "max_iterations": 3})
+    run = start_run(archive, cfg, plan_target(cfg))
     cfg = resume_config(archive, run, {"max_iterations": 10, "workers": 4, "selector": None})
     assert (cfg.seed, cfg.max_iterations, cfg.workers) == (7, 10, 4)
     with pytest.raises(
@@ -142,13 +146,13 @@ def test_the_reevo_preset_needs_a_problem_and_plans_one_stage() -> None:
         10,
         30,
     )
-    plan = plan_session(cfg)
+    plan = plan_target(cfg)
     assert plan.problem is not None and plan.problem.name == "tsp_constructive"
     assert [(p.name, p.task_ids) for p in plan.stages] == [("problem", ("tsp_constructive",))]
     with pytest.raises(UserError, match="operator self_modify evolves coding agents"):
         load_config(None, {"problem": "tsp"})
     with pytest.raises(UserError, match="no problem at nope"):
-        plan_session(load_config("reevo", {"problem": "nope"}))
+        plan_target(load_config("reevo", {"problem": "nope"}))
 
 
 def test_run_help_lists_every_config_field_with_its_default() -> None:
@@ -232,7 +236,8 @@ def test_set_on_the_command_line_is_one_line_and_resume_refuses_run_fields(
     assert isinstance(bad.exception, UserError)  # main() prints it in one line, exit code 2
     assert "unknown config field 'reevo.init_pop'" in str(bad.exception)
     archive = open_archive(db)
-    run = start_run(archive, load_config(None, {"seed": 7}))
+    cfg = load_config(None, {"seed": 7})
+    run = start_run(archive, cfg, plan_target(cfg))
     resumed = runner.invoke(
         app, ["run", "--resume", run, "--set", "reevo.pop_size=3", "--archive", str(db)]
     )

@@ -17,6 +17,8 @@ from archive import open_archive
 from archive.info import ErrorKind
 from dgm.cli import app
 from dgm.config import Limits, RunConfig, load_config
+from dgm.executors.local import LocalExecutor
+from dgm.executors.self_modify import ExecutorSelfModifier
 from dgm.llm.gateway import Gateway
 from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
 from dgm.loop import Engine
@@ -247,7 +249,9 @@ def test_the_registry_builds_each_operator_from_the_config(tmp_path: Path) -> No
     assert isinstance(made, SelfModifyMutator) and made.name == "self_modify"
     assert (made.diagnosis_retries, made.max_chars) == (4, 5000)
     runner = made.runner
-    assert runner.backend is backend and runner.gateway is gw and runner.max_steps == 9
+    assert isinstance(runner, ExecutorSelfModifier) and isinstance(runner.executor, LocalExecutor)
+    assert runner.executor.node.backend("docker", "") is backend  # the session's, always
+    assert runner.gateway is gw and runner.max_steps == 9
     assert (runner.limits.timeout_s, runner.limits.memory_mb) == (321, 512)
     assert isinstance(diff, DiffMutator) and (diff.name, diff.max_tries, diff.max_chars) == (
         "diff",

@@ -1,5 +1,5 @@
 """The live display names the node an evaluation runs on, when the evaluator knows it
-(the ray executor's does: `ExecutorEvaluator.where`). The engine here is the real one
+(the executor's evaluators do: `SuiteEvaluator.where`). The engine here is the real one
 over a real archive, with the engine tests' rule-based evaluator told its node."""
 
 from __future__ import annotations

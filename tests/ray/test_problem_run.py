@@ -107,7 +107,7 @@ def test_a_problem_evaluation_in_flight_names_its_node(
     evaluation is recorded once, with that node."""
     from benchmarks.problems import load
     from dgm.executors import ExecutorSpec
-    from dgm.executors.problem import ExecutorProblemEvaluator
+    from dgm.executors.problem import ProblemEvaluator
     from dgm.executors.ray_executor import RayExecutor
 
     archive = open_archive(tmp_path / "archive.db")
@@ -116,9 +116,7 @@ def test_a_problem_evaluation_in_flight_names_its_node(
     agent = archive.add_agent(run_id, {k: v.encode() for k, v in problem.seed().items()})
     files = {k: v.encode() for k, v in problem.seed().items()}
     with RayExecutor(ExecutorSpec("ray", ray_cluster.address, run_label=run_id)) as executor:
-        evaluator = ExecutorProblemEvaluator(
-            problem, archive, "tsp_constructive", "docker", run_id, executor
-        )
+        evaluator = ProblemEvaluator(executor, archive, problem, "docker", run_id)
         seen: list[str | None] = []
         with ThreadPoolExecutor(1) as pool:
             outcome = pool.submit(evaluator.evaluate, agent, files, problem.name, "problem")
