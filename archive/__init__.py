@@ -2,7 +2,7 @@
 
     from archive import open_archive
     a = open_archive(".dgm/archive.db")   # or any SQLAlchemy URL
-    r = open_reader(".dgm/archive.db")    # browsing only: never writes (archive.reader)
+    r = open_reader(".dgm/archive.db")    # browsing only: never writes (archive.sqlite_reader)
 
 The names below are imported on first use: `from archive import ArchiveError` or the info
 types must not cost a SQLAlchemy import (the CLI's start-up time depends on it).
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         RunSummary,
     )
     from archive.lease import LeaseHeld, LeaseInfo, hold_run
-    from archive.reader import Reader, open_reader
+    from archive.sqlite_reader import Reader, open_reader
     from archive.store import Archive, open_archive
 
 _HOME = {
@@ -44,8 +44,8 @@ _HOME = {
     "LeaseHeld": "archive.lease",
     "LeaseInfo": "archive.lease",
     "hold_run": "archive.lease",
-    "Reader": "archive.reader",
-    "open_reader": "archive.reader",
+    "Reader": "archive.sqlite_reader",
+    "open_reader": "archive.sqlite_reader",
     "Archive": "archive.store",
     "open_archive": "archive.store",
 }

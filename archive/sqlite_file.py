@@ -1,5 +1,5 @@
 """A SQLite archive file opened so that it cannot change: the read-only connection both
-drivers use (the standard library's in archive/reader.py, SQLAlchemy's in archive/db.py),
+drivers use (the standard library's in archive/sqlite_reader.py, SQLAlchemy's in archive/db.py),
 and the schema check read without a write.
 
 Read-only means: the file is opened with mode=ro (the database refuses every write), its

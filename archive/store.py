@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from archive import diffs, lease, read
+from archive import browsing, diffs, lease
 from archive.codestore import (
     MANIFEST_MAX_DEPTH,
     PENDING,
@@ -48,14 +48,12 @@ from archive.info import (
     EventInfo,
     LLMCallInfo,
     ReflectionInfo,
-    RunInfo,
     RunStatus,
-    RunSummary,
 )
 from archive.lease import LeaseHeld, LeaseInfo
 from archive.models import Agent, Evaluation, Event, LLMCall, Reflection, Run, RunLease, Task
 
-ID_CHARS = read.ID_CHARS
+ID_CHARS = browsing.ID_CHARS
 
 
 RUN_PK = select(Run.pk).where(Run.id == bindparam("id"))
@@ -107,7 +105,7 @@ def _as_bytes(value: str | bytes | None) -> bytes | None:
     return value.encode() if isinstance(value, str) else value
 
 
-class Archive:
+class Archive(browsing.Browsing):
     def __init__(
         self,
         url_or_path: str | Path,
@@ -190,32 +188,30 @@ class Archive:
     def _write(self) -> Any:
         return self._tx(write=True)
 
-    def _read(self) -> Any:
+    def reading(self) -> AbstractContextManager[Connection]:
+        """A read transaction, for queries beyond this API (archive/ui_queries.py's)."""
         return self._tx(write=False)
+
+    @contextmanager
+    def _queries(self) -> Iterator[browsing.Query]:
+        with self.reading() as conn:
+            yield _query(conn)
 
     # -- lookups by id ---------------------------------------------------------------
 
-    def _run_pk(self, conn: Connection, run_id: str) -> int:
+    def run_pk(self, conn: Connection, run_id: str) -> int:
+        """The run's primary key (for joins in a transaction of `reading`)."""
         pk = conn.execute(RUN_PK, {"id": run_id}).scalar()
         if pk is None:
             raise ArchiveError(f"no run {run_id!r} in this archive")
         return pk
 
-    def _agent_row(self, conn: Connection, agent_id: str) -> Any:
+    def agent_row(self, conn: Connection, agent_id: str) -> Any:
+        """The agent's row (for joins in a transaction of `reading`)."""
         row = conn.execute(AGENT_ROW, {"id": agent_id}).first()
         if row is None:
             raise ArchiveError(f"no agent {agent_id!r} in this archive")
         return row
-
-    def resolve_run(self, prefix: str) -> str:
-        """A unique id prefix (or an exact run name) -> the run's id."""
-        with self._read() as conn:
-            return read.resolve_run(_query(conn), prefix)
-
-    def resolve_agent(self, prefix: str) -> str:
-        """A unique id prefix -> the agent's id."""
-        with self._read() as conn:
-            return read.resolve_agent(_query(conn), prefix)
 
     # -- runs -------------------------------------------------------------------------
 
@@ -259,9 +255,9 @@ class Archive:
         _check_status(status, RUN_STATUSES, "run")
         now = time.time()
         with self._write() as conn:
-            self._run_pk(conn, run_id)
+            self.run_pk(conn, run_id)
             old = conn.execute(select(Run.totals).where(Run.id == run_id)).scalar_one()
-            merged = {**read.loads(old, f"totals of run {run_id}"), **(totals or {})}
+            merged = {**browsing.loads(old, f"totals of run {run_id}"), **(totals or {})}
             conn.execute(
                 update(Run)
                 .where(Run.id == run_id)
@@ -273,10 +269,6 @@ class Archive:
                 )
             )
 
-    def run(self, run_id: str) -> RunInfo:
-        with self._read() as conn:
-            return read.run(_query(conn), run_id)
-
     # -- run leases (one owner per run; see archive.lease) --------------------------------
 
     def acquire_lease(self, run_id: str, holder: str, ttl_s: float = lease.TTL_S) -> LeaseInfo:
@@ -284,7 +276,7 @@ class Archive:
         for _ in range(3):  # again only if the row vanished (was released) between two reads
             now = time.time()
             with self._write() as conn:
-                run_pk = self._run_pk(conn, run_id)
+                run_pk = self.run_pk(conn, run_id)
                 if lease.try_acquire(conn, run_pk, holder, ttl_s, now):
                     return LeaseInfo(run_id, holder, now, now + ttl_s)
                 current = lease.read(conn, run_pk, run_id)
@@ -305,21 +297,16 @@ class Archive:
     def renew_lease(self, run_id: str, holder: str, ttl_s: float = lease.TTL_S) -> bool:
         """Push the lease's expiry on; False when `holder` no longer holds it."""
         with self._write() as conn:
-            return lease.renew(conn, self._run_pk(conn, run_id), holder, ttl_s, time.time())
+            return lease.renew(conn, self.run_pk(conn, run_id), holder, ttl_s, time.time())
 
     def release_lease(self, run_id: str, holder: str) -> None:
         with self._write() as conn:
-            lease.release(conn, self._run_pk(conn, run_id), holder)
+            lease.release(conn, self.run_pk(conn, run_id), holder)
 
     def run_lease(self, run_id: str) -> LeaseInfo | None:
         """The run's lease row, expired or not (None when nobody has held it or it was released)."""
-        with self._read() as conn:
-            return lease.read(conn, self._run_pk(conn, run_id), run_id)
-
-    def runs(self) -> list[RunSummary]:
-        """Every run, newest first, with its agent count, best score and LLM cost."""
-        with self._read() as conn:
-            return read.runs(_query(conn))
+        with self.reading() as conn:
+            return lease.read(conn, self.run_pk(conn, run_id), run_id)
 
     # -- agents -------------------------------------------------------------------------
 
@@ -350,8 +337,8 @@ class Archive:
         origin_json = _dumps(origin, "agent origin") if origin else None
         agent_id, now = new_id(), time.time()
         with self._write() as conn:
-            run_pk = self._run_pk(conn, run_id)
-            parents = [self._agent_row(conn, p) for p in (parent_id, second_parent_id) if p]
+            run_pk = self.run_pk(conn, run_id)
+            parents = [self.agent_row(conn, p) for p in (parent_id, second_parent_id) if p]
             parent = parents[0] if parent_id else None
             old = self._manifest(conn, parent.manifest_pk) if parent else {}
             manifest, n_changed, added, removed = self._store_files(conn, contents, old)
@@ -431,7 +418,7 @@ class Archive:
     ) -> None:
         _check_status(status, AGENT_STATUSES, "agent")
         with self._write() as conn:
-            row = self._agent_row(conn, agent_id)
+            row = self.agent_row(conn, agent_id)
             conn.execute(
                 update(Agent)
                 .where(Agent.pk == row.pk)
@@ -450,7 +437,7 @@ class Archive:
             ).first()
             if row is None:
                 raise ArchiveError(f"no agent {agent_id!r} in this archive")
-            scores = read.loads(row.scores, f"scores of agent {agent_id}")
+            scores = browsing.loads(row.scores, f"scores of agent {agent_id}")
             scores.pop(stage, None)  # re-scoring a stage moves it to the end
             scores[stage] = float(score)
             conn.execute(
@@ -465,21 +452,11 @@ class Archive:
 
     def agent(self, agent_id: str) -> AgentInfo:
         """Everything about one agent, including how it was made (`origin`)."""
-        with self._read() as conn:
-            row = read.agent_row(_query(conn), agent_id)
-            origin_pk = row[read.ORIGIN_PK]
+        with self.reading() as conn:
+            row = browsing.agent_row(_query(conn), agent_id)
+            origin_pk = row["origin_pk"]
             origin = json.loads(self.blobs.get(conn, origin_pk)) if origin_pk is not None else None
-        return read.agent_info(row, origin)
-
-    def agents(
-        self,
-        run_id: str,
-        status: AgentStatus | Iterable[AgentStatus] | None = None,
-        min_score: float | None = None,
-    ) -> list[AgentInfo]:
-        """The run's agents in creation order (without `origin`; see `agent`)."""
-        with self._read() as conn:
-            return read.agents(_query(conn), run_id, status, min_score)
+        return browsing.agent_info(row, origin)
 
     def candidate_stats(self, run_id: str) -> list[CandidateStats]:
         """What a selector needs, for every agent of the run, in creation order.
@@ -489,8 +466,8 @@ class Archive:
         order and nothing can be missed). PostgreSQL writers commit in any order, so there
         every call reads the whole run.
         """
-        with self._read() as conn:
-            run_pk = self._run_pk(conn, run_id)
+        with self.reading() as conn:
+            run_pk = self.run_pk(conn, run_id)
             incremental = conn.dialect.name == "sqlite"
             with self._stats_lock:
                 last, known = self._stats.get(run_pk, (-1, {})) if incremental else (-1, {})
@@ -513,7 +490,7 @@ class Archive:
         make = CandidateStats._make
         for r in rows:  # a score edited by hand into text: one clear error, not a crash later
             if r[6] is not None and type(r[6]) is not float and type(r[6]) is not int:
-                read.sane(f"agent {r[2]}", {"score": r[6]}, "", ("",))
+                browsing.sane(f"agent {r[2]}", {"score": r[6]}, "", ("",))
         for r in rows:
             known[r[0]] = make(r[2:])
             if r[1] > last:
@@ -529,24 +506,14 @@ class Archive:
         top = conn.execute(MAX_SEQ, {"run_pk": run_pk}).scalar()
         return (top or 0) + 1
 
-    def lineage(self, agent_id: str) -> list[AgentInfo]:
-        """The agent and its ancestors (first parents), from the root down to it."""
-        with self._read() as conn:
-            return read.lineage(_query(conn), agent_id)
-
-    def best_agent(self, run_id: str) -> AgentInfo | None:
-        """The highest-scoring agent of the run (the earliest on ties), or None."""
-        with self._read() as conn:
-            return read.best_agent(_query(conn), run_id)
-
     # -- code -----------------------------------------------------------------------------
 
     def agent_files(self, agent_id: str) -> dict[str, bytes]:
-        with self._read() as conn:
+        with self.reading() as conn:
             return self._files(conn, agent_id)
 
     def _files(self, conn: Connection, agent_id: str) -> dict[str, bytes]:
-        manifest = self._manifest(conn, self._agent_row(conn, agent_id).manifest_pk)
+        manifest = self._manifest(conn, self.agent_row(conn, agent_id).manifest_pk)
         raw = self.blobs.get_many(conn, manifest.values())
         return {path: raw[pk] for path, pk in manifest.items()}
 
@@ -565,9 +532,9 @@ class Archive:
 
     def diff(self, a_id: str, b_id: str | None = None) -> str:
         """Unified diff from A to B; with one agent, from its parent to it."""
-        with self._read() as conn:
+        with self.reading() as conn:
             if b_id is None:
-                parent = self._agent_row(conn, a_id).parent_id
+                parent = self.agent_row(conn, a_id).parent_id
                 old = self._files(conn, parent) if parent else {}
                 return diffs.tree_diff(old, self._files(conn, a_id))
             return diffs.tree_diff(self._files(conn, a_id), self._files(conn, b_id))
@@ -625,7 +592,7 @@ class Archive:
                 raise ArchiveError(f"an evaluation needs {', '.join(sorted(missing))}")
             _check_error_kind(r.get("error_kind"))
         with self._write() as conn:
-            agent = self._agent_row(conn, agent_id)
+            agent = self.agent_row(conn, agent_id)
             task_pks = self._task_pks(conn, {str(r["task_id"]) for r in results})
             n_resolved = sum(bool(r["resolved"]) for r in results)
             last = conn.execute(
@@ -699,8 +666,8 @@ class Archive:
     def evaluations(self, agent_id: str, seq: int | None = None) -> list[EvaluationInfo]:
         """The agent's evaluations in the order they were recorded, with patches and logs
         (only the one numbered `seq`, when given)."""
-        with self._read() as conn:
-            agent = self._agent_row(conn, agent_id)
+        with self.reading() as conn:
+            agent = self.agent_row(conn, agent_id)
             query = (
                 select(Evaluation, Task.name.label("task_name"))
                 .join(Task, Task.pk == Evaluation.task_pk)
@@ -720,7 +687,7 @@ class Archive:
         blob = lambda pk: raw[pk] if pk is not None else b""  # noqa: E731
         for r in rows:
             numbers = {"score": r.score, "duration_ms": r.duration_ms, "attempt": r.attempt}
-            read.sane(f"evaluation {agent_id}/{r.seq}", numbers, "", ("",))
+            browsing.sane(f"evaluation {agent_id}/{r.seq}", numbers, "", ("",))
         return [
             EvaluationInfo(
                 id=f"{agent_id}/{r.seq}",
@@ -731,7 +698,7 @@ class Archive:
                 stage=r.stage,
                 resolved=r.resolved,
                 score=r.score,
-                tests=read.loads(raw[r.tests_pk], f"tests of evaluation {agent_id}/{r.seq}")
+                tests=browsing.loads(raw[r.tests_pk], f"tests of evaluation {agent_id}/{r.seq}")
                 if r.tests_pk is not None
                 else {},
                 duration_s=r.duration_ms / 1000,
@@ -767,7 +734,7 @@ class Archive:
             created_at=time.time(),
         )
         with self._write() as conn:
-            run_pk = self._run_pk(conn, run_id)
+            run_pk = self.run_pk(conn, run_id)
             stmt = dialect_insert(conn)(Reflection).values(run_pk=run_pk, **row)
             conn.execute(
                 stmt.on_conflict_do_update(
@@ -778,8 +745,8 @@ class Archive:
 
     def reflections(self, run_id: str, kind: str | None = None) -> list[ReflectionInfo]:
         """The run's reflections in the order of the iterations that made them."""
-        with self._read() as conn:
-            q = select(Reflection).where(Reflection.run_pk == self._run_pk(conn, run_id))
+        with self.reading() as conn:
+            q = select(Reflection).where(Reflection.run_pk == self.run_pk(conn, run_id))
             if kind is not None:
                 q = q.where(Reflection.kind == kind)
             rows = conn.execute(q.order_by(Reflection.iteration, Reflection.pk)).all()
@@ -795,12 +762,6 @@ class Archive:
             )
             for r in rows
         ]
-
-    def evaluation_nodes(self, run_id: str) -> dict[str, int]:
-        """How many of the run's evaluations ran on each executor node ("" for the
-        driver's machine)."""
-        with self._read() as conn:
-            return read.evaluation_nodes(_query(conn), run_id)
 
     # -- LLM calls -------------------------------------------------------------------------
 
@@ -830,8 +791,8 @@ class Archive:
                 )
         call_id = new_id()
         with self._write() as conn:
-            run_pk = self._run_pk(conn, run_id) if run_id else None
-            agent_pk = self._agent_row(conn, agent_id).pk if agent_id else None
+            run_pk = self.run_pk(conn, run_id) if run_id else None
+            agent_pk = self.agent_row(conn, agent_id).pk if agent_id else None
             conn.execute(
                 insert(LLMCall).values(
                     id=call_id,
@@ -863,14 +824,14 @@ class Archive:
 
     def find_llm_response(self, request_key: str, run_id: str | None = None) -> bytes | None:
         """The newest successful response stored under `request_key` (in `run_id` if given)."""
-        with self._read() as conn:
+        with self.reading() as conn:
             q = select(LLMCall.response_pk).where(
                 LLMCall.request_key == request_key,
                 LLMCall.response_pk.is_not(None),
                 LLMCall.error_kind.is_(None),
             )
             if run_id is not None:
-                q = q.where(LLMCall.run_pk == self._run_pk(conn, run_id))
+                q = q.where(LLMCall.run_pk == self.run_pk(conn, run_id))
             pk = conn.execute(q.order_by(LLMCall.pk.desc()).limit(1)).scalar()
             return self.blobs.get(conn, pk) if pk is not None else None
 
@@ -879,14 +840,14 @@ class Archive:
     ) -> list[LLMCallInfo]:
         """The run's LLM calls in order (only `agent_id`'s if given); `bodies=False` leaves
         request/response empty."""
-        with self._read() as conn:
+        with self.reading() as conn:
             q = (
                 select(LLMCall, Agent.id.label("agent_id"))
                 .outerjoin(Agent, Agent.pk == LLMCall.agent_pk)
-                .where(LLMCall.run_pk == self._run_pk(conn, run_id))
+                .where(LLMCall.run_pk == self.run_pk(conn, run_id))
             )
             if agent_id is not None:
-                q = q.where(LLMCall.agent_pk == self._agent_row(conn, agent_id).pk)
+                q = q.where(LLMCall.agent_pk == self.agent_row(conn, agent_id).pk)
             rows = conn.execute(q.order_by(LLMCall.pk)).all()
             raw: dict[int, bytes] = {}
             if bodies:
@@ -896,27 +857,8 @@ class Archive:
             numbers = {
                 k: getattr(r, k) for k in ("tokens_in", "tokens_out", "cost_usd", "latency_s")
             }
-            read.sane(f"LLM call {r.id}", numbers, "", ("",))
-        return [
-            LLMCallInfo(
-                id=r.id,
-                run_id=run_id,
-                agent_id=r.agent_id,
-                task_id=r.task_id,
-                purpose=r.purpose,
-                model=r.model,
-                tokens_in=r.tokens_in,
-                tokens_out=r.tokens_out,
-                cost_usd=r.cost_usd,
-                latency_s=r.latency_s,
-                error_kind=r.error_kind,
-                request_key=r.request_key,
-                created_at=r.created_at,
-                request=raw.get(r.request_pk, b""),
-                response=raw.get(r.response_pk) if r.response_pk is not None else None,
-            )
-            for r in rows
-        ]
+            browsing.sane(f"LLM call {r.id}", numbers, "", ("",))
+        return [llm_call_info(r, run_id, raw) for r in rows]
 
     # -- events ---------------------------------------------------------------------------
 
@@ -926,7 +868,7 @@ class Archive:
         with self._write() as conn:
             result = conn.execute(
                 insert(Event).values(
-                    run_pk=self._run_pk(conn, run_id),
+                    run_pk=self.run_pk(conn, run_id),
                     kind=kind,
                     payload=body,
                     created_at=time.time(),
@@ -938,13 +880,15 @@ class Archive:
         self, run_id: str, kinds: Iterable[str] | None = None, after: int = 0
     ) -> list[EventInfo]:
         """The run's events in order; only `kinds` if given; only ids > `after`."""
-        with self._read() as conn:
-            q = select(Event).where(Event.run_pk == self._run_pk(conn, run_id), Event.pk > after)
+        with self.reading() as conn:
+            q = select(Event).where(Event.run_pk == self.run_pk(conn, run_id), Event.pk > after)
             if kinds is not None:
                 q = q.where(Event.kind.in_(list(kinds)))
             rows = conn.execute(q.order_by(Event.pk)).all()
         return [
-            EventInfo(r.pk, run_id, r.kind, read.loads(r.payload, f"event {r.pk}"), r.created_at)
+            EventInfo(
+                r.pk, run_id, r.kind, browsing.loads(r.payload, f"event {r.pk}"), r.created_at
+            )
             for r in rows
         ]
 
@@ -952,9 +896,31 @@ class Archive:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _query(conn: Connection) -> read.Query:
-    """`archive.read`'s queries on this connection."""
-    return lambda sql, params: conn.execute(text(sql), params).all()
+def _query(conn: Connection) -> browsing.Query:
+    """The browsing queries (archive/browsing.py) on this connection, rows by name."""
+    return lambda sql, params: conn.execute(text(sql), params).mappings().all()
+
+
+def llm_call_info(r: Any, run_id: str | None, bodies: Mapping[int, bytes]) -> LLMCallInfo:
+    """A row of llm_calls (with its agent's id) as an LLMCallInfo; its request and response
+    from `bodies` by blob key (empty when not read)."""
+    return LLMCallInfo(
+        id=r.id,
+        run_id=run_id,
+        agent_id=r.agent_id,
+        task_id=r.task_id,
+        purpose=r.purpose,
+        model=r.model,
+        tokens_in=r.tokens_in,
+        tokens_out=r.tokens_out,
+        cost_usd=r.cost_usd,
+        latency_s=r.latency_s,
+        error_kind=r.error_kind,
+        request_key=r.request_key,
+        created_at=r.created_at,
+        request=bodies.get(r.request_pk, b""),
+        response=bodies.get(r.response_pk) if r.response_pk is not None else None,
+    )
 
 
 def _score_or_none(value: Any) -> float | None:

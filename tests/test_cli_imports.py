@@ -44,7 +44,7 @@ def test_help_imports_no_heavy_library() -> None:
 def test_browsing_a_sqlite_archive_imports_no_sqlalchemy(
     command: list[str], tmp_path: Path
 ) -> None:
-    """A SQLite archive is browsed with the standard library's sqlite3 (archive.reader)."""
+    """A SQLite archive is browsed with the standard library's sqlite3 (archive.sqlite_reader)."""
     from archive import open_archive
 
     db = tmp_path / "a.db"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from archive import AgentInfo, Archive, CandidateStats, EventInfo, RunInfo, RunSummary, views
+from archive import AgentInfo, Archive, CandidateStats, EventInfo, RunInfo, RunSummary, ui_queries
 from archive.info import objective
 from dgm.ui import charts
 from dgm.ui.conversation import exchange_html, trajectory_html
@@ -178,7 +178,7 @@ def _raw(curve: list[tuple[float, float]], direction: str) -> list[tuple[float, 
 
 
 def section_workers(archive: Archive, run_id: str, status: str) -> str:
-    events = views.recent_events(archive, run_id, IN_FLIGHT_WINDOW)
+    events = ui_queries.recent_events(archive, run_id, IN_FLIGHT_WINDOW)
     jobs = in_flight(events) if status == "running" else []
     if jobs:
         return "<ul class=jobs>" + "".join(f"<li>{esc(j)}</li>" for j in jobs) + "</ul>"
@@ -190,7 +190,7 @@ def section_workers(archive: Archive, run_id: str, status: str) -> str:
 
 
 def section_cost(archive: Archive, info: RunInfo) -> str:
-    buckets = views.cost_buckets(archive, info.id, info.created_at)
+    buckets = ui_queries.cost_buckets(archive, info.id, info.created_at)
     total, calls, pts = 0.0, 0, [(0.0, 0.0)]
     for b in buckets:
         total, calls = total + b.usd, calls + b.calls
@@ -230,11 +230,11 @@ def _number(value: object) -> float | None:
 
 
 def section_failures(archive: Archive, run_id: str) -> str:
-    n = views.count_events(archive, run_id, "expansion_failed")
+    n = ui_queries.count_events(archive, run_id, "expansion_failed")
     if not n:
         return '<p class="empty-note">No failed expansions.</p>'
     rows = []
-    for e in views.recent_events(archive, run_id, FAILURES_SHOWN, kinds=["expansion_failed"]):
+    for e in ui_queries.recent_events(archive, run_id, FAILURES_SHOWN, kinds=["expansion_failed"]):
         p = e.payload
         rows.append(
             f"<tr><td class=num>{esc(p.get('iteration'))}</td><td>{agent_link(str(p['parent'])) if p.get('parent') else '-'}</td>"
@@ -401,11 +401,11 @@ def _origin(origin: dict[str, Any] | None) -> str:
 
 
 def _scores(archive: Archive, agent: AgentInfo) -> str:
-    rows = views.evaluation_rows(archive, agent.id)
+    rows = ui_queries.evaluation_rows(archive, agent.id)
     stages = ", ".join(f"{esc(k)} {score(v)}" for k, v in agent.scores.items()) or "-"
     if not rows:
         return f"<p>per stage: {stages}</p><p class=empty-note>No evaluations yet.</p>"
-    by_task: dict[str, list[views.EvaluationRow]] = defaultdict(list)
+    by_task: dict[str, list[ui_queries.EvaluationRow]] = defaultdict(list)
     for r in rows:
         by_task[r.task_id].append(r)
     body = []
@@ -509,7 +509,7 @@ def diff_page(archive: Archive, agent_id: str, against: str | None) -> str:
 
 
 def evaluation_page(archive: Archive, agent_id: str, seq: int) -> str:
-    e = views.evaluation(archive, agent_id, seq)
+    e = ui_queries.evaluation(archive, agent_id, seq)
     a = archive.agent(agent_id)
     tests = "".join(
         f'<tr><td><code>{esc(t)}</code></td><td class="test {esc(str(s).lower())}">{esc(s)}</td></tr>'
@@ -533,7 +533,7 @@ def evaluation_page(archive: Archive, agent_id: str, seq: int) -> str:
 
 
 def call_page(archive: Archive, call_id: str) -> str:
-    c = views.llm_call(archive, call_id)
+    c = ui_queries.llm_call(archive, call_id)
     body = (
         f"<h1>LLM call <code>{esc(c.id)}</code></h1>"
         f"<p>{esc(c.purpose)} with {esc(c.model)}; agent {agent_link(c.agent_id)}; task {esc(c.task_id or '-')}; "

@@ -22,7 +22,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from archive import Archive, ArchiveError, views
+from archive import Archive, ArchiveError, ui_queries
 from dgm.ui import pages, treedata
 from dgm.ui.html import esc, page
 
@@ -153,13 +153,13 @@ class App:
         tree, tree_fp = self.trees.get(self.archive, run_id)
         # The version covers the tree served too: when a background rebuild lands, the
         # page sees a new version and fetches the tree again.
-        v = version_of((views.run_fingerprint(self.archive, run_id), tree_fp))
+        v = version_of((ui_queries.run_fingerprint(self.archive, run_id), tree_fp))
         if v == seen:
             return as_json({"v": v})
         return as_json({"v": v, "sections": pages.run_sections(self.archive, run_id, tree.stats)})
 
     def runs_live(self, seen: str | None) -> Response:
-        v = version_of(views.archive_fingerprint(self.archive))
+        v = version_of(ui_queries.archive_fingerprint(self.archive))
         if v == seen:
             return as_json({"v": v})
         return as_json({"v": v, "sections": {"runs": pages.runs_table(self.archive.runs())}})
@@ -170,7 +170,7 @@ class App:
         if node is None:
             return as_json({"run": run_id, **tree.first_view})
         doc = treedata.children(tree, node)
-        p2 = views.second_parents(self.archive, [n["id"] for n in doc["nodes"]])
+        p2 = ui_queries.second_parents(self.archive, [n["id"] for n in doc["nodes"]])
         for n in doc["nodes"]:
             n["p2"] = p2.get(n["id"])
         return as_json(doc)

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from archive import Archive, CandidateStats, views
+from archive import Archive, CandidateStats, ui_queries
 from archive.errors import ArchiveError
 from archive.info import objective
 from archive.tree import TreeNode, shape_tree
@@ -235,7 +235,7 @@ class TreeCache:
 
     def get(self, archive: Archive, run_id: str) -> tuple[RunTree, tuple[Any, ...]]:
         """The run's tree and the fingerprint it was built at (which may be seconds old)."""
-        fp = views.run_fingerprint(archive, run_id)
+        fp = ui_queries.run_fingerprint(archive, run_id)
         with self._lock:
             hit = self._trees.get(run_id)
             if hit is not None:
@@ -256,9 +256,11 @@ class TreeCache:
             return self._build(archive, run_id)
 
     def _build(self, archive: Archive, run_id: str) -> tuple[RunTree, tuple[Any, ...]]:
-        fp = views.run_fingerprint(archive, run_id)  # before reading: never newer than the data
+        fp = ui_queries.run_fingerprint(
+            archive, run_id
+        )  # before reading: never newer than the data
         tree = build(archive.candidate_stats(run_id), archive.run(run_id).direction)
-        p2 = views.second_parents(archive, [n["id"] for n in tree.first_view["nodes"]])
+        p2 = ui_queries.second_parents(archive, [n["id"] for n in tree.first_view["nodes"]])
         for n in tree.first_view["nodes"]:
             n["p2"] = p2.get(n["id"])
         with self._lock:

@@ -169,7 +169,7 @@ def test_a_holder_that_loses_its_lease_is_told(archive: Archive) -> None:
     with hold_run(archive, run, ttl_s=60, every_s=0.05) as held:
         held.on_lost = called.set
         with archive._write() as conn:  # another process takes it over (as after a stall)
-            pk = archive._run_pk(conn, run)
+            pk = archive.run_pk(conn, run)
             assert leases.take_over(conn, pk, held.holder, "other:1:x", 60, time.time())
         assert called.wait(10) and held.lost.is_set()
     assert archive.run_lease(run).holder == "other:1:x"  # type: ignore[union-attr]  # not released by the loser
@@ -213,7 +213,7 @@ def test_several_dead_holder_takers_race_and_one_wins(archive_url: str) -> None:
         )
         gone = f"{leases.socket.gethostname()}:{int(dead.stdout)}:dead"
         assert leases.take_over(
-            conn, a._run_pk(conn, run), "placeholder:1:x", gone, 3600, time.time()
+            conn, a.run_pk(conn, run), "placeholder:1:x", gone, 3600, time.time()
         )
     procs = contenders(archive_url, run, 4)
     try:

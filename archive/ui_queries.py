@@ -1,8 +1,10 @@
-"""Read-only queries for browsing an archive (the web UI): small, indexed, never a full load.
+"""The web UI's own read-only queries (SQLAlchemy, on `Archive.reading`): small,
+indexed, never a full load.
 
-The store's own queries serve the engine and the CLI; these add what a page that is
-polled every few seconds needs: a cheap "has anything changed" fingerprint, the tail of
-the event log, cost bucketed in SQL, and one evaluation or LLM call with its bodies.
+The store's queries serve the engine and the CLI, and the browsing queries
+(archive/browsing.py) the listing commands; these add what a page that is polled every
+few seconds needs: a cheap "has anything changed" fingerprint, the tail of the event
+log, cost bucketed in SQL, and one evaluation or LLM call with its bodies.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Integer, cast, func, select
 
-from archive import read
+from archive import browsing
 from archive.errors import ArchiveError
 from archive.info import EvaluationInfo, EventInfo, LLMCallInfo
 from archive.models import Agent, Evaluation, Event, LLMCall, Run, Task
-from archive.store import Archive
+from archive.store import Archive, llm_call_info
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,7 @@ class CostBucket:
 
 def run_fingerprint(archive: Archive, run_id: str) -> tuple[Any, ...]:
     """Changes whenever anything shown about the run changes (each part is an index lookup)."""
-    with archive._read() as conn:
+    with archive.reading() as conn:
         run = conn.execute(
             select(Run.pk, Run.status, Run.updated_at).where(Run.id == run_id)
         ).first()
@@ -59,7 +61,7 @@ def run_fingerprint(archive: Archive, run_id: str) -> tuple[Any, ...]:
 
 def archive_fingerprint(archive: Archive) -> tuple[Any, ...]:
     """Changes whenever the list of runs would show something new."""
-    with archive._read() as conn:
+    with archive.reading() as conn:
         runs = conn.execute(select(Run.pk, Run.status, Run.updated_at).order_by(Run.pk)).all()
         seqs = conn.execute(
             select(Agent.run_pk, func.max(Agent.stats_seq)).group_by(Agent.run_pk)
@@ -72,21 +74,21 @@ def recent_events(
     archive: Archive, run_id: str, limit: int, kinds: list[str] | None = None
 ) -> list[EventInfo]:
     """The run's newest events, newest first."""
-    with archive._read() as conn:
-        q = select(Event).where(Event.run_pk == archive._run_pk(conn, run_id))
+    with archive.reading() as conn:
+        q = select(Event).where(Event.run_pk == archive.run_pk(conn, run_id))
         if kinds is not None:
             q = q.where(Event.kind.in_(kinds))
         rows = conn.execute(q.order_by(Event.pk.desc()).limit(limit)).all()
     return [
-        EventInfo(r.pk, run_id, r.kind, read.loads(r.payload, f"event {r.pk}"), r.created_at)
+        EventInfo(r.pk, run_id, r.kind, browsing.loads(r.payload, f"event {r.pk}"), r.created_at)
         for r in rows
     ]
 
 
 def count_events(archive: Archive, run_id: str, kind: str) -> int:
-    with archive._read() as conn:
+    with archive.reading() as conn:
         q = select(func.count()).where(
-            Event.run_pk == archive._run_pk(conn, run_id), Event.kind == kind
+            Event.run_pk == archive.run_pk(conn, run_id), Event.kind == kind
         )
         return int(conn.execute(q).scalar() or 0)
 
@@ -95,8 +97,8 @@ def cost_buckets(
     archive: Archive, run_id: str, start: float, buckets: int = 120
 ) -> list[CostBucket]:
     """The run's LLM spending summed per time bucket, computed by the database."""
-    with archive._read() as conn:
-        run_pk = archive._run_pk(conn, run_id)
+    with archive.reading() as conn:
+        run_pk = archive.run_pk(conn, run_id)
         span = conn.execute(
             select(func.max(LLMCall.created_at)).where(LLMCall.run_pk == run_pk)
         ).scalar()
@@ -117,7 +119,7 @@ def second_parents(archive: Archive, agent_ids: list[str]) -> dict[str, str]:
     """{agent: its second parent} for those of `agent_ids` that have one (crossover)."""
     if not agent_ids:
         return {}
-    with archive._read() as conn:
+    with archive.reading() as conn:
         rows = conn.execute(
             select(Agent.id, Agent.second_parent_id).where(
                 Agent.id.in_(agent_ids), Agent.second_parent_id.is_not(None)
@@ -128,8 +130,8 @@ def second_parents(archive: Archive, agent_ids: list[str]) -> dict[str, str]:
 
 def evaluation_rows(archive: Archive, agent_id: str) -> list[EvaluationRow]:
     """The agent's evaluations in order, without reading any body."""
-    with archive._read() as conn:
-        agent = archive._agent_row(conn, agent_id)
+    with archive.reading() as conn:
+        agent = archive.agent_row(conn, agent_id)
         rows = conn.execute(
             select(Evaluation, Task.name.label("task_name"))
             .join(Task, Task.pk == Evaluation.task_pk)
@@ -138,7 +140,7 @@ def evaluation_rows(archive: Archive, agent_id: str) -> list[EvaluationRow]:
         ).all()
     for r in rows:
         numbers = {"score": r.score, "duration_ms": r.duration_ms, "attempt": r.attempt}
-        read.sane(f"evaluation {agent_id}/{r.seq}", numbers, "", ("",))
+        browsing.sane(f"evaluation {agent_id}/{r.seq}", numbers, "", ("",))
     return [
         EvaluationRow(
             r.seq,
@@ -165,7 +167,7 @@ def evaluation(archive: Archive, agent_id: str, seq: int) -> EvaluationInfo:
 
 def llm_call(archive: Archive, call_id: str) -> LLMCallInfo:
     """One LLM call with its request and response."""
-    with archive._read() as conn:
+    with archive.reading() as conn:
         r = conn.execute(
             select(LLMCall, Agent.id.label("agent_id"), Run.id.label("run_id"))
             .outerjoin(Agent, Agent.pk == LLMCall.agent_pk)
@@ -177,20 +179,4 @@ def llm_call(archive: Archive, call_id: str) -> LLMCallInfo:
         raw = archive.blobs.get_many(
             conn, [pk for pk in (r.request_pk, r.response_pk) if pk is not None]
         )
-    return LLMCallInfo(
-        id=r.id,
-        run_id=r.run_id,
-        agent_id=r.agent_id,
-        task_id=r.task_id,
-        purpose=r.purpose,
-        model=r.model,
-        tokens_in=r.tokens_in,
-        tokens_out=r.tokens_out,
-        cost_usd=r.cost_usd,
-        latency_s=r.latency_s,
-        error_kind=r.error_kind,
-        request_key=r.request_key,
-        created_at=r.created_at,
-        request=raw.get(r.request_pk, b""),
-        response=raw.get(r.response_pk) if r.response_pk is not None else None,
-    )
+    return llm_call_info(r, r.run_id, raw)

@@ -1,5 +1,5 @@
-"""The browsing queries (archive.read) on SQLite and PostgreSQL, and the standard-library
-reader (archive.reader) answering exactly as the Archive does on the same file."""
+"""The browsing queries (archive.browsing) on SQLite and PostgreSQL, and the standard-library
+reader (archive.sqlite_reader) answering exactly as the Archive does on the same file."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from archive import ArchiveError, open_archive
-from archive.reader import SQLiteReader, open_reader
 from archive.sqlite_file import sqlite_file
+from archive.sqlite_reader import SQLiteReader, open_reader
 from dgm.cli import app
 from tests.ui import sample
 

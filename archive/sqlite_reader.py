@@ -3,7 +3,8 @@
 `open_reader` is what browsing commands open (`dgm runs`, `dgm archive list`, ...): for a
 SQLite file a `SQLiteReader` over the standard library's sqlite3 (it starts in
 milliseconds, where SQLAlchemy and alembic take a quarter of a second to import), for any
-other URL an `Archive` opened read-only. Both answer the queries of `archive.read`.
+other URL an `Archive` opened read-only. Both answer the browsing queries
+(archive/browsing.py) with the same methods, written there once.
 
 Read-only means what archive/sqlite_file.py says: the database refuses every write and
 the file keeps every byte.
@@ -13,16 +14,18 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from archive import read, schema
+from archive import schema
+from archive.browsing import Browsing, Query
 from archive.errors import ArchiveError
 from archive.info import AgentInfo, AgentStatus, RunInfo, RunSummary
 from archive.sqlite_file import check_file, connect_read_only, sqlite_file, sqlite_schema
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping
 
 
 class Reader(Protocol):
@@ -56,14 +59,15 @@ def open_reader(url_or_path: str | os.PathLike[str]) -> Reader:
     return open_archive(os.fspath(url_or_path), create=False, read_only=True)
 
 
-class SQLiteReader:
-    """A SQLite archive read through the standard library's sqlite3: the queries of
-    `archive.read`, on a connection that cannot write."""
+class SQLiteReader(Browsing):
+    """A SQLite archive read through the standard library's sqlite3: the browsing queries
+    (archive/browsing.py), on a connection that cannot write."""
 
     def __init__(self, path: Path) -> None:
         check_file(path)
         self.path = path
         self.conn = connect_read_only(path)
+        self.conn.row_factory = sqlite3.Row  # the queries read columns by name
         try:
             revision, tables = sqlite_schema(self.conn)
             schema.check(revision, tables, str(path), create=False, migrate=False)
@@ -74,40 +78,15 @@ class SQLiteReader:
             self.conn.close()
             raise
 
-    def _query(self, sql: str, params: Mapping[str, object]) -> Sequence[Sequence[Any]]:
+    def _query(self, sql: str, params: Mapping[str, object]) -> list[sqlite3.Row]:
         try:
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.Error as e:
             raise ArchiveError(f"archive error in {self.path}: {e}") from None
 
-    def runs(self) -> list[RunSummary]:
-        return read.runs(self._query)
-
-    def run(self, run_id: str) -> RunInfo:
-        return read.run(self._query, run_id)
-
-    def resolve_run(self, prefix: str) -> str:
-        return read.resolve_run(self._query, prefix)
-
-    def resolve_agent(self, prefix: str) -> str:
-        return read.resolve_agent(self._query, prefix)
-
-    def agents(
-        self,
-        run_id: str,
-        status: AgentStatus | Iterable[AgentStatus] | None = None,
-        min_score: float | None = None,
-    ) -> list[AgentInfo]:
-        return read.agents(self._query, run_id, status, min_score)
-
-    def best_agent(self, run_id: str) -> AgentInfo | None:
-        return read.best_agent(self._query, run_id)
-
-    def lineage(self, agent_id: str) -> list[AgentInfo]:
-        return read.lineage(self._query, agent_id)
-
-    def evaluation_nodes(self, run_id: str) -> dict[str, int]:
-        return read.evaluation_nodes(self._query, run_id)
+    @contextmanager
+    def _queries(self) -> Iterator[Query]:
+        yield self._query
 
     def close(self) -> None:
         self.conn.close()

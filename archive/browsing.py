@@ -1,10 +1,11 @@
 """The archive's browsing queries, in plain SQL: the one home of listing runs, resolving
-ids, and reading agents and lineages.
+ids, and reading agents and lineages; and `Browsing`, the methods that ask them.
 
-They run on any connection that can execute SQL with `:name` parameters: `Archive` runs
-them through SQLAlchemy (SQLite or PostgreSQL), and `archive.reader` through the standard
-library's sqlite3, so that `dgm runs` or `dgm archive list` never import SQLAlchemy. The
-SQL is the subset both databases speak alike.
+They run on any connection that can execute SQL with `:name` parameters and return rows
+read by column name: `Archive` (archive/store.py) runs them through SQLAlchemy (SQLite or
+PostgreSQL), and `SQLiteReader` (archive/sqlite_reader.py) through the standard library's
+sqlite3, so that `dgm runs` or `dgm archive list` never import SQLAlchemy. The SQL is the
+subset both databases speak alike.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from archive.errors import ArchiveError
@@ -22,10 +24,16 @@ HEX = frozenset("0123456789abcdef")
 MATCHES = 6  # ids fetched for a prefix: enough to show an ambiguous one
 
 
-class Query(Protocol):
-    """Runs one SQL statement with `:name` parameters; returns its rows as sequences."""
+class Row(Protocol):
+    """One row, its columns read by name (sqlite3.Row, SQLAlchemy's RowMapping)."""
 
-    def __call__(self, sql: str, params: Mapping[str, object]) -> Sequence[Sequence[Any]]: ...
+    def __getitem__(self, column: str, /) -> Any: ...
+
+
+class Query(Protocol):
+    """Runs one SQL statement with `:name` parameters; returns its rows."""
+
+    def __call__(self, sql: str, params: Mapping[str, object]) -> Sequence[Row]: ...
 
 
 def _in(name: str, values: Sequence[object]) -> tuple[str, dict[str, object]]:
@@ -77,10 +85,12 @@ def reason(totals: Any) -> str | None:
 
 RUNS = """
 SELECT r.id, r.name, r.kind, r.status, r.created_at, r.finished_at,
-       COALESCE(s.n, 0), COALESCE(s.n_evaluated, 0), s.best,
+       COALESCE(s.n, 0) AS n_agents, COALESCE(s.n_evaluated, 0) AS n_evaluated,
+       s.best AS best_score,
        (SELECT b.id FROM agents b WHERE b.run_pk = r.pk AND b.score = s.best
-        ORDER BY b.pk LIMIT 1),
-       COALESCE((SELECT SUM(c.cost_usd) FROM llm_calls c WHERE c.run_pk = r.pk), 0),
+        ORDER BY b.pk LIMIT 1) AS best_agent_id,
+       COALESCE((SELECT SUM(c.cost_usd) FROM llm_calls c WHERE c.run_pk = r.pk), 0)
+           AS cost_usd,
        r.direction, r.totals
 FROM runs r LEFT JOIN (
     SELECT run_pk, COUNT(*) AS n,
@@ -102,23 +112,25 @@ def runs(q: Query) -> list[RunSummary]:
     """Every run, newest first, with its agent count, best score and LLM cost."""
     out = []
     for r in q(RUNS, {}):
-        sane(f"run {r[0]}", {"created_at": r[4], "finished_at": r[5]}, r[3], RUN_STATUSES)
-        sane(f"agents of run {r[0]}", {"score": r[8]}, "", ("",))
+        run = f"run {r['id']}"
+        times = {"created_at": r["created_at"], "finished_at": r["finished_at"]}
+        sane(run, times, r["status"], RUN_STATUSES)
+        sane(f"agents of {run}", {"score": r["best_score"]}, "", ("",))
         out.append(
             RunSummary(
-                id=r[0],
-                name=r[1],
-                kind=r[2],
-                status=r[3],
-                created_at=r[4],
-                finished_at=r[5],
-                n_agents=int(r[6]),
-                n_evaluated=int(r[7]),
-                best_score=r[8],
-                best_agent_id=r[9],
-                cost_usd=float(r[10]),
-                direction=r[11],
-                reason=reason(loads(r[12], f"totals of run {r[0]}")),
+                id=r["id"],
+                name=r["name"],
+                kind=r["kind"],
+                status=r["status"],
+                created_at=r["created_at"],
+                finished_at=r["finished_at"],
+                n_agents=int(r["n_agents"]),
+                n_evaluated=int(r["n_evaluated"]),
+                best_score=r["best_score"],
+                best_agent_id=r["best_agent_id"],
+                cost_usd=float(r["cost_usd"]),
+                direction=r["direction"],
+                reason=reason(loads(r["totals"], f"totals of {run}")),
             )
         )
     return out
@@ -129,20 +141,20 @@ def run(q: Query, run_id: str) -> RunInfo:
     if not rows:
         raise ArchiveError(f"no run {run_id!r} in this archive")
     r = rows[0]
-    numbers = {"seed": r[5], "created_at": r[7], "updated_at": r[8], "finished_at": r[9]}
-    sane(f"run {r[0]}", numbers, r[3], RUN_STATUSES)
+    numbers = {k: r[k] for k in ("seed", "created_at", "updated_at", "finished_at")}
+    sane(f"run {r['id']}", numbers, r["status"], RUN_STATUSES)
     return RunInfo(
-        id=r[0],
-        name=r[1],
-        kind=r[2],
-        status=r[3],
-        config=loads(r[4], f"config of run {r[0]}"),
-        seed=r[5],
-        totals=loads(r[6], f"totals of run {r[0]}"),
-        created_at=r[7],
-        updated_at=r[8],
-        finished_at=r[9],
-        direction=r[10],
+        id=r["id"],
+        name=r["name"],
+        kind=r["kind"],
+        status=r["status"],
+        config=loads(r["config"], f"config of run {r['id']}"),
+        seed=r["seed"],
+        totals=loads(r["totals"], f"totals of run {r['id']}"),
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        finished_at=r["finished_at"],
+        direction=r["direction"],
     )
 
 
@@ -155,7 +167,7 @@ def _prefix_matches(q: Query, table: str, prefix: str) -> list[str]:
     if not prefix or not set(prefix) <= HEX or len(prefix) > ID_CHARS:
         return []
     sql = f"SELECT id FROM {table} WHERE id >= :lo AND id < :hi ORDER BY id LIMIT {MATCHES}"
-    return [r[0] for r in q(sql, {"lo": prefix, "hi": prefix + "g"})]  # 'g' > any hex digit
+    return [r["id"] for r in q(sql, {"lo": prefix, "hi": prefix + "g"})]  # 'g' > any hex digit
 
 
 def _one(ids: list[str], prefix: str, what: str) -> str:
@@ -183,7 +195,7 @@ def resolve_run(q: Query, prefix: str) -> str:
     ids = _prefix_matches(q, "runs", prefix)
     if not ids:
         sql = f"SELECT id FROM runs WHERE name = :name ORDER BY pk LIMIT {MATCHES}"
-        ids = [r[0] for r in q(sql, {"name": prefix})]
+        ids = [r["id"] for r in q(sql, {"name": prefix})]
         if len(ids) > 1:
             raise ArchiveError(
                 f"{_count(ids)} runs are named {prefix!r} ({_shown(ids)}): give one of their "
@@ -199,47 +211,32 @@ def resolve_agent(q: Query, prefix: str) -> str:
 
 # -- agents --------------------------------------------------------------------------------
 
-# AgentInfo's fields in order, then the key of the agent's origin blob (for Archive.agent).
+# AgentInfo's fields by name, and the key of the agent's origin blob (for Archive.agent).
 AGENT_SELECT = """
-SELECT a.id, r.id, a.parent_id, a.second_parent_id, a.generation, a.operator, a.status,
-       a.reason, a.score, a.scores, a.n_children, a.n_evaluated, a.n_resolved, a.cost_usd,
-       a.files_changed, a.lines_added, a.lines_removed, a.created_at, a.origin_pk
+SELECT a.id, r.id AS run_id, a.parent_id, a.second_parent_id, a.generation, a.operator,
+       a.status, a.reason, a.score, a.scores, a.n_children, a.n_evaluated, a.n_resolved,
+       a.cost_usd, a.files_changed, a.lines_added, a.lines_removed, a.created_at, a.origin_pk
 FROM agents a JOIN runs r ON r.pk = a.run_pk
 """
-ORIGIN_PK = 18  # the column of AGENT_SELECT after AgentInfo's fields
+AGENT_NUMBERS = (
+    "generation",
+    "score",
+    "n_children",
+    "n_evaluated",
+    "n_resolved",
+    "cost_usd",
+    "created_at",
+)
+AGENT_TEXTS = ("id", "run_id", "parent_id", "second_parent_id", "operator", "status", "reason")
+AGENT_COUNTS = ("files_changed", "lines_added", "lines_removed")
 
 
-def agent_info(r: Sequence[Any], origin: dict[str, Any] | None = None) -> AgentInfo:
+def agent_info(r: Row, origin: dict[str, Any] | None = None) -> AgentInfo:
     """One row of AGENT_SELECT as an AgentInfo."""
-    numbers = {
-        "generation": r[4],
-        "score": r[8],
-        "n_children": r[10],
-        "n_evaluated": r[11],
-        "n_resolved": r[12],
-        "cost_usd": r[13],
-        "created_at": r[17],
-    }
-    sane(f"agent {r[0]}", numbers, r[6], AGENT_STATUSES)
+    sane(f"agent {r['id']}", {k: r[k] for k in AGENT_NUMBERS}, r["status"], AGENT_STATUSES)
     return AgentInfo(
-        id=r[0],
-        run_id=r[1],
-        parent_id=r[2],
-        second_parent_id=r[3],
-        generation=r[4],
-        operator=r[5],
-        status=r[6],
-        reason=r[7],
-        score=r[8],
-        scores=loads(r[9], f"scores of agent {r[0]}"),
-        n_children=r[10],
-        n_evaluated=r[11],
-        n_resolved=r[12],
-        cost_usd=r[13],
-        files_changed=r[14],
-        lines_added=r[15],
-        lines_removed=r[16],
-        created_at=r[17],
+        **{k: r[k] for k in (*AGENT_TEXTS, *AGENT_NUMBERS, *AGENT_COUNTS)},
+        scores=loads(r["scores"], f"scores of agent {r['id']}"),
         origin=origin,
     )
 
@@ -248,11 +245,11 @@ def _run_pk(q: Query, run_id: str) -> int:
     rows = q("SELECT pk FROM runs WHERE id = :id", {"id": run_id})
     if not rows:
         raise ArchiveError(f"no run {run_id!r} in this archive")
-    return int(rows[0][0])
+    return int(rows[0]["pk"])
 
 
-def agent_row(q: Query, agent_id: str) -> Sequence[Any]:
-    """The agent's AGENT_SELECT row (its origin blob's key last)."""
+def agent_row(q: Query, agent_id: str) -> Row:
+    """The agent's AGENT_SELECT row (with its origin blob's key, `origin_pk`)."""
     rows = q(AGENT_SELECT + " WHERE a.id = :id", {"id": agent_id})
     if not rows:
         raise ArchiveError(f"no agent {agent_id!r} in this archive")
@@ -272,14 +269,14 @@ def agents(
     if not rows:
         raise ArchiveError(f"no run {run_id!r} in this archive")
     sql = AGENT_SELECT + " WHERE a.run_pk = :run_pk"
-    params: dict[str, object] = {"run_pk": int(rows[0][0])}
+    params: dict[str, object] = {"run_pk": int(rows[0]["pk"])}
     if status is not None:
         listed, more = _in("status", [status] if isinstance(status, str) else list(status))
         sql += f" AND a.status IN {listed}"
         params |= more
     if min_score is not None:  # stored fitness is the raw score negated for 'min' problems
         sql += " AND a.score >= :min_score"
-        params["min_score"] = -min_score if rows[0][1] == "min" else min_score
+        params["min_score"] = -min_score if rows[0]["direction"] == "min" else min_score
     return [agent_info(r) for r in q(sql + " ORDER BY a.pk", params)]
 
 
@@ -318,11 +315,68 @@ def lineage(q: Query, agent_id: str) -> list[AgentInfo]:
 # -- executor nodes ------------------------------------------------------------------------
 
 EVALUATION_NODES = """
-SELECT e.node, COUNT(*) FROM evaluations e JOIN agents a ON a.pk = e.agent_pk
+SELECT e.node, COUNT(*) AS n FROM evaluations e JOIN agents a ON a.pk = e.agent_pk
 WHERE a.run_pk = (SELECT pk FROM runs WHERE id = :id) GROUP BY e.node
 """
 
 
 def evaluation_nodes(q: Query, run_id: str) -> dict[str, int]:
     """Evaluations of the run per executor node ("" for the driver's machine)."""
-    return {node or "": int(n) for node, n in q(EVALUATION_NODES, {"id": run_id})}
+    return {r["node"] or "": int(r["n"]) for r in q(EVALUATION_NODES, {"id": run_id})}
+
+
+# -- the methods both drivers answer them with ---------------------------------------------
+
+
+class Browsing:
+    """The browsing queries as methods (the `Reader` protocol of archive/sqlite_reader.py),
+    written once for both drivers: each gives `_queries()`, a block with a Query on one
+    read-only transaction."""
+
+    def _queries(self) -> AbstractContextManager[Query]:
+        raise NotImplementedError
+
+    def runs(self) -> list[RunSummary]:
+        """Every run, newest first, with its agent count, best score and LLM cost."""
+        with self._queries() as q:
+            return runs(q)
+
+    def run(self, run_id: str) -> RunInfo:
+        with self._queries() as q:
+            return run(q, run_id)
+
+    def resolve_run(self, prefix: str) -> str:
+        """A unique id prefix (or an exact run name) -> the run's id."""
+        with self._queries() as q:
+            return resolve_run(q, prefix)
+
+    def resolve_agent(self, prefix: str) -> str:
+        """A unique id prefix -> the agent's id."""
+        with self._queries() as q:
+            return resolve_agent(q, prefix)
+
+    def agents(
+        self,
+        run_id: str,
+        status: AgentStatus | Iterable[AgentStatus] | None = None,
+        min_score: float | None = None,
+    ) -> list[AgentInfo]:
+        """The run's agents in creation order (without `origin`; see `Archive.agent`)."""
+        with self._queries() as q:
+            return agents(q, run_id, status, min_score)
+
+    def best_agent(self, run_id: str) -> AgentInfo | None:
+        """The highest-scoring agent of the run (the earliest on ties), or None."""
+        with self._queries() as q:
+            return best_agent(q, run_id)
+
+    def lineage(self, agent_id: str) -> list[AgentInfo]:
+        """The agent and its ancestors (first parents), from the root down to it."""
+        with self._queries() as q:
+            return lineage(q, agent_id)
+
+    def evaluation_nodes(self, run_id: str) -> dict[str, int]:
+        """How many of the run's evaluations ran on each executor node ("" for the
+        driver's machine)."""
+        with self._queries() as q:
+            return evaluation_nodes(q, run_id)
