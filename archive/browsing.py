@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from archive.errors import ArchiveError
 from archive.info import AGENT_STATUSES, RUN_STATUSES, AgentInfo, AgentStatus, RunInfo, RunSummary
@@ -331,10 +331,19 @@ def evaluation_nodes(q: Query, run_id: str) -> dict[str, int]:
 class Browsing:
     """The browsing queries as methods (the `Reader` protocol of archive/sqlite_reader.py),
     written once for both drivers: each gives `_queries()`, a block with a Query on one
-    read-only transaction."""
+    read-only transaction, and `close()`; both are context managers that close."""
 
     def _queries(self) -> AbstractContextManager[Query]:
         raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def runs(self) -> list[RunSummary]:
         """Every run, newest first, with its agent count, best score and LLM cost."""

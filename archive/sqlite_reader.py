@@ -90,9 +90,3 @@ class SQLiteReader(Browsing):
 
     def close(self) -> None:
         self.conn.close()
-
-    def __enter__(self) -> SQLiteReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

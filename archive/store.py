@@ -134,12 +134,6 @@ class Archive(browsing.Browsing):
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> Archive:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- transactions --------------------------------------------------------------
 
     @contextmanager
