@@ -108,6 +108,10 @@ FROM runs WHERE id = :id
 """
 
 
+# The columns a run's summary and its info share, by the same names.
+RUN_COLUMNS = ("id", "name", "kind", "status", "created_at", "finished_at", "direction")
+
+
 def runs(q: Query) -> list[RunSummary]:
     """Every run, newest first, with its agent count, best score and LLM cost."""
     out = []
@@ -118,18 +122,10 @@ def runs(q: Query) -> list[RunSummary]:
         sane(f"agents of {run}", {"score": r["best_score"]}, "", ("",))
         out.append(
             RunSummary(
-                id=r["id"],
-                name=r["name"],
-                kind=r["kind"],
-                status=r["status"],
-                created_at=r["created_at"],
-                finished_at=r["finished_at"],
+                **{k: r[k] for k in (*RUN_COLUMNS, "best_score", "best_agent_id")},
                 n_agents=int(r["n_agents"]),
                 n_evaluated=int(r["n_evaluated"]),
-                best_score=r["best_score"],
-                best_agent_id=r["best_agent_id"],
                 cost_usd=float(r["cost_usd"]),
-                direction=r["direction"],
                 reason=reason(loads(r["totals"], f"totals of {run}")),
             )
         )
@@ -144,17 +140,9 @@ def run(q: Query, run_id: str) -> RunInfo:
     numbers = {k: r[k] for k in ("seed", "created_at", "updated_at", "finished_at")}
     sane(f"run {r['id']}", numbers, r["status"], RUN_STATUSES)
     return RunInfo(
-        id=r["id"],
-        name=r["name"],
-        kind=r["kind"],
-        status=r["status"],
+        **{k: r[k] for k in (*RUN_COLUMNS, "seed", "updated_at")},
         config=loads(r["config"], f"config of run {r['id']}"),
-        seed=r["seed"],
         totals=loads(r["totals"], f"totals of run {r['id']}"),
-        created_at=r["created_at"],
-        updated_at=r["updated_at"],
-        finished_at=r["finished_at"],
-        direction=r["direction"],
     )
 
 
