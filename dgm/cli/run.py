@@ -231,20 +231,14 @@ def run(
     quiet: bool = typer.Option(
         False, "--quiet", help="No live display (the summary is still printed)."
     ),
+    seeds: str | None = typer.Option(
+        None,
+        "--seeds",
+        help="Start the same config once per seed, one run after another, at equal budgets: "
+        "1-5, or 1,4,9 (then `dgm compare` the runs).",
+    ),
 ) -> None:
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""
-    from dgm.session import (
-        check_executor,
-        check_model,
-        check_sandbox,
-        open_session,
-        own_run,
-        plan_session,
-        resume_config,
-        seed_agent_files,
-        start_run,
-    )
-
     overrides = dict(
         model=model,
         api_base=api_base,
@@ -265,6 +259,41 @@ def run(
         seed=seed,
         name=name,
     )
+    if seeds is None:
+        start_or_resume(preset, overrides, settings, archive_opt, quiet, resume)
+        return
+    from dgm.seeds import run_seeds
+
+    run_seeds(
+        seeds,
+        overrides,
+        resume,
+        lambda o: start_or_resume(preset, o, settings, archive_opt, quiet, None),
+    )
+
+
+def start_or_resume(
+    preset: str | None,
+    overrides: dict,
+    settings: list[str] | None,
+    archive_opt: str | None,
+    quiet: bool,
+    resume: str | None,
+) -> tuple[str, str]:
+    """One run, started or resumed, driven to its end: (run id, why it stopped)."""
+    from dgm.heldout import after_run, describe
+    from dgm.session import (
+        check_executor,
+        check_model,
+        check_sandbox,
+        open_session,
+        own_run,
+        plan_session,
+        resume_config,
+        seed_agent_files,
+        start_run,
+    )
+
     if resume is not None and preset is not None:
         raise UserError("give either a preset/config or --resume RUN, not both")
     config = (
@@ -318,6 +347,11 @@ def run(
                 never_ran(archive, run_id, e, fresh=False)
                 raise
         summary(archive, run_id, reason, engine.progress())
+        if reason not in ("interrupted", LEASE_LOST):  # a finished search: score it held out
+            heldout = after_run(archive, run_id, config)
+            if heldout is not None:
+                console.print(plain(describe(heldout)))
+    return run_id, reason
 
 
 def help_text() -> str:
