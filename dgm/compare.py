@@ -16,10 +16,11 @@ group, drawn as the median of its runs with the interquartile band around it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -78,9 +79,11 @@ class Row:
 
 
 def group_of(config: dict[str, object]) -> str:
-    """The config without the keys a seed sweep varies, as a stable string."""
+    """A short digest of the config without the keys a seed sweep varies: equal for the
+    runs of one sweep, different for runs of different configs."""
     kept = {k: v for k, v in config.items() if k not in NOT_GROUPED}
-    return json.dumps(kept, sort_keys=True, default=str)
+    text = json.dumps(kept, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def finish_times(agents: Sequence[AgentInfo], events: Sequence[EventInfo]) -> dict[str, float]:
@@ -167,6 +170,53 @@ def table_row(
     )
 
 
+HEADERS = (
+    "run",
+    "name",
+    "seed",
+    "first",
+    "final best",
+    "held-out",
+    "evaluations",
+    "USD",
+    "evals to 95%",
+    "USD to 95%",
+    "children born",
+    "valid",
+    "duplicate",
+)
+
+
+def cells(r: Row, score: Callable[[float | None], str], usd: Callable[[float], str]) -> list[str]:
+    """The row as text under HEADERS (the CLI's table and the UI's), scores and dollars
+    formatted by the caller's helpers; '-' where there is nothing."""
+
+    def maybe(v: object) -> str:
+        return "-" if v is None else str(v)
+
+    return [
+        r.run_id[:8],
+        r.name,
+        maybe(r.seed),
+        score(r.first_best),
+        score(r.final_best),
+        score(r.heldout_best),
+        str(r.evaluations),
+        usd(r.usd),
+        maybe(r.evaluations_to_95),
+        "-" if r.usd_to_95 is None else usd(r.usd_to_95),
+        str(r.children_born),
+        str(r.children_valid),
+        str(r.children_duplicate),
+    ]
+
+
+def direction_text(direction: str | None) -> str:
+    if direction is None:
+        return "resolved fraction"
+    return f"{direction}: {'lower' if direction == 'min' else 'higher'} is better"
+
+
 @dataclass(frozen=True)
 class Band:
     """A group of runs on one axis: x, and the median and quartiles of best-so-far there."""
@@ -199,14 +249,20 @@ def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
 
 def band(curves: Sequence[RunCurve], axis: Axis) -> Band:
     """The median and interquartile band of the curves (one group) on `axis`, at every x
-    where one of them has a point, over the runs that have started by then."""
-    xs = sorted({p.at(axis) for c in curves for p in c.points})
+    where one of them has a point, from where every run has a first score (before that a
+    median over the runs started so far would climb as the others join). A run with no
+    score at all is left out."""
+    scored = [c for c in curves if c.points]
+    start = max((c.points[0].at(axis) for c in scored), default=0.0)
+    xs = sorted({start} | {p.at(axis) for c in scored for p in c.points if p.at(axis) >= start})
+    if not scored:
+        xs = []
     x_out: list[float] = []
     med: list[float] = []
     low: list[float] = []
     high: list[float] = []
     for x in xs:
-        values = [b for c in curves if (b := best_at(c.points, axis, x)) is not None]
+        values = [b for c in scored if (b := best_at(c.points, axis, x)) is not None]
         q1, q2, q3 = quartiles(values)
         x_out.append(x)
         low.append(q1)
@@ -236,7 +292,9 @@ def raw_band(b: Band, direction: str | None) -> Band:
     """The band in the problem's own numbers; for a 'min' problem the quartiles swap sides."""
     if direction != "min":
         return b
-    return Band(b.group, b.runs, b.x, [-v for v in b.median], [-v for v in b.high], [-v for v in b.low])
+    return Band(
+        b.group, b.runs, b.x, [-v for v in b.median], [-v for v in b.high], [-v for v in b.low]
+    )
 
 
 class CompareArchive(Protocol):

@@ -37,7 +37,9 @@ def parse_seeds(text: str) -> list[int]:
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) is not None else lo
         if hi < lo:
-            raise UserError(f"--seeds {text!r}: the range {part.strip()} runs backwards: give {hi}-{lo}")
+            raise UserError(
+                f"--seeds {text!r}: the range {part.strip()} runs backwards: give {hi}-{lo}"
+            )
         if hi > MAX_SEED:
             raise UserError(f"--seeds {text!r}: {hi} is out of range (at most {MAX_SEED})")
         if hi - lo + 1 > MAX_SEEDS:
@@ -72,13 +74,17 @@ def run_seeds(
         raise UserError("give either --seed or --seeds, not both")
     seeds = parse_seeds(text)
     run_ids: list[str] = []
-    for i, seed in enumerate(seeds, 1):
-        console.print(f"seed {seed} ({i}/{len(seeds)})", style="bold")
-        run_id, reason = start(seed_overrides(overrides, seed))
-        run_ids.append(run_id)
-        if reason == "interrupted":
-            console.print(f"interrupted: the sweep stops after seed {seed}", style="yellow")
-            break
-    print("\n".join(run_ids))
-    console.print(f"compare them: {compare_command(run_ids)}")
+    try:
+        for i, seed in enumerate(seeds, 1):
+            console.print(f"seed {seed} ({i}/{len(seeds)})", style="bold")
+            run_id, reason = start(seed_overrides(overrides, seed))
+            run_ids.append(run_id)
+            if reason == "interrupted":
+                console.print(f"interrupted: the sweep stops after seed {seed}", style="yellow")
+                break
+    finally:  # a sweep that stops on an error still names the runs it made
+        if run_ids:
+            print("\n".join(run_ids))
+        if len(run_ids) > 1:
+            console.print(f"compare them: {compare_command(run_ids)}")
     return run_ids

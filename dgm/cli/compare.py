@@ -18,7 +18,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dgm.cli.common import ArchiveOption, archive_errors, fmt_score, fmt_usd, open_for_browsing, plain
+from dgm.cli.common import (
+    ArchiveOption,
+    archive_errors,
+    fmt_score,
+    fmt_usd,
+    make_console,
+    open_for_browsing,
+    plain,
+)
 from dgm.errors import UserError
 from dgm.outputs import Output, check_file, write_file
 
@@ -36,7 +44,9 @@ def default_out(run_ids: list[str]) -> Path:
 
 
 def compare(
-    runs: list[str] = typer.Argument(..., metavar="RUN...", help="Two or more run ids or prefixes."),
+    runs: list[str] = typer.Argument(
+        ..., metavar="RUN...", help="Two or more run ids or prefixes."
+    ),
     out: Path | None = typer.Option(
         None, "--out", help="The PNG to write (default: dgm-compare/RUN-RUN....png)."
     ),
@@ -69,41 +79,16 @@ def compare(
         }
         print(json.dumps(doc))
         return
-    console.print(table(comparison))
+    make_console().print(table(comparison))
     console.print(plain(f"wrote {path}"))
-    print(path)
 
 
 def table(comparison: Comparison) -> Table:
-    d = comparison.direction
-    shown = "resolved fraction" if d is None else f"{d}: {'lower' if d == 'min' else 'higher'} is better"
-    t = Table(title=f"runs compared (scores {shown})")
-    for col in (
-        "run",
-        "name",
-        "seed",
-        "first",
-        "final best",
-        "held-out",
-        "evals",
-        "USD",
-        "evals to 95%",
-        "USD to 95%",
-        "children born/valid/dup",
-    ):
+    from dgm.compare import HEADERS, cells, direction_text
+
+    t = Table(title=f"runs compared (scores {direction_text(comparison.direction)})")
+    for col in HEADERS:
         t.add_column(col, justify="left" if col in ("run", "name") else "right")
     for r in comparison.rows:
-        t.add_row(
-            plain(r.run_id[:8]),
-            plain(r.name),
-            "-" if r.seed is None else str(r.seed),
-            fmt_score(r.first_best),
-            fmt_score(r.final_best),
-            fmt_score(r.heldout_best),
-            str(r.evaluations),
-            fmt_usd(r.usd),
-            "-" if r.evaluations_to_95 is None else str(r.evaluations_to_95),
-            "-" if r.usd_to_95 is None else fmt_usd(r.usd_to_95),
-            f"{r.children_born}/{r.children_valid}/{r.children_duplicate}",
-        )
+        t.add_row(*(plain(c) for c in cells(r, fmt_score, fmt_usd)))
     return t

@@ -300,7 +300,10 @@ def start_or_resume(
         load_config(preset, overrides, settings or ()) if resume is None else None
     )  # fail before touching the archive
     archive = open_default_archive(archive_opt, create=resume is None)
-    with archive_errors():
+    # Closed when the run ends: a seed sweep opens the archive again for its next run, and
+    # a connection left open beside a new one may lose its file locks (archive.reader
+    # opens and closes the file itself to read its header).
+    with archive, archive_errors():
         run_id = None
         if resume is not None:
             run_id = archive.resolve_run(resume)

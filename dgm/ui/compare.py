@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from archive import Archive, ArchiveError
 from archive.info import objective
-from dgm.compare import Comparison, Row, compare_runs, resolve_runs
+from dgm.compare import HEADERS, Comparison, cells, compare_runs, direction_text, resolve_runs
 from dgm.errors import UserError
 from dgm.ui.html import esc, href, page, run_link, score, usd
 
@@ -42,48 +42,17 @@ def picker(archive: Archive, chosen: list[str]) -> str:
     )
 
 
-def count(value: int | None) -> str:
-    return "-" if value is None else str(value)
-
-
 def table(c: Comparison) -> str:
-    cols = (
-        "run",
-        "name",
-        "seed",
-        "first",
-        "final best",
-        "held-out",
-        "evaluations",
-        "USD",
-        "evals to 95%",
-        "USD to 95%",
-        "children born",
-        "valid",
-        "duplicate",
+    head = "".join(f"<th>{esc(h)}</th>" for h in HEADERS)
+    rows = []
+    for r in c.rows:
+        text = [esc(v) for v in cells(r, score, usd)]
+        text[0] = run_link(r.run_id)
+        rows.append("<tr>" + "".join(f"<td>{v}</td>" for v in text) + "</tr>")
+    return (
+        f'<table class="grid compare"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
     )
-    head = "".join(f"<th>{esc(h)}</th>" for h in cols)
-
-    def row(r: Row) -> str:
-        cells = [
-            run_link(r.run_id),
-            esc(r.name),
-            count(r.seed),
-            score(r.first_best),
-            score(r.final_best),
-            score(r.heldout_best),
-            str(r.evaluations),
-            usd(r.usd),
-            count(r.evaluations_to_95),
-            "-" if r.usd_to_95 is None else usd(r.usd_to_95),
-            str(r.children_born),
-            str(r.children_valid),
-            str(r.children_duplicate),
-        ]
-        return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
-
-    body = "".join(row(r) for r in c.rows)
-    return f'<table class="grid compare"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def compare_page(archive: Archive, given: str | None) -> str:
@@ -98,8 +67,7 @@ def compare_page(archive: Archive, given: str | None) -> str:
         note = ""
     result = ""
     if comparison is not None:
-        d = comparison.direction
-        shown = "resolved fraction" if d is None else f"{d}: {'lower' if d == 'min' else 'higher'} is better"
+        shown = direction_text(comparison.direction)
         chart = href("compare", "chart.png", runs=",".join(chosen))
         result = (
             f"<h2>Best so far (scores {esc(shown)})</h2>"

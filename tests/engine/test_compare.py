@@ -11,7 +11,7 @@ from archive import open_archive
 from dgm.compare import band, compare_runs, groups, quartiles, raw_band, resolve_runs
 from dgm.errors import UserError
 from tests.ui import compare_sample
-from tests.ui.compare_sample import CALL_USD, Sample
+from tests.ui.compare_sample import CALL_USD
 
 
 @pytest.fixture

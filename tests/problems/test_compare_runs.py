@@ -34,7 +34,7 @@ PROBLEM = {
     "heldout": ["heldout.json"],
 }
 PROGRAM = "BONUS = 0.0\n\n\ndef value():\n    return 10.0 - BONUS\n"
-EVALUATOR = '''import importlib.util
+EVALUATOR = """import importlib.util
 import json
 import os
 from pathlib import Path
@@ -48,7 +48,7 @@ def evaluate(program_path):
     if os.environ.get("DGM_SPLIT") == "heldout":
         loss *= json.loads((Path(__file__).parent / "heldout.json").read_text())["factor"]
     return {"loss": loss}
-'''
+"""
 EDIT = (
     "problem/p.py\n<<<<<<< SEARCH\ndef value():\n=======\n"
     "BONUS += 1.0\n\n\ndef value():\n>>>>>>> REPLACE\n"
@@ -134,7 +134,9 @@ def test_problem_score_heldout_scores_a_program_on_the_split(
     tmp, _ = sweep
     program = tmp_path / "better.py"
     program.write_text("BONUS = 3.0\n\n\ndef value():\n    return 10.0 - BONUS\n")
-    train = dgm("problem", "score", str(tmp / "steps"), "--program", str(program), "--json", cwd=tmp)
+    train = dgm(
+        "problem", "score", str(tmp / "steps"), "--program", str(program), "--json", cwd=tmp
+    )
     held = dgm(
         "problem", "score", str(tmp / "steps"), "--program", str(program), "--heldout", "--json",
         cwd=tmp,
@@ -180,9 +182,12 @@ def test_compare_draws_the_runs_and_its_table_is_the_archives(
     assert again.returncode == 2 and "already exists" in again.stderr
     table = dgm("compare", *ids, cwd=tmp)
     assert table.returncode == 0, table.stderr
-    written = Path(tmp / table.stdout.strip())
+    written = tmp / table.stderr.split("wrote ", 1)[1].strip()
     assert written.parent.name == "dgm-compare" and written.stat().st_size > 10_000
-    assert "evals to 95%" in table.stderr and "min: lower is better" in table.stderr
+    assert "evals to 95%" in table.stdout and "min: lower is better" in table.stdout
+    for run_id in ids:  # one row per run, whole
+        row = next(ln for ln in table.stdout.splitlines() if run_id[:8] in ln)
+        assert f"{rows[run_id]['final_best']:.3f}" in row
 
 
 @pytest.mark.local_model

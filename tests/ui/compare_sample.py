@@ -29,9 +29,7 @@ class Sample:
 
 def add_run(archive: Archive, seed: int, operator: str, children: list[float | None]) -> str:
     config = {"problem": "/p", "operator": operator, "max_iterations": 4, "seed": seed}
-    run = archive.create_run(
-        f"{operator}-p-seed{seed}", config=config, seed=seed, direction="min"
-    )
+    run = archive.create_run(f"{operator}-p-seed{seed}", config=config, seed=seed, direction="min")
     parent = add_agent(archive, run, None, SEED_SCORE, 0)
     for i, raw in enumerate(children, 1):
         archive.record_llm_call(
@@ -40,6 +38,7 @@ def add_run(archive: Archive, seed: int, operator: str, children: list[float | N
         child = add_agent(archive, run, parent, raw, i)
         if raw is not None:
             parent = child
+    archive.set_run_status(run, "finished")
     return run
 
 
@@ -53,7 +52,9 @@ def add_agent(archive: Archive, run: str, parent: str | None, raw: float | None,
     archive.record_evaluation(agent, "p", 1, "problem", True, raw, {}, 0.5)
     archive.set_agent_score(agent, "problem", -raw)  # fitness of a 'min' problem
     archive.set_agent_status(agent, "evaluated")
-    archive.append_event(run, "agent_finalised", {"agent": agent, "score": -raw, "status": "evaluated"})
+    archive.append_event(
+        run, "agent_finalised", {"agent": agent, "score": -raw, "status": "evaluated"}
+    )
     return agent
 
 
@@ -65,8 +66,15 @@ def build(archive: Archive) -> Sample:
         archive.append_event(
             run,
             KIND,
-            {"agent": best.id, "ok": True, "score": -best.score + 0.5, "failure": None,
-             "run_score": -best.score, "metrics": {}, "duration_s": 0.1},
+            {
+                "agent": best.id,
+                "ok": True,
+                "score": -best.score + 0.5,
+                "failure": None,
+                "run_score": -best.score,
+                "metrics": {},
+                "duration_s": 0.1,
+            },
         )
     other = add_run(archive, 1, "line_edit", OTHER)
     return Sample(sweep, other)

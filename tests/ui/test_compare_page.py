@@ -33,12 +33,13 @@ def test_tick_runs_and_compare_them(tmp_path: Path, browser: Any, shots: Path) -
         table = wait_for(browser, "table.compare")
         rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
         assert len(rows) == 4
-        first = [td.text for td in rows[0].find_elements(By.TAG_NAME, "td")]
+        (row,) = table.find_elements(By.XPATH, f'.//tr[td/a[@href="/runs/{s.sweep[0]}"]]')
+        first = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
         # seed 1's run: first 10, final best 5 (a 'min' problem, raw), held-out 5.5,
         # 4 evaluations to 95% of its gain, 4 children born, 3 valid, 1 duplicate
         assert first[2:6] == ["1", "10.000", "5.000", "5.500"]
         assert first[8] == "4" and first[10:] == ["4", "3", "1"]
-        assert "min: lower is better" in browser.find_element(By.TAG_NAME, "main").text
+        assert "min: lower is better" in browser.find_element(By.TAG_NAME, "main").text.lower()
         img = wait_for(browser, "img.compare-chart")
         loaded = "return arguments[0].complete && arguments[0].naturalWidth"
         assert browser.execute_script(loaded, img) > 1000  # the PNG arrived and decoded
@@ -59,7 +60,7 @@ def test_the_chart_is_a_png_and_a_bad_selection_is_a_note(tmp_path: Path) -> Non
         with urllib.request.urlopen(f"{base}/compare?runs={s.other}") as r:
             page = r.read().decode()
         assert "dgm compare needs two or more runs (got 1)" in page
-        assert "<table class=\"grid compare\"" not in page
+        assert '<table class="grid compare"' not in page
         try:
             urllib.request.urlopen(f"{base}/compare/chart.png?runs={s.other}")
             raise AssertionError("one run drew a chart")
