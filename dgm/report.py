@@ -422,6 +422,11 @@ def plot_compare(comparison: Comparison, path: Path | IO[bytes]) -> None:
     }
     colours = plt.get_cmap("tab10")
     for ax, axis in zip(axes, AXES, strict=True):
+        if axis == "usd" and not any(r.usd > 0 for r in comparison.rows):
+            # every point would sit at $0: a vertical line that says nothing
+            ax.text(0.5, 0.5, "no priced LLM calls ($0)", ha="center", transform=ax.transAxes)
+            ax.set_xlabel(xlabels[axis])
+            continue
         for i, curves in enumerate(groups(comparison.curves)):
             b = raw_band(band(curves, axis), direction)
             scale = 60.0 if axis == "seconds" else 1.0

@@ -351,7 +351,8 @@ def start_or_resume(
                 raise
         summary(archive, run_id, reason, engine.progress())
         if reason not in ("interrupted", LEASE_LOST):  # a finished search: score it held out
-            heldout = after_run(archive, run_id, config)
+            with console.status("scoring the best program on the held-out split"):
+                heldout = after_run(archive, run_id, config)
             if heldout is not None:
                 console.print(plain(describe(heldout)))
     return run_id, reason

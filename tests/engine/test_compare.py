@@ -10,6 +10,7 @@ import pytest
 from archive import open_archive
 from dgm.compare import band, compare_runs, groups, quartiles, raw_band, resolve_runs
 from dgm.errors import UserError
+from dgm.seeds import parse_seeds, seed_overrides
 from tests.ui import compare_sample
 from tests.ui.compare_sample import CALL_USD
 
@@ -76,3 +77,11 @@ def test_bad_selections_are_user_errors(sample: tuple, tmp_path: Path) -> None:
     suite = archive.create_run("suite-run", config={"suite": "swe-mini"})
     with pytest.raises(UserError, match="different directions"):
         compare_runs(archive, [s.other, suite])
+
+
+def test_seeds_are_ranges_and_lists_each_once_in_order() -> None:
+    assert parse_seeds("1-5") == [1, 2, 3, 4, 5]
+    assert parse_seeds("3, 1-2,3,9") == [3, 1, 2, 9]
+    assert parse_seeds("0") == [0]
+    assert seed_overrides({"name": "sweep", "seed": None}, 4) == {"name": "sweep-seed4", "seed": 4}
+    assert seed_overrides({"name": None, "seed": None}, 4)["name"] is None
