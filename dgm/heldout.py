@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from archive.info import AgentInfo, EventInfo, objective
-from benchmarks.problems import Evaluation, Evaluator, Problem, ProblemError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the scoring needs the sandbox; reading a run's score (reports) does not
+    from benchmarks.problems import Evaluation, Problem
     from dgm.config import RunConfig
     from sandbox import SandboxBackend
 
@@ -57,6 +57,8 @@ def has_heldout(problem: Problem) -> bool:
 
 def check_heldout(problem: Problem) -> None:
     """A ProblemError naming what to do when the problem has no held-out split."""
+    from benchmarks.problems import ProblemError
+
     if problem.layout != "dgm":
         raise ProblemError(
             f"problem {problem.name} is in {problem.layout}'s layout, which has no held-out split "
@@ -72,6 +74,8 @@ def check_heldout(problem: Problem) -> None:
 
 def score_program(problem: Problem, backend: SandboxBackend, program: dict[str, str]) -> Evaluation:
     """`program` (sandbox path -> source) scored on the held-out split, in the sandbox."""
+    from benchmarks.problems import Evaluator
+
     check_heldout(problem)
     return Evaluator(problem, backend, "heldout").evaluate(program)
 
@@ -136,7 +140,7 @@ def after_run(archive: RunArchive, run_id: str, config: RunConfig) -> HeldoutSco
     """`dgm run`'s end-of-run step: a problem run's best program on the held-out split.
     None when there is nothing to score: a suite run, a STOP run (its agents are
     improvers, and STOP scores their results on the split itself), a problem without one."""
-    from benchmarks.problems import open_problem_backend
+    from benchmarks.problems import Evaluation, open_problem_backend
     from dgm.problem_run import load_problem
     from sandbox import SandboxError
 
