@@ -145,6 +145,15 @@ def test_problem_score_heldout_scores_a_program_on_the_split(
     t, h = json.loads(train.stdout), json.loads(held.stdout)
     assert (t["split"], t["score"]) == ("train", 7.0)
     assert (h["split"], h["score"]) == ("heldout", 14.0)
+    # finite in training, infinite once the held-out split doubles it: a failure, as ever
+    program.write_text("def value():\n    return 1e308\n")
+    held = dgm(
+        "problem", "score", str(tmp / "steps"), "--program", str(program), "--heldout", "--json",
+        cwd=tmp,
+    )  # fmt: skip
+    failed = json.loads(held.stdout)
+    assert held.returncode == 1 and not failed["ok"] and failed["score"] is None
+    assert "not a finite number" in failed["failure"]
 
 
 def test_compare_draws_the_runs_and_its_table_is_the_archives(
