@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -29,7 +29,11 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from archive.info import objective  # noqa: E402
 from dgm.display import fmt_usd  # noqa: E402
+from dgm.heldout import HeldoutScore, describe, latest  # noqa: E402
 from dgm.outputs import Output, write_folder  # noqa: E402
+
+if TYPE_CHECKING:
+    from dgm.compare import Comparison
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,7 @@ def markdown(
     events: list[Any],
     calls: list[Any],
     reflections: list[Any] | None = None,
+    heldout: HeldoutScore | None = None,
 ) -> str:
     admitted = [a for a in agents if a.status == "evaluated"]
     statuses = Counter(a.status for a in agents)
@@ -279,6 +284,7 @@ def markdown(
         else "- best: none yet",
         f"- seed score: {fmt(agents[0].score) if agents else '-'}; archive mean: "
         f"{fmt(sum(a.score or 0 for a in admitted) / len(admitted)) if admitted else '-'}",
+        *([f"- {describe(heldout)}, on the problem's held-out split"] if heldout else []),
         "",
         "![progress](progress.png)",
         "",
@@ -391,7 +397,7 @@ def report_files(archive: Any, run_id: str) -> dict[str, bytes]:
         buf = io.BytesIO()
         draw(buf)
         plots[name] = buf.getvalue()
-    report = markdown(run, agents, lineage, events, calls, reflections)
+    report = markdown(run, agents, lineage, events, calls, reflections, latest(events))
     return {"report.md": report.encode(), **plots}
 
 
@@ -400,3 +406,52 @@ def write_report(archive: Any, run_id: str, out: Path | Output, make_parents: bo
     target = out if isinstance(out, Output) else Output(out, "--out")
     write_folder(target, report_files(archive, run_id), make_parents)
     return target.path / "report.md"
+
+
+def plot_compare(comparison: Comparison, path: Path | IO[bytes]) -> None:
+    """`dgm compare`'s figure: best so far against evaluations, dollars and wall time, one
+    line per run, or per seed sweep its median with the interquartile band (dgm.compare)."""
+    from dgm.compare import AXES, band, group_label, groups, raw_band
+
+    direction = comparison.direction
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), sharey=True)
+    xlabels = {
+        "evaluations": "evaluations",
+        "usd": "USD spent",
+        "seconds": "minutes since the run started",
+    }
+    colours = plt.get_cmap("tab10")
+    for ax, axis in zip(axes, AXES, strict=True):
+        if axis == "usd" and not any(r.usd > 0 for r in comparison.rows):
+            # every point would sit at $0: a vertical line that says nothing
+            ax.text(0.5, 0.5, "no priced LLM calls ($0)", ha="center", transform=ax.transAxes)
+            ax.set_xlabel(xlabels[axis])
+            continue
+        for i, curves in enumerate(groups(comparison.curves)):
+            b = raw_band(band(curves, axis), direction)
+            scale = 60.0 if axis == "seconds" else 1.0
+            x = [v / scale for v in b.x]
+            colour = colours(i % 10)
+            ax.step(x, b.median, where="post", lw=2, color=colour, label=group_label(curves))
+            ax.plot(x, b.median, "o", ms=3, color=colour)  # one point draws no line
+            if len(curves) > 1:
+                ax.fill_between(x, b.low, b.high, step="post", color=colour, alpha=0.2, lw=0)
+        ax.set_xlabel(xlabels[axis])
+        if axis == "evaluations":
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    if direction is None:
+        axes[0].set_ylabel("best so far (resolved fraction)")
+    else:
+        better = "lower" if direction == "min" else "higher"
+        axes[0].set_ylabel(f"best so far ({better} is better)")
+    axes[0].legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
+def compare_png(comparison: Comparison) -> bytes:
+    buf = io.BytesIO()
+    plot_compare(comparison, buf)
+    return buf.getvalue()

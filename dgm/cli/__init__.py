@@ -33,6 +33,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sandbox": ("dgm.cli.sandbox", "app", "Build, check and poke the sandbox."),
     "llm": ("dgm.cli.llm", "app", "The LLM gateway: serve, chat, usage."),
     "report": ("dgm.cli.report", "report", "Write a run's report: markdown and plots."),
+    "compare": (
+        "dgm.cli.compare",
+        "compare",
+        "Compare runs: best so far against evaluations, dollars, time; a table.",
+    ),
     "problem": ("dgm.cli.problem", "app", "Score programs against a problem's evaluator."),
     "cluster": ("dgm.cli.cluster", "app", "Start or stop a local multi-node Ray cluster."),
     "ui": (

@@ -1,4 +1,5 @@
-"""`dgm problem`: score a problem's seed program, or a given one, in the sandbox."""
+"""`dgm problem`: score a problem's seed program, or a given one, in the sandbox (on its
+training data, or with --heldout on its held-out split)."""
 
 from __future__ import annotations
 
@@ -39,10 +40,18 @@ def score(
     backend: Annotated[
         str, typer.Option("--backend", help="Sandbox backend: docker or local.")
     ] = "docker",
+    heldout: Annotated[
+        bool,
+        typer.Option(
+            "--heldout",
+            help="Score on the problem's held-out split (its `heldout:` files, DGM_SPLIT=heldout).",
+        ),
+    ] = False,
 ) -> None:
     """Score the problem's seed program (or --program) with its evaluator, in the sandbox."""
     from benchmarks.problems import Evaluator, ProblemError, load, open_problem_backend
     from dgm.config import MAX_SECONDS
+    from dgm.heldout import check_heldout
     from sandbox import SandboxError
 
     if timeout is not None:
@@ -50,6 +59,8 @@ def score(
 
     try:
         problem = load(path)
+        if heldout:
+            check_heldout(problem)  # before the sandbox starts
         if timeout is not None:
             problem.timeout_s = timeout
         candidate = problem.seed()
@@ -66,10 +77,15 @@ def score(
         with open_problem_backend(
             problem, backend, pool_size=1, run_label="problem-score", step=note
         ) as be:
-            result = Evaluator(problem, be).evaluate(candidate)
+            result = Evaluator(problem, be, "heldout" if heldout else "train").evaluate(candidate)
     except (ProblemError, SandboxError) as e:
         raise UserError(str(e)) from None
-    report = {"problem": problem.name, "layout": problem.layout, **result.model_dump()}
+    report = {
+        "problem": problem.name,
+        "layout": problem.layout,
+        "split": "heldout" if heldout else "train",
+        **result.model_dump(),
+    }
     typer.echo(json.dumps(report) if json_out else json.dumps(report, indent=2))
     if not result.ok:
         raise typer.Exit(1)

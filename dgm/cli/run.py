@@ -231,20 +231,14 @@ def run(
     quiet: bool = typer.Option(
         False, "--quiet", help="No live display (the summary is still printed)."
     ),
+    seeds: str | None = typer.Option(
+        None,
+        "--seeds",
+        help="Start the same config once per seed, one run after another, at equal budgets: "
+        "1-5, or 1,4,9 (then `dgm compare` the runs).",
+    ),
 ) -> None:
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""
-    from dgm.session import (
-        check_executor,
-        check_model,
-        check_sandbox,
-        open_session,
-        own_run,
-        resume_config,
-        start_run,
-    )
-    from dgm.suite_run import seed_agent_files
-    from dgm.target import plan_target
-
     overrides = dict(
         model=model,
         api_base=api_base,
@@ -265,13 +259,51 @@ def run(
         seed=seed,
         name=name,
     )
+    if seeds is None:
+        start_or_resume(preset, overrides, settings, archive_opt, quiet, resume)
+        return
+    from dgm.seeds import run_seeds
+
+    run_seeds(
+        seeds,
+        overrides,
+        resume,
+        lambda o: start_or_resume(preset, o, settings, archive_opt, quiet, None),
+    )
+
+
+def start_or_resume(
+    preset: str | None,
+    overrides: dict,
+    settings: list[str] | None,
+    archive_opt: str | None,
+    quiet: bool,
+    resume: str | None,
+) -> tuple[str, str]:
+    """One run, started or resumed, driven to its end: (run id, why it stopped)."""
+    from dgm.heldout import after_run, describe
+    from dgm.session import (
+        check_executor,
+        check_model,
+        check_sandbox,
+        open_session,
+        own_run,
+        resume_config,
+        start_run,
+    )
+    from dgm.suite_run import seed_agent_files
+    from dgm.target import plan_target
+
     if resume is not None and preset is not None:
         raise UserError("give either a preset/config or --resume RUN, not both")
     config = (
         load_config(preset, overrides, settings or ()) if resume is None else None
     )  # fail before touching the archive
     archive = open_default_archive(archive_opt, create=resume is None)
-    with archive_errors():
+    # Closed when the run ends: a seed sweep opens the archive again for its next run, and
+    # a connection left open beside a new one may lose its file locks (archive.reader
+    # opens and closes the file itself to read its header).
+    with archive, archive_errors():
         run_id = None
         if resume is not None:
             run_id = archive.resolve_run(resume)
@@ -318,6 +350,12 @@ def run(
                 never_ran(archive, run_id, e, fresh=False)
                 raise
         summary(archive, run_id, reason, engine.progress())
+        if reason not in ("interrupted", LEASE_LOST):  # a finished search: score it held out
+            with console.status("scoring the best program on the held-out split"):
+                heldout = after_run(archive, run_id, config)
+            if heldout is not None:
+                console.print(plain(describe(heldout)))
+    return run_id, reason
 
 
 def help_text() -> str:

@@ -59,7 +59,10 @@ def runs_table(runs: list[RunSummary]) -> str:
 
 
 def runs_page(archive: Archive) -> str:
-    body = f'<h1>Runs</h1><div class="live" data-section="runs">{runs_table(archive.runs())}</div>'
+    body = (
+        f'<h1>Runs</h1><p><a href="{href("compare")}">Compare runs</a></p>'
+        f'<div class="live" data-section="runs">{runs_table(archive.runs())}</div>'
+    )
     return page("runs", body, data=f'data-live="{href("live")}"')
 
 

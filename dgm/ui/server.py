@@ -23,7 +23,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from archive import Archive, ArchiveError, ui_queries
-from dgm.ui import pages, treedata
+from dgm.errors import UserError
+from dgm.ui import compare, pages, treedata
 from dgm.ui.html import esc, page
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,8 @@ class App:
         routes: list[tuple[tuple[str, ...], Callable[..., Response]]] = [
             ((), lambda: Response(303, b"", "text/plain", {"Location": "/runs"})),
             (("runs",), lambda: html(pages.runs_page(self.archive))),
+            (("compare",), lambda: html(compare.compare_page(self.archive, query.get("runs")))),
+            (("compare", "chart.png"), lambda: self.compare_chart(query.get("runs"))),
             (("live",), lambda: self.runs_live(query.get("v"))),
             (("runs", "*"), lambda r: self.run(r)),
             (("runs", "*", "live"), lambda r: self.run_live(r, query.get("v"))),
@@ -180,6 +183,12 @@ class App:
             raise ArchiveError(f"{seq!r} is not an evaluation number")
         return html(pages.evaluation_page(self.archive, self.agent_id(agent), int(seq)))
 
+    def compare_chart(self, runs: str | None) -> Response:
+        try:
+            return Response(200, compare.chart_png(self.archive, runs), "image/png")
+        except UserError as e:
+            return Response(400, f"{e}\n".encode(), "text/plain; charset=utf-8")
+
     def static(self, name: str) -> Response:
         if name not in STATIC:
             raise ArchiveError(f"no static file {name!r}")
@@ -196,7 +205,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
         url = urlsplit(self.path)
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        # A repeated parameter (the compare form's `runs` checkboxes) arrives comma-joined.
+        query = {k: ",".join(v) for k, v in parse_qs(url.query).items()}
         denied = self.server.check_access(
             self.headers.get("Host", ""), self.headers.get("Cookie", ""), query
         )

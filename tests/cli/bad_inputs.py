@@ -56,6 +56,12 @@ CASES: list[Case] = [
         "'seed': out of range (got 99999999999999999999999999; valid: at least 0",
     ),
     c("run --seed -1", "'seed': out of range (got -1"),
+    c("run --seeds 1-x", "--seeds '1-x': '1-x' is not a seed or a range"),
+    c("run --seeds 5-1", "the range 5-1 runs backwards: give 1-5"),
+    c("run --seeds ,", "is not a seed or a range"),
+    c("run --seeds 1-100000", "more than 100 seeds"),
+    c("run --seeds 1-3 --seed 2", "give either --seed or --seeds, not both"),
+    c("run --seeds 1-3 --resume {run}", "--seeds starts new runs: drop --resume"),
     # a key in the URL would be stored with the run's config: refused, and masked in the error
     c("run --api-base http://u:hunter22pw@h:8000/v1", "'api_base': the URL holds a credential"),
     c(
@@ -147,6 +153,15 @@ CASES: list[Case] = [
     c("archive best twin", "2 runs are named 'twin'"),
     c("archive export nope out", "no agent matches 'nope'"),
     c("archive export {agent} empty-dir/.keep", "is a file: give a folder path"),
+    # -- dgm compare -------------------------------------------------------------------------
+    c("compare nope {run}", "no run matches 'nope'"),
+    c("compare {run}", "dgm compare needs two or more runs (got 1)"),
+    c("compare {run} {run}", "is given twice: name each run once"),
+    c("compare {run} twin", "2 runs are named 'twin'"),
+    c("compare {run} {bench} --out empty-dir", "is a folder: give a file path"),
+    c("compare {run} {bench} --out log.txt", "--out log.txt already exists"),
+    c("compare {run} {bench} --out a.db --force", "is the archive itself"),
+    c("compare {run} {bench} --archive missing.db", "no archive at"),
     # -- dgm report --------------------------------------------------------------------------
     c("report nope", "no run matches 'nope'"),
     c("report twin", "2 runs are named 'twin'"),
@@ -319,6 +334,7 @@ CASES: list[Case] = [
     c("problem score tsp_constructive --program empty-dir", "no such file"),
     c("problem score tsp_constructive --program binary.json", "is not UTF-8 text"),
     c("problem score tsp_constructive --backend vm", "unknown sandbox backend 'vm'"),
+    c("problem score tsp_constructive --heldout", "declares no held-out split"),
 ]
 
 # Click's own usage errors: exit 2 and no traceback now; one line with startup's main().
