@@ -5,6 +5,7 @@ has a parent to expand). A short run within its budget, and kill -9 then --resum
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
@@ -63,7 +64,12 @@ def test_a_short_hgm_run_evaluates_task_by_task_within_its_budget(tmp_path: Path
     assert final.payload["agent"] in {a.id for a in agents}
     assert final.payload["evaluated"] >= 2
     assert archive.run(run.id).status == "stopped"
-    assert "evaluation budget of 8 reached" in " ".join(proc.stderr.split())  # rich wraps
+    shown = " ".join(proc.stderr.split())  # rich wraps the summary's lines
+    assert "evaluation budget of 8 reached" in shown
+    assert re.search(rf"hgm final\W+{final.payload['agent']} posterior mean", shown)
+    report = dgm("report", run.id, "--out", str(tmp_path / "report"), cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert run.id in (tmp_path / "report" / "report.md").read_text()
 
 
 def test_kill_9_then_resume_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
