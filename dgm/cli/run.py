@@ -303,7 +303,7 @@ def run(
             target = f"problem {config.problem}" if config.problem else f"suite {config.suite}"
             console.print(
                 plain(
-                    f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, {target})"
+                    f"run {run_id} started ({config.operator}, {'hgm' if config.hgm else config.selector}, model {config.model}, {target})"
                 )
             )
         with ExitStack() as stack:
