@@ -174,3 +174,25 @@ def test_same_seed_same_run(harness: Harness, tmp_path_factory: pytest.TempPathF
 def test_hgm_refuses_a_problem_run() -> None:
     with pytest.raises(ValueError, match="hgm schedules a suite's tasks"):
         config(hgm=HGMSettings(), problem="x", operator="reevo")
+
+
+def test_several_workers_count_what_is_in_flight(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("dgm.loop.Scheduler", Recording)
+    Recording.calls = []
+    cfg = hgm_config(workers=3)
+    run = harness.new_run(cfg)
+    reason, _ = harness.run(run, cfg, ANSWERS, seed=KNOWS_T1)
+    assert reason == "evaluation budget of 24 reached"
+    calls = [c for c in Recording.calls if c.decision is not None]
+    expands = 0
+    for i, c in enumerate(calls):
+        # N counts evaluations dispatched, in flight included; the tree, plus the
+        # expansions in flight, is every expansion decided so far (none fails here).
+        assert c.dispatched == sum(isinstance(d.decision, hgm.Evaluate) for d in calls[:i])
+        assert len(c.nodes) + c.pending == 1 + expands
+        expands += isinstance(c.decision, hgm.Expand)
+    assert any(c.pending > 0 for c in calls), "an expansion was in flight at some decision"
+    pairs = harness.evaluated_pairs(run)
+    assert len(pairs) == len(set(pairs)) == 24
