@@ -149,6 +149,26 @@ class ReEvoSettings(BaseModel):
     )
 
 
+class HGMSettings(BaseModel):
+    """HGM's scheduler (dgm/hgm.py; metauto-ai/HGM config.yaml's defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alpha: float = Field(
+        default=0.6,
+        gt=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Expand while N ** alpha >= (agents - 1) + pending expansions, N the task evaluations dispatched.",
+    )
+    min_results_for_final: int = Field(
+        default=10,
+        ge=1,
+        le=MAX_COUNT,
+        description="Task results an agent needs (or every task, if fewer) to be returned as the run's best.",
+    )
+
+
 class RunConfig(BaseModel):
     """Everything that defines a run. Stored with the run; a resume reuses it verbatim."""
 
@@ -299,6 +319,10 @@ class RunConfig(BaseModel):
         default_factory=StopBudgets,
         description="STOP (operator stop): downstream runs per meta-utility and each run's budgets.",
     )
+    hgm: HGMSettings | None = Field(
+        default=None,
+        description="Set: HGM's scheduler decides each job, task by task over every stage's tasks (no gates, no selector); unset: staged evaluation.",
+    )
 
     _numbers = field_validator(
         "workers",
@@ -354,6 +378,8 @@ class RunConfig(BaseModel):
             raise ValueError(
                 f"operator {self.operator} evolves a problem's program: give --problem PATH"
             )
+        if self.hgm is not None and self.problem is not None:
+            raise ValueError("hgm schedules a suite's tasks one by one: use it without --problem")
         return self
 
 

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dgm.config import RunConfig
+from dgm.hgm import Evaluate, Expand, Scheduler
 from dgm.mutators import Chat, EvalView, Mutation, MutationContext, Mutator, Parent
 from dgm.mutators.admission import rejection
 from dgm.mutators.operators import OPERATORS
@@ -138,6 +139,31 @@ class Schedule(Protocol):
         ...
 
 
+class Policy(Protocol):
+    """A search that decides every job itself, one task evaluation at a time (HGM's
+    scheduler, dgm/hgm.py): the loop asks it what each free worker does next, over one
+    stage holding every stage's tasks (no gates). Selector, stages' thresholds and the
+    evaluation order of the staged loop do not apply."""
+
+    name: str
+
+    def decide(
+        self,
+        candidates: Sequence[Candidate],
+        open_tasks: Mapping[str, tuple[str, ...]],
+        dispatched: int,
+        pending_expansions: int,
+        may_expand: bool,
+        step: int,
+    ) -> Expand | Evaluate | None:
+        """The next job, or None to wait; `step` numbers the decision (seeds its draws)."""
+        ...
+
+    def final(self, candidates: Sequence[Candidate]) -> dict[str, object]:
+        """The agent the run returns and why (recorded as an event at the end)."""
+        ...
+
+
 @dataclass(frozen=True)
 class StagePlan:
     name: str
@@ -168,6 +194,7 @@ class EvalJob:
 @dataclass(frozen=True)
 class ExpandJob:
     iteration: int
+    parent: str | None = None  # chosen by a Policy when it decided to expand
 
 
 @dataclass
@@ -228,6 +255,11 @@ class Engine:
         self.admit = admit
         self.schedule = mutator if isinstance(mutator, Schedule) else None
         self.expanding = 0  # expansions in flight (a Schedule's barrier waits for them)
+        self.policy: Policy | None = None
+        if config.hgm is not None:  # every stage's tasks in one ungated stage, task by task
+            tasks = tuple(dict.fromkeys(t for s in self.stages for t in s.task_ids))
+            self.stages = [StagePlan("hgm", tasks, 0.0)]
+            self.policy = Scheduler(config.hgm, config.seed, len(tasks))
 
         self.pending: dict[str, AgentState] = {}  # insertion order = creation order
         self.scores: dict[str, float] = {}  # admitted candidates' final scores
@@ -374,6 +406,8 @@ class Engine:
             self.stop_reason = self.budget_reason()
         if self.stop_reason is not None:
             return None
+        if self.policy is not None:
+            return self.policy_job(self.policy)
         for state in self.pending.values():
             job = self.next_task(state)
             if job is not None:
@@ -388,6 +422,30 @@ class Engine:
             self.expanding += 1
             return ExpandJob(self.iterations_started)
         return None
+
+    def policy_job(self, policy: Policy) -> EvalJob | ExpandJob | None:
+        stage = self.stages[0]
+        open_tasks = {
+            a: tuple(t for t in stage.task_ids if t not in s.done and t not in s.in_flight)
+            for a, s in self.pending.items()
+        }
+        decision = policy.decide(
+            self.archive.candidate_stats(self.run_id),
+            open_tasks,
+            dispatched=self.evaluations_started,
+            pending_expansions=self.expanding,
+            may_expand=self.iterations_started < self.max_iterations(),
+            step=self.evaluations_started + self.iterations_started,  # replayed on resume
+        )
+        if isinstance(decision, Expand):
+            self.iterations_started += 1
+            self.expanding += 1
+            return ExpandJob(self.iterations_started, decision.parent_id)
+        if decision is None:
+            return None
+        self.pending[decision.agent_id].in_flight.add(decision.task_id)
+        self.evaluations_started += 1
+        return EvalJob(decision.agent_id, decision.task_id, stage.name)
 
     def max_iterations(self) -> int:
         """`max_iterations`, and ReEvo's `max_fe`: every child (or failed expansion) costs
@@ -518,7 +576,7 @@ class Engine:
 
     async def expand(self, worker: int, job: ExpandJob, pool: ThreadPoolExecutor) -> None:
         loop = asyncio.get_running_loop()
-        picked = self.pick_parents(job.iteration)
+        picked = [job.parent] if job.parent else self.pick_parents(job.iteration)
         if not picked or isinstance(
             picked, str
         ):  # a selector always finds one while self.scores is non-empty; a
@@ -613,6 +671,9 @@ class Engine:
             ) as pool:
                 await asyncio.gather(*(self.worker(i, pool) for i in range(self.config.workers)))
             reason, status = self.end_reason()
+            if self.policy is not None:
+                final = self.policy.final(self.archive.candidate_stats(self.run_id))
+                self.event(f"{self.policy.name}_final", **final)
             self.event("session_stopped", reason=reason, status=status)
         finally:
             self._events.close()

@@ -61,6 +61,19 @@ class Candidate(Protocol):
     def n_evaluated(self) -> int: ...
 
 
+class Evidence(Protocol):
+    """An agent's own task results and its place in the tree (what clade pooling needs)."""
+
+    @property
+    def agent_id(self) -> str: ...
+    @property
+    def parent_id(self) -> str | None: ...
+    @property
+    def n_resolved(self) -> int: ...
+    @property
+    def n_evaluated(self) -> int: ...
+
+
 Selector = Callable[[Sequence[Candidate], random.Random, int], list[str]]
 
 ELIGIBLE_STATUS: AgentStatus = "evaluated"
@@ -121,7 +134,7 @@ def uniform(candidates: Sequence[Candidate], rng: random.Random, k: int) -> list
     return [c.agent_id for c in rng.choices(pool, k=k)]
 
 
-def clade_counts(candidates: Sequence[Candidate]) -> dict[str, tuple[int, int]]:
+def clade_counts(candidates: Sequence[Evidence]) -> dict[str, tuple[int, int]]:
     """(resolved, evaluated) pooled over each node's clade (itself and all descendants)."""
     children: dict[str | None, list[str]] = {}
     own: dict[str, tuple[int, int]] = {}

@@ -144,6 +144,15 @@ def summary(archive: Archive, run_id: str, reason: str, p: Progress) -> None:
         "best",
         "-" if best is None else f"{best.id} score {fmt(objective(best.score, direction))}{shown}",
     )
+    for final in archive.events(run_id, kinds=["hgm_final"])[-1:]:  # HGM's answer (dgm/hgm.py)
+        f = final.payload
+        table.add_row(
+            "hgm final",
+            "-"
+            if f.get("agent") is None
+            else f"{f['agent']} posterior mean {f['posterior_mean']} "
+            f"({f['resolved']}/{f['evaluated']} resolved)",
+        )
     table.add_row("mean", fmt(p.mean))
     table.add_row("cost", f"${p.usd_spent:.4f}")
     console.print(table)
@@ -326,7 +335,7 @@ def start_or_resume(
             target = plan.describe()
             console.print(
                 plain(
-                    f"run {run_id} started ({config.operator}, {config.selector}, model {config.model}, {target})"
+                    f"run {run_id} started ({config.operator}, {'hgm' if config.hgm else config.selector}, model {config.model}, {target})"
                 )
             )
         with ExitStack() as stack:

@@ -87,7 +87,7 @@ def test_invalid_config_is_one_line_naming_the_field(overrides: dict, message: s
 def test_unknown_preset_and_bad_yaml(tmp_path: Path) -> None:
     with pytest.raises(
         UserError,
-        match=r"no preset or config file 'nope': use one of \[dgm, dgm-paper, reevo, stop\] or a YAML path",
+        match=r"no preset or config file 'nope': use one of \[dgm, dgm-paper, hgm, reevo, stop\] or a YAML path",
     ):
         load_config("nope")
     bad = tmp_path / "bad.yaml"

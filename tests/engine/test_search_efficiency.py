@@ -1,0 +1,155 @@
+"""benchmarks/perf/search_efficiency: its landscape model, its measure, its JSON line, and
+that it drives the engine's own policy code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from benchmarks.perf import search_efficiency as se
+from dgm import hgm, selectors
+
+TINY: dict[str, Any] = {
+    "name": "tiny",
+    "tasks": 20,
+    "difficulty_sd": 1.0,
+    "seed_skill": 0.3,
+    "edits": [
+        {"kind": "harmful", "weight": 0.5, "shift": -0.5, "spread": 0.2},
+        {"kind": "helpful", "weight": 0.5, "shift": 0.5, "spread": 0.2},
+    ],
+    "noise": 0.05,
+    "target": 0.4,
+    "budget": 150,
+}
+
+
+def landscape(**kw: Any) -> se.Landscape:
+    return se.Landscape.model_validate({**TINY, **kw})
+
+
+def test_the_seed_has_the_stated_skill_and_edits_move_every_task() -> None:
+    land = landscape(edits=[{"kind": "up", "weight": 1, "shift": 1.0, "spread": 0.0}])
+    first = se.seed_logits(land, np.random.default_rng(3))
+    assert se.sigmoid(first).mean() == pytest.approx(0.3, abs=1e-9)
+    world = se.World(land, np.random.default_rng(0))
+    assert world.child(first) - first == pytest.approx(np.ones(20))
+
+
+def test_noise_makes_outcomes_coins() -> None:
+    world = se.World(landscape(noise=1.0), np.random.default_rng(0))
+    assert world.outcomes(np.ones(20000)).mean() == pytest.approx(0.5, abs=0.02)
+    assert np.mean([world.outcome(1.0) for _ in range(4000)]) == pytest.approx(0.5, abs=0.04)
+    exact = se.World(landscape(noise=0.0), np.random.default_rng(0))
+    assert exact.outcomes(np.ones(100)).all() and not exact.outcomes(np.zeros(100)).any()
+
+
+def test_the_target_counts_only_once_it_holds() -> None:
+    land = landscape(target=0.5, budget=10)
+    trace = se.Trace()
+    trace.returned(3, 0.6, land)  # reached...
+    trace.returned(5, 0.4, land)  # ...but the answer fell back
+    assert trace.evals_to_target is None
+    trace.returned(8, 0.55, land)
+    trace.returned(12, 0.7, land)  # after the budget: skill_at_budget keeps the last within
+    assert trace.evals_to_target == 8 and trace.skill_at_budget == 0.55
+
+
+def test_dgm_stages_are_10_50_and_the_rest_with_the_paper_thresholds() -> None:
+    assert se.stage_bounds(225) == [10, 60, 225]
+    assert se.stage_bounds(60) == [10, 60]
+    assert se.stage_bounds(8) == [8]
+    assert se.dgm_thresholds()[1:] == [0.4, 0.6]
+
+
+def test_the_simulator_drives_the_engines_policy_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: dict[str, int] = {"decide": 0, "final": 0, "select": 0}
+    decide, final, select = hgm.decide, hgm.final_agent, selectors.SELECTORS["score_child_prop"]
+
+    def count(name: str, fn: Any) -> Any:
+        def wrapped(*a: Any, **kw: Any) -> Any:
+            calls[name] += 1
+            return fn(*a, **kw)
+
+        return wrapped
+
+    monkeypatch.setattr(hgm, "decide", count("decide", decide))
+    monkeypatch.setattr(hgm, "final_agent", count("final", final))
+    monkeypatch.setitem(selectors.SELECTORS, "score_child_prop", count("select", select))
+    land = landscape()
+    hgm_trace = se.run_policy("hgm", land, 0, se.dgm_thresholds())
+    dgm_trace = se.run_policy("dgm", land, 0, se.dgm_thresholds())
+    assert calls["decide"] > 2 * land.budget - 1  # one per evaluation, more for expansions
+    assert calls["final"] > 0 and calls["select"] > 0
+    assert hgm_trace.skill_at_budget is not None and dgm_trace.skill_at_budget is not None
+
+
+def test_same_seed_same_result() -> None:
+    land = landscape()
+    th = se.dgm_thresholds()
+    for policy in se.policies():
+        assert se.run_policy(policy, land, 4, th) == se.run_policy(policy, land, 4, th)
+
+
+def test_it_prints_one_json_line_of_the_agreed_shape(tmp_path: Path) -> None:
+    (tmp_path / "tiny.json").write_text(json.dumps(TINY))
+    (tmp_path / "other.json").write_text(json.dumps({**TINY, "name": "other", "noise": 0.2}))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.perf.search_efficiency",
+            "--landscape",
+            str(tmp_path / "tiny.json"),
+            "--landscape",
+            str(tmp_path / "other.json"),
+            "--seeds",
+            "4",
+            "--jobs",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    out = json.loads(lines[0])
+    assert out["recommended"] == "hgm" and set(out["landscapes"]) == {"tiny", "other"}
+    for result in out["landscapes"].values():
+        assert set(result) == set(se.policies())
+        assert result["dgm"]["ratio_to_dgm"] in (1.0, None)
+        for row in result.values():
+            assert {"evals_to_target_p50", "ratio_to_dgm", "skill_at_budget_p50"} <= set(row)
+            assert 0 < row["skill_at_budget_p50"] < 1
+    ratios = [r["hgm"]["ratio_to_dgm"] for r in out["landscapes"].values()]
+    assert out["worst_ratio"] == (None if None in ratios else max(ratios))
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("{", "landscape"),
+        (json.dumps({**TINY, "seed_skill": 1.5}), "seed_skill"),
+        (json.dumps({**TINY, "edits": []}), "edits"),
+    ],
+)
+def test_a_bad_landscape_is_one_line_and_exit_2(tmp_path: Path, content: str, says: str) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.perf.search_efficiency", "--landscape", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and says in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
