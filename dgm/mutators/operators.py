@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # only for types: importing these here would be a cycle (config) or slow
     from benchmarks.problems import Problem
+    from benchmarks.task import Task
     from dgm.config import RunConfig
     from dgm.llm.gateway import Gateway
     from dgm.mutators import Chat, Mutator
@@ -88,9 +89,31 @@ def _self_modify(needs: OperatorNeeds) -> Mutator:
         c.self_modify_limits.sandbox(),
         max_steps=c.self_modify_limits.max_steps,
     )
+    # The diagnosis has its own model and temperature (DGM: o1 at 1.0) and sees the task's
+    # hidden test patch and the lineage's patches, as DGM's does.
+    chat = needs.open_chat(c.diagnosis_model, c.diagnosis_temperature) if needs.open_chat else None
     return SelfModifyMutator(
-        runner, diagnosis_retries=c.diagnosis_retries, max_chars=c.prompt_chars
+        runner,
+        diagnosis_retries=c.diagnosis_retries,
+        max_chars=c.prompt_chars,
+        diagnosis_chat=chat,
+        tasks=suite_tasks(c.suite),
+        lineage=lineage_patches(needs.archive),
     )
+
+
+def lineage_patches(archive: Any) -> Callable[[str], list[str]]:
+    """agent id -> the patches from the seed down to it (DGM shows them with the code)."""
+    if archive is None:
+        return lambda agent_id: []
+    return lambda agent_id: [archive.diff(a.id) for a in archive.lineage(agent_id)[1:]]
+
+
+def suite_tasks(spec: str) -> dict[str, Task]:
+    """The suite's tasks by id (the diagnosis shows a task's test patch and test lists)."""
+    from benchmarks.suites import open_suite
+
+    return {t.instance_id: t for t in open_suite(spec).tasks()}
 
 
 def _diff(needs: OperatorNeeds) -> Mutator:
