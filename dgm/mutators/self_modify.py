@@ -107,7 +107,10 @@ class SelfModifyMutator:
         focus = choose_focus(ctx.evaluations, ctx.rng)
         if focus is None:
             return Mutation(
-                None, {"operator": self.name}, "the parent has no failure to learn from"
+                None,
+                {"operator": self.name},
+                "no failure to learn from: no special case was drawn and the parent has no unresolved "
+                "task with a non-empty patch",
             )
         origin: dict[str, Any] = {
             "operator": self.name,
