@@ -223,7 +223,7 @@ class RunConfig(BaseModel):
     max_fe: int | None = Field(
         default=None,
         ge=2,
-        description="ReEvo's budget: function evaluations, the seed's and one per child made (or answer without code); unset for no limit.",
+        description="ReEvo's budget: function evaluations, the seed's and one per child made (or answer without code), checked at the top of a generation so generations complete; unset for no limit.",
     )
     max_evaluations: int | None = Field(
         default=None,
@@ -270,6 +270,10 @@ class RunConfig(BaseModel):
         min_length=1,
         description="Staged evaluation: each stage's tasks run only if the agent's score so far clears its threshold.",
     )
+    seed_every_stage: bool = Field(
+        default=False,
+        description="Score the seed on every stage whatever its score (DGM scores its initial agent on all of its 60 tasks, once).",
+    )
     admission: Literal["keep_all", "keep_better"] = Field(
         default="keep_all",
         description="'keep_all' admits every evaluated child as a parent candidate; 'keep_better' only those scoring at least the seed's score minus keep_better_leeway (DGM).",
@@ -286,6 +290,17 @@ class RunConfig(BaseModel):
         ge=1,
         le=20,
         description="Tries to get a well-formed diagnosis from the LLM before the expansion fails.",
+    )
+    diagnosis_model: str | None = Field(
+        default=None,
+        description="Model of the self_modify operator's diagnosis (same forms as `model`; DGM: o1); the run's `model` if unset.",
+    )
+    diagnosis_temperature: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=2.0,
+        allow_inf_nan=False,
+        description="Sampling temperature of the diagnosis (DGM: 1.0, so one parent and task need not always give the same proposal).",
     )
     diff_max_tries: int = Field(
         default=3,
@@ -333,6 +348,7 @@ class RunConfig(BaseModel):
         "seed",
         "keep_better_leeway",
         "diagnosis_retries",
+        "diagnosis_temperature",
         "diff_max_tries",
         "prompt_chars",
         "task_budget_usd",

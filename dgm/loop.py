@@ -8,7 +8,9 @@ Staged evaluation: an agent runs the tasks of stage 1; when they are all done it
 (resolved fraction over the tasks of all its stages so far) is stored for the stage, and it
 enters the next stage only if that score reaches the next stage's threshold. When it stops
 (gated, or every stage done) it is *finalised*: admitted as a parent candidate
-(`evaluated`) or, under `keep_better`, rejected if it scores below the seed minus leeway.
+(`evaluated`) or rejected: under `keep_better` if it scores below the seed minus leeway,
+and, whatever the rule, a suite's child whose every patch was empty (DGM's filter).
+Selectors count a parent's children as DGM does: archive members only.
 
 Problem runs (`direction` set: an initial program and an evaluator, see dgm/problem_run.py)
 use the same loop. Each program is one evaluation (one stage of one task, the problem); the
@@ -52,9 +54,9 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from dgm.config import RunConfig
 from dgm.hgm import Evaluate, Expand, Scheduler
 from dgm.mutators import Chat, EvalView, Mutation, MutationContext, Mutator, Parent
-from dgm.mutators.admission import rejection
+from dgm.mutators.admission import no_patch, rejection
 from dgm.mutators.operators import OPERATORS
-from dgm.selectors import SELECTORS, Candidate, rank_fitness
+from dgm.selectors import SELECTORS, Candidate, member_children, rank_fitness
 
 if TYPE_CHECKING:  # the archive package loads SQLAlchemy: only the engine's user needs it
     from archive import Archive
@@ -162,6 +164,14 @@ class Policy(Protocol):
     def final(self, candidates: Sequence[Candidate]) -> dict[str, object]:
         """The agent the run returns and why (recorded as an event at the end)."""
         ...
+
+
+@runtime_checkable
+class Generations(Protocol):
+    """A Schedule whose `max_fe` is checked at the top of a generation (ReEvo's), so its
+    generations complete: the children it makes under a budget of max_fe evaluations."""
+
+    def iterations_for(self, max_fe: int) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -351,7 +361,12 @@ class Engine:
                 break
             self.archive.set_agent_score(state.agent_id, stage.name, state.score)
             state.stage += 1
-            if state.stage < len(self.stages) and state.score < self.stages[state.stage].threshold:
+            gated = state.parent_id is not None or not self.config.seed_every_stage
+            if (
+                gated
+                and state.stage < len(self.stages)
+                and state.score < self.stages[state.stage].threshold
+            ):
                 break
             if state.stage < len(self.stages):
                 self.event(
@@ -375,11 +390,20 @@ class Engine:
             reason = (
                 f"keep_better: score {score:.3f} is below the seed's minus leeway ({floor:.3f})"
             )
+        elif (
+            state.parent_id is not None
+            and self.direction is None
+            and (reason := self.no_patch(state))
+        ):
+            status = "rejected"
         else:
             self.scores[state.agent_id] = score
         self.archive.set_agent_status(state.agent_id, status, reason)
         last = self.stages[state.stage - 1].name if state.stage else None
         self.event("agent_finalised", agent=state.agent_id, stage=last, score=score, status=status)
+
+    def no_patch(self, state: AgentState) -> str | None:
+        return no_patch([eval_view(e) for e in self.archive.evaluations(state.agent_id)])
 
     def next_task(self, state: AgentState) -> EvalJob | None:
         if state.stage >= len(self.stages):
@@ -449,10 +473,13 @@ class Engine:
 
     def max_iterations(self) -> int:
         """`max_iterations`, and ReEvo's `max_fe`: every child (or failed expansion) costs
-        one function evaluation, and so did the seed."""
+        one function evaluation, and so did the seed. A schedule that counts generations
+        (ReEvo) says how many children its whole generations take."""
         limit = self.config.max_iterations
         if self.config.max_fe is not None:
-            limit = min(limit, self.config.max_fe - 1)
+            fe, plan = self.config.max_fe, self.schedule
+            children = plan.iterations_for(fe) if isinstance(plan, Generations) else fe - 1
+            limit = min(limit, children)
         return limit
 
     async def next_job(self) -> EvalJob | ExpandJob | None:
@@ -561,7 +588,8 @@ class Engine:
 
     def pick_parents(self, iteration: int) -> list[str] | str:
         rng = random.Random(f"{self.config.seed}:select:{iteration}")
-        stats: Sequence[Candidate] = self.archive.candidate_stats(self.run_id)
+        # Children are counted as DGM counts them: archive members only.
+        stats = member_children(self.archive.candidate_stats(self.run_id))
         if self.direction is not None:
             stats = rank_fitness(stats)
         if self.schedule is not None:

@@ -11,12 +11,15 @@ score. Other agents still count where a selector pools statistics over a subtree
 
 The selectors:
 
-- ``score_child_prop`` (DGM's default): weight ``sigmoid(10 (score - 0.5)) / (1 + children)``.
+- ``score_child_prop`` (DGM's default): weight ``sigmoid(10 (score - 0.5)) / (1 + children)``,
+  where the loop counts only children that are archive members, as DGM does
+  (`member_children`).
 - ``score_prop`` (DGM): weight ``sigmoid(10 (score - 0.5))``; DGM applies the same sigmoid
   here, so it is kept for comparability.
 - ``best``: the ``k`` highest scores, ties broken at random. (DGM's released ``best`` sorts
   ascending and so picks the *worst*; this one really picks the best.)
 - ``random``: uniform over eligible agents.
+- ``newest`` (STOP): the newest eligible agent, so the run is a linear chain of improvers.
 - ``clade_thompson`` (HGM): each node's clade is the node and all its descendants; its
   evidence is the clade's pooled resolved / evaluated counts; each draw samples
   ``Beta(1 + resolved, 1 + failed)`` per eligible node and picks the largest sample.
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
@@ -127,6 +131,13 @@ def best(candidates: Sequence[Candidate], rng: random.Random, k: int) -> list[st
     return [ranked[i % len(ranked)].agent_id for i in range(k)]
 
 
+def newest(candidates: Sequence[Candidate], rng: random.Random, k: int) -> list[str]:
+    """STOP's: the newest eligible agent, a linear chain (run_improver.py:191-198: the
+    improver that continues is the last one accepted)."""
+    pool = eligible(candidates)
+    return [pool[-1].agent_id] * k if pool and k > 0 else []
+
+
 def uniform(candidates: Sequence[Candidate], rng: random.Random, k: int) -> list[str]:
     pool = eligible(candidates)
     if not pool or k <= 0:
@@ -206,6 +217,25 @@ def ranks(scores: Sequence[float]) -> list[float]:
     return out
 
 
+def member_children(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """The candidates with `n_children` counting only the children that are archive
+    members (admitted and evaluated), as DGM counts them (DGM_outer.py:58-72): a rejected,
+    unchanged or still unevaluated child does not make its parent less likely to be drawn."""
+    counts = Counter(c.parent_id for c in candidates if c.status == ELIGIBLE_STATUS)
+    return [
+        Ranked(
+            c.agent_id,
+            c.parent_id,
+            c.status,
+            c.score,
+            counts[c.agent_id],
+            c.n_resolved,
+            c.n_evaluated,
+        )
+        for c in candidates
+    ]
+
+
 def rank_fitness(candidates: Sequence[Candidate]) -> list[Candidate]:
     """The candidates with each eligible score replaced by its rank in [0, 1] (module doc)."""
     ranked = [
@@ -230,6 +260,7 @@ SELECTORS: dict[str, Selector] = {
     "best": best,
     "random": uniform,
     "clade_thompson": clade_thompson,
+    "newest": newest,
 }
 
 

@@ -75,10 +75,17 @@ class GatewaySampler:
     """One run's samples through the gateway: a session capped at `max_samples` calls."""
 
     def __init__(
-        self, gateway: Gateway, label: str, max_samples: int, seed: int, agent_id: str | None
+        self,
+        gateway: Gateway,
+        label: str,
+        max_samples: int,
+        seed: int,
+        agent_id: str | None,
+        max_tokens: int = 1024,
     ) -> None:
         self.gateway = gateway
         self.seed = seed
+        self.max_tokens = max_tokens  # STOP's MAX_TOKENS (language_model.py:18)
         self.drawn = 0
         self.session = gateway.open_session(
             agent_id=agent_id, task_id=label, purpose=PURPOSE, budget=Budget(max_calls=max_samples)
@@ -89,6 +96,7 @@ class GatewaySampler:
             "model": self.gateway.provider.model,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
             "temperature": temperature,
+            "max_tokens": self.max_tokens,
             "seed": self.seed * 1000 + self.drawn,  # reproducible where the model honours it
         }
         self.drawn += 1
@@ -102,9 +110,9 @@ class GatewaySampler:
         self.gateway.close_session(self.session)
 
 
-def sampler_factory(gateway: Gateway, agent_id: str | None) -> OpenSampler:
+def sampler_factory(gateway: Gateway, agent_id: str | None, max_tokens: int) -> OpenSampler:
     def open_sampler(label: str, max_samples: int, seed: int) -> GatewaySampler:
-        return GatewaySampler(gateway, label, max_samples, seed, agent_id)
+        return GatewaySampler(gateway, label, max_samples, seed, agent_id, max_tokens)
 
     return open_sampler
 
@@ -129,7 +137,10 @@ class _StopParts:
 
 
 class StopEvaluator(_StopParts):
-    """Scores improvers by their meta-utility on a problem's held-out split. It has the
+    """Scores improvers by their meta-utility on a problem's training split (STOP's
+    validation split, the one its improvers' utility uses), the held-out split scored and
+    reported in the metrics, never used to choose (STOP's test split). An improver whose
+    meta-utility is 0 is not accepted (run_improver.py:160-163): it fails. It has the
     face of a problem with its Evaluator (`main_file`, `seed()`, `direction`,
     `evaluate(program) -> Evaluation`), so a problem run scores improvers the way it scores
     any program: the program is an improver, the seed is STOP's. The K downstream runs use
@@ -159,22 +170,30 @@ class StopEvaluator(_StopParts):
         """The meta-utility of `program` (file name -> source; default: the seed improver).
         `agent_id` attributes its language-model calls in the gateway's records."""
         improver = {k: v.encode() for k, v in {**self.seed(), **(program or {})}.items()}
-        return meta_utility(
+        e = meta_utility(
             improver,
             self.problem,
             self.backend,
-            sampler_factory(self.gateway, agent_id),
+            sampler_factory(self.gateway, agent_id, self.budgets.max_tokens),
             self.budgets,
             self.seeds,
+            split="train",
+            report="heldout",
         )
+        if e.ok and e.score == 0:
+            why = "meta-utility 0: not accepted (STOP's rule)"
+            return Evaluation.failed(
+                self.direction, why, f"{e.feedback}\n{why}", e.duration_s, e.metrics
+            )
+        return e
 
 
 class StopMutator(_StopParts):
     """The `stop` operator: the parent improver improves its own source, with the
     meta-utility on the training split as its utility and its own budgets (the same ones a
-    downstream run has, as STOP's config gives both levels). Overspending cuts it off and
-    the child is the best improver it had proposed; returning itself unchanged is a
-    failed expansion."""
+    downstream run has, as STOP's config gives both levels). Overspending cuts it off and it
+    fails, as returning itself unchanged does: no child (STOP keeps the previous improver,
+    run_improver.py:164-166)."""
 
     name = "stop"
 
@@ -186,7 +205,7 @@ class StopMutator(_StopParts):
                 {IMPROVER_FILE: source.encode()},
                 self.problem,
                 self.backend,
-                sampler_factory(self.gateway, agent_id),
+                sampler_factory(self.gateway, agent_id, self.budgets.max_tokens),
                 self.budgets,
                 self.seeds,
                 split="train",
@@ -211,8 +230,9 @@ class StopMutator(_StopParts):
             return Mutation(None, reason=f"the parent has no {IMPROVER_FILE}: it is no improver")
         source = parent[IMPROVER_FILE].decode(errors="replace")
         seed = ctx.rng.randrange(2**31)
+        b = self.budgets
         sampler = GatewaySampler(
-            self.gateway, "stop/self", budget_samples(self.budgets), seed, ctx.parent_id
+            self.gateway, "stop/self", budget_samples(b), seed, ctx.parent_id, b.max_tokens
         )
         run = Budgeted(self.inner_utility(ctx.parent_id), sampler, self.budgets)
         try:

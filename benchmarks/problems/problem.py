@@ -72,6 +72,8 @@ class Problem:
     prompts: dict[str, str] = field(default_factory=dict)
     """Texts for the LLM that the layout brings (ReEvo: seed_func, func_signature, ...)."""
     func_name: str = ""
+    black_box: bool = False
+    """ReEvo's black-box problem: the prompts do not say what the problem is about."""
 
     @property
     def main_file(self) -> str:

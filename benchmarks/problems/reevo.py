@@ -65,6 +65,7 @@ def load_reevo(path: Path) -> Problem:
         heldout=heldout,
         prompts=prompts,
         func_name=str(cfg.get("func_name", "")),
+        black_box=black_box,
         requirements=requirements(path, root),
     )
 

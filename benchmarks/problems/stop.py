@@ -18,11 +18,16 @@ seed program:
   in a fresh sandbox, by the problem's own evaluator.
 - Cut-off rule: a call past a budget (a language-model call past `lm_calls`, a call
   asking more than `samples_per_call` samples, a utility call past `utility_calls`) is
-  refused, the run is cut off at once, and it is scored on the best solution it had
-  proposed to `utility` so far (by the training utility, among those that scored), or on
-  the solution it was given when none had. What it returns after that is ignored.
-- An improver that crashes, hangs past its deadline or returns no string fails the
-  whole meta-utility, with the reason (STOP scores such an improver 0).
+  refused and the run is cut off at once: it failed, as in STOP, where the language model
+  raises past its budget (language_model.py:99-100).
+- A downstream run that fails (cut off, crashed, past its deadline, no string returned,
+  or a solution that does not score) counts 0 in the mean, as STOP's meta-utility counts
+  it (tasks/meta_optimization/secret_utility.py:62, 112-114). STOP's utilities are
+  maximised with 0 the worst score; on a 'min' problem no score means "failed", so there a
+  failed run still fails the whole meta-utility, with the reason.
+- The mean is taken on the `split` the caller chooses (STOP: the split its improvers'
+  utility uses); with `report`, each solution is also scored on that split, reported
+  in the metrics and never used to choose (STOP's test split).
 
 Language-model samples come from `open_sampler(label, most_samples, seed)`: the caller's
 (dgm's gateway, which also caps the run at lm_calls * samples_per_call samples). This
@@ -85,6 +90,9 @@ class StopBudgets(BaseModel):
         description="Deadline of the improver improving itself (operator stop), whose every utility call is a meta-utility (seconds; STOP's 2 hours).",
     )
     memory_mb: int = Field(default=1024, ge=128, description="Memory of the improver's sandbox.")
+    max_tokens: int = Field(
+        default=1024, ge=1, description="Most tokens of one sample (STOP's MAX_TOKENS)."
+    )
 
 
 class Sampler(Protocol):
@@ -321,8 +329,7 @@ def run_improver(
         server.unregister(token)
     log = clip(r.stderr)
     if run.cut_off is not None:  # the host's word, whatever the process did afterwards
-        best = run.best[1] if run.best is not None else solution
-        return spent(run, best, None, log)
+        return spent(run, None, f"cut off, over its budget: {run.cut_off}", log)
     if r.status is Status.timeout:
         return spent(run, None, f"the improver timed out after {deadline:g}s", log)
     if r.status is Status.oom:
@@ -354,13 +361,17 @@ def meta_utility(
     budgets: StopBudgets,
     seeds: Sequence[int],
     split: Split = "heldout",
+    report: Split | None = None,
 ) -> Evaluation:
     """The mean score, on `split` of `problem`, of what `improver` returns from the
-    problem's seed program over one downstream run per seed (see the module's doc)."""
-    if split == "heldout":
+    problem's seed program over one downstream run per seed; with `report`, the mean on
+    that split too, as metrics only (see the module's doc)."""
+    if "heldout" in (split, report):
         require_heldout(problem)
     train = Evaluator(problem, backend)
     final = Evaluator(problem, backend, split) if split == "heldout" else train
+    shown = None if report is None else Evaluator(problem, backend, report)
+    reported: list[float] = []
     seed_solution = problem.seed()[problem.main_file]
     description = problem.description or problem.name
     start = time.monotonic()
@@ -383,15 +394,27 @@ def meta_utility(
             totals["lm_calls"] += done.lm_calls
             totals["lm_samples"] += done.samples
             totals["cut_off_runs"] += done.cut_off is not None
-            if done.solution is None:
-                return failed(problem, f"downstream run {k}: {done.failure}", notes, done.log)
-            result = final.evaluate({problem.main_file: done.solution})
-            if result.score is None:
-                why = f"downstream run {k}: its solution failed on the {split} split: {result.failure}"
-                return failed(problem, why, notes, result.feedback)
+            solution = done.solution
+            result = None if solution is None else final.evaluate({problem.main_file: solution})
+            if solution is None or result is None or result.score is None:
+                why = (
+                    done.failure
+                    if result is None
+                    else f"its {split} score failed: {result.failure}"
+                )
+                if problem.direction == "min":
+                    log = done.log if result is None else result.feedback
+                    return failed(problem, f"downstream run {k}: {why}", notes, log)
+                scores.append(0.0)  # STOP's rule: a failed run counts 0
+                reported += [0.0] if shown is not None else []
+                notes.append(f"run {k} (seed {seed}): failed, counts 0: {why}")
+                continue
             scores.append(result.score)
-            cut = f" (cut off: {done.cut_off})" if done.cut_off else ""
-            notes.append(f"run {k} (seed {seed}): {split} score {result.score:.6g}{cut}")
+            notes.append(f"run {k} (seed {seed}): {split} score {result.score:.6g}")
+            if shown is not None:
+                also = shown.evaluate({problem.main_file: solution})
+                reported.append(also.score if also.score is not None else 0.0)
+                notes[-1] += f", {report} score {reported[-1]:.6g} (reported only)"
     mean = sum(scores) / len(scores)
     metrics = {
         "meta_utility": mean,
@@ -399,6 +422,8 @@ def meta_utility(
         **{k: float(v) for k, v in totals.items()},
     }
     metrics |= {f"run_{k}": s for k, s in enumerate(scores)}
+    if reported:
+        metrics[f"{report}_meta_utility"] = sum(reported) / len(reported)
     return Evaluation(
         ok=True,
         score=mean,

@@ -1,6 +1,7 @@
 """Admission of a child before evaluation: reject what cannot possibly be a better agent.
 
-A child is rejected, with the reason recorded, when it
+After its evaluation, an agent of a suite run whose every patch was empty is not admitted
+(`no_patch`, DGM's filter). Before it, a child is rejected, with the reason recorded, when it
 - changes nothing (its files equal its parent's),
 - does not compile (any `.py` file it adds or changes; `compile()` parses, it never executes the code), or
 - breaks the agent contract: `python -m agent --repo R --problem P --out O` must still
@@ -10,7 +11,10 @@ A child is rejected, with the reason recorded, when it
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+
+from dgm.mutators import EvalView
+from dgm.mutators.focus import is_empty
 
 CONTRACT_OPTIONS = ("--repo", "--problem", "--out")
 
@@ -46,4 +50,12 @@ def rejection(
     missing = [o for o in CONTRACT_OPTIONS if not re.search(rf"['\"]{o}['\"]", source)]
     if missing:
         return f"breaks the agent contract: the option(s) {', '.join(missing)} no longer appear in its code"
+    return None
+
+
+def no_patch(evaluations: Sequence[EvalView]) -> str | None:
+    """Why an evaluated child is not admitted after all: every one of its patches was empty
+    (DGM's filter, utils/evo_utils.py:114-119, applied whatever the admission rule); or None."""
+    if evaluations and all(is_empty(e) for e in evaluations):
+        return "every patch was empty: the agent changed no file on any task (DGM admits no such child)"
     return None

@@ -1,7 +1,15 @@
 """The LLM's diagnosis of a failure, as a validated proposal (DGM's diagnose step).
 
-The prompt shows the agent's code, the chosen failure (problem statement, the agent's
-trajectory, its patch, the test results) and asks for one JSON object with DGM's fields,
+The prompt holds what DGM's does (prompts/self_improvement_prompt.py:305-336): as the
+system message, a summary of the coding agent, its whole code and the patches of its
+lineage (seed to parent); as the user message, for an unresolved task, the agent's log,
+the issue, its predicted patch, the hidden test patch and the test results (the
+FAIL_TO_PASS and PASS_TO_PASS tests, passed or failed); for DGM's other cases (empty
+patches, stochasticity, context length), DGM's advice without a task. Nothing is clipped
+while the whole prompt fits `max_chars` (the run's `prompt_chars`: set it to the model's
+context); past that, `fit` clips in a fixed order, head and tail kept: the log first, then
+the test results, the predicted patch, the lineage's patches, the code, and the issue and
+the test patch last. It asks for one JSON object with DGM's fields,
 under `PROPOSAL_SCHEMA` (sent as the request's `response_format`, so a model that supports
 structured outputs, the bundled one included, can only answer with such an object).
 A malformed answer is still sent back with the exact validation error, up to `retries`
@@ -12,13 +20,26 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
 from dgm.mutators import Chat, EvalView
 from dgm.mutators.focus import FOCUS_TEXT, Focus
+
+if TYPE_CHECKING:
+    from benchmarks.task import Task
+
+# What the diagnosing model is told of the agent, in the place of DGM's summary of its own
+# agent (prompts/self_improvement_prompt.py:6-27), with DGM's advice.
+AGENT_SUMMARY = """# Coding agent summary
+- The agent is a Python package run as `python -m agent --repo REPO --problem PROBLEM_FILE --out OUT_DIR`; that interface must keep working.
+- Standard library only; it reaches its language model only through the gateway its environment names.
+- Its tools and prompts must work for any repository: nothing specific to one repository, framework or path.
+- Do not use `while True` loops: an agent that gets stuck is killed at its deadline and scores nothing.
+- Check how a helper function is implemented before using it.
+"""
 
 
 class Proposal(BaseModel):
@@ -74,7 +95,8 @@ def clip(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     half = max(limit // 2 - 20, 0)
-    return f"{text[:half]}\n... [{len(text) - 2 * half} characters cut] ...\n{text[-half:]}"
+    tail = text[-half:] if half else ""  # text[-0:] would be all of it
+    return f"{text[:half]}\n... [{len(text) - 2 * half} characters cut] ...\n{tail}"
 
 
 def code_listing(files: Mapping[str, bytes], limit: int) -> str:
@@ -85,28 +107,94 @@ def code_listing(files: Mapping[str, bytes], limit: int) -> str:
     return clip("\n\n".join(parts), limit)
 
 
-def diagnosis_prompt(
+# The order `fit` clips a prompt's parts in when it is too long (module docstring).
+CLIP_ORDER = ("log", "results", "predicted", "lineage", "code", "issue", "test_patch")
+
+
+def fit(parts: dict[str, str], max_chars: int) -> dict[str, str]:
+    """`parts` clipped in CLIP_ORDER until their total fits `max_chars` (untouched if it does)."""
+    out = dict(parts)
+    for name in CLIP_ORDER:
+        over = sum(map(len, out.values())) - max_chars
+        if over <= 0:
+            break
+        if name in out:
+            out[name] = clip(out[name], max(len(out[name]) - over, 0))
+    return out
+
+
+def all_code(files: Mapping[str, bytes]) -> str:
+    """Every text file of the agent, whole."""
+    return "\n\n".join(
+        f"### {path}\n{files[path].decode(errors='replace')}"
+        for path in sorted(files)
+        if path.endswith((".py", ".md", ".txt", ".toml", ".yaml", ".json", ".cfg"))
+    )
+
+
+def test_results(report: str, task: Task | None) -> str:
+    """Which FAIL_TO_PASS and PASS_TO_PASS tests passed and failed (DGM's
+    get_eval_log_text), from the evaluation's per-test statuses; the raw report when it
+    holds none."""
+    try:
+        statuses = json.loads(report) if report else {}
+    except json.JSONDecodeError:
+        statuses = None
+    if task is None or not isinstance(statuses, dict):
+        return report or "No test results: assume every test failed."
+
+    def passed(test: str) -> bool:
+        return str(statuses.get(test, "")).upper() in ("PASSED", "PASS", "XFAIL")
+
+    lines = ["## Tests for the issue (FAIL_TO_PASS)"]
+    lines += [f"  {'✓' if passed(t) else '✗'} {t}" for t in task.FAIL_TO_PASS]
+    lines.append("## Tests that passed before (PASS_TO_PASS)")
+    lines += [f"  {'✓' if passed(t) else '✗'} {t}" for t in task.PASS_TO_PASS]
+    return "\n".join(lines)
+
+
+def diagnosis_messages(
     files: Mapping[str, bytes],
     focus: Focus,
     evaluation: EvalView | None,
     problem: str,
     max_chars: int,
-) -> str:
-    share = max_chars // 4
-    sections = [
-        "You are improving a coding agent that solves GitHub issues. Here is its code.",
-        f"# Coding agent implementation\n{code_listing(files, 2 * share)}",
-        f"# What to look at\n{FOCUS_TEXT[focus.kind]}",
-    ]
-    if evaluation is not None:
-        sections += [
-            f"# The issue the agent worked on\n{clip(problem, share // 3)}",
-            f"# The agent's log\n{clip(evaluation.trajectory, share)}",
-            f"# The agent's patch\n{clip(evaluation.patch, share // 3) or '(empty)'}",
-            f"# Test results\n{clip(evaluation.test_report, share // 3) or '(none)'}",
-        ]
-    sections.append("Answer with one JSON object with these fields:\n" + FIELDS_HELP)
-    return "\n\n".join(sections)
+    task: Task | None = None,
+    lineage: Sequence[str] = (),
+) -> list[dict[str, str]]:
+    """The system and user messages of a diagnosis (module docstring)."""
+    parts = {
+        "code": all_code(files),
+        "lineage": "\n\n".join(f"# Patch {i}\n{p}" for i, p in enumerate(lineage, 1)),
+    }
+    if focus.kind == "unresolved" and evaluation is not None:
+        parts |= {
+            "log": evaluation.trajectory or "No log available.",
+            "issue": problem,
+            "predicted": evaluation.patch or "No predicted patch: the agent changed nothing.",
+            "test_patch": task.test_patch if task else "(not available)",
+            "results": test_results(evaluation.test_report, task),
+        }
+    p = fit(parts, max_chars)
+    system = (
+        f"{AGENT_SUMMARY}\nHere is the implementation of the coding agent.\n\n"
+        f"# Coding agent implementation\n{p['code']}\n\n"
+        + (f"# Patches of its lineage, seed to this agent\n{p['lineage']}\n\n" if lineage else "")
+        + "Your task: find ONE detailed plan that would improve the agent's coding ability "
+        "in general, not for one particular issue or repository."
+    )
+    if "log" in p:
+        user = (
+            f"{FOCUS_TEXT['unresolved']}\n\n# Agent log\n{p['log']}\n\n"
+            f"# GitHub issue\n{p['issue']}\n\n# Predicted patch\n{p['predicted']}\n\n"
+            "# Hidden test patch\nThe official tests that decide whether the issue is "
+            f"solved; the agent never saw them.\n{p['test_patch']}\n\n"
+            f"# Test results\n{p['results']}"
+        )
+    else:
+        user = FOCUS_TEXT[focus.kind]
+    user += "\n\nAnswer with one JSON object with these fields:\n" + FIELDS_HELP
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 def parse_proposal(text: str) -> Proposal:
@@ -136,11 +224,11 @@ def diagnose(
     agent_id: str,
     retries: int,
     max_chars: int,
+    task: Task | None = None,
+    lineage: Sequence[str] = (),
 ) -> tuple[Proposal, int]:
     """A valid proposal and the number of tries it took; DiagnosisFailed otherwise."""
-    messages = [
-        {"role": "user", "content": diagnosis_prompt(files, focus, evaluation, problem, max_chars)}
-    ]
+    messages = diagnosis_messages(files, focus, evaluation, problem, max_chars, task, lineage)
     reason = "no answer"
     for attempt in range(1, retries + 1):
         answer = chat.complete(

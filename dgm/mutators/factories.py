@@ -19,6 +19,7 @@ from dgm.mutators.operators import OPERATORS
 if TYPE_CHECKING:
     from archive import Archive
     from benchmarks.problems import Evaluation, Problem
+    from benchmarks.task import Task
     from dgm.config import RunConfig
     from dgm.executors import Executor
     from dgm.llm.gateway import Gateway
@@ -113,9 +114,31 @@ def self_modify(needs: OperatorNeeds) -> Mutator:
         c.self_modify_limits.sandbox(),
         c.self_modify_limits.max_steps,
     )
+    # The diagnosis has its own model and temperature (DGM: o1 at 1.0) and sees the task's
+    # hidden test patch and the lineage's patches, as DGM's does.
+    chat = needs.open_chat(c.diagnosis_model, c.diagnosis_temperature) if needs.open_chat else None
     return SelfModifyMutator(
-        runner, diagnosis_retries=c.diagnosis_retries, max_chars=c.prompt_chars
+        runner,
+        diagnosis_retries=c.diagnosis_retries,
+        max_chars=c.prompt_chars,
+        diagnosis_chat=chat,
+        tasks=suite_tasks(c.suite),
+        lineage=lineage_patches(needs.archive),
     )
+
+
+def lineage_patches(archive: Archive | None) -> Callable[[str], list[str]]:
+    """agent id -> the patches from the seed down to it (DGM shows them with the code)."""
+    if archive is None:
+        return lambda agent_id: []
+    return lambda agent_id: [archive.diff(a.id) for a in archive.lineage(agent_id)[1:]]
+
+
+def suite_tasks(spec: str) -> dict[str, Task]:
+    """The suite's tasks by id (the diagnosis shows a task's test patch and test lists)."""
+    from benchmarks.suites import open_suite
+
+    return {t.instance_id: t for t in open_suite(spec).tasks()}
 
 
 def diff(needs: OperatorNeeds) -> Mutator:

@@ -47,6 +47,13 @@ DEFAULT_PROMPTS = {
         "[Better code]\n{better_code}\n\n"
         "In under 20 words, give hints for designing better heuristics, from these two versions."
     ),
+    "user_reflector_st_black_box": (
+        "Here are two {func_name} functions for {problem_desc}\n{func_desc}\n\n"
+        "The second one scores better than the first.\n\n[Worse code]\n{worse_code}\n\n"
+        "[Better code]\n{better_code}\n\n"
+        "Infer the problem's settings by comparing the two versions, and in under 50 words give "
+        "hints for designing better heuristics, e.g. how the inputs correlate with the black-box objective."
+    ),
     "user_reflector_lt": (
         "Your long-term reflection so far on heuristics for {problem_desc}\n{prior_reflection}\n\n"
         "New insights:\n{new_reflection}\n\n"
@@ -127,8 +134,12 @@ def signature_template(code: str, func_name: str) -> str:
 
 
 def prompts_for(problem: Problem) -> dict[str, str]:
-    """ReEvo's own prompts from its checkout when the problem has them, else dgm's."""
-    return {k: problem.prompts.get(f"common/{k}", v) for k, v in DEFAULT_PROMPTS.items()}
+    """ReEvo's own prompts from its checkout when the problem has them, else dgm's. A
+    black-box problem's short-term reflection is ReEvo's black-box one (reevo.py:83)."""
+    prompts = {k: problem.prompts.get(f"common/{k}", v) for k, v in DEFAULT_PROMPTS.items()}
+    if problem.black_box:
+        prompts["user_reflector_st"] = prompts["user_reflector_st_black_box"]
+    return prompts
 
 
 def select_pair(
@@ -309,6 +320,18 @@ class Phase:
     start: int  # the phase's first iteration
 
 
+def better_than_seed(
+    population: Sequence[Candidate], candidates: Sequence[Candidate]
+) -> list[Candidate]:
+    """The members that score better than the seed (ReEvo's filter for black-box problems:
+    without the problem's description, only what beats the seed is worth crossing)."""
+    seed = next((c for c in candidates if c.parent_id is None), None)
+    if seed is None or seed.score is None:
+        return []
+    floor = seed.score
+    return [c for c in population if c.score is not None and c.score > floor]
+
+
 class ReEvoSchedule:
     """ReEvo's generations as iteration numbers (iteration 0 is the seed): iterations
     1..init_pop_size sample the initial population from the seed; then each generation is
@@ -328,6 +351,15 @@ class ReEvoSchedule:
         if r < self.pop:
             return Phase("crossover", generation, start)
         return Phase("mutation", generation, start + self.pop)
+
+    def iterations_for(self, max_fe: int) -> int:
+        """Children ReEvo makes under `max_fe`, counted as ReEvo counts (reevo.py:180, 462):
+        the seed and every child, invalid ones included, are one evaluation each; the
+        initial population is always made; then a whole generation starts while the count
+        is below max_fe (1 + 30 + 5 x 15 = 106 evaluations with the defaults)."""
+        done = 1 + self.init
+        generations = max(0, -(-(max_fe - done) // self.length))  # ceil, none if spent
+        return self.init + generations * self.length
 
     def generation_start(self, generation: int) -> int:
         return self.init + 1 + (generation - 1) * self.length
@@ -366,6 +398,7 @@ class ReEvoOperator:
         init_generator: Chat,
     ) -> None:
         self.problem = problem
+        self.black_box = problem.black_box
         self.archive, self.run_id = archive, run_id
         self.plan = schedule
         self.reevo = ReEvo(problem, generator, reflector)
@@ -374,6 +407,9 @@ class ReEvoOperator:
         self._long_term = threading.Lock()
 
     # ---- Schedule ---------------------------------------------------------------------
+    def iterations_for(self, max_fe: int) -> int:
+        return self.plan.iterations_for(max_fe)
+
     def barrier(self, iteration: int) -> bool:
         phase = self.plan.phase(iteration)
         return phase.kind != "initial" and phase.start == iteration
@@ -394,6 +430,8 @@ class ReEvoOperator:
         population = [c for c in valid if self.iteration_of(c.agent_id) in members]
         if elite not in population:
             population.append(elite)
+        if self.black_box:  # ReEvo's parents of a black-box problem (reevo.py:308-309)
+            population = better_than_seed(population, candidates)
         individuals = [Individual(c.agent_id, "", c.score or 0.0) for c in population]
         pair = select_pair(individuals, rng)
         if pair is None:

@@ -1,10 +1,13 @@
 """DGM's self-modification operator: the parent agent improves its own code.
 
 1. Choose a failure of the parent by DGM's rules (`focus.choose_focus`).
-2. The LLM diagnoses it into a validated `Proposal` (`diagnosis.diagnose`, with retries).
+2. The LLM diagnoses it into a validated `Proposal` (`diagnosis.diagnose`, with retries),
+   seeing what DGM's diagnosis sees: the agent's code and its lineage's patches, and the
+   task's log, issue, predicted patch, hidden test patch and test results.
 3. The *parent agent itself* runs in a fresh sandbox with its own code both as the agent
    (/agent) and as the repository to fix (/testbed, a one-commit git repo), and the proposal
-   as its problem statement. The files it leaves in /testbed are the child.
+   as its problem statement. The files it leaves in /testbed are the child; if they equal
+   the parent's, there is no child (DGM's empty patch, self_improve_step.py:367-379).
 
 Step 3 is untrusted code at work, so it runs only in the sandbox, reaching the LLM through
 a gateway session attributed to the parent (purpose `self_modify`).
@@ -12,17 +15,18 @@ a gateway session attributed to the parent (purpose `self_modify`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dgm.agent_contract import AGENT_CMD, agent_env, is_agent_file
 from dgm.evaluator import GatewayLike, gateway_socket
-from dgm.mutators import Mutation, MutationContext
+from dgm.mutators import Chat, Mutation, MutationContext
 from dgm.mutators.diagnosis import DiagnosisFailed, diagnose, self_improvement_problem
 from dgm.mutators.focus import choose_focus
 
 if TYPE_CHECKING:
+    from benchmarks.task import Task
     from dgm.llm import Session
     from sandbox import Limits, SandboxBackend
 
@@ -94,13 +98,19 @@ class SelfModifyMutator:
     runner: SelfModifyRunner
     diagnosis_retries: int = 3
     max_chars: int = 16000
+    diagnosis_chat: Chat | None = None  # the diagnosis's own model and temperature; else ctx.chat
+    tasks: Mapping[str, Task] = field(default_factory=dict)  # the suite's, for the test patch
+    lineage: Callable[[str], Sequence[str]] = lambda agent_id: ()  # patches, seed to agent
     name: str = "self_modify"
 
     def mutate(self, ctx: MutationContext) -> Mutation:
         focus = choose_focus(ctx.evaluations, ctx.rng)
         if focus is None:
             return Mutation(
-                None, {"operator": self.name}, "the parent has no failure to learn from"
+                None,
+                {"operator": self.name},
+                "no failure to learn from: no special case was drawn and the parent has no unresolved "
+                "task with a non-empty patch",
             )
         origin: dict[str, Any] = {
             "operator": self.name,
@@ -110,7 +120,7 @@ class SelfModifyMutator:
         problem = ctx.problem_statements.get(focus.task_id or "", "")
         try:
             proposal, tries = diagnose(
-                ctx.chat,
+                self.diagnosis_chat or ctx.chat,
                 ctx.files,
                 focus,
                 evaluation,
@@ -118,6 +128,8 @@ class SelfModifyMutator:
                 agent_id=ctx.parent_id,
                 retries=self.diagnosis_retries,
                 max_chars=self.max_chars,
+                task=self.tasks.get(focus.task_id or ""),
+                lineage=self.lineage(ctx.parent_id),
             )
         except DiagnosisFailed as e:
             return Mutation(None, origin, str(e))
@@ -125,10 +137,15 @@ class SelfModifyMutator:
         origin.update(
             diagnosis=proposal.model_dump(), diagnosis_tries=tries, problem_statement=statement
         )
-        run = self.runner.run(ctx.parent_id, agent_source(ctx.files), statement)
+        source = agent_source(ctx.files)
+        run = self.runner.run(ctx.parent_id, source, statement)
         origin.update(
             self_modify_status=run.status,
             self_modify_log=run.log[-2000:],
             self_modify_trajectory=run.trajectory[-20000:],
         )
+        if (
+            run.files == source
+        ):  # DGM makes no child of an empty patch (self_improve_step.py:367-379)
+            return Mutation(None, origin, "the self-modification changed nothing: no child")
         return Mutation(run.files, origin)

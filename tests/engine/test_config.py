@@ -103,7 +103,7 @@ def stage_plans(config: Any) -> tuple[list[Any], dict[str, Any]]:
 
 
 def test_stage_plans_resolve_the_suite_subsets() -> None:
-    plans, tasks = stage_plans(load_config("dgm-paper"))
+    plans, tasks = stage_plans(load_config("dgm"))
     sizes = {s: len(open_suite(f"swe-mini:{s}").tasks()) for s in ("small", "medium", "full")}
     assert [(p.name, len(p.task_ids)) for p in plans] == [
         (s, sizes[s]) for s in ("small", "medium", "full")

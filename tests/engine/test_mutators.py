@@ -187,7 +187,7 @@ def test_a_malformed_diagnosis_is_sent_back_with_the_exact_error(tmp_path: Path)
     )
     proposal, tries = result  # type: ignore[misc]
     assert tries == 3 and proposal.problem_description == PROPOSAL["problem_description"]
-    assert "# The agent's log\n[log]" in requests[0]
+    assert "# Agent log\n[log]" in requests[0]
     assert requests[1].startswith("That answer could not be used: no JSON object found")
     assert requests[2].startswith(
         "That answer could not be used: field 'problem_description': Field required"

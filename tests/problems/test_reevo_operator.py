@@ -198,6 +198,7 @@ def test_parents_follow_reevo_the_seed_pairs_of_the_population_and_the_elite() -
     plan = ReEvoSchedule(init_pop_size=3, pop_size=2, mutation_rate=0.5)
     op = ReEvoOperator.__new__(ReEvoOperator)  # only the schedule's part: no models needed
     op.plan, op.archive, op._iterations = plan, Origins(iterations), {}
+    op.black_box = False
     assert op.parents(2, stats, random.Random(0)) == ["seed"]
     assert op.barrier(4) and op.barrier(6) and op.barrier(7) and not op.barrier(5)
     assert not op.barrier(2)

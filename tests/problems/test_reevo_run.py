@@ -256,7 +256,10 @@ def test_kill_9_then_resume_keeps_the_long_term_reflection_and_loses_nothing(
 def test_a_short_reevo_run_with_the_bundled_model_completes(tmp_path: Path) -> None:
     """Whatever it scores: SmolLM2-135M rarely writes a valid heuristic."""
     proc = subprocess.run(
-        [str(DGM), "run", "reevo", "--problem", "tsp", "--model", "local", "--max-fe", "4"],
+        [
+            *(str(DGM), "run", "reevo", "--problem", "tsp", "--model", "local"),
+            *("--max-fe", "4", "--set", "reevo.init_pop_size=3"),
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -268,6 +271,6 @@ def test_a_short_reevo_run_with_the_bundled_model_completes(tmp_path: Path) -> N
     assert archive.run(run.id).status == "finished"
     seed = archive.agents(run.id)[0]
     assert seed.status == "evaluated" and archive.evaluations(seed.id)[0].resolved
-    assert expansions(archive, run.id) == 3  # max_fe 4: the seed and three samples of it
+    assert expansions(archive, run.id) == 3  # the seed, three samples of it: max_fe 4 reached
     calls = archive.llm_calls(run.id, bodies=False)
     assert [c.purpose for c in calls] == ["initial"] * 3 and all(c.model == "local" for c in calls)

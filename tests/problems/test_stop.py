@@ -1,6 +1,7 @@
 """STOP's harness on the shipped parity-with-noise problem, in real Docker sandboxes, with a
 scripted model served by the real gateway: a best-of improver beats STOP's seed, overspending
-improvers are cut off and scored on what they had, and hostile improvers fail with a reason."""
+improvers are cut off and their runs count 0, and hostile improvers' runs count 0 with a
+reason (a meta-utility of 0 is not accepted, as in STOP)."""
 
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ def meta(
 
 
 def test_best_of_more_samples_beats_the_seed_improver(
-    parity: Problem, backend: SandboxBackend
+    parity: Problem, backend: SandboxBackend, tmp_path: Path
 ) -> None:
     budgets = StopBudgets(runs=2, lm_calls=2, samples_per_call=2, utility_calls=4, timeout_s=120)
     # The model's samples in order: a good one is rare. The seed draws 2 per run (one
@@ -107,6 +108,8 @@ def test_best_of_more_samples_beats_the_seed_improver(
     assert best_of.metrics["run_0"] > 0.9 and best_of.metrics["run_1"] > 0.9
     assert seed.metrics["run_0"] < 0.6 < 0.9 < seed.metrics["run_1"]
     assert seed.metrics["cut_off_runs"] == 0 == best_of.metrics["cut_off_runs"]
+    # Chosen on the training split; the held-out split is scored and reported only.
+    assert best_of.metrics["heldout_meta_utility"] == heldout_by_hand(parity, GOOD, tmp_path)
 
 
 def heldout_by_hand(parity: Problem, code: str, tmp: Path) -> float:
@@ -126,7 +129,7 @@ def heldout_by_hand(parity: Problem, code: str, tmp: Path) -> float:
 
 
 FIRST_SAMPLE = "from helpers import extract_code\n\ndef first(language_model, n=1):\n    return extract_code(language_model.prompt('expert', 'improve', n))[0]\n\n"
-# Improvers that overspend, each after proposing GOOD (or nothing) to utility.
+# Improvers that overspend, each after proposing GOOD (or nothing) to utility: cut off all the same.
 OVERSPENDERS = {
     "language-model calls": (
         "def improve(solution, utility, language_model):\n"
@@ -134,12 +137,10 @@ OVERSPENDERS = {
         "    while True:\n"
         "        first(language_model)\n",
         "language-model budget spent: call 3 of 2 allowed",
-        GOOD,
     ),
     "samples per call": (
         "def improve(solution, utility, language_model):\n    return first(language_model, n=3)\n",
         "language-model call asked 3 samples, 2 allowed per call",
-        None,  # it proposed nothing: scored on the solution it was given
     ),
     "utility calls": (
         "def improve(solution, utility, language_model):\n"
@@ -148,7 +149,6 @@ OVERSPENDERS = {
         "    while True:\n"
         "        utility(solution)\n",
         "utility budget spent: call 3 of 2 allowed",
-        GOOD,
     ),
     "utility calls, past the wrapper": (  # talks to the socket itself and ignores refusals
         "import http.client, json, os, socket\n"
@@ -163,23 +163,23 @@ OVERSPENDERS = {
         "    assert statuses == [200, 200, 429, 429], statuses\n"
         "    return solution  # not what it had: the host scores GOOD\n",
         "utility budget spent: call 3 of 2 allowed",
-        GOOD,
     ),
 }
 
 
 @pytest.mark.parametrize("what", sorted(OVERSPENDERS))
-def test_an_overspending_improver_is_cut_off_and_scored_on_what_it_had(
-    what: str, parity: Problem, backend: SandboxBackend, tmp_path: Path
+def test_an_overspending_improver_is_cut_off_and_its_run_counts_0(
+    what: str, parity: Problem, backend: SandboxBackend
 ) -> None:
-    code, reason, scored_on = OVERSPENDERS[what]
+    code, reason = OVERSPENDERS[what]
     budgets = StopBudgets(runs=1, lm_calls=2, samples_per_call=2, utility_calls=2, timeout_s=120)
     improver = {"improver.py": (FIRST_SAMPLE + code).encode()}
     result, samples = meta(parity, backend, improver, [GOOD, WEAK, WEAK], budgets)
-    assert result.ok, result.failure
-    assert result.metrics["cut_off_runs"] == 1 and reason in result.feedback
-    expected = scored_on or parity.seed()[parity.main_file]
-    assert result.score == heldout_by_hand(parity, expected, tmp_path)
+    # STOP: the language model raises past its budget, the run fails and counts 0; a
+    # meta-utility of 0 is not accepted.
+    assert not result.ok and result.failure == "meta-utility 0: not accepted (STOP's rule)"
+    assert result.metrics["cut_off_runs"] == 1 and result.metrics["run_0"] == 0
+    assert f"failed, counts 0: cut off, over its budget: {reason}" in result.feedback
     assert result.metrics["lm_calls"] <= 2 and samples <= 4 and result.metrics["utility_calls"] <= 2
 
 
@@ -198,7 +198,7 @@ HOSTILE = {
     ),
     "returns a solution that reads the held-out split": (
         f"def improve(solution, utility, language_model):\n    return {READER!r}\n",
-        "its solution failed on the heldout split: the candidate tried to open /task/problem/heldout.json, a file of the evaluator",
+        "its train score failed: the candidate tried to open /task/problem/heldout.json, a file of the evaluator",
     ),
     "has utility run a solution that reads the evaluator": (
         "def improve(solution, utility, language_model):\n"
@@ -217,5 +217,6 @@ def test_an_improver_that_reaches_for_the_evaluator_or_the_heldout_split_fails(
     code, reason = HOSTILE[what]
     budgets = StopBudgets(runs=1, lm_calls=1, samples_per_call=1, utility_calls=2, timeout_s=120)
     result, _ = meta(parity, backend, {"improver.py": code.encode()}, [], budgets)
-    assert not result.ok and result.score is None
-    assert result.failure == f"downstream run 0: {reason}", result.failure
+    assert not result.ok and result.score is None  # its one run counts 0: not accepted
+    assert result.failure == "meta-utility 0: not accepted (STOP's rule)"
+    assert f"run 0 (seed 0): failed, counts 0: {reason}" in result.feedback, result.feedback

@@ -1,6 +1,6 @@
 """`dgm run stop --problem parity` end to end: STOP's seed improver, then a child made by
 the stop operator (the seed improving itself), each scored by its meta-utility on the
-held-out split, in real Docker sandboxes, with a scripted model through the real gateway."""
+training split (the held-out one reported), in real Docker sandboxes, with a scripted model through the real gateway."""
 
 from __future__ import annotations
 

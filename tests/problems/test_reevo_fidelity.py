@@ -1,0 +1,168 @@
+"""ReEvo as its reference code runs it (docs/fidelity.md, ReEvo): `max_fe` checked at the
+top of a generation, so a default run makes 106 evaluations; black-box problems get the
+black-box reflection prompt and only parents better than the seed."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from archive import open_archive
+from benchmarks.problems import load
+from dgm.llm.gateway import Gateway
+from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
+from dgm.mutators.chat import GatewayChat
+from dgm.mutators.reevo import Individual, ReEvo, ReEvoOperator, ReEvoSchedule, prompts_for
+from tests.problems.layouts import write_reevo
+from tests.problems.test_reevo_operator import Origins, Stat
+
+DGM = Path(sys.executable).parent / "dgm"
+
+
+def test_max_fe_is_checked_at_the_top_of_a_generation() -> None:
+    defaults = ReEvoSchedule(init_pop_size=30, pop_size=10, mutation_rate=0.5)
+    assert 1 + defaults.iterations_for(100) == 106  # the seed, 30, then 5 generations of 15
+    assert defaults.iterations_for(31) == 30  # spent by the initial population: no generation
+    assert defaults.iterations_for(32) == 45  # one evaluation left: a whole generation
+    assert defaults.iterations_for(2) == 30  # ReEvo makes its initial population regardless
+    small = ReEvoSchedule(init_pop_size=3, pop_size=2, mutation_rate=0.5)
+    assert [small.iterations_for(fe) for fe in (4, 5, 7, 8, 13)] == [3, 6, 6, 9, 12]
+
+
+def test_black_box_parents_are_only_those_better_than_the_seed() -> None:
+    stats = [
+        Stat("seed", None, score=0.5),
+        Stat("i1", "seed", score=0.25),  # valid but worse than the seed: never a parent
+        Stat("i2", "seed", score=1.0),
+        Stat("i3", "seed", score=0.75),
+    ]
+    op = ReEvoOperator.__new__(ReEvoOperator)
+    op.plan = ReEvoSchedule(init_pop_size=3, pop_size=2, mutation_rate=0.5)
+    op.archive, op._iterations = Origins({"seed": 0, "i1": 1, "i2": 2, "i3": 3}), {}
+    op.black_box = True
+    pairs = {tuple(op.parents(4, stats, random.Random(s))) for s in range(40)}
+    assert pairs == {("i2", "i3")}
+    op.black_box = False
+    pairs = {tuple(op.parents(4, stats, random.Random(s))) for s in range(40)}
+    assert ("i3", "i1") in pairs and ("i2", "i1") in pairs, "white box: every valid one"
+
+
+def test_a_black_box_problem_gets_reevos_black_box_reflection(tmp_path: Path) -> None:
+    problem_dir = write_reevo(tmp_path / "reevo")
+    common = tmp_path / "reevo" / "prompts" / "common"
+    (common / "user_reflector_st.txt").write_text("WHITE {worse_code} {better_code}")
+    (common / "user_reflector_st_black_box.txt").write_text("BLACK {worse_code} {better_code}")
+    white = load(problem_dir)
+    black = dataclasses.replace(white, black_box=True)
+    archive = open_archive(tmp_path / "a.db")
+    run = archive.create_run("reevo-black-box")
+    provider = ScriptedProvider([ScriptedEntry(content="hint"), ScriptedEntry(content="hint")])
+    a, b = Individual("a", "    return 1\n", 1.0), Individual("b", "    return 2\n", 2.0)
+    with Gateway(provider, archive=archive, run_id=run) as gw:
+        ReEvo(black, GatewayChat(gw), GatewayChat(gw)).short_term_reflection(a, b)
+        ReEvo(white, GatewayChat(gw), GatewayChat(gw)).short_term_reflection(a, b)
+    users = [json.loads(c.request)["messages"][1]["content"] for c in archive.llm_calls(run)]
+    assert [u.split()[0] for u in users] == ["BLACK", "WHITE"]
+    plain = write_problem(tmp_path / "plain")  # dgm's layout: dgm's own black-box text
+    prompts = prompts_for(dataclasses.replace(load(plain), black_box=True))
+    assert "black-box objective" in prompts["user_reflector_st"]
+    assert "black-box" not in prompts_for(load(plain))["user_reflector_st"]
+
+
+def write_problem(root: Path) -> Path:
+    """A problem in dgm's layout: return the biggest number."""
+    root.mkdir()
+    (root / "problem.yaml").write_text(PROBLEM_YAML)
+    (root / "program.py").write_text(PROGRAM)
+    (root / "evaluator.py").write_text(EVALUATOR)
+    return root
+
+
+PROBLEM_YAML = """name: constant
+description: Return a number; the bigger the better.
+program: [program.py]
+evaluator: {module: evaluator.py}
+score: value
+direction: max
+timeout_s: 30
+func_name: solve
+"""
+PROGRAM = "def solve():\n    return 0.0\n"
+EVALUATOR = """import importlib.util
+
+
+def evaluate(path):
+    spec = importlib.util.spec_from_file_location("candidate", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {"value": float(module.solve())}
+"""
+
+
+def answer(value: int) -> str:
+    return f"```python\ndef solve_v2():\n    return {value}.0\n```"
+
+
+@pytest.mark.bwrap
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_a_default_reevo_run_makes_106_evaluations(tmp_path: Path) -> None:
+    """ReEvo's defaults (max_fe 100, init_pop_size 30, pop_size 10, mutation_rate 0.5) through
+    the real CLI, a scripted model behind the real gateway, every program scored in the
+    local sandbox: the seed, 30 initial programs and 5 whole generations of 15 children."""
+    problem = write_problem(tmp_path / "constant")
+    script = [
+        {"pattern": "In under 20 words", "content": "Return bigger numbers."},
+        {"pattern": "long-term reflection so far", "content": "Bigger numbers score more."},
+        *(answer(v) for v in range(1, 106)),  # every program scores differently
+    ]
+    (tmp_path / "script.yaml").write_text(yaml.safe_dump(script, sort_keys=False))
+    overrides = {"model": f"scripted:{tmp_path / 'script.yaml'}", "sandbox": "local"}
+    (tmp_path / "run.yaml").write_text(
+        yaml.safe_dump({**yaml.safe_load(Path(PRESET).read_text()), **overrides})
+    )
+    proc = subprocess.run(
+        [str(DGM), "run", str(tmp_path / "run.yaml"), "--problem", str(problem), "--quiet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=1100,
+    )
+    assert proc.returncode == 0, proc.stderr
+    archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
+    (run,) = archive.runs()
+    assert archive.run(run.id).status == "finished"
+    agents = archive.agents(run.id)
+    assert not archive.events(run.id, kinds=["expansion_failed"])
+    assert len(agents) == 106, "the seed, 30 initial programs, 5 generations of 10 + 5"
+    evaluated = [a for a in agents if archive.evaluations(a.id)]
+    assert len(evaluated) == 106
+    kinds = Counter(
+        (o.get("generation"), o.get("kind"))
+        for o in (archive.agent(a.id).origin or {} for a in agents if a.parent_id)
+    )
+    assert kinds == {
+        (0, "initial"): 30,
+        **{(g, "crossover"): 10 for g in range(1, 6)},
+        **{(g, "mutation"): 5 for g in range(1, 6)},
+    }
+    assert len(archive.reflections(run.id, kind="long")) == 5
+    purposes = Counter(c.purpose for c in archive.llm_calls(run.id, bodies=False))
+    assert purposes == {
+        "initial": 30,
+        "reflect_short": 50,
+        "crossover": 50,
+        "reflect_long": 5,
+        "mutate": 25,
+    }
+
+
+PRESET = Path(__file__).resolve().parents[2] / "dgm" / "presets" / "reevo.yaml"
