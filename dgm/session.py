@@ -368,4 +368,5 @@ def open_session(
             spent_usd=spent,
             direction=problem.direction if problem is not None else None,
             admit=admit_program if problem is not None else rejection,
+            judge=open_chat(config.novelty.judge_model) if config.novelty.judge_model else None,
         )
