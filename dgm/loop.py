@@ -595,12 +595,16 @@ class Engine:
     ) -> Verdict | None:
         """Why a child repeats an agent of the run, or None (dgm.novelty). A judge that
         fails leaves the child to be evaluated, with the failure in the event log."""
-        found = self.novelty.check(files)
+        loop = asyncio.get_running_loop()
+        if self.novelty.compares:  # comparing with every agent takes time: not on the loop
+            found = await loop.run_in_executor(pool, self.novelty.check, files)
+        else:
+            found = self.novelty.check(files)
         if not isinstance(found, Nearest):
             return found
         twin_files = self.files_of(found.twin)
         try:
-            return await asyncio.get_running_loop().run_in_executor(
+            return await loop.run_in_executor(
                 pool, self.novelty.judge, found, twin_files, files, self.config.prompt_chars
             )
         except Exception as e:

@@ -9,19 +9,21 @@ the evaluated, the pending ones still in flight, the rejected ones):
   C family (C, C++, Java, JavaScript, TypeScript, Go, Rust, C#...) loses its comments and
   has every run of whitespace folded to one space; any other text file only loses trailing
   whitespace and blank lines (indentation may mean something: YAML, Makefiles).
-- **near-duplicate** (`novelty.threshold`): the child's similarity to its most similar agent
-  reaches the threshold. Similarity is token based: difflib's ratio (2 * matched tokens /
-  all tokens) of the two trees' normalised token sequences. Tokens rather than an AST
-  because one measure then covers every language, and after `ast.unparse` a Python file's
-  tokens are its AST's anyway; rather than embeddings because it needs no model, is exact
-  and reproducible. It is 1.0 for duplicates and about 1 - k/n for k changed tokens of n.
+- **near-duplicate** (`novelty.threshold`): the child's similarity to its most similar
+  agent reaches the threshold. Similarity is token based: 2 * matched tokens / all tokens
+  (difflib's ratio), file by file, matched as `diff` does (whole lines, then the tokens of
+  the lines that differ: `matched`). Tokens rather than an AST because one measure then
+  covers every language, and after `ast.unparse` a Python file's tokens are its AST's
+  anyway; rather than embeddings because it needs no model, is exact and reproducible. It
+  is 1.0 for duplicates and about 1 - k/n for k changed tokens of n.
 - **judged** (`novelty.judge_model`): between `novelty.judge_from` and the threshold an
   LLM, given the diff, decides under a JSON schema whether the child is meaningfully new
   (ShinkaEvolve's idea: embeddings there, tokens here).
 
-The loop checks and records a child in one step on its event loop, so two children in
-flight at once (workers > 1) cannot both pass as new: the second one finds the first in
-the index. The index is rebuilt from the archive on resume.
+The loop checks and records a child as one step (under a lock: a comparison with every
+agent, or a judge, runs in a worker thread), so two children in flight at once
+(workers > 1) cannot both pass as new: the second one finds the first in the index. The
+index is rebuilt from the archive on resume.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ C_TOKENS = re.compile(
     r'("(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|`(?:\\.|[^`\\])*`)|//[^\n]*|/\*.*?\*/', re.S
 )
 TOKEN = re.compile(r"\w+|\S")
-FILE_MARK = "\0file:"  # separates files in a tree's token sequence: a move is a change
+STATEMENT_END = {";", "{", "}"}  # where a C-family line, folded to one, is cut again
 
 
 # -- normalising --------------------------------------------------------------------------
@@ -110,18 +112,56 @@ def tree_key(normalised: Mapping[str, str]) -> str:
     return h.hexdigest()
 
 
-def tokens(normalised: Mapping[str, str]) -> list[str]:
-    """The tree's tokens (words and single symbols), file by file in path order."""
-    out: list[str] = []
-    for path in sorted(normalised):
-        out.append(FILE_MARK + path)
-        out.extend(TOKEN.findall(normalised[path]))
+Lines = list[tuple[str, ...]]  # a file's tokens, line by line
+
+
+def lines(text: str) -> Lines:
+    """The tokens (words and single symbols) of a normalised file, line by line; a line is
+    also cut after `;`, `{` and `}`, so C-family code folded to one line has lines again."""
+    out: Lines = []
+    for line in text.splitlines():
+        current: list[str] = []
+        for token in TOKEN.findall(line):
+            current.append(token)
+            if token in STATEMENT_END:
+                out.append(tuple(current))
+                current = []
+        if current:
+            out.append(tuple(current))
     return out
 
 
-def similarity(a: list[str], b: list[str]) -> float:
-    """2 * matched tokens / all tokens (difflib's ratio, without its junk heuristic), 0..1."""
-    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+def tokens(normalised: Mapping[str, str]) -> dict[str, Lines]:
+    """Each file's tokens, line by line."""
+    return {path: lines(text) for path, text in normalised.items()}
+
+
+def size(file: Lines) -> int:
+    return sum(map(len, file))
+
+
+def matched(a: Lines, b: Lines) -> int:
+    """Tokens of `a` that match, in order, tokens of `b`: difflib's matching over lines (a
+    line matches whole), then over the tokens of each run of lines that differ. As exact as
+    difflib over all tokens for the small edits that matter here, and fast on big files."""
+    total = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            total += size(a[i1:i2])
+        elif tag == "replace":
+            ta = [t for line in a[i1:i2] for t in line]
+            tb = [t for line in b[j1:j2] for t in line]
+            blocks = difflib.SequenceMatcher(None, ta, tb, autojunk=False).get_matching_blocks()
+            total += sum(block.size for block in blocks)
+    return total
+
+
+def similarity(a: Mapping[str, Lines], b: Mapping[str, Lines]) -> float:
+    """2 * matched tokens / all tokens of two trees, 0..1 (difflib's ratio), file by file:
+    a file matches only the file of the same path in the other tree."""
+    total = sum(map(size, a.values())) + sum(map(size, b.values()))
+    same = sum(size(a[p]) if a[p] == b[p] else matched(a[p], b[p]) for p in a.keys() & b.keys())
+    return 2 * same / total if total else 1.0
 
 
 # -- verdicts -------------------------------------------------------------------------------
@@ -244,7 +284,13 @@ class Novelty:
         self.settings = settings
         self.judge_chat = judge if settings.judge_model else None
         self.keys: dict[str, str] = {}  # tree key -> the first agent with it
-        self.token_lists: dict[str, list[str]] = {}  # agent -> its tokens (only if compared)
+        # Only when compared: each agent's files as digests of their normalised text, the
+        # tokens of each digest, and the matched tokens of pairs of digests already seen
+        # (agents share most files: a child changes one, so most pairs are known or equal).
+        self.trees: dict[str, dict[str, bytes]] = {}
+        self.file_tokens: dict[bytes, Lines] = {}
+        self.file_sizes: dict[bytes, int] = {}
+        self._matched: dict[tuple[bytes, bytes], int] = {}
         self._cache: dict[tuple[str, bytes], str] = {}  # (path, sha256) -> normalised
 
     @property
@@ -281,7 +327,17 @@ class Novelty:
         normalised = self._normalise(files)
         self.keys.setdefault(tree_key(normalised), agent_id)
         if self.compares:
-            self.token_lists[agent_id] = tokens(normalised)
+            self.trees[agent_id] = self._digests(normalised)
+
+    def _digests(self, normalised: Mapping[str, str]) -> dict[str, bytes]:
+        out = {}
+        for path, text in normalised.items():
+            digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+            if digest not in self.file_tokens:
+                self.file_tokens[digest] = lines(text)
+                self.file_sizes[digest] = size(self.file_tokens[digest])
+            out[path] = digest
+        return out
 
     def check(self, files: Mapping[str, bytes]) -> Verdict | Nearest | None:
         """A Verdict when the child is a duplicate (or over the threshold), Nearest when
@@ -294,7 +350,7 @@ class Novelty:
             return Verdict("duplicate", twin, 1.0)
         if not self.compares:
             return None
-        nearest = self.nearest(tokens(normalised), self.lower_bound)
+        nearest = self.nearest(self._digests(normalised), self.lower_bound)
         if nearest is None:
             return None
         threshold = self.settings.threshold
@@ -302,22 +358,32 @@ class Novelty:
             return Verdict("near-duplicate", nearest.twin, nearest.similarity)
         return nearest if self.judge_chat is not None else None
 
-    def nearest(self, child: list[str], at_least: float) -> Nearest | None:
-        """The most similar agent, if any is at least `at_least` similar. The child is set
-        once as difflib's second sequence (it indexes that one), and the cheap upper bounds
-        skip most agents before the exact ratio."""
-        matcher = difflib.SequenceMatcher(None, autojunk=False)
-        matcher.set_seq2(child)
+    def nearest(self, child: Mapping[str, bytes], at_least: float) -> Nearest | None:
+        """The most similar agent, if any is at least `at_least` similar (`similarity`,
+        computed from the digests: equal files match whole, pairs are remembered, and an
+        upper bound skips an agent before any difflib)."""
+        sizes = self.file_sizes
+        child_total = sum(sizes[d] for d in child.values())
         best: Nearest | None = None
-        for agent_id, toks in self.token_lists.items():
+        for agent_id, tree in self.trees.items():
             floor = max(at_least, best.similarity if best else 0.0)
-            matcher.set_seq1(toks)
-            if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
+            total = child_total + sum(sizes[d] for d in tree.values())
+            common = child.keys() & tree.keys()
+            bound = sum(min(sizes[child[p]], sizes[tree[p]]) for p in common)
+            if total == 0 or 2 * bound / total < floor:
                 continue
-            ratio = matcher.ratio()
+            ratio = 2 * sum(self._pair(child[p], tree[p]) for p in common) / total
             if ratio >= floor and (best is None or ratio > best.similarity):
                 best = Nearest(agent_id, ratio)
         return best
+
+    def _pair(self, a: bytes, b: bytes) -> int:
+        if a == b:
+            return self.file_sizes[a]
+        key = (a, b) if a < b else (b, a)
+        if key not in self._matched:
+            self._matched[key] = matched(self.file_tokens[key[0]], self.file_tokens[key[1]])
+        return self._matched[key]
 
     def judge(
         self,

@@ -17,6 +17,7 @@ from dgm.novelty import (
     Verdict,
     describe_counts,
     duplicate_counts,
+    lines,
     normalise,
     normalise_tree,
     rejection_kind,
@@ -93,17 +94,32 @@ def test_a_tree_is_a_duplicate_only_with_the_same_paths() -> None:
 
 
 def test_similarity_is_one_for_duplicates_and_falls_with_each_changed_token() -> None:
-    code = normalise_tree({"a.py": PY})
-    changed = normalise_tree({"a.py": PY.replace(b"LIMIT = 10", b"LIMIT = 11")})
-    n = len(tokens(code))
-    assert similarity(tokens(code), tokens(code)) == 1.0
-    assert similarity(tokens(code), tokens(changed)) == pytest.approx(1 - 1 / n)
-    other = normalise_tree({"a.py": b"for i in range(3):\n    print(i, 'x')\n"})
-    assert similarity(tokens(code), tokens(other)) < 0.5
+    code = tokens(normalise_tree({"a.py": PY}))
+    changed = tokens(normalise_tree({"a.py": PY.replace(b"LIMIT = 10", b"LIMIT = 11")}))
+    n = sum(map(len, code["a.py"]))
+    assert similarity(code, code) == 1.0
+    assert similarity(code, changed) == pytest.approx(1 - 1 / n)
+    other = tokens(normalise_tree({"a.py": b"for i in range(3):\n    print(i, 'x')\n"}))
+    assert similarity(code, other) < 0.5
+    # file by file: a file matches only its namesake, so a moved file is all new
+    assert similarity(code, {"b.py": code["a.py"]}) == 0.0
+    two = {"a.py": code["a.py"], "b.py": [("x", "=", "1")]}
+    assert similarity(two, {**two, "b.py": [("x", "=", "2")]}) == pytest.approx(1 - 1 / (n + 3))
+
+
+def test_the_index_measures_as_similarity_does_and_remembers_pairs() -> None:
+    index = Novelty(NoveltySettings(threshold=0.5))
+    files = {f"f{i}.py": f"def f{i}(x):\n    return x + {i}\n".encode() for i in range(5)}
+    index.add("seed", files)
+    child = {**files, "f0.py": b"def f0(x):\n    return x * 2 + 0\n"}
+    found = index.check(child)
+    expected = similarity(tokens(normalise_tree(files)), tokens(normalise_tree(child)))
+    assert isinstance(found, Verdict) and found.similarity == pytest.approx(expected)
+    assert len(index._matched) == 1  # the four equal files needed no difflib
 
 
 def test_the_index_names_the_first_twin_and_the_nearest_agent() -> None:
-    index = Novelty(NoveltySettings(threshold=0.95))
+    index = Novelty(NoveltySettings(threshold=0.9))
     index.add("seed", {"a.py": PY})
     index.add("other", {"a.py": b"print('unrelated')\n"})
     index.add("copy", {"a.py": PY + b"# same\n"})
@@ -120,7 +136,7 @@ def test_without_a_threshold_only_exact_duplicates_are_rejected() -> None:
     index = Novelty(NoveltySettings())
     index.add("seed", {"a.py": PY})
     assert index.check({"a.py": PY.replace(b"LIMIT = 10", b"LIMIT = 11")}) is None
-    assert index.token_lists == {}  # nothing kept that is not used
+    assert index.trees == {} and index.file_tokens == {}  # nothing kept that is not used
     off = Novelty(NoveltySettings(duplicates=False))
     off.add("seed", {"a.py": PY})
     assert not off.enabled and off.check({"a.py": PY}) is None
@@ -136,7 +152,7 @@ def test_with_a_judge_the_cases_between_its_bound_and_the_threshold_are_asked() 
     )
     index.add("seed", {"a.py": PY})
     found = index.check({"a.py": PY.replace(b"LIMIT = 10", b"LIMIT = 11")})
-    assert isinstance(found, Nearest) and found.twin == "seed" and 0.95 < found.similarity < 0.99
+    assert isinstance(found, Nearest) and found.twin == "seed" and 0.9 < found.similarity < 0.99
 
 
 def test_rejection_reasons_are_counted_by_kind() -> None:
@@ -369,3 +385,12 @@ def test_dgm_run_report_and_ui_count_the_duplicates(tmp_path: Path) -> None:
     assert (
         "<dt>duplicates</dt><dd>2 (1 duplicate, 1 near-duplicate) rejected, not evaluated" in page
     )
+
+
+def test_lines_cut_folded_c_code_into_statements() -> None:
+    assert lines("int x = 1; if (x) { y(); }") == [
+        ("int", "x", "=", "1", ";"),
+        ("if", "(", "x", ")", "{"),
+        ("y", "(", ")", ";"),
+        ("}",),
+    ]
