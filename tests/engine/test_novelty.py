@@ -186,12 +186,14 @@ def test_the_novelty_section_is_set_on_the_command_line() -> None:
 # -- in a run -------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("threshold", [None, 0.999], ids=["exact", "compared-in-a-thread"])
 def test_two_children_with_the_same_edit_in_flight_at_once_cost_one_evaluation(
-    harness: Harness,
+    harness: Harness, threshold: float | None
 ) -> None:
     """Two workers expand the seed at the same time and the model gives both the same edit:
-    the second child recorded is a duplicate of the first, never evaluated."""
-    cfg = config(workers=2, max_iterations=2)
+    the second child recorded is a duplicate of the first, never evaluated (also when the
+    comparison with every agent awaits a worker thread)."""
+    cfg = config(workers=2, max_iterations=2, novelty=NoveltySettings(threshold=threshold))
     run = harness.new_run(cfg)
     reason, _ = harness.run(run, cfg, [learn("t1"), learn("t1")])
     assert reason == "done: 2 iterations"
