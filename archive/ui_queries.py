@@ -93,6 +93,17 @@ def count_events(archive: Archive, run_id: str, kind: str) -> int:
         return int(conn.execute(q).scalar() or 0)
 
 
+def count_rejected(archive: Archive, run_id: str, reason_prefix: str) -> int:
+    """The run's rejected agents whose reason starts with `reason_prefix`."""
+    with archive._read() as conn:
+        q = select(func.count()).where(
+            Agent.run_pk == archive._run_pk(conn, run_id),
+            Agent.status == "rejected",
+            Agent.reason.startswith(reason_prefix, autoescape=True),
+        )
+        return int(conn.execute(q).scalar() or 0)
+
+
 def cost_buckets(
     archive: Archive, run_id: str, start: float, buckets: int = 120
 ) -> list[CostBucket]:

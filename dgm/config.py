@@ -169,6 +169,58 @@ class HGMSettings(BaseModel):
     )
 
 
+class NoveltySettings(BaseModel):
+    """No evaluation spent on a duplicate (dgm/novelty.py; docs/engine.md, "Novelty"):
+    before a child is evaluated it is compared with every agent of its run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    duplicates: bool = Field(
+        default=True,
+        description=(
+            "Reject, without evaluating it, a child whose code equals another agent's of the "
+            "run after normalising (whitespace, comments, docstrings, formatting)."
+        ),
+    )
+    threshold: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description=(
+            "Also reject a child at least this similar to another agent of the run (token "
+            "similarity of the normalised code, 0..1); unset: only exact duplicates. One "
+            "changed constant in a 100-token program is 0.99 similar to its parent."
+        ),
+    )
+    judge_model: str | None = Field(
+        default=None,
+        description=(
+            "Model (same forms as `model`) that decides, from the diff, whether a child whose "
+            "similarity is from judge_from up to the threshold is new; unset: no judge."
+        ),
+    )
+    judge_from: float = Field(
+        default=0.9,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Lowest similarity at which judge_model is asked; below it a child is new.",
+    )
+
+    _numbers = field_validator("threshold", "judge_from", mode="before")(not_bool)
+
+    @model_validator(mode="after")
+    def _judge_below_threshold(self) -> NoveltySettings:
+        t = self.threshold
+        if self.judge_model is not None and t is not None and self.judge_from >= t:
+            raise ValueError(
+                f"judge_from ({self.judge_from:g}) must be below threshold ({t:g}): "
+                "the judge decides the cases in between"
+            )
+        return self
+
+
 class RunConfig(BaseModel):
     """Everything that defines a run. Stored with the run; a resume reuses it verbatim."""
 
@@ -329,6 +381,10 @@ class RunConfig(BaseModel):
     )
     reevo: ReEvoSettings = Field(
         default_factory=ReEvoSettings, description="The reevo operator's settings."
+    )
+    novelty: NoveltySettings = Field(
+        default_factory=NoveltySettings,
+        description="Rejection of duplicate and near-duplicate children before evaluation.",
     )
     stop: StopBudgets = Field(
         default_factory=StopBudgets,

@@ -2,7 +2,8 @@
 
 No generation barrier. Each of `workers` workers takes the next job as soon as it is free:
 1. evaluate a pending agent on its next task (oldest agent first, so started work ends), or
-2. expand: select a parent, mutate it into a child, admit or reject the child.
+2. expand: select a parent, mutate it into a child, admit or reject the child (broken code:
+   dgm/mutators/admission.py; a duplicate of an agent of the run: dgm/novelty.py).
 
 Staged evaluation: an agent runs the tasks of stage 1; when they are all done its score
 (resolved fraction over the tasks of all its stages so far) is stored for the stage, and it
@@ -56,6 +57,7 @@ from dgm.hgm import Evaluate, Expand, Scheduler
 from dgm.mutators import Chat, EvalView, Mutation, MutationContext, Mutator, Parent
 from dgm.mutators.admission import no_patch, rejection
 from dgm.mutators.operators import OPERATORS
+from dgm.novelty import Nearest, Novelty, Verdict
 from dgm.selectors import SELECTORS, Candidate, member_children, rank_fitness
 
 if TYPE_CHECKING:  # the archive package loads SQLAlchemy: only the engine's user needs it
@@ -245,9 +247,11 @@ class Engine:
         clock: Callable[[], float] = time.monotonic,
         direction: Direction | None = None,
         admit: Callable[[Mapping[str, bytes], Mapping[str, bytes]], str | None] = rejection,
+        judge: Chat | None = None,
     ) -> None:
         """`direction`: a problem run's ('min' or 'max'); None for a suite. `admit`: why a
-        new child must not be evaluated, or None (dgm.mutators.admission)."""
+        new child must not be evaluated, or None (dgm.mutators.admission). `judge`: the
+        chat of `config.novelty.judge_model` (dgm.novelty)."""
         self.archive = archive
         self.run_id = run_id
         self.config = config
@@ -263,6 +267,8 @@ class Engine:
         self.n_parents = OPERATORS[config.operator].parents
         self.direction = direction
         self.admit = admit
+        self.novelty = Novelty(config.novelty, judge)
+        self._admitting = asyncio.Lock()  # a child is checked for novelty and recorded at once
         self.schedule = mutator if isinstance(mutator, Schedule) else None
         self.expanding = 0  # expansions in flight (a Schedule's barrier waits for them)
         self.policy: Policy | None = None
@@ -305,12 +311,15 @@ class Engine:
                 status="pending",
             )
             self.pending[self.seed_id] = AgentState(self.seed_id, None, dict(self.seed_files))
+            self.novelty.add(self.seed_id, self.seed_files)
             self.archive_size = 1
             return False
         failed = len(self.archive.events(self.run_id, kinds=["expansion_failed"]))
         self.iterations_started = failed + sum(1 for r in rows if r.parent_id is not None)
         self.archive_size = len(rows)
         for r in rows:
+            if self.novelty.enabled:  # every agent of the run, whatever its status
+                self.novelty.add(r.id, self.archive.agent_files(r.id))
             if r.parent_id is None and self.seed_id is None:
                 self.seed_id = r.id
             self.evaluations_done += r.n_evaluated
@@ -636,18 +645,24 @@ class Engine:
             return
         reason = self.admit(ctx.files, mutation.files)
         origin = {**mutation.origin, "iteration": job.iteration}
-        if reason:
-            origin["rejected"] = reason
-        child = self.archive.add_agent(
-            self.run_id,
-            mutation.files,
-            parent_id=parent_id,
-            second_parent_id=second_id,
-            operator=self.mutator.name,
-            origin=origin,
-            status="rejected" if reason else "pending",
-            reason=reason,
-        )
+        async with self._admitting:  # no other child is recorded between check and record
+            verdict = None if reason else await self.novelty_verdict(mutation.files, pool)
+            if verdict is not None:
+                reason = verdict.reason
+                origin.update(duplicate_of=verdict.twin, similarity=round(verdict.similarity, 4))
+            if reason:
+                origin["rejected"] = reason
+            child = self.archive.add_agent(
+                self.run_id,
+                mutation.files,
+                parent_id=parent_id,
+                second_parent_id=second_id,
+                operator=self.mutator.name,
+                origin=origin,
+                status="rejected" if reason else "pending",
+                reason=reason,
+            )
+            self.novelty.add(child, mutation.files)
         self.archive_size += 1
         if not reason:
             self.pending[child] = AgentState(child, parent_id, mutation.files)
@@ -660,6 +675,27 @@ class Engine:
             child=child,
             rejected=reason,
         )
+
+    async def novelty_verdict(
+        self, files: Mapping[str, bytes], pool: ThreadPoolExecutor
+    ) -> Verdict | None:
+        """Why a child repeats an agent of the run, or None (dgm.novelty). A judge that
+        fails leaves the child to be evaluated, with the failure in the event log."""
+        loop = asyncio.get_running_loop()
+        if self.novelty.compares:  # comparing with every agent takes time: not on the loop
+            found = await loop.run_in_executor(pool, self.novelty.check, files)
+        else:
+            found = self.novelty.check(files)
+        if not isinstance(found, Nearest):
+            return found
+        twin_files = self.files_of(found.twin)
+        try:
+            return await loop.run_in_executor(
+                pool, self.novelty.judge, found, twin_files, files, self.config.prompt_chars
+            )
+        except Exception as e:
+            self.event("novelty_judge_failed", twin=found.twin, reason=f"{type(e).__name__}: {e}")
+            return None
 
     async def worker(self, index: int, pool: ThreadPoolExecutor) -> None:
         while True:

@@ -30,6 +30,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from archive.info import objective  # noqa: E402
 from dgm.display import fmt_usd  # noqa: E402
 from dgm.heldout import HeldoutScore, describe, latest  # noqa: E402
+from dgm.novelty import describe_counts, duplicate_counts  # noqa: E402
 from dgm.outputs import Output, write_folder  # noqa: E402
 
 if TYPE_CHECKING:
@@ -252,7 +253,8 @@ def markdown(
 ) -> str:
     admitted = [a for a in agents if a.status == "evaluated"]
     statuses = Counter(a.status for a in agents)
-    reasons = Counter((a.reason or "").split(":")[0] for a in agents if a.status == "rejected")
+    rejected = [a.reason for a in agents if a.status == "rejected"]
+    reasons = Counter((r or "").split(":")[0] for r in rejected)
     failures = [e for e in events if e.kind == "expansion_failed"]
     failure_kinds = Counter(str(e.payload.get("reason", "")).split(":")[0] for e in failures)
     n_evals = sum(a.n_evaluated for a in agents)
@@ -278,6 +280,7 @@ def markdown(
         f"selector `{cfg.get('selector')}`, seed {cfg.get('seed')}, workers {cfg.get('workers')}",
         f"- agents: {len(agents)} ({', '.join(f'{n} {s}' for s, n in statuses.most_common())}); "
         f"expansions that failed: {len(failures)}",
+        f"- duplicates rejected, not evaluated: {describe_counts(duplicate_counts(rejected))}",
         f"- evaluations: {n_evals}; LLM calls: {len(calls)}; cost: {fmt_usd(cost)}",
         f"- best: `{best.id}` score {fmt(best.score)} (generation {best.generation})"
         if best

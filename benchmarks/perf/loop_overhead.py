@@ -6,9 +6,10 @@ the model answers instantly from a script (in-process, no gateway), and the eval
 records a result in the archive without running anything. What is measured is therefore
 everything else: selection over the archive's candidate stats, building the mutation
 context (parent code and evaluations from the archive), applying SEARCH/REPLACE blocks,
-admission (compiling every .py file of the child), storing the child, the job events,
-recording evaluations, staged scoring and status updates. The agents are copies of the real
-seed agent; the archive is SQLite in a temporary directory.
+admission (compiling every .py file of the child), the duplicate check (normalising the
+child: dgm/novelty.py), storing the child, the job events, recording evaluations, staged
+scoring and status updates. The agents are copies of the real seed agent; the archive is
+SQLite in a temporary directory.
 
 `cpu_ms_per_child` is the process's CPU time per child: what remains when the disk and the
 other processes on the machine are not counted (the archive is opened as the engine opens

@@ -28,6 +28,7 @@ from dgm.config import assign, config_fields, load_config, with_resolved_model
 from dgm.errors import UserError
 from dgm.loop import LEASE_LOST, Engine, Progress
 from dgm.mutators.operators import OPERATORS
+from dgm.novelty import describe_counts, duplicate_counts
 from dgm.selectors import SELECTORS
 from sandbox import remove_own_sandboxes
 
@@ -129,12 +130,15 @@ def summary(archive: Archive, run_id: str, reason: str, p: Progress) -> None:
     table = Table(title=f"run {run_id}: {reason}", show_header=False)
     table.add_row("iterations", str(p.iteration))
     table.add_row("agents", f"{p.archive_size} ({p.candidates} admitted)")
-    children = Counter(a.status for a in archive.agents(run_id) if a.parent_id is not None)
+    kids = [a for a in archive.agents(run_id) if a.parent_id is not None]
+    children = Counter(a.status for a in kids)
     table.add_row(
         "children",
         f"{sum(children.values())}"
         + (f" ({', '.join(f'{n} {s}' for s, n in children.most_common())})" if children else ""),
     )
+    dups = duplicate_counts(a.reason for a in kids if a.status == "rejected")
+    table.add_row("duplicates rejected", f"{describe_counts(dups)}, not evaluated")
     table.add_row("evaluations", str(p.evaluations))
     if failed:
         table.add_row("failed expansions", plain(failed))

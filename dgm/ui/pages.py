@@ -15,6 +15,7 @@ from typing import Any
 
 from archive import AgentInfo, Archive, CandidateStats, EventInfo, RunInfo, RunSummary, ui_queries
 from archive.info import objective
+from dgm import novelty
 from dgm.ui import charts
 from dgm.ui.conversation import exchange_html, trajectory_html
 from dgm.ui.highlight import side_by_side, unified
@@ -127,11 +128,13 @@ def in_flight(events: list[EventInfo]) -> list[str]:
     return list(jobs.values())
 
 
-def section_summary(info: RunInfo, p: Progress) -> str:
+def section_summary(info: RunInfo, p: Progress, duplicates: str = "0") -> str:
+    """`duplicates`: the children rejected as duplicates (dgm.novelty.describe_counts)."""
     best = p.best
     items = [
         ("status", f'<span class="status {esc(info.status)}">{esc(info.status)}</span>'),
         ("agents", f"{p.evaluated} evaluated of {p.agents}"),
+        ("duplicates", f"{esc(duplicates)} rejected, not evaluated"),
         (
             "best",
             f"{score(objective(best.score, info.direction))} {agent_link(best.agent_id)}"
@@ -153,6 +156,11 @@ def section_summary(info: RunInfo, p: Progress) -> str:
         ),
     ]
     return '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
+
+
+def duplicates(archive: Archive, run_id: str) -> str:
+    counts = {k: ui_queries.count_rejected(archive, run_id, f"{k}:") for k in novelty.KINDS}
+    return novelty.describe_counts(counts)
 
 
 def section_progress(p: Progress, direction: str | None = None) -> str:
@@ -310,7 +318,7 @@ def run_sections(archive: Archive, run_id: str, stats: Sequence[CandidateStats])
     with no_gc():
         p = progress(stats)
     return {
-        "summary": section_summary(info, p),
+        "summary": section_summary(info, p, duplicates(archive, run_id)),
         "progress": section_progress(p, info.direction),
         "workers": section_workers(archive, run_id, info.status),
         "cost": section_cost(archive, info),

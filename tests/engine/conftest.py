@@ -117,12 +117,18 @@ class Harness:
         evaluator: Any = None,
         patterned: list[ScriptedEntry] | None = None,
         seed: Mapping[str, bytes] = SEED,
+        judge_script: list[str] | None = None,
         **kw: Any,
     ) -> tuple[str, Engine]:
+        """`judge_script`: the answers of a second model, `scripted:judge`, the novelty judge."""
         provider = ScriptedProvider(
             [*(patterned or []), *(ScriptedEntry(content=a) for a in answers)]
         )
         with Gateway(provider, archive=self.archive, run_id=run_id) as gw:
+            if judge_script is not None:  # served by the run's one gateway, as in a session
+                judge = [ScriptedEntry(content=a) for a in judge_script]
+                gw.add_model(ScriptedProvider(judge, model="scripted:judge"))
+                kw["judge"] = GatewayChat(gw, model="scripted:judge")
             engine = Engine(
                 archive=self.archive,
                 run_id=run_id,
