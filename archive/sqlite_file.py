@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -69,13 +70,36 @@ def connect_read_only(path: Path) -> ReadOnlyConnection:
     return conn
 
 
+# Closing any descriptor of a file drops every POSIX lock this process holds on it,
+# SQLite's own included (sqlite.org/howtocorrupt.html, 2.2): a process that reads the
+# header of an archive it also has open through SQLite must never close that descriptor.
+# So each file read here keeps one descriptor for the life of the process (pruned once the
+# file is deleted: nobody can open it again).
+_header_fds: dict[tuple[int, int], int] = {}
+_header_lock = threading.Lock()
+
+
+def _read_header(path: Path) -> tuple[bytes, os.stat_result]:
+    """The first 20 bytes of `path` and its stat, through a descriptor never closed."""
+    st = os.stat(path)
+    with _header_lock:
+        fd = _header_fds.get((st.st_dev, st.st_ino))
+        if fd is None:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            opened = os.fstat(fd)
+            _header_fds[(opened.st_dev, opened.st_ino)] = fd
+            for key, other in list(_header_fds.items()):
+                if other != fd and os.fstat(other).st_nlink == 0:
+                    os.close(other)
+                    del _header_fds[key]
+    return os.pread(fd, 20, 0), os.fstat(fd)
+
+
 def idle_stamp(path: Path) -> tuple[int, int] | None:
     """(size, mtime) of a WAL file that nobody has open (no -wal beside it); None for a
     file in use or in another journal mode."""
     try:
-        with path.open("rb") as f:
-            header = f.read(20)
-            st = os.fstat(f.fileno())
+        header, st = _read_header(path)
     except OSError:
         return None
     idle = not path.with_name(path.name + "-wal").exists()
