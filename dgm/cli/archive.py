@@ -21,6 +21,7 @@ from rich.text import Text
 
 from archive.info import AGENT_STATUSES, AgentInfo, AgentStatus, CandidateStats, objective
 from archive.tree import TreeNode, shape_tree
+from dgm import display
 from dgm.cli.common import (
     ArchiveOption,
     archive_errors,
@@ -77,7 +78,7 @@ def _agent_json(a: AgentInfo, direction: str | None = None) -> dict[str, object]
 
 def _score(a: AgentInfo, direction: str | None) -> str:
     """The score people read: a problem's raw primary score with its direction."""
-    shown = fmt_score(objective(a.score, direction))
+    shown = display.raw_score(a.score, direction)
     return shown if direction is None or a.score is None else f"{shown} ({direction})"
 
 
@@ -213,15 +214,13 @@ def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Archiv
     head.add_row("diff", f"{info.files_changed} file(s), +{info.lines_added} -{info.lines_removed}")
     head.add_row("score", _score(info, run.direction))
     for stage, score in info.scores.items():
-        head.add_row(plain(f"  {stage}"), fmt_score(objective(score, run.direction)))
+        head.add_row(plain(f"  {stage}"), display.raw_score(score, run.direction))
     head.add_row("resolved", f"{info.n_resolved} of {info.n_evaluated} evaluations")
     head.add_row("cost", f"{fmt_usd(info.cost_usd)} over {len(calls)} LLM call(s)")
     head.add_row("created", f"{fmt_age(info.created_at)} ago")
     head.add_row(
         "lineage",
-        " > ".join(
-            f"{short(a.id)} ({fmt_score(objective(a.score, run.direction))})" for a in lineage
-        ),
+        " > ".join(f"{short(a.id)} ({display.raw_score(a.score, run.direction)})" for a in lineage),
     )
     console.print(Panel(head, title=f"agent {short(info.id)}", title_align="left", expand=False))
     if info.origin:

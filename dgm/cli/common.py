@@ -3,7 +3,6 @@ user errors (one line, exit 2)."""
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from archive.errors import ArchiveError
+from dgm import display
 from dgm.errors import UserError
 
 if TYPE_CHECKING:
@@ -81,36 +81,9 @@ def open_reader(archive_opt: str | None = None) -> Reader:
         return open_(archive_location(archive_opt))
 
 
-SHORT = 8  # characters of an id shown to people (any unique prefix is accepted back)
-
-
-def short(agent_or_run_id: str | None) -> str:
-    return agent_or_run_id[:SHORT] if agent_or_run_id else "-"
-
-
-def fmt_score(score: float | None) -> str:
-    return "-" if score is None else f"{score:.3f}"
-
-
-def fmt_usd(usd: float) -> str:
-    """Dollars for people: cents from a dollar up, else four decimals, and under a cent two
-    significant digits (a run on a cheap model must not read $0.0000)."""
-    if usd >= 1:
-        return f"${usd:.2f}"
-    if usd >= 0.01 or usd <= 0:
-        return f"${usd:.4f}"
-    return f"${usd:.{1 - math.floor(math.log10(usd))}f}"
-
-
-def fmt_age(created_at: float, now: float | None = None) -> str:
-    """Seconds since the epoch -> '5s', '3m', '2h', '4d' ago."""
-    import time
-
-    s = max(0.0, (now or time.time()) - created_at)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            return f"{int(s // size)}{unit}"
-    return f"{int(s)}s"
+# The CLI's names for dgm.display's formatting (one home for the CLI, the report and the UI).
+fmt_age, fmt_score, fmt_usd = display.age, display.score, display.usd
+short = display.short
 
 
 def make_console() -> Console:

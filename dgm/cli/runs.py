@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from archive.info import RunSummary, objective
+from archive.info import RunSummary
+from dgm import display
 from dgm.cli.common import (
     ArchiveOption,
     archive_errors,
     fmt_age,
-    fmt_score,
     fmt_usd,
     make_console,
     open_reader,
@@ -86,8 +86,7 @@ def fmt_status(s: RunSummary) -> Text:
 
 def fmt_best(s: RunSummary) -> str:
     """The best score as people read it: a problem's raw score, with its direction."""
-    shown = fmt_score(objective(s.best_score, s.direction))
-    return shown if s.direction is None or s.best_score is None else f"{shown} ({s.direction})"
+    return display.best_score(s.best_score, s.direction)
 
 
 def fmt_nodes(counts: dict[str, int]) -> str:

@@ -15,23 +15,11 @@ from typing import Any
 
 from archive import AgentInfo, Archive, CandidateStats, EventInfo, RunInfo, RunSummary, views
 from archive.info import objective
+from dgm.display import age, raw_score, score, short, usd, when
 from dgm.ui import charts
 from dgm.ui.conversation import exchange_html, trajectory_html
 from dgm.ui.highlight import side_by_side, unified
-from dgm.ui.html import (
-    age,
-    agent_link,
-    esc,
-    href,
-    json_text,
-    page,
-    run_link,
-    score,
-    short,
-    text_of,
-    usd,
-    when,
-)
+from dgm.ui.html import agent_link, esc, href, json_text, page, run_link, text_of
 from dgm.ui.treedata import no_gc
 
 IN_FLIGHT_WINDOW = 2000  # recent events read to tell what the workers are doing
@@ -51,7 +39,7 @@ def runs_table(runs: list[RunSummary]) -> str:
         rows.append(
             f"<tr><td>{run_link(r.id)}</td><td>{esc(r.name)}</td><td>{esc(r.kind)}</td>"
             f'<td><span class="status {esc(r.status)}">{esc(r.status)}</span></td>'
-            f"<td class=num>{score(objective(r.best_score, r.direction))}</td><td class=num>{r.n_evaluated}/{r.n_agents}</td>"
+            f"<td class=num>{raw_score(r.best_score, r.direction)}</td><td class=num>{r.n_evaluated}/{r.n_agents}</td>"
             f"<td class=num>{usd(r.cost_usd)}</td><td class=num>{age(r.created_at, now)}</td></tr>"
         )
     head = "<tr><th>run</th><th>name</th><th>kind</th><th>status</th><th>best</th><th>agents (evaluated/all)</th><th>cost</th><th>age</th></tr>"
@@ -131,9 +119,7 @@ def section_summary(info: RunInfo, p: Progress) -> str:
         ("agents", f"{p.evaluated} evaluated of {p.agents}"),
         (
             "best",
-            f"{score(objective(best.score, info.direction))} {agent_link(best.agent_id)}"
-            if best
-            else "-",
+            f"{raw_score(best.score, info.direction)} {agent_link(best.agent_id)}" if best else "-",
         ),
         ("started", f"{esc(when(info.created_at))} ({age(info.created_at)} ago)"),
         ("finished", esc(when(info.finished_at))),
@@ -284,7 +270,7 @@ def section_crossovers(archive: Archive, info: RunInfo) -> str | None:
         parent = child.parent_id if child else better
         second = child.second_parent_id if child else worse
         made_cell = (
-            f"{agent_link(child.id)} {score(objective(child.score, info.direction))}"
+            f"{agent_link(child.id)} {raw_score(child.score, info.direction)}"
             if child
             else '<span class="dim">no child (the crossover failed)</span>'
         )
@@ -373,7 +359,7 @@ def _lineage(chain: list[AgentInfo], direction: str | None) -> str:
             continue
         rows.append(
             f"<tr><td class=num>{a.generation}</td><td>{agent_link(a.id)}</td><td>{esc(a.operator)}</td>"
-            f"<td class=num>{score(objective(a.score, direction))}</td><td>{a.files_changed} file(s) +{a.lines_added} -{a.lines_removed}</td></tr>"
+            f"<td class=num>{raw_score(a.score, direction)}</td><td>{a.files_changed} file(s) +{a.lines_added} -{a.lines_removed}</td></tr>"
         )
     return (
         "<table class=grid><thead><tr><th>gen</th><th>agent</th><th>operator</th><th>score</th>"
@@ -459,7 +445,7 @@ def agent_page(archive: Archive, agent_id: str) -> str:
         ("made by", f"{esc(a.operator)}, generation {a.generation}"),
         ("parents", parents),
         ("children", str(a.n_children)),
-        ("score", score(objective(a.score, run.direction))),
+        ("score", raw_score(a.score, run.direction)),
         (
             "code",
             f"{a.files_changed} file(s) +{a.lines_added} -{a.lines_removed} against its parent: "
