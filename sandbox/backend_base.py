@@ -76,6 +76,7 @@ def exec_result(
     out: CappedBuffer | None = None,
     err: CappedBuffer | None = None,
     note: str = "",
+    flooded: bool = False,
 ) -> ExecResult:
     """An ExecResult from the kept output (`note`, the sandbox's own word, ends stderr)."""
     out = out if out is not None else CappedBuffer(cap)
@@ -89,6 +90,7 @@ def exec_result(
         stdout_truncated=out.truncated,
         stderr_truncated=err.truncated,
         output_cap_bytes=cap,
+        flooded=flooded,
     )
 
 
@@ -112,7 +114,7 @@ def finished(
         status, code = Status.timeout, TIMEOUT_CODE
     else:
         status, code = exit_status(rc, timed_out=timed_out, oom=oom)
-    return exec_result(status, code, started, req.cap, out, err, note)
+    return exec_result(status, code, started, req.cap, out, err, note, flooded)
 
 
 def broken(req: RunRequest, started: float, why: str) -> ExecResult:

@@ -24,7 +24,6 @@ from sandbox import ExecResult, Limits, Sandbox, SandboxBackend, SandboxError, S
 
 HARNESS_DIR = Path(__file__).resolve().parent / "harness"
 VIOLATION_EXIT = 86  # harness/sitecustomize.py ends a process with it on a tripwire
-FLOOD_NOTE = "[dgm sandbox: output passed"  # what the sandbox appends when it kills a flood
 
 
 def harness_files() -> dict[str, bytes]:
@@ -183,7 +182,7 @@ def read_result(p: Problem, r: ExecResult, reports: dict[str, bytes]) -> Evaluat
         return Evaluation.failed(
             p.direction, f"the sandbox failed: {r.stderr.strip()[:300]}", tail, r.duration_s
         )
-    if r.stdout_truncated or r.stderr_truncated or FLOOD_NOTE in r.stderr[-300:]:
+    if r.output_cut:
         return Evaluation.failed(
             p.direction,
             f"output flood: the evaluation wrote more than {r.output_cap_bytes} bytes",
