@@ -2,8 +2,9 @@
 becomes a `Status`, how an `ExecResult` is built, how files are copied in and out (tar run
 inside the sandbox), and how the gateway socket is made reachable from the sandbox user.
 
-A backend supplies how to run one command (its `run`) and one tar call (`_tar`); the rest
-of the `Sandbox` protocol comes from `TarFiles`.
+A backend's sandbox supplies how to run one checked request (`_run`) and one tar call
+(`_tar`); the rest of the `Sandbox` protocol (`run` and the file copies) comes from
+`TarFiles`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sandbox.protocol import (
     RunRequest,
     SandboxError,
     Status,
+    prepare_run,
 )
 from sandbox.tarball import pack_dir, pack_files, unpack_files, write_tree
 
@@ -144,12 +146,38 @@ class TarRun:
 
 
 class TarFiles:
-    """`put_dir`, `put_files`, `get_files` and `get_dir` through tar run inside the sandbox,
-    so a symlink planted by sandboxed code is resolved in there, never on the host. The
-    backend's sandbox class provides `limits`, `_tar` and, when paths differ, `_path`."""
+    """`run`, checked the same way in every backend, and `put_dir`, `put_files`, `get_files`
+    and `get_dir` through tar run inside the sandbox, so a symlink planted by sandboxed code
+    is resolved in there, never on the host. The backend's sandbox class provides `limits`,
+    `env`, `_run`, `_tar` and, when paths differ, `_path`."""
 
     limits: Limits
+    env: dict[str, str]
     strict_dest = True  # copy-in only into WRITABLE_DIRS (False: a foreign image's own layout)
+
+    def run(
+        self,
+        cmd: list[str] | str,
+        *,
+        timeout_s: float | None = None,
+        workdir: str | None = None,
+        env: Mapping[str, str] | None = None,
+        user: str | None = None,
+        on_output: Callable[[str, bytes], None] | None = None,
+    ) -> ExecResult:
+        """See Sandbox.run; `on_output(stream, chunk)` also receives the output as it comes."""
+        req = prepare_run(cmd, timeout_s, workdir, self.env, env, self.limits)
+        return self._run(req, user, on_output, time.monotonic())
+
+    def _run(
+        self,
+        req: RunRequest,
+        user: str | None,
+        on_output: Callable[[str, bytes], None] | None,
+        start: float,
+    ) -> ExecResult:
+        """Run the checked request as `user` (None: the sandbox user), started at `start`."""
+        raise NotImplementedError
 
     def _tar(self, argv: list[str], stdin: bytes | None, cap: int, flood: int) -> TarRun:
         """Run `argv` (a tar pipeline) in the sandbox as the sandbox user, under COPY_TIMEOUT_S."""
