@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.problems import load, problem_image
 from sandbox import Limits, open_backend
 from sandbox.docker_backend import connect
@@ -17,6 +19,7 @@ def test_layer_tag_is_a_hash_of_base_and_packages() -> None:
     )  # nothing to add: the base
 
 
+@pytest.mark.docker
 def test_layer_has_the_packages_and_no_network() -> None:
     tag = problem_image(load("tsp"))
     assert (
