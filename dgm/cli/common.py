@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +18,7 @@ from dgm.errors import UserError
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
     from rich.text import Text
 
     from archive import Archive
@@ -84,6 +85,16 @@ def open_reader(archive_opt: str | None = None) -> Reader:
 # The CLI's names for dgm.display's formatting (one home for the CLI, the report and the UI).
 fmt_age, fmt_score, fmt_usd = display.age, display.score, display.usd
 short = display.short
+
+
+def new_table(title: str, columns: list[str], right: Collection[str] = ()) -> Table:
+    """A rich table titled `title` (left), with `columns`; those in `right` right-aligned."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col, justify="right" if col in right else "left")
+    return table
 
 
 def make_console() -> Console:

@@ -469,11 +469,16 @@ def agent_page(archive: Archive, agent_id: str) -> str:
         f'<section class="card wide"><h2>Scores per stage and task</h2>{_scores(archive, a)}</section>'
         f'<section class="card wide"><h2>LLM calls</h2>{_calls(archive, a)}</section>'
     )
-    crumbs = [
+    return page(f"agent {short(a.id)}", body, agent_crumbs(a))
+
+
+def agent_crumbs(a: AgentInfo, *more: tuple[str, str]) -> list[tuple[str, str]]:
+    """The way to an agent's page (its run, the agent), then `more`."""
+    return [
         (href("runs", a.run_id), f"run {short(a.run_id)}"),
         (href("agents", a.id), f"agent {short(a.id)}"),
+        *more,
     ]
-    return page(f"agent {short(a.id)}", body, crumbs)
 
 
 def diff_page(archive: Archive, agent_id: str, against: str | None) -> str:
@@ -486,12 +491,7 @@ def diff_page(archive: Archive, agent_id: str, against: str | None) -> str:
         f"<h1>Diff {esc(title)}</h1><p>left: {agent_link(other) if other else 'no parent'}; right: {agent_link(agent_id)}</p>"
         f'<div id="diff">{side_by_side(old, new)}</div>'
     )
-    crumbs = [
-        (href("runs", a.run_id), f"run {short(a.run_id)}"),
-        (href("agents", a.id), f"agent {short(a.id)}"),
-        (href("agents", a.id, "diff"), "diff"),
-    ]
-    return page(f"diff {title}", body, crumbs)
+    return page(f"diff {title}", body, agent_crumbs(a, (href("agents", a.id, "diff"), "diff")))
 
 
 def evaluation_page(archive: Archive, agent_id: str, seq: int) -> str:
@@ -510,12 +510,8 @@ def evaluation_page(archive: Archive, agent_id: str, seq: int) -> str:
         f'<h3>Test output</h3><pre class="log">{esc(text_of(e.logs))}</pre></section>'
         f'<section class="card wide"><h2>Patch</h2>{unified(text_of(e.patch)) if e.patch else "<p class=empty-note>Empty patch.</p>"}</section>'
     )
-    crumbs = [
-        (href("runs", a.run_id), f"run {short(a.run_id)}"),
-        (href("agents", a.id), f"agent {short(a.id)}"),
-        (href("agents", a.id, "evals", str(seq)), f"{e.task_id}"),
-    ]
-    return page(f"{e.task_id} {short(agent_id)}", body, crumbs)
+    crumb = (href("agents", a.id, "evals", str(seq)), f"{e.task_id}")
+    return page(f"{e.task_id} {short(agent_id)}", body, agent_crumbs(a, crumb))
 
 
 def call_page(archive: Archive, call_id: str) -> str:
