@@ -153,6 +153,9 @@ class TarFiles:
 
     limits: Limits
     env: dict[str, str]
+    # _run(req, user, on_output, start): run the checked request as `user` (None: the
+    # sandbox user), started at `start` (time.monotonic()).
+    _run: Callable[[RunRequest, str | None, Callable[[str, bytes], None] | None, float], ExecResult]
     strict_dest = True  # copy-in only into WRITABLE_DIRS (False: a foreign image's own layout)
 
     def run(
@@ -168,16 +171,6 @@ class TarFiles:
         """See Sandbox.run; `on_output(stream, chunk)` also receives the output as it comes."""
         req = prepare_run(cmd, timeout_s, workdir, self.env, env, self.limits)
         return self._run(req, user, on_output, time.monotonic())
-
-    def _run(
-        self,
-        req: RunRequest,
-        user: str | None,
-        on_output: Callable[[str, bytes], None] | None,
-        start: float,
-    ) -> ExecResult:
-        """Run the checked request as `user` (None: the sandbox user), started at `start`."""
-        raise NotImplementedError
 
     def _tar(self, argv: list[str], stdin: bytes | None, cap: int, flood: int) -> TarRun:
         """Run `argv` (a tar pipeline) in the sandbox as the sandbox user, under COPY_TIMEOUT_S."""
