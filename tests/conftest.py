@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from typing import NoReturn
 
@@ -37,6 +38,7 @@ FIXTURE_MARKERS = {
 COMPONENT_MARKERS = ("docker", "postgres", "bwrap", "local_model", "ray", "chromium")
 FAST_DESELECT = " and ".join(f"not {m}" for m in COMPONENT_MARKERS)
 UNMARKED = pytest.StashKey[list[str]]()
+STARTED = pytest.StashKey[float]()
 
 
 def missing(component: str, why: str) -> NoReturn:
@@ -68,7 +70,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.stash[UNMARKED] = missing_marks
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[STARTED] = time.monotonic()  # before any fixture: pytest-timeout counts them
     if missing_marks := item.stash.get(UNMARKED, None):
         pytest.fail(
             f"{item.nodeid} uses {', '.join(missing_marks)} without the marker: add it "
@@ -100,7 +104,7 @@ def fresh_postgres_database() -> Iterator[str]:
 @pytest.fixture
 def deadline(request: pytest.FixtureRequest) -> Deadline:
     """The running test's deadline, for waits that must end inside it (tests/processes.py)."""
-    return Deadline(request)
+    return Deadline(request, started=request.node.stash.get(STARTED, None))
 
 
 @pytest.fixture

@@ -31,10 +31,11 @@ Popen = subprocess.Popen[str]
 class Deadline:
     """When the running test's pytest-timeout cuts it off (its own mark, or the ini's)."""
 
-    def __init__(self, request: pytest.FixtureRequest) -> None:
+    def __init__(self, request: pytest.FixtureRequest, started: float | None = None) -> None:
+        """`started`: when the test's set-up began (its fixtures count against the timeout)."""
         mark = request.node.get_closest_marker("timeout")
         seconds = mark.args[0] if mark and mark.args else request.config.getini("timeout")
-        self.at = time.monotonic() + float(seconds or 180)
+        self.at = (started or time.monotonic()) + float(seconds or 180)
 
     def left(self, margin_s: float = MARGIN_S) -> float:
         return self.at - margin_s - time.monotonic()

@@ -14,9 +14,11 @@ def test_layer_tag_is_a_hash_of_base_and_packages() -> None:
     assert layer_tag("b:1", ["numpy==2.4.6"], []) == layer_tag("b:1", ["numpy==2.4.6"], [])
     assert layer_tag("b:1", ["numpy==2.4.6"], []) != layer_tag("b:2", ["numpy==2.4.6"], [])
     assert layer_tag("b:1", ["numpy==2.4.6"], []) != layer_tag("b:1", ["numpy==2.4.6"], ["jq"])
-    assert (
-        build_layer(connect(), image_tag(), pip=[], apt=[]) == image_tag()
-    )  # nothing to add: the base
+
+
+@pytest.mark.docker
+def test_no_packages_is_the_base_image() -> None:
+    assert build_layer(connect(), image_tag(), pip=[], apt=[]) == image_tag()
 
 
 @pytest.mark.docker
