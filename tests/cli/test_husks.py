@@ -160,9 +160,6 @@ def archive_leases(archive: Archive, run_id: str) -> list[str]:
     return []
 
 
-@pytest.mark.docker
-@pytest.mark.slow
-@pytest.mark.timeout(400)
 def lease_holder(a: Archive) -> tuple[str, int] | None:
     """(run id, pid of the lease's holder) once a run with an agent is there and held."""
     found = [r.id for r in a.runs() if r.n_agents]
@@ -175,6 +172,9 @@ def lease_holder(a: Archive) -> tuple[str, int] | None:
     pytest.fail("another process took the lease of a running bench run")
 
 
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.timeout(400)
 def test_a_stopped_bench_run_holds_the_lease_then_marks_run_and_agent(
     tmp_path: Path, deadline: Deadline
 ) -> None:
