@@ -29,6 +29,7 @@ from dgm.mutators.operators import OPERATORS
 from dgm.mutators.operators import describe as describe_operators
 from dgm.redact import redact
 from dgm.selectors import SELECTORS
+from sandbox.protocol import MAX_SECONDS, Cpus, MemoryMb, Seconds, not_bool
 
 if TYPE_CHECKING:
     import sandbox
@@ -39,17 +40,7 @@ PRESETS_DIR = Path(__file__).parent / "presets"
 # 64-bit integer in the archive and in numpy's generators).
 MAX_SEED = 2**63 - 1
 MAX_COUNT = 10**9  # iterations, evaluations, steps
-MAX_SECONDS = 365 * 86400.0  # a year
-MAX_MEMORY_MB = 1 << 20  # 1 TiB: more than any sandbox host has
-MAX_CPUS = 1024.0
 MAX_PROMPT_CHARS = 10**8
-
-
-def not_bool(value: Any) -> Any:
-    """YAML's `yes`/`true` is not a number (pydantic would read it as 1)."""
-    if isinstance(value, bool):
-        raise ValueError(f"give a number, not {str(value).lower()}")
-    return value
 
 
 class Stage(BaseModel):
@@ -88,26 +79,11 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    timeout_s: float = Field(
-        default=600.0,
-        gt=0,
-        le=MAX_SECONDS,
-        allow_inf_nan=False,
-        description="Wall-clock deadline of one agent run, in seconds.",
+    timeout_s: Seconds = Field(
+        default=600.0, description="Wall-clock deadline of one agent run, in seconds."
     )
-    memory_mb: int = Field(
-        default=2048,
-        ge=128,
-        le=MAX_MEMORY_MB,
-        description="Memory limit of the sandbox, in MiB.",
-    )
-    cpus: float = Field(
-        default=1.0,
-        gt=0,
-        le=MAX_CPUS,
-        allow_inf_nan=False,
-        description="CPU quota of the sandbox, in cores.",
-    )
+    memory_mb: MemoryMb = Field(default=2048, description="Memory limit of the sandbox, in MiB.")
+    cpus: Cpus = Field(default=1.0, description="CPU quota of the sandbox, in cores.")
     max_steps: int | None = Field(
         default=None,
         ge=1,
@@ -115,9 +91,7 @@ class Limits(BaseModel):
         description="Most steps the agent may take (DGM_AGENT_MAX_STEPS); the agent's own default if unset.",
     )
 
-    _numbers = field_validator("timeout_s", "memory_mb", "cpus", "max_steps", mode="before")(
-        not_bool
-    )
+    _numbers = field_validator("max_steps", mode="before")(not_bool)
 
     def sandbox(self) -> sandbox.Limits:
         """The sandbox's limits for such a run (its deadline, memory and CPU)."""

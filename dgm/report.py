@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -28,7 +27,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from archive.info import objective  # noqa: E402
-from dgm.display import fmt_usd  # noqa: E402
+from dgm.display import raw_score, usd, when  # noqa: E402
 from dgm.heldout import HeldoutScore, describe, latest  # noqa: E402
 from dgm.novelty import describe_counts, duplicate_counts  # noqa: E402
 from dgm.outputs import Output, write_folder  # noqa: E402
@@ -208,11 +207,11 @@ def plot_cost(calls: list[Any], start: float, path: Path | IO[bytes]) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     calls = sorted(calls, key=lambda c: c.created_at)
     t = [(c.created_at - start) / 60 for c in calls]
-    usd, total = [], 0.0
+    spent, total = [], 0.0
     for c in calls:
         total += c.cost_usd
-        usd.append(total)
-    ax.plot([0, *t], [0, *usd], color="tab:green", lw=2, label="USD (cumulative)")
+        spent.append(total)
+    ax.plot([0, *t], [0, *spent], color="tab:green", lw=2, label="USD (cumulative)")
     ax.set_xlabel("minutes since the run started")
     ax.set_ylabel("USD" if total > 0 else "USD (no priced calls)")
     ax.set_ylim(0, max(total * 1.1, 0.01))
@@ -232,14 +231,6 @@ def plot_cost(calls: list[Any], start: float, path: Path | IO[bytes]) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120, format="png")
     plt.close(fig)
-
-
-def when(ts: float | None) -> str:
-    return "-" if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def fmt_score(x: float | None) -> str:
-    return "-" if x is None else f"{x:.3f}"
 
 
 def markdown(
@@ -264,7 +255,7 @@ def markdown(
     direction = getattr(run, "direction", None)
 
     def fmt(x: float | None) -> str:  # a problem's raw score; a suite's resolved fraction
-        return fmt_score(objective(x, direction))
+        return raw_score(x, direction)
 
     target = (
         f"problem `{cfg.get('problem')}` (scores: {direction}, "
@@ -281,7 +272,7 @@ def markdown(
         f"- agents: {len(agents)} ({', '.join(f'{n} {s}' for s, n in statuses.most_common())}); "
         f"expansions that failed: {len(failures)}",
         f"- duplicates rejected, not evaluated: {describe_counts(duplicate_counts(rejected))}",
-        f"- evaluations: {n_evals}; LLM calls: {len(calls)}; cost: {fmt_usd(cost)}",
+        f"- evaluations: {n_evals}; LLM calls: {len(calls)}; cost: {usd(cost)}",
         f"- best: `{best.id}` score {fmt(best.score)} (generation {best.generation})"
         if best
         else "- best: none yet",

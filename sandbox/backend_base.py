@@ -2,8 +2,9 @@
 becomes a `Status`, how an `ExecResult` is built, how files are copied in and out (tar run
 inside the sandbox), and how the gateway socket is made reachable from the sandbox user.
 
-A backend supplies how to run one command (its `run`) and one tar call (`_tar`); the rest
-of the `Sandbox` protocol comes from `TarFiles`.
+A backend's sandbox supplies how to run one checked request (`_run`) and one tar call
+(`_tar`); the rest of the `Sandbox` protocol (`run` and the file copies) comes from
+`TarFiles`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sandbox.protocol import (
     RunRequest,
     SandboxError,
     Status,
+    prepare_run,
 )
 from sandbox.tarball import pack_dir, pack_files, unpack_files, write_tree
 
@@ -76,6 +78,7 @@ def exec_result(
     out: CappedBuffer | None = None,
     err: CappedBuffer | None = None,
     note: str = "",
+    flooded: bool = False,
 ) -> ExecResult:
     """An ExecResult from the kept output (`note`, the sandbox's own word, ends stderr)."""
     out = out if out is not None else CappedBuffer(cap)
@@ -89,6 +92,7 @@ def exec_result(
         stdout_truncated=out.truncated,
         stderr_truncated=err.truncated,
         output_cap_bytes=cap,
+        flooded=flooded,
     )
 
 
@@ -112,7 +116,7 @@ def finished(
         status, code = Status.timeout, TIMEOUT_CODE
     else:
         status, code = exit_status(rc, timed_out=timed_out, oom=oom)
-    return exec_result(status, code, started, req.cap, out, err, note)
+    return exec_result(status, code, started, req.cap, out, err, note, flooded)
 
 
 def broken(req: RunRequest, started: float, why: str) -> ExecResult:
@@ -142,12 +146,31 @@ class TarRun:
 
 
 class TarFiles:
-    """`put_dir`, `put_files`, `get_files` and `get_dir` through tar run inside the sandbox,
-    so a symlink planted by sandboxed code is resolved in there, never on the host. The
-    backend's sandbox class provides `limits`, `_tar` and, when paths differ, `_path`."""
+    """`run`, checked the same way in every backend, and `put_dir`, `put_files`, `get_files`
+    and `get_dir` through tar run inside the sandbox, so a symlink planted by sandboxed code
+    is resolved in there, never on the host. The backend's sandbox class provides `limits`,
+    `env`, `_run`, `_tar` and, when paths differ, `_path`."""
 
     limits: Limits
+    env: dict[str, str]
+    # _run(req, user, on_output, start): run the checked request as `user` (None: the
+    # sandbox user), started at `start` (time.monotonic()).
+    _run: Callable[[RunRequest, str | None, Callable[[str, bytes], None] | None, float], ExecResult]
     strict_dest = True  # copy-in only into WRITABLE_DIRS (False: a foreign image's own layout)
+
+    def run(
+        self,
+        cmd: list[str] | str,
+        *,
+        timeout_s: float | None = None,
+        workdir: str | None = None,
+        env: Mapping[str, str] | None = None,
+        user: str | None = None,
+        on_output: Callable[[str, bytes], None] | None = None,
+    ) -> ExecResult:
+        """See Sandbox.run; `on_output(stream, chunk)` also receives the output as it comes."""
+        req = prepare_run(cmd, timeout_s, workdir, self.env, env, self.limits)
+        return self._run(req, user, on_output, time.monotonic())
 
     def _tar(self, argv: list[str], stdin: bytes | None, cap: int, flood: int) -> TarRun:
         """Run `argv` (a tar pipeline) in the sandbox as the sandbox user, under COPY_TIMEOUT_S."""

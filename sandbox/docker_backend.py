@@ -67,7 +67,6 @@ from sandbox.protocol import (
     RunRequest,
     SandboxError,
     Status,
-    prepare_run,
 )
 
 log = logging.getLogger(__name__)
@@ -438,19 +437,13 @@ class DockerSandbox(TarFiles):
 
     # -- running --------------------------------------------------------------------------
 
-    def run(
+    def _run(
         self,
-        cmd: list[str] | str,
-        *,
-        timeout_s: float | None = None,
-        workdir: str | None = None,
-        env: Mapping[str, str] | None = None,
-        user: str | None = None,
-        on_output: Callable[[str, bytes], None] | None = None,
+        req: RunRequest,
+        user: str | None,
+        on_output: Callable[[str, bytes], None] | None,
+        start: float,
     ) -> ExecResult:
-        """See Sandbox.run; `on_output(stream, chunk)` also receives the output as it comes."""
-        req = prepare_run(cmd, timeout_s, workdir, self.env, env, self.limits)
-        start = time.monotonic()
         with self._lock:
             if self._closed or self._broken:
                 return broken(req, start, self._broken or "sandbox is closed")

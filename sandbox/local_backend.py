@@ -57,8 +57,8 @@ from sandbox.protocol import (
     WRITABLE_DIRS,
     ExecResult,
     Limits,
+    RunRequest,
     SandboxError,
-    prepare_run,
 )
 
 log = logging.getLogger(__name__)
@@ -330,19 +330,13 @@ class LocalSandbox(TarFiles):
 
     # -- running -------------------------------------------------------------------------------
 
-    def run(
+    def _run(
         self,
-        cmd: list[str] | str,
-        *,
-        timeout_s: float | None = None,
-        workdir: str | None = None,
-        env: Mapping[str, str] | None = None,
-        user: str | None = None,
-        on_output: Callable[[str, bytes], None] | None = None,
+        req: RunRequest,
+        user: str | None,
+        on_output: Callable[[str, bytes], None] | None,
+        start: float,
     ) -> ExecResult:
-        """See Sandbox.run; `on_output(stream, chunk)` also receives the output as it comes."""
-        req = prepare_run(cmd, timeout_s, workdir, self.env, env, self.limits)
-        start = time.monotonic()
         if user not in (None, str(SANDBOX_UID), f"{SANDBOX_UID}:{SANDBOX_UID}", "sandbox"):
             raise SandboxError(
                 f"the local backend runs everything as the sandbox user, not {user!r}"

@@ -24,9 +24,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Annotated, Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 SANDBOX_UID = 1000  # the unprivileged user and group commands run as (image_setup.sh creates it)
 WRITABLE_DIRS = ("/testbed", "/agent", "/task", "/out", "/tmp")
@@ -49,20 +49,42 @@ class EngineUnavailable(SandboxError):
     """The isolation engine (Docker, bubblewrap) is missing or not answering."""
 
 
+# Upper bounds of a limit: past them a value means "none" or overflows where it is stored.
+MAX_SECONDS = 365 * 86400.0  # a year
+MAX_MEMORY_MB = 1 << 20  # 1 TiB: more than any sandbox host has
+MAX_CPUS = 1024.0
+MIN_MEMORY_MB = 64  # less and not even the sandbox's own runner starts
+
+
+def not_bool(value: Any) -> Any:
+    """YAML's `yes`/`true` is not a number (pydantic would read it as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"give a number, not {str(value).lower()}")
+    return value
+
+
+# The bounds of every sandbox limit, one home for every model that holds one (the sandbox's
+# Limits, a run's agent limits, a problem's, STOP's budgets): `timeout_s: Seconds = Field(...)`.
+Seconds = Annotated[
+    float, BeforeValidator(not_bool), Field(gt=0, le=MAX_SECONDS, allow_inf_nan=False)
+]
+MemoryMb = Annotated[int, BeforeValidator(not_bool), Field(ge=MIN_MEMORY_MB, le=MAX_MEMORY_MB)]
+Cpus = Annotated[float, BeforeValidator(not_bool), Field(gt=0, le=MAX_CPUS, allow_inf_nan=False)]
+
+
 class Limits(BaseModel):
     """Resource limits for one sandbox. Frozen, so equal limits can share a warm pool."""
 
     model_config = ConfigDict(frozen=True)
 
-    timeout_s: float = Field(
-        default=600.0, gt=0, description="Deadline of one `run` when the call gives none (seconds)."
+    timeout_s: Seconds = Field(
+        default=600.0, description="Deadline of one `run` when the call gives none (seconds)."
     )
-    memory_mb: int = Field(
+    memory_mb: MemoryMb = Field(
         default=2048,
-        ge=64,
         description="Memory limit (MiB); swap is not allowed beyond it. Files written to the writable dirs count against it too.",
     )
-    cpus: float = Field(default=1.0, gt=0, description="CPU quota, in cores.")
+    cpus: Cpus = Field(default=1.0, description="CPU quota, in cores.")
     pids: int = Field(
         default=256, ge=16, description="Most processes/threads alive at once (stops fork bombs)."
     )
@@ -107,10 +129,16 @@ class ExecResult:
     stdout_truncated: bool = False
     stderr_truncated: bool = False
     output_cap_bytes: int = 0
+    flooded: bool = False  # its output passed far beyond the cap, so it was killed
 
     @property
     def ok(self) -> bool:
         return self.status is Status.ok
+
+    @property
+    def output_cut(self) -> bool:
+        """Some of the command's output is not here: past the cap, or it was killed for a flood."""
+        return self.stdout_truncated or self.stderr_truncated or self.flooded
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,20 @@ class Payload:
                 self.pending.clear()
 
 
+def forward(fd, fds, open_fds, cap):
+    """Read what the command wrote on `fd` and send the host at most `cap` bytes of that
+    stream in all, counting every byte seen (fds[fd] = [kind, seen]); at EOF, stop
+    watching `fd`."""
+    chunk = os.read(fd, 1 << 20)
+    if not chunk:
+        open_fds.discard(fd)
+        return
+    kind, seen = fds[fd]
+    if seen < cap:
+        send(kind, chunk[: cap - seen])
+    fds[fd][1] = seen + len(chunk)
+
+
 def run(req, stdin_buf):
     cap, flood = int(req["cap"]), int(req["flood"])
     deadline = time.monotonic() + float(req["timeout"])
@@ -238,14 +252,7 @@ def run(req, stdin_buf):
                 if b'"kill"' in payload.rest:
                     killed = True
                 continue
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                open_fds.discard(fd)
-                continue
-            kind, seen = fds[fd]
-            if seen < cap:
-                send(kind, chunk[: cap - seen])
-            fds[fd][1] = seen + len(chunk)
+            forward(fd, fds, open_fds, cap)
             if fds[proc.stdout.fileno()][1] + fds[proc.stderr.fileno()][1] > flood:
                 flooded = True
         if flooded or killed:
@@ -265,14 +272,7 @@ def run(req, stdin_buf):
     while open_fds and time.monotonic() < end:
         readable, _, _ = select.select(list(open_fds), [], [], 0.05)
         for fd in readable:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                open_fds.discard(fd)
-                continue
-            kind, seen = fds[fd]
-            if seen < cap:
-                send(kind, chunk[: cap - seen])
-            fds[fd][1] = seen + len(chunk)
+            forward(fd, fds, open_fds, cap)
     if exit_fd is not None:
         os.close(exit_fd)
     seen_out, seen_err = fds[proc.stdout.fileno()][1], fds[proc.stderr.fileno()][1]

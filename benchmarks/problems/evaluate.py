@@ -24,7 +24,6 @@ from sandbox import ExecResult, Limits, Sandbox, SandboxBackend, SandboxError, S
 
 HARNESS_DIR = Path(__file__).resolve().parent / "harness"
 VIOLATION_EXIT = 86  # harness/sitecustomize.py ends a process with it on a tripwire
-FLOOD_NOTE = "[dgm sandbox: output passed"  # what the sandbox appends when it kills a flood
 
 
 def harness_files() -> dict[str, bytes]:
@@ -154,53 +153,39 @@ class Evaluator:
             return {"error": str(e).encode()}
 
 
+def run_failure(p: Problem, r: ExecResult, reports: dict[str, bytes]) -> str | None:
+    """Why the evaluation's run failed before any score could count, whatever the reader:
+    a tripwire, the deadline, memory, the sandbox, an output flood, a signal."""
+    violation = reports.get("violations", b"").decode(errors="replace").strip()
+    if violation:
+        return violation.splitlines()[0]
+    if r.exit_code == VIOLATION_EXIT and p.reader != "reevo_stdout":
+        return "the tripwire ended the evaluation (its report was lost)"
+    if r.status is Status.timeout:
+        return f"timed out: the evaluation passed its deadline of {p.timeout_s:g}s"
+    if r.status is Status.oom:
+        return f"out of memory (limit {p.memory_mb} MiB)"
+    if r.status is Status.sandbox_error:
+        return f"the sandbox failed: {r.stderr.strip()[:300]}"
+    if r.output_cut:
+        return f"output flood: the evaluation wrote more than {r.output_cap_bytes} bytes"
+    if r.status is Status.killed:
+        return f"killed by a signal (exit code {r.exit_code})"
+    return None
+
+
 def read_result(p: Problem, r: ExecResult, reports: dict[str, bytes]) -> Evaluation:
     """What the run left behind, as an Evaluation (or the reason it failed)."""
     output = r.stdout + ("\n" + r.stderr if r.stderr.strip() else "")
-    tail = clip(output)
-    violation = reports.get("violations", b"").decode(errors="replace").strip()
-    if violation:
-        return Evaluation.failed(p.direction, violation.splitlines()[0], tail, r.duration_s)
-    if r.exit_code == VIOLATION_EXIT and p.reader != "reevo_stdout":
-        return Evaluation.failed(
-            p.direction,
-            "the tripwire ended the evaluation (its report was lost)",
-            tail,
-            r.duration_s,
-        )
-    if r.status is Status.timeout:
-        return Evaluation.failed(
-            p.direction,
-            f"timed out: the evaluation passed its deadline of {p.timeout_s:g}s",
-            tail,
-            r.duration_s,
-        )
-    if r.status is Status.oom:
-        return Evaluation.failed(
-            p.direction, f"out of memory (limit {p.memory_mb} MiB)", tail, r.duration_s
-        )
-    if r.status is Status.sandbox_error:
-        return Evaluation.failed(
-            p.direction, f"the sandbox failed: {r.stderr.strip()[:300]}", tail, r.duration_s
-        )
-    if r.stdout_truncated or r.stderr_truncated or FLOOD_NOTE in r.stderr[-300:]:
-        return Evaluation.failed(
-            p.direction,
-            f"output flood: the evaluation wrote more than {r.output_cap_bytes} bytes",
-            tail,
-            r.duration_s,
-        )
-    if r.status is Status.killed:
-        return Evaluation.failed(
-            p.direction, f"killed by a signal (exit code {r.exit_code})", tail, r.duration_s
-        )
+    if failure := run_failure(p, r, reports):
+        return Evaluation.failed(p.direction, failure, clip(output), r.duration_s)
     if p.reader == "reevo_stdout":
         return read_reevo(p, r)
     if r.status is not Status.ok:
         return Evaluation.failed(
             p.direction,
             f"the evaluator failed with exit code {r.exit_code}: {last_line(output)}",
-            tail,
+            clip(output),
             r.duration_s,
         )
     if p.reader == "json_line":

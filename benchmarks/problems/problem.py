@@ -17,11 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from benchmarks.problems.result import Direction
 from sandbox.folders import FolderError, list_folder, read_file
+from sandbox.protocol import MemoryMb, Seconds
 
 HERE = Path(__file__).resolve().parent
 SHIPPED_DIR = HERE / "shipped"
-MAX_SECONDS = 365 * 86400.0  # past these a limit means none (the engine's bounds too)
-MAX_MEMORY_MB = 1 << 20
 SHIPPED = {
     "tsp_constructive": "TSP constructive heuristic: select_next_node, 64 instances of 50 cities",
     "bin_packing_online": "online bin packing: priority(item, bins), Weibull items, excess over the L1 bound",
@@ -116,19 +115,11 @@ class ProblemSpec(BaseModel):
     evaluator: EvaluatorSpec
     score: str = Field(default="score", description="The metric that is the primary score.")
     direction: Direction = Field(description="min or max: which way the primary score is better.")
-    timeout_s: float = Field(
+    timeout_s: Seconds = Field(
         default=120.0,
-        gt=0,
-        le=MAX_SECONDS,
-        allow_inf_nan=False,
         description="Deadline of one evaluation (seconds); the sandbox kills it there.",
     )
-    memory_mb: int = Field(
-        default=2048,
-        ge=64,
-        le=MAX_MEMORY_MB,
-        description="Memory limit of one evaluation (MiB).",
-    )
+    memory_mb: MemoryMb = Field(default=2048, description="Memory limit of one evaluation (MiB).")
     requirements: list[str] = Field(
         default_factory=list,
         description="PyPI requirements of the evaluator (a requirements.txt beside problem.yaml adds to them).",

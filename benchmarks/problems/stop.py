@@ -58,7 +58,7 @@ from benchmarks.problems.evaluate import Evaluator
 from benchmarks.problems.problem import Problem, ProblemError
 from benchmarks.problems.result import Evaluation, Split, clip
 from sandbox import Limits, SandboxBackend, SandboxError, Status
-from sandbox.protocol import GATEWAY_DIR
+from sandbox.protocol import GATEWAY_DIR, MemoryMb, Seconds
 
 HERE = Path(__file__).resolve().parent
 RUNNER_DIR = HERE / "stop_harness"  # run_improver.py and STOP's helpers.py, for the sandbox
@@ -81,15 +81,14 @@ class StopBudgets(BaseModel):
     utility_calls: int = Field(
         default=25, ge=0, description="Calls of utility() one run may make (STOP: n*m+1)."
     )
-    timeout_s: float = Field(
-        default=600.0, gt=0, description="Deadline of one improver run in its sandbox (seconds)."
+    timeout_s: Seconds = Field(
+        default=600.0, description="Deadline of one improver run in its sandbox (seconds)."
     )
-    self_timeout_s: float = Field(
+    self_timeout_s: Seconds = Field(
         default=7200.0,
-        gt=0,
         description="Deadline of the improver improving itself (operator stop), whose every utility call is a meta-utility (seconds; STOP's 2 hours).",
     )
-    memory_mb: int = Field(default=1024, ge=128, description="Memory of the improver's sandbox.")
+    memory_mb: MemoryMb = Field(default=1024, description="Memory of the improver's sandbox.")
     max_tokens: int = Field(
         default=1024, ge=1, description="Most tokens of one sample (STOP's MAX_TOKENS)."
     )

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from archive.info import AGENT_STATUSES, AgentInfo, AgentStatus, CandidateStats, objective
 from archive.tree import TreeNode, shape_tree
+from dgm import display
 from dgm.cli.common import (
     ArchiveOption,
     archive_errors,
@@ -29,6 +30,7 @@ from dgm.cli.common import (
     fmt_score,
     fmt_usd,
     make_console,
+    new_table,
     open_default_archive,
     open_for_browsing,
     open_reader,
@@ -73,12 +75,6 @@ def _agent_json(a: AgentInfo, direction: str | None = None) -> dict[str, object]
     if direction is not None:
         doc |= {"objective": objective(a.score, direction), "direction": direction}
     return doc
-
-
-def _score(a: AgentInfo, direction: str | None) -> str:
-    """The score people read: a problem's raw primary score with its direction."""
-    shown = fmt_score(objective(a.score, direction))
-    return shown if direction is None or a.score is None else f"{shown} ({direction})"
 
 
 @app.command("list")
@@ -137,20 +133,11 @@ def list_agents(
         typer.echo(json.dumps([_agent_json(a, direction) for a in agents[:limit]], indent=1))
         return
     agents = agents[: limit or TABLE_ROWS]
-    table = Table(title=f"run {short(run_id)}: {total} agent(s)", title_justify="left")
-    for col, justify in [
-        ("agent", "left"),
-        ("parent", "left"),
-        ("gen", "right"),
-        ("op", "left"),
-        ("status", "left"),
-        ("score", "right"),
-        ("stages", "left"),
-        ("resolved", "right"),
-        ("cost", "right"),
-        ("age", "right"),
-    ]:
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    table = new_table(
+        f"run {short(run_id)}: {total} agent(s)",
+        ["agent", "parent", "gen", "op", "status", "score", "stages", "resolved", "cost", "age"],
+        right={"gen", "score", "resolved", "cost", "age"},
+    )
     for a in agents:
         table.add_row(
             short(a.id),
@@ -158,7 +145,7 @@ def list_agents(
             str(a.generation),
             plain(a.operator),
             _status(a),
-            _score(a, direction),
+            display.best_score(a.score, direction),
             plain(" ".join(f"{k}={objective(v, direction):.2f}" for k, v in a.scores.items())),
             f"{a.n_resolved}/{a.n_evaluated}",
             fmt_usd(a.cost_usd),
@@ -211,17 +198,15 @@ def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Archiv
     head.add_row("parent", parents)
     head.add_row("children", str(info.n_children))
     head.add_row("diff", f"{info.files_changed} file(s), +{info.lines_added} -{info.lines_removed}")
-    head.add_row("score", _score(info, run.direction))
+    head.add_row("score", display.best_score(info.score, run.direction))
     for stage, score in info.scores.items():
-        head.add_row(plain(f"  {stage}"), fmt_score(objective(score, run.direction)))
+        head.add_row(plain(f"  {stage}"), display.raw_score(score, run.direction))
     head.add_row("resolved", f"{info.n_resolved} of {info.n_evaluated} evaluations")
     head.add_row("cost", f"{fmt_usd(info.cost_usd)} over {len(calls)} LLM call(s)")
     head.add_row("created", f"{fmt_age(info.created_at)} ago")
     head.add_row(
         "lineage",
-        " > ".join(
-            f"{short(a.id)} ({fmt_score(objective(a.score, run.direction))})" for a in lineage
-        ),
+        " > ".join(f"{short(a.id)} ({display.raw_score(a.score, run.direction)})" for a in lineage),
     )
     console.print(Panel(head, title=f"agent {short(info.id)}", title_align="left", expand=False))
     if info.origin:

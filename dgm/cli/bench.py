@@ -21,6 +21,7 @@ from rich.text import Text
 
 from benchmarks.suites import SUITE_HELP, Suite, SuiteError, open_suite, select_tasks
 from benchmarks.task import Task
+from dgm import display
 from dgm.cli.common import (
     ArchiveOption,
     archive_errors,
@@ -253,10 +254,11 @@ def run(
 ) -> None:
     """Score an agent on a suite; results go into the archive as a run of kind `bench`."""
     from archive import hold_run
-    from dgm.config import MAX_COUNT, MAX_SECONDS
+    from dgm.config import MAX_COUNT
     from dgm.evaluator import EvalLimits
     from dgm.executors.evaluation import local_suite_evaluator
     from dgm.llm import Gateway, default_model, open_provider
+    from sandbox.protocol import MAX_SECONDS
 
     in_range("--agent-timeout", agent_timeout, 1, MAX_SECONDS)
     in_range("--workers", workers, 1, MAX_WORKERS)
@@ -393,7 +395,7 @@ def _summary(run_id: str, agent_id: str, results: list[Any], totals: dict[str, A
     pct = 100.0 * totals["score"]
     out.print(
         f"run {run_id} (agent {agent_id}): resolved {totals['resolved']}/{totals['evaluated']} ({pct:.1f}%), "
-        f"cost ${totals.get('cost_usd', 0.0):.4f}, {totals.get('tokens', 0)} tokens, {totals['duration_s']:.1f}s"
+        f"cost {display.usd(totals.get('cost_usd', 0.0))}, {totals.get('tokens', 0)} tokens, {totals['duration_s']:.1f}s"
     )
 
 

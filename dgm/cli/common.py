@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,15 +13,16 @@ from typing import TYPE_CHECKING
 import typer
 
 from archive.errors import ArchiveError
-from dgm.display import fmt_usd  # noqa: F401 - the commands' formatting, re-exported
+from dgm import display
 from dgm.errors import UserError
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
     from rich.text import Text
 
     from archive import Archive
-    from archive.sqlite_reader import Reader
+    from archive.reader import Reader
 
 DEFAULT_ARCHIVE = Path(".dgm") / "archive.db"
 ARCHIVE_ENV = "DGM_ARCHIVE"
@@ -72,35 +73,28 @@ def open_for_browsing(archive_opt: str | None = None) -> Archive:
 
 
 def open_reader(archive_opt: str | None = None) -> Reader:
-    """Like `open_for_browsing`, for the queries of `archive.sqlite_reader.Reader` only: a SQLite
+    """Like `open_for_browsing`, for the queries of `archive.reader.Reader` only: a SQLite
     archive is then read without importing SQLAlchemy (`dgm runs` starts in a tenth of the
     time)."""
-    from archive.sqlite_reader import open_reader as open_
+    from archive.reader import open_reader as open_
 
     with archive_errors():
         return open_(archive_location(archive_opt))
 
 
-SHORT = 8  # characters of an id shown to people (any unique prefix is accepted back)
+# The CLI's names for dgm.display's formatting (one home for the CLI, the report and the UI).
+fmt_age, fmt_score, fmt_usd = display.age, display.score, display.usd
+short = display.short
 
 
-def short(agent_or_run_id: str | None) -> str:
-    return agent_or_run_id[:SHORT] if agent_or_run_id else "-"
+def new_table(title: str, columns: list[str], right: Collection[str] = ()) -> Table:
+    """A rich table titled `title` (left), with `columns`; those in `right` right-aligned."""
+    from rich.table import Table
 
-
-def fmt_score(score: float | None) -> str:
-    return "-" if score is None else f"{score:.3f}"
-
-
-def fmt_age(created_at: float, now: float | None = None) -> str:
-    """Seconds since the epoch -> '5s', '3m', '2h', '4d' ago."""
-    import time
-
-    s = max(0.0, (now or time.time()) - created_at)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            return f"{int(s // size)}{unit}"
-    return f"{int(s)}s"
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col, justify="right" if col in right else "left")
+    return table
 
 
 def make_console() -> Console:

@@ -50,9 +50,9 @@ def score(
 ) -> None:
     """Score the problem's seed program (or --program) with its evaluator, in the sandbox."""
     from benchmarks.problems import Evaluator, ProblemError, load, open_problem_backend
-    from dgm.config import MAX_SECONDS
     from dgm.heldout import check_heldout
     from sandbox import SandboxError
+    from sandbox.protocol import MAX_SECONDS
 
     if timeout is not None:
         in_range("--timeout", timeout, 0.1, MAX_SECONDS)

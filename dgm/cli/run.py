@@ -22,7 +22,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from archive.info import objective
+from dgm import display
 from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive, plain
 from dgm.config import assign, config_fields, load_config, with_resolved_model
 from dgm.errors import UserError
@@ -40,10 +40,6 @@ if TYPE_CHECKING:
 console = Console(stderr=True)
 
 
-def fmt(score: float | None) -> str:
-    return "-" if score is None else f"{score:.3f}"
-
-
 def render(run_id: str, p: Progress) -> Group:
     head = Table.grid(padding=(0, 2))
     head.add_row(
@@ -52,9 +48,10 @@ def render(run_id: str, p: Progress) -> Group:
         f"archive {p.archive_size} ({p.candidates} candidates, {p.pending} pending)",
     )
     head.add_row(
-        f"best {fmt(p.best)}  mean {fmt(p.mean)}",
+        f"best {display.score(p.best)}  mean {display.score(p.mean)}",
         f"{p.evaluations} evaluations, {p.evals_per_min:.1f}/min",
-        f"${p.usd_spent:.4f} spent" + ("" if p.usd_left is None else f", ${p.usd_left:.4f} left"),
+        f"{display.usd(p.usd_spent)} spent"
+        + ("" if p.usd_left is None else f", {display.usd(p.usd_left)} left"),
     )
     workers = Table(show_header=True, header_style="dim", box=None)
     workers.add_column("worker")
@@ -146,7 +143,9 @@ def summary(archive: Archive, run_id: str, reason: str, p: Progress) -> None:
     shown = "" if direction is None else f" ({direction})"
     table.add_row(
         "best",
-        "-" if best is None else f"{best.id} score {fmt(objective(best.score, direction))}{shown}",
+        "-"
+        if best is None
+        else f"{best.id} score {display.raw_score(best.score, direction)}{shown}",
     )
     for final in archive.events(run_id, kinds=["hgm_final"])[-1:]:  # HGM's answer (dgm/hgm.py)
         f = final.payload
@@ -157,8 +156,8 @@ def summary(archive: Archive, run_id: str, reason: str, p: Progress) -> None:
             else f"{f['agent']} posterior mean {f['posterior_mean']} "
             f"({f['resolved']}/{f['evaluated']} resolved)",
         )
-    table.add_row("mean", fmt(p.mean))
-    table.add_row("cost", f"${p.usd_spent:.4f}")
+    table.add_row("mean", display.score(p.mean))
+    table.add_row("cost", display.usd(p.usd_spent))
     console.print(table)
     console.print(
         f"next: dgm report {run_id}   dgm archive tree {run_id}   dgm run --resume {run_id}"

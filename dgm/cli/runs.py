@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from archive.info import RunSummary, objective
+from archive.info import RunSummary
+from dgm import display
 from dgm.cli.common import (
     ArchiveOption,
     archive_errors,
     fmt_age,
-    fmt_score,
     fmt_usd,
     make_console,
+    new_table,
     open_reader,
     plain,
     short,
@@ -38,26 +39,16 @@ def runs(
     if as_json:
         typer.echo(json.dumps([asdict(s) | {"nodes": nodes[s.id]} for s in summaries], indent=1))
         return
-    from rich.table import Table
 
     console = make_console()
     if not summaries:
         console.print("no runs in this archive yet: start one with `dgm run`")
         return
-    table = Table(title=f"{len(summaries)} run(s)", title_justify="left")
-    for col, justify in [
-        ("run", "left"),
-        ("name", "left"),
-        ("kind", "left"),
-        ("status", "left"),
-        ("agents", "right"),
-        ("best", "right"),
-        ("best agent", "left"),
-        ("cost", "right"),
-        ("nodes", "left"),
-        ("age", "right"),
-    ]:
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    table = new_table(
+        f"{len(summaries)} run(s)",
+        ["run", "name", "kind", "status", "agents", "best", "best agent", "cost", "nodes", "age"],
+        right={"agents", "best", "cost", "age"},
+    )
     for s in summaries:
         table.add_row(
             short(s.id),
@@ -86,8 +77,7 @@ def fmt_status(s: RunSummary) -> Text:
 
 def fmt_best(s: RunSummary) -> str:
     """The best score as people read it: a problem's raw score, with its direction."""
-    shown = fmt_score(objective(s.best_score, s.direction))
-    return shown if s.direction is None or s.best_score is None else f"{shown} ({s.direction})"
+    return display.best_score(s.best_score, s.direction)
 
 
 def fmt_nodes(counts: dict[str, int]) -> str:

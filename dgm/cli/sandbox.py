@@ -182,7 +182,7 @@ def run(
         raise UserError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     if workdir is not None and not workdir.is_dir():
         raise UserError(f"--workdir {workdir} is not a directory")
-    from dgm.config import MAX_CPUS, MAX_MEMORY_MB, MAX_SECONDS
+    from sandbox.protocol import MAX_CPUS, MAX_MEMORY_MB, MAX_SECONDS
 
     in_range("--timeout", timeout, 0, MAX_SECONDS, above=True)
     in_range("--memory", memory, None, MAX_MEMORY_MB)

@@ -1,53 +1,81 @@
-"""A small server-side syntax highlighter and a side-by-side diff, both emitting escaped HTML.
+"""Server-side syntax highlighting (Pygments) and a side-by-side diff, both emitting escaped HTML.
 
-The highlighter works line by line with a regular expression (keywords, strings,
-comments, numbers, definitions): a string spanning lines is coloured only on its first
-line. That is enough to read a diff; it is not a parser.
+A file is highlighted whole, by the lexer its name calls for (Python, JavaScript, YAML,
+JSON, shell, Markdown, ... whatever an agent or a problem holds; plain text when Pygments
+knows no lexer), then cut into lines, so a string or comment spanning lines is coloured on
+each of them. Tokens map onto the page's few classes (k, s, c, n, f: app.css).
 """
 
 from __future__ import annotations
 
 import difflib
-import keyword
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_for_filename
+from pygments.lexers.special import TextLexer
+from pygments.token import Comment, Keyword, Name, Number, String, _TokenType
+from pygments.util import ClassNotFound
+
 from dgm.ui.html import esc
 
-TOKEN = re.compile(
-    r"(?P<com>#.*)"
-    r"|(?P<str>[rbfuRBFU]{0,2}(?:'''|\"\"\"|'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"))"
-    r"|(?P<num>\b\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?\b)"
-    r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"
-)
-KEYWORDS = set(keyword.kwlist) | {"self", "match", "case"}
 CONTEXT = 3  # unchanged lines shown around a change
 MAX_FILE_ROWS = 4000  # rows per file before the rest is summarised
 EXACT_DIFF_LINES = 4000  # both sides together; bigger files are diffed with autojunk
+MAX_HIGHLIGHT_CHARS = 1 << 20  # a bigger file is shown plain: lexing it would hold the page up
+# Pygments token types -> the page's classes, most specific first.
+CLASSES: tuple[tuple[_TokenType, str], ...] = (
+    (Comment, "c"),
+    (String, "s"),
+    (Number, "n"),
+    (Name.Function, "f"),
+    (Name.Class, "f"),
+    (Name.Builtin.Pseudo, "k"),  # self, cls
+    (Keyword, "k"),
+)
 
 
-def highlight_line(line: str, code: bool = True) -> str:
-    """One line of source as escaped HTML with <span class=k|s|c|n|f> tokens."""
-    if not code:
-        return esc(line)
-    out: list[str] = []
-    pos, after_def = 0, False
-    for m in TOKEN.finditer(line):
-        out.append(esc(line[pos : m.start()]))
-        kind, text = m.lastgroup, m.group()
-        cls = {"com": "c", "str": "s", "num": "n"}.get(kind or "")
-        if kind == "word":
-            cls = "k" if text in KEYWORDS else ("f" if after_def else None)
-            after_def = text in ("def", "class")
-        out.append(f'<span class="{cls}">{esc(text)}</span>' if cls else esc(text))
-        pos = m.end()
-    out.append(esc(line[pos:]))
-    return "".join(out)
+def css_class(token: _TokenType) -> str | None:
+    return next((cls for kind, cls in CLASSES if token in kind), None)
 
 
-def is_code(path: str) -> bool:
-    return path.endswith((".py", ".pyi"))
+def lexer_for(path: str) -> Lexer:
+    options = {"stripnl": False, "ensurenl": False, "tabsize": 0}
+    try:
+        return get_lexer_for_filename(path, **options)
+    except ClassNotFound:
+        return TextLexer(**options)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as the diff and the lexer both count them (newlines: \\n, \\r\\n, \\r)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def highlight(path: str, lines: list[str]) -> list[str]:
+    """The file's `lines` as escaped HTML lines with <span class=k|s|c|n|f> tokens."""
+    text = "\n".join(lines)
+    if len(text) > MAX_HIGHLIGHT_CHARS:
+        return [esc(line) for line in lines]
+    runs: list[list[tuple[str | None, str]]] = [[]]  # per line: (class, text), merged
+    for token, value in lexer_for(path).get_tokens(text + "\n"):
+        cls = css_class(token)
+        for k, part in enumerate(value.split("\n")):
+            if k:
+                runs.append([])
+            line = runs[-1]
+            if part and line and line[-1][0] == cls:
+                line[-1] = (cls, line[-1][1] + part)
+            elif part:
+                line.append((cls, part))
+    if len(runs) != len(lines) + 1:  # the lexer changed the lines: show them plain
+        return [esc(line) for line in lines]
+    return [
+        "".join(f'<span class="{c}">{esc(t)}</span>' if c else esc(t) for c, t in line)
+        for line in runs[: len(lines)]
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +92,7 @@ def _lines(data: bytes | None) -> list[str] | None:
         return []
     if b"\0" in data[:8192]:
         return None
-    return data.decode("utf-8", errors="replace").splitlines()
+    return split_lines(data.decode("utf-8", errors="replace"))
 
 
 def file_rows(old: bytes | None, new: bytes | None) -> list[Row] | None:
@@ -101,13 +129,11 @@ def file_rows(old: bytes | None, new: bytes | None) -> list[Row] | None:
     return rows
 
 
-def _cell(no: int | None, text: str | None, code: bool, side: str, kind: str) -> str:
+def _cell(no: int | None, html: list[str], side: str, kind: str) -> str:
     cls = {"del": "del", "add": "add", "chg": "del" if side == "l" else "add"}.get(kind, "")
-    if text is None:
+    if no is None:
         return '<td class="no"></td><td class="empty"></td>'
-    return (
-        f'<td class="no">{no}</td><td class="{cls}"><code>{highlight_line(text, code)}</code></td>'
-    )
+    return f'<td class="no">{no}</td><td class="{cls}"><code>{html[no - 1]}</code></td>'
 
 
 def side_by_side(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> str:
@@ -125,7 +151,8 @@ def side_by_side(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> str:
         if rows is None:
             out.append("<p>Binary file differs.</p></section>")
             continue
-        code = is_code(path)
+        left = highlight(path, _lines(old.get(path)) or [])
+        right = highlight(path, _lines(new.get(path)) or [])
         out.append(
             '<table class="diff"><colgroup><col class=nc><col><col class=nc><col></colgroup>'
         )
@@ -134,8 +161,8 @@ def side_by_side(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> str:
                 out.append('<tr class="skip"><td colspan=4>⋯</td></tr>')
                 continue
             out.append(
-                f'<tr class="{row.kind}">{_cell(row.left_no, row.left, code, "l", row.kind)}'
-                f"{_cell(row.right_no, row.right, code, 'r', row.kind)}</tr>"
+                f'<tr class="{row.kind}">{_cell(row.left_no, left, "l", row.kind)}'
+                f"{_cell(row.right_no, right, 'r', row.kind)}</tr>"
             )
         if len(rows) > MAX_FILE_ROWS:
             out.append(

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import html
 import json
-import time
-from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
-SHORT = 8
+from dgm.display import short
 
 
 def esc(value: object) -> str:
@@ -26,32 +24,6 @@ def href(*parts: str, **query: object) -> str:
     path = "/" + "/".join(quote(str(p), safe="") for p in parts)
     q = {k: v for k, v in query.items() if v is not None}
     return esc(path + ("?" + urlencode(q) if q else ""))
-
-
-def short(an_id: str | None) -> str:
-    return an_id[:SHORT] if an_id else "-"
-
-
-def score(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
-
-
-def usd(value: float) -> str:
-    return f"${value:.4f}" if value < 1 else f"${value:.2f}"
-
-
-def age(ts: float, now: float | None = None) -> str:
-    s = max(0.0, (now or time.time()) - ts)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            return f"{int(s // size)}{unit}"
-    return f"{int(s)}s"
-
-
-def when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def text_of(data: bytes, limit: int = 200_000) -> str:

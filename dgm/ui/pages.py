@@ -16,23 +16,11 @@ from typing import Any
 from archive import AgentInfo, Archive, CandidateStats, EventInfo, RunInfo, RunSummary, ui_queries
 from archive.info import objective
 from dgm import novelty
+from dgm.display import age, raw_score, score, short, usd, when
 from dgm.ui import charts
 from dgm.ui.conversation import exchange_html, trajectory_html
 from dgm.ui.highlight import side_by_side, unified
-from dgm.ui.html import (
-    age,
-    agent_link,
-    esc,
-    href,
-    json_text,
-    page,
-    run_link,
-    score,
-    short,
-    text_of,
-    usd,
-    when,
-)
+from dgm.ui.html import agent_link, esc, href, json_text, page, run_link, text_of
 from dgm.ui.treedata import no_gc
 
 IN_FLIGHT_WINDOW = 2000  # recent events read to tell what the workers are doing
@@ -52,7 +40,7 @@ def runs_table(runs: list[RunSummary]) -> str:
         rows.append(
             f"<tr><td>{run_link(r.id)}</td><td>{esc(r.name)}</td><td>{esc(r.kind)}</td>"
             f'<td><span class="status {esc(r.status)}">{esc(r.status)}</span></td>'
-            f"<td class=num>{score(objective(r.best_score, r.direction))}</td><td class=num>{r.n_evaluated}/{r.n_agents}</td>"
+            f"<td class=num>{raw_score(r.best_score, r.direction)}</td><td class=num>{r.n_evaluated}/{r.n_agents}</td>"
             f"<td class=num>{usd(r.cost_usd)}</td><td class=num>{age(r.created_at, now)}</td></tr>"
         )
     head = "<tr><th>run</th><th>name</th><th>kind</th><th>status</th><th>best</th><th>agents (evaluated/all)</th><th>cost</th><th>age</th></tr>"
@@ -137,9 +125,7 @@ def section_summary(info: RunInfo, p: Progress, duplicates: str = "0") -> str:
         ("duplicates", f"{esc(duplicates)} rejected, not evaluated"),
         (
             "best",
-            f"{score(objective(best.score, info.direction))} {agent_link(best.agent_id)}"
-            if best
-            else "-",
+            f"{raw_score(best.score, info.direction)} {agent_link(best.agent_id)}" if best else "-",
         ),
         ("started", f"{esc(when(info.created_at))} ({age(info.created_at)} ago)"),
         ("finished", esc(when(info.finished_at))),
@@ -295,7 +281,7 @@ def section_crossovers(archive: Archive, info: RunInfo) -> str | None:
         parent = child.parent_id if child else better
         second = child.second_parent_id if child else worse
         made_cell = (
-            f"{agent_link(child.id)} {score(objective(child.score, info.direction))}"
+            f"{agent_link(child.id)} {raw_score(child.score, info.direction)}"
             if child
             else '<span class="dim">no child (the crossover failed)</span>'
         )
@@ -384,7 +370,7 @@ def _lineage(chain: list[AgentInfo], direction: str | None) -> str:
             continue
         rows.append(
             f"<tr><td class=num>{a.generation}</td><td>{agent_link(a.id)}</td><td>{esc(a.operator)}</td>"
-            f"<td class=num>{score(objective(a.score, direction))}</td><td>{a.files_changed} file(s) +{a.lines_added} -{a.lines_removed}</td></tr>"
+            f"<td class=num>{raw_score(a.score, direction)}</td><td>{a.files_changed} file(s) +{a.lines_added} -{a.lines_removed}</td></tr>"
         )
     return (
         "<table class=grid><thead><tr><th>gen</th><th>agent</th><th>operator</th><th>score</th>"
@@ -470,7 +456,7 @@ def agent_page(archive: Archive, agent_id: str) -> str:
         ("made by", f"{esc(a.operator)}, generation {a.generation}"),
         ("parents", parents),
         ("children", str(a.n_children)),
-        ("score", score(objective(a.score, run.direction))),
+        ("score", raw_score(a.score, run.direction)),
         (
             "code",
             f"{a.files_changed} file(s) +{a.lines_added} -{a.lines_removed} against its parent: "
@@ -494,11 +480,16 @@ def agent_page(archive: Archive, agent_id: str) -> str:
         f'<section class="card wide"><h2>Scores per stage and task</h2>{_scores(archive, a)}</section>'
         f'<section class="card wide"><h2>LLM calls</h2>{_calls(archive, a)}</section>'
     )
-    crumbs = [
+    return page(f"agent {short(a.id)}", body, agent_crumbs(a))
+
+
+def agent_crumbs(a: AgentInfo, *more: tuple[str, str]) -> list[tuple[str, str]]:
+    """The way to an agent's page (its run, the agent), then `more`."""
+    return [
         (href("runs", a.run_id), f"run {short(a.run_id)}"),
         (href("agents", a.id), f"agent {short(a.id)}"),
+        *more,
     ]
-    return page(f"agent {short(a.id)}", body, crumbs)
 
 
 def diff_page(archive: Archive, agent_id: str, against: str | None) -> str:
@@ -511,12 +502,7 @@ def diff_page(archive: Archive, agent_id: str, against: str | None) -> str:
         f"<h1>Diff {esc(title)}</h1><p>left: {agent_link(other) if other else 'no parent'}; right: {agent_link(agent_id)}</p>"
         f'<div id="diff">{side_by_side(old, new)}</div>'
     )
-    crumbs = [
-        (href("runs", a.run_id), f"run {short(a.run_id)}"),
-        (href("agents", a.id), f"agent {short(a.id)}"),
-        (href("agents", a.id, "diff"), "diff"),
-    ]
-    return page(f"diff {title}", body, crumbs)
+    return page(f"diff {title}", body, agent_crumbs(a, (href("agents", a.id, "diff"), "diff")))
 
 
 def evaluation_page(archive: Archive, agent_id: str, seq: int) -> str:
@@ -535,12 +521,8 @@ def evaluation_page(archive: Archive, agent_id: str, seq: int) -> str:
         f'<h3>Test output</h3><pre class="log">{esc(text_of(e.logs))}</pre></section>'
         f'<section class="card wide"><h2>Patch</h2>{unified(text_of(e.patch)) if e.patch else "<p class=empty-note>Empty patch.</p>"}</section>'
     )
-    crumbs = [
-        (href("runs", a.run_id), f"run {short(a.run_id)}"),
-        (href("agents", a.id), f"agent {short(a.id)}"),
-        (href("agents", a.id, "evals", str(seq)), f"{e.task_id}"),
-    ]
-    return page(f"{e.task_id} {short(agent_id)}", body, crumbs)
+    crumb = (href("agents", a.id, "evals", str(seq)), f"{e.task_id}")
+    return page(f"{e.task_id} {short(agent_id)}", body, agent_crumbs(a, crumb))
 
 
 def call_page(archive: Archive, call_id: str) -> str:

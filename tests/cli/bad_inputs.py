@@ -312,7 +312,7 @@ CASES: list[Case] = [
     c("sandbox run --timeout -1 -- true", "--timeout -1 is out of range"),
     c(
         "sandbox run --memory -1 -- true",
-        "invalid limit 'memory_mb': out of range (got -1; valid: at least 64)",
+        "invalid limit 'memory_mb': out of range (got -1; valid: at least 64 and at most 1048576)",
     ),
     c("sandbox run --memory 10 -- true", "'memory_mb': out of range (got 10"),
     c("sandbox run --memory 99999999999999 -- true", "--memory 99999999999999 is out of range"),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -24,8 +23,7 @@ from dgm.mutators.chat import GatewayChat
 from dgm.mutators.diff import DiffMutator
 from tests.cli.runner import dgm
 from tests.engine.conftest import SEED, TASKS, SkillEvaluator, config, stages_for
-
-DGM = Path(sys.executable).parent / "dgm"  # the console script of this environment
+from tests.processes import Deadline, dgm_process, first_run, wait_for_archive
 
 
 def write_config(tmp: Path, **fields: object) -> Path:
@@ -68,31 +66,16 @@ def test_a_mistyped_model_suite_or_seed_agent_leaves_no_run(
 
 @pytest.mark.docker
 @pytest.mark.timeout(300)
-def test_ctrl_c_during_start_up_leaves_a_stopped_run_that_resume_takes(tmp_path: Path) -> None:
+def test_ctrl_c_during_start_up_leaves_a_stopped_run_that_resume_takes(
+    tmp_path: Path, deadline: Deadline
+) -> None:
     config_path = write_config(tmp_path, max_iterations=0, workers=4)
     db = tmp_path / "a.db"
-    proc = subprocess.Popen(
-        [str(DGM), "run", str(config_path), "--quiet", "--archive", str(db)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not runs_in(db) and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.02)
-        runs = runs_in(db)
-        if not runs:  # it ended (or stalled) before creating its run: show why
-            proc.kill()
-            out, err = proc.communicate(timeout=30)
-            pytest.fail(f"no run was created (exit {proc.returncode}): {err or out}")
-        (run_id,) = runs
+    args = ["run", str(config_path), "--quiet", "--archive", str(db)]
+    with dgm_process(args, tmp_path, stdout=subprocess.PIPE) as proc:
+        run_id = wait_for_archive(db, first_run, "the run was created", proc, deadline)
         proc.send_signal(signal.SIGINT)  # while the sandbox pool starts (or just after)
-        _, err = proc.communicate(timeout=240)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+        _, err = proc.communicate(timeout=deadline.left(30))
     assert proc.returncode in (0, 130) and "Traceback" not in err, err
     with open_archive(db, create=False) as a:
         info = a.run(run_id)
@@ -177,41 +160,37 @@ def archive_leases(archive: Archive, run_id: str) -> list[str]:
     return []
 
 
+def lease_holder(a: Archive) -> tuple[str, int] | None:
+    """(run id, pid of the lease's holder) once a run with an agent is there and held."""
+    found = [r.id for r in a.runs() if r.n_agents]
+    if not found:
+        return None
+    try:
+        a.acquire_lease(found[0], "another:1:resume")  # must be refused
+    except LeaseHeld as held:
+        return found[0], held.lease.pid
+    pytest.fail("another process took the lease of a running bench run")
+
+
 @pytest.mark.docker
 @pytest.mark.slow
 @pytest.mark.timeout(400)
-def test_a_stopped_bench_run_holds_the_lease_then_marks_run_and_agent(tmp_path: Path) -> None:
+def test_a_stopped_bench_run_holds_the_lease_then_marks_run_and_agent(
+    tmp_path: Path, deadline: Deadline
+) -> None:
     from tests.benchmarks.test_evaluator_docker import FIX_SCRIPT, TASK_ID
 
     (tmp_path / "script.yaml").write_text(yaml.safe_dump(FIX_SCRIPT))
     db = tmp_path / "a.db"
     args = ["bench", "run", "--agent", "seed", "--suite", "swe-mini", "--tasks", TASK_ID]
     args += ["--model", f"scripted:{tmp_path / 'script.yaml'}", "--archive", str(db)]
-    proc = subprocess.Popen(
-        [str(DGM), *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        deadline = time.monotonic() + 120
-        holder_pid = None
-        while holder_pid is None and time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with open_archive(db, create=False) as a:
-                    found = [r.id for r in a.runs() if r.n_agents]
-                    if found:
-                        run_id = found[0]
-                        a.acquire_lease(run_id, "another:1:resume")  # must be refused
-                        pytest.fail("another process took the lease of a running bench run")
-            except LeaseHeld as held:
-                holder_pid = held.lease.pid
-            except ArchiveError:
-                pass
-            time.sleep(0.05)
+    with dgm_process(args, tmp_path, stdout=subprocess.PIPE) as proc:
+        run_id, holder_pid = wait_for_archive(
+            db, lease_holder, "a lease on the run", proc, deadline
+        )
         assert holder_pid == proc.pid, "the bench run never held its run's lease"
         proc.send_signal(signal.SIGTERM)  # as `kill` or a service manager stops it
-        _, err = proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+        _, err = proc.communicate(timeout=deadline.left(30))
     assert proc.returncode == 130 and "Traceback" not in err, err
     with open_archive(db, create=False) as a:
         assert a.run(run_id).status == "stopped"

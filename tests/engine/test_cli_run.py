@@ -15,18 +15,17 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
-from archive import ArchiveError, open_archive
+from archive import Archive, open_archive
 from benchmarks.suites import open_suite, select_tasks
 from dgm.agent_contract import agent_files
 from dgm.suite_run import SEED_AGENT_DIR
+from tests.processes import DGM, Deadline, dgm_process, wait_for_archive
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -36,7 +35,6 @@ HANDICAP = (
     '    return "error: editing is disabled"\n'
     "    if not path.is_file():"
 )
-DGM = Path(sys.executable).parent / "dgm"  # the console script of this environment
 # swe-mini tasks whose gold patches the script turns into editor calls (verified to resolve).
 TEST_TASKS = [
     "ledgerly__ledgerly-1",
@@ -203,44 +201,23 @@ def test_self_modification_the_parent_agent_fixes_its_own_code(tmp_path: Path) -
     assert "1 (1 evaluated)" in proc.stderr  # the end summary's children row
 
 
+def child_evaluation_begun(archive: Archive) -> bool:
+    """The seed is evaluated and the child's evaluation has begun."""
+    runs = archive.runs()
+    agents = archive.agents(runs[0].id) if runs else []
+    recorded = sum(len(archive.evaluations(a.id)) for a in agents)
+    return len(agents) >= 2 and recorded >= 5
+
+
 def test_kill_9_mid_evaluation_then_resume_loses_nothing_and_repeats_nothing(
-    tmp_path: Path,
+    tmp_path: Path, deadline: Deadline
 ) -> None:
     config = write_setup(tmp_path, iterations=2, workers=1)
     db = tmp_path / ".dgm" / "archive.db"
-    proc = subprocess.Popen(
-        [str(DGM), "run", str(config), "--quiet"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 600
-    recorded = 0
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if db.exists():
-                try:
-                    archive = open_archive(db, create=False)
-                except ArchiveError:  # created, not migrated yet
-                    time.sleep(0.2)
-                    continue
-                runs = archive.runs()
-                if runs:
-                    agents = archive.agents(runs[0].id)
-                    recorded = sum(len(archive.evaluations(a.id)) for a in agents)
-                    if len(agents) >= 2 and recorded >= 5:  # the child's evaluation has begun
-                        break
-                archive.close()
-            time.sleep(0.2)
-        assert proc.poll() is None, (
-            f"the run ended before it could be killed: {proc.stderr.read() if proc.stderr else ''}"
-        )
+    with dgm_process(["run", str(config), "--quiet"], tmp_path) as proc:
+        wait_for_archive(db, child_evaluation_begun, "the child's evaluation began", proc, deadline)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     archive = open_archive(db, create=False)
     (run,) = archive.runs()
     before = {
@@ -267,38 +244,26 @@ def test_kill_9_mid_evaluation_then_resume_loses_nothing_and_repeats_nothing(
     assert archive.run(run.id).status == "finished"
 
 
-def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
+def some_evaluation(archive: Archive) -> str | None:
+    """The run's id, once one of its agents has an evaluation."""
+    runs = archive.runs()
+    if runs and any(archive.evaluations(a.id) for a in archive.agents(runs[0].id)):
+        return runs[0].id
+    return None
+
+
+def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path, deadline: Deadline) -> None:
     config = write_setup(tmp_path, iterations=2, workers=2)
     db = tmp_path / ".dgm" / "archive.db"
-    proc = subprocess.Popen(
-        [str(DGM), "run", str(config), "--quiet"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                archive = open_archive(db, create=False)
-                runs = archive.runs()
-                if runs and any(archive.evaluations(a.id) for a in archive.agents(runs[0].id)):
-                    break
-                archive.close()
-            except ArchiveError:
-                pass
-            time.sleep(0.2)
-        twice = dgm("run", "--resume", runs[0].id, "--quiet", cwd=tmp_path)
+    with dgm_process(["run", str(config), "--quiet"], tmp_path, stdout=subprocess.PIPE) as proc:
+        run_id = wait_for_archive(db, some_evaluation, "an evaluation", proc, deadline)
+        twice = dgm("run", "--resume", run_id, "--quiet", cwd=tmp_path)
         assert (
             twice.returncode == 2
             and f"is being run right now by process {proc.pid}" in twice.stderr
         )
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=600)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+        out, err = proc.communicate(timeout=deadline.left(30))
     assert proc.returncode == 0, err
     archive = open_archive(db, create=False)
     (run,) = archive.runs()

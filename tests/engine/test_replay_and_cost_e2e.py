@@ -3,7 +3,8 @@ model costs (the archive, `dgm runs`, `dgm llm usage`, `dgm report`, and the bud
 
 Replay: a single-worker run driven by the scripted model of test_cli_run, then the same
 configuration with `--model replay:RUN`: the same tree (parents, operators, code, scores,
-per-task results) at zero cost, every call answered from RUN.
+per-task results), every call answered from RUN; and a run on a priced model replayed at
+zero cost while the original paid.
 
 Cost: a real OpenAI-protocol HTTP server (dgm/llm/fake_upstream.py) serves the model name
 openai/gpt-4o-mini, so litellm prices every call from its bundled price map. The server
@@ -21,7 +22,7 @@ import pytest
 import yaml
 
 from archive import Archive, open_archive
-from dgm.cli.common import fmt_usd
+from dgm.display import usd as fmt_usd
 from dgm.llm import open_provider
 from dgm.llm.fake_upstream import FakeUpstream
 from tests.engine.test_cli_run import TEST_TASKS, dgm, write_setup
@@ -94,6 +95,31 @@ def one_call_usd() -> float:
     usd = open_provider("openai/gpt-4o-mini", api_base="http://127.0.0.1:1/v1").cost(10, 5)  # type: ignore[attr-defined]
     assert usd > 0
     return float(usd)
+
+
+def test_replay_of_a_priced_run_costs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The original paid for every call; its replay rebuilds the same tree and pays $0."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with FakeUpstream(default="tool_call") as up:
+        config = priced_setup(tmp_path, up)
+        first = dgm("run", str(config), "--quiet", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
+    (recorded,) = archive.runs()
+    assert recorded.cost_usd >= one_call_usd() > 0  # the original was priced
+
+    # The upstream is gone: every answer of the replay comes from the archive.
+    again = dgm("run", str(config), "--model", f"replay:{recorded.id}", "--quiet", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    (replayed,) = [r for r in archive.runs() if r.id != recorded.id]
+    assert tree(archive, replayed.id) == tree(archive, recorded.id)
+    calls = archive.llm_calls(replayed.id, bodies=False)
+    paid = [c for c in archive.llm_calls(recorded.id, bodies=False) if c.error_kind is None]
+    assert len(calls) == len(paid) > 0
+    assert all(c.error_kind is None and c.cost_usd == 0.0 for c in calls)
+    assert next(r for r in archive.runs() if r.id == replayed.id).cost_usd == 0.0
 
 
 def test_a_priced_model_costs_dollars_everywhere_and_the_task_budget_caps_each_task(

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from archive import open_archive
 from dgm.cli import app
-from dgm.cli.common import fmt_usd
+from dgm.display import usd as fmt_usd
 from dgm.llm import Budget, Gateway, open_provider
 from dgm.llm.budget import tally
 from dgm.llm.fake_upstream import FakeUpstream

@@ -84,6 +84,7 @@ CANDIDATES = {
 }
 
 
+@pytest.mark.docker
 @pytest.mark.parametrize("kind", sorted(CANDIDATES))
 def test_hostile_candidate_fails_with_its_reason(kind: str, tmp_path: Path, score: Score) -> None:
     program, reason = CANDIDATES[kind]
@@ -121,6 +122,7 @@ EVALUATORS = {
 }
 
 
+@pytest.mark.docker
 @pytest.mark.parametrize("kind", sorted(EVALUATORS))
 def test_hostile_evaluator_fails_with_its_reason(kind: str, tmp_path: Path, score: Score) -> None:
     evaluator, reason = EVALUATORS[kind]
@@ -129,6 +131,7 @@ def test_hostile_evaluator_fails_with_its_reason(kind: str, tmp_path: Path, scor
     assert result.failure is not None and reason in result.failure, result.failure
 
 
+@pytest.mark.docker
 def test_heldout_files_never_enter_the_sandbox(tmp_path: Path, score: Score) -> None:
     p = write_problem(tmp_path / "p")
     assert "problem/heldout.json" not in p.files and p.heldout == ["problem/heldout.json"]
@@ -142,6 +145,7 @@ def test_heldout_files_never_enter_the_sandbox(tmp_path: Path, score: Score) -> 
     assert result.ok and result.metrics["heldout_present"] == 0.0 and result.score == 0.0
 
 
+@pytest.mark.docker
 def test_command_evaluator_last_line(tmp_path: Path, score: Score) -> None:
     run = "import json, sys\nsys.path.insert(0, '.')\nimport program\nprint('working')\nprint(json.dumps({'score': program.solve()}))\n"
     (tmp_path / "p").mkdir()
@@ -157,6 +161,7 @@ def test_command_evaluator_last_line(tmp_path: Path, score: Score) -> None:
     assert not bad.ok and bad.failure and "not a finite number" in bad.failure
 
 
+@pytest.mark.docker
 def test_a_program_of_several_files_takes_any_subset(tmp_path: Path, score: Score) -> None:
     root = tmp_path / "multi"
     p = write_problem(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.problems import load, problem_image
 from sandbox import Limits, open_backend
 from sandbox.docker_backend import connect
@@ -12,11 +14,14 @@ def test_layer_tag_is_a_hash_of_base_and_packages() -> None:
     assert layer_tag("b:1", ["numpy==2.4.6"], []) == layer_tag("b:1", ["numpy==2.4.6"], [])
     assert layer_tag("b:1", ["numpy==2.4.6"], []) != layer_tag("b:2", ["numpy==2.4.6"], [])
     assert layer_tag("b:1", ["numpy==2.4.6"], []) != layer_tag("b:1", ["numpy==2.4.6"], ["jq"])
-    assert (
-        build_layer(connect(), image_tag(), pip=[], apt=[]) == image_tag()
-    )  # nothing to add: the base
 
 
+@pytest.mark.docker
+def test_no_packages_is_the_base_image() -> None:
+    assert build_layer(connect(), image_tag(), pip=[], apt=[]) == image_tag()
+
+
+@pytest.mark.docker
 def test_layer_has_the_packages_and_no_network() -> None:
     tag = problem_image(load("tsp"))
     assert (

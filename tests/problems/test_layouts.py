@@ -61,6 +61,7 @@ def test_reevo_layout_is_read_from_the_checkout(tmp_path: Path) -> None:
     assert not set(p.heldout) & set(p.files)
 
 
+@pytest.mark.docker
 def test_reevo_seed_scores_as_reevo_runs_it(tmp_path: Path, score: Score) -> None:
     problem_dir = write_reevo(tmp_path / "reevo")
     subprocess.run([sys.executable, "gen_inst.py"], cwd=problem_dir, check=True)
@@ -77,6 +78,7 @@ def test_reevo_seed_scores_as_reevo_runs_it(tmp_path: Path, score: Score) -> Non
     assert other.score == float(run_reevo_by_hand(problem_dir, worse, 30).split("\n")[-2])
 
 
+@pytest.mark.docker
 def test_reevo_traceback_and_bad_last_line_fail_with_reason(tmp_path: Path, score: Score) -> None:
     problem_dir = write_reevo(tmp_path / "reevo")
     subprocess.run([sys.executable, "gen_inst.py"], cwd=problem_dir, check=True)
@@ -116,6 +118,7 @@ def run_openevolve_by_hand(root: Path) -> dict[str, object]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.docker
 def test_openevolve_seed_scores_as_its_evaluator_does(tmp_path: Path, score: Score) -> None:
     root = write_openevolve(tmp_path / "function_minimization")
     p = load(root)
@@ -134,6 +137,7 @@ def test_openevolve_seed_scores_as_its_evaluator_does(tmp_path: Path, score: Sco
     assert result.feedback.startswith("found: minimum ")  # the artifacts reach the LLM
 
 
+@pytest.mark.docker
 def test_openevolve_dict_without_combined_score_is_the_mean(tmp_path: Path, score: Score) -> None:
     root = write_openevolve(tmp_path / "dict_eval", evaluator=OE_DICT_EVALUATOR)
     result = score(load(root))

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from archive import open_archive
-from dgm.cli.common import fmt_usd
+from dgm.display import usd as fmt_usd
 from dgm.llm.fake_upstream import FakeUpstream
 from tests.problems.test_reevo_run import dgm, write_setup
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from archive import open_archive
 from benchmarks.problems import load
 from dgm.llm.gateway import Gateway
@@ -66,6 +68,7 @@ def test_signature_template_and_filter_code() -> None:
     )
 
 
+@pytest.mark.docker
 def test_reflect_crossover_mutate_through_the_gateway(tmp_path: Path, score: Score) -> None:
     tsp = load("tsp")
     archive = open_archive(tmp_path / "a.db")

@@ -13,19 +13,17 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from archive import Archive, ArchiveError, open_archive
+from archive import Archive, open_archive
 from archive.info import objective
+from tests.processes import DGM, Deadline, dgm_process, wait_for_archive
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
 
-DGM = Path(sys.executable).parent / "dgm"
 SIGNATURE = (
     "def select_next_node_v2(current_node, destination_node, unvisited_nodes, distance_matrix):"
 )
@@ -184,38 +182,22 @@ def test_reevo_finds_a_better_tsp_heuristic_by_reflective_crossover(tmp_path: Pa
     assert {a["id"]: a["objective"] for a in listed}[best.id] == pytest.approx(best_len)
 
 
+def long_term_reflection(archive: Archive) -> bool:
+    """Generation 1 was reflected on: its mutation is under way."""
+    runs = archive.runs()
+    return bool(runs and archive.reflections(runs[0].id, kind="long"))
+
+
 def test_kill_9_then_resume_keeps_the_long_term_reflection_and_loses_nothing(
-    tmp_path: Path,
+    tmp_path: Path, deadline: Deadline
 ) -> None:
     config = write_setup(tmp_path, max_fe=13, workers=1, init_pop_size=3)
     db = tmp_path / ".dgm" / "archive.db"
-    proc = subprocess.Popen(
-        [str(DGM), "run", str(config), "--problem", "tsp", "--quiet"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 400
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                archive = open_archive(db, create=False)
-                runs = archive.runs()
-                if runs and archive.reflections(runs[0].id, kind="long"):
-                    break  # generation 1 reflected on: its mutation is under way
-                archive.close()
-            except ArchiveError:  # not created or not migrated yet
-                pass
-            time.sleep(0.1)
-        assert proc.poll() is None, (
-            f"the run ended before it could be killed: {proc.stderr.read() if proc.stderr else ''}"
-        )
+    args = ["run", str(config), "--problem", "tsp", "--quiet"]
+    with dgm_process(args, tmp_path) as proc:
+        wait_for_archive(db, long_term_reflection, "a long-term reflection", proc, deadline)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     archive = open_archive(db, create=False)
     (run,) = archive.runs()
     assert archive.run(run.id).status == "running"  # killed: nobody said otherwise

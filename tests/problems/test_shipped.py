@@ -28,6 +28,7 @@ def by_hand(problem_dir: Path, program: str) -> dict[str, float]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.docker
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_seed_scores_deterministically_as_by_hand(name: str, score: Score) -> None:
     p = load(name)
@@ -39,6 +40,7 @@ def test_shipped_seed_scores_deterministically_as_by_hand(name: str, score: Scor
     assert p.func_name and p.func_name in p.seed()[p.main_file]
 
 
+@pytest.mark.docker
 def test_shipped_problems_tell_better_from_worse(score: Score) -> None:
     tsp = load("tsp")
     farthest = (
@@ -72,6 +74,7 @@ def dgm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.docker
 def test_cli_scores_a_program_file(tmp_path: Path) -> None:
     program = tmp_path / "best_fit_worse.py"
     program.write_text(
@@ -107,6 +110,7 @@ def test_bench_list_shows_the_shipped_problems(tmp_path: Path) -> None:
     assert all(name in proc.stdout for name in SHIPPED)
 
 
+@pytest.mark.bwrap
 def test_cli_failed_evaluation_exits_1_with_its_reason_on_the_local_backend(tmp_path: Path) -> None:
     (tmp_path / "problem.yaml").write_text(
         "name: lp\nprogram: [program.py]\nevaluator: {module: evaluator.py}\ndirection: max\ntimeout_s: 10\n"

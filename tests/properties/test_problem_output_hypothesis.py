@@ -70,6 +70,7 @@ results = st.builds(
     stderr=st.text(max_size=60),
     duration_s=st.floats(min_value=0, max_value=1e4),
     stdout_truncated=st.booleans(),
+    flooded=st.booleans(),
 )
 
 

@@ -18,12 +18,13 @@ from pathlib import Path
 import docker
 import pytest
 
-from archive import Archive, ArchiveError, open_archive
+from archive import Archive, open_archive
 from dgm.errors import UserError
 from dgm.executors import Resources
 from dgm.executors.cluster_state import ClusterState, raylet_pid
 from dgm.executors.ray_executor import check_nodes
-from tests.engine.test_cli_run import DGM, TEST_TASKS, write_setup
+from tests.engine.test_cli_run import TEST_TASKS, write_setup
+from tests.processes import DGM, Deadline, dgm_process, wait_for_archive
 
 pytestmark = [
     pytest.mark.ray,
@@ -36,8 +37,8 @@ N = len(TEST_TASKS)
 
 
 def ray_run(config: Path, cluster: ClusterState, url: str, *extra: str) -> list[str]:
+    """The arguments of `dgm run` on the cluster."""
     return [
-        str(DGM),
         "run",
         *([str(config)] if config.exists() else []),
         "--quiet",
@@ -84,7 +85,10 @@ def test_evaluations_land_on_both_worker_nodes(
     its LLM calls relayed to the driver's gateway."""
     config = write_setup(tmp_path, iterations=1, workers=4, operator="self_modify")
     proc = subprocess.run(
-        ray_run(config, ray_cluster, postgres_url), cwd=tmp_path, capture_output=True, text=True
+        [str(DGM), *ray_run(config, ray_cluster, postgres_url)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
     archive = open_archive(postgres_url, create=False)
@@ -111,14 +115,20 @@ def test_errors_before_any_work(
     config = write_setup(tmp_path, iterations=1, workers=1)
     down = ClusterState(address="127.0.0.1:1", temp_dir="")
     proc = subprocess.run(
-        ray_run(config, down, postgres_url), cwd=tmp_path, capture_output=True, text=True
+        [str(DGM), *ray_run(config, down, postgres_url)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "no Ray cluster answers" in proc.stderr
     big = tmp_path / "big.yaml"
     big.write_text(config.read_text() + "agent_limits: {cpus: 64}\n")
     proc = subprocess.run(
-        ray_run(big, ray_cluster, postgres_url), cwd=tmp_path, capture_output=True, text=True
+        [str(DGM), *ray_run(big, ray_cluster, postgres_url)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2 and "no sandboxing node has 64 CPUs" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -160,54 +170,32 @@ def test_cluster_commands_without_a_cluster_say_what_to_do(tmp_path: Path) -> No
         assert "no cluster was started here" in proc.stderr
 
 
-def wait_for(predicate, what: str, proc: subprocess.Popen, timeout_s: float = 150) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, (
-            f"the run ended before {what}: {proc.stderr.read() if proc.stderr else ''}"
-        )
-        if predicate():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def recorded(url: str) -> int:
-    try:
-        archive = open_archive(url, create=False)
-    except ArchiveError:  # the run has not created it yet
-        return 0
-    try:
-        runs = archive.runs()
-        return len(evaluations(archive, runs[0].id)) if runs else 0
-    finally:
-        archive.close()
+def recorded(archive: Archive) -> int:
+    """Evaluations recorded in the archive's run so far."""
+    runs = archive.runs()
+    return len(evaluations(archive, runs[0].id)) if runs else 0
 
 
 def test_resume_after_kill_9_of_the_driver(
-    ray_cluster: ClusterState, postgres_url: str, tmp_path: Path
+    ray_cluster: ClusterState, postgres_url: str, tmp_path: Path, deadline: Deadline
 ) -> None:
     config = write_setup(tmp_path, iterations=2, workers=2)
-    proc = subprocess.Popen(
-        ray_run(config, ray_cluster, postgres_url),
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for(lambda: recorded(postgres_url) >= N + 1, "the child's evaluation began", proc)
+    with dgm_process(ray_run(config, ray_cluster, postgres_url), tmp_path) as proc:
+        wait_for_archive(
+            postgres_url,
+            lambda a: recorded(a) >= N + 1,
+            "the child's evaluation began",
+            proc,
+            deadline,
+        )
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     archive = open_archive(postgres_url, create=False)
     (run,) = archive.runs()
     before = {e[:3]: e for e in evaluations(archive, run.id)}
     assert N < len(before) < 3 * N, "killed mid-run"
     resumed = subprocess.run(
-        ray_run(tmp_path / "none", ray_cluster, postgres_url, "--resume", run.id[:8]),
+        [str(DGM), *ray_run(tmp_path / "none", ray_cluster, postgres_url, "--resume", run.id[:8])],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -218,46 +206,63 @@ def test_resume_after_kill_9_of_the_driver(
 
 
 def test_a_worker_node_lost_mid_evaluation_is_retried_elsewhere(
-    ray_cluster: ClusterState, postgres_url: str, tmp_path: Path
+    ray_cluster: ClusterState, postgres_url: str, tmp_path: Path, deadline: Deadline
 ) -> None:
-    """Runs last (tests/ray/conftest.py): it kills one of the session cluster's workers."""
+    """Runs last (tests/ray/conftest.py): it kills one of the session cluster's workers.
+
+    The victim's raylet is killed while a job runs in one of its sandboxes (a process besides
+    the runner). That job was not recorded then, and a job is recorded by the node it ran
+    on: had nothing been killed it would be recorded later as the victim's. So every
+    evaluation recorded after the kill, that one among them, must be the survivor's."""
     victim = ray_cluster.workers[-1]
     raylet = raylet_pid(ray_cluster, victim)
     assert raylet is not None
     config = write_setup(tmp_path, iterations=1, workers=4)
-    proc = subprocess.Popen(
-        ray_run(config, ray_cluster, postgres_url),
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for(lambda: victim_sandboxes(raylet) > 0, "a sandbox on the victim node", proc)
+    with dgm_process(ray_run(config, ray_cluster, postgres_url), tmp_path) as proc:
+        busy = wait_for_archive(
+            postgres_url,
+            lambda _: busy_victim_sandboxes(raylet),
+            "a job running in a sandbox of the victim node",
+            proc,
+            deadline,
+        )
         os.kill(raylet, signal.SIGKILL)
-        out, err = proc.communicate(timeout=200)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+        time.sleep(2)  # a result the victim sent just before it died is recorded by now
+        with open_archive(postgres_url, create=False) as archive:
+            (run,) = archive.runs()
+            before_kill = {e[:3] for e in evaluations(archive, run.id)}
+        out, err = proc.communicate(timeout=deadline.left(20))
     assert proc.returncode == 0, err
     archive = open_archive(postgres_url, create=False)
-    (run,) = archive.runs()
     evals = assert_complete(archive, run.id, agents=2)
-    survivors = {node for *_, node in evals} - {victim}
-    assert survivors, "the retried jobs ran on the surviving worker"
+    after_kill = [e for e in evals if e[:3] not in before_kill]
+    assert len(after_kill) >= busy, "the jobs in flight on the victim were recorded"
+    assert all(node != victim for *_, node in after_kill), (
+        "a job of the killed node ran again on the surviving one",
+        victim,
+        after_kill,
+    )
 
 
-def victim_sandboxes(raylet: int) -> int:
-    """Sandboxes whose owner is a worker process of that raylet (its child)."""
+def owned_by(container: dict, raylet: int) -> bool:
+    """The sandbox's owner is a worker process of that raylet (its child)."""
+    owner = (container.get("Labels") or {}).get("dgm.owner", "")
+    pid = owner.split(":")[1] if owner.count(":") >= 2 else ""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return int(stat.rsplit(")", 1)[1].split()[1]) == raylet
+
+
+def busy_victim_sandboxes(raylet: int) -> int:
+    """Sandboxes of the victim node running a command: more processes than the runner."""
     client = docker.from_env()
-    count = 0
+    busy = 0
     for c in client.api.containers(filters={"label": "dgm.sandbox"}):
-        owner = (c.get("Labels") or {}).get("dgm.owner", "")
-        pid = owner.split(":")[1] if owner.count(":") >= 2 else ""
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == raylet:
-            count += 1
-    return count
+        if owned_by(c, raylet):
+            try:
+                busy += len(client.api.top(c["Id"]).get("Processes") or []) > 1
+            except docker.errors.APIError:  # removed meanwhile
+                continue
+    return busy

@@ -21,7 +21,11 @@ SMALL = Limits(
     output_cap_bytes=64 << 10,
     copy_out_cap_mb=16,
 )
-BACKEND_NAMES = ["docker", "local"]
+# Every backend, as a parameter carrying its component's marker.
+BACKENDS = [
+    pytest.param("docker", marks=pytest.mark.docker),
+    pytest.param("local", marks=pytest.mark.bwrap),
+]
 
 
 def require_bwrap() -> None:
@@ -59,7 +63,7 @@ def local_backend() -> Iterator[SandboxBackend]:
     backend.close()
 
 
-@pytest.fixture(params=BACKEND_NAMES)
+@pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> SandboxBackend:
     return request.getfixturevalue(f"{request.param}_backend")
 

@@ -1,5 +1,5 @@
 """The adversarial suite: each attack must be contained, and neither the host nor a later
-sandbox may notice it. Runs against every backend in conftest.BACKEND_NAMES, and against
+sandbox may notice it. Runs against every backend in conftest.BACKENDS, and against
 Docker with recycled containers (the later sandbox is then the same container, reset)."""
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from sandbox import SandboxBackend, SandboxError, Status
-from tests.sandbox.conftest import BACKEND_NAMES, SMALL, assert_fresh_sandbox_works
+from tests.sandbox.conftest import BACKENDS, SMALL, assert_fresh_sandbox_works
 
 pytestmark = pytest.mark.docker
 
 
-@pytest.fixture(params=[*BACKEND_NAMES, "recycled"])
+@pytest.fixture(params=[*BACKENDS, "recycled"])
 def backend(request: pytest.FixtureRequest) -> SandboxBackend:
     return request.getfixturevalue(f"{request.param}_backend")
 
@@ -106,12 +106,13 @@ def test_output_flood_is_capped(backend: SandboxBackend, stream: str) -> None:
         r = sb.run(f"yes floodfloodflood{redirect}", timeout_s=30)
         text = r.stdout if stream == "stdout" else r.stderr
         assert r.status in (Status.killed, Status.timeout), r.status
-        assert getattr(r, f"{stream}_truncated") is True
+        assert getattr(r, f"{stream}_truncated") is True and r.output_cut
+        assert r.flooded is (r.status is Status.killed)
         assert len(text.encode()) <= SMALL.output_cap_bytes + 200
         assert r.output_cap_bytes == SMALL.output_cap_bytes
         assert r.duration_s < 30
         small = sb.run("echo fine", timeout_s=10)
-        assert small.stdout == "fine\n" and not small.stdout_truncated
+        assert small.stdout == "fine\n" and not small.stdout_truncated and not small.output_cut
     assert_fresh_sandbox_works(backend)
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sandbox.conftest import BACKENDS
+
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(600)]  # each CLI call may take 180 s
 ROOT = Path(__file__).resolve().parents[2]
 Dgm = Callable[..., "subprocess.CompletedProcess[str]"]
@@ -51,7 +53,7 @@ def test_run_in_a_real_process_passes_the_exit_code() -> None:
     assert (r.returncode, r.stdout, r.stderr.strip()) == (3, "out\n", "err")
 
 
-@pytest.mark.parametrize("backend", ["docker", "local"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_run_passes_exit_codes_through(dgm: Dgm, backend: str) -> None:
     r = dgm(
         "sandbox", "run", "--backend", backend, "--", "sh", "-c", "echo out; echo err >&2; exit 3"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -14,6 +15,7 @@ from archive import open_archive
 from tests.ui import sample
 from tests.ui.conftest import base_url, serving
 
+pytestmark = pytest.mark.chromium
 WAIT = 20
 
 
@@ -33,6 +35,31 @@ def wait_for(browser: Any, css: str) -> Any:
     return WebDriverWait(browser, WAIT).until(lambda b: b.find_element(By.CSS_SELECTOR, css))
 
 
+def screenshot(browser: Any, path: Path, key: str) -> None:
+    """Save a screenshot of the page and check it shows something: not one blank colour, and
+    the page's key element (`key`, a CSS selector) drawn in it with more than one colour."""
+    from PIL import Image
+
+    element = browser.find_element(By.CSS_SELECTOR, key)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'nearest'})", element)
+    box = browser.execute_script(
+        "const r = arguments[0].getBoundingClientRect();"
+        "return [r.left, r.top, r.right, r.bottom, window.devicePixelRatio];",
+        element,
+    )
+    assert browser.save_screenshot(str(path)), path
+    with Image.open(path) as shot:
+        image = shot.convert("RGB")
+    assert image.getcolors(maxcolors=16) is None, f"{path.name}: the page looks blank"
+    scale = box[4]
+    left, top = max(0, int(box[0] * scale)), max(0, int(box[1] * scale))
+    right = min(image.width, int(box[2] * scale))
+    bottom = min(image.height, int(box[3] * scale))
+    assert right > left and bottom > top, f"{path.name}: {key} is not in view ({box})"
+    colours = image.crop((left, top, right, bottom)).getcolors(maxcolors=1 << 16)
+    assert colours is None or len(colours) > 1, f"{path.name}: {key} is drawn as one flat colour"
+
+
 def test_click_runs_run_tree_node_agent_diff(
     sample_run: tuple[str, dict[str, str]], browser: Any, shots: Path
 ) -> None:
@@ -40,7 +67,7 @@ def test_click_runs_run_tree_node_agent_diff(
     with serving(url) as server:
         browser.get(base_url(server) + "/")
         wait_for(browser, "table.runs")
-        browser.save_screenshot(str(shots / "1-runs.png"))
+        screenshot(browser, shots / "1-runs.png", "table.runs")
         browser.find_element(By.CSS_SELECTOR, f'table.runs a[href="/runs/{ids["run"]}"]').click()
         node = wait_for(browser, f'#tree a.node[data-id="{ids["child"]}"]')
         assert len(browser.find_elements(By.CSS_SELECTOR, "#tree a.node")) == 5
@@ -54,7 +81,7 @@ def test_click_runs_run_tree_node_agent_diff(
         )
         assert "expanding" in browser.find_element(By.CSS_SELECTOR, '[data-section="workers"]').text
         assert browser.find_elements(By.CSS_SELECTOR, "svg.chart polyline.best")
-        browser.save_screenshot(str(shots / "2-run.png"))
+        screenshot(browser, shots / "2-run.png", "#tree")
         assert_nothing_ran(browser)
         node.click()
         wait_for(browser, "#diff-link")
@@ -62,13 +89,13 @@ def test_click_runs_run_tree_node_agent_diff(
         body = browser.find_element(By.TAG_NAME, "main").text
         assert "the loop stops early <script>" in body  # shown as text, not run
         assert "demo__task-0" in body and "diagnose" in body and "test-model" in body
-        browser.save_screenshot(str(shots / "3-agent.png"))
+        screenshot(browser, shots / "3-agent.png", "main h1")
         assert_nothing_ran(browser)
         browser.find_element(By.ID, "diff-link").click()
         wait_for(browser, "table.diff")
         assert browser.find_elements(By.CSS_SELECTOR, "table.diff td.add span.k")  # highlighted
         assert "limit=20" in browser.find_element(By.CSS_SELECTOR, "table.diff").text
-        browser.save_screenshot(str(shots / "4-diff.png"))
+        screenshot(browser, shots / "4-diff.png", "table.diff")
         assert_nothing_ran(browser)
 
 
@@ -92,7 +119,7 @@ def test_hostile_strings_do_not_execute(
             assert_nothing_ran(browser)
             text = browser.find_element(By.TAG_NAME, "main").text
             assert "<script>" in text or name in ("run", "rejected"), name  # visible as text
-            browser.save_screenshot(str(shots / f"hostile-{name}.png"))
+            screenshot(browser, shots / f"hostile-{name}.png", "main h1")
         # The evaluation page renders the trajectory as a conversation, with the test output and patch.
         browser.get(base_url(server) + f"/agents/{ids['child']}/evals/1")
         roles = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".conversation .msg .role")]
@@ -137,7 +164,7 @@ def test_running_run_updates_by_itself(
             "quota hit" in browser.find_element(By.CSS_SELECTOR, '[data-section="failures"]').text
         )
         assert browser.execute_script("return window.__same_page") == 1  # no reload happened
-        browser.save_screenshot(str(shots / "live-run.png"))
+        screenshot(browser, shots / "live-run.png", "#tree")
 
 
 def toggle(browser: Any, agent_id: str) -> None:
@@ -164,13 +191,13 @@ def test_tree_expands_and_collapses_hidden_subtrees(
         browser.get(base_url(server) + f"/runs/{run}")
         wait_for(browser, "#tree a.node")
         before = len(browser.find_elements(By.CSS_SELECTOR, "#tree a.node"))
-        browser.save_screenshot(str(shots / "tree-collapsed.png"))
+        screenshot(browser, shots / "tree-collapsed.png", "#tree")
         assert before < 171  # collapsed: not every agent is drawn
         toggle(browser, seed)
         WebDriverWait(browser, WAIT).until(
             lambda b: len(b.find_elements(By.CSS_SELECTOR, "#tree a.node")) > before
         )
-        browser.save_screenshot(str(shots / "tree-expanded.png"))
+        screenshot(browser, shots / "tree-expanded.png", "#tree")
         toggle(browser, seed)
         WebDriverWait(browser, WAIT).until(
             lambda b: len(b.find_elements(By.CSS_SELECTOR, "#tree a.node")) == 1

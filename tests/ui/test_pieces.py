@@ -8,10 +8,34 @@ from dgm.ui.html import href
 
 
 def test_highlight_escapes_and_colours() -> None:
-    out = highlight.highlight_line('def f(x): return "<b>" + 1  # <i>')
+    (out,) = highlight.highlight("a.py", ['def f(x): return "<b>" + 1  # <i>'])
     assert '<span class="k">def</span>' in out and '<span class="f">f</span>' in out
     assert '<span class="s">&quot;&lt;b&gt;&quot;</span>' in out
     assert '<span class="c"># &lt;i&gt;</span>' in out and "<b>" not in out and "<i>" not in out
+    assert '<span class="n">1</span>' in out
+
+
+def test_a_string_spanning_lines_is_coloured_on_each() -> None:
+    lines = ['x = """first', "def not_code(): <script>", '"""', "y = 2"]
+    out = highlight.highlight("a.py", lines)
+    assert len(out) == 4 and out[1] == '<span class="s">def not_code(): &lt;script&gt;</span>'
+    assert '<span class="n">2</span>' in out[3]
+
+
+def test_every_language_by_its_file_name_and_unknown_ones_plain() -> None:
+    (js,) = highlight.highlight("app.js", ["function f() { return '<x>'; } // c"])
+    assert (
+        '<span class="k">function</span>' in js
+        and '<span class="s">&#x27;&lt;x&gt;&#x27;</span>' in js
+    )
+    assert '<span class="c">// c</span>' in js
+    (yml,) = highlight.highlight("problem.yaml", ["name: tsp  # a comment"])
+    assert '<span class="c"># a comment</span>' in yml
+    (sh,) = highlight.highlight("run.sh", ["echo hi # there"])
+    assert '<span class="c"># there</span>' in sh
+    assert highlight.highlight("notes.unknown-ext", ["def <b>"]) == ["def &lt;b&gt;"]
+    lines = ["a\x0cb", "c"]  # a form feed is no line break in a diff's rows
+    assert len(highlight.highlight("a.py", lines)) == 2
 
 
 def test_side_by_side_rows_pair_changes_and_keep_context() -> None:
