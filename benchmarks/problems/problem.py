@@ -13,6 +13,7 @@ and how to read the score from what the command leaves behind.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -84,6 +85,21 @@ class Problem:
 
     def seed(self) -> dict[str, str]:
         return dict(self.program)
+
+
+def checked_timeout(value: object, where: str) -> float:
+    """A timeout a layout's own config gives, in seconds: a finite number above 0 and at
+    most MAX_SECONDS (.inf or 1e300 would mean no deadline at all), else ProblemError."""
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= MAX_SECONDS:  # NaN fails every comparison
+        raise ProblemError(
+            f"{where}: timeout {value!s:.40} is out of range: give seconds, more than 0 and "
+            f"at most {MAX_SECONDS:.0f}"
+        )
+    return seconds
 
 
 class EvaluatorSpec(BaseModel):

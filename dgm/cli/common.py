@@ -89,7 +89,10 @@ def short(agent_or_run_id: str | None) -> str:
 
 
 def fmt_score(score: float | None) -> str:
-    return "-" if score is None else f"{score:.3f}"
+    if score is None:
+        return "-"
+    text = f"{score:.3f}"
+    return "0.000" if text == "-0.000" else text  # a negated 0 (a 'min' problem's) is 0
 
 
 def fmt_usd(usd: float) -> str:

@@ -68,7 +68,12 @@ def test_a_mistyped_model_suite_or_seed_agent_leaves_no_run(
 
 @pytest.mark.docker
 @pytest.mark.timeout(300)
-def test_ctrl_c_during_start_up_leaves_a_stopped_run_that_resume_takes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_during_start_up_leaves_a_stopped_run_that_resume_takes(
+    sig: signal.Signals, tmp_path: Path
+) -> None:
+    """SIGTERM too: before the live loop's handler, its default action would kill the
+    process and leave the run `running` with no event."""
     config_path = write_config(tmp_path, max_iterations=0, workers=4)
     db = tmp_path / "a.db"
     proc = subprocess.Popen(
@@ -88,7 +93,7 @@ def test_ctrl_c_during_start_up_leaves_a_stopped_run_that_resume_takes(tmp_path:
             out, err = proc.communicate(timeout=30)
             pytest.fail(f"no run was created (exit {proc.returncode}): {err or out}")
         (run_id,) = runs
-        proc.send_signal(signal.SIGINT)  # while the sandbox pool starts (or just after)
+        proc.send_signal(sig)  # while the sandbox pool starts (or just after)
         _, err = proc.communicate(timeout=240)
     finally:
         if proc.poll() is None:
