@@ -73,7 +73,10 @@ def price_per_call(model: str, prompt_chars: int) -> float | None:
 def dry_run(config: RunConfig, plan: SessionPlan) -> Plan:
     """What the run would do, as lines for people, with its totals."""
     assert config.model is not None  # resolved
-    agents = 1 + config.max_iterations  # the seed and one child per iteration
+    children = config.max_iterations
+    if config.max_fe is not None:  # ReEvo's budget: the seed's evaluation and one per child
+        children = min(children, config.max_fe - 1)
+    agents = 1 + children
     lines = [
         f"model {config.model}; operator {config.operator}, selector {config.selector}, "
         f"{config.workers} worker(s), seed {config.seed}",
@@ -81,20 +84,16 @@ def dry_run(config: RunConfig, plan: SessionPlan) -> Plan:
         + (f" at {config.ray_address}" if config.ray_address else ""),
     ]
     if plan.problem is not None:
-        evals = config.max_fe if config.max_fe is not None else agents
+        evals = agents
         lines.append(
             f"problem {plan.problem.name} ({plan.problem.layout}, {plan.problem.direction}): "
-            f"one evaluation per program, {evals} in all"
-            + (
-                " (max_fe)"
-                if config.max_fe is not None
-                else f" (the seed + {config.max_iterations} children)"
-            )
+            f"one evaluation per program, {evals} in all (the seed + {children} children)"
         )
         per_eval_calls = 0
     else:
         sizes = [(s.name, len(s.task_ids), s.threshold) for s in plan.stages]
-        first, every = sizes[0][1], sum(n for _, n, _ in sizes)
+        # a later stage's tasks include the earlier ones': each task is evaluated once
+        first, every = sizes[0][1], len({t for s in plan.stages for t in s.task_ids})
         stages = ", ".join(
             f"{name} {n} task(s)" + (f" if it scores >= {t:g}" if i else "")
             for i, (name, n, t) in enumerate(sizes)
@@ -103,7 +102,7 @@ def dry_run(config: RunConfig, plan: SessionPlan) -> Plan:
         evals = agents * every
         lines.append(
             f"evaluations: {agents * first} to {evals} ({agents} agents: the seed + "
-            f"{config.max_iterations} children)"
+            f"{children} children)"
         )
         steps = config.agent_limits.max_steps
         per_eval_calls = steps if steps is not None else -1
@@ -118,7 +117,7 @@ def dry_run(config: RunConfig, plan: SessionPlan) -> Plan:
             "LLM calls: no bound (set agent_limits.max_steps / self_modify_limits.max_steps)"
         )
     else:
-        calls = config.max_iterations * per_child + evals * per_eval_calls
+        calls = children * per_child + evals * per_eval_calls
         lines.append(
             f"LLM calls: at most {calls} ({per_child} per child"
             + (f", {per_eval_calls} per evaluation" if per_eval_calls else "")

@@ -170,9 +170,9 @@ def print_plan(config: RunConfig) -> None:
     config = with_resolved_model(config)
     assert config.model is not None
     open_provider(config.model, api_base=config.api_base)  # a missing key says so here too
-    console.print("plan (dry run: no run created, nothing spent):")
+    typer.echo("plan (dry run: no run created, nothing spent):")  # the command's output
     for line in dry_run(config, plan).lines:
-        console.print(plain(f"  {line}"))
+        typer.echo(f"  {line}")
 
 
 def failed_expansions(reasons: list[str]) -> str | None:

@@ -28,7 +28,7 @@ def test_dry_run_prints_the_plan_and_creates_no_run(workdir: Path) -> None:
         env={"DGM_ARCHIVE": str(workdir / "a.db"), **NO_KEYS},
     )
     assert out.code == 0, out
-    text = out.stderr
+    text = out.stdout
     assert "no run created, nothing spent" in text
     # the dgm preset: swe-mini's small (5), medium and full stages; 4 agents
     assert re.search(r"evaluations: 20 to \d+ \(4 agents: the seed \+ 3 children\)", text), text
@@ -46,11 +46,11 @@ def test_dry_run_prices_a_priced_model_by_its_stated_rule(workdir: Path) -> None
         env={"DGM_ARCHIVE": str(workdir / "a.db"), "OPENAI_API_KEY": "sk-test-not-a-real-key"},
     )
     assert out.code == 0, out
-    calls = int(re.search(r"LLM calls: at most (\d+)", out.stderr)[1])  # type: ignore[index]
+    calls = int(re.search(r"LLM calls: at most (\d+)", out.stdout)[1])  # type: ignore[index]
     prompt_tokens = 4000 // CHARS_PER_TOKEN  # the dgm preset's prompt_chars
     one = sum(litellm.cost_per_token("openai/gpt-4o-mini", prompt_tokens, OUTPUT_TOKENS))
-    assert f"dollars: about ${calls * one:.2f}" in out.stderr
-    assert f"tokens: about {calls * (prompt_tokens + OUTPUT_TOKENS):,}" in out.stderr
+    assert f"dollars: about ${calls * one:.2f}" in out.stdout
+    assert f"tokens: about {calls * (prompt_tokens + OUTPUT_TOKENS):,}" in out.stdout
     assert "sk-test" not in out.stdout + out.stderr
 
 
@@ -137,3 +137,14 @@ def test_each_budget_mark_is_announced_once_at_its_first_crossing() -> None:
     assert announced == set(MARKS)
     assert crossed(5.0, None, set()) == []  # no budget, no marks
     assert crossed(0.95, 1.0, set()) == [0.5, 0.8]  # one jump crosses both
+
+
+def test_dry_run_of_a_problem_counts_by_max_fe(workdir: Path) -> None:
+    out = dgm(
+        ["run", "reevo", "--problem", "tsp", "--model", "scripted:script.yaml", "--dry-run"],
+        workdir,
+        env={"DGM_ARCHIVE": str(workdir / "a.db"), **NO_KEYS},
+    )
+    assert out.code == 0, out
+    assert "one evaluation per program, 100 in all (the seed + 99 children)" in out.stdout
+    assert "LLM calls: at most 198 (2 per child)" in out.stdout  # ReEvo's max_fe is 100
