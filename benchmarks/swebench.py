@@ -166,17 +166,17 @@ def to_task(raw: dict[str, Any]) -> Task:
         ) from None
 
 
-# What SWE-bench ids look like (django__django-11099): the id names a Docker image and a
-# folder, so a path (../../x) or a URL's query must never get through.
-INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
+# An instance id names a Docker image, a URL path and a folder: a path (../../x), a
+# query or a space must never get through (SWE-bench's look like django__django-11099).
+INSTANCE_ID = re.compile(r"[^./\\?#%\s\x00-\x1f\x7f-][^/\\?#%\s\x00-\x1f\x7f]{0,199}")
 
 
 def _task(raw: dict[str, Any]) -> Task:
     iid = raw["instance_id"]
     if not isinstance(iid, str) or not INSTANCE_ID.fullmatch(iid) or ".." in iid:
         raise SWEBenchError(
-            f"instance_id {str(iid)[:80]!r} is not a SWE-bench id: use letters, digits, '.', "
-            "'_' and '-' (like django__django-11099)"
+            f"instance_id {str(iid)[:80]!r} is not a SWE-bench id: no '/', '\\', '?', '#', "
+            "'%', '..' or spaces, and no leading '.' or '-' (like django__django-11099)"
         )
     return Task(
         instance_id=raw["instance_id"],
