@@ -179,17 +179,16 @@ def _shown(ids: list[str]) -> str:
 
 
 def resolve_run(q: Query, prefix: str) -> str:
-    """A unique id prefix (or an exact run name) -> the run's id."""
-    ids = _prefix_matches(q, "runs", prefix)
-    if not ids:
-        sql = f"SELECT id FROM runs WHERE name = :name ORDER BY pk LIMIT {MATCHES}"
-        ids = [r["id"] for r in q(sql, {"name": prefix})]
-        if len(ids) > 1:
-            raise ArchiveError(
-                f"{_count(ids)} runs are named {prefix!r} ({_shown(ids)}): give one of their "
-                "ids (see `dgm runs`)"
-            )
-    return _one(ids, prefix, "run")
+    """An exact run name, else a unique id prefix -> the run's id (a name is what the user
+    typed in full: it wins over an id that merely starts with it)."""
+    sql = f"SELECT id FROM runs WHERE name = :name ORDER BY pk LIMIT {MATCHES}"
+    named = [r["id"] for r in q(sql, {"name": prefix})]
+    if len(named) > 1:
+        raise ArchiveError(
+            f"{_count(named)} runs are named {prefix!r} ({_shown(named)}): give one of their "
+            "ids (see `dgm runs`)"
+        )
+    return named[0] if named else _one(_prefix_matches(q, "runs", prefix), prefix, "run")
 
 
 def resolve_agent(q: Query, prefix: str) -> str:

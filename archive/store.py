@@ -101,6 +101,28 @@ def _check_error_kind(kind: object) -> None:
         )
 
 
+def disk_full(url: str, detail: str) -> str | None:
+    """The one line for a write that failed because the archive's disk is full (SQLite
+    says "disk I/O error" when the journal cannot grow), or None when it is not that."""
+    import shutil
+
+    from archive.reader import sqlite_file
+
+    path = sqlite_file(url)
+    if path is None or not ("disk" in detail or "full" in detail):
+        return None
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return None
+    if free > 1 << 20 and "full" not in detail:  # room left: some other I/O error
+        return None
+    return (
+        f"archive error: the disk holding {path} is full ({free // 1024} KiB free): "
+        "the archive is intact; free some space, then resume (`dgm run --resume RUN`)"
+    )
+
+
 def _as_bytes(value: str | bytes | None) -> bytes | None:
     return value.encode() if isinstance(value, str) else value
 
@@ -154,7 +176,8 @@ class Archive(browsing.Browsing):
             detail = str(e.orig).splitlines()[0] if e.orig is not None else type(e).__name__
             if "database is locked" in detail:
                 detail += self._locked_hint()
-            raise ArchiveError(f"archive error: {detail}") from None
+            full = disk_full(self.url, detail)
+            raise ArchiveError(full or f"archive error: {detail}") from None
 
     def _locked_hint(self) -> str:
         """Who probably holds SQLite's write lock: the processes running runs (their leases),

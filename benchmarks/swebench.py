@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -61,12 +62,12 @@ def load_instances(source: str) -> list[dict[str, Any]]:
             ) from None
         if suffix == ".jsonl":
             try:
-                rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+                rows = [_json(line) for line in text.splitlines() if line.strip()]
             except ValueError as e:
                 raise SWEBenchError(f"{path} is not valid JSONL ({e})") from None
             return _objects(rows, path)
         try:
-            data = json.loads(text)
+            data = _json(text)
         except ValueError as e:
             raise SWEBenchError(
                 f"{path} is not valid JSON ({e}); SWE-bench files are .json, .jsonl or .parquet"
@@ -77,6 +78,14 @@ def load_instances(source: str) -> list[dict[str, Any]]:
             f"no such file {source}: give a SWE-bench .json/.jsonl/.parquet file or a dataset name"
         )
     return _load_hf(source)
+
+
+def _json(text: str) -> Any:
+    """json.loads, with nesting too deep for the parser a ValueError like any bad JSON."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def _objects(rows: list[Any], path: Path) -> list[dict[str, Any]]:
@@ -97,7 +106,11 @@ def _read_parquet(path: Path) -> list[dict[str, Any]]:
         raise SWEBenchError(
             f"reading {path} needs pyarrow, which is not installed: `pip install pyarrow`, or convert it to JSONL"
         ) from None
-    return pq.read_table(path).to_pylist()
+    try:
+        return list(pq.read_table(path).to_pylist())
+    except (OSError, ValueError, RecursionError) as e:  # pyarrow's ArrowInvalid is a ValueError
+        first = (str(e).splitlines() or [type(e).__name__])[0][:200]
+        raise SWEBenchError(f"{path} is not a readable parquet file ({first})") from None
 
 
 def _load_hf(name: str) -> list[dict[str, Any]]:
@@ -153,7 +166,18 @@ def to_task(raw: dict[str, Any]) -> Task:
         ) from None
 
 
+# An instance id names a Docker image, a URL path and a folder: a path (../../x), a
+# query or a space must never get through (SWE-bench's look like django__django-11099).
+INSTANCE_ID = re.compile(r"[^./\\?#%\s\x00-\x1f\x7f-][^/\\?#%\s\x00-\x1f\x7f]{0,199}")
+
+
 def _task(raw: dict[str, Any]) -> Task:
+    iid = raw["instance_id"]
+    if not isinstance(iid, str) or not INSTANCE_ID.fullmatch(iid) or ".." in iid:
+        raise SWEBenchError(
+            f"instance_id {str(iid)[:80]!r} is not a SWE-bench id: no '/', '\\', '?', '#', "
+            "'%', '..' or spaces, and no leading '.' or '-' (like django__django-11099)"
+        )
     return Task(
         instance_id=raw["instance_id"],
         repo=raw["repo"],
@@ -173,7 +197,16 @@ def _task(raw: dict[str, Any]) -> Task:
 def load_tasks(source: str) -> tuple[list[Task], dict[str, dict[str, Any]]]:
     """Tasks and their raw instances (the swebench package wants the raw ones)."""
     raws = load_instances(source)
+    if not raws:
+        raise SWEBenchError(f"{source} holds no instance: a suite needs at least one task")
     tasks = [to_task(r) for r in raws]
+    seen: set[str] = set()
+    for t in tasks:
+        if t.instance_id in seen:
+            raise SWEBenchError(
+                f"{source}: instance_id {t.instance_id} appears twice: ids must be unique"
+            )
+        seen.add(t.instance_id)
     return tasks, {t.instance_id: r for t, r in zip(tasks, raws, strict=True)}
 
 

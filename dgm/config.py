@@ -195,13 +195,19 @@ class NoveltySettings(BaseModel):
         return self
 
 
+MAX_NAME = 200  # characters of a run name: a list's line, not a document
+
+
 class RunConfig(BaseModel):
     """Everything that defines a run. Stored with the run; a resume reuses it verbatim."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(
-        default=None, description="Run name shown by `dgm runs`; a generated one if unset."
+        default=None,
+        min_length=1,
+        max_length=MAX_NAME,
+        description="Run name shown by `dgm runs`; a generated one if unset.",
     )
     model: str | None = Field(
         default=None,

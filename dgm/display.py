@@ -22,7 +22,10 @@ def short(an_id: str | None) -> str:
 
 def score(value: float | None) -> str:
     """A score as stored or given: three decimals, '-' for none."""
-    return "-" if value is None else f"{value:.3f}"
+    if value is None:
+        return "-"
+    text = f"{value:.3f}"
+    return "0.000" if text == "-0.000" else text  # a negated 0 (a 'min' problem's) is 0
 
 
 def raw_score(stored: float | None, direction: str | None) -> str:

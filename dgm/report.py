@@ -14,6 +14,7 @@ and its reflections (ReEvo) in a section of their own.
 from __future__ import annotations
 
 import io
+import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -392,7 +393,10 @@ def report_files(archive: Any, run_id: str) -> dict[str, bytes]:
         draw(buf)
         plots[name] = buf.getvalue()
     report = markdown(run, agents, lineage, events, calls, reflections, latest(events))
-    return {"report.md": report.encode(), **plots}
+    from dgm.accounting import manifest  # what ran, exactly, beside what it did
+
+    doc = json.dumps(manifest(archive, run_id), indent=1, allow_nan=False) + "\n"
+    return {"report.md": report.encode(), **plots, "manifest.json": doc.encode()}
 
 
 def write_report(archive: Any, run_id: str, out: Path | Output, make_parents: bool = False) -> Path:

@@ -55,6 +55,14 @@ def remove_own_sandboxes() -> int:
     return remove_own_containers()
 
 
+def remove_own_sandboxes_after_exit() -> None:
+    """Have every sandbox this process started removed once it has exited (for `os._exit`:
+    see sandbox.reaper, why not before)."""
+    from sandbox.reaper import start_after_exit
+
+    start_after_exit()
+
+
 def remove_run_sandboxes(run_label: str) -> int:
     """Remove every sandbox of run `run_label` on this machine (and orphans of dead
     processes): a run's sweep, once none of them may be in use. Returns how many."""
@@ -74,5 +82,6 @@ __all__ = [
     "Status",
     "open_backend",
     "remove_own_sandboxes",
+    "remove_own_sandboxes_after_exit",
     "remove_run_sandboxes",
 ]

@@ -146,13 +146,18 @@ def remove_orphans(client: docker.DockerClient) -> int:
 
 
 def remove_own_containers() -> int:
-    """Force-remove every sandbox this process started. For exits that skip atexit
-    (`os._exit` after a second Ctrl-C); otherwise only the next backend's orphan sweep
-    would reclaim them. Returns how many; never raises."""
+    """Force-remove every sandbox this process started. For exits that skip atexit;
+    otherwise only the next backend's orphan sweep would reclaim them. Returns how many;
+    never raises."""
+    return remove_containers_of(owner_token())
+
+
+def remove_containers_of(owner: str) -> int:
+    """Force-remove every sandbox of the process `owner` (an owner token); never raises."""
     try:
         client = docker.from_env()
         return _force_remove(
-            client, client.api.containers(all=True, filters={"label": f"dgm.owner={owner_token()}"})
+            client, client.api.containers(all=True, filters={"label": f"dgm.owner={owner}"})
         )
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
         return 0

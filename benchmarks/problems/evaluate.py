@@ -12,14 +12,13 @@ they do, `evaluate` returns an `Evaluation`; a failure says why, it never raises
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.problems import openevolve, reevo
 from benchmarks.problems.problem import HARNESS, REPORT_DIR, TASK, Problem, ProblemError
-from benchmarks.problems.result import Evaluation, Split, clip, finite_metrics
+from benchmarks.problems.result import Evaluation, Split, clip, finite_metrics, read_json
 from sandbox import ExecResult, Limits, Sandbox, SandboxBackend, SandboxError, Status, open_backend
 
 HARNESS_DIR = Path(__file__).resolve().parent / "harness"
@@ -217,9 +216,9 @@ def read_reevo(p: Problem, r: ExecResult) -> Evaluation:
 
 
 def read_json_line(p: Problem, r: ExecResult) -> Evaluation:
-    line = last_line(r.stdout)
+    line = last_line(r.stdout, limit=None)  # all of it: a cut line is another number
     try:
-        value = json.loads(line)
+        value = read_json(line)
     except ValueError:
         return Evaluation.failed(
             p.direction,
@@ -242,9 +241,9 @@ def read_result_file(p: Problem, r: ExecResult, reports: dict[str, bytes]) -> Ev
         )
     data = reports.get("result.json")
     try:
-        result = json.loads(data or b"")
+        result = read_json(data or b"")
         raw, artifacts = dict(result["metrics"]), dict(result.get("artifacts") or {})
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return Evaluation.failed(
             p.direction, "the evaluator left no result", clip(r.stdout + r.stderr), r.duration_s
         )
@@ -292,7 +291,7 @@ def scored(
             f"the score is not a finite number: {score}",
             feedback,
             r.duration_s,
-            metrics,
+            finite_metrics(dict(metrics)),  # ReEvo's objective is one: never inf in JSON
         )
     return Evaluation(
         ok=True,
@@ -308,6 +307,7 @@ def notes_of(value: object) -> str:
     return str(value["repr"]) if isinstance(value, dict) and "repr" in value else repr(value)
 
 
-def last_line(text: str) -> str:
+def last_line(text: str, limit: int | None = 300) -> str:
+    """The last non-blank line, cut to `limit` characters for a message (None: whole)."""
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1].strip()[:300] if lines else "(no output)"
+    return lines[-1].strip()[:limit] if lines else "(no output)"

@@ -14,7 +14,15 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.problems.problem import HARNESS, REPORT_DIR, TASK, Problem, read_requirements, tree
+from benchmarks.problems.problem import (
+    HARNESS,
+    REPORT_DIR,
+    TASK,
+    Problem,
+    checked_timeout,
+    read_requirements,
+    tree,
+)
 
 EVOLVE_START, EVOLVE_END = "EVOLVE-BLOCK-START", "EVOLVE-BLOCK-END"
 PRIMARY = "combined_score"
@@ -50,13 +58,14 @@ def load_openevolve(path: Path) -> Problem:
 
 
 def config_timeout(config: Path) -> float:
-    """evaluator.timeout from OpenEvolve's config.yaml when there is one (its default: 300 s)."""
+    """evaluator.timeout from OpenEvolve's config.yaml when there is one (its default: 300 s);
+    one that is no deadline (-5, NaN, .inf) is refused."""
     try:
         raw = yaml.safe_load(config.read_text()) if config.is_file() else None
         value = ((raw or {}).get("evaluator") or {}).get("timeout")
-        return float(value) if value else 300.0
-    except (yaml.YAMLError, AttributeError, TypeError, ValueError):
+    except (yaml.YAMLError, AttributeError, TypeError, ValueError, UnicodeDecodeError):
         return 300.0
+    return 300.0 if value is None else checked_timeout(value, f"{config} evaluator.timeout")
 
 
 def readme(path: Path) -> str:

@@ -8,6 +8,7 @@ beside the files (see `ProblemSpec`), is read here (`load_dgm`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -80,6 +81,21 @@ class Problem:
 
     def seed(self) -> dict[str, str]:
         return dict(self.program)
+
+
+def checked_timeout(value: object, where: str) -> float:
+    """A timeout a layout's own config gives, in seconds: a finite number above 0 and at
+    most MAX_SECONDS (.inf or 1e300 would mean no deadline at all), else ProblemError."""
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= MAX_SECONDS:  # NaN fails every comparison
+        raise ProblemError(
+            f"{where}: timeout {value!s:.40} is out of range: give seconds, more than 0 and "
+            f"at most {MAX_SECONDS:.0f}"
+        )
+    return seconds
 
 
 class EvaluatorSpec(BaseModel):

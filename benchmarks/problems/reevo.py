@@ -20,6 +20,7 @@ from benchmarks.problems.problem import (
     TASK,
     Problem,
     ProblemError,
+    checked_timeout,
     read_requirements,
     read_text,
     tree,
@@ -108,17 +109,14 @@ def read_cfg(path: Path) -> dict[str, object]:
 
 def timeout(cfg: dict[str, object], config: Path) -> float:
     """ReEvo's `timeout` for one evaluation: the problem's, else cfg/config.yaml's (20 s
-    in ReEvo's checkout), else 120 s."""
-    value = cfg.get("timeout")
+    in ReEvo's checkout), else 120 s. One that is no deadline (.inf, -5) is refused."""
+    value, where = cfg.get("timeout"), "the problem's cfg"
     if value is None and config.is_file():
         try:
-            value = (yaml.safe_load(config.read_text()) or {}).get("timeout")
-        except (yaml.YAMLError, AttributeError):
+            value, where = (yaml.safe_load(config.read_text()) or {}).get("timeout"), str(config)
+        except (yaml.YAMLError, AttributeError, UnicodeDecodeError):
             value = None
-    try:
-        return float(str(value)) if value is not None and float(str(value)) > 0 else 120.0
-    except ValueError:
-        return 120.0
+    return 120.0 if value is None else checked_timeout(value, where)
 
 
 def read_prompts(prompt_dir: Path, common: Path) -> dict[str, str]:

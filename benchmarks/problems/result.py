@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -64,12 +65,27 @@ class Evaluation(BaseModel):
 
 
 def finite_metrics(raw: dict[str, object]) -> dict[str, float]:
-    """The metrics that are real, finite numbers, as floats."""
+    """The metrics that are real, finite numbers, as floats (an integer too big for a
+    float, 10**400, is not finite)."""
     out: dict[str, float] = {}
     for key, value in raw.items():
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-            out[key] = float(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            try:
+                number = float(value)
+            except OverflowError:
+                continue
+            if math.isfinite(number):
+                out[key] = number
     return out
+
+
+def read_json(text: str | bytes) -> Any:
+    """JSON an evaluator wrote (untrusted): ValueError for anything that is not plain JSON,
+    however it is broken (nested too deep for the parser, an integer too long...)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def clip(text: str, limit: int = FEEDBACK_CHARS) -> str:

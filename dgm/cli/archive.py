@@ -70,10 +70,13 @@ def _status(agent: AgentInfo) -> str:
 
 
 def _agent_json(a: AgentInfo, direction: str | None = None) -> dict[str, object]:
-    """The agent as JSON; a problem run's adds its raw score (`objective`) and `direction`."""
+    """The agent as JSON; a problem run's scores are raw (a tour's length, not its negated
+    fitness), with `objective` (the same) and `direction`."""
     doc = {k: v for k, v in asdict(a).items() if k != "origin" or v is not None}
     if direction is not None:
-        doc |= {"objective": objective(a.score, direction), "direction": direction}
+        raw = objective(a.score, direction)
+        doc |= {"score": raw, "objective": raw, "direction": direction}
+        doc["scores"] = {k: objective(v, direction) for k, v in a.scores.items()}
     return doc
 
 
@@ -235,12 +238,13 @@ def show(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Archiv
         console.print(table)
 
 
-def _label(node: TreeNode, best_id: str | None) -> Text:
+def _label(node: TreeNode, best_id: str | None, direction: str | None) -> Text:
     s = node.stats
     style = STATUS_STYLE.get(s.status, "")
     text = Text()
     text.append(short(s.agent_id), style="bold green" if node.on_best_path else "")
-    text.append(f" {fmt_score(s.score)}", style="bold" if node.on_best_path else "")
+    shown = fmt_score(objective(s.score, direction))
+    text.append(f" {shown}", style="bold" if node.on_best_path else "")
     text.append(f" {s.status}", style=style)
     if s.n_evaluated:
         text.append(f" {s.n_resolved}/{s.n_evaluated}", style="dim")
@@ -249,8 +253,8 @@ def _label(node: TreeNode, best_id: str | None) -> Text:
     return text
 
 
-def _hidden(n: int, best: float | None) -> Text:
-    return Text(f"… {n} more (best {fmt_score(best)})", style="dim")
+def _hidden(n: int, best: float | None, direction: str | None) -> Text:
+    return Text(f"… {n} more (best {fmt_score(objective(best, direction))})", style="dim")
 
 
 def render_tree(
@@ -259,8 +263,10 @@ def render_tree(
     max_nodes: int = 150,
     top_k: int = 3,
     max_depth: int = 14,
+    direction: str | None = None,
 ) -> Tree:
-    """The rich Tree of a run: best lineage highlighted, the rest summarised past max_nodes."""
+    """The rich Tree of a run: best lineage highlighted, the rest summarised past max_nodes;
+    a problem run's scores raw (`direction`)."""
     from rich.tree import Tree  # not for the other commands: it costs start-up time
 
     view = shape_tree(stats, max_nodes=max_nodes, top_k=top_k, max_depth=max_depth)
@@ -274,25 +280,26 @@ def render_tree(
     while stack:
         item, parent = stack.pop()
         if isinstance(item, tuple):
-            parent.add(_hidden(*item))
+            parent.add(_hidden(*item, direction))
             continue
         if item.gap:
             parent = parent.add(
                 Text(
                     f"⋮ {item.gap} generations of the best lineage ({item.gap_agents} agents, "
-                    f"best {fmt_score(item.gap_best)})",
+                    f"best {fmt_score(objective(item.gap_best, direction))})",
                     style="green",
                 ),
                 guide_style="bold green",
             )
         branch = parent.add(
-            _label(item, best_id), guide_style="bold green" if item.on_best_path else "dim"
+            _label(item, best_id, direction),
+            guide_style="bold green" if item.on_best_path else "dim",
         )
         if item.hidden:
             stack.append(((item.hidden, item.hidden_best), branch))
         stack.extend((c, branch) for c in reversed(item.children))
     if view.hidden:
-        root.add(_hidden(view.hidden, view.hidden_best))
+        root.add(_hidden(view.hidden, view.hidden_best, direction))
     return root
 
 
@@ -326,7 +333,14 @@ def tree(
         return
     title = f"run {short(run_id)} {info.name}: {len(stats)} agent(s)"
     make_console().print(
-        render_tree(stats, title, max_nodes=max_nodes, top_k=top_k, max_depth=max_depth)
+        render_tree(
+            stats,
+            title,
+            max_nodes=max_nodes,
+            top_k=top_k,
+            max_depth=max_depth,
+            direction=info.direction,
+        )
     )
 
 
@@ -358,8 +372,9 @@ def lineage(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Arc
     """The agent's ancestors, from the seed down to it, with scores and what changed."""
     with open_reader(archive) as store, archive_errors():
         chain = store.lineage(store.resolve_agent(agent))
+        direction = store.run(chain[-1].run_id).direction
     if as_json:
-        typer.echo(json.dumps([_agent_json(a) for a in chain], indent=1))
+        typer.echo(json.dumps([_agent_json(a, direction) for a in chain], indent=1))
         return
     table = Table(
         title=f"lineage of {short(chain[-1].id)}: {len(chain)} generation(s)", title_justify="left"
@@ -372,7 +387,7 @@ def lineage(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Arc
             short(a.id),
             plain(a.operator),
             _status(a),
-            fmt_score(a.score),
+            _score(a, direction),
             f"+{a.lines_added} -{a.lines_removed} ({a.files_changed} files)",
             f"{a.n_resolved}/{a.n_evaluated}",
         )
@@ -385,13 +400,14 @@ def best(run: RunArg, as_json: JsonOpt = False, archive: str | None = ArchiveOpt
     with open_reader(archive) as store, archive_errors():
         run_id = store.resolve_run(run)
         agent = store.best_agent(run_id)
+        direction = store.run(run_id).direction
     if agent is None:
         raise UserError(f"no agent of run {short(run_id)} has a score yet")
     if as_json:
-        typer.echo(json.dumps(_agent_json(agent), indent=1))
+        typer.echo(json.dumps(_agent_json(agent, direction), indent=1))
         return
     make_console().print(
-        f"[bold green]{agent.id}[/] score {fmt_score(agent.score)} "
+        f"[bold green]{agent.id}[/] score {_score(agent, direction)} "
         f"(generation {agent.generation}, {agent.n_resolved}/{agent.n_evaluated} resolved, {_status(agent)})"
     )
 
@@ -399,8 +415,11 @@ def best(run: RunArg, as_json: JsonOpt = False, archive: str | None = ArchiveOpt
 @app.command()
 def export(
     agent: AgentArg,
-    dest: Annotated[
-        Path, typer.Argument(help="Directory to write the agent's files into (new or empty).")
+    dest_arg: Annotated[
+        str,
+        typer.Argument(
+            metavar="DEST", help="Directory to write the agent's files into (new or empty)."
+        ),
     ],
     force: Annotated[
         bool,
@@ -409,6 +428,9 @@ def export(
     archive: str | None = ArchiveOption,
 ) -> None:
     """Write an agent's code to a directory."""
+    if not dest_arg.strip():  # Path("") is ".": the current folder, which nobody meant
+        raise UserError("DEST is empty: name the directory to write the agent's files into")
+    dest = Path(dest_arg)
     target = Output(dest, "DEST", force, archive_location(archive))
     check_folder(target)  # before any work
     with open_for_browsing(archive) as store, archive_errors():
@@ -416,6 +438,17 @@ def export(
         files = store.agent_files(agent_id)
     write_folder(target, files)
     typer.echo(f"wrote {len(files)} file(s) of agent {short(agent_id)} to {dest}")
+
+
+@app.command()
+def manifest(run: RunArg, archive: str | None = ArchiveOption) -> None:
+    """What the run was, as JSON: its config (secrets masked), dgm's version and lock, the
+    models, hashes of the seed and the evaluator, the sandbox image, times, why it stopped."""
+    from dgm.accounting import manifest as run_manifest
+
+    with open_for_browsing(archive) as store, archive_errors():
+        doc = run_manifest(store, store.resolve_run(run))
+    typer.echo(json.dumps(doc, indent=1, allow_nan=False))
 
 
 @app.command()

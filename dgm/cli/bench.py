@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -254,7 +254,7 @@ def run(
 ) -> None:
     """Score an agent on a suite; results go into the archive as a run of kind `bench`."""
     from archive import hold_run
-    from dgm.config import MAX_COUNT
+    from dgm.config import MAX_COUNT, MAX_NAME
     from dgm.evaluator import EvalLimits
     from dgm.executors.evaluation import local_suite_evaluator
     from dgm.llm import Gateway, default_model, open_provider
@@ -265,6 +265,8 @@ def run(
     in_range("--attempts", attempts, 1, MAX_ATTEMPTS)
     if max_steps is not None:
         in_range("--max-steps", max_steps, 1, MAX_COUNT)
+    if name is not None and not 0 < len(name) <= MAX_NAME:
+        raise UserError(f"--name must be 1 to {MAX_NAME} characters (got {len(name)})")
     _patterns(tasks)  # before anything slow
     model = model or default_model()
     files, source = _load_agent(agent, archive)
@@ -316,20 +318,31 @@ def run(
                 def one(task: Task, attempt: int) -> Any:
                     return evaluator.run(agent_id, files, task.instance_id, "bench", attempt)
 
-                with ThreadPoolExecutor(workers) as pool:
-                    pending = {pool.submit(one, t, k) for t, k in jobs}
-                    while pending:
-                        done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                        if stopping.is_set():
-                            for f in pending:
+                futures: list[Future[Any]] = []
+                try:
+                    with ThreadPoolExecutor(workers) as pool:
+                        futures += [pool.submit(one, t, k) for t, k in jobs]
+                        try:
+                            pending = set(futures)
+                            while pending:
+                                done, pending = wait(
+                                    pending, timeout=0.2, return_when=FIRST_COMPLETED
+                                )
+                                if stopping.is_set():
+                                    raise KeyboardInterrupt
+                                for f in done:
+                                    results.append(f.result())
+                                ok = sum(r.resolved for r in results)
+                                progress.update(
+                                    bar,
+                                    completed=len(results),
+                                    note=f"{ok}/{len(results)} resolved",
+                                )
+                        finally:  # Ctrl-C, SIGTERM, an error: no job starts after it
+                            for f in futures:
                                 f.cancel()
-                            raise KeyboardInterrupt
-                        for f in done:
-                            results.append(f.result())
-                        ok = sum(r.resolved for r in results)
-                        progress.update(
-                            bar, completed=len(results), note=f"{ok}/{len(results)} resolved"
-                        )
+                finally:  # the pool waited for the jobs in flight: recorded, so counted
+                    results[:] = [r for r in map(_result, futures) if r is not None]
                 usage = gw.usage()
             status = "finished"
         except KeyboardInterrupt:
@@ -355,6 +368,13 @@ def run(
             arch.set_run_status(run_id, status, totals)
             lease.close()
     _summary(run_id, agent_id, results, totals)
+
+
+def _result(future: Future[Any]) -> Any:
+    """A finished job's result (it is in the archive), or None (cancelled, or it raised)."""
+    if not future.done() or future.cancelled() or future.exception() is not None:
+        return None
+    return future.result()
 
 
 @contextmanager
@@ -548,21 +568,30 @@ def _agent_of(arch: Any, ref: str) -> str:
     """An agent id from an agent id/prefix, or the best agent of a run id/prefix."""
     from archive import ArchiveError
 
+    agent_id, agent_error = None, None
     try:
-        return arch.resolve_agent(ref)
-    except ArchiveError as agent_error:
-        try:
-            run_id = arch.resolve_run(ref)
-        except ArchiveError as run_error:
-            if "runs are named" in str(run_error):  # a name two runs share: say which
-                raise UserError(str(run_error)) from None
-            raise UserError(
-                f"{ref!r} is neither an agent nor a run in this archive ({agent_error})"
-            ) from None
-        best = arch.best_agent(run_id)
-        if best is None:
-            agents = arch.agents(run_id)
-            if not agents:
-                raise UserError(f"run {run_id} has no agents") from None
-            best = agents[0]
-        return best.id
+        agent_id = arch.resolve_agent(ref)
+    except ArchiveError as e:
+        agent_error = e
+    try:
+        run_id = arch.resolve_run(ref)
+    except ArchiveError as run_error:
+        if agent_id is not None:
+            return agent_id
+        if "runs are named" in str(run_error):  # a name two runs share: say which
+            raise UserError(str(run_error)) from None
+        raise UserError(
+            f"{ref!r} is neither an agent nor a run in this archive ({agent_error})"
+        ) from None
+    if agent_id is not None:  # never pick one silently
+        raise UserError(
+            f"{ref!r} matches agent {agent_id} and run {run_id}: type more characters of "
+            "the one you mean"
+        )
+    best = arch.best_agent(run_id)
+    if best is None:
+        agents = arch.agents(run_id)
+        if not agents:
+            raise UserError(f"run {run_id} has no agents") from None
+        best = agents[0]
+    return str(best.id)

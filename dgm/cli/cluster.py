@@ -16,7 +16,8 @@ app = typer.Typer(no_args_is_help=True, help="Start or stop a local multi-node R
 @app.command()
 def up(
     workers: Annotated[int, typer.Option("--workers", min=1, max=16, help="Worker nodes.")] = 2,
-    cpus: Annotated[float, typer.Option("--cpus", min=0.5, help="CPUs each worker offers.")] = 2,
+    # whole CPUs: `ray start --num-cpus` refuses a fraction
+    cpus: Annotated[int, typer.Option("--cpus", min=1, help="CPUs each worker offers.")] = 2,
     sandboxes: Annotated[
         int, typer.Option("--sandboxes", min=1, help="Sandboxes each worker runs at once.")
     ] = 2,
@@ -39,7 +40,8 @@ def up(
 
 @app.command()
 def down() -> None:
-    """Stop the cluster `dgm cluster up` started (its processes only)."""
+    """Stop the cluster `dgm cluster up` started: only processes and the folder it can
+    prove are its own (see dgm.executors.cluster_state)."""
     from dgm.executors.cluster_state import STATE_FILE, read_state, stop_cluster
 
     state = read_state()

@@ -2,8 +2,8 @@
 
 Ctrl-C (or SIGTERM) stops cleanly: no new job starts, jobs in flight finish and are
 recorded; `dgm run --resume RUN` continues. A second Ctrl-C exits at once (the archive
-stays consistent; the jobs in flight are redone on resume; their sandboxes are removed as
-orphans by the next run).
+stays consistent; the jobs in flight are not recorded at all, so a resume redoes them;
+their sandboxes are removed once the process is gone).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
@@ -24,13 +25,13 @@ from rich.text import Text
 
 from dgm import display
 from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive, plain
-from dgm.config import assign, config_fields, load_config, with_resolved_model
+from dgm.config import RunConfig, assign, config_fields, load_config, with_resolved_model
 from dgm.errors import UserError
 from dgm.loop import LEASE_LOST, Engine, Progress
 from dgm.mutators.operators import OPERATORS
 from dgm.novelty import describe_counts, duplicate_counts
 from dgm.selectors import SELECTORS
-from sandbox import remove_own_sandboxes
+from sandbox import remove_own_sandboxes_after_exit
 
 if TYPE_CHECKING:
     from archive import Archive
@@ -89,7 +90,9 @@ async def drive(engine: Engine, run_id: str, live: bool, lease: Renewer | None =
                 "interrupted again: exiting now; `dgm run --resume` redoes the jobs in flight",
                 style="yellow",
             )
-            remove_own_sandboxes()  # os._exit skips the backends' atexit cleanup
+            # os._exit skips the backends' atexit cleanup. Removing the sandboxes now would
+            # let the jobs in flight record their vanished sandbox as their failure.
+            remove_own_sandboxes_after_exit()
             os._exit(130)
         console.print(
             "stopping: no new jobs; finishing the ones in flight (Ctrl-C again to quit now)",
@@ -100,12 +103,69 @@ async def drive(engine: Engine, run_id: str, live: bool, lease: Renewer | None =
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     task = asyncio.create_task(engine.run())
-    if live:
-        with Live(render(run_id, engine.progress()), console=console, refresh_per_second=4) as view:
-            while not task.done():
-                await asyncio.wait({task}, timeout=0.25)
-                view.update(render(run_id, engine.progress()))
+    announced = {  # once each per run: a resumed run does not repeat a mark
+        float(e.payload.get("fraction", 0))
+        for e in engine.archive.events(run_id, kinds=["budget_mark"])
+    }
+    with ExitStack() as stack:
+        view = None
+        if live:
+            view = stack.enter_context(
+                Live(render(run_id, engine.progress()), console=console, refresh_per_second=4)
+            )
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.25)
+            p = engine.progress()
+            announce_budget(engine, p, announced)
+            if view is not None:
+                view.update(render(run_id, p))
     return await task
+
+
+def announce_budget(engine: Engine, p: Progress, announced: set[float]) -> None:
+    """Say once each when spending crosses 50% and 80% of the dollar budget (and record it
+    as a `budget_mark` event)."""
+    from dgm.accounting import crossed
+
+    budget = engine.config.budget_usd
+    for mark in crossed(p.usd_spent, budget, announced):
+        console.print(
+            f"budget: {mark:.0%} of ${budget:g} spent (${p.usd_spent:.4f})", style="yellow"
+        )
+        engine.event("budget_mark", fraction=mark, usd_spent=p.usd_spent, budget_usd=budget)
+
+
+class _Terminated:
+    """SIGTERM before the live loop's own handler takes over (`drive`): raise
+    KeyboardInterrupt, so a run being created or started is marked stopped as on Ctrl-C,
+    never left `running` by the default action (death). `seen` catches an interrupt raised
+    where Python drops it (a garbage-collector callback): the run then stops at once."""
+
+    seen = False
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self)
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+
+def print_plan(config: RunConfig) -> None:
+    """`--dry-run`: the checks a run makes before it exists, then its plan (dgm.accounting);
+    no archive is opened, no sandbox started, no model called."""
+    from dgm.accounting import dry_run
+    from dgm.llm.provider import open_provider
+    from dgm.session import plan_session
+
+    plan = plan_session(config)
+    config = with_resolved_model(config)
+    assert config.model is not None
+    open_provider(config.model, api_base=config.api_base)  # a missing key says so here too
+    typer.echo("plan (dry run: no run created, nothing spent):")  # the command's output
+    for line in dry_run(config, plan).lines:
+        typer.echo(f"  {line}")
 
 
 def failed_expansions(reasons: list[str]) -> str | None:
@@ -249,8 +309,15 @@ def run(
         help="Start the same config once per seed, one run after another, at equal budgets: "
         "1-5, or 1,4,9 (then `dgm compare` the runs).",
     ),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Print the plan (evaluations, LLM calls, tokens and dollars estimated, sandbox, executor) and exit: no run is created, nothing is spent.",
+    ),
 ) -> None:
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""
+    terminated = _Terminated()
+    terminated.install()
     overrides = dict(
         model=model,
         api_base=api_base,
@@ -271,8 +338,13 @@ def run(
         seed=seed,
         name=name,
     )
+    if dry_run:
+        if resume is not None:
+            raise UserError("--dry-run plans a new run: give a preset or config, not --resume")
+        print_plan(load_config(preset, overrides, settings or ()))
+        return
     if seeds is None:
-        start_or_resume(preset, overrides, settings, archive_opt, quiet, resume)
+        start_or_resume(preset, overrides, settings, archive_opt, quiet, resume, terminated)
         return
     from dgm.seeds import run_seeds
 
@@ -280,7 +352,7 @@ def run(
         seeds,
         overrides,
         resume,
-        lambda o: start_or_resume(preset, o, settings, archive_opt, quiet, None),
+        lambda o: start_or_resume(preset, o, settings, archive_opt, quiet, None, terminated),
     )
 
 
@@ -291,6 +363,7 @@ def start_or_resume(
     archive_opt: str | None,
     quiet: bool,
     resume: str | None,
+    terminated: _Terminated,
 ) -> tuple[str, str]:
     """One run, started or resumed, driven to its end: (run id, why it stopped)."""
     from dgm.heldout import after_run, describe
@@ -335,15 +408,15 @@ def start_or_resume(
                 seed_files = seed_agent_files(config)
             check_sandbox(config)
             run_id = start_run(archive, config, plan)
-            target = plan.describe()
-            console.print(
-                plain(
-                    f"run {run_id} started ({config.operator}, {'hgm' if config.hgm else config.selector}, model {config.model}, {target})"
-                )
-            )
         with ExitStack() as stack:
             lease = None
-            try:
+            try:  # from here on, an interrupt marks the new run (never_ran)
+                if resume is None:
+                    console.print(
+                        plain(
+                            f"run {run_id} started ({config.operator}, {'hgm' if config.hgm else config.selector}, model {config.model}, {plan.describe()})"
+                        )
+                    )
                 lease = stack.enter_context(own_run(archive, run_id))  # before any work
                 if resume is not None:
                     console.print(f"resuming run {run_id}")
@@ -354,6 +427,8 @@ def start_or_resume(
                 if lease is not None or resume is None:  # ours to mark (not another's run)
                     never_ran(archive, run_id, e, fresh=resume is None)
                 raise
+            if terminated.seen:  # its KeyboardInterrupt was lost (see _Terminated)
+                engine.request_stop("interrupted")
             try:
                 reason = asyncio.run(
                     drive(engine, run_id, live=not quiet and console.is_terminal, lease=lease)

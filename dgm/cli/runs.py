@@ -37,7 +37,11 @@ def runs(
         summaries = store.runs()
         nodes = {s.id: store.evaluation_nodes(s.id) for s in summaries}
     if as_json:
-        typer.echo(json.dumps([asdict(s) | {"nodes": nodes[s.id]} for s in summaries], indent=1))
+        rows = [  # a problem run's best score raw, as the table shows it
+            asdict(s) | {"best_score": objective(s.best_score, s.direction), "nodes": nodes[s.id]}
+            for s in summaries
+        ]
+        typer.echo(json.dumps(rows, indent=1))
         return
 
     console = make_console()

@@ -2,14 +2,19 @@
 a head that runs no sandbox, and N workers, each its own raylet advertising
 `dgm_sandbox` slots. `dgm cluster up/down`, the tests and the benchmark use it.
 
-Its processes are found by the cluster's own temp directory (on their command lines), so
-stopping it ends those processes by pid and no other Ray on the machine.
+Stopping acts only on what it can prove it started, whatever `.dgm/cluster.json` says
+(a hand-edited or stale file must never end another user's process or delete their
+folder): every process of the cluster carries a random token in its environment (set on
+`ray start`, inherited by everything Ray spawns), and the temp directory holds a marker
+file with that token. A process without the token, a folder without the marker, is left
+alone.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -26,6 +31,8 @@ from dgm.executors.protocol import SANDBOX_RESOURCE
 STATE_FILE = Path(".dgm") / "cluster.json"
 OBJECT_STORE_MB = 80  # jobs pass code and results, never big arrays: keep each node small
 START_TIMEOUT_S = 120.0
+TOKEN_ENV = "DGM_CLUSTER_TOKEN"  # in the environment of every process of the cluster
+MARKER = "dgm-cluster-token"  # in the temp directory `start_head` created
 
 
 @dataclass
@@ -33,6 +40,7 @@ class ClusterState:
     address: str
     temp_dir: str
     workers: list[str] = field(default_factory=list)  # node ids, in start order
+    token: str = ""  # proves a process or folder is this cluster's (module docstring)
 
     def save(self, path: Path = STATE_FILE) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,9 +49,13 @@ class ClusterState:
 
 def read_state(path: Path = STATE_FILE) -> ClusterState | None:
     try:
-        return ClusterState(**json.loads(path.read_text()))
+        state = ClusterState(**json.loads(path.read_text()))
     except (OSError, ValueError, TypeError):
         return None
+    texts = [state.address, state.temp_dir, state.token]
+    if not isinstance(state.workers, list) or not all(isinstance(t, str) for t in texts):
+        return None
+    return state
 
 
 def free_port() -> int:
@@ -60,10 +72,10 @@ def ray_cli() -> list[str]:
     return [found]
 
 
-def _ray_start(args: list[str], env: dict[str, str] | None) -> None:
+def _ray_start(args: list[str], env: dict[str, str] | None, token: str) -> None:
     head_only = ["--include-dashboard=false"] if "--head" in args else []
     cmd = [*ray_cli(), "start", *args, *head_only, "--disable-usage-stats"]
-    full_env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **(env or {})}
+    full_env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **(env or {}), TOKEN_ENV: token}
     done = subprocess.run(
         cmd, env=full_env, capture_output=True, text=True, timeout=START_TIMEOUT_S, check=False
     )
@@ -85,9 +97,12 @@ def _node_args(cpus: float, sandboxes: int, memory_mb: int | None) -> list[str]:
     return args
 
 
-def start_head(temp_dir: Path | None = None, env: dict[str, str] | None = None) -> ClusterState:
-    """A head node that runs no job (0 CPUs, no sandbox): the GCS the driver connects to."""
-    temp = temp_dir or Path(tempfile.mkdtemp(prefix="dgm-ray-"))
+def start_head(env: dict[str, str] | None = None) -> ClusterState:
+    """A head node that runs no job (0 CPUs, no sandbox): the GCS the driver connects to.
+    Its temp directory is always a fresh one of ours, marked with the cluster's token."""
+    temp = Path(tempfile.mkdtemp(prefix="dgm-ray-"))
+    token = secrets.token_hex(16)
+    (temp / MARKER).write_text(token)
     port = free_port()
     _ray_start(
         [
@@ -97,8 +112,9 @@ def start_head(temp_dir: Path | None = None, env: dict[str, str] | None = None) 
             *_node_args(0, 0, None),
         ],
         env,
+        token,
     )
-    return ClusterState(address=f"{_host_ip()}:{port}", temp_dir=str(temp))
+    return ClusterState(address=f"{_host_ip()}:{port}", temp_dir=str(temp), token=token)
 
 
 def add_worker(
@@ -110,7 +126,9 @@ def add_worker(
 ) -> str:
     """Start one more raylet joined to `state`'s head; returns its node id."""
     before = set(node_ids(state))
-    _ray_start([f"--address={state.address}", *_node_args(cpus, sandboxes, memory_mb)], env)
+    _ray_start(
+        [f"--address={state.address}", *_node_args(cpus, sandboxes, memory_mb)], env, state.token
+    )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         new = [n for n in node_ids(state) if n not in before]
@@ -135,25 +153,53 @@ def start_cluster(
 
 
 def processes(state: ClusterState) -> dict[int, str]:
-    """pid -> command line of every process of this cluster: those naming its temp dir,
-    and their descendants (agents and workers rename themselves `ray::...`)."""
+    """pid -> command line of every process of this cluster: those whose environment holds
+    its token, and their descendants. None without a token (an old or edited state file)."""
+    if len(state.token) < 16:
+        return {}
+    mark = f"{TOKEN_ENV}={state.token}".encode()
     table: dict[int, tuple[int, str]] = {}
+    found: dict[int, str] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            environ = (proc / "environ").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             continue
         table[int(proc.name)] = (ppid, cmd)
-    found = {pid: cmd for pid, (_, cmd) in table.items() if state.temp_dir in cmd}
+        if mark in environ:
+            found[int(proc.name)] = cmd
     grew = True
     while grew:
         children = {p: c for p, (pp, c) in table.items() if pp in found and p not in found}
         found.update(children)
         grew = bool(children)
     return found
+
+
+def check_owned(state: ClusterState) -> None:
+    """Refuse a state whose temp directory `start_head` did not create (no marker holding
+    the token): the file may be stale, hand-edited or another tool's."""
+    temp = Path(state.temp_dir)
+    marker = temp / MARKER
+    if not state.temp_dir or not temp.is_absolute() or temp.is_symlink() or not state.token:
+        raise UserError(
+            f"{STATE_FILE} does not describe a cluster `dgm cluster up` started "
+            f"(temp_dir {state.temp_dir!r}, no token): nothing stopped; stop that Ray yourself "
+            "(`ray stop`) and delete the file"
+        )
+    try:
+        ours = marker.is_file() and not marker.is_symlink() and marker.read_text() == state.token
+    except (OSError, UnicodeDecodeError):
+        ours = False
+    if not ours:
+        raise UserError(
+            f"{state.temp_dir} was not created by `dgm cluster up` (no marker with the token "
+            f"of {STATE_FILE}): nothing stopped or deleted; if that cluster is gone, delete the file"
+        )
 
 
 def raylet_pid(state: ClusterState, node_id: str) -> int | None:
@@ -173,7 +219,9 @@ def node_ids(state: ClusterState) -> list[str]:
 
 
 def stop_cluster(state: ClusterState, grace_s: float = 5.0) -> int:
-    """End every process of the cluster (SIGTERM, then SIGKILL); how many there were."""
+    """End every process of the cluster (SIGTERM, then SIGKILL) and remove its temp
+    directory; how many processes there were. Refuses what is not provably its own."""
+    check_owned(state)
     pids = list(processes(state))
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:

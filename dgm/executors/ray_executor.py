@@ -114,12 +114,34 @@ def check_reachable(address: str) -> None:
     if not host or not port.isdigit():
         raise UserError(f"--ray-address {address!r} is not HOST:PORT: give the head's GCS address")
     try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S) as conn:
+            grpc = speaks_http2(conn)
     except OSError as e:
         raise UserError(
             f"no Ray cluster answers at {address} ({e.strerror or e}): start one "
             "(`dgm cluster up`, or `ray start --head` on the head) or fix --ray-address"
         ) from None
+    if not grpc:  # Ray's client would retry it for minutes, then raise a traceback
+        raise UserError(
+            f"{address} accepts connections but is not a Ray head (no gRPC answer): "
+            "give the head's GCS address (`ray status` on the head prints it)"
+        )
+
+
+def speaks_http2(conn: socket.socket) -> bool:
+    """Whether the server on `conn` answers HTTP/2's client preface with a SETTINGS frame,
+    as Ray's GCS (a gRPC server) does at once."""
+    try:
+        conn.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+        head = b""
+        while len(head) < 9:
+            chunk = conn.recv(9 - len(head))
+            if not chunk:
+                return False
+            head += chunk
+    except OSError:  # a timeout included: a server that says nothing
+        return False
+    return head[3] == 4  # the frame type: SETTINGS
 
 
 def check_nodes(nodes: list[dict[str, Any]], need: Resources, archive_url: str) -> None:

@@ -48,7 +48,9 @@ def open_provider(
         )
     from dgm.llm.upstream import LiteLLMProvider
 
-    return LiteLLMProvider(model, api_base=api_base)
+    provider = LiteLLMProvider(model, api_base=api_base)
+    provider.check_credentials()  # before a run exists: a missing key is bad input
+    return provider
 
 
 # Host environment variable -> the model dgm uses when none is named and that key is set.

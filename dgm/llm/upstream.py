@@ -14,6 +14,7 @@ import os
 import threading
 from typing import Any
 
+from dgm.errors import UserError
 from dgm.llm.errors import LLMError
 from dgm.llm.provider import Completion
 
@@ -44,6 +45,13 @@ def _chain(e: BaseException) -> list[BaseException]:
     return seen
 
 
+def _missing_key(e: BaseException) -> bool:
+    """The openai client's refusal to start without a key (litellm wraps it as a 500)."""
+    import openai
+
+    return isinstance(e, openai.OpenAIError) and "api_key" in str(e)
+
+
 def classify(e: BaseException) -> LLMError:
     """Map whatever litellm (or openai, or httpx) raised to one error kind."""
     import httpx
@@ -67,9 +75,10 @@ def classify(e: BaseException) -> LLMError:
     status = getattr(e, "status_code", None)
     if isinstance(e, litellm.RateLimitError) or status == 429:
         return LLMError("rate_limit", f"upstream rate limit: {text}")
-    if isinstance(e, (litellm.AuthenticationError, litellm.PermissionDeniedError)) or status in (
-        401,
-        403,
+    if (
+        isinstance(e, (litellm.AuthenticationError, litellm.PermissionDeniedError))
+        or status in (401, 403)
+        or any(_missing_key(c) for c in chain)
     ):
         return LLMError("auth", f"upstream refused the credentials: {text}")
     if isinstance(e, litellm.NotFoundError) or status == 404:
@@ -83,6 +92,17 @@ def classify(e: BaseException) -> LLMError:
     return LLMError("bad_response", f"upstream call failed: {type(e).__name__}: {text}")
 
 
+def price(model: str, tokens_in: int, tokens_out: int) -> float | None:
+    """USD of a call of `model` by litellm's price map; None when it has no price."""
+    try:
+        prompt, completion = _litellm().cost_per_token(
+            model=model, prompt_tokens=tokens_in, completion_tokens=tokens_out
+        )
+    except Exception:  # noqa: BLE001 - litellm raises for unknown models
+        return None
+    return float(prompt + completion)
+
+
 class LiteLLMProvider:
     cacheable = True
 
@@ -90,6 +110,22 @@ class LiteLLMProvider:
         self.model = model
         self.api_base = api_base
         self.timeout_s = timeout_s
+
+    def check_credentials(self) -> None:
+        """UserError now when the provider's API key is not in the environment: without
+        it every call of a run would fail (and a run would end 'finished' with nothing)."""
+        if self.api_base:  # an OpenAI-compatible server of the user's: it may need no key
+            return
+        try:
+            found = _litellm().validate_environment(model=self.model)
+        except Exception:  # noqa: BLE001 - a provider litellm cannot judge: its call will say
+            return
+        missing = [str(k) for k in found.get("missing_keys") or []]
+        if missing and not found.get("keys_in_environment"):
+            raise UserError(
+                f"model {self.model} needs {' and '.join(missing)} in the environment: export "
+                "it (keys never go in a config), or use --model local"
+            )
 
     def _api_key(self) -> str | None:
         # An OpenAI-compatible server (vLLM, llama.cpp, a test server) often needs no key,
@@ -137,17 +173,13 @@ class LiteLLMProvider:
         """USD from litellm's price map; 0 (said once in the log) for a model it has no price for."""
         if self.model in _unpriced_warned:
             return 0.0
-        litellm = _litellm()
-        try:
-            prompt, completion = litellm.cost_per_token(
-                model=self.model, prompt_tokens=tokens_in, completion_tokens=tokens_out
-            )
-            return float(prompt + completion)
-        except Exception:  # noqa: BLE001 - litellm raises for unknown models
-            with _warn_lock:
-                if self.model not in _unpriced_warned:
-                    _unpriced_warned.add(self.model)
-                    log.warning(
-                        "no price known for %s: its calls count 0 USD against budgets", self.model
-                    )
-            return 0.0
+        usd = price(self.model, tokens_in, tokens_out)
+        if usd is not None:
+            return usd
+        with _warn_lock:
+            if self.model not in _unpriced_warned:
+                _unpriced_warned.add(self.model)
+                log.warning(
+                    "no price known for %s: its calls count 0 USD against budgets", self.model
+                )
+        return 0.0

@@ -113,6 +113,22 @@ FILES: Mapping[str, bytes] = {
         b' "patch": "", "test_patch": "", "FAIL_TO_PASS": "[oops"}]'
     ),
     "garbage.json": b"garbage\n",
+    "nested.json": b"[" * 100_000 + b"]" * 100_000,
+    "nested.jsonl": b"[" * 100_000 + b"]" * 100_000 + b"\n",
+    "corrupt.parquet": b"PAR1 this is not a parquet file PAR1",
+    "empty.jsonl": b"",
+    "traversal.json": (
+        b'[{"instance_id": "../../../../x", "repo": "x/x", "base_commit": "c",'
+        b' "problem_statement": "p", "patch": "", "test_patch": ""}]'
+    ),
+    "twice.jsonl": (
+        b'{"instance_id": "a", "repo": "x/x", "base_commit": "c", "problem_statement": "p", "patch": "", "test_patch": ""}\n'
+        b'{"instance_id": "a", "repo": "x/x", "base_commit": "c", "problem_statement": "q", "patch": "", "test_patch": ""}\n'
+    ),
+    "openevolve-neg/config.yaml": b"evaluator:\n  timeout: -5\n",
+    "openevolve-nan/config.yaml": b"evaluator:\n  timeout: .nan\n",
+    "openevolve-inf/config.yaml": b"evaluator:\n  timeout: .inf\n",
+    "openevolve-huge/config.yaml": b"evaluator:\n  timeout: 1e300\n",
     "garbage.jsonl": b'{"a": 1}\nnot json\n',
     "binary.json": b"\xff\xfe\x00\x01",
     "blank.json": b"\n",
@@ -140,6 +156,14 @@ FILES: Mapping[str, bytes] = {
     "openevolve-binary/initial_program.py": b"\xff\xfe\n",
     "openevolve-binary/evaluator.py": b"def evaluate(p):\n    return {}\n",
     "program.py": b"def f():\n    return 1\n",
+    **{
+        f"openevolve-{k}/{name}": text
+        for k in ("neg", "nan", "inf", "huge")
+        for name, text in (
+            ("initial_program.py", b"def f():\n    return 1\n"),
+            ("evaluator.py", b"def evaluate(p):\n    return {'combined_score': 1.0}\n"),
+        )
+    },
     "pg-str/python/exercises/practice/ex/.meta/config.json": b'{"files": {"solution": "x.py"}}',
     "pg-list/python/exercises/practice/ex/.meta/config.json": b'{"files": [1]}',
     "pg-binary/python/exercises/practice/ex/.meta/config.json": b"\xff",

@@ -66,15 +66,18 @@ def test_a_mistyped_model_suite_or_seed_agent_leaves_no_run(
 
 @pytest.mark.docker
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_during_start_up_leaves_a_stopped_run_that_resume_takes(
-    tmp_path: Path, deadline: Deadline
+    sig: signal.Signals, tmp_path: Path, deadline: Deadline
 ) -> None:
+    """SIGTERM too: before the live loop's handler, its default action would kill the
+    process and leave the run `running` with no event."""
     config_path = write_config(tmp_path, max_iterations=0, workers=4)
     db = tmp_path / "a.db"
     args = ["run", str(config_path), "--quiet", "--archive", str(db)]
     with dgm_process(args, tmp_path, stdout=subprocess.PIPE) as proc:
         run_id = wait_for_archive(db, first_run, "the run was created", proc, deadline)
-        proc.send_signal(signal.SIGINT)  # while the sandbox pool starts (or just after)
+        proc.send_signal(sig)  # while the sandbox pool starts (or just after)
         _, err = proc.communicate(timeout=deadline.left(30))
     assert proc.returncode in (0, 130) and "Traceback" not in err, err
     with open_archive(db, create=False) as a:

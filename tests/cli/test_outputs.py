@@ -129,6 +129,7 @@ def test_report_default_folder_is_made_whole(
     made = tmp_path / "dgm-report" / run_id
     assert sorted(p.name for p in made.iterdir()) == [
         "cost.png",
+        "manifest.json",
         "progress.png",
         "report.md",
         "tree.png",

@@ -194,6 +194,9 @@ def test_the_run_budget_stops_a_real_run_at_the_cap(
     (stopped,) = archive.events(run.id, kinds=["session_stopped"])
     assert "USD budget" in stopped.payload["reason"]
     assert len(archive.agents(run.id)) == 1  # no child was made after the money ran out
+    marks = archive.events(run.id, kinds=["budget_mark"])
+    assert [m.payload["fraction"] for m in marks] == [0.5, 0.8], "each announced once"
+    assert "budget: 50% of $" in proc.stderr and "budget: 80% of $" in proc.stderr
 
 
 def test_an_agent_past_the_context_window_gets_an_evaluation_of_kind_context_length(

@@ -31,7 +31,7 @@ PROBLEMS = [
     ]
 ]
 numbers = st.one_of(
-    st.integers(min_value=-(2**80), max_value=2**80),
+    st.integers(min_value=-(10**400), max_value=10**400),  # past a float's range too
     st.floats(allow_nan=True, allow_infinity=True),
     st.booleans(),
     st.none(),
@@ -97,3 +97,47 @@ def test_finite_metrics_keeps_only_finite_numbers_and_is_idempotent(m: dict[str,
     kept = finite_metrics(m)
     assert all(type(v) is float and math.isfinite(v) for v in kept.values())
     assert finite_metrics(dict(kept)) == kept
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("p", PROBLEMS, ids=lambda p: f"{p.reader}-{p.layout}")
+def test_json_nested_past_the_parser_is_a_failed_evaluation(p) -> None:  # type: ignore[no-untyped-def]
+    r = ExecResult(status=Status.ok, exit_code=0, stdout=DEEP, stderr="", duration_s=1.0)
+    for reports in (
+        {},
+        {"result.json": DEEP.encode()},
+        {"result.json": b'{"metrics": ' + DEEP.encode() + b"}"},
+    ):
+        e = read_result(p, r, reports)
+        assert not e.ok and e.score is None and e.failure
+
+
+@FEW
+@given(st.integers(min_value=300, max_value=2000), st.floats(-1e6, 1e6))
+def test_a_long_metrics_line_is_read_whole(pad: int, score: float) -> None:
+    """The evaluator's last line is parsed whole: cut at 300 characters a valid line would be
+    refused, and a long number read as another one."""
+    p = PROBLEMS[2]  # json_line
+    line = json.dumps({p.primary: score, "note_" + "x" * pad: 1})
+    r = ExecResult(status=Status.ok, exit_code=0, stdout=line + "\n", stderr="", duration_s=1.0)
+    e = read_result(p, r, {})
+    assert e.ok and e.score == score, e.failure
+
+
+@pytest.mark.parametrize("digits", [309, 400, 4000])
+def test_an_integer_past_a_float_is_no_score(digits: int) -> None:
+    p = PROBLEMS[2]  # json_line
+    r = ExecResult(status=Status.ok, exit_code=0, stdout="9" * digits, stderr="", duration_s=1.0)
+    e = read_result(p, r, {})
+    assert not e.ok and e.score is None and e.failure
+    assert "not a finite number" in e.failure or "not a number" in e.failure
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
+def test_a_reevo_objective_that_is_not_finite_stays_out_of_the_metrics(value: str) -> None:
+    r = ExecResult(status=Status.ok, exit_code=0, stdout=f"{value}\n", stderr="", duration_s=1.0)
+    e = read_result(PROBLEMS[3], r, {})
+    assert not e.ok and e.metrics == {}
+    json.dumps(e.model_dump(), allow_nan=False)  # what `dgm problem score --json` prints

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ def dgm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_up_status_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ray
 
+    decoy = None
     up = dgm("cluster", "up", "--workers", "2", "--cpus", "1", "--sandboxes", "3", cwd=tmp_path)
     state = read_state(tmp_path / ".dgm" / "cluster.json")
     try:
@@ -43,11 +45,31 @@ def test_up_status_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         (head,) = set(nodes) - set(state.workers)
         assert "CPU" not in nodes[head] and "dgm_sandbox" not in nodes[head], "the head runs none"
 
+        # a process of someone else's that names the cluster's folder: never touched
+        decoy = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(600)", state.temp_dir]
+        )
         down = dgm("cluster", "down", cwd=tmp_path)
         assert down.returncode == 0, down.stderr
         assert f"cluster at {state.address} stopped" in down.stdout
         assert processes(state) == {}, "no process of that cluster (raylets included) is left"
+        naming = [pid for pid, cmd in command_lines().items() if state.temp_dir in cmd]
+        assert naming == [decoy.pid], "every Ray process carried the token; the decoy lives"
+        assert not Path(state.temp_dir).exists()
         assert not (tmp_path / ".dgm" / "cluster.json").exists()
     finally:
+        if decoy is not None:
+            decoy.kill()
+            decoy.wait()
         if state is not None and processes(state):
             stop_cluster(state)
+
+
+def command_lines() -> dict[int, str]:
+    out = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            out[int(proc.name)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (ValueError, OSError, UnicodeDecodeError):
+            continue
+    return out
