@@ -106,7 +106,7 @@ def disk_full(url: str, detail: str) -> str | None:
     says "disk I/O error" when the journal cannot grow), or None when it is not that."""
     import shutil
 
-    from archive.reader import sqlite_file
+    from archive.sqlite_file import sqlite_file
 
     path = sqlite_file(url)
     if path is None or not ("disk" in detail or "full" in detail):

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from benchmarks.problems.result import Direction
 from sandbox.folders import FolderError, list_folder, read_file
-from sandbox.protocol import MemoryMb, Seconds
+from sandbox.protocol import MAX_SECONDS, MemoryMb, Seconds
 
 HERE = Path(__file__).resolve().parent
 SHIPPED_DIR = HERE / "shipped"

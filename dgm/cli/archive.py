@@ -387,7 +387,7 @@ def lineage(agent: AgentArg, as_json: JsonOpt = False, archive: str | None = Arc
             short(a.id),
             plain(a.operator),
             _status(a),
-            _score(a, direction),
+            display.best_score(a.score, direction),
             f"+{a.lines_added} -{a.lines_removed} ({a.files_changed} files)",
             f"{a.n_resolved}/{a.n_evaluated}",
         )
@@ -407,7 +407,7 @@ def best(run: RunArg, as_json: JsonOpt = False, archive: str | None = ArchiveOpt
         typer.echo(json.dumps(_agent_json(agent, direction), indent=1))
         return
     make_console().print(
-        f"[bold green]{agent.id}[/] score {_score(agent, direction)} "
+        f"[bold green]{agent.id}[/] score {display.best_score(agent.score, direction)} "
         f"(generation {agent.generation}, {agent.n_resolved}/{agent.n_evaluated} resolved, {_status(agent)})"
     )
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from archive import Archive
-    from archive.reader import Reader
+    from archive.sqlite_reader import Reader
 
 DEFAULT_ARCHIVE = Path(".dgm") / "archive.db"
 ARCHIVE_ENV = "DGM_ARCHIVE"
@@ -73,10 +73,10 @@ def open_for_browsing(archive_opt: str | None = None) -> Archive:
 
 
 def open_reader(archive_opt: str | None = None) -> Reader:
-    """Like `open_for_browsing`, for the queries of `archive.reader.Reader` only: a SQLite
+    """Like `open_for_browsing`, for the queries of `archive.sqlite_reader.Reader` only: a SQLite
     archive is then read without importing SQLAlchemy (`dgm runs` starts in a tenth of the
     time)."""
-    from archive.reader import open_reader as open_
+    from archive.sqlite_reader import open_reader as open_
 
     with archive_errors():
         return open_(archive_location(archive_opt))

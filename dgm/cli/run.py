@@ -385,9 +385,7 @@ def start_or_resume(
         load_config(preset, overrides, settings or ()) if resume is None else None
     )  # fail before touching the archive
     archive = open_default_archive(archive_opt, create=resume is None)
-    # Closed when the run ends: a seed sweep opens the archive again for its next run, and
-    # a connection left open beside a new one may lose its file locks (archive.reader
-    # opens and closes the file itself to read its header).
+    # Closed when the run ends: a seed sweep opens the archive again for its next run.
     with archive, archive_errors():
         run_id = None
         if resume is not None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from archive.info import RunSummary
+from archive.info import RunSummary, objective
 from dgm import display
 from dgm.cli.common import (
     ArchiveOption,
