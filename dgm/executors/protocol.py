@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
+from dgm.llm.server import App
 from sandbox import SandboxBackend
 
 if TYPE_CHECKING:
@@ -96,14 +97,11 @@ class ExecutorSpec:
     """What the run's jobs ask for: some node must be able to give it."""
 
 
-class GatewayApp(Protocol):
-    """The driver's gateway, as the executor needs it."""
+class GatewayApp(App, Protocol):
+    """The driver's gateway, as the executor needs it: what its servers call (a node's
+    relay calls the same), and its socket."""
 
     socket_path: str | None
-
-    def chat(self, token: str | None, body: bytes) -> Any: ...
-
-    def models(self, token: str | None) -> Any: ...
 
 
 class Executor(Protocol):
