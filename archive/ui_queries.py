@@ -95,9 +95,9 @@ def count_events(archive: Archive, run_id: str, kind: str) -> int:
 
 def count_rejected(archive: Archive, run_id: str, reason_prefix: str) -> int:
     """The run's rejected agents whose reason starts with `reason_prefix`."""
-    with archive._read() as conn:
+    with archive.reading() as conn:
         q = select(func.count()).where(
-            Agent.run_pk == archive._run_pk(conn, run_id),
+            Agent.run_pk == archive.run_pk(conn, run_id),
             Agent.status == "rejected",
             Agent.reason.startswith(reason_prefix, autoescape=True),
         )

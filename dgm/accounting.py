@@ -25,7 +25,7 @@ from dgm.redact import redact
 
 if TYPE_CHECKING:
     from dgm.config import RunConfig
-    from dgm.session import SessionPlan
+    from dgm.target import Target
 
 CHARS_PER_TOKEN = 4
 OUTPUT_TOKENS = 500  # tokens of one answer, in the estimate
@@ -70,7 +70,7 @@ def price_per_call(model: str, prompt_chars: int) -> float | None:
     return price(model, prompt_chars // CHARS_PER_TOKEN, OUTPUT_TOKENS)
 
 
-def dry_run(config: RunConfig, plan: SessionPlan) -> Plan:
+def dry_run(config: RunConfig, plan: Target) -> Plan:
     """What the run would do, as lines for people, with its totals."""
     assert config.model is not None  # resolved
     children = config.max_iterations

@@ -230,5 +230,5 @@ def open_session(
             spent_usd=lambda: gw.usage().cost_usd,
             direction=target.direction,
             admit=target.admit,
-            judge=chat(config.novelty.judge_model) if config.novelty.judge_model else None,
+            judge=chat(config.novelty.judge_model, 0.0) if config.novelty.judge_model else None,
         )

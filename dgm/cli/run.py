@@ -156,10 +156,10 @@ def print_plan(config: RunConfig) -> None:
     """`--dry-run`: the checks a run makes before it exists, then its plan (dgm.accounting);
     no archive is opened, no sandbox started, no model called."""
     from dgm.accounting import dry_run
-    from dgm.llm.provider import open_provider
-    from dgm.session import plan_session
+    from dgm.llm.models import open_provider
+    from dgm.target import plan_target
 
-    plan = plan_session(config)
+    plan = plan_target(config)
     config = with_resolved_model(config)
     assert config.model is not None
     open_provider(config.model, api_base=config.api_base)  # a missing key says so here too

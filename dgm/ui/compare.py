@@ -11,8 +11,9 @@ from __future__ import annotations
 from archive import Archive, ArchiveError
 from archive.info import objective
 from dgm.compare import HEADERS, Comparison, cells, compare_runs, direction_text, resolve_runs
+from dgm.display import score, usd
 from dgm.errors import UserError
-from dgm.ui.html import esc, href, page, run_link, score, usd
+from dgm.ui.html import esc, href, page, run_link
 
 
 def run_ids(archive: Archive, given: str | None) -> list[str]:
