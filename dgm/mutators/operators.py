@@ -147,6 +147,38 @@ register(
 )
 
 
+def _line_edit(needs: OperatorNeeds) -> Mutator:
+    from dgm.mutators.chat import GatewayChat
+    from dgm.mutators.line_edit import LineEditMutator
+
+    s = needs.config.line_edit
+    # Sampled, so that a refused edit's retry and two children of one parent differ.
+    chat = (
+        needs.open_chat(None, s.temperature)
+        if needs.open_chat is not None
+        else GatewayChat(needs.gateway, temperature=s.temperature)
+    )
+    problem = needs.problem
+    return LineEditMutator(
+        chat,
+        main_file=problem.main_file if problem is not None else None,
+        direction=problem.direction if problem is not None else None,
+        max_lines=s.max_lines,
+        tries=s.tries,
+        max_chars=needs.config.prompt_chars,
+    )
+
+
+register(
+    Operator(
+        "line_edit",
+        "the LLM changes one line (or a few in a row) of the parent's code, as JSON under a schema",
+        _line_edit,
+        evolves="both",
+    )
+)
+
+
 def _stop(needs: OperatorNeeds) -> Mutator:
     from dgm.stop import build_mutator
 
