@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ def summarise(path: Path) -> dict[str, Any]:
         seed = next(a for a in agents if a.parent_id is None)
         children = [a for a in agents if a.parent_id is not None]
         evaluated = [a for a in agents if a.status == "evaluated" and a.score is not None]
-        best = max(evaluated, key=lambda a: a.score or 0.0)
+        best = max(evaluated, key=lambda a: a.score or 0.0, default=seed)  # none: the seed failed
         failed = sum(1 for e in store.events(summary.id) if e.kind == "expansion_failed")
         return {
             "direction": direction,
@@ -119,10 +120,14 @@ def main() -> None:
     parser.add_argument("--wall-clock", type=float, default=600.0, help="each run's budget (s)")
     parser.add_argument("--max-iterations", type=int, default=1000)
     parser.add_argument("--model", default="local")
+    parser.add_argument(
+        "--at-once",
+        action="store_true",
+        help="run the seeds at the same time (they share the cores: each run gets less)",
+    )
     args = parser.parse_args()
     problem = str(Path(args.problem).resolve()) if Path(args.problem).exists() else args.problem
     load_avg = os.getloadavg()[0]
-    runs = []
     console = Console(stderr=True)
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -130,19 +135,23 @@ def main() -> None:
             SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
         ) as progress,
     ):
-        for seed in range(args.seeds):
+
+        def one(seed: int) -> dict[str, Any]:
             task = progress.add_task(f"seed {seed}: dgm run --problem {args.problem}", total=None)
             run = run_seed(
                 problem, seed, args.wall_clock, args.max_iterations, args.model, Path(tmp)
             )
-            runs.append(run)
             progress.update(
                 task,
                 total=1,
                 completed=1,
-                description=f"seed {seed}: {run['seed_score']:.6g} -> {run['best_score']:.6g} "
+                description=f"seed {seed}: {run['seed_score']} -> {run['best_score']} "
                 f"({run['valid']} valid, {run['invalid']} invalid, {run['refused']} refused)",
             )
+            return run
+
+        with ThreadPoolExecutor(args.seeds if args.at_once else 1) as pool:
+            runs = list(pool.map(one, range(args.seeds)))
     print(
         json.dumps(
             {

@@ -94,12 +94,14 @@ def one_line_start(node: ast.AST) -> int | None:
     elif isinstance(node, (ast.For, ast.AsyncFor)):
         head = [node.target, node.iter]
     elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        head = [node.args, *([node.returns] if node.returns else [])]
+        a = node.args
+        parts = [*a.posonlyargs, *a.args, *a.kwonlyargs, *a.defaults, a.vararg, a.kwarg]
+        head = [p for p in [*parts, *a.kw_defaults, node.returns] if p is not None]
     elif isinstance(node, (ast.With, ast.AsyncWith)):
         head = list(node.items)
     elif isinstance(node, ast.Match):
         head = [node.subject]
-    if head or hasattr(node, "body"):
+    if head or hasattr(node, "body"):  # a compound statement: its header on one line
         ends = [getattr(h, "end_lineno", None) or node.lineno for h in head]
         return node.lineno if all(e == node.lineno for e in ends) else None
     return node.lineno if node.end_lineno == node.lineno else None
@@ -172,7 +174,9 @@ def apply_edit(source: str, edit: Edit, max_lines: int) -> str:
     if not 1 <= edit.count <= max_lines:
         raise ValueError(f"an edit replaces 1 to {max_lines} lines, not {edit.count}")
     if any(n not in inside for n in range(edit.line, edit.line + edit.count)):
-        raise ValueError(f"lines {edit.line}-{edit.line + edit.count - 1} leave the editable region")
+        raise ValueError(
+            f"lines {edit.line}-{edit.line + edit.count - 1} leave the editable region"
+        )
     start = edit.line - 1
     old, tail = lines[start : start + edit.count], lines[start + edit.count :]
     indent = old[0][: len(old[0]) - len(old[0].lstrip())]
@@ -193,8 +197,8 @@ def refusal(path: str, before: str, after: str) -> str | None:
     if not path.endswith(".py"):
         return None
     try:
-        tree = compile(after, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-        compile(tree, path, "exec", dont_inherit=True)
+        tree = ast.parse(after, path)
+        compile(tree, path, "exec", dont_inherit=True)  # what parsing alone lets through
     except (SyntaxError, ValueError) as e:
         line = getattr(e, "lineno", None)
         return f"the file no longer compiles: {path}:{line}: {getattr(e, 'msg', str(e))}"
@@ -207,17 +211,33 @@ def refusal(path: str, before: str, after: str) -> str | None:
 
 
 TRAILING = "}]),;:. "  # what a model writing JSON tends to leave after the code
+CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def balanced(code: str) -> str:
+    """`code` with the brackets it leaves open closed at its end (outside strings, roughly)."""
+    stack: list[str] = []
+    for ch in code:
+        if ch in CLOSERS:
+            stack.append(CLOSERS[ch])
+        elif stack and ch == stack[-1]:
+            stack.pop()
+    return code + "".join(reversed(stack))
 
 
 def repaired(source: str, edit: Edit, path: str, max_lines: int) -> str | None:
-    """The edit with up to four trailing characters of `TRAILING` dropped from its new code,
-    when the file compiles only so (a small model closes its JSON inside the string)."""
+    """The edited file when its new code compiles only once repaired the way a small model
+    needs it: up to four trailing characters of `TRAILING` dropped (it closes its JSON
+    inside the string), or the brackets it left open closed."""
     code = edit.code.rstrip()
+    candidates = [balanced(code)]
     for _ in range(4):
         if not code or code[-1] not in TRAILING:
-            return None
+            break
         code = code[:-1].rstrip()
-        after = apply_edit(source, Edit(edit.line, edit.count, code), max_lines)
+        candidates += [code, balanced(code)]
+    for candidate in candidates:
+        after = apply_edit(source, Edit(edit.line, edit.count, candidate), max_lines)
         if refusal(path, source, after) is None:
             return after
     return None
@@ -288,7 +308,12 @@ class LineEditMutator:
         return rng.choice(py) if py else None
 
     def prompt(
-        self, path: str, source: str, run: tuple[int, int], ctx: MutationContext, ev: EvalView | None
+        self,
+        path: str,
+        source: str,
+        run: tuple[int, int],
+        ctx: MutationContext,
+        ev: EvalView | None,
     ) -> str:
         line, count = run
         share = self.max_chars // 4
@@ -329,7 +354,7 @@ class LineEditMutator:
             line, count = run
             messages = [{"role": "user", "content": self.prompt(path, source, run, ctx, ev)}]
             schema = edit_schema(line, old_text(source, line, count))
-            answer = ctx.chat.complete(
+            answer = self.chat.complete(  # sampled: not the engine's temperature-0 chat
                 messages, purpose=PURPOSE, agent_id=ctx.parent_id, schema=schema
             )
             record: dict[str, Any] = {"attempt": attempt, "line": line, "lines": count}

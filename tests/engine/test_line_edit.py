@@ -25,24 +25,42 @@ from dgm.mutators.line_edit import (
     Edit,
     LineEditMutator,
     apply_edit,
+    draw_run,
     edit_schema,
     editable_lines,
     refusal,
+    repaired,
 )
 
 DGM = Path(sys.executable).parent / "dgm"
 PROGRAM = "def value():\n    return 1\n"
+TINY = "def value():\n    # EVOLVE-BLOCK-START\n    return 1\n    # EVOLVE-BLOCK-END\n"
 BLOCKED = "import math\n# EVOLVE-BLOCK-START\nX = 1\n\nY = 2\n# EVOLVE-BLOCK-END\nZ = 3\n"
 
 
-def edit(line: int, code: str, lines: int = 1) -> str:
-    return json.dumps({"line": line, "lines": lines, "code": code})
+def edit(line: int, old: str, new: str) -> str:
+    return json.dumps({"line": line, "old": old, "new": new})
 
 
-def test_edits_start_on_non_blank_lines_inside_the_evolve_blocks() -> None:
+def test_edits_start_on_one_line_statements_inside_the_evolve_blocks() -> None:
     assert editable_lines(PROGRAM) == [1, 2]
     assert editable_lines(BLOCKED) == [3, 5]
-    assert editable_lines("A = 1\n# EVOLVE-BLOCK-START\nB = 2\n") == [1, 2, 3]  # unclosed: all
+    assert editable_lines("A = 1\n# EVOLVE-BLOCK-START\nB = 2\n") == [1, 3]  # unclosed: all
+    source = (
+        'import os\n"""Doc."""\n\n\ndef f(\n    a,\n):\n    """Doc."""\n    if a > 1:\n'
+        "        x = g(\n            a)\n    for i in range(a):\n        pass\n    return a\n"
+    )
+    # Not the import, the docstrings, a def spread over lines, nor inside a call over two.
+    assert editable_lines(source) == [9, 12, 13, 14]
+    assert editable_lines("def f(:\n  x\n") == [1, 2]  # does not parse: any non-blank line
+
+
+def test_a_run_to_change_avoids_lines_already_tried() -> None:
+    rng = random.Random(3)
+    runs = [draw_run(PROGRAM, 1, rng, frozenset({1})) for _ in range(20)]
+    assert set(runs) == {(2, 1)}
+    assert draw_run(PROGRAM, 1, rng, frozenset({1, 2})) in {(1, 1), (2, 1)}  # none left: any
+    assert draw_run("\n\n", 3, rng) is None
 
 
 def test_an_edit_keeps_the_indentation_of_the_line_it_replaces() -> None:
@@ -76,7 +94,20 @@ def test_an_edit_that_changes_nothing_or_does_not_compile_is_refused() -> None:
         "the file no longer compiles: p.py:2:"
     )
     assert refusal("p.py", PROGRAM, PROGRAM.replace("1", "2")) is None
+    spaced = PROGRAM.replace("return 1", "return  1  # one")
+    assert (
+        refusal("p.py", PROGRAM, spaced)
+        == "the edit changes nothing: only spaces or comments differ"
+    )
     assert refusal("notes.txt", "a", "b (") is None  # only Python is compiled
+
+
+def test_a_small_models_json_slips_are_repaired_only_into_code_that_compiles() -> None:
+    # It closes its JSON inside the string, or forgets to close a bracket.
+    assert repaired(TINY, Edit(3, 1, "return 2}}"), "p.py", 3) == TINY.replace("1", "2")
+    assert repaired(TINY, Edit(3, 1, "return int(2.5"), "p.py", 3) == TINY.replace("1", "int(2.5)")
+    assert repaired(TINY, Edit(3, 1, "return 1}"), "p.py", 3) is None  # repaired: no change
+    assert repaired(TINY, Edit(3, 1, "return 1 +"), "p.py", 3) is None
 
 
 def test_the_schema_reaches_an_openai_protocol_server_as_response_format() -> None:
@@ -94,13 +125,28 @@ def test_the_schema_reaches_an_openai_protocol_server_as_response_format() -> No
         ctx = MutationContext([parent], {}, chat, random.Random(0), iteration=1)
         mutation = LineEditMutator(chat, main_file="prog.py", direction="max", tries=2).mutate(ctx)
     assert mutation.files is None
-    assert (mutation.reason or "").startswith("no usable edit after 2 tries: the answer is not JSON")
+    assert (mutation.reason or "").startswith(
+        "no usable edit after 2 tries: the answer is not JSON"
+    )
     assert [t["attempt"] for t in mutation.origin["tries"]] == [1, 2]
     first = up.requests[0]["body"]
-    assert first["response_format"] == json_schema_format("line_edit", edit_schema([1, 2], 3))
-    assert first["temperature"] == 0.8
-    prompt = first["messages"][0]["content"]
+    second = up.requests[1]["body"]
+    assert {first["response_format"]["json_schema"]["name"], first["temperature"]} == {
+        "line_edit",
+        0.8,
+    }
+    # Each try on another line (the only two there are), the line and its code the schema's.
+    schemas = [r["response_format"] for r in (first, second)]
+    assert sorted(s["json_schema"]["schema"]["properties"]["line"]["enum"] for s in schemas) == [
+        [1],
+        [2],
+    ]
+    line = second["response_format"]["json_schema"]["schema"]["properties"]["line"]["enum"][0]
+    old = ["def value():", "return 1"][line - 1]
+    assert second["response_format"] == json_schema_format("line_edit", edit_schema(line, old))
+    prompt = second["messages"][0]["content"]
     assert "1| def value():\n2|     return 1" in prompt and "1 (higher is better)" in prompt
+    assert f"Change line {line} so that the score gets better" in prompt
 
 
 def write_problem(root: Path) -> Path:
@@ -113,10 +159,10 @@ def write_problem(root: Path) -> Path:
         "import importlib.util\n\n\ndef evaluate(path):\n"
         "    spec = importlib.util.spec_from_file_location('c', path)\n"
         "    m = importlib.util.module_from_spec(spec)\n    spec.loader.exec_module(m)\n"
-        "    print('the value was', m.value())\n"
-        "    return {'score': float(m.value()), 'twice': 2.0 * m.value()}\n"
+        "    note = f'the value was {m.value()}'\n"
+        "    return {'score': float(m.value()), 'twice': 2.0 * m.value(), 'note': note}\n"
     )
-    (root / "prog.py").write_text(PROGRAM)
+    (root / "prog.py").write_text(TINY)
     return root
 
 
@@ -137,11 +183,11 @@ def test_a_line_edit_run_refuses_broken_edits_with_their_reason_and_keeps_a_bett
     tmp_path: Path,
 ) -> None:
     write_problem(tmp_path / "tiny")
-    answers = [
-        edit(2, "return ("),  # does not compile
-        edit(2, "return 1"),  # changes nothing
-        edit(1, "def value(:"),  # does not compile: three refusals, the expansion fails
-        edit(2, "return 5"),  # the better program
+    answers = [  # the scripted model ignores the line asked for: the operator does not
+        edit(3, "return 1", "return 1 +"),  # does not compile
+        edit(3, "return 1", "return 1  # same"),  # changes nothing
+        edit(3, "return 1", "return )("),  # does not compile: three refusals, the expansion fails
+        edit(3, "return 1", "return 5"),  # the better program
     ]
     script = tmp_path / "script.yaml"
     script.write_text(json.dumps(answers))
@@ -152,18 +198,18 @@ def test_a_line_edit_run_refuses_broken_edits_with_their_reason_and_keeps_a_bett
     seed, child = store.agents(run.id)
     assert (objective(seed.score, "max"), objective(child.score, "max")) == (1.0, 5.0)
     assert child.operator == "line_edit" and child.parent_id == seed.id
-    assert store.agent_files(child.id)["problem/prog.py"] == b"def value():\n    return 5\n"
+    assert store.agent_files(child.id)["problem/prog.py"] == TINY.replace("1", "5").encode()
     origin = store.agent(child.id).origin or {}
-    assert origin["edit"] == {"attempt": 1, "line": 2, "lines": 1, "code": "return 5"}
+    assert origin["edit"] == {"attempt": 1, "line": 3, "lines": 1, "new": "return 5"}
 
     # The refused expansion is on record with the reason of each try.
     (failed,) = store.events(run.id, kinds=["expansion_failed"])
     assert failed.payload["reason"].startswith(
-        "no usable edit after 3 tries: the file no longer compiles: problem/prog.py:1:"
+        "no usable edit after 3 tries: the file no longer compiles: problem/prog.py:3:"
     )
     reasons = [t["refused"] for t in failed.payload["origin"]["tries"]]
-    assert reasons[0].startswith("the file no longer compiles: problem/prog.py:2:")
-    assert reasons[1] == "the edit changes nothing"
+    assert reasons[0].startswith("the file no longer compiles: problem/prog.py:3:")
+    assert reasons[1] == "the edit changes nothing: only spaces or comments differ"
 
     # The child's prompt showed the parent's score, metrics and the evaluator's own feedback.
     calls = [c for c in store.llm_calls(run.id) if c.purpose == "line_edit"]
@@ -181,9 +227,7 @@ def test_a_line_edit_run_refuses_broken_edits_with_their_reason_and_keeps_a_bett
 def test_the_bundled_model_makes_a_line_edit_child_that_is_evaluated(tmp_path: Path) -> None:
     """Not that it improves (that is the benchmark's job): that a child is made and scored."""
     write_problem(tmp_path / "tiny")
-    proc = dgm(
-        tmp_path, "--model", "local", "--max-iterations", "3", "--set", "line_edit.tries=5"
-    )
+    proc = dgm(tmp_path, "--model", "local", "--max-iterations", "3", "--set", "line_edit.tries=5")
     assert proc.returncode == 0, proc.stderr
     store = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
     (run,) = store.runs()
