@@ -12,7 +12,15 @@ from archive import open_archive
 from benchmarks.problems.stop import StopBudgets
 from benchmarks.suites import open_suite
 from dgm.cli import app
-from dgm.config import Limits, ReEvoSettings, RunConfig, Stage, load_config, with_resolved_model
+from dgm.config import (
+    Limits,
+    LineEditSettings,
+    ReEvoSettings,
+    RunConfig,
+    Stage,
+    load_config,
+    with_resolved_model,
+)
 from dgm.errors import UserError
 from dgm.mutators.operators import OPERATORS
 from dgm.selectors import SELECTORS
@@ -158,10 +166,12 @@ def test_run_help_lists_every_config_field_with_its_default() -> None:
     )
     assert all(f.description for f in RunConfig.model_fields.values())
     for name in RunConfig.model_fields:
-        if name not in ("agent_limits", "self_modify_limits", "reevo", "stop"):
+        if name not in ("agent_limits", "self_modify_limits", "reevo", "stop", "line_edit"):
             assert f" {name}: " in out, name
     for name in ReEvoSettings.model_fields:
         assert f" reevo.{name}: " in out, name
+    for name in LineEditSettings.model_fields:
+        assert f" line_edit.{name}: " in out, name
     for name in StopBudgets.model_fields:
         assert f" stop.{name}: " in out, name
     for name in Limits.model_fields:
