@@ -198,6 +198,31 @@ class NoveltySettings(BaseModel):
 MAX_NAME = 200  # characters of a run name: a list's line, not a document
 
 
+class LineEditSettings(BaseModel):
+    """The line_edit operator: one small edit of the parent's code per child."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_lines: int = Field(
+        default=3, ge=1, le=20, description="Most lines in a row one edit may replace."
+    )
+    temperature: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=2.0,
+        allow_inf_nan=False,
+        description="Sampling temperature of the edit (above 0, two calls give different edits).",
+    )
+    tries: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="Samples per child until one is usable (an edit that changes nothing or does not compile is refused).",
+    )
+
+    _numbers = field_validator("max_lines", "temperature", "tries", mode="before")(not_bool)
+
+
 class RunConfig(BaseModel):
     """Everything that defines a run. Stored with the run; a resume reuses it verbatim."""
 
@@ -365,6 +390,9 @@ class RunConfig(BaseModel):
     novelty: NoveltySettings = Field(
         default_factory=NoveltySettings,
         description="Rejection of duplicate and near-duplicate children before evaluation.",
+    )
+    line_edit: LineEditSettings = Field(
+        default_factory=LineEditSettings, description="The line_edit operator's settings."
     )
     stop: StopBudgets = Field(
         default_factory=StopBudgets,

@@ -806,6 +806,8 @@ def eval_view(e: EvaluationInfo) -> EvalView:
         trajectory=_text(e.trajectory),
         test_report=_text(e.tests),
         score=e.score,
+        feedback=_text(e.logs),
+        metrics=dict(e.metrics),
     )
 
 

@@ -50,6 +50,8 @@ class EvalView:
     trajectory: str = ""
     test_report: str = ""  # per-test results, or a problem evaluator's feedback
     score: float | None = None  # 1/0 for a task; a problem's primary score
+    feedback: str = ""  # the evaluation's logs: a problem evaluator's feedback, or why it failed
+    metrics: Mapping[str, float] = field(default_factory=dict)  # a problem evaluator's
 
 
 @dataclass(frozen=True)

@@ -170,3 +170,25 @@ def reevo(needs: OperatorNeeds) -> Mutator:
         reflector=needs.open_chat(r.reflector_model, 1.0),
         init_generator=needs.open_chat(None, 1.3),
     )
+
+
+def line_edit(needs: OperatorNeeds) -> Mutator:
+    from dgm.mutators.chat import GatewayChat
+    from dgm.mutators.line_edit import LineEditMutator
+
+    s = needs.config.line_edit
+    # Sampled, so that a refused edit's retry and two children of one parent differ.
+    chat = (
+        needs.open_chat(None, s.temperature)
+        if needs.open_chat is not None
+        else GatewayChat(needs.gateway, temperature=s.temperature)
+    )
+    problem = needs.problem
+    return LineEditMutator(
+        chat,
+        main_file=problem.main_file if problem is not None else None,
+        direction=problem.direction if problem is not None else None,
+        max_lines=s.max_lines,
+        tries=s.tries,
+        max_chars=needs.config.prompt_chars,
+    )

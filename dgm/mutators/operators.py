@@ -84,6 +84,16 @@ register(
         evolves="programs",
     )
 )
+
+
+register(
+    Operator(
+        "line_edit",
+        "the LLM changes one line (or a few in a row) of the parent's code, as JSON under a schema",
+        "dgm.mutators.factories:line_edit",
+        evolves="both",
+    )
+)
 register(
     Operator(
         "stop",

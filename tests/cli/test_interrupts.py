@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from archive import ArchiveError, open_archive
-from tests.cli.test_husks import DGM, runs_in, write_config
+from tests.cli.test_husks import runs_in, write_config
+from tests.processes import DGM
 
 TASKS = ["ledgerly__ledgerly-1", "ledgerly__ledgerly-4", "ledgerly__ledgerly-5"]
 TASKS += ["ledgerly__ledgerly-7"]

@@ -14,6 +14,7 @@ from benchmarks.suites import open_suite
 from dgm.cli import app
 from dgm.config import (
     Limits,
+    LineEditSettings,
     NoveltySettings,
     ReEvoSettings,
     RunConfig,
@@ -170,12 +171,21 @@ def test_run_help_lists_every_config_field_with_its_default() -> None:
     )
     assert all(f.description for f in RunConfig.model_fields.values())
     for name in RunConfig.model_fields:
-        if name not in ("agent_limits", "self_modify_limits", "reevo", "stop", "novelty"):
+        if name not in (
+            "agent_limits",
+            "self_modify_limits",
+            "reevo",
+            "stop",
+            "novelty",
+            "line_edit",
+        ):
             assert f" {name}: " in out, name
     for name in ReEvoSettings.model_fields:
         assert f" reevo.{name}: " in out, name
     for name in NoveltySettings.model_fields:
         assert f" novelty.{name}: " in out, name
+    for name in LineEditSettings.model_fields:
+        assert f" line_edit.{name}: " in out, name
     for name in StopBudgets.model_fields:
         assert f" stop.{name}: " in out, name
     for name in Limits.model_fields:

@@ -1,0 +1,379 @@
+"""`--operator line_edit`: one small, local edit that any model can make.
+
+The operator draws a run of lines of one file of the parent (one line, or up to
+`max_lines` in a row, inside the EVOLVE-BLOCK regions when the file has some, never
+starting on a blank line). The model sees the file with numbered lines, the parent's
+score, the metrics and feedback of its last evaluation (the evaluator's own text) and the
+lines to change, and answers with one JSON object under `edit_schema` (sent as the
+request's `response_format`, so the bundled model decodes under a llama.cpp grammar and
+its answer always parses):
+
+    {"line": 5, "old": "c1, c2 = 0.4, 0.3", "new": "c1, c2 = 0.5, 0.3"}
+
+`line` and `old` each have one allowed value, the run drawn: writing them out puts the
+lines to change right before the model's new code, so that even a 135M model edits them
+instead of writing something unrelated. The operator, not the model, picks the lines
+because the bundled model, asked to pick, picked line 1 nearly every time (measured).
+`new` replaces them, indented as the first line it replaces (`apply_edit`).
+
+An edit is refused, with its reason, when it changes nothing (the same code once parsed)
+or the file no longer compiles; a refused edit costs no evaluation, only another sample
+(up to `tries`, on another run of lines, at the operator's own temperature, so samples
+differ). When every try is refused the expansion fails with the last reason and every
+try's reason in its origin, as other operators' failures are recorded. Nothing here knows
+a problem or a model.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import random
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.problems import ProblemError
+from benchmarks.problems.blocks import has_blocks, regions
+from dgm.mutators import Chat, EvalView, Mutation, MutationContext
+from dgm.mutators.diagnosis import clip
+
+PURPOSE = "line_edit"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace `count` lines from line `line` (1-based) with `code`."""
+
+    line: int
+    count: int
+    code: str
+
+
+def region_lines(source: str) -> list[int]:
+    """The 1-based numbers of the lines an edit may touch: those inside the EVOLVE-BLOCK
+    regions when the file has well-formed ones, else every line."""
+    n = len(source.splitlines())
+    spans = [(0, n)]
+    if has_blocks(source):
+        try:
+            spans = regions(source)
+        except ProblemError:
+            pass  # malformed markers: the whole file, as the evaluator sees it
+    return [i + 1 for a, b in spans for i in range(a, b)]
+
+
+def editable_lines(source: str) -> list[int]:
+    """The lines an edit may start at: the non-blank region lines that begin a one-line
+    statement, or the one-line header of an `if`, `for`, `while` or `def` (in Python that
+    parses; any non-blank region line otherwise). Imports, docstrings, classes and the
+    middle of a statement spanning lines are left alone: an edit there breaks the program
+    or changes nothing."""
+    lines = source.splitlines()
+    region = [n for n in region_lines(source) if lines[n - 1].strip()]
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return region
+    starts = {n for node in ast.walk(tree) if (n := one_line_start(node)) is not None}
+    return [n for n in region if n in starts] or region
+
+
+def one_line_start(node: ast.AST) -> int | None:
+    """The line of a statement worth editing alone, or None."""
+    if not isinstance(node, ast.stmt) or isinstance(
+        node, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.Try)
+    ):
+        return None
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+        return None  # a docstring
+    head: list[ast.AST] = []
+    if isinstance(node, (ast.If, ast.While)):
+        head = [node.test]
+    elif isinstance(node, (ast.For, ast.AsyncFor)):
+        head = [node.target, node.iter]
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        a = node.args
+        parts = [*a.posonlyargs, *a.args, *a.kwonlyargs, *a.defaults, a.vararg, a.kwarg]
+        head = [p for p in [*parts, *a.kw_defaults, node.returns] if p is not None]
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        head = list(node.items)
+    elif isinstance(node, ast.Match):
+        head = [node.subject]
+    if head or hasattr(node, "body"):  # a compound statement: its header on one line
+        ends = [getattr(h, "end_lineno", None) or node.lineno for h in head]
+        return node.lineno if all(e == node.lineno for e in ends) else None
+    return node.lineno if node.end_lineno == node.lineno else None
+
+
+def draw_run(
+    source: str, max_lines: int, rng: random.Random, tried: frozenset[int] = frozenset()
+) -> tuple[int, int] | None:
+    """(first line, how many) of a run of lines to change, not starting on a line in
+    `tried` while others are left (the same prompt may well get the same answer): one line
+    three times in four, else up to `max_lines` in a row, all inside the editable region;
+    None if nothing may change. Mostly one line: asked for a run, a small model writes one
+    line and loses the rest."""
+    starts = editable_lines(source)
+    if not starts:
+        return None
+    line = rng.choice([n for n in starts if n not in tried] or starts)
+    inside = set(region_lines(source))
+    longest = 1
+    while longest < max_lines and line + longest in inside:
+        longest += 1
+    count = 1 if longest == 1 or rng.random() < 0.75 else rng.randint(2, longest)
+    return line, count
+
+
+def old_text(source: str, line: int, count: int) -> str:
+    """The lines `line`..`line + count - 1`, dedented, as the model is shown them."""
+    lines = source.splitlines()[line - 1 : line - 1 + count]
+    return textwrap.dedent("\n".join(lines)).strip("\n")
+
+
+def edit_schema(line: int, old: str) -> dict[str, Any]:
+    """The answer's JSON schema, in the subset every structured-output API accepts: the
+    run drawn (one allowed value each), then the new code."""
+    return {
+        "type": "object",
+        "properties": {
+            "line": {"type": "integer", "enum": [line], "description": "The first line to change."},
+            "old": {"type": "string", "enum": [old], "description": "The lines as they are."},
+            "new": {"type": "string", "description": "The new code that replaces them."},
+        },
+        "required": ["line", "old", "new"],
+        "additionalProperties": False,
+    }
+
+
+def parse_edit(text: str, count: int) -> Edit:
+    """The edit in a JSON answer (`count`: how many lines it replaces), or ValueError."""
+    try:
+        data = json.loads(text, strict=False)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"the answer is not JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise ValueError("the answer is not a JSON object")
+    line, code = data.get("line"), data.get("new")
+    if not isinstance(line, int) or isinstance(line, bool):
+        raise ValueError("'line' must be an integer")
+    if not isinstance(code, str):
+        raise ValueError("'new' must be a string")
+    return Edit(line, count, code)
+
+
+def apply_edit(source: str, edit: Edit, max_lines: int) -> str:
+    """`source` with the edit made, or ValueError saying why it cannot be. The new code is
+    dedented, then indented as the first line it replaces (small models lose indentation)."""
+    inside = set(region_lines(source))
+    lines = source.splitlines(keepends=True)
+    if edit.line not in inside or not lines[edit.line - 1].strip():
+        raise ValueError(f"line {edit.line} is not one of the lines that may change")
+    if not 1 <= edit.count <= max_lines:
+        raise ValueError(f"an edit replaces 1 to {max_lines} lines, not {edit.count}")
+    if any(n not in inside for n in range(edit.line, edit.line + edit.count)):
+        raise ValueError(
+            f"lines {edit.line}-{edit.line + edit.count - 1} leave the editable region"
+        )
+    start = edit.line - 1
+    old, tail = lines[start : start + edit.count], lines[start + edit.count :]
+    indent = old[0][: len(old[0]) - len(old[0].lstrip())]
+    body = textwrap.dedent(edit.code.replace("\r\n", "\n")).strip("\n")
+    new = "".join((indent + ln if ln.strip() else "") + "\n" for ln in body.split("\n"))
+    if not body.strip():
+        new = ""  # the edit deletes the lines
+    elif not tail and not old[-1].endswith("\n"):
+        new = new.removesuffix("\n")
+    return "".join(lines[:start]) + new + "".join(tail)
+
+
+def refusal(path: str, before: str, after: str) -> str | None:
+    """Why the edited file must not be evaluated, or None. For Python, the same code once
+    parsed (only spaces or comments differ) is no change."""
+    if after == before:
+        return "the edit changes nothing"
+    if not path.endswith(".py"):
+        return None
+    try:
+        tree = ast.parse(after, path)
+        compile(tree, path, "exec", dont_inherit=True)  # what parsing alone lets through
+    except (SyntaxError, ValueError) as e:
+        line = getattr(e, "lineno", None)
+        return f"the file no longer compiles: {path}:{line}: {getattr(e, 'msg', str(e))}"
+    try:
+        if ast.dump(tree) == ast.dump(ast.parse(before)):
+            return "the edit changes nothing: only spaces or comments differ"
+    except SyntaxError:
+        pass  # a parent that does not parse (an agent's data file named .py): a change
+    return None
+
+
+TRAILING = "}]),;:. "  # what a model writing JSON tends to leave after the code
+CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def balanced(code: str) -> str:
+    """`code` with the brackets it leaves open closed at its end (outside strings, roughly)."""
+    stack: list[str] = []
+    for ch in code:
+        if ch in CLOSERS:
+            stack.append(CLOSERS[ch])
+        elif stack and ch == stack[-1]:
+            stack.pop()
+    return code + "".join(reversed(stack))
+
+
+def repaired(source: str, edit: Edit, path: str, max_lines: int) -> str | None:
+    """The edited file when its new code compiles only once repaired the way a small model
+    needs it: up to four trailing characters of `TRAILING` dropped (it closes its JSON
+    inside the string), or the brackets it left open closed."""
+    code = edit.code.rstrip()
+    candidates = [balanced(code)]
+    for _ in range(4):
+        if not code or code[-1] not in TRAILING:
+            break
+        code = code[:-1].rstrip()
+        candidates += [code, balanced(code)]
+    for candidate in candidates:
+        after = apply_edit(source, Edit(edit.line, edit.count, candidate), max_lines)
+        if refusal(path, source, after) is None:
+            return after
+    return None
+
+
+def numbered(source: str, first: int, last: int) -> str:
+    """Lines first..last (1-based, inclusive) with their numbers."""
+    lines = source.splitlines()
+    width = len(str(last))
+    return "\n".join(f"{n:>{width}}| {lines[n - 1]}" for n in range(first, last + 1))
+
+
+def listing(source: str, line: int, max_chars: int) -> str:
+    """The file with numbered lines; when it is longer than `max_chars`, the lines around
+    `line` that fit."""
+    lines = source.splitlines()
+    if len(source) + 6 * len(lines) <= max_chars:
+        return numbered(source, 1, len(lines))
+    first = last = line
+    total = len(lines[line - 1]) + 6
+    while True:
+        grew = False
+        for n in (first - 1, last + 1):
+            if 1 <= n <= len(lines) and total + len(lines[n - 1]) + 6 <= max_chars:
+                total += len(lines[n - 1]) + 6
+                first, last = min(first, n), max(last, n)
+                grew = True
+        if not grew:
+            return numbered(source, first, last)
+
+
+def score_text(evaluations: Sequence[EvalView], direction: str | None) -> str:
+    """The parent's score as its evaluations give it."""
+    scores = [e.score for e in evaluations if e.score is not None]
+    if not scores:
+        return "(not scored)"
+    if direction is not None:  # a problem's program: its primary score, raw
+        return f"{scores[-1]:.6g} ({'lower' if direction == 'min' else 'higher'} is better)"
+    return f"{sum(scores) / len(scores):.3g} (tasks resolved, out of 1; higher is better)"
+
+
+def last_evaluation(evaluations: Sequence[EvalView], rng: random.Random) -> EvalView | None:
+    """The evaluation whose feedback the prompt shows: a problem's one evaluation, or for an
+    agent one of its failed tasks (any task when it failed none)."""
+    if not evaluations:
+        return None
+    failed = [e for e in evaluations if not e.resolved]
+    return rng.choice(sorted(failed or evaluations, key=lambda e: e.task_id))
+
+
+@dataclass
+class LineEditMutator:
+    """The `line_edit` operator. `chat` samples at the operator's temperature; `main_file`:
+    the file to edit (a problem's program), or None to draw one of the parent's .py files."""
+
+    chat: Chat
+    main_file: str | None = None
+    direction: str | None = None  # a problem's ('min' or 'max'); None for an agent
+    max_lines: int = 3
+    tries: int = 3
+    max_chars: int = 4000
+    name: str = "line_edit"
+
+    def target(self, files: Mapping[str, bytes], rng: random.Random) -> str | None:
+        if self.main_file is not None:
+            return self.main_file if self.main_file in files else None
+        py = sorted(p for p in files if p.endswith(".py") and files[p].strip())
+        return rng.choice(py) if py else None
+
+    def prompt(
+        self,
+        path: str,
+        source: str,
+        run: tuple[int, int],
+        ctx: MutationContext,
+        ev: EvalView | None,
+    ) -> str:
+        line, count = run
+        share = self.max_chars // 4
+        parts = [
+            f"# {path}\n{listing(source, line, self.max_chars // 2)}",
+            f"# Its score\n{score_text(ctx.evaluations, self.direction)}",
+        ]
+        if ev is not None and ev.metrics:
+            metrics = "\n".join(f"{k} = {v:.6g}" for k, v in sorted(ev.metrics.items()))
+            parts.append(f"# Metrics of its last evaluation\n{clip(metrics, share)}")
+        if ev is not None:
+            feedback = (ev.feedback or ev.test_report).strip()
+            if feedback not in ("", "{}", "[]"):
+                parts.append(f"# Feedback of its last evaluation\n{clip(feedback, share)}")
+        which = f"line {line}" if count == 1 else f"lines {line} to {line + count - 1}"
+        parts.append(
+            f"Change {which} so that the score gets better (a number, an operator, a call, "
+            f"a condition...):\n{old_text(source, line, count)}\n\n"
+            f'Answer with JSON: "line" is {line}, "old" the code of {which} as it is, '
+            '"new" your new code that replaces it.'
+        )
+        return "\n\n".join(parts)
+
+    def mutate(self, ctx: MutationContext) -> Mutation:
+        origin: dict[str, Any] = {"operator": self.name}
+        path = self.target(ctx.files, ctx.rng)
+        if path is None:
+            return Mutation(None, origin, "the parent has no file to edit")
+        source = ctx.files[path].decode(errors="replace")
+        ev = last_evaluation(ctx.evaluations, ctx.rng)
+        origin.update(path=path, feedback_of=ev.task_id if ev else None)
+        tries: list[dict[str, Any]] = []
+        reason = f"{path} has no line that may change"
+        for attempt in range(1, self.tries + 1):
+            run = draw_run(source, self.max_lines, ctx.rng, frozenset(t["line"] for t in tries))
+            if run is None:
+                break
+            line, count = run
+            messages = [{"role": "user", "content": self.prompt(path, source, run, ctx, ev)}]
+            schema = edit_schema(line, old_text(source, line, count))
+            answer = self.chat.complete(  # sampled: not the engine's temperature-0 chat
+                messages, purpose=PURPOSE, agent_id=ctx.parent_id, schema=schema
+            )
+            record: dict[str, Any] = {"attempt": attempt, "line": line, "lines": count}
+            try:
+                edit = parse_edit(answer, count)
+                record["new"] = edit.code
+                after = apply_edit(source, Edit(line, count, edit.code), self.max_lines)
+                reason = refusal(path, source, after) or ""
+                if reason.startswith("the file no longer compiles"):
+                    fixed = repaired(source, Edit(line, count, edit.code), path, self.max_lines)
+                    if fixed is not None:
+                        after, reason, record["trimmed"] = fixed, "", True
+            except ValueError as e:
+                reason = str(e)
+            if not reason:
+                tries.append(record)
+                files = {k: bytes(v) for k, v in ctx.files.items()}
+                files[path] = after.encode()
+                return Mutation(files, {**origin, "edit": record, "tries": tries})
+            tries.append({**record, "refused": reason})
+        origin["tries"] = tries
+        return Mutation(None, origin, f"no usable edit after {len(tries)} tries: {reason}")

@@ -1,0 +1,239 @@
+"""`--operator line_edit`: one small edit under a JSON schema, refused when it cannot run.
+
+The pure pieces (where an edit may go, how it is applied, when it is refused); the schema
+on the wire to a real OpenAI-protocol server; a whole `dgm run --problem ... --operator
+line_edit` through the real CLI, gateway (a scripted model) and Docker sandbox; and one run
+with the bundled model, which must make and evaluate a child (not improve it).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archive import open_archive
+from archive.info import objective
+from dgm.llm.gateway import Gateway
+from dgm.mutators import EvalView, MutationContext, Parent
+from dgm.mutators.chat import GatewayChat, json_schema_format
+from dgm.mutators.line_edit import (
+    Edit,
+    LineEditMutator,
+    apply_edit,
+    draw_run,
+    edit_schema,
+    editable_lines,
+    refusal,
+    repaired,
+)
+
+DGM = Path(sys.executable).parent / "dgm"
+PROGRAM = "def value():\n    return 1\n"
+TINY = "def value():\n    # EVOLVE-BLOCK-START\n    return 1\n    # EVOLVE-BLOCK-END\n"
+BLOCKED = "import math\n# EVOLVE-BLOCK-START\nX = 1\n\nY = 2\n# EVOLVE-BLOCK-END\nZ = 3\n"
+
+
+def edit(line: int, old: str, new: str) -> str:
+    return json.dumps({"line": line, "old": old, "new": new})
+
+
+def test_edits_start_on_one_line_statements_inside_the_evolve_blocks() -> None:
+    assert editable_lines(PROGRAM) == [1, 2]
+    assert editable_lines(BLOCKED) == [3, 5]
+    assert editable_lines("A = 1\n# EVOLVE-BLOCK-START\nB = 2\n") == [1, 3]  # unclosed: all
+    source = (
+        'import os\n"""Doc."""\n\n\ndef f(\n    a,\n):\n    """Doc."""\n    if a > 1:\n'
+        "        x = g(\n            a)\n    for i in range(a):\n        pass\n    return a\n"
+    )
+    # Not the import, the docstrings, a def spread over lines, nor inside a call over two.
+    assert editable_lines(source) == [9, 12, 13, 14]
+    assert editable_lines("def f(:\n  x\n") == [1, 2]  # does not parse: any non-blank line
+
+
+def test_a_run_to_change_avoids_lines_already_tried() -> None:
+    rng = random.Random(3)
+    runs = [draw_run(PROGRAM, 1, rng, frozenset({1})) for _ in range(20)]
+    assert set(runs) == {(2, 1)}
+    assert draw_run(PROGRAM, 1, rng, frozenset({1, 2})) in {(1, 1), (2, 1)}  # none left: any
+    assert draw_run("\n\n", 3, rng) is None
+
+
+def test_an_edit_keeps_the_indentation_of_the_line_it_replaces() -> None:
+    assert apply_edit(PROGRAM, Edit(2, 1, "return 2"), 3) == "def value():\n    return 2\n"
+    two = apply_edit(PROGRAM, Edit(2, 1, "  x = 2\n  return x"), 3)
+    assert two == "def value():\n    x = 2\n    return x\n"
+    assert apply_edit(BLOCKED, Edit(3, 3, "X = Y = 7"), 3).splitlines()[2:4] == [
+        "X = Y = 7",
+        "# EVOLVE-BLOCK-END",
+    ]
+    assert apply_edit("a = 1", Edit(1, 1, "a = 2"), 3) == "a = 2"  # no newline at the end
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        (Edit(7, 1, "X = 2"), "line 7 is not one of the lines that may change"),
+        (Edit(3, 4, "X = 2"), "an edit replaces 1 to 3 lines, not 4"),
+        (Edit(5, 2, "Y = 3"), "lines 5-6 leave the editable region"),
+    ],
+)
+def test_an_edit_outside_its_bounds_says_why(bad: Edit, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        apply_edit(BLOCKED, bad, 3)
+
+
+def test_an_edit_that_changes_nothing_or_does_not_compile_is_refused() -> None:
+    assert refusal("p.py", PROGRAM, PROGRAM) == "the edit changes nothing"
+    broken = apply_edit(PROGRAM, Edit(2, 1, "return ("), 3)
+    assert (refusal("p.py", PROGRAM, broken) or "").startswith(
+        "the file no longer compiles: p.py:2:"
+    )
+    assert refusal("p.py", PROGRAM, PROGRAM.replace("1", "2")) is None
+    spaced = PROGRAM.replace("return 1", "return  1  # one")
+    assert (
+        refusal("p.py", PROGRAM, spaced)
+        == "the edit changes nothing: only spaces or comments differ"
+    )
+    assert refusal("notes.txt", "a", "b (") is None  # only Python is compiled
+
+
+def test_a_small_models_json_slips_are_repaired_only_into_code_that_compiles() -> None:
+    # It closes its JSON inside the string, or forgets to close a bracket.
+    assert repaired(TINY, Edit(3, 1, "return 2}}"), "p.py", 3) == TINY.replace("1", "2")
+    assert repaired(TINY, Edit(3, 1, "return int(2.5"), "p.py", 3) == TINY.replace("1", "int(2.5)")
+    assert repaired(TINY, Edit(3, 1, "return 1}"), "p.py", 3) is None  # repaired: no change
+    assert repaired(TINY, Edit(3, 1, "return 1 +"), "p.py", 3) is None
+
+
+def test_the_schema_reaches_an_openai_protocol_server_as_response_format() -> None:
+    """Through the real gateway and litellm to an HTTP server speaking OpenAI's protocol: the
+    request carries the edit's schema; its echoed answer is no edit, refused each try."""
+    from dgm.llm.fake_upstream import FakeUpstream
+    from dgm.llm.provider import open_provider
+
+    parent = Parent("p1", {"prog.py": PROGRAM.encode()}, [EvalView("prob", True, score=1.0)])
+    with (
+        FakeUpstream() as up,
+        Gateway(open_provider("openai/fake-model", api_base=up.base_url)) as gw,
+    ):
+        chat = GatewayChat(gw, temperature=0.8)
+        ctx = MutationContext([parent], {}, chat, random.Random(0), iteration=1)
+        mutation = LineEditMutator(chat, main_file="prog.py", direction="max", tries=2).mutate(ctx)
+    assert mutation.files is None
+    assert (mutation.reason or "").startswith(
+        "no usable edit after 2 tries: the answer is not JSON"
+    )
+    assert [t["attempt"] for t in mutation.origin["tries"]] == [1, 2]
+    first = up.requests[0]["body"]
+    second = up.requests[1]["body"]
+    assert {first["response_format"]["json_schema"]["name"], first["temperature"]} == {
+        "line_edit",
+        0.8,
+    }
+    # Each try on another line (the only two there are), the line and its code the schema's.
+    schemas = [r["response_format"] for r in (first, second)]
+    assert sorted(s["json_schema"]["schema"]["properties"]["line"]["enum"] for s in schemas) == [
+        [1],
+        [2],
+    ]
+    line = second["response_format"]["json_schema"]["schema"]["properties"]["line"]["enum"][0]
+    old = ["def value():", "return 1"][line - 1]
+    assert second["response_format"] == json_schema_format("line_edit", edit_schema(line, old))
+    prompt = second["messages"][0]["content"]
+    assert "1| def value():\n2|     return 1" in prompt and "1 (higher is better)" in prompt
+    assert f"Change line {line} so that the score gets better" in prompt
+
+
+def write_problem(root: Path) -> Path:
+    root.mkdir()
+    (root / "problem.yaml").write_text(
+        "name: tiny\nprogram: [prog.py]\nevaluator: {module: evaluator.py}\n"
+        "direction: max\ntimeout_s: 60\n"
+    )
+    (root / "evaluator.py").write_text(
+        "import importlib.util\n\n\ndef evaluate(path):\n"
+        "    spec = importlib.util.spec_from_file_location('c', path)\n"
+        "    m = importlib.util.module_from_spec(spec)\n    spec.loader.exec_module(m)\n"
+        "    note = f'the value was {m.value()}'\n"
+        "    return {'score': float(m.value()), 'twice': 2.0 * m.value(), 'note': note}\n"
+    )
+    (root / "prog.py").write_text(TINY)
+    return root
+
+
+def dgm(tmp: Path, *args: str, timeout: float = 500) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(DGM), "run", "--problem", str(tmp / "tiny"), "--operator", "line_edit", *args],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_line_edit_run_refuses_broken_edits_with_their_reason_and_keeps_a_better_one(
+    tmp_path: Path,
+) -> None:
+    write_problem(tmp_path / "tiny")
+    answers = [  # the scripted model ignores the line asked for: the operator does not
+        edit(3, "return 1", "return 1 +"),  # does not compile
+        edit(3, "return 1", "return 1  # same"),  # changes nothing
+        edit(3, "return 1", "return )("),  # does not compile: three refusals, the expansion fails
+        edit(3, "return 1", "return 5"),  # the better program
+    ]
+    script = tmp_path / "script.yaml"
+    script.write_text(json.dumps(answers))
+    proc = dgm(tmp_path, "--model", f"scripted:{script}", "--max-iterations", "2", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    store = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
+    (run,) = store.runs()
+    seed, child = store.agents(run.id)
+    assert (objective(seed.score, "max"), objective(child.score, "max")) == (1.0, 5.0)
+    assert child.operator == "line_edit" and child.parent_id == seed.id
+    assert store.agent_files(child.id)["problem/prog.py"] == TINY.replace("1", "5").encode()
+    origin = store.agent(child.id).origin or {}
+    assert origin["edit"] == {"attempt": 1, "line": 3, "lines": 1, "new": "return 5"}
+
+    # The refused expansion is on record with the reason of each try.
+    (failed,) = store.events(run.id, kinds=["expansion_failed"])
+    assert failed.payload["reason"].startswith(
+        "no usable edit after 3 tries: the file no longer compiles: problem/prog.py:3:"
+    )
+    reasons = [t["refused"] for t in failed.payload["origin"]["tries"]]
+    assert reasons[0].startswith("the file no longer compiles: problem/prog.py:3:")
+    assert reasons[1] == "the edit changes nothing: only spaces or comments differ"
+
+    # The child's prompt showed the parent's score, metrics and the evaluator's own feedback.
+    calls = [c for c in store.llm_calls(run.id) if c.purpose == "line_edit"]
+    assert len(calls) == 4
+    prompt = json.loads(calls[-1].request)["messages"][0]["content"]
+    assert "# Its score\n1 (higher is better)" in prompt
+    assert "twice = 2" in prompt and "the value was 1" in prompt
+    assert json.loads(calls[0].request)["response_format"]["type"] == "json_schema"
+
+
+@pytest.mark.docker
+@pytest.mark.local_model
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_bundled_model_makes_a_line_edit_child_that_is_evaluated(tmp_path: Path) -> None:
+    """Not that it improves (that is the benchmark's job): that a child is made and scored."""
+    write_problem(tmp_path / "tiny")
+    proc = dgm(tmp_path, "--model", "local", "--max-iterations", "3", "--set", "line_edit.tries=5")
+    assert proc.returncode == 0, proc.stderr
+    store = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
+    (run,) = store.runs()
+    children = [a for a in store.agents(run.id) if a.parent_id is not None]
+    assert children, "no line_edit child in 3 iterations of 5 tries each"
+    assert all(a.operator == "line_edit" for a in children)
+    scored = [a for a in children if store.evaluations(a.id)]
+    assert scored, [a.status for a in children]
+    assert all(store.evaluations(a.id)[0].stage == "problem" for a in scored)
