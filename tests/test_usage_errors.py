@@ -42,6 +42,7 @@ CASES = [
     (["cluster", "nosuch"], "No such command 'nosuch'", "dgm cluster --help"),
     (["cluster", "up", "--workers", "0"], "0 is not in the range 1<=x<=16", "dgm cluster up"),
     (["ui", "--port", "abc"], "'--port': 'abc' is not a valid integer", "dgm ui --help"),
+    (["compare", "--bogus"], "No such option: --bogus", "dgm compare --help"),
 ]
 
 

@@ -22,8 +22,8 @@ from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
 from dgm.loop import Engine
 from dgm.mutators.chat import GatewayChat
 from dgm.mutators.diagnosis import diagnosis_messages, fit
+from dgm.mutators.factories import lineage_patches
 from dgm.mutators.focus import Focus
-from dgm.mutators.operators import lineage_patches
 from dgm.mutators.self_modify import SelfModifyMutator, SelfModifyRun
 from dgm.selectors import member_children
 from tests.engine.conftest import SEED, TASKS, config, stages_for

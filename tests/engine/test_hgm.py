@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import pytest
 
 from dgm import hgm
-from dgm.config import HGMSettings, RunConfig
+from dgm.config import HGMSettings, NoveltySettings, RunConfig
 from dgm.selectors import Candidate
 from tests.engine.conftest import SEED, TASKS, Harness, SkillEvaluator, config, learn
 
@@ -181,7 +181,9 @@ def test_several_workers_count_what_is_in_flight(
 ) -> None:
     monkeypatch.setattr("dgm.loop.Scheduler", Recording)
     Recording.calls = []
-    cfg = hgm_config(workers=3)
+    # The scripted answers repeat: with the duplicate check on, a repeat is rejected and
+    # makes no node, and this count wants every expansion to make one.
+    cfg = hgm_config(workers=3, novelty=NoveltySettings(duplicates=False))
     run = harness.new_run(cfg)
     reason, _ = harness.run(run, cfg, ANSWERS, seed=KNOWS_T1)
     assert reason == "evaluation budget of 24 reached"

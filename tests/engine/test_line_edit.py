@@ -114,7 +114,7 @@ def test_the_schema_reaches_an_openai_protocol_server_as_response_format() -> No
     """Through the real gateway and litellm to an HTTP server speaking OpenAI's protocol: the
     request carries the edit's schema; its echoed answer is no edit, refused each try."""
     from dgm.llm.fake_upstream import FakeUpstream
-    from dgm.llm.provider import open_provider
+    from dgm.llm.models import open_provider
 
     parent = Parent("p1", {"prog.py": PROGRAM.encode()}, [EvalView("prob", True, score=1.0)])
     with (

@@ -65,7 +65,7 @@ def test_dgm_stages_are_10_50_and_the_rest_with_the_paper_thresholds() -> None:
     assert se.stage_bounds(225) == [10, 60, 225]
     assert se.stage_bounds(60) == [10, 60]
     assert se.stage_bounds(8) == [8]
-    assert se.dgm_thresholds()[1:] == [0.4, 0.6]
+    assert se.dgm_thresholds()[1:] == [0.4]  # dgm-paper: 10 and 60 tasks, gated at 40%
 
 
 def test_the_simulator_drives_the_engines_policy_code(monkeypatch: pytest.MonkeyPatch) -> None:

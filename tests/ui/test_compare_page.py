@@ -7,6 +7,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from selenium.webdriver.common.by import By
 
 from archive import open_archive
@@ -21,6 +22,7 @@ def build(tmp_path: Path) -> tuple[str, compare_sample.Sample]:
         return url, compare_sample.build(archive)
 
 
+@pytest.mark.chromium
 def test_tick_runs_and_compare_them(tmp_path: Path, browser: Any, shots: Path) -> None:
     url, s = build(tmp_path)
     with serving(url) as server:
