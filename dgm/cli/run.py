@@ -84,16 +84,7 @@ async def drive(engine: Engine, run_id: str, live: bool, lease: Renewer | None =
         nonlocal interrupts
         interrupts += 1
         if interrupts > 1:
-            # Waiting for the worker threads is what the user declined: leave now. Every
-            # archive write is atomic, so a resume redoes exactly the jobs in flight.
-            console.print(
-                "interrupted again: exiting now; `dgm run --resume` redoes the jobs in flight",
-                style="yellow",
-            )
-            # os._exit skips the backends' atexit cleanup. Removing the sandboxes now would
-            # let the jobs in flight record their vanished sandbox as their failure.
-            remove_own_sandboxes_after_exit()
-            os._exit(130)
+            exit_now()
         console.print(
             "stopping: no new jobs; finishing the ones in flight (Ctrl-C again to quit now)",
             style="yellow",
@@ -120,6 +111,19 @@ async def drive(engine: Engine, run_id: str, live: bool, lease: Renewer | None =
             if view is not None:
                 view.update(render(run_id, p))
     return await task
+
+
+def exit_now(*_: object) -> None:
+    """A second Ctrl-C: waiting for the jobs in flight is what the user declined, so leave
+    now. Every archive write is atomic, so a resume redoes exactly the jobs in flight."""
+    console.print(
+        "interrupted again: exiting now; `dgm run --resume` redoes the jobs in flight",
+        style="yellow",
+    )
+    # os._exit skips the backends' atexit cleanup. Removing the sandboxes now would let the
+    # jobs in flight record their vanished sandbox as their failure.
+    remove_own_sandboxes_after_exit()
+    os._exit(130)
 
 
 def announce_budget(engine: Engine, p: Progress, announced: set[float]) -> None:
@@ -434,6 +438,8 @@ def start_or_resume(
             except KeyboardInterrupt as e:  # Ctrl-C before drive's own handler took over
                 never_ran(archive, run_id, e, fresh=False)
                 raise
+            if reason == "interrupted":  # the session closes, its jobs in flight finish:
+                signal.signal(signal.SIGINT, exit_now)  # a second Ctrl-C still leaves now
         summary(archive, run_id, reason, engine.progress())
         if reason not in ("interrupted", LEASE_LOST):  # a finished search: score it held out
             with console.status("scoring the best program on the held-out split"):

@@ -19,6 +19,13 @@ from tests.processes import DGM
 
 TASKS = ["ledgerly__ledgerly-1", "ledgerly__ledgerly-4", "ledgerly__ledgerly-5"]
 TASKS += ["ledgerly__ledgerly-7"]
+SLOW_AGENT = """import argparse, time
+p = argparse.ArgumentParser()
+for a in ("--repo", "--problem", "--out"):
+    p.add_argument(a)
+p.parse_args()
+time.sleep(20)
+"""
 
 
 def recorded(db: Path) -> list[tuple[str, str, str | None]]:
@@ -49,8 +56,17 @@ def wait_for(check: object, proc: subprocess.Popen[str], timeout: float = 300) -
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_second_ctrl_c_records_nothing_in_flight_and_resume_redoes_it(tmp_path: Path) -> None:
+    # An agent that takes its time, so that jobs are surely in flight at the second Ctrl-C
+    # (the seed agent, answered "Done.", can finish its jobs between the two).
+    slow = tmp_path / "slow_agent"
+    slow.mkdir()
+    (slow / "__main__.py").write_text(SLOW_AGENT)
     config = write_config(
-        tmp_path, max_iterations=0, workers=2, stages=[{"name": "s", "tasks": TASKS}]
+        tmp_path,
+        max_iterations=0,
+        workers=2,
+        stages=[{"name": "s", "tasks": TASKS}],
+        seed_agent=str(slow),
     )
     db = tmp_path / "a.db"
     proc = subprocess.Popen(

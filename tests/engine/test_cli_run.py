@@ -145,6 +145,10 @@ def write_setup(
                 "prompt_chars": 200000,
                 "seed": seed,
                 "stages": [{"name": "small", "tasks": TEST_TASKS}],
+                # The script gives every child of a parent the same edit, and these tests
+                # count each child's evaluations: the duplicate check (tests/engine/
+                # test_novelty.py) would reject the repeats unevaluated.
+                "novelty": {"duplicates": False},
             }
         )
     )

@@ -10,7 +10,7 @@ import pytest
 from archive import open_archive
 from tests.engine.test_cli_run import TEST_TASKS, dgm, write_setup
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.docker, pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_a_run_stopped_by_its_budget_resumes_and_finishes_on_postgresql(

@@ -38,6 +38,8 @@ def test_the_newest_accepted_improver_continues_the_chain(tmp_path: Path) -> Non
         **preset,
         "max_iterations": 3,
         "stop": {"runs": 1, "lm_calls": 1, "samples_per_call": 1, "utility_calls": 1},
+        # The script makes both of FIXED's children alike: each must run to show it fails.
+        "novelty": {"duplicates": False},
     }
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
     proc = subprocess.run(

@@ -83,7 +83,9 @@ def test_evaluations_land_on_both_worker_nodes(
 ) -> None:
     """And the self-modification (the parent fixing its own code) runs on a node too,
     its LLM calls relayed to the driver's gateway."""
-    config = write_setup(tmp_path, iterations=1, workers=4, operator="self_modify")
+    # Seed 5 draws a special case to learn from (the seed agent leaves only empty patches,
+    # which DGM's unresolved pool leaves out), as in test_cli_run's self-modification.
+    config = write_setup(tmp_path, iterations=1, workers=4, operator="self_modify", seed=5)
     proc = subprocess.run(
         [str(DGM), *ray_run(config, ray_cluster, postgres_url)],
         cwd=tmp_path,
@@ -93,6 +95,8 @@ def test_evaluations_land_on_both_worker_nodes(
     assert proc.returncode == 0, proc.stderr
     archive = open_archive(postgres_url, create=False)
     (run,) = archive.runs()
+    failed = [e.payload for e in archive.events(run.id, kinds=["expansion_failed"])]
+    assert len(archive.agents(run.id)) == 2, failed
     evals = assert_complete(archive, run.id, agents=2)
     assert {node for *_, node in evals} == set(ray_cluster.workers), "both workers, never the head"
     seed, child = archive.agents(run.id)

@@ -13,6 +13,7 @@ import yaml
 from archive import open_archive
 from dgm.executors.cluster_state import ClusterState
 from tests.engine.test_hgm_cli import hgm_setup
+from tests.processes import DGM
 from tests.ray.test_cluster_run import evaluations, ray_run, run_sandboxes
 
 pytestmark = [
@@ -31,7 +32,10 @@ def test_hgm_evaluations_run_on_the_worker_nodes(
     data = yaml.safe_load(config.read_text())
     config.write_text(yaml.safe_dump({**data, "workers": 2}))
     proc = subprocess.run(
-        ray_run(config, ray_cluster, postgres_url), cwd=tmp_path, capture_output=True, text=True
+        [str(DGM), *ray_run(config, ray_cluster, postgres_url)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
     archive = open_archive(postgres_url, create=False)

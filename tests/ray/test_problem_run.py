@@ -45,6 +45,9 @@ def write_setup(tmp: Path, operator: str = "diff") -> Path:
                 "max_iterations": CHILDREN,
                 "workers": CHILDREN,  # the children's evaluations at once: 4 slots, 2 nodes
                 "seed": 5,
+                # Every child is the same edit, and each must be evaluated once on the
+                # cluster: the duplicate check would evaluate only the first.
+                "novelty": {"duplicates": False},
             }
         )
     )
