@@ -28,6 +28,7 @@ from benchmarks.problems.stop import (
     StopServer,
     budget_samples,
     meta_utility,
+    nothing_score,
     oriented,
     require_heldout,
     run_improver,
@@ -140,7 +141,9 @@ class StopEvaluator(_StopParts):
     """Scores improvers by their meta-utility on a problem's training split (STOP's
     validation split, the one its improvers' utility uses), the held-out split scored and
     reported in the metrics, never used to choose (STOP's test split). An improver whose
-    meta-utility is 0 is not accepted (run_improver.py:160-163): it fails. It has the
+    meta-utility is 0 is not accepted (run_improver.py:141-143): it fails; STOP's seed
+    improver is the first improver whatever its meta-utility (STOP scores it and never
+    checks it: run_improver.py:84-87). It has the
     face of a problem with its Evaluator (`main_file`, `seed()`, `direction`,
     `evaluate(program) -> Evaluation`), so a problem run scores improvers the way it scores
     any program: the program is an improver, the seed is STOP's. The K downstream runs use
@@ -169,7 +172,8 @@ class StopEvaluator(_StopParts):
     ) -> Evaluation:
         """The meta-utility of `program` (file name -> source; default: the seed improver).
         `agent_id` attributes its language-model calls in the gateway's records."""
-        improver = {k: v.encode() for k, v in {**self.seed(), **(program or {})}.items()}
+        seed = {k: v.encode() for k, v in self.seed().items()}
+        improver = {**seed, **{k: v.encode() for k, v in (program or {}).items()}}
         e = meta_utility(
             improver,
             self.problem,
@@ -180,7 +184,7 @@ class StopEvaluator(_StopParts):
             split="train",
             report="heldout",
         )
-        if e.ok and e.score == 0:
+        if e.ok and e.score == 0 and improver != seed:
             why = "meta-utility 0: not accepted (STOP's rule)"
             return Evaluation.failed(
                 self.direction, why, f"{e.feedback}\n{why}", e.duration_s, e.metrics
@@ -191,9 +195,11 @@ class StopEvaluator(_StopParts):
 class StopMutator(_StopParts):
     """The `stop` operator: the parent improver improves its own source, with the
     meta-utility on the training split as its utility and its own budgets (the same ones a
-    downstream run has, as STOP's config gives both levels). Overspending cuts it off and it
-    fails, as returning itself unchanged does: no child (STOP keeps the previous improver,
-    run_improver.py:164-166)."""
+    downstream run has, as STOP's config gives both levels), which behave as STOP's: a
+    meta-utility call past its budget returns 0, a language-model call past its budget
+    raises in the improver, which may catch it (benchmarks/problems/stop.py). An improver
+    that fails (an exception it does not catch) or returns itself unchanged makes no
+    child: STOP keeps the previous improver (run_improver.py:145-147)."""
 
     name = "stop"
 
@@ -234,7 +240,12 @@ class StopMutator(_StopParts):
         sampler = GatewaySampler(
             self.gateway, "stop/self", budget_samples(b), seed, ctx.parent_id, b.max_tokens
         )
-        run = Budgeted(self.inner_utility(ctx.parent_id), sampler, self.budgets)
+        run = Budgeted(
+            self.inner_utility(ctx.parent_id),
+            sampler,
+            self.budgets,
+            nothing_score(self.problem.direction),
+        )
         try:
             with StopServer() as server:
                 done = run_improver(
@@ -255,7 +266,8 @@ class StopMutator(_StopParts):
             "meta_utility_calls": done.utility_calls,
             "lm_calls": done.lm_calls,
             "lm_samples": done.samples,
-            "cut_off": done.cut_off,
+            "over_budget": done.over_budget,
+            "refused_calls": done.refused,
             "best_proposed_meta_utility": finite(run.best[0]) if run.best else None,
         }
         if done.solution is None:

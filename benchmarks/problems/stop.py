@@ -16,10 +16,15 @@ seed program:
   call; it is oriented so that higher is better, and a failed evaluation is -inf.
 - The returned solution is scored on the problem's held-out split (`split="heldout"`),
   in a fresh sandbox, by the problem's own evaluator.
-- Cut-off rule: a call past a budget (a language-model call past `lm_calls`, a call
-  asking more than `samples_per_call` samples, a utility call past `utility_calls`) is
-  refused and the run is cut off at once: it failed, as in STOP, where the language model
-  raises past its budget (language_model.py:99-100).
+- Budgets, as STOP's code keeps them: a language-model call past `lm_calls` raises
+  STOP's `Exception("Error: You have exceeded your call budget.")` in the improver
+  (language_model.py:98-100), and a call asking more than `samples_per_call` samples
+  raises an AssertionError (language_model.py:97); no sample is drawn. A utility call past
+  `utility_calls` returns 0 (tasks/parity_noise/secret_utility.py:13-15), as does a call
+  with no solution (an answer without code: secret_utility.py:16-18, not counted) or one
+  whose solution fails to score. The improver may catch the exceptions and go on; what it
+  returns is scored as any run's. On a 'min' problem 0 would be a good score, so there
+  these calls return -inf (the failed score of `oriented`).
 - A downstream run that fails (cut off, crashed, past its deadline, no string returned,
   or a solution that does not score) counts 0 in the mean, as STOP's meta-utility counts
   it (tasks/meta_optimization/secret_utility.py:62, 112-114). STOP's utilities are
@@ -64,7 +69,6 @@ HERE = Path(__file__).resolve().parent
 RUNNER_DIR = HERE / "stop_harness"  # run_improver.py and STOP's helpers.py, for the sandbox
 SEED_IMPROVER = HERE / "stop_seed" / "improver.py"  # STOP's seed improver, as STOP wrote it
 IMPROVER_FILE = "improver.py"  # an improver's main file (the archive's code of one node)
-CUT_OFF_EXIT = 87  # run_improver.py ends with it when the host refuses a call
 MAX_BODY = 16 << 20  # bytes of one request from an improver (a solution, a batch of prompts)
 
 
@@ -106,8 +110,17 @@ OpenSampler = Callable[[str, int, int], Sampler]
 """(label of the run, most samples it may draw, seed) -> its Sampler."""
 
 
-class CutOff(Exception):
-    """A call past a budget: the run is cut off."""
+class Refused(Exception):
+    """A language-model call STOP's LanguageModel refuses: the improver sees `raises`
+    (a builtin exception's name) with this message, and may catch it."""
+
+    def __init__(self, raises: str, message: str) -> None:
+        super().__init__(message)
+        self.raises = raises
+
+
+# STOP's LanguageModel's own words (language_model.py:100).
+CALLS_SPENT = "Error: You have exceeded your call budget."
 
 
 def oriented(e: Evaluation) -> float:
@@ -117,48 +130,65 @@ def oriented(e: Evaluation) -> float:
     return e.score if e.direction == "max" else -e.score
 
 
+def nothing_score(direction: str) -> float:
+    """What STOP's utility returns when it scores nothing (past its budget, no solution, a
+    solution that fails): 0, its utilities' worst; -inf on a 'min' problem, where 0 could
+    be a good score."""
+    return 0.0 if direction == "max" else -math.inf
+
+
 @dataclass
 class Budgeted:
     """One improver run's counters and what it proposed. Lives on the host: the improver
-    reaches it only through StopServer's socket."""
+    reaches it only through StopServer's socket. `nothing`: what a utility call that
+    scores nothing returns (`nothing_score`)."""
 
     utility_fn: Callable[[str], float]
     sampler: Sampler
     budgets: StopBudgets
+    nothing: float = 0.0
     utility_calls: int = 0
     lm_calls: int = 0
     samples: int = 0
-    cut_off: str | None = None
+    refused: list[str] = field(default_factory=list)
     best: tuple[float, str] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def utility(self, solution: object) -> float:
+        """STOP's utility (tasks/parity_noise/secret_utility.py:13-19): past its budget 0,
+        and a call with no solution 0 without counting it."""
+        b = self.budgets
         with self.lock:
-            if self.cut_off is None and self.utility_calls >= self.budgets.utility_calls:
-                self.cut_off = f"utility budget spent: call {self.utility_calls + 1} of {self.budgets.utility_calls} allowed"
-            if self.cut_off is not None:
-                raise CutOff(self.cut_off)
+            if self.utility_calls >= b.utility_calls:
+                self.refused.append(
+                    f"utility call past its budget of {b.utility_calls}: returned {self.nothing:g}"
+                )
+                return self.nothing
+            if not isinstance(solution, str) or not solution.strip():
+                return self.nothing
             self.utility_calls += 1
-        if not isinstance(solution, str) or not solution.strip():
-            return -math.inf
         score = self.utility_fn(solution)
+        if not math.isfinite(score):
+            return self.nothing
         with self.lock:
-            better = self.best is None or score > self.best[0]
-            if self.cut_off is None and math.isfinite(score) and better:
+            if self.best is None or score > self.best[0]:
                 self.best = (score, solution)
         return score
 
     def lm(self, system: str, messages: Sequence[str], temperature: float) -> list[str]:
+        """STOP's LanguageModel.batch_prompt (language_model.py:245-250): too many samples
+        is an AssertionError, a call past the budget an Exception; neither draws a sample."""
         b = self.budgets
         with self.lock:
-            if self.cut_off is None and self.lm_calls >= b.lm_calls:
-                self.cut_off = (
-                    f"language-model budget spent: call {self.lm_calls + 1} of {b.lm_calls} allowed"
+            if len(messages) > b.samples_per_call:
+                why = f"a language-model call asked {len(messages)} samples, {b.samples_per_call} allowed per call"
+                self.refused.append(why)
+                raise Refused("AssertionError", why)
+            if self.lm_calls >= b.lm_calls:
+                self.refused.append(
+                    f"language-model call past its budget of {b.lm_calls}: {CALLS_SPENT}"
                 )
-            if self.cut_off is None and len(messages) > b.samples_per_call:
-                self.cut_off = f"language-model call asked {len(messages)} samples, {b.samples_per_call} allowed per call"
-            if self.cut_off is not None:
-                raise CutOff(self.cut_off)
+                raise Refused("Exception", CALLS_SPENT)
             self.lm_calls += 1
             self.samples += len(messages)
         return [self.sampler.sample(system, m, temperature) for m in messages]
@@ -212,8 +242,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, {"samples": samples})
             else:
                 self._send(404, {"error": f"no endpoint {self.path}: use /utility or /lm"})
-        except CutOff as e:
-            self._send(429, {"error": str(e)})
+        except Refused as e:  # the improver raises it, and may catch it
+            self._send(429, {"error": str(e), "raises": e.raises})
         except Exception as e:  # noqa: BLE001 - a failed sample is the improver's exception, not ours
             self._send(502, {"error": f"{type(e).__name__}: {e}"})
 
@@ -263,16 +293,17 @@ class StopServer:
 
 @dataclass
 class ImproverRun:
-    """What one improver run left: the solution it is scored on (the cut-off rule applied)
-    or why it failed, and what it spent."""
+    """What one improver run left: the solution it returned or why it failed, what it
+    spent, and the calls refused past a budget (the first one's reason, and how many)."""
 
     solution: str | None
     failure: str | None
-    cut_off: str | None
+    over_budget: str | None
     utility_calls: int
     lm_calls: int
     samples: int
     log: str = ""
+    refused: int = 0
 
 
 def runner_files() -> dict[str, bytes]:
@@ -327,8 +358,6 @@ def run_improver(
     finally:
         server.unregister(token)
     log = clip(r.stderr)
-    if run.cut_off is not None:  # the host's word, whatever the process did afterwards
-        return spent(run, None, f"cut off, over its budget: {run.cut_off}", log)
     if r.status is Status.timeout:
         return spent(run, None, f"the improver timed out after {deadline:g}s", log)
     if r.status is Status.oom:
@@ -343,7 +372,14 @@ def run_improver(
 
 def spent(run: Budgeted, solution: str | None, failure: str | None, log: str = "") -> ImproverRun:
     return ImproverRun(
-        solution, failure, run.cut_off, run.utility_calls, run.lm_calls, run.samples, log
+        solution,
+        failure,
+        run.refused[0] if run.refused else None,
+        run.utility_calls,
+        run.lm_calls,
+        run.samples,
+        log,
+        len(run.refused),
     )
 
 
@@ -376,12 +412,15 @@ def meta_utility(
     start = time.monotonic()
     scores: list[float] = []
     notes: list[str] = []
-    totals = {"utility_calls": 0, "lm_calls": 0, "lm_samples": 0, "cut_off_runs": 0}
+    totals = {"utility_calls": 0, "lm_calls": 0, "lm_samples": 0, "over_budget_runs": 0}
     with StopServer() as server:
         for k, seed in enumerate(seeds):
             sampler = open_sampler(f"{problem.name}/run-{k}", budget_samples(budgets), seed)
             run = Budgeted(
-                lambda s: oriented(train.evaluate({problem.main_file: s})), sampler, budgets
+                lambda s: oriented(train.evaluate({problem.main_file: s})),
+                sampler,
+                budgets,
+                nothing_score(problem.direction),
             )
             try:
                 done = run_improver(
@@ -392,9 +431,14 @@ def meta_utility(
             totals["utility_calls"] += done.utility_calls
             totals["lm_calls"] += done.lm_calls
             totals["lm_samples"] += done.samples
-            totals["cut_off_runs"] += done.cut_off is not None
+            totals["over_budget_runs"] += done.over_budget is not None
             solution = done.solution
             result = None if solution is None else final.evaluate({problem.main_file: solution})
+            refused = (
+                f"; {done.refused} call(s) refused past a budget, the first: {done.over_budget}"
+                if done.over_budget
+                else ""
+            )
             if solution is None or result is None or result.score is None:
                 why = (
                     done.failure
@@ -406,10 +450,10 @@ def meta_utility(
                     return failed(problem, f"downstream run {k}: {why}", notes, log)
                 scores.append(0.0)  # STOP's rule: a failed run counts 0
                 reported += [0.0] if shown is not None else []
-                notes.append(f"run {k} (seed {seed}): failed, counts 0: {why}")
+                notes.append(f"run {k} (seed {seed}): failed, counts 0: {why}{refused}")
                 continue
             scores.append(result.score)
-            notes.append(f"run {k} (seed {seed}): {split} score {result.score:.6g}")
+            notes.append(f"run {k} (seed {seed}): {split} score {result.score:.6g}{refused}")
             if shown is not None:
                 also = shown.evaluate({problem.main_file: solution})
                 reported.append(also.score if also.score is not None else 0.0)

@@ -1,7 +1,8 @@
 """STOP's harness on the shipped parity-with-noise problem, in real Docker sandboxes, with a
-scripted model served by the real gateway: a best-of improver beats STOP's seed, overspending
-improvers are cut off and their runs count 0, and hostile improvers' runs count 0 with a
-reason (a meta-utility of 0 is not accepted, as in STOP)."""
+scripted model served by the real gateway: a best-of improver beats STOP's seed, an improver
+that does not catch its language model's refusal past a budget fails and its run counts 0,
+and hostile improvers' runs count 0 with a reason (a meta-utility of 0 is not accepted, as
+in STOP)."""
 
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ def test_best_of_more_samples_beats_the_seed_improver(
     assert best_of.score > seed.score
     assert best_of.metrics["run_0"] > 0.9 and best_of.metrics["run_1"] > 0.9
     assert seed.metrics["run_0"] < 0.6 < 0.9 < seed.metrics["run_1"]
-    assert seed.metrics["cut_off_runs"] == 0 == best_of.metrics["cut_off_runs"]
+    assert seed.metrics["over_budget_runs"] == 0 == best_of.metrics["over_budget_runs"]
     # Chosen on the training split; the held-out split is scored and reported only.
     assert best_of.metrics["heldout_meta_utility"] == heldout_by_hand(parity, GOOD, tmp_path)
 
@@ -129,57 +130,38 @@ def heldout_by_hand(parity: Problem, code: str, tmp: Path) -> float:
 
 
 FIRST_SAMPLE = "from helpers import extract_code\n\ndef first(language_model, n=1):\n    return extract_code(language_model.prompt('expert', 'improve', n))[0]\n\n"
-# Improvers that overspend, each after proposing GOOD (or nothing) to utility: cut off all the same.
-OVERSPENDERS = {
+CALLS_SPENT = "Error: You have exceeded your call budget."
+# Improvers that go past a language-model budget and do not catch what STOP's language
+# model raises (language_model.py:97-100): the run fails and counts 0.
+UNCAUGHT = {
     "language-model calls": (
         "def improve(solution, utility, language_model):\n"
         "    utility(first(language_model))\n"
         "    while True:\n"
         "        first(language_model)\n",
-        "language-model budget spent: call 3 of 2 allowed",
+        f"Exception: {CALLS_SPENT}",
+        f"language-model call past its budget of 2: {CALLS_SPENT}",
     ),
     "samples per call": (
         "def improve(solution, utility, language_model):\n    return first(language_model, n=3)\n",
-        "language-model call asked 3 samples, 2 allowed per call",
-    ),
-    "utility calls": (
-        "def improve(solution, utility, language_model):\n"
-        "    good = first(language_model)\n"
-        "    utility(good)\n"
-        "    while True:\n"
-        "        utility(solution)\n",
-        "utility budget spent: call 3 of 2 allowed",
-    ),
-    "utility calls, past the wrapper": (  # talks to the socket itself and ignores refusals
-        "import http.client, json, os, socket\n"
-        "def post(path, payload):\n"
-        "    c = http.client.HTTPConnection('localhost')\n"
-        "    c.sock = socket.socket(socket.AF_UNIX); c.sock.connect(os.environ['DGM_STOP_SOCKET'])\n"
-        "    c.request('POST', path, json.dumps(payload), {'Authorization': 'Bearer ' + os.environ['DGM_STOP_TOKEN']})\n"
-        "    return c.getresponse().status\n"
-        "def improve(solution, utility, language_model):\n"
-        "    good = first(language_model)\n"
-        "    statuses = [post('/utility', {'solution': s}) for s in (good, solution, solution, solution)]\n"
-        "    assert statuses == [200, 200, 429, 429], statuses\n"
-        "    return solution  # not what it had: the host scores GOOD\n",
-        "utility budget spent: call 3 of 2 allowed",
+        "AssertionError: a language-model call asked 3 samples, 2 allowed per call",
+        "a language-model call asked 3 samples, 2 allowed per call",
     ),
 }
+BUDGETS = StopBudgets(runs=1, lm_calls=2, samples_per_call=2, utility_calls=2, timeout_s=120)
 
 
-@pytest.mark.parametrize("what", sorted(OVERSPENDERS))
-def test_an_overspending_improver_is_cut_off_and_its_run_counts_0(
+@pytest.mark.parametrize("what", sorted(UNCAUGHT))
+def test_an_uncaught_refusal_fails_the_run_and_it_counts_0(
     what: str, parity: Problem, backend: SandboxBackend
 ) -> None:
-    code, reason = OVERSPENDERS[what]
-    budgets = StopBudgets(runs=1, lm_calls=2, samples_per_call=2, utility_calls=2, timeout_s=120)
+    code, raised, refusal = UNCAUGHT[what]
     improver = {"improver.py": (FIRST_SAMPLE + code).encode()}
-    result, samples = meta(parity, backend, improver, [GOOD, WEAK, WEAK], budgets)
-    # STOP: the language model raises past its budget, the run fails and counts 0; a
-    # meta-utility of 0 is not accepted.
+    result, samples = meta(parity, backend, improver, [GOOD, WEAK, WEAK], BUDGETS)
     assert not result.ok and result.failure == "meta-utility 0: not accepted (STOP's rule)"
-    assert result.metrics["cut_off_runs"] == 1 and result.metrics["run_0"] == 0
-    assert f"failed, counts 0: cut off, over its budget: {reason}" in result.feedback
+    assert result.metrics["over_budget_runs"] == 1 and result.metrics["run_0"] == 0
+    assert f"failed, counts 0: the improver failed: {raised}" in result.feedback
+    assert f"the first: {refusal}" in result.feedback
     assert result.metrics["lm_calls"] <= 2 and samples <= 4 and result.metrics["utility_calls"] <= 2
 
 
@@ -205,7 +187,7 @@ HOSTILE = {
         "    reader = solution + \"\\nopen('/task/problem/evaluator.py').read()\\n\"\n"
         "    score = utility(reader)\n"
         "    raise RuntimeError(f'utility scored the reader {score}')\n",
-        "the improver failed: RuntimeError: utility scored the reader -inf",
+        "the improver failed: RuntimeError: utility scored the reader 0.0",  # STOP: a failure is 0
     ),
 }
 

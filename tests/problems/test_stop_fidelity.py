@@ -1,7 +1,9 @@
 """STOP as its code runs it (docs/fidelity.md, STOP): the improver that continues is the
-newest accepted one (a linear chain), an improver whose meta-utility is 0 is not accepted,
-and the held-out split is reported, never used to choose. `dgm run stop --problem parity`
-end to end, in real Docker sandboxes, with a scripted model through the real gateway."""
+newest accepted one (a linear chain), an improver whose meta-utility is 0 is not accepted
+but the seed improver is, the held-out split is reported, never used to choose; a utility
+call past its budget returns 0 and the improver goes on; an improver may catch its language
+model's refusal past a budget. In real Docker sandboxes, with a scripted model through the
+real gateway (`dgm run stop --problem parity` end to end where the loop is involved)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,20 @@ import pytest
 import yaml
 
 from archive import open_archive
-from tests.problems.test_stop import GOOD, WEAK
+from benchmarks.problems import Problem
+from sandbox import SandboxBackend
+from tests.problems.test_stop import (
+    BUDGETS,
+    CALLS_SPENT,
+    FIRST_SAMPLE,
+    GOOD,
+    WEAK,
+    backend,
+    meta,
+    parity,
+)
+
+__all__ = ["backend", "parity"]  # the module's fixtures, shared
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
 DGM = Path(sys.executable).parent / "dgm"
@@ -63,3 +78,88 @@ def test_the_newest_accepted_improver_continues_the_chain(tmp_path: Path) -> Non
         assert child.status == "failed" and "not accepted" in (child.reason or "")
     (evaluation,) = archive.evaluations(fixed.id)
     assert evaluation.score is not None and "heldout_meta_utility" in (evaluation.metrics or {})
+
+
+def run_stop(tmp_path: Path, script: list[dict[str, str]], **config: object) -> Path:
+    """`dgm run stop --problem parity` with the preset, `config` over it, and `script` as
+    the model; the archive's path."""
+    (tmp_path / "script.yaml").write_text(yaml.safe_dump({"responses": script}))
+    preset = yaml.safe_load((Path(__file__).parents[2] / "dgm/presets/stop.yaml").read_text())
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump({**preset, **config}))
+    proc = subprocess.run(
+        [str(DGM), "run", "run.yaml", "--problem", "parity", "--quiet", "--archive", "a.db"]
+        + ["--model", f"scripted:{tmp_path / 'script.yaml'}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=500,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return tmp_path / "a.db"
+
+
+def test_the_seed_improver_is_accepted_with_a_meta_utility_of_0(tmp_path: Path) -> None:
+    """STOP never checks its seed improver's meta-utility (run_improver.py:84-87): a model
+    that refuses every time (no code) gives the seed 0, and the seed is still the parent."""
+    refusal = [{"pattern": ".", "content": "I am sorry, I cannot help with that."}]
+    one = {"runs": 1, "lm_calls": 1, "samples_per_call": 1, "utility_calls": 1}
+    db = run_stop(tmp_path, refusal, max_iterations=1, stop=one)
+    archive = open_archive(db, create=False)
+    (run,) = archive.runs()
+    (seed,) = archive.agents(run.id)
+    assert seed.status == "evaluated" and seed.score == 0
+    (evaluation,) = archive.evaluations(seed.id)
+    assert b"returned a NoneType" in (evaluation.logs or b"")  # max([None], key=utility)
+    (failed,) = archive.events(run.id, kinds=["expansion_failed"])
+    assert failed.payload["parent"] == seed.id  # the seed was drawn as a parent
+
+
+# Past its utility budget, STOP's utility returns 0 (tasks/parity_noise/secret_utility.py:13-15)
+# and the improver goes on; the solution it returns is scored as any run's.
+PAST_UTILITY = (
+    "def improve(solution, utility, language_model):\n"
+    "    good = first(language_model)\n"
+    "    scores = [utility(good), utility(solution), utility(good), utility(good)]\n"
+    "    assert scores[0] > 0.9 and scores[2:] == [0, 0], scores\n"
+    "    return good\n"
+)
+
+
+def test_a_utility_call_past_its_budget_returns_0_and_the_improver_goes_on(
+    parity: Problem, backend: SandboxBackend
+) -> None:
+    improver = {"improver.py": (FIRST_SAMPLE + PAST_UTILITY).encode()}
+    result, _ = meta(parity, backend, improver, [GOOD, WEAK], BUDGETS)
+    assert result.ok, result.feedback
+    assert result.metrics["run_0"] > 0.9 and result.metrics["utility_calls"] == 2
+    assert result.metrics["over_budget_runs"] == 1
+    assert "2 call(s) refused past a budget, the first: utility call past its budget of 2" in (
+        result.feedback
+    )
+
+
+# STOP's language model raises past its budget (language_model.py:98-100); an improver
+# that catches it goes on and returns the best of what it had.
+CATCHER = f"""
+def improve(solution, utility, language_model):
+    candidates = []
+    while True:
+        try:
+            candidates.append(first(language_model))
+        except Exception as e:
+            assert str(e) == {CALLS_SPENT!r}, e
+            return max(candidates, key=utility)
+"""
+
+
+def test_an_improver_may_catch_the_language_models_refusal(
+    parity: Problem, backend: SandboxBackend
+) -> None:
+    improver = {"improver.py": (FIRST_SAMPLE + CATCHER).encode()}
+    result, samples = meta(parity, backend, improver, [WEAK, GOOD, WEAK], BUDGETS)
+    assert result.ok, result.feedback
+    assert samples == 2 and result.metrics["lm_calls"] == 2
+    assert result.metrics["run_0"] > 0.9, "it returned GOOD, the best of its two samples"
+    assert f"the first: language-model call past its budget of 2: {CALLS_SPENT}" in (
+        result.feedback
+    )

@@ -71,7 +71,7 @@ def test_the_seed_improver_improves_itself_with_the_meta_utility(
     assert mutation.files is not None, mutation.reason
     assert mutation.files["improver.py"].decode().strip() == BEST_OF.strip()
     o = mutation.origin
-    assert o["operator"] == "stop" and o["parents"] == ["seed"] and o["cut_off"] is None
+    assert o["operator"] == "stop" and o["parents"] == ["seed"] and o["over_budget"] is None
     # One call of two samples to improve itself; each sample scored by the meta-utility
     # (one downstream run: one call of two samples, each scored by the utility).
     assert (o["lm_calls"], o["lm_samples"], o["meta_utility_calls"]) == (1, 2, 2)
@@ -90,7 +90,7 @@ def improve(solution, utility, language_model):
 """
 
 
-def test_an_overspending_parent_is_cut_off_and_makes_no_child(
+def test_an_overspending_parent_fails_uncaught_and_makes_no_child(
     parity: Problem, backend: SandboxBackend
 ) -> None:
     provider = ScriptedProvider(
@@ -109,14 +109,17 @@ def test_an_overspending_parent_is_cut_off_and_makes_no_child(
             iteration=1,
         )
         mutation = StopMutator(parity, backend, gw, budgets).mutate(ctx)
-    # STOP: past its budget the improvement fails and the previous improver continues.
+    # STOP: past its budget the language model raises; uncaught, the improvement fails and
+    # the previous improver continues (run_improver.py:145-147).
     assert mutation.files is None
-    assert (
-        mutation.reason
-        == "cut off, over its budget: language-model budget spent: call 2 of 1 allowed"
+    assert mutation.reason == (
+        "the improver failed: Exception: Error: You have exceeded your call budget."
     )
     o = mutation.origin
-    assert o["cut_off"] == "language-model budget spent: call 2 of 1 allowed"
+    assert o["over_budget"] == (
+        "language-model call past its budget of 1: Error: You have exceeded your call budget."
+    )
+    assert o["refused_calls"] == 1
     assert (o["lm_calls"], o["meta_utility_calls"]) == (1, 1)
     assert o["best_proposed_meta_utility"] > 0.9
 

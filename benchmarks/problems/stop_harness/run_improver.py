@@ -6,9 +6,9 @@ Calls `improve(solution, utility, language_model)` (or STOP's name, `improve_alg
 of IMPROVER_FILE on the text in SOLUTION_FILE and writes the string it returns to
 RESULT_FILE. `utility` and `language_model` have STOP's interfaces; each call goes out
 through the socket named in DGM_STOP_SOCKET to the host, which counts it against the
-run's budgets. When the host says a budget is spent, this process ends at once (exit 87):
-the host, not this file, decides what the improver is scored on.
-Standard library only: this runs on the sandbox's Python.
+run's budgets. Past a budget the calls behave as STOP's: a language-model call raises
+(an Exception, or an AssertionError for too many samples), which the improver may catch;
+a utility call returns 0. Standard library only: this runs on the sandbox's Python.
 """
 
 import http.client
@@ -19,7 +19,8 @@ import random
 import socket
 import sys
 
-CUT_OFF_EXIT = 87
+# The exceptions STOP's LanguageModel raises past its budgets (language_model.py:97-100).
+REFUSALS = {"Exception": Exception, "AssertionError": AssertionError}
 
 
 class _Unix(http.client.HTTPConnection):
@@ -50,10 +51,8 @@ def _call(endpoint, payload):
         answer = json.loads(resp.read() or b"{}")
     finally:
         conn.close()
-    if resp.status == 429:  # a budget is spent: the host has cut this run off
-        sys.stderr.write("dgm stop: " + answer.get("error", "budget spent") + "\n")
-        sys.stderr.flush()
-        os._exit(CUT_OFF_EXIT)
+    if resp.status == 429:  # refused past a budget: STOP's exception, for the improver to catch
+        raise REFUSALS.get(answer.get("raises"), Exception)(answer.get("error", "budget spent"))
     if resp.status != 200:
         raise RuntimeError(answer.get("error", f"HTTP {resp.status}"))
     return answer
