@@ -6,7 +6,8 @@ is no hosted LLM here); everything between it and the caller is the real code pa
         up.plan("429", "500", "ok")     # the next three requests; then "ok" forever
         litellm.completion(model="openai/fake", api_base=up.base_url, ...)
 
-Behaviours: ok (answers "echo: <last message>"), 429, 500, 503, 400, 401 (echoing the
+Behaviours: ok (answers "echo: <last message>", or what `reply(request, index)` gives; a
+request with `n` gets n choices in one answer, as OpenAI's API gives them), 429, 500, 503, 400, 401 (echoing the
 key it was sent, as some providers do), slow:SECONDS (then
 ok), drop (closes the connection without a reply), malformed (200 with broken JSON),
 empty (200 with no choices), tool_call (asks for the tool named in the request's first
@@ -19,6 +20,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -121,10 +123,19 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             text = _last_text(request)
-            answer = f"echo: {text}"
+            reply = up.reply or (lambda _request, _index: f"echo: {text}")
+            answers = [reply(request, i) for i in range(int(request.get("n") or 1))]
             resp = chat_response(
-                request.get("model", "fake"), answer, None, rough_tokens(text), rough_tokens(answer)
+                request.get("model", "fake"),
+                answers[0],
+                None,
+                rough_tokens(text),
+                sum(rough_tokens(a) for a in answers),
             )
+            resp["choices"] = [
+                {**resp["choices"][0], "index": i, "message": {"role": "assistant", "content": a}}
+                for i, a in enumerate(answers)
+            ]
             self._send(200, json.dumps(resp).encode())
 
 
@@ -133,9 +144,14 @@ class _Server(ThreadingHTTPServer):
     upstream: FakeUpstream
 
 
+Reply = Callable[[dict[str, Any], int], str]
+"""(the request, the choice's index) -> the answer's content."""
+
+
 class FakeUpstream:
-    def __init__(self, port: int = 0, default: str = "ok") -> None:
+    def __init__(self, port: int = 0, default: str = "ok", reply: Reply | None = None) -> None:
         self.default = default  # the behaviour once the plan is used up
+        self.reply = reply
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self._plan: deque[str] = deque()

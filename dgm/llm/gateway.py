@@ -263,6 +263,10 @@ class Gateway:
                 "names (a scripted model is named after its file's name)"
             )
 
+    def takes_n(self, model: str | None = None) -> bool:
+        """Whether `model` (default: the default model's) answers `n` samples in one call."""
+        return self._providers[model or self.provider.model].takes_n
+
     @property
     def _run_scope(self) -> str:
         return f"run {self.run_id}" if self.run_id else "gateway"

@@ -218,6 +218,7 @@ def grammar_for(response_format: Any) -> Any:
 class LocalProvider:
     model = "local"
     cacheable = True
+    takes_n = False  # llama.cpp answers one completion per request
 
     def __init__(self) -> None:
         # Fail at --model time, not on the first call from inside a sandbox.

@@ -23,6 +23,12 @@ class Provider(Protocol):
     cacheable: bool
     """May the gateway answer a temperature-0 request from an earlier recording?"""
 
+    @property
+    def takes_n(self) -> bool:
+        """Does a request with `n` get n choices in one answer (one call, billed once)?
+        Callers that want several samples of one prompt make separate calls when not."""
+        ...
+
     def complete(self, request: dict[str, Any], key: str) -> Completion:
         """Answer one canonical request (its request key given), or raise LLMError."""
         ...

@@ -66,6 +66,14 @@ class ReplayProvider:
         self._at: dict[tuple[Position, int], bytes] | None = None  # (position, step) -> answer
         self._positions: dict[tuple[str, str], int] = {}  # (run, agent) -> index in its run
         self._lock = threading.Lock()
+        self._asked_n = False
+
+    @property
+    def takes_n(self) -> bool:
+        """Whether RUN asked for several samples in one call: a replay asks as RUN did."""
+        with self._lock:
+            self._load()
+        return self._asked_n
 
     def _load(self) -> None:
         """RUN's answers by key and by position; bodies loaded on first need."""
@@ -76,6 +84,7 @@ class ReplayProvider:
         for c in self.archive.llm_calls(self.run_id, bodies=True):
             if c.error_kind is not None or c.response is None:
                 continue
+            self._asked_n = self._asked_n or json.loads(c.request).get("n", 1) > 1
             self._recorded[c.request_key].append(c.response)
             pos = (self._position(self.run_id, c.agent_id), c.task_id, c.purpose)
             self._at[(pos, steps[pos])] = c.response

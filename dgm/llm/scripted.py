@@ -59,6 +59,7 @@ def _last_text(request: dict[str, Any]) -> str:
 
 class ScriptedProvider:
     cacheable = False
+    takes_n = False  # one entry per call: several samples are several calls
 
     def __init__(self, entries: list[ScriptedEntry], model: str = "scripted") -> None:
         self.model = model

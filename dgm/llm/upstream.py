@@ -111,6 +111,19 @@ class LiteLLMProvider:
         self.api_base = api_base
         self.timeout_s = timeout_s
 
+    @functools.cached_property
+    def takes_n(self) -> bool:
+        """Whether the provider answers `n` choices in one call, as litellm knows it (OpenAI
+        and OpenAI-compatible servers do; Anthropic and Ollama do not, and litellm would
+        drop the parameter)."""
+        litellm = _litellm()
+        try:
+            model, provider, _, _ = litellm.get_llm_provider(self.model, api_base=self.api_base)
+            params = litellm.get_supported_openai_params(model=model, custom_llm_provider=provider)
+        except Exception:  # noqa: BLE001 - a provider litellm cannot judge: one sample a call
+            return False
+        return "n" in (params or [])
+
     def check_credentials(self) -> None:
         """UserError now when the provider's API key is not in the environment: without
         it every call of a run would fail (and a run would end 'finished' with nothing)."""

@@ -49,6 +49,11 @@ class GatewayChat:
                 )
             return self._clients[key]
 
+    @property
+    def takes_n(self) -> bool:
+        """Whether `samples` gets several answers from one call (see Provider.takes_n)."""
+        return self.gateway.takes_n(self.model)
+
     def complete(
         self,
         messages: list[dict[str, str]],
@@ -57,14 +62,33 @@ class GatewayChat:
         agent_id: str | None = None,
         schema: Mapping[str, Any] | None = None,
     ) -> str:
+        return self._ask(messages, purpose, agent_id, schema)[0]
+
+    def samples(
+        self, messages: list[dict[str, str]], n: int, *, purpose: str, agent_id: str | None = None
+    ) -> list[str]:
+        """n answers to one prompt from one call with `n` (one record, billed once); call
+        it where `takes_n`. A provider may answer fewer: the caller asks again for the rest."""
+        return self._ask(messages, purpose, agent_id, None, n)
+
+    def _ask(
+        self,
+        messages: list[dict[str, str]],
+        purpose: str,
+        agent_id: str | None,
+        schema: Mapping[str, Any] | None,
+        n: int = 1,
+    ) -> list[str]:
         kwargs: dict[str, Any] = {"temperature": self.temperature}
         if self.max_tokens:
             kwargs["max_tokens"] = self.max_tokens
         if schema is not None:
             kwargs["response_format"] = json_schema_format(purpose, schema)
+        if n > 1:
+            kwargs["n"] = n
         reply = self._client(purpose, agent_id).chat.completions.create(
             model=self.model,
             messages=cast("list[ChatCompletionMessageParam]", messages),  # role/content dicts
             **kwargs,
         )
-        return reply.choices[0].message.content or ""
+        return [c.message.content or "" for c in reply.choices]

@@ -26,7 +26,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from benchmarks.problems import Direction, Problem, ProblemError
 from benchmarks.problems.blocks import blocks, regions, splice
@@ -181,13 +181,18 @@ class ReEvo:
     def initial(self, seed_func: str) -> Child:
         """One member of the initial population, sampled from the seed (ReEvo asks the
         generator init_pop_size times, a little hotter than later calls)."""
+        answer = self.generator.complete(self.initial_messages(seed_func), purpose="initial")
+        return self.initial_child(answer)
+
+    def initial_messages(self, seed_func: str) -> list[dict[str, str]]:
         seed = self.prompts["seed"].format(seed_func=seed_func, func_name=self.text.func_name)
         user = self._user_generator() + "\n" + seed + "\n" + self.text.external_knowledge
-        messages = [
+        return [
             {"role": "system", "content": self.prompts["system_generator"]},
             {"role": "user", "content": user},
         ]
-        answer = self.generator.complete(messages, purpose="initial")
+
+    def initial_child(self, answer: str) -> Child:
         return self._child(answer, {"operator": "reevo", "kind": "initial", "parents": []})
 
     def short_term_reflection(
@@ -252,20 +257,25 @@ class ReEvo:
         return self.reflector.complete(messages, purpose="reflect_long")
 
     def mutate(self, elite: Individual, long_term: str) -> Child:
+        messages = self.mutation_messages(elite, long_term)
+        answer = self.generator.complete(messages, purpose="mutate", agent_id=elite.id)
+        return self.mutation_child(answer, elite, long_term)
+
+    def mutation_messages(self, elite: Individual, long_term: str) -> list[dict[str, str]]:
         t = self.text
-        reflection = long_term + t.external_knowledge
         user = self.prompts["mutation"].format(
             user_generator=self._user_generator(),
-            reflection=reflection,
+            reflection=long_term + t.external_knowledge,
             func_signature1=t.func_signature.format(version=1),
             elitist_code=filter_code(elite.code),
             func_name=t.func_name,
         )
-        messages = [
+        return [
             {"role": "system", "content": self.prompts["system_generator"]},
             {"role": "user", "content": user},
         ]
-        answer = self.generator.complete(messages, purpose="mutate", agent_id=elite.id)
+
+    def mutation_child(self, answer: str, elite: Individual, long_term: str) -> Child:
         return self._child(
             answer,
             {
@@ -361,6 +371,11 @@ class ReEvoSchedule:
         generations = max(0, -(-(max_fe - done) // self.length))  # ceil, none if spent
         return self.init + generations * self.length
 
+    def phase_end(self, phase: Phase) -> int:
+        """The phase's last iteration."""
+        size = {"initial": self.init, "crossover": self.pop, "mutation": self.mutations}
+        return phase.start + size[phase.kind] - 1
+
     def generation_start(self, generation: int) -> int:
         return self.init + 1 + (generation - 1) * self.length
 
@@ -372,6 +387,30 @@ class ReEvoSchedule:
         return range(self.generation_start(generation - 1), self.generation_start(generation))
 
 
+@runtime_checkable
+class Sampling(Protocol):
+    """A `Chat` that can draw several answers to one prompt in one call (GatewayChat)."""
+
+    @property
+    def takes_n(self) -> bool: ...
+
+    def samples(
+        self, messages: list[dict[str, str]], n: int, *, purpose: str, agent_id: str | None = None
+    ) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The answers of one call with `n`, for iterations start, start + 1, ..."""
+
+    start: int
+    answers: list[str]
+
+    def answer(self, iteration: int) -> str | None:
+        i = iteration - self.start
+        return self.answers[i] if 0 <= i < len(self.answers) else None
+
+
 class ReEvoOperator:
     """ReEvo's loop on the engine: a `Mutator` and a `dgm.loop.Schedule`.
 
@@ -379,7 +418,13 @@ class ReEvoOperator:
     different objectives drawn uniformly from the population (the previous generation's
     children, plus the elite); for a mutation, the elite (the best valid program so far).
     The loop holds the first crossover and the first mutation of a generation back until
-    every earlier child is evaluated (ReEvo's generation barrier). Every short-term
+    every earlier child is evaluated (ReEvo's generation barrier). The mutations of a
+    generation all rewrite the elite as it is after its crossovers (reevo.py:441-458), not
+    one improved by an earlier mutation of theirs. Where the generator takes `n`, a
+    phase's samples of one prompt (the initial population; a generation's mutations) come
+    from one call with `n`, as ReEvo's client asks them (utils/llm_client/base.py:72-79),
+    for the phase's iterations still to make (a resumed run asks again for those); else
+    each child makes its own call. Every short-term
     reflection is stored in the archive when made; the long-term one is made once per
     generation, at its first mutation, from the prior one and the generation's short-term
     ones, and stored too: a resumed run reads them back. The archive is the only state.
@@ -405,6 +450,8 @@ class ReEvoOperator:
         self.init_reevo = ReEvo(problem, init_generator, reflector)
         self._iterations: dict[str, int] = {}  # agent id -> the iteration that made it
         self._long_term = threading.Lock()
+        self._batches: dict[tuple[str, int], Batch] = {}  # (phase kind, generation) -> answers
+        self._batching = threading.Lock()
 
     # ---- Schedule ---------------------------------------------------------------------
     def iterations_for(self, max_fe: int) -> int:
@@ -421,6 +468,8 @@ class ReEvoOperator:
         if phase.kind == "initial":
             return [c.agent_id for c in candidates if c.parent_id is None][:1]
         valid = [c for c in candidates if c.status == "evaluated" and c.score is not None]
+        if phase.kind == "mutation":  # the elite after the crossovers, not after a mutation
+            valid = [c for c in valid if self.iteration_of(c.agent_id) < phase.start]
         if not valid:
             return "no valid program to select from"
         elite = max(valid, key=lambda c: c.score or 0.0)  # the earliest of the best
@@ -450,7 +499,9 @@ class ReEvoOperator:
         phase = self.plan.phase(ctx.iteration)
         individuals = [self.individual(p) for p in ctx.parents]
         if phase.kind == "initial":
-            child = self.init_reevo.initial(self.seed_func(individuals[0].code))
+            messages = self.init_reevo.initial_messages(self.seed_func(individuals[0].code))
+            answer = self.sample(phase, ctx.iteration, self.init_reevo.generator, messages, None)
+            child = self.init_reevo.initial_child(answer)
         elif phase.kind == "crossover":
             if len(individuals) < 2:
                 return Mutation(None, {}, "a crossover needs two parents")
@@ -460,8 +511,11 @@ class ReEvoOperator:
             )
             child = self.reevo.crossover(worse, better, hint)
         else:
-            long_term = self.long_term_reflection(phase, individuals[0].id)
-            child = self.reevo.mutate(individuals[0], long_term)
+            elite = individuals[0]
+            long_term = self.long_term_reflection(phase, elite.id)
+            messages = self.reevo.mutation_messages(elite, long_term)
+            answer = self.sample(phase, ctx.iteration, self.reevo.generator, messages, elite.id)
+            child = self.reevo.mutation_child(answer, elite, long_term)
         origin = {**child.origin, "generation": phase.generation}
         if child.code is None:
             return Mutation(None, origin, child.reason)
@@ -471,6 +525,34 @@ class ReEvoOperator:
         code = splice(main, [child.code]) if one_block(main) else child.code
         files[self.problem.main_file] = code.encode()
         return Mutation(files, origin)
+
+    def sample(
+        self,
+        phase: Phase,
+        iteration: int,
+        chat: Chat,
+        messages: list[dict[str, str]],
+        agent_id: str | None,
+    ) -> str:
+        """This iteration's answer to its phase's prompt: a call of its own, or, where the
+        model takes `n`, its share of one call for the phase's iterations from here on."""
+        purpose = "initial" if phase.kind == "initial" else "mutate"
+        if not (isinstance(chat, Sampling) and chat.takes_n):
+            return chat.complete(messages, purpose=purpose, agent_id=agent_id)
+        key = (phase.kind, phase.generation)
+        with self._batching:  # the phase's other iterations wait for the one call
+            batch = self._batches.get(key)
+            answer = batch.answer(iteration) if batch else None
+            if answer is None:
+                n = self.plan.phase_end(phase) - iteration + 1
+                batch = Batch(
+                    iteration, chat.samples(messages, n, purpose=purpose, agent_id=agent_id)
+                )
+                self._batches[key] = batch
+                answer = batch.answer(iteration)
+        if answer is None:  # the provider answered no choice: ask this one alone
+            return chat.complete(messages, purpose=purpose, agent_id=agent_id)
+        return answer
 
     def main_code(self, parent: Parent) -> str:
         return parent.files.get(self.problem.main_file, b"").decode(errors="replace")

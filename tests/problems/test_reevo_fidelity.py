@@ -1,22 +1,29 @@
 """ReEvo as its reference code runs it (docs/fidelity.md, ReEvo): `max_fe` checked at the
 top of a generation, so a default run makes 106 evaluations; black-box problems get the
-black-box reflection prompt and only parents better than the seed."""
+black-box reflection prompt and only parents better than the seed; a model that takes `n`
+gives a phase's samples of one prompt in one call (one that does not: one call each, as
+the 106-evaluation run with a scripted model shows)."""
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
+import os
 import random
+import re
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from archive import open_archive
 from benchmarks.problems import load
+from dgm.llm.fake_upstream import FakeUpstream
 from dgm.llm.gateway import Gateway
 from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
 from dgm.mutators.chat import GatewayChat
@@ -166,3 +173,68 @@ def test_a_default_reevo_run_makes_106_evaluations(tmp_path: Path) -> None:
 
 
 PRESET = Path(__file__).resolve().parents[2] / "dgm" / "presets" / "reevo.yaml"
+
+
+def coder(request: dict[str, Any], index: int, counter: itertools.count[int]) -> str:
+    """The fake hosted model: hints for reflections, a new number for code."""
+    text = request["messages"][-1]["content"]
+    if "In under 20 words" in text:
+        return "Return bigger numbers."
+    if "long-term reflection so far" in text:
+        return "Bigger numbers score more."
+    return answer(next(counter))
+
+
+@pytest.mark.bwrap
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_samples_of_one_prompt_come_from_one_call_with_n(tmp_path: Path) -> None:
+    """ReEvo asks a model that takes `n` for a phase's samples in one call
+    (utils/llm_client/base.py:72-79): the initial population and a generation's mutations.
+    Through the real CLI and gateway to a hosted model's stand-in (an OpenAI-protocol HTTP
+    server) via litellm: the server sees one request with n for each, the archive records
+    one call holding n choices, and each child is one of them."""
+    problem = write_problem(tmp_path / "constant")
+    counter = itertools.count(1)
+    settings = {"init_pop_size": 4, "pop_size": 2, "mutation_rate": 1.0}
+    with FakeUpstream(reply=lambda request, i: coder(request, i, counter)) as up:
+        overrides = {"model": "openai/fake", "api_base": up.base_url, "sandbox": "local"}
+        preset = yaml.safe_load(Path(PRESET).read_text())
+        config = {**preset, **overrides, "max_fe": 8, "reevo": {**preset["reevo"], **settings}}
+        (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
+        proc = subprocess.run(
+            [str(DGM), "run", str(tmp_path / "run.yaml"), "--problem", str(problem), "--quiet"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=500,
+            env={k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"},
+        )
+        requests = [r["body"] for r in up.requests]
+    assert proc.returncode == 0, proc.stderr
+    # 4 initial samples, then one generation: 2 crossovers, 2 mutations of the elite.
+    assert [r.get("n") for r in requests if r.get("n")] == [4, 2]
+    assert len(requests) == 1 + 2 + 2 + 1 + 1
+    archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
+    (run,) = archive.runs()
+    calls = archive.llm_calls(run.id)
+    assert Counter(c.purpose for c in calls) == {
+        "initial": 1,
+        "reflect_short": 2,
+        "crossover": 2,
+        "reflect_long": 1,
+        "mutate": 1,
+    }
+    (initial,) = [c for c in calls if c.purpose == "initial"]
+    choices = [c["message"]["content"] for c in json.loads(initial.response)["choices"]]
+    assert len(choices) == 4 and json.loads(initial.request)["n"] == 4
+    agents = archive.agents(run.id)
+    assert len(agents) == 9 and all(archive.evaluations(a.id) for a in agents)
+    origins = {a.id: archive.agent(a.id).origin or {} for a in agents}
+    firsts = [a for a in agents if origins[a.id].get("kind") == "initial"]
+    made = [b"".join(archive.agent_files(a.id).values()).decode() for a in firsts]
+    assert [re.findall(r"return (\d+)\.0", c) for c in made] == [
+        re.findall(r"return (\d+)\.0", c) for c in choices
+    ], "each initial program is one choice of the one call, in order"
+    mutations = [a for a in agents if origins[a.id].get("kind") == "mutation"]
+    assert len(mutations) == 2 and len({m.parent_id for m in mutations}) == 1
