@@ -331,6 +331,14 @@ class RunConfig(BaseModel):
         default=False,
         description="Score the seed on every stage whatever its score (DGM scores its initial agent on all of its 60 tasks, once).",
     )
+    select_on: Literal["all_stages", "first_stage", "first_stage_on_polyglot"] = Field(
+        default="all_stages",
+        description=(
+            "The score parents are selected on: over every stage an agent ran, the first "
+            "stage's only, or the first stage's when the suite is a polyglot one and every "
+            "stage's otherwise (DGM's polyglot runs select on the 10-task score)."
+        ),
+    )
     admission: Literal["keep_all", "keep_better"] = Field(
         default="keep_all",
         description="'keep_all' admits every evaluated child as a parent candidate; 'keep_better' only those scoring at least the seed's score minus keep_better_leeway (DGM).",

@@ -58,7 +58,7 @@ from dgm.mutators import Chat, EvalView, Mutation, MutationContext, Mutator, Par
 from dgm.mutators.admission import no_patch, rejection
 from dgm.mutators.operators import OPERATORS
 from dgm.novelty import Nearest, Novelty, Verdict
-from dgm.selectors import SELECTORS, Candidate, member_children, rank_fitness
+from dgm.selectors import SELECTORS, Candidate, member_children, rank_fitness, with_scores
 
 if TYPE_CHECKING:  # the archive package loads SQLAlchemy: only the engine's user needs it
     from archive import Archive
@@ -279,6 +279,8 @@ class Engine:
 
         self.pending: dict[str, AgentState] = {}  # insertion order = creation order
         self.scores: dict[str, float] = {}  # admitted candidates' final scores
+        # The first stage's scores, when parents are selected on them (`select_on`).
+        self.first_scores: dict[str, float] | None = {} if first_stage_selection(config) else None
         self.archive_size = 0
         self.seed_id: str | None = None
         self.iterations_started = 0
@@ -322,6 +324,8 @@ class Engine:
                 self.novelty.add(r.id, self.archive.agent_files(r.id))
             if r.parent_id is None and self.seed_id is None:
                 self.seed_id = r.id
+            if self.first_scores is not None and self.stages[0].name in r.scores:
+                self.first_scores[r.id] = r.scores[self.stages[0].name]
             self.evaluations_done += r.n_evaluated
             if r.status in ("pending", "evaluating"):  # only unfinished agents need details
                 evals = self.archive.evaluations(r.id)
@@ -369,6 +373,8 @@ class Engine:
             if state.score is None:  # a problem's program that could not be scored
                 break
             self.archive.set_agent_score(state.agent_id, stage.name, state.score)
+            if self.first_scores is not None and state.stage == 0:
+                self.first_scores[state.agent_id] = state.score
             state.stage += 1
             gated = state.parent_id is not None or not self.config.seed_every_stage
             if (
@@ -599,6 +605,8 @@ class Engine:
         rng = random.Random(f"{self.config.seed}:select:{iteration}")
         # Children are counted as DGM counts them: archive members only.
         stats = member_children(self.archive.candidate_stats(self.run_id))
+        if self.first_scores is not None:
+            stats = with_scores(stats, self.first_scores)
         if self.direction is not None:
             stats = rank_fitness(stats)
         if self.schedule is not None:
@@ -788,6 +796,15 @@ class Engine:
             if node:
                 lines[i] += f" @ node {node[:8]}"
         return lines
+
+
+def first_stage_selection(config: RunConfig) -> bool:
+    """Whether parents are selected on the first stage's score (`select_on`); DGM's polyglot
+    runs are (DGM_outer.py:63 reads `overall_performance`, the 10-task score: the 50-task one
+    is `overall_performance_deep`, self_improve_step.py:197-220)."""
+    if config.select_on == "first_stage_on_polyglot":
+        return config.suite.startswith("polyglot")
+    return config.select_on == "first_stage"
 
 
 def recorded_outcome(e: EvaluationInfo) -> Outcome:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -229,6 +229,23 @@ def member_children(candidates: Sequence[Candidate]) -> list[Candidate]:
             c.status,
             c.score,
             counts[c.agent_id],
+            c.n_resolved,
+            c.n_evaluated,
+        )
+        for c in candidates
+    ]
+
+
+def with_scores(candidates: Sequence[Candidate], scores: Mapping[str, float]) -> list[Candidate]:
+    """The candidates with the score `scores` gives them (the others' unchanged): selection
+    on another score than the archive's, e.g. the first stage's (DGM's polyglot runs)."""
+    return [
+        Ranked(
+            c.agent_id,
+            c.parent_id,
+            c.status,
+            scores.get(c.agent_id, c.score),
+            c.n_children,
             c.n_resolved,
             c.n_evaluated,
         )
