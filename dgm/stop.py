@@ -204,7 +204,9 @@ class StopMutator(_StopParts):
     name = "stop"
 
     def inner_utility(self, agent_id: str) -> Callable[[str], float]:
-        """meta_utility(improver source) -> float (higher better; -inf when it fails)."""
+        """meta_utility(improver source) -> float (higher better; -inf when it fails, which
+        the improver sees as 0 on a max problem): a downstream improver that raises fails
+        it, as in STOP."""
 
         def utility(source: str) -> float:
             e = meta_utility(
@@ -215,6 +217,7 @@ class StopMutator(_StopParts):
                 self.budgets,
                 self.seeds,
                 split="train",
+                strict=True,  # STOP's meta_utility as an improver calls it
             )
             return oriented(e)
 

@@ -304,6 +304,7 @@ class ImproverRun:
     samples: int
     log: str = ""
     refused: int = 0
+    raised: bool = False  # the improver's process failed (raised, timed out, ...)
 
 
 def runner_files() -> dict[str, bytes]:
@@ -354,23 +355,28 @@ def run_improver(
             r = sb.run(cmd, timeout_s=deadline, workdir="/tmp")
             out = sb.get_files("/out/solution.txt") if r.ok else {}
     except SandboxError as e:
-        return spent(run, None, f"the sandbox failed: {str(e).splitlines()[0][:300]}")
+        return spent(run, None, f"the sandbox failed: {str(e).splitlines()[0][:300]}", raised=True)
     finally:
         server.unregister(token)
     log = clip(r.stderr)
     if r.status is Status.timeout:
-        return spent(run, None, f"the improver timed out after {deadline:g}s", log)
+        return spent(run, None, f"the improver timed out after {deadline:g}s", log, True)
     if r.status is Status.oom:
-        return spent(run, None, f"the improver ran out of memory ({b.memory_mb} MiB)", log)
+        return spent(run, None, f"the improver ran out of memory ({b.memory_mb} MiB)", log, True)
     if not r.ok:
-        return spent(run, None, f"the improver failed: {last_line(r.stderr or r.stdout)}", log)
+        why = f"the improver failed: {last_line(r.stderr or r.stdout)}"
+        return spent(run, None, why, log, True)
     returned = out.get("solution.txt", b"").decode(errors="replace")
     if not returned.strip():
-        return spent(run, None, "the improver returned an empty solution", log)
+        said = last_line(r.stderr)  # the runner says when improve() returned no string
+        why = said if said.startswith("improve() returned a") else "an empty solution"
+        return spent(run, None, f"the improver returned no solution: {why}", log)
     return spent(run, returned, None, log)
 
 
-def spent(run: Budgeted, solution: str | None, failure: str | None, log: str = "") -> ImproverRun:
+def spent(
+    run: Budgeted, solution: str | None, failure: str | None, log: str = "", raised: bool = False
+) -> ImproverRun:
     return ImproverRun(
         solution,
         failure,
@@ -380,6 +386,7 @@ def spent(run: Budgeted, solution: str | None, failure: str | None, log: str = "
         run.samples,
         log,
         len(run.refused),
+        raised,
     )
 
 
@@ -397,10 +404,14 @@ def meta_utility(
     seeds: Sequence[int],
     split: Split = "heldout",
     report: Split | None = None,
+    strict: bool = False,
 ) -> Evaluation:
     """The mean score, on `split` of `problem`, of what `improver` returns from the
     problem's seed program over one downstream run per seed; with `report`, the mean on
-    that split too, as metrics only (see the module's doc)."""
+    that split too, as metrics only (see the module's doc). `strict`: a run whose
+    improver raises (or times out) fails the whole meta-utility, as STOP's does when an
+    improver calls it (tasks/meta_optimization/secret_utility.py:46-63, 106-110); else
+    such a run counts 0 in the mean, as at STOP's check of an improvement."""
     if "heldout" in (split, report):
         require_heldout(problem)
     train = Evaluator(problem, backend)
@@ -432,6 +443,8 @@ def meta_utility(
             totals["lm_calls"] += done.lm_calls
             totals["lm_samples"] += done.samples
             totals["over_budget_runs"] += done.over_budget is not None
+            if strict and done.raised:
+                return failed(problem, f"downstream run {k}: {done.failure}", notes, done.log)
             solution = done.solution
             result = None if solution is None else final.evaluate({problem.main_file: solution})
             refused = (

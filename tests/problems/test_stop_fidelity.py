@@ -7,6 +7,7 @@ real gateway (`dgm run stop --problem parity` end to end where the loop is invol
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,9 @@ import yaml
 
 from archive import open_archive
 from benchmarks.problems import Problem
+from dgm.llm.gateway import Gateway
+from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
+from dgm.stop import StopEvaluator, StopMutator
 from sandbox import SandboxBackend
 from tests.problems.test_stop import (
     BUDGETS,
@@ -163,3 +167,31 @@ def test_an_improver_may_catch_the_language_models_refusal(
     assert f"the first: language-model call past its budget of 2: {CALLS_SPENT}" in (
         result.feedback
     )
+
+
+# Raises in its second downstream run (seed 1), returns a sample in the others.
+SECOND_RUN_RAISES = (
+    "import os\n\n"
+    "def improve(solution, utility, language_model):\n"
+    "    if os.environ['DGM_STOP_SEED'] == '1':\n"
+    "        raise RuntimeError('the second run raises')\n"
+    "    return first(language_model)\n"
+)
+
+
+def test_a_raising_run_fails_the_meta_utility_an_improver_calls(
+    parity: Problem, backend: SandboxBackend
+) -> None:
+    """STOP's meta_utility is 0 when a downstream improver raises, as an improver calls it
+    (tasks/meta_optimization/secret_utility.py:46-63, 106-110); the check of an improvement
+    counts that run 0 in the mean (secret_utility.py:112-114)."""
+    improver = FIRST_SAMPLE + SECOND_RUN_RAISES
+    budgets = BUDGETS.model_copy(update={"runs": 2})
+    provider = ScriptedProvider([ScriptedEntry(pattern=".", content=fenced(GOOD))])
+    with Gateway(provider) as gw:
+        checked = StopEvaluator(parity, backend, gw, budgets).evaluate(
+            {"improver.py": improver}, agent_id="t"
+        )
+        inner = StopMutator(parity, backend, gw, budgets).inner_utility("t")(improver)
+    assert checked.ok and checked.metrics["run_0"] > 0.9 and checked.metrics["run_1"] == 0
+    assert inner == -math.inf  # failed: the improver's utility call returns 0 for it

@@ -120,8 +120,9 @@ def main():
     utility = Utility(budgets["utility_calls"], description)
     language_model = LanguageModel(budgets["lm_calls"], budgets["samples_per_call"])
     result = load(improver)(solution, utility, language_model)
-    if not isinstance(result, str):
-        raise SystemExit(f"improve() returned a {type(result).__name__}, not a string")
+    if not isinstance(result, str):  # STOP's meta-utility counts such a run 0 (not a failure)
+        sys.stderr.write(f"improve() returned a {type(result).__name__}, not a string\n")
+        result = ""
     with open(result_file, "w") as f:
         f.write(result)
 
