@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from archive import open_archive
+from archive import Archive, open_archive
 from benchmarks.problems import load
 from dgm.llm.fake_upstream import FakeUpstream
 from dgm.llm.gateway import Gateway
@@ -133,18 +133,7 @@ def test_a_default_reevo_run_makes_106_evaluations(tmp_path: Path) -> None:
     ]
     (tmp_path / "script.yaml").write_text(yaml.safe_dump(script, sort_keys=False))
     overrides = {"model": f"scripted:{tmp_path / 'script.yaml'}", "sandbox": "local"}
-    (tmp_path / "run.yaml").write_text(
-        yaml.safe_dump({**yaml.safe_load(Path(PRESET).read_text()), **overrides})
-    )
-    proc = subprocess.run(
-        [str(DGM), "run", str(tmp_path / "run.yaml"), "--problem", str(problem), "--quiet"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=1100,
-    )
-    assert proc.returncode == 0, proc.stderr
-    archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
+    archive = run_reevo(tmp_path, problem, overrides, timeout=1100)
     (run,) = archive.runs()
     assert archive.run(run.id).status == "finished"
     agents = archive.agents(run.id)
@@ -175,6 +164,22 @@ def test_a_default_reevo_run_makes_106_evaluations(tmp_path: Path) -> None:
 PRESET = Path(__file__).resolve().parents[2] / "dgm" / "presets" / "reevo.yaml"
 
 
+def run_reevo(tmp_path: Path, problem: Path, overrides: dict[str, Any], timeout: float) -> Archive:
+    """`dgm run` of the reevo preset, `overrides` over it, on `problem`; the archive."""
+    config = {**yaml.safe_load(PRESET.read_text()), **overrides}
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
+    proc = subprocess.run(
+        [str(DGM), "run", str(tmp_path / "run.yaml"), "--problem", str(problem), "--quiet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"},  # none needed
+    )
+    assert proc.returncode == 0, proc.stderr
+    return open_archive(tmp_path / ".dgm" / "archive.db", create=False)
+
+
 def coder(request: dict[str, Any], index: int, counter: itertools.count[int]) -> str:
     """The fake hosted model: hints for reflections, a new number for code."""
     text = request["messages"][-1]["content"]
@@ -196,26 +201,14 @@ def test_the_samples_of_one_prompt_come_from_one_call_with_n(tmp_path: Path) -> 
     one call holding n choices, and each child is one of them."""
     problem = write_problem(tmp_path / "constant")
     counter = itertools.count(1)
-    settings = {"init_pop_size": 4, "pop_size": 2, "mutation_rate": 1.0}
+    settings = {"init_pop_size": 4, "pop_size": 2, "mutation_rate": 1.0, "reflector_model": None}
     with FakeUpstream(reply=lambda request, i: coder(request, i, counter)) as up:
         overrides = {"model": "openai/fake", "api_base": up.base_url, "sandbox": "local"}
-        preset = yaml.safe_load(Path(PRESET).read_text())
-        config = {**preset, **overrides, "max_fe": 8, "reevo": {**preset["reevo"], **settings}}
-        (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
-        proc = subprocess.run(
-            [str(DGM), "run", str(tmp_path / "run.yaml"), "--problem", str(problem), "--quiet"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=500,
-            env={k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"},
-        )
+        archive = run_reevo(tmp_path, problem, {**overrides, "max_fe": 8, "reevo": settings}, 500)
         requests = [r["body"] for r in up.requests]
-    assert proc.returncode == 0, proc.stderr
     # 4 initial samples, then one generation: 2 crossovers, 2 mutations of the elite.
     assert [r.get("n") for r in requests if r.get("n")] == [4, 2]
     assert len(requests) == 1 + 2 + 2 + 1 + 1
-    archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
     (run,) = archive.runs()
     calls = archive.llm_calls(run.id)
     assert Counter(c.purpose for c in calls) == {

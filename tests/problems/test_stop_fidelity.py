@@ -46,44 +46,6 @@ def fenced(code: str) -> str:
     return f"An idea, then its code.\n```python\n{code}```\n"
 
 
-def test_the_newest_accepted_improver_continues_the_chain(tmp_path: Path) -> None:
-    script = [
-        {"pattern": r"def improve_algorithm\(initial_solution", "content": fenced(FIXED)},
-        {"pattern": r"def algorithm\(", "content": fenced(GOOD)},
-    ]
-    (tmp_path / "script.yaml").write_text(yaml.safe_dump({"responses": script}))
-    preset = yaml.safe_load((Path(__file__).parents[2] / "dgm/presets/stop.yaml").read_text())
-    config = {
-        **preset,
-        "max_iterations": 3,
-        "stop": {"runs": 1, "lm_calls": 1, "samples_per_call": 1, "utility_calls": 1},
-        # The script makes both of FIXED's children alike: each must run to show it fails.
-        "novelty": {"duplicates": False},
-    }
-    (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
-    proc = subprocess.run(
-        [str(DGM), "run", "run.yaml", "--problem", "parity", "--quiet", "--archive", "a.db"]
-        + ["--model", f"scripted:{tmp_path / 'script.yaml'}"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=560,
-    )
-    assert proc.returncode == 0, proc.stderr
-    archive = open_archive(tmp_path / "a.db", create=False)
-    (run,) = archive.runs()
-    seed, fixed, *later = archive.agents(run.id)
-    assert fixed.parent_id == seed.id and fixed.status == "evaluated"
-    # Worse than the seed, yet accepted: the chain continues from it, not from the best.
-    assert fixed.score is not None and seed.score is not None and 0 < fixed.score < seed.score
-    assert len(later) == 2 and all(c.parent_id == fixed.id for c in later)
-    # What FIXED made of itself is no improver: its run fails, counts 0, not accepted.
-    for child in later:
-        assert child.status == "failed" and "not accepted" in (child.reason or "")
-    (evaluation,) = archive.evaluations(fixed.id)
-    assert evaluation.score is not None and "heldout_meta_utility" in (evaluation.metrics or {})
-
-
 def run_stop(tmp_path: Path, script: list[dict[str, str]], **config: object) -> Path:
     """`dgm run stop --problem parity` with the preset, `config` over it, and `script` as
     the model; the archive's path."""
@@ -100,6 +62,28 @@ def run_stop(tmp_path: Path, script: list[dict[str, str]], **config: object) -> 
     )
     assert proc.returncode == 0, proc.stderr
     return tmp_path / "a.db"
+
+
+def test_the_newest_accepted_improver_continues_the_chain(tmp_path: Path) -> None:
+    script = [
+        {"pattern": r"def improve_algorithm\(initial_solution", "content": fenced(FIXED)},
+        {"pattern": r"def algorithm\(", "content": fenced(GOOD)},
+    ]
+    one = {"runs": 1, "lm_calls": 1, "samples_per_call": 1, "utility_calls": 1}
+    # The script makes both of FIXED's children alike: each must run to show it fails.
+    db = run_stop(tmp_path, script, max_iterations=3, stop=one, novelty={"duplicates": False})
+    archive = open_archive(db, create=False)
+    (run,) = archive.runs()
+    seed, fixed, *later = archive.agents(run.id)
+    assert fixed.parent_id == seed.id and fixed.status == "evaluated"
+    # Worse than the seed, yet accepted: the chain continues from it, not from the best.
+    assert fixed.score is not None and seed.score is not None and 0 < fixed.score < seed.score
+    assert len(later) == 2 and all(c.parent_id == fixed.id for c in later)
+    # What FIXED made of itself is no improver: its run fails, counts 0, not accepted.
+    for child in later:
+        assert child.status == "failed" and "not accepted" in (child.reason or "")
+    (evaluation,) = archive.evaluations(fixed.id)
+    assert evaluation.score is not None and "heldout_meta_utility" in (evaluation.metrics or {})
 
 
 def test_the_seed_improver_is_accepted_with_a_meta_utility_of_0(tmp_path: Path) -> None:
