@@ -14,6 +14,7 @@ import random
 import re
 import subprocess
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from benchmarks.problems import load
 from dgm.llm.fake_upstream import FakeUpstream
 from dgm.llm.gateway import Gateway
 from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
+from dgm.llm.upstream import LiteLLMProvider
 from dgm.mutators.chat import GatewayChat
 from dgm.mutators.reevo import Individual, ReEvo, ReEvoOperator, ReEvoSchedule, prompts_for
 from tests.problems.layouts import write_reevo
@@ -231,3 +233,37 @@ def test_the_samples_of_one_prompt_come_from_one_call_with_n(tmp_path: Path) -> 
     ], "each initial program is one choice of the one call, in order"
     mutations = [a for a in agents if origins[a.id].get("kind") == "mutation"]
     assert len(mutations) == 2 and len({m.parent_id for m in mutations}) == 1
+
+
+def test_a_phase_asks_once_for_its_samples_still_to_make() -> None:
+    """One call with `n` for the phase's iterations from the first that needs one; a resumed
+    run (a new operator, nothing in memory) asks again for those it has not made. A model
+    that takes no `n` gets one call per sample. On the wire, through the real gateway."""
+    schedule = ReEvoSchedule(init_pop_size=4, pop_size=2, mutation_rate=1.0)
+    messages = [{"role": "user", "content": "write code"}]
+
+    def operator() -> ReEvoOperator:
+        op = ReEvoOperator.__new__(ReEvoOperator)
+        op.plan, op._batches, op._batching = schedule, {}, threading.Lock()
+        return op
+
+    with (
+        FakeUpstream(reply=lambda request, i: f"sample {i}") as up,
+        Gateway(LiteLLMProvider("openai/fake", api_base=up.base_url)) as gw,
+    ):
+        chat, phase = GatewayChat(gw), schedule.phase(1)
+        first, resumed = operator(), operator()
+        answers = [first.sample(phase, i, chat, messages, None) for i in (1, 2)]
+        answers += [resumed.sample(phase, i, chat, messages, None) for i in (3, 4)]
+        asked = [r["body"].get("n") for r in up.requests]
+    assert answers == ["sample 0", "sample 1", "sample 0", "sample 1"]
+    assert asked == [4, 2]
+    scripted = ScriptedProvider([ScriptedEntry(content=f"one {i}") for i in range(2)])
+    with Gateway(scripted) as gw:
+        chat = GatewayChat(gw)
+        assert [operator().sample(phase, i, chat, messages, None) for i in (1, 2)] == [
+            "one 0",
+            "one 1",
+        ]
+        assert gw.usage().calls == 2
+    assert not LiteLLMProvider("anthropic/claude-3-5-haiku-latest").takes_n
