@@ -50,3 +50,14 @@ def test_dgm_paper_selects_on_the_first_stage_on_polyglot_only() -> None:
     assert first_stage_selection(load_config("dgm-paper", {"suite": "polyglot:/x"}))
     assert not first_stage_selection(load_config("dgm-paper"))
     assert not first_stage_selection(load_config("dgm", {"suite": "polyglot-mini"}))
+
+
+def test_a_resumed_polyglot_run_still_selects_on_the_first_stage(harness: Harness) -> None:
+    """The first stage's scores are read back from the archive on a resume."""
+    stages = [Stage(name="small", tasks=FIRST), Stage(name="medium", tasks="full")]
+    common = dict(suite="polyglot-mini", selector="best", select_on="first_stage_on_polyglot")
+    run = harness.new_run(config(max_iterations=2, stages=stages, **common))
+    harness.run(run, config(max_iterations=2, stages=stages, **common), ANSWERS[:2])
+    harness.run(run, config(max_iterations=3, stages=stages, **common), ANSWERS[2:])
+    seed, a, b, third = harness.archive.agents(run)
+    assert b.parent_id == a.id and third.parent_id == a.id
