@@ -25,11 +25,13 @@ seed program:
   whose solution fails to score. The improver may catch the exceptions and go on; what it
   returns is scored as any run's. On a 'min' problem 0 would be a good score, so there
   these calls return -inf (the failed score of `oriented`).
-- A downstream run that fails (cut off, crashed, past its deadline, no string returned,
-  or a solution that does not score) counts 0 in the mean, as STOP's meta-utility counts
-  it (tasks/meta_optimization/secret_utility.py:62, 112-114). STOP's utilities are
-  maximised with 0 the worst score; on a 'min' problem no score means "failed", so there a
-  failed run still fails the whole meta-utility, with the reason.
+- A downstream run that fails (raised, e.g. a refusal it did not catch, past its
+  deadline, no string returned, or a solution that does not score) counts 0 in the mean,
+  as STOP's check of an improvement counts it (tasks/meta_optimization/secret_utility.py:62,
+  112-114); with `strict` (the meta-utility an improver calls) a run whose improver raised
+  fails the whole meta-utility, as STOP's does there (secret_utility.py:46-63, 106-110).
+  STOP's utilities are maximised with 0 the worst score; on a 'min' problem no score
+  means "failed", so there a failed run still fails the whole meta-utility, with the reason.
 - The mean is taken on the `split` the caller chooses (STOP: the split its improvers'
   utility uses); with `report`, each solution is also scored on that split, reported
   in the metrics and never used to choose (STOP's test split).
