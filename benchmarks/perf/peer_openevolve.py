@@ -14,7 +14,7 @@ number of iterations with the same number of parallel evaluations (default: the 
   `parallel_evaluations` changed. It evaluates in its own worker processes, no sandbox.
 - dgm: `dgm run --problem DIR/function_minimization --operator line_edit`, every
   evaluation in the hardened Docker sandbox, into a fresh archive.
-Both talk to ONE local OpenAI-protocol HTTP server (a real one, on a port of this
+Both talk to ONE local OpenAI-protocol HTTP server (dgm.llm.fake_upstream, on a port of this
 machine; each tool under its own path so the server can count them) that answers the k-th
 request of either tool with edit k: insert the statement `peer_edit = 1001 + k` before the
 lines the request points at, in the format the tool asks for. OpenEvolve asks for
@@ -57,10 +57,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +65,7 @@ import yaml
 from rich.console import Console
 
 from archive import open_archive
-from dgm.llm.wire import chat_response, rough_tokens
+from dgm.llm.fake_upstream import FakeUpstream
 from sandbox.image import cache_dir
 
 OPENEVOLVE_VERSION = "0.4.1"
@@ -137,81 +134,28 @@ def prompt_text(request: dict[str, Any]) -> str:
 
 
 @dataclass
-class Tally:
-    """What the server answered each tool: request count and the time of each."""
+class Edits:
+    """The server's answers: edit k to the k-th request of each tool (the first part of the
+    request's path names the tool), with the time of every request."""
 
     calls: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOOLS, 0))
     times: dict[str, list[float]] = field(default_factory=lambda: {t: [] for t in TOOLS})
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def next(self, tool: str) -> int:
+    def __call__(self, path: str, request: dict[str, Any]) -> str:
+        tool = path.strip("/").split("/", 1)[0]
+        if tool not in TOOLS:
+            return f"no tool at {path}"
         with self.lock:
             k = self.calls[tool]
             self.calls[tool] += 1
             self.times[tool].append(time.monotonic())
-            return k
+        return answer(tool, k, request)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: EditServer
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _tool(self) -> str | None:
-        tool = self.path.strip("/").split("/", 1)[0]
-        return tool if tool in TOOLS else None
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._send(200, {"object": "list", "data": [{"id": "peer", "object": "model"}]})
-
-    def do_POST(self) -> None:  # noqa: N802
-        request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-        tool = self._tool()
-        if tool is None or not self.path.endswith("/chat/completions"):
-            self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
-            return
-        text = answer(tool, self.server.tally.next(tool), request)
-        tokens_in = rough_tokens(prompt_text(request))
-        model = request.get("model", "peer")
-        self._send(200, chat_response(model, text, None, tokens_in, rough_tokens(text)))
-
-
-class EditServer(ThreadingHTTPServer):
-    """One OpenAI-protocol server for both tools: /dgm/v1 and /openevolve/v1."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.tally = Tally()
-
-    def base_url(self, tool: str) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}/{tool}/v1"
-
-
-@contextmanager
-def serving() -> Iterator[EditServer]:
-    server = EditServer()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+def base_url(up: FakeUpstream, tool: str) -> str:
+    """The tool's own path on the one server: /dgm/v1, /openevolve/v1."""
+    return up.base_url.removesuffix("/v1") + f"/{tool}/v1"
 
 
 # --- memory: peak RSS of a process tree, and of dgm's sandbox containers
@@ -524,14 +468,15 @@ def main() -> None:
     results: dict[str, Measured | None] = dict.fromkeys(TOOLS)
     counts: dict[str, int] = {}
     breakdown: dict[str, float | None] = {}
-    with tempfile.TemporaryDirectory() as tmp, serving() as server:
+    edits = Edits()
+    with tempfile.TemporaryDirectory() as tmp, FakeUpstream(answer=edits) as server:
         if python is not None:
             console.print(f"openevolve: {args.iterations} iterations, {parallel} in parallel")
             (Path(tmp) / "oe").mkdir()
             oe = run_openevolve(
                 python,
                 example,
-                server.base_url("openevolve"),
+                base_url(server, "openevolve"),
                 args.iterations,
                 parallel,
                 Path(tmp) / "oe",
@@ -543,14 +488,14 @@ def main() -> None:
             console.print(f"dgm: {args.iterations} iterations, {parallel} in parallel")
             (Path(tmp) / "dgm").mkdir()
             ours = run_dgm(
-                example, server.base_url("dgm"), args.iterations, parallel, Path(tmp) / "dgm"
+                example, base_url(server, "dgm"), args.iterations, parallel, Path(tmp) / "dgm"
             )
             if ours.returncode != 0:
                 raise SystemExit(f"dgm exited {ours.returncode}: {ours.tail}")
             results["dgm"] = ours
             counts = dgm_counts(Path(tmp) / "dgm" / "dgm.db")
             breakdown = dgm_breakdown(Path(tmp) / "dgm" / "dgm.db", ours, parallel)
-        calls, times = dict(server.tally.calls), dict(server.tally.times)
+        calls, times = dict(edits.calls), dict(edits.times)
     # an iteration of dgm made a child or failed (a refused try asks the server again)
     dgm_rate = rate(counts.get("dgm_children", 0) + counts.get("dgm_failed", 0), results["dgm"])
     oe_rate = rate(calls["openevolve"], results["openevolve"])

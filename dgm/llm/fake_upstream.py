@@ -6,7 +6,8 @@ is no hosted LLM here); everything between it and the caller is the real code pa
         up.plan("429", "500", "ok")     # the next three requests; then "ok" forever
         litellm.completion(model="openai/fake", api_base=up.base_url, ...)
 
-Behaviours: ok (answers "echo: <last message>"), 429, 500, 503, 400, 401 (echoing the
+Behaviours: ok (answers "echo: <last message>", or what the server's `answer` function
+writes for the request's path and body), 429, 500, 503, 400, 401 (echoing the
 key it was sent, as some providers do), slow:SECONDS (then
 ok), drop (closes the connection without a reply), malformed (200 with broken JSON),
 empty (200 with no choices), tool_call (asks for the tool named in the request's first
@@ -19,6 +20,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -59,7 +61,12 @@ class _Handler(BaseHTTPRequestHandler):
         behaviour = up.next_behaviour()
         with up.lock:
             up.requests.append(
-                {"headers": dict(self.headers), "body": request, "behaviour": behaviour}
+                {
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": request,
+                    "behaviour": behaviour,
+                }
             )
         if behaviour.startswith("slow:"):
             time.sleep(float(behaviour.split(":", 1)[1]))
@@ -121,7 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             text = _last_text(request)
-            answer = f"echo: {text}"
+            answer = up.answer(self.path, request) if up.answer else f"echo: {text}"
             resp = chat_response(
                 request.get("model", "fake"), answer, None, rough_tokens(text), rough_tokens(answer)
             )
@@ -134,8 +141,14 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeUpstream:
-    def __init__(self, port: int = 0, default: str = "ok") -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        default: str = "ok",
+        answer: Callable[[str, dict[str, Any]], str] | None = None,
+    ) -> None:
         self.default = default  # the behaviour once the plan is used up
+        self.answer = answer  # (path, request) -> the text of an ok reply; None: echo
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self._plan: deque[str] = deque()
