@@ -73,7 +73,7 @@ EXAMPLE = "function_minimization"
 TOOLS = ("dgm", "openevolve")
 DGM = Path(sys.executable).parent / "dgm"
 UV = Path(sys.executable).parent / "uv"
-KNOB = re.compile(r"^(?P<head>.*\biterations=)(?P<n>\d+)(?P<tail>.*)$", re.MULTILINE)
+KNOB = re.compile(r"^.*\biterations=\d+.*$", re.MULTILINE)
 OE_PROGRAM = re.compile(r"# Current Program\n```[a-z]*\n(?P<code>.*?)\n```", re.DOTALL)
 
 
