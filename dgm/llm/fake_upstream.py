@@ -6,7 +6,7 @@ is no hosted LLM here); everything between it and the caller is the real code pa
         up.plan("429", "500", "ok")     # the next three requests; then "ok" forever
         litellm.completion(model="openai/fake", api_base=up.base_url, ...)
 
-Behaviours: ok (answers "echo: <last message>", or what `reply(request, index)` gives; a
+Behaviours: ok (answers "echo: <last message>", or what `reply(path, request, index)` gives; a
 request with `n` gets n choices in one answer, as OpenAI's API gives them), 429, 500, 503, 400, 401 (echoing the
 key it was sent, as some providers do), slow:SECONDS (then
 ok), drop (closes the connection without a reply), malformed (200 with broken JSON),
@@ -61,7 +61,12 @@ class _Handler(BaseHTTPRequestHandler):
         behaviour = up.next_behaviour()
         with up.lock:
             up.requests.append(
-                {"headers": dict(self.headers), "body": request, "behaviour": behaviour}
+                {
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": request,
+                    "behaviour": behaviour,
+                }
             )
         if behaviour.startswith("slow:"):
             time.sleep(float(behaviour.split(":", 1)[1]))
@@ -123,8 +128,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             text = _last_text(request)
-            reply = up.reply or (lambda _request, _index: f"echo: {text}")
-            answers = [reply(request, i) for i in range(int(request.get("n") or 1))]
+            reply = up.reply or (lambda _path, _request, _index: f"echo: {text}")
+            answers = [reply(self.path, request, i) for i in range(int(request.get("n") or 1))]
             resp = chat_response(
                 request.get("model", "fake"),
                 answers[0],
@@ -144,8 +149,8 @@ class _Server(ThreadingHTTPServer):
     upstream: FakeUpstream
 
 
-Reply = Callable[[dict[str, Any], int], str]
-"""(the request, the choice's index) -> the answer's content."""
+Reply = Callable[[str, dict[str, Any], int], str]
+"""(the request's path, its body, the choice's index) -> the answer's content."""
 
 
 class FakeUpstream:

@@ -128,6 +128,9 @@ class LiteLLMProvider:
         """UserError now when the provider's API key is not in the environment: without
         it every call of a run would fail (and a run would end 'finished' with nothing)."""
         if self.api_base:  # an OpenAI-compatible server of the user's: it may need no key
+            # Nothing to check, but the first call needs litellm, seconds to import: import
+            # it now, beside the run's start and its seed's evaluation, not in that call.
+            threading.Thread(target=_litellm, name="dgm-litellm-import", daemon=True).start()
             return
         try:
             found = _litellm().validate_environment(model=self.model)

@@ -204,7 +204,7 @@ def test_the_samples_of_one_prompt_come_from_one_call_with_n(tmp_path: Path) -> 
     problem = write_problem(tmp_path / "constant")
     counter = itertools.count(1)
     settings = {"init_pop_size": 4, "pop_size": 2, "mutation_rate": 1.0, "reflector_model": None}
-    with FakeUpstream(reply=lambda request, i: coder(request, i, counter)) as up:
+    with FakeUpstream(reply=lambda _path, request, i: coder(request, i, counter)) as up:
         overrides = {"model": "openai/fake", "api_base": up.base_url, "sandbox": "local"}
         archive = run_reevo(tmp_path, problem, {**overrides, "max_fe": 8, "reevo": settings}, 500)
         requests = [r["body"] for r in up.requests]
@@ -248,7 +248,7 @@ def test_a_phase_asks_once_for_its_samples_still_to_make() -> None:
         return op
 
     with (
-        FakeUpstream(reply=lambda request, i: f"sample {i}") as up,
+        FakeUpstream(reply=lambda _path, _request, i: f"sample {i}") as up,
         Gateway(LiteLLMProvider("openai/fake", api_base=up.base_url)) as gw,
     ):
         chat, phase = GatewayChat(gw), schedule.phase(1)
