@@ -346,10 +346,15 @@ def describe_selection(counts: Counter[str], fallback: str) -> str | None:
     return text
 
 
+def selection_text(payloads: Sequence[Mapping[str, object]], fallback: str) -> str | None:
+    """The `parent_selected` events' payloads for people, or None if there are none."""
+    return describe_selection(selection_counts(payloads), fallback)
+
+
 def selection_line(archive: Archive, run_id: str) -> str | None:
     """The run's parent choices for a summary, or None for a run without DGM-H."""
     events = archive.events(run_id, kinds=[EVENT])
     if not events:
         return None
     fallback = str(archive.run(run_id).config.get("selector", "score_child_prop"))
-    return describe_selection(selection_counts([e.payload for e in events]), fallback)
+    return selection_text([e.payload for e in events], fallback)
