@@ -239,9 +239,10 @@ class HyperModifier:
             job = SelectorJob(
                 self.sandbox, self.run_id, files, json.dumps(summary).encode(), self.limits
             )
-            run = self.executor.submit(job).value
+            done = self.executor.submit(job)
+            run, node = done.value, done.node
         else:
-            run = SelectorRun(None, "invalid", f"the agent has no {SELECTOR}")
+            run, node = SelectorRun(None, "invalid", f"the agent has no {SELECTOR}"), None
         checked = check_answer(run.answer, allowed, wanted) if run.kind is None else []
         reason = fallback_reason(run, checked)
         picked = self.fallback(candidates, rng, wanted) if reason else list(checked)
@@ -252,6 +253,7 @@ class HyperModifier:
             "fallback": self.fallback_name if reason else None,
             "kind": reason[0] if reason else None,
             "reason": reason[1] if reason else None,
+            "node": node,  # where the selector ran (None: this machine)
         }
         if reason and run.log:
             record["log"] = run.log[-LOG_CHARS:]

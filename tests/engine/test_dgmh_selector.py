@@ -143,6 +143,7 @@ def test_the_newest_agents_own_selector_picks(tmp_path: Path, backend: SandboxBa
         "fallback": None,
         "kind": None,
         "reason": None,
+        "node": None,
     }
 
 
