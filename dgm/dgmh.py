@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dgm.mutators import EvalView, Mutation, MutationContext
 from dgm.selectors import ELIGIBLE_STATUS, SELECTORS, Candidate, Selector
@@ -275,28 +275,19 @@ class HyperModifier:
         return procedure_files()[INSTRUCTIONS].decode(), "shipped"
 
     def mutate(self, ctx: MutationContext) -> Mutation:
-        from dgm.mutators.self_modify import agent_source
+        from dgm.mutators.self_modify import modify_itself
 
         with self._lock:
             selection = self._chosen.pop(ctx.iteration, None)
         text, source = self.instructions(ctx.files)
         statement = f"{text}\n\n{evaluation_text(ctx.parent_id, ctx.evaluations, self.max_chars)}\n"
-        origin: dict[str, object] = {
+        origin: dict[str, Any] = {
             "operator": self.name,
             "selection": selection,
             "instructions": source,
             "problem_statement": statement,
         }
-        source_files = agent_source(ctx.files)
-        run = self.runner.run(ctx.parent_id, source_files, statement)
-        origin.update(
-            self_modify_status=run.status,
-            self_modify_log=run.log[-2000:],
-            self_modify_trajectory=run.trajectory[-20000:],
-        )
-        if run.files == source_files:  # as DGM: an empty self-modification makes no child
-            return Mutation(None, origin, "the self-modification changed nothing: no child")
-        return Mutation(run.files, origin)
+        return modify_itself(self.runner, ctx, statement, origin)
 
 
 def build(needs: OperatorNeeds) -> HyperModifier:

@@ -4,7 +4,6 @@ tests/ray/conftest.py, the setup of tests/engine/test_dgmh_cli.py)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,8 @@ import pytest
 from archive import open_archive
 from dgm.dgmh import EVENT
 from dgm.executors.cluster_state import ClusterState
+from tests.engine.test_cli_run import dgm
 from tests.engine.test_dgmh_cli import FLAGGED, dgmh_setup
-from tests.processes import DGM
 from tests.ray.test_cluster_run import evaluations, ray_run, run_sandboxes
 
 pytestmark = [
@@ -29,12 +28,7 @@ def test_agents_selectors_run_on_the_worker_nodes(
     ray_cluster: ClusterState, postgres_url: str, tmp_path: Path
 ) -> None:
     config = dgmh_setup(tmp_path, 2, FLAGGED)
-    proc = subprocess.run(
-        [str(DGM), *ray_run(config, ray_cluster, postgres_url)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    proc = dgm(*ray_run(config, ray_cluster, postgres_url), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     archive = open_archive(postgres_url, create=False)
     (run,) = archive.runs()
