@@ -18,6 +18,7 @@ from archive import Archive, open_archive
 from dgm.config import read_yaml, validate
 from dgm.dgmh import EVENT, INSTRUCTIONS, SELECTOR, procedure_files
 from tests.engine.test_cli_run import HANDICAP, TEST_TASKS, WORKING, dgm, write_setup
+from tests.engine.test_replay_and_cost_e2e import tree
 from tests.processes import Deadline, dgm_process, first_run, wait_for_archive
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -156,3 +157,18 @@ def test_kill_9_then_resume_repeats_no_iteration(tmp_path: Path, deadline: Deadl
     pairs = [(a.id, e.task_id) for a in agents for e in archive.evaluations(a.id)]
     assert len(pairs) == len(set(pairs)) == 4, "nothing evaluated twice"
     assert "parent selection 3 by agents' selectors, 0 by" in flat(resumed.stderr)
+
+
+def test_replay_rebuilds_the_tree_the_selectors_grew(tmp_path: Path) -> None:
+    config = dgmh_setup(tmp_path, 2, FLAGGED)
+    first = dgm("run", str(config), "--quiet", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
+    (recorded,) = archive.runs()
+    again = dgm("run", str(config), "--model", f"replay:{recorded.id}", "--quiet", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    (replayed,) = [r for r in archive.runs() if r.id != recorded.id]
+    original = tree(archive, recorded.id)
+    assert [t[0] for t in original] == [None, 0, 1]  # the chain the edited selectors chose
+    assert tree(archive, replayed.id) == original
+    assert len(selections(archive, replayed.id)) == 2
