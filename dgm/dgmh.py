@@ -239,8 +239,7 @@ class HyperModifier:
             job = SelectorJob(
                 self.sandbox, self.run_id, files, json.dumps(summary).encode(), self.limits
             )
-            done = self.executor.submit(job)
-            run, node = done.value, done.node
+            run, node = self.run_job(job)
         else:
             run, node = SelectorRun(None, "invalid", f"the agent has no {SELECTOR}"), None
         checked = check_answer(run.answer, allowed, wanted) if run.kind is None else []
@@ -261,6 +260,15 @@ class HyperModifier:
         with self._lock:
             self._chosen[iteration] = {k: v for k, v in record.items() if k != "log"}
         return picked
+
+    def run_job(self, job: SelectorJob) -> tuple[SelectorRun, str | None]:
+        """The selector's run and the node it ran on; an executor that fails (a cluster
+        error) is one more reason to fall back, never the end of the run."""
+        try:
+            done = self.executor.submit(job)
+        except Exception as e:
+            return SelectorRun(None, "sandbox", f"{type(e).__name__}: {e}"[:200]), None
+        return done.value, done.node
 
     def results(self, agent_ids: Sequence[str]) -> dict[str, dict[str, bool]]:
         return {

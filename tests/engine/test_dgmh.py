@@ -4,13 +4,18 @@ are used, the seed's procedure files and the counts reports show."""
 from __future__ import annotations
 
 import json
+import random
 import runpy
 from collections import Counter
+from pathlib import Path
 
+from archive import open_archive
 from dgm.dgmh import (
+    EVENT,
     INSTRUCTIONS,
     SEED_DIR,
     SELECTOR,
+    HyperModifier,
     archive_summary,
     check_answer,
     describe_selection,
@@ -20,7 +25,8 @@ from dgm.dgmh import (
     with_procedure,
 )
 from dgm.mutators.factories import operator_agent_files
-from dgm.selectors import Ranked
+from dgm.selectors import SELECTORS, Ranked
+from sandbox import Limits
 
 SEED = Ranked("s", None, "evaluated", 0.2, 2, 1, 5)
 CHILD = Ranked("c", "s", "evaluated", 0.8, 0, 4, 5)
@@ -113,3 +119,33 @@ def test_counts_take_each_iterations_last_choice() -> None:
         "2 by agents' selectors, 2 by score_child_prop (1 crashed, 1 invalid)"
     )
     assert describe_selection(Counter(), "x") is None
+
+
+class LostCluster:
+    """An executor whose cluster is gone: every submit raises."""
+
+    def submit(self, job: object, on_start: object = None) -> object:
+        raise RuntimeError("the cluster is gone")
+
+
+def test_an_executor_that_fails_is_one_more_fallback(tmp_path: Path) -> None:
+    archive = open_archive(tmp_path / "a.db")
+    run = archive.create_run("dgmh", config={"selector": "best"}, seed=0)
+    seed = archive.add_agent(run, {"__main__.py": b"", **procedure_files()}, status="pending")
+    archive.set_agent_score(seed, "small", 0.5)
+    archive.set_agent_status(seed, "evaluated", None)
+    modifier = HyperModifier(
+        None,  # type: ignore[arg-type]  # choosing makes no child
+        LostCluster(),  # type: ignore[arg-type]
+        archive,
+        run,
+        "docker",
+        Limits(timeout_s=5),
+        SELECTORS["best"],
+        "best",
+    )
+    picked = modifier.choose_parents(1, archive.candidate_stats(run), random.Random(1))
+    assert picked == [seed]
+    (event,) = archive.events(run, kinds=[EVENT])
+    assert event.payload["kind"] == "sandbox" and event.payload["fallback"] == "best"
+    assert event.payload["reason"] == "RuntimeError: the cluster is gone"
