@@ -51,6 +51,8 @@ def calls_per_child(config: RunConfig) -> int | None:
     if config.operator == "self_modify":
         steps = config.self_modify_limits.max_steps
         return None if steps is None else 1 + config.diagnosis_retries + steps
+    if config.operator == "dgmh":  # no diagnosis: the parent agent's own run only
+        return config.self_modify_limits.max_steps
     if config.operator == "diff":
         return config.diff_max_tries
     if config.operator == "reevo":

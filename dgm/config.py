@@ -223,6 +223,21 @@ class LineEditSettings(BaseModel):
     _numbers = field_validator("max_lines", "temperature", "tries", mode="before")(not_bool)
 
 
+class DGMHSettings(BaseModel):
+    """DGM-H (operator dgmh, dgm/dgmh.py): the limits of an agent's own parent selector,
+    which runs in the sandbox."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    selector_timeout_s: Seconds = Field(
+        default=30.0,
+        description="Deadline of one run of an agent's selector (seconds); past it the run's selector decides.",
+    )
+    selector_memory_mb: MemoryMb = Field(
+        default=256, description="Memory limit of the selector's sandbox, in MiB."
+    )
+
+
 class RunConfig(BaseModel):
     """Everything that defines a run. Stored with the run; a resume reuses it verbatim."""
 
@@ -405,6 +420,9 @@ class RunConfig(BaseModel):
     stop: StopBudgets = Field(
         default_factory=StopBudgets,
         description="STOP (operator stop): downstream runs per meta-utility and each run's budgets.",
+    )
+    dgmh: DGMHSettings = Field(
+        default_factory=DGMHSettings, description="The dgmh operator's selector limits."
     )
     hgm: HGMSettings | None = Field(
         default=None,

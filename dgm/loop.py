@@ -169,6 +169,17 @@ class Policy(Protocol):
 
 
 @runtime_checkable
+class ParentChoice(Protocol):
+    """An operator that picks each child's parents by running code in a sandbox (DGM-H:
+    the newest agent's own selector, dgm/dgmh.py). The loop calls it in a worker thread,
+    off the event loop, with what a selector gets; it records its choice itself."""
+
+    def choose_parents(
+        self, iteration: int, candidates: Sequence[Candidate], rng: random.Random
+    ) -> list[str]: ...
+
+
+@runtime_checkable
 class Generations(Protocol):
     """A Schedule whose `max_fe` is checked at the top of a generation (ReEvo's), so its
     generations complete: the children it makes under a budget of max_fe evaluations."""
@@ -270,6 +281,7 @@ class Engine:
         self.novelty = Novelty(config.novelty, judge)
         self._admitting = asyncio.Lock()  # a child is checked for novelty and recorded at once
         self.schedule = mutator if isinstance(mutator, Schedule) else None
+        self.chooser = mutator if isinstance(mutator, ParentChoice) else None
         self.expanding = 0  # expansions in flight (a Schedule's barrier waits for them)
         self.policy: Policy | None = None
         if config.hgm is not None:  # every stage's tasks in one ungated stage, task by task
@@ -611,6 +623,8 @@ class Engine:
             stats = rank_fitness(stats)
         if self.schedule is not None:
             return self.schedule.parents(iteration, stats, rng)
+        if self.chooser is not None:
+            return self.chooser.choose_parents(iteration, stats, rng)
         return self.select(stats, rng, self.n_parents)
 
     async def run_expand(self, worker: int, job: ExpandJob, pool: ThreadPoolExecutor) -> None:
@@ -621,7 +635,12 @@ class Engine:
 
     async def expand(self, worker: int, job: ExpandJob, pool: ThreadPoolExecutor) -> None:
         loop = asyncio.get_running_loop()
-        picked = [job.parent] if job.parent else self.pick_parents(job.iteration)
+        if job.parent:
+            picked: list[str] | str = [job.parent]
+        elif self.chooser is not None:  # runs an agent's code in a sandbox: off the event loop
+            picked = await loop.run_in_executor(pool, self.pick_parents, job.iteration)
+        else:
+            picked = self.pick_parents(job.iteration)
         if not picked or isinstance(
             picked, str
         ):  # a selector always finds one while self.scores is non-empty; a

@@ -28,6 +28,8 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from archive.info import objective  # noqa: E402
+from dgm.dgmh import EVENT as SELECTED  # noqa: E402
+from dgm.dgmh import selection_text  # noqa: E402
 from dgm.display import raw_score, usd, when  # noqa: E402
 from dgm.heldout import HeldoutScore, describe, latest  # noqa: E402
 from dgm.novelty import describe_counts, duplicate_counts  # noqa: E402
@@ -249,6 +251,9 @@ def markdown(
     reasons = Counter((r or "").split(":")[0] for r in rejected)
     failures = [e for e in events if e.kind == "expansion_failed"]
     failure_kinds = Counter(str(e.payload.get("reason", "")).split(":")[0] for e in failures)
+    chosen = selection_text(
+        [e.payload for e in events if e.kind == SELECTED], str(run.config.get("selector"))
+    )
     n_evals = sum(a.n_evaluated for a in agents)
     cost = sum(c.cost_usd for c in calls)
     best = lineage[-1] if lineage else None
@@ -273,6 +278,7 @@ def markdown(
         f"- agents: {len(agents)} ({', '.join(f'{n} {s}' for s, n in statuses.most_common())}); "
         f"expansions that failed: {len(failures)}",
         f"- duplicates rejected, not evaluated: {describe_counts(duplicate_counts(rejected))}",
+        *([f"- parent selection (DGM-H): {chosen}"] if chosen else []),
         f"- evaluations: {n_evals}; LLM calls: {len(calls)}; cost: {usd(cost)}",
         f"- best: `{best.id}` score {fmt(best.score)} (generation {best.generation})"
         if best

@@ -105,8 +105,10 @@ class SuiteTarget:
     def statements(self) -> dict[str, str]:
         return {t.instance_id: t.problem_statement for t in self.tasks.values()}
 
-    def seed_files(self, config: RunConfig) -> dict[str, bytes]:
-        return seed_agent_files(config)
+    def seed_files(self, config: RunConfig) -> Mapping[str, bytes]:
+        from dgm.mutators.factories import operator_agent_files
+
+        return operator_agent_files(config.operator, seed_agent_files(config))
 
     def admit(self, parent: Mapping[str, bytes], child: Mapping[str, bytes]) -> str | None:
         return rejection(parent, child)

@@ -26,6 +26,7 @@ from rich.text import Text
 from dgm import display
 from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive, plain
 from dgm.config import RunConfig, assign, config_fields, load_config, with_resolved_model
+from dgm.dgmh import selection_line
 from dgm.errors import UserError
 from dgm.loop import LEASE_LOST, Engine, Progress
 from dgm.mutators.operators import OPERATORS
@@ -200,6 +201,8 @@ def summary(archive: Archive, run_id: str, reason: str, p: Progress) -> None:
     )
     dups = duplicate_counts(a.reason for a in kids if a.status == "rejected")
     table.add_row("duplicates rejected", f"{describe_counts(dups)}, not evaluated")
+    if (chosen := selection_line(archive, run_id)) is not None:  # DGM-H's (dgm/dgmh.py)
+        table.add_row("parent selection", chosen)
     table.add_row("evaluations", str(p.evaluations))
     if failed:
         table.add_row("failed expansions", plain(failed))

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from dgm.executors import Executor
     from dgm.llm.gateway import Gateway
     from dgm.mutators import Chat, Mutator
+    from dgm.mutators.self_modify import SelfModifyRunner
     from sandbox import SandboxBackend
 
 
@@ -83,6 +84,18 @@ def operator_seed(operator: str, problem: Problem) -> Mapping[str, bytes] | None
     return cast("SeedHook", hook(path))(problem) if path else None
 
 
+class AgentFilesHook(Protocol):
+    """A suite run's seed agent with the files its operator reads in every agent."""
+
+    def __call__(self, files: Mapping[str, bytes]) -> dict[str, bytes]: ...
+
+
+def operator_agent_files(operator: str, files: Mapping[str, bytes]) -> Mapping[str, bytes]:
+    """The seed agent as the operator needs it (DGM-H's procedure files added)."""
+    path = OPERATORS[operator].agent_files
+    return cast("AgentFilesHook", hook(path))(files) if path else files
+
+
 def operator_scorer(needs: OperatorNeeds) -> ProgramScorer | None:
     """What scores the operator's programs; None: the problem's own evaluator."""
     path = OPERATORS[needs.config.operator].scorer
@@ -101,12 +114,12 @@ def executor(needs: OperatorNeeds) -> Executor:
     return local
 
 
-def self_modify(needs: OperatorNeeds) -> Mutator:
+def self_modify_runner(needs: OperatorNeeds) -> SelfModifyRunner:
+    """The parent agent's run on its own code, as a job of the run's executor."""
     from dgm.executors.self_modify import ExecutorSelfModifier
-    from dgm.mutators.self_modify import SelfModifyMutator
 
     c = needs.config
-    runner = ExecutorSelfModifier(
+    return ExecutorSelfModifier(
         executor(needs),
         needs.gateway,
         c.sandbox,
@@ -114,6 +127,13 @@ def self_modify(needs: OperatorNeeds) -> Mutator:
         c.self_modify_limits.sandbox(),
         c.self_modify_limits.max_steps,
     )
+
+
+def self_modify(needs: OperatorNeeds) -> Mutator:
+    from dgm.mutators.self_modify import SelfModifyMutator
+
+    c = needs.config
+    runner = self_modify_runner(needs)
     # The diagnosis has its own model and temperature (DGM: o1 at 1.0) and sees the task's
     # hidden test patch and the lineage's patches, as DGM's does.
     chat = needs.open_chat(c.diagnosis_model, c.diagnosis_temperature) if needs.open_chat else None

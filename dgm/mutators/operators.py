@@ -41,6 +41,9 @@ class Operator:
     seed: str | None = None
     scorer: str | None = None
     local_only: str = ""  # why its runs cannot use the ray executor ("": they can)
+    # An operator that reads files of its own in every agent (DGM-H's instructions and
+    # selector): "module:function" adding them to a suite run's seed (an AgentFilesHook).
+    agent_files: str | None = None
 
 
 OPERATORS: dict[str, Operator] = {}
@@ -106,5 +109,13 @@ register(
             "serves its improvers' utility and model calls on a Unix socket in the "
             "driver's process, which sandboxes on other nodes cannot mount"
         ),
+    )
+)
+register(
+    Operator(
+        "dgmh",
+        "DGM-H: the parent agent edits its own code by its own instructions; the newest agent's own selector picks parents",
+        "dgm.dgmh:build",
+        agent_files="dgm.dgmh:with_procedure",
     )
 )

@@ -137,15 +137,21 @@ class SelfModifyMutator:
         origin.update(
             diagnosis=proposal.model_dump(), diagnosis_tries=tries, problem_statement=statement
         )
-        source = agent_source(ctx.files)
-        run = self.runner.run(ctx.parent_id, source, statement)
-        origin.update(
-            self_modify_status=run.status,
-            self_modify_log=run.log[-2000:],
-            self_modify_trajectory=run.trajectory[-20000:],
-        )
-        if (
-            run.files == source
-        ):  # DGM makes no child of an empty patch (self_improve_step.py:367-379)
-            return Mutation(None, origin, "the self-modification changed nothing: no child")
-        return Mutation(run.files, origin)
+        return modify_itself(self.runner, ctx, statement, origin)
+
+
+def modify_itself(
+    runner: SelfModifyRunner, ctx: MutationContext, statement: str, origin: dict[str, Any]
+) -> Mutation:
+    """Step 3: the parent agent on its own code with `statement` as its problem; the child
+    is what it left, with its run in `origin`."""
+    source = agent_source(ctx.files)
+    run = runner.run(ctx.parent_id, source, statement)
+    origin.update(
+        self_modify_status=run.status,
+        self_modify_log=run.log[-2000:],
+        self_modify_trajectory=run.trajectory[-20000:],
+    )
+    if run.files == source:  # DGM makes no child of an empty patch (self_improve_step.py:367-379)
+        return Mutation(None, origin, "the self-modification changed nothing: no child")
+    return Mutation(run.files, origin)

@@ -13,6 +13,7 @@ from benchmarks.problems.stop import StopBudgets
 from benchmarks.suites import open_suite
 from dgm.cli import app
 from dgm.config import (
+    DGMHSettings,
     Limits,
     LineEditSettings,
     NoveltySettings,
@@ -96,7 +97,7 @@ def test_invalid_config_is_one_line_naming_the_field(overrides: dict, message: s
 def test_unknown_preset_and_bad_yaml(tmp_path: Path) -> None:
     with pytest.raises(
         UserError,
-        match=r"no preset or config file 'nope': use one of \[dgm, dgm-paper, hgm, reevo, stop\] or a YAML path",
+        match=r"no preset or config file 'nope': use one of \[dgm, dgm-h, dgm-paper, hgm, reevo, stop\] or a YAML path",
     ):
         load_config("nope")
     bad = tmp_path / "bad.yaml"
@@ -178,6 +179,7 @@ def test_run_help_lists_every_config_field_with_its_default() -> None:
             "stop",
             "novelty",
             "line_edit",
+            "dgmh",
         ):
             assert f" {name}: " in out, name
     for name in ReEvoSettings.model_fields:
@@ -188,6 +190,8 @@ def test_run_help_lists_every_config_field_with_its_default() -> None:
         assert f" line_edit.{name}: " in out, name
     for name in StopBudgets.model_fields:
         assert f" stop.{name}: " in out, name
+    for name in DGMHSettings.model_fields:
+        assert f" dgmh.{name}: " in out, name
     for name in Limits.model_fields:
         assert f" agent_limits.{name}: " in out and f" self_modify_limits.{name}: " in out, name
     for name in Stage.model_fields:

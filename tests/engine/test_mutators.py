@@ -219,7 +219,7 @@ def test_every_registered_operator_is_in_the_config_and_the_cli_help() -> None:
     assert (
         RunConfig.model_json_schema()["properties"]["operator"]["enum"]
         == list(OPERATORS)
-        == ["self_modify", "diff", "reevo", "line_edit", "stop"]
+        == ["self_modify", "diff", "reevo", "line_edit", "stop", "dgmh"]
     )
     help_text = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "300"}).output
     for name, op in OPERATORS.items():
@@ -265,7 +265,7 @@ def test_register_refuses_a_name_twice_and_zero_parents() -> None:
         register(Operator("diff", "again", OPERATORS["diff"].build))
     with pytest.raises(ValueError, match="parents must be at least 1"):
         register(Operator("none", "no parent", OPERATORS["diff"].build, parents=0))
-    assert list(OPERATORS) == ["self_modify", "diff", "reevo", "line_edit", "stop"]
+    assert list(OPERATORS) == ["self_modify", "diff", "reevo", "line_edit", "stop", "dgmh"]
 
 
 @dataclass
