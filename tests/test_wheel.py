@@ -91,6 +91,8 @@ def test_the_wheel_carries_the_data_dgm_reads(installed: tuple[Path, Path]) -> N
         "dgm/presets/stop.yaml",
         "dgm/seed_agent/__main__.py",
         "dgm/ui/static/app.css",
+        "dgm/ui/templates/page.html",
+        "dgm/ui/templates/chart.svg",
         "archive/migrations/script.py.mako",
         "sandbox/Dockerfile",
     ]
