@@ -187,11 +187,6 @@ class Polyglot(_Plain):
         polyglot.build_repo(self._dirs[task.instance_id], dest)
         return True
 
-    def grade(
-        self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any
-    ) -> GradeResult:
-        return grade(task, patch, backend, repo_dir=repo_dir, **kwargs)
-
     def retry_problem(self, task: Task, result: GradeResult) -> str:
         return polyglot.next_problem(task, result.log)
 
