@@ -734,6 +734,7 @@ class Archive(browsing.Browsing):
                 else {},
                 duration_s=r.duration_ms / 1000,
                 error_kind=r.error_kind,
+                has_trajectory=r.trajectory_pk is not None,
                 patch=blob(r.patch_pk),
                 logs=blob(r.logs_pk),
                 trajectory=blob(r.trajectory_pk),
