@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 from archive import Archive, ArchiveError, ui_queries
 from dgm.errors import UserError
 from dgm.ui import compare, pages, treedata
-from dgm.ui.html import message_page
+from dgm.ui.html import TEMPLATES, message_page
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,8 @@ class App:
         return html(message_page("not found", "Not found", "There is no such page."), 404)
 
     def warm(self) -> None:
+        for name in TEMPLATES.list_templates():  # compiled once, before the first page
+            TEMPLATES.get_template(name)
         try:
             runs = self.archive.runs()
             running = [r for r in runs if r.status == "running"]
