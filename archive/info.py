@@ -123,18 +123,28 @@ class AgentInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class EvaluationInfo:
-    id: str  # "<agent id>/<seq>"
-    agent_id: str
+class EvaluationRow:
+    """An evaluation without its bodies (tests, patch, logs, trajectory): what a listing
+    reads (archive.ui_queries.evaluation_rows)."""
+
     seq: int
     task_id: str
     attempt: int
     stage: str
     resolved: bool
     score: float | None
-    tests: dict[str, str]
     duration_s: float
     error_kind: ErrorKind | None
+    has_trajectory: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationInfo(EvaluationRow):
+    """An evaluation with its bodies."""
+
+    id: str  # "<agent id>/<seq>"
+    agent_id: str
+    tests: dict[str, str]
     patch: bytes
     logs: bytes
     trajectory: bytes

@@ -95,6 +95,9 @@ class Agent(Base):
     # Bumped (per run) by every write that changes the agent's CandidateStats; see
     # Archive.candidate_stats.
     stats_seq: Mapped[int] = mapped_column(Integer, server_default="0")
+    # The duplicate check's key of the agent's normalised code (dgm/novelty.py), when the
+    # run's check was on at admission: a resume rebuilds its index from these.
+    content_key: Mapped[str | None] = mapped_column(String(80))
 
     __table_args__ = (
         Index("ix_agents_run_pk", "run_pk"),

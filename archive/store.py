@@ -337,13 +337,15 @@ class Archive(browsing.Browsing):
         origin: dict[str, Any] | None = None,
         status: AgentStatus = "pending",
         reason: str | None = None,
+        content_key: str | None = None,
     ) -> str:
         """Store a new agent (its code, content-addressed) and return its id.
 
         The generation is one more than the older parent's; the diff stat against
         `parent_id` is computed here. `origin` says how it was made (diagnosis, problem
         statement, LLM call ids...), any JSON. A child rejected before evaluation is this
-        one write: `status="rejected", reason=...`.
+        one write: `status="rejected", reason=...`. `content_key`: the duplicate check's
+        key of its code (`content_keys`).
         """
         _check_status(status, AGENT_STATUSES, "agent")
         contents: dict[str, bytes] = {}
@@ -389,6 +391,7 @@ class Archive(browsing.Browsing):
                     lines_added=added,
                     lines_removed=removed,
                     created_at=now,
+                    content_key=content_key,
                 )
             )
             # Children are counted within a run: a bench copy of an agent is not its child
@@ -524,6 +527,17 @@ class Archive(browsing.Browsing):
         return (top or 0) + 1
 
     # -- code -----------------------------------------------------------------------------
+
+    def content_keys(self, run_id: str) -> dict[str, str]:
+        """agent id -> the content key stored at its admission, for the run's agents that
+        have one (see `add_agent`)."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                select(Agent.id, Agent.content_key).where(
+                    Agent.run_pk == self.run_pk(conn, run_id), Agent.content_key.is_not(None)
+                )
+            )
+            return {agent_id: key for agent_id, key in rows}
 
     def agent_files(self, agent_id: str) -> dict[str, bytes]:
         with self.reading() as conn:
@@ -720,6 +734,7 @@ class Archive(browsing.Browsing):
                 else {},
                 duration_s=r.duration_ms / 1000,
                 error_kind=r.error_kind,
+                has_trajectory=r.trajectory_pk is not None,
                 patch=blob(r.patch_pk),
                 logs=blob(r.logs_pk),
                 trajectory=blob(r.trajectory_pk),

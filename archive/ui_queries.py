@@ -16,24 +16,9 @@ from sqlalchemy import Integer, cast, func, select
 
 from archive import browsing
 from archive.errors import ArchiveError
-from archive.info import EvaluationInfo, EventInfo, LLMCallInfo
+from archive.info import EvaluationInfo, EvaluationRow, EventInfo, LLMCallInfo
 from archive.models import Agent, Evaluation, Event, LLMCall, Run, Task
 from archive.store import Archive, llm_call_info
-
-
-@dataclass(frozen=True, slots=True)
-class EvaluationRow:
-    """An evaluation without its bodies (tests, patch, logs, trajectory)."""
-
-    seq: int
-    task_id: str
-    attempt: int
-    stage: str
-    resolved: bool
-    score: float | None
-    duration_s: float
-    error_kind: str | None
-    has_trajectory: bool
 
 
 @dataclass(frozen=True, slots=True)

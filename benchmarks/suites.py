@@ -90,6 +90,12 @@ class _Plain:
     def backend(self, task: Task, default: Any) -> Any:
         return default
 
+    def grade(
+        self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any
+    ) -> GradeResult:
+        """In the sandbox, the repository copied in (dgm's own grading)."""
+        return grade(task, patch, backend, repo_dir=repo_dir, **kwargs)
+
     def close(self) -> None:
         return None
 
@@ -149,11 +155,6 @@ class SweMini(_Plain):
         build.build_repo(task, dest)
         return True
 
-    def grade(
-        self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any
-    ) -> GradeResult:
-        return grade(task, patch, backend, repo_dir=repo_dir, **kwargs)
-
     def retry_problem(self, task: Task, result: GradeResult) -> str:
         return task.problem_statement
 
@@ -186,11 +187,6 @@ class Polyglot(_Plain):
         self.tasks()
         polyglot.build_repo(self._dirs[task.instance_id], dest)
         return True
-
-    def grade(
-        self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any
-    ) -> GradeResult:
-        return grade(task, patch, backend, repo_dir=repo_dir, **kwargs)
 
     def retry_problem(self, task: Task, result: GradeResult) -> str:
         return polyglot.next_problem(task, result.log)

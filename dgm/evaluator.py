@@ -39,7 +39,7 @@ from sandbox import Limits, SandboxBackend, SandboxError, Status
 
 if TYPE_CHECKING:
     from archive import Archive
-    from dgm.llm import Budget, Session, Usage
+    from dgm.llm import Session, Usage
 
 # How an agent's run ended -> the evaluation's error kind (exiting non-zero: agent_crash).
 AGENT_ERRORS: dict[Status, ErrorKind] = {
@@ -97,13 +97,9 @@ class GatewayLike(Protocol):
 
     socket_path: str | None
 
-    def open_session(
-        self,
-        agent_id: str | None = None,
-        task_id: str | None = None,
-        purpose: str = "agent",
-        budget: Budget | None = None,
-    ) -> Session: ...
+    def open_session(self, *, agent_id: str | None, task_id: str | None, purpose: str) -> Session:
+        """A caller identity for one run of an agent (the gateway's session)."""
+        ...
 
     def close_session(self, session: Session) -> None: ...
 

@@ -323,6 +323,7 @@ class Engine:
                 operator="seed",
                 origin={"iteration": 0},
                 status="pending",
+                content_key=self.novelty.key(self.seed_files),
             )
             self.pending[self.seed_id] = AgentState(self.seed_id, None, dict(self.seed_files))
             self.novelty.add(self.seed_id, self.seed_files)
@@ -331,9 +332,10 @@ class Engine:
         failed = len(self.archive.events(self.run_id, kinds=["expansion_failed"]))
         self.iterations_started = failed + sum(1 for r in rows if r.parent_id is not None)
         self.archive_size = len(rows)
+        if self.novelty.enabled:  # every agent of the run, whatever its status
+            keys = self.archive.content_keys(self.run_id)
+            self.novelty.rebuild([r.id for r in rows], keys, self.archive.agent_files)
         for r in rows:
-            if self.novelty.enabled:  # every agent of the run, whatever its status
-                self.novelty.add(r.id, self.archive.agent_files(r.id))
             if r.parent_id is None and self.seed_id is None:
                 self.seed_id = r.id
             if self.first_scores is not None and self.stages[0].name in r.scores:
@@ -688,6 +690,7 @@ class Engine:
                 origin=origin,
                 status="rejected" if reason else "pending",
                 reason=reason,
+                content_key=self.novelty.key(mutation.files),
             )
             self.novelty.add(child, mutation.files)
         self.archive_size += 1

@@ -23,7 +23,8 @@ the evaluated, the pending ones still in flight, the rejected ones):
 The loop checks and records a child as one step (under a lock: a comparison with every
 agent, or a judge, runs in a worker thread), so two children in flight at once
 (workers > 1) cannot both pass as new: the second one finds the first in the index. The
-index is rebuilt from the archive on resume.
+index is rebuilt from the archive on resume: from the key stored with each agent at
+admission (`Novelty.key`) when only the exact check is on, else from the agents' files.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -54,6 +55,9 @@ C_TOKENS = re.compile(
 )
 TOKEN = re.compile(r"\w+|\S")
 STATEMENT_END = {";", "{", "}"}  # where a C-family line, folded to one, is cut again
+# Stored keys (the archive's agents.content_key) carry this: change it whenever normalising
+# changes, so that a resume reads the files of agents whose stored key is stale.
+KEY_VERSION = "n1"
 
 
 # -- normalising --------------------------------------------------------------------------
@@ -319,6 +323,34 @@ class Novelty:
                 self._cache[key] = normalise(path, data)
             out[path] = self._cache[key]
         return out
+
+    def key(self, files: Mapping[str, bytes]) -> str | None:
+        """The key stored with an agent at admission (Archive.add_agent's content_key):
+        equal for exact duplicates. None when the check is off."""
+        if not self.enabled:
+            return None
+        return f"{KEY_VERSION}:{tree_key(self._normalise(files))}"
+
+    def rebuild(
+        self,
+        agent_ids: Iterable[str],
+        stored: Mapping[str, str],
+        files_of: Callable[[str], Mapping[str, bytes]],
+    ) -> int:
+        """Index a resumed run's agents: by the keys `stored` at their admission when only
+        the exact check is on; by their files (`files_of`) otherwise, and for an agent
+        without a current key. How many agents' files were read."""
+        if not self.enabled:
+            return 0
+        read = 0
+        for agent_id in agent_ids:
+            version, _, key = stored.get(agent_id, "").partition(":")
+            if version == KEY_VERSION and key and not self.compares:
+                self.keys.setdefault(key, agent_id)
+            else:
+                self.add(agent_id, files_of(agent_id))
+                read += 1
+        return read
 
     def add(self, agent_id: str, files: Mapping[str, bytes]) -> None:
         """Index an agent of the run (every one, whatever its status)."""

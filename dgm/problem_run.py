@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from benchmarks.problems import Direction, Problem, ProblemError, load
@@ -33,6 +33,7 @@ from dgm.mutators.admission import rejection
 
 if TYPE_CHECKING:
     from archive import Archive
+    from benchmarks.task import Task
     from dgm.config import RunConfig
     from dgm.executors import Executor, Resources
     from dgm.executors.local import LocalNode
@@ -75,6 +76,7 @@ class ProblemTarget:
     problem: Problem
     stages: list[StagePlan]
     direction: Direction
+    tasks: Mapping[str, Task] = field(default_factory=dict)  # a problem has no suite's tasks
 
     @classmethod
     def load(cls, config: RunConfig) -> ProblemTarget:

@@ -45,26 +45,6 @@ if TYPE_CHECKING:
     from archive.info import AgentStatus
 
 
-class Candidate(Protocol):
-    """What a selector needs to know about one agent (the archive's CandidateStats).
-    Read-only, as the archive hands them out."""
-
-    @property
-    def agent_id(self) -> str: ...
-    @property
-    def parent_id(self) -> str | None: ...
-    @property
-    def status(self) -> AgentStatus: ...
-    @property
-    def score(self) -> float | None: ...
-    @property
-    def n_children(self) -> int: ...
-    @property
-    def n_resolved(self) -> int: ...
-    @property
-    def n_evaluated(self) -> int: ...
-
-
 class Evidence(Protocol):
     """An agent's own task results and its place in the tree (what clade pooling needs)."""
 
@@ -76,6 +56,18 @@ class Evidence(Protocol):
     def n_resolved(self) -> int: ...
     @property
     def n_evaluated(self) -> int: ...
+
+
+class Candidate(Evidence, Protocol):
+    """What a selector needs to know about one agent (the archive's CandidateStats): its
+    evidence, and its status, score and children. Read-only, as the archive hands them out."""
+
+    @property
+    def status(self) -> AgentStatus: ...
+    @property
+    def score(self) -> float | None: ...
+    @property
+    def n_children(self) -> int: ...
 
 
 Selector = Callable[[Sequence[Candidate], random.Random, int], list[str]]

@@ -19,7 +19,8 @@ import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.problems import Evaluation, Problem, ProblemError, load
+from benchmarks.problems import Direction, Evaluation, Problem, ProblemError, load
+from benchmarks.problems.result import Split
 from benchmarks.problems.stop import (
     IMPROVER_FILE,
     Budgeted,
@@ -119,8 +120,9 @@ def sampler_factory(gateway: Gateway, agent_id: str | None, max_tokens: int) -> 
 
 
 class _StopParts:
-    """What both STOP roles hold: the problem, where to run, the gateway, the budgets, and
-    the K downstream seeds (seed, seed+1, ...: every improver is compared on the same runs)."""
+    """What both STOP roles hold: the problem (which must have a held-out split), where to
+    run, the gateway, the budgets, and the K downstream seeds (seed, seed+1, ...: every
+    improver is compared on the same runs)."""
 
     def __init__(
         self,
@@ -135,6 +137,29 @@ class _StopParts:
         self.gateway = gateway
         self.budgets = budgets
         self.seeds = [seed + k for k in range(budgets.runs)]
+        require_heldout(problem)
+
+    def meta_utility(
+        self,
+        improver: Mapping[str, bytes],
+        agent_id: str | None,
+        report: Split | None = None,
+        strict: bool = False,
+    ) -> Evaluation:
+        """The improver's meta-utility on the training split, over the K downstream runs,
+        its language-model calls attributed to `agent_id`; with `report`, that split's too;
+        `strict`: a downstream run that raises fails it (see `meta_utility`)."""
+        return meta_utility(
+            improver,
+            self.problem,
+            self.backend,
+            sampler_factory(self.gateway, agent_id, self.budgets.max_tokens),
+            self.budgets,
+            self.seeds,
+            split="train",
+            report=report,
+            strict=strict,
+        )
 
 
 class StopEvaluator(_StopParts):
@@ -151,17 +176,9 @@ class StopEvaluator(_StopParts):
 
     main_file = IMPROVER_FILE
 
-    def __init__(
-        self,
-        problem: Problem,
-        backend: SandboxBackend,
-        gateway: Gateway,
-        budgets: StopBudgets,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(problem, backend, gateway, budgets, seed)
-        self.direction = problem.direction
-        require_heldout(problem)
+    @property
+    def direction(self) -> Direction:
+        return self.problem.direction
 
     def seed(self) -> dict[str, str]:
         """STOP's seed improver."""
@@ -174,16 +191,7 @@ class StopEvaluator(_StopParts):
         `agent_id` attributes its language-model calls in the gateway's records."""
         seed = {k: v.encode() for k, v in self.seed().items()}
         improver = {**seed, **{k: v.encode() for k, v in (program or {}).items()}}
-        e = meta_utility(
-            improver,
-            self.problem,
-            self.backend,
-            sampler_factory(self.gateway, agent_id, self.budgets.max_tokens),
-            self.budgets,
-            self.seeds,
-            split="train",
-            report="heldout",
-        )
+        e = self.meta_utility(improver, agent_id, report="heldout")
         if e.ok and e.score == 0 and improver != seed:
             why = "meta-utility 0: not accepted (STOP's rule)"
             return Evaluation.failed(
@@ -209,16 +217,8 @@ class StopMutator(_StopParts):
         it, as in STOP."""
 
         def utility(source: str) -> float:
-            e = meta_utility(
-                {IMPROVER_FILE: source.encode()},
-                self.problem,
-                self.backend,
-                sampler_factory(self.gateway, agent_id, self.budgets.max_tokens),
-                self.budgets,
-                self.seeds,
-                split="train",
-                strict=True,  # STOP's meta_utility as an improver calls it
-            )
+            # strict: STOP's meta_utility as an improver calls it
+            e = self.meta_utility({IMPROVER_FILE: source.encode()}, agent_id, strict=True)
             return oriented(e)
 
         return utility

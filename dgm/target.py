@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from archive import Archive
     from benchmarks.problems import Direction, Problem
+    from benchmarks.task import Task
     from dgm.config import RunConfig
     from dgm.executors import Executor, Resources
     from dgm.executors.local import LocalNode
@@ -40,6 +41,12 @@ class Target(Protocol):
     @property
     def problem(self) -> Problem | None:
         """The problem a problem run's operators read (None for a suite)."""
+        ...
+
+    @property
+    def tasks(self) -> Mapping[str, Task]:
+        """A suite's tasks by id, as opened once for the run (the self-modification's
+        diagnosis shows a task's test patch); empty for a problem."""
         ...
 
     def describe(self) -> str:

@@ -4,7 +4,8 @@ inside the sandbox), and how the gateway socket is made reachable from the sandb
 
 A backend's sandbox supplies how to run one checked request (`_run`) and one tar call
 (`_tar`); the rest of the `Sandbox` protocol (`run` and the file copies) comes from
-`TarFiles`.
+`TarFiles`. A backend supplies how to start one sandbox (`_start`) and what to release
+(`_release`); `open`, `close` and `with` come from `Backend`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, Self, TypeVar
 
 from sandbox.execstream import CappedBuffer
 from sandbox.protocol import (
+    DEFAULT_LIMITS,
     GATEWAY_DIR,
     SOCKET_ENV,
     WRITABLE_DIRS,
@@ -240,3 +243,42 @@ def prepare_gateway(gateway_socket: Path | None) -> tuple[Path | None, dict[str,
     if sock.exists():
         os.chmod(sock, sock.stat().st_mode | 0o006)
     return sock.parent, {SOCKET_ENV: posixpath.join(GATEWAY_DIR, sock.name)}
+
+
+S = TypeVar("S")
+
+
+class Backend(Generic[S]):
+    """The `SandboxBackend` protocol for a backend whose sandboxes are `S`: one that is
+    closed opens nothing more, and closing twice releases once."""
+
+    name: str
+    kind: str  # as an error names it: "Docker", "local"
+    _closed = False
+
+    def _start(self, limits: Limits, env: dict[str, str], gateway_socket: Path | None) -> S:
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        """What closing the backend frees (a warm pool, the sandboxes still open)."""
+
+    def open(
+        self,
+        limits: Limits = DEFAULT_LIMITS,
+        env: dict[str, str] | None = None,
+        gateway_socket: Path | None = None,
+    ) -> S:
+        if self._closed:
+            raise SandboxError(f"this {self.kind} backend is closed")
+        return self._start(limits, dict(env or {}), gateway_socket)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -36,6 +36,7 @@ from sandbox.backend_base import (
     BROKEN_CODE,
     COPY_TIMEOUT_S,
     TIMEOUT_CODE,
+    Backend,
     TarFiles,
     TarRun,
     broken,
@@ -179,10 +180,11 @@ def remove_run_containers(run_label: str) -> int:
         return 0
 
 
-class DockerBackend:
+class DockerBackend(Backend["DockerSandbox"]):
     """Opens hardened containers; keeps a warm pool of fresh ones per container spec."""
 
     name = "docker"
+    kind = "Docker"
 
     def __init__(
         self,
@@ -222,24 +224,18 @@ class DockerBackend:
         self.pool: WarmPool[ContainerSpec] = WarmPool(
             self._create, self._remove, pool_size, self._reset if self.recycle else None
         )
-        self._closed = False
         atexit.register(self.close)
 
-    def open(
-        self,
-        limits: Limits = DEFAULT_LIMITS,
-        env: dict[str, str] | None = None,
-        gateway_socket: Path | None = None,
+    def _start(
+        self, limits: Limits, env: dict[str, str], gateway_socket: Path | None
     ) -> DockerSandbox:
-        if self._closed:
-            raise SandboxError("this Docker backend is closed")
         gw_dir, gw_env = prepare_gateway(gateway_socket)
         spec = self._spec(limits, gw_dir)
         try:
             cid = self.pool.take(spec)
         except (docker.errors.APIError, requests.exceptions.RequestException) as e:
             raise SandboxError(f"could not start a sandbox container: {e}") from e
-        return DockerSandbox(self, cid, limits, {**(env or {}), **gw_env})
+        return DockerSandbox(self, cid, limits, {**env, **gw_env})
 
     def warm(self, limits: Limits = DEFAULT_LIMITS, gateway_socket: Path | None = None) -> None:
         """Fill the pool for these limits now (and wait), so the first opens are fast."""
@@ -258,16 +254,8 @@ class DockerBackend:
             self.native,
         )
 
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self.pool.close()
-
-    def __enter__(self) -> DockerBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _release(self) -> None:
+        self.pool.close()
 
     def _create(self, spec: ContainerSpec) -> str:
         api = self.client.api

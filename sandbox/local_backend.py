@@ -39,6 +39,7 @@ from types import TracebackType
 from sandbox import cgroups
 from sandbox.backend_base import (
     COPY_TIMEOUT_S,
+    Backend,
     TarFiles,
     TarRun,
     broken,
@@ -51,7 +52,6 @@ from sandbox.execstream import CappedBuffer, capped_pair
 from sandbox.owner import owner_alive, owner_token
 from sandbox.protocol import (
     BASE_ENV,
-    DEFAULT_LIMITS,
     GATEWAY_DIR,
     SANDBOX_UID,
     WRITABLE_DIRS,
@@ -147,10 +147,10 @@ def cleanup(d: Path) -> None:
     shutil.rmtree(d, ignore_errors=True)
 
 
-class LocalBackend:
+class LocalBackend(Backend["LocalSandbox"]):
     """Opens bubblewrap sandboxes (or, with `unsafe_local`, unisolated host directories)."""
 
-    name = "local"
+    name = kind = "local"
 
     def __init__(self, *, unsafe_local: bool = False) -> None:
         ok, detail = bwrap_works()
@@ -163,30 +163,17 @@ class LocalBackend:
         self.root = os.geteuid() == 0
         self.orphans_removed = remove_orphans()
         self._open: set[LocalSandbox] = set()
-        self._closed = False
 
-    def open(
-        self,
-        limits: Limits = DEFAULT_LIMITS,
-        env: dict[str, str] | None = None,
-        gateway_socket: Path | None = None,
+    def _start(
+        self, limits: Limits, env: dict[str, str], gateway_socket: Path | None
     ) -> LocalSandbox:
-        if self._closed:
-            raise SandboxError("this local backend is closed")
-        sb = LocalSandbox(self, limits, dict(env or {}), gateway_socket)
+        sb = LocalSandbox(self, limits, env, gateway_socket)
         self._open.add(sb)
         return sb
 
-    def close(self) -> None:
-        self._closed = True
+    def _release(self) -> None:
         for sb in list(self._open):
             sb.close()
-
-    def __enter__(self) -> LocalBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class LocalSandbox(TarFiles):

@@ -94,6 +94,8 @@ def test_the_wheel_carries_the_data_dgm_reads(installed: tuple[Path, Path]) -> N
         "dgm/dgmh_seed/select_parent.py",
         "dgm/presets/dgm-h.yaml",
         "dgm/ui/static/app.css",
+        "dgm/ui/templates/page.html",
+        "dgm/ui/templates/chart.svg",
         "archive/migrations/script.py.mako",
         "sandbox/Dockerfile",
     ]

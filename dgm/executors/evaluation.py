@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from dgm.evaluator import EvalLimits, EvalResult, GatewayLike, evaluate, record
 from dgm.executors.protocol import Done, Executor, Job, NodeContext, Resources
-from dgm.llm.budget import Budget, Usage
+from dgm.llm.budget import Usage
 from dgm.llm.gateway import Session
 
 if TYPE_CHECKING:
@@ -39,14 +39,8 @@ class SessionGateway:
     session: Session
     socket_path: str | None
 
-    def open_session(
-        self,
-        agent_id: str | None = None,
-        task_id: str | None = None,
-        purpose: str = "agent",
-        budget: Budget | None = None,
-    ) -> Session:
-        return self.session
+    def open_session(self, *, agent_id: str | None, task_id: str | None, purpose: str) -> Session:
+        return self.session  # the driver's, whoever asks
 
     def close_session(self, session: Session) -> None:
         pass

@@ -18,7 +18,7 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar, cast
 
 from dgm.errors import UserError
 from dgm.executors import node as node_state
@@ -35,9 +35,12 @@ from dgm.executors.protocol import (
 from sandbox import SandboxBackend
 
 if TYPE_CHECKING:
+    from ray import ObjectRefGenerator
+
     from benchmarks.problems import Problem
     from benchmarks.suites import Suite
     from benchmarks.task import Task
+    from dgm.llm.relay import NodeRelay, RelayHub
 
 T = TypeVar("T")
 
@@ -45,7 +48,16 @@ MAX_RETRIES = 3  # runs of a job after the first, when its node or worker proces
 CONNECT_TIMEOUT_S = 5.0
 MB = 1024 * 1024
 
-_relays: dict[tuple[str, str, str], Any] = {}
+_relays: dict[tuple[str, str, str], NodeRelay] = {}
+
+
+class NodeInfo(TypedDict):
+    """The keys read of a node `ray.nodes()` lists."""
+
+    NodeID: str
+    Alive: bool
+    NodeManagerAddress: str
+    Resources: dict[str, float]
 
 
 class RayNode:
@@ -78,7 +90,9 @@ class RayNode:
         return str(_relays[self._relay_key].socket_path)
 
 
-def run_job(job: Job[Any], hub: str, token: str, socket_name: str) -> Iterator[Any]:
+def run_job(
+    job: Job[object], hub: str, token: str, socket_name: str
+) -> Iterator[str | tuple[object, str]]:
     """The Ray task: first where it runs, then the job's value with it."""
     import ray
 
@@ -144,7 +158,7 @@ def speaks_http2(conn: socket.socket) -> bool:
     return head[3] == 4  # the frame type: SETTINGS
 
 
-def check_nodes(nodes: list[dict[str, Any]], need: Resources, archive_url: str) -> None:
+def check_nodes(nodes: list[NodeInfo], need: Resources, archive_url: str) -> None:
     """A one-line UserError when no node can run a job, or SQLite meets several hosts."""
     sandboxing = [n for n in nodes if n["Resources"].get(SANDBOX_RESOURCE, 0) >= 1]
     if not sandboxing:
@@ -208,15 +222,15 @@ class RayExecutor:
         self.address = connect(spec)
         self._task = ray.remote(run_job)
         self._sweep = ray.remote(sweep_node)
-        self._hub: Any = None
+        self._hub: RelayHub | None = None
         self._socket_name = ""
         self.sweep(final=False)  # what a killed session left (orphans), on every node
 
     @staticmethod
-    def alive_nodes() -> list[dict[str, Any]]:
+    def alive_nodes() -> list[NodeInfo]:
         import ray
 
-        return [n for n in ray.nodes() if n.get("Alive")]
+        return [cast(NodeInfo, n) for n in ray.nodes() if n.get("Alive")]
 
     def start(self, gateway: GatewayApp) -> None:
         import ray.util
@@ -233,18 +247,18 @@ class RayExecutor:
 
         hub = (self._hub.address, self._hub.token, self._socket_name) if self._hub else ("", "", "")
         need = job.resources
-        refs: Any = self._task.options(
+        refs: ObjectRefGenerator = self._task.options(
             num_cpus=need.cpus,
             memory=need.memory_mb * MB,
             resources={SANDBOX_RESOURCE: 1},
             max_retries=MAX_RETRIES,
             retry_exceptions=False,
         ).remote(job, *hub)
-        node = ray.get(next(refs))
+        node: str = ray.get(next(refs))
         if on_start is not None:
             on_start(node)
         value, node = ray.get(next(refs))
-        return Done(value, node)
+        return Done(cast(T, value), node)
 
     def where(self) -> dict[str, str]:
         return {

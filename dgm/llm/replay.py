@@ -23,12 +23,15 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter, defaultdict
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dgm.errors import UserError
 from dgm.llm.errors import LLMError
 from dgm.llm.provider import Completion
 from dgm.llm.wire import usage_of
+
+if TYPE_CHECKING:
+    from archive import Archive
 
 Position = tuple[int | None, str | None, str]  # (agent position, task, purpose)
 
@@ -45,7 +48,7 @@ class Caller(Protocol):
 class ReplayProvider:
     cacheable = False  # it *is* the archive
 
-    def __init__(self, run: str, archive: Any) -> None:
+    def __init__(self, run: str, archive: Archive | None) -> None:
         if archive is None:
             raise UserError(f"replay:{run} needs an archive: pass --archive (or set DGM_ARCHIVE)")
         if not run:

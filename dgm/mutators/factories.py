@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, cast
 
 from dgm.mutators.operators import OPERATORS
@@ -42,6 +42,8 @@ class OperatorNeeds:
     open_chat: Callable[[str | None, float], Chat] | None = None
     # Where sandboxed steps run (None: this machine, on `backend`).
     executor: Executor | None = None
+    # The run's suite's tasks by id, as its target opened them (empty: a problem run).
+    tasks: Mapping[str, Task] = field(default_factory=dict)
 
 
 class OperatorFactory(Protocol):
@@ -142,7 +144,7 @@ def self_modify(needs: OperatorNeeds) -> Mutator:
         diagnosis_retries=c.diagnosis_retries,
         max_chars=c.prompt_chars,
         diagnosis_chat=chat,
-        tasks=suite_tasks(c.suite),
+        tasks=needs.tasks,
         lineage=lineage_patches(needs.archive),
     )
 
@@ -152,13 +154,6 @@ def lineage_patches(archive: Archive | None) -> Callable[[str], list[str]]:
     if archive is None:
         return lambda agent_id: []
     return lambda agent_id: [archive.diff(a.id) for a in archive.lineage(agent_id)[1:]]
-
-
-def suite_tasks(spec: str) -> dict[str, Task]:
-    """The suite's tasks by id (the diagnosis shows a task's test patch and test lists)."""
-    from benchmarks.suites import open_suite
-
-    return {t.instance_id: t for t in open_suite(spec).tasks()}
 
 
 def diff(needs: OperatorNeeds) -> Mutator:

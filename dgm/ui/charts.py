@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dgm.ui.html import esc
+from markupsafe import Markup
+
+from dgm.ui.html import render
 
 W, H = 640, 240
 PAD_L, PAD_R, PAD_T, PAD_B = 64, 22, 12, 34
@@ -51,12 +53,27 @@ def _fmt(v: float, span: float) -> str:
     return f"{v:.{digits}f}"
 
 
+@dataclass(frozen=True)
+class Tick:
+    at: str  # the position along its axis, in SVG units
+    text: str
+    text_at: str = ""  # where a y tick's label sits (a little below its line)
+
+
+@dataclass(frozen=True)
+class Line:
+    css: str
+    label: str
+    points: str  # "x,y x,y ..." in SVG units
+    dot: tuple[str, str] | None  # a lone point is drawn as a dot too
+
+
 def line_chart(
     series: list[Series], xlabel: str, ylabel: str, y_range: tuple[float, float] | None = None
-) -> str:
+) -> Markup:
     pts = [p for s in series for p in s.points]
     if not pts:
-        return '<p class="empty-note">Nothing to plot yet.</p>'
+        return render("empty.html", note="Nothing to plot yet.")
     x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
     y0, y1 = y_range or (min(0.0, min(p[1] for p in pts)), max(p[1] for p in pts) or 1.0)
     x1 = x1 if x1 > x0 else x0 + 1
@@ -68,27 +85,7 @@ def line_chart(
     def sy(y: float) -> float:
         return H - PAD_B - (y - y0) / (y1 - y0) * (H - PAD_T - PAD_B)
 
-    out = [
-        f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{esc(ylabel)} against {esc(xlabel)}">'
-    ]
-    for t in _ticks(y0, y1):
-        out.append(
-            f'<line class="grid" x1="{PAD_L}" x2="{W - PAD_R}" y1="{sy(t):.1f}" y2="{sy(t):.1f}"/>'
-        )
-        out.append(
-            f'<text class="tick" x="{PAD_L - 6}" y="{sy(t) + 4:.1f}" text-anchor="end">{esc(_fmt(t, y1 - y0))}</text>'
-        )
-    for t in _ticks(x0, x1):
-        out.append(
-            f'<text class="tick" x="{sx(t):.1f}" y="{H - PAD_B + 16}" text-anchor="middle">{esc(_fmt(t, x1 - x0))}</text>'
-        )
-    out.append(
-        f'<text class="axis" x="{(W + PAD_L) / 2}" y="{H - 4}" text-anchor="middle">{esc(xlabel)}</text>'
-    )
-    mid = (H - PAD_B + PAD_T) / 2
-    out.append(
-        f'<text class="axis" x="12" y="{mid}" text-anchor="middle" transform="rotate(-90 12 {mid})">{esc(ylabel)}</text>'
-    )
+    lines = []
     for s in series:
         coords: list[str] = []
         prev_y: float | None = None
@@ -97,10 +94,21 @@ def line_chart(
                 coords.append(f"{sx(x):.1f},{sy(prev_y):.1f}")
             coords.append(f"{sx(x):.1f},{sy(y):.1f}")
             prev_y = y
-        if len(coords) == 1:
-            cx, cy = coords[0].split(",")
-            out.append(f'<circle class="{esc(s.css)}" cx="{cx}" cy="{cy}" r="3"/>')
-        out.append(f'<polyline class="{esc(s.css)}" points="{" ".join(coords)}"/>')
-    legend = "".join(f'<span class="key {esc(s.css)}">{esc(s.label)}</span>' for s in series)
-    out.append("</svg>")
-    return "".join(out) + f'<div class="legend">{legend}</div>'
+        cx, _, cy = coords[0].partition(",")
+        lines.append(Line(s.css, s.label, " ".join(coords), (cx, cy) if len(coords) == 1 else None))
+    return render(
+        "chart.svg",
+        w=W,
+        h=H,
+        left=PAD_L,
+        right=W - PAD_R,
+        bottom=H - PAD_B,
+        mid=(H - PAD_B + PAD_T) / 2,
+        xlabel=xlabel,
+        ylabel=ylabel,
+        y_ticks=[
+            Tick(f"{sy(t):.1f}", _fmt(t, y1 - y0), f"{sy(t) + 4:.1f}") for t in _ticks(y0, y1)
+        ],
+        x_ticks=[Tick(f"{sx(t):.1f}", _fmt(t, x1 - x0)) for t in _ticks(x0, x1)],
+        lines=lines,
+    )

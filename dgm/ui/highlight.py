@@ -9,16 +9,18 @@ each of them. Tokens map onto the page's few classes (k, s, c, n, f: app.css).
 from __future__ import annotations
 
 import difflib
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from markupsafe import Markup
 from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_for_filename
 from pygments.lexers.special import TextLexer
 from pygments.token import Comment, Keyword, Name, Number, String, _TokenType
 from pygments.util import ClassNotFound
 
-from dgm.ui.html import esc
+from dgm.ui.html import render
 
 CONTEXT = 3  # unchanged lines shown around a change
 MAX_FILE_ROWS = 4000  # rows per file before the rest is summarised
@@ -54,11 +56,16 @@ def split_lines(text: str) -> list[str]:
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
-def highlight(path: str, lines: list[str]) -> list[str]:
-    """The file's `lines` as escaped HTML lines with <span class=k|s|c|n|f> tokens."""
+def esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def highlight(path: str, lines: list[str]) -> list[Markup]:
+    """The file's `lines` as escaped HTML lines with <span class=k|s|c|n|f> tokens: a
+    formatter's job (token by token), so built here rather than in a template."""
     text = "\n".join(lines)
     if len(text) > MAX_HIGHLIGHT_CHARS:
-        return [esc(line) for line in lines]
+        return [Markup(esc(line)) for line in lines]
     runs: list[list[tuple[str | None, str]]] = [[]]  # per line: (class, text), merged
     for token, value in lexer_for(path).get_tokens(text + "\n"):
         cls = css_class(token)
@@ -71,9 +78,9 @@ def highlight(path: str, lines: list[str]) -> list[str]:
             elif part:
                 line.append((cls, part))
     if len(runs) != len(lines) + 1:  # the lexer changed the lines: show them plain
-        return [esc(line) for line in lines]
+        return [Markup(esc(line)) for line in lines]
     return [
-        "".join(f'<span class="{c}">{esc(t)}</span>' if c else esc(t) for c, t in line)
+        Markup("".join(f'<span class="{c}">{esc(t)}</span>' if c else esc(t) for c, t in line))
         for line in runs[: len(lines)]
     ]
 
@@ -129,52 +136,33 @@ def file_rows(old: bytes | None, new: bytes | None) -> list[Row] | None:
     return rows
 
 
-def _cell(no: int | None, html: list[str], side: str, kind: str) -> str:
-    cls = {"del": "del", "add": "add", "chg": "del" if side == "l" else "add"}.get(kind, "")
-    if no is None:
-        return '<td class="no"></td><td class="empty"></td>'
-    return f'<td class="no">{no}</td><td class="{cls}"><code>{html[no - 1]}</code></td>'
+@dataclass(frozen=True, slots=True)
+class FileDiff:
+    path: str
+    state: str  # "added", "deleted", "modified"
+    rows: list[Row] | None  # None: a binary file
+    left: list[Markup]  # each side's lines, highlighted
+    right: list[Markup]
+    more: int  # rows past MAX_FILE_ROWS, not shown
 
 
-def side_by_side(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> str:
+def side_by_side(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> Markup:
     """Every changed path as a two-column table (old left, new right), escaped HTML."""
     paths = sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
-    if not paths:
-        return '<p class="empty-note">No differences.</p>'
-    out = [f"<p>{len(paths)} file(s) changed.</p>"]
+    files = []
     for path in paths:
         state = "added" if path not in old else ("deleted" if path not in new else "modified")
-        out.append(
-            f'<section class="file"><h3><code>{esc(path)}</code> <span class="tag">{state}</span></h3>'
-        )
         rows = file_rows(old.get(path), new.get(path))
-        if rows is None:
-            out.append("<p>Binary file differs.</p></section>")
-            continue
-        left = highlight(path, _lines(old.get(path)) or [])
-        right = highlight(path, _lines(new.get(path)) or [])
-        out.append(
-            '<table class="diff"><colgroup><col class=nc><col><col class=nc><col></colgroup>'
-        )
-        for row in rows[:MAX_FILE_ROWS]:
-            if row.kind == "skip":
-                out.append('<tr class="skip"><td colspan=4>⋯</td></tr>')
-                continue
-            out.append(
-                f'<tr class="{row.kind}">{_cell(row.left_no, left, "l", row.kind)}'
-                f"{_cell(row.right_no, right, 'r', row.kind)}</tr>"
-            )
-        if len(rows) > MAX_FILE_ROWS:
-            out.append(
-                f'<tr class="skip"><td colspan=4>{len(rows) - MAX_FILE_ROWS} more rows not shown</td></tr>'
-            )
-        out.append("</table></section>")
-    return "".join(out)
+        left = highlight(path, _lines(old.get(path)) or []) if rows is not None else []
+        right = highlight(path, _lines(new.get(path)) or []) if rows is not None else []
+        more = max(0, len(rows) - MAX_FILE_ROWS) if rows is not None else 0
+        files.append(FileDiff(path, state, rows and rows[:MAX_FILE_ROWS], left, right, more))
+    return render("diff_files.html", files=files)
 
 
-def unified(patch: str) -> str:
+def unified(patch: str) -> Markup:
     """A unified diff (a patch) as escaped HTML, lines coloured by their first character."""
-    out = []
+    lines = []
     for line in patch.splitlines():
         cls = ""
         if line.startswith(("+++", "---", "diff ", "@@")):
@@ -183,5 +171,5 @@ def unified(patch: str) -> str:
             cls = "add"
         elif line.startswith("-"):
             cls = "del"
-        out.append(f'<span class="{cls}">{esc(line)}</span>' if cls else esc(line))
-    return '<pre class="patch">' + "\n".join(out) + "</pre>"
+        lines.append((cls, line))
+    return render("patch.html", lines=lines)

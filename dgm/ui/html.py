@@ -1,29 +1,27 @@
-"""Building HTML safely: every value from the archive goes through `esc` or `href`.
+"""Rendering pages: Jinja2 templates (dgm/ui/templates) that escape every value by default.
 
-Pages are f-strings of trusted markup around escaped values. The archive holds text an
-LLM wrote (agent code, trajectories, replies): it is never markup, never a URL, never
-an attribute left unquoted.
+The archive holds text an LLM wrote (agent code, trajectories, replies): it is never
+markup, never a URL, never an attribute left unquoted. Templates escape whatever they are
+given unless it is `Markup`: the fragments rendered here and the highlighter's lines
+(escaped token by token) are the only Markup there is.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from urllib.parse import quote, urlencode
 
-from dgm.display import short
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
-
-def esc(value: object) -> str:
-    """Text for element content or a double-quoted attribute."""
-    return html.escape("" if value is None else str(value), quote=True)
+from dgm.display import age, raw_score, score, short, usd, when
 
 
 def href(*parts: str, **query: object) -> str:
-    """A same-origin path from segments (each percent-encoded), escaped for an attribute."""
+    """A same-origin path from segments (each percent-encoded); templates escape it."""
     path = "/" + "/".join(quote(str(p), safe="") for p in parts)
     q = {k: v for k, v in query.items() if v is not None}
-    return esc(path + ("?" + urlencode(q) if q else ""))
+    return path + ("?" + urlencode(q) if q else "")
 
 
 def text_of(data: bytes, limit: int = 200_000) -> str:
@@ -43,26 +41,31 @@ def json_text(value: object) -> str:
         return "[nested too deeply to show]"
 
 
-def agent_link(agent_id: str | None) -> str:
-    if not agent_id:
-        return "-"
-    return f'<a class="id" href="{href("agents", agent_id)}">{esc(short(agent_id))}</a>'
+TEMPLATES = Environment(
+    loader=PackageLoader("dgm.ui", "templates"),
+    autoescape=True,  # every template, whatever its name ends in (chart.svg too)
+    undefined=StrictUndefined,  # a misspelt name fails the page instead of showing nothing
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+TEMPLATES.globals.update(
+    href=href, short=short, score=score, raw_score=raw_score, usd=usd, age=age, when=when
+)
 
 
-def run_link(run_id: str, label: str | None = None) -> str:
-    return f'<a href="{href("runs", run_id)}">{esc(label or short(run_id))}</a>'
+def render(template: str, **values: object) -> Markup:
+    """A template rendered with `values`, as markup to embed in another template."""
+    return Markup(TEMPLATES.get_template(template).render(**values))
 
 
-def page(title: str, body: str, crumbs: list[tuple[str, str]] | None = None, data: str = "") -> str:
-    """A whole document. `crumbs` are (escaped href, text) pairs; `data` is trusted attributes."""
-    nav = " / ".join(
-        f'<a href="{h}">{esc(t)}</a>' for h, t in [(href("runs"), "runs"), *(crumbs or [])]
-    )
-    return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        '<meta name=viewport content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)} - dgm</title>"
-        '<link rel=stylesheet href="/static/app.css"><script src="/static/app.js" defer></script>'
-        f"</head><body {data}><header><span class=logo>dgm</span> <nav>{nav}</nav></header>"
-        f"<main>{body}</main></body></html>"
-    )
+def page(
+    title: str, body: Markup, crumbs: list[tuple[str, str]] | None = None, live: str = ""
+) -> str:
+    """A whole document. `crumbs` are (path, text) pairs after "runs"; `live`: the path the
+    browser polls to refresh the page's live sections (app.js), if any."""
+    return render("page.html", title=title, body=body, crumbs=crumbs or [], live=live)
+
+
+def message_page(title: str, heading: str, text: str) -> str:
+    """A page that only says something (not found, a server error)."""
+    return page(title, render("message.html", heading=heading, text=text))

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 from archive import Archive, ArchiveError, ui_queries
 from dgm.errors import UserError
 from dgm.ui import compare, pages, treedata
-from dgm.ui.html import esc, page
+from dgm.ui.html import TEMPLATES, message_page
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +121,12 @@ class App:
                 try:
                     return fn(*args)
                 except ArchiveError as e:
-                    return html(page("not found", f"<h1>Not found</h1><p>{esc(e)}</p>"), 404)
-        return html(page("not found", "<h1>Not found</h1><p>There is no such page.</p>"), 404)
+                    return html(message_page("not found", "Not found", str(e)), 404)
+        return html(message_page("not found", "Not found", "There is no such page."), 404)
 
     def warm(self) -> None:
+        for name in TEMPLATES.list_templates():  # compiled once, before the first page
+            TEMPLATES.get_template(name)
         try:
             runs = self.archive.runs()
             running = [r for r in runs if r.status == "running"]
@@ -232,7 +234,7 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             log.exception("error serving %s", url.path)
             response = html(
-                page("error", "<h1>Server error</h1><p>See the terminal running dgm ui.</p>"), 500
+                message_page("error", "Server error", "See the terminal running dgm ui."), 500
             )
         self.send(response)
 

@@ -35,6 +35,7 @@ from dgm.mutators.self_modify import SelfModifyMutator
 from sandbox import open_backend
 from tests.engine.conftest import SEED, Harness, SkillEvaluator, stages_for
 from tests.engine.conftest import config as engine_config
+from tests.engine.test_dgm_fidelity import task
 
 FILES = {"a.py": b"x = 1\ny = 2\nx = 1\n", "b.py": b"def f():\n    return 1\n"}
 
@@ -242,11 +243,16 @@ def test_the_registry_builds_each_operator_from_the_config(tmp_path: Path) -> No
         Gateway(ScriptedProvider([]), archive=archive, run_id=archive.create_run("r")) as gw,
         open_backend("local") as backend,
     ):
-        made = build_operator(OperatorNeeds(cfg, backend, gw))
+        # The suite's tasks come from the run's target (opened once), never opened again:
+        # this config names a suite that does not exist.
+        tasks = {"t-1": task("t-1")}
+        unopened = cfg.model_copy(update={"suite": "no-such-suite"})
+        made = build_operator(OperatorNeeds(unopened, backend, gw, tasks=tasks))
         diff = build_operator(
             OperatorNeeds(cfg.model_copy(update={"operator": "diff"}), backend, gw)
         )
     assert isinstance(made, SelfModifyMutator) and made.name == "self_modify"
+    assert made.tasks is tasks
     assert (made.diagnosis_retries, made.max_chars) == (4, 5000)
     runner = made.runner
     assert isinstance(runner, ExecutorSelfModifier) and isinstance(runner.executor, LocalExecutor)

@@ -12,6 +12,7 @@ import pytest
 from dgm.config import NoveltySettings, Stage, load_config
 from dgm.errors import UserError
 from dgm.novelty import (
+    KEY_VERSION,
     Nearest,
     Novelty,
     Verdict,
@@ -229,6 +230,39 @@ def test_a_resumed_run_finds_the_twin_in_the_archive(harness: Harness) -> None:
     assert forgot.parent_id == learned.id
     assert forgot.reason == f"duplicate: same code as agent {seed.id} after normalising"
     assert harness.archive.evaluations(forgot.id) == []
+    keys = harness.archive.content_keys(run)  # stored at admission, what a resume reads
+    assert set(keys) == {seed.id, learned.id, forgot.id} and keys[forgot.id] == keys[seed.id]
+    assert keys[learned.id] != keys[seed.id] and keys[seed.id].startswith(f"{KEY_VERSION}:")
+
+
+def test_a_resume_with_the_exact_check_reads_no_agent_files() -> None:
+    """From the keys stored at admission alone; files only for an agent without a current
+    key (recorded before keys, or under an older normalisation), or when similarity is on."""
+    exact = Novelty(NoveltySettings())
+    keys = {"a": exact.key({"x.py": b"x = 1\n"}), "b": exact.key({"x.py": b"x = 2\n"})}
+    stored = {k: v for k, v in keys.items() if v is not None}
+
+    def unread(agent_id: str) -> dict[str, bytes]:
+        raise AssertionError(f"read the files of {agent_id}")
+
+    resumed = Novelty(NoveltySettings())
+    assert resumed.rebuild(["a", "b"], stored, unread) == 0
+    verdict = resumed.check({"x.py": b"x = 2  # the same\n"})
+    assert isinstance(verdict, Verdict) and verdict.twin == "b"
+
+    files = {"a": {"x.py": b"x = 1\n"}, "b": {"x.py": b"x = 2\n"}, "c": {"x.py": b"x = 3\n"}}
+    stale = {"a": "n0:" + stored["a"].partition(":")[2], "b": stored["b"]}
+    read: list[str] = []
+
+    def files_of(agent_id: str) -> dict[str, bytes]:
+        read.append(agent_id)
+        return files[agent_id]
+
+    assert Novelty(NoveltySettings()).rebuild(["a", "b", "c"], stale, files_of) == 2
+    assert read == ["a", "c"]
+    similar = Novelty(NoveltySettings(threshold=0.9))
+    assert similar.rebuild(["a", "b"], stored, files_of) == 2, "similarity needs the code"
+    assert Novelty(NoveltySettings(duplicates=False)).key(files["a"]) is None
 
 
 def test_a_problem_run_rejects_a_whitespace_only_change(harness: Harness) -> None:

@@ -25,6 +25,7 @@ from dgm.executors.cluster_state import ClusterState, raylet_pid
 from dgm.executors.ray_executor import check_nodes
 from tests.engine.test_cli_run import TEST_TASKS, write_setup
 from tests.processes import DGM, Deadline, dgm_process, wait_for_archive
+from tests.ray.runs import evaluations, ray_run, run_sandboxes, run_to_end
 
 pytestmark = [
     pytest.mark.ray,
@@ -34,37 +35,6 @@ pytestmark = [
     pytest.mark.timeout(240),
 ]
 N = len(TEST_TASKS)
-
-
-def ray_run(config: Path, cluster: ClusterState, url: str, *extra: str) -> list[str]:
-    """The arguments of `dgm run` on the cluster."""
-    return [
-        "run",
-        *([str(config)] if config.exists() else []),
-        "--quiet",
-        "--executor",
-        "ray",
-        "--ray-address",
-        cluster.address,
-        "--archive",
-        url,
-        *extra,
-    ]
-
-
-def evaluations(archive: Archive, run_id: str) -> list[tuple[str, str, int, str | None]]:
-    return [
-        (a.id, e.task_id, e.attempt, e.node)
-        for a in archive.agents(run_id)
-        for e in archive.evaluations(a.id)
-    ]
-
-
-def run_sandboxes(run_id: str) -> list[str]:
-    client = docker.from_env()
-    return [
-        c["Id"] for c in client.api.containers(all=True, filters={"label": f"dgm.run={run_id}"})
-    ]
 
 
 def assert_complete(archive: Archive, run_id: str, agents: int) -> list[tuple]:
@@ -86,15 +56,7 @@ def test_evaluations_land_on_both_worker_nodes(
     # Seed 5 draws a special case to learn from (the seed agent leaves only empty patches,
     # which DGM's unresolved pool leaves out), as in test_cli_run's self-modification.
     config = write_setup(tmp_path, iterations=1, workers=4, operator="self_modify", seed=5)
-    proc = subprocess.run(
-        [str(DGM), *ray_run(config, ray_cluster, postgres_url)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    archive = open_archive(postgres_url, create=False)
-    (run,) = archive.runs()
+    archive, run = run_to_end(config, ray_cluster, postgres_url, tmp_path)
     failed = [e.payload for e in archive.events(run.id, kinds=["expansion_failed"])]
     assert len(archive.agents(run.id)) == 2, failed
     evals = assert_complete(archive, run.id, agents=2)

@@ -4,17 +4,14 @@ tests/ray/conftest.py, the setup of tests/engine/test_hgm_cli.py)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from archive import open_archive
 from dgm.executors.cluster_state import ClusterState
 from tests.engine.test_hgm_cli import hgm_setup
-from tests.processes import DGM
-from tests.ray.test_cluster_run import evaluations, ray_run, run_sandboxes
+from tests.ray.runs import evaluations, run_sandboxes, run_to_end
 
 pytestmark = [
     pytest.mark.ray,
@@ -31,19 +28,11 @@ def test_hgm_evaluations_run_on_the_worker_nodes(
     config = hgm_setup(tmp_path, 6)
     data = yaml.safe_load(config.read_text())
     config.write_text(yaml.safe_dump({**data, "workers": 2}))
-    proc = subprocess.run(
-        [str(DGM), *ray_run(config, ray_cluster, postgres_url)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    archive = open_archive(postgres_url, create=False)
-    (run,) = archive.runs()
+    archive, run = run_to_end(config, ray_cluster, postgres_url, tmp_path)
     evals = evaluations(archive, run.id)
     assert len(evals) == len({e[:2] for e in evals}) == 6, "the budget, each task once"
     assert {e[3] for e in evals} <= set(ray_cluster.workers) and all(e[3] for e in evals)
     assert {e.stage for a in archive.agents(run.id) for e in archive.evaluations(a.id)} == {"hgm"}
     assert len(archive.events(run.id, kinds=["hgm_final"])) == 1
-    assert archive.run(run.id).status == "stopped"
+    assert run.status == "stopped"
     assert run_sandboxes(run.id) == []

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
+
 from archive import CandidateStats, EventInfo
 from dgm.ui import charts, highlight, pages
-from dgm.ui.html import href
+from dgm.ui.html import TEMPLATES, href, render
 
 
 def test_highlight_escapes_and_colours() -> None:
@@ -120,3 +124,34 @@ def test_a_big_file_of_repeated_lines_is_diffed() -> None:
     rows = highlight.file_rows(old, new)
     assert rows is not None
     assert any(r.right == "    return 1" and r.kind in ("chg", "add") for r in rows)
+
+
+def test_pages_are_templates_that_escape_every_value() -> None:
+    """Every template escapes (whatever its name ends in), and no Python module of the UI
+    writes HTML in a string: the highlighter's token spans are the one exception."""
+    assert TEMPLATES.autoescape is True and len(TEMPLATES.list_templates()) >= 10
+    hostile = '<script>alert(1)</script>"'
+    out = render("message.html", heading=hostile, text=hostile)
+    assert "<script>" not in out and out.count("&lt;script&gt;") == 2
+    tags = "a|b|p|div|span|pre|code|table|tr|td|th|h[1-6]|section|svg|ul|li|dl|dt|dd|img|form"
+    markup = re.compile(rf"</?({tags})[\s>/]")
+    written = []
+    for path in sorted(Path(pages.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        docs = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef))
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                tag = markup.search(node.value)
+                if tag and id(node) not in docs and not _token_span(path.name, node.value):
+                    written.append(f"{path.name}:{node.lineno}: {node.value[:40]!r}")
+    assert written == []
+
+
+def _token_span(module: str, text: str) -> bool:
+    return module == "highlight.py" and text in ('<span class="', "</span>")
