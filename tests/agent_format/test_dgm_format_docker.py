@@ -181,7 +181,8 @@ def test_bench_run_of_a_dgm_format_agent_is_graded(tmp_path: Path) -> None:
         (ev,) = arch.evaluations(agent.id)
         assert ev.resolved, ev.logs[-3000:]
         assert all(v == "PASSED" for v in ev.tests.values())
-        assert "Tool use: editor" in ev.trajectory and "Tool result: edited" in ev.trajectory
+        history = ev.trajectory.decode()  # the agent's chat_history.md
+        assert "Tool use: editor" in history and "Tool result: edited" in history
         calls = arch.llm_calls(summary.id, bodies=False)
         assert [(c.purpose, c.error_kind) for c in calls] == [("agent", None)] * 2
     assert "resolved 1/1" in proc.stdout.replace("\n", " ")
