@@ -178,6 +178,7 @@ def test_run_help_lists_every_config_field_with_its_default() -> None:
             "stop",
             "novelty",
             "line_edit",
+            "agent_format",
         ):
             assert f" {name}: " in out, name
     for name in ReEvoSettings.model_fields:
