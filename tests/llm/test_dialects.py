@@ -14,7 +14,9 @@ import pytest
 
 from dgm.llm import Gateway
 from dgm.llm.dialects import anthropic_to_chat, responses_to_chat, token_of
+from dgm.llm.relay import NodeRelay, RelayHub
 from dgm.llm.scripted import ScriptedEntry, ScriptedProvider, ScriptedToolCall
+from tests.llm.conftest import UnixHTTPConnection
 
 MODELS = {
     "claude-3-5-sonnet-20241022": "run",
@@ -241,3 +243,28 @@ def test_translation_keeps_tool_results_before_text_and_maps_tool_choice() -> No
     assert (
         token_of({"Authorization": "AWS4-HMAC-SHA256 Credential=t3/2026/r/s/aws4_request"}) == "t3"
     )
+
+
+def test_an_sdk_call_through_a_node_relay_is_translated_there_and_mapped_at_the_hub(
+    served: tuple[Gateway, str, str], store: Any
+) -> None:
+    gw, token, run = served
+    hub = RelayHub(gw)
+    relay = NodeRelay(hub.address, hub.token, "llm.sock")
+    try:
+        body = {"model": "claude-3-5-sonnet-20241022", "max_tokens": 50, "tools": TOOLS,
+                "messages": [{"role": "user", "content": "fix the bug"}]}  # fmt: skip
+        for model, status in [("claude-3-5-sonnet-20241022", 200), ("claude-2", 400)]:
+            conn = UnixHTTPConnection(relay.socket_path)
+            conn.request("POST", "/sdk/v1/messages", json.dumps({**body, "model": model}),
+                         {"x-api-key": token, "Content-Type": "application/json"})  # fmt: skip
+            resp = conn.getresponse()
+            reply = json.loads(resp.read())
+            conn.close()
+            assert resp.status == status, reply
+            assert reply["type"] == ("message" if status == 200 else "error")
+    finally:
+        relay.close()
+        hub.close()
+    gw.flush()
+    assert [c.error_kind for c in store.llm_calls(run)] == [None, "model_not_mapped"]
