@@ -232,9 +232,7 @@ LAYER_RECIPE = "dgm-problem-layer-1"  # bump when the layer's build steps change
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
-def layer_tag(
-    base: str, pip: Sequence[str], apt: Sequence[str], wheels_only: bool = False
-) -> str:
+def layer_tag(base: str, pip: Sequence[str], apt: Sequence[str], wheels_only: bool = False) -> str:
     """The tag of the layer `build_layer` makes: a hash of the base and both package lists."""
     key = "\0".join([LAYER_RECIPE, base, *sorted(pip), "|", *sorted(apt)])
     key += "\0wheels-only" if wheels_only else ""
