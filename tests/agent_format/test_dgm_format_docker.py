@@ -11,7 +11,6 @@ gateway and a scripted model that answers with tool calls.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -27,6 +26,7 @@ from dgm.evaluator import EvalLimits, run_agent
 from dgm.llm import Gateway
 from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
 from sandbox import Limits, open_backend
+from tests.engine.test_cli_run import gold_entry
 from tests.processes import DGM
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -125,37 +125,9 @@ def test_the_sandbox_has_the_loopback_endpoints_only_and_no_key(
     assert (gw.usage(session).calls, gw.usage(session).errors) == (2, 1)  # answered, refused
 
 
-def hunks(patch: str) -> list[tuple[str, str]]:
-    """(old lines, new lines) of each change in a unified diff."""
-    out, old, new = [], [], []
-    for line in patch.splitlines():
-        if line.startswith(("---", "+++")):
-            continue
-        if line.startswith("-"):
-            old.append(line[1:])
-        elif line.startswith("+"):
-            new.append(line[1:])
-        elif old or new:
-            out.append(("\n".join(old), "\n".join(new)))
-            old, new = [], []
-    if old or new:
-        out.append(("\n".join(old), "\n".join(new)))
-    return out
-
-
 def task_entry(task_id: str) -> dict[str, Any]:
-    """The scripted answer to a task's problem: the gold patch as editor calls."""
     (task,) = select_tasks(open_suite("swe-mini").tasks(), [task_id])
-    title = task.problem_statement.strip().splitlines()[0]
-    path = re.search(r"^\+\+\+ b/(\S+)", task.patch, re.M).group(1)  # type: ignore[union-attr]
-    calls = [
-        {
-            "name": "editor",
-            "arguments": {"command": "str_replace", "path": path, "old_str": o, "new_str": n},
-        }
-        for o, n in hunks(task.patch)
-    ]
-    return {"pattern": re.escape(title), "tool_calls": calls}
+    return gold_entry(task)
 
 
 DONE = {"pattern": r"^(edited|error|created)|\[exit code \d+\]$", "content": "Done."}
