@@ -276,7 +276,7 @@ def build_layer(
     files = {"requirements.txt": "\n".join(pip).encode() + b"\n"}
     if HOST_CA_BUNDLE.exists():
         files["ca.crt"] = HOST_CA_BUNDLE.read_bytes()
-    step(f"building problem layer {tag}: {debs} {' '.join(pip)}".strip())
+    step(f"building package layer {tag}: {debs} {' '.join(pip)}".strip())
     container = client.containers.create(
         base, ["sh", "-c", script], user="0:0", labels={"dgm.build": "1"}
     )
@@ -287,7 +287,7 @@ def build_layer(
         if status.get("StatusCode") != 0:
             logs = container.logs().decode(errors="replace")[-2000:]
             raise SandboxError(
-                f"the problem layer build failed (packages: {debs} {' '.join(pip)}):\n{logs}"
+                f"the package layer build failed (packages: {debs} {' '.join(pip)}):\n{logs}"
             )
         labels = dict((client.api.inspect_image(base).get("Config") or {}).get("Labels") or {})
         repo, _, version = tag.partition(":")
