@@ -213,3 +213,27 @@ def agent_backend(
     """The backend an agent runs in: `backend`, or for a DGM-format agent with
     requirements, one of its layer on top of `backend`'s image."""
     return LAYERS.get(files, backend, step) if kind_of(files) == "dgm" else backend
+
+
+def prepare(files: Mapping[str, bytes], sandbox: str, step: Callable[[str], None]) -> None:
+    """Build a DGM-format seed's layer now, before any run exists: a failed build is one
+    line (a UserError naming its last error), not a sandbox_error on every evaluation."""
+    from dgm.errors import UserError
+
+    if kind_of(files) != "dgm" or not requirements(files):
+        return
+    if sandbox != "docker":
+        raise UserError(
+            "an agent in DGM's format has its requirements.txt installed in a layer of the "
+            "sandbox image: use --sandbox docker"
+        )
+    from sandbox import image
+    from sandbox.docker_backend import connect
+
+    try:
+        image.build_layer(
+            connect(), image.image_tag(), pip=requirements(files), step=step, wheels_only=True
+        )
+    except SandboxError as e:
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        raise UserError(f"the agent's requirements.txt did not install: {lines[-1]}") from None

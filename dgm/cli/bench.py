@@ -270,6 +270,7 @@ def run(
     from archive import hold_run
     from dgm.agent_format import FORMATS, AgentFormatSettings
     from dgm.agent_format import check as check_format
+    from dgm.agent_format import prepare as prepare_format
     from dgm.config import MAX_COUNT, MAX_NAME
     from dgm.evaluator import EvalLimits
     from dgm.executors.evaluation import local_suite_evaluator
@@ -294,6 +295,7 @@ def run(
         raise UserError(str(e)) from None
     models = {**AgentFormatSettings().models, **dict.fromkeys(agent_models or [], "run")}
     with user_errors():
+        prepare_format(files, backend, lambda m: err.print(m, markup=False))
         s = _suite(suite, backend)
         chosen = select_tasks(s.tasks(), _patterns(tasks))
         s.check(chosen)  # e.g. a missing instance image: said before the run exists

@@ -224,3 +224,20 @@ def test_self_modification_of_a_dgm_format_agent_is_admitted_and_resolves(
     purposes = Counter(c.purpose for c in archive.llm_calls(run.id, bodies=False))
     assert purposes["diagnose"] == 1 and purposes["self_modify"] == 2  # the bash call, then "Done."
     assert purposes["agent"] == 4  # seed and child: the edit, then "Done."
+
+
+def test_requirements_that_do_not_install_are_one_line_before_any_run(tmp_path: Path) -> None:
+    agent = tmp_path / "agent"
+    for rel, data in agent_files(AGENT).items():
+        (agent / rel).parent.mkdir(parents=True, exist_ok=True)
+        (agent / rel).write_bytes(data)
+    (agent / "requirements.txt").write_text("dgm-test-no-such-package-4f2a==1.0\n")
+    proc = dgm(
+        "bench", "run", "--agent", str(agent), "--suite", "swe-mini", "--tasks", TASK,
+        "--archive", str(tmp_path / "a.db"), cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "requirements.txt did not install" in last and "dgm-test-no-such-package-4f2a" in last
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "a.db").exists() or not open_archive(tmp_path / "a.db").runs()
