@@ -230,6 +230,7 @@ def _build_offline(client: docker.DockerClient, tag: str, step: Step) -> None:
 LAYER_REPOSITORY = "dgm-problem"
 LAYER_RECIPE = "dgm-problem-layer-1"  # bump when the layer's build steps change meaning
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+COMMIT_TIMEOUT_S = 900
 
 
 def layer_tag(base: str, pip: Sequence[str], apt: Sequence[str], wheels_only: bool = False) -> str:
@@ -291,6 +292,9 @@ def build_layer(
             )
         labels = dict((client.api.inspect_image(base).get("Config") or {}).get("Labels") or {})
         repo, _, version = tag.partition(":")
+        # Committing a layer of many packages (DGM's agent: about 600 MB) outlasts the
+        # client's 60 s default on a busy disk; the engine goes on, the tag would be lost.
+        client.api.timeout = max(client.api.timeout, COMMIT_TIMEOUT_S)
         container.commit(
             repository=repo,
             tag=version,
