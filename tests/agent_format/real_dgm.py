@@ -10,7 +10,13 @@ byte, and runs `dgm bench run --agent-format dgm` on it with a scripted model th
 DGM's Claude-on-Bedrock tool use: a `bash` call that applies the task's gold patch, then
 "Done.". Prints one JSON line: resolved, the evaluation's error kind, the calls the gateway
 recorded (purpose, model, error kind), and the ends of the patch and the chat history.
-Exit code 0 only when the task is resolved.
+
+Then `dgm run` with the self_modify operator from the same agent: the parent, whose
+instruction gets no fix from the script, resolves nothing; run with --self_improve on its
+own code it edits its instruction with a bash call; the child is admitted and, told the fix
+because of its new instruction, resolves the task. A second JSON line: the agents
+(operator, status, score), the child's diff, the calls by purpose.
+Exit code 0 only when the task is resolved and the child is admitted with score 1.0.
 """
 
 from __future__ import annotations
@@ -59,6 +65,61 @@ def script(task_id: str) -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
+PROPOSAL = {
+    "log_summarization": "The agent made no change: it answered without using a tool.",
+    "potential_improvements": ["ask for the smallest change"],
+    "improvement_proposal": "Ask for the smallest change that fixes the problem.",
+    "implementation_suggestion": "Extend the instruction in coding_agent.py's forward().",
+    "problem_description": "The agent's instruction does not ask for a minimal fix.",
+}
+SELF_EDIT = (
+    "cd /testbed && sed -i 's/Help solve the following problem\\./Help solve the following "
+    "problem. Make the smallest change that fixes it./' coding_agent.py && git diff --stat"
+)
+
+
+def evolution_script(task_id: str) -> list[object]:
+    """DGM's agent improves itself (a bash call editing its own instruction); only an agent
+    with the new instruction is told the fix, so the child resolves what its parent did not."""
+    (task,) = select_tasks(open_suite("swe-mini").tasks(), [task_id])
+    title = re.escape(task.problem_statement.strip().splitlines()[0])
+    fix = script(task_id)[0]
+    return [
+        {"pattern": "Answer with one JSON object", "content": "```json\n" + json.dumps(PROPOSAL) + "\n```"},
+        {"pattern": "# Improve this coding agent", "tool_calls": [{"name": "bash", "arguments": {"command": SELF_EDIT}}]},
+        {**fix, "pattern": f"(?s)Make the smallest change.*{title}"},
+        {"pattern": title, "content": "Done."},  # the parent's instruction: no change made
+        *["Done."] * 8,
+    ]  # fmt: skip
+
+
+def self_modification(agent: Path, work: Path, task_id: str) -> dict[str, object]:
+    """`dgm run` with self_modify from DGM's agent: is its child admitted, and better?"""
+    (work / "evolve.yaml").write_text(yaml.safe_dump(evolution_script(task_id), sort_keys=False))
+    config = {
+        "model": f"scripted:{work / 'evolve.yaml'}", "operator": "self_modify", "selector": "best",
+        "seed_agent": str(agent), "agent_format": {"kind": "dgm"}, "max_iterations": 1,
+        "workers": 1, "seed": 5, "stages": [{"name": "small", "tasks": [task_id]}],
+    }  # fmt: skip
+    (work / "run.yaml").write_text(yaml.safe_dump(config))
+    proc = subprocess.run(
+        [str(DGM), "run", str(work / "run.yaml"), "--quiet"],
+        cwd=work, capture_output=True, text=True, timeout=3600,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        return {"exit_code": proc.returncode, "stderr": proc.stderr[-2000:]}
+    with open_archive(work / ".dgm" / "archive.db") as arch:
+        (run,) = arch.runs()
+        agents = arch.agents(run.id)
+        child = agents[-1] if len(agents) > 1 else None
+        return {
+            "agents": [(a.operator, a.status, a.score) for a in agents],
+            "child_diff": arch.diff(child.id) if child else None,
+            "child_origin_log": (arch.agent(child.id).origin or {}).get("self_modify_log", "")[-800:] if child else None,
+            "calls": dict(Counter(c.purpose for c in arch.llm_calls(run.id, bodies=False))),
+        }  # fmt: skip
+
+
 def text(value: str | bytes) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else value
 
@@ -103,7 +164,12 @@ def main() -> int:
                     }
                 )
             )
-            return 0 if ev.resolved else 1
+            resolved = ev.resolved
+        evolved = self_modification(agent, work, task_id)
+        print(json.dumps(evolved))
+        agents = evolved.get("agents") or []
+        admitted = len(agents) == 2 and agents[1][1] == "evaluated" and agents[1][2] == 1.0
+        return 0 if resolved and admitted else 1
 
 
 if __name__ == "__main__":
