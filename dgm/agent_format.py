@@ -234,6 +234,6 @@ def prepare(files: Mapping[str, bytes], sandbox: str, step: Callable[[str], None
         image.build_layer(
             connect(), image.image_tag(), pip=requirements(files), step=step, wheels_only=True
         )
-    except SandboxError as e:
-        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    except (SandboxError, OSError) as e:  # OSError: the engine's own errors (docker's APIError)
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
         raise UserError(f"the agent's requirements.txt did not install: {lines[-1]}") from None

@@ -150,3 +150,4 @@ class SuiteTarget:
 
     def close(self) -> None:
         self.suite.close()
+        agent_format.LAYERS.close()  # the sandboxes of DGM-format agents' package layers

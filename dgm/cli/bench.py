@@ -269,6 +269,7 @@ def run(
     """Score an agent on a suite; results go into the archive as a run of kind `bench`."""
     from archive import hold_run
     from dgm.agent_format import FORMATS, AgentFormatSettings
+    from dgm.agent_format import LAYERS as agent_layers
     from dgm.agent_format import check as check_format
     from dgm.agent_format import prepare as prepare_format
     from dgm.config import MAX_COUNT, MAX_NAME
@@ -324,6 +325,7 @@ def run(
         status: RunStatus = "failed"
         stack = ExitStack()
         stack.callback(s.close)
+        stack.callback(agent_layers.close)  # a DGM-format agent's sandboxes
         try:
             with (
                 sigterm_interrupts() as stopping,
