@@ -10,8 +10,10 @@ use it, so the two runs can never drift apart.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from dgm import agent_format
 from sandbox.folders import read_folder
 
 AGENT_CMD = [
@@ -50,12 +52,19 @@ def agent_files(agent: Path | Mapping[str, bytes]) -> dict[str, bytes]:
     (sandbox.folders.FolderError) for a folder that is no agent, holds a link, or is too big."""
     if not isinstance(agent, Path):
         return dict(agent)
-    if not (agent / "__main__.py").is_file():
+    if not (agent / "__main__.py").is_file() and not (agent / agent_format.ENTRY).is_file():
         raise ValueError(
-            f"{agent} is not an agent: it has no __main__.py (an agent is a package run as `python -m agent`)"
+            f"{agent} is not an agent: it has no __main__.py (an agent is a package run as "
+            f"`python -m agent`) and no {agent_format.ENTRY} (DGM's format)"
         )
     # links refused (a link to /proc/self/environ would carry dgm's keys into the archive)
-    return read_folder(agent, "agent folder", keep=is_agent_file)
+    files = read_folder(agent, "agent folder", keep=is_agent_file)
+    if agent_format.kind_of(files) is None:
+        raise ValueError(
+            f"{agent}/{agent_format.ENTRY} does not take DGM's options "
+            f"({' '.join(agent_format.OPTIONS)}): it is not an agent in DGM's format"
+        )
+    return files
 
 
 def agent_env(
@@ -76,6 +85,40 @@ def agent_env(
     if max_tokens:
         env["DGM_AGENT_MAX_TOKENS"] = str(max_tokens)
     return env
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How the harness starts one agent run: its command, environment, the harness files
+    it puts in SETUP_DIR first, and where the run's trajectory is left."""
+
+    command: list[str]
+    env: dict[str, str]
+    trajectory: str
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+def launch(
+    files: Mapping[str, bytes],
+    session_env: Mapping[str, str],
+    timeout_s: float,
+    max_steps: int | None = None,
+    max_tokens: int | None = None,
+    self_improve: bool = False,
+) -> Launch:
+    """The launch of an agent in dgm's contract, or in DGM's format (dgm/agent_format.py:
+    its CLI behind a loopback port to the gateway, the SDKs' keys set to the session's token).
+    `self_improve`: the agent works on its own code (DGM's --self_improve)."""
+    env = agent_env(session_env, timeout_s, max_steps, max_tokens)
+    if agent_format.kind_of(files) != "dgm":
+        return Launch(AGENT_CMD, env, "/out/trajectory.json")
+    del env["PYTHONPATH"]  # DGM's agent imports its modules from its own folder
+    return Launch(
+        agent_format.command(SETUP_DIR, self_improve),
+        {**env, **agent_format.env(session_env)},
+        agent_format.CHAT_HISTORY,
+        agent_format.harness_files(),
+    )
 
 
 def setup_script(has_previous: bool) -> str:

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from benchmarks.problems.stop import StopBudgets
+from dgm.agent_format import AgentFormatSettings
 from dgm.errors import UserError, field_range, invalid_value, model_of, yaml_problem
 from dgm.mutators.operators import OPERATORS
 from dgm.mutators.operators import describe as describe_operators
@@ -272,6 +273,10 @@ class RunConfig(BaseModel):
     seed_agent: str | None = Field(
         default=None,
         description="Directory of the agent the run starts from (a package run as `python -m agent`); the bundled seed agent if unset.",
+    )
+    agent_format: AgentFormatSettings = Field(
+        default_factory=AgentFormatSettings,
+        description="The seed agent's format and, for SDK agents (DGM's), the map of their model names.",
     )
     selector: str = Field(
         default="score_child_prop",

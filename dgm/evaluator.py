@@ -27,14 +27,8 @@ from archive.info import ErrorKind
 from benchmarks.grading import GradeResult
 from benchmarks.suites import Suite
 from benchmarks.task import Task
-from dgm.agent_contract import (
-    AGENT_CMD,
-    SETUP_DIR,
-    agent_env,
-    agent_files,
-    diff_script,
-    setup_script,
-)
+from dgm.agent_contract import SETUP_DIR, agent_files, diff_script, launch, setup_script
+from dgm.agent_format import agent_backend
 from sandbox import Limits, SandboxBackend, SandboxError, Status
 
 if TYPE_CHECKING:
@@ -135,21 +129,28 @@ def run_agent(
     limits: EvalLimits,
 ) -> AgentRun:
     """One agent run in its own sandbox: its diff, trajectory, log and exit code."""
-    env = agent_env(session.env, limits.agent_timeout_s, limits.max_steps, limits.max_tokens)
+    start = launch(files, session.env, limits.agent_timeout_s, limits.max_steps, limits.max_tokens)
+    backend = agent_backend(files, backend)  # a DGM-format agent's packages: a layer
     out = AgentRun()
-    with backend.open(limits=limits.sandbox, env=env, gateway_socket=gateway_socket(gateway)) as sb:
+    with backend.open(
+        limits=limits.sandbox, env=start.env, gateway_socket=gateway_socket(gateway)
+    ) as sb:
         if repo_dir is not None:
             sb.put_dir(repo_dir, "/testbed")
         sb.put_files(files, "/agent")
         sb.put_files({"problem.md": problem.encode()}, "/task")
-        if previous_patch:
-            sb.put_files({"previous.patch": previous_patch.encode()}, SETUP_DIR)
+        harness = {
+            **start.files,
+            **({"previous.patch": previous_patch.encode()} if previous_patch else {}),
+        }
+        if harness:
+            sb.put_files(harness, SETUP_DIR)
         setup = sb.run(["bash", "-c", setup_script(bool(previous_patch))], timeout_s=120)
         if setup.exit_code != 0:
             out.error_kind = "sandbox_error"
             out.log = f"harness setup failed:\n{setup.stdout}{setup.stderr}"
             return out
-        res = sb.run(AGENT_CMD, timeout_s=limits.agent_timeout_s, workdir="/testbed")
+        res = sb.run(start.command, timeout_s=limits.agent_timeout_s, workdir="/testbed")
         out.exit_code = res.exit_code
         out.log = res.stdout + ("\n" + res.stderr if res.stderr else "")
         out.error_kind = AGENT_ERRORS.get(res.status)
@@ -162,10 +163,10 @@ def run_agent(
             out.error_kind = out.error_kind or "sandbox_error"
             out.log += f"\n[harness: git diff failed: {diff.stderr.strip()[:500]}]"
         try:
-            traj = sb.get_files("/out/trajectory.json")
+            traj = sb.get_files(start.trajectory)
             out.trajectory = next(iter(traj.values()), b"").decode(errors="replace")
         except SandboxError as e:
-            out.log += f"\n[harness: no /out/trajectory.json: {e}]"
+            out.log += f"\n[harness: no {start.trajectory}: {e}]"
     return out
 
 

@@ -161,7 +161,12 @@ def open_gateway(archive: Archive, run_id: str, config: RunConfig, provider: Pro
     run_budget = None if config.budget_usd is None else Budget(max_usd=config.budget_usd)
     task_budget = None if config.task_budget_usd is None else Budget(max_usd=config.task_budget_usd)
     return Gateway(
-        provider, archive=archive, run_id=run_id, budget=run_budget, task_budget=task_budget
+        provider,
+        archive=archive,
+        run_id=run_id,
+        budget=run_budget,
+        task_budget=task_budget,
+        agent_models=config.agent_format.models,
     )
 
 

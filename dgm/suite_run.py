@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from benchmarks.suites import Suite, SuiteError, open_suite, select_tasks
 from benchmarks.task import Task
+from dgm import agent_format
 from dgm.agent_contract import agent_files
 from dgm.errors import UserError
 from dgm.loop import StagePlan
@@ -41,9 +42,11 @@ def seed_agent_files(config: RunConfig) -> dict[str, bytes]:
             f"seed_agent {str(path)!r} is not a directory: give an agent package directory"
         )
     try:
-        return agent_files(path)
+        files = agent_files(path)
+        agent_format.check(files, config.agent_format.kind, str(path))
     except ValueError as e:
         raise UserError(f"seed_agent: {e}") from None
+    return files
 
 
 def stage_plans(config: RunConfig, suite: Suite) -> tuple[list[StagePlan], dict[str, Task]]:
@@ -149,3 +152,4 @@ class SuiteTarget:
 
     def close(self) -> None:
         self.suite.close()
+        agent_format.LAYERS.close()  # the sandboxes of DGM-format agents' package layers

@@ -230,11 +230,13 @@ def _build_offline(client: docker.DockerClient, tag: str, step: Step) -> None:
 LAYER_REPOSITORY = "dgm-problem"
 LAYER_RECIPE = "dgm-problem-layer-1"  # bump when the layer's build steps change meaning
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+COMMIT_TIMEOUT_S = 900
 
 
-def layer_tag(base: str, pip: Sequence[str], apt: Sequence[str]) -> str:
+def layer_tag(base: str, pip: Sequence[str], apt: Sequence[str], wheels_only: bool = False) -> str:
     """The tag of the layer `build_layer` makes: a hash of the base and both package lists."""
     key = "\0".join([LAYER_RECIPE, base, *sorted(pip), "|", *sorted(apt)])
+    key += "\0wheels-only" if wheels_only else ""
     return f"{LAYER_REPOSITORY}:{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
@@ -245,16 +247,19 @@ def build_layer(
     pip: Sequence[str],
     apt: Sequence[str] = (),
     step: Step = lambda _msg: None,
+    wheels_only: bool = False,
 ) -> str:
     """An image `FROM base` with Debian packages `apt` and PyPI requirements `pip` installed
     (wheels fetched at build time, verified with the host's CA bundle); returns its tag.
     Cached by a hash of its inputs: an unchanged layer is reused. With nothing to install,
     the base itself. The build container has the network; sandboxes made from the layer
-    do not (the backend's hardening is the same for every image)."""
+    do not (the backend's hardening is the same for every image). wheels_only: install
+    built wheels only, so no package's build code runs in the networked build container
+    (for requirements an LLM may have written)."""
     pip, apt = [p.strip() for p in pip if p.strip()], [a.strip() for a in apt if a.strip()]
     if not pip and not apt:
         return base
-    tag = layer_tag(base, pip, apt)
+    tag = layer_tag(base, pip, apt, wheels_only)
     if image_exists(client, tag):
         return tag
     debs = " ".join(sorted(set(apt) | ({"python3-pip"} if pip else set())))
@@ -263,7 +268,8 @@ def build_layer(
     if pip:
         script += (
             "pip install --no-cache-dir --break-system-packages --root-user-action=ignore "
-            "--cert /tmp/dgm-layer/ca.crt -r /tmp/dgm-layer/requirements.txt\n"
+            "--cert /tmp/dgm-layer/ca.crt -r /tmp/dgm-layer/requirements.txt"
+            + (" --only-binary :all:\n" if wheels_only else "\n")
         )
     script += (
         "rm -rf /tmp/dgm-layer /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /root/.cache\n"
@@ -271,7 +277,7 @@ def build_layer(
     files = {"requirements.txt": "\n".join(pip).encode() + b"\n"}
     if HOST_CA_BUNDLE.exists():
         files["ca.crt"] = HOST_CA_BUNDLE.read_bytes()
-    step(f"building problem layer {tag}: {debs} {' '.join(pip)}".strip())
+    step(f"building package layer {tag}: {debs} {' '.join(pip)}".strip())
     container = client.containers.create(
         base, ["sh", "-c", script], user="0:0", labels={"dgm.build": "1"}
     )
@@ -282,10 +288,13 @@ def build_layer(
         if status.get("StatusCode") != 0:
             logs = container.logs().decode(errors="replace")[-2000:]
             raise SandboxError(
-                f"the problem layer build failed (packages: {debs} {' '.join(pip)}):\n{logs}"
+                f"the package layer build failed (packages: {debs} {' '.join(pip)}):\n{logs}"
             )
         labels = dict((client.api.inspect_image(base).get("Config") or {}).get("Labels") or {})
         repo, _, version = tag.partition(":")
+        # Committing a layer of many packages (DGM's agent: about 600 MB) outlasts the
+        # client's 60 s default on a busy disk; the engine goes on, the tag would be lost.
+        client.api.timeout = max(client.api.timeout, COMMIT_TIMEOUT_S)
         container.commit(
             repository=repo,
             tag=version,

@@ -238,7 +238,10 @@ def read_text(path: Path) -> str:
 
 
 def read_requirements(path: Path) -> list[str]:
-    if not path.is_file():
-        return []
-    lines = [ln.split("#", 1)[0].strip() for ln in path.read_text().splitlines()]
+    return parse_requirements(path.read_text()) if path.is_file() else []
+
+
+def parse_requirements(text: str) -> list[str]:
+    """The requirement lines of a requirements.txt: comments and pip options left out."""
+    lines = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
     return [ln for ln in lines if ln and not ln.startswith("-")]

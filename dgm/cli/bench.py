@@ -206,7 +206,7 @@ def _load_agent(agent: str, archive_opt: str | None) -> tuple[dict[str, bytes], 
             raise UserError(str(e)) from None
     if "/" in agent or agent.startswith(".") or path.exists():
         raise UserError(
-            f"--agent {agent}: no such agent directory (give `seed`, a directory with __main__.py, or an agent id)"
+            f"--agent {agent}: no such agent directory (give `seed`, a directory with __main__.py or DGM's coding_agent.py, or an agent id)"
         )
     with open_for_browsing(archive_opt) as arch, archive_errors():
         agent_id = arch.resolve_agent(agent)
@@ -251,9 +251,27 @@ def run(
     ] = None,
     backend: BackendOpt = "docker",
     archive: str | None = ArchiveOption,
+    agent_format: Annotated[
+        str,
+        typer.Option(
+            "--agent-format",
+            help="auto, native (__main__.py) or dgm (DGM's coding_agent.py; see docs/agents.md).",
+        ),
+    ] = "auto",
+    agent_models: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--agent-model",
+            help="A model name a dgm-format agent's code sends, served as the run's model (repeatable; DGM's own names are known).",
+        ),
+    ] = None,
 ) -> None:
     """Score an agent on a suite; results go into the archive as a run of kind `bench`."""
     from archive import hold_run
+    from dgm.agent_format import FORMATS, AgentFormatSettings
+    from dgm.agent_format import LAYERS as agent_layers
+    from dgm.agent_format import check as check_format
+    from dgm.agent_format import prepare as prepare_format
     from dgm.config import MAX_COUNT, MAX_NAME
     from dgm.evaluator import EvalLimits
     from dgm.executors.evaluation import local_suite_evaluator
@@ -270,7 +288,15 @@ def run(
     _patterns(tasks)  # before anything slow
     model = model or default_model()
     files, source = _load_agent(agent, archive)
+    if agent_format not in FORMATS:
+        raise UserError(f"--agent-format {agent_format!r}: use one of {', '.join(FORMATS)}")
+    try:
+        fmt = check_format(files, agent_format, source)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    models = {**AgentFormatSettings().models, **dict.fromkeys(agent_models or [], "run")}
     with user_errors():
+        prepare_format(files, backend, lambda m: err.print(m, markup=False))
         s = _suite(suite, backend)
         chosen = select_tasks(s.tasks(), _patterns(tasks))
         s.check(chosen)  # e.g. a missing instance image: said before the run exists
@@ -282,6 +308,7 @@ def run(
         "attempts": attempts,
         "tasks": [t.instance_id for t in chosen],
         "limits": limits.model_dump(),
+        "agent_format": fmt,
     }
     with open_default_archive(archive, create=True) as arch, user_errors():
         provider = open_provider(
@@ -298,10 +325,11 @@ def run(
         status: RunStatus = "failed"
         stack = ExitStack()
         stack.callback(s.close)
+        stack.callback(agent_layers.close)  # a DGM-format agent's sandboxes
         try:
             with (
                 sigterm_interrupts() as stopping,
-                Gateway(provider, archive=arch, run_id=run_id) as gw,
+                Gateway(provider, archive=arch, run_id=run_id, agent_models=models) as gw,
                 _backend(backend, run_id, workers) as be,
                 _progress() as progress,
             ):

@@ -373,6 +373,7 @@ def start_or_resume(
     terminated: _Terminated,
 ) -> tuple[str, str]:
     """One run, started or resumed, driven to its end: (run id, why it stopped)."""
+    from dgm import agent_format
     from dgm.heldout import after_run, describe
     from dgm.session import (
         check_executor,
@@ -412,6 +413,8 @@ def start_or_resume(
             if not config.problem:  # an agent's folder: a link in it stops here, before a run
                 seed_files = seed_agent_files(config)
             check_sandbox(config)
+            if seed_files:  # a DGM-format seed's packages: its image layer, built once
+                agent_format.prepare(seed_files, config.sandbox, console.print)
             run_id = start_run(archive, config, plan)
         with ExitStack() as stack:
             lease = None

@@ -15,6 +15,7 @@ HTTP_STATUS: dict[str, int] = {
     "context_length": 400,  # the request is longer than the model's context window
     "auth": 401,
     "not_found": 404,
+    "model_not_mapped": 400,  # an SDK agent named a model agent_format.models does not map
     "replay_miss": 404,
     "script_exhausted": 404,
     "unavailable": 503,

@@ -28,7 +28,8 @@ import tempfile
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -159,8 +160,11 @@ class Gateway:
         task_budget: Budget | None = None,
         retry: RetryPolicy | None = None,
         cache: bool = True,
+        agent_models: Mapping[str, str] | None = None,
     ) -> None:
         self.provider = provider
+        self.agent_models = dict(agent_models or {})
+        """SDK agents' model names -> a model served here, or "run" (the session's)."""
         """The default model's; `add_model` serves more."""
         self._providers: dict[str, Provider] = {provider.model: provider}
         self.archive = archive
@@ -404,11 +408,41 @@ class Gateway:
             {"x-should-retry": "false"},
         )
 
-    def chat(self, token: str | None, body: bytes) -> Reply:
-        """Answer one POST /v1/chat/completions. Never raises."""
+    def sdk_chat(self, token: str | None, body: bytes) -> Reply:
+        """Answer a chat call an SDK agent made (dgm/llm/dialects.py): its model name is
+        mapped by `agent_models`; a name it does not map is a failed call, recorded."""
         session = self._session(token)
         if session is None:
             return self._unauthorized()
+        try:
+            parsed = json.loads(body)
+            name = str(parsed.get("model")) if isinstance(parsed, dict) else "None"
+        except ValueError:
+            return self.chat(token, body)  # the same bad-request answer as any other call
+        target = self.agent_models.get(name)
+        model = session.model if target == "run" else target
+        if model in self._providers:
+            return self.chat(token, body, model=model)
+        why = (
+            f"the agent asked for model {name!r}, which agent_format.models does not map: add "
+            f"{name!r}: run to agent_format.models in the run's config"
+            if target is None
+            else f"agent_format.models maps {name!r} to {target!r}, which this run does not serve"
+        )
+        err = LLMError("model_not_mapped", why)
+        raw = encode(canonical(parsed, name))
+        self._record(session, raw, encoded_key(raw), None, 0.0, err.kind, error_body(err.kind, why))
+        self._ledger.charge(session.scopes, 0, 0, 0.0, error_kind=err.kind)
+        return self._error_reply(err)
+
+    def chat(self, token: str | None, body: bytes, model: str | None = None) -> Reply:
+        """Answer one POST /v1/chat/completions (with `model`, one this gateway serves,
+        instead of the session's). Never raises."""
+        session = self._session(token)
+        if session is None:
+            return self._unauthorized()
+        if model is not None:
+            session = replace(session, model=model)  # same token, scopes, budgets
         try:
             parsed = json.loads(body)
             if (
@@ -502,6 +536,7 @@ class Gateway:
         done: Completion | None,
         latency_s: float,
         error_kind: str | None,
+        error_response: bytes | None = None,
     ) -> None:
         if self._recorder is None:
             return
@@ -517,7 +552,7 @@ class Gateway:
                 cost_usd=done.cost_usd if done else 0.0,
                 latency_s=latency_s,
                 request=raw,
-                response=done.body if done else None,
+                response=done.body if done else error_response,
                 error_kind=error_kind,
                 request_key=key,
             )

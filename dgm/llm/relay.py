@@ -65,6 +65,14 @@ class _HubApp:
             )
         return self.gateway.chat(session, body)
 
+    def sdk_chat(self, token: str | None, body: bytes) -> Reply:
+        session = self._session_token(token)
+        if session is None:
+            return _refused(
+                401, "auth", "this gateway hub takes requests from dgm node relays only"
+            )
+        return self.gateway.sdk_chat(session, body)
+
     def models(self, token: str | None) -> Reply:
         session = self._session_token(token)
         if session is None:
@@ -118,6 +126,10 @@ class _Forward:
 
     def chat(self, token: str | None, body: bytes) -> Reply:
         return self._send("POST", "/v1/chat/completions", token, body)
+
+    def sdk_chat(self, token: str | None, body: bytes) -> Reply:
+        # already translated at this node: the hub's server sees a chat-completions body
+        return self._send("POST", "/sdk/v1/chat/completions", token, body)
 
     def models(self, token: str | None) -> Reply:
         return self._send("GET", "/v1/models", token, None)

@@ -12,6 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 
+from dgm.llm import dialects
 from dgm.llm.wire import error_body
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,11 @@ class App(Protocol):
     def chat(self, token: str | None, body: bytes) -> Reply: ...
 
     def models(self, token: str | None) -> Reply: ...
+
+    def sdk_chat(self, token: str | None, body: bytes) -> Reply:
+        """A chat call made through an SDK dialect (dgm/llm/dialects.py): its model name
+        is mapped to a model of the run."""
+        ...
 
 
 def _bearer(header: str | None) -> str | None:
@@ -62,7 +68,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, error_body(kind, message), {"x-should-retry": "false"})
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        if self.path.split("?")[0].rstrip("/") not in CHAT_PATHS:
+        sdk = self.path.startswith(dialects.PREFIX + "/")
+        if not sdk and self.path.split("?")[0].rstrip("/") not in CHAT_PATHS:
             self._error(
                 404, "not_found", f"no such endpoint {self.path}: use POST /v1/chat/completions"
             )
@@ -80,7 +87,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         app: App = self.server.app  # type: ignore[attr-defined]
-        reply = app.chat(_bearer(self.headers.get("Authorization")), body)
+        if sdk:
+            reply = dialects.handle(app, self.path, self.headers, body)  # type: ignore[arg-type]
+        else:
+            reply = app.chat(_bearer(self.headers.get("Authorization")), body)
         self._send(reply.status, reply.body, reply.headers)
 
     def do_GET(self) -> None:  # noqa: N802

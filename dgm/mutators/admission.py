@@ -5,7 +5,8 @@ After its evaluation, an agent of a suite run whose every patch was empty is not
 - changes nothing (its files equal its parent's),
 - does not compile (any `.py` file it adds or changes; `compile()` parses, it never executes the code), or
 - breaks the agent contract: `python -m agent --repo R --problem P --out O` must still
-  exist (an `agent` package with `__main__.py`) and still name those three options (as string literals).
+  exist (an `agent` package with `__main__.py`) and still name those three options (as string literals);
+  a child of an agent in DGM's format must keep `coding_agent.py` and its five options.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from dgm.agent_format import dgm_breach, kind_of
 from dgm.mutators import EvalView
 from dgm.mutators.focus import is_empty
 
@@ -41,6 +43,8 @@ def rejection(
             return f"does not compile: {path}:{line}: {getattr(e, 'msg', str(e))}"
     if not contract:
         return None
+    if kind_of(parent) == "dgm":
+        return dgm_breach(child)
     root = package_root(parent)
     if f"{root}__main__.py" not in child:
         return (

@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dgm.agent_contract import AGENT_CMD, agent_env, is_agent_file
+from dgm.agent_contract import SETUP_DIR, Launch, is_agent_file, launch
+from dgm.agent_format import agent_backend
 from dgm.evaluator import GatewayLike, gateway_socket
 from dgm.mutators import Chat, Mutation, MutationContext
 from dgm.mutators.diagnosis import DiagnosisFailed, diagnose, self_improvement_problem
@@ -66,15 +67,18 @@ class SelfModifier:
     limits: Limits
     max_steps: int | None = None
 
-    def env(self, session: Session) -> dict[str, str]:
-        return agent_env(session.env, self.limits.timeout_s, self.max_steps)
+    def launch(self, files: Mapping[str, bytes], session: Session) -> Launch:
+        return launch(files, session.env, self.limits.timeout_s, self.max_steps, self_improve=True)
 
     def run(self, agent_id: str, files: Mapping[str, bytes], problem: str) -> SelfModifyRun:
         session = self.gateway.open_session(agent_id=agent_id, task_id=None, purpose="self_modify")
+        start = self.launch(files, session)
         try:
-            with self.backend.open(
-                self.limits, env=self.env(session), gateway_socket=gateway_socket(self.gateway)
+            with agent_backend(files, self.backend).open(
+                self.limits, env=start.env, gateway_socket=gateway_socket(self.gateway)
             ) as sb:
+                if start.files:
+                    sb.put_files(start.files, SETUP_DIR)
                 sb.put_files(dict(files), "/agent")
                 sb.put_files(dict(files), "/testbed")
                 sb.put_files({"problem.md": problem.encode()}, "/task")
@@ -83,12 +87,12 @@ class SelfModifier:
                     raise RuntimeError(f"could not prepare /testbed: {init.stderr[-500:]}")
                 # Not from /testbed: there the agent's own modules (e.g. agent.py) would
                 # shadow the /agent package that `python -m agent` must import.
-                result = sb.run(AGENT_CMD, timeout_s=self.limits.timeout_s, workdir="/")
+                result = sb.run(start.command, timeout_s=self.limits.timeout_s, workdir="/")
                 after = agent_source(sb.get_files("/testbed"))
                 out = sb.get_files("/out")
         finally:
             self.gateway.close_session(session)
-        trajectory = out.get("trajectory.json", b"").decode(errors="replace")
+        trajectory = out.get(start.trajectory.removeprefix("/out/"), b"").decode(errors="replace")
         log = (result.stdout[-4000:] + "\n" + result.stderr[-4000:]).strip()
         return SelfModifyRun(after, result.status.value, log, trajectory)
 

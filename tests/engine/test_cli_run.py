@@ -17,12 +17,14 @@ import signal
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from archive import Archive, open_archive
 from benchmarks.suites import open_suite, select_tasks
+from benchmarks.task import Task
 from dgm.agent_contract import agent_files
 from dgm.suite_run import SEED_AGENT_DIR
 from tests.processes import DGM, Deadline, dgm_process, wait_for_archive
@@ -61,6 +63,20 @@ def hunks(patch: str) -> list[tuple[str, str]]:
     if old or new:
         out.append(("\n".join(old), "\n".join(new)))
     return out
+
+
+def gold_entry(task: Task) -> dict[str, Any]:
+    """The scripted answer to a task's problem: its gold patch as editor calls."""
+    title = task.problem_statement.strip().splitlines()[0]
+    path = re.search(r"^\+\+\+ b/(\S+)", task.patch, re.M).group(1)  # type: ignore[union-attr]
+    calls = [
+        {
+            "name": "editor",
+            "arguments": {"command": "str_replace", "path": path, "old_str": o, "new_str": n},
+        }
+        for o, n in hunks(task.patch)
+    ]
+    return {"pattern": re.escape(title), "tool_calls": calls}
 
 
 def block(path: str, search: str, replace: str) -> str:
@@ -119,17 +135,9 @@ def write_setup(
         # The agent's editor answered (edited, or refused): it is done.
         {"pattern": r"^(edited|error|\[exit code)", "content": "Done."},
     ]
-    for task in select_tasks(open_suite("swe-mini").tasks(), TEST_TASKS):
-        title = task.problem_statement.strip().splitlines()[0]
-        path = re.search(r"^\+\+\+ b/(\S+)", task.patch, re.M).group(1)  # type: ignore[union-attr]
-        calls = [
-            {
-                "name": "editor",
-                "arguments": {"command": "str_replace", "path": path, "old_str": o, "new_str": n},
-            }
-            for o, n in hunks(task.patch)
-        ]
-        entries.append({"pattern": re.escape(title), "tool_calls": calls})
+    entries += [
+        gold_entry(task) for task in select_tasks(open_suite("swe-mini").tasks(), TEST_TASKS)
+    ]
     script = tmp / "script.yaml"
     script.write_text(yaml.safe_dump(entries, sort_keys=False))
     config = tmp / "run.yaml"

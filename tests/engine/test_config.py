@@ -180,6 +180,7 @@ def test_run_help_lists_every_config_field_with_its_default() -> None:
             "novelty",
             "line_edit",
             "dgmh",
+            "agent_format",
         ):
             assert f" {name}: " in out, name
     for name in ReEvoSettings.model_fields:
