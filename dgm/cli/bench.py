@@ -438,16 +438,16 @@ def _read_instance(path: Path, instance_id: str | None) -> Task:
 @app.command()
 def grade(
     instance: Annotated[
-        Path,
+        Path | None,
         typer.Option("--instance", help="The instance: a task/SWE-bench JSON (or JSONL) file."),
-    ],
+    ] = None,
     log: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--log",
             help="The test log to grade (a SWE-bench test_output.txt, pytest -rA output, or a grading log).",
         ),
-    ],
+    ] = None,
     instance_id: Annotated[
         str | None, typer.Option("--id", help="Which instance, when the file holds several.")
     ] = None,
@@ -459,10 +459,35 @@ def grade(
         ),
     ] = None,
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print the report.json-shaped object only.")
+        bool,
+        typer.Option(
+            "--json", help="Print the report.json-shaped object (the run's summary) only."
+        ),
     ] = False,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            "--predictions",
+            help="Grade a predictions file (JSONL or JSON: instance_id, model_name_or_path, model_patch) with --suite.",
+        ),
+    ] = None,
+    suite: Annotated[
+        str | None, typer.Option("--suite", help="The suite the predictions are for.")
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where the harness's logs and summary go.")
+    ] = Path("."),
+    run_id: Annotated[
+        str, typer.Option("--run-id", help="The run's name in the logs and the summary's file.")
+    ] = "dgm",
+    workers: WorkersOpt = 2,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds per instance's tests.")
+    ] = 1800.0,
+    backend: BackendOpt = "docker",
 ) -> None:
-    """Grade an existing test log against an instance's FAIL_TO_PASS / PASS_TO_PASS.
+    """Grade a predictions file as SWE-bench's harness does (--predictions, --suite), or an
+    existing test log against one instance (--instance, --log).
 
     A SWE-bench instance is graded as the official harness grades it (its repository's
     log parser, its report); never by the generic pytest parser unless asked."""
@@ -470,6 +495,28 @@ def grade(
     from benchmarks.log_parsers import PARSERS
     from benchmarks.swebench import SWEBenchError, load_instances
 
+    if predictions is not None or suite is not None:
+        if predictions is None or suite is None or instance or log:
+            raise UserError(
+                "grade a predictions file with --predictions FILE --suite SUITE, or a log with --instance FILE --log FILE"
+            )
+        from dgm.cli.bench_grade import grade_file
+
+        grade_file(
+            predictions,
+            suite,
+            out_dir,
+            run_id,
+            workers=workers,
+            timeout_s=timeout,
+            backend=backend,
+            json_out=json_out,
+        )
+        return
+    if instance is None or log is None:
+        raise UserError(
+            "give --instance FILE and --log FILE (one log), or --predictions FILE --suite SUITE"
+        )
     if not instance.is_file():
         raise UserError(f"no such instance file {instance}")
     if not log.is_file():

@@ -1,0 +1,86 @@
+"""`dgm bench grade --predictions FILE --suite SUITE`: a predictions file graded as
+SWE-bench's harness grades it, its files and summary written as the harness writes them
+(benchmarks/predictions.py)."""
+
+from __future__ import annotations
+
+import json
+from contextlib import closing
+from pathlib import Path
+
+from rich.console import Console
+
+from dgm.cli.common import plain
+from dgm.errors import UserError, in_range
+
+err = Console(stderr=True)
+out = Console()
+
+
+def grade_file(
+    predictions: Path,
+    suite_spec: str,
+    out_dir: Path,
+    run_id: str,
+    *,
+    workers: int,
+    timeout_s: float,
+    backend: str,
+    json_out: bool,
+) -> None:
+    from benchmarks.predictions import (
+        Graded,
+        PredictionsError,
+        grade_predictions,
+        read_predictions,
+    )
+    from dgm.cli.bench import MAX_WORKERS, _backend, _progress, _suite, user_errors
+    from sandbox.protocol import MAX_SECONDS
+
+    in_range("--workers", workers, 1, MAX_WORKERS)
+    in_range("--timeout", timeout_s, 1, MAX_SECONDS)
+    if not run_id or "/" in run_id or run_id in (".", ".."):
+        raise UserError(f"--run-id {run_id!r} cannot name a folder: give a short name")
+    if not predictions.is_file():
+        raise UserError(f"no such predictions file {predictions}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir} is not a folder: give a folder to write the logs in")
+    with user_errors():
+        suite = _suite(suite_spec, backend)
+        try:
+            preds = read_predictions(
+                predictions, (t.instance_id for t in suite.tasks()), suite.name
+            )
+        except PredictionsError as e:
+            raise UserError(str(e)) from None
+        ran = [p for p in preds if p.model_patch]
+        by_id = {t.instance_id: t for t in suite.tasks()}
+        suite.check([by_id[p.instance_id] for p in ran])  # e.g. a missing image, said first
+        with (
+            _backend(backend, f"grade-{run_id}", workers) as be,
+            closing(suite),
+            _progress() as progress,
+        ):
+            bar = progress.add_task(f"grading {suite.name}", total=len(preds), note="")
+            resolved = 0
+
+            def done(g: Graded) -> None:
+                nonlocal resolved
+                resolved += bool(g.result is not None and g.result.resolved)
+                progress.update(bar, advance=1, note=f"{resolved} resolved")
+
+            summary = grade_predictions(
+                suite, preds, be, out_dir, run_id, workers=workers, timeout_s=timeout_s, done=done
+            )
+    name = f"{preds[0].model_dir}.{run_id}.json"
+    if json_out:
+        print(json.dumps(summary, indent=4))
+        return
+    out.print(
+        plain(
+            f"{summary['resolved_instances']} of {summary['submitted_instances']} resolved "
+            f"({summary['unresolved_instances']} unresolved, {summary['empty_patch_instances']} "
+            f"empty patches, {summary['error_instances']} errors); summary {out_dir / name}, "
+            f"logs {out_dir / 'logs' / 'run_evaluation' / run_id}"
+        )
+    )
