@@ -207,12 +207,11 @@ def test_swebench_predictions_graded_as_the_official_harness(
         folder = out / "logs" / "run_evaluation" / "dgm" / "org__model-1" / iid
         if not (folder / "report.json").exists():
             continue
-        assert (folder / "eval.sh").read_text() == raws[iid]["eval_script"]
+        spec = swebench.test_spec(raws[iid])  # the package completes the row's script
+        assert (folder / "eval.sh").read_text() == spec.eval_script
         from swebench.harness.grading import get_eval_report
 
-        theirs = get_eval_report(
-            swebench.test_spec(raws[iid]), p, str(folder / "test_output.txt"), True
-        )
+        theirs = get_eval_report(spec, p, str(folder / "test_output.txt"), True)
         assert json.loads((folder / "report.json").read_text()) == json.loads(json.dumps(theirs))
 
 
