@@ -251,6 +251,9 @@ def run(
     ] = None,
     backend: BackendOpt = "docker",
     archive: str | None = ArchiveOption,
+    pull: Annotated[
+        bool, typer.Option("--pull", help="Pull the missing instance images first.")
+    ] = False,
 ) -> None:
     """Score an agent on a suite; results go into the archive as a run of kind `bench`."""
     from archive import hold_run
@@ -273,6 +276,10 @@ def run(
     with user_errors():
         s = _suite(suite, backend)
         chosen = select_tasks(s.tasks(), _patterns(tasks))
+        if pull:
+            from dgm.cli.bench_images import pull_missing
+
+            pull_missing(s, chosen)
         s.check(chosen)  # e.g. a missing instance image: said before the run exists
     limits = EvalLimits(agent_timeout_s=agent_timeout, max_steps=max_steps)
     config = {
@@ -642,3 +649,33 @@ def _agent_of(arch: Any, ref: str) -> str:
             raise UserError(f"run {run_id} has no agents") from None
         best = agents[0]
     return str(best.id)
+
+
+@app.command("pull")
+def pull_images(
+    suite: SuiteArg,
+    subset: Annotated[
+        str | None, typer.Option("--subset", help="Only this subset's images (small, medium).")
+    ] = None,
+) -> None:
+    """Pull the suite's missing instance images (download size and free disk shown first)."""
+    from dgm.cli.bench_images import pull_suite
+
+    pull_suite(suite, subset)
+
+
+@app.command("images")
+def instance_images(
+    suite: SuiteArg,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Remove the instance images (sweb.eval.*, in the suite's registry and namespace) the suite no longer needs.",
+        ),
+    ] = False,
+) -> None:
+    """The suite's instance images: present, missing, and those it no longer needs."""
+    from dgm.cli.bench_images import list_or_prune
+
+    list_or_prune(suite, prune)

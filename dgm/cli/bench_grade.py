@@ -13,8 +13,8 @@ from rich.console import Console
 from dgm.cli.common import plain
 from dgm.errors import UserError, in_range
 
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)  # a line a test or a script greps
+out = Console(soft_wrap=True)
 
 
 def grade_file(

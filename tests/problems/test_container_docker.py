@@ -50,9 +50,10 @@ def problem_folder(tmp: Path, dockerfile_extra: str = "") -> Path:
     # `LABEL dgm.inputs=`: a foreign image, as one FROM python:3.12-slim would be
     (ev / "Dockerfile").write_text(
         f"FROM {image_tag()}\nLABEL dgm.inputs=\nUSER root\nWORKDIR /benchmark\n"
-        f"COPY . .\nRUN chmod +x evaluate.sh\n{dockerfile_extra}"
+        f"COPY . .\n{dockerfile_extra}"
     )
     (ev / "evaluate.sh").write_text(EVALUATE)
+    (ev / "evaluate.sh").chmod(0o755)  # COPY keeps the mode: no RUN, no build container
     (ev / "scorer.py").write_text(SCORER)
     return root
 
@@ -107,7 +108,7 @@ def test_a_status_other_than_success_fails_with_its_error(tmp_path: Path) -> Non
 
 
 def test_a_failing_build_is_one_line_with_its_last_error(tmp_path: Path) -> None:
-    root = problem_folder(tmp_path, "RUN echo compiling >&2 && exit 3\n")
+    root = problem_folder(tmp_path, "COPY data/missing.csv /benchmark/data/\n")
     proc = subprocess.run(
         [
             sys.executable,
@@ -125,5 +126,5 @@ def test_a_failing_build_is_one_line_with_its_last_error(tmp_path: Path) -> None
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert "docker build failed" in lines[0] and "non-zero code: 3" in lines[0], lines[0]
+    assert "docker build failed" in lines[0] and "missing.csv" in lines[0], lines[0]
     assert proc.stdout == ""
