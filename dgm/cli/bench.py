@@ -509,16 +509,20 @@ def grade(
             )
         from dgm.cli.bench_grade import grade_file
 
-        grade_file(
-            predictions,
-            suite,
-            out_dir,
-            run_id,
-            workers=workers,
-            timeout_s=timeout,
-            backend=backend,
-            json_out=json_out,
-        )
+        in_range("--workers", workers, 1, MAX_WORKERS)
+        with user_errors():
+            grade_file(
+                predictions,
+                suite,
+                out_dir,
+                run_id,
+                workers=workers,
+                timeout_s=timeout,
+                sandbox=backend,
+                open_backend=lambda label: _backend(backend, label, workers),
+                progress=_progress(),
+                json_out=json_out,
+            )
         return
     if instance is None or log is None:
         raise UserError(
@@ -661,7 +665,8 @@ def pull_images(
     """Pull the suite's missing instance images (download size and free disk shown first)."""
     from dgm.cli.bench_images import pull_suite
 
-    pull_suite(suite, subset)
+    with user_errors():
+        pull_suite(suite, subset)
 
 
 @app.command("images")
@@ -678,4 +683,5 @@ def instance_images(
     """The suite's instance images: present, missing, and those it no longer needs."""
     from dgm.cli.bench_images import list_or_prune
 
-    list_or_prune(suite, prune)
+    with user_errors():
+        list_or_prune(suite, prune)

@@ -5,10 +5,13 @@ SWE-bench's harness grades it, its files and summary written as the harness writ
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.progress import Progress
 
 from dgm.cli.common import plain
 from dgm.errors import UserError, in_range
@@ -25,19 +28,22 @@ def grade_file(
     *,
     workers: int,
     timeout_s: float,
-    backend: str,
+    sandbox: str,
+    open_backend: Callable[[str], Any],
+    progress: Progress,
     json_out: bool,
 ) -> None:
+    """Grade the file; the caller turns the lower rooms' errors into user errors.
+    `open_backend(run_label)` opens the sandbox backend; `progress` shows the grading."""
     from benchmarks.predictions import (
         Graded,
         PredictionsError,
         grade_predictions,
         read_predictions,
     )
-    from dgm.cli.bench import MAX_WORKERS, _backend, _progress, _suite, user_errors
+    from benchmarks.suites import open_suite
     from sandbox.protocol import MAX_SECONDS
 
-    in_range("--workers", workers, 1, MAX_WORKERS)
     in_range("--timeout", timeout_s, 1, MAX_SECONDS)
     if not run_id or "/" in run_id or run_id in (".", ".."):
         raise UserError(f"--run-id {run_id!r} cannot name a folder: give a short name")
@@ -45,33 +51,25 @@ def grade_file(
         raise UserError(f"no such predictions file {predictions}")
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out {out_dir} is not a folder: give a folder to write the logs in")
-    with user_errors():
-        suite = _suite(suite_spec, backend)
-        try:
-            preds = read_predictions(
-                predictions, (t.instance_id for t in suite.tasks()), suite.name
-            )
-        except PredictionsError as e:
-            raise UserError(str(e)) from None
-        ran = [p for p in preds if p.model_patch]
-        by_id = {t.instance_id: t for t in suite.tasks()}
-        suite.check([by_id[p.instance_id] for p in ran])  # e.g. a missing image, said first
-        with (
-            _backend(backend, f"grade-{run_id}", workers) as be,
-            closing(suite),
-            _progress() as progress,
-        ):
-            bar = progress.add_task(f"grading {suite.name}", total=len(preds), note="")
-            resolved = 0
+    suite = open_suite(suite_spec, sandbox=sandbox)
+    try:
+        preds = read_predictions(predictions, (t.instance_id for t in suite.tasks()), suite.name)
+    except PredictionsError as e:
+        raise UserError(str(e)) from None
+    by_id = {t.instance_id: t for t in suite.tasks()}
+    suite.check([by_id[p.instance_id] for p in preds if p.model_patch])  # e.g. a missing image
+    with open_backend(f"grade-{run_id}") as be, closing(suite), progress:
+        bar = progress.add_task(f"grading {suite.name}", total=len(preds), note="")
+        resolved = 0
 
-            def done(g: Graded) -> None:
-                nonlocal resolved
-                resolved += bool(g.result is not None and g.result.resolved)
-                progress.update(bar, advance=1, note=f"{resolved} resolved")
+        def done(g: Graded) -> None:
+            nonlocal resolved
+            resolved += bool(g.result is not None and g.result.resolved)
+            progress.update(bar, advance=1, note=f"{resolved} resolved")
 
-            summary = grade_predictions(
-                suite, preds, be, out_dir, run_id, workers=workers, timeout_s=timeout_s, done=done
-            )
+        summary = grade_predictions(
+            suite, preds, be, out_dir, run_id, workers=workers, timeout_s=timeout_s, done=done
+        )
     name = f"{preds[0].model_dir}.{run_id}.json"
     if json_out:
         print(json.dumps(summary, indent=4))

@@ -33,9 +33,13 @@ out = Console(soft_wrap=True)
 
 
 def _client() -> Any:
+    from sandbox import SandboxError
     from sandbox.docker_backend import connect
 
-    return connect()
+    try:
+        return connect()
+    except SandboxError as e:  # `dgm run --pull` has no user_errors() around it
+        raise UserError(str(e)) from None
 
 
 def _size(n: int | None) -> str:
@@ -97,52 +101,44 @@ def pull_missing(suite: Suite, tasks: list[Task]) -> int:
 
 def pull_for_run(config: RunConfig) -> None:
     """`dgm run --pull`: the instance images of the tasks the run's stages need."""
-    from benchmarks.suites import SuiteError, open_suite
-    from dgm.suite_run import stage_plans
+    from dgm.suite_run import open_stages
 
     if config.problem or not config.suite:
         return
+    suite, _, _, needed = open_stages(config)
     try:
-        suite = open_suite(config.suite, sandbox=config.sandbox)
-    except SuiteError as e:
-        raise UserError(str(e)) from None
-    plans, tasks = stage_plans(config, suite)
-    needed = {i for p in plans for i in p.task_ids}
-    pull_missing(suite, [t for i, t in tasks.items() if i in needed])
+        pull_missing(suite, needed)
+    finally:
+        suite.close()
 
 
 def pull_suite(spec: str, subset: str | None) -> None:
+    from benchmarks import images
     from benchmarks.suites import open_suite
-    from dgm.cli.bench import user_errors
 
-    with user_errors():
-        suite = open_suite(spec)
-        tasks = suite.tasks()
-        if subset:
-            ids = set(suite.subset(subset))
-            tasks = [t for t in tasks if t.instance_id in ids]
-        from benchmarks import images
-
-        if not images.needed_images(suite, tasks):
-            out.print(
-                plain(f"{suite.name} needs no instance images: its tasks run in the sandbox image")
-            )
-            return
-        pulled = pull_missing(suite, tasks)
+    suite = open_suite(spec)
+    tasks = suite.tasks()
+    if subset:
+        ids = set(suite.subset(subset))
+        tasks = [t for t in tasks if t.instance_id in ids]
+    if not images.needed_images(suite, tasks):
+        out.print(
+            plain(f"{suite.name} needs no instance images: its tasks run in the sandbox image")
+        )
+        return
+    pulled = pull_missing(suite, tasks)
     out.print(plain(f"{pulled} image(s) pulled; every instance image of {suite.name} is present"))
 
 
 def list_or_prune(spec: str, prune: bool) -> None:
     from benchmarks import images
     from benchmarks.suites import open_suite
-    from dgm.cli.bench import user_errors
 
-    with user_errors():
-        suite = open_suite(spec)
-        needed = images.needed_images(suite, suite.tasks())
-        client = _client()
-        absent = set(images.missing(client, needed))
-        stale = images.prunable(client, needed) if needed else []
+    suite = open_suite(spec)
+    needed = images.needed_images(suite, suite.tasks())
+    client = _client()
+    absent = set(images.missing(client, needed))
+    stale = images.prunable(client, needed) if needed else []
     if not prune:
         table = Table("image", "state")
         for image in needed:

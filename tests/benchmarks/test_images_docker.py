@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
+from archive import open_archive
 from benchmarks import images
 from sandbox.docker_backend import connect
 from sandbox.image import image_exists, image_tag
@@ -132,6 +134,22 @@ def test_no_registry_is_one_line_before_any_run(tmp_path: Path) -> None:
     assert run.returncode == 2 and "no registry reachable for" in run.stderr, run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "a.db").exists()  # no run, not even an archive
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "suite": suite,
+                "model": "local",
+                "max_iterations": 0,
+                "stages": [{"name": "full", "tasks": "full"}],
+            }
+        )
+    )
+    whole = dgm("run", str(config), "--pull", "--archive", "b.db", cwd=tmp_path)
+    assert whole.returncode == 2 and "no registry reachable for" in whole.stderr, whole.stderr
+    assert len(whole.stderr.strip().splitlines()) == 1
+    with open_archive(tmp_path / "b.db") as arch:
+        assert arch.runs() == []
 
 
 def test_prune_removes_only_what_the_suite_no_longer_needs(registry: str, tmp_path: Path) -> None:
