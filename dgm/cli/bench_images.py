@@ -28,6 +28,7 @@ from dgm.errors import UserError
 if TYPE_CHECKING:
     from dgm.config import RunConfig
 
+NO_IMAGES = "{} needs no instance images: its tasks run in the sandbox image"
 err = Console(stderr=True, soft_wrap=True)  # a line a test or a script greps
 out = Console(soft_wrap=True)
 
@@ -122,9 +123,7 @@ def pull_suite(spec: str, subset: str | None) -> None:
         ids = set(suite.subset(subset))
         tasks = [t for t in tasks if t.instance_id in ids]
     if not images.needed_images(suite, tasks):
-        out.print(
-            plain(f"{suite.name} needs no instance images: its tasks run in the sandbox image")
-        )
+        out.print(plain(NO_IMAGES.format(suite.name)))
         return
     pulled = pull_missing(suite, tasks)
     out.print(plain(f"{pulled} image(s) pulled; every instance image of {suite.name} is present"))
@@ -136,9 +135,12 @@ def list_or_prune(spec: str, prune: bool) -> None:
 
     suite = open_suite(spec)
     needed = images.needed_images(suite, suite.tasks())
+    if not needed:  # nothing of the suite's to keep, so nothing is another's to prune
+        out.print(plain(NO_IMAGES.format(suite.name)))
+        return
     client = _client()
     absent = set(images.missing(client, needed))
-    stale = images.prunable(client, needed) if needed else []
+    stale = images.prunable(client, needed)
     if not prune:
         table = Table("image", "state")
         for image in needed:
