@@ -45,7 +45,7 @@ def grade_file(
     from sandbox.protocol import MAX_SECONDS
 
     in_range("--timeout", timeout_s, 1, MAX_SECONDS)
-    if not run_id or "/" in run_id or run_id in (".", ".."):
+    if not run_id or any(c in run_id for c in "/\\\x00") or run_id in (".", ".."):
         raise UserError(f"--run-id {run_id!r} cannot name a folder: give a short name")
     if not predictions.is_file():
         raise UserError(f"no such predictions file {predictions}")

@@ -105,6 +105,19 @@ def test_bad_rows_are_one_line_naming_the_row(tmp_path: Path, rows: str, message
 def test_half_the_options_is_a_usage_error(tmp_path: Path) -> None:
     proc = dgm("bench", "grade", "--suite", "swe-mini", cwd=tmp_path)
     assert proc.returncode == 2 and "--predictions FILE --suite SUITE" in proc.stderr
+    preds_file(tmp_path, [pred(TASK_ID, "")])
+    for run_id, message in (("a/b", "cannot name a folder"), ("..", "cannot name a folder")):
+        bad = dgm(
+            "bench", "grade", "--predictions", "preds.jsonl", "--suite", "swe-mini",
+            "--run-id", run_id, cwd=tmp_path,
+        )  # fmt: skip
+        assert bad.returncode == 2 and message in bad.stderr, bad.stderr
+    (tmp_path / "afile").write_text("")
+    out = dgm(
+        "bench", "grade", "--predictions", "preds.jsonl", "--suite", "swe-mini", "--out", "afile",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 2 and "is not a folder" in out.stderr, out.stderr
 
 
 @pytest.mark.docker
