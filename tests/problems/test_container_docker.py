@@ -3,6 +3,7 @@ Dockerfile, each candidate scored in a hardened container of it, with real Docke
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +45,7 @@ def problem_folder(tmp: Path, dockerfile_extra: str = "") -> Path:
     ev = root / "evaluator"
     ev.mkdir(parents=True)
     (root / "initial_program.py").write_text(
-        "# EVOLVE-BLOCK-START\ndef solve():\n    return 0.25\n# EVOLVE-BLOCK-END\n"
+        "# EVOLVE-BLOCK-START\nVALUE = 0.25\n# EVOLVE-BLOCK-END\n\n\ndef solve():\n    return VALUE\n"
     )
     (root / "config.yaml").write_text("evaluator:\n  timeout: 20\n")
     # `LABEL dgm.inputs=`: a foreign image, as one FROM python:3.12-slim would be
@@ -128,3 +129,33 @@ def test_a_failing_build_is_one_line_with_its_last_error(tmp_path: Path) -> None
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "docker build failed" in lines[0] and "missing.csv" in lines[0], lines[0]
     assert proc.stdout == ""
+
+
+@pytest.mark.slow
+def test_a_run_evolves_a_container_problem(tmp_path: Path) -> None:
+    """`dgm run --problem` on a container evaluator: the child is scored in its image."""
+    from archive import open_archive
+    from archive.info import objective
+
+    root = problem_folder(tmp_path)
+    script = tmp_path / "script.yaml"
+    script.write_text(
+        json.dumps([json.dumps({"line": 2, "old": "VALUE = 0.25", "new": "VALUE = 0.75"})])
+    )
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable, "-c", "from dgm.cli import main; main()", "run", "--problem",
+                str(root), "--operator", "line_edit", "--model", f"scripted:{script}",
+                "--max-iterations", "1", "--quiet",
+            ],
+            cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        with open_archive(tmp_path / ".dgm" / "archive.db", create=False) as store:
+            (run,) = store.runs()
+            seed, child = store.agents(run.id)
+            assert (objective(seed.score, "max"), objective(child.score, "max")) == (0.25, 0.75)
+            assert b"VALUE = 0.75" in store.agent_files(child.id)["program/program.py"]
+    finally:
+        subprocess.run(["docker", "rmi", "-f", problem_image(load(root))], capture_output=True)
