@@ -54,8 +54,11 @@ def pull_missing(suite: Suite, tasks: list[Task]) -> int:
     No registry reachable: a UserError before anything is pulled (or any run exists)."""
     from benchmarks import images
 
+    needed = images.needed_images(suite, tasks)
+    if not needed:  # swe-mini, polyglot: no engine asked (the run may be --sandbox local)
+        return 0
     client = _client()
-    wanted = images.missing(client, images.needed_images(suite, tasks))
+    wanted = images.missing(client, needed)
     if not wanted:
         return 0
     try:
