@@ -75,8 +75,9 @@ def pull_missing(suite: Suite, tasks: list[Task]) -> int:
     free = shutil.disk_usage(root).free if os.path.isdir(root) else None
     err.print(
         plain(
-            f"{len(wanted)} instance image(s) to pull: {total} to download (compressed, from "
-            f"the registry's manifests); {_size(free)} free at {root}"
+            f"{len(wanted)} instance image(s) to pull: up to {total} to download (compressed "
+            f"layers, from the registry's manifests; layers already here are not fetched); "
+            f"{_size(free)} free at {root}"
         )
     )
     with Progress(
