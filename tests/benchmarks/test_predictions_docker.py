@@ -234,11 +234,14 @@ def test_swebench_predictions_graded_as_the_official_harness(
 @pytest.mark.docker
 @pytest.mark.slow
 def test_export_and_grade_round_trip(tmp_path: Path) -> None:
-    (tmp_path / "script.yaml").write_text(yaml.safe_dump(FIX_SCRIPT))
+    # one task at a time: the script's answers fix TASK_ID (run first), then say nothing
+    (tmp_path / "script.yaml").write_text(
+        yaml.safe_dump(FIX_SCRIPT + [{"content": "nothing to do"}] * 4)
+    )
     run = dgm(
         "bench", "run", "--agent", "seed", "--suite", "swe-mini", "--tasks", f"{TASK_ID},{OTHER}",
-        "--model", f"scripted:{tmp_path / 'script.yaml'}", "--archive", "a.db", cwd=tmp_path,
-        timeout=900,
+        "--model", f"scripted:{tmp_path / 'script.yaml'}", "--archive", "a.db", "--workers", "1",
+        cwd=tmp_path, timeout=900,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     from archive import open_archive
