@@ -26,8 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.problems.openevolve import config_timeout, readme
-from benchmarks.problems.problem import TASK, Problem, ProblemError, tree
+from benchmarks.problems.problem import TASK, Problem, ProblemError
+from sandbox.folders import FolderError, FolderLimits, list_folder
 
+# A build context may carry the evaluator's data (test sets, weights): more than an agent
+# or a problem's code may hold, still bounded so a wrong folder is refused, not hashed.
+CONTEXT_LIMITS = FolderLimits(max_files=50_000, max_file_bytes=4 << 30, max_total_bytes=16 << 30)
 REPOSITORY = "dgm-evaluator"
 SCRIPT = "evaluate.sh"
 ENTRY = "/benchmark/evaluate.sh"  # where SkyDiscover's Dockerfiles put it (WORKDIR /benchmark)
@@ -55,7 +59,7 @@ def load_container(path: Path) -> Problem:
             f"{path}: a container evaluator needs initial_program.* and a Dockerfile with "
             f"{SCRIPT} (in evaluator/ or beside it)"
         )
-    tree(context)  # a link in the build context is refused before anything is read
+    context_files(context)  # a link in the build context is refused before anything is read
     program = f"program/program{seeds[0].suffix}"
     return Problem(
         name=path.name,
@@ -78,9 +82,21 @@ def context_hash(context: Path) -> str:
     """A hash of every file of the build context (relative path and bytes): the image's
     tag changes exactly when one of them does."""
     h = hashlib.sha256(b"dgm-evaluator-1\0")
-    for rel, f in sorted(tree(context).items()):
-        h.update(rel.encode() + b"\0" + f.read_bytes() + b"\0")
+    for rel, f in sorted(context_files(context).items()):
+        h.update(rel.encode() + b"\0")
+        with f.open("rb") as data:  # a data file may be large: never whole in memory
+            for block in iter(lambda: data.read(1 << 20), b""):
+                h.update(block)
+        h.update(b"\0")
     return h.hexdigest()[:12]
+
+
+def context_files(context: Path) -> dict[str, Path]:
+    """Every file of the build context (all of it goes to the engine), links refused."""
+    try:
+        return list_folder(context, "evaluator build context", limits=CONTEXT_LIMITS)
+    except FolderError as e:
+        raise ProblemError(str(e)) from None
 
 
 def evaluator_image(problem: Problem, step: Callable[[str], None] = lambda _m: None) -> str:

@@ -159,3 +159,12 @@ def test_a_run_evolves_a_container_problem(tmp_path: Path) -> None:
             assert b"VALUE = 0.75" in store.agent_files(child.id)["program/program.py"]
     finally:
         subprocess.run(["docker", "rmi", "-f", problem_image(load(root))], capture_output=True)
+
+
+def test_a_link_in_the_build_context_is_refused(tmp_path: Path) -> None:
+    from benchmarks.problems import ProblemError
+
+    root = problem_folder(tmp_path)
+    (root / "evaluator" / "secrets").symlink_to("/etc/passwd")
+    with pytest.raises(ProblemError, match="evaluator build context"):
+        load(root)
