@@ -275,6 +275,7 @@ def grade(
     markers: bool = True,
     extra_files: dict[str, bytes] | None = None,
     verdict: Callable[[str], GradeResult] | None = None,
+    keep_test_files: bool = False,
 ) -> GradeResult:
     """Grade `model_patch` on `task` in a fresh sandbox from `backend`.
 
@@ -283,10 +284,11 @@ def grade(
     even for an empty patch (validation does, to show the task is not already solved);
     otherwise an empty patch is unresolved without opening a sandbox. apply_cmds,
     markers: see `eval_script`; extra_files go to GRADE_DIR beside the patches; verdict:
-    grades the log instead of `parse_log` (SWE-bench's official report does).
+    grades the log instead of `parse_log` (SWE-bench's official report does);
+    keep_test_files: apply the whole patch, as SWE-bench's harness does for a predictions file.
     """
     started = time.monotonic()
-    patch, dropped = drop_test_files(model_patch)
+    patch, dropped = (model_patch, []) if keep_test_files else drop_test_files(model_patch)
     if not patch.strip() and not allow_empty:
         return grade_statuses(
             task, {}, patch_applied=False, error_kind="empty_patch", dropped_test_files=dropped

@@ -220,6 +220,11 @@ class SWEBench:
                 raise SuiteError(str(e)) from None
         return self._tasks
 
+    def instance(self, instance_id: str) -> dict[str, Any]:
+        """The raw dataset row of one instance (what the swebench package reads)."""
+        self.tasks()
+        return self._raw[instance_id]
+
     def subset(self, name: str) -> list[str]:
         """DGM's own subsets of SWE-bench Verified (benchmarks/swebench_subsets/): `small`
         (its first stage, 10 instances) and `medium` (small plus its 50 second-stage ones)."""

@@ -418,8 +418,8 @@ def missing_images(raws: list[dict[str, Any]]) -> list[str]:
 
 def how_to_get(image: str) -> str:
     return (
-        f"the instance image {image} is not present locally: `docker pull {image}` where a "
-        "registry is reachable, or build it with `swebench images build TASK_REPO`, then retry"
+        f"the instance image {image} is not present locally: `dgm bench pull SUITE` (or --pull) "
+        "where a registry is reachable, or build it with `swebench images build TASK_REPO`, then retry"
     )
 
 

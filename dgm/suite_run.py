@@ -49,6 +49,20 @@ def seed_agent_files(config: RunConfig) -> dict[str, bytes]:
     return files
 
 
+def open_stages(
+    config: RunConfig,
+) -> tuple[Suite, list[StagePlan], dict[str, Task], list[Task]]:
+    """The run's suite opened, its stage plans, every task by id, and the tasks the stages
+    need (what `check` and `dgm run --pull` look at)."""
+    try:
+        suite = open_suite(config.suite, sandbox=config.sandbox)
+    except SuiteError as e:
+        raise UserError(str(e)) from None
+    plans, tasks = stage_plans(config, suite)
+    needed = {i for p in plans for i in p.task_ids}
+    return suite, plans, tasks, [t for i, t in tasks.items() if i in needed]
+
+
 def stage_plans(config: RunConfig, suite: Suite) -> tuple[list[StagePlan], dict[str, Task]]:
     """Each stage's task ids (subset names resolved by the suite), and every task by id."""
     try:
@@ -87,14 +101,9 @@ class SuiteTarget:
     def open(cls, config: RunConfig) -> SuiteTarget:
         """The suite opened and the stages resolved, each needed task checked (e.g. its
         image is there): a UserError now rather than a failed run later."""
+        suite, plans, tasks, needed = open_stages(config)
         try:
-            suite = open_suite(config.suite, sandbox=config.sandbox)
-        except SuiteError as e:
-            raise UserError(str(e)) from None
-        plans, tasks = stage_plans(config, suite)
-        needed = {i for p in plans for i in p.task_ids}
-        try:
-            suite.check([t for i, t in tasks.items() if i in needed])
+            suite.check(needed)
         except SuiteError as e:
             raise UserError(str(e)) from None
         return cls(config.suite, suite, plans, tasks)

@@ -193,7 +193,10 @@ class DockerBackend(Backend["DockerSandbox"]):
         run_label: str | None = None,
         pool_size: int = 2,
         recycle: bool = False,
+        unprivileged: bool = False,
     ) -> None:
+        """`unprivileged`: in a foreign image too, run everything as the sandbox user, with
+        the writable mounts its own (a problem's evaluator image brings no /testbed)."""
         self.client = connect()
         self.image = image or sandbox_image.image_tag()
         if not sandbox_image.image_exists(self.client, self.image):
@@ -208,11 +211,11 @@ class DockerBackend(Backend["DockerSandbox"]):
             if self.native
             else {
                 **BASE_ENV,
-                "HOME": "/root",
+                "HOME": "/tmp" if unprivileged else "/root",
                 **{k: v for k, v in image_env.items() if k == "PATH"},
             }
         )
-        self.user = USER if self.native else "0:0"
+        self.user = USER if self.native or unprivileged else "0:0"
         self.run_label = run_label or ""
         self.owner = owner_token()
         self.orphans_removed = remove_orphans(self.client)
@@ -259,7 +262,7 @@ class DockerBackend(Backend["DockerSandbox"]):
 
     def _create(self, spec: ContainerSpec) -> str:
         api = self.client.api
-        owner = f"uid={SANDBOX_UID},gid={SANDBOX_UID}," if spec.native else ""
+        owner = f"uid={SANDBOX_UID},gid={SANDBOX_UID}," if self.user == USER else ""
         tmpfs = {
             d: f"rw,exec,nosuid,nodev,size={spec.disk_mb}m,{owner}mode={'1777' if d == '/tmp' else '0755'}"
             for d in WRITABLE_DIRS

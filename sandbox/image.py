@@ -126,19 +126,32 @@ def _pull_base(client: docker.DockerClient) -> bool:
 
 def _build_online(client: docker.DockerClient, tag: str, step: Step) -> None:
     step("docker build (Dockerfile)")
-    for chunk in client.api.build(
-        path=str(HERE),
-        tag=tag,
-        rm=True,
-        forcerm=True,
-        decode=True,
-        labels={"dgm.inputs": inputs_hash()},
-    ):
-        if "error" in chunk:
-            raise SandboxError(f"docker build failed: {chunk['error'].strip()}")
-        line = chunk.get("stream", "").strip()
-        if line:
-            step(line[:120])
+    build_dockerfile(client, HERE, tag, {"dgm.inputs": inputs_hash()}, step)
+
+
+def build_dockerfile(
+    client: docker.DockerClient,
+    context: Path,
+    tag: str,
+    labels: dict[str, str],
+    step: Step = lambda _msg: None,
+) -> None:
+    """`docker build` of the folder `context` (its Dockerfile) as `tag`; a failure is a
+    SandboxError of one line: the build's last error."""
+    try:
+        for chunk in client.api.build(
+            path=str(context), tag=tag, rm=True, forcerm=True, decode=True, labels=labels
+        ):
+            if "error" in chunk:
+                last = [ln for ln in str(chunk["error"]).strip().splitlines() if ln.strip()]
+                raise SandboxError(f"docker build failed: {(last or ['(no message)'])[-1][:300]}")
+            line = chunk.get("stream", "").strip()
+            if line:
+                step(line[:120])
+    except docker.errors.APIError as e:  # a Dockerfile the engine refuses to parse
+        raise SandboxError(
+            f"docker build failed: {e.explanation or e}".splitlines()[0][:300]
+        ) from None
 
 
 def rootfs_tarball(step: Step) -> Path:

@@ -21,6 +21,8 @@ command -v patch       >/dev/null || need_pkgs+=(patch)
 if [[ $DEV == 1 ]] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need_pkgs+=(postgresql); fi
 # The web UI's browser tests drive Debian's Chromium through its chromedriver.
 if [[ $DEV == 1 ]]; then command -v chromedriver >/dev/null || need_pkgs+=(chromium chromium-driver); fi
+# `dgm bench pull` is tested against a real registry (Distribution, Debian's docker-registry).
+if [[ $DEV == 1 ]]; then command -v docker-registry >/dev/null || need_pkgs+=(docker-registry); fi
 if (( ${#need_pkgs[@]} )); then
   step "installing system packages: ${need_pkgs[*]}"
   apt-get update -qq

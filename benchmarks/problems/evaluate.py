@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.problems import openevolve, reevo
+from benchmarks.problems.container import PRIMARY
 from benchmarks.problems.problem import HARNESS, REPORT_DIR, TASK, Problem, ProblemError
 from benchmarks.problems.result import Evaluation, Split, clip, finite_metrics, read_json
 from sandbox import ExecResult, Limits, Sandbox, SandboxBackend, SandboxError, Status, open_backend
@@ -55,6 +56,10 @@ def problem_image(problem: Problem, step: Callable[[str], None] = lambda _m: Non
     from sandbox import image
     from sandbox.docker_backend import connect
 
+    if problem.layout == "container":
+        from benchmarks.problems.container import evaluator_image
+
+        return evaluator_image(problem, step)
     client = connect()
     base = image.image_tag()
     if not image.image_exists(client, base):
@@ -83,6 +88,11 @@ def open_problem_backend(
             run_label=run_label,
             pool_size=pool_size,
             recycle=recycle,
+            unprivileged=True,  # a container evaluator's own image: still not root
+        )
+    if problem.layout == "container":
+        raise SandboxError(
+            f"{problem.name} is a container evaluator: it runs in Docker (use the docker sandbox)"
         )
     return open_backend(name)
 
@@ -101,10 +111,12 @@ class Evaluator:
         self.limits = Limits(timeout_s=problem.timeout_s, memory_mb=problem.memory_mb, cpus=1.0)
         # Read once: every evaluation puts the same evaluator files in.
         heldout = heldout_files(problem) if split == "heldout" else {}
+        # a container evaluator brings its own scorer and reports on stdout: no harness
+        harness = harness_files() if problem.layout != "container" else {}
         self.payload = {
             **{k: f.read_bytes() for k, f in problem.files.items()},
             **heldout,
-            **harness_files(),
+            **harness,
         }
 
     def evaluate(self, program: dict[str, str] | None = None) -> Evaluation:
@@ -180,6 +192,8 @@ def read_result(p: Problem, r: ExecResult, reports: dict[str, bytes]) -> Evaluat
         return Evaluation.failed(p.direction, failure, clip(output), r.duration_s)
     if p.reader == "reevo_stdout":
         return read_reevo(p, r)
+    if p.reader == "container_json":
+        return read_container_json(p, r)
     if r.status is not Status.ok:
         return Evaluation.failed(
             p.direction,
@@ -213,6 +227,47 @@ def read_reevo(p: Problem, r: ExecResult) -> Evaluation:
         )
     # Like ReEvo, the exit code is not looked at: a traceback or the last line decides.
     return scored(p, obj, {"objective": obj}, "", r)
+
+
+def read_container_json(p: Problem, r: ExecResult) -> Evaluation:
+    """SkyDiscover's evaluate.sh protocol: one JSON object on stdout (status,
+    combined_score, metrics, artifacts); exit code 1 is the evaluator's own crash."""
+    output = r.stdout + ("\n" + r.stderr if r.stderr.strip() else "")
+    if r.exit_code == 1:
+        return Evaluation.failed(
+            p.direction,
+            f"the evaluator crashed (exit code 1): {last_line(r.stderr or r.stdout)}",
+            clip(output),
+            r.duration_s,
+        )
+    try:
+        data = read_json(r.stdout.strip() or "null")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return Evaluation.failed(
+            p.direction,
+            f"evaluate.sh printed no JSON object: {last_line(r.stdout)!r}",
+            clip(output),
+            r.duration_s,
+        )
+    metrics = data.get("metrics")
+    metrics = metrics if isinstance(metrics, dict) else {}
+    raw = {**metrics, **({PRIMARY: data[PRIMARY]} if PRIMARY in data else {})}
+    artifacts = data.get("artifacts")
+    artifacts = artifacts if isinstance(artifacts, dict) else {}
+    notes = {str(k): str(v) for k, v in artifacts.items()}
+    status = data.get("status", "error")
+    if status != "success":
+        why = notes.get("error") or notes.get("stderr") or last_line(r.stderr)
+        return Evaluation.failed(
+            p.direction,
+            f"the evaluator's status is {str(status)[:40]}: {why[:300]}",
+            clip(output),
+            r.duration_s,
+            finite_metrics(raw),
+        )
+    return from_metrics(p, raw, notes, r)
 
 
 def read_json_line(p: Problem, r: ExecResult) -> Evaluation:

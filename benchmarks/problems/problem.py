@@ -37,7 +37,7 @@ ALIASES = {
 TASK = "/task"  # where a problem's files go in the sandbox
 HARNESS = "/task/.dgm"  # the harness and the openevolve shim (on PYTHONPATH)
 REPORT_DIR = "/out/.dgm"  # the evaluator's result file and the tripwire's report
-Reader = Literal["reevo_stdout", "result_file", "json_line"]
+Reader = Literal["reevo_stdout", "result_file", "json_line", "container_json"]
 
 
 class ProblemError(Exception):
@@ -50,7 +50,7 @@ class Problem:
     relative to /task in the sandbox."""
 
     name: str
-    layout: Literal["dgm", "reevo", "openevolve"]
+    layout: Literal["dgm", "reevo", "openevolve", "container"]
     root: Path
     description: str
     direction: Direction
@@ -74,6 +74,8 @@ class Problem:
     func_name: str = ""
     black_box: bool = False
     """ReEvo's black-box problem: the prompts do not say what the problem is about."""
+    image_context: Path | None = None
+    """A container evaluator's build context (its Dockerfile): candidates run in its image."""
 
     @property
     def main_file(self) -> str:

@@ -265,6 +265,9 @@ def run(
             help="A model name a dgm-format agent's code sends, served as the run's model (repeatable; DGM's own names are known).",
         ),
     ] = None,
+    pull: Annotated[
+        bool, typer.Option("--pull", help="Pull the missing instance images first.")
+    ] = False,
 ) -> None:
     """Score an agent on a suite; results go into the archive as a run of kind `bench`."""
     from archive import hold_run
@@ -299,6 +302,10 @@ def run(
         prepare_format(files, backend, lambda m: err.print(m, markup=False))
         s = _suite(suite, backend)
         chosen = select_tasks(s.tasks(), _patterns(tasks))
+        if pull:
+            from dgm.cli.bench_images import pull_missing
+
+            pull_missing(s, chosen)
         s.check(chosen)  # e.g. a missing instance image: said before the run exists
     limits = EvalLimits(agent_timeout_s=agent_timeout, max_steps=max_steps)
     config = {
@@ -466,16 +473,16 @@ def _read_instance(path: Path, instance_id: str | None) -> Task:
 @app.command()
 def grade(
     instance: Annotated[
-        Path,
+        Path | None,
         typer.Option("--instance", help="The instance: a task/SWE-bench JSON (or JSONL) file."),
-    ],
+    ] = None,
     log: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--log",
             help="The test log to grade (a SWE-bench test_output.txt, pytest -rA output, or a grading log).",
         ),
-    ],
+    ] = None,
     instance_id: Annotated[
         str | None, typer.Option("--id", help="Which instance, when the file holds several.")
     ] = None,
@@ -487,10 +494,35 @@ def grade(
         ),
     ] = None,
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print the report.json-shaped object only.")
+        bool,
+        typer.Option(
+            "--json", help="Print the report.json-shaped object (the run's summary) only."
+        ),
     ] = False,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            "--predictions",
+            help="Grade a predictions file (JSONL or JSON: instance_id, model_name_or_path, model_patch) with --suite.",
+        ),
+    ] = None,
+    suite: Annotated[
+        str | None, typer.Option("--suite", help="The suite the predictions are for.")
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where the harness's logs and summary go.")
+    ] = Path("."),
+    run_id: Annotated[
+        str, typer.Option("--run-id", help="The run's name in the logs and the summary's file.")
+    ] = "dgm",
+    workers: WorkersOpt = 2,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds per instance's tests.")
+    ] = 1800.0,
+    backend: BackendOpt = "docker",
 ) -> None:
-    """Grade an existing test log against an instance's FAIL_TO_PASS / PASS_TO_PASS.
+    """Grade a predictions file as SWE-bench's harness does (--predictions, --suite), or an
+    existing test log against one instance (--instance, --log).
 
     A SWE-bench instance is graded as the official harness grades it (its repository's
     log parser, its report); never by the generic pytest parser unless asked."""
@@ -498,6 +530,32 @@ def grade(
     from benchmarks.log_parsers import PARSERS
     from benchmarks.swebench import SWEBenchError, load_instances
 
+    if predictions is not None or suite is not None:
+        if predictions is None or suite is None or instance or log:
+            raise UserError(
+                "grade a predictions file with --predictions FILE --suite SUITE, or a log with --instance FILE --log FILE"
+            )
+        from dgm.cli.bench_grade import grade_file
+
+        in_range("--workers", workers, 1, MAX_WORKERS)
+        with user_errors():
+            grade_file(
+                predictions,
+                suite,
+                out_dir,
+                run_id,
+                workers=workers,
+                timeout_s=timeout,
+                sandbox=backend,
+                open_backend=lambda label: _backend(backend, label, workers),
+                progress=_progress(),
+                json_out=json_out,
+            )
+        return
+    if instance is None or log is None:
+        raise UserError(
+            "give --instance FILE and --log FILE (one log), or --predictions FILE --suite SUITE"
+        )
     if not instance.is_file():
         raise UserError(f"no such instance file {instance}")
     if not log.is_file():
@@ -623,3 +681,35 @@ def _agent_of(arch: Any, ref: str) -> str:
             raise UserError(f"run {run_id} has no agents") from None
         best = agents[0]
     return str(best.id)
+
+
+@app.command("pull")
+def pull_images(
+    suite: SuiteArg,
+    subset: Annotated[
+        str | None, typer.Option("--subset", help="Only this subset's images (small, medium).")
+    ] = None,
+) -> None:
+    """Pull the suite's missing instance images (download size and free disk shown first)."""
+    from dgm.cli.bench_images import pull_suite
+
+    with user_errors():
+        pull_suite(suite, subset)
+
+
+@app.command("images")
+def instance_images(
+    suite: SuiteArg,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Remove the instance images (sweb.eval.*, in the suite's registry and namespace) the suite no longer needs.",
+        ),
+    ] = False,
+) -> None:
+    """The suite's instance images: present, missing, and those it no longer needs."""
+    from dgm.cli.bench_images import list_or_prune
+
+    with user_errors():
+        list_or_prune(suite, prune)

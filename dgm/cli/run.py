@@ -316,6 +316,9 @@ def run(
         help="Start the same config once per seed, one run after another, at equal budgets: "
         "1-5, or 1,4,9 (then `dgm compare` the runs).",
     ),
+    pull: bool = typer.Option(
+        False, "--pull", help="Pull the suite's missing instance images before the run starts."
+    ),
     dry_run: bool = typer.Option(
         False,
         "--dry-run",
@@ -351,7 +354,7 @@ def run(
         print_plan(load_config(preset, overrides, settings or ()))
         return
     if seeds is None:
-        start_or_resume(preset, overrides, settings, archive_opt, quiet, resume, terminated)
+        start_or_resume(preset, overrides, settings, archive_opt, quiet, resume, terminated, pull)
         return
     from dgm.seeds import run_seeds
 
@@ -359,7 +362,7 @@ def run(
         seeds,
         overrides,
         resume,
-        lambda o: start_or_resume(preset, o, settings, archive_opt, quiet, None, terminated),
+        lambda o: start_or_resume(preset, o, settings, archive_opt, quiet, None, terminated, pull),
     )
 
 
@@ -371,6 +374,7 @@ def start_or_resume(
     quiet: bool,
     resume: str | None,
     terminated: _Terminated,
+    pull: bool = False,
 ) -> tuple[str, str]:
     """One run, started or resumed, driven to its end: (run id, why it stopped)."""
     from dgm import agent_format
@@ -402,6 +406,10 @@ def start_or_resume(
             set_on_resume = assign({}, settings or ())  # resume_config refuses what may not change
             config = resume_config(archive, run_id, {**set_on_resume, **named})
         assert config is not None
+        if pull:  # before the images are checked, and before any run exists
+            from dgm.cli.bench_images import pull_for_run
+
+            pull_for_run(config)
         plan = plan_target(
             config
         )  # the suite, its stages and images: checked before any run exists
