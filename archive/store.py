@@ -265,10 +265,15 @@ class Archive(browsing.Browsing):
         return run_id
 
     def set_run_status(
-        self, run_id: str, status: RunStatus, totals: dict[str, Any] | None = None
+        self,
+        run_id: str,
+        status: RunStatus,
+        totals: dict[str, Any] | None = None,
+        finished_at: float | None = None,
     ) -> None:
         """Set the status; `totals` are merged into the stored ones. Leaving "running"
-        stamps finished_at; going back to "running" (a resume) clears it."""
+        stamps finished_at (now, or the time given: a resume that did no work keeps the
+        run's end); going back to "running" (a resume) clears it."""
         _check_status(status, RUN_STATUSES, "run")
         now = time.time()
         with self._write() as conn:
@@ -282,7 +287,7 @@ class Archive(browsing.Browsing):
                     status=status,
                     totals=_dumps(merged, "run totals"),
                     updated_at=now,
-                    finished_at=None if status == "running" else now,
+                    finished_at=None if status == "running" else finished_at or now,
                 )
             )
 

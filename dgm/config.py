@@ -547,6 +547,24 @@ def with_resolved_model(config: RunConfig) -> RunConfig:
     return config.model_copy(update={"model": default_model()})
 
 
+# Every key naming a model (same forms as `model`), dotted as `--set` writes it: a new run
+# opens each before it exists, so a missing API key is bad input rather than a failed run.
+MODEL_KEYS = ("model", "diagnosis_model", "reevo.reflector_model", "novelty.judge_model")
+
+
+def named_models(data: Mapping[str, Any]) -> dict[str, str]:
+    """{key: model} for each MODEL_KEYS entry set in a config (a RunConfig's dump, or a
+    stored one)."""
+    found = {}
+    for key in MODEL_KEYS:
+        node: Any = data
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, str) and node:
+            found[key] = node
+    return found
+
+
 def load_config(
     preset_or_path: str | None = None,
     overrides: Mapping[str, Any] | None = None,

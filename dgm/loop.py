@@ -285,6 +285,7 @@ class Engine:
         self.evaluations_started = 0
         self.evaluations_done = 0
         self.session_evaluations = 0
+        self.session_jobs = 0  # none: a resume that found nothing to do
         self.in_flight = 0
         self.workers: list[str] = ["idle"] * config.workers
         self.evaluating: dict[int, EvalJob] = {}  # worker -> its evaluation, for `where`
@@ -498,6 +499,7 @@ class Engine:
                 job = self.pick()
                 if job is not None:
                     self.in_flight += 1
+                    self.session_jobs += 1
                     return job
                 if self.stop_reason is not None or self.in_flight == 0:
                     self._cond.notify_all()
@@ -718,6 +720,7 @@ class Engine:
         self._cond = asyncio.Condition()
         self.started_at = self.clock()
         resumed = self.load()
+        ended_at = self.archive.run(self.run_id).finished_at
         self.archive.set_run_status(self.run_id, "running")
         self._events = EventLog(self.archive, self.run_id)
         try:
@@ -743,7 +746,8 @@ class Engine:
             self._events.close()
             self._events = None
         if self.stop_reason != LEASE_LOST:  # else the run's new owner says what it is
-            self.archive.set_run_status(self.run_id, status)
+            idle = ended_at if self.session_jobs == 0 else None  # nothing ran: the end stands
+            self.archive.set_run_status(self.run_id, status, finished_at=idle)
         return reason
 
     def end_reason(self) -> tuple[str, RunStatus]:

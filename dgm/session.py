@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from dgm.config import RunConfig, validate, with_resolved_model
+from dgm.config import RunConfig, named_models, validate, with_resolved_model
 from dgm.errors import UserError
 from dgm.loop import Engine
 from dgm.mutators import Chat
@@ -48,12 +48,21 @@ RESUME_OVERRIDES = {
 }
 
 
-def check_model(config: RunConfig, archive: Archive) -> None:
-    """Raise UserError now if the config's model cannot be opened (before a run exists)."""
+def check_model(config: RunConfig, archive: Archive | None) -> None:
+    """Raise UserError now if a model the config names (`model`, ReEvo's reflector, the
+    diagnosis's, the novelty judge) cannot be opened, a missing API key included: before
+    a run exists."""
     from dgm.llm.models import open_provider
 
     assert config.model is not None  # resolved
-    open_provider(config.model, archive=archive, api_base=config.api_base)
+    for key, model in named_models(config.model_dump()).items():
+        try:
+            open_provider(model, archive=archive, api_base=config.api_base)
+        except UserError as e:
+            if key == "model":
+                raise
+            fix = str(e).replace("--model local", f"--set {key}=local")  # the key's own fix
+            raise UserError(f"{key}: {fix}") from None
 
 
 @contextmanager

@@ -160,13 +160,12 @@ def print_plan(config: RunConfig) -> None:
     """`--dry-run`: the checks a run makes before it exists, then its plan (dgm.accounting);
     no archive is opened, no sandbox started, no model called."""
     from dgm.accounting import dry_run
-    from dgm.llm.models import open_provider
+    from dgm.session import check_model
     from dgm.target import plan_target
 
     plan = plan_target(config)
     config = with_resolved_model(config)
-    assert config.model is not None
-    open_provider(config.model, api_base=config.api_base)  # a missing key says so here too
+    check_model(config, None)  # a missing key says so here too
     typer.echo("plan (dry run: no run created, nothing spent):")  # the command's output
     for line in dry_run(config, plan).lines:
         typer.echo(f"  {line}")
