@@ -52,6 +52,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from archive import ArchiveError
 from dgm.config import RunConfig
 from dgm.hgm import Evaluate, Expand, Scheduler
 from dgm.mutators import Chat, EvalView, Mutation, MutationContext, Mutator, Parent
@@ -551,6 +552,8 @@ class Engine:
                     pool, self.evaluator.evaluate, job.agent_id, state.files, job.task_id, job.stage
                 )
             )
+        except ArchiveError:  # nothing can be recorded (a full disk): not the agent's failure,
+            raise  # the session ends and a resume redoes the job
         except Exception as e:  # a run never dies of one bad evaluation: record it as failed
             outcome = Outcome(False, None, f"{type(e).__name__}: {e}")
             self.record_engine_error(job, e)
