@@ -304,6 +304,10 @@ class RunConfig(BaseModel):
     sandbox: Literal["docker", "local"] = Field(
         default="docker", description="Sandbox backend for every untrusted run."
     )
+    engine_wait_s: Seconds = Field(
+        default=120.0,
+        description="How long a job the sandbox's engine failed (Docker went away or restarted mid-job) waits for it to answer again before the run stops; the job runs again, at most 3 times, and is never the agent's result.",
+    )
     executor: Literal["local", "ray"] = Field(
         default="local",
         description="Where sandboxed jobs run: 'local' (threads on this machine) or 'ray' (tasks on the nodes of a Ray cluster that can sandbox; see docs/cluster.md).",

@@ -35,7 +35,7 @@ from dgm.agent_contract import (
     diff_script,
     setup_script,
 )
-from sandbox import Limits, SandboxBackend, SandboxError, Status
+from sandbox import EngineUnavailable, Limits, SandboxBackend, SandboxError, Status
 
 if TYPE_CHECKING:
     from archive import Archive
@@ -168,6 +168,8 @@ def run_agent(
         try:
             traj = sb.get_files("/out/trajectory.json")
             out.trajectory = next(iter(traj.values()), b"").decode(errors="replace")
+        except EngineUnavailable:
+            raise
         except SandboxError as e:
             out.log += f"\n[harness: no /out/trajectory.json: {e}]"
     return out
@@ -245,6 +247,8 @@ def _evaluate(
         session = gateway.open_session(agent_id=agent_id, task_id=task.instance_id, purpose="agent")
         try:
             run = run_agent(files, problem, patch, repo_dir, backend, gateway, session, limits)
+        except EngineUnavailable:  # the engine failed, not the agent: the caller may run it again
+            raise
         except (SandboxError, OSError) as e:
             run = AgentRun(patch, log=f"{type(e).__name__}: {e}", error_kind="sandbox_error")
         finally:

@@ -60,6 +60,7 @@ from dgm.mutators.admission import no_patch, rejection
 from dgm.mutators.operators import OPERATORS
 from dgm.novelty import Nearest, Novelty, Verdict
 from dgm.selectors import SELECTORS, Candidate, member_children, rank_fitness
+from sandbox import EngineUnavailable
 
 if TYPE_CHECKING:  # the archive package loads SQLAlchemy: only the engine's user needs it
     from archive import Archive
@@ -291,6 +292,7 @@ class Engine:
         self.workers: list[str] = ["idle"] * config.workers
         self.evaluating: dict[int, EvalJob] = {}  # worker -> its evaluation, for `where`
         self.stop_reason: str | None = None
+        self.outside_failure: str | None = None  # why the machinery stopped the run, if it did
         self.started_at = clock()
         self._cond: asyncio.Condition | None = None
         self._files: dict[str, Mapping[str, bytes]] = {}
@@ -513,6 +515,12 @@ class Engine:
             self.in_flight -= 1
             self._cond.notify_all()
 
+    def stop_from_outside(self, error: EngineUnavailable) -> None:
+        """Stop: a job failed from outside its sandbox past its retries (dgm/executors/
+        retry.py). It is not recorded, so a resume runs it."""
+        self.outside_failure = str(error).splitlines()[0] if str(error) else "the sandbox failed"
+        self.request_stop(self.outside_failure)
+
     def request_stop(self, reason: str) -> None:
         """Start no new job; the jobs in flight finish and are recorded."""
         if self.stop_reason is None or reason == LEASE_LOST:  # a lost lease outranks the rest
@@ -554,6 +562,10 @@ class Engine:
             )
         except ArchiveError:  # nothing can be recorded (a full disk): not the agent's failure,
             raise  # the session ends and a resume redoes the job
+        except EngineUnavailable as e:  # the sandbox's engine failed past its retries
+            state.in_flight.discard(job.task_id)
+            self.stop_from_outside(e)
+            return
         except Exception as e:  # a run never dies of one bad evaluation: record it as failed
             outcome = Outcome(False, None, f"{type(e).__name__}: {e}")
             self.record_engine_error(job, e)
@@ -637,6 +649,9 @@ class Engine:
         ctx = self.parent_context(picked, job.iteration)
         try:
             mutation: Mutation = await loop.run_in_executor(pool, self.mutator.mutate, ctx)
+        except EngineUnavailable as e:  # no child, and no failed expansion: a resume redoes it
+            self.stop_from_outside(e)
+            return
         except Exception as e:
             mutation = Mutation(None, {}, f"{type(e).__name__}: {e}")
         if mutation.files is None:

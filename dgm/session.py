@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 # What a resume may change: how much more work, and with how many workers / which sandbox.
 # Everything else defines the run and stays as it started.
 RESUME_OVERRIDES = {
+    "engine_wait_s",
     "workers",
     "max_iterations",
     "max_evaluations",
@@ -154,11 +155,15 @@ def open_run_executor(
     the target's suite or scorer), or the cluster, once it is checked to run the run."""
     from dgm.executors import open_executor
     from dgm.executors.local import LocalExecutor
+    from dgm.executors.retry import RetryingExecutor, docker_answers
 
     spec = executor_spec(archive, run_id, config, target)
     if config.executor == "local":
-        return LocalExecutor(spec, target.local_node(needs))
-    return open_executor(spec)
+        here = docker_answers if config.sandbox == "docker" else None
+        return RetryingExecutor(
+            LocalExecutor(spec, target.local_node(needs)), config.engine_wait_s, here
+        )
+    return RetryingExecutor(open_executor(spec), config.engine_wait_s)
 
 
 def open_gateway(archive: Archive, run_id: str, config: RunConfig, provider: Provider) -> Gateway:

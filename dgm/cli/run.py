@@ -440,6 +440,10 @@ def start_or_resume(
             if reason == "interrupted":  # the session closes, its jobs in flight finish:
                 signal.signal(signal.SIGINT, exit_now)  # a second Ctrl-C still leaves now
         summary(archive, run_id, reason, engine.progress())
+        if engine.outside_failure:  # the run stopped for the machinery, not for its work
+            raise UserError(
+                f"{engine.outside_failure}: once it answers, `dgm run --resume {run_id}`"
+            )
         if reason not in ("interrupted", LEASE_LOST):  # a finished search: score it held out
             with console.status("scoring the best program on the held-out split"):
                 heldout = after_run(archive, run_id, config)
