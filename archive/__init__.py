@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from archive.errors import ArchiveError
+    from archive.errors import ArchiveError, ArchiveFull
     from archive.info import (
         AGENT_STATUSES,
         RUN_STATUSES,
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 _HOME = {
     "ArchiveError": "archive.errors",
+    "ArchiveFull": "archive.errors",
     "AGENT_STATUSES": "archive.info",
     "RUN_STATUSES": "archive.info",
     "AgentInfo": "archive.info",
@@ -56,6 +57,7 @@ __all__ = [
     "AgentInfo",
     "Archive",
     "ArchiveError",
+    "ArchiveFull",
     "CandidateStats",
     "EvaluationInfo",
     "EventInfo",

@@ -34,7 +34,7 @@ from archive.codestore import (
     encode_manifest,
 )
 from archive.db import make_engine, prepare, to_url
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, ArchiveFull
 from archive.info import (
     AGENT_STATUSES,
     ERROR_KINDS,
@@ -118,9 +118,20 @@ def disk_full(url: str, detail: str) -> str | None:
     if free > 1 << 20 and "full" not in detail:  # room left: some other I/O error
         return None
     return (
-        f"archive error: the disk holding {path} is full ({free // 1024} KiB free): "
-        "the archive is intact; free some space, then resume (`dgm run --resume RUN`)"
+        f"archive error: the disk holding {path} (mounted at {mount_point(path)}) is full "
+        f"({free // 1024} KiB free): the archive is intact; free some space, then resume "
+        "(`dgm run --resume RUN`)"
     )
+
+
+def mount_point(path: Path) -> Path:
+    """The mount point of the filesystem holding `path`: the disk a user must free."""
+    import os
+
+    here = path.resolve().parent
+    while not os.path.ismount(here) and here != here.parent:
+        here = here.parent
+    return here
 
 
 def _as_bytes(value: str | bytes | None) -> bytes | None:
@@ -177,7 +188,9 @@ class Archive(browsing.Browsing):
             if "database is locked" in detail:
                 detail += self._locked_hint()
             full = disk_full(self.url, detail)
-            raise ArchiveError(full or f"archive error: {detail}") from None
+            if full:
+                raise ArchiveFull(full) from None
+            raise ArchiveError(f"archive error: {detail}") from None
 
     def _locked_hint(self) -> str:
         """Who probably holds SQLite's write lock: the processes running runs (their leases),
@@ -265,10 +278,15 @@ class Archive(browsing.Browsing):
         return run_id
 
     def set_run_status(
-        self, run_id: str, status: RunStatus, totals: dict[str, Any] | None = None
+        self,
+        run_id: str,
+        status: RunStatus,
+        totals: dict[str, Any] | None = None,
+        finished_at: float | None = None,
     ) -> None:
         """Set the status; `totals` are merged into the stored ones. Leaving "running"
-        stamps finished_at; going back to "running" (a resume) clears it."""
+        stamps finished_at (now, or the time given: a resume that did no work keeps the
+        run's end); going back to "running" (a resume) clears it."""
         _check_status(status, RUN_STATUSES, "run")
         now = time.time()
         with self._write() as conn:
@@ -282,7 +300,7 @@ class Archive(browsing.Browsing):
                     status=status,
                     totals=_dumps(merged, "run totals"),
                     updated_at=now,
-                    finished_at=None if status == "running" else now,
+                    finished_at=None if status == "running" else finished_at or now,
                 )
             )
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from benchmarks.log_parsers import PASSED, XFAIL, LogParser, parse_log_pytest
 from benchmarks.task import Task
+from sandbox import EngineUnavailable
 
 MISSING = "MISSING"  # a required test the log never named
 PASSING = {PASSED, XFAIL}
@@ -307,6 +308,8 @@ def grade(
             sb.put_files(files, GRADE_DIR)
             script = eval_script(task, test_cmd, apply_cmds, markers)
             res = sb.run(["bash", "-c", script], timeout_s=timeout_s, workdir="/testbed")
+    except EngineUnavailable:  # the engine failed, not the patch: the caller may grade again
+        raise
     except Exception as e:  # noqa: BLE001 - any sandbox failure is a grading outcome, not a crash
         return grade_statuses(
             task,

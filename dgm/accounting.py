@@ -243,17 +243,14 @@ def manifest(archive: Any, run_id: str) -> dict[str, Any]:
     """What the run was, exactly: two runs with the same manifest differ only in what their
     models answered."""
     import dgm
+    from dgm.config import named_models
 
     run = archive.run(run_id)
     config = dict(run.config or {})
     agents = archive.agents(run_id)
     seed = next((a for a in agents if a.parent_id is None), None)
     models = sorted(
-        {
-            str(m)
-            for m in (config.get("model"), (config.get("reevo") or {}).get("reflector_model"))
-            if m
-        }
+        set(named_models(config).values())
         | {c.model for c in archive.llm_calls(run_id, bodies=False) if c.model}
     )
     stops = archive.events(run_id, kinds=["session_stopped", "session_failed"])

@@ -324,6 +324,10 @@ class RunConfig(BaseModel):
     sandbox: Literal["docker", "local"] = Field(
         default="docker", description="Sandbox backend for every untrusted run."
     )
+    engine_wait_s: Seconds = Field(
+        default=120.0,
+        description="How long a job the sandbox's engine failed (Docker went away or restarted mid-job) waits for it to answer again before the run stops; the job runs again, at most 3 times, and is never the agent's result.",
+    )
     executor: Literal["local", "ray"] = Field(
         default="local",
         description="Where sandboxed jobs run: 'local' (threads on this machine) or 'ray' (tasks on the nodes of a Ray cluster that can sandbox; see docs/cluster.md).",
@@ -576,6 +580,24 @@ def with_resolved_model(config: RunConfig) -> RunConfig:
     from dgm.llm.models import default_model  # imports litellm: only when a run starts
 
     return config.model_copy(update={"model": default_model()})
+
+
+# Every key naming a model (same forms as `model`), dotted as `--set` writes it: a new run
+# opens each before it exists, so a missing API key is bad input rather than a failed run.
+MODEL_KEYS = ("model", "diagnosis_model", "reevo.reflector_model", "novelty.judge_model")
+
+
+def named_models(data: Mapping[str, Any]) -> dict[str, str]:
+    """{key: model} for each MODEL_KEYS entry set in a config (a RunConfig's dump, or a
+    stored one)."""
+    found = {}
+    for key in MODEL_KEYS:
+        node: Any = data
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, str) and node:
+            found[key] = node
+    return found
 
 
 def load_config(

@@ -29,7 +29,7 @@ from benchmarks.suites import Suite
 from benchmarks.task import Task
 from dgm.agent_contract import SETUP_DIR, agent_files, diff_script, launch, setup_script
 from dgm.agent_format import agent_backend
-from sandbox import Limits, SandboxBackend, SandboxError, Status
+from sandbox import EngineUnavailable, Limits, SandboxBackend, SandboxError, Status
 
 if TYPE_CHECKING:
     from archive import Archive
@@ -165,6 +165,8 @@ def run_agent(
         try:
             traj = sb.get_files(start.trajectory)
             out.trajectory = next(iter(traj.values()), b"").decode(errors="replace")
+        except EngineUnavailable:
+            raise
         except SandboxError as e:
             out.log += f"\n[harness: no {start.trajectory}: {e}]"
     return out
@@ -242,6 +244,8 @@ def _evaluate(
         session = gateway.open_session(agent_id=agent_id, task_id=task.instance_id, purpose="agent")
         try:
             run = run_agent(files, problem, patch, repo_dir, backend, gateway, session, limits)
+        except EngineUnavailable:  # the engine failed, not the agent: the caller may run it again
+            raise
         except (SandboxError, OSError) as e:
             run = AgentRun(patch, log=f"{type(e).__name__}: {e}", error_kind="sandbox_error")
         finally:

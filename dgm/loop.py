@@ -52,6 +52,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from archive import ArchiveError
 from dgm.config import RunConfig
 from dgm.hgm import Evaluate, Expand, Scheduler
 from dgm.mutators import Chat, EvalView, Mutation, MutationContext, Mutator, Parent
@@ -59,6 +60,7 @@ from dgm.mutators.admission import no_patch, rejection
 from dgm.mutators.operators import OPERATORS
 from dgm.novelty import Nearest, Novelty, Verdict
 from dgm.selectors import SELECTORS, Candidate, member_children, rank_fitness, with_scores
+from sandbox import EngineUnavailable
 
 if TYPE_CHECKING:  # the archive package loads SQLAlchemy: only the engine's user needs it
     from archive import Archive
@@ -299,10 +301,12 @@ class Engine:
         self.evaluations_started = 0
         self.evaluations_done = 0
         self.session_evaluations = 0
+        self.session_jobs = 0  # none: a resume that found nothing to do
         self.in_flight = 0
         self.workers: list[str] = ["idle"] * config.workers
         self.evaluating: dict[int, EvalJob] = {}  # worker -> its evaluation, for `where`
         self.stop_reason: str | None = None
+        self.outside_failure: str | None = None  # why the machinery stopped the run, if it did
         self.started_at = clock()
         self._cond: asyncio.Condition | None = None
         self._files: dict[str, Mapping[str, bytes]] = {}
@@ -518,6 +522,7 @@ class Engine:
                 job = self.pick()
                 if job is not None:
                     self.in_flight += 1
+                    self.session_jobs += 1
                     return job
                 if self.stop_reason is not None or self.in_flight == 0:
                     self._cond.notify_all()
@@ -529,6 +534,12 @@ class Engine:
         async with self._cond:
             self.in_flight -= 1
             self._cond.notify_all()
+
+    def stop_from_outside(self, error: EngineUnavailable) -> None:
+        """Stop: a job failed from outside its sandbox past its retries (dgm/executors/
+        retry.py). It is not recorded, so a resume runs it."""
+        self.outside_failure = str(error).splitlines()[0] if str(error) else "the sandbox failed"
+        self.request_stop(self.outside_failure)
 
     def request_stop(self, reason: str) -> None:
         """Start no new job; the jobs in flight finish and are recorded."""
@@ -569,6 +580,12 @@ class Engine:
                     pool, self.evaluator.evaluate, job.agent_id, state.files, job.task_id, job.stage
                 )
             )
+        except ArchiveError:  # nothing can be recorded (a full disk): not the agent's failure,
+            raise  # the session ends and a resume redoes the job
+        except EngineUnavailable as e:  # the sandbox's engine failed past its retries
+            state.in_flight.discard(job.task_id)
+            self.stop_from_outside(e)
+            return
         except Exception as e:  # a run never dies of one bad evaluation: record it as failed
             outcome = Outcome(False, None, f"{type(e).__name__}: {e}")
             self.record_engine_error(job, e)
@@ -661,6 +678,9 @@ class Engine:
         ctx = self.parent_context(picked, job.iteration)
         try:
             mutation: Mutation = await loop.run_in_executor(pool, self.mutator.mutate, ctx)
+        except EngineUnavailable as e:  # no child, and no failed expansion: a resume redoes it
+            self.stop_from_outside(e)
+            return
         except Exception as e:
             mutation = Mutation(None, {}, f"{type(e).__name__}: {e}")
         if mutation.files is None:
@@ -748,6 +768,7 @@ class Engine:
         self._cond = asyncio.Condition()
         self.started_at = self.clock()
         resumed = self.load()
+        ended_at = self.archive.run(self.run_id).finished_at
         self.archive.set_run_status(self.run_id, "running")
         self._events = EventLog(self.archive, self.run_id)
         try:
@@ -773,7 +794,8 @@ class Engine:
             self._events.close()
             self._events = None
         if self.stop_reason != LEASE_LOST:  # else the run's new owner says what it is
-            self.archive.set_run_status(self.run_id, status)
+            idle = ended_at if self.session_jobs == 0 else None  # nothing ran: the end stands
+            self.archive.set_run_status(self.run_id, status, finished_at=idle)
         return reason
 
     def end_reason(self) -> tuple[str, RunStatus]:

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from dgm.config import RunConfig, validate, with_resolved_model
+from dgm.config import RunConfig, named_models, validate, with_resolved_model
 from dgm.errors import UserError
 from dgm.loop import Engine
 from dgm.mutators import Chat
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 # What a resume may change: how much more work, and with how many workers / which sandbox.
 # Everything else defines the run and stays as it started.
 RESUME_OVERRIDES = {
+    "engine_wait_s",
     "workers",
     "max_iterations",
     "max_evaluations",
@@ -48,12 +49,21 @@ RESUME_OVERRIDES = {
 }
 
 
-def check_model(config: RunConfig, archive: Archive) -> None:
-    """Raise UserError now if the config's model cannot be opened (before a run exists)."""
+def check_model(config: RunConfig, archive: Archive | None) -> None:
+    """Raise UserError now if a model the config names (`model`, ReEvo's reflector, the
+    diagnosis's, the novelty judge) cannot be opened, a missing API key included: before
+    a run exists."""
     from dgm.llm.models import open_provider
 
     assert config.model is not None  # resolved
-    open_provider(config.model, archive=archive, api_base=config.api_base)
+    for key, model in named_models(config.model_dump()).items():
+        try:
+            open_provider(model, archive=archive, api_base=config.api_base)
+        except UserError as e:
+            if key == "model":
+                raise
+            fix = str(e).replace("--model local", f"--set {key}=local")  # the key's own fix
+            raise UserError(f"{key}: {fix}") from None
 
 
 @contextmanager
@@ -145,11 +155,15 @@ def open_run_executor(
     the target's suite or scorer), or the cluster, once it is checked to run the run."""
     from dgm.executors import open_executor
     from dgm.executors.local import LocalExecutor
+    from dgm.executors.retry import RetryingExecutor, docker_answers
 
     spec = executor_spec(archive, run_id, config, target)
     if config.executor == "local":
-        return LocalExecutor(spec, target.local_node(needs))
-    return open_executor(spec)
+        here = docker_answers if config.sandbox == "docker" else None
+        return RetryingExecutor(
+            LocalExecutor(spec, target.local_node(needs)), config.engine_wait_s, here
+        )
+    return RetryingExecutor(open_executor(spec), config.engine_wait_s)
 
 
 def open_gateway(archive: Archive, run_id: str, config: RunConfig, provider: Provider) -> Gateway:

@@ -21,7 +21,8 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -237,8 +238,43 @@ class DockerBackend(Backend["DockerSandbox"]):
         try:
             cid = self.pool.take(spec)
         except (docker.errors.APIError, requests.exceptions.RequestException) as e:
+            if not self.answers():
+                why = f"the Docker engine stopped answering ({_first_line(e)})"
+                raise self.engine_lost(why) from e
             raise SandboxError(f"could not start a sandbox container: {e}") from e
         return DockerSandbox(self, cid, limits, {**env, **gw_env})
+
+    def answers(self) -> bool:
+        """Whether the engine answers now."""
+        try:
+            self.client.ping()
+            return True
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
+            return False
+
+    def lost_from_outside(self, cid: str) -> str | None:
+        """Why the container `cid` stopped by no doing of the code in it, or None. Its
+        runner (PID 1) ignores every signal sent from inside, so a container that is gone,
+        or stopped without the OOM killer, was stopped by the engine (a restart) or by
+        someone else; an engine that does not answer says the same."""
+        try:
+            state = self.client.api.inspect_container(cid).get("State") or {}
+        except docker.errors.NotFound:
+            return "its container was removed from outside the sandbox"
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as e:
+            return f"the Docker engine stopped answering ({_first_line(e)})"
+        if state.get("Running") or state.get("OOMKilled"):
+            return None
+        return (
+            f"its container was stopped from outside the sandbox (exit code "
+            f"{state.get('ExitCode')}): the Docker engine restarted, or someone stopped it"
+        )
+
+    def engine_lost(self, why: str) -> EngineUnavailable:
+        """The error for a job the engine failed, not the code in it; the pool's ready
+        containers went with the engine, so they are dropped."""
+        self.pool.drop_ready()
+        return EngineUnavailable(f"the sandbox failed from outside: {why}")
 
     def warm(self, limits: Limits = DEFAULT_LIMITS, gateway_socket: Path | None = None) -> None:
         """Fill the pool for these limits now (and wait), so the first opens are fast."""
@@ -395,6 +431,7 @@ class DockerSandbox(TarFiles):
         self._lock = threading.Lock()
         self._closed = False
         self._broken: str | None = None
+        self._outside: str | None = None  # why it broke from outside (EngineUnavailable)
         self._oom_seen = 0
 
     # -- files in and out (TarFiles) ------------------------------------------------------
@@ -412,7 +449,7 @@ class DockerSandbox(TarFiles):
             raise SandboxError(f"copy into {dest} failed: {run.why()}")
 
     def _tar(self, argv: list[str], stdin: bytes | None, cap: int, flood: int) -> TarRun:
-        with self._lock:
+        with self._lock, self._engine_failures():
             self._check_usable()
             if self.backend.native:
                 out, err, info, _ = self._runner_call(
@@ -440,12 +477,29 @@ class DockerSandbox(TarFiles):
         on_output: Callable[[str, bytes], None] | None,
         start: float,
     ) -> ExecResult:
-        with self._lock:
+        with self._lock, self._engine_failures():
             if self._closed or self._broken:
                 return broken(req, start, self._broken or "sandbox is closed")
             if self.backend.native and (user is None or user == USER):
                 return self._run_via_runner(req, on_output, start)
             return self._run_via_exec(req, user or self.user, on_output, start)
+
+    @contextmanager
+    def _engine_failures(self) -> Iterator[None]:
+        """EngineUnavailable, never a result, when the sandbox broke from outside (the
+        engine went away or restarted): that is no outcome of the code in it."""
+        try:
+            yield
+        except (docker.errors.APIError, requests.exceptions.RequestException, OSError) as e:
+            if self._outside is None:
+                self._outside = self.backend.lost_from_outside(self.id)
+            if self._outside is None:
+                raise SandboxError(f"the Docker engine failed: {_first_line(e)}") from e
+        except SandboxError:
+            if self._outside is None:
+                raise
+        if self._outside is not None:
+            raise self.backend.engine_lost(self._outside)
 
     def _run_via_runner(
         self, req: RunRequest, on_output: Callable[[str, bytes], None] | None, start: float
@@ -649,6 +703,8 @@ class DockerSandbox(TarFiles):
             raise SandboxError(self._broken)
 
     def _break(self, why: str) -> None:
+        if self._outside is None and not self._closed:  # asked before the container goes
+            self._outside = self.backend.lost_from_outside(self.id)
         self._broken = why
         try:
             self.api.remove_container(self.id, force=True)
@@ -684,6 +740,8 @@ class DockerSandbox(TarFiles):
             )
             sock = self.api.exec_start(ex["Id"], socket=True)
         except (docker.errors.APIError, requests.exceptions.RequestException) as e:
+            if self._outside is None:
+                self._outside = self.backend.lost_from_outside(self.id)
             raise SandboxError(f"docker exec failed: {_first_line(e)}") from e
         raw: socket.socket = getattr(sock, "_sock", sock)
         try:

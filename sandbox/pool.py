@@ -104,6 +104,16 @@ class WarmPool(Generic[K]):
         if key is not None and self._size > 0 and not self._closed:
             self._submit(("refill", key))
 
+    def drop_ready(self) -> None:
+        """Remove every ready instance, in the background: the engine restarted, so they
+        are stopped or gone. Later takes get new ones."""
+        with self._lock:
+            stale = [cid for ready in self._ready.values() for cid in ready]
+            for ready in self._ready.values():
+                ready.clear()
+        for cid in stale:
+            self._submit(("destroy", cid))
+
     def ready_count(self, key: K) -> int:
         with self._lock:
             return len(self._ready[key])

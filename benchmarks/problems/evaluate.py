@@ -20,7 +20,16 @@ from benchmarks.problems import openevolve, reevo
 from benchmarks.problems.container import PRIMARY
 from benchmarks.problems.problem import HARNESS, REPORT_DIR, TASK, Problem, ProblemError
 from benchmarks.problems.result import Evaluation, Split, clip, finite_metrics, read_json
-from sandbox import ExecResult, Limits, Sandbox, SandboxBackend, SandboxError, Status, open_backend
+from sandbox import (
+    EngineUnavailable,
+    ExecResult,
+    Limits,
+    Sandbox,
+    SandboxBackend,
+    SandboxError,
+    Status,
+    open_backend,
+)
 
 HARNESS_DIR = Path(__file__).resolve().parent / "harness"
 VIOLATION_EXIT = 86  # harness/sitecustomize.py ends a process with it on a tripwire
@@ -148,6 +157,8 @@ class Evaluator:
                     env=env,
                 )
                 reports = self._reports(sb) if result.status is not Status.sandbox_error else {}
+        except EngineUnavailable:  # not the program's failure: the caller may run it again
+            raise
         except SandboxError as e:
             return Evaluation.failed(
                 p.direction, f"the sandbox failed: {str(e).splitlines()[0][:300]}"
@@ -160,6 +171,8 @@ class Evaluator:
         and then the status already says what happened."""
         try:
             return sb.get_files(REPORT_DIR)
+        except EngineUnavailable:
+            raise
         except SandboxError as e:
             return {"error": str(e).encode()}
 

@@ -161,13 +161,12 @@ def print_plan(config: RunConfig) -> None:
     """`--dry-run`: the checks a run makes before it exists, then its plan (dgm.accounting);
     no archive is opened, no sandbox started, no model called."""
     from dgm.accounting import dry_run
-    from dgm.llm.models import open_provider
+    from dgm.session import check_model
     from dgm.target import plan_target
 
     plan = plan_target(config)
     config = with_resolved_model(config)
-    assert config.model is not None
-    open_provider(config.model, api_base=config.api_base)  # a missing key says so here too
+    check_model(config, None)  # a missing key says so here too
     typer.echo("plan (dry run: no run created, nothing spent):")  # the command's output
     for line in dry_run(config, plan).lines:
         typer.echo(f"  {line}")
@@ -455,6 +454,10 @@ def start_or_resume(
             if reason == "interrupted":  # the session closes, its jobs in flight finish:
                 signal.signal(signal.SIGINT, exit_now)  # a second Ctrl-C still leaves now
         summary(archive, run_id, reason, engine.progress())
+        if engine.outside_failure:  # the run stopped for the machinery, not for its work
+            raise UserError(
+                f"{engine.outside_failure}: once it answers, `dgm run --resume {run_id}`"
+            )
         if reason not in ("interrupted", LEASE_LOST):  # a finished search: score it held out
             with console.status("scoring the best program on the held-out split"):
                 heldout = after_run(archive, run_id, config)

@@ -170,13 +170,19 @@ def local_suite_evaluator(
     """A SuiteEvaluator on this machine's local executor, with an opened suite and
     backend (`dgm bench run`); close the executor when done (it removes the repositories
     it built)."""
+    from dgm.config import RunConfig
     from dgm.executors.local import LocalExecutor, LocalNode
     from dgm.executors.protocol import ExecutorSpec
+    from dgm.executors.retry import RetryingExecutor, docker_answers
 
     executor = LocalExecutor(ExecutorSpec(run_label=run_label), LocalNode(backend, suite=suite))
     executor.start(gateway)
+    # A job the engine failed runs again, as in `dgm run` (with its default wait).
+    answers = docker_answers if backend.name == "docker" else None
+    wait_s = RunConfig.model_fields["engine_wait_s"].default
+    retrying = RetryingExecutor(executor, wait_s, answers)
     # The node serves this suite and backend whatever their names: none are opened again.
-    evaluator = SuiteEvaluator(executor, gateway, archive, suite.name, "", run_label, limits)
+    evaluator = SuiteEvaluator(retrying, gateway, archive, suite.name, "", run_label, limits)
     return evaluator, executor
 
 

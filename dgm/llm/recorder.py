@@ -44,8 +44,12 @@ class Recorder(Protocol):
 def write_record(store: Any, call: Record) -> None:
     """Store one call; if its agent is unknown to the archive, store it without the agent
     (the cost must still count) and say so."""
+    from archive import ArchiveFull
+
     try:
         store.record_llm_call(**call)
+    except ArchiveFull:  # no room for any record: nothing to try without the agent
+        raise
     except Exception as e:  # noqa: BLE001 - the archive's error type is not ours to import
         if call["agent_id"] is None:
             raise
@@ -109,12 +113,13 @@ def _receive(stream: IO[bytes]) -> tuple[Any, ...] | None:
 
 def writer_main() -> None:
     """The writer subprocess: write records until stdin closes."""
-    from archive import open_archive
+    from archive import ArchiveFull, open_archive
     from dgm.redact import redact_logs
 
     logging.basicConfig(level=logging.WARNING, format="dgm-llm-recorder: %(message)s")
     redact_logs()  # its errors name the archive URL
     stores: dict[str, Any] = {}
+    full_said: set[str] = set()  # a full disk is said once per archive, in its one line
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while (message := _receive(stdin)) is not None:
         kind = message[0]
@@ -128,6 +133,10 @@ def writer_main() -> None:
                 stores.pop(message[1]).close()
             elif kind == "flush":
                 _send(stdout, ("flushed", message[1]))
+        except ArchiveFull as e:
+            if message[1] not in full_said:
+                full_said.add(message[1])
+                log.error("LLM call records are not being written: %s", e)
         except Exception:  # noqa: BLE001 - one bad record must not stop the others
             log.exception("writing an LLM call record failed")
     for store in stores.values():

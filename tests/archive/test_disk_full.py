@@ -5,44 +5,22 @@ room again the same write goes through."""
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from archive import ArchiveError, open_archive
+from tests import disks
+from tests.disks import fill
 
 pytestmark = pytest.mark.mounts
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, f"cannot mount a tmpfs (run as root): {done.stderr}"
-    try:
+    with disks.small_disk(tmp_path / "disk") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    """A file that takes every free byte of the disk."""
-    ballast = disk / "ballast"
-    with ballast.open("wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
-    return ballast
 
 
 def test_a_full_disk_is_one_line_the_archive_intact_and_writes_resume(small_disk: Path) -> None:
@@ -56,7 +34,9 @@ def test_a_full_disk_is_one_line_the_archive_intact_and_writes_resume(small_disk
         with pytest.raises(ArchiveError) as caught:
             a.add_agent(run, big, parent_id=agent, status="evaluated")
     line = str(caught.value)
-    assert "\n" not in line and f"the disk holding {db} is full" in line, line
+    assert (
+        "\n" not in line and f"the disk holding {db} (mounted at {small_disk}) is full" in line
+    ), line
     assert "the archive is intact" in line
     ballast.unlink()  # room again (SQLite needs some even to read: its -shm file)
     conn = sqlite3.connect(db)

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from dgm.accounting import CHARS_PER_TOKEN, MARKS, OUTPUT_TOKENS, crossed, tree_sha256
-from tests.cli.bad_inputs import Case
 from tests.cli.conftest import SEED, Ids
 from tests.cli.conftest import dgm as subprocess_dgm
 from tests.cli.runner import dgm, folder_print, rows_print
@@ -62,13 +61,24 @@ def test_dry_run_prices_a_priced_model_by_its_stated_rule(workdir: Path) -> None
         "run --model anthropic/claude-3-5-haiku-latest",
         "llm chat hi --model openai/gpt-4o-mini",
         "bench run --agent seed --suite swe-mini --model openai/gpt-4o-mini",
+        # a second model of the run, named in the preset or by --set: checked like the first
+        "run reevo --problem tsp_constructive --model scripted:script.yaml "
+        "--set reevo.reflector_model=openai/gpt-4o-mini",
+        "run reevo --dry-run --problem tsp_constructive --model scripted:script.yaml "
+        "--set reevo.reflector_model=anthropic/claude-3-5-haiku-latest",
+        "run --model scripted:script.yaml --set diagnosis_model=openai/gpt-4o-mini",
+        "run --model scripted:script.yaml --set novelty.judge_model=openai/gpt-4o-mini",
     ],
 )
 def test_a_model_without_its_key_is_one_line_before_any_run(args: str, workdir: Path) -> None:
     before, rows = folder_print(workdir), rows_print(workdir / "a.db")
-    out = dgm(Case(args, "").argv(), workdir, env={"DGM_ARCHIVE": str(workdir / "a.db"), **NO_KEYS})
+    out = dgm(args.split(), workdir, env={"DGM_ARCHIVE": str(workdir / "a.db"), **NO_KEYS})
     assert out.code == 2 and len(out.lines) == 1, out
     assert re.search(r"needs \w+_API_KEY in the environment", out.lines[0]), out
+    key = re.search(r"--set ([\w.]+)=", args)
+    if key:  # the line names the key to fix
+        assert out.lines[0].startswith(f"error: {key[1]}: model "), out
+        assert out.lines[0].endswith(f"or use --set {key[1]}=local"), out
     assert rows_print(workdir / "a.db") == rows and folder_print(workdir) == before
 
 

@@ -195,6 +195,25 @@ def test_resume_after_a_crash_loses_nothing_and_repeats_nothing(harness: Harness
     assert [s.payload["resumed"] for s in sessions] == [False, True]
 
 
+def test_a_resume_with_nothing_to_do_keeps_the_runs_end(harness: Harness) -> None:
+    cfg = config(max_iterations=1, selector="best")
+    run = harness.new_run(cfg)
+    harness.run(run, cfg, [learn("t1")])
+    ended = harness.archive.run(run)
+    assert ended.status == "finished" and ended.finished_at is not None
+    evaluations = harness.evaluated_pairs(run)
+
+    reason, engine = harness.run(run, cfg, [])  # a finished run resumed: no job to start
+    again = harness.archive.run(run)
+    assert engine.session_jobs == 0 and reason == "done: 1 iterations"
+    assert (again.status, again.finished_at) == ("finished", ended.finished_at)
+    assert harness.evaluated_pairs(run) == evaluations
+
+    more = config(max_iterations=2, selector="best")  # a resume with work ends anew
+    harness.run(run, more, [learn("t2")])
+    assert harness.archive.run(run).finished_at > ended.finished_at  # type: ignore[operator]
+
+
 def test_same_seed_same_run(harness: Harness, tmp_path_factory: pytest.TempPathFactory) -> None:
     def tree(h: Harness, seed: int) -> list[tuple[int, float | None]]:
         cfg = config(selector="score_prop", max_iterations=5, seed=seed)
