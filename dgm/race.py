@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from dgm.config import RaceSettings
@@ -81,52 +81,87 @@ def discordant(child: Member, parent: Member) -> tuple[int, int]:
     return a, b
 
 
+@dataclass
+class Memo:
+    """What a run has settled, so a decision need not weigh it again; a cache of functions
+    of the members, rebuilt on resume. An ended race never changes (the child is not
+    evaluated again, and its parent had run each of its tasks before it); an agent's
+    successor on the chain is fixed once a child of it is accepted with no earlier child
+    still racing; members only ever join at the end (`members_of`), so their children
+    are indexed once."""
+
+    ended: dict[str, Verdict] = field(default_factory=dict)
+    successor: dict[str, str] = field(default_factory=dict)
+    position: dict[str, int] = field(default_factory=dict)
+    racing: dict[str | None, list[int]] = field(default_factory=dict)  # kids not yet ended
+    accepted: dict[str, list[int]] = field(default_factory=dict)  # accepted kids
+
+    def index(self, members: Sequence[Member]) -> None:
+        """Index the members that joined since the last call (all, if the list changed)."""
+        seen = len(self.position)
+        if seen > len(members) or (seen and members[seen - 1].agent_id not in self.position):
+            self.position.clear()
+            self.racing.clear()
+            self.accepted.clear()
+            seen = 0
+        for i in range(seen, len(members)):
+            self.position[members[i].agent_id] = i
+            self.racing.setdefault(members[i].parent_id, []).append(i)
+
+
 def verdict(
-    child: Member,
-    parent: Member,
-    n_tasks: int,
-    error: float,
-    ended: dict[str, Verdict] | None = None,
+    child: Member, parent: Member, n_tasks: int, error: float, memo: Memo | None = None
 ) -> Verdict:
-    """Where the child's race with its parent stands (module doc). `ended`: a memo of the
-    races that are over; an ended race never changes (the child is not evaluated again,
-    and its parent had run each of its tasks before it), so it is computed once."""
-    if ended is not None and child.agent_id in ended:
-        return ended[child.agent_id]
+    """Where the child's race with its parent stands (module doc)."""
+    if memo is not None and child.agent_id in memo.ended:
+        return memo.ended[child.agent_id]
     a, b = discordant(child, parent)
     p = p_better(a, b)
     out: Verdict = "racing"
-    if p > 1.0 - error or (len(child.results) >= n_tasks and p >= 0.5):
-        out = "accepted"
-    elif p < error or len(child.results) >= n_tasks:
-        out = "dropped"
-    if ended is not None and out != "racing":
-        ended[child.agent_id] = out
+    if p > 1.0 - error or (len(child.results) >= n_tasks and p > 0.5):
+        out = "accepted"  # sure enough; or no task left to ask and ahead on what it ran
+    elif p < 0.5 or len(child.results) >= n_tasks:
+        out = "dropped"  # a fresh child (P = 1/2 before any result) is the better bet
+    if memo is not None and out != "racing":
+        memo.ended[child.agent_id] = out
     return out
 
 
 def incumbent(
-    members: Sequence[Member], n_tasks: int, error: float, ended: dict[str, Verdict] | None = None
+    members: Sequence[Member], n_tasks: int, error: float, memo: Memo | None = None
 ) -> Member:
     """The agent the run returns: from the seed, each accepted child (first in creation
     order) of the incumbent takes over, until the incumbent has none."""
-    children: dict[str | None, list[Member]] = {}
-    for m in members:
-        children.setdefault(m.parent_id, []).append(m)
-    ids = {m.agent_id for m in members}
-    current = next(m for m in members if m.parent_id not in ids)  # the seed
+    return chain(members, n_tasks, error, memo)[0]
+
+
+def chain(
+    members: Sequence[Member], n_tasks: int, error: float, memo: Memo | None = None
+) -> tuple[Member, list[Member]]:
+    """The incumbent (see `incumbent`) and its children still racing. `members` in
+    creation order, the seed first."""
+    memo = memo if memo is not None else Memo()
+    memo.index(members)
+    current = members[0]
     while True:
-        nxt = next(
-            (
-                c
-                for c in children.get(current.agent_id, [])
-                if verdict(c, current, n_tasks, error, ended) == "accepted"
-            ),
-            None,
-        )
-        if nxt is None:
-            return current
-        current = nxt
+        if current.agent_id in memo.successor:
+            current = members[memo.position[memo.successor[current.agent_id]]]
+            continue
+        here = current.agent_id
+        still = []
+        for i in memo.racing.get(here, []):
+            v = verdict(members[i], current, n_tasks, error, memo)
+            if v == "racing":
+                still.append(i)
+            elif v == "accepted":
+                memo.accepted.setdefault(here, []).append(i)
+        memo.racing[here] = still
+        accepted = sorted(memo.accepted.get(here, []))
+        if not accepted:
+            return current, [members[i] for i in still]
+        if all(i > accepted[0] for i in still):
+            memo.successor[here] = members[accepted[0]].agent_id
+        current = members[accepted[0]]
 
 
 def task_order(tasks: Sequence[str], seed: int) -> tuple[str, ...]:
@@ -162,18 +197,14 @@ def decide(
     order: Sequence[str],
     error: float,
     may_expand: bool = True,
-    ended: dict[str, Verdict] | None = None,
+    memo: Memo | None = None,
 ) -> Decision | None:
     """The next job of a free worker: race a child of the incumbent, else make one.
     `open_tasks`: each agent's tasks neither run nor in flight (absent: none)."""
     if not members:
         return None
-    best = incumbent(members, len(order), error, ended)
-    for child in members:
-        if child.parent_id != best.agent_id:
-            continue
-        if verdict(child, best, len(order), error, ended) != "racing":
-            continue
+    best, racing = chain(members, len(order), error, memo)
+    for child in racing:
         job = next_pair_task(child, best, order, open_tasks)
         if job is not None:
             return job
@@ -183,16 +214,19 @@ def decide(
 
 
 # ---- the Engine's seam (dgm.loop.Policy) -------------------------------------------------
-NOT_MEMBERS = ("rejected", "failed")  # children that were never evaluated
+NOT_MEMBERS = ("rejected", "failed")  # children never evaluated (refused at admission)
 
 
 def members_of(
     candidates: Sequence[Candidate], results: Mapping[str, Mapping[str, bool]]
 ) -> list[Member]:
+    """The run's agents as the race sees them, in creation order. An agent with results is
+    a member whatever its status (an agent the engine finalises later stays one), so
+    members only ever join at the end of the list."""
     return [
         Member(c.agent_id, c.parent_id, results.get(c.agent_id, {}))
         for c in candidates
-        if c.status not in NOT_MEMBERS
+        if c.status not in NOT_MEMBERS or results.get(c.agent_id)
     ]
 
 
@@ -205,7 +239,7 @@ class Race:
     def __init__(self, settings: RaceSettings, seed: int, tasks: Sequence[str]) -> None:
         self.settings = settings
         self.order = task_order(tasks, seed)
-        self.ended: dict[str, Verdict] = {}  # a memo (see `verdict`), rebuilt on resume
+        self.memo = Memo()
 
     def decide(
         self,
@@ -218,7 +252,7 @@ class Race:
         step: int,
     ) -> Decision | None:
         members = members_of(candidates, results)
-        job = decide(members, open_tasks, self.order, self.settings.error, may_expand, self.ended)
+        job = decide(members, open_tasks, self.order, self.settings.error, may_expand, self.memo)
         if isinstance(job, Expand) and pending_expansions > 0:
             return None  # one child in the making at a time: its race may end the next one's
         return job
@@ -230,6 +264,6 @@ class Race:
         members = members_of(candidates, results)
         if not members:
             return {"agent": None}
-        best = incumbent(members, len(self.order), self.settings.error, self.ended)
+        best = incumbent(members, len(self.order), self.settings.error, self.memo)
         solved = sum(best.results.values())
         return {"agent": best.agent_id, "resolved": solved, "evaluated": len(best.results)}

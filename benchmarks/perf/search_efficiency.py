@@ -310,18 +310,18 @@ def run_hgm(land: Landscape, seed: int, settings: HGMSettings) -> Trace:
 
 # ---- racing (dgm/race.py) ---------------------------------------------------------------
 class NotRun(Mapping[str, Collection[str]]):
-    """Every agent's tasks not run yet (one worker: nothing is ever in flight)."""
+    """Every agent's tasks not run yet (one worker: nothing is ever in flight); agent ids
+    are creation indices."""
 
     def __init__(self, members: Sequence[race.Member], tasks: Sequence[str]) -> None:
-        self.members = {m.agent_id: m for m in members}
-        self.tasks = tasks
+        self.members, self.tasks = members, tasks
 
     def __getitem__(self, agent: str) -> Collection[str]:
-        done = self.members[agent].results
+        done = self.members[int(agent)].results
         return [t for t in self.tasks if t not in done]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.members)
+        return iter(m.agent_id for m in self.members)
 
     def __len__(self) -> int:
         return len(self.members)
@@ -338,9 +338,9 @@ def run_race(land: Landscape, seed: int, settings: RaceSettings) -> Trace:
     logits = [first]
     trace, evals = Trace(), 0
     horizon = land.horizon or 2 * land.budget
+    open_tasks = NotRun(members, tasks)
     while evals < horizon:
-        open_tasks = NotRun(members, tasks)
-        job = race.decide(members, open_tasks, policy.order, settings.error, True, policy.ended)
+        job = race.decide(members, open_tasks, policy.order, settings.error, True, policy.memo)
         if job is None:
             break
         if isinstance(job, hgm.Expand):
@@ -352,7 +352,7 @@ def run_race(land: Landscape, seed: int, settings: RaceSettings) -> Trace:
         i = int(job.agent_id)
         members[i].results[job.task_id] = world.outcome(float(probs[i][int(job.task_id)]))  # type: ignore[index]
         evals += 1
-        best = race.incumbent(members, len(tasks), settings.error, policy.ended)
+        best = race.incumbent(members, len(tasks), settings.error, policy.memo)
         trace.returned(evals, skill[int(best.agent_id)], land)
     if trace.skill_at_budget is None:
         trace.skill_at_budget = skill[0]

@@ -34,27 +34,30 @@ def test_discordant_counts_only_tasks_both_ran() -> None:
 
 def test_verdicts() -> None:
     parent = m("p", None, t1=True, t2=True, t3=True, t4=True, t5=False, t6=False)
-    losing = m("c", "p", t1=False, t2=False, t3=False, t4=False)
-    assert race.verdict(losing, parent, 6, 0.05) == "dropped"
+    # One task lost and none won: P = 1/4, below a fresh child's 1/2: dropped at once.
+    assert race.verdict(m("c", "p", t1=False), parent, 6, 0.05) == "dropped"
+    assert race.verdict(m("c", "p", t1=True), parent, 6, 0.05) == "racing"  # no evidence
     winning = m("w", "p", t5=True, t6=True, t1=True, t2=True)
     assert race.verdict(winning, parent, 6, 0.05) == "racing"  # b = 2: P = 7/8
     assert race.verdict(winning, parent, 6, 0.2) == "accepted"
-    # Every task run, neither bound crossed: accepted if it is at least even (b >= a).
-    even = m("e", "p", t1=False, t2=True, t3=True, t4=True, t5=True, t6=False)
-    assert race.verdict(even, parent, 6, 0.05) == "accepted"
-    worse = m("x", "p", t1=False, t2=True, t3=True, t4=True, t5=False, t6=False)
-    assert race.verdict(worse, parent, 6, 0.05) == "dropped"
+    # Every task run, neither bound crossed: accepted if ahead (b > a), else dropped.
+    ahead = m("e", "p", t1=False, t2=True, t3=True, t4=True, t5=True, t6=True)  # P = 11/16
+    assert race.verdict(ahead, parent, 6, 0.05) == "accepted"
+    even = m("x", "p", t1=False, t2=True, t3=True, t4=True, t5=True, t6=False)
+    assert race.verdict(even, parent, 6, 0.05) == "dropped"
 
 
 def test_the_incumbent_follows_the_chain_of_accepted_children() -> None:
     seed = m("s", None, t1=True, t2=False, t3=False, t4=False, t5=False, t6=False)
     a = m("a", "s", t1=True, t2=True, t3=True, t4=True, t5=True, t6=True)  # b = 5: accepted
-    b = m("b", "a", t1=False)  # racing
+    b = m("b", "a", t1=True)  # racing: no discordant task yet
     c = m("c", "s", t1=True, t2=True, t3=True, t4=True, t5=True, t6=True)  # later: not taken
     assert race.incumbent([seed, a, b, c], 6, 0.05) == a
-    ended: dict[str, race.Verdict] = {}
-    assert race.incumbent([seed, a, b, c], 6, 0.05, ended) == a
-    assert ended == {"a": "accepted"}  # a racing child is not memoised
+    memo = race.Memo()
+    assert race.incumbent([seed, a, b, c], 6, 0.05, memo) == a
+    assert memo.ended == {"a": "accepted", "c": "accepted"}  # racing `b` is not memoised
+    assert memo.successor == {"s": "a"}
+    assert race.incumbent([seed, a, b, c], 6, 0.05, memo) == a
 
 
 def test_the_parent_runs_a_task_before_its_child() -> None:
@@ -77,12 +80,9 @@ def test_decide_races_then_expands_from_the_incumbent() -> None:
     opened = {"s": TASKS[2:], "c": TASKS[1:]}
     order = TASKS
     assert race.decide([seed, child], opened, order, 0.05) == Evaluate("c", "t2")
-    dropped = m("c", "s", t1=False, t2=False)
-    more = m("s", None, t1=True, t2=True, t3=True, t4=True)
-    lost = m("c", "s", t1=False, t2=False, t3=False, t4=False)
-    assert race.decide([more, lost], {"s": TASKS[4:], "c": TASKS[4:]}, order, 0.05) == Expand("s")
-    assert race.decide([more, lost], {}, order, 0.05, may_expand=False) is None
-    assert race.verdict(dropped, seed, 6, 0.05) == "racing"  # two losses: P = 1/8
+    lost = m("c", "s", t1=False)  # dropped: the next job is a new child of the seed
+    assert race.decide([seed, lost], {"s": TASKS[2:], "c": TASKS[1:]}, order, 0.05) == Expand("s")
+    assert race.decide([seed, lost], {}, order, 0.05, may_expand=False) is None
 
 
 def test_the_task_order_is_the_seeds() -> None:
