@@ -144,6 +144,21 @@ class HGMSettings(BaseModel):
     )
 
 
+class RaceSettings(BaseModel):
+    """Racing (dgm/race.py; docs/engine.md, "Racing"): children raced against the
+    incumbent task by task, dropped or accepted by a sequential test."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: float = Field(
+        default=0.05,
+        gt=0.0,
+        lt=0.5,
+        allow_inf_nan=False,
+        description="The test's error level: a child is dropped when P(better than its parent) < error, accepted when > 1 - error.",
+    )
+
+
 class NoveltySettings(BaseModel):
     """No evaluation spent on a duplicate (dgm/novelty.py; docs/engine.md, "Novelty"):
     before a child is evaluated it is compared with every agent of its run."""
@@ -437,6 +452,10 @@ class RunConfig(BaseModel):
         default=None,
         description="Set: HGM's scheduler decides each job, task by task over every stage's tasks (no gates, no selector); unset: staged evaluation.",
     )
+    race: RaceSettings | None = Field(
+        default=None,
+        description="Set: racing decides each job (dgm/race.py), task by task over every stage's tasks (no gates, no selector); unset: staged evaluation.",
+    )
 
     _numbers = field_validator(
         "workers",
@@ -495,6 +514,10 @@ class RunConfig(BaseModel):
             )
         if self.hgm is not None and self.problem is not None:
             raise ValueError("hgm schedules a suite's tasks one by one: use it without --problem")
+        if self.race is not None and self.problem is not None:
+            raise ValueError("race schedules a suite's tasks one by one: use it without --problem")
+        if self.race is not None and self.hgm is not None:
+            raise ValueError("hgm and race each decide every job: set one of them")
         return self
 
 

@@ -180,16 +180,20 @@ class Scheduler:
         self,
         candidates: Sequence[Candidate],
         open_tasks: Mapping[str, tuple[str, ...]],
+        results: Mapping[str, Mapping[str, bool]],
         dispatched: int,
         pending_expansions: int,
         may_expand: bool,
         step: int,
     ) -> Decision | None:
+        """HGM's next job (`results` unused: HGM weighs counts only)."""
         rng = np.random.default_rng([self.seed, step])
         nodes = tree(candidates, open_tasks)
         return decide(nodes, dispatched, pending_expansions, self.settings.alpha, rng, may_expand)
 
-    def final(self, candidates: Sequence[Candidate]) -> dict[str, object]:
+    def final(
+        self, candidates: Sequence[Candidate], results: Mapping[str, Mapping[str, bool]]
+    ) -> dict[str, object]:
         """The agent the run returns, with its evidence (the `hgm_final` event)."""
         nodes = tree(candidates, {})
         agent = final_agent(nodes, self.settings.min_results_for_final, self.n_tasks)

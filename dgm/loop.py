@@ -59,6 +59,7 @@ from dgm.mutators import Chat, EvalView, Mutation, MutationContext, Mutator, Par
 from dgm.mutators.admission import no_patch, rejection
 from dgm.mutators.operators import OPERATORS
 from dgm.novelty import Nearest, Novelty, Verdict
+from dgm.race import Race
 from dgm.selectors import SELECTORS, Candidate, member_children, rank_fitness, with_scores
 from sandbox import EngineUnavailable
 
@@ -157,15 +158,19 @@ class Policy(Protocol):
         self,
         candidates: Sequence[Candidate],
         open_tasks: Mapping[str, tuple[str, ...]],
+        results: Mapping[str, Mapping[str, bool]],
         dispatched: int,
         pending_expansions: int,
         may_expand: bool,
         step: int,
     ) -> Expand | Evaluate | None:
-        """The next job, or None to wait; `step` numbers the decision (seeds its draws)."""
+        """The next job, or None to wait; `step` numbers the decision (seeds its draws);
+        `results`: every agent's recorded task results (task id -> resolved)."""
         ...
 
-    def final(self, candidates: Sequence[Candidate]) -> dict[str, object]:
+    def final(
+        self, candidates: Sequence[Candidate], results: Mapping[str, Mapping[str, bool]]
+    ) -> dict[str, object]:
         """The agent the run returns and why (recorded as an event at the end)."""
         ...
 
@@ -290,6 +295,11 @@ class Engine:
             tasks = tuple(dict.fromkeys(t for s in self.stages for t in s.task_ids))
             self.stages = [StagePlan("hgm", tasks, 0.0)]
             self.policy = Scheduler(config.hgm, config.seed, len(tasks))
+        elif config.race is not None:  # the same, decided by racing (dgm/race.py)
+            tasks = tuple(dict.fromkeys(t for s in self.stages for t in s.task_ids))
+            self.stages = [StagePlan("race", tasks, 0.0)]
+            self.policy = Race(config.race, config.seed, tasks)
+        self.results: dict[str, dict[str, bool]] = {}  # a Policy's view: agent -> task -> resolved
 
         self.pending: dict[str, AgentState] = {}  # insertion order = creation order
         self.scores: dict[str, float] = {}  # admitted candidates' final scores
@@ -345,6 +355,10 @@ class Engine:
             if self.first_scores is not None and self.stages[0].name in r.scores:
                 self.first_scores[r.id] = r.scores[self.stages[0].name]
             self.evaluations_done += r.n_evaluated
+            if self.policy is not None and r.n_evaluated:  # a Policy weighs every result
+                self.results[r.id] = {
+                    e.task_id: bool(e.resolved) for e in self.archive.evaluations(r.id)
+                }
             if r.status in ("pending", "evaluating"):  # only unfinished agents need details
                 evals = self.archive.evaluations(r.id)
                 state = AgentState(r.id, r.parent_id, self.archive.agent_files(r.id))
@@ -489,6 +503,7 @@ class Engine:
         decision = policy.decide(
             self.archive.candidate_stats(self.run_id),
             open_tasks,
+            self.results,
             dispatched=self.evaluations_started,
             pending_expansions=self.expanding,
             may_expand=self.iterations_started < self.max_iterations(),
@@ -591,6 +606,7 @@ class Engine:
             self.record_engine_error(job, e)
         state.in_flight.discard(job.task_id)
         state.done[job.task_id] = outcome
+        self.results.setdefault(job.agent_id, {})[job.task_id] = outcome.resolved
         self.evaluations_done += 1
         self.session_evaluations += 1
         self.advance(state)
@@ -787,7 +803,7 @@ class Engine:
                 await asyncio.gather(*(self.worker(i, pool) for i in range(self.config.workers)))
             reason, status = self.end_reason()
             if self.policy is not None:
-                final = self.policy.final(self.archive.candidate_stats(self.run_id))
+                final = self.policy.final(self.archive.candidate_stats(self.run_id), self.results)
                 self.event(f"{self.policy.name}_final", **final)
             self.event("session_stopped", reason=reason, status=status)
         finally:
@@ -801,7 +817,7 @@ class Engine:
     def end_reason(self) -> tuple[str, RunStatus]:
         if self.stop_reason is not None:
             return self.stop_reason, "stopped"
-        if not self.scores:
+        if not self.scores and self.policy is None:  # a Policy's agents may stay unfinished
             return "no parent candidate: every agent was rejected", "finished"
         return f"done: {self.iterations_started} iterations", "finished"
 

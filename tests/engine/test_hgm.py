@@ -48,13 +48,14 @@ class Recording(hgm.Scheduler):
         self,
         candidates: Sequence[Candidate],
         open_tasks: Mapping[str, tuple[str, ...]],
+        results: Mapping[str, Mapping[str, bool]],
         dispatched: int,
         pending_expansions: int,
         may_expand: bool,
         step: int,
     ) -> hgm.Decision | None:
         decision = super().decide(
-            candidates, open_tasks, dispatched, pending_expansions, may_expand, step
+            candidates, open_tasks, results, dispatched, pending_expansions, may_expand, step
         )
         nodes = hgm.tree(candidates, open_tasks)
         Recording.calls.append(Call(nodes, dispatched, pending_expansions, may_expand, decision))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from benchmarks.perf import search_efficiency as se
-from dgm import hgm, selectors
+from dgm import hgm, race, selectors
 
 TINY: dict[str, Any] = {
     "name": "tiny",
@@ -61,15 +61,41 @@ def test_the_target_counts_only_once_it_holds() -> None:
     assert trace.evals_to_target == 8 and trace.skill_at_budget == 0.55
 
 
-def test_dgm_stages_are_10_50_and_the_rest_with_the_paper_thresholds() -> None:
-    assert se.stage_bounds(225) == [10, 60, 225]
-    assert se.stage_bounds(60) == [10, 60]
-    assert se.stage_bounds(8) == [8]
-    assert se.dgm_thresholds()[1:] == [0.4]  # dgm-paper: 10 and 60 tasks, gated at 40%
+def test_dgm_stages_are_the_paper_presets_10_then_50() -> None:
+    assert se.dgm_stages()[1:] == [0.4]  # dgm-paper: 10 and 60 tasks, gated at 40%
+    assert se.stage_bounds(225, 2) == [10, 60]  # DGM never runs a third stage
+    assert se.stage_bounds(225, 3) == [10, 60, 225]  # a preset with a full stage would
+    assert se.stage_bounds(60, 2) == [10, 60]
+    assert se.stage_bounds(8, 2) == [8]
+    assert se.dgm_seed_every_stage()  # DGM's seed is scored on all 60 tasks, ungated
+
+
+def test_dgms_seed_runs_every_stage_whatever_its_score() -> None:
+    # A seed far below the 40% gate: ungated it still runs 60 tasks; gated, 10.
+    land = landscape(tasks=100, seed_skill=0.05, target=0.9, budget=60, horizon=60)
+    th = se.dgm_stages()
+    ungated = se.run_policy("dgm", land, 0, th, seed_ungated=True)
+    gated = se.run_policy("dgm", land, 0, th, seed_ungated=False)
+    assert ungated.skill_at_budget == pytest.approx(0.05, abs=1e-6)  # nothing else ran
+    assert gated.skill_at_budget is not None
+
+
+def test_the_rule_picks_the_recommended_policy() -> None:
+    def row(ratio: float | None, skill: float) -> dict[str, object]:
+        return {"evals_to_target_p50": 1, "ratio_to_dgm": ratio, "skill_at_budget_p50": skill}
+
+    result = {
+        "a": {"dgm": row(1.0, 0.3), "fast": row(0.4, 0.29), "good": row(0.8, 0.31)},
+        "b": {"dgm": row(1.0, 0.3), "fast": row(0.3, 0.35), "good": row(0.6, 0.30)},
+    }
+    assert se.recommend(result) == ("good", 0.8)  # `fast` is worse at budget on `a`
+    result["a"]["good"] = row(None, 0.31)  # never reaches the target on `a`
+    assert se.recommend(result) == ("dgm", 1.0)
+    assert se.ratio_to(500, float("inf"), 2000) == 0.25  # DGM beyond the horizon: a bound
 
 
 def test_the_simulator_drives_the_engines_policy_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: dict[str, int] = {"decide": 0, "final": 0, "select": 0}
+    calls: dict[str, int] = {"decide": 0, "final": 0, "select": 0, "race": 0, "incumbent": 0}
     decide, final, select = hgm.decide, hgm.final_agent, selectors.SELECTORS["score_child_prop"]
 
     def count(name: str, fn: Any) -> Any:
@@ -82,17 +108,22 @@ def test_the_simulator_drives_the_engines_policy_code(monkeypatch: pytest.Monkey
     monkeypatch.setattr(hgm, "decide", count("decide", decide))
     monkeypatch.setattr(hgm, "final_agent", count("final", final))
     monkeypatch.setitem(selectors.SELECTORS, "score_child_prop", count("select", select))
+    monkeypatch.setattr(race, "decide", count("race", race.decide))
+    monkeypatch.setattr(race, "incumbent", count("incumbent", race.incumbent))
     land = landscape()
-    hgm_trace = se.run_policy("hgm", land, 0, se.dgm_thresholds())
-    dgm_trace = se.run_policy("dgm", land, 0, se.dgm_thresholds())
+    hgm_trace = se.run_policy("hgm", land, 0, se.dgm_stages())
+    dgm_trace = se.run_policy("dgm", land, 0, se.dgm_stages())
     assert calls["decide"] > 2 * land.budget - 1  # one per evaluation, more for expansions
     assert calls["final"] > 0 and calls["select"] > 0
+    race_trace = se.run_policy("race", land, 0, se.dgm_stages())
+    assert calls["race"] > land.budget and calls["incumbent"] > land.budget
+    assert race_trace.skill_at_budget is not None
     assert hgm_trace.skill_at_budget is not None and dgm_trace.skill_at_budget is not None
 
 
 def test_same_seed_same_result() -> None:
     land = landscape()
-    th = se.dgm_thresholds()
+    th = se.dgm_stages()
     for policy in se.policies():
         assert se.run_policy(policy, land, 4, th) == se.run_policy(policy, land, 4, th)
 
@@ -122,15 +153,14 @@ def test_it_prints_one_json_line_of_the_agreed_shape(tmp_path: Path) -> None:
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1
     out = json.loads(lines[0])
-    assert out["recommended"] == "hgm" and set(out["landscapes"]) == {"tiny", "other"}
+    assert out["recommended"] in se.policies() and set(out["landscapes"]) == {"tiny", "other"}
     for result in out["landscapes"].values():
         assert set(result) == set(se.policies())
         assert result["dgm"]["ratio_to_dgm"] in (1.0, None)
         for row in result.values():
             assert {"evals_to_target_p50", "ratio_to_dgm", "skill_at_budget_p50"} <= set(row)
             assert 0 < row["skill_at_budget_p50"] < 1
-    ratios = [r["hgm"]["ratio_to_dgm"] for r in out["landscapes"].values()]
-    assert out["worst_ratio"] == (None if None in ratios else max(ratios))
+    assert (out["recommended"], out["worst_ratio"]) == se.recommend(out["landscapes"])
 
 
 @pytest.mark.parametrize(

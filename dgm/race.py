@@ -1,0 +1,269 @@
+"""Racing: a search that spends task evaluations only where they can change its answer.
+
+The run keeps one *incumbent*, the agent it would return now. Every child is made from the
+incumbent and raced against it, one task at a time, in a task order fixed for the run: the
+child runs the next task of the order, after its parent has run it (the parent runs it
+first when it has not, so every comparison is on tasks both ran). On the tasks both ran,
+only the discordant ones carry evidence: ``b`` tasks the child solved and its parent did
+not, ``a`` the other way. With a uniform prior on the chance ``q`` that a discordant task
+favours the child, the posterior is ``Beta(1 + b, 1 + a)`` and
+
+    P(child better) = P(q > 1/2 | a, b)
+
+(a Bayesian sign test, McNemar's with a prior). The child is
+
+- *dropped* as soon as that probability is below ``error``: no more evaluations;
+- *accepted* as soon as it is above ``1 - error``: it becomes the incumbent, and new
+  children are made from it;
+- dropped when it has run every task without either (not shown to be better).
+
+Why it saves evaluations: most edits are harmful or break the agent (DGM and HGM report
+most children below their parent); a child that fails where its parent succeeds is dropped
+after a handful of tasks instead of a fixed stage, and the parent's results, shared by all
+its children, are paid for once. Why it returns a good agent: an agent is returned only
+after a test at level ``error`` said it beats the one before it, on the same tasks; the
+answer never rests on one lucky stage score.
+
+The state is a function of the archive: the incumbent is found by replaying the chain from
+the seed (each accepted child of the incumbent, in creation order, takes over), so a
+resumed run continues where it stopped. Children of an agent that is no longer the
+incumbent are not evaluated further (their comparison is with an agent the run has left).
+
+Everything here is a function of its arguments: the engine (dgm/loop.py, through
+`dgm.loop.Policy`) and the simulator (benchmarks/perf/search_efficiency.py) run this code.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from dgm.config import RaceSettings
+from dgm.hgm import Decision, Evaluate, Expand
+from dgm.selectors import Candidate
+
+Verdict = Literal["racing", "accepted", "dropped"]
+
+
+@dataclass(frozen=True)
+class Member:
+    """What the race knows of one agent: its place in the tree and its task results."""
+
+    agent_id: str
+    parent_id: str | None
+    results: Mapping[str, bool]  # task id -> resolved, for every task it has run
+
+
+def p_better(a: int, b: int) -> float:
+    """P(q > 1/2) for q ~ Beta(1 + b, 1 + a): the chance the child is the better one,
+    given `b` tasks only it solved and `a` only its parent solved.
+
+    For integer parameters it is a binomial tail (the Beta-binomial identity):
+    P(Beta(1 + b, 1 + a) > 1/2) = P(Binomial(a + b + 1, 1/2) <= b), exactly."""
+    n = a + b + 1
+    return sum(math.comb(n, k) for k in range(b + 1)) / 2.0**n
+
+
+def discordant(child: Member, parent: Member) -> tuple[int, int]:
+    """(a, b) over the tasks both ran: a = parent only solved, b = child only solved."""
+    a = b = 0
+    for task, solved in child.results.items():
+        other = parent.results.get(task)
+        if other is None or other == solved:
+            continue
+        if solved:
+            b += 1
+        else:
+            a += 1
+    return a, b
+
+
+@dataclass
+class Memo:
+    """What a run has settled, so a decision need not weigh it again; a cache of functions
+    of the members, rebuilt on resume. An ended race never changes (the child is not
+    evaluated again, and its parent had run each of its tasks before it); an agent's
+    successor on the chain is fixed once a child of it is accepted with no earlier child
+    still racing; members only ever join at the end (`members_of`), so their children
+    are indexed once."""
+
+    ended: dict[str, Verdict] = field(default_factory=dict)
+    successor: dict[str, str] = field(default_factory=dict)
+    position: dict[str, int] = field(default_factory=dict)
+    racing: dict[str | None, list[int]] = field(default_factory=dict)  # kids not yet ended
+    accepted: dict[str, list[int]] = field(default_factory=dict)  # accepted kids
+
+    def index(self, members: Sequence[Member]) -> None:
+        """Index the members that joined since the last call (all, if the list changed)."""
+        seen = len(self.position)
+        if seen > len(members) or (seen and members[seen - 1].agent_id not in self.position):
+            self.position.clear()
+            self.racing.clear()
+            self.accepted.clear()
+            seen = 0
+        for i in range(seen, len(members)):
+            self.position[members[i].agent_id] = i
+            self.racing.setdefault(members[i].parent_id, []).append(i)
+
+
+def verdict(
+    child: Member, parent: Member, n_tasks: int, error: float, memo: Memo | None = None
+) -> Verdict:
+    """Where the child's race with its parent stands (module doc)."""
+    if memo is not None and child.agent_id in memo.ended:
+        return memo.ended[child.agent_id]
+    a, b = discordant(child, parent)
+    p = p_better(a, b)
+    out: Verdict = "racing"
+    if p > 1.0 - error or (len(child.results) >= n_tasks and p > 0.5):
+        out = "accepted"  # sure enough; or no task left to ask and ahead on what it ran
+    elif p < 0.5 or len(child.results) >= n_tasks:
+        out = "dropped"  # a fresh child (P = 1/2 before any result) is the better bet
+    if memo is not None and out != "racing":
+        memo.ended[child.agent_id] = out
+    return out
+
+
+def incumbent(
+    members: Sequence[Member], n_tasks: int, error: float, memo: Memo | None = None
+) -> Member:
+    """The agent the run returns: from the seed, each accepted child (first in creation
+    order) of the incumbent takes over, until the incumbent has none."""
+    return chain(members, n_tasks, error, memo)[0]
+
+
+def chain(
+    members: Sequence[Member], n_tasks: int, error: float, memo: Memo | None = None
+) -> tuple[Member, list[Member]]:
+    """The incumbent (see `incumbent`) and its children still racing. `members` in
+    creation order, the seed first."""
+    memo = memo if memo is not None else Memo()
+    memo.index(members)
+    current = members[0]
+    while True:
+        if current.agent_id in memo.successor:
+            current = members[memo.position[memo.successor[current.agent_id]]]
+            continue
+        here = current.agent_id
+        still = []
+        for i in memo.racing.get(here, []):
+            v = verdict(members[i], current, n_tasks, error, memo)
+            if v == "racing":
+                still.append(i)
+            elif v == "accepted":
+                memo.accepted.setdefault(here, []).append(i)
+        memo.racing[here] = still
+        accepted = sorted(memo.accepted.get(here, []))
+        if not accepted:
+            return current, [members[i] for i in still]
+        if all(i > accepted[0] for i in still):
+            memo.successor[here] = members[accepted[0]].agent_id
+        current = members[accepted[0]]
+
+
+def task_order(tasks: Sequence[str], seed: int) -> tuple[str, ...]:
+    """The run's task order: one seeded shuffle, the same for every agent."""
+    order = list(tasks)
+    random.Random(f"{seed}:race-order").shuffle(order)
+    return tuple(order)
+
+
+def next_pair_task(
+    child: Member, parent: Member, order: Sequence[str], open_tasks: Mapping[str, Collection[str]]
+) -> Evaluate | None:
+    """The child's next task in the order: the parent's run of it first, if missing.
+    None while one of the child's tasks is in flight (its verdict may end the race), or
+    when it has none left."""
+    mine = open_tasks.get(child.agent_id, ())
+    if len(child.results) + len(mine) < len(order):
+        return None  # a task of the child is in flight
+    for task in order:
+        if task in child.results:
+            continue
+        if task in parent.results:
+            return Evaluate(child.agent_id, task)
+        if task in open_tasks.get(parent.agent_id, ()):
+            return Evaluate(parent.agent_id, task)
+        continue  # the parent's run of it is in flight
+    return None
+
+
+def decide(
+    members: Sequence[Member],
+    open_tasks: Mapping[str, Collection[str]],
+    order: Sequence[str],
+    error: float,
+    may_expand: bool = True,
+    memo: Memo | None = None,
+) -> Decision | None:
+    """The next job of a free worker: race a child of the incumbent, else make one.
+    `open_tasks`: each agent's tasks neither run nor in flight (absent: none)."""
+    if not members:
+        return None
+    best, racing = chain(members, len(order), error, memo)
+    for child in racing:
+        job = next_pair_task(child, best, order, open_tasks)
+        if job is not None:
+            return job
+    if may_expand:
+        return Expand(best.agent_id)
+    return None
+
+
+# ---- the Engine's seam (dgm.loop.Policy) -------------------------------------------------
+NOT_MEMBERS = ("rejected", "failed")  # children never evaluated (refused at admission)
+
+
+def members_of(
+    candidates: Sequence[Candidate], results: Mapping[str, Mapping[str, bool]]
+) -> list[Member]:
+    """The run's agents as the race sees them, in creation order. An agent with results is
+    a member whatever its status (an agent the engine finalises later stays one), so
+    members only ever join at the end of the list."""
+    return [
+        Member(c.agent_id, c.parent_id, results.get(c.agent_id, {}))
+        for c in candidates
+        if c.status not in NOT_MEMBERS or results.get(c.agent_id)
+    ]
+
+
+class Race:
+    """The racing policy of one run (`race` settings). No random draw besides the task
+    order, which is a function of the run's seed: a resume makes the same decisions."""
+
+    name = "race"
+
+    def __init__(self, settings: RaceSettings, seed: int, tasks: Sequence[str]) -> None:
+        self.settings = settings
+        self.order = task_order(tasks, seed)
+        self.memo = Memo()
+
+    def decide(
+        self,
+        candidates: Sequence[Candidate],
+        open_tasks: Mapping[str, tuple[str, ...]],
+        results: Mapping[str, Mapping[str, bool]],
+        dispatched: int,
+        pending_expansions: int,
+        may_expand: bool,
+        step: int,
+    ) -> Decision | None:
+        members = members_of(candidates, results)
+        job = decide(members, open_tasks, self.order, self.settings.error, may_expand, self.memo)
+        if isinstance(job, Expand) and pending_expansions > 0:
+            return None  # one child in the making at a time: its race may end the next one's
+        return job
+
+    def final(
+        self, candidates: Sequence[Candidate], results: Mapping[str, Mapping[str, bool]]
+    ) -> dict[str, object]:
+        """The agent the run returns, with its evidence (the `race_final` event)."""
+        members = members_of(candidates, results)
+        if not members:
+            return {"agent": None}
+        best = incumbent(members, len(self.order), self.settings.error, self.memo)
+        solved = sum(best.results.values())
+        return {"agent": best.agent_id, "resolved": solved, "evaluated": len(best.results)}
