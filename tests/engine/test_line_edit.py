@@ -12,7 +12,9 @@ import json
 import random
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,7 +125,9 @@ def test_the_schema_reaches_an_openai_protocol_server_as_response_format() -> No
     ):
         chat = GatewayChat(gw, temperature=0.8)
         ctx = MutationContext([parent], {}, chat, random.Random(0), iteration=1)
-        mutation = LineEditMutator(chat, main_file="prog.py", direction="max", tries=2).mutate(ctx)
+        mutation = LineEditMutator(
+            chat, main_file="prog.py", direction="max", tries=2, token_share=0.0
+        ).mutate(ctx)
     assert mutation.files is None
     assert (mutation.reason or "").startswith(
         "no usable edit after 2 tries: the answer is not JSON"
@@ -147,6 +151,81 @@ def test_the_schema_reaches_an_openai_protocol_server_as_response_format() -> No
     prompt = second["messages"][0]["content"]
     assert "1| def value():\n2|     return 1" in prompt and "1 (higher is better)" in prompt
     assert f"Change line {line} so that the score gets better" in prompt
+
+
+class ScriptedChat:
+    """The Chat seam answering from a list, keeping each prompt and schema it was sent."""
+
+    def __init__(self, answers: list[str]) -> None:
+        self.answers = answers
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        purpose: str,
+        agent_id: str | None = None,
+        schema: Mapping[str, Any] | None = None,
+    ) -> str:
+        assert purpose == "line_edit" and schema is not None
+        self.sent.append((messages[0]["content"], dict(schema)))
+        return self.answers.pop(0)
+
+
+SEARCH = (
+    "import random\n"
+    "def search(iterations=1000):\n"
+    "    best = 0\n"
+    "    for _ in range(iterations):\n"
+    "        best = max(best, random.random())\n"
+    "    return best\n"
+)
+
+
+def test_a_token_edit_offers_a_numbers_neighbours_and_applies_the_pick() -> None:
+    chat = ScriptedChat([json.dumps({"line": 2, "old": "1000", "new": "2000"})])
+    parent = Parent("p1", {"s.py": SEARCH.encode()}, [EvalView("prob", True, score=0.9)])
+    ctx = MutationContext([parent], {}, chat, random.Random(3), iteration=1)
+    mutator = LineEditMutator(chat, main_file="s.py", direction="max", token_share=1.0)
+    # Only `1000` and `max` are sites here; draw until the number comes up.
+    while True:
+        chat.answers = [json.dumps({"line": 2, "old": "1000", "new": "2000"})]
+        chat.sent.clear()
+        mutation = mutator.mutate(ctx)
+        prompt, schema = chat.sent[0]
+        if schema["properties"]["old"]["enum"] == ["1000"]:
+            break
+    choices = schema["properties"]["new"]["enum"]
+    assert sorted(choices, key=int) == ["500", "800", "900", "1100", "1250", "2000"]
+    assert f"with one of: {'  '.join(choices)}" in prompt  # the order the schema has
+    assert "Replace the number `1000` on line 2" in prompt
+    assert "def search(iterations=1000):\n" + " " * 22 + "^^^^\n" in prompt
+    assert mutation.files == {"s.py": SEARCH.replace("1000", "2000").encode()}
+    assert mutation.origin["edit"] == {
+        "attempt": 1,
+        "line": 2,
+        "lines": 1,
+        "token": "1000",
+        "new": "2000",
+    }
+
+
+def test_a_token_answer_off_the_list_and_a_line_inventing_a_name_are_refused() -> None:
+    parent = Parent("p1", {"s.py": SEARCH.encode()}, [EvalView("prob", True, score=0.9)])
+    mutator = LineEditMutator(ScriptedChat([]), main_file="s.py", token_share=1.0, tries=1)
+    rng = random.Random(0)
+    while True:  # until the one try is the token `max`
+        mutator.chat = chat = ScriptedChat([json.dumps({"line": 5, "old": "max", "new": "sorted"})])
+        mutation = mutator.mutate(MutationContext([parent], {}, chat, rng, iteration=1))
+        if chat.sent[0][1]["properties"]["old"]["enum"] == ["max"]:
+            break
+    assert mutation.files is None
+    assert mutation.origin["tries"] == [
+        {"attempt": 1, "line": 5, "lines": 1, "token": "max", "refused": "'new' must be one of min"}
+    ]
+    invented = apply_edit(SEARCH, Edit(5, 1, "best = new_best"), 3)
+    assert refusal("s.py", SEARCH, invented) == "the edit uses `new_best`, defined nowhere in s.py"
 
 
 def write_problem(root: Path) -> Path:
@@ -191,7 +270,11 @@ def test_a_line_edit_run_refuses_broken_edits_with_their_reason_and_keeps_a_bett
     ]
     script = tmp_path / "script.yaml"
     script.write_text(json.dumps(answers))
-    proc = dgm(tmp_path, "--model", f"scripted:{script}", "--max-iterations", "2", "--quiet")
+    proc = dgm(
+        tmp_path,
+        *("--model", f"scripted:{script}", "--max-iterations", "2", "--quiet"),
+        *("--set", "line_edit.token_share=0"),  # whole lines only: the script answers so
+    )
     assert proc.returncode == 0, proc.stderr
     store = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
     (run,) = store.runs()
