@@ -1,9 +1,8 @@
 """The smallest edits of Python code: one token changed, and names an edit must not invent.
 
-A token edit replaces one number (not a subscript), one operator or one of a few
-keyword-like names (the `SWAPS` groups) on one line, with one of a few choices: another
-member of the token's group, or for a number its `neighbours` (nearby values on a log
-scale). The model only picks the choice (the answer's schema lists them), so the answer
+A token edit is one small step on one line: a number (not a subscript) becomes one of its
+`neighbours` (nearby values on a log scale), or a comparison its strict or non-strict
+twin (`<` and `<=`). The model only picks the choice (the answer's schema lists them), so the answer
 always parses, the program always compiles, and even a 135M model's pick is a sensible
 move: asked for any number, the bundled model wrote 1 for 1000 and 1001 for -5
 (measured). Small steps on constants are also what hill climbing needs: it compounds them.
@@ -23,14 +22,10 @@ import keyword
 import tokenize
 from dataclasses import dataclass
 
-# Interchangeable tokens: a token of a group may become any other member of it.
-SWAPS: tuple[frozenset[str], ...] = (
-    frozenset({"<", ">", "<=", ">=", "==", "!="}),
-    frozenset({"+", "-", "*", "/"}),
-    frozenset({"and", "or"}),
-    frozenset({"True", "False"}),
-    frozenset({"min", "max"}),
-)
+# Tokens one step apart: a comparison and its strict or non-strict twin. Other swaps
+# (`+` for `*`, `max` for `min`, `<` for `>`) are leaps, not steps: whole-line edits
+# make those.
+SWAPS: tuple[frozenset[str], ...] = (frozenset({"<", "<="}), frozenset({">", ">="}))
 # What comes right before a unary minus (so `-5` in `(-5, 5)` is one number).
 UNARY_AFTER = frozenset({"(", "[", "{", ",", "=", ":", "return", "lambda", "in", "**", "*", "/"})
 
@@ -80,12 +75,10 @@ def sites(source: str, lines: set[int]) -> list[Site]:
                 )
             else:
                 out.append(Site(row, col, end, tok.string, neighbours(tok.string)))
-        elif tok.type in (tokenize.OP, tokenize.NAME):
+        elif tok.type == tokenize.OP:
             group = next((g for g in SWAPS if tok.string in g), None)
-            if group is None or (tok.string == "-" and unary(tokens, i)):
+            if group is None:
                 continue
-            if tok.type == tokenize.NAME and i and tokens[i - 1].string == ".":
-                continue  # an attribute (np.min), not the builtin
             out.append(Site(row, col, end, tok.string, tuple(sorted(group - {tok.string}))))
     return out
 

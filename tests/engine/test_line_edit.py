@@ -176,7 +176,7 @@ class ScriptedChat:
 SEARCH = (
     "import random\n"
     "def search(iterations=1000):\n"
-    "    best = 0\n"
+    "    best = -float(\"inf\")\n"
     "    for _ in range(iterations):\n"
     "        best = max(best, random.random())\n"
     "    return best\n"
@@ -188,14 +188,9 @@ def test_a_token_edit_offers_a_numbers_neighbours_and_applies_the_pick() -> None
     parent = Parent("p1", {"s.py": SEARCH.encode()}, [EvalView("prob", True, score=0.9)])
     ctx = MutationContext([parent], {}, chat, random.Random(3), iteration=1)
     mutator = LineEditMutator(chat, main_file="s.py", direction="max", token_share=1.0)
-    # Only `1000` and `max` are sites here; draw until the number comes up.
-    while True:
-        chat.answers = [json.dumps({"line": 2, "old": "1000", "new": "2000"})]
-        chat.sent.clear()
-        mutation = mutator.mutate(ctx)
-        prompt, schema = chat.sent[0]
-        if schema["properties"]["old"]["enum"] == ["1000"]:
-            break
+    mutation = mutator.mutate(ctx)  # `1000` is the one site here
+    [(prompt, schema)] = chat.sent
+    assert schema["properties"]["old"]["enum"] == ["1000"]
     choices = schema["properties"]["new"]["enum"]
     assert sorted(choices, key=int) == ["500", "800", "900", "1100", "1250", "2000"]
     assert f"with one of: {'  '.join(choices)}" in prompt  # the order the schema has
@@ -213,16 +208,18 @@ def test_a_token_edit_offers_a_numbers_neighbours_and_applies_the_pick() -> None
 
 def test_a_token_answer_off_the_list_and_a_line_inventing_a_name_are_refused() -> None:
     parent = Parent("p1", {"s.py": SEARCH.encode()}, [EvalView("prob", True, score=0.9)])
-    mutator = LineEditMutator(ScriptedChat([]), main_file="s.py", token_share=1.0, tries=1)
-    rng = random.Random(0)
-    while True:  # until the one try is the token `max`
-        mutator.chat = chat = ScriptedChat([json.dumps({"line": 5, "old": "max", "new": "sorted"})])
-        mutation = mutator.mutate(MutationContext([parent], {}, chat, rng, iteration=1))
-        if chat.sent[0][1]["properties"]["old"]["enum"] == ["max"]:
-            break
+    chat = ScriptedChat([json.dumps({"line": 2, "old": "1000", "new": "1001"})])
+    mutator = LineEditMutator(chat, main_file="s.py", token_share=1.0, tries=1)
+    mutation = mutator.mutate(MutationContext([parent], {}, chat, random.Random(0), iteration=1))
     assert mutation.files is None
     assert mutation.origin["tries"] == [
-        {"attempt": 1, "line": 5, "lines": 1, "token": "max", "refused": "'new' must be one of min"}
+        {
+            "attempt": 1,
+            "line": 2,
+            "lines": 1,
+            "token": "1000",
+            "refused": "'new' must be one of 500, 800, 900, 1100, 1250, 2000",
+        }
     ]
     invented = apply_edit(SEARCH, Edit(5, 1, "best = new_best"), 3)
     assert refusal("s.py", SEARCH, invented) == "the edit uses `new_best`, defined nowhere in s.py"
