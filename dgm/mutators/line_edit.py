@@ -16,11 +16,12 @@ instead of writing something unrelated. The operator, not the model, picks the l
 because the bundled model, asked to pick, picked line 1 nearly every time (measured).
 `new` replaces them, indented as the first line it replaces (`apply_edit`).
 
-In Python files, a share of the samples (`token_share`) is a token edit instead
-(dgm/mutators/tokens.py): one number, operator or comparison of a line, marked under the
-line, replaced by one of a few choices the schema lists (a number's neighbours, the
-other members of the operator's group). The answer always compiles, and even the bundled
-model's pick is a sensible move; whole lines are where a capable model does more.
+In Python files, a share of the samples (`token_share`, and every retry after a refused
+whole-line answer) is a token edit instead (dgm/mutators/tokens.py): one number or
+comparison of a line, marked under the line, replaced by one of a few choices the schema
+lists (a number's neighbours, the comparison's strict or non-strict twin). The answer
+always compiles, and even the bundled model's pick is a sensible step; whole lines are
+where a capable model does more.
 
 An edit is refused, with its reason, when it changes nothing (the same code once parsed),
 the file no longer compiles, or it loads a name the file defines nowhere (it would fail
@@ -421,7 +422,9 @@ class LineEditMutator:
         reason = f"{path} has no line that may change"
         for attempt in range(1, self.tries + 1):
             tried = frozenset(t["line"] for t in tries)
-            if tokens and ctx.rng.random() < self.token_share:
+            # After a refused whole-line answer, a token edit: its answer always compiles.
+            after_line = bool(tries) and "token" not in tries[-1]
+            if tokens and (after_line or ctx.rng.random() < self.token_share):
                 fresh = [t for t in tokens if t.line not in tried] or tokens
                 record, after, reason = self.token_try(path, source, ctx.rng.choice(fresh), ctx, ev)
             else:

@@ -225,6 +225,21 @@ def test_a_token_answer_off_the_list_and_a_line_inventing_a_name_are_refused() -
     assert refusal("s.py", SEARCH, invented) == "the edit uses `new_best`, defined nowhere in s.py"
 
 
+def test_after_a_refused_whole_line_the_next_try_is_a_token_edit() -> None:
+    chat = ScriptedChat([json.dumps({"line": 2, "old": "1000", "new": "1250"})])
+    parent = Parent("p1", {"s.py": SEARCH.encode()}, [EvalView("prob", True, score=0.9)])
+    mutator = LineEditMutator(chat, main_file="s.py", token_share=0.0, tries=2)
+    rng = random.Random(1)
+    line = draw_run(SEARCH, 3, random.Random(1))
+    assert line is not None
+    chat.answers.insert(0, edit(line[0], "", "x = your_code"))
+    mutation = mutator.mutate(MutationContext([parent], {}, chat, rng, iteration=1))
+    first, second = mutation.origin["tries"]
+    assert "token" not in first and first["refused"]  # a whole line, refused
+    assert second["token"] == "1000" and second["new"] == "1250"
+    assert mutation.files == {"s.py": SEARCH.replace("1000", "1250").encode()}
+
+
 def write_problem(root: Path) -> Path:
     root.mkdir()
     (root / "problem.yaml").write_text(
