@@ -1,6 +1,6 @@
 """Does a run improve a problem? `dgm run --problem P --operator line_edit`, over seeds.
 
-    python -m benchmarks.perf.improvement [--problem tsp] [--seeds 3] [--wall-clock 600]
+    python -m benchmarks.perf.improvement [--problem rastrigin] [--seeds 3] [--wall-clock 600]
                                           [--model local] [--max-iterations 1000]
 
 Each seed is one real run, started as the README says: the `dgm` CLI in a subprocess,
@@ -114,7 +114,7 @@ def relative_gain(run: dict[str, Any]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
-        "--problem", default="tsp", help="a shipped problem's name or a problem directory"
+        "--problem", default="rastrigin", help="a shipped problem's name or a problem directory"
     )
     parser.add_argument("--seeds", type=int, default=3, help="runs, with seeds 0..N-1")
     parser.add_argument("--wall-clock", type=float, default=600.0, help="each run's budget (s)")

@@ -114,8 +114,9 @@ def is_real(text: str) -> bool:
 
 def neighbours(literal: str) -> tuple[str, ...]:
     """Values near a number literal, as literals of its kind: its `FACTORS` multiples (an
-    int's rounded, a float's to three significant digits), an int's one up and one down
-    when it is small; never the value itself."""
+    int's rounded, a float's to three significant digits; for a float between 0.5 and 1,
+    the multiples of its distance to 1, so 0.999 steps to 0.998, not to 0.899), an int's
+    one up and one down when it is small; never the value itself."""
     value = float(literal.replace("_", ""))
     if not any(c in literal.lower() for c in ".e"):  # an int
         whole = int(value)
@@ -125,7 +126,12 @@ def neighbours(literal: str) -> tuple[str, ...]:
         if whole == 0:
             near = {-1, 1, 2}
         return tuple(str(n) for n in sorted(near - {whole}))
-    floats = {float(f"{value * f:.3g}") for f in FACTORS} if value else {-0.1, 0.1, 0.5, 1.0}
+    if 0.5 < value < 1:  # a fraction near 1 (a decay, a momentum): steps of its gap to 1
+        floats = {round(1 - (1 - value) * f, 12) for f in FACTORS}
+    elif value:
+        floats = {float(f"{value * f:.3g}") for f in FACTORS}
+    else:
+        floats = {-0.1, 0.1, 0.5, 1.0}
     return tuple(repr(x) for x in sorted(floats - {value}))
 
 

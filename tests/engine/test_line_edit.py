@@ -118,7 +118,8 @@ def test_the_schema_reaches_an_openai_protocol_server_as_response_format() -> No
     from dgm.llm.fake_upstream import FakeUpstream
     from dgm.llm.models import open_provider
 
-    parent = Parent("p1", {"prog.py": PROGRAM.encode()}, [EvalView("prob", True, score=1.0)])
+    words = "def value():\n    return 'one'\n"  # no number: every try a whole line
+    parent = Parent("p1", {"prog.py": words.encode()}, [EvalView("prob", True, score=1.0)])
     with (
         FakeUpstream() as up,
         Gateway(open_provider("openai/fake-model", api_base=up.base_url)) as gw,
@@ -146,10 +147,10 @@ def test_the_schema_reaches_an_openai_protocol_server_as_response_format() -> No
         [2],
     ]
     line = second["response_format"]["json_schema"]["schema"]["properties"]["line"]["enum"][0]
-    old = ["def value():", "return 1"][line - 1]
+    old = ["def value():", "return 'one'"][line - 1]
     assert second["response_format"] == json_schema_format("line_edit", edit_schema(line, old))
     prompt = second["messages"][0]["content"]
-    assert "1| def value():\n2|     return 1" in prompt and "1 (higher is better)" in prompt
+    assert "1| def value():\n2|     return 'one'" in prompt and "1 (higher is better)" in prompt
     assert f"Change line {line} so that the score gets better" in prompt
 
 
@@ -275,8 +276,8 @@ def test_a_line_edit_run_refuses_broken_edits_with_their_reason_and_keeps_a_bett
 ) -> None:
     write_problem(tmp_path / "tiny")
     answers = [  # the scripted model ignores the line asked for: the operator does not
-        edit(3, "return 1", "return 1 +"),  # does not compile
-        edit(3, "return 1", "return 1  # same"),  # changes nothing
+        edit(3, "return 1", "return 1 +"),  # does not compile; the retry is a token edit
+        edit(3, "1", "7"),  # 7 is not one of the choices (0, 2)
         edit(3, "return 1", "return )("),  # does not compile: three refusals, the expansion fails
         edit(3, "return 1", "return 5"),  # the better program
     ]
@@ -285,7 +286,7 @@ def test_a_line_edit_run_refuses_broken_edits_with_their_reason_and_keeps_a_bett
     proc = dgm(
         tmp_path,
         *("--model", f"scripted:{script}", "--max-iterations", "2", "--quiet"),
-        *("--set", "line_edit.token_share=0"),  # whole lines only: the script answers so
+        *("--set", "line_edit.token_share=0"),  # whole lines, but a retry after a refusal
     )
     assert proc.returncode == 0, proc.stderr
     store = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
@@ -304,7 +305,8 @@ def test_a_line_edit_run_refuses_broken_edits_with_their_reason_and_keeps_a_bett
     )
     reasons = [t["refused"] for t in failed.payload["origin"]["tries"]]
     assert reasons[0].startswith("the file no longer compiles: problem/prog.py:3:")
-    assert reasons[1] == "the edit changes nothing: only spaces or comments differ"
+    assert reasons[1] == "'new' must be one of 0, 2"
+    assert reasons[2].startswith("the file no longer compiles: problem/prog.py:3:")
 
     # The child's prompt showed the parent's score, metrics and the evaluator's own feedback.
     calls = [c for c in store.llm_calls(run.id) if c.purpose == "line_edit"]
