@@ -177,7 +177,7 @@ class ScriptedChat:
 SEARCH = (
     "import random\n"
     "def search(iterations=1000):\n"
-    "    best = -float(\"inf\")\n"
+    '    best = -float("inf")\n'
     "    for _ in range(iterations):\n"
     "        best = max(best, random.random())\n"
     "    return best\n"
@@ -334,3 +334,34 @@ def test_the_bundled_model_makes_a_line_edit_child_that_is_evaluated(tmp_path: P
     scored = [a for a in children if store.evaluations(a.id)]
     assert scored, [a.status for a in children]
     assert all(store.evaluations(a.id)[0].stage == "problem" for a in scored)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_the_improvement_benchmark_counts_a_run_that_beats_its_seed(tmp_path: Path) -> None:
+    """`python -m benchmarks.perf.improvement` on a problem folder with a scripted model: the
+    one token edit (1 -> 2) beats the seed, and the JSON line says so."""
+    problem = write_problem(tmp_path / "tiny")
+    script = tmp_path / "script.yaml"
+    script.write_text(json.dumps([edit(3, "1", "2")]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.perf.improvement", "--problem", str(problem)]
+        + ["--seeds", "1", "--max-iterations", "1", "--model", f"scripted:{script}"]
+        + ["--set", "line_edit.token_share=1"],
+        capture_output=True,
+        text=True,
+        timeout=380,
+        cwd=Path(__file__).parents[2],
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (out["improved_seeds"], out["seeds"], out["direction"]) == (1, 1, "max")
+    (run,) = out["runs"]
+    assert (run["seed_score"], run["best_score"], run["valid"], run["evaluations"]) == (
+        1.0,
+        2.0,
+        1,
+        2,
+    )
+    assert out["median_relative_gain"] == 1.0 and out["median_wall_s"] > 0
