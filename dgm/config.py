@@ -235,8 +235,17 @@ class LineEditSettings(BaseModel):
         le=20,
         description="Samples per child until one is usable (an edit that changes nothing or does not compile is refused).",
     )
+    token_share: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Share of samples that change one token of a Python line (a number, an operator, a comparison) rather than whole lines.",
+    )
 
-    _numbers = field_validator("max_lines", "temperature", "tries", mode="before")(not_bool)
+    _numbers = field_validator("max_lines", "temperature", "tries", "token_share", mode="before")(
+        not_bool
+    )
 
 
 class DGMHSettings(BaseModel):

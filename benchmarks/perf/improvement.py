@@ -1,11 +1,13 @@
 """Does a run improve a problem? `dgm run --problem P --operator line_edit`, over seeds.
 
-    python -m benchmarks.perf.improvement [--problem tsp] [--seeds 3] [--wall-clock 600]
+    python -m benchmarks.perf.improvement [--problem rastrigin] [--seeds 3] [--wall-clock 600]
                                           [--model local] [--max-iterations 1000]
+                                          [--set KEY=VALUE ...]
 
 Each seed is one real run, started as the README says: the `dgm` CLI in a subprocess,
 `dgm run --problem P --operator line_edit --wall-clock W --max-iterations N --seed S`, with
-the bundled model unless `--model` says otherwise, into a fresh archive. Afterwards the
+the bundled model unless `--model` says otherwise and each `--set` passed on (to compare
+settings, e.g. `--set line_edit.token_share=1`), into a fresh archive. Afterwards the
 archive says what happened. Prints ONE JSON line:
 - improved_seeds: runs whose best program scores strictly better than the seed program
   (as the problem's evaluator measures it, in the problem's direction); seeds: how many runs;
@@ -43,7 +45,13 @@ DGM = Path(sys.executable).parent / "dgm"
 
 
 def run_seed(
-    problem: str, seed: int, wall_clock: float, max_iterations: int, model: str, tmp: Path
+    problem: str,
+    seed: int,
+    wall_clock: float,
+    max_iterations: int,
+    model: str,
+    settings: list[str],
+    tmp: Path,
 ) -> dict[str, Any]:
     """One `dgm run` in a subprocess; what its archive holds afterwards."""
     archive = tmp / f"seed{seed}.db"
@@ -64,6 +72,7 @@ def run_seed(
         model,
         "--archive",
         str(archive),
+        *(arg for setting in settings for arg in ("--set", setting)),
     ]
     started = time.monotonic()
     done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
@@ -114,12 +123,15 @@ def relative_gain(run: dict[str, Any]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
-        "--problem", default="tsp", help="a shipped problem's name or a problem directory"
+        "--problem", default="rastrigin", help="a shipped problem's name or a problem directory"
     )
     parser.add_argument("--seeds", type=int, default=3, help="runs, with seeds 0..N-1")
     parser.add_argument("--wall-clock", type=float, default=600.0, help="each run's budget (s)")
     parser.add_argument("--max-iterations", type=int, default=1000)
     parser.add_argument("--model", default="local")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="passed to dgm run"
+    )
     parser.add_argument(
         "--at-once",
         action="store_true",
@@ -139,7 +151,13 @@ def main() -> None:
         def one(seed: int) -> dict[str, Any]:
             task = progress.add_task(f"seed {seed}: dgm run --problem {args.problem}", total=None)
             run = run_seed(
-                problem, seed, args.wall_clock, args.max_iterations, args.model, Path(tmp)
+                problem,
+                seed,
+                args.wall_clock,
+                args.max_iterations,
+                args.model,
+                args.set,
+                Path(tmp),
             )
             progress.update(
                 task,

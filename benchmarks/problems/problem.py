@@ -26,6 +26,7 @@ SHIPPED = {
     "tsp_constructive": "TSP constructive heuristic: select_next_node, 64 instances of 50 cities",
     "bin_packing_online": "online bin packing: priority(item, bins), Weibull items, excess over the L1 bound",
     "parity_noise": "learning parity with noise (STOP's downstream task): algorithm(...) -> predictions",
+    "rastrigin_search": "black-box minimisation: minimize(f, dim, rng) on 5-D Rastrigin, 2000 calls",
 }
 ALIASES = {
     "tsp": "tsp_constructive",
@@ -33,6 +34,7 @@ ALIASES = {
     "bin_packing": "bin_packing_online",
     "parity": "parity_noise",
     "lpn": "parity_noise",
+    "rastrigin": "rastrigin_search",
 }
 TASK = "/task"  # where a problem's files go in the sandbox
 HARNESS = "/task/.dgm"  # the harness and the openevolve shim (on PYTHONPATH)

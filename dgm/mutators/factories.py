@@ -205,5 +205,6 @@ def line_edit(needs: OperatorNeeds) -> Mutator:
         direction=problem.direction if problem is not None else None,
         max_lines=s.max_lines,
         tries=s.tries,
+        token_share=s.token_share,
         max_chars=needs.config.prompt_chars,
     )

@@ -16,8 +16,16 @@ instead of writing something unrelated. The operator, not the model, picks the l
 because the bundled model, asked to pick, picked line 1 nearly every time (measured).
 `new` replaces them, indented as the first line it replaces (`apply_edit`).
 
-An edit is refused, with its reason, when it changes nothing (the same code once parsed)
-or the file no longer compiles; a refused edit costs no evaluation, only another sample
+In Python files, a share of the samples (`token_share`, and every retry after a refused
+whole-line answer) is a token edit instead (dgm/mutators/tokens.py): one number or
+comparison of a line, marked under the line, replaced by one of a few choices the schema
+lists (a number's neighbours, the comparison's strict or non-strict twin). The answer
+always compiles, and even the bundled model's pick is a sensible step; whole lines are
+where a capable model does more.
+
+An edit is refused, with its reason, when it changes nothing (the same code once parsed),
+the file no longer compiles, or it loads a name the file defines nowhere (it would fail
+when run); a refused edit costs no evaluation, only another sample
 (up to `tries`, on another run of lines, at the operator's own temperature, so samples
 differ). When every try is refused the expansion fails with the last reason and every
 try's reason in its origin, as other operators' failures are recorded. Nothing here knows
@@ -38,6 +46,7 @@ from benchmarks.problems import ProblemError
 from benchmarks.problems.blocks import has_blocks, regions
 from dgm.mutators import Chat, EvalView, Mutation, MutationContext
 from dgm.mutators.diagnosis import clip
+from dgm.mutators.tokens import Site, marked, new_undefined, replace, sites
 
 PURPOSE = "line_edit"
 
@@ -148,6 +157,39 @@ def edit_schema(line: int, old: str) -> dict[str, Any]:
     }
 
 
+def token_sites(path: str, source: str) -> list[Site]:
+    """The tokens a token edit may change: on the lines a line edit may start at, in
+    Python files."""
+    return sites(source, set(editable_lines(source))) if path.endswith(".py") else []
+
+
+def token_schema(site: Site, choices: Sequence[str]) -> dict[str, Any]:
+    """The answer's JSON schema for a token edit: the site (one allowed value each), then
+    one of `choices` (the site's, in the order the prompt lists them)."""
+    return {
+        "type": "object",
+        "properties": {
+            "line": {"type": "integer", "enum": [site.line], "description": "The line."},
+            "old": {"type": "string", "enum": [site.old], "description": "The token as it is."},
+            "new": {"type": "string", "enum": list(choices), "description": "What replaces it."},
+        },
+        "required": ["line", "old", "new"],
+        "additionalProperties": False,
+    }
+
+
+def parse_token(text: str, site: Site) -> str:
+    """The token's new text in a JSON answer, or ValueError."""
+    try:
+        data = json.loads(text, strict=False)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"the answer is not JSON: {e}") from None
+    new = data.get("new") if isinstance(data, dict) else None
+    if not isinstance(new, str) or new not in site.choices:
+        raise ValueError(f"'new' must be one of {', '.join(site.choices)}")
+    return new
+
+
 def parse_edit(text: str, count: int) -> Edit:
     """The edit in a JSON answer (`count`: how many lines it replaces), or ValueError."""
     try:
@@ -203,10 +245,14 @@ def refusal(path: str, before: str, after: str) -> str | None:
         line = getattr(e, "lineno", None)
         return f"the file no longer compiles: {path}:{line}: {getattr(e, 'msg', str(e))}"
     try:
-        if ast.dump(tree) == ast.dump(ast.parse(before)):
-            return "the edit changes nothing: only spaces or comments differ"
+        parent: ast.AST | None = ast.parse(before)
     except SyntaxError:
-        pass  # a parent that does not parse (an agent's data file named .py): a change
+        parent = None  # a parent that does not parse (an agent's data file named .py)
+    if parent is not None and ast.dump(tree) == ast.dump(parent):
+        return "the edit changes nothing: only spaces or comments differ"
+    if invented := new_undefined(parent, tree):
+        names = ", ".join(f"`{n}`" for n in invented[:3])
+        return f"the edit uses {names}, defined nowhere in {path}"
     return None
 
 
@@ -298,6 +344,7 @@ class LineEditMutator:
     direction: str | None = None  # a problem's ('min' or 'max'); None for an agent
     max_lines: int = 3
     tries: int = 3
+    token_share: float = 0.5
     max_chars: int = 4000
     name: str = "line_edit"
 
@@ -307,15 +354,11 @@ class LineEditMutator:
         py = sorted(p for p in files if p.endswith(".py") and files[p].strip())
         return rng.choice(py) if py else None
 
-    def prompt(
-        self,
-        path: str,
-        source: str,
-        run: tuple[int, int],
-        ctx: MutationContext,
-        ev: EvalView | None,
-    ) -> str:
-        line, count = run
+    def context(
+        self, path: str, source: str, line: int, ctx: MutationContext, ev: EvalView | None
+    ) -> list[str]:
+        """What every prompt shows first: the numbered file around `line`, the score, the
+        metrics and feedback of the last evaluation."""
         share = self.max_chars // 4
         parts = [
             f"# {path}\n{listing(source, line, self.max_chars // 2)}",
@@ -328,14 +371,43 @@ class LineEditMutator:
             feedback = (ev.feedback or ev.test_report).strip()
             if feedback not in ("", "{}", "[]"):
                 parts.append(f"# Feedback of its last evaluation\n{clip(feedback, share)}")
+        return parts
+
+    def prompt(
+        self,
+        path: str,
+        source: str,
+        run: tuple[int, int],
+        ctx: MutationContext,
+        ev: EvalView | None,
+    ) -> str:
+        line, count = run
         which = f"line {line}" if count == 1 else f"lines {line} to {line + count - 1}"
-        parts.append(
+        ask = (
             f"Change {which} so that the score gets better (a number, an operator, a call, "
             f"a condition...):\n{old_text(source, line, count)}\n\n"
             f'Answer with JSON: "line" is {line}, "old" the code of {which} as it is, '
             '"new" your new code that replaces it.'
         )
-        return "\n\n".join(parts)
+        return "\n\n".join([*self.context(path, source, line, ctx, ev), ask])
+
+    def token_prompt(
+        self,
+        path: str,
+        source: str,
+        site: Site,
+        choices: Sequence[str],
+        ctx: MutationContext,
+        ev: EvalView | None,
+    ) -> str:
+        what = "number" if site.is_number else "token"
+        ask = (
+            f"Replace the {what} `{site.old}` on line {site.line} so that the score gets "
+            f"better, with one of: {'  '.join(choices)}\n{marked(source, site)}\n\n"
+            f'Answer with JSON: "line" is {site.line}, "old" is "{site.old}", "new" the '
+            f"{what} that replaces it."
+        )
+        return "\n\n".join([*self.context(path, source, site.line, ctx, ev), ask])
 
     def mutate(self, ctx: MutationContext) -> Mutation:
         origin: dict[str, Any] = {"operator": self.name}
@@ -345,30 +417,22 @@ class LineEditMutator:
         source = ctx.files[path].decode(errors="replace")
         ev = last_evaluation(ctx.evaluations, ctx.rng)
         origin.update(path=path, feedback_of=ev.task_id if ev else None)
+        tokens = token_sites(path, source)
         tries: list[dict[str, Any]] = []
         reason = f"{path} has no line that may change"
         for attempt in range(1, self.tries + 1):
-            run = draw_run(source, self.max_lines, ctx.rng, frozenset(t["line"] for t in tries))
-            if run is None:
-                break
-            line, count = run
-            messages = [{"role": "user", "content": self.prompt(path, source, run, ctx, ev)}]
-            schema = edit_schema(line, old_text(source, line, count))
-            answer = self.chat.complete(  # sampled: not the engine's temperature-0 chat
-                messages, purpose=PURPOSE, agent_id=ctx.parent_id, schema=schema
-            )
-            record: dict[str, Any] = {"attempt": attempt, "line": line, "lines": count}
-            try:
-                edit = parse_edit(answer, count)
-                record["new"] = edit.code
-                after = apply_edit(source, Edit(line, count, edit.code), self.max_lines)
-                reason = refusal(path, source, after) or ""
-                if reason.startswith("the file no longer compiles"):
-                    fixed = repaired(source, Edit(line, count, edit.code), path, self.max_lines)
-                    if fixed is not None:
-                        after, reason, record["trimmed"] = fixed, "", True
-            except ValueError as e:
-                reason = str(e)
+            tried = frozenset(t["line"] for t in tries)
+            # After a refused whole-line answer, a token edit: its answer always compiles.
+            after_line = bool(tries) and "token" not in tries[-1]
+            if tokens and (after_line or ctx.rng.random() < self.token_share):
+                fresh = [t for t in tokens if t.line not in tried] or tokens
+                record, after, reason = self.token_try(path, source, ctx.rng.choice(fresh), ctx, ev)
+            else:
+                run = draw_run(source, self.max_lines, ctx.rng, tried)
+                if run is None:
+                    break
+                record, after, reason = self.line_try(path, source, run, ctx, ev)
+            record = {"attempt": attempt, **record}
             if not reason:
                 tries.append(record)
                 files = {k: bytes(v) for k, v in ctx.files.items()}
@@ -377,3 +441,52 @@ class LineEditMutator:
             tries.append({**record, "refused": reason})
         origin["tries"] = tries
         return Mutation(None, origin, f"no usable edit after {len(tries)} tries: {reason}")
+
+    def ask(self, prompt: str, schema: dict[str, Any], ctx: MutationContext) -> str:
+        messages = [{"role": "user", "content": prompt}]
+        return self.chat.complete(  # sampled: not the engine's temperature-0 chat
+            messages, purpose=PURPOSE, agent_id=ctx.parent_id, schema=schema
+        )
+
+    def line_try(
+        self,
+        path: str,
+        source: str,
+        run: tuple[int, int],
+        ctx: MutationContext,
+        ev: EvalView | None,
+    ) -> tuple[dict[str, Any], str, str]:
+        """One sample of a line edit: (its record, the edited file, why it is refused or '')."""
+        line, count = run
+        schema = edit_schema(line, old_text(source, line, count))
+        answer = self.ask(self.prompt(path, source, run, ctx, ev), schema, ctx)
+        record: dict[str, Any] = {"line": line, "lines": count}
+        try:
+            edit = parse_edit(answer, count)
+            record["new"] = edit.code
+            after = apply_edit(source, Edit(line, count, edit.code), self.max_lines)
+        except ValueError as e:
+            return record, source, str(e)
+        reason = refusal(path, source, after) or ""
+        if reason.startswith("the file no longer compiles"):
+            fixed = repaired(source, Edit(line, count, edit.code), path, self.max_lines)
+            if fixed is not None:
+                after, reason, record["trimmed"] = fixed, "", True
+        return record, after, reason
+
+    def token_try(
+        self, path: str, source: str, site: Site, ctx: MutationContext, ev: EvalView | None
+    ) -> tuple[dict[str, Any], str, str]:
+        """One sample of a token edit: (its record, the edited file, why it is refused or '')."""
+        choices = list(site.choices)
+        ctx.rng.shuffle(choices)  # a small model favours the first: no direction is favoured
+        prompt = self.token_prompt(path, source, site, choices, ctx, ev)
+        answer = self.ask(prompt, token_schema(site, choices), ctx)
+        record: dict[str, Any] = {"line": site.line, "lines": 1, "token": site.old}
+        try:
+            new = parse_token(answer, site)
+        except ValueError as e:
+            return record, source, str(e)
+        record["new"] = new
+        after = replace(source, site, new)
+        return record, after, refusal(path, source, after) or ""

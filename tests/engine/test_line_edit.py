@@ -12,7 +12,9 @@ import json
 import random
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,14 +118,17 @@ def test_the_schema_reaches_an_openai_protocol_server_as_response_format() -> No
     from dgm.llm.fake_upstream import FakeUpstream
     from dgm.llm.models import open_provider
 
-    parent = Parent("p1", {"prog.py": PROGRAM.encode()}, [EvalView("prob", True, score=1.0)])
+    words = "def value():\n    return 'one'\n"  # no number: every try a whole line
+    parent = Parent("p1", {"prog.py": words.encode()}, [EvalView("prob", True, score=1.0)])
     with (
         FakeUpstream() as up,
         Gateway(open_provider("openai/fake-model", api_base=up.base_url)) as gw,
     ):
         chat = GatewayChat(gw, temperature=0.8)
         ctx = MutationContext([parent], {}, chat, random.Random(0), iteration=1)
-        mutation = LineEditMutator(chat, main_file="prog.py", direction="max", tries=2).mutate(ctx)
+        mutation = LineEditMutator(
+            chat, main_file="prog.py", direction="max", tries=2, token_share=0.0
+        ).mutate(ctx)
     assert mutation.files is None
     assert (mutation.reason or "").startswith(
         "no usable edit after 2 tries: the answer is not JSON"
@@ -142,11 +147,98 @@ def test_the_schema_reaches_an_openai_protocol_server_as_response_format() -> No
         [2],
     ]
     line = second["response_format"]["json_schema"]["schema"]["properties"]["line"]["enum"][0]
-    old = ["def value():", "return 1"][line - 1]
+    old = ["def value():", "return 'one'"][line - 1]
     assert second["response_format"] == json_schema_format("line_edit", edit_schema(line, old))
     prompt = second["messages"][0]["content"]
-    assert "1| def value():\n2|     return 1" in prompt and "1 (higher is better)" in prompt
+    assert "1| def value():\n2|     return 'one'" in prompt and "1 (higher is better)" in prompt
     assert f"Change line {line} so that the score gets better" in prompt
+
+
+class ScriptedChat:
+    """The Chat seam answering from a list, keeping each prompt and schema it was sent."""
+
+    def __init__(self, answers: list[str]) -> None:
+        self.answers = answers
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        purpose: str,
+        agent_id: str | None = None,
+        schema: Mapping[str, Any] | None = None,
+    ) -> str:
+        assert purpose == "line_edit" and schema is not None
+        self.sent.append((messages[0]["content"], dict(schema)))
+        return self.answers.pop(0)
+
+
+SEARCH = (
+    "import random\n"
+    "def search(iterations=1000):\n"
+    '    best = -float("inf")\n'
+    "    for _ in range(iterations):\n"
+    "        best = max(best, random.random())\n"
+    "    return best\n"
+)
+
+
+def test_a_token_edit_offers_a_numbers_neighbours_and_applies_the_pick() -> None:
+    chat = ScriptedChat([json.dumps({"line": 2, "old": "1000", "new": "2000"})])
+    parent = Parent("p1", {"s.py": SEARCH.encode()}, [EvalView("prob", True, score=0.9)])
+    ctx = MutationContext([parent], {}, chat, random.Random(3), iteration=1)
+    mutator = LineEditMutator(chat, main_file="s.py", direction="max", token_share=1.0)
+    mutation = mutator.mutate(ctx)  # `1000` is the one site here
+    [(prompt, schema)] = chat.sent
+    assert schema["properties"]["old"]["enum"] == ["1000"]
+    choices = schema["properties"]["new"]["enum"]
+    assert sorted(choices, key=int) == ["500", "800", "900", "1100", "1250", "2000"]
+    assert f"with one of: {'  '.join(choices)}" in prompt  # the order the schema has
+    assert "Replace the number `1000` on line 2" in prompt
+    assert "def search(iterations=1000):\n" + " " * 22 + "^^^^\n" in prompt
+    assert mutation.files == {"s.py": SEARCH.replace("1000", "2000").encode()}
+    assert mutation.origin["edit"] == {
+        "attempt": 1,
+        "line": 2,
+        "lines": 1,
+        "token": "1000",
+        "new": "2000",
+    }
+
+
+def test_a_token_answer_off_the_list_and_a_line_inventing_a_name_are_refused() -> None:
+    parent = Parent("p1", {"s.py": SEARCH.encode()}, [EvalView("prob", True, score=0.9)])
+    chat = ScriptedChat([json.dumps({"line": 2, "old": "1000", "new": "1001"})])
+    mutator = LineEditMutator(chat, main_file="s.py", token_share=1.0, tries=1)
+    mutation = mutator.mutate(MutationContext([parent], {}, chat, random.Random(0), iteration=1))
+    assert mutation.files is None
+    assert mutation.origin["tries"] == [
+        {
+            "attempt": 1,
+            "line": 2,
+            "lines": 1,
+            "token": "1000",
+            "refused": "'new' must be one of 500, 800, 900, 1100, 1250, 2000",
+        }
+    ]
+    invented = apply_edit(SEARCH, Edit(5, 1, "best = new_best"), 3)
+    assert refusal("s.py", SEARCH, invented) == "the edit uses `new_best`, defined nowhere in s.py"
+
+
+def test_after_a_refused_whole_line_the_next_try_is_a_token_edit() -> None:
+    chat = ScriptedChat([json.dumps({"line": 2, "old": "1000", "new": "1250"})])
+    parent = Parent("p1", {"s.py": SEARCH.encode()}, [EvalView("prob", True, score=0.9)])
+    mutator = LineEditMutator(chat, main_file="s.py", token_share=0.0, tries=2)
+    rng = random.Random(1)
+    line = draw_run(SEARCH, 3, random.Random(1))
+    assert line is not None
+    chat.answers.insert(0, edit(line[0], "", "x = your_code"))
+    mutation = mutator.mutate(MutationContext([parent], {}, chat, rng, iteration=1))
+    first, second = mutation.origin["tries"]
+    assert "token" not in first and first["refused"]  # a whole line, refused
+    assert second["token"] == "1000" and second["new"] == "1250"
+    assert mutation.files == {"s.py": SEARCH.replace("1000", "1250").encode()}
 
 
 def write_problem(root: Path) -> Path:
@@ -184,14 +276,18 @@ def test_a_line_edit_run_refuses_broken_edits_with_their_reason_and_keeps_a_bett
 ) -> None:
     write_problem(tmp_path / "tiny")
     answers = [  # the scripted model ignores the line asked for: the operator does not
-        edit(3, "return 1", "return 1 +"),  # does not compile
-        edit(3, "return 1", "return 1  # same"),  # changes nothing
+        edit(3, "return 1", "return 1 +"),  # does not compile; the retry is a token edit
+        edit(3, "1", "7"),  # 7 is not one of the choices (0, 2)
         edit(3, "return 1", "return )("),  # does not compile: three refusals, the expansion fails
         edit(3, "return 1", "return 5"),  # the better program
     ]
     script = tmp_path / "script.yaml"
     script.write_text(json.dumps(answers))
-    proc = dgm(tmp_path, "--model", f"scripted:{script}", "--max-iterations", "2", "--quiet")
+    proc = dgm(
+        tmp_path,
+        *("--model", f"scripted:{script}", "--max-iterations", "2", "--quiet"),
+        *("--set", "line_edit.token_share=0"),  # whole lines, but a retry after a refusal
+    )
     assert proc.returncode == 0, proc.stderr
     store = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
     (run,) = store.runs()
@@ -209,7 +305,8 @@ def test_a_line_edit_run_refuses_broken_edits_with_their_reason_and_keeps_a_bett
     )
     reasons = [t["refused"] for t in failed.payload["origin"]["tries"]]
     assert reasons[0].startswith("the file no longer compiles: problem/prog.py:3:")
-    assert reasons[1] == "the edit changes nothing: only spaces or comments differ"
+    assert reasons[1] == "'new' must be one of 0, 2"
+    assert reasons[2].startswith("the file no longer compiles: problem/prog.py:3:")
 
     # The child's prompt showed the parent's score, metrics and the evaluator's own feedback.
     calls = [c for c in store.llm_calls(run.id) if c.purpose == "line_edit"]
@@ -237,3 +334,34 @@ def test_the_bundled_model_makes_a_line_edit_child_that_is_evaluated(tmp_path: P
     scored = [a for a in children if store.evaluations(a.id)]
     assert scored, [a.status for a in children]
     assert all(store.evaluations(a.id)[0].stage == "problem" for a in scored)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_the_improvement_benchmark_counts_a_run_that_beats_its_seed(tmp_path: Path) -> None:
+    """`python -m benchmarks.perf.improvement` on a problem folder with a scripted model: the
+    one token edit (1 -> 2) beats the seed, and the JSON line says so."""
+    problem = write_problem(tmp_path / "tiny")
+    script = tmp_path / "script.yaml"
+    script.write_text(json.dumps([edit(3, "1", "2")]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.perf.improvement", "--problem", str(problem)]
+        + ["--seeds", "1", "--max-iterations", "1", "--model", f"scripted:{script}"]
+        + ["--set", "line_edit.token_share=1"],
+        capture_output=True,
+        text=True,
+        timeout=380,
+        cwd=Path(__file__).parents[2],
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (out["improved_seeds"], out["seeds"], out["direction"]) == (1, 1, "max")
+    (run,) = out["runs"]
+    assert (run["seed_score"], run["best_score"], run["valid"], run["evaluations"]) == (
+        1.0,
+        2.0,
+        1,
+        2,
+    )
+    assert out["median_relative_gain"] == 1.0 and out["median_wall_s"] > 0
