@@ -1,6 +1,3 @@
-import numpy as np
-
-
 def minimize(f, dim, rng):
     """Random local search: try a Gaussian step from the best point so far and keep it when
     it is better; the steps shrink as the search goes on. f ends the search."""
