@@ -349,6 +349,8 @@ def run_dgm(example: Path, url: str, iterations: int, parallel: int, tmp: Path) 
         "0",
         "--archive",
         str(tmp / "dgm.db"),
+        # every sample a whole-line edit: the server inserts the same line OpenEvolve gets
+        *("--set", "line_edit.token_share=0"),
         "--quiet",
     ]
     return measure(argv, {**os.environ, "NO_COLOR": "1"}, tmp, containers=True)
