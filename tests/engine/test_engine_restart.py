@@ -9,7 +9,9 @@ machine's shared engine is never stopped."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,15 +40,19 @@ PROBLEM = {
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[PrivateEngine]:
-    """The test's own dockerd with the sandbox image; stopped at the end."""
-    own = PrivateEngine(tmp_path / "engine")
+def engine() -> Iterator[PrivateEngine]:
+    """The test's own dockerd with the sandbox image; stopped and removed at the end. Its
+    root is a short folder of /tmp, not the test's: containerd's sockets under the exec
+    root must fit a unix socket path (108 bytes), which pytest's folders overrun."""
+    root = Path(tempfile.mkdtemp(prefix="eng-", dir="/tmp"))
+    own = PrivateEngine(root)
     own.start()
     try:
         own.load_sandbox_image()
         yield own
     finally:
         own.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def script(n: int) -> list[dict[str, str]]:
