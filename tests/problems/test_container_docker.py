@@ -148,6 +148,7 @@ def test_a_run_evolves_a_container_problem(tmp_path: Path) -> None:
                 sys.executable, "-c", "from dgm.cli import main; main()", "run", "--problem",
                 str(root), "--operator", "line_edit", "--model", f"scripted:{script}",
                 "--max-iterations", "1", "--quiet",
+                "--set", "line_edit.token_share=0",  # a whole line: the script answers so
             ],
             cwd=tmp_path, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
