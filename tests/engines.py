@@ -21,6 +21,9 @@ class PrivateEngine:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # dockerd started with `--bridge none` deletes the machine's docker0 interface (the
+        # shared engine's default bridge) at start-up: put it back as it was.
+        self.bridge = bridge_addresses()
         self.socket = root / "docker.sock"
         self.host = f"unix://{self.socket}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -46,6 +49,7 @@ class PrivateEngine:
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"dockerd exited: {self.log_tail()}"
             if self.answers():
+                restore_bridge(self.bridge)
                 return
             time.sleep(0.2)
         raise AssertionError(f"the test's dockerd did not answer in {timeout_s:g}s")
@@ -60,6 +64,7 @@ class PrivateEngine:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=30)
+        restore_bridge(self.bridge)
 
     def answers(self) -> bool:
         try:
@@ -87,3 +92,23 @@ class PrivateEngine:
     def log_tail(self) -> str:
         path = self.root / "dockerd.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+
+def bridge_addresses(name: str = "docker0") -> list[str] | None:
+    """The IPv4 addresses (CIDR) of the interface `name`, or None if there is none."""
+    out = subprocess.run(
+        ["ip", "-o", "-4", "addr", "show", "dev", name], capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        return None
+    return [line.split()[3] for line in out.stdout.splitlines() if len(line.split()) > 3]
+
+
+def restore_bridge(addresses: list[str] | None, name: str = "docker0") -> None:
+    """Put the bridge `name` back with `addresses` if it was there before and is gone."""
+    if addresses is None or bridge_addresses(name) is not None:
+        return
+    subprocess.run(["ip", "link", "add", name, "type", "bridge"], check=True)
+    for cidr in addresses:
+        subprocess.run(["ip", "addr", "add", cidr, "dev", name], check=True)
+    subprocess.run(["ip", "link", "set", name, "up"], check=True)
