@@ -142,19 +142,27 @@ def old_text(source: str, line: int, count: int) -> str:
     return textwrap.dedent("\n".join(lines)).strip("\n")
 
 
-def edit_schema(line: int, old: str) -> dict[str, Any]:
-    """The answer's JSON schema, in the subset every structured-output API accepts: the
-    run drawn (one allowed value each), then the new code."""
+def answer_schema(
+    line: int, old: str, new: dict[str, Any], what: tuple[str, str]
+) -> dict[str, Any]:
+    """An edit's answer schema, in the subset every structured-output API accepts: `line`
+    and `old` (one allowed value each, described by `what`), then `new`."""
     return {
         "type": "object",
         "properties": {
-            "line": {"type": "integer", "enum": [line], "description": "The first line to change."},
-            "old": {"type": "string", "enum": [old], "description": "The lines as they are."},
-            "new": {"type": "string", "description": "The new code that replaces them."},
+            "line": {"type": "integer", "enum": [line], "description": what[0]},
+            "old": {"type": "string", "enum": [old], "description": what[1]},
+            "new": new,
         },
         "required": ["line", "old", "new"],
         "additionalProperties": False,
     }
+
+
+def edit_schema(line: int, old: str) -> dict[str, Any]:
+    """A line edit's answer schema: the run drawn, then the new code."""
+    new = {"type": "string", "description": "The new code that replaces them."}
+    return answer_schema(line, old, new, ("The first line to change.", "The lines as they are."))
 
 
 def token_sites(path: str, source: str) -> list[Site]:
@@ -164,26 +172,23 @@ def token_sites(path: str, source: str) -> list[Site]:
 
 
 def token_schema(site: Site, choices: Sequence[str]) -> dict[str, Any]:
-    """The answer's JSON schema for a token edit: the site (one allowed value each), then
-    one of `choices` (the site's, in the order the prompt lists them)."""
-    return {
-        "type": "object",
-        "properties": {
-            "line": {"type": "integer", "enum": [site.line], "description": "The line."},
-            "old": {"type": "string", "enum": [site.old], "description": "The token as it is."},
-            "new": {"type": "string", "enum": list(choices), "description": "What replaces it."},
-        },
-        "required": ["line", "old", "new"],
-        "additionalProperties": False,
-    }
+    """A token edit's answer schema: the site, then one of `choices` (the site's, in the
+    order the prompt lists them)."""
+    new = {"type": "string", "enum": list(choices), "description": "What replaces it."}
+    return answer_schema(site.line, site.old, new, ("The line.", "The token as it is."))
+
+
+def answer_json(text: str) -> object:
+    """The model's answer parsed, or ValueError saying it is not JSON."""
+    try:
+        return json.loads(text, strict=False)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"the answer is not JSON: {e}") from None
 
 
 def parse_token(text: str, site: Site) -> str:
     """The token's new text in a JSON answer, or ValueError."""
-    try:
-        data = json.loads(text, strict=False)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"the answer is not JSON: {e}") from None
+    data = answer_json(text)
     new = data.get("new") if isinstance(data, dict) else None
     if not isinstance(new, str) or new not in site.choices:
         raise ValueError(f"'new' must be one of {', '.join(site.choices)}")
@@ -192,10 +197,7 @@ def parse_token(text: str, site: Site) -> str:
 
 def parse_edit(text: str, count: int) -> Edit:
     """The edit in a JSON answer (`count`: how many lines it replaces), or ValueError."""
-    try:
-        data = json.loads(text, strict=False)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"the answer is not JSON: {e}") from None
+    data = answer_json(text)
     if not isinstance(data, dict):
         raise ValueError("the answer is not a JSON object")
     line, code = data.get("line"), data.get("new")
