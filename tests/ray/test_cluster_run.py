@@ -176,10 +176,13 @@ def test_a_worker_node_lost_mid_evaluation_is_retried_elsewhere(
 ) -> None:
     """Runs last (tests/ray/conftest.py): it kills one of the session cluster's workers.
 
-    The victim's raylet is killed while a job runs in one of its sandboxes (a process besides
-    the runner). That job was not recorded then, and a job is recorded by the node it ran
-    on: had nothing been killed it would be recorded later as the victim's. So every
-    evaluation recorded after the kill, that one among them, must be the survivor's."""
+    The victim node is lost while a job runs in one of its sandboxes (a process besides the
+    runner): its raylet and every worker process under it are frozen at once, what the node
+    sent before has time to be recorded, and then they are killed. A job is recorded by the
+    node it ran on, and a frozen node sends nothing more, so every evaluation recorded after
+    the freeze, the jobs in flight among them, must be the survivor's. (Killing the raylet
+    alone is not losing the node: its workers live on for a moment and may still hand a
+    finished job to the driver, rightly recorded as the victim's.)"""
     victim = ray_cluster.workers[-1]
     raylet = raylet_pid(ray_cluster, victim)
     assert raylet is not None
@@ -192,11 +195,15 @@ def test_a_worker_node_lost_mid_evaluation_is_retried_elsewhere(
             proc,
             deadline,
         )
-        os.kill(raylet, signal.SIGKILL)
-        time.sleep(2)  # a result the victim sent just before it died is recorded by now
+        node = node_processes(raylet)
+        for pid in node:
+            os.kill(pid, signal.SIGSTOP)
+        time.sleep(3)  # a result the victim sent before it froze is recorded by now
         with open_archive(postgres_url, create=False) as archive:
             (run,) = archive.runs()
             before_kill = {e[:3] for e in evaluations(archive, run.id)}
+        for pid in node:
+            os.kill(pid, signal.SIGKILL)
         out, err = proc.communicate(timeout=deadline.left(20))
     assert proc.returncode == 0, err
     archive = open_archive(postgres_url, create=False)
@@ -204,10 +211,29 @@ def test_a_worker_node_lost_mid_evaluation_is_retried_elsewhere(
     after_kill = [e for e in evals if e[:3] not in before_kill]
     assert len(after_kill) >= busy, "the jobs in flight on the victim were recorded"
     assert all(node != victim for *_, node in after_kill), (
-        "a job of the killed node ran again on the surviving one",
+        "the victim node recorded an evaluation after it froze",
         victim,
         after_kill,
     )
+
+
+def node_processes(raylet: int) -> list[int]:
+    """The raylet and every process under it (the node's workers and theirs)."""
+    parents: dict[int, int] = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit():
+                parents[int(proc.name)] = parent_pid(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    node = [raylet]
+    for pid in node:
+        node += [child for child, parent in parents.items() if parent == pid]
+    return node
+
+
+def parent_pid(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def owned_by(container: dict, raylet: int) -> bool:
@@ -215,10 +241,9 @@ def owned_by(container: dict, raylet: int) -> bool:
     owner = (container.get("Labels") or {}).get("dgm.owner", "")
     pid = owner.split(":")[1] if owner.count(":") >= 2 else ""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return parent_pid(int(pid)) == raylet
+    except (OSError, ValueError):
         return False
-    return int(stat.rsplit(")", 1)[1].split()[1]) == raylet
 
 
 def busy_victim_sandboxes(raylet: int) -> int:
