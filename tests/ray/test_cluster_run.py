@@ -7,6 +7,7 @@ The seed agent is handicapped (it resolves nothing); the diff operator's child i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -196,14 +197,12 @@ def test_a_worker_node_lost_mid_evaluation_is_retried_elsewhere(
             deadline,
         )
         node = node_processes(raylet)
-        for pid in node:
-            os.kill(pid, signal.SIGSTOP)
+        signal_all(node, signal.SIGSTOP)
         time.sleep(3)  # a result the victim sent before it froze is recorded by now
         with open_archive(postgres_url, create=False) as archive:
             (run,) = archive.runs()
             before_kill = {e[:3] for e in evaluations(archive, run.id)}
-        for pid in node:
-            os.kill(pid, signal.SIGKILL)
+        signal_all(node, signal.SIGKILL)
         out, err = proc.communicate(timeout=deadline.left(20))
     assert proc.returncode == 0, err
     archive = open_archive(postgres_url, create=False)
@@ -230,6 +229,12 @@ def node_processes(raylet: int) -> list[int]:
     for pid in node:
         node += [child for child, parent in parents.items() if parent == pid]
     return node
+
+
+def signal_all(pids: list[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):  # a short-lived helper that ended
+            os.kill(pid, sig)
 
 
 def parent_pid(pid: int) -> int:
