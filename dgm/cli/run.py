@@ -35,7 +35,7 @@ from dgm.selectors import SELECTORS
 from sandbox import remove_own_sandboxes_after_exit
 
 if TYPE_CHECKING:
-    from archive import Archive
+    from archive import AgentInfo, Archive
     from archive.info import RunStatus
     from archive.lease import Renewer
 
@@ -227,6 +227,19 @@ def summary(archive: Archive, run_id: str, reason: str, p: Progress) -> None:
     console.print(table)
     console.print(
         f"next: dgm report {run_id}   dgm archive tree {run_id}   dgm run --resume {run_id}"
+    )
+    if (hint := stalled_hint(best, kids)) is not None:
+        console.print(hint)
+
+
+def stalled_hint(best: AgentInfo | None, children: list[AgentInfo]) -> str | None:
+    """Where to look next when children were scored and none beat the seed (a weak model on a
+    suite, typically): the README's run that improves with any model."""
+    if best is None or best.parent_id is not None or all(a.score is None for a in children):
+        return None
+    return (
+        "no child beat the seed. To see a run improve with any model, try the README's "
+        "second command: dgm run --problem rastrigin --operator line_edit --wall-clock 600"
     )
 
 

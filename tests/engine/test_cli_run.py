@@ -365,3 +365,23 @@ def test_the_summary_names_failed_expansions_and_their_most_common_reason() -> N
     assert failed_expansions(["no valid diagnosis", "sandbox timeout", "no valid diagnosis"]) == (
         "3 (most often: no valid diagnosis)"
     )
+
+
+def test_the_summary_points_to_a_run_that_improves_when_no_child_beat_the_seed() -> None:
+    from dataclasses import replace
+
+    from archive import AgentInfo
+    from dgm.cli.run import stalled_hint
+
+    seed = AgentInfo(
+        id="s", run_id="r", parent_id=None, second_parent_id=None, generation=0,
+        operator="seed", status="evaluated", reason=None, score=0.0, scores={}, n_children=1,
+        n_evaluated=1, n_resolved=0, cost_usd=0.0, files_changed=0, lines_added=0,
+        lines_removed=0, created_at=0.0,
+    )  # fmt: skip
+    scored = replace(seed, id="c", parent_id="s", generation=1, operator="diff")
+    unscored = replace(scored, score=None, status="rejected")
+    assert "--problem rastrigin" in (stalled_hint(seed, [scored]) or "")
+    assert stalled_hint(scored, [scored]) is None  # a child is the best
+    assert stalled_hint(seed, [unscored]) is None  # nothing was scored: nothing to compare
+    assert stalled_hint(None, []) is None
