@@ -135,6 +135,20 @@ def mount_point(path: Path) -> Path:
     return here
 
 
+# An LLM call's fields stored as they are (run, agent and bodies are stored as keys).
+LLM_CALL_COLUMNS = (
+    "task_id",
+    "purpose",
+    "model",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "latency_s",
+    "error_kind",
+    "request_key",
+)
+
+
 def _as_bytes(value: str | bytes | None) -> bytes | None:
     return value.encode() if isinstance(value, str) else value
 
@@ -825,11 +839,7 @@ class Archive(browsing.Browsing):
                 raise ArchiveError(
                     f"an LLM call's {what} must be a finite number >= 0, not {value!r}"
                 )
-        # The record's fields stored as they are; run, agent and bodies become keys below.
-        columns: dict[str, object] = {
-            f: getattr(call, f)
-            for f in ("task_id", "purpose", "model", "error_kind", "request_key")
-        }
+        columns: dict[str, object] = {k: getattr(call, k) for k in LLM_CALL_COLUMNS}
         columns.update({what: kind(getattr(call, what)) for what, kind in numbers.items()})
         call_id = new_id()
         with self._write() as conn:
@@ -938,19 +948,8 @@ def llm_call_info(r: Any, run_id: str | None, bodies: Mapping[int, bytes]) -> LL
     """A row of llm_calls (with its agent's id) as an LLMCallInfo; its request and response
     from `bodies` by blob key (empty when not read)."""
     return LLMCallInfo(
-        id=r.id,
+        **{k: getattr(r, k) for k in ("id", "agent_id", *LLM_CALL_COLUMNS, "created_at")},
         run_id=run_id,
-        agent_id=r.agent_id,
-        task_id=r.task_id,
-        purpose=r.purpose,
-        model=r.model,
-        tokens_in=r.tokens_in,
-        tokens_out=r.tokens_out,
-        cost_usd=r.cost_usd,
-        latency_s=r.latency_s,
-        error_kind=r.error_kind,
-        request_key=r.request_key,
-        created_at=r.created_at,
         request=bodies.get(r.request_pk, b""),
         response=bodies.get(r.response_pk) if r.response_pk is not None else None,
     )
