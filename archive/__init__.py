@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         EvaluationInfo,
         EventInfo,
         LLMCallInfo,
+        LLMCallRecord,
         RunInfo,
         RunSummary,
     )
@@ -40,6 +41,7 @@ _HOME = {
     "EvaluationInfo": "archive.info",
     "EventInfo": "archive.info",
     "LLMCallInfo": "archive.info",
+    "LLMCallRecord": "archive.info",
     "RunInfo": "archive.info",
     "RunSummary": "archive.info",
     "LeaseHeld": "archive.lease",
@@ -64,6 +66,7 @@ __all__ = [
     "LeaseHeld",
     "LeaseInfo",
     "LLMCallInfo",
+    "LLMCallRecord",
     "Reader",
     "RunInfo",
     "RunSummary",

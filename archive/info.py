@@ -153,8 +153,9 @@ class EvaluationInfo(EvaluationRow):
 
 
 @dataclass(frozen=True, slots=True)
-class LLMCallInfo:
-    id: str
+class LLMCallRecord:
+    """One LLM call as the gateway hands it to `Archive.record_llm_call`."""
+
     run_id: str | None
     agent_id: str | None
     task_id: str | None
@@ -164,11 +165,18 @@ class LLMCallInfo:
     tokens_out: int
     cost_usd: float
     latency_s: float
-    error_kind: str | None
-    request_key: str
-    created_at: float
     request: bytes
     response: bytes | None
+    error_kind: str | None
+    request_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class LLMCallInfo(LLMCallRecord):
+    """A stored LLM call: the record, its id and when it was stored."""
+
+    id: str
+    created_at: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ from archive.info import (
     EvaluationInfo,
     EventInfo,
     LLMCallInfo,
+    LLMCallRecord,
     ReflectionInfo,
     RunStatus,
 )
@@ -132,6 +133,20 @@ def mount_point(path: Path) -> Path:
     while not os.path.ismount(here) and here != here.parent:
         here = here.parent
     return here
+
+
+# An LLM call's fields stored as they are (run, agent and bodies are stored as keys).
+LLM_CALL_COLUMNS = (
+    "task_id",
+    "purpose",
+    "model",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "latency_s",
+    "error_kind",
+    "request_key",
+)
 
 
 def _as_bytes(value: str | bytes | None) -> bytes | None:
@@ -815,60 +830,38 @@ class Archive(browsing.Browsing):
 
     # -- LLM calls -------------------------------------------------------------------------
 
-    def record_llm_call(
-        self,
-        run_id: str | None,
-        agent_id: str | None,
-        task_id: str | None,
-        purpose: str,
-        model: str,
-        tokens_in: int,
-        tokens_out: int,
-        cost_usd: float,
-        latency_s: float,
-        request: bytes,
-        response: bytes | None,
-        error_kind: str | None,
-        request_key: str,
-    ) -> str:
-        """Store one LLM call; its cost is added to the agent's when `agent_id` is given."""
-        counts = {"tokens_in": tokens_in, "tokens_out": tokens_out}
-        amounts = {"cost_usd": cost_usd, "latency_s": latency_s}
-        for what, value in {**counts, **amounts}.items():
+    def record_llm_call(self, call: LLMCallRecord) -> str:
+        """Store one LLM call; its cost is added to the agent's when it names one."""
+        numbers = {"tokens_in": int, "tokens_out": int, "cost_usd": float, "latency_s": float}
+        for what in numbers:
+            value = getattr(call, what)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ArchiveError(
                     f"an LLM call's {what} must be a finite number >= 0, not {value!r}"
                 )
+        columns: dict[str, object] = {k: getattr(call, k) for k in LLM_CALL_COLUMNS}
+        columns.update({what: kind(getattr(call, what)) for what, kind in numbers.items()})
         call_id = new_id()
         with self._write() as conn:
-            run_pk = self.run_pk(conn, run_id) if run_id else None
-            agent_pk = self.agent_row(conn, agent_id).pk if agent_id else None
+            run_pk = self.run_pk(conn, call.run_id) if call.run_id else None
+            agent_pk = self.agent_row(conn, call.agent_id).pk if call.agent_id else None
+            response = _as_bytes(call.response)
             conn.execute(
                 insert(LLMCall).values(
                     id=call_id,
                     run_pk=run_pk,
                     agent_pk=agent_pk,
-                    task_id=task_id,
-                    purpose=purpose,
-                    model=model,
-                    tokens_in=int(tokens_in),
-                    tokens_out=int(tokens_out),
-                    cost_usd=float(cost_usd),
-                    latency_s=float(latency_s),
-                    request_pk=self.blobs.put(conn, _as_bytes(request) or b""),
-                    response_pk=self.blobs.put(conn, _as_bytes(response) or b"")
-                    if response is not None
-                    else None,
-                    error_kind=error_kind,
-                    request_key=request_key,
+                    request_pk=self.blobs.put(conn, _as_bytes(call.request) or b""),
+                    response_pk=None if response is None else self.blobs.put(conn, response),
                     created_at=time.time(),
+                    **columns,
                 )
             )
-            if agent_pk is not None and cost_usd:
+            if agent_pk is not None and call.cost_usd:
                 conn.execute(
                     update(Agent)
                     .where(Agent.pk == agent_pk)
-                    .values(cost_usd=Agent.cost_usd + float(cost_usd))
+                    .values(cost_usd=Agent.cost_usd + float(call.cost_usd))
                 )
         return call_id
 
@@ -955,19 +948,8 @@ def llm_call_info(r: Any, run_id: str | None, bodies: Mapping[int, bytes]) -> LL
     """A row of llm_calls (with its agent's id) as an LLMCallInfo; its request and response
     from `bodies` by blob key (empty when not read)."""
     return LLMCallInfo(
-        id=r.id,
+        **{k: getattr(r, k) for k in ("id", "agent_id", *LLM_CALL_COLUMNS, "created_at")},
         run_id=run_id,
-        agent_id=r.agent_id,
-        task_id=r.task_id,
-        purpose=r.purpose,
-        model=r.model,
-        tokens_in=r.tokens_in,
-        tokens_out=r.tokens_out,
-        cost_usd=r.cost_usd,
-        latency_s=r.latency_s,
-        error_kind=r.error_kind,
-        request_key=r.request_key,
-        created_at=r.created_at,
         request=bodies.get(r.request_pk, b""),
         response=bodies.get(r.response_pk) if r.response_pk is not None else None,
     )

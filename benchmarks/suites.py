@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -166,26 +167,26 @@ class Polyglot(_Plain):
     root: Path
     name: str = ""
     tries: int = polyglot.TRIES
-    _tasks: list[Task] | None = None
-    _dirs: dict[str, Path] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.name = self.name or f"polyglot:{self.root}"
 
+    @cached_property
+    def _loaded(self) -> tuple[list[Task], dict[str, Path]]:
+        """The exercises, read once, and each one's directory by task id."""
+        try:
+            return polyglot.load_tasks(self.root)
+        except polyglot.PolyglotError as e:
+            raise SuiteError(str(e)) from None
+
     def tasks(self) -> list[Task]:
-        if self._tasks is None:
-            try:
-                self._tasks, self._dirs = polyglot.load_tasks(self.root)
-            except polyglot.PolyglotError as e:
-                raise SuiteError(str(e)) from None
-        return self._tasks
+        return self._loaded[0]
 
     def subset(self, name: str) -> list[str]:
         raise no_subset(self.name, name)
 
     def build_repo(self, task: Task, dest: Path) -> bool:
-        self.tasks()
-        polyglot.build_repo(self._dirs[task.instance_id], dest)
+        polyglot.build_repo(self._loaded[1][task.instance_id], dest)
         return True
 
     def retry_problem(self, task: Task, result: GradeResult) -> str:
@@ -203,26 +204,30 @@ class SWEBench:
     """The sandbox the run asked for: SWE-bench needs Docker (its images)."""
     name: str = ""
     tries: int = 1
-    _tasks: list[Task] | None = None
-    _raw: dict[str, dict[str, Any]] = field(default_factory=dict)
     _images: Any = None
 
     def __post_init__(self) -> None:
         self.name = self.name or f"swebench:{self.source}"
 
-    def tasks(self) -> list[Task]:
+    @cached_property
+    def _loaded(self) -> tuple[list[Task], dict[str, dict[str, Any]]]:
+        """The instances as tasks, read once, and each one's raw dataset row by task id."""
         from benchmarks import swebench
 
-        if self._tasks is None:
-            try:
-                self._tasks, self._raw = swebench.load_tasks(self.source)
-            except swebench.SWEBenchError as e:
-                raise SuiteError(str(e)) from None
-        return self._tasks
+        try:
+            return swebench.load_tasks(self.source)
+        except swebench.SWEBenchError as e:
+            raise SuiteError(str(e)) from None
+
+    @property
+    def _raw(self) -> dict[str, dict[str, Any]]:
+        return self._loaded[1]
+
+    def tasks(self) -> list[Task]:
+        return self._loaded[0]
 
     def instance(self, instance_id: str) -> dict[str, Any]:
         """The raw dataset row of one instance (what the swebench package reads)."""
-        self.tasks()
         return self._raw[instance_id]
 
     def subset(self, name: str) -> list[str]:
@@ -251,7 +256,6 @@ class SWEBench:
             raise SuiteError(
                 "SWE-bench instances run in their official Docker images: use the docker sandbox"
             )
-        self.tasks()
         try:
             missing = swebench.missing_images([self._raw[t.instance_id] for t in tasks])
             for t in tasks:
@@ -265,7 +269,6 @@ class SWEBench:
     def backend(self, task: Task, default: Any) -> Any:
         from benchmarks import swebench
 
-        self.tasks()
         if self._images is None:
             self._images = swebench.ImageBackends(run_label=getattr(default, "run_label", "") or "")
         return self._images.get(swebench.image_name(self._raw[task.instance_id]))
@@ -278,7 +281,6 @@ class SWEBench:
     ) -> GradeResult:
         from benchmarks import swebench
 
-        self.tasks()
         try:
             return swebench.grade_instance(
                 task, self._raw[task.instance_id], patch, backend, **kwargs

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dgm import agent_format
-from sandbox.folders import read_folder
+from sandbox.folders import Folder
 
 AGENT_CMD = [
     "python3",
@@ -58,7 +58,7 @@ def agent_files(agent: Path | Mapping[str, bytes]) -> dict[str, bytes]:
             f"`python -m agent`) and no {agent_format.ENTRY} (DGM's format)"
         )
     # links refused (a link to /proc/self/environ would carry dgm's keys into the archive)
-    files = read_folder(agent, "agent folder", keep=is_agent_file)
+    files = Folder(agent, "agent folder", keep=is_agent_file).read()
     if agent_format.kind_of(files) is None:
         raise ValueError(
             f"{agent}/{agent_format.ENTRY} does not take DGM's options "

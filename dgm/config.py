@@ -11,11 +11,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -43,6 +44,16 @@ MAX_SEED = 2**63 - 1
 MAX_COUNT = 10**9  # iterations, evaluations, steps
 MAX_PROMPT_CHARS = 10**8
 
+# Bounds several fields share, one home each (as sandbox.protocol's Seconds):
+# `temperature: Temperature = Field(default=..., description=...)`.
+Temperature = Annotated[
+    float, BeforeValidator(not_bool), Field(ge=0.0, le=2.0, allow_inf_nan=False)
+]  # an LLM's sampling temperature
+Fraction = Annotated[
+    float, BeforeValidator(not_bool), Field(ge=0.0, le=1.0, allow_inf_nan=False)
+]  # a share, a score or a similarity, 0..1
+Tries = Annotated[int, BeforeValidator(not_bool), Field(ge=1, le=20)]  # attempts at one step
+
 
 class Stage(BaseModel):
     """One stage of staged evaluation."""
@@ -53,18 +64,13 @@ class Stage(BaseModel):
     tasks: str | list[str] = Field(
         description="The suite's named subset (e.g. 'small', 'medium', 'full') or explicit task ids."
     )
-    threshold: float = Field(
+    threshold: Fraction = Field(
         default=0.0,
-        ge=0.0,
-        le=1.0,
-        allow_inf_nan=False,
         description=(
             "Score an agent needs on the stages before this one to enter it. "
             "Ignored for the first stage, which every admitted child runs."
         ),
     )
-
-    _numbers = field_validator("threshold", mode="before")(not_bool)
 
     @field_validator("tasks")
     @classmethod
@@ -190,15 +196,12 @@ class NoveltySettings(BaseModel):
             "similarity is from judge_from up to the threshold is new; unset: no judge."
         ),
     )
-    judge_from: float = Field(
+    judge_from: Fraction = Field(
         default=0.9,
-        ge=0.0,
-        le=1.0,
-        allow_inf_nan=False,
         description="Lowest similarity at which judge_model is asked; below it a child is new.",
     )
 
-    _numbers = field_validator("threshold", "judge_from", mode="before")(not_bool)
+    _numbers = field_validator("threshold", mode="before")(not_bool)
 
     @model_validator(mode="after")
     def _judge_below_threshold(self) -> NoveltySettings:
@@ -222,30 +225,20 @@ class LineEditSettings(BaseModel):
     max_lines: int = Field(
         default=3, ge=1, le=20, description="Most lines in a row one edit may replace."
     )
-    temperature: float = Field(
+    temperature: Temperature = Field(
         default=0.8,
-        ge=0.0,
-        le=2.0,
-        allow_inf_nan=False,
         description="Sampling temperature of the edit (above 0, two calls give different edits).",
     )
-    tries: int = Field(
+    tries: Tries = Field(
         default=3,
-        ge=1,
-        le=20,
         description="Samples per child until one is usable (an edit that changes nothing or does not compile is refused).",
     )
-    token_share: float = Field(
+    token_share: Fraction = Field(
         default=0.5,
-        ge=0.0,
-        le=1.0,
-        allow_inf_nan=False,
         description="Share of samples that change one token of a Python line (a number, an operator, a comparison) rather than whole lines.",
     )
 
-    _numbers = field_validator("max_lines", "temperature", "tries", "token_share", mode="before")(
-        not_bool
-    )
+    _numbers = field_validator("max_lines", mode="before")(not_bool)
 
 
 class DGMHSettings(BaseModel):
@@ -391,34 +384,24 @@ class RunConfig(BaseModel):
         default="keep_all",
         description="'keep_all' admits every evaluated child as a parent candidate; 'keep_better' only those scoring at least the seed's score minus keep_better_leeway (DGM).",
     )
-    keep_better_leeway: float = Field(
+    keep_better_leeway: Fraction = Field(
         default=0.1,
-        ge=0.0,
-        le=1.0,
-        allow_inf_nan=False,
         description="Noise allowance of keep_better, as a score difference.",
     )
-    diagnosis_retries: int = Field(
+    diagnosis_retries: Tries = Field(
         default=3,
-        ge=1,
-        le=20,
         description="Tries to get a well-formed diagnosis from the LLM before the expansion fails.",
     )
     diagnosis_model: str | None = Field(
         default=None,
         description="Model of the self_modify operator's diagnosis (same forms as `model`; DGM: o1); the run's `model` if unset.",
     )
-    diagnosis_temperature: float = Field(
+    diagnosis_temperature: Temperature = Field(
         default=0.0,
-        ge=0.0,
-        le=2.0,
-        allow_inf_nan=False,
         description="Sampling temperature of the diagnosis (DGM: 1.0, so one parent and task need not always give the same proposal).",
     )
-    diff_max_tries: int = Field(
+    diff_max_tries: Tries = Field(
         default=3,
-        ge=1,
-        le=20,
         description="Tries the diff operator gets to produce SEARCH/REPLACE blocks that apply.",
     )
     prompt_chars: int = Field(
@@ -473,10 +456,6 @@ class RunConfig(BaseModel):
         "budget_usd",
         "wall_clock_s",
         "seed",
-        "keep_better_leeway",
-        "diagnosis_retries",
-        "diagnosis_temperature",
-        "diff_max_tries",
         "prompt_chars",
         "task_budget_usd",
         mode="before",

@@ -16,8 +16,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Self, TypeVar
+from typing import Generic, TypeVar
 
+from sandbox.closing import Closing
 from sandbox.execstream import CappedBuffer
 from sandbox.protocol import (
     DEFAULT_LIMITS,
@@ -101,7 +102,6 @@ def exec_result(
 
 def finished(
     req: RunRequest,
-    started: float,
     out: CappedBuffer,
     err: CappedBuffer,
     *,
@@ -119,12 +119,12 @@ def finished(
         status, code = Status.timeout, TIMEOUT_CODE
     else:
         status, code = exit_status(rc, timed_out=timed_out, oom=oom)
-    return exec_result(status, code, started, req.cap, out, err, note, flooded)
+    return exec_result(status, code, req.start, req.cap, out, err, note, flooded)
 
 
-def broken(req: RunRequest, started: float, why: str) -> ExecResult:
+def broken(req: RunRequest, why: str) -> ExecResult:
     """The result of a command that could not run because the sandbox is closed or broken."""
-    return exec_result(Status.sandbox_error, BROKEN_CODE, started, req.cap, note=why)
+    return exec_result(Status.sandbox_error, BROKEN_CODE, req.start, req.cap, note=why)
 
 
 def _text(data: bytes | bytearray) -> str:
@@ -148,7 +148,7 @@ class TarRun:
         return _text(self.err.data).strip()[:500] or self.broken or f"exit code {self.rc}"
 
 
-class TarFiles:
+class TarFiles(Closing):
     """`run`, checked the same way in every backend, and `put_dir`, `put_files`, `get_files`
     and `get_dir` through tar run inside the sandbox, so a symlink planted by sandboxed code
     is resolved in there, never on the host. The backend's sandbox class provides `limits`,
@@ -156,9 +156,7 @@ class TarFiles:
 
     limits: Limits
     env: dict[str, str]
-    # _run(req, user, on_output, start): run the checked request as `user` (None: the
-    # sandbox user), started at `start` (time.monotonic()).
-    _run: Callable[[RunRequest, str | None, Callable[[str, bytes], None] | None, float], ExecResult]
+    _run: Callable[[RunRequest], ExecResult]  # run the checked request
     strict_dest = True  # copy-in only into WRITABLE_DIRS (False: a foreign image's own layout)
 
     def run(
@@ -172,8 +170,8 @@ class TarFiles:
         on_output: Callable[[str, bytes], None] | None = None,
     ) -> ExecResult:
         """See Sandbox.run; `on_output(stream, chunk)` also receives the output as it comes."""
-        req = prepare_run(cmd, timeout_s, workdir, self.env, env, self.limits)
-        return self._run(req, user, on_output, time.monotonic())
+        req = prepare_run(cmd, timeout_s, workdir, self.env, env, self.limits, user, on_output)
+        return self._run(req)
 
     def _tar(self, argv: list[str], stdin: bytes | None, cap: int, flood: int) -> TarRun:
         """Run `argv` (a tar pipeline) in the sandbox as the sandbox user, under COPY_TIMEOUT_S."""
@@ -248,7 +246,7 @@ def prepare_gateway(gateway_socket: Path | None) -> tuple[Path | None, dict[str,
 S = TypeVar("S")
 
 
-class Backend(Generic[S]):
+class Backend(Closing, Generic[S]):
     """The `SandboxBackend` protocol for a backend whose sandboxes are `S`: one that is
     closed opens nothing more, and closing twice releases once."""
 
@@ -276,9 +274,3 @@ class Backend(Generic[S]):
         if not self._closed:
             self._closed = True
             self._release()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import docker
 import docker.errors
@@ -470,19 +469,13 @@ class DockerSandbox(TarFiles):
 
     # -- running --------------------------------------------------------------------------
 
-    def _run(
-        self,
-        req: RunRequest,
-        user: str | None,
-        on_output: Callable[[str, bytes], None] | None,
-        start: float,
-    ) -> ExecResult:
+    def _run(self, req: RunRequest) -> ExecResult:
         with self._lock, self._engine_failures():
             if self._closed or self._broken:
-                return broken(req, start, self._broken or "sandbox is closed")
-            if self.backend.native and (user is None or user == USER):
-                return self._run_via_runner(req, on_output, start)
-            return self._run_via_exec(req, user or self.user, on_output, start)
+                return broken(req, self._broken or "sandbox is closed")
+            if self.backend.native and (req.user is None or req.user == USER):
+                return self._run_via_runner(req)
+            return self._run_via_exec(req, req.user or self.user)
 
     @contextmanager
     def _engine_failures(self) -> Iterator[None]:
@@ -501,24 +494,21 @@ class DockerSandbox(TarFiles):
         if self._outside is not None:
             raise self.backend.engine_lost(self._outside)
 
-    def _run_via_runner(
-        self, req: RunRequest, on_output: Callable[[str, bytes], None] | None, start: float
-    ) -> ExecResult:
+    def _run_via_runner(self, req: RunRequest) -> ExecResult:
         out, err, info, kill_sent = self._runner_call(
-            req.argv, req.env, req.workdir, req.timeout, req.cap, req.flood, on_output
+            req.argv, req.env, req.workdir, req.timeout, req.cap, req.flood, req.on_output
         )
         if info is None:  # no exit report: the sandbox is gone (see _runner_call)
             status, code = (
                 (Status.timeout, TIMEOUT_CODE) if kill_sent else (Status.sandbox_error, BROKEN_CODE)
             )
-            return exec_result(status, code, start, req.cap, out, err, f"\n{self._broken}")
+            return exec_result(status, code, req.start, req.cap, out, err, f"\n{self._broken}")
         rc = int(info["rc"])  # type: ignore[call-overload]
         if info.get("killed"):
             note = "\n[dgm sandbox: the command outlived its deadline and was killed]\n"
-            return exec_result(Status.timeout, TIMEOUT_CODE, start, req.cap, out, err, note)
+            return exec_result(Status.timeout, TIMEOUT_CODE, req.start, req.cap, out, err, note)
         return finished(
             req,
-            start,
             out,
             err,
             rc=rc,
@@ -527,13 +517,7 @@ class DockerSandbox(TarFiles):
             oom=lambda: bool(info.get("oom")),
         )
 
-    def _run_via_exec(
-        self,
-        req: RunRequest,
-        user: str,
-        on_output: Callable[[str, bytes], None] | None,
-        start: float,
-    ) -> ExecResult:
+    def _run_via_exec(self, req: RunRequest, user: str) -> ExecResult:
         """A foreign image (or another user): one `docker exec` under the WRAPPER."""
         try:
             outcome, rc = self._exec(
@@ -545,10 +529,10 @@ class DockerSandbox(TarFiles):
                 req.timeout + GRACE_S,
                 req.cap,
                 req.flood,
-                on_output,
+                req.on_output,
             )
         except SandboxError as e:
-            return broken(req, start, str(e))
+            return broken(req, str(e))
         if outcome.flooded:
             self._sweep()
         elif rc is None:  # the inner deadline did not kill it: the outer one removed the container
@@ -556,11 +540,10 @@ class DockerSandbox(TarFiles):
                 f"command outlived its deadline of {req.timeout:.0f}s; the sandbox was removed"
             )
         timed_out = rc is not None and stopped_by_deadline(
-            rc, time.monotonic() - start, req.timeout
+            rc, time.monotonic() - req.start, req.timeout
         )
         return finished(
             req,
-            start,
             outcome.stdout,
             outcome.stderr,
             rc=rc,
@@ -687,14 +670,6 @@ class DockerSandbox(TarFiles):
             finally:
                 if idle:
                     self._lock.release()
-
-    def __enter__(self) -> DockerSandbox:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def _check_usable(self) -> None:
         if self._closed:

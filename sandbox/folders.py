@@ -43,68 +43,66 @@ def _keep_all(rel: str) -> bool:
     return True
 
 
-def list_folder(
-    root: Path,
-    what: str,
-    keep: Callable[[str], bool] = _keep_all,
-    limits: FolderLimits = DEFAULT_LIMITS,
-) -> dict[str, Path]:
-    """Every regular file under `root` that `keep` (given the relative path) accepts, by
-    relative path, checked against `limits`, never following a link. `what` names the
-    folder in errors ("agent folder"). `root` itself may be a link: the user named it.
-    Raises FolderError."""
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise FolderError(f"{what} {root} is not a folder")
-    top = root.resolve()
-    label = f"{what} {root}"
-    files: dict[str, Path] = {}
-    total = 0
-    try:
-        for dirpath, dirnames, filenames, dirfd in os.fwalk(
-            top, follow_symlinks=False, onerror=_raise
-        ):
-            rel_dir = Path(dirpath).relative_to(top)
-            for name in sorted(dirnames + filenames):
-                rel = (rel_dir / name).as_posix()
-                if not keep(rel):
-                    if name in dirnames:
-                        dirnames.remove(name)  # not descended: links in .git or .venv are fine
-                    continue
-                st = os.lstat(name, dir_fd=dirfd)
-                if stat.S_ISDIR(st.st_mode):
-                    continue
-                _check_kind(label, rel, st.st_mode, name, dirfd)
-                _check_size(label, rel, st.st_size, limits.max_file_bytes)
-                total += st.st_size
-                if len(files) >= limits.max_files:
-                    raise FolderError(
-                        f"{label} holds more than {limits.max_files} files (the limit): {TRIM}"
-                    )
-                if total > limits.max_total_bytes:
-                    raise FolderError(
-                        f"{label} holds more than {limits.max_total_bytes // MIB} MiB (the "
-                        f"limit): {TRIM}"
-                    )
-                files[rel] = top / rel
-            dirnames.sort()
-    except OSError as e:
-        raise FolderError(f"{label}: cannot read {e.filename or ''}: {e.strerror}") from None
-    return dict(sorted(files.items()))
+@dataclass(frozen=True)
+class Folder:
+    """A folder to read without following a link: `what` names it in errors ("agent
+    folder"), `keep` (given a file's relative path) picks its files, `limits` caps them.
+    `root` itself may be a link: the user named it. Its methods raise FolderError."""
 
+    root: Path
+    what: str
+    keep: Callable[[str], bool] = _keep_all
+    limits: FolderLimits = DEFAULT_LIMITS
 
-def read_folder(
-    root: Path,
-    what: str,
-    keep: Callable[[str], bool] = _keep_all,
-    limits: FolderLimits = DEFAULT_LIMITS,
-) -> dict[str, bytes]:
-    """`list_folder`'s files with their bytes, each read without following a link."""
-    label = f"{what} {Path(root).expanduser()}"
-    return {
-        rel: read_file(path, label, limits.max_file_bytes, shown=rel)
-        for rel, path in list_folder(root, what, keep, limits).items()
-    }
+    def files(self) -> dict[str, Path]:
+        """Every regular file under `root` that `keep` accepts, by relative path, checked
+        against `limits`, never following a link."""
+        root = Path(self.root).expanduser()
+        if not root.is_dir():
+            raise FolderError(f"{self.what} {root} is not a folder")
+        top = root.resolve()
+        label = f"{self.what} {root}"
+        files: dict[str, Path] = {}
+        total = 0
+        try:
+            for dirpath, dirnames, filenames, dirfd in os.fwalk(
+                top, follow_symlinks=False, onerror=_raise
+            ):
+                rel_dir = Path(dirpath).relative_to(top)
+                for name in sorted(dirnames + filenames):
+                    rel = (rel_dir / name).as_posix()
+                    if not self.keep(rel):
+                        if name in dirnames:
+                            dirnames.remove(name)  # not descended: links in .git or .venv are fine
+                        continue
+                    st = os.lstat(name, dir_fd=dirfd)
+                    if stat.S_ISDIR(st.st_mode):
+                        continue
+                    _check_kind(label, rel, st.st_mode, name, dirfd)
+                    _check_size(label, rel, st.st_size, self.limits.max_file_bytes)
+                    total += st.st_size
+                    if len(files) >= self.limits.max_files:
+                        raise FolderError(
+                            f"{label} holds more than {self.limits.max_files} files (the limit): {TRIM}"
+                        )
+                    if total > self.limits.max_total_bytes:
+                        raise FolderError(
+                            f"{label} holds more than {self.limits.max_total_bytes // MIB} MiB (the "
+                            f"limit): {TRIM}"
+                        )
+                    files[rel] = top / rel
+                dirnames.sort()
+        except OSError as e:
+            raise FolderError(f"{label}: cannot read {e.filename or ''}: {e.strerror}") from None
+        return dict(sorted(files.items()))
+
+    def read(self) -> dict[str, bytes]:
+        """`files()` with their bytes, each read without following a link."""
+        label = f"{self.what} {Path(self.root).expanduser()}"
+        return {
+            rel: read_file(path, label, self.limits.max_file_bytes, shown=rel)
+            for rel, path in self.files().items()
+        }
 
 
 def _raise(e: OSError) -> None:

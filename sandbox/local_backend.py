@@ -34,7 +34,6 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import TracebackType
 
 from sandbox import cgroups
 from sandbox.backend_base import (
@@ -317,16 +316,10 @@ class LocalSandbox(TarFiles):
 
     # -- running -------------------------------------------------------------------------------
 
-    def _run(
-        self,
-        req: RunRequest,
-        user: str | None,
-        on_output: Callable[[str, bytes], None] | None,
-        start: float,
-    ) -> ExecResult:
-        if user not in (None, str(SANDBOX_UID), f"{SANDBOX_UID}:{SANDBOX_UID}", "sandbox"):
+    def _run(self, req: RunRequest) -> ExecResult:
+        if req.user not in (None, str(SANDBOX_UID), f"{SANDBOX_UID}:{SANDBOX_UID}", "sandbox"):
             raise SandboxError(
-                f"the local backend runs everything as the sandbox user, not {user!r}"
+                f"the local backend runs everything as the sandbox user, not {req.user!r}"
             )
         if self.backend.bwrap is None:
             warnings.warn(
@@ -336,19 +329,17 @@ class LocalSandbox(TarFiles):
             )
         with self._lock:
             if self._closed:
-                return broken(req, start, "sandbox is closed")
+                return broken(req, "sandbox is closed")
             argv = self._argv(req.argv, self._path(req.workdir), req.env, req.timeout)
             out, err, rc, flooded = self._call(
-                argv, None, req.timeout + GRACE_S, req.cap, req.flood, on_output
+                argv, None, req.timeout + GRACE_S, req.cap, req.flood, req.on_output
             )
             self._sweep()  # the pid namespace is dying with bwrap; make sure, and at once
             oom = self._oom_increased()  # read after every command, so each sees only its own
         timed_out = rc is not None and stopped_by_deadline(
-            rc, time.monotonic() - start, req.timeout
+            rc, time.monotonic() - req.start, req.timeout
         )
-        return finished(
-            req, start, out, err, rc=rc, flooded=flooded, timed_out=timed_out, oom=lambda: oom
-        )
+        return finished(req, out, err, rc=rc, flooded=flooded, timed_out=timed_out, oom=lambda: oom)
 
     def _oom_increased(self) -> bool:
         count = self.cgroup.oom_kills() if self.cgroup else 0
@@ -467,14 +458,6 @@ class LocalSandbox(TarFiles):
         self._sweep()
         cleanup(self.dir)
         self.backend._open.discard(self)
-
-    def __enter__(self) -> LocalSandbox:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def _kill_quietly(pid: int) -> None:

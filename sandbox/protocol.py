@@ -20,6 +20,7 @@ context manager). Inside every sandbox the same conventions hold, whatever the b
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,7 +146,8 @@ class ExecResult:
 class RunRequest:
     """What every backend's `run()` starts from: the argv, the deadline, the working
     directory, the environment on top of the backend's base (the sandbox's, the call's, and
-    PWD), and the output caps (a flood far past the cap gets the command killed)."""
+    PWD), the output caps (a flood far past the cap gets the command killed), who runs it,
+    who else gets its output live, and when the call started."""
 
     argv: list[str]
     timeout: float
@@ -153,6 +155,9 @@ class RunRequest:
     env: dict[str, str]
     cap: int
     flood: int
+    user: str | None  # None: the sandbox user
+    on_output: Callable[[str, bytes], None] | None
+    start: float  # time.monotonic() at the call
 
 
 def prepare_run(
@@ -162,6 +167,8 @@ def prepare_run(
     sandbox_env: Mapping[str, str],
     env: Mapping[str, str] | None,
     limits: Limits,
+    user: str | None = None,
+    on_output: Callable[[str, bytes], None] | None = None,
 ) -> RunRequest:
     """Check and normalise a `run()` call the same way in every backend."""
     argv = ["sh", "-c", cmd] if isinstance(cmd, str) else [str(a) for a in cmd]
@@ -175,7 +182,10 @@ def prepare_run(
     workdir = workdir or "/testbed"
     # PWD as a shell would set it: bubblewrap sets it anyway, so every backend does.
     full_env = {**sandbox_env, **clean, "PWD": workdir}
-    return RunRequest(argv, timeout, workdir, full_env, cap, max(64 << 20, 16 * cap))
+    flood = max(64 << 20, 16 * cap)
+    return RunRequest(
+        argv, timeout, workdir, full_env, cap, flood, user, on_output, time.monotonic()
+    )
 
 
 @runtime_checkable

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from benchmarks.problems.openevolve import config_timeout, readme
 from benchmarks.problems.problem import TASK, Problem, ProblemError
-from sandbox.folders import FolderError, FolderLimits, list_folder
+from sandbox.folders import Folder, FolderError, FolderLimits
 
 # A build context may carry the evaluator's data (test sets, weights): more than an agent
 # or a problem's code may hold, still bounded so a wrong folder is refused, not hashed.
@@ -94,7 +94,7 @@ def context_hash(context: Path) -> str:
 def context_files(context: Path) -> dict[str, Path]:
     """Every file of the build context (all of it goes to the engine), links refused."""
     try:
-        return list_folder(context, "evaluator build context", limits=CONTEXT_LIMITS)
+        return Folder(context, "evaluator build context", limits=CONTEXT_LIMITS).files()
     except FolderError as e:
         raise ProblemError(str(e)) from None
 

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from benchmarks.problems.result import Direction
-from sandbox.folders import FolderError, list_folder, read_file
+from sandbox.folders import Folder, FolderError, read_file
 from sandbox.protocol import MAX_SECONDS, MemoryMb, Seconds
 
 HERE = Path(__file__).resolve().parent
@@ -225,9 +225,9 @@ def tree(root: Path) -> dict[str, Path]:
     """Every regular file under `root` by relative path (caches and VCS dirs left out). A
     link is refused, not followed; sandbox.folders caps the count and sizes."""
     try:
-        return list_folder(
+        return Folder(
             root, "problem folder", keep=lambda rel: not SKIP_DIRS & set(rel.split("/"))
-        )
+        ).files()
     except FolderError as e:
         raise ProblemError(str(e)) from None
 

@@ -65,6 +65,7 @@ from benchmarks.problems.evaluate import Evaluator
 from benchmarks.problems.problem import Problem, ProblemError
 from benchmarks.problems.result import Evaluation, Split, clip
 from sandbox import Limits, SandboxBackend, SandboxError, Status
+from sandbox.closing import Closing
 from sandbox.protocol import GATEWAY_DIR, MemoryMb, Seconds
 
 HERE = Path(__file__).resolve().parent
@@ -255,7 +256,7 @@ class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     runs: dict[str, Budgeted]
 
 
-class StopServer:
+class StopServer(Closing):
     """The host end of improvers' utility and language-model calls: a Unix socket in a
     directory of its own (mounted into improver sandboxes); runs are told apart by token."""
 
@@ -285,12 +286,6 @@ class StopServer:
         self._server.shutdown()
         self._server.server_close()
         shutil.rmtree(self._dir, ignore_errors=True)
-
-    def __enter__(self) -> StopServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @dataclass

@@ -24,27 +24,20 @@ from typer.core import _click as click  # typer's own copy of click
 from dgm.errors import UserError
 from dgm.redact import redact, redact_logs
 
-# name: (module, attribute: a command function or a typer.Typer group, one-line help)
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "run": ("dgm.cli.run", "run", "Start or resume an evolution run."),
-    "runs": ("dgm.cli.runs", "runs", "Runs with status, best score, agents, cost and age."),
-    "archive": ("dgm.cli.archive", "app", "Browse the agents a run grew."),
-    "bench": ("dgm.cli.bench", "app", "Score any agent on a benchmark suite."),
-    "sandbox": ("dgm.cli.sandbox", "app", "Build, check and poke the sandbox."),
-    "llm": ("dgm.cli.llm", "app", "The LLM gateway: serve, chat, usage."),
-    "report": ("dgm.cli.report", "report", "Write a run's report: markdown and plots."),
-    "compare": (
-        "dgm.cli.compare",
-        "compare",
-        "Compare runs: best so far against evaluations, dollars, time; a table.",
-    ),
-    "problem": ("dgm.cli.problem", "app", "Score programs against a problem's evaluator."),
-    "cluster": ("dgm.cli.cluster", "app", "Start or stop a local multi-node Ray cluster."),
-    "ui": (
-        "dgm.cli.ui",
-        "ui",
-        "A web app over the archive (read-only): runs, a run live, its tree, agents.",
-    ),
+# name: one-line help. The command is dgm/cli/NAME.py's `app` (a typer.Typer group) or,
+# in a module without one, its function NAME.
+COMMANDS: dict[str, str] = {
+    "run": "Start or resume an evolution run.",
+    "runs": "Runs with status, best score, agents, cost and age.",
+    "archive": "Browse the agents a run grew.",
+    "bench": "Score any agent on a benchmark suite.",
+    "sandbox": "Build, check and poke the sandbox.",
+    "llm": "The LLM gateway: serve, chat, usage.",
+    "report": "Write a run's report: markdown and plots.",
+    "compare": "Compare runs: best so far against evaluations, dollars, time; a table.",
+    "problem": "Score programs against a problem's evaluator.",
+    "cluster": "Start or stop a local multi-node Ray cluster.",
+    "ui": "A web app over the archive (read-only): runs, a run live, its tree, agents.",
 }
 
 
@@ -98,8 +91,9 @@ class LazyGroup(TyperGroup):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
-        module, attr, help_line = COMMANDS[cmd_name]
-        target = getattr(importlib.import_module(module), attr)
+        help_line = COMMANDS[cmd_name]
+        module = importlib.import_module(f"dgm.cli.{cmd_name}")
+        target = getattr(module, "app", None) or getattr(module, cmd_name)
         command: click.Command
         if isinstance(target, typer.Typer):
             target.info.help = target.info.help or help_line
@@ -115,7 +109,7 @@ class LazyGroup(TyperGroup):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
-            formatter.write_dl([(name, help_line) for name, (_, _, help_line) in COMMANDS.items()])
+            formatter.write_dl(list(COMMANDS.items()))
 
 
 app = typer.Typer(

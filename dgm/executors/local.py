@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 from dgm.executors import node as node_state
 from dgm.executors.protocol import Done, ExecutorSpec, GatewayApp, Job, OnStart, ProgramScorer
 from sandbox import SandboxBackend
+from sandbox.closing import Closing
 
 if TYPE_CHECKING:
     from benchmarks.problems import Problem
@@ -54,7 +55,7 @@ class LocalNode:
         return self.socket_path
 
 
-class LocalExecutor:
+class LocalExecutor(Closing):
     name = "local"
 
     def __init__(self, spec: ExecutorSpec, node: LocalNode | None = None) -> None:
@@ -82,9 +83,3 @@ class LocalExecutor:
 
     def close(self) -> None:
         self.node.repos.close()
-
-    def __enter__(self) -> LocalExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

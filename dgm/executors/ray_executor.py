@@ -33,6 +33,7 @@ from dgm.executors.protocol import (
     Resources,
 )
 from sandbox import SandboxBackend
+from sandbox.closing import Closing
 
 if TYPE_CHECKING:
     from ray import ObjectRefGenerator
@@ -212,7 +213,7 @@ def preflight(spec: ExecutorSpec) -> None:
     ray.shutdown()
 
 
-class RayExecutor:
+class RayExecutor(Closing):
     name = "ray"
 
     def __init__(self, spec: ExecutorSpec) -> None:
@@ -293,9 +294,3 @@ class RayExecutor:
                 self._hub.close()
                 self._hub = None
             ray.shutdown()
-
-    def __enter__(self) -> RayExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from dgm.executors.protocol import Done, Executor, GatewayApp, Job, OnStart
 from sandbox import EngineUnavailable
+from sandbox.closing import Closing
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def docker_answers() -> bool:
         return False
 
 
-class RetryingExecutor:
+class RetryingExecutor(Closing):
     """`inner`, with each job the engine failed run again once the engine answers.
     `answers`: asks the engine (None: it cannot be asked from here; pause PAUSE_S)."""
 
@@ -94,9 +95,3 @@ class RetryingExecutor:
 
     def close(self) -> None:
         self.inner.close()
-
-    def __enter__(self) -> RetryingExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -13,11 +13,14 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from dgm.llm.errors import BudgetExceeded
+
+if TYPE_CHECKING:
+    from archive import LLMCallRecord
 
 
 class Budget(BaseModel):
@@ -51,21 +54,8 @@ class Usage:
         return self.tokens_in + self.tokens_out
 
 
-class CallRecord(Protocol):
-    """What a tally reads of one recorded call (archive.LLMCallInfo has it)."""
-
-    @property
-    def error_kind(self) -> str | None: ...
-    @property
-    def tokens_in(self) -> int: ...
-    @property
-    def tokens_out(self) -> int: ...
-    @property
-    def cost_usd(self) -> float: ...
-
-
-def count(usage: Usage, call: CallRecord) -> None:
-    """Add one recorded call (or failed attempt) to `usage`."""
+def count(usage: Usage, call: LLMCallRecord) -> None:
+    """Add one recorded call (or failed attempt; an archive.LLMCallInfo) to `usage`."""
     if call.error_kind is None:
         usage.calls += 1
     elif call.error_kind == "budget_exceeded":
@@ -78,7 +68,7 @@ def count(usage: Usage, call: CallRecord) -> None:
     usage.cost_usd += call.cost_usd
 
 
-def tally(calls: Iterable[CallRecord]) -> Usage:
+def tally(calls: Iterable[LLMCallRecord]) -> Usage:
     """The totals of recorded calls: what `dgm llm usage` shows and a resumed run starts from."""
     total = Usage()
     for c in calls:
@@ -86,7 +76,7 @@ def tally(calls: Iterable[CallRecord]) -> Usage:
     return total
 
 
-def tally_by(calls: Iterable[CallRecord], key: str) -> dict[str, Usage]:
+def tally_by(calls: Iterable[LLMCallRecord], key: str) -> dict[str, Usage]:
     """Totals per value of one attribute of the calls (purpose, model, agent_id, ...)."""
     out: dict[str, Usage] = defaultdict(Usage)
     for c in calls:

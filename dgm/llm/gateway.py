@@ -35,6 +35,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
+from archive import LLMCallRecord
 from dgm.errors import UserError
 from dgm.llm import server as http
 from dgm.llm.budget import Budget, Ledger, Usage, tally
@@ -54,22 +55,7 @@ SANDBOX_DIR = "/run/dgm"
 class RecordingArchive(Protocol):
     """The part of `archive` the gateway uses."""
 
-    def record_llm_call(
-        self,
-        run_id: str,
-        agent_id: str | None,
-        task_id: str | None,
-        purpose: str,
-        model: str,
-        tokens_in: int,
-        tokens_out: int,
-        cost_usd: float,
-        latency_s: float,
-        request: bytes,
-        response: bytes | None,
-        error_kind: str | None,
-        request_key: str,
-    ) -> Any: ...
+    def record_llm_call(self, call: LLMCallRecord) -> Any: ...
 
     def find_llm_response(self, request_key: str, run_id: str | None = None) -> bytes | None: ...
 
@@ -541,7 +527,7 @@ class Gateway:
         if self._recorder is None:
             return
         self._recorder.put(
-            dict(
+            LLMCallRecord(
                 run_id=self.run_id,
                 agent_id=s.agent_id,
                 task_id=s.task_id,

@@ -25,50 +25,51 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-log = logging.getLogger(__name__)
+from archive.info import LLMCallRecord
 
-Record = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 class Recorder(Protocol):
-    def put(self, record: Record) -> None: ...
+    def put(self, record: LLMCallRecord) -> None: ...
 
     def flush(self) -> None: ...
 
     def close(self) -> None: ...
 
 
-def write_record(store: Any, call: Record) -> None:
+def write_record(store: Any, call: LLMCallRecord) -> None:
     """Store one call; if its agent is unknown to the archive, store it without the agent
     (the cost must still count) and say so."""
     from archive import ArchiveFull
 
     try:
-        store.record_llm_call(**call)
+        store.record_llm_call(call)
     except ArchiveFull:  # no room for any record: nothing to try without the agent
         raise
     except Exception as e:  # noqa: BLE001 - the archive's error type is not ours to import
-        if call["agent_id"] is None:
+        if call.agent_id is None:
             raise
         log.warning(
             "recording an LLM call of agent %s failed (%s); recording it without the agent",
-            call["agent_id"],
+            call.agent_id,
             e,
         )
-        store.record_llm_call(**{**call, "agent_id": None})
+        store.record_llm_call(replace(call, agent_id=None))
 
 
 class ThreadRecorder:
-    def __init__(self, write: Callable[[Record], None]) -> None:
+    def __init__(self, write: Callable[[LLMCallRecord], None]) -> None:
         self._write = write
-        self._queue: queue.Queue[Record | None] = queue.Queue()
+        self._queue: queue.Queue[LLMCallRecord | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="dgm-llm-recorder")
         self._thread.start()
 
-    def put(self, record: Record) -> None:
+    def put(self, record: LLMCallRecord) -> None:
         self._queue.put(record)
 
     def flush(self) -> None:
@@ -250,7 +251,7 @@ class ProcessRecorder:
         self.url = url
         _shared_writer()  # start it now: its imports take a moment
 
-    def put(self, record: Record) -> None:
+    def put(self, record: LLMCallRecord) -> None:
         _shared_writer().send(("record", self.url, record))
 
     def flush(self) -> None:

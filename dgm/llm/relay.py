@@ -24,6 +24,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,35 +52,23 @@ class _HubApp:
     def __init__(self, gateway: App, token: str) -> None:
         self.gateway, self.token = gateway, token
 
-    def _session_token(self, bearer: str | None) -> str | None:
+    def _admitted(self, bearer: str | None, call: Callable[[str], Reply]) -> Reply:
+        """`call(session token)` when `bearer` is HUB_TOKEN:SESSION_TOKEN, else a refusal."""
         hub, sep, session = (bearer or "").partition(":")
         if not sep or not hmac.compare_digest(hub.encode(), self.token.encode()):
-            return None
-        return session
+            return _refused(
+                401, "auth", "this gateway hub takes requests from dgm node relays only"
+            )
+        return call(session)
 
     def chat(self, token: str | None, body: bytes) -> Reply:
-        session = self._session_token(token)
-        if session is None:
-            return _refused(
-                401, "auth", "this gateway hub takes requests from dgm node relays only"
-            )
-        return self.gateway.chat(session, body)
+        return self._admitted(token, lambda session: self.gateway.chat(session, body))
 
     def sdk_chat(self, token: str | None, body: bytes) -> Reply:
-        session = self._session_token(token)
-        if session is None:
-            return _refused(
-                401, "auth", "this gateway hub takes requests from dgm node relays only"
-            )
-        return self.gateway.sdk_chat(session, body)
+        return self._admitted(token, lambda session: self.gateway.sdk_chat(session, body))
 
     def models(self, token: str | None) -> Reply:
-        session = self._session_token(token)
-        if session is None:
-            return _refused(
-                401, "auth", "this gateway hub takes requests from dgm node relays only"
-            )
-        return self.gateway.models(session)
+        return self._admitted(token, self.gateway.models)
 
 
 class RelayHub:

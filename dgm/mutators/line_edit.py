@@ -336,6 +336,17 @@ def last_evaluation(evaluations: Sequence[EvalView], rng: random.Random) -> Eval
     return rng.choice(sorted(failed or evaluations, key=lambda e: e.task_id))
 
 
+@dataclass(frozen=True)
+class Editing:
+    """What every sample for one child shares: the file, its text, the mutation's context
+    and the evaluation its prompts show."""
+
+    path: str
+    source: str
+    ctx: MutationContext
+    ev: EvalView | None
+
+
 @dataclass
 class LineEditMutator:
     """The `line_edit` operator. `chat` samples at the operator's temperature; `main_file`:
@@ -356,15 +367,13 @@ class LineEditMutator:
         py = sorted(p for p in files if p.endswith(".py") and files[p].strip())
         return rng.choice(py) if py else None
 
-    def context(
-        self, path: str, source: str, line: int, ctx: MutationContext, ev: EvalView | None
-    ) -> list[str]:
+    def context(self, f: Editing, line: int) -> list[str]:
         """What every prompt shows first: the numbered file around `line`, the score, the
         metrics and feedback of the last evaluation."""
-        share = self.max_chars // 4
+        share, ev = self.max_chars // 4, f.ev
         parts = [
-            f"# {path}\n{listing(source, line, self.max_chars // 2)}",
-            f"# Its score\n{score_text(ctx.evaluations, self.direction)}",
+            f"# {f.path}\n{listing(f.source, line, self.max_chars // 2)}",
+            f"# Its score\n{score_text(f.ctx.evaluations, self.direction)}",
         ]
         if ev is not None and ev.metrics:
             metrics = "\n".join(f"{k} = {v:.6g}" for k, v in sorted(ev.metrics.items()))
@@ -375,41 +384,26 @@ class LineEditMutator:
                 parts.append(f"# Feedback of its last evaluation\n{clip(feedback, share)}")
         return parts
 
-    def prompt(
-        self,
-        path: str,
-        source: str,
-        run: tuple[int, int],
-        ctx: MutationContext,
-        ev: EvalView | None,
-    ) -> str:
+    def prompt(self, f: Editing, run: tuple[int, int]) -> str:
         line, count = run
         which = f"line {line}" if count == 1 else f"lines {line} to {line + count - 1}"
         ask = (
             f"Change {which} so that the score gets better (a number, an operator, a call, "
-            f"a condition...):\n{old_text(source, line, count)}\n\n"
+            f"a condition...):\n{old_text(f.source, line, count)}\n\n"
             f'Answer with JSON: "line" is {line}, "old" the code of {which} as it is, '
             '"new" your new code that replaces it.'
         )
-        return "\n\n".join([*self.context(path, source, line, ctx, ev), ask])
+        return "\n\n".join([*self.context(f, line), ask])
 
-    def token_prompt(
-        self,
-        path: str,
-        source: str,
-        site: Site,
-        choices: Sequence[str],
-        ctx: MutationContext,
-        ev: EvalView | None,
-    ) -> str:
+    def token_prompt(self, f: Editing, site: Site, choices: Sequence[str]) -> str:
         what = "number" if site.is_number else "token"
         ask = (
             f"Replace the {what} `{site.old}` on line {site.line} so that the score gets "
-            f"better, with one of: {'  '.join(choices)}\n{marked(source, site)}\n\n"
+            f"better, with one of: {'  '.join(choices)}\n{marked(f.source, site)}\n\n"
             f'Answer with JSON: "line" is {site.line}, "old" is "{site.old}", "new" the '
             f"{what} that replaces it."
         )
-        return "\n\n".join([*self.context(path, source, site.line, ctx, ev), ask])
+        return "\n\n".join([*self.context(f, site.line), ask])
 
     def mutate(self, ctx: MutationContext) -> Mutation:
         origin: dict[str, Any] = {"operator": self.name}
@@ -419,6 +413,7 @@ class LineEditMutator:
         source = ctx.files[path].decode(errors="replace")
         ev = last_evaluation(ctx.evaluations, ctx.rng)
         origin.update(path=path, feedback_of=ev.task_id if ev else None)
+        editing = Editing(path, source, ctx, ev)
         tokens = token_sites(path, source)
         tries: list[dict[str, Any]] = []
         reason = f"{path} has no line that may change"
@@ -428,12 +423,12 @@ class LineEditMutator:
             after_line = bool(tries) and "token" not in tries[-1]
             if tokens and (after_line or ctx.rng.random() < self.token_share):
                 fresh = [t for t in tokens if t.line not in tried] or tokens
-                record, after, reason = self.token_try(path, source, ctx.rng.choice(fresh), ctx, ev)
+                record, after, reason = self.token_try(editing, ctx.rng.choice(fresh))
             else:
                 run = draw_run(source, self.max_lines, ctx.rng, tried)
                 if run is None:
                     break
-                record, after, reason = self.line_try(path, source, run, ctx, ev)
+                record, after, reason = self.line_try(editing, run)
             record = {"attempt": attempt, **record}
             if not reason:
                 tries.append(record)
@@ -450,18 +445,12 @@ class LineEditMutator:
             messages, purpose=PURPOSE, agent_id=ctx.parent_id, schema=schema
         )
 
-    def line_try(
-        self,
-        path: str,
-        source: str,
-        run: tuple[int, int],
-        ctx: MutationContext,
-        ev: EvalView | None,
-    ) -> tuple[dict[str, Any], str, str]:
+    def line_try(self, f: Editing, run: tuple[int, int]) -> tuple[dict[str, Any], str, str]:
         """One sample of a line edit: (its record, the edited file, why it is refused or '')."""
+        path, source = f.path, f.source
         line, count = run
         schema = edit_schema(line, old_text(source, line, count))
-        answer = self.ask(self.prompt(path, source, run, ctx, ev), schema, ctx)
+        answer = self.ask(self.prompt(f, run), schema, f.ctx)
         record: dict[str, Any] = {"line": line, "lines": count}
         try:
             edit = parse_edit(answer, count)
@@ -476,19 +465,16 @@ class LineEditMutator:
                 after, reason, record["trimmed"] = fixed, "", True
         return record, after, reason
 
-    def token_try(
-        self, path: str, source: str, site: Site, ctx: MutationContext, ev: EvalView | None
-    ) -> tuple[dict[str, Any], str, str]:
+    def token_try(self, f: Editing, site: Site) -> tuple[dict[str, Any], str, str]:
         """One sample of a token edit: (its record, the edited file, why it is refused or '')."""
         choices = list(site.choices)
-        ctx.rng.shuffle(choices)  # a small model favours the first: no direction is favoured
-        prompt = self.token_prompt(path, source, site, choices, ctx, ev)
-        answer = self.ask(prompt, token_schema(site, choices), ctx)
+        f.ctx.rng.shuffle(choices)  # a small model favours the first: no direction is favoured
+        answer = self.ask(self.token_prompt(f, site, choices), token_schema(site, choices), f.ctx)
         record: dict[str, Any] = {"line": site.line, "lines": 1, "token": site.old}
         try:
             new = parse_token(answer, site)
         except ValueError as e:
-            return record, source, str(e)
+            return record, f.source, str(e)
         record["new"] = new
-        after = replace(source, site, new)
-        return record, after, refusal(path, source, after) or ""
+        after = replace(f.source, site, new)
+        return record, after, refusal(f.path, f.source, after) or ""

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from archive import Archive, open_archive
+from archive import Archive, LLMCallRecord, open_archive
 from archive.db import to_url
 from dgm.cli import app
 from tests.archive.conftest import agent_files, edit
@@ -63,7 +63,9 @@ def grow(path: str) -> dict[str, str]:
             ib, "ledgerly__ledgerly-4", 0, "small", False, 0.0, {}, 1.0, error_kind="timeout"
         )
         a.record_llm_call(
-            run, ib, None, "diagnose", "local", 10, 5, 0.25, 1.0, b"q", b"a", None, "k"
+            LLMCallRecord(
+                run, ib, None, "diagnose", "local", 10, 5, 0.25, 1.0, b"q", b"a", None, "k"
+            )
         )
     return {"run": run, "seed": seed, "a": ia, "b": ib, "c": ic}
 

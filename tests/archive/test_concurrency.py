@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import Archive, open_archive
+from archive import Archive, LLMCallRecord, open_archive
 
 # Several writer processes, each waiting up to 300 s for the others: more than the default.
 pytestmark = pytest.mark.timeout(600)
@@ -64,7 +64,9 @@ def test_threads_share_one_archive(archive: Archive) -> None:
             made.append(archive.add_agent(run, {"a.py": f"{tag}-{i}".encode()}, parent_id=parent))
             archive.record_evaluation(parent, f"t{tag}", i, "small", True, 1.0, {}, 0.1)
             archive.record_llm_call(
-                run, parent, None, "mutate", "m", 1, 1, 0.01, 0.1, b"q", b"r", None, f"k{tag}"
+                LLMCallRecord(
+                    run, parent, None, "mutate", "m", 1, 1, 0.01, 0.1, b"q", b"r", None, f"k{tag}"
+                )
             )
         return made
 

@@ -6,7 +6,7 @@ from typing import get_args
 
 import pytest
 
-from archive import Archive, ArchiveError, CandidateStats
+from archive import Archive, ArchiveError, CandidateStats, LLMCallRecord
 from archive.info import AGENT_STATUSES, ERROR_KINDS, RUN_STATUSES, AgentStatus, RunStatus
 from tests.archive.conftest import agent_files, edit
 
@@ -215,25 +215,31 @@ def test_llm_calls_cache_lookup_and_cost(archive: Archive) -> None:
     run = archive.create_run("r")
     agent = archive.add_agent(run, {"a.py": b"x"})
     archive.record_llm_call(
-        run,
-        agent,
-        "t1",
-        "diagnose",
-        "smollm2",
-        100,
-        20,
-        0.25,
-        1.5,
-        b'{"messages": 1}',
-        b'{"choices": 1}',
-        None,
-        "k1",
+        LLMCallRecord(
+            run,
+            agent,
+            "t1",
+            "diagnose",
+            "smollm2",
+            100,
+            20,
+            0.25,
+            1.5,
+            b'{"messages": 1}',
+            b'{"choices": 1}',
+            None,
+            "k1",
+        )
     )
     archive.record_llm_call(
-        run, None, None, "mutate", "smollm2", 10, 0, 0.0, 0.1, b"req", None, "timeout", "k2"
+        LLMCallRecord(
+            run, None, None, "mutate", "smollm2", 10, 0, 0.0, 0.1, b"req", None, "timeout", "k2"
+        )
     )
     archive.record_llm_call(
-        None, None, None, "chat", "smollm2", 1, 1, 0.5, 0.1, b"q", b"newer", None, "k1"
+        LLMCallRecord(
+            None, None, None, "chat", "smollm2", 1, 1, 0.5, 0.1, b"q", b"newer", None, "k1"
+        )
     )
     assert archive.find_llm_response("k1") == b"newer"
     assert archive.find_llm_response("k1", run_id=run) == b'{"choices": 1}'

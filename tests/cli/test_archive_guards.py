@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import archive.db
-from archive import ArchiveError, hold_run, open_archive
+from archive import ArchiveError, LLMCallRecord, hold_run, open_archive
 
 
 @pytest.mark.parametrize(
@@ -30,16 +30,18 @@ def test_an_llm_call_with_nonsense_numbers_is_refused(
         call = dict(tokens_in=1, tokens_out=1, cost_usd=0.0, latency_s=0.1) | {field: value}
         with pytest.raises(ArchiveError, match=f"{field} must be a finite number >= 0"):
             a.record_llm_call(
-                run,
-                None,
-                None,
-                "chat",
-                "m",
-                request=b"{}",
-                response=None,
-                error_kind=None,
-                request_key="k",
-                **call,
+                LLMCallRecord(
+                    run,
+                    None,
+                    None,
+                    "chat",
+                    "m",
+                    request=b"{}",
+                    response=None,
+                    error_kind=None,
+                    request_key="k",
+                    **call,
+                )
             )
         assert a.llm_calls(run) == []
 

@@ -12,7 +12,7 @@ import yaml
 import dgm.seed_agent as seed_package
 from benchmarks.problems import ProblemError, load
 from dgm.agent_contract import agent_files
-from sandbox.folders import FolderError, FolderLimits, read_folder
+from sandbox.folders import Folder, FolderError, FolderLimits
 from tests.cli.conftest import dgm, one_line_error, snapshot
 
 CANARY = "DGM_CANARY_SECRET"
@@ -85,11 +85,11 @@ def test_a_link_to_a_folder_a_fifo_and_a_swapped_file_are_refused(tmp_path: Path
     agent = copy_agent(tmp_path / "agent")
     (agent / "etc").symlink_to("/etc")
     with pytest.raises(FolderError, match="etc is a symbolic link"):
-        read_folder(agent, "agent folder")
+        Folder(agent, "agent folder").read()
     (agent / "etc").unlink()
     os.mkfifo(agent / "pipe")
     with pytest.raises(FolderError, match="pipe is not a regular file"):
-        read_folder(agent, "agent folder")  # and does not hang on it
+        Folder(agent, "agent folder").read()  # and does not hang on it
 
 
 def test_links_in_skipped_folders_are_not_read_and_not_refused(tmp_path: Path) -> None:
@@ -106,12 +106,12 @@ def test_caps_name_the_limit_and_the_fix(tmp_path: Path) -> None:
     for i in range(5):
         (folder / f"f{i}.txt").write_bytes(b"x" * 1000)
     with pytest.raises(FolderError, match=r"more than 3 files \(the limit\).*only its code"):
-        read_folder(folder, "agent folder", limits=FolderLimits(max_files=3))
+        Folder(folder, "agent folder", limits=FolderLimits(max_files=3)).read()
     (folder / "huge.bin").write_bytes(b"x" * (2 << 20))
     with pytest.raises(FolderError, match=r"huge.bin is 2.0 MiB, over the 1 MiB limit per file"):
-        read_folder(folder, "agent folder", limits=FolderLimits(max_file_bytes=1 << 20))
+        Folder(folder, "agent folder", limits=FolderLimits(max_file_bytes=1 << 20)).read()
     with pytest.raises(FolderError, match=r"more than 2 MiB \(the limit\)"):
-        read_folder(folder, "agent folder", limits=FolderLimits(max_total_bytes=2 << 20))
+        Folder(folder, "agent folder", limits=FolderLimits(max_total_bytes=2 << 20)).read()
 
 
 def test_a_problem_folder_with_a_link_is_refused(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archive import Archive
+from archive import Archive, LLMCallRecord
 from dgm.heldout import KIND
 
 SEED_SCORE = 10.0
@@ -33,7 +33,21 @@ def add_run(archive: Archive, seed: int, operator: str, children: list[float | N
     parent = add_agent(archive, run, None, SEED_SCORE, 0)
     for i, raw in enumerate(children, 1):
         archive.record_llm_call(
-            run, None, None, "mutate", "m", 10, 10, CALL_USD, 0.1, b"{}", b"{}", None, f"k{run}{i}"
+            LLMCallRecord(
+                run,
+                None,
+                None,
+                "mutate",
+                "m",
+                10,
+                10,
+                CALL_USD,
+                0.1,
+                b"{}",
+                b"{}",
+                None,
+                f"k{run}{i}",
+            )
         )
         child = add_agent(archive, run, parent, raw, i)
         if raw is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from archive import Archive
+from archive import Archive, LLMCallRecord
 
 SCRIPT = "<script>window.__pwned = 1; alert('xss')</script>"
 IMG = '"><img src=x id=injected onerror="window.__pwned=2;alert(1)">'
@@ -101,21 +101,25 @@ def build(archive: Archive, name: str = "sample-run") -> dict[str, str]:
         archive.set_agent_status(agent, "evaluated")
     archive.set_agent_status(bad, "rejected", reason=f"empty patch {HOSTILE}")
     call = archive.record_llm_call(
-        run,
-        child,
-        "demo__task-0",
-        "diagnose",
-        "test-model",
-        120,
-        40,
-        0.0123,
-        1.2,
-        request=json.dumps({"messages": [{"role": "user", "content": f"Why? {HOSTILE}"}]}).encode(),
-        response=json.dumps(
-            {"choices": [{"message": {"role": "assistant", "content": f"Because {SCRIPT}"}}]}
-        ).encode(),
-        error_kind=None,
-        request_key="k1",
+        LLMCallRecord(
+            run,
+            child,
+            "demo__task-0",
+            "diagnose",
+            "test-model",
+            120,
+            40,
+            0.0123,
+            1.2,
+            request=json.dumps(
+                {"messages": [{"role": "user", "content": f"Why? {HOSTILE}"}]}
+            ).encode(),
+            response=json.dumps(
+                {"choices": [{"message": {"role": "assistant", "content": f"Because {SCRIPT}"}}]}
+            ).encode(),
+            error_kind=None,
+            request_key="k1",
+        )
     )
     archive.append_event(run, "session_started", {"resumed": False})
     archive.append_event(run, "job_started", {"job": "expand", "iteration": 5, "parent": cross})

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import Archive, ArchiveError, open_archive
+from archive import Archive, ArchiveError, LLMCallRecord, open_archive
 from tests.ui import sample
 from tests.ui.conftest import serving
 
@@ -236,19 +236,21 @@ def odd_run(archive: Archive) -> dict[str, str]:
         ],
     )
     call = archive.record_llm_call(
-        run,
-        seed,
-        None,
-        "p",
-        "m",
-        1,
-        1,
-        0.0,
-        0.1,
-        request=deep,
-        response=b'{"choices": [3]}',
-        error_kind=None,
-        request_key="odd",
+        LLMCallRecord(
+            run,
+            seed,
+            None,
+            "p",
+            "m",
+            1,
+            1,
+            0.0,
+            0.1,
+            request=deep,
+            response=b'{"choices": [3]}',
+            error_kind=None,
+            request_key="odd",
+        )
     )
     return {"run": run, "seed": seed, "call": call}
 
