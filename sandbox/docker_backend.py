@@ -92,6 +92,7 @@ SWEEP = [
     "i=0; while kill -9 -1 2>/dev/null && [ $i -lt 100 ]; do i=$((i+1)); done; true",
 ]
 RUNNER_SOURCE = (Path(__file__).with_name("runner.py")).read_text()
+ZYGOTE_SOURCE = (Path(__file__).with_name("zygote.py")).read_text()
 OOM_COUNTER = [
     "sh",
     "-c",
@@ -195,9 +196,12 @@ class DockerBackend(Backend["DockerSandbox"]):
         pool_size: int = 2,
         recycle: bool = False,
         unprivileged: bool = False,
+        preload: tuple[str, ...] = (),
     ) -> None:
         """`unprivileged`: in a foreign image too, run everything as the sandbox user, with
-        the writable mounts its own (a problem's evaluator image brings no /testbed)."""
+        the writable mounts its own (a problem's evaluator image brings no /testbed).
+        `preload`: packages a pre-started interpreter in each container imports once, so
+        that `python3 SCRIPT` commands fork from it (sandbox/zygote.py); dgm images only."""
         self.client = connect()
         self.image = image or sandbox_image.image_tag()
         if not sandbox_image.image_exists(self.client, self.image):
@@ -223,6 +227,7 @@ class DockerBackend(Backend["DockerSandbox"]):
         # Recycling needs the runner, which puts a container back as it started; a foreign
         # image has no runner and a writable root, so its containers are never reused.
         self.recycle = recycle and self.native
+        self.zygote = zygote_request(preload) if self.native else None
         self._controls: dict[str, tuple[object, socket.socket]] = {}
         self._controls_lock = threading.Lock()
         self.pool: WarmPool[ContainerSpec] = WarmPool(
@@ -599,6 +604,8 @@ class DockerSandbox(TarFiles):
         }
         if stdin is not None:
             request["stdin"] = len(stdin)
+        elif self.backend.zygote is not None and argv[:1] == ["python3"]:
+            request["zygote"] = self.backend.zygote
         to_send = memoryview(json.dumps(request).encode() + b"\n" + (stdin or b""))
         kill_sent = False
         try:
@@ -768,6 +775,13 @@ class DockerSandbox(TarFiles):
                 return int(info["ExitCode"])
             time.sleep(0.01)
         raise SandboxError("exec did not report an exit code")
+
+
+def zygote_request(preload: tuple[str, ...]) -> dict[str, object] | None:
+    """The runner's "zygote" field for `python3` commands (sandbox/runner.py), or None."""
+    if not preload:
+        return None
+    return {"source": ZYGOTE_SOURCE, "preload": list(preload)}
 
 
 def _first_line(e: BaseException) -> str:
