@@ -220,10 +220,10 @@ class Zygote:
     for one, kept across commands and resets while nothing is wrong with it."""
 
     def __init__(self):
-        self.spec = None  # {"source", "preload"} of the running one
-        self.broken = None  # a spec whose zygote could not get ready: not tried again
-        self.pid = None
-        self.sock = None
+        self.spec: Any = None  # {"source", "preload"} of the running one
+        self.broken: Any = None  # a spec whose zygote could not get ready: not tried again
+        self.pid: Any = None  # int while one runs
+        self.sock: Any = None  # our end of its socket pair while one runs
         self.ready = False
 
     def spawn(self, req, deadline):
@@ -367,6 +367,7 @@ class Forked:
         self.stdout = os.fdopen(out_r, "rb", buffering=0)
         self.stderr = os.fdopen(err_r, "rb", buffering=0)
         self.returncode = None
+        self.pidfd: Any = None
         try:
             self.pidfd = os.pidfd_open(pid)
         except (AttributeError, OSError):

@@ -100,13 +100,19 @@ def open_problem_backend(
             pool_size=pool_size,
             recycle=recycle,
             unprivileged=True,  # a container evaluator's own image: still not root
-            preload=openevolve.preload_modules(problem) if problem.layout == "openevolve" else (),
+            preload=preloaded(problem) if recycle else (),
         )
     if problem.layout == "container":
         raise SandboxError(
             f"{problem.name} is a container evaluator: it runs in Docker (use the docker sandbox)"
         )
     return open_backend(name)
+
+
+def preloaded(problem: Problem) -> tuple[str, ...]:
+    """The packages a container's pre-started interpreter imports for this problem: the
+    OpenEvolve layout's evaluator imports (its command is one `python3`)."""
+    return openevolve.preload_modules(problem) if problem.layout == "openevolve" else ()
 
 
 class Evaluator:

@@ -96,7 +96,7 @@ def backend(problem: Problem) -> Iterator[SandboxBackend]:
 
 def metrics(ev: Evaluator, program: str = CLEAN) -> dict[str, float]:
     result = ev.evaluate({PROGRAM: program})
-    assert result.ok, result.error
+    assert result.ok, result.failure
     return result.metrics
 
 
