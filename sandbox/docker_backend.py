@@ -357,6 +357,8 @@ class DockerBackend(Backend["DockerSandbox"]):
         except Exception:
             self._remove(c["Id"])
             raise
+        if spec.native and self.zygote is not None:
+            self._start_zygote(c["Id"])
         return c["Id"]
 
     def _remove(self, cid: str) -> None:
@@ -392,9 +394,25 @@ class DockerBackend(Backend["DockerSandbox"]):
     def _reset(self, cid: str) -> bool:
         """Ask the runner to put the container back as it started (sandbox/runner.py
         `reset`); True only when it says it did and checked it."""
+        info = self._control_exchange(cid, b'{"reset": true}\n', "reset")
+        if info is None:
+            return False
+        if info.get("clean") is not True:
+            log.warning("sandbox %s not reused: %s", cid[:12], info.get("why") or "no answer")
+            return False
+        return True
+
+    def _start_zygote(self, cid: str) -> None:
+        """Have the runner start the pre-started interpreter now, in a container not yet
+        handed out, so that its imports are done before the first command asks for it."""
+        line = json.dumps({"zygote_start": self.zygote}).encode() + b"\n"
+        self._control_exchange(cid, line, "start the pre-started interpreter of")
+
+    def _control_exchange(self, cid: str, line: bytes, what: str) -> dict[str, object] | None:
+        """Send the runner one request between commands; its exit report, or None."""
         messages = MessageReader(CappedBuffer(1 << 14), CappedBuffer(1 << 14))
         frames = FrameReader(messages, CappedBuffer(1 << 14))  # type: ignore[arg-type]
-        to_send = memoryview(b'{"reset": true}\n')
+        to_send = memoryview(line)
         deadline = time.monotonic() + RESET_TIMEOUT_S
         try:
             sock = self.control(cid)
@@ -411,13 +429,9 @@ class DockerBackend(Backend["DockerSandbox"]):
                         break
                     frames.feed(chunk)
         except (OSError, docker.errors.APIError, requests.exceptions.RequestException) as e:
-            log.warning("sandbox %s: could not reset it: %s", cid[:12], e)
-            return False
-        info = messages.exit or {}
-        if info.get("clean") is not True:
-            log.warning("sandbox %s not reused: %s", cid[:12], info.get("why") or "no answer")
-            return False
-        return True
+            log.warning("sandbox %s: could not %s it: %s", cid[:12], what, e)
+            return None
+        return messages.exit
 
 
 class DockerSandbox(TarFiles):

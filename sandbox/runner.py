@@ -24,7 +24,8 @@ A line {"reset": true} between commands empties the container (see `reset`) and 
 b"X" with JSON {"clean", "why"}.
 
 A request may carry "zygote": {"source", "preload"}: the source of sandbox/zygote.py and
-the packages it imports. A `python3 SCRIPT ARGS...` command then runs in a child forked
+the packages it imports (a line {"zygote_start": {...}} between commands starts it ahead,
+answering b"X" {"started"}). A `python3 SCRIPT ARGS...` command then runs in a child forked
 from that pre-started interpreter instead of a new one (see `Zygote`); the exit report
 says "zygote": true when it did. The zygote outlives commands and resets (it never runs
 their code); anything wrong with it and the command runs as a new process instead.
@@ -346,6 +347,16 @@ class Zygote:
         if self.sock is not None:
             self.sock.close()
         self.pid, self.sock, self.ready = None, None, False
+
+    def prepare(self, spec):
+        """Start one for `spec` now (its imports run while the container waits in the
+        pool); answers b"X" {"started"} at once."""
+        if spec != self.spec:
+            self.stop()
+            self.spec = spec
+        if self.pid is None and spec != self.broken:
+            self.start()
+        send(b"X", json.dumps({"started": self.pid is not None}).encode())
 
     def restart(self):
         """After a reset: one was asked for before, so the next sandbox finds it ready."""
@@ -697,6 +708,9 @@ def main():
         req = json.loads(line)
         if req.get("reset"):
             reset(roots)
+            continue
+        if req.get("zygote_start"):
+            ZYGOTE.prepare(req["zygote_start"])
             continue
         if "argv" not in req:
             continue  # a late kill: the command already ended
