@@ -60,6 +60,16 @@ def differs(before, now):
     return ""
 
 
+def all_signals(handler):
+    """Every signal that can be caught or ignored (SIGCHLD kept: fork needs waitpid)."""
+    for sig in signal.valid_signals():
+        if sig not in UNCATCHABLE:
+            try:
+                signal.signal(sig, handler)
+            except (OSError, ValueError):
+                pass
+
+
 def send(sock, message):
     sock.send(json.dumps(message).encode())
 
@@ -67,12 +77,7 @@ def send(sock, message):
 def main():
     sys.dont_write_bytecode = True  # the root is read-only anyway
     LIBC.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0: no ptrace, /proc/self/* owned by root
-    for sig in signal.valid_signals():
-        if sig not in UNCATCHABLE:
-            try:
-                signal.signal(sig, signal.SIG_IGN)
-            except (OSError, ValueError):
-                pass
+    all_signals(signal.SIG_IGN)
     sock = socket.socket(fileno=int(sys.argv[1]))
     umask = os.umask(0o022)
     os.umask(umask)
@@ -121,12 +126,7 @@ def child(req, fds, umask):
             f.write("500")
     except OSError:
         pass
-    for sig in signal.valid_signals():
-        if sig not in UNCATCHABLE:
-            try:
-                signal.signal(sig, signal.SIG_DFL)
-            except (OSError, ValueError):
-                pass
+    all_signals(signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as Python starts
     for sig in (signal.SIGPIPE, signal.SIGXFSZ):
         signal.signal(sig, signal.SIG_IGN)
