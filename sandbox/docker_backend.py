@@ -91,6 +91,7 @@ SWEEP = [
     "i=0; while kill -9 -1 2>/dev/null && [ $i -lt 100 ]; do i=$((i+1)); done; true",
 ]
 RUNNER_SOURCE = (Path(__file__).with_name("runner.py")).read_text()
+ZYGOTE_SOURCE = (Path(__file__).with_name("zygote.py")).read_text()
 OOM_COUNTER = [
     "sh",
     "-c",
@@ -194,9 +195,12 @@ class DockerBackend(Backend["DockerSandbox"]):
         pool_size: int = 2,
         recycle: bool = False,
         unprivileged: bool = False,
+        preload: tuple[str, ...] = (),
     ) -> None:
         """`unprivileged`: in a foreign image too, run everything as the sandbox user, with
-        the writable mounts its own (a problem's evaluator image brings no /testbed)."""
+        the writable mounts its own (a problem's evaluator image brings no /testbed).
+        `preload`: packages a pre-started interpreter in each container imports once, so
+        that `python3 SCRIPT` commands fork from it (sandbox/zygote.py); dgm images only."""
         self.client = connect()
         self.image = image or sandbox_image.image_tag()
         if not sandbox_image.image_exists(self.client, self.image):
@@ -222,6 +226,7 @@ class DockerBackend(Backend["DockerSandbox"]):
         # Recycling needs the runner, which puts a container back as it started; a foreign
         # image has no runner and a writable root, so its containers are never reused.
         self.recycle = recycle and self.native
+        self.zygote = zygote_request(preload) if self.native else None
         self._controls: dict[str, tuple[object, socket.socket]] = {}
         self._controls_lock = threading.Lock()
         self.pool: WarmPool[ContainerSpec] = WarmPool(
@@ -351,6 +356,8 @@ class DockerBackend(Backend["DockerSandbox"]):
         except Exception:
             self._remove(c["Id"])
             raise
+        if spec.native and self.zygote is not None:
+            self._start_zygote(c["Id"])
         return c["Id"]
 
     def _remove(self, cid: str) -> None:
@@ -386,9 +393,25 @@ class DockerBackend(Backend["DockerSandbox"]):
     def _reset(self, cid: str) -> bool:
         """Ask the runner to put the container back as it started (sandbox/runner.py
         `reset`); True only when it says it did and checked it."""
+        info = self._control_exchange(cid, b'{"reset": true}\n', "reset")
+        if info is None:
+            return False
+        if info.get("clean") is not True:
+            log.warning("sandbox %s not reused: %s", cid[:12], info.get("why") or "no answer")
+            return False
+        return True
+
+    def _start_zygote(self, cid: str) -> None:
+        """Have the runner start the pre-started interpreter now, in a container not yet
+        handed out, so that its imports are done before the first command asks for it."""
+        line = json.dumps({"zygote_start": self.zygote}).encode() + b"\n"
+        self._control_exchange(cid, line, "start the pre-started interpreter of")
+
+    def _control_exchange(self, cid: str, line: bytes, what: str) -> dict[str, object] | None:
+        """Send the runner one request between commands; its exit report, or None."""
         messages = MessageReader(CappedBuffer(1 << 14), CappedBuffer(1 << 14))
         frames = FrameReader(messages, CappedBuffer(1 << 14))  # type: ignore[arg-type]
-        to_send = memoryview(b'{"reset": true}\n')
+        to_send = memoryview(line)
         deadline = time.monotonic() + RESET_TIMEOUT_S
         try:
             sock = self.control(cid)
@@ -405,13 +428,9 @@ class DockerBackend(Backend["DockerSandbox"]):
                         break
                     frames.feed(chunk)
         except (OSError, docker.errors.APIError, requests.exceptions.RequestException) as e:
-            log.warning("sandbox %s: could not reset it: %s", cid[:12], e)
-            return False
-        info = messages.exit or {}
-        if info.get("clean") is not True:
-            log.warning("sandbox %s not reused: %s", cid[:12], info.get("why") or "no answer")
-            return False
-        return True
+            log.warning("sandbox %s: could not %s it: %s", cid[:12], what, e)
+            return None
+        return messages.exit
 
 
 class DockerSandbox(TarFiles):
@@ -582,6 +601,8 @@ class DockerSandbox(TarFiles):
         }
         if stdin is not None:
             request["stdin"] = len(stdin)
+        elif self.backend.zygote is not None and argv[:1] == ["python3"]:
+            request["zygote"] = self.backend.zygote
         to_send = memoryview(json.dumps(request).encode() + b"\n" + (stdin or b""))
         kill_sent = False
         try:
@@ -743,6 +764,13 @@ class DockerSandbox(TarFiles):
                 return int(info["ExitCode"])
             time.sleep(0.01)
         raise SandboxError("exec did not report an exit code")
+
+
+def zygote_request(preload: tuple[str, ...]) -> dict[str, object] | None:
+    """The runner's "zygote" field for `python3` commands (sandbox/runner.py), or None."""
+    if not preload:
+        return None
+    return {"source": ZYGOTE_SOURCE, "preload": list(preload)}
 
 
 def _first_line(e: BaseException) -> str:

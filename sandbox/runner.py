@@ -22,6 +22,13 @@ stderr bytes, at most `cap` of each), then b"X" with JSON {"rc", "timed_out", "f
 "killed", "oom", "seen_out", "seen_err"}. A line {"kill": true} while a command runs kills it.
 A line {"reset": true} between commands empties the container (see `reset`) and answers
 b"X" with JSON {"clean", "why"}.
+
+A request may carry "zygote": {"source", "preload"}: the source of sandbox/zygote.py and
+the packages it imports (a line {"zygote_start": {...}} between commands starts it ahead,
+answering b"X" {"started"}). A `python3 SCRIPT ARGS...` command then runs in a child forked
+from that pre-started interpreter instead of a new one (see `Zygote`); the exit report
+says "zygote": true when it did. The zygote outlives commands and resets (it never runs
+their code); anything wrong with it and the command runs as a new process instead.
 """
 
 import ctypes
@@ -30,6 +37,7 @@ import json
 import os
 import select
 import signal
+import socket
 import stat
 import struct
 import subprocess
@@ -75,9 +83,11 @@ def reap(keep):
 
 
 def sweep(keep):
-    """SIGKILL every other process of the container; reap them. Returns `keep`'s exit
-    status if it was reaped here (the killed are zombies, which kill() still "finds",
-    so reaping is what ends the loop)."""
+    """SIGKILL every other process of the container (but the zygote); reap them. Returns
+    `keep`'s exit status if it was reaped here (the killed are zombies, which kill()
+    still "finds", so reaping is what ends the loop)."""
+    if ZYGOTE.pid is not None:
+        return sweep_sparing(keep, ZYGOTE.pid)
     status = None
     for _ in range(1000):
         try:
@@ -86,6 +96,33 @@ def sweep(keep):
             break
         reaped = reap(keep)
         status = reaped if reaped is not None else status
+        time.sleep(0.0005)
+    return status
+
+
+def sweep_sparing(keep, spare):
+    """As `sweep`, but the process `spare` lives: every process is stopped first (a stopped
+    process cannot fork), each other one is killed by pid, then `spare` continues."""
+    status = None
+    for _ in range(1000):
+        try:
+            os.kill(-1, signal.SIGSTOP)
+        except OSError:
+            break
+        others = [int(p) for p in other_processes() if int(p) != spare]  # zombies too
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.kill(spare, signal.SIGCONT)
+        except OSError:
+            pass
+        reaped = reap(keep)
+        status = reaped if reaped is not None else status
+        if not others:
+            break
         time.sleep(0.0005)
     return status
 
@@ -164,6 +201,231 @@ def forward(fd, fds, open_fds, cap):
     fds[fd][1] = seen + len(chunk)
 
 
+# -- the pre-started interpreter ---------------------------------------------------------
+
+ZYGOTE_ENV = {
+    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    # One BLAS/OpenMP thread: a parent with threads cannot fork a clean copy of itself
+    # (and each sandbox has one CPU).
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+ZYGOTE_READY_S = 120.0  # at most this long (and never past the deadline) for its imports
+
+
+class Zygote:
+    """The pre-started interpreter (sandbox/zygote.py), started when a request first asks
+    for one, kept across commands and resets while nothing is wrong with it."""
+
+    def __init__(self):
+        self.spec: Any = None  # {"source", "preload"} of the running one
+        self.broken: Any = None  # a spec whose zygote could not get ready: not tried again
+        self.pid: Any = None  # int while one runs
+        self.sock: Any = None  # our end of its socket pair while one runs
+        self.ready = False
+
+    def spawn(self, req, deadline):
+        """The command forked from the zygote, or None: run it as a new process."""
+        argv, spec = req["argv"], req["zygote"]
+        if len(argv) < 2 or os.path.basename(argv[0]) not in ("python3", "python"):
+            return None
+        if argv[1].startswith("-") or spec == self.broken:
+            return None
+        if spec != self.spec:
+            self.stop()
+            self.spec = spec
+        if self.pid is None:
+            self.start()
+        if not self.ready and not self.wait_ready(deadline):
+            return None
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        reply = None
+        try:
+            command = json.dumps({k: req[k] for k in ("argv", "env", "cwd")}).encode()
+            socket.send_fds(self.sock, [command], [out_w, err_w])
+            reply = self.receive(max(0.0, min(deadline, time.monotonic() + 30) - time.monotonic()))
+        except (OSError, EOFError):
+            pass
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        if not reply or "pid" not in reply:
+            os.close(out_r)
+            os.close(err_r)
+            self.stop()
+            return None
+        return Forked(self, int(reply["pid"]), out_r, err_r)
+
+    def start(self):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            proc = subprocess.Popen(
+                ["python3", "-I", "-c", self.spec["source"], str(theirs.fileno())]
+                + [json.dumps(self.spec["preload"])],
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd="/",
+                env=ZYGOTE_ENV,
+                start_new_session=True,
+            )
+        except (OSError, ValueError, TypeError):
+            ours.close()
+            self.broken = self.spec
+            return
+        finally:
+            theirs.close()
+        self.pid, self.sock, self.ready = proc.pid, ours, False
+
+    def wait_ready(self, deadline):
+        try:
+            left = min(deadline, time.monotonic() + ZYGOTE_READY_S) - time.monotonic()
+            reply = self.receive(max(0.0, left))
+        except (OSError, EOFError):
+            reply = None
+        self.ready = bool(reply and reply.get("ready"))
+        if not self.ready:
+            if reply is not None:  # it answered "not ready": the next one would too
+                self.broken = self.spec
+            self.stop()
+        return self.ready
+
+    def receive(self, timeout):
+        """The zygote's next message, None when none came in `timeout` seconds; EOFError
+        when it is gone."""
+        readable, _, _ = select.select([self.sock], [], [], timeout)
+        if not readable:
+            return None
+        data = self.sock.recv(1 << 16)
+        if not data:
+            raise EOFError
+        return json.loads(data)
+
+    def check(self):
+        """After a command: a zygote that was stopped, traced or killed is replaced."""
+        if self.pid is None:
+            return
+        try:
+            with open(f"/proc/{self.pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            state = "X"
+        if state in ("T", "t", "Z", "X", "x") or self.tampered():
+            self.stop()
+
+    def tampered(self):
+        """Whether a process of the sandbox user changed what the zygote's children would
+        inherit (it inherited all of it from us: limits, priority, CPUs, scheduler)."""
+        z = self.pid
+        try:
+            with open(f"/proc/{z}/limits") as theirs, open("/proc/self/limits") as ours:
+                if theirs.read() != ours.read():
+                    return True
+            return (
+                os.getpriority(os.PRIO_PROCESS, z) != os.getpriority(os.PRIO_PROCESS, 0)
+                or os.sched_getaffinity(z) != os.sched_getaffinity(0)
+                or os.sched_getscheduler(z) != os.sched_getscheduler(0)
+            )
+        except OSError:
+            return True
+
+    def stop(self):
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+        if self.sock is not None:
+            self.sock.close()
+        self.pid, self.sock, self.ready = None, None, False
+
+    def prepare(self, spec):
+        """Start one for `spec` now (its imports run while the container waits in the
+        pool); answers b"X" {"started"} at once."""
+        if spec != self.spec:
+            self.stop()
+            self.spec = spec
+        if self.pid is None and spec != self.broken:
+            self.start()
+        send(b"X", json.dumps({"started": self.pid is not None}).encode())
+
+    def restart(self):
+        """After a reset: one was asked for before, so the next sandbox finds it ready."""
+        if self.spec is not None and self.spec != self.broken and self.pid is None:
+            self.start()
+
+
+ZYGOTE = Zygote()
+
+
+class Forked:
+    """A command forked by the zygote: what `run` needs of a Popen. The zygote is its
+    parent: it reports the exit code; the zygote gone mid-command kills the command."""
+
+    def __init__(self, zygote, pid, out_r, err_r):
+        self.zygote = zygote
+        self.pid = pid
+        self.stdin = None
+        self.stdout = os.fdopen(out_r, "rb", buffering=0)
+        self.stderr = os.fdopen(err_r, "rb", buffering=0)
+        self.returncode = None
+        self.pidfd: Any = None
+        try:
+            self.pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
+
+    def exit_fd(self):
+        return self.zygote.sock.fileno()
+
+    def exited(self):
+        if self.pidfd is None:
+            return False
+        readable, _, _ = select.select([self.pidfd], [], [], 0)
+        return bool(readable)
+
+    def close(self):
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+
+    def poll_rc(self):
+        return self._rc(0.0)
+
+    def wait(self, timeout):
+        rc = self._rc(timeout)
+        return -9 if rc is None else rc
+
+    def _rc(self, timeout):
+        reap(None)  # its orphans are ours
+        if self.returncode is not None or self.zygote.sock is None:
+            return self.returncode
+        try:
+            if self.exited():  # a zygote that does not report it was stopped: it goes on
+                os.kill(self.zygote.pid, signal.SIGCONT)
+                timeout = max(timeout, 1.0)
+            reply = self.zygote.receive(timeout)
+        except (OSError, EOFError, ValueError):
+            reply = {"rc": -9}
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.zygote.stop()
+        if reply is not None and "rc" in reply:
+            self.returncode = int(reply["rc"])
+        return self.returncode
+
+
 def run(req, stdin_buf):
     cap, flood = int(req["cap"]), int(req["flood"])
     deadline = time.monotonic() + float(req["timeout"])
@@ -173,8 +435,9 @@ def run(req, stdin_buf):
         payload.drain(deadline)
         reply_error(126, f"no such working directory {req['cwd']!r}")
         return payload.rest
+    proc = ZYGOTE.spawn(req, deadline) if req.get("zygote") and "stdin" not in req else None
     try:
-        proc = subprocess.Popen(
+        proc = proc or subprocess.Popen(
             req["argv"],
             env=req["env"],
             cwd=req["cwd"],
@@ -201,8 +464,8 @@ def run(req, stdin_buf):
             fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ
         except OSError:
             pass
-    try:  # readable when the process exits: no polling delay
-        exit_fd = os.pidfd_open(proc.pid)
+    try:  # readable when the process exits (the zygote's report of it): no polling delay
+        exit_fd = proc.exit_fd() if isinstance(proc, Forked) else os.pidfd_open(proc.pid)
     except (AttributeError, OSError):
         exit_fd = None
     open_fds = set(fds)
@@ -210,7 +473,7 @@ def run(req, stdin_buf):
     timed_out = flooded = killed = False
     while True:
         if rc is None:
-            status = reap(proc)
+            status = proc.poll_rc() if isinstance(proc, Forked) else reap(proc)
             if status is not None:
                 rc = status
                 proc.returncode = status
@@ -257,7 +520,7 @@ def run(req, stdin_buf):
                 flooded = True
         if flooded or killed:
             break
-    swept = sweep(proc)
+    swept = sweep(None if isinstance(proc, Forked) else proc)
     if rc is None and swept is not None:
         rc = proc.returncode = swept
     if child_in is not None:
@@ -273,7 +536,9 @@ def run(req, stdin_buf):
         readable, _, _ = select.select(list(open_fds), [], [], 0.05)
         for fd in readable:
             forward(fd, fds, open_fds, cap)
-    if exit_fd is not None:
+    if isinstance(proc, Forked):
+        proc.close()
+    elif exit_fd is not None:
         os.close(exit_fd)
     seen_out, seen_err = fds[proc.stdout.fileno()][1], fds[proc.stderr.fileno()][1]
     proc.stdout.close()
@@ -291,9 +556,11 @@ def run(req, stdin_buf):
                 "oom": oom_kills() > before,
                 "seen_out": seen_out,
                 "seen_err": seen_err,
+                "zygote": isinstance(proc, Forked),
             }
         ).encode(),
     )
+    ZYGOTE.check()
     return payload.rest
 
 
@@ -330,7 +597,9 @@ def writable_roots():
 
 
 def other_processes():
-    return [p for p in os.listdir("/proc") if p.isdigit() and p != "1"]
+    """Every process but the runner and the zygote."""
+    spare = str(ZYGOTE.pid)
+    return [p for p in os.listdir("/proc") if p.isdigit() and p not in ("1", spare)]
 
 
 def empty_dir(path):
@@ -413,6 +682,9 @@ def reset(roots):
     except (OSError, RecursionError, ValueError) as e:
         why = f"{type(e).__name__}: {e}"
     send(b"X", json.dumps({"clean": not why, "why": why}).encode())
+    if not why:
+        ZYGOTE.check()
+        ZYGOTE.restart()
 
 
 def main():
@@ -436,6 +708,9 @@ def main():
         req = json.loads(line)
         if req.get("reset"):
             reset(roots)
+            continue
+        if req.get("zygote_start"):
+            ZYGOTE.prepare(req["zygote_start"])
             continue
         if "argv" not in req:
             continue  # a late kill: the command already ended

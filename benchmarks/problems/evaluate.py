@@ -88,7 +88,9 @@ def open_problem_backend(
     """A sandbox backend whose sandboxes hold the problem's packages. Docker containers are
     recycled unless `recycle` is False: the runner empties each one and checks it is as it
     started before the next candidate gets it (docs/sandbox.md), as a container per
-    candidate caps a 2-core machine at about 3 evaluations a second."""
+    candidate caps a 2-core machine at about 3 evaluations a second. An OpenEvolve
+    evaluator's packages are imported once per container, by a pre-started interpreter
+    each evaluation forks from (sandbox/zygote.py)."""
     if name == "docker":
         from sandbox.docker_backend import DockerBackend
 
@@ -98,12 +100,19 @@ def open_problem_backend(
             pool_size=pool_size,
             recycle=recycle,
             unprivileged=True,  # a container evaluator's own image: still not root
+            preload=preloaded(problem) if recycle else (),
         )
     if problem.layout == "container":
         raise SandboxError(
             f"{problem.name} is a container evaluator: it runs in Docker (use the docker sandbox)"
         )
     return open_backend(name)
+
+
+def preloaded(problem: Problem) -> tuple[str, ...]:
+    """The packages a container's pre-started interpreter imports for this problem: the
+    OpenEvolve layout's evaluator imports (its command is one `python3`)."""
+    return openevolve.preload_modules(problem) if problem.layout == "openevolve" else ()
 
 
 class Evaluator:

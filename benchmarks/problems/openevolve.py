@@ -6,10 +6,17 @@ as OpenEvolve's get_fitness_score; higher is better. OpenEvolve writes each cand
 a file of its own outside the problem's directory and loads the evaluator by path with
 that directory first on sys.path; dgm does the same, in the sandbox, where
 `from openevolve.evaluation_result import EvaluationResult` finds a compatible shim.
+
+Scoring follows OpenEvolve's cascade (openevolve/evaluator.py `_cascade_evaluate`, see
+docs/problems.md): with `evaluator.cascade_evaluation` on (OpenEvolve's default), an
+evaluator that defines `evaluate_stage1` is scored stage by stage against
+`evaluator.cascade_thresholds`, in the sandbox (harness/run_evaluate.py `cascade`).
 """
 
 from __future__ import annotations
 
+import ast
+import math
 from pathlib import Path
 
 import yaml
@@ -19,6 +26,7 @@ from benchmarks.problems.problem import (
     REPORT_DIR,
     TASK,
     Problem,
+    ProblemError,
     checked_timeout,
     read_requirements,
     tree,
@@ -26,6 +34,10 @@ from benchmarks.problems.problem import (
 
 EVOLVE_START, EVOLVE_END = "EVOLVE-BLOCK-START", "EVOLVE-BLOCK-END"
 PRIMARY = "combined_score"
+# OpenEvolve's EvaluatorConfig defaults (openevolve/config.py, 0.4.1)
+CASCADE_DEFAULT = True
+THRESHOLDS_DEFAULT = (0.5, 0.75, 0.9)
+SHIM = "openevolve"  # ours, in the writable /task: never imported before a candidate
 
 
 def load_openevolve(path: Path) -> Problem:
@@ -33,12 +45,14 @@ def load_openevolve(path: Path) -> Problem:
     files = {f"problem/{rel}": f for rel, f in tree(path).items() if rel != "initial_program.py"}
     program = "program/program.py"
     timeout = config_timeout(path / "config.yaml")
+    thresholds = config_cascade(path / "config.yaml")
     command = [
         "python3",
         f"{HARNESS}/run_evaluate.py",
         f"{TASK}/problem/evaluator.py",
         f"{TASK}/{program}",
         f"{REPORT_DIR}/result.json",
+        *(["--cascade", ",".join(repr(t) for t in thresholds)] if thresholds else []),
     ]
     return Problem(
         name=path.name,
@@ -66,6 +80,55 @@ def config_timeout(config: Path) -> float:
     except (yaml.YAMLError, AttributeError, TypeError, ValueError, UnicodeDecodeError):
         return 300.0
     return 300.0 if value is None else checked_timeout(value, f"{config} evaluator.timeout")
+
+
+def evaluator_config(config: Path) -> dict[str, object]:
+    """The `evaluator:` section of OpenEvolve's config.yaml ({} when none or unreadable)."""
+    try:
+        raw = yaml.safe_load(config.read_text()) if config.is_file() else None
+        section = (raw or {}).get("evaluator") or {}
+    except (yaml.YAMLError, AttributeError, TypeError, ValueError, UnicodeDecodeError):
+        return {}
+    return section if isinstance(section, dict) else {}
+
+
+def config_cascade(config: Path) -> tuple[float, ...]:
+    """The cascade thresholds OpenEvolve would use, () when its cascade is off: its
+    defaults (on; 0.5, 0.75, 0.9) unless config.yaml says otherwise. Thresholds that are
+    not finite numbers are refused."""
+    section = evaluator_config(config)
+    if not section.get("cascade_evaluation", CASCADE_DEFAULT):
+        return ()
+    raw = section.get("cascade_thresholds", THRESHOLDS_DEFAULT)
+    if not isinstance(raw, (list, tuple)) or not raw:
+        raise ProblemError(f"{config} evaluator.cascade_thresholds: give a list of numbers")
+    try:
+        thresholds = tuple(float(t) for t in raw)
+    except (TypeError, ValueError):
+        thresholds = ()
+    if not thresholds or not all(math.isfinite(t) for t in thresholds):
+        raise ProblemError(f"{config} evaluator.cascade_thresholds: give a list of numbers")
+    return thresholds
+
+
+def preload_modules(problem: Problem) -> tuple[str, ...]:
+    """What the evaluator imports from installed packages (numpy, scipy, the standard
+    library): a sandbox's pre-started interpreter imports them once (sandbox/zygote.py).
+    Its own files (the problem folder's modules) and the openevolve shim are left out:
+    they sit in the writable /task, where a candidate may have changed them."""
+    evaluator = problem.root / "evaluator.py"
+    try:
+        syntax = ast.parse(evaluator.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return ()
+    local = {rel.split("/")[1].removesuffix(".py") for rel in problem.files}
+    names: set[str] = set()
+    for node in ast.walk(syntax):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return tuple(sorted(n for n in names if n.split(".")[0] not in local | {SHIM}))
 
 
 def readme(path: Path) -> str:
