@@ -379,6 +379,23 @@ class RunConfig(BaseModel):
         default=False,
         description="Score the seed on every stage whatever its score (DGM scores its initial agent on all of its 60 tasks, once).",
     )
+    seed_tasks: Literal["stages", "suite", "suite_on_polyglot"] = Field(
+        default="stages",
+        description=(
+            "What the seed is scored on: its stages, or every task of the suite once (after its "
+            "stages, ungated; that score is the one parents are selected on), or every task on "
+            "a polyglot suite only (DGM's polyglot seed score covers the whole benchmark)."
+        ),
+    )
+    focus: Literal["swebench", "polyglot", "by_suite"] = Field(
+        default="swebench",
+        description=(
+            "The failure a self-modification addresses: DGM's SWE-bench rules (empty patches, "
+            "stochasticity, context length, else an unresolved task), its polyglot rules (a "
+            "random failed task of the parent's selection score), or the polyglot ones on a "
+            "polyglot suite only."
+        ),
+    )
     select_on: Literal["all_stages", "first_stage", "first_stage_on_polyglot"] = Field(
         default="all_stages",
         description=(
