@@ -24,6 +24,7 @@ from benchmarks.task import Task
 BENCH_DIR = Path(__file__).resolve().parent
 POLYGLOT_MINI = BENCH_DIR / "polyglot_mini"
 SWEBENCH_SUBSETS = BENCH_DIR / "swebench_subsets"
+POLYGLOT_SUBSETS = BENCH_DIR / "polyglot_subsets"
 SUBSETS = ("small", "medium", "full")
 
 SUITE_HELP = {
@@ -181,7 +182,22 @@ class Polyglot(_Plain):
         return self._tasks
 
     def subset(self, name: str) -> list[str]:
-        raise no_subset(self.name, name)
+        """DGM's own subsets of the polyglot benchmark (benchmarks/polyglot_subsets/):
+        `small` (its first stage) and `medium` (small plus its second stage), their
+        exercises in the languages loaded here."""
+        files = {"small": ["small"], "medium": ["small", "medium"]}
+        if name not in files:
+            raise no_subset(self.name, name)
+        ids = polyglot.dgm_subset([POLYGLOT_SUBSETS / f"{f}.json" for f in files[name]])
+        have = {t.instance_id for t in self.tasks()}
+        missing = [i for i in ids if i not in have]
+        if missing:
+            raise SuiteError(
+                f"suite {self.name} lacks {len(missing)} of the {len(ids)} exercises of DGM's {name!r} "
+                f"polyglot subset (e.g. {missing[0]}): give a checkout of Aider's polyglot benchmark, "
+                "or the stage 'full' or a list of task ids"
+            )
+        return ids
 
     def build_repo(self, task: Task, dest: Path) -> bool:
         self.tasks()

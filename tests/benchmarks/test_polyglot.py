@@ -189,3 +189,30 @@ def test_two_tries_with_test_feedback_end_to_end(docker_backend: Any, tmp_path: 
         "return year % 4 == 0\n"
         in [m for m in tries[1]["messages"] if m["role"] == "tool"][0]["content"]
     )
+
+
+def add_exercise(root: Path, name: str) -> None:
+    """A copy of the leap exercise under another name."""
+    src = root / "python" / "exercises" / "practice" / "leap"
+    dst = root / "python" / "exercises" / "practice" / name
+    for p in src.rglob("*"):
+        if p.is_file():
+            (dst / p.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
+            (dst / p.relative_to(src)).write_bytes(p.read_bytes())
+
+
+def test_dgm_polyglot_subsets_name_its_python_exercises(tmp_path: Path) -> None:
+    """DGM's polyglot stages (its small and medium subsets) resolve on a checkout, so
+    `dgm-paper` runs on one; dgm loads Python only, so only its Python exercises."""
+    root = make_checkout(tmp_path / "bench")
+    add_exercise(root, "dominoes")
+    suite = open_suite(f"polyglot:{root}")
+    with pytest.raises(SuiteError, match="lacks 1 of the 2 exercises of DGM's 'small'"):
+        suite.subset("small")
+    add_exercise(root, "beer-song")
+    suite = open_suite(f"polyglot:{root}")
+    assert suite.subset("small") == ["polyglot__python-dominoes", "polyglot__python-beer-song"]
+    with pytest.raises(SuiteError, match="'medium' polyglot subset"):
+        suite.subset("medium")  # DGM's 50 hold 10 Python exercises more
+    with pytest.raises(SuiteError, match="has no subset 'big'"):
+        suite.subset("big")
