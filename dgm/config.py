@@ -101,6 +101,29 @@ class Limits(BaseModel):
         return SandboxLimits(timeout_s=self.timeout_s, memory_mb=self.memory_mb, cpus=self.cpus)
 
 
+class PolyglotSettings(BaseModel):
+    """How agents are evaluated on a polyglot suite; unset: Aider's protocol (two tries) and
+    the run's agent_limits. DGM's polyglot harness gives one try of 10 minutes, and the
+    tests 2 minutes (polyglot/harness.py:112, 182)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tries: int | None = Field(
+        default=None,
+        ge=1,
+        le=10,
+        description="Tries per task (Aider's: 2, the second with the test output).",
+    )
+    timeout_s: Seconds | None = Field(
+        default=None, description="The agent's deadline per try; unset: agent_limits.timeout_s."
+    )
+    test_timeout_s: Seconds | None = Field(
+        default=None, description="The tests' deadline when grading; unset: 600 s."
+    )
+
+    _numbers = field_validator("tries", mode="before")(not_bool)
+
+
 class ReEvoSettings(BaseModel):
     """ReEvo's GA (the `reevo` operator); its reference defaults (cfg/config.yaml)."""
 
@@ -459,6 +482,10 @@ class RunConfig(BaseModel):
     )
     reevo: ReEvoSettings = Field(
         default_factory=ReEvoSettings, description="The reevo operator's settings."
+    )
+    polyglot: PolyglotSettings = Field(
+        default_factory=PolyglotSettings,
+        description="Evaluation on a polyglot suite: tries and deadlines (DGM's differ from Aider's).",
     )
     novelty: NoveltySettings = Field(
         default_factory=NoveltySettings,

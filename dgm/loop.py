@@ -57,9 +57,9 @@ from dgm.config import RunConfig
 from dgm.hgm import Evaluate, Expand, Scheduler
 from dgm.mutators import Chat, EvalView, Mutation, MutationContext, Mutator, Parent
 from dgm.mutators.admission import no_patch, rejection
-from dgm.mutators.focus import polyglot_suite
 from dgm.mutators.operators import OPERATORS
 from dgm.novelty import Nearest, Novelty, Verdict
+from dgm.polyglot_run import polyglot_suite
 from dgm.race import Race
 from dgm.selectors import SELECTORS, Candidate, member_children, rank_fitness, with_scores
 from sandbox import EngineUnavailable

@@ -26,6 +26,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from dgm.mutators import EvalView
+from dgm.polyglot_run import polyglot_suite
 
 EMPTY_KINDS = {"empty_patch"}
 CONTEXT_KINDS = {"context_length"}
@@ -81,11 +82,6 @@ POLYGLOT_TEXT = {
     ),
 }
 POLYGLOT_TEXT["resolved"] = POLYGLOT_TEXT["unresolved"]  # DGM's fallback task: the same prompt
-
-
-def polyglot_suite(suite: str) -> bool:
-    """Whether a suite spec names Aider's polyglot benchmark (DGM's `--polyglot` runs)."""
-    return suite.startswith("polyglot")
 
 
 def polyglot_rules(rules: str, suite: str) -> bool:
