@@ -265,12 +265,14 @@ def _first_error(e: ValidationError) -> str:
 
 
 def self_improvement_problem(proposal: Proposal) -> str:
-    """The problem statement the parent agent gets for editing its own code."""
+    """The problem statement the parent agent gets for editing its own code: as DGM's, the
+    agent summary and then the proposal (prompts/self_improvement_prompt.py:174-181)."""
     return (
         "# Improve this coding agent\n\n"
         "The repository in front of you is the source code of a coding agent. It is run as\n"
         "`python -m agent --repo REPO --problem PROBLEM_FILE --out OUT_DIR`; that interface must\n"
         "keep working, and the code must stay standard-library only.\n\n"
+        f"{AGENT_SUMMARY}\n"
         f"## Problem\n{proposal.problem_description}\n\n"
         f"## What to implement\n{proposal.implementation_suggestion}\n"
     )

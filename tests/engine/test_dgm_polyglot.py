@@ -28,6 +28,7 @@ from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
 from dgm.loop import Engine, StagePlan
 from dgm.mutators import EvalView
 from dgm.mutators.chat import GatewayChat
+from dgm.mutators.diagnosis import AGENT_SUMMARY
 from dgm.mutators.factories import focus_pools, lineage_patches
 from dgm.mutators.focus import (
     FOCUS_TEXT,
@@ -172,9 +173,11 @@ class NewFileRunner:
 
     def __init__(self) -> None:
         self.n = 0
+        self.problems: list[str] = []
 
     def run(self, agent_id: str, files: Mapping[str, bytes], problem: str) -> SelfModifyRun:
         self.n += 1
+        self.problems.append(problem)
         return SelfModifyRun({**files, f"note{self.n}.txt": b"x"}, "ok", "", "[]")
 
 
@@ -191,9 +194,10 @@ def test_dgm_paper_polyglot_self_modification_focus_end_to_end(tmp_path: Path) -
     stages = stages_for(cfg)
     pool, seed_pool = focus_pools(cfg, stages)
     provider = ScriptedProvider([ScriptedEntry(pattern=".", content=PROPOSAL)])
+    runner = NewFileRunner()
     with Gateway(provider, archive=archive, run_id=run) as gw:
         mutator = SelfModifyMutator(
-            NewFileRunner(),  # type: ignore[arg-type]
+            runner,  # type: ignore[arg-type]
             tasks={t: task(t) for t in TASKS},
             lineage=lineage_patches(archive),
             polyglot=polyglot_rules(cfg.focus, cfg.suite),
@@ -234,3 +238,8 @@ def test_dgm_paper_polyglot_self_modification_focus_end_to_end(tmp_path: Path) -
         assert FOCUS_TEXT["stochasticity"] not in user and FOCUS_TEXT["empty_patch"] not in user
     assert any(user.startswith(POLYGLOT_TEXT["unresolved"]) for user in diagnoses)
     assert any(user.startswith(POLYGLOT_TEXT["stochasticity"]) for user in diagnoses)
+    # The self-modifying agent gets the agent summary with the proposal, as DGM's does.
+    proposal = json.loads(PROPOSAL)
+    assert len(runner.problems) == len(children)
+    for problem in runner.problems:
+        assert AGENT_SUMMARY in problem and proposal["implementation_suggestion"] in problem
