@@ -4,7 +4,7 @@ On SWE-bench (`choose_focus`, DGM_outer.py:121-147), in DGM's order (each specia
 drawn with probability 0.25):
 1. `empty_patch`: if at least 10 % of the parent's evaluations produced an empty patch;
 2. `stochasticity`: the agent is stochastic, so make it try several times and pick the best;
-3. `context_length`: if some evaluation hit the model's context limit;
+3. `context_length`: if some failed evaluation hit the model's context limit;
 4. otherwise `unresolved`: a random unresolved task, empty patches excluded (SWE-bench's
    `unresolved_ids`, which DGM draws from, hold only tasks with a non-empty patch).
 The three special cases name no task: DGM shows its advice without a task log. None when
@@ -110,7 +110,8 @@ def choose_focus(evaluations: Sequence[EvalView], rng: random.Random) -> Focus |
         return Focus("empty_patch", None)
     if rng.random() < 0.25:
         return Focus("stochasticity", None)
-    context = [e for e in evals if e.error_kind in CONTEXT_KINDS]
+    # DGM looks for the context error in the failed tasks' logs only (DGM_outer.py:137).
+    context = [e for e in evals if not e.resolved and e.error_kind in CONTEXT_KINDS]
     if context and rng.random() < 0.25:
         return Focus("context_length", None)
     if not unresolved:

@@ -243,3 +243,34 @@ def test_dgm_paper_polyglot_self_modification_focus_end_to_end(tmp_path: Path) -
     assert len(runner.problems) == len(children)
     for problem in runner.problems:
         assert AGENT_SUMMARY in problem and proposal["implementation_suggestion"] in problem
+
+
+def test_the_dry_run_counts_the_seed_suite_evaluations(tmp_path: Path) -> None:
+    """`dgm run dgm-paper --dry-run` on a polyglot suite says the seed runs the rest of
+    the suite (polyglot-mini: 6 exercises, 3 of them in the stages)."""
+    from tests.cli.runner import dgm
+
+    (tmp_path / "script.yaml").write_text("- content: hi\n")
+    stages = (
+        "stages=[{name: small, tasks: [polyglot__python-change-machine, "
+        "polyglot__python-split-bill]}, {name: medium, tasks: [polyglot__python-timesheet], "
+        "threshold: 0.4}]"
+    )
+    args = ["run", "dgm-paper", "--model", "scripted:script.yaml", "--max-iterations", "2"]
+    out = dgm([*args, "--suite", "polyglot-mini", "--set", stages, "--dry-run"], tmp_path)
+    assert out.code == 0, out
+    assert "the seed also runs the suite's other 3 task(s), once (seed_tasks)" in out.stdout
+    swe = dgm([*args, "--dry-run"], tmp_path)
+    assert swe.code == 0 and "the seed also runs" not in swe.stdout, swe
+
+
+def test_the_swe_bench_context_case_looks_at_failed_tasks_only() -> None:
+    """DGM checks the empty and unresolved tasks' logs for the context error
+    (DGM_outer.py:137): a resolved task that hit it does not make the case."""
+    hit = EvalView("t1", True, "context_length", "diff", "")
+    failed = EvalView("t2", False, None, "diff", "")
+    kinds = {choose_focus([hit, failed], random.Random(i)).kind for i in range(300)}  # type: ignore[union-attr]
+    assert kinds == {"stochasticity", "unresolved"}
+    missed = EvalView("t1", False, "context_length", "diff", "")
+    kinds = {choose_focus([missed, failed], random.Random(i)).kind for i in range(300)}  # type: ignore[union-attr]
+    assert "context_length" in kinds
