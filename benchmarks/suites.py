@@ -82,6 +82,23 @@ def no_subset(suite: str, name: str) -> SuiteError:
     return SuiteError(f"suite {suite!r} has no subset {name!r}: use 'full' or a list of task ids")
 
 
+# DGM's subset names and their files (a later stage's tasks include the earlier ones').
+DGM_SUBSETS = {"small": ["small"], "medium": ["small", "medium"]}
+
+
+def all_present(suite: Suite, ids: list[str], what: str, fix: str) -> list[str]:
+    """`ids`, or a SuiteError when the suite lacks some of them (`what` they are; `fix`:
+    how to get them)."""
+    have = {t.instance_id for t in suite.tasks()}
+    missing = [i for i in ids if i not in have]
+    if missing:
+        raise SuiteError(
+            f"suite {suite.name} lacks {len(missing)} of the {len(ids)} {what} (e.g. {missing[0]}): "
+            f"{fix}, or give the stage 'full' or a list of task ids"
+        )
+    return ids
+
+
 class _Plain:
     """What a suite whose tasks run in the sandbox image (repository copied in) shares."""
 
@@ -167,6 +184,7 @@ class Polyglot(_Plain):
     root: Path
     name: str = ""
     tries: int = polyglot.TRIES
+    dgm_subsets: bool = True  # a checkout of Aider's benchmark names DGM's subsets
     _tasks: list[Task] | None = None
     _dirs: dict[str, Path] = field(default_factory=dict)
 
@@ -185,19 +203,15 @@ class Polyglot(_Plain):
         """DGM's own subsets of the polyglot benchmark (benchmarks/polyglot_subsets/):
         `small` (its first stage) and `medium` (small plus its second stage), their
         exercises in the languages loaded here."""
-        files = {"small": ["small"], "medium": ["small", "medium"]}
-        if name not in files:
+        if name not in DGM_SUBSETS or not self.dgm_subsets:
             raise no_subset(self.name, name)
-        ids = polyglot.dgm_subset([POLYGLOT_SUBSETS / f"{f}.json" for f in files[name]])
-        have = {t.instance_id for t in self.tasks()}
-        missing = [i for i in ids if i not in have]
-        if missing:
-            raise SuiteError(
-                f"suite {self.name} lacks {len(missing)} of the {len(ids)} exercises of DGM's {name!r} "
-                f"polyglot subset (e.g. {missing[0]}): give a checkout of Aider's polyglot benchmark, "
-                "or the stage 'full' or a list of task ids"
-            )
-        return ids
+        ids = polyglot.dgm_subset([POLYGLOT_SUBSETS / f"{f}.json" for f in DGM_SUBSETS[name]])
+        return all_present(
+            self,
+            ids,
+            f"exercises of DGM's {name!r} subset of Aider's polyglot benchmark",
+            "give a checkout of Aider's polyglot benchmark",
+        )
 
     def build_repo(self, task: Task, dest: Path) -> bool:
         self.tasks()
@@ -244,21 +258,19 @@ class SWEBench:
     def subset(self, name: str) -> list[str]:
         """DGM's own subsets of SWE-bench Verified (benchmarks/swebench_subsets/): `small`
         (its first stage, 10 instances) and `medium` (small plus its 50 second-stage ones)."""
-        files = {"small": ["small"], "medium": ["small", "medium"]}
-        if name not in files:
+        if name not in DGM_SUBSETS:
             raise no_subset(self.name, name)
         ids = [
-            i for f in files[name] for i in json.loads((SWEBENCH_SUBSETS / f"{f}.json").read_text())
+            i
+            for f in DGM_SUBSETS[name]
+            for i in json.loads((SWEBENCH_SUBSETS / f"{f}.json").read_text())
         ]
-        have = {t.instance_id for t in self.tasks()}
-        missing = [i for i in ids if i not in have]
-        if missing:
-            raise SuiteError(
-                f"suite {self.name} lacks {len(missing)} of the {len(ids)} instances of DGM's {name!r} subset "
-                f"of SWE-bench Verified (e.g. {missing[0]}): load SWE-bench Verified, or give the stage "
-                "'full' or a list of task ids"
-            )
-        return ids
+        return all_present(
+            self,
+            ids,
+            f"instances of DGM's {name!r} subset of SWE-bench Verified",
+            "load SWE-bench Verified",
+        )
 
     def check(self, tasks: list[Task]) -> None:
         from benchmarks import swebench
@@ -324,7 +336,7 @@ def open_suite(spec: str, sandbox: str = "docker") -> Suite:
             )
         return SweMini(subset)
     if spec == "polyglot-mini":
-        return Polyglot(POLYGLOT_MINI, name="polyglot-mini")
+        return Polyglot(POLYGLOT_MINI, name="polyglot-mini", dgm_subsets=False)
     if spec.startswith("polyglot:"):
         return Polyglot(Path(spec.split(":", 1)[1]).expanduser())
     if spec.startswith("swebench:"):

@@ -216,7 +216,7 @@ def test_dgm_polyglot_subsets_name_its_python_exercises(tmp_path: Path) -> None:
     add_exercise(root, "beer-song")
     suite = open_suite(f"polyglot:{root}")
     assert suite.subset("small") == ["polyglot__python-dominoes", "polyglot__python-beer-song"]
-    with pytest.raises(SuiteError, match="'medium' polyglot subset"):
+    with pytest.raises(SuiteError, match="'medium' subset of Aider's polyglot"):
         suite.subset("medium")  # DGM's 50 hold 10 Python exercises more
     with pytest.raises(SuiteError, match="has no subset 'big'"):
         suite.subset("big")
