@@ -437,14 +437,16 @@ class Engine:
             self.event("agent_finalised", agent=state.agent_id, status="failed", reason=why)
             return
         score = state.score if state.score is not None else 0.0
-        floor = self.scores.get(self.seed_id or "", 0.0) - self.config.keep_better_leeway
+        # keep_better compares the scores parents are selected on (DGM reads
+        # `overall_performance`, DGM_outer.py:167-185: on polyglot the 10-task score).
+        selected = self.first_scores if self.first_scores is not None else self.scores
+        floor = selected.get(self.seed_id or "", 0.0) - self.config.keep_better_leeway
+        kept = selected.get(state.agent_id, score) if self.first_scores is not None else score
         status: AgentStatus = "evaluated"
         reason = None
-        if self.config.admission == "keep_better" and state.parent_id is not None and score < floor:
+        if self.config.admission == "keep_better" and state.parent_id is not None and kept < floor:
             status = "rejected"
-            reason = (
-                f"keep_better: score {score:.3f} is below the seed's minus leeway ({floor:.3f})"
-            )
+            reason = f"keep_better: score {kept:.3f} is below the seed's minus leeway ({floor:.3f})"
         elif (
             state.parent_id is not None
             and self.direction is None

@@ -85,6 +85,22 @@ def test_the_polyglot_seed_is_scored_once_on_the_whole_suite_and_selected_on_it(
         assert b.parent_id == a.id
 
 
+@pytest.mark.parametrize(
+    ("suite", "status"), [("polyglot-mini", "rejected"), ("swe-mini", "evaluated")]
+)
+def test_keep_better_compares_the_selection_scores(
+    harness: Harness, suite: str, status: str
+) -> None:
+    """DGM's keep_better reads `overall_performance` (DGM_outer.py:167-185): on polyglot A's
+    first stage (1/2) is below the seed's suite score minus 0.1 (4/6 - 0.1); on SWE-bench
+    A's 3/4 over both stages clears the seed's 2/4 - 0.1."""
+    cfg = config(suite=suite, max_iterations=1, **{**PAPER, "admission": "keep_better"})
+    run = harness.new_run(cfg)
+    harness.run(run, cfg, [LEARN_T1], seed=STRONG_SEED)
+    _, a = harness.archive.agents(run)
+    assert a.status == status, a.reason
+
+
 def test_a_resumed_polyglot_run_selects_on_the_seed_suite_score(harness: Harness) -> None:
     cfg = config(suite="polyglot-mini", max_iterations=1, **PAPER)
     run = harness.new_run(cfg)
