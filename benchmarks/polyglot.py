@@ -201,6 +201,18 @@ def load_exercise(ex: Path) -> Task:
     )
 
 
+def dgm_subset(files: list[Path]) -> list[str]:
+    """The task ids of DGM's subset files (`<lang>__<exercise>` ids, each once, in order)
+    whose language is loaded here."""
+    ids = [i for f in files for i in json.loads(f.read_text(encoding="utf-8"))]
+    ours = [
+        f"polyglot__{i.replace('__', '-', 1)}"
+        for i in ids
+        if i.split("__")[0] in SUPPORTED_LANGUAGES
+    ]
+    return list(dict.fromkeys(ours))
+
+
 def load_tasks(root: Path) -> tuple[list[Task], dict[str, Path]]:
     """The tasks of a checkout, and where each one's exercise lives."""
     dirs = exercise_dirs(root)

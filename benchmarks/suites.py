@@ -25,6 +25,7 @@ from benchmarks.task import Task
 BENCH_DIR = Path(__file__).resolve().parent
 POLYGLOT_MINI = BENCH_DIR / "polyglot_mini"
 SWEBENCH_SUBSETS = BENCH_DIR / "swebench_subsets"
+POLYGLOT_SUBSETS = BENCH_DIR / "polyglot_subsets"
 SUBSETS = ("small", "medium", "full")
 
 SUITE_HELP = {
@@ -80,6 +81,23 @@ class Suite(Protocol):
 
 def no_subset(suite: str, name: str) -> SuiteError:
     return SuiteError(f"suite {suite!r} has no subset {name!r}: use 'full' or a list of task ids")
+
+
+# DGM's subset names and their files (a later stage's tasks include the earlier ones').
+DGM_SUBSETS = {"small": ["small"], "medium": ["small", "medium"]}
+
+
+def all_present(suite: Suite, ids: list[str], what: str, fix: str) -> list[str]:
+    """`ids`, or a SuiteError when the suite lacks some of them (`what` they are; `fix`:
+    how to get them)."""
+    have = {t.instance_id for t in suite.tasks()}
+    missing = [i for i in ids if i not in have]
+    if missing:
+        raise SuiteError(
+            f"suite {suite.name} lacks {len(missing)} of the {len(ids)} {what} (e.g. {missing[0]}): "
+            f"{fix}, or give the stage 'full' or a list of task ids"
+        )
+    return ids
 
 
 class _Plain:
@@ -167,6 +185,7 @@ class Polyglot(_Plain):
     root: Path
     name: str = ""
     tries: int = polyglot.TRIES
+    dgm_subsets: bool = True  # a checkout of Aider's benchmark names DGM's subsets
 
     def __post_init__(self) -> None:
         self.name = self.name or f"polyglot:{self.root}"
@@ -183,7 +202,18 @@ class Polyglot(_Plain):
         return self._loaded[0]
 
     def subset(self, name: str) -> list[str]:
-        raise no_subset(self.name, name)
+        """DGM's own subsets of the polyglot benchmark (benchmarks/polyglot_subsets/):
+        `small` (its first stage) and `medium` (small plus its second stage), their
+        exercises in the languages loaded here."""
+        if name not in DGM_SUBSETS or not self.dgm_subsets:
+            raise no_subset(self.name, name)
+        ids = polyglot.dgm_subset([POLYGLOT_SUBSETS / f"{f}.json" for f in DGM_SUBSETS[name]])
+        return all_present(
+            self,
+            ids,
+            f"exercises of DGM's {name!r} subset of Aider's polyglot benchmark",
+            "give a checkout of Aider's polyglot benchmark",
+        )
 
     def build_repo(self, task: Task, dest: Path) -> bool:
         polyglot.build_repo(self._loaded[1][task.instance_id], dest)
@@ -233,21 +263,19 @@ class SWEBench:
     def subset(self, name: str) -> list[str]:
         """DGM's own subsets of SWE-bench Verified (benchmarks/swebench_subsets/): `small`
         (its first stage, 10 instances) and `medium` (small plus its 50 second-stage ones)."""
-        files = {"small": ["small"], "medium": ["small", "medium"]}
-        if name not in files:
+        if name not in DGM_SUBSETS:
             raise no_subset(self.name, name)
         ids = [
-            i for f in files[name] for i in json.loads((SWEBENCH_SUBSETS / f"{f}.json").read_text())
+            i
+            for f in DGM_SUBSETS[name]
+            for i in json.loads((SWEBENCH_SUBSETS / f"{f}.json").read_text())
         ]
-        have = {t.instance_id for t in self.tasks()}
-        missing = [i for i in ids if i not in have]
-        if missing:
-            raise SuiteError(
-                f"suite {self.name} lacks {len(missing)} of the {len(ids)} instances of DGM's {name!r} subset "
-                f"of SWE-bench Verified (e.g. {missing[0]}): load SWE-bench Verified, or give the stage "
-                "'full' or a list of task ids"
-            )
-        return ids
+        return all_present(
+            self,
+            ids,
+            f"instances of DGM's {name!r} subset of SWE-bench Verified",
+            "load SWE-bench Verified",
+        )
 
     def check(self, tasks: list[Task]) -> None:
         from benchmarks import swebench
@@ -310,7 +338,7 @@ def open_suite(spec: str, sandbox: str = "docker") -> Suite:
             )
         return SweMini(subset)
     if spec == "polyglot-mini":
-        return Polyglot(POLYGLOT_MINI, name="polyglot-mini")
+        return Polyglot(POLYGLOT_MINI, name="polyglot-mini", dgm_subsets=False)
     if spec.startswith("polyglot:"):
         return Polyglot(Path(spec.split(":", 1)[1]).expanduser())
     if spec.startswith("swebench:"):

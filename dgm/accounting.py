@@ -72,6 +72,16 @@ def price_per_call(model: str, prompt_chars: int) -> float | None:
     return price(model, prompt_chars // CHARS_PER_TOKEN, OUTPUT_TOKENS)
 
 
+def seed_suite_tasks(config: RunConfig, plan: Target) -> int:
+    """The suite's tasks outside every stage, which the seed runs under `seed_tasks`."""
+    from dgm.loop import seed_on_suite
+
+    if not seed_on_suite(config):
+        return 0
+    staged = {t for s in plan.stages for t in s.task_ids}
+    return sum(t not in staged for t in plan.tasks)
+
+
 def dry_run(config: RunConfig, plan: Target) -> Plan:
     """What the run would do, as lines for people, with its totals."""
     assert config.model is not None  # resolved
@@ -106,6 +116,9 @@ def dry_run(config: RunConfig, plan: Target) -> Plan:
             f"evaluations: {agents * first} to {evals} ({agents} agents: the seed + "
             f"{children} children)"
         )
+        if extra := seed_suite_tasks(config, plan):
+            evals += extra
+            lines.append(f"the seed also runs the suite's other {extra} task(s), once (seed_tasks)")
         steps = config.agent_limits.max_steps
         per_eval_calls = steps if steps is not None else -1
     if config.max_evaluations is not None and config.max_evaluations < evals:

@@ -107,6 +107,29 @@ class Limits(BaseModel):
         return SandboxLimits(timeout_s=self.timeout_s, memory_mb=self.memory_mb, cpus=self.cpus)
 
 
+class PolyglotSettings(BaseModel):
+    """How agents are evaluated on a polyglot suite; unset: Aider's protocol (two tries) and
+    the run's agent_limits. DGM's polyglot harness gives one try of 10 minutes, and the
+    tests 2 minutes (polyglot/harness.py:112, 182)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tries: int | None = Field(
+        default=None,
+        ge=1,
+        le=10,
+        description="Tries per task (Aider's: 2, the second with the test output).",
+    )
+    timeout_s: Seconds | None = Field(
+        default=None, description="The agent's deadline per try; unset: agent_limits.timeout_s."
+    )
+    test_timeout_s: Seconds | None = Field(
+        default=None, description="The tests' deadline when grading; unset: 600 s."
+    )
+
+    _numbers = field_validator("tries", mode="before")(not_bool)
+
+
 class ReEvoSettings(BaseModel):
     """ReEvo's GA (the `reevo` operator); its reference defaults (cfg/config.yaml)."""
 
@@ -372,6 +395,23 @@ class RunConfig(BaseModel):
         default=False,
         description="Score the seed on every stage whatever its score (DGM scores its initial agent on all of its 60 tasks, once).",
     )
+    seed_tasks: Literal["stages", "suite", "suite_on_polyglot"] = Field(
+        default="stages",
+        description=(
+            "What the seed is scored on: its stages, or every task of the suite once (after its "
+            "stages, ungated; that score is the one parents are selected on), or every task on "
+            "a polyglot suite only (DGM's polyglot seed score covers the whole benchmark)."
+        ),
+    )
+    focus: Literal["swebench", "polyglot", "by_suite"] = Field(
+        default="swebench",
+        description=(
+            "The failure a self-modification addresses: DGM's SWE-bench rules (empty patches, "
+            "stochasticity, context length, else an unresolved task), its polyglot rules (a "
+            "random failed task of the parent's selection score), or the polyglot ones on a "
+            "polyglot suite only."
+        ),
+    )
     select_on: Literal["all_stages", "first_stage", "first_stage_on_polyglot"] = Field(
         default="all_stages",
         description=(
@@ -425,6 +465,10 @@ class RunConfig(BaseModel):
     )
     reevo: ReEvoSettings = Field(
         default_factory=ReEvoSettings, description="The reevo operator's settings."
+    )
+    polyglot: PolyglotSettings = Field(
+        default_factory=PolyglotSettings,
+        description="Evaluation on a polyglot suite: tries and deadlines (DGM's differ from Aider's).",
     )
     novelty: NoveltySettings = Field(
         default_factory=NoveltySettings,

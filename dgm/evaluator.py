@@ -61,6 +61,11 @@ class EvalLimits(BaseModel):
     max_tokens: int | None = Field(
         default=None, ge=1, description="Passed to the agent as DGM_AGENT_MAX_TOKENS."
     )
+    max_tries: int | None = Field(
+        default=None,
+        ge=1,
+        description="At most this many of the suite's tries; unset: all of them.",
+    )
     sandbox: Limits = Field(
         default_factory=Limits,
         description="Memory, CPU, process and disk limits of both sandboxes.",
@@ -240,7 +245,7 @@ def _evaluate(
     problem, patch, logs = task.problem_statement, "", []
     result = EvalResult(task_id=task.instance_id, attempt=attempt, resolved=False)
     trajectories = []
-    for attempt_try in range(suite.tries):
+    for attempt_try in range(min(suite.tries, limits.max_tries or suite.tries)):
         session = gateway.open_session(agent_id=agent_id, task_id=task.instance_id, purpose="agent")
         try:
             run = run_agent(files, problem, patch, repo_dir, backend, gateway, session, limits)

@@ -47,7 +47,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -59,6 +59,7 @@ from dgm.mutators import Chat, EvalView, Mutation, MutationContext, Mutator, Par
 from dgm.mutators.admission import no_patch, rejection
 from dgm.mutators.operators import OPERATORS
 from dgm.novelty import Nearest, Novelty, Verdict
+from dgm.polyglot_run import polyglot_suite
 from dgm.race import Race
 from dgm.selectors import SELECTORS, Candidate, member_children, rank_fitness, with_scores
 from sandbox import EngineUnavailable
@@ -70,6 +71,7 @@ if TYPE_CHECKING:  # the archive package loads SQLAlchemy: only the engine's use
 log = logging.getLogger(__name__)
 
 LEASE_LOST = "lost the run's lease"  # another session took the run over
+SEED_SUITE_STAGE = "suite"  # the seed's stage of the suite's other tasks (`seed_tasks`)
 FILES_CACHE = 256  # agents whose code stays in memory for reuse as parents
 
 
@@ -300,6 +302,9 @@ class Engine:
             self.stages = [StagePlan("race", tasks, 0.0)]
             self.policy = Race(config.race, config.seed, tasks)
         self.results: dict[str, dict[str, bool]] = {}  # a Policy's view: agent -> task -> resolved
+        # The seed's stages: the run's, plus the suite's other tasks under `seed_tasks`.
+        self.seed_on_suite = seed_on_suite(config) and direction is None and self.policy is None
+        self.seed_stages = seed_stages(self.stages, problem_statements, self.seed_on_suite)
 
         self.pending: dict[str, AgentState] = {}  # insertion order = creation order
         self.scores: dict[str, float] = {}  # admitted candidates' final scores
@@ -354,6 +359,8 @@ class Engine:
                 self.seed_id = r.id
             if self.first_scores is not None and self.stages[0].name in r.scores:
                 self.first_scores[r.id] = r.scores[self.stages[0].name]
+                if r.parent_id is None and self.seed_on_suite and r.score is not None:
+                    self.first_scores[r.id] = r.score  # the seed's over the whole suite
             self.evaluations_done += r.n_evaluated
             if self.policy is not None and r.n_evaluated:  # a Policy weighs every result
                 self.results[r.id] = {
@@ -373,10 +380,13 @@ class Engine:
         return True
 
     # ---- staged evaluation ------------------------------------------------------------
+    def stages_of(self, state: AgentState) -> list[StagePlan]:
+        return self.seed_stages if state.parent_id is None else self.stages
+
     def stage_score(self, state: AgentState, upto: int) -> float | None:
         """A suite's resolved fraction over the stages so far; a problem's mean fitness
         (None when an evaluation failed: the program is invalid)."""
-        tasks = {t for s in self.stages[: upto + 1] for t in s.task_ids}
+        tasks = {t for s in self.stages_of(state)[: upto + 1] for t in s.task_ids}
         outcomes = [state.done.get(t) for t in tasks]
         if self.direction is None:
             return sum(bool(o and o.resolved) for o in outcomes) / len(tasks)
@@ -397,25 +407,23 @@ class Engine:
 
     def advance(self, state: AgentState) -> None:
         """Close every stage whose tasks are all done; gate or finalise the agent."""
-        while state.stage < len(self.stages):
-            stage = self.stages[state.stage]
+        stages = self.stages_of(state)
+        seed = state.parent_id is None
+        while state.stage < len(stages):
+            stage = stages[state.stage]
             if any(t not in state.done for t in stage.task_ids):
                 return
             state.score = self.stage_score(state, state.stage)
             if state.score is None:  # a problem's program that could not be scored
                 break
             self.archive.set_agent_score(state.agent_id, stage.name, state.score)
-            if self.first_scores is not None and state.stage == 0:
-                self.first_scores[state.agent_id] = state.score
+            if self.first_scores is not None and (state.stage == 0 or seed and self.seed_on_suite):
+                self.first_scores[state.agent_id] = state.score  # the seed's: its last stage's
             state.stage += 1
-            gated = state.parent_id is not None or not self.config.seed_every_stage
-            if (
-                gated
-                and state.stage < len(self.stages)
-                and state.score < self.stages[state.stage].threshold
-            ):
+            gated = not seed or not (self.config.seed_every_stage or self.seed_on_suite)
+            if gated and state.stage < len(stages) and state.score < stages[state.stage].threshold:
                 break
-            if state.stage < len(self.stages):
+            if state.stage < len(stages):
                 self.event(
                     "stage_finished", agent=state.agent_id, stage=stage.name, score=state.score
                 )
@@ -429,14 +437,16 @@ class Engine:
             self.event("agent_finalised", agent=state.agent_id, status="failed", reason=why)
             return
         score = state.score if state.score is not None else 0.0
-        floor = self.scores.get(self.seed_id or "", 0.0) - self.config.keep_better_leeway
+        # keep_better compares the scores parents are selected on (DGM reads
+        # `overall_performance`, DGM_outer.py:167-185: on polyglot the 10-task score).
+        selected = self.first_scores if self.first_scores is not None else self.scores
+        floor = selected.get(self.seed_id or "", 0.0) - self.config.keep_better_leeway
+        kept = selected.get(state.agent_id, score) if self.first_scores is not None else score
         status: AgentStatus = "evaluated"
         reason = None
-        if self.config.admission == "keep_better" and state.parent_id is not None and score < floor:
+        if self.config.admission == "keep_better" and state.parent_id is not None and kept < floor:
             status = "rejected"
-            reason = (
-                f"keep_better: score {score:.3f} is below the seed's minus leeway ({floor:.3f})"
-            )
+            reason = f"keep_better: score {kept:.3f} is below the seed's minus leeway ({floor:.3f})"
         elif (
             state.parent_id is not None
             and self.direction is None
@@ -446,16 +456,17 @@ class Engine:
         else:
             self.scores[state.agent_id] = score
         self.archive.set_agent_status(state.agent_id, status, reason)
-        last = self.stages[state.stage - 1].name if state.stage else None
+        last = self.stages_of(state)[state.stage - 1].name if state.stage else None
         self.event("agent_finalised", agent=state.agent_id, stage=last, score=score, status=status)
 
     def no_patch(self, state: AgentState) -> str | None:
         return no_patch([eval_view(e) for e in self.archive.evaluations(state.agent_id)])
 
     def next_task(self, state: AgentState) -> EvalJob | None:
-        if state.stage >= len(self.stages):
+        stages = self.stages_of(state)
+        if state.stage >= len(stages):
             return None
-        stage = self.stages[state.stage]
+        stage = stages[state.stage]
         for t in stage.task_ids:
             if t not in state.done and t not in state.in_flight:
                 return EvalJob(state.agent_id, t, stage.name)
@@ -586,7 +597,9 @@ class Engine:
             # One event per agent and stage: the evaluation records themselves say which
             # task finished when, so per-task events would only double the writes.
             state.announced.add(job.stage)
-            remaining = [t for t in self.stages[state.stage].task_ids if t not in state.done]
+            remaining = [
+                t for t in self.stages_of(state)[state.stage].task_ids if t not in state.done
+            ]
             self.event("stage_started", agent=job.agent_id, stage=job.stage, tasks=remaining)
         loop = asyncio.get_running_loop()
         try:
@@ -863,8 +876,23 @@ def first_stage_selection(config: RunConfig) -> bool:
     runs are (DGM_outer.py:63 reads `overall_performance`, the 10-task score: the 50-task one
     is `overall_performance_deep`, self_improve_step.py:197-220)."""
     if config.select_on == "first_stage_on_polyglot":
-        return config.suite.startswith("polyglot")
+        return polyglot_suite(config.suite)
     return config.select_on == "first_stage"
+
+
+def seed_on_suite(config: RunConfig) -> bool:
+    """Whether the seed is scored on every task of the suite (`seed_tasks`): DGM's polyglot
+    seed score is its initial agent's over the whole benchmark (initial_polyglot/metadata.json)."""
+    if config.seed_tasks == "suite_on_polyglot":
+        return polyglot_suite(config.suite)
+    return config.seed_tasks == "suite"
+
+
+def seed_stages(stages: list[StagePlan], tasks: Iterable[str], on_suite: bool) -> list[StagePlan]:
+    """The seed's stages: the run's, then (`on_suite`) the suite's other tasks in one more."""
+    staged = {t for s in stages for t in s.task_ids}
+    rest = tuple(t for t in tasks if t not in staged)
+    return [*stages, StagePlan(SEED_SUITE_STAGE, rest, 0.0)] if on_suite and rest else stages
 
 
 def recorded_outcome(e: EvaluationInfo) -> Outcome:

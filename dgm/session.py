@@ -231,7 +231,15 @@ def open_session(
         gw = stack.enter_context(open_gateway(archive, run_id, config, provider))
         chat = chat_opener(gw, archive, config, model, provider)
         needs = OperatorNeeds(
-            config, backend, gw, target.problem, archive, run_id, chat, tasks=target.tasks
+            config,
+            backend,
+            gw,
+            target.problem,
+            archive,
+            run_id,
+            chat,
+            tasks=target.tasks,
+            stages=target.stages,
         )
         executor = stack.enter_context(open_run_executor(archive, run_id, config, target, needs))
         executor.start(gw)

@@ -22,6 +22,7 @@ from dgm.agent_contract import agent_files
 from dgm.errors import UserError
 from dgm.loop import StagePlan
 from dgm.mutators.admission import rejection
+from dgm.polyglot_run import polyglot_limits, polyglot_suite
 
 if TYPE_CHECKING:
     from archive import Archive
@@ -155,6 +156,8 @@ class SuiteTarget:
             max_steps=c.agent_limits.max_steps,
             sandbox=c.agent_limits.sandbox(),
         )
+        if polyglot_suite(c.suite):  # DGM's protocol there is not Aider's (config `polyglot`)
+            limits = polyglot_limits(limits, c.polyglot)
         return SuiteEvaluator(
             executor, needs.gateway, archive, self.spec, c.sandbox, run_id, limits
         )

@@ -5,7 +5,10 @@ system message, a summary of the coding agent, its whole code and the patches of
 lineage (seed to parent); as the user message, for an unresolved task, the agent's log,
 the issue, its predicted patch, the hidden test patch and the test results (the
 FAIL_TO_PASS and PASS_TO_PASS tests, passed or failed); for DGM's other cases (empty
-patches, stochasticity, context length), DGM's advice without a task. Nothing is clipped
+patches, stochasticity, context length), DGM's advice without a task. Under DGM's polyglot
+rules (`Focus.polyglot`) every focus names a task: its advice comes with that task's log,
+and the task prompt opens with DGM's polyglot words (self_improvement_prompt.py:360-368).
+Nothing is clipped
 while the whole prompt fits `max_chars` (the run's `prompt_chars`: set it to the model's
 context); past that, `fit` clips in a fixed order, head and tail kept: the log first, then
 the test results, the predicted patch, the lineage's patches, the code, and the issue and
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field, ValidationError
 
 from dgm.mutators import Chat, EvalView
-from dgm.mutators.focus import FOCUS_TEXT, Focus
+from dgm.mutators.focus import FOCUS_TEXT, POLYGLOT_TEXT, Focus
 
 if TYPE_CHECKING:
     from benchmarks.task import Task
@@ -167,9 +170,11 @@ def diagnosis_messages(
         "code": all_code(files),
         "lineage": "\n\n".join(f"# Patch {i}\n{p}" for i, p in enumerate(lineage, 1)),
     }
-    if focus.kind == "unresolved" and evaluation is not None:
+    whole_task = focus.kind in ("unresolved", "resolved") and evaluation is not None
+    if evaluation is not None and focus.task_id is not None:
+        parts["log"] = evaluation.trajectory or "No log available."
+    if whole_task and evaluation is not None:
         parts |= {
-            "log": evaluation.trajectory or "No log available.",
             "issue": problem,
             "predicted": evaluation.patch or "No predicted patch: the agent changed nothing.",
             "test_patch": task.test_patch if task else "(not available)",
@@ -183,16 +188,19 @@ def diagnosis_messages(
         + "Your task: find ONE detailed plan that would improve the agent's coding ability "
         "in general, not for one particular issue or repository."
     )
-    if "log" in p:
+    texts = POLYGLOT_TEXT if focus.polyglot else FOCUS_TEXT
+    if whole_task:
         user = (
-            f"{FOCUS_TEXT['unresolved']}\n\n# Agent log\n{p['log']}\n\n"
+            f"{texts[focus.kind]}\n\n# Agent log\n{p['log']}\n\n"
             f"# GitHub issue\n{p['issue']}\n\n# Predicted patch\n{p['predicted']}\n\n"
             "# Hidden test patch\nThe official tests that decide whether the issue is "
             f"solved; the agent never saw them.\n{p['test_patch']}\n\n"
             f"# Test results\n{p['results']}"
         )
+    elif "log" in p:  # DGM's polyglot advice, with the task's log
+        user = f"{texts[focus.kind]}\n\n# Agent log\n{p['log']}"
     else:
-        user = FOCUS_TEXT[focus.kind]
+        user = texts[focus.kind]
     user += "\n\nAnswer with one JSON object with these fields:\n" + FIELDS_HELP
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -257,12 +265,14 @@ def _first_error(e: ValidationError) -> str:
 
 
 def self_improvement_problem(proposal: Proposal) -> str:
-    """The problem statement the parent agent gets for editing its own code."""
+    """The problem statement the parent agent gets for editing its own code: as DGM's, the
+    agent summary and then the proposal (prompts/self_improvement_prompt.py:174-181)."""
     return (
         "# Improve this coding agent\n\n"
         "The repository in front of you is the source code of a coding agent. It is run as\n"
         "`python -m agent --repo REPO --problem PROBLEM_FILE --out OUT_DIR`; that interface must\n"
         "keep working, and the code must stay standard-library only.\n\n"
+        f"{AGENT_SUMMARY}\n"
         f"## Problem\n{proposal.problem_description}\n\n"
         f"## What to implement\n{proposal.implementation_suggestion}\n"
     )

@@ -10,7 +10,7 @@ names them "module:function", and `hook` imports that module only when a run nee
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from dgm.config import RunConfig
     from dgm.executors import Executor
     from dgm.llm.gateway import Gateway
+    from dgm.loop import StagePlan
     from dgm.mutators import Chat, Mutator
     from dgm.mutators.self_modify import SelfModifyRunner
     from sandbox import SandboxBackend
@@ -44,6 +45,8 @@ class OperatorNeeds:
     executor: Executor | None = None
     # The run's suite's tasks by id, as its target opened them (empty: a problem run).
     tasks: Mapping[str, Task] = field(default_factory=dict)
+    # The run's stages, as its target resolved them (empty: a problem run).
+    stages: Sequence[StagePlan] = ()
 
 
 class OperatorFactory(Protocol):
@@ -132,6 +135,7 @@ def self_modify_runner(needs: OperatorNeeds) -> SelfModifyRunner:
 
 
 def self_modify(needs: OperatorNeeds) -> Mutator:
+    from dgm.mutators.focus import polyglot_rules
     from dgm.mutators.self_modify import SelfModifyMutator
 
     c = needs.config
@@ -139,6 +143,7 @@ def self_modify(needs: OperatorNeeds) -> Mutator:
     # The diagnosis has its own model and temperature (DGM: o1 at 1.0) and sees the task's
     # hidden test patch and the lineage's patches, as DGM's does.
     chat = needs.open_chat(c.diagnosis_model, c.diagnosis_temperature) if needs.open_chat else None
+    pool, seed_pool = focus_pools(c, needs.stages)
     return SelfModifyMutator(
         runner,
         diagnosis_retries=c.diagnosis_retries,
@@ -146,7 +151,25 @@ def self_modify(needs: OperatorNeeds) -> Mutator:
         diagnosis_chat=chat,
         tasks=needs.tasks,
         lineage=lineage_patches(needs.archive),
+        polyglot=polyglot_rules(c.focus, c.suite),
+        pool=pool,
+        seed_pool=seed_pool,
     )
+
+
+def focus_pools(
+    config: RunConfig, stages: Sequence[StagePlan]
+) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """The tasks a polyglot focus draws from, for a child and for the seed: those of its
+    selection score (DGM's `overall_performance`), None for every task it ran. Selected on
+    the first stage, a child's are the first stage's; so are the seed's, unless it is
+    scored on the whole suite (`seed_tasks`), as DGM's initial agent is."""
+    from dgm.loop import first_stage_selection, seed_on_suite
+
+    if not first_stage_selection(config) or not stages:
+        return None, None
+    first = frozenset(stages[0].task_ids)
+    return first, None if seed_on_suite(config) else first
 
 
 def lineage_patches(archive: Archive | None) -> Callable[[str], list[str]]:

@@ -1,6 +1,8 @@
 """DGM's self-modification operator: the parent agent improves its own code.
 
-1. Choose a failure of the parent by DGM's rules (`focus.choose_focus`).
+1. Choose a failure of the parent by DGM's rules: SWE-bench's (`focus.choose_focus`) or,
+   with `polyglot`, its polyglot ones (`focus.choose_polyglot_focus`) over the tasks of the
+   parent's selection score (`pool` for a child, `seed_pool` for the seed).
 2. The LLM diagnoses it into a validated `Proposal` (`diagnosis.diagnose`, with retries),
    seeing what DGM's diagnosis sees: the agent's code and its lineage's patches, and the
    task's log, issue, predicted patch, hidden test patch and test results.
@@ -24,7 +26,7 @@ from dgm.agent_format import agent_backend
 from dgm.evaluator import GatewayLike, gateway_socket
 from dgm.mutators import Chat, Mutation, MutationContext
 from dgm.mutators.diagnosis import DiagnosisFailed, diagnose, self_improvement_problem
-from dgm.mutators.focus import choose_focus
+from dgm.mutators.focus import Focus, choose_focus, choose_polyglot_focus
 
 if TYPE_CHECKING:
     from benchmarks.task import Task
@@ -106,15 +108,27 @@ class SelfModifyMutator:
     tasks: Mapping[str, Task] = field(default_factory=dict)  # the suite's, for the test patch
     lineage: Callable[[str], Sequence[str]] = lambda agent_id: ()  # patches, seed to agent
     name: str = "self_modify"
+    polyglot: bool = False  # DGM's polyglot focus rules (config `focus`)
+    pool: frozenset[str] | None = None  # a child's selection-score tasks (None: all it ran)
+    seed_pool: frozenset[str] | None = None  # the seed's
+
+    def choose(self, ctx: MutationContext, lineage: Sequence[str]) -> Focus | None:
+        if not self.polyglot:
+            return choose_focus(ctx.evaluations, ctx.rng)
+        pool = self.pool if lineage else self.seed_pool  # only the seed has no patch behind it
+        return choose_polyglot_focus(ctx.evaluations, ctx.rng, pool)
 
     def mutate(self, ctx: MutationContext) -> Mutation:
-        focus = choose_focus(ctx.evaluations, ctx.rng)
+        lineage = list(self.lineage(ctx.parent_id))
+        focus = self.choose(ctx, lineage)
         if focus is None:
             return Mutation(
                 None,
                 {"operator": self.name},
-                "no failure to learn from: no special case was drawn and the parent has no unresolved "
-                "task with a non-empty patch",
+                "no failure to learn from: the parent has no evaluation of its selection score's tasks"
+                if self.polyglot
+                else "no failure to learn from: no special case was drawn and the parent has no "
+                "unresolved task with a non-empty patch",
             )
         origin: dict[str, Any] = {
             "operator": self.name,
@@ -133,7 +147,7 @@ class SelfModifyMutator:
                 retries=self.diagnosis_retries,
                 max_chars=self.max_chars,
                 task=self.tasks.get(focus.task_id or ""),
-                lineage=self.lineage(ctx.parent_id),
+                lineage=lineage,
             )
         except DiagnosisFailed as e:
             return Mutation(None, origin, str(e))

@@ -127,12 +127,8 @@ def test_second_try_problem_carries_the_failing_output(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.docker
-def test_two_tries_with_test_feedback_end_to_end(docker_backend: Any, tmp_path: Path) -> None:
-    """Try 1 writes a wrong solution; try 2 starts from it, is shown the failing tests, and fixes it."""
-    suite = open_suite(f"polyglot:{make_checkout(tmp_path / 'polyglot')}")
-    (task,) = suite.tasks()
-    script = tmp_path / "script.yaml"
+def write_script(script: Path) -> None:
+    """A wrong solution on the first try, the right one on the second."""
     script.write_text(
         yaml.safe_dump(
             [
@@ -166,7 +162,15 @@ def test_two_tries_with_test_feedback_end_to_end(docker_backend: Any, tmp_path: 
             ]
         )
     )
-    with Gateway(open_provider(f"scripted:{script}")) as gw:
+
+
+@pytest.mark.docker
+def test_two_tries_with_test_feedback_end_to_end(docker_backend: Any, tmp_path: Path) -> None:
+    """Try 1 writes a wrong solution; try 2 starts from it, is shown the failing tests, and fixes it."""
+    suite = open_suite(f"polyglot:{make_checkout(tmp_path / 'polyglot')}")
+    (task,) = suite.tasks()
+    write_script(tmp_path / "script.yaml")
+    with Gateway(open_provider(f"scripted:{tmp_path / 'script.yaml'}")) as gw:
         result = evaluate(
             Path(dgm.seed_agent.__file__).parent,
             task,
@@ -189,3 +193,55 @@ def test_two_tries_with_test_feedback_end_to_end(docker_backend: Any, tmp_path: 
         "return year % 4 == 0\n"
         in [m for m in tries[1]["messages"] if m["role"] == "tool"][0]["content"]
     )
+
+
+def add_exercise(root: Path, name: str) -> None:
+    """A copy of the leap exercise under another name."""
+    src = root / "python" / "exercises" / "practice" / "leap"
+    dst = root / "python" / "exercises" / "practice" / name
+    for p in src.rglob("*"):
+        if p.is_file():
+            (dst / p.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
+            (dst / p.relative_to(src)).write_bytes(p.read_bytes())
+
+
+def test_dgm_polyglot_subsets_name_its_python_exercises(tmp_path: Path) -> None:
+    """DGM's polyglot stages (its small and medium subsets) resolve on a checkout, so
+    `dgm-paper` runs on one; dgm loads Python only, so only its Python exercises."""
+    root = make_checkout(tmp_path / "bench")
+    add_exercise(root, "dominoes")
+    suite = open_suite(f"polyglot:{root}")
+    with pytest.raises(SuiteError, match="lacks 1 of the 2 exercises of DGM's 'small'"):
+        suite.subset("small")
+    add_exercise(root, "beer-song")
+    suite = open_suite(f"polyglot:{root}")
+    assert suite.subset("small") == ["polyglot__python-dominoes", "polyglot__python-beer-song"]
+    with pytest.raises(SuiteError, match="'medium' subset of Aider's polyglot"):
+        suite.subset("medium")  # DGM's 50 hold 10 Python exercises more
+    with pytest.raises(SuiteError, match="has no subset 'big'"):
+        suite.subset("big")
+
+
+@pytest.mark.docker
+def test_dgm_paper_gives_one_try_on_polyglot_as_dgm_does(
+    docker_backend: Any, tmp_path: Path
+) -> None:
+    """DGM's polyglot harness runs the agent once (10 minutes) and the tests for 2 minutes
+    (polyglot/harness.py:112, 182): the same script's wrong first try is the result."""
+    from dgm.config import load_config
+    from dgm.polyglot_run import polyglot_limits
+
+    root = make_checkout(tmp_path / "polyglot")
+    paper = load_config("dgm-paper", {"suite": f"polyglot:{root}"})
+    limits = polyglot_limits(EvalLimits(agent_timeout_s=32400), paper.polyglot)
+    assert (limits.max_tries, limits.agent_timeout_s, limits.grade_timeout_s) == (1, 600, 120)
+    assert limits.sandbox.timeout_s == 600
+    suite = open_suite(f"polyglot:{root}")
+    (task,) = suite.tasks()
+    write_script(tmp_path / "script.yaml")
+    with Gateway(open_provider(f"scripted:{tmp_path / 'script.yaml'}")) as gw:
+        result = evaluate(
+            Path(dgm.seed_agent.__file__).parent, task, suite, docker_backend, gw, limits=limits
+        )
+    assert not result.resolved and result.tries == 1, result.agent_log
+    assert "return year % 4 == 0\n" in result.patch

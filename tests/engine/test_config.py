@@ -17,6 +17,7 @@ from dgm.config import (
     Limits,
     LineEditSettings,
     NoveltySettings,
+    PolyglotSettings,
     ReEvoSettings,
     RunConfig,
     Stage,
@@ -181,8 +182,11 @@ def test_run_help_lists_every_config_field_with_its_default() -> None:
             "line_edit",
             "dgmh",
             "agent_format",
+            "polyglot",
         ):
             assert f" {name}: " in out, name
+    for name in PolyglotSettings.model_fields:
+        assert f" polyglot.{name}: " in out, name
     for name in ReEvoSettings.model_fields:
         assert f" reevo.{name}: " in out, name
     for name in NoveltySettings.model_fields:
