@@ -567,6 +567,8 @@ def one_line(error: ValidationError) -> str:
     if first["type"] == "extra_forbidden":
         where = ".".join(str(p) for p in first["loc"]) or "config"
         return f"unknown config field '{where}': remove it (see `dgm run --help` for the fields)"
+    if not first["loc"]:  # a rule over several fields: no field to name, its text says the fix
+        return f"invalid config: {first['msg'].removeprefix('Value error, ')}"
     return invalid_value(
         error, RunConfig, "config field", "fix it in the YAML or on the command line"
     )
