@@ -83,7 +83,7 @@ def test_an_edit_may_not_load_a_name_defined_nowhere() -> None:
 
 
 # ReEvo's seed of tsp_constructive, as it ships: `threshold` is set and never read.
-REEVO_SEED = '''import numpy as np
+REEVO_SEED = """import numpy as np
 LIMIT = 3
 
 
@@ -106,7 +106,7 @@ def select_next_node(current_node, destination_node, unvisited_nodes, distance_m
 def tuned():
     step = 0.5
     return eval("step")
-'''
+"""
 
 
 def test_a_constant_no_one_reads_is_no_site() -> None:
