@@ -421,6 +421,13 @@ class RunConfig(BaseModel):
         le=20,
         description="Tries the diff operator gets to produce SEARCH/REPLACE blocks that apply.",
     )
+    diff_temperature: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=2.0,
+        allow_inf_nan=False,
+        description="Sampling temperature of the diff operator (above 0, a parent chosen twice need not get the same edit; at 0 the gateway's cache repeats it).",
+    )
     prompt_chars: int = Field(
         default=16000,
         ge=1000,
@@ -477,6 +484,7 @@ class RunConfig(BaseModel):
         "diagnosis_retries",
         "diagnosis_temperature",
         "diff_max_tries",
+        "diff_temperature",
         "prompt_chars",
         "task_budget_usd",
         mode="before",

@@ -336,6 +336,21 @@ def last_evaluation(evaluations: Sequence[EvalView], rng: random.Random) -> Eval
     return rng.choice(sorted(failed or evaluations, key=lambda e: e.task_id))
 
 
+def evaluation_parts(
+    evaluations: Sequence[EvalView], direction: str | None, ev: EvalView | None, share: int
+) -> list[str]:
+    """A prompt's parts on how the parent did: its score, then the metrics and feedback of
+    `ev` (its last evaluation, in the evaluator's own words), each clipped to `share`."""
+    parts = [f"# Its score\n{score_text(evaluations, direction)}"]
+    if ev is not None and ev.metrics:
+        metrics = "\n".join(f"{k} = {v:.6g}" for k, v in sorted(ev.metrics.items()))
+        parts.append(f"# Metrics of its last evaluation\n{clip(metrics, share)}")
+    feedback = (ev.feedback or ev.test_report).strip() if ev is not None else ""
+    if feedback not in ("", "{}", "[]"):
+        parts.append(f"# Feedback of its last evaluation\n{clip(feedback, share)}")
+    return parts
+
+
 @dataclass
 class LineEditMutator:
     """The `line_edit` operator. `chat` samples at the operator's temperature; `main_file`:
@@ -361,19 +376,8 @@ class LineEditMutator:
     ) -> list[str]:
         """What every prompt shows first: the numbered file around `line`, the score, the
         metrics and feedback of the last evaluation."""
-        share = self.max_chars // 4
-        parts = [
-            f"# {path}\n{listing(source, line, self.max_chars // 2)}",
-            f"# Its score\n{score_text(ctx.evaluations, self.direction)}",
-        ]
-        if ev is not None and ev.metrics:
-            metrics = "\n".join(f"{k} = {v:.6g}" for k, v in sorted(ev.metrics.items()))
-            parts.append(f"# Metrics of its last evaluation\n{clip(metrics, share)}")
-        if ev is not None:
-            feedback = (ev.feedback or ev.test_report).strip()
-            if feedback not in ("", "{}", "[]"):
-                parts.append(f"# Feedback of its last evaluation\n{clip(feedback, share)}")
-        return parts
+        listed = f"# {path}\n{listing(source, line, self.max_chars // 2)}"
+        return [listed, *evaluation_parts(ctx.evaluations, self.direction, ev, self.max_chars // 4)]
 
     def prompt(
         self,
