@@ -23,9 +23,16 @@ lists (a number's neighbours, the comparison's strict or non-strict twin). The a
 always compiles, and even the bundled model's pick is a sensible step; whole lines are
 where a capable model does more.
 
+A token edit is asked only with the choices whose child is not already an agent of the
+run (`MutationContext.known`, the loop's exact-duplicate check): a site whose every
+choice repeats one is passed over for another without a call, so a repeat costs neither
+a model call nor a rejected child. A whole-line answer can only be checked once made: one
+that repeats an agent is refused and retried like the others.
+
 An edit is refused, with its reason, when it changes nothing (the same code once parsed),
-the file no longer compiles, or it loads a name the file defines nowhere (it would fail
-when run); a refused edit costs no evaluation, only another sample
+the file no longer compiles, it loads a name the file defines nowhere (it would fail
+when run), or it repeats an agent of the run; a refused edit costs no evaluation, only
+another sample
 (up to `tries`, on another run of lines, at the operator's own temperature, so samples
 differ). When every try is refused the expansion fails with the last reason and every
 try's reason in its origin, as other operators' failures are recorded. Nothing here knows
@@ -186,12 +193,14 @@ def answer_json(text: str) -> object:
         raise ValueError(f"the answer is not JSON: {e}") from None
 
 
-def parse_token(text: str, site: Site) -> str:
-    """The token's new text in a JSON answer, or ValueError."""
+def parse_token(text: str, site: Site, choices: Sequence[str] | None = None) -> str:
+    """The token's new text in a JSON answer (one of `choices`, by default the site's), or
+    ValueError."""
+    allowed = site.choices if choices is None else choices
     data = answer_json(text)
     new = data.get("new") if isinstance(data, dict) else None
-    if not isinstance(new, str) or new not in site.choices:
-        raise ValueError(f"'new' must be one of {', '.join(site.choices)}")
+    if not isinstance(new, str) or new not in allowed:
+        raise ValueError(f"'new' must be one of {', '.join(allowed)}")
     return new
 
 
@@ -351,6 +360,13 @@ def evaluation_parts(
     return parts
 
 
+def child_files(files: Mapping[str, bytes], path: str, source: str) -> dict[str, bytes]:
+    """The parent's files with `path` edited to `source`."""
+    out = {k: bytes(v) for k, v in files.items()}
+    out[path] = source.encode()
+    return out
+
+
 @dataclass
 class LineEditMutator:
     """The `line_edit` operator. `chat` samples at the operator's temperature; `main_file`:
@@ -430,19 +446,25 @@ class LineEditMutator:
             tried = frozenset(t["line"] for t in tries)
             # After a refused whole-line answer, a token edit: its answer always compiles.
             after_line = bool(tries) and "token" not in tries[-1]
+            picked = None
             if tokens and (after_line or ctx.rng.random() < self.token_share):
-                fresh = [t for t in tokens if t.line not in tried] or tokens
-                record, after, reason = self.token_try(path, source, ctx.rng.choice(fresh), ctx, ev)
+                picked = self.new_site(path, source, tokens, tried, ctx)
+                if picked is None:  # every token edit repeats an agent: none left to ask
+                    tokens = []
+            if picked is not None:
+                site, choices = picked
+                record, after, reason = self.token_try(path, source, site, choices, ctx, ev)
             else:
                 run = draw_run(source, self.max_lines, ctx.rng, tried)
                 if run is None:
                     break
                 record, after, reason = self.line_try(path, source, run, ctx, ev)
+                if not reason and ctx.known(child_files(ctx.files, path, after)):
+                    reason = "the edit repeats an agent of the run"
             record = {"attempt": attempt, **record}
             if not reason:
                 tries.append(record)
-                files = {k: bytes(v) for k, v in ctx.files.items()}
-                files[path] = after.encode()
+                files = child_files(ctx.files, path, after)
                 return Mutation(files, {**origin, "edit": record, "tries": tries})
             tries.append({**record, "refused": reason})
         origin["tries"] = tries
@@ -480,17 +502,51 @@ class LineEditMutator:
                 after, reason, record["trimmed"] = fixed, "", True
         return record, after, reason
 
+    def new_site(
+        self,
+        path: str,
+        source: str,
+        tokens: Sequence[Site],
+        tried: frozenset[int],
+        ctx: MutationContext,
+    ) -> tuple[Site, list[str]] | None:
+        """A site to ask about (on a line not tried yet while there are others) and its
+        choices whose child is not an agent of the run already; None when every choice of
+        every site repeats one. Sites are drawn as before until one has a new choice."""
+        left = list(tokens)
+        while left:
+            fresh = [t for t in left if t.line not in tried] or left
+            site = ctx.rng.choice(fresh)
+            new = [
+                c
+                for c in site.choices
+                if not ctx.known(child_files(ctx.files, path, replace(source, site, c)))
+            ]
+            if new:
+                return site, new
+            left.remove(site)
+        return None
+
     def token_try(
-        self, path: str, source: str, site: Site, ctx: MutationContext, ev: EvalView | None
+        self,
+        path: str,
+        source: str,
+        site: Site,
+        choices: list[str],
+        ctx: MutationContext,
+        ev: EvalView | None,
     ) -> tuple[dict[str, Any], str, str]:
-        """One sample of a token edit: (its record, the edited file, why it is refused or '')."""
-        choices = list(site.choices)
-        ctx.rng.shuffle(choices)  # a small model favours the first: no direction is favoured
-        prompt = self.token_prompt(path, source, site, choices, ctx, ev)
-        answer = self.ask(prompt, token_schema(site, choices), ctx)
+        """One sample of a token edit among `choices` (the site's that make a new child):
+        (its record, the edited file, why it is refused or '')."""
+        shown = list(choices)
+        ctx.rng.shuffle(shown)  # a small model favours the first: no direction is favoured
+        prompt = self.token_prompt(path, source, site, shown, ctx, ev)
+        answer = self.ask(prompt, token_schema(site, shown), ctx)
         record: dict[str, Any] = {"line": site.line, "lines": 1, "token": site.old}
+        if len(choices) < len(site.choices):
+            record["repeats_left_out"] = len(site.choices) - len(choices)
         try:
-            new = parse_token(answer, site)
+            new = parse_token(answer, site, choices)
         except ValueError as e:
             return record, source, str(e)
         record["new"] = new
