@@ -35,6 +35,8 @@ from dgm.mutators.line_edit import (
     repaired,
 )
 from dgm.novelty import Novelty
+from tests.engine.conftest import Harness, learn
+from tests.engine.conftest import config as engine_config
 
 DGM = Path(sys.executable).parent / "dgm"
 PROGRAM = "def value():\n    return 1\n"
@@ -291,6 +293,21 @@ def test_a_whole_line_answer_that_repeats_an_agent_is_refused_and_tried_again() 
     assert chat.sent[1][1]["properties"]["new"]["enum"] == ["0"]
     assert "refused" not in second and second["new"] == "0"
     assert mutation.files == {"t.py": TINY.replace("return 1", "return 0").encode()}
+
+
+def test_the_engine_tells_an_operator_which_files_are_agents_of_the_run(tmp_path: Path) -> None:
+    """`MutationContext.known` is the run's own exact-duplicate check, up to date."""
+    harness = Harness(tmp_path / "a.db")
+    cfg = engine_config(max_iterations=1)
+    run = harness.new_run(cfg)
+    _, engine = harness.run(run, cfg, [learn("t1")])
+    seed, child = harness.archive.agents(run)
+    ctx = engine.parent_context([child.id], 2)
+    assert ctx.known(harness.archive.agent_files(seed.id))
+    assert ctx.known(ctx.files)  # the child recorded in this session
+    assert ctx.known({**ctx.files, "__main__.py": ctx.files["__main__.py"] + b"# note\n"})
+    assert not ctx.known({**ctx.files, "skills.txt": b"skills:\nt2\n"})
+    harness.archive.close()
 
 
 def write_problem(root: Path) -> Path:
