@@ -444,6 +444,10 @@ class RunConfig(BaseModel):
         default=3,
         description="Tries the diff operator gets to produce SEARCH/REPLACE blocks that apply.",
     )
+    diff_temperature: Temperature = Field(
+        default=0.8,
+        description="Sampling temperature of the diff operator (above 0, a parent chosen twice need not get the same edit; at 0 the gateway's cache repeats it).",
+    )
     prompt_chars: int = Field(
         default=16000,
         ge=1000,
@@ -590,6 +594,8 @@ def one_line(error: ValidationError) -> str:
     if first["type"] == "extra_forbidden":
         where = ".".join(str(p) for p in first["loc"]) or "config"
         return f"unknown config field '{where}': remove it (see `dgm run --help` for the fields)"
+    if not first["loc"]:  # a rule over several fields: no field to name, its text says the fix
+        return f"invalid config: {first['msg'].removeprefix('Value error, ')}"
     return invalid_value(
         error, RunConfig, "config field", "fix it in the YAML or on the command line"
     )

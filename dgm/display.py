@@ -42,7 +42,10 @@ def best_score(stored: float | None, direction: str | None) -> str:
 
 def usd(amount: float) -> str:
     """Dollars: cents from a dollar up, four decimals from a cent up, and under a cent two
-    significant digits, so a run on a cheap model reads $0.00012, never $0.0000."""
+    significant digits, so a run on a cheap model reads $0.00012, never $0.0000; nothing
+    spent (a local model's run) is $0."""
+    if amount == 0:
+        return "$0"
     if amount >= 1:
         return f"${amount:.2f}"
     if amount >= 0.01 or amount <= 0:

@@ -11,12 +11,14 @@ program on it. A score that is not finite is a failure, as in training.
 Where it is kept: an event of the run (kind `heldout_scored`: the agent, its score or why
 it failed), not an evaluation row. An evaluation's score becomes the agent's fitness and
 feeds selection; a held-out score must never steer the search, and it is taken after the
-search ended. The latest event is the run's held-out score (a resumed run is scored again).
+search ended. The latest event is the run's held-out score. A resumed run is scored again
+only when its best program changed (or the sandbox failed last time): a resume of a
+finished run does not redo it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:  # the scoring needs the sandbox; reading a run's score (repor
     from sandbox import SandboxBackend
 
 KIND = "heldout_scored"
+SANDBOX_FAILED = "the sandbox failed: "  # a held-out failure of the machinery, not the program
 
 
 class RunArchive(Protocol):
@@ -38,6 +41,10 @@ class RunArchive(Protocol):
     def agent_files(self, agent_id: str) -> dict[str, bytes]: ...
 
     def append_event(self, run_id: str, kind: str, payload: dict[str, object]) -> int: ...
+
+    def events(
+        self, run_id: str, kinds: Iterable[str] | None = None, after: int = 0
+    ) -> list[EventInfo]: ...
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,16 @@ def describe(h: HeldoutScore) -> str:
     return f"held-out score {h.score:.3f} (run score {run}) of {h.agent_id[:8]}"
 
 
+def already_scored(archive: RunArchive, run_id: str) -> HeldoutScore | None:
+    """The run's held-out score when it is of its current best program (a resume that
+    changed nothing); None when there is none, the best changed, or the sandbox failed."""
+    done = latest(archive.events(run_id, kinds=[KIND]))
+    if done is None or (done.failure or "").startswith(SANDBOX_FAILED):
+        return None
+    best = archive.best_agent(run_id)
+    return done if best is not None and best.id == done.agent_id else None
+
+
 def after_run(archive: RunArchive, run_id: str, config: RunConfig) -> HeldoutScore | None:
     """`dgm run`'s end-of-run step: a problem run's best program on the held-out split.
     None when there is nothing to score: a suite run, a STOP run (its agents are
@@ -146,6 +163,8 @@ def after_run(archive: RunArchive, run_id: str, config: RunConfig) -> HeldoutSco
 
     if config.problem is None or config.operator == "stop":
         return None
+    if (done := already_scored(archive, run_id)) is not None:
+        return done
     problem = load_problem(config.problem)
     if not has_heldout(problem):
         return None
@@ -158,6 +177,6 @@ def after_run(archive: RunArchive, run_id: str, config: RunConfig) -> HeldoutSco
         best = archive.best_agent(run_id)
         if best is None:
             return None
-        why = f"the sandbox failed: {str(e).splitlines()[0][:300] if str(e) else repr(e)}"
+        why = f"{SANDBOX_FAILED}{str(e).splitlines()[0][:300] if str(e) else repr(e)}"
         record(archive, run_id, best, Evaluation.failed(problem.direction, why))
         return HeldoutScore(best.id, False, None, why, objective(best.score, problem.direction))

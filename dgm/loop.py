@@ -659,6 +659,7 @@ class Engine:
             chat=self.chat,
             rng=random.Random(f"{self.config.seed}:mutate:{iteration}"),
             iteration=iteration,
+            known=self.novelty.seen,
         )
 
     def pick_parents(self, iteration: int) -> list[str] | str:

@@ -371,6 +371,14 @@ class Novelty:
             out[path] = digest
         return out
 
+    def seen(self, files: Mapping[str, bytes]) -> bool:
+        """Whether `check` would find these files an exact duplicate. Quick (only the files
+        not seen before are normalised) and safe from an operator's worker thread: it reads
+        the index and adds to a cache, each one dict operation."""
+        if not (self.enabled and self.settings.duplicates):
+            return False
+        return tree_key(self._normalise(files)) in self.keys
+
     def check(self, files: Mapping[str, bytes]) -> Verdict | Nearest | None:
         """A Verdict when the child is a duplicate (or over the threshold), Nearest when
         the judge must decide, None when it is new."""

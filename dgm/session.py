@@ -123,20 +123,21 @@ def own_run(archive: Archive, run_id: str) -> AbstractContextManager[Renewer]:
     return hold_run(archive, run_id)
 
 
-def executor_spec(archive: Archive, run_id: str, config: RunConfig, target: Target) -> ExecutorSpec:
+def executor_spec(archive_url: str, run_id: str, config: RunConfig, target: Target) -> ExecutorSpec:
     from dgm.executors import ExecutorSpec
 
     return ExecutorSpec(
         name=config.executor,
         address=config.ray_address,
         run_label=run_id,
-        archive_url=archive.url,
+        archive_url=archive_url,
         job_resources=target.job_resources(config),
     )
 
 
-def check_executor(archive: Archive, config: RunConfig, target: Target) -> None:
-    """A UserError when the run's cluster cannot run it: call before creating the run."""
+def check_executor(archive_url: str, config: RunConfig, target: Target) -> None:
+    """A UserError when the run's cluster cannot run it: call before creating the run (a
+    new run's archive too: `archive_url` is where it will be)."""
     if config.executor == "ray":
         from dgm.executors.ray_executor import preflight
 
@@ -145,7 +146,7 @@ def check_executor(archive: Archive, config: RunConfig, target: Target) -> None:
             raise UserError(
                 f"--operator {config.operator} {why}: run {config.operator} with --executor local"
             )
-        preflight(executor_spec(archive, "", config, target))
+        preflight(executor_spec(archive_url, "", config, target))
 
 
 def open_run_executor(
@@ -157,7 +158,7 @@ def open_run_executor(
     from dgm.executors.local import LocalExecutor
     from dgm.executors.retry import RetryingExecutor, docker_answers
 
-    spec = executor_spec(archive, run_id, config, target)
+    spec = executor_spec(archive.url, run_id, config, target)
     if config.executor == "local":
         here = docker_answers if config.sandbox == "docker" else None
         return RetryingExecutor(

@@ -9,7 +9,7 @@ a job of dgm/executors/evaluation.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,10 +99,15 @@ class SuiteTarget:
     problem: None = None
 
     @classmethod
-    def open(cls, config: RunConfig) -> SuiteTarget:
+    def open(
+        cls, config: RunConfig, pull: Callable[[Suite, list[Task]], object] | None = None
+    ) -> SuiteTarget:
         """The suite opened and the stages resolved, each needed task checked (e.g. its
-        image is there): a UserError now rather than a failed run later."""
+        image is there): a UserError now rather than a failed run later. `pull` (`dgm run
+        --pull`) gets the needed tasks first, on this one opening of the suite."""
         suite, plans, tasks, needed = open_stages(config)
+        if pull is not None:
+            pull(suite, needed)
         try:
             suite.check(needed)
         except SuiteError as e:

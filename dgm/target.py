@@ -13,13 +13,14 @@ serves the jobs on this machine, and the evaluator that submits them to the exec
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from archive import Archive
     from benchmarks.problems import Direction, Problem
+    from benchmarks.suites import Suite
     from benchmarks.task import Task
     from dgm.config import RunConfig
     from dgm.executors import Executor, Resources
@@ -93,14 +94,17 @@ class Target(Protocol):
     def close(self) -> None: ...
 
 
-def plan_target(config: RunConfig) -> Target:
+def plan_target(
+    config: RunConfig, pull: Callable[[Suite, list[Task]], object] | None = None
+) -> Target:
     """The config's problem (loaded) or suite (opened, its stages resolved); a UserError
     for anything that would stop the run, so that it stops before a run is created (or a
-    resumed one is touched)."""
+    resumed one is touched). `pull`: a suite's missing images fetched before they are
+    checked (`dgm run --pull`)."""
     if config.problem is not None:
         from dgm.problem_run import ProblemTarget
 
         return ProblemTarget.load(config)
     from dgm.suite_run import SuiteTarget
 
-    return SuiteTarget.open(config)
+    return SuiteTarget.open(config, pull)

@@ -273,8 +273,26 @@ def build_layer(
     if not pip and not apt:
         return base
     tag = layer_tag(base, pip, apt, wheels_only)
-    if image_exists(client, tag):
-        return tag
+    try:
+        if not image_exists(client, tag):
+            _build_layer(client, base, tag, pip, apt, step, wheels_only)
+    except (docker.errors.DockerException, OSError) as e:  # the engine's: APIError, timeouts
+        said = " ".join(str(e).split()) or type(e).__name__
+        raise SandboxError(
+            f"the package layer {tag} could not be built on {base}: {said}"
+        ) from None
+    return tag
+
+
+def _build_layer(
+    client: docker.DockerClient,
+    base: str,
+    tag: str,
+    pip: Sequence[str],
+    apt: Sequence[str],
+    step: Step,
+    wheels_only: bool,
+) -> None:
     debs = " ".join(sorted(set(apt) | ({"python3-pip"} if pip else set())))
     script = "set -eu\nexport DEBIAN_FRONTEND=noninteractive\napt-get update -qq\n"
     script += f"apt-get install -y -qq --no-install-recommends {debs}\n"
@@ -316,7 +334,6 @@ def build_layer(
         )
     finally:
         container.remove(force=True)
-    return tag
 
 
 def _tar(files: dict[str, bytes]) -> bytes:

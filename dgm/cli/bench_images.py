@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich import filesize
 from rich.console import Console
@@ -24,9 +24,6 @@ from benchmarks.suites import Suite
 from benchmarks.task import Task
 from dgm.cli.common import plain
 from dgm.errors import UserError
-
-if TYPE_CHECKING:
-    from dgm.config import RunConfig
 
 NO_IMAGES = "{} needs no instance images: its tasks run in the sandbox image"
 err = Console(stderr=True, soft_wrap=True)  # a line a test or a script greps
@@ -102,19 +99,6 @@ def pull_missing(suite: Suite, tasks: list[Task]) -> int:
             finished += sizes[image] or 0
             progress.update(bar, completed=finished)
     return len(wanted)
-
-
-def pull_for_run(config: RunConfig) -> None:
-    """`dgm run --pull`: the instance images of the tasks the run's stages need."""
-    from dgm.suite_run import open_stages
-
-    if config.problem or not config.suite:
-        return
-    suite, _, _, needed = open_stages(config)
-    try:
-        pull_missing(suite, needed)
-    finally:
-        suite.close()
 
 
 def pull_suite(spec: str, subset: str | None) -> None:

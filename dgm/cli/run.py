@@ -24,7 +24,13 @@ from rich.table import Table
 from rich.text import Text
 
 from dgm import display
-from dgm.cli.common import ArchiveOption, archive_errors, open_default_archive, plain
+from dgm.cli.common import (
+    ArchiveOption,
+    archive_errors,
+    archive_location,
+    open_default_archive,
+    plain,
+)
 from dgm.config import RunConfig, assign, config_fields, load_config, with_resolved_model
 from dgm.dgmh import selection_line
 from dgm.errors import UserError
@@ -38,6 +44,7 @@ if TYPE_CHECKING:
     from archive import AgentInfo, Archive
     from archive.info import RunStatus
     from archive.lease import Renewer
+    from dgm.target import Target
 
 console = Console(stderr=True)
 
@@ -378,6 +385,23 @@ def run(
     )
 
 
+def checked_target(config: RunConfig, archive_url: str, pull: bool) -> Target:
+    """The run's target, planned and checked before any run exists (a resumed one is not
+    touched): the suite opened once, its missing images pulled first with --pull, its
+    stages and images checked, and the cluster for --executor ray."""
+    from dgm.session import check_executor
+    from dgm.target import plan_target
+
+    hook = None
+    if pull:
+        from dgm.cli.bench_images import pull_missing
+
+        hook = pull_missing
+    plan = plan_target(config, hook)
+    check_executor(archive_url, config, plan)
+    return plan
+
+
 def start_or_resume(
     preset: str | None,
     overrides: dict,
@@ -389,10 +413,10 @@ def start_or_resume(
     pull: bool = False,
 ) -> tuple[str, str]:
     """One run, started or resumed, driven to its end: (run id, why it stopped)."""
+    from archive.db import to_url
     from dgm import agent_format
     from dgm.heldout import after_run, describe
     from dgm.session import (
-        check_executor,
         check_model,
         check_sandbox,
         open_session,
@@ -401,13 +425,16 @@ def start_or_resume(
         start_run,
     )
     from dgm.suite_run import seed_agent_files
-    from dgm.target import plan_target
 
     if resume is not None and preset is not None:
         raise UserError("give either a preset/config or --resume RUN, not both")
     config = (
         load_config(preset, overrides, settings or ()) if resume is None else None
     )  # fail before touching the archive
+    plan = None
+    if config is not None:  # a new run refused here writes nothing, not even its archive
+        with archive_errors():
+            plan = checked_target(config, to_url(archive_location(archive_opt)), pull)
     archive = open_default_archive(archive_opt, create=resume is None)
     # Closed when the run ends: a seed sweep opens the archive again for its next run.
     with archive, archive_errors():
@@ -417,15 +444,8 @@ def start_or_resume(
             named = {k: v for k, v in overrides.items() if v is not None}
             set_on_resume = assign({}, settings or ())  # resume_config refuses what may not change
             config = resume_config(archive, run_id, {**set_on_resume, **named})
-        assert config is not None
-        if pull:  # before the images are checked, and before any run exists
-            from dgm.cli.bench_images import pull_for_run
-
-            pull_for_run(config)
-        plan = plan_target(
-            config
-        )  # the suite, its stages and images: checked before any run exists
-        check_executor(archive, config, plan)  # and the cluster, for --executor ray
+            plan = checked_target(config, archive.url, pull)
+        assert config is not None and plan is not None
         seed_files = None
         if run_id is None:  # a mistyped model or seed agent must not leave a failed run behind
             config = with_resolved_model(config)

@@ -15,7 +15,7 @@ Everything random in them comes from `MutationContext.rng`, seeded by the loop.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -74,6 +74,9 @@ class MutationContext:
     chat: Chat
     rng: random.Random
     iteration: int
+    # Whether these files are already an agent of the run (the loop's exact-duplicate
+    # check, dgm.novelty): an operator may avoid making one before spending a call on it.
+    known: Callable[[Mapping[str, bytes]], bool] = field(default=lambda _files: False)
 
     @property
     def parent_id(self) -> str:

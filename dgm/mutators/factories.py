@@ -182,7 +182,16 @@ def lineage_patches(archive: Archive | None) -> Callable[[str], list[str]]:
 def diff(needs: OperatorNeeds) -> Mutator:
     from dgm.mutators.diff import DiffMutator
 
-    return DiffMutator(max_tries=needs.config.diff_max_tries, max_chars=needs.config.prompt_chars)
+    c = needs.config
+    # Sampled: at temperature 0 the gateway's cache answers a repeated parent with the
+    # same edit, a duplicate (dgm/mutators/diff.py).
+    chat = needs.open_chat(None, c.diff_temperature) if needs.open_chat is not None else None
+    return DiffMutator(
+        max_tries=c.diff_max_tries,
+        max_chars=c.prompt_chars,
+        chat=chat,
+        direction=needs.problem.direction if needs.problem is not None else None,
+    )
 
 
 def reevo(needs: OperatorNeeds) -> Mutator:

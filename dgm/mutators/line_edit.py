@@ -23,9 +23,16 @@ lists (a number's neighbours, the comparison's strict or non-strict twin). The a
 always compiles, and even the bundled model's pick is a sensible step; whole lines are
 where a capable model does more.
 
+A token edit is asked only with the choices whose child is not already an agent of the
+run (`MutationContext.known`, the loop's exact-duplicate check): a site whose every
+choice repeats one is passed over for another without a call, so a repeat costs neither
+a model call nor a rejected child. A whole-line answer can only be checked once made: one
+that repeats an agent is refused and retried like the others.
+
 An edit is refused, with its reason, when it changes nothing (the same code once parsed),
-the file no longer compiles, or it loads a name the file defines nowhere (it would fail
-when run); a refused edit costs no evaluation, only another sample
+the file no longer compiles, it loads a name the file defines nowhere (it would fail
+when run), or it repeats an agent of the run; a refused edit costs no evaluation, only
+another sample
 (up to `tries`, on another run of lines, at the operator's own temperature, so samples
 differ). When every try is refused the expansion fails with the last reason and every
 try's reason in its origin, as other operators' failures are recorded. Nothing here knows
@@ -186,12 +193,14 @@ def answer_json(text: str) -> object:
         raise ValueError(f"the answer is not JSON: {e}") from None
 
 
-def parse_token(text: str, site: Site) -> str:
-    """The token's new text in a JSON answer, or ValueError."""
+def parse_token(text: str, site: Site, choices: Sequence[str] | None = None) -> str:
+    """The token's new text in a JSON answer (one of `choices`, by default the site's), or
+    ValueError."""
+    allowed = site.choices if choices is None else choices
     data = answer_json(text)
     new = data.get("new") if isinstance(data, dict) else None
-    if not isinstance(new, str) or new not in site.choices:
-        raise ValueError(f"'new' must be one of {', '.join(site.choices)}")
+    if not isinstance(new, str) or new not in allowed:
+        raise ValueError(f"'new' must be one of {', '.join(allowed)}")
     return new
 
 
@@ -336,15 +345,26 @@ def last_evaluation(evaluations: Sequence[EvalView], rng: random.Random) -> Eval
     return rng.choice(sorted(failed or evaluations, key=lambda e: e.task_id))
 
 
-@dataclass(frozen=True)
-class Editing:
-    """What every sample for one child shares: the file, its text, the mutation's context
-    and the evaluation its prompts show."""
+def evaluation_parts(
+    evaluations: Sequence[EvalView], direction: str | None, ev: EvalView | None, share: int
+) -> list[str]:
+    """A prompt's parts on how the parent did: its score, then the metrics and feedback of
+    `ev` (its last evaluation, in the evaluator's own words), each clipped to `share`."""
+    parts = [f"# Its score\n{score_text(evaluations, direction)}"]
+    if ev is not None and ev.metrics:
+        metrics = "\n".join(f"{k} = {v:.6g}" for k, v in sorted(ev.metrics.items()))
+        parts.append(f"# Metrics of its last evaluation\n{clip(metrics, share)}")
+    feedback = (ev.feedback or ev.test_report).strip() if ev is not None else ""
+    if feedback not in ("", "{}", "[]"):
+        parts.append(f"# Feedback of its last evaluation\n{clip(feedback, share)}")
+    return parts
 
-    path: str
-    source: str
-    ctx: MutationContext
-    ev: EvalView | None
+
+def child_files(files: Mapping[str, bytes], path: str, source: str) -> dict[str, bytes]:
+    """The parent's files with `path` edited to `source`."""
+    out = {k: bytes(v) for k, v in files.items()}
+    out[path] = source.encode()
+    return out
 
 
 @dataclass
@@ -367,43 +387,49 @@ class LineEditMutator:
         py = sorted(p for p in files if p.endswith(".py") and files[p].strip())
         return rng.choice(py) if py else None
 
-    def context(self, f: Editing, line: int) -> list[str]:
+    def context(
+        self, path: str, source: str, line: int, ctx: MutationContext, ev: EvalView | None
+    ) -> list[str]:
         """What every prompt shows first: the numbered file around `line`, the score, the
         metrics and feedback of the last evaluation."""
-        share, ev = self.max_chars // 4, f.ev
-        parts = [
-            f"# {f.path}\n{listing(f.source, line, self.max_chars // 2)}",
-            f"# Its score\n{score_text(f.ctx.evaluations, self.direction)}",
-        ]
-        if ev is not None and ev.metrics:
-            metrics = "\n".join(f"{k} = {v:.6g}" for k, v in sorted(ev.metrics.items()))
-            parts.append(f"# Metrics of its last evaluation\n{clip(metrics, share)}")
-        if ev is not None:
-            feedback = (ev.feedback or ev.test_report).strip()
-            if feedback not in ("", "{}", "[]"):
-                parts.append(f"# Feedback of its last evaluation\n{clip(feedback, share)}")
-        return parts
+        listed = f"# {path}\n{listing(source, line, self.max_chars // 2)}"
+        return [listed, *evaluation_parts(ctx.evaluations, self.direction, ev, self.max_chars // 4)]
 
-    def prompt(self, f: Editing, run: tuple[int, int]) -> str:
+    def prompt(
+        self,
+        path: str,
+        source: str,
+        run: tuple[int, int],
+        ctx: MutationContext,
+        ev: EvalView | None,
+    ) -> str:
         line, count = run
         which = f"line {line}" if count == 1 else f"lines {line} to {line + count - 1}"
         ask = (
             f"Change {which} so that the score gets better (a number, an operator, a call, "
-            f"a condition...):\n{old_text(f.source, line, count)}\n\n"
+            f"a condition...):\n{old_text(source, line, count)}\n\n"
             f'Answer with JSON: "line" is {line}, "old" the code of {which} as it is, '
             '"new" your new code that replaces it.'
         )
-        return "\n\n".join([*self.context(f, line), ask])
+        return "\n\n".join([*self.context(path, source, line, ctx, ev), ask])
 
-    def token_prompt(self, f: Editing, site: Site, choices: Sequence[str]) -> str:
+    def token_prompt(
+        self,
+        path: str,
+        source: str,
+        site: Site,
+        choices: Sequence[str],
+        ctx: MutationContext,
+        ev: EvalView | None,
+    ) -> str:
         what = "number" if site.is_number else "token"
         ask = (
             f"Replace the {what} `{site.old}` on line {site.line} so that the score gets "
-            f"better, with one of: {'  '.join(choices)}\n{marked(f.source, site)}\n\n"
+            f"better, with one of: {'  '.join(choices)}\n{marked(source, site)}\n\n"
             f'Answer with JSON: "line" is {site.line}, "old" is "{site.old}", "new" the '
             f"{what} that replaces it."
         )
-        return "\n\n".join([*self.context(f, site.line), ask])
+        return "\n\n".join([*self.context(path, source, site.line, ctx, ev), ask])
 
     def mutate(self, ctx: MutationContext) -> Mutation:
         origin: dict[str, Any] = {"operator": self.name}
@@ -413,7 +439,6 @@ class LineEditMutator:
         source = ctx.files[path].decode(errors="replace")
         ev = last_evaluation(ctx.evaluations, ctx.rng)
         origin.update(path=path, feedback_of=ev.task_id if ev else None)
-        editing = Editing(path, source, ctx, ev)
         tokens = token_sites(path, source)
         tries: list[dict[str, Any]] = []
         reason = f"{path} has no line that may change"
@@ -421,19 +446,25 @@ class LineEditMutator:
             tried = frozenset(t["line"] for t in tries)
             # After a refused whole-line answer, a token edit: its answer always compiles.
             after_line = bool(tries) and "token" not in tries[-1]
+            picked = None
             if tokens and (after_line or ctx.rng.random() < self.token_share):
-                fresh = [t for t in tokens if t.line not in tried] or tokens
-                record, after, reason = self.token_try(editing, ctx.rng.choice(fresh))
+                picked = self.new_site(path, source, tokens, tried, ctx)
+                if picked is None:  # every token edit repeats an agent: none left to ask
+                    tokens = []
+            if picked is not None:
+                site, choices = picked
+                record, after, reason = self.token_try(path, source, site, choices, ctx, ev)
             else:
                 run = draw_run(source, self.max_lines, ctx.rng, tried)
                 if run is None:
                     break
-                record, after, reason = self.line_try(editing, run)
+                record, after, reason = self.line_try(path, source, run, ctx, ev)
+                if not reason and ctx.known(child_files(ctx.files, path, after)):
+                    reason = "the edit repeats an agent of the run"
             record = {"attempt": attempt, **record}
             if not reason:
                 tries.append(record)
-                files = {k: bytes(v) for k, v in ctx.files.items()}
-                files[path] = after.encode()
+                files = child_files(ctx.files, path, after)
                 return Mutation(files, {**origin, "edit": record, "tries": tries})
             tries.append({**record, "refused": reason})
         origin["tries"] = tries
@@ -445,12 +476,18 @@ class LineEditMutator:
             messages, purpose=PURPOSE, agent_id=ctx.parent_id, schema=schema
         )
 
-    def line_try(self, f: Editing, run: tuple[int, int]) -> tuple[dict[str, Any], str, str]:
+    def line_try(
+        self,
+        path: str,
+        source: str,
+        run: tuple[int, int],
+        ctx: MutationContext,
+        ev: EvalView | None,
+    ) -> tuple[dict[str, Any], str, str]:
         """One sample of a line edit: (its record, the edited file, why it is refused or '')."""
-        path, source = f.path, f.source
         line, count = run
         schema = edit_schema(line, old_text(source, line, count))
-        answer = self.ask(self.prompt(f, run), schema, f.ctx)
+        answer = self.ask(self.prompt(path, source, run, ctx, ev), schema, ctx)
         record: dict[str, Any] = {"line": line, "lines": count}
         try:
             edit = parse_edit(answer, count)
@@ -465,16 +502,53 @@ class LineEditMutator:
                 after, reason, record["trimmed"] = fixed, "", True
         return record, after, reason
 
-    def token_try(self, f: Editing, site: Site) -> tuple[dict[str, Any], str, str]:
-        """One sample of a token edit: (its record, the edited file, why it is refused or '')."""
-        choices = list(site.choices)
-        f.ctx.rng.shuffle(choices)  # a small model favours the first: no direction is favoured
-        answer = self.ask(self.token_prompt(f, site, choices), token_schema(site, choices), f.ctx)
+    def new_site(
+        self,
+        path: str,
+        source: str,
+        tokens: Sequence[Site],
+        tried: frozenset[int],
+        ctx: MutationContext,
+    ) -> tuple[Site, list[str]] | None:
+        """A site to ask about (on a line not tried yet while there are others) and its
+        choices whose child is not an agent of the run already; None when every choice of
+        every site repeats one. Sites are drawn as before until one has a new choice."""
+        left = list(tokens)
+        while left:
+            fresh = [t for t in left if t.line not in tried] or left
+            site = ctx.rng.choice(fresh)
+            new = [
+                c
+                for c in site.choices
+                if not ctx.known(child_files(ctx.files, path, replace(source, site, c)))
+            ]
+            if new:
+                return site, new
+            left.remove(site)
+        return None
+
+    def token_try(
+        self,
+        path: str,
+        source: str,
+        site: Site,
+        choices: list[str],
+        ctx: MutationContext,
+        ev: EvalView | None,
+    ) -> tuple[dict[str, Any], str, str]:
+        """One sample of a token edit among `choices` (the site's that make a new child):
+        (its record, the edited file, why it is refused or '')."""
+        shown = list(choices)
+        ctx.rng.shuffle(shown)  # a small model favours the first: no direction is favoured
+        prompt = self.token_prompt(path, source, site, shown, ctx, ev)
+        answer = self.ask(prompt, token_schema(site, shown), ctx)
         record: dict[str, Any] = {"line": site.line, "lines": 1, "token": site.old}
+        if len(choices) < len(site.choices):
+            record["repeats_left_out"] = len(site.choices) - len(choices)
         try:
-            new = parse_token(answer, site)
+            new = parse_token(answer, site, choices)
         except ValueError as e:
-            return record, f.source, str(e)
+            return record, source, str(e)
         record["new"] = new
-        after = replace(f.source, site, new)
-        return record, after, refusal(f.path, f.source, after) or ""
+        after = replace(source, site, new)
+        return record, after, refusal(path, source, after) or ""

@@ -7,6 +7,11 @@ always parses, the program always compiles, and even a 135M model's pick is a se
 move: asked for any number, the bundled model wrote 1 for 1000 and 1001 for -5
 (measured). Small steps on constants are also what hill climbing needs: it compounds them.
 
+A site in the value of an assignment to a function's local name that nothing reads (an
+unused `threshold = 0.7`) is no site: any value there scores as its parent does, so an
+evaluation would be spent to learn nothing (`unread_spans`). Only locals: a module's name
+may be read by whoever imports it.
+
 `new_undefined` is a refusal rule for every edit of Python: a name the edit loads that
 nothing in the file defines (nor Python's builtins) fails at run time, so evaluating it
 would only spend an evaluation to learn that. Small models write such names often
@@ -57,6 +62,10 @@ def sites(source: str, lines: set[int]) -> list[Site]:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):
         return []
+    try:
+        dead = unread_spans(source)
+    except (SyntaxError, ValueError):
+        dead = []
     out: list[Site] = []
     for i, tok in enumerate(tokens):
         (row, col), (end_row, end) = tok.start, tok.end
@@ -80,7 +89,71 @@ def sites(source: str, lines: set[int]) -> list[Site]:
             if group is None:
                 continue
             out.append(Site(row, col, end, tok.string, tuple(sorted(group - {tok.string}))))
-    return out
+    return [s for s in out if not any(inside(s, span) for span in dead)]
+
+
+# (first line, first column, last line, end column) of code, columns in characters.
+Span = tuple[int, int, int, int]
+# Calls that read a function's locals by name: with one, every local may be read.
+READS_LOCALS = frozenset({"locals", "vars", "eval", "exec"})
+
+
+def unread_spans(source: str) -> list[Span]:
+    """Where the values assigned to function locals that nothing reads are: `x = 0.7` with
+    no `x` loaded anywhere in its function (nested functions included), nor declared
+    global or nonlocal there. Element by element for `a, b = 1, 2`."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    spans: list[Span] = []
+    for fn in ast.walk(tree):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        inner = list(ast.walk(fn))
+        read = {n.id for n in inner if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        for n in inner:
+            if isinstance(n, (ast.Global, ast.Nonlocal)):
+                read.update(n.names)
+        if read & READS_LOCALS:
+            continue
+        for node in inner:
+            for target, value in assigned(node):
+                if isinstance(target, ast.Name) and target.id not in read:
+                    spans.append(char_span(lines, value))
+    return spans
+
+
+def assigned(node: ast.AST) -> list[tuple[ast.expr, ast.expr]]:
+    """(target, value) pairs of an assignment statement: one for `x = v`, `x: T = v` and
+    `x += v`, one per element for `a, b = 1, 2`; none for anything else."""
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.value is not None:
+        return [(node.target, node.value)]
+    if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+        return []
+    target, value = node.targets[0], node.value
+    if (
+        isinstance(target, (ast.Tuple, ast.List))
+        and isinstance(value, (ast.Tuple, ast.List))
+        and len(target.elts) == len(value.elts)
+        and not any(isinstance(e, ast.Starred) for e in [*target.elts, *value.elts])
+    ):
+        return list(zip(target.elts, value.elts, strict=True))
+    return [(target, value)]
+
+
+def char_span(lines: list[str], node: ast.expr) -> Span:
+    """A node's span with columns in characters, as tokenize counts them (ast's are bytes)."""
+    end_line = node.end_lineno or node.lineno
+    end_col = node.end_col_offset if node.end_col_offset is not None else node.col_offset
+
+    def chars(line: int, col: int) -> int:
+        return len(lines[line - 1].encode()[:col].decode(errors="ignore"))
+
+    return (node.lineno, chars(node.lineno, node.col_offset), end_line, chars(end_line, end_col))
+
+
+def inside(site: Site, span: Span) -> bool:
+    first, start, last, end = span
+    return (site.line, site.start) >= (first, start) and (site.line, site.end) <= (last, end)
 
 
 def unary(tokens: list[tokenize.TokenInfo], i: int) -> bool:

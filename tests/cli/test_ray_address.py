@@ -80,3 +80,23 @@ def test_an_address_that_is_not_ray_is_one_line(
     )
     one_line_error(proc, f"127.0.0.1:{port} accepts connections but is not a Ray head")
     assert time.monotonic() - start < 60
+    assert not (tmp_path / "a.db").exists()  # a refused run writes nothing
+
+
+def test_a_refused_ray_run_creates_no_archive(silent_port: int, tmp_path: Path) -> None:
+    """The cluster is checked before the default archive (.dgm/archive.db) is created."""
+    (tmp_path / "script.yaml").write_text("- pattern: .\n  content: Done.\n")
+    proc = dgm(
+        "run",
+        "--executor",
+        "ray",
+        "--ray-address",
+        f"127.0.0.1:{silent_port}",
+        "--model",
+        "scripted:script.yaml",
+        cwd=tmp_path,
+        env={"DGM_ARCHIVE": ""},
+        timeout=100,
+    )
+    one_line_error(proc, "is not a Ray head")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["script.yaml"]

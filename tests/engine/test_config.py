@@ -83,6 +83,12 @@ def test_overrides_win_and_none_is_ignored() -> None:
             {"colour": "red"},
             "unknown config field 'colour': remove it (see `dgm run --help` for the fields)",
         ),
+        (  # a rule over several fields names no field (it said 'config field' twice)
+            {"problem": "rastrigin"},
+            "invalid config: operator self_modify evolves coding agents, not a problem's "
+            f"program: use --operator {' or '.join(n for n, o in OPERATORS.items() if o.evolves != 'agents')} with --problem "
+            "(e.g. `dgm run reevo --problem PATH`)",
+        ),
         (
             {"stages": [{"name": "s", "tasks": "small", "threshold": 2}]},
             "invalid config field 'stages.0.threshold': out of range (got 2; valid: a finite number at least 0.0 and at most 1.0); fix it in the YAML or on the command line",

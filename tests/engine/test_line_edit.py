@@ -20,6 +20,7 @@ import pytest
 
 from archive import open_archive
 from archive.info import objective
+from dgm.config import NoveltySettings
 from dgm.llm.gateway import Gateway
 from dgm.mutators import EvalView, MutationContext, Parent
 from dgm.mutators.chat import GatewayChat, json_schema_format
@@ -33,6 +34,9 @@ from dgm.mutators.line_edit import (
     refusal,
     repaired,
 )
+from dgm.novelty import Novelty
+from tests.engine.conftest import Harness, learn
+from tests.engine.conftest import config as engine_config
 
 DGM = Path(sys.executable).parent / "dgm"
 PROGRAM = "def value():\n    return 1\n"
@@ -239,6 +243,71 @@ def test_after_a_refused_whole_line_the_next_try_is_a_token_edit() -> None:
     assert "token" not in first and first["refused"]  # a whole line, refused
     assert second["token"] == "1000" and second["new"] == "1250"
     assert mutation.files == {"s.py": SEARCH.replace("1000", "1250").encode()}
+
+
+def test_a_token_edit_offers_only_the_choices_that_make_a_new_agent() -> None:
+    """The run's exact-duplicate check (dgm.novelty) is asked before the model: siblings
+    already made are no choice, so the call is spent on a child that is new."""
+    novelty = Novelty(NoveltySettings())
+    files = {"s.py": SEARCH.encode()}
+    novelty.add("p1", files)
+    for i, made in enumerate(["500", "800", "900", "1100", "1250"]):
+        novelty.add(f"c{i}", {"s.py": SEARCH.replace("1000", made).encode()})
+    chat = ScriptedChat([json.dumps({"line": 2, "old": "1000", "new": "2000"})])
+    parent = Parent("p1", files, [EvalView("prob", True, score=0.9)])
+    ctx = MutationContext([parent], {}, chat, random.Random(3), 1, known=novelty.seen)
+    mutation = LineEditMutator(chat, main_file="s.py", token_share=1.0).mutate(ctx)
+    [(prompt, schema)] = chat.sent
+    assert schema["properties"]["new"]["enum"] == ["2000"] and "with one of: 2000\n" in prompt
+    assert mutation.files == {"s.py": SEARCH.replace("1000", "2000").encode()}
+    assert mutation.origin["edit"]["repeats_left_out"] == 5
+    assert not novelty.seen(mutation.files) and novelty.check(mutation.files) is None
+
+
+def test_no_call_is_spent_on_a_token_edit_that_can_only_repeat_an_agent() -> None:
+    novelty = Novelty(NoveltySettings())
+    for i, made in enumerate(["1000", "500", "800", "900", "1100", "1250", "2000"]):
+        novelty.add(f"a{i}", {"s.py": SEARCH.replace("1000", made).encode()})
+    chat = ScriptedChat([edit(1, "", "x = your_code")])
+    parent = Parent("p1", {"s.py": SEARCH.encode()}, [EvalView("prob", True, score=0.9)])
+    ctx = MutationContext([parent], {}, chat, random.Random(3), 1, known=novelty.seen)
+    mutation = LineEditMutator(chat, main_file="s.py", token_share=1.0, tries=1).mutate(ctx)
+    [(_prompt, schema)] = chat.sent  # one call, and it is a whole-line edit's
+    assert "enum" not in schema["properties"]["new"]
+    [only] = mutation.origin["tries"]
+    assert "token" not in only and only["refused"]
+
+
+def test_a_whole_line_answer_that_repeats_an_agent_is_refused_and_tried_again() -> None:
+    repeat = TINY.replace("return 1", "return 2")
+    token = json.dumps({"line": 3, "old": "1", "new": "0"})
+    chat = ScriptedChat([edit(3, "return 1", "return 2"), token])
+    parent = Parent("p1", {"t.py": TINY.encode()}, [EvalView("prob", True, score=1.0)])
+    ctx = MutationContext(
+        [parent], {}, chat, random.Random(0), 1, known=lambda f: f["t.py"] == repeat.encode()
+    )
+    mutation = LineEditMutator(chat, main_file="t.py", token_share=0.0, tries=2).mutate(ctx)
+    first, second = mutation.origin["tries"]
+    assert first["refused"] == "the edit repeats an agent of the run"
+    # The retry is a token edit (after a refused line), without the choice 2 made already.
+    assert chat.sent[1][1]["properties"]["new"]["enum"] == ["0"]
+    assert "refused" not in second and second["new"] == "0"
+    assert mutation.files == {"t.py": TINY.replace("return 1", "return 0").encode()}
+
+
+def test_the_engine_tells_an_operator_which_files_are_agents_of_the_run(tmp_path: Path) -> None:
+    """`MutationContext.known` is the run's own exact-duplicate check, up to date."""
+    harness = Harness(tmp_path / "a.db")
+    cfg = engine_config(max_iterations=1)
+    run = harness.new_run(cfg)
+    _, engine = harness.run(run, cfg, [learn("t1")])
+    seed, child = harness.archive.agents(run)
+    ctx = engine.parent_context([child.id], 2)
+    assert ctx.known(harness.archive.agent_files(seed.id))
+    assert ctx.known(ctx.files)  # the child recorded in this session
+    assert ctx.known({**ctx.files, "__main__.py": ctx.files["__main__.py"] + b"# note\n"})
+    assert not ctx.known({**ctx.files, "skills.txt": b"skills:\nt2\n"})
+    harness.archive.close()
 
 
 def write_problem(root: Path) -> Path:

@@ -152,11 +152,7 @@ def test_a_priced_model_costs_dollars_everywhere_and_the_task_budget_caps_each_t
         assert mine[-1].error_kind == "budget_exceeded"  # the agent's next call was refused
 
     runs = dgm("runs", cwd=tmp_path)
-    assert (
-        runs.returncode == 0
-        and fmt_usd(run.cost_usd) in runs.stdout
-        and fmt_usd(spent) != "$0.0000"
-    )
+    assert runs.returncode == 0 and fmt_usd(run.cost_usd) in runs.stdout and fmt_usd(spent) != "$0"
     usage = dgm("llm", "usage", run.id[:6], cwd=tmp_path)
     assert (
         usage.returncode == 0

@@ -80,3 +80,47 @@ def test_an_edit_may_not_load_a_name_defined_nowhere() -> None:
     assert new_undefined(hosted, ast.parse("def f():\n    return HOST + 1\n")) == []
     # A star import makes every name possible.
     assert new_undefined(None, ast.parse("from math import *\nx = tau\n")) == []
+
+
+# ReEvo's seed of tsp_constructive, as it ships: `threshold` is set and never read.
+REEVO_SEED = """import numpy as np
+LIMIT = 3
+
+
+def select_next_node(current_node, destination_node, unvisited_nodes, distance_matrix):
+    threshold = 0.7
+    c1, c2, c3, c4 = 0.4, 0.3, 0.2, 0.1
+    spare, weight = 0.5, 2.0
+    ratio: float = 0.25
+    ratio += 0.5
+    scores = {}
+    for node in unvisited_nodes:
+        others = [i for i in unvisited_nodes if i != node]
+        average = np.mean([distance_matrix[node][i] for i in others])
+        deviation = np.std([distance_matrix[node][i] for i in others])
+        near = distance_matrix[current_node][node]
+        scores[node] = c1 * near - c2 * average + c3 * deviation - c4 * weight
+    return min(scores, key=scores.get)
+
+
+def tuned():
+    step = 0.5
+    return eval("step")
+"""
+
+
+def test_a_constant_no_one_reads_is_no_site() -> None:
+    found = [(s.line, s.old) for s in sites(REEVO_SEED, set(range(1, 25)))]
+    assert (6, "0.7") not in found  # threshold: any value scores as its parent
+    assert [(7, "0.4"), (7, "0.3"), (7, "0.2"), (7, "0.1")] == [f for f in found if f[0] == 7]
+    assert [(8, "2.0")] == [f for f in found if f[0] == 8]  # spare is unread, weight is read
+    assert not [f for f in found if f[0] in (9, 10)]  # ratio: set, stepped, never read
+    assert (2, "3") in found  # a module's name may be read by whoever imports it
+    assert (22, "0.5") in found  # eval may read any local
+
+
+def test_dead_spans_count_characters_not_bytes() -> None:
+    source = 'def f():\n    s = "é"; x = 0.5\n    return s\n'
+    assert [(s.line, s.old) for s in sites(source, {2})] == []
+    used = 'def f():\n    s = "é"; x = 0.5\n    return s, x\n'
+    assert [(s.line, s.old) for s in sites(used, {2})] == [(2, "0.5")]

@@ -128,6 +128,17 @@ def test_each_run_took_its_held_out_score_and_the_report_shows_it(
         assert f"held-out score {2 * raw:.3f} (run score {raw:.3f})" in line
 
 
+def test_a_resume_of_a_finished_run_does_not_score_it_again(
+    sweep: tuple[Path, list[str]],
+) -> None:
+    tmp, ids = sweep
+    proc = dgm("run", "--resume", ids[0], "--quiet", cwd=tmp)
+    assert proc.returncode == 0, proc.stderr
+    assert "held-out score" in proc.stderr  # still said, from the run's own event
+    with open_archive(tmp / ".dgm" / "archive.db", read_only=True) as archive:
+        assert len(archive.events(ids[0], kinds=["heldout_scored"])) == 1
+
+
 def test_problem_score_heldout_scores_a_program_on_the_split(
     sweep: tuple[Path, list[str]], tmp_path: Path
 ) -> None:

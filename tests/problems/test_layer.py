@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.problems import load, problem_image
-from sandbox import Limits, open_backend
+from sandbox import Limits, SandboxError, open_backend
 from sandbox.docker_backend import connect
 from sandbox.image import build_layer, image_tag, layer_tag
 
@@ -19,6 +19,17 @@ def test_layer_tag_is_a_hash_of_base_and_packages() -> None:
 @pytest.mark.docker
 def test_no_packages_is_the_base_image() -> None:
     assert build_layer(connect(), image_tag(), pip=[], apt=[]) == image_tag()
+
+
+@pytest.mark.docker
+def test_an_engine_error_is_a_one_line_sandbox_error() -> None:
+    """docker-py's own errors (here the engine's 404 for a base it does not have) become
+    the SandboxError a run and `dgm problem score` turn into one line, never a traceback."""
+    with pytest.raises(SandboxError) as e:
+        build_layer(connect(), "dgm-polish-no-such-base:0", pip=["numpy==2.4.6"])
+    said = str(e.value)
+    assert len(said.splitlines()) == 1 and "No such image" in said, said
+    assert "dgm-polish-no-such-base:0" in said
 
 
 @pytest.mark.docker
