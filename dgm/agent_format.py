@@ -17,8 +17,9 @@ AWS_ACCESS_KEY_ID): no key enters, and the gateway's budgets and records hold as
 call (dgm/llm/dialects.py translates). The model names its code writes are mapped to the
 run's model by `agent_format.models` (DEFAULT_MODELS: the names DGM's initial agent uses).
 Its `requirements.txt` is installed, wheels only, into a cached layer of the sandbox image
-(sandbox/image.py's `build_layer`, as a problem's packages are); the sandboxes made from it
-are hardened like any other.
+(sandbox/image.py's `build_layer`, as a problem's packages are), or of a SWE-bench
+instance image, there into a venv of its own (VENV) so the instance's Python is untouched;
+the sandboxes made from it are hardened like any other.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ DEFAULT_MODELS = {
     "o3-mini-2025-01-31": "run",
     "claude-3-5-sonnet-20241022": "run",
 }
+VENV = "/opt/dgm-agent"  # the agent's packages in a foreign image's layer (a SWE-bench one)
 LOOPBACK = Path(sandbox.__file__).resolve().parent / "loopback.py"
 # Where each SDK finds its endpoint ({port}: the loopback port) and its key.
 ENDPOINTS = {
@@ -131,10 +133,11 @@ def requirements(files: Mapping[str, bytes]) -> list[str]:
 
 def command(harness_dir: str, self_improve: bool) -> list[str]:
     """DGM's command line, behind the loopback port: the problem comes from
-    /task/problem.md, the base commit from /testbed's HEAD."""
+    /task/problem.md, the base commit from /testbed's HEAD; the Python is the agent's venv
+    in a foreign image's layer, else the image's python3."""
     endpoints = " ".join(shlex.quote(f"{k}={v}") for k, v in ENDPOINTS.items())
     agent = (
-        'python3 /agent/coding_agent.py --problem_statement "$(cat /task/problem.md)" '
+        '"$py" /agent/coding_agent.py --problem_statement "$(cat /task/problem.md)" '
         '--git_dir /testbed/ --base_commit "$(git -C /testbed rev-parse HEAD)" '
         f"--chat_history_file {CHAT_HISTORY} --outdir /out/"
     )
@@ -142,7 +145,8 @@ def command(harness_dir: str, self_improve: bool) -> list[str]:
     return [
         "bash",
         "-c",
-        f'exec python3 {harness_dir}/loopback.py "$DGM_LLM_SOCKET" {endpoints} -- {agent}{flag}',
+        f"py=python3; [ -x {VENV}/bin/python ] && py={VENV}/bin/python; "
+        f'exec "$py" {harness_dir}/loopback.py "$DGM_LLM_SOCKET" {endpoints} -- {agent}{flag}',
     ]
 
 
@@ -186,8 +190,13 @@ class LayerBackends:
         from sandbox.docker_backend import connect
 
         label = str(getattr(backend, "run_label", ""))
+        # A foreign base (a SWE-bench instance image) keeps its Python as it is: the
+        # agent's packages go into a venv of their own there.
+        venv = None if getattr(backend, "native", True) else VENV
         with self._lock:  # one build per layer, however many evaluations start at once
-            tag = image.build_layer(connect(), base, pip=reqs, step=step, wheels_only=True)
+            tag = image.build_layer(
+                connect(), base, pip=reqs, step=step, wheels_only=True, venv=venv
+            )
             if (tag, label) not in self._backends:
                 self._backends[tag, label] = open_backend(
                     "docker", image=tag, run_label=label, pool_size=1
