@@ -166,6 +166,18 @@ def harness_files() -> dict[str, bytes]:
     return {"loopback.py": LOOPBACK.read_bytes()}
 
 
+def local_refusal(reqs: list[str]) -> str:
+    """Why an agent with requirements does not run in the local sandbox. It would need its
+    packages installed on the host, with the network, from a requirements.txt an LLM may
+    have rewritten: nothing of that belongs outside a sandbox; Docker's layer build has it."""
+    shown = ", ".join(reqs[:3]) + (", ..." if len(reqs) > 3 else "")
+    return (
+        f"the agent's requirements.txt ({shown}) is installed into a Docker image layer, and "
+        "the local sandbox installs nothing: use the docker sandbox, or an agent with no "
+        "requirements.txt"
+    )
+
+
 class LayerBackends:
     """A Docker backend per agent requirements layer, opened when first needed (a layer
     is built once per base image and requirements, then reused by its tag)."""
@@ -182,10 +194,7 @@ class LayerBackends:
             return backend
         base = getattr(backend, "image", None)
         if not isinstance(base, str):
-            raise SandboxError(
-                "an agent in DGM's format has its requirements.txt installed in a layer of the "
-                "sandbox image: use the docker sandbox (--sandbox docker)"
-            )
+            raise SandboxError(local_refusal(reqs))
         from sandbox import image, open_backend
         from sandbox.docker_backend import connect
 
@@ -232,10 +241,7 @@ def prepare(files: Mapping[str, bytes], sandbox: str, step: Callable[[str], None
     if kind_of(files) != "dgm" or not requirements(files):
         return
     if sandbox != "docker":
-        raise UserError(
-            "an agent in DGM's format has its requirements.txt installed in a layer of the "
-            "sandbox image: use --sandbox docker"
-        )
+        raise UserError(local_refusal(requirements(files)))
     from sandbox import image
     from sandbox.docker_backend import connect
 
