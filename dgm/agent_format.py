@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import sandbox
 from benchmarks.problems.problem import parse_requirements
@@ -74,8 +74,15 @@ class AgentFormatSettings(BaseModel):
     )
     models: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_MODELS),
-        description="Model names an SDK agent's code sends -> 'run' (the run's model) or another model the run serves; an unmapped name fails the call.",
+        description="Model names an SDK agent's code sends -> 'run' (the run's model) or another model the run serves, added to DGM's own names; an unmapped name fails the call.",
     )
+
+    @field_validator("models")
+    @classmethod
+    def known_names_kept(cls, models: dict[str, str]) -> dict[str, str]:
+        """A map given (in YAML, or one name by `--set agent_format.models.NAME=run`) adds
+        to DGM's own names instead of dropping them."""
+        return {**DEFAULT_MODELS, **models}
 
 
 def kind_of(files: Mapping[str, bytes]) -> Kind | None:

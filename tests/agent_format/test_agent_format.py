@@ -149,3 +149,25 @@ def test_requirements_under_the_local_sandbox_are_refused_in_one_line(tmp_path: 
         assert archive.runs() == []  # `dgm run` opened its archive: no run is in it
     stdlib_only = {k: v for k, v in agent_files(AGENT).items() if k != "requirements.txt"}
     agent_format.prepare(stdlib_only, "local", lambda _m: None)  # nothing to install: runs
+
+
+def test_set_takes_model_names_with_dots_and_keeps_dgms_own() -> None:
+    from dgm.config import load_config
+
+    config = load_config(
+        None,
+        assignments=[
+            "agent_format.models.claude-3.5-sonnet=run",
+            "agent_format.models.us.anthropic.claude-3-7-sonnet-20250219-v1:0=run",
+        ],
+    )
+    assert config.agent_format.models == {
+        **agent_format.DEFAULT_MODELS,
+        "claude-3.5-sonnet": "run",
+        "us.anthropic.claude-3-7-sonnet-20250219-v1:0": "run",
+    }
+    assert load_config(None, assignments=["reevo.init_pop_size=12"]).reevo.init_pop_size == 12
+    with pytest.raises(
+        UserError, match="invalid config field .model.: Input should be a valid string"
+    ):
+        load_config(None, assignments=["model.name=x"])
