@@ -52,6 +52,11 @@ def post(gw: Gateway, path: str, body: dict[str, Any], headers: dict[str, str]) 
     return resp.status, data
 
 
+def sdk_client(gw: Gateway, token: str) -> openai.OpenAI:
+    url = f"http://127.0.0.1:{gw.port}/sdk/v1"
+    return openai.OpenAI(api_key=token, base_url=url, max_retries=0)
+
+
 TOOLS = [
     {
         "name": "bash",
@@ -128,9 +133,7 @@ def test_openai_sdk_responses_and_chat_with_function_calls(
     served: tuple[Gateway, str, str],
 ) -> None:
     gw, token, _ = served
-    client = openai.OpenAI(
-        api_key=token, base_url=f"http://127.0.0.1:{gw.port}/sdk/v1", max_retries=0
-    )
+    client = sdk_client(gw, token)
     tools = [
         {
             "type": "function",
@@ -167,9 +170,7 @@ def test_an_unmapped_model_name_fails_the_call_recorded_naming_the_name_and_the_
     served: tuple[Gateway, str, str], store: Any
 ) -> None:
     gw, token, run = served
-    client = openai.OpenAI(
-        api_key=token, base_url=f"http://127.0.0.1:{gw.port}/sdk/v1", max_retries=0
-    )
+    client = sdk_client(gw, token)
     with pytest.raises(openai.BadRequestError) as e:
         client.chat.completions.create(
             model="gpt-9-turbo", messages=[{"role": "user", "content": "hi"}]
@@ -318,9 +319,7 @@ def test_openai_sdk_streams_chat_and_responses_with_function_calls(
     served: tuple[Gateway, str, str],
 ) -> None:
     gw, token, _ = served
-    client = openai.OpenAI(
-        api_key=token, base_url=f"http://127.0.0.1:{gw.port}/sdk/v1", max_retries=0
-    )
+    client = sdk_client(gw, token)
     fn = {"type": "function", "function": {"name": "bash", "parameters": TOOLS[0]["input_schema"]}}
     with client.chat.completions.stream(
         model="o3-mini",

@@ -17,23 +17,29 @@ from sandbox.image import image_tag
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
-# Reports what the evaluation could do from inside, as metrics the test reads back.
-SCORER = """import importlib.util, json, os, socket, sys
-spec = importlib.util.spec_from_file_location("candidate", sys.argv[1])
-mod = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(mod)
-value = mod.solve()
+# What a process can do from inside its container: its effective capabilities (cap) and
+# whether it reaches the network (net); evaluators report them as metrics the tests read.
+PROBE = """import socket
 cap = [l for l in open("/proc/self/status") if l.startswith("CapEff")][0].split()[1]
 try:
     socket.create_connection(("9.9.9.9", 53), 2)
     net = 1
 except OSError:
     net = 0
+"""
+SCORER = (
+    PROBE
+    + """import importlib.util, json, os, sys
+spec = importlib.util.spec_from_file_location("candidate", sys.argv[1])
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+value = mod.solve()
 print("debug goes to stderr", file=sys.stderr)
 print(json.dumps({"status": "success", "combined_score": value,
     "metrics": {"uid": os.getuid(), "cap_eff": int(cap, 16), "net": net},
     "artifacts": {"note": "scored " + sys.argv[2]}}))
 """
+)
 EVALUATE = """#!/bin/sh
 MODE="$1"; PROGRAM="$2"
 exec python3 /benchmark/scorer.py "$PROGRAM" "$MODE"

@@ -15,6 +15,7 @@ import pytest
 from benchmarks.problems import Evaluator, ProblemError, load, open_problem_backend, problem_image
 from sandbox.docker_backend import connect
 from sandbox.image import image_tag
+from tests.problems.test_container_docker import PROBE
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
@@ -35,23 +36,20 @@ build_timeout_sec = 600.0
 memory_mb = 1024
 """
 # The verifier: how close /app/answer.txt is to $TARGET, and what it could do from inside.
-CHECK = """import json, os, socket
+CHECK = (
+    PROBE
+    + """import json, os
 try:
     answer = float(open("/app/answer.txt").read())
     reward = 1 / (1 + abs(answer - float(os.environ["TARGET"])))
 except (OSError, ValueError):
     reward = 0.0
-cap = [l for l in open("/proc/self/status") if l.startswith("CapEff")][0].split()[1]
-try:
-    socket.create_connection(("9.9.9.9", 53), 2)
-    net = 1
-except OSError:
-    net = 0
 os.makedirs("/logs/verifier", exist_ok=True)
 print("checked", open("/app/numbers.txt").read().strip())
 json.dump({"reward": reward, "uid": os.getuid(), "cap_eff": int(cap, 16), "net": net},
           open("/logs/verifier/reward.json", "w"))
 """
+)
 
 
 def harbor_task(tmp: Path, dockerfile_extra: str = "", solution: bool = True) -> Path:
