@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from benchmarks.problems.problem import Problem, ProblemError, checked_timeout
 from sandbox.folders import FolderError, list_folder, read_file
-from sandbox.protocol import MAX_SECONDS, SANDBOX_UID
+from sandbox.protocol import MAX_SECONDS, SANDBOX_UID, MemoryMb
 
 REPOSITORY = "dgm-harbor"
 RECIPE = "dgm-harbor-layer-1"  # bump when the layer's build steps change meaning
@@ -58,7 +58,7 @@ class Timed(BaseModel):
 class Environment(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    memory_mb: int = 2048
+    memory_mb: MemoryMb = 2048
     docker_image: str | None = None
 
 
@@ -110,6 +110,7 @@ def load_harbor(path: Path) -> Problem:
     config = task_toml(path)
     if not (path / "environment" / "Dockerfile").is_file():
         raise ProblemError(f"{path}: a Harbor task needs environment/Dockerfile")
+    tests_files(path)  # a link among the tests is refused now, not at the image's build
     agent_s = checked_timeout(config.agent.timeout_sec, f"{path / 'task.toml'} agent.timeout_sec")
     verifier_s = checked_timeout(
         config.verifier.timeout_sec, f"{path / 'task.toml'} verifier.timeout_sec"
@@ -177,13 +178,16 @@ def layer_files(path: Path, environment_key: str, workdir: str) -> dict[str, byt
         "dgm-harbor/verifier.env": exports(config.verifier.env),
         "dgm-harbor/workdir": (workdir or "/").encode(),
     }
-    try:
-        tests = list_folder(path / "tests", "Harbor tests folder")
-    except FolderError as e:
-        raise ProblemError(str(e)) from None
-    for rel, f in tests.items():
+    for rel, f in tests_files(path).items():
         files[f"tests/{rel}"] = read_file(f, "Harbor tests folder")
     return files
+
+
+def tests_files(path: Path) -> dict[str, Path]:
+    try:
+        return list_folder(path / "tests", "Harbor tests folder")
+    except FolderError as e:
+        raise ProblemError(str(e)) from None
 
 
 def exports(env: dict[str, str]) -> bytes:

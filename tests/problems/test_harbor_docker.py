@@ -158,6 +158,13 @@ def test_task_toml_errors_are_one_line(tmp_path: Path) -> None:
     (root / "task.toml").write_text('[environment]\ndocker_image = "ubuntu:24.04"\n')
     with pytest.raises(ProblemError, match="docker_image is not read yet"):
         load(root)
+    (root / "task.toml").write_text("[environment]\nmemory_mb = 1\n")
+    with pytest.raises(ProblemError, match="environment.memory_mb: Input should be greater"):
+        load(root)
+    (root / "task.toml").write_text(TASK_TOML)
+    (root / "tests" / "secrets").symlink_to("/etc/passwd")
+    with pytest.raises(ProblemError, match="Harbor tests folder"):
+        load(root)
 
 
 def test_a_failing_environment_build_is_one_line_with_its_last_error(tmp_path: Path) -> None:
