@@ -61,8 +61,10 @@ step() {
 cp -R /task/solution/. /solution/ || exit 1
 step "$solve_out" /dgm-harbor/solution.env "$agent_timeout" bash /solution/solve.sh
 solve_rc=$?
-# The reward is the verifier's alone: whatever the candidate left there is removed.
+# The reward is the verifier's alone: whatever the candidate left there is removed, and
+# so is a file (a link into /logs/verifier) it may have put where the verifier's output goes.
 find /logs/verifier -mindepth 1 -delete 2>/dev/null
+rm -f "$verify_out"
 step "$verify_out" /dgm-harbor/verifier.env "$verifier_timeout" bash /tests/test.sh
 test_rc=$?
 
