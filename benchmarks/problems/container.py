@@ -59,7 +59,8 @@ def is_container(path: Path) -> bool:
 def load_container(path: Path) -> Problem:
     if harbor.is_harbor(path):
         problem = harbor.load_harbor(path)
-        context_files(problem.image_context or path)  # links refused before anything is read
+        if problem.image_context and problem.image_context.is_dir():
+            context_files(problem.image_context)  # links refused before anything is read
         return problem
     path = path.resolve()
     context = context_of(path)
@@ -115,9 +116,12 @@ def evaluator_image(problem: Problem, step: Callable[[str], None] = lambda _m: N
     from sandbox.docker_backend import connect
 
     assert problem.image_context is not None
-    key = context_hash(problem.image_context)
     if harbor.is_harbor(problem.root):
-        return harbor.task_image(problem, key, step)
+        dockerfile = (problem.image_context / "Dockerfile").is_file()
+        return harbor.task_image(
+            problem, context_hash(problem.image_context) if dockerfile else None, step
+        )
+    key = context_hash(problem.image_context)
     tag = f"{REPOSITORY}:{key}"
     client = connect()
     if not image.image_exists(client, tag):

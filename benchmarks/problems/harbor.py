@@ -3,7 +3,8 @@
     TASK/
       task.toml            [agent] / [verifier] timeout_sec and env, [environment] memory_mb
       instruction.md       what to do (the problem's description)
-      environment/         the image's build context: its Dockerfile (WORKDIR: where it runs)
+      environment/         the image's build context: its Dockerfile (WORKDIR: where it runs),
+                           or task.toml's [environment] docker_image (present locally)
       tests/test.sh        the verifier: writes /logs/verifier/reward.txt (a number) or
                            reward.json (an object of numbers, `reward` the score)
       solution/solve.sh    the reference solution: the seed (a stub when there is none)
@@ -87,11 +88,6 @@ def task_toml(path: Path) -> TaskToml:
         first = e.errors()[0]
         at = ".".join(str(part) for part in first["loc"])
         raise ProblemError(f"{where}: {at}: {first['msg']}") from None
-    if config.environment.docker_image:
-        raise ProblemError(
-            f"{where}: environment.docker_image is not read yet: give environment/Dockerfile "
-            f"(FROM {config.environment.docker_image})"
-        )
     for section, timed in (("solution", config.solution), ("verifier", config.verifier)):
         for name, value in timed.env.items():
             if not ENV_NAME.fullmatch(name):
@@ -108,8 +104,11 @@ def task_toml(path: Path) -> TaskToml:
 def load_harbor(path: Path) -> Problem:
     path = path.resolve()
     config = task_toml(path)
-    if not (path / "environment" / "Dockerfile").is_file():
-        raise ProblemError(f"{path}: a Harbor task needs environment/Dockerfile")
+    if not config.environment.docker_image and not (path / "environment" / "Dockerfile").is_file():
+        raise ProblemError(
+            f"{path}: a Harbor task needs environment/Dockerfile or task.toml's "
+            "environment.docker_image"
+        )
     tests_files(path)  # a link among the tests is refused now, not at the image's build
     agent_s = checked_timeout(config.agent.timeout_sec, f"{path / 'task.toml'} agent.timeout_sec")
     verifier_s = checked_timeout(
@@ -158,13 +157,18 @@ def solution_files(path: Path) -> dict[str, str]:
     return out
 
 
-def layer_files(path: Path, environment_key: str, workdir: str) -> dict[str, bytes]:
-    """The build context of the layer over the environment's image (tag name -> bytes)."""
+def layer_files(
+    path: Path, environment: str, environment_id: str, workdir: str
+) -> dict[str, bytes]:
+    """The build context of the layer over the environment's image (file name -> bytes);
+    the image's ID is in it, so the layer's tag changes with the image's content."""
     config = task_toml(path)
     chown = "" if workdir in ("", "/") else f" && chown -R {SANDBOX_UID}:{SANDBOX_UID} {workdir}"
     uid = f"{SANDBOX_UID}:{SANDBOX_UID}"
     dockerfile = (
-        f"FROM {REPOSITORY}-environment:{environment_key}\n"
+        f"FROM {environment}\n"
+        # `dgm.inputs=`: a foreign image to the sandbox (its root writable), whatever its base
+        f"LABEL dgm.harbor.environment={environment_id} dgm.inputs=\n"
         "USER root\n"
         "RUN mkdir -p /solution /logs/agent /logs/verifier /logs/artifacts && "
         f"chown {uid} /solution /logs/agent /logs/verifier /logs/artifacts{chown}\n"
@@ -201,23 +205,31 @@ def files_hash(files: dict[str, bytes]) -> str:
     return h.hexdigest()[:12]
 
 
-def task_image(problem: Problem, environment_key: str, step: Callable[[str], None]) -> str:
-    """The image a Harbor task's candidates run in: the environment's image (built from its
-    Dockerfile once, keyed by its files), and over it the layer of writable paths, tests
-    and runner (built once, keyed by its files)."""
+def task_image(problem: Problem, environment_key: str | None, step: Callable[[str], None]) -> str:
+    """The image a Harbor task's candidates run in: the environment's image (task.toml's
+    docker_image, present locally, or built from environment/Dockerfile once, keyed by its
+    files: `environment_key`), and over it the layer of writable paths, tests and runner
+    (built once, keyed by its files and the environment image's ID)."""
     from sandbox import image
     from sandbox.docker_backend import connect
 
     assert problem.image_context is not None
     client = connect()
-    environment = f"{REPOSITORY}-environment:{environment_key}"
+    given = task_toml(problem.root).environment.docker_image
+    environment = given or f"{REPOSITORY}-environment:{environment_key}"
+    if given and not image.image_exists(client, given):
+        raise ProblemError(
+            f"{problem.root / 'task.toml'}: environment.docker_image {given} is not present "
+            f"locally: `docker pull {given}` (or build it), then retry"
+        )
     if not image.image_exists(client, environment):
         step(f"building the Harbor environment {environment} from {problem.image_context}")
         image.build_dockerfile(
-            client, problem.image_context, environment, {"dgm.harbor.environment": environment_key}
+            client, problem.image_context, environment, {"dgm.harbor.environment": environment}
         )
-    config = client.api.inspect_image(environment).get("Config") or {}
-    files = layer_files(problem.root, environment_key, config.get("WorkingDir") or "/")
+    inspected = client.api.inspect_image(environment)
+    workdir = (inspected.get("Config") or {}).get("WorkingDir") or "/"
+    files = layer_files(problem.root, environment, inspected["Id"], workdir)
     tag = f"{REPOSITORY}:{files_hash(files)}"
     if not image.image_exists(client, tag):
         step(f"building the Harbor task's layer {tag} (the sandbox user's writable paths)")

@@ -155,9 +155,6 @@ def test_task_toml_errors_are_one_line(tmp_path: Path) -> None:
     (root / "task.toml").write_text("[agent]\ntimeout_sec = -1\n")
     with pytest.raises(ProblemError, match="agent.timeout_sec: timeout -1.0 is out of range"):
         load(root)
-    (root / "task.toml").write_text('[environment]\ndocker_image = "ubuntu:24.04"\n')
-    with pytest.raises(ProblemError, match="docker_image is not read yet"):
-        load(root)
     (root / "task.toml").write_text("[environment]\nmemory_mb = 1\n")
     with pytest.raises(ProblemError, match="environment.memory_mb: Input should be greater"):
         load(root)
@@ -194,3 +191,32 @@ def test_problem_score_prints_the_reward(tmp_path: Path) -> None:
         assert out["score"] == pytest.approx(1 / 3), out
     finally:
         remove_images(problem_image(load(root)), environment_tag(root))
+
+
+def test_a_prebuilt_docker_image_is_the_environment(tmp_path: Path) -> None:
+    """task.toml's environment.docker_image in place of environment/Dockerfile."""
+    root = harbor_task(tmp_path)
+    prebuilt = "dgm-test-harbor-prebuilt:1"
+    subprocess.run(
+        ["docker", "build", "-q", "-t", prebuilt, str(root / "environment")],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    for f in (root / "environment").iterdir():
+        f.unlink()
+    (root / "environment").rmdir()
+    (root / "task.toml").write_text(TASK_TOML + f'docker_image = "{prebuilt}"\n')
+    problem = load(root)
+    tag = ""
+    try:
+        tag = problem_image(problem)
+        with open_problem_backend(problem, run_label="test-harbor", pool_size=0) as be:
+            seed = Evaluator(problem, be).evaluate()
+        assert seed.ok and seed.score == pytest.approx(1 / 3), seed
+        assert seed.metrics["uid"] == 1000 and seed.metrics["net"] == 0
+    finally:
+        remove_images(*[t for t in (tag, prebuilt) if t])
+    missing = ProblemError
+    with pytest.raises(
+        missing, match=f"docker_image {prebuilt} is not present locally: `docker pull"
+    ):
+        problem_image(load(root))
