@@ -215,8 +215,5 @@ def test_a_prebuilt_docker_image_is_the_environment(tmp_path: Path) -> None:
         assert seed.metrics["uid"] == 1000 and seed.metrics["net"] == 0
     finally:
         remove_images(*[t for t in (tag, prebuilt) if t])
-    missing = ProblemError
-    with pytest.raises(
-        missing, match=f"docker_image {prebuilt} is not present locally: `docker pull"
-    ):
+    with pytest.raises(ProblemError, match=f"{prebuilt} is not present locally: `docker pull"):
         problem_image(load(root))
