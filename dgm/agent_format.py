@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import shlex
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -240,9 +240,16 @@ def agent_backend(
     return LAYERS.get(files, backend, step) if kind_of(files) == "dgm" else backend
 
 
-def prepare(files: Mapping[str, bytes], sandbox: str, step: Callable[[str], None]) -> None:
+def prepare(
+    files: Mapping[str, bytes],
+    sandbox: str,
+    step: Callable[[str], None],
+    instance_images: Sequence[str] = (),
+) -> None:
     """Build a DGM-format seed's layer now, before any run exists: a failed build is one
-    line (a UserError naming its last error), not a sandbox_error on every evaluation."""
+    line (a UserError naming its last error), not a sandbox_error on every evaluation. Over
+    the sandbox image, or over each of `instance_images` (a SWE-bench suite's tasks run in
+    those), as its venv layer, the one the evaluations then take from the cache."""
     from dgm.errors import UserError
 
     if kind_of(files) != "dgm" or not requirements(files):
@@ -252,10 +259,13 @@ def prepare(files: Mapping[str, bytes], sandbox: str, step: Callable[[str], None
     from sandbox import image
     from sandbox.docker_backend import connect
 
+    client = connect()
+    bases: list[tuple[str, str | None]] = [(b, VENV) for b in instance_images]
     try:
-        image.build_layer(
-            connect(), image.image_tag(), pip=requirements(files), step=step, wheels_only=True
-        )
+        for base, venv in bases or [(image.image_tag(), None)]:
+            image.build_layer(
+                client, base, pip=requirements(files), step=step, wheels_only=True, venv=venv
+            )
     except (SandboxError, OSError) as e:  # OSError: the engine's own errors (docker's APIError)
         lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
         raise UserError(f"the agent's requirements.txt did not install: {lines[-1]}") from None

@@ -285,6 +285,20 @@ def test_bench_run_of_a_dgm_format_agent_on_a_swebench_instance_image(tmp_path: 
         assert lines[0] == "venv" and "leaked" not in lines, lines
         base_path = client.images.get(image(task)).attrs["Config"]["Env"]
         assert f"PATH={lines[1]}" in base_path  # the instance image's PATH kept
+        # requirements that do not install: one line, before any run, as on swe-mini
+        bad = tmp_path / "bad-agent"
+        for rel, data in agent_files(AGENT).items():
+            (bad / rel).parent.mkdir(parents=True, exist_ok=True)
+            (bad / rel).write_bytes(data)
+        (bad / "requirements.txt").write_text("dgm-test-no-such-package-4f2a==1.0\n")
+        proc = dgm(
+            "bench", "run", "--agent", str(bad), "--suite", f"swebench:{suite}",
+            "--archive", str(tmp_path / "b.db"), cwd=tmp_path,
+        )  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        last = proc.stderr.strip().splitlines()[-1]
+        assert "requirements.txt did not install" in last and "4f2a" in last, last
+        assert not (tmp_path / "b.db").exists() or not open_archive(tmp_path / "b.db").runs()
     finally:  # the layer is keyed by this image's ID: no later run would use it
         tags = [image(task), layer] if layer else [image(task)]
         subprocess.run(["docker", "rmi", "-f", *tags], capture_output=True)
