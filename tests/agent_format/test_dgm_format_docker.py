@@ -227,12 +227,18 @@ def test_self_modification_of_a_dgm_format_agent_is_admitted_and_resolves(
     assert purposes["agent"] == 4  # seed and child: the edit, then "Done."
 
 
-def test_requirements_that_do_not_install_are_one_line_before_any_run(tmp_path: Path) -> None:
-    agent = tmp_path / "agent"
+def uninstallable_agent(tmp: Path) -> Path:
+    """The test agent with a requirements.txt naming no package of the index."""
+    agent = tmp / "uninstallable-agent"
     for rel, data in agent_files(AGENT).items():
         (agent / rel).parent.mkdir(parents=True, exist_ok=True)
         (agent / rel).write_bytes(data)
     (agent / "requirements.txt").write_text("dgm-test-no-such-package-4f2a==1.0\n")
+    return agent
+
+
+def test_requirements_that_do_not_install_are_one_line_before_any_run(tmp_path: Path) -> None:
+    agent = uninstallable_agent(tmp_path)
     proc = dgm(
         "bench", "run", "--agent", str(agent), "--suite", "swe-mini", "--tasks", TASK,
         "--archive", str(tmp_path / "a.db"), cwd=tmp_path,
@@ -286,13 +292,8 @@ def test_bench_run_of_a_dgm_format_agent_on_a_swebench_instance_image(tmp_path: 
         base_path = client.images.get(image(task)).attrs["Config"]["Env"]
         assert f"PATH={lines[1]}" in base_path  # the instance image's PATH kept
         # requirements that do not install: one line, before any run, as on swe-mini
-        bad = tmp_path / "bad-agent"
-        for rel, data in agent_files(AGENT).items():
-            (bad / rel).parent.mkdir(parents=True, exist_ok=True)
-            (bad / rel).write_bytes(data)
-        (bad / "requirements.txt").write_text("dgm-test-no-such-package-4f2a==1.0\n")
         proc = dgm(
-            "bench", "run", "--agent", str(bad), "--suite", f"swebench:{suite}",
+            "bench", "run", "--agent", str(uninstallable_agent(tmp_path)), "--suite", f"swebench:{suite}",
             "--archive", str(tmp_path / "b.db"), cwd=tmp_path,
         )  # fmt: skip
         assert proc.returncode == 2, proc.stderr

@@ -15,7 +15,7 @@ import pytest
 from benchmarks.problems import Evaluator, ProblemError, load, open_problem_backend, problem_image
 from sandbox.docker_backend import connect
 from sandbox.image import image_tag
-from tests.problems.test_container_docker import PROBE
+from tests.problems.test_container_docker import PROBE, run_line_edit
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
@@ -222,32 +222,15 @@ def test_a_prebuilt_docker_image_is_the_environment(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_run_evolves_a_harbor_task(tmp_path: Path) -> None:
     """`dgm run --problem` on a Harbor task: a child's solve.sh is scored by the verifier."""
-    from archive import open_archive
-    from archive.info import objective
-
     root = harbor_task(tmp_path)
     (root / "solution" / "solve.sh").write_text(  # one line to evolve: the operator's pick
         "#!/bin/bash\n# EVOLVE-BLOCK-START\ncp /solution/answer.txt answer.txt\n"
         "# EVOLVE-BLOCK-END\necho solved\n"
     )
     edit = {"line": 3, "old": "cp /solution/answer.txt answer.txt", "new": "echo 42 > answer.txt"}
-    script = tmp_path / "script.yaml"
-    script.write_text(json.dumps([json.dumps(edit)]))
     try:
-        proc = subprocess.run(
-            [
-                sys.executable, "-c", "from dgm.cli import main; main()", "run", "--problem",
-                str(root), "--operator", "line_edit", "--model", f"scripted:{script}",
-                "--max-iterations", "1", "--quiet", "--set", "line_edit.token_share=0",
-            ],
-            cwd=tmp_path, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        with open_archive(tmp_path / ".dgm" / "archive.db", create=False) as store:
-            (run,) = store.runs()
-            seed, child = store.agents(run.id)
-            assert objective(seed.score, "max") == pytest.approx(1 / 3)
-            assert objective(child.score, "max") == 1.0
-            assert b"echo 42 > answer.txt" in store.agent_files(child.id)["solution/solve.sh"]
+        seed, child, files = run_line_edit(root, edit, tmp_path)
+        assert seed == pytest.approx(1 / 3) and child == 1.0
+        assert b"echo 42 > answer.txt" in files["solution/solve.sh"]
     finally:
         remove_images(problem_image(load(root)), environment_tag(root))
