@@ -17,8 +17,9 @@ AWS_ACCESS_KEY_ID): no key enters, and the gateway's budgets and records hold as
 call (dgm/llm/dialects.py translates). The model names its code writes are mapped to the
 run's model by `agent_format.models` (DEFAULT_MODELS: the names DGM's initial agent uses).
 Its `requirements.txt` is installed, wheels only, into a cached layer of the sandbox image
-(sandbox/image.py's `build_layer`, as a problem's packages are); the sandboxes made from it
-are hardened like any other.
+(sandbox/image.py's `build_layer`, as a problem's packages are), or of a SWE-bench
+instance image, there into a venv of its own (VENV) so the instance's Python is untouched;
+the sandboxes made from it are hardened like any other.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from __future__ import annotations
 import re
 import shlex
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import sandbox
 from benchmarks.problems.problem import parse_requirements
@@ -48,6 +49,7 @@ DEFAULT_MODELS = {
     "o3-mini-2025-01-31": "run",
     "claude-3-5-sonnet-20241022": "run",
 }
+VENV = "/opt/dgm-agent"  # the agent's packages in a foreign image's layer (a SWE-bench one)
 LOOPBACK = Path(sandbox.__file__).resolve().parent / "loopback.py"
 # Where each SDK finds its endpoint ({port}: the loopback port) and its key.
 ENDPOINTS = {
@@ -72,8 +74,15 @@ class AgentFormatSettings(BaseModel):
     )
     models: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_MODELS),
-        description="Model names an SDK agent's code sends -> 'run' (the run's model) or another model the run serves; an unmapped name fails the call.",
+        description="Model names an SDK agent's code sends -> 'run' (the run's model) or another model the run serves, added to DGM's own names; an unmapped name fails the call.",
     )
+
+    @field_validator("models")
+    @classmethod
+    def known_names_kept(cls, models: dict[str, str]) -> dict[str, str]:
+        """A map given (in YAML, or one name by `--set agent_format.models.NAME=run`) adds
+        to DGM's own names instead of dropping them."""
+        return {**DEFAULT_MODELS, **models}
 
 
 def kind_of(files: Mapping[str, bytes]) -> Kind | None:
@@ -131,10 +140,11 @@ def requirements(files: Mapping[str, bytes]) -> list[str]:
 
 def command(harness_dir: str, self_improve: bool) -> list[str]:
     """DGM's command line, behind the loopback port: the problem comes from
-    /task/problem.md, the base commit from /testbed's HEAD."""
+    /task/problem.md, the base commit from /testbed's HEAD; the Python is the agent's venv
+    in a foreign image's layer, else the image's python3."""
     endpoints = " ".join(shlex.quote(f"{k}={v}") for k, v in ENDPOINTS.items())
     agent = (
-        'python3 /agent/coding_agent.py --problem_statement "$(cat /task/problem.md)" '
+        '"$py" /agent/coding_agent.py --problem_statement "$(cat /task/problem.md)" '
         '--git_dir /testbed/ --base_commit "$(git -C /testbed rev-parse HEAD)" '
         f"--chat_history_file {CHAT_HISTORY} --outdir /out/"
     )
@@ -142,7 +152,8 @@ def command(harness_dir: str, self_improve: bool) -> list[str]:
     return [
         "bash",
         "-c",
-        f'exec python3 {harness_dir}/loopback.py "$DGM_LLM_SOCKET" {endpoints} -- {agent}{flag}',
+        f"py=python3; [ -x {VENV}/bin/python ] && py={VENV}/bin/python; "
+        f'exec "$py" {harness_dir}/loopback.py "$DGM_LLM_SOCKET" {endpoints} -- {agent}{flag}',
     ]
 
 
@@ -162,6 +173,18 @@ def harness_files() -> dict[str, bytes]:
     return {"loopback.py": LOOPBACK.read_bytes()}
 
 
+def local_refusal(reqs: list[str]) -> str:
+    """Why an agent with requirements does not run in the local sandbox. It would need its
+    packages installed on the host, with the network, from a requirements.txt an LLM may
+    have rewritten: nothing of that belongs outside a sandbox; Docker's layer build has it."""
+    shown = ", ".join(reqs[:3]) + (", ..." if len(reqs) > 3 else "")
+    return (
+        f"the agent's requirements.txt ({shown}) is installed into a Docker image layer, and "
+        "the local sandbox installs nothing: use the docker sandbox, or an agent with no "
+        "requirements.txt"
+    )
+
+
 class LayerBackends:
     """A Docker backend per agent requirements layer, opened when first needed (a layer
     is built once per base image and requirements, then reused by its tag)."""
@@ -178,16 +201,18 @@ class LayerBackends:
             return backend
         base = getattr(backend, "image", None)
         if not isinstance(base, str):
-            raise SandboxError(
-                "an agent in DGM's format has its requirements.txt installed in a layer of the "
-                "sandbox image: use the docker sandbox (--sandbox docker)"
-            )
+            raise SandboxError(local_refusal(reqs))
         from sandbox import image, open_backend
         from sandbox.docker_backend import connect
 
         label = str(getattr(backend, "run_label", ""))
+        # A foreign base (a SWE-bench instance image) keeps its Python as it is: the
+        # agent's packages go into a venv of their own there.
+        venv = None if getattr(backend, "native", True) else VENV
         with self._lock:  # one build per layer, however many evaluations start at once
-            tag = image.build_layer(connect(), base, pip=reqs, step=step, wheels_only=True)
+            tag = image.build_layer(
+                connect(), base, pip=reqs, step=step, wheels_only=True, venv=venv
+            )
             if (tag, label) not in self._backends:
                 self._backends[tag, label] = open_backend(
                     "docker", image=tag, run_label=label, pool_size=1
@@ -215,25 +240,32 @@ def agent_backend(
     return LAYERS.get(files, backend, step) if kind_of(files) == "dgm" else backend
 
 
-def prepare(files: Mapping[str, bytes], sandbox: str, step: Callable[[str], None]) -> None:
+def prepare(
+    files: Mapping[str, bytes],
+    sandbox: str,
+    step: Callable[[str], None],
+    instance_images: Sequence[str] = (),
+) -> None:
     """Build a DGM-format seed's layer now, before any run exists: a failed build is one
-    line (a UserError naming its last error), not a sandbox_error on every evaluation."""
+    line (a UserError naming its last error), not a sandbox_error on every evaluation. Over
+    the sandbox image, or over each of `instance_images` (a SWE-bench suite's tasks run in
+    those), as its venv layer, the one the evaluations then take from the cache."""
     from dgm.errors import UserError
 
     if kind_of(files) != "dgm" or not requirements(files):
         return
     if sandbox != "docker":
-        raise UserError(
-            "an agent in DGM's format has its requirements.txt installed in a layer of the "
-            "sandbox image: use --sandbox docker"
-        )
+        raise UserError(local_refusal(requirements(files)))
     from sandbox import image
     from sandbox.docker_backend import connect
 
+    client = connect()
+    bases: list[tuple[str, str | None]] = [(b, VENV) for b in instance_images]
     try:
-        image.build_layer(
-            connect(), image.image_tag(), pip=requirements(files), step=step, wheels_only=True
-        )
+        for base, venv in bases or [(image.image_tag(), None)]:
+            image.build_layer(
+                client, base, pip=requirements(files), step=step, wheels_only=True, venv=venv
+            )
     except (SandboxError, OSError) as e:  # OSError: the engine's own errors (docker's APIError)
         lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
         raise UserError(f"the agent's requirements.txt did not install: {lines[-1]}") from None

@@ -673,6 +673,21 @@ def load_config(
     return validate(data)
 
 
+def key_path(key: str) -> list[str]:
+    """A `--set` KEY as a path of fields: split at its dots down to a field that maps names
+    (agent_format.models), whose key is the rest, dots and all (claude-3.5-sonnet)."""
+    parts = key.split(".")
+    model: type[BaseModel] | None = RunConfig
+    for i, part in enumerate(parts[:-1]):
+        info = model.model_fields.get(part) if model is not None else None
+        if info is None:
+            return parts  # not a field: validation names it
+        if get_origin(info.annotation) is dict:
+            return [*parts[: i + 1], ".".join(parts[i + 1 :])]
+        model = model_of(info.annotation)
+    return parts
+
+
 def assign(data: Mapping[str, Any], assignments: Sequence[str]) -> dict[str, Any]:
     """`data` with each `--set KEY=VALUE` applied. KEY is a field as `dgm run --help` lists
     it, dotted for nested ones (reevo.init_pop_size, agent_limits.timeout_s); VALUE is read
@@ -680,7 +695,7 @@ def assign(data: Mapping[str, Any], assignments: Sequence[str]) -> dict[str, Any
     out = copy.deepcopy(dict(data))
     for item in assignments:
         key, sep, raw = item.partition("=")
-        path = key.strip().split(".")
+        path = key_path(key.strip())
         if not sep or not all(path):
             raise UserError(f"--set {item!r}: write KEY=VALUE, e.g. --set reevo.init_pop_size=10")
         try:

@@ -261,6 +261,7 @@ def build_layer(
     apt: Sequence[str] = (),
     step: Step = lambda _msg: None,
     wheels_only: bool = False,
+    venv: str | None = None,
 ) -> str:
     """An image `FROM base` with Debian packages `apt` and PyPI requirements `pip` installed
     (wheels fetched at build time, verified with the host's CA bundle); returns its tag.
@@ -268,19 +269,25 @@ def build_layer(
     the base itself. The build container has the network; sandboxes made from the layer
     do not (the backend's hardening is the same for every image). wheels_only: install
     built wheels only, so no package's build code runs in the networked build container
-    (for requirements an LLM may have written)."""
+    (for requirements an LLM may have written).
+
+    venv: install `pip` into a virtual environment at this path, made by the base's own
+    python3, and keep the base's configuration (PATH, WORKDIR): for a foreign base (a
+    SWE-bench instance image), whose own Python environment must not change. Keyed by the
+    base's image ID, so a base pulled anew gets a new layer."""
     pip, apt = [p.strip() for p in pip if p.strip()], [a.strip() for a in apt if a.strip()]
     if not pip and not apt:
         return base
-    tag = layer_tag(base, pip, apt, wheels_only)
+    if venv is not None and apt:
+        raise ValueError("a venv layer installs PyPI packages only")
     try:
+        key = base if venv is None else f"{client.api.inspect_image(base)['Id']}\0venv={venv}"
+        tag = layer_tag(key, pip, apt, wheels_only)
         if not image_exists(client, tag):
-            _build_layer(client, base, tag, pip, apt, step, wheels_only)
+            _build_layer(client, base, tag, pip, apt, step, wheels_only, venv)
     except (docker.errors.DockerException, OSError) as e:  # the engine's: APIError, timeouts
         said = " ".join(str(e).split()) or type(e).__name__
-        raise SandboxError(
-            f"the package layer {tag} could not be built on {base}: {said}"
-        ) from None
+        raise SandboxError(f"the package layer for {base} could not be built: {said}") from None
     return tag
 
 
@@ -292,15 +299,19 @@ def _build_layer(
     apt: Sequence[str],
     step: Step,
     wheels_only: bool,
+    venv: str | None,
 ) -> None:
     debs = " ".join(sorted(set(apt) | ({"python3-pip"} if pip else set())))
-    script = "set -eu\nexport DEBIAN_FRONTEND=noninteractive\napt-get update -qq\n"
-    script += f"apt-get install -y -qq --no-install-recommends {debs}\n"
-    if pip:
+    only_binary = " --only-binary :all:" if wheels_only else ""
+    if venv is not None:
+        debs, script = "", venv_script(venv, only_binary)
+    else:
+        script = "set -eu\nexport DEBIAN_FRONTEND=noninteractive\napt-get update -qq\n"
+        script += f"apt-get install -y -qq --no-install-recommends {debs}\n"
+    if pip and venv is None:
         script += (
             "pip install --no-cache-dir --break-system-packages --root-user-action=ignore "
-            "--cert /tmp/dgm-layer/ca.crt -r /tmp/dgm-layer/requirements.txt"
-            + (" --only-binary :all:\n" if wheels_only else "\n")
+            f"--cert /tmp/dgm-layer/ca.crt -r /tmp/dgm-layer/requirements.txt{only_binary}\n"
         )
     script += (
         "rm -rf /tmp/dgm-layer /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /root/.cache\n"
@@ -329,11 +340,31 @@ def _build_layer(
         container.commit(
             repository=repo,
             tag=version,
-            changes=IMAGE_CHANGES,
+            # a venv layer keeps the base's PATH and WORKDIR; the build's command is undone
+            changes=IMAGE_CHANGES if venv is None else ['CMD ["sleep", "infinity"]'],
             conf={"Labels": {**labels, "dgm.layer": tag}},
         )
     finally:
         container.remove(force=True)
+
+
+def venv_script(venv: str, only_binary: str) -> str:
+    """The build of a venv layer: the venv made by the base's python3 (Debian's and
+    Ubuntu's own python3 need python3-venv for it, installed then), the packages in it."""
+    return (
+        "set -eu\n"
+        "py=$(command -v python3 || command -v python || true)\n"
+        '[ -n "$py" ] || { echo "the image has no python3 on its PATH" >&2; exit 1; }\n'
+        f'if ! "$py" -m venv {venv} >/tmp/dgm-venv.log 2>&1; then\n'
+        f"  rm -rf {venv}\n"
+        "  command -v apt-get >/dev/null || { cat /tmp/dgm-venv.log >&2; exit 1; }\n"
+        "  export DEBIAN_FRONTEND=noninteractive\n"
+        "  apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-venv\n"
+        f'  "$py" -m venv {venv}\n'
+        "fi\n"
+        f"PIP_ROOT_USER_ACTION=ignore {venv}/bin/python -m pip install --no-cache-dir "
+        f"--cert /tmp/dgm-layer/ca.crt -r /tmp/dgm-layer/requirements.txt{only_binary}\n"
+    )
 
 
 def _tar(files: dict[str, bytes]) -> bytes:

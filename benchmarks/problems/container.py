@@ -17,6 +17,9 @@ scored in a fresh container of it with the sandbox's run-time hardening, the sam
 every sandbox (sandbox/docker_backend.py): the sandbox user (not root), no network, every
 capability dropped, memory/pids/CPU caps and a deadline that kills. The build, not the
 evaluation, has the network (as the problem layer's build has).
+
+A Harbor task folder (task.toml, environment/Dockerfile, tests/test.sh, solution/) is a
+container evaluator too, read by benchmarks/problems/harbor.py.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.problems import harbor
 from benchmarks.problems.openevolve import config_timeout, readme
 from benchmarks.problems.problem import TASK, Problem, ProblemError
 from sandbox.folders import Folder, FolderError, FolderLimits
@@ -47,10 +51,17 @@ def context_of(path: Path) -> Path | None:
 
 
 def is_container(path: Path) -> bool:
-    return context_of(path) is not None and any(path.glob("initial_program.*"))
+    return harbor.is_harbor(path) or (
+        context_of(path) is not None and any(path.glob("initial_program.*"))
+    )
 
 
 def load_container(path: Path) -> Problem:
+    if harbor.is_harbor(path):
+        problem = harbor.load_harbor(path)
+        if problem.image_context and problem.image_context.is_dir():
+            context_files(problem.image_context)  # links refused before anything is read
+        return problem
     path = path.resolve()
     context = context_of(path)
     seeds = sorted(p for p in path.glob("initial_program.*") if p.is_file())
@@ -105,6 +116,11 @@ def evaluator_image(problem: Problem, step: Callable[[str], None] = lambda _m: N
     from sandbox.docker_backend import connect
 
     assert problem.image_context is not None
+    if harbor.is_harbor(problem.root):
+        dockerfile = (problem.image_context / "Dockerfile").is_file()
+        return harbor.task_image(
+            problem, context_hash(problem.image_context) if dockerfile else None, step
+        )
     key = context_hash(problem.image_context)
     tag = f"{REPOSITORY}:{key}"
     client = connect()

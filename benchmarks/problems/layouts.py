@@ -4,7 +4,8 @@
 - ReEvo's: `problems/NAME` inside a ReEvo checkout (benchmarks/problems/reevo.py);
 - OpenEvolve's: `initial_program.py` and `evaluator.py` (benchmarks/problems/openevolve.py);
 - SkyDiscover's container evaluator: `initial_program.*` and a Dockerfile with
-  `evaluate.sh` (benchmarks/problems/container.py);
+  `evaluate.sh` (benchmarks/problems/container.py), or Harbor's task folder
+  (benchmarks/problems/harbor.py);
 
 or a shipped problem by name (`dgm bench list` shows them).
 """
@@ -59,5 +60,5 @@ def load_layout(p: Path, path: str | Path) -> Problem:
     raise ProblemError(
         f"{path} is in no layout dgm reads: it needs a problem.yaml (dgm), initial_program.py and "
         "evaluator.py (OpenEvolve), initial_program.* and evaluator/Dockerfile with evaluate.sh "
-        "(a container evaluator), or to be problems/NAME with an eval.py in a ReEvo checkout"
+        "(a container evaluator), task.toml and tests/test.sh (a Harbor task), or to be problems/NAME with an eval.py in a ReEvo checkout"
     )

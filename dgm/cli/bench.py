@@ -271,6 +271,7 @@ def run(
 ) -> None:
     """Score an agent on a suite; results go into the archive as a run of kind `bench`."""
     from archive import hold_run
+    from benchmarks.images import needed_images
     from dgm.agent_format import FORMATS, AgentFormatSettings
     from dgm.agent_format import LAYERS as agent_layers
     from dgm.agent_format import check as check_format
@@ -299,7 +300,6 @@ def run(
         raise UserError(str(e)) from None
     models = {**AgentFormatSettings().models, **dict.fromkeys(agent_models or [], "run")}
     with user_errors():
-        prepare_format(files, backend, lambda m: err.print(m, markup=False))
         s = _suite(suite, backend)
         chosen = select_tasks(s.tasks(), _patterns(tasks))
         if pull:
@@ -307,6 +307,9 @@ def run(
 
             pull_missing(s, chosen)
         s.check(chosen)  # e.g. a missing instance image: said before the run exists
+        # a DGM-format agent's packages: a layer over each image its tasks run in, built now
+        images = needed_images(s, chosen)
+        prepare_format(files, backend, lambda m: err.print(m, markup=False), images)
     limits = EvalLimits(agent_timeout_s=agent_timeout, max_steps=max_steps)
     config = {
         "suite": s.name,

@@ -10,7 +10,7 @@ Under /sdk every call goes to `App.sdk_chat`: the gateway maps the model name th
 code wrote to a model of the run (`agent_format.models`) and refuses, recorded, a name it
 does not map. The session token is read from whichever header the SDK sends it in:
 `Authorization: Bearer`, `x-api-key`, or the access key of an AWS SigV4 signature.
-Pure functions apart from `handle`; streaming is refused (no agent here needs it).
+Pure functions apart from `handle`.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
-from dgm.llm.wire import tool_call, usage_of
+from dgm.llm.wire import Reply, content_text, tool_call, usage_of
 
 PREFIX = "/sdk"
 Json = dict[str, Any]
@@ -32,25 +32,6 @@ Json = dict[str, Any]
 
 class DialectError(ValueError):
     """A request this translation cannot express as a chat-completions call."""
-
-
-class Reply(Protocol):
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
-
-class SdkApp(Protocol):
-    """What `handle` calls: a chat-completions call whose model name must be mapped."""
-
-    def sdk_chat(self, token: str | None, body: bytes) -> Reply: ...
-
-
-@dataclass
-class _Reply:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 # -- the session token ---------------------------------------------------------------
@@ -73,19 +54,6 @@ def token_of(headers: Mapping[str, str]) -> str | None:
 # -- shared pieces ---------------------------------------------------------------------
 
 
-def _text(content: Any) -> str:
-    """Text of a string or of a list of content blocks (images have none)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            _text(b.get("text", b.get("content"))) for b in content if isinstance(b, dict)
-        )
-    return str(content)
-
-
 def _arguments(raw: Any) -> Json:
     if isinstance(raw, dict):
         return raw
@@ -103,11 +71,6 @@ def _sampling(req: Json, out: Json, names: Mapping[str, str]) -> Json:
     return out
 
 
-def _no_stream(req: Json) -> None:
-    if req.get("stream"):
-        raise DialectError("streaming is not supported: call without stream")
-
-
 def _message_and_calls(resp: Json) -> tuple[str, list[Json], str]:
     choice = (resp.get("choices") or [{}])[0]
     msg = choice.get("message") or {}
@@ -121,10 +84,9 @@ ANTHROPIC_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
 
 def anthropic_to_chat(req: Json) -> Json:
     """An Anthropic Messages request as a chat-completions request."""
-    _no_stream(req)
     messages: list[Json] = []
     if req.get("system"):
-        messages.append({"role": "system", "content": _text(req["system"])})
+        messages.append({"role": "system", "content": content_text(req["system"])})
     for m in req.get("messages") or []:
         content = m.get("content")
         if isinstance(content, str):
@@ -138,7 +100,7 @@ def anthropic_to_chat(req: Json) -> Json:
             elif kind == "tool_use":
                 calls.append(tool_call(b["name"], b.get("input") or {}, b["id"]))
             elif kind == "tool_result":
-                text = _text(b.get("content"))
+                text = content_text(b.get("content"))
                 results.append(
                     {
                         "role": "tool",
@@ -236,7 +198,6 @@ def _responses_tool(t: Json) -> Json:
 
 def responses_to_chat(req: Json) -> Json:
     """An OpenAI Responses request as a chat-completions request."""
-    _no_stream(req)
     messages: list[Json] = []
     if req.get("instructions"):
         messages.append({"role": "system", "content": req["instructions"]})
@@ -252,11 +213,11 @@ def responses_to_chat(req: Json) -> Json:
                 messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
         elif kind == "function_call_output":
             output = item.get("output")
-            text = output if isinstance(output, str) else _text(output)
+            text = output if isinstance(output, str) else content_text(output)
             messages.append({"role": "tool", "tool_call_id": item["call_id"], "content": text})
         elif kind == "message":
             role = "system" if item.get("role") == "developer" else item.get("role")
-            messages.append({"role": role, "content": _text(item.get("content"))})
+            messages.append({"role": role, "content": content_text(item.get("content"))})
         elif kind != "reasoning":
             raise DialectError(f"input items of type {kind!r} are not supported")
     out: Json = {"model": req.get("model"), "messages": messages}
@@ -326,25 +287,134 @@ def chat_to_responses(resp: Json, model: str) -> Json:
     }
 
 
+# -- streams ---------------------------------------------------------------------------------
+# An SDK that asks for a stream (`stream: true`) gets the whole answer as the events of its
+# dialect's stream, sent at once: the call behind it is one call, recorded and budgeted as
+# any other; only the answer's wire shape changes.
+
+SSE = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+
+
+def sse(events: list[tuple[str | None, Json | str]]) -> bytes:
+    """Server-sent events: each an optional `event:` name and its `data:` (JSON or text)."""
+    out = []
+    for name, data in events:
+        text = data if isinstance(data, str) else json.dumps(data)
+        out.append((f"event: {name}\n" if name else "") + f"data: {text}\n\n")
+    return "".join(out).encode()
+
+
+def chat_stream(resp: Json, usage: bool) -> bytes:
+    """A chat.completion as OpenAI's chat.completion.chunk stream (and [DONE]); the usage
+    chunk only when the request's stream_options asked for it, as OpenAI sends it."""
+    text, calls, finish = _message_and_calls(resp)
+    head = {k: resp.get(k) for k in ("id", "created", "model")}
+    head["object"] = "chat.completion.chunk"
+
+    def chunk(delta: Json, reason: str | None = None) -> Json:
+        return {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": reason}]}
+
+    events: list[tuple[str | None, Json | str]] = [
+        (None, chunk({"role": "assistant", "content": text if text or not calls else None}))
+    ]
+    for i, c in enumerate(calls):
+        fn = c.get("function") or {}
+        call = {"index": i, "id": c.get("id"), "type": "function", "function": fn}
+        events.append((None, chunk({"tool_calls": [call]})))
+    events.append((None, chunk({}, finish or ("tool_calls" if calls else "stop"))))
+    if usage:
+        events.append((None, {**head, "choices": [], "usage": resp.get("usage")}))
+    events.append((None, "[DONE]"))
+    return sse(events)
+
+
+def anthropic_stream(msg: Json) -> bytes:
+    """An Anthropic message as its stream: message_start, each content block's start,
+    delta and stop, message_delta (stop reason, output tokens), message_stop."""
+    start = {**msg, "content": [], "stop_reason": None, "stop_sequence": None}
+    start["usage"] = {**msg["usage"], "output_tokens": 0}
+    events: list[tuple[str | None, Json | str]] = [
+        ("message_start", {"type": "message_start", "message": start})
+    ]
+    for i, block in enumerate(msg["content"]):
+        if block["type"] == "text":
+            empty: Json = {"type": "text", "text": ""}
+            delta: Json = {"type": "text_delta", "text": block["text"]}
+        else:
+            empty = {**block, "input": {}}
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+        events += [
+            ("content_block_start", {"type": "content_block_start", "index": i, "content_block": empty}),
+            ("content_block_delta", {"type": "content_block_delta", "index": i, "delta": delta}),
+            ("content_block_stop", {"type": "content_block_stop", "index": i}),
+        ]  # fmt: skip
+    end = {"stop_reason": msg["stop_reason"], "stop_sequence": msg["stop_sequence"]}
+    events += [
+        ("message_delta", {"type": "message_delta", "delta": end, "usage": {"output_tokens": msg["usage"]["output_tokens"]}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]  # fmt: skip
+    return sse(events)
+
+
+def responses_stream(resp: Json) -> bytes:
+    """A Responses object as its stream: response.created, each output item added, its
+    text or arguments in one delta, done, then response.completed with the whole object."""
+    events: list[Json] = [
+        {"type": "response.created", "response": {**resp, "status": "in_progress", "output": []}}
+    ]
+    for i, item in enumerate(resp["output"]):
+        at = {"item_id": item["id"], "output_index": i}
+        if item["type"] == "message":
+            part = item["content"][0]
+            events += [
+                {"type": "response.output_item.added", "output_index": i, "item": {**item, "status": "in_progress", "content": []}},
+                {"type": "response.content_part.added", **at, "content_index": 0, "part": {**part, "text": ""}},
+                {"type": "response.output_text.delta", **at, "content_index": 0, "delta": part["text"], "logprobs": []},
+                {"type": "response.output_text.done", **at, "content_index": 0, "text": part["text"], "logprobs": []},
+                {"type": "response.content_part.done", **at, "content_index": 0, "part": part},
+            ]  # fmt: skip
+        else:
+            events += [
+                {"type": "response.output_item.added", "output_index": i, "item": {**item, "status": "in_progress", "arguments": ""}},
+                {"type": "response.function_call_arguments.delta", **at, "delta": item["arguments"]},
+                {"type": "response.function_call_arguments.done", **at, "arguments": item["arguments"]},
+            ]  # fmt: skip
+        events.append({"type": "response.output_item.done", "output_index": i, "item": item})
+    events.append({"type": "response.completed", "response": resp})
+    return sse([(e["type"], {**e, "sequence_number": n}) for n, e in enumerate(events)])
+
+
 # -- routing -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Dialect:
-    """How one route's requests become chat-completions calls and its answers come back."""
+    """How one route's requests become chat-completions calls and its answers come back
+    (whole, or as the dialect's stream of events given the request)."""
 
     to_chat: Callable[[Json], Json]
     from_chat: Callable[[Json, str], Json]
     error: Callable[[int, str, str], bytes]
+    stream: Callable[[Json, Json], bytes]
 
 
 def _openai_error(status: int, kind: str, message: str) -> bytes:
     return json.dumps({"error": {"message": message, "type": kind, "code": kind}}).encode()
 
 
-OPENAI_CHAT = Dialect(lambda r: r, lambda r, _m: r, _openai_error)
-RESPONSES = Dialect(responses_to_chat, chat_to_responses, _openai_error)
-ANTHROPIC = Dialect(anthropic_to_chat, chat_to_anthropic, anthropic_error)
+def _include_usage(req: Json) -> bool:
+    return bool((req.get("stream_options") or {}).get("include_usage"))
+
+
+OPENAI_CHAT = Dialect(
+    lambda r: r, lambda r, _m: r, _openai_error, lambda r, q: chat_stream(r, _include_usage(q))
+)
+RESPONSES = Dialect(
+    responses_to_chat, chat_to_responses, _openai_error, lambda r, _q: responses_stream(r)
+)
+ANTHROPIC = Dialect(
+    anthropic_to_chat, chat_to_anthropic, anthropic_error, lambda r, _q: anthropic_stream(r)
+)
 ROUTES = {
     f"{PREFIX}/v1/chat/completions": OPENAI_CHAT,
     f"{PREFIX}/v1/responses": RESPONSES,
@@ -362,17 +432,24 @@ def route(path: str) -> tuple[Dialect, str | None] | None:
     return (ANTHROPIC, unquote(m.group(1))) if m else None
 
 
-def handle(app: SdkApp, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
-    """Answer one POST under /sdk: translate, call `app.sdk_chat`, translate back."""
+def handle(
+    sdk_chat: Callable[[str | None, bytes], Reply],
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> Reply:
+    """Answer one POST under /sdk: translate, call `sdk_chat` (the gateway's, which maps
+    the model name), translate back, as a stream when the request asked for one."""
     found = route(path)
     if found is None:
-        return _Reply(
+        return Reply(
             404,
             _openai_error(
                 404,
                 "not_found",
                 f"no such endpoint {path}: dgm serves /sdk/v1/chat/completions, "
-                "/sdk/v1/responses, /sdk/v1/messages and /sdk/model/ID/invoke",
+                "/sdk/v1/responses, /sdk/v1/messages and /sdk/model/ID/invoke "
+                "(Bedrock's invoke-with-response-stream is not served: invoke without a stream)",
             ),
         )
     dialect, path_model = found
@@ -382,16 +459,17 @@ def handle(app: SdkApp, path: str, headers: Mapping[str, str], body: bytes) -> R
             raise DialectError("the body must be a JSON object")
         if path_model is not None:  # Bedrock names the model in the path
             req = {**req, "model": path_model}
-        chat = dialect.to_chat(req)
+        whole = {k: v for k, v in req.items() if k not in ("stream", "stream_options")}
+        chat = dialect.to_chat(whole)
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         reason = f"missing field {e}" if isinstance(e, KeyError) else str(e)
-        return _Reply(
+        return Reply(
             400,
             dialect.error(400, "bad_request", f"bad request: {reason}"),
             {"x-should-retry": "false"},
         )
-    reply = app.sdk_chat(token_of(headers), json.dumps(chat).encode())
-    if dialect is OPENAI_CHAT:
+    reply = sdk_chat(token_of(headers), json.dumps(chat).encode())
+    if dialect is OPENAI_CHAT and not (reply.status == 200 and req.get("stream")):
         return reply
     if reply.status != 200:
         try:
@@ -401,7 +479,8 @@ def handle(app: SdkApp, path: str, headers: Mapping[str, str], body: bytes) -> R
         body = dialect.error(
             reply.status, err.get("type", "error"), err.get("message", "gateway error")
         )
-        return _Reply(reply.status, body, dict(reply.headers))
-    return _Reply(
-        200, json.dumps(dialect.from_chat(json.loads(reply.body), str(req.get("model")))).encode()
-    )
+        return Reply(reply.status, body, dict(reply.headers))
+    answer = dialect.from_chat(json.loads(reply.body), str(req.get("model")))
+    if req.get("stream"):
+        return Reply(200, dialect.stream(answer, req), dict(SSE))
+    return Reply(200, json.dumps(answer).encode())

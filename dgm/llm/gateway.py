@@ -29,7 +29,7 @@ import threading
 import time
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -43,7 +43,7 @@ from dgm.llm.errors import BudgetExceeded, LLMError
 from dgm.llm.provider import Completion, Provider
 from dgm.llm.recorder import Recorder, open_recorder
 from dgm.llm.request import cacheable, canonical, encode, encoded_key
-from dgm.llm.wire import error_body, usage_of
+from dgm.llm.wire import Reply, error_body, usage_of
 from dgm.redact import host_secrets, redact
 
 log = logging.getLogger(__name__)
@@ -83,13 +83,6 @@ class RetryPolicy(BaseModel):
         """Seconds to wait after failed attempt number `attempt` (0-based): full jitter."""
         cap = min(self.max_delay_s, self.base_delay_s * 2**attempt)
         return random.uniform(cap / 2, cap)
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

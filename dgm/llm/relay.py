@@ -25,25 +25,17 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from dgm.llm import server as servers
-from dgm.llm.server import App, Reply
-from dgm.llm.wire import error_body
+from dgm.llm.server import App
+from dgm.llm.wire import Reply, error_body
 
 FORWARD_TIMEOUT_S = 900.0  # as long as a gateway call may take (its own retries included)
 
 
-@dataclass
-class _Reply:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _refused(status: int, kind: str, message: str) -> _Reply:
-    return _Reply(status, error_body(kind, message), {"x-should-retry": "false"})
+def _refused(status: int, kind: str, message: str) -> Reply:
+    return Reply(status, error_body(kind, message), {"x-should-retry": "false"})
 
 
 class _HubApp:
@@ -111,7 +103,7 @@ class _Forward:
             # Not retried: the hub may have taken the call, and a second one could spend twice.
             return _refused(502, "relay", f"the node relay lost the gateway hub: {e}")
         keep = {k: v for k, v in resp.getheaders() if k.lower().startswith("x-")}
-        return _Reply(resp.status, data, keep)
+        return Reply(resp.status, data, keep)
 
     def chat(self, token: str | None, body: bytes) -> Reply:
         return self._send("POST", "/v1/chat/completions", token, body)

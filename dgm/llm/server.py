@@ -13,19 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 
 from dgm.llm import dialects
-from dgm.llm.wire import error_body
+from dgm.llm.wire import Reply, error_body
 
 log = logging.getLogger(__name__)
 
 CHAT_PATHS = {"/v1/chat/completions", "/chat/completions"}
 MODELS_PATHS = {"/v1/models", "/models"}
 MAX_BODY = 64 * 1024 * 1024
-
-
-class Reply(Protocol):
-    status: int
-    body: bytes
-    headers: dict[str, str]
 
 
 class App(Protocol):
@@ -56,10 +50,10 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        headers = {"Content-Type": "application/json", **(headers or {})}  # an SSE stream's own
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
+        for k, v in headers.items():
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body)
@@ -88,7 +82,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         app: App = self.server.app  # type: ignore[attr-defined]
         if sdk:
-            reply = dialects.handle(app, self.path, self.headers, body)  # type: ignore[arg-type]
+            # the headers as they are: their lookups ignore case, as HTTP's names do
+            reply = dialects.handle(app.sdk_chat, self.path, self.headers, body)  # type: ignore[arg-type]
         else:
             reply = app.chat(_bearer(self.headers.get("Authorization")), body)
         self._send(reply.status, reply.body, reply.headers)

@@ -1,11 +1,23 @@
-"""The OpenAI chat-completions shapes the gateway speaks: responses and error bodies."""
+"""The OpenAI chat-completions shapes the gateway speaks: responses, error bodies, message
+content, and the HTTP reply every part of the gateway answers with."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+
+
+@dataclass
+class Reply:
+    """One HTTP answer of the gateway's servers (the gateway, a relay, an SDK dialect)."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def chat_response(
@@ -58,6 +70,29 @@ def usage_of(response: dict[str, Any]) -> tuple[int, int]:
     """(prompt tokens, completion tokens) of a chat.completion object; 0 when absent."""
     usage = response.get("usage") or {}
     return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+
+
+def no_text(part: object) -> str:
+    """A part with no text (an image): nothing; a bare number or word: itself."""
+    return "" if isinstance(part, dict | list) else str(part)
+
+
+def content_text(content: object, other: Callable[[object], str] = no_text) -> str:
+    """The text of a message's content, in any of the wire formats: a string, or a list of
+    parts whose text is their `text` (OpenAI's and Anthropic's text, Responses' input_text
+    and output_text) or their nested `content` (a tool result); `other` gives the rest."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            content_text(p.get("text", p.get("content")), other)
+            if isinstance(p, dict) and ("text" in p or "content" in p)
+            else other(p)
+            for p in content
+        )
+    return other(content)
 
 
 def rough_tokens(text: str) -> int:

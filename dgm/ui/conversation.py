@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
+from dgm.llm.wire import content_text
 from dgm.ui.html import json_text, render, text_of
 
 ROLES = {"system", "user", "assistant", "tool", "developer", "function"}
@@ -40,19 +41,8 @@ class Part:
 
 
 def _content(value: object) -> str:
-    """Message content: a string, or a list of parts (text parts joined, others as JSON)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "\n".join(
-            str(p.get("text", ""))
-            if isinstance(p, dict) and p.get("type") == "text"
-            else json_text(p)
-            for p in value
-        )
-    return json_text(value)
+    """Message content: a string, or a list of parts (their text; others as JSON)."""
+    return content_text(value, json_text)
 
 
 def _tool_calls(calls: object) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from archive import open_archive
 from dgm import agent_format
 from dgm.agent_contract import AGENT_CMD, agent_files, launch
 from dgm.errors import UserError
@@ -125,3 +126,48 @@ def test_a_seed_folder_in_neither_format_is_a_user_error(tmp_path: Path) -> None
     with pytest.raises(UserError, match="seed_agent: .*DGM's options"):
         seed_agent_files(RunConfig(seed_agent=str(tmp_path)))
     assert agent_format.kind_of(seed_agent_files(RunConfig(seed_agent=str(AGENT)))) == "dgm"
+
+
+def test_requirements_under_the_local_sandbox_are_refused_in_one_line(tmp_path: Path) -> None:
+    """Before any run exists: the local sandbox installs no packages (docs/agents.md)."""
+    why = "requirements.txt (anthropic==2.17.0, openai==3.63.0) is installed into a Docker"
+    (tmp_path / "script.yaml").write_text("[]\n")
+    for args in (
+        ["bench", "run", "--agent", str(AGENT), "--backend", "local", "--suite", "swe-mini",
+         "--archive", str(tmp_path / "a.db")],
+        ["run", "--set", f"seed_agent={AGENT}", "--sandbox", "local", "--model",
+         f"scripted:{tmp_path / 'script.yaml'}"],
+    ):  # fmt: skip
+        proc = subprocess.run(
+            [str(DGM), *args], capture_output=True, text=True, timeout=120, cwd=tmp_path
+        )
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+        assert why in lines[0] and "use the docker sandbox" in lines[0]
+    assert not (tmp_path / "a.db").exists()
+    with open_archive(tmp_path / ".dgm" / "archive.db", create=False) as archive:
+        assert archive.runs() == []  # `dgm run` opened its archive: no run is in it
+    stdlib_only = {k: v for k, v in agent_files(AGENT).items() if k != "requirements.txt"}
+    agent_format.prepare(stdlib_only, "local", lambda _m: None)  # nothing to install: runs
+
+
+def test_set_takes_model_names_with_dots_and_keeps_dgms_own() -> None:
+    from dgm.config import load_config
+
+    config = load_config(
+        None,
+        assignments=[
+            "agent_format.models.claude-3.5-sonnet=run",
+            "agent_format.models.us.anthropic.claude-3-7-sonnet-20250219-v1:0=run",
+        ],
+    )
+    assert config.agent_format.models == {
+        **agent_format.DEFAULT_MODELS,
+        "claude-3.5-sonnet": "run",
+        "us.anthropic.claude-3-7-sonnet-20250219-v1:0": "run",
+    }
+    assert load_config(None, assignments=["reevo.init_pop_size=12"]).reevo.init_pop_size == 12
+    with pytest.raises(
+        UserError, match="invalid config field .model.: Input should be a valid string"
+    ):
+        load_config(None, assignments=["model.name=x"])

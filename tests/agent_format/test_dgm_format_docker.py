@@ -3,7 +3,8 @@ gateway and a scripted model that answers with tool calls.
 
 - the sandbox: the loopback endpoints answer, nothing else is reachable, no host key is seen;
 - `dgm bench run` of tests/agent_format/dgm_style_agent (Anthropic SDK, tool_use blocks):
-  it edits the repository, and its diff is graded resolved;
+  it edits the repository, and its diff is graded resolved; the same on a SWE-bench
+  instance image built here, its packages in a venv layer of that image;
 - `dgm run` with self_modify: the handicapped agent improves itself through the OpenAI SDK
   (tool_calls), the child is admitted and resolves the task its parent could not.
 """
@@ -226,12 +227,18 @@ def test_self_modification_of_a_dgm_format_agent_is_admitted_and_resolves(
     assert purposes["agent"] == 4  # seed and child: the edit, then "Done."
 
 
-def test_requirements_that_do_not_install_are_one_line_before_any_run(tmp_path: Path) -> None:
-    agent = tmp_path / "agent"
+def uninstallable_agent(tmp: Path) -> Path:
+    """The test agent with a requirements.txt naming no package of the index."""
+    agent = tmp / "uninstallable-agent"
     for rel, data in agent_files(AGENT).items():
         (agent / rel).parent.mkdir(parents=True, exist_ok=True)
         (agent / rel).write_bytes(data)
     (agent / "requirements.txt").write_text("dgm-test-no-such-package-4f2a==1.0\n")
+    return agent
+
+
+def test_requirements_that_do_not_install_are_one_line_before_any_run(tmp_path: Path) -> None:
+    agent = uninstallable_agent(tmp_path)
     proc = dgm(
         "bench", "run", "--agent", str(agent), "--suite", "swe-mini", "--tasks", TASK,
         "--archive", str(tmp_path / "a.db"), cwd=tmp_path,
@@ -241,3 +248,58 @@ def test_requirements_that_do_not_install_are_one_line_before_any_run(tmp_path: 
     assert "requirements.txt did not install" in last and "dgm-test-no-such-package-4f2a" in last
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "a.db").exists() or not open_archive(tmp_path / "a.db").runs()
+
+
+def test_bench_run_of_a_dgm_format_agent_on_a_swebench_instance_image(tmp_path: Path) -> None:
+    """The agent's packages go into a venv layer of the instance image (built once, keyed
+    by the image's ID and the requirements), the instance's own Python untouched."""
+    import docker
+
+    from dgm.agent_format import VENV, requirements
+    from sandbox.image import build_layer
+    from tests.benchmarks.test_swebench_run_docker import build_image, image, row
+
+    (task,) = select_tasks(open_suite("swe-mini").tasks(), [TASK])
+    client = docker.from_env()
+    build_image(client, task, tmp_path)
+    suite = tmp_path / "instances.jsonl"
+    suite.write_text(json.dumps(row(task)) + "\n")
+    script = tmp_path / "script.yaml"
+    script.write_text(yaml.safe_dump([task_entry(TASK), DONE]))
+    reqs = requirements(agent_files(AGENT))
+    layer = ""
+    try:
+        proc = dgm(
+            "bench", "run", "--agent", str(AGENT), "--agent-format", "dgm", "--suite",
+            f"swebench:{suite}", "--model", f"scripted:{script}", "--archive",
+            str(tmp_path / "a.db"), cwd=tmp_path,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        with open_archive(tmp_path / "a.db") as arch:
+            (summary,) = arch.runs()
+            (agent,) = arch.agents(summary.id)
+            (ev,) = arch.evaluations(agent.id)
+            assert ev.resolved, ev.logs[-3000:]
+            assert "Tool result: edited" in ev.trajectory.decode()
+        # the layer is there, is reused, holds the SDKs in its venv and not in the image's Python
+        layer = build_layer(client, image(task), pip=reqs, wheels_only=True, venv=VENV)
+        assert layer.startswith("dgm-problem:") and client.images.get(layer)
+        probe = "python3 -c 'import anthropic' 2>/dev/null && echo leaked; "
+        probe += f"{VENV}/bin/python -c 'import anthropic, openai; print(\"venv\")'; echo $PATH"
+        out = client.containers.run(layer, ["sh", "-c", probe], remove=True, network_mode="none")
+        lines = out.decode().split()
+        assert lines[0] == "venv" and "leaked" not in lines, lines
+        base_path = client.images.get(image(task)).attrs["Config"]["Env"]
+        assert f"PATH={lines[1]}" in base_path  # the instance image's PATH kept
+        # requirements that do not install: one line, before any run, as on swe-mini
+        proc = dgm(
+            "bench", "run", "--agent", str(uninstallable_agent(tmp_path)), "--suite", f"swebench:{suite}",
+            "--archive", str(tmp_path / "b.db"), cwd=tmp_path,
+        )  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        last = proc.stderr.strip().splitlines()[-1]
+        assert "requirements.txt did not install" in last and "4f2a" in last, last
+        assert not (tmp_path / "b.db").exists() or not open_archive(tmp_path / "b.db").runs()
+    finally:  # the layer is keyed by this image's ID: no later run would use it
+        tags = [image(task), layer] if layer else [image(task)]
+        subprocess.run(["docker", "rmi", "-f", *tags], capture_output=True)

@@ -16,6 +16,8 @@ from dgm.llm import Gateway
 from dgm.llm.dialects import anthropic_to_chat, responses_to_chat, token_of
 from dgm.llm.relay import NodeRelay, RelayHub
 from dgm.llm.scripted import ScriptedEntry, ScriptedProvider, ScriptedToolCall
+from dgm.llm.wire import content_text
+from dgm.ui.html import json_text
 from tests.llm.conftest import UnixHTTPConnection
 
 MODELS = {
@@ -48,6 +50,11 @@ def post(gw: Gateway, path: str, body: dict[str, Any], headers: dict[str, str]) 
     data = json.loads(resp.read())
     conn.close()
     return resp.status, data
+
+
+def sdk_client(gw: Gateway, token: str) -> openai.OpenAI:
+    url = f"http://127.0.0.1:{gw.port}/sdk/v1"
+    return openai.OpenAI(api_key=token, base_url=url, max_retries=0)
 
 
 TOOLS = [
@@ -126,9 +133,7 @@ def test_openai_sdk_responses_and_chat_with_function_calls(
     served: tuple[Gateway, str, str],
 ) -> None:
     gw, token, _ = served
-    client = openai.OpenAI(
-        api_key=token, base_url=f"http://127.0.0.1:{gw.port}/sdk/v1", max_retries=0
-    )
+    client = sdk_client(gw, token)
     tools = [
         {
             "type": "function",
@@ -165,9 +170,7 @@ def test_an_unmapped_model_name_fails_the_call_recorded_naming_the_name_and_the_
     served: tuple[Gateway, str, str], store: Any
 ) -> None:
     gw, token, run = served
-    client = openai.OpenAI(
-        api_key=token, base_url=f"http://127.0.0.1:{gw.port}/sdk/v1", max_retries=0
-    )
+    client = sdk_client(gw, token)
     with pytest.raises(openai.BadRequestError) as e:
         client.chat.completions.create(
             model="gpt-9-turbo", messages=[{"role": "user", "content": "hi"}]
@@ -236,8 +239,6 @@ def test_translation_keeps_tool_results_before_text_and_maps_tool_choice() -> No
     )
     assert [m["role"] for m in two["messages"]] == ["system", "assistant"]
     assert [c["id"] for c in two["messages"][1]["tool_calls"]] == ["c1", "c2"]
-    with pytest.raises(ValueError, match="streaming"):
-        anthropic_to_chat({"model": "m", "stream": True, "messages": []})
     assert token_of({"Authorization": "Bearer t1"}) == "t1"
     assert token_of({"x-api-key": "t2"}) == "t2"
     assert (
@@ -268,3 +269,112 @@ def test_an_sdk_call_through_a_node_relay_is_translated_there_and_mapped_at_the_
         hub.close()
     gw.flush()
     assert [c.error_kind for c in store.llm_calls(run)] == [None, "model_not_mapped"]
+
+
+def sse_events(gw: Gateway, path: str, body: dict[str, Any], headers: dict[str, str]) -> list:
+    """(event name, data) of a streamed answer, read as a client of SSE reads them."""
+    conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+    conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json", **headers})
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.getheader("Content-Type") == "text/event-stream"
+    text = resp.read().decode()
+    conn.close()
+    events = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields.get("event"), json.loads(fields["data"])))
+    return events
+
+
+def test_anthropic_streaming_gives_the_answer_as_its_events(
+    served: tuple[Gateway, str, str], store: Any
+) -> None:
+    gw, token, run = served
+    body = {
+        "model": "claude-3-5-sonnet-20241022",
+        "max_tokens": 100,
+        "stream": True,
+        "tools": TOOLS,
+        "messages": [{"role": "user", "content": "fix the bug"}],
+    }
+    events = sse_events(gw, "/sdk/v1/messages", body, {"x-api-key": token})
+    names = [name for name, _ in events]
+    assert names == [
+        "message_start", "content_block_start", "content_block_delta", "content_block_stop",
+        "message_delta", "message_stop",
+    ]  # fmt: skip
+    assert all(data["type"] == name for name, data in events)
+    start, block, delta = events[0][1], events[1][1], events[2][1]
+    assert start["message"]["content"] == [] and start["message"]["usage"]["input_tokens"] > 0
+    assert block["content_block"]["type"] == "tool_use" and block["content_block"]["name"] == "bash"
+    assert delta["delta"]["type"] == "input_json_delta"
+    assert json.loads(delta["delta"]["partial_json"]) == {"command": "ls /testbed"}
+    assert events[4][1]["delta"]["stop_reason"] == "tool_use"
+    gw.flush()
+    (call,) = store.llm_calls(run)  # one call, recorded as any other
+    assert call.error_kind is None and "stream" not in json.loads(call.request)
+
+
+def test_openai_sdk_streams_chat_and_responses_with_function_calls(
+    served: tuple[Gateway, str, str],
+) -> None:
+    gw, token, _ = served
+    client = sdk_client(gw, token)
+    fn = {"type": "function", "function": {"name": "bash", "parameters": TOOLS[0]["input_schema"]}}
+    with client.chat.completions.stream(
+        model="o3-mini",
+        messages=[{"role": "user", "content": "fix the bug"}],
+        tools=[fn],  # type: ignore[list-item]
+        stream_options={"include_usage": True},
+    ) as stream:
+        final = stream.get_final_completion()
+    (call,) = final.choices[0].message.tool_calls or []
+    assert call.function.name == "bash"
+    assert json.loads(call.function.arguments) == {"command": "ls /testbed"}
+    assert final.choices[0].finish_reason == "tool_calls" and final.usage is not None
+    chunks = list(
+        client.chat.completions.create(
+            model="o3-mini", messages=[{"role": "user", "content": "setup.py"}], stream=True
+        )
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == (
+        "Done: the listing shows setup.py."
+    )
+    tools = [{"type": "function", "name": "bash", "parameters": TOOLS[0]["input_schema"]}]
+    ask = [{"role": "user", "content": "fix the bug"}]
+    with client.responses.stream(model="o3-mini", input=ask, tools=tools) as stream:  # type: ignore[arg-type]
+        response = stream.get_final_response()
+    (fc,) = [o for o in response.output if o.type == "function_call"]
+    assert fc.name == "bash" and json.loads(fc.arguments) == {"command": "ls /testbed"}
+    follow = [
+        *ask,
+        fc,
+        {"type": "function_call_output", "call_id": fc.call_id, "output": "setup.py"},
+    ]
+    deltas = []
+    with client.responses.stream(model="o3-mini", input=follow, tools=tools) as stream:  # type: ignore[arg-type]
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                deltas.append(event.delta)
+        response = stream.get_final_response()
+    assert "".join(deltas) == response.output_text == "Done: the listing shows setup.py."
+
+
+def test_a_bedrock_stream_is_refused_naming_invoke(served: tuple[Gateway, str, str]) -> None:
+    gw, token, _ = served
+    path = "/sdk/model/us.anthropic.claude-3-5-sonnet-20241022-v2%3A0/invoke-with-response-stream"
+    status, reply = post(gw, path, {"messages": []}, {"x-api-key": token})
+    assert status == 404 and "invoke without a stream" in reply["error"]["message"]
+
+
+def test_content_text_reads_every_wire_format_and_the_page_shows_the_rest() -> None:
+    assert content_text("plain") == "plain" and content_text(None) == ""
+    parts = [
+        {"type": "text", "text": "a"},
+        {"type": "input_text", "text": "b"},
+        {"type": "tool_result", "content": [{"type": "text", "text": "c"}]},
+        {"type": "image_url", "image_url": {"url": "data:,"}},
+    ]
+    assert content_text(parts) == "a\nb\nc\n"
+    shown = content_text(parts, json_text)  # the conversation page: an image as its JSON
+    assert shown.startswith("a\nb\nc\n{") and '"image_url"' in shown

@@ -17,23 +17,29 @@ from sandbox.image import image_tag
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
-# Reports what the evaluation could do from inside, as metrics the test reads back.
-SCORER = """import importlib.util, json, os, socket, sys
-spec = importlib.util.spec_from_file_location("candidate", sys.argv[1])
-mod = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(mod)
-value = mod.solve()
+# What a process can do from inside its container: its effective capabilities (cap) and
+# whether it reaches the network (net); evaluators report them as metrics the tests read.
+PROBE = """import socket
 cap = [l for l in open("/proc/self/status") if l.startswith("CapEff")][0].split()[1]
 try:
     socket.create_connection(("9.9.9.9", 53), 2)
     net = 1
 except OSError:
     net = 0
+"""
+SCORER = (
+    PROBE
+    + """import importlib.util, json, os, sys
+spec = importlib.util.spec_from_file_location("candidate", sys.argv[1])
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+value = mod.solve()
 print("debug goes to stderr", file=sys.stderr)
 print(json.dumps({"status": "success", "combined_score": value,
     "metrics": {"uid": os.getuid(), "cap_eff": int(cap, 16), "net": net},
     "artifacts": {"note": "scored " + sys.argv[2]}}))
 """
+)
 EVALUATE = """#!/bin/sh
 MODE="$1"; PROGRAM="$2"
 exec python3 /benchmark/scorer.py "$PROGRAM" "$MODE"
@@ -134,32 +140,42 @@ def test_a_failing_build_is_one_line_with_its_last_error(tmp_path: Path) -> None
 @pytest.mark.slow
 def test_a_run_evolves_a_container_problem(tmp_path: Path) -> None:
     """`dgm run --problem` on a container evaluator: the child is scored in its image."""
+    root = problem_folder(tmp_path)
+    try:
+        seed, child, files = run_line_edit(
+            root, {"line": 2, "old": "VALUE = 0.25", "new": "VALUE = 0.75"}, tmp_path
+        )
+        assert (seed, child) == (0.25, 0.75)
+        assert b"VALUE = 0.75" in files["program/program.py"]
+    finally:
+        subprocess.run(["docker", "rmi", "-f", problem_image(load(root))], capture_output=True)
+
+
+def run_line_edit(
+    root: Path, edit: dict[str, object], tmp: Path
+) -> tuple[float | None, float | None, dict[str, bytes]]:
+    """`dgm run --problem ROOT` with one line_edit child, the scripted model answering
+    `edit`: the seed's and the child's scores, and the child's files."""
     from archive import open_archive
     from archive.info import objective
 
-    root = problem_folder(tmp_path)
-    script = tmp_path / "script.yaml"
-    script.write_text(
-        json.dumps([json.dumps({"line": 2, "old": "VALUE = 0.25", "new": "VALUE = 0.75"})])
-    )
-    try:
-        proc = subprocess.run(
-            [
-                sys.executable, "-c", "from dgm.cli import main; main()", "run", "--problem",
-                str(root), "--operator", "line_edit", "--model", f"scripted:{script}",
-                "--max-iterations", "1", "--quiet",
-                "--set", "line_edit.token_share=0",  # a whole line: the script answers so
-            ],
-            cwd=tmp_path, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        with open_archive(tmp_path / ".dgm" / "archive.db", create=False) as store:
-            (run,) = store.runs()
-            seed, child = store.agents(run.id)
-            assert (objective(seed.score, "max"), objective(child.score, "max")) == (0.25, 0.75)
-            assert b"VALUE = 0.75" in store.agent_files(child.id)["program/program.py"]
-    finally:
-        subprocess.run(["docker", "rmi", "-f", problem_image(load(root))], capture_output=True)
+    script = tmp / "script.yaml"
+    script.write_text(json.dumps([json.dumps(edit)]))
+    proc = subprocess.run(
+        [
+            sys.executable, "-c", "from dgm.cli import main; main()", "run", "--problem",
+            str(root), "--operator", "line_edit", "--model", f"scripted:{script}",
+            "--max-iterations", "1", "--quiet",
+            "--set", "line_edit.token_share=0",  # a whole line: the script answers so
+        ],
+        cwd=tmp, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open_archive(tmp / ".dgm" / "archive.db", create=False) as store:
+        (run,) = store.runs()
+        seed, child = store.agents(run.id)
+        files = store.agent_files(child.id)
+    return objective(seed.score, "max"), objective(child.score, "max"), files
 
 
 def test_a_link_in_the_build_context_is_refused(tmp_path: Path) -> None:
