@@ -36,7 +36,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from benchmarks.problems.problem import Problem, ProblemError, checked_timeout
-from sandbox.folders import FolderError, list_folder, read_file
+from sandbox.folders import Folder, FolderError, read_file
 from sandbox.protocol import MAX_SECONDS, SANDBOX_UID, MemoryMb
 
 REPOSITORY = "dgm-harbor"
@@ -140,7 +140,7 @@ def solution_files(path: Path) -> dict[str, str]:
     if not folder.is_dir():
         return {"solution/solve.sh": STUB}
     try:
-        files = list_folder(folder, "Harbor solution folder")
+        files = Folder(folder, "Harbor solution folder").files()
         texts = {rel: read_file(f, "Harbor solution folder") for rel, f in files.items()}
     except FolderError as e:
         raise ProblemError(str(e)) from None
@@ -189,7 +189,7 @@ def layer_files(
 
 def tests_files(path: Path) -> dict[str, Path]:
     try:
-        return list_folder(path / "tests", "Harbor tests folder")
+        return Folder(path / "tests", "Harbor tests folder").files()
     except FolderError as e:
         raise ProblemError(str(e)) from None
 
