@@ -158,6 +158,25 @@ def speaks_http2(conn: socket.socket) -> bool:
     return head[3] == 4  # the frame type: SETTINGS
 
 
+def own_node_ip(address: str) -> str | None:
+    """This host's address on the route to the head, when a raylet of this machine serves
+    on it: the driver joins the cluster through that node. Otherwise None (Ray picks).
+
+    Ray picks among the raylets it sees in this machine's process table, the head's first;
+    where network namespaces make hosts of one machine, that may be another host's raylet,
+    at an address this host does not have (the driver then cannot serve its gateway's hub)."""
+    from ray._private.services import _find_address_from_flag
+
+    host, _, port = address.rpartition(":")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect((host, int(port)))  # no packet is sent: this only picks a route
+            ip = str(s.getsockname()[0])
+        except (OSError, ValueError):
+            return None
+    return ip if ip in _find_address_from_flag("--node_ip_address") else None
+
+
 def check_nodes(nodes: list[NodeInfo], need: Resources, archive_url: str) -> None:
     """A one-line UserError when no node can run a job, or SQLite meets several hosts."""
     sandboxing = [n for n in nodes if n["Resources"].get(SANDBOX_RESOURCE, 0) >= 1]
@@ -195,7 +214,12 @@ def connect(spec: ExecutorSpec) -> str:
     check_reachable(address)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # no GPUs: no warning
-    ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+    ray.init(
+        address=address,
+        logging_level=logging.WARNING,
+        log_to_driver=False,
+        _node_ip_address=own_node_ip(address),
+    )
     try:
         check_nodes(RayExecutor.alive_nodes(), spec.job_resources, spec.archive_url)
     except UserError:

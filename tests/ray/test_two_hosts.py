@@ -1,0 +1,138 @@
+"""A cluster across two hosts, and the faults it survives (docs/cluster.md, Faults).
+
+The hosts are network namespaces of this machine (tests/ray/hosts.py): the head host with
+the Ray head, the driver, its gateway hub and a PostgreSQL server of the test's own; the
+worker host, a namespace whose only link is a veth pair to the head, with a raylet that
+runs every sandboxed job. Each fault is injected while a run is in flight; each test ends
+with the run finished (resumed if it stopped, from either host) and every (agent, task,
+attempt) evaluated exactly once, nothing recorded before the fault lost or changed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from archive import open_archive
+from dgm.executors.cluster_state import ClusterState, add_worker, raylet_pid, start_head
+from dgm.executors.cluster_state import stop_cluster
+from tests.conftest import missing
+from tests.engine.test_cli_run import TEST_TASKS, write_setup
+from tests.processes import DGM, Deadline, dgm_process, wait_for_archive
+from tests.ray.conftest import FAST_DEATH
+from tests.ray.hosts import Link, Postgres, create_database, two_hosts, wait_until
+from tests.ray.runs import evaluations, ray_run
+from tests.ray.test_cluster_run import assert_complete, busy_victim_sandboxes, recorded
+
+pytestmark = [
+    pytest.mark.ray,
+    pytest.mark.docker,
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.timeout(240),
+]
+N = len(TEST_TASKS)
+NODE_TIMEOUT_S = 4.0  # FAST_DEATH: 3 missed health checks 1 s apart declare a node dead
+
+
+@dataclass
+class Hosts:
+    link: Link
+    postgres: Postgres
+    cluster: ClusterState
+
+    @property
+    def worker(self) -> str:
+        """The node id of the worker host's raylet (the newest, after a restart)."""
+        return self.cluster.workers[-1]
+
+    def start_worker(self) -> str:
+        return add_worker(
+            self.cluster,
+            cpus=2,
+            sandboxes=2,
+            memory_mb=6144,
+            env=FAST_DEATH,
+            node_ip=self.link.worker_ip,
+            prefix=self.link.on_worker,
+        )
+
+
+@pytest.fixture(scope="module")
+def hosts() -> Iterator[Hosts]:
+    try:
+        import ray  # noqa: F401
+    except ImportError as e:
+        missing("ray", f"{e}: install the ray extra (dgm[ray])")
+    with two_hosts() as link:
+        postgres = Postgres(link.head_ip)
+        try:
+            cluster = start_head(env=FAST_DEATH, node_ip=link.head_ip)
+            try:
+                on = Hosts(link, postgres, cluster)
+                on.start_worker()
+                yield on
+            finally:
+                stop_cluster(cluster)
+        finally:
+            postgres.stop()
+
+
+@pytest.fixture
+def archive_url(hosts: Hosts) -> str:
+    """A fresh database on the head host's PostgreSQL, reached over the link."""
+    return create_database(hosts.postgres.url, "dgm_test_" + secrets.token_hex(6))
+
+
+def dgm(args: list[str], cwd: Path, prefix: list[str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*(prefix or []), str(DGM), *args], cwd=cwd, capture_output=True, text=True, timeout=180
+    )
+
+
+def test_a_run_on_two_hosts_evaluates_on_the_worker_host(
+    hosts: Hosts, archive_url: str, tmp_path: Path
+) -> None:
+    raylet = raylet_pid(hosts.cluster, hosts.worker)
+    assert raylet is not None
+    assert os.stat(f"/proc/{raylet}/ns/net").st_ino == hosts.link.worker_netns_inode(), (
+        "the worker's raylet runs on the worker host"
+    )
+    config = write_setup(tmp_path, iterations=1, workers=2)
+    proc = dgm(ray_run(config, hosts.cluster, archive_url), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    archive = open_archive(archive_url, create=False)
+    (run,) = archive.runs()
+    evals = assert_complete(archive, run.id, agents=2)
+    assert {node for *_, node in evals} == {hosts.worker}
+    assert archive.evaluation_nodes(run.id) == {hosts.worker: 2 * N}
+
+
+def test_driver_killed_9_and_resumed_on_the_worker_host(
+    hosts: Hosts, archive_url: str, tmp_path: Path, deadline: Deadline
+) -> None:
+    config = write_setup(tmp_path, iterations=2, workers=2)
+    with dgm_process(ray_run(config, hosts.cluster, archive_url), tmp_path) as proc:
+        wait_for_archive(
+            archive_url, lambda a: recorded(a) >= N + 1, "the child's evaluation began", proc,
+            deadline,
+        )  # fmt: skip
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    archive = open_archive(archive_url, create=False)
+    (run,) = archive.runs()
+    before = {e[:3]: e for e in evaluations(archive, run.id)}
+    assert N < len(before) < 3 * N, "killed mid-run"
+    resume = ray_run(tmp_path / "none", hosts.cluster, archive_url, "--resume", run.id[:8])
+    resumed = dgm(resume, tmp_path, prefix=hosts.link.on_worker)
+    assert resumed.returncode == 0, resumed.stderr
+    evals = assert_complete(archive, run.id, agents=3)
+    assert {e[:3]: e for e in evals if e[:3] in before} == before, "nothing recorded is lost"
