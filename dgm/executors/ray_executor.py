@@ -32,7 +32,7 @@ from dgm.executors.protocol import (
     ProgramScorer,
     Resources,
 )
-from sandbox import SandboxBackend
+from sandbox import EngineUnavailable, SandboxBackend
 
 if TYPE_CHECKING:
     from ray import ObjectRefGenerator
@@ -60,12 +60,19 @@ class NodeInfo(TypedDict):
     Resources: dict[str, float]
 
 
+class RelayLost(EngineUnavailable):
+    """A job's gateway relay died under it: its LLM calls failed on the node's side, so its
+    result says nothing of the agent. The machinery's failure: never recorded, run again
+    (dgm/executors/retry.py), like a job whose Docker engine went away."""
+
+
 class RayNode:
     """A Ray node as a job sees it, inside the task's worker process."""
 
     def __init__(self, node: str, hub: str, token: str, socket_name: str) -> None:
         self.node: str | None = node
         self._relay_key = (hub, token, socket_name)
+        self._relay: NodeRelay | None = None  # the one this job was given
 
     def backend(self, kind: str, run_label: str) -> SandboxBackend:
         return node_state.backend(kind, run_label)
@@ -85,9 +92,23 @@ class RayNode:
         if not self._relay_key[0]:
             raise RuntimeError("this executor was started without a gateway")
 
-        if self._relay_key not in _relays:  # one relay per worker process and run session
-            _relays[self._relay_key] = NodeRelay(*self._relay_key)
-        return str(_relays[self._relay_key].socket_path)
+        relay = _relays.get(self._relay_key)  # one per worker process and run session
+        if relay is None or not relay.alive():
+            if relay is not None:
+                relay.close()
+            try:
+                relay = _relays[self._relay_key] = NodeRelay(*self._relay_key)
+            except (OSError, RuntimeError) as e:
+                raise RelayLost(
+                    f"the gateway relay of node {self.node} did not start: {e}"
+                ) from None
+        self._relay = relay
+        return str(relay.socket_path)
+
+    def check_relay(self) -> None:
+        """RelayLost when the relay this job was given died."""
+        if self._relay is not None and not self._relay.alive():
+            raise RelayLost(f"the gateway relay of node {self.node} died during the job")
 
 
 def run_job(
@@ -98,7 +119,12 @@ def run_job(
 
     node = ray.get_runtime_context().get_node_id()
     yield node
-    yield job.run(RayNode(node, hub, token, socket_name)), node
+    on = RayNode(node, hub, token, socket_name)
+    try:
+        value = job.run(on)
+    finally:  # whatever the job made of its failed LLM calls, a dead relay is the cause
+        on.check_relay()
+    yield value, node
 
 
 def sweep_node(run_label: str) -> int:

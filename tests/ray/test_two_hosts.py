@@ -22,8 +22,13 @@ from pathlib import Path
 import pytest
 
 from archive import open_archive
-from dgm.executors.cluster_state import ClusterState, add_worker, raylet_pid, start_head
-from dgm.executors.cluster_state import stop_cluster
+from dgm.executors.cluster_state import (
+    ClusterState,
+    add_worker,
+    raylet_pid,
+    start_head,
+    stop_cluster,
+)
 from tests.conftest import missing
 from tests.engine.test_cli_run import TEST_TASKS, write_setup
 from tests.processes import DGM, Deadline, dgm_process, wait_for_archive
@@ -136,3 +141,108 @@ def test_driver_killed_9_and_resumed_on_the_worker_host(
     assert resumed.returncode == 0, resumed.stderr
     evals = assert_complete(archive, run.id, agents=3)
     assert {e[:3]: e for e in evals if e[:3] in before} == before, "nothing recorded is lost"
+
+
+def test_worker_link_down_past_the_node_timeout_then_back(
+    hosts: Hosts, archive_url: str, tmp_path: Path, deadline: Deadline
+) -> None:
+    """The head declares the worker host dead while jobs run there; when the link is back,
+    that raylet learns it was declared dead and exits, and the host starts a new one (as a
+    service manager would). The jobs lost with the old node run again on the new one."""
+    lost = hosts.worker
+    raylet = raylet_pid(hosts.cluster, lost)
+    assert raylet is not None
+    config = write_setup(tmp_path, iterations=1, workers=2)
+    with dgm_process(ray_run(config, hosts.cluster, archive_url), tmp_path) as proc:
+        wait_for_archive(
+            archive_url, lambda _: busy_victim_sandboxes(raylet), "a job running on the worker",
+            proc, deadline,
+        )  # fmt: skip
+        hosts.link.down()
+        try:
+            time.sleep(3 * NODE_TIMEOUT_S)
+            with open_archive(archive_url, create=False) as archive:
+                (run,) = archive.runs()
+                during = {e[:3] for e in evaluations(archive, run.id)}
+        finally:
+            hosts.link.up()
+        wait_until(
+            "the raylet declared dead to exit", lambda: raylet_pid(hosts.cluster, lost) is None, 60
+        )
+        back = hosts.start_worker()
+        out, err = proc.communicate(timeout=deadline.left(20))
+    assert proc.returncode == 0, err
+    archive = open_archive(archive_url, create=False)
+    evals = assert_complete(archive, run.id, agents=2)
+    assert len(during) < 2 * N, "the link went down mid-run"
+    assert {node for *_, node in evals} <= {lost, back}
+    assert any(node == back for *_, node in evals), "the lost jobs ran on the host's new raylet"
+
+
+def test_postgres_restarts_mid_run(
+    hosts: Hosts, archive_url: str, tmp_path: Path, deadline: Deadline
+) -> None:
+    """Every connection of the driver is cut while it records: it goes on with new ones,
+    or stops with one line; a resume completes the run; nothing is written twice or half."""
+    config = write_setup(tmp_path, iterations=2, workers=2)
+    with dgm_process(ray_run(config, hosts.cluster, archive_url), tmp_path) as proc:
+        wait_for_archive(
+            archive_url, lambda a: recorded(a) >= 2, "two evaluations recorded", proc, deadline
+        )
+        hosts.postgres.restart()
+        out, err = proc.communicate(timeout=deadline.left(20))
+    archive = open_archive(archive_url, create=False)
+    (run,) = archive.runs()
+    if proc.returncode != 0:
+        assert err.strip().count("\n") == 0 and "Traceback" not in err, err
+        before = {e[:3]: e for e in evaluations(archive, run.id)}
+        resume = ray_run(tmp_path / "none", hosts.cluster, archive_url, "--resume", run.id[:8])
+        resumed = dgm(resume, tmp_path)
+        assert resumed.returncode == 0, resumed.stderr
+    evals = assert_complete(archive, run.id, agents=3)
+    if proc.returncode != 0:
+        assert {e[:3]: e for e in evals if e[:3] in before} == before, "nothing recorded is lost"
+
+
+def relays_on(link: Link) -> list[int]:
+    """The gateway relay processes on the worker host."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            if proc.name.isdigit() and b"dgm.llm.relay" in cmd:
+                if os.stat(proc / "ns" / "net").st_ino == link.worker_netns_inode():
+                    found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_the_worker_hosts_gateway_relay_killed_mid_run(
+    hosts: Hosts, archive_url: str, tmp_path: Path, deadline: Deadline
+) -> None:
+    """The jobs whose relay died are the machinery's failure: run again with a new relay,
+    never recorded as the agent's (the child resolves every task: a job scored on its
+    failed LLM calls would leave it below 1.0)."""
+    raylet = raylet_pid(hosts.cluster, hosts.worker)
+    assert raylet is not None
+    config = write_setup(tmp_path, iterations=1, workers=2)
+    with dgm_process(ray_run(config, hosts.cluster, archive_url), tmp_path) as proc:
+        killed = wait_for_archive(
+            archive_url,
+            lambda a: recorded(a) >= N and busy_victim_sandboxes(raylet) and relays_on(hosts.link),
+            "the child's job running on the worker host",
+            proc,
+            deadline,
+        )
+        for pid in relays_on(hosts.link):
+            os.kill(pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=deadline.left(20))
+    assert proc.returncode == 0, err
+    assert killed and "gateway relay" in err and "died during the job" in err, err
+    archive = open_archive(archive_url, create=False)
+    (run,) = archive.runs()
+    evals = assert_complete(archive, run.id, agents=2)
+    assert {node for *_, node in evals} == {hosts.worker}
+    assert all(e.error_kind is None for a in archive.agents(run.id)[1:]
+               for e in archive.evaluations(a.id))  # fmt: skip
