@@ -304,10 +304,15 @@ class RayExecutor:
             max_retries=MAX_RETRIES,
             retry_exceptions=False,
         ).remote(job, *hub)
-        node: str = ray.get(next(refs))
-        if on_start is not None:
-            on_start(node)
-        value, node = ray.get(next(refs))
+        try:
+            node: str = ray.get(next(refs))
+            if on_start is not None:
+                on_start(node)
+            value, node = ray.get(next(refs))
+        except ray.exceptions.RayTaskError as e:
+            if isinstance(e.cause, EngineUnavailable):  # its own words, not Ray's header line
+                raise e.cause from None
+            raise
         return Done(cast(T, value), node)
 
     def where(self) -> dict[str, str]:
