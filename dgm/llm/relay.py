@@ -2,8 +2,9 @@
 
     hub = RelayHub(gateway, host="10.0.0.5")      # in the driver, with the gateway
     hub.address, hub.token                         # what each node is told
-    relay = NodeRelay(hub.address, hub.token, "llm.sock")   # on a node
+    relay = NodeRelay(hub.address, hub.token, "llm.sock")   # on a node (a process)
     relay.socket_path                              # what that node's sandboxes mount
+    relay.alive()                                  # False once it died (killed, crashed)
 
 A sandbox on any node calls the socket of its own node exactly as it would call the
 gateway's; the relay forwards each request once, over TCP, to the hub, which hands it to
