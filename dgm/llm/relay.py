@@ -163,6 +163,10 @@ class NodeRelay:
             raise RuntimeError("the node's gateway relay did not start")
         self.socket_path = str(path)
 
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
     def alive(self) -> bool:
         return self._proc.poll() is None
 
