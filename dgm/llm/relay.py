@@ -158,7 +158,9 @@ class NodeRelay:
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._proc.stdin.write(token + "\n")  # never on the command line (`ps` shows it)
         self._proc.stdin.close()
-        if self._proc.stdout.readline().strip() != READY:
+        started = self._proc.stdout.readline().strip() == READY  # it says nothing more
+        self._proc.stdout.close()
+        if not started:
             self.close()
             raise RuntimeError("the node's gateway relay did not start")
         self.socket_path = str(path)
