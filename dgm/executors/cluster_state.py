@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -72,9 +73,11 @@ def ray_cli() -> list[str]:
     return [found]
 
 
-def _ray_start(args: list[str], env: dict[str, str] | None, token: str) -> None:
+def _ray_start(
+    args: list[str], env: dict[str, str] | None, token: str, prefix: Sequence[str] = ()
+) -> None:
     head_only = ["--include-dashboard=false"] if "--head" in args else []
-    cmd = [*ray_cli(), "start", *args, *head_only, "--disable-usage-stats"]
+    cmd = [*prefix, *ray_cli(), "start", *args, *head_only, "--disable-usage-stats"]
     full_env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **(env or {}), TOKEN_ENV: token}
     done = subprocess.run(
         cmd, env=full_env, capture_output=True, text=True, timeout=START_TIMEOUT_S, check=False
@@ -84,12 +87,16 @@ def _ray_start(args: list[str], env: dict[str, str] | None, token: str) -> None:
         raise UserError(f"`ray start` failed: {tail[0][:300]}")
 
 
-def _node_args(cpus: float, sandboxes: int, memory_mb: int | None) -> list[str]:
+def _node_args(
+    cpus: float, sandboxes: int, memory_mb: int | None, node_ip: str | None = None
+) -> list[str]:
     args = [
         f"--num-cpus={cpus:g}",
         f"--object-store-memory={OBJECT_STORE_MB * 1024 * 1024}",
         f"--dashboard-agent-listen-port={free_port()}",
     ]
+    if node_ip is not None:
+        args.append(f"--node-ip-address={node_ip}")
     if sandboxes:
         args.append(f"--resources={json.dumps({SANDBOX_RESOURCE: sandboxes})}")
     if memory_mb is not None:
@@ -97,9 +104,10 @@ def _node_args(cpus: float, sandboxes: int, memory_mb: int | None) -> list[str]:
     return args
 
 
-def start_head(env: dict[str, str] | None = None) -> ClusterState:
+def start_head(env: dict[str, str] | None = None, node_ip: str | None = None) -> ClusterState:
     """A head node that runs no job (0 CPUs, no sandbox): the GCS the driver connects to.
-    Its temp directory is always a fresh one of ours, marked with the cluster's token."""
+    Its temp directory is always a fresh one of ours, marked with the cluster's token.
+    `node_ip`: the address it serves on (default: this host's, as Ray picks it)."""
     temp = Path(tempfile.mkdtemp(prefix="dgm-ray-"))
     token = secrets.token_hex(16)
     (temp / MARKER).write_text(token)
@@ -109,12 +117,13 @@ def start_head(env: dict[str, str] | None = None) -> ClusterState:
             "--head",
             f"--port={port}",
             f"--temp-dir={temp}",
-            *_node_args(0, 0, None),
+            *_node_args(0, 0, None, node_ip),
         ],
         env,
         token,
     )
-    return ClusterState(address=f"{_host_ip()}:{port}", temp_dir=str(temp), token=token)
+    host = node_ip or _host_ip()
+    return ClusterState(address=f"{host}:{port}", temp_dir=str(temp), token=token)
 
 
 def add_worker(
@@ -123,11 +132,17 @@ def add_worker(
     sandboxes: int = 2,
     memory_mb: int | None = None,
     env: dict[str, str] | None = None,
+    node_ip: str | None = None,
+    prefix: Sequence[str] = (),
 ) -> str:
-    """Start one more raylet joined to `state`'s head; returns its node id."""
+    """Start one more raylet joined to `state`'s head; returns its node id. `prefix`: a
+    command `ray start` runs under (`ip netns exec NS`: a host of its own on this machine)."""
     before = set(node_ids(state))
     _ray_start(
-        [f"--address={state.address}", *_node_args(cpus, sandboxes, memory_mb)], env, state.token
+        [f"--address={state.address}", *_node_args(cpus, sandboxes, memory_mb, node_ip)],
+        env,
+        state.token,
+        prefix,
     )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:

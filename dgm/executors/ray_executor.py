@@ -32,7 +32,7 @@ from dgm.executors.protocol import (
     ProgramScorer,
     Resources,
 )
-from sandbox import SandboxBackend
+from sandbox import EngineUnavailable, SandboxBackend
 from sandbox.closing import Closing
 
 if TYPE_CHECKING:
@@ -61,12 +61,19 @@ class NodeInfo(TypedDict):
     Resources: dict[str, float]
 
 
+class RelayLost(EngineUnavailable):
+    """A job's gateway relay died under it: its LLM calls failed on the node's side, so its
+    result says nothing of the agent. The machinery's failure: never recorded, run again
+    (dgm/executors/retry.py), like a job whose Docker engine went away."""
+
+
 class RayNode:
     """A Ray node as a job sees it, inside the task's worker process."""
 
     def __init__(self, node: str, hub: str, token: str, socket_name: str) -> None:
         self.node: str | None = node
         self._relay_key = (hub, token, socket_name)
+        self._relay: NodeRelay | None = None  # the one this job was given
 
     def backend(self, kind: str, run_label: str) -> SandboxBackend:
         return node_state.backend(kind, run_label)
@@ -86,9 +93,23 @@ class RayNode:
         if not self._relay_key[0]:
             raise RuntimeError("this executor was started without a gateway")
 
-        if self._relay_key not in _relays:  # one relay per worker process and run session
-            _relays[self._relay_key] = NodeRelay(*self._relay_key)
-        return str(_relays[self._relay_key].socket_path)
+        relay = _relays.get(self._relay_key)  # one per worker process and run session
+        if relay is None or not relay.alive():
+            if relay is not None:
+                relay.close()
+            try:
+                relay = _relays[self._relay_key] = NodeRelay(*self._relay_key)
+            except (OSError, RuntimeError) as e:
+                raise RelayLost(
+                    f"the gateway relay of node {self.node} did not start: {e}"
+                ) from None
+        self._relay = relay
+        return str(relay.socket_path)
+
+    def check_relay(self) -> None:
+        """RelayLost when the relay this job was given died."""
+        if self._relay is not None and not self._relay.alive():
+            raise RelayLost(f"the gateway relay of node {self.node} died during the job")
 
 
 def run_job(
@@ -99,7 +120,12 @@ def run_job(
 
     node = ray.get_runtime_context().get_node_id()
     yield node
-    yield job.run(RayNode(node, hub, token, socket_name)), node
+    on = RayNode(node, hub, token, socket_name)
+    try:
+        value = job.run(on)
+    finally:  # whatever the job made of its failed LLM calls, a dead relay is the cause
+        on.check_relay()
+    yield value, node
 
 
 def sweep_node(run_label: str) -> int:
@@ -159,6 +185,25 @@ def speaks_http2(conn: socket.socket) -> bool:
     return head[3] == 4  # the frame type: SETTINGS
 
 
+def own_node_ip(address: str) -> str | None:
+    """This host's address on the route to the head, when a raylet of this machine serves
+    on it: the driver joins the cluster through that node. Otherwise None (Ray picks).
+
+    Ray picks among the raylets it sees in this machine's process table, the head's first;
+    where network namespaces make hosts of one machine, that may be another host's raylet,
+    at an address this host does not have (the driver then cannot serve its gateway's hub)."""
+    from ray._private.services import _find_address_from_flag
+
+    host, _, port = address.rpartition(":")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect((host, int(port)))  # no packet is sent: this only picks a route
+            ip = str(s.getsockname()[0])
+        except (OSError, ValueError):
+            return None
+    return ip if ip in _find_address_from_flag("--node_ip_address") else None
+
+
 def check_nodes(nodes: list[NodeInfo], need: Resources, archive_url: str) -> None:
     """A one-line UserError when no node can run a job, or SQLite meets several hosts."""
     sandboxing = [n for n in nodes if n["Resources"].get(SANDBOX_RESOURCE, 0) >= 1]
@@ -196,7 +241,12 @@ def connect(spec: ExecutorSpec) -> str:
     check_reachable(address)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # no GPUs: no warning
-    ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+    ray.init(
+        address=address,
+        logging_level=logging.WARNING,
+        log_to_driver=False,
+        _node_ip_address=own_node_ip(address),
+    )
     try:
         check_nodes(RayExecutor.alive_nodes(), spec.job_resources, spec.archive_url)
     except UserError:
@@ -255,10 +305,15 @@ class RayExecutor(Closing):
             max_retries=MAX_RETRIES,
             retry_exceptions=False,
         ).remote(job, *hub)
-        node: str = ray.get(next(refs))
-        if on_start is not None:
-            on_start(node)
-        value, node = ray.get(next(refs))
+        try:
+            node: str = ray.get(next(refs))
+            if on_start is not None:
+                on_start(node)
+            value, node = ray.get(next(refs))
+        except ray.exceptions.RayTaskError as e:
+            if isinstance(e.cause, EngineUnavailable):  # its own words, not Ray's header line
+                raise e.cause from None
+            raise
         return Done(cast(T, value), node)
 
     def where(self) -> dict[str, str]:

@@ -2,8 +2,9 @@
 
     hub = RelayHub(gateway, host="10.0.0.5")      # in the driver, with the gateway
     hub.address, hub.token                         # what each node is told
-    relay = NodeRelay(hub.address, hub.token, "llm.sock")   # on a node
+    relay = NodeRelay(hub.address, hub.token, "llm.sock")   # on a node (a process)
     relay.socket_path                              # what that node's sandboxes mount
+    relay.alive()                                  # False once it died (killed, crashed)
 
 A sandbox on any node calls the socket of its own node exactly as it would call the
 gateway's; the relay forwards each request once, over TCP, to the hub, which hands it to
@@ -22,8 +23,11 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -118,21 +122,59 @@ class _Forward:
 
 class NodeRelay:
     """A Unix socket for this node's sandboxes, named like the gateway's (`socket_name`),
-    forwarding to the hub at `hub` ("host:port") with its token."""
+    forwarding to the hub at `hub` ("host:port") with its token. Served by a process of its
+    own (`python -m dgm.llm.relay`), so its death is seen (`alive`) and ends only it (a Ray
+    node then runs the job it served again and starts a new relay: ray_executor.py)."""
 
     def __init__(self, hub: str, token: str, socket_name: str) -> None:
         self._dir = tempfile.mkdtemp(prefix="dgm-relay-")
         os.chmod(self._dir, 0o755)  # sandboxes run as other users; only we write here
         path = Path(self._dir) / socket_name
-        self._server = servers.UnixServer(str(path), _Forward(hub, token))
-        os.chmod(path, 0o666)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "dgm.llm.relay", hub, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(token + "\n")  # never on the command line (`ps` shows it)
+        self._proc.stdin.close()
+        started = self._proc.stdout.readline().strip() == READY  # it says nothing more
+        self._proc.stdout.close()
+        if not started:
+            self.close()
+            raise RuntimeError("the node's gateway relay did not start")
         self.socket_path = str(path)
-        servers.start(self._server)
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def alive(self) -> bool:
+        return self._proc.poll() is None
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+READY = "ready"
+
+
+def serve(hub: str, path: str, token: str) -> None:
+    """The relay process: serve until the process that started it is gone."""
+    parent = os.getppid()
+    server = servers.UnixServer(path, _Forward(hub, token))
+    os.chmod(path, 0o666)
+    servers.start(server)
+    print(READY, flush=True)
+    while os.getppid() == parent:  # orphaned (its Ray worker died): nobody needs it
+        time.sleep(1.0)
 
 
 def health(hub: str) -> bool:
@@ -146,3 +188,7 @@ def health(hub: str) -> bool:
         return False
     finally:
         conn.close()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], sys.argv[2], sys.stdin.readline().strip())

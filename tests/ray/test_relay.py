@@ -4,15 +4,20 @@ budgets are exact to one call across relays, every call is recorded once."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from archive import open_archive
+from dgm.executors.ray_executor import RayNode, RelayLost, _relays
 from dgm.llm import Gateway, open_provider
 from dgm.llm.budget import Budget
 from dgm.llm.fake_upstream import FakeUpstream
 from dgm.llm.relay import NodeRelay, RelayHub
+from sandbox import EngineUnavailable
 from tests.llm.conftest import FAKE_KEY, FAST, post_chat
 
 ASK = {"model": "x", "messages": [{"role": "user", "content": "hi"}]}
@@ -73,3 +78,38 @@ def test_the_hub_refuses_a_request_without_its_token(upstream: FakeUpstream) -> 
         finally:
             wrong.close()
             hub.close()
+
+
+def test_a_relay_killed_under_a_job_is_the_machinerys_failure(upstream: FakeUpstream) -> None:
+    """A job's relay is a process of its own: its death is seen, said as RelayLost (an
+    engine failure: the driver runs the job again, never records it), and the next job of
+    that worker process gets a new relay."""
+    provider = open_provider("openai/fake-model", api_base=upstream.base_url)
+    with Gateway(provider, retry=FAST) as gw:
+        hub = RelayHub(gw)
+        try:
+            session = gw.open_session()
+            job = RayNode("node-1", hub.address, hub.token, "llm.sock")
+            assert post_chat(job.gateway_socket(), session.token, ASK)[0] == 200
+            job.check_relay()  # alive: nothing to say
+            (relay,) = _relays.values()
+            os.kill(relay.pid, signal.SIGKILL)
+            with pytest.raises(RelayLost, match="relay of node node-1 died during the job"):
+                wait_dead_then_check(job)
+            assert issubclass(RelayLost, EngineUnavailable)
+            next_job = RayNode("node-1", hub.address, hub.token, "llm.sock")
+            assert post_chat(next_job.gateway_socket(), session.token, ASK)[0] == 200
+            (new,) = _relays.values()
+            assert new is not relay and new.alive()
+        finally:
+            for r in _relays.values():
+                r.close()
+            _relays.clear()
+            hub.close()
+
+
+def wait_dead_then_check(job: RayNode) -> None:
+    """`check_relay` once the killed relay is gone (SIGKILL is not instant)."""
+    for _ in range(100):
+        job.check_relay()
+        time.sleep(0.05)
