@@ -367,6 +367,21 @@ def child_files(files: Mapping[str, bytes], path: str, source: str) -> dict[str,
     return out
 
 
+@dataclass(frozen=True)
+class Editing:
+    """What every sample for one child shares: the file, its text, the mutation's context
+    and the evaluation its prompts show."""
+
+    path: str
+    source: str
+    ctx: MutationContext
+    ev: EvalView | None
+
+    def child(self, after: str) -> dict[str, bytes]:
+        """The parent's files with this file's text replaced by `after`."""
+        return child_files(self.ctx.files, self.path, after)
+
+
 @dataclass
 class LineEditMutator:
     """The `line_edit` operator. `chat` samples at the operator's temperature; `main_file`:
@@ -387,49 +402,33 @@ class LineEditMutator:
         py = sorted(p for p in files if p.endswith(".py") and files[p].strip())
         return rng.choice(py) if py else None
 
-    def context(
-        self, path: str, source: str, line: int, ctx: MutationContext, ev: EvalView | None
-    ) -> list[str]:
+    def context(self, f: Editing, line: int) -> list[str]:
         """What every prompt shows first: the numbered file around `line`, the score, the
         metrics and feedback of the last evaluation."""
-        listed = f"# {path}\n{listing(source, line, self.max_chars // 2)}"
-        return [listed, *evaluation_parts(ctx.evaluations, self.direction, ev, self.max_chars // 4)]
+        listed = f"# {f.path}\n{listing(f.source, line, self.max_chars // 2)}"
+        share = self.max_chars // 4
+        return [listed, *evaluation_parts(f.ctx.evaluations, self.direction, f.ev, share)]
 
-    def prompt(
-        self,
-        path: str,
-        source: str,
-        run: tuple[int, int],
-        ctx: MutationContext,
-        ev: EvalView | None,
-    ) -> str:
+    def prompt(self, f: Editing, run: tuple[int, int]) -> str:
         line, count = run
         which = f"line {line}" if count == 1 else f"lines {line} to {line + count - 1}"
         ask = (
             f"Change {which} so that the score gets better (a number, an operator, a call, "
-            f"a condition...):\n{old_text(source, line, count)}\n\n"
+            f"a condition...):\n{old_text(f.source, line, count)}\n\n"
             f'Answer with JSON: "line" is {line}, "old" the code of {which} as it is, '
             '"new" your new code that replaces it.'
         )
-        return "\n\n".join([*self.context(path, source, line, ctx, ev), ask])
+        return "\n\n".join([*self.context(f, line), ask])
 
-    def token_prompt(
-        self,
-        path: str,
-        source: str,
-        site: Site,
-        choices: Sequence[str],
-        ctx: MutationContext,
-        ev: EvalView | None,
-    ) -> str:
+    def token_prompt(self, f: Editing, site: Site, choices: Sequence[str]) -> str:
         what = "number" if site.is_number else "token"
         ask = (
             f"Replace the {what} `{site.old}` on line {site.line} so that the score gets "
-            f"better, with one of: {'  '.join(choices)}\n{marked(source, site)}\n\n"
+            f"better, with one of: {'  '.join(choices)}\n{marked(f.source, site)}\n\n"
             f'Answer with JSON: "line" is {site.line}, "old" is "{site.old}", "new" the '
             f"{what} that replaces it."
         )
-        return "\n\n".join([*self.context(path, source, site.line, ctx, ev), ask])
+        return "\n\n".join([*self.context(f, site.line), ask])
 
     def mutate(self, ctx: MutationContext) -> Mutation:
         origin: dict[str, Any] = {"operator": self.name}
@@ -440,6 +439,7 @@ class LineEditMutator:
         ev = last_evaluation(ctx.evaluations, ctx.rng)
         origin.update(path=path, feedback_of=ev.task_id if ev else None)
         tokens = token_sites(path, source)
+        editing = Editing(path, source, ctx, ev)
         tries: list[dict[str, Any]] = []
         reason = f"{path} has no line that may change"
         for attempt in range(1, self.tries + 1):
@@ -448,24 +448,23 @@ class LineEditMutator:
             after_line = bool(tries) and "token" not in tries[-1]
             picked = None
             if tokens and (after_line or ctx.rng.random() < self.token_share):
-                picked = self.new_site(path, source, tokens, tried, ctx)
+                picked = self.new_site(editing, tokens, tried)
                 if picked is None:  # every token edit repeats an agent: none left to ask
                     tokens = []
             if picked is not None:
                 site, choices = picked
-                record, after, reason = self.token_try(path, source, site, choices, ctx, ev)
+                record, after, reason = self.token_try(editing, site, choices)
             else:
                 run = draw_run(source, self.max_lines, ctx.rng, tried)
                 if run is None:
                     break
-                record, after, reason = self.line_try(path, source, run, ctx, ev)
-                if not reason and ctx.known(child_files(ctx.files, path, after)):
+                record, after, reason = self.line_try(editing, run)
+                if not reason and ctx.known(editing.child(after)):
                     reason = "the edit repeats an agent of the run"
             record = {"attempt": attempt, **record}
             if not reason:
                 tries.append(record)
-                files = child_files(ctx.files, path, after)
-                return Mutation(files, {**origin, "edit": record, "tries": tries})
+                return Mutation(editing.child(after), {**origin, "edit": record, "tries": tries})
             tries.append({**record, "refused": reason})
         origin["tries"] = tries
         return Mutation(None, origin, f"no usable edit after {len(tries)} tries: {reason}")
@@ -476,18 +475,12 @@ class LineEditMutator:
             messages, purpose=PURPOSE, agent_id=ctx.parent_id, schema=schema
         )
 
-    def line_try(
-        self,
-        path: str,
-        source: str,
-        run: tuple[int, int],
-        ctx: MutationContext,
-        ev: EvalView | None,
-    ) -> tuple[dict[str, Any], str, str]:
+    def line_try(self, f: Editing, run: tuple[int, int]) -> tuple[dict[str, Any], str, str]:
         """One sample of a line edit: (its record, the edited file, why it is refused or '')."""
+        path, source = f.path, f.source
         line, count = run
         schema = edit_schema(line, old_text(source, line, count))
-        answer = self.ask(self.prompt(path, source, run, ctx, ev), schema, ctx)
+        answer = self.ask(self.prompt(f, run), schema, f.ctx)
         record: dict[str, Any] = {"line": line, "lines": count}
         try:
             edit = parse_edit(answer, count)
@@ -503,12 +496,7 @@ class LineEditMutator:
         return record, after, reason
 
     def new_site(
-        self,
-        path: str,
-        source: str,
-        tokens: Sequence[Site],
-        tried: frozenset[int],
-        ctx: MutationContext,
+        self, f: Editing, tokens: Sequence[Site], tried: frozenset[int]
     ) -> tuple[Site, list[str]] | None:
         """A site to ask about (on a line not tried yet while there are others) and its
         choices whose child is not an agent of the run already; None when every choice of
@@ -516,39 +504,28 @@ class LineEditMutator:
         left = list(tokens)
         while left:
             fresh = [t for t in left if t.line not in tried] or left
-            site = ctx.rng.choice(fresh)
-            new = [
-                c
-                for c in site.choices
-                if not ctx.known(child_files(ctx.files, path, replace(source, site, c)))
-            ]
+            site = f.ctx.rng.choice(fresh)
+            new = [c for c in site.choices if not f.ctx.known(f.child(replace(f.source, site, c)))]
             if new:
                 return site, new
             left.remove(site)
         return None
 
     def token_try(
-        self,
-        path: str,
-        source: str,
-        site: Site,
-        choices: list[str],
-        ctx: MutationContext,
-        ev: EvalView | None,
+        self, f: Editing, site: Site, choices: list[str]
     ) -> tuple[dict[str, Any], str, str]:
         """One sample of a token edit among `choices` (the site's that make a new child):
         (its record, the edited file, why it is refused or '')."""
         shown = list(choices)
-        ctx.rng.shuffle(shown)  # a small model favours the first: no direction is favoured
-        prompt = self.token_prompt(path, source, site, shown, ctx, ev)
-        answer = self.ask(prompt, token_schema(site, shown), ctx)
+        f.ctx.rng.shuffle(shown)  # a small model favours the first: no direction is favoured
+        answer = self.ask(self.token_prompt(f, site, shown), token_schema(site, shown), f.ctx)
         record: dict[str, Any] = {"line": site.line, "lines": 1, "token": site.old}
         if len(choices) < len(site.choices):
             record["repeats_left_out"] = len(site.choices) - len(choices)
         try:
             new = parse_token(answer, site, choices)
         except ValueError as e:
-            return record, source, str(e)
+            return record, f.source, str(e)
         record["new"] = new
-        after = replace(source, site, new)
-        return record, after, refusal(path, source, after) or ""
+        after = replace(f.source, site, new)
+        return record, after, refusal(f.path, f.source, after) or ""
