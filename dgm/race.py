@@ -35,6 +35,7 @@ Everything here is a function of its arguments: the engine (dgm/loop.py, through
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Collection, Mapping, Sequence
@@ -165,10 +166,21 @@ def chain(
 
 
 def task_order(tasks: Sequence[str], seed: int) -> tuple[str, ...]:
-    """The run's task order: one seeded shuffle, the same for every agent."""
+    """The run's task order: one seeded shuffle of the tasks."""
     order = list(tasks)
     random.Random(f"{seed}:race-order").shuffle(order)
     return tuple(order)
+
+
+@functools.lru_cache(maxsize=4096)
+def child_order(order: tuple[str, ...], agent_id: str) -> tuple[str, ...]:
+    """The order a child runs its tasks in: the run's order shuffled by the child's id.
+    Each child its own order, so that the parent's luck on a few tasks (a hard task it
+    happened to solve) does not decide every child's race the same way, and the parent's
+    shared results spread over all the tasks."""
+    mine = list(order)
+    random.Random(f"{agent_id}:race-child-order").shuffle(mine)
+    return tuple(mine)
 
 
 def next_pair_task(
@@ -180,7 +192,7 @@ def next_pair_task(
     mine = open_tasks.get(child.agent_id, ())
     if len(child.results) + len(mine) < len(order):
         return None  # a task of the child is in flight
-    for task in order:
+    for task in child_order(tuple(order), child.agent_id):
         if task in child.results:
             continue
         if task in parent.results:
