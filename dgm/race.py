@@ -1,9 +1,12 @@
 """Racing: a search that spends task evaluations only where they can change its answer.
 
 The run keeps one *incumbent*, the agent it would return now. Every child is made from the
-incumbent and raced against it, one task at a time, in a task order fixed for the run: the
-child runs the next task of the order, after its parent has run it (the parent runs it
-first when it has not, so every comparison is on tasks both ran). On the tasks both ran,
+incumbent and raced against it, one task at a time, in a task order of its own (the run's
+seeded order shuffled by the child's id): the child runs the next task of its order, after
+its parent has run it (the parent runs it first when it has not, so every comparison is on
+tasks both ran). One order for every child made every race open on the same few tasks,
+where the parent's one recorded outcome (a hard task it happened to solve, an easy one it
+happened to fail) decided all its children's first steps the same way. On the tasks both ran,
 only the discordant ones carry evidence: ``b`` tasks the child solved and its parent did
 not, ``a`` the other way. With a uniform prior on the chance ``q`` that a discordant task
 favours the child, the posterior is ``Beta(1 + b, 1 + a)`` and
@@ -43,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from dgm.config import RaceSettings
-from dgm.hgm import Decision, Evaluate, Expand
+from dgm.hgm import Decision, Evaluate, Expand, Situation
 from dgm.selectors import Candidate
 
 Verdict = Literal["racing", "accepted", "dropped"]
@@ -244,7 +247,8 @@ def members_of(
 
 class Race:
     """The racing policy of one run (`race` settings). No random draw besides the task
-    order, which is a function of the run's seed: a resume makes the same decisions."""
+    orders, functions of the run's seed and the child's id: a resume makes the same
+    decisions."""
 
     name = "race"
 
@@ -253,19 +257,11 @@ class Race:
         self.order = task_order(tasks, seed)
         self.memo = Memo()
 
-    def decide(
-        self,
-        candidates: Sequence[Candidate],
-        open_tasks: Mapping[str, tuple[str, ...]],
-        results: Mapping[str, Mapping[str, bool]],
-        dispatched: int,
-        pending_expansions: int,
-        may_expand: bool,
-        step: int,
-    ) -> Decision | None:
-        members = members_of(candidates, results)
-        job = decide(members, open_tasks, self.order, self.settings.error, may_expand, self.memo)
-        if isinstance(job, Expand) and pending_expansions > 0:
+    def decide(self, now: Situation) -> Decision | None:
+        members = members_of(now.candidates, now.results)
+        error, memo = self.settings.error, self.memo
+        job = decide(members, now.open_tasks, self.order, error, now.may_expand, memo)
+        if isinstance(job, Expand) and now.pending_expansions > 0:
             return None  # one child in the making at a time: its race may end the next one's
         return job
 

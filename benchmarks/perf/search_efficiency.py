@@ -524,9 +524,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         names = [p for p in (args.policies or "").split(",") if p]
         unknown = sorted(set(names) - set(policies()))
         if unknown:
-            raise UserError(
-                f"unknown policy {unknown[0]!r}: choose from {', '.join(policies())}"
-            )
+            raise UserError(f"unknown policy {unknown[0]!r}: choose from {', '.join(policies())}")
         files = args.landscape or sorted(LANDSCAPES.glob("*.json"))
         lands = [load_landscape(f) for f in files]
         if len({land.name for land in lands}) < len(lands):
