@@ -64,6 +64,19 @@ class Evaluate:
 Decision = Expand | Evaluate
 
 
+@dataclass(frozen=True)
+class Situation:
+    """What a search policy sees when a worker is free (`dgm.loop.Policy.decide`)."""
+
+    candidates: Sequence[Candidate]  # the run's agents, in creation order
+    open_tasks: Mapping[str, tuple[str, ...]]  # unfinished agents' tasks neither run nor in flight
+    results: Mapping[str, Mapping[str, bool]]  # every agent's task results (task -> resolved)
+    dispatched: int  # task evaluations dispatched so far, in flight included
+    pending_expansions: int  # children in the making
+    may_expand: bool  # False once the run's iteration budget is spent
+    step: int  # the decision's number (seeds its draws; replayed on resume)
+
+
 def wants_expansion(dispatched: int, agents: int, pending_expansions: int, alpha: float) -> bool:
     """HGM's rule (hgm.py:413-416): expand while the tree is small for the evidence so far."""
     return float(dispatched) ** alpha >= (agents - 1) + pending_expansions
@@ -176,20 +189,12 @@ class Scheduler:
     def __init__(self, settings: HGMSettings, seed: int, n_tasks: int) -> None:
         self.settings, self.seed, self.n_tasks = settings, seed, n_tasks
 
-    def decide(
-        self,
-        candidates: Sequence[Candidate],
-        open_tasks: Mapping[str, tuple[str, ...]],
-        results: Mapping[str, Mapping[str, bool]],
-        dispatched: int,
-        pending_expansions: int,
-        may_expand: bool,
-        step: int,
-    ) -> Decision | None:
-        """HGM's next job (`results` unused: HGM weighs counts only)."""
-        rng = np.random.default_rng([self.seed, step])
-        nodes = tree(candidates, open_tasks)
-        return decide(nodes, dispatched, pending_expansions, self.settings.alpha, rng, may_expand)
+    def decide(self, now: Situation) -> Decision | None:
+        """HGM's next job (`now.results` unused: HGM weighs counts only)."""
+        rng = np.random.default_rng([self.seed, now.step])
+        nodes = tree(now.candidates, now.open_tasks)
+        alpha = self.settings.alpha
+        return decide(nodes, now.dispatched, now.pending_expansions, alpha, rng, now.may_expand)
 
     def final(
         self, candidates: Sequence[Candidate], results: Mapping[str, Mapping[str, bool]]

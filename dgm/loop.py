@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from archive import ArchiveError
 from dgm.config import RunConfig
-from dgm.hgm import Evaluate, Expand, Scheduler
+from dgm.hgm import Evaluate, Expand, Scheduler, Situation
 from dgm.mutators import Chat, EvalView, Mutation, MutationContext, Mutator, Parent
 from dgm.mutators.admission import no_patch, rejection
 from dgm.mutators.operators import OPERATORS
@@ -156,18 +156,8 @@ class Policy(Protocol):
 
     name: str
 
-    def decide(
-        self,
-        candidates: Sequence[Candidate],
-        open_tasks: Mapping[str, tuple[str, ...]],
-        results: Mapping[str, Mapping[str, bool]],
-        dispatched: int,
-        pending_expansions: int,
-        may_expand: bool,
-        step: int,
-    ) -> Expand | Evaluate | None:
-        """The next job, or None to wait; `step` numbers the decision (seeds its draws);
-        `results`: every agent's recorded task results (task id -> resolved)."""
+    def decide(self, now: Situation) -> Expand | Evaluate | None:
+        """The next job, or None to wait (`Situation`: what the policy sees)."""
         ...
 
     def final(
@@ -511,7 +501,7 @@ class Engine:
             a: tuple(t for t in stage.task_ids if t not in s.done and t not in s.in_flight)
             for a, s in self.pending.items()
         }
-        decision = policy.decide(
+        now = Situation(
             self.archive.candidate_stats(self.run_id),
             open_tasks,
             self.results,
@@ -520,6 +510,7 @@ class Engine:
             may_expand=self.iterations_started < self.max_iterations(),
             step=self.evaluations_started + self.iterations_started,  # replayed on resume
         )
+        decision = policy.decide(now)
         if isinstance(decision, Expand):
             self.iterations_started += 1
             self.expanding += 1

@@ -1,9 +1,12 @@
 """Racing: a search that spends task evaluations only where they can change its answer.
 
 The run keeps one *incumbent*, the agent it would return now. Every child is made from the
-incumbent and raced against it, one task at a time, in a task order fixed for the run: the
-child runs the next task of the order, after its parent has run it (the parent runs it
-first when it has not, so every comparison is on tasks both ran). On the tasks both ran,
+incumbent and raced against it, one task at a time, in a task order of its own (the run's
+seeded order shuffled by the child's id): the child runs the next task of its order, after
+its parent has run it (the parent runs it first when it has not, so every comparison is on
+tasks both ran). One order for every child made every race open on the same few tasks,
+where the parent's one recorded outcome (a hard task it happened to solve, an easy one it
+happened to fail) decided all its children's first steps the same way. On the tasks both ran,
 only the discordant ones carry evidence: ``b`` tasks the child solved and its parent did
 not, ``a`` the other way. With a uniform prior on the chance ``q`` that a discordant task
 favours the child, the posterior is ``Beta(1 + b, 1 + a)`` and
@@ -35,6 +38,7 @@ Everything here is a function of its arguments: the engine (dgm/loop.py, through
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Collection, Mapping, Sequence
@@ -42,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from dgm.config import RaceSettings
-from dgm.hgm import Decision, Evaluate, Expand
+from dgm.hgm import Decision, Evaluate, Expand, Situation
 from dgm.selectors import Candidate
 
 Verdict = Literal["racing", "accepted", "dropped"]
@@ -165,10 +169,21 @@ def chain(
 
 
 def task_order(tasks: Sequence[str], seed: int) -> tuple[str, ...]:
-    """The run's task order: one seeded shuffle, the same for every agent."""
+    """The run's task order: one seeded shuffle of the tasks."""
     order = list(tasks)
     random.Random(f"{seed}:race-order").shuffle(order)
     return tuple(order)
+
+
+@functools.lru_cache(maxsize=4096)
+def child_order(order: tuple[str, ...], agent_id: str) -> tuple[str, ...]:
+    """The order a child runs its tasks in: the run's order shuffled by the child's id.
+    Each child its own order, so that the parent's luck on a few tasks (a hard task it
+    happened to solve) does not decide every child's race the same way, and the parent's
+    shared results spread over all the tasks."""
+    mine = list(order)
+    random.Random(f"{agent_id}:race-child-order").shuffle(mine)
+    return tuple(mine)
 
 
 def next_pair_task(
@@ -180,7 +195,7 @@ def next_pair_task(
     mine = open_tasks.get(child.agent_id, ())
     if len(child.results) + len(mine) < len(order):
         return None  # a task of the child is in flight
-    for task in order:
+    for task in child_order(tuple(order), child.agent_id):
         if task in child.results:
             continue
         if task in parent.results:
@@ -232,7 +247,8 @@ def members_of(
 
 class Race:
     """The racing policy of one run (`race` settings). No random draw besides the task
-    order, which is a function of the run's seed: a resume makes the same decisions."""
+    orders, functions of the run's seed and the child's id: a resume makes the same
+    decisions."""
 
     name = "race"
 
@@ -241,19 +257,11 @@ class Race:
         self.order = task_order(tasks, seed)
         self.memo = Memo()
 
-    def decide(
-        self,
-        candidates: Sequence[Candidate],
-        open_tasks: Mapping[str, tuple[str, ...]],
-        results: Mapping[str, Mapping[str, bool]],
-        dispatched: int,
-        pending_expansions: int,
-        may_expand: bool,
-        step: int,
-    ) -> Decision | None:
-        members = members_of(candidates, results)
-        job = decide(members, open_tasks, self.order, self.settings.error, may_expand, self.memo)
-        if isinstance(job, Expand) and pending_expansions > 0:
+    def decide(self, now: Situation) -> Decision | None:
+        members = members_of(now.candidates, now.results)
+        error, memo = self.settings.error, self.memo
+        job = decide(members, now.open_tasks, self.order, error, now.may_expand, memo)
+        if isinstance(job, Expand) and now.pending_expansions > 0:
             return None  # one child in the making at a time: its race may end the next one's
         return job
 

@@ -6,7 +6,6 @@ sandbox through `dgm run`: tests/engine/test_hgm_cli.py."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -14,7 +13,6 @@ import pytest
 
 from dgm import hgm
 from dgm.config import HGMSettings, NoveltySettings, RunConfig
-from dgm.selectors import Candidate
 from tests.engine.conftest import SEED, TASKS, Harness, SkillEvaluator, config, learn
 
 KNOWS_T1 = {**SEED, "skills.txt": b"skills:\nt1\n"}  # a seed with a success: HGM can expand
@@ -44,21 +42,11 @@ class Recording(hgm.Scheduler):
 
     calls: ClassVar[list[Call]] = []
 
-    def decide(
-        self,
-        candidates: Sequence[Candidate],
-        open_tasks: Mapping[str, tuple[str, ...]],
-        results: Mapping[str, Mapping[str, bool]],
-        dispatched: int,
-        pending_expansions: int,
-        may_expand: bool,
-        step: int,
-    ) -> hgm.Decision | None:
-        decision = super().decide(
-            candidates, open_tasks, results, dispatched, pending_expansions, may_expand, step
-        )
-        nodes = hgm.tree(candidates, open_tasks)
-        Recording.calls.append(Call(nodes, dispatched, pending_expansions, may_expand, decision))
+    def decide(self, now: hgm.Situation) -> hgm.Decision | None:
+        decision = super().decide(now)
+        nodes = hgm.tree(now.candidates, now.open_tasks)
+        pending, may = now.pending_expansions, now.may_expand
+        Recording.calls.append(Call(nodes, now.dispatched, pending, may, decision))
         return decision
 
 

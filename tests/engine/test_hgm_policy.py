@@ -161,12 +161,16 @@ def test_scheduler_draws_are_a_function_of_seed_and_step() -> None:
     ]
     opened = {"r": ("c", "d"), "c": ALL}
     sched = hgm.Scheduler(HGMSettings(), seed=4, n_tasks=4)
-    first = [sched.decide(candidates, opened, {}, 0, 0, True, step) for step in range(30)]
-    assert first == [sched.decide(candidates, opened, {}, 0, 0, True, step) for step in range(30)]
+    first = [
+        sched.decide(hgm.Situation(candidates, opened, {}, 0, 0, True, step)) for step in range(30)
+    ]
+    assert first == [
+        sched.decide(hgm.Situation(candidates, opened, {}, 0, 0, True, step)) for step in range(30)
+    ]
     assert len(set(first)) > 1, "the step must matter"
     assert all(isinstance(d, Evaluate) for d in first)  # 0 ** 0.6 < 2 - 1
     # 1 ** 0.6 >= 2 - 1: expands, and only r has a success
-    assert sched.decide(candidates, opened, {}, 1, 0, True, 0) == Expand("r")
+    assert sched.decide(hgm.Situation(candidates, opened, {}, 1, 0, True, 0)) == Expand("r")
     assert sched.final(candidates, {}) == {
         "agent": "r",
         "posterior_mean": 0.5,

@@ -4,7 +4,6 @@ decision against the rule, the answer, the budget, crash + resume, several worke
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -12,8 +11,7 @@ import pytest
 
 from dgm import race
 from dgm.config import HGMSettings, RaceSettings, RunConfig
-from dgm.hgm import Decision, Evaluate, Expand
-from dgm.selectors import Candidate
+from dgm.hgm import Decision, Evaluate, Expand, Situation
 from tests.engine.conftest import SEED, TASKS, Harness, SkillEvaluator, config, learn
 
 KNOWS_T1 = {**SEED, "skills.txt": b"skills:\nt1\n"}
@@ -37,24 +35,13 @@ class Recording(race.Race):
 
     calls: ClassVar[list[Call]] = []
 
-    def decide(
-        self,
-        candidates: Sequence[Candidate],
-        open_tasks: Mapping[str, tuple[str, ...]],
-        results: Mapping[str, Mapping[str, bool]],
-        dispatched: int,
-        pending_expansions: int,
-        may_expand: bool,
-        step: int,
-    ) -> Decision | None:
-        decision = super().decide(
-            candidates, open_tasks, results, dispatched, pending_expansions, may_expand, step
-        )
+    def decide(self, now: Situation) -> Decision | None:
+        decision = super().decide(now)
         members = [
             race.Member(m.agent_id, m.parent_id, dict(m.results))
-            for m in race.members_of(candidates, results)
+            for m in race.members_of(now.candidates, now.results)
         ]
-        Recording.calls.append(Call(members, dict(open_tasks), decision))
+        Recording.calls.append(Call(members, dict(now.open_tasks), decision))
         return decision
 
 

@@ -89,3 +89,14 @@ def test_the_task_order_is_the_seeds() -> None:
     assert race.task_order(TASKS, 3) == race.task_order(TASKS, 3)
     assert sorted(race.task_order(TASKS, 3)) == sorted(TASKS)
     assert len({race.task_order(TASKS, s) for s in range(6)}) > 1
+
+
+def test_each_child_runs_the_tasks_in_its_own_order() -> None:
+    order = race.task_order(TASKS, 3)
+    mine = race.child_order(order, "c1")
+    assert mine == race.child_order(order, "c1") and sorted(mine) == sorted(TASKS)
+    assert len({race.child_order(order, f"c{i}") for i in range(8)}) > 1
+    # The child's first task is its own order's first: the parent runs it first.
+    parent = m("p", None)
+    first = race.next_pair_task(m("c1", "p"), parent, order, {"p": order, "c1": order})
+    assert first == Evaluate("p", mine[0])

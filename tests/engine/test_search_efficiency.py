@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from benchmarks.perf import draw_landscapes
 from benchmarks.perf import search_efficiency as se
 from dgm import hgm, race, selectors
 
@@ -161,6 +162,37 @@ def test_it_prints_one_json_line_of_the_agreed_shape(tmp_path: Path) -> None:
             assert {"evals_to_target_p50", "ratio_to_dgm", "skill_at_budget_p50"} <= set(row)
             assert 0 < row["skill_at_budget_p50"] < 1
     assert (out["recommended"], out["worst_ratio"]) == se.recommend(out["landscapes"])
+
+
+def test_the_default_horizon_is_four_budgets() -> None:
+    assert se.horizon_of(landscape(budget=150)) == 600
+    assert se.horizon_of(landscape(budget=150, horizon=200)) == 200
+
+
+def test_policies_chooses_what_runs_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    (tmp_path / "tiny.json").write_text(json.dumps(TINY))
+    run = [sys.executable, "-m", "benchmarks.perf.search_efficiency"]
+    run += ["--landscape", str(tmp_path / "tiny.json"), "--seeds", "2", "--jobs", "1"]
+    proc = subprocess.run([*run, "--policies", "race"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert set(json.loads(proc.stdout)["landscapes"]["tiny"]) == {"dgm", "race"}
+    bad = subprocess.run([*run, "--policies", "race,fast"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown policy 'fast'" in bad.stderr
+    assert bad.stderr.count("\n") == 1 and bad.stdout == ""
+
+
+def test_drawn_landscapes_follow_the_stated_seed_and_ranges(tmp_path: Path) -> None:
+    lands = draw_landscapes.draw_all(18, 8)
+    assert lands == draw_landscapes.draw_all(18, 8) and lands != draw_landscapes.draw_all(19, 8)
+    for land in lands:
+        assert land.tasks in (50, 100, 150, 300) and 1.0 <= land.difficulty_sd <= 2.0
+        assert 0.02 <= round(land.target - land.seed_skill, 3) <= 0.08
+        assert sum(e.weight for e in land.edits) == pytest.approx(1.0, abs=0.011)
+    draw_landscapes.main(["--seed", "18", "--count", "8", "--out", str(tmp_path)])
+    shipped = se.LANDSCAPES / "drawn"
+    for land in lands:  # the shipped drawn folder is exactly this draw
+        name = f"{land.name}.json"
+        assert (tmp_path / name).read_text() == (shipped / name).read_text()
 
 
 @pytest.mark.parametrize(
