@@ -114,7 +114,7 @@ def _receive(stream: IO[bytes]) -> tuple[Any, ...] | None:
 
 def writer_main() -> None:
     """The writer subprocess: write records until stdin closes."""
-    from archive import ArchiveFull, open_archive
+    from archive import ArchiveError, ArchiveFull, open_archive
     from dgm.redact import redact_logs
 
     logging.basicConfig(level=logging.WARNING, format="dgm-llm-recorder: %(message)s")
@@ -138,6 +138,8 @@ def writer_main() -> None:
             if message[1] not in full_said:
                 full_said.add(message[1])
                 log.error("LLM call records are not being written: %s", e)
+        except ArchiveError as e:  # the database is away (a restart): said in one line
+            log.error("writing an LLM call record failed: %s", e)
         except Exception:  # noqa: BLE001 - one bad record must not stop the others
             log.exception("writing an LLM call record failed")
     for store in stores.values():
