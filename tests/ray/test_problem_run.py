@@ -19,7 +19,7 @@ import yaml
 
 from archive import open_archive
 from dgm.executors.cluster_state import ClusterState
-from tests.engine.test_cli_run import DGM, DIFF_PROMPT, block
+from tests.engine.test_cli_run import DGM, block
 
 pytestmark = [pytest.mark.ray, pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -29,12 +29,14 @@ AWAY = (
     " - 0.3 * distance_matrix[node][destination_node])"
 )
 CHILDREN = 4
+# The diff operator's prompt for a problem's program (dgm/mutators/diff.py)
+PROGRAM_PROMPT = re.escape("Change the program's code so that its score gets better")
 
 
 def write_setup(tmp: Path, operator: str = "diff") -> Path:
     script = tmp / "script.yaml"
     answer = block("problem/heuristic.py", f"    {NEAREST}", f"    {AWAY}")
-    script.write_text(yaml.safe_dump([{"pattern": DIFF_PROMPT, "content": answer}]))
+    script.write_text(yaml.safe_dump([{"pattern": PROGRAM_PROMPT, "content": answer}]))
     config = tmp / "run.yaml"
     config.write_text(
         yaml.safe_dump(
