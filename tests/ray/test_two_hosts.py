@@ -14,7 +14,6 @@ import os
 import secrets
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from tests.conftest import missing
 from tests.engine.test_cli_run import TEST_TASKS, write_setup
 from tests.processes import DGM, Deadline, dgm_process, wait_for_archive
 from tests.ray.conftest import FAST_DEATH
-from tests.ray.hosts import Link, Postgres, create_database, two_hosts, wait_until
+from tests.ray.hosts import Link, Postgres, create_database, two_hosts
 from tests.ray.runs import evaluations, ray_run
 from tests.ray.test_cluster_run import assert_complete, busy_victim_sandboxes, recorded
 
@@ -172,42 +171,6 @@ def test_driver_killed_9_and_resumed_on_the_worker_host(
     assert resumed.returncode == 0, resumed.stderr
     evals = assert_complete(archive, run.id, agents=3)
     assert {e[:3]: e for e in evals if e[:3] in before} == before, "nothing recorded is lost"
-
-
-def test_worker_link_down_past_the_node_timeout_then_back(
-    hosts: Hosts, archive_url: str, tmp_path: Path, deadline: Deadline
-) -> None:
-    """The head declares the worker host dead while jobs run there; when the link is back,
-    that raylet learns it was declared dead and exits, and the host starts a new one (as a
-    service manager would). The jobs lost with the old node run again on the new one."""
-    lost = hosts.worker
-    raylet = raylet_pid(hosts.cluster, lost)
-    assert raylet is not None
-    config = write_setup(tmp_path, iterations=1, workers=2)
-    with dgm_process(ray_run(config, hosts.cluster, archive_url), tmp_path) as proc:
-        wait_for_archive(
-            archive_url, lambda _: busy_victim_sandboxes(raylet), "a job running on the worker",
-            proc, deadline,
-        )  # fmt: skip
-        hosts.link.down()
-        try:
-            time.sleep(3 * NODE_TIMEOUT_S)
-            with open_archive(archive_url, create=False) as archive:
-                (run,) = archive.runs()
-                during = {e[:3] for e in evaluations(archive, run.id)}
-        finally:
-            hosts.link.up()
-        wait_until(
-            "the raylet declared dead to exit", lambda: raylet_pid(hosts.cluster, lost) is None, 60
-        )
-        back = hosts.start_worker()
-        out, err = proc.communicate(timeout=deadline.left(20))
-    assert proc.returncode == 0, err
-    archive = open_archive(archive_url, create=False)
-    evals = assert_complete(archive, run.id, agents=2)
-    assert len(during) < 2 * N, "the link went down mid-run"
-    assert {node for *_, node in evals} <= {lost, back}
-    assert any(node == back for *_, node in evals), "the lost jobs ran on the host's new raylet"
 
 
 def test_postgres_restarts_mid_run(
