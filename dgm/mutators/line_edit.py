@@ -360,13 +360,6 @@ def evaluation_parts(
     return parts
 
 
-def child_files(files: Mapping[str, bytes], path: str, source: str) -> dict[str, bytes]:
-    """The parent's files with `path` edited to `source`."""
-    out = {k: bytes(v) for k, v in files.items()}
-    out[path] = source.encode()
-    return out
-
-
 @dataclass(frozen=True)
 class Editing:
     """What every sample for one child shares: the file, its text, the mutation's context
@@ -379,7 +372,7 @@ class Editing:
 
     def child(self, after: str) -> dict[str, bytes]:
         """The parent's files with this file's text replaced by `after`."""
-        return child_files(self.ctx.files, self.path, after)
+        return {**{k: bytes(v) for k, v in self.ctx.files.items()}, self.path: after.encode()}
 
 
 @dataclass
