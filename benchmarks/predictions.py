@@ -30,6 +30,7 @@ from typing import Any
 from benchmarks.grading import APPLIED, GradeResult, eval_script
 from benchmarks.suites import Suite, SWEBench
 from benchmarks.task import Task
+from sandbox.folders import read_utf8
 
 KEYS = ("instance_id", "model_name_or_path", "model_patch")
 LOG_DIR = Path("logs") / "run_evaluation"  # the harness's RUN_EVALUATION_LOG_DIR
@@ -57,12 +58,7 @@ class Prediction:
 def read_predictions(path: Path, known: Iterable[str], suite_name: str) -> list[Prediction]:
     """The predictions in `path` (JSONL, or a JSON list), each checked: a JSON object with
     the three keys, strings (the patch may be null), an instance of the suite, once."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise PredictionsError(f"{path} is not UTF-8 text (byte {e.start})") from None
-    except OSError as e:
-        raise PredictionsError(f"cannot read {path}: {e.strerror or e}") from None
+    text = read_utf8(path, PredictionsError, "save the predictions as UTF-8 JSONL or JSON")
     rows = _rows(path, text)
     if not rows:
         raise PredictionsError(f"{path} holds no prediction")

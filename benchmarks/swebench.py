@@ -35,6 +35,7 @@ from pydantic import ValidationError
 
 from benchmarks.grading import GRADE_DIR, GradeResult, TestsStatus, grade
 from benchmarks.task import Task
+from sandbox.folders import read_utf8
 
 INSTALL = "pip install 'swebench==5.0.2' (dgm's `swebench` extra)"
 LEGACY_FIELDS = ("image", "log_parser", "eval_type", "eval_script")
@@ -54,12 +55,7 @@ def load_instances(source: str) -> list[dict[str, Any]]:
         suffix = path.suffix.lower()
         if suffix == ".parquet":
             return _objects(_read_parquet(path), path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as e:
-            raise SWEBenchError(
-                f"{path} is not UTF-8 text (byte {e.start}): SWE-bench files are UTF-8 JSON, JSONL or parquet"
-            ) from None
+        text = read_utf8(path, SWEBenchError, "SWE-bench files are UTF-8 JSON, JSONL or parquet")
         if suffix == ".jsonl":
             try:
                 rows = [_json(line) for line in text.splitlines() if line.strip()]

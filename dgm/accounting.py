@@ -24,6 +24,7 @@ from archive.info import objective
 from dgm.redact import redact
 
 if TYPE_CHECKING:
+    from archive import Archive
     from dgm.config import RunConfig
     from dgm.target import Target
 
@@ -252,7 +253,7 @@ def redacted(value: Any) -> Any:
     return redact(value) if isinstance(value, str) else value
 
 
-def manifest(archive: Any, run_id: str) -> dict[str, Any]:
+def manifest(archive: Archive, run_id: str) -> dict[str, Any]:
     """What the run was, exactly: two runs with the same manifest differ only in what their
     models answered."""
     import dgm

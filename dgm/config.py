@@ -31,6 +31,7 @@ from dgm.mutators.operators import OPERATORS
 from dgm.mutators.operators import describe as describe_operators
 from dgm.redact import redact
 from dgm.selectors import SELECTORS
+from sandbox.folders import read_utf8
 from sandbox.protocol import MAX_SECONDS, Cpus, MemoryMb, Seconds, not_bool
 
 if TYPE_CHECKING:
@@ -610,14 +611,7 @@ def read_yaml(preset_or_path: str | None) -> dict[str, Any]:
     if not path.is_file():
         presets = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
         raise UserError(f"no preset or config file '{name}': use one of [{presets}] or a YAML path")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise UserError(
-            f"{path.name} is not UTF-8 text (byte {e.start}): save the config as UTF-8"
-        ) from None
-    except OSError as e:
-        raise UserError(f"cannot read {path.name}: {e.strerror}") from None
+    text = read_utf8(path, UserError, "save the config as UTF-8", shown=path.name)
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:

@@ -36,6 +36,7 @@ from dgm.novelty import describe_counts, duplicate_counts  # noqa: E402
 from dgm.outputs import Output, write_folder  # noqa: E402
 
 if TYPE_CHECKING:
+    from archive import Archive
     from dgm.compare import Comparison
 
 
@@ -376,7 +377,7 @@ def one_line(text: str, limit: int = 400) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
-def report_files(archive: Any, run_id: str) -> dict[str, bytes]:
+def report_files(archive: Archive, run_id: str) -> dict[str, bytes]:
     """report.md, progress.png, tree.png and cost.png of a run, by file name."""
     run = archive.run(run_id)
     agents = archive.agents(run_id)
@@ -384,8 +385,8 @@ def report_files(archive: Any, run_id: str) -> dict[str, bytes]:
     calls = archive.llm_calls(run_id, bodies=False)
     best = archive.best_agent(run_id)
     lineage = archive.lineage(best.id) if best is not None else []
-    direction = getattr(run, "direction", None)
-    reflections = archive.reflections(run_id) if hasattr(archive, "reflections") else []
+    direction = run.direction
+    reflections = archive.reflections(run_id)
     plots = {}
     for name, draw in (
         (
@@ -405,7 +406,9 @@ def report_files(archive: Any, run_id: str) -> dict[str, bytes]:
     return {"report.md": report.encode(), **plots, "manifest.json": doc.encode()}
 
 
-def write_report(archive: Any, run_id: str, out: Path | Output, make_parents: bool = False) -> Path:
+def write_report(
+    archive: Archive, run_id: str, out: Path | Output, make_parents: bool = False
+) -> Path:
     """Write the report's files into the folder `out` (dgm.outputs' rule); report.md's path."""
     target = out if isinstance(out, Output) else Output(out, "--out")
     write_folder(target, report_files(archive, run_id), make_parents)

@@ -8,7 +8,9 @@ are opened relative to their folder's descriptor with O_NOFOLLOW, so a link swap
 while the folder is read is refused too. Caps on the number of files and on their sizes
 keep a mistaken path (a home folder, a dataset) from being read whole.
 
-Used by dgm for agent folders and by benchmarks for problem folders.
+Used by dgm for agent folders and by benchmarks for problem folders; `read_utf8` and
+`utf8_text` are the one home of "this file is not UTF-8 text" (which byte, and the fix) for
+every text file a user hands in.
 """
 
 from __future__ import annotations
@@ -155,3 +157,26 @@ def read_file(
         os.close(dirfd)
     _check_size(what, shown, len(data), limit)
     return data
+
+
+def utf8_text(data: bytes, shown: str, error: Callable[[str], Exception], fix: str) -> str:
+    """`data` decoded as UTF-8; else `error` with one line naming `shown`, the first byte
+    that is not UTF-8 and `fix` (the caller's own error type, so its handler reports it)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise error(f"{shown} is not UTF-8 text (byte {e.start}): {fix}") from None
+
+
+def read_utf8(
+    path: Path, error: Callable[[str], Exception], fix: str, shown: str | None = None
+) -> str:
+    """The text of the file at `path`, newlines read as Path.read_text reads them; a file
+    that cannot be read, or is not UTF-8 (see utf8_text), raises `error` naming `shown`
+    (default: the path)."""
+    shown = shown or str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise error(f"cannot read {shown}: {e.strerror or e}") from None
+    return utf8_text(data, shown, error, fix).replace("\r\n", "\n").replace("\r", "\n")

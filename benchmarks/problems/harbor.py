@@ -36,7 +36,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from benchmarks.problems.problem import Problem, ProblemError, checked_timeout
-from sandbox.folders import Folder, FolderError, read_file
+from sandbox.folders import Folder, FolderError, read_file, utf8_text
 from sandbox.protocol import MAX_SECONDS, SANDBOX_UID, MemoryMb
 
 REPOSITORY = "dgm-harbor"
@@ -146,12 +146,9 @@ def solution_files(path: Path) -> dict[str, str]:
         raise ProblemError(str(e)) from None
     out: dict[str, str] = {}
     for rel in sorted(texts, key=lambda r: (r != "solve.sh", r)):
-        try:
-            out[f"solution/{rel}"] = texts[rel].decode("utf-8")
-        except UnicodeDecodeError:
-            raise ProblemError(
-                f"{folder / rel} is not UTF-8 text: a candidate's files are text an LLM edits"
-            ) from None
+        out[f"solution/{rel}"] = utf8_text(
+            texts[rel], str(folder / rel), ProblemError, "a candidate's files are text an LLM edits"
+        )
     if "solution/solve.sh" not in out:
         raise ProblemError(f"{folder} has no solve.sh: Harbor runs `bash /solution/solve.sh`")
     return out

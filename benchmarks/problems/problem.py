@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from benchmarks.problems.result import Direction
-from sandbox.folders import Folder, FolderError, read_file
+from sandbox.folders import Folder, FolderError, read_file, read_utf8
 from sandbox.protocol import MAX_SECONDS, MemoryMb, Seconds
 
 HERE = Path(__file__).resolve().parent
@@ -170,12 +170,9 @@ def load_dgm(root: Path) -> Problem:
     for rel in spec.program:
         if Path(rel).as_posix() not in listed:
             raise ProblemError(f"{root / 'problem.yaml'}: program file {rel} does not exist")
-        try:
-            program[f"problem/{rel}"] = listed[Path(rel).as_posix()].read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ProblemError(
-                f"{root / rel} is not UTF-8 text: save the program as UTF-8"
-            ) from None
+        program[f"problem/{rel}"] = read_utf8(
+            listed[Path(rel).as_posix()], ProblemError, "save the program as UTF-8", str(root / rel)
+        )
     heldout = {f"problem/{h}" for h in spec.heldout}
     files = {f"problem/{rel}": f for rel, f in listed.items()}
     files = {k: v for k, v in files.items() if k not in program and k not in heldout}

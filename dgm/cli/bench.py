@@ -24,6 +24,8 @@ from benchmarks.task import Task
 from dgm import display
 from dgm.cli.common import (
     ArchiveOption,
+    BackendOpt,
+    ModelOpt,
     archive_errors,
     archive_location,
     open_default_archive,
@@ -50,7 +52,6 @@ TasksOpt = Annotated[
     list[str] | None,
     typer.Option("--tasks", help="Only these task ids (globs allowed); repeat or comma-separate."),
 ]
-BackendOpt = Annotated[str, typer.Option("--backend", help="Sandbox backend: docker or local.")]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Tasks run at once.")]
 SEED_AGENT = "seed"
 MAX_WORKERS = 64  # as `dgm run`'s workers: each keeps a sandbox warm
@@ -229,13 +230,7 @@ def run(
         ),
     ],
     tasks: TasksOpt = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            help="Model the agent uses: local, scripted:FILE, replay:RUN or a litellm string [default: a real model if an API key is set, else local].",
-        ),
-    ] = None,
+    model: ModelOpt = None,
     workers: WorkersOpt = 2,
     attempts: Annotated[
         int, typer.Option("--attempts", min=1, help="Runs per task (pass@k style).")

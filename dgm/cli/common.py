@@ -8,7 +8,7 @@ import sys
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -33,6 +33,18 @@ ArchiveOption = typer.Option(
     help="Archive: a SQLite file or any SQLAlchemy URL [default: $DGM_ARCHIVE, else .dgm/archive.db].",
     show_default=False,
 )
+
+# Options several commands take, one declaration each (as ArchiveOption).
+MODEL_HELP = "local | replay:RUN | scripted:FILE | a litellm model string (openai/gpt-4o-mini, ollama/qwen2.5-coder, ...). Default: a real model if OPENAI_API_KEY/ANTHROPIC_API_KEY is set, else local."
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help=MODEL_HELP)]
+ApiBaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-base",
+        help="Base URL of an OpenAI-compatible server for --model (vLLM, llama.cpp, LM Studio, ...).",
+    ),
+]
+BackendOpt = Annotated[str, typer.Option("--backend", help="Sandbox backend: docker or local.")]
 
 
 def archive_location(archive_opt: str | None) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dgm.cli.common import fmt_usd, make_console, plain
+from dgm.cli.common import ApiBaseOpt, ModelOpt, fmt_usd, make_console, plain
 from dgm.errors import UserError, in_range
 
 if TYPE_CHECKING:
@@ -18,8 +18,6 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True)
 console = make_console  # rich is imported when something is printed
 
-MODEL_HELP = "local | replay:RUN | scripted:FILE | a litellm model string (openai/gpt-4o-mini, ollama/qwen2.5-coder, ...). Default: a real model if OPENAI_API_KEY/ANTHROPIC_API_KEY is set, else local."
-API_BASE_HELP = "Base URL of an OpenAI-compatible server (vLLM, llama.cpp, LM Studio, ...)."
 MAX_TOKENS = 1_000_000  # longer than any model's context
 MAX_TEMPERATURE = 2.0  # the OpenAI API's range; providers reject more
 ARCHIVE_HELP = "Archive path or SQLAlchemy URL (default: $DGM_ARCHIVE or .dgm/archive.db)."
@@ -40,14 +38,14 @@ def _provider(model: str | None, api_base: str | None, archive: Any = None) -> A
 
 @app.command()
 def serve(
-    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    model: ModelOpt = None,
     socket: str | None = typer.Option(
         None, "--socket", help="Unix socket path (default: a fresh private temp dir)."
     ),
     port: int | None = typer.Option(
         None, "--port", help="Also serve on 127.0.0.1:PORT (0 picks a free port)."
     ),
-    api_base: str | None = typer.Option(None, "--api-base", help=API_BASE_HELP),
+    api_base: ApiBaseOpt = None,
     archive: str | None = typer.Option(
         None, "--archive", help=ARCHIVE_HELP + " Needed for replay:RUN."
     ),
@@ -88,8 +86,8 @@ def serve(
 @app.command()
 def chat(
     prompt: str = typer.Argument(..., help="What to ask."),
-    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    api_base: str | None = typer.Option(None, "--api-base", help=API_BASE_HELP),
+    model: ModelOpt = None,
+    api_base: ApiBaseOpt = None,
     system: str | None = typer.Option(None, "--system", help="A system message."),
     max_tokens: int = typer.Option(512, "--max-tokens", help="Longest answer, in tokens."),
     temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature."),

@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 
+from dgm.cli.common import BackendOpt
 from dgm.errors import UserError, in_range
+from sandbox.folders import read_utf8
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -37,9 +39,7 @@ def score(
             help="Deadline of the evaluation in seconds [default: the problem's].",
         ),
     ] = None,
-    backend: Annotated[
-        str, typer.Option("--backend", help="Sandbox backend: docker or local.")
-    ] = "docker",
+    backend: BackendOpt = "docker",
     heldout: Annotated[
         bool,
         typer.Option(
@@ -67,12 +67,9 @@ def score(
         if program is not None:
             if not program.is_file():
                 raise UserError(f"--program {program}: no such file")
-            try:
-                candidate[problem.main_file] = program.read_text(encoding="utf-8")
-            except UnicodeDecodeError as e:
-                raise UserError(
-                    f"--program {program} is not UTF-8 text (byte {e.start}): give a source file"
-                ) from None
+            candidate[problem.main_file] = read_utf8(
+                program, UserError, "give a source file", shown=f"--program {program}"
+            )
         note = (lambda _m: None) if json_out else (lambda m: typer.echo(m, err=True))
         with open_problem_backend(
             problem, backend, pool_size=1, run_label="problem-score", step=note

@@ -25,7 +25,9 @@ from rich.text import Text
 
 from dgm import display
 from dgm.cli.common import (
+    ApiBaseOpt,
     ArchiveOption,
+    ModelOpt,
     archive_errors,
     archive_location,
     open_default_archive,
@@ -265,14 +267,8 @@ def run(
     preset: str | None = typer.Argument(
         None, help="Preset name (see dgm/presets) or a YAML config file (default: the dgm preset)."
     ),
-    model: str | None = typer.Option(
-        None,
-        "--model",
-        help="local, a litellm model string, replay:RUN or scripted:FILE (default: a real model when an API key is set, else local).",
-    ),
-    api_base: str | None = typer.Option(
-        None, "--api-base", help="Base URL of an OpenAI-compatible server for --model."
-    ),
+    model: ModelOpt = None,
+    api_base: ApiBaseOpt = None,
     suite: str | None = typer.Option(None, "--suite", help="Benchmark suite, e.g. swe-mini."),
     problem: str | None = typer.Option(
         None,
