@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.problems import harbor
-from benchmarks.problems.openevolve import config_timeout, readme
+from benchmarks.problems.openevolve import folder_problem
 from benchmarks.problems.problem import TASK, Problem, ProblemError
 from sandbox.folders import Folder, FolderError, FolderLimits
 
@@ -39,7 +39,6 @@ CONTEXT_LIMITS = FolderLimits(max_files=50_000, max_file_bytes=4 << 30, max_tota
 REPOSITORY = "dgm-evaluator"
 SCRIPT = "evaluate.sh"
 ENTRY = "/benchmark/evaluate.sh"  # where SkyDiscover's Dockerfiles put it (WORKDIR /benchmark)
-PRIMARY = "combined_score"
 
 
 def context_of(path: Path) -> Path | None:
@@ -72,19 +71,14 @@ def load_container(path: Path) -> Problem:
         )
     context_files(context)  # a link in the build context is refused before anything is read
     program = f"program/program{seeds[0].suffix}"
-    return Problem(
-        name=path.name,
-        layout="container",
-        root=path,
-        description=readme(path),
-        direction="max",
-        files={},  # the evaluator is in the image
-        program={program: seeds[0].read_text(encoding="utf-8")},
-        command=[ENTRY, "train", f"{TASK}/{program}"],
-        workdir="/benchmark",
-        reader="container_json",
-        primary=PRIMARY,
-        timeout_s=config_timeout(path / "config.yaml"),
+    return folder_problem(
+        path,
+        "container",
+        {},  # the evaluator is in the image
+        {program: seeds[0].read_text(encoding="utf-8")},
+        [ENTRY, "train", f"{TASK}/{program}"],
+        "/benchmark",
+        "container_json",
         image_context=context,
     )
 

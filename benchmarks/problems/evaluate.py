@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.problems import openevolve, reevo
-from benchmarks.problems.container import PRIMARY
+from benchmarks.problems.openevolve import PRIMARY
 from benchmarks.problems.problem import HARNESS, REPORT_DIR, TASK, Problem, ProblemError
 from benchmarks.problems.result import Evaluation, Split, clip, finite_metrics, read_json
 from sandbox import (

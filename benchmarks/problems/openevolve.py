@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import math
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
@@ -27,6 +28,7 @@ from benchmarks.problems.problem import (
     TASK,
     Problem,
     ProblemError,
+    Reader,
     checked_timeout,
     read_requirements,
     tree,
@@ -44,7 +46,6 @@ def load_openevolve(path: Path) -> Problem:
     path = path.resolve()
     files = {f"problem/{rel}": f for rel, f in tree(path).items() if rel != "initial_program.py"}
     program = "program/program.py"
-    timeout = config_timeout(path / "config.yaml")
     thresholds = config_cascade(path / "config.yaml")
     command = [
         "python3",
@@ -54,31 +55,55 @@ def load_openevolve(path: Path) -> Problem:
         f"{REPORT_DIR}/result.json",
         *(["--cascade", ",".join(repr(t) for t in thresholds)] if thresholds else []),
     ]
+    return folder_problem(
+        path,
+        "openevolve",
+        files,
+        {program: (path / "initial_program.py").read_text()},
+        command,
+        f"{TASK}/problem",
+        "result_file",
+        requirements=read_requirements(path / "requirements.txt"),
+    )
+
+
+def folder_problem(
+    path: Path,
+    layout: Literal["openevolve", "container"],
+    files: dict[str, Path],
+    program: dict[str, str],
+    command: list[str],
+    workdir: str,
+    reader: Reader,
+    requirements: list[str] | None = None,
+    image_context: Path | None = None,
+) -> Problem:
+    """A problem folder read by OpenEvolve's conventions, which SkyDiscover's container
+    evaluators keep too: named after its folder, described by its README, scored by
+    `combined_score` (higher is better) under config.yaml's evaluator.timeout. `command`
+    scores a candidate in `workdir`; `reader` says how its output is read."""
     return Problem(
         name=path.name,
-        layout="openevolve",
+        layout=layout,
         root=path,
         description=readme(path),
         direction="max",
         files=files,
-        program={program: (path / "initial_program.py").read_text()},
+        program=program,
         command=command,
-        workdir=f"{TASK}/problem",
-        reader="result_file",
+        workdir=workdir,
+        reader=reader,
         primary=PRIMARY,
-        timeout_s=timeout,
-        requirements=read_requirements(path / "requirements.txt"),
+        timeout_s=config_timeout(path / "config.yaml"),
+        requirements=requirements or [],
+        image_context=image_context,
     )
 
 
 def config_timeout(config: Path) -> float:
     """evaluator.timeout from OpenEvolve's config.yaml when there is one (its default: 300 s);
     one that is no deadline (-5, NaN, .inf) is refused."""
-    try:
-        raw = yaml.safe_load(config.read_text()) if config.is_file() else None
-        value = ((raw or {}).get("evaluator") or {}).get("timeout")
-    except (yaml.YAMLError, AttributeError, TypeError, ValueError, UnicodeDecodeError):
-        return 300.0
+    value = evaluator_config(config).get("timeout")
     return 300.0 if value is None else checked_timeout(value, f"{config} evaluator.timeout")
 
 
