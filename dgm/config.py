@@ -32,7 +32,7 @@ from dgm.mutators.operators import describe as describe_operators
 from dgm.redact import redact
 from dgm.selectors import SELECTORS
 from sandbox.folders import read_utf8
-from sandbox.protocol import MAX_SECONDS, Cpus, MemoryMb, Seconds, not_bool
+from sandbox.protocol import Cpus, MemoryMb, Seconds, not_bool
 
 if TYPE_CHECKING:
     import sandbox
@@ -54,6 +54,10 @@ Fraction = Annotated[
     float, BeforeValidator(not_bool), Field(ge=0.0, le=1.0, allow_inf_nan=False)
 ]  # a share, a score or a similarity, 0..1
 Tries = Annotated[int, BeforeValidator(not_bool), Field(ge=1, le=20)]  # attempts at one step
+Count = Annotated[int, BeforeValidator(not_bool), Field(ge=1, le=MAX_COUNT)]  # steps, evaluations
+Dollars = Annotated[
+    float, BeforeValidator(not_bool), Field(gt=0, allow_inf_nan=False)
+]  # a spending cap, in US dollars
 
 
 class Stage(BaseModel):
@@ -92,14 +96,10 @@ class Limits(BaseModel):
     )
     memory_mb: MemoryMb = Field(default=2048, description="Memory limit of the sandbox, in MiB.")
     cpus: Cpus = Field(default=1.0, description="CPU quota of the sandbox, in cores.")
-    max_steps: int | None = Field(
+    max_steps: Count | None = Field(
         default=None,
-        ge=1,
-        le=MAX_COUNT,
         description="Most steps the agent may take (DGM_AGENT_MAX_STEPS); the agent's own default if unset.",
     )
-
-    _numbers = field_validator("max_steps", mode="before")(not_bool)
 
     def sandbox(self) -> sandbox.Limits:
         """The sandbox's limits for such a run (its deadline, memory and CPU)."""
@@ -166,10 +166,8 @@ class HGMSettings(BaseModel):
         allow_inf_nan=False,
         description="Expand while N ** alpha >= (agents - 1) + pending expansions, N the task evaluations dispatched.",
     )
-    min_results_for_final: int = Field(
+    min_results_for_final: Count = Field(
         default=10,
-        ge=1,
-        le=MAX_COUNT,
         description="Task results an agent needs (or every task, if fewer) to be returned as the run's best.",
     )
 
@@ -343,23 +341,16 @@ class RunConfig(BaseModel):
         ge=2,
         description="ReEvo's budget: function evaluations, the seed's and one per child made (or answer without code), checked at the top of a generation so generations complete; unset for no limit.",
     )
-    max_evaluations: int | None = Field(
+    max_evaluations: Count | None = Field(
         default=None,
-        ge=1,
-        le=MAX_COUNT,
         description="Stop after this many (agent, task) evaluations; unset for no limit.",
     )
-    budget_usd: float | None = Field(
+    budget_usd: Dollars | None = Field(
         default=None,
-        gt=0,
-        allow_inf_nan=False,
         description="Stop once LLM spending reaches this many US dollars; unset for no limit.",
     )
-    wall_clock_s: float | None = Field(
+    wall_clock_s: Seconds | None = Field(
         default=None,
-        gt=0,
-        le=MAX_SECONDS,
-        allow_inf_nan=False,
         description="Stop starting new work after this many seconds of this session; unset for no limit.",
     )
     sandbox: Literal["docker", "local"] = Field(
@@ -462,10 +453,8 @@ class RunConfig(BaseModel):
         default_factory=lambda: Limits(timeout_s=900.0),
         description="Limits of the parent agent's run on its own code (self_modify operator).",
     )
-    task_budget_usd: float | None = Field(
+    task_budget_usd: Dollars | None = Field(
         default=None,
-        gt=0,
-        allow_inf_nan=False,
         description="LLM spending cap for one agent run on one task; unset for none.",
     )
     reevo: ReEvoSettings = Field(
@@ -498,17 +487,9 @@ class RunConfig(BaseModel):
         description="Set: racing decides each job (dgm/race.py), task by task over every stage's tasks (no gates, no selector); unset: staged evaluation.",
     )
 
-    _numbers = field_validator(
-        "workers",
-        "max_iterations",
-        "max_evaluations",
-        "budget_usd",
-        "wall_clock_s",
-        "seed",
-        "prompt_chars",
-        "task_budget_usd",
-        mode="before",
-    )(not_bool)
+    _numbers = field_validator("workers", "max_iterations", "seed", "prompt_chars", mode="before")(
+        not_bool
+    )
 
     @field_validator("selector")
     @classmethod

@@ -40,7 +40,8 @@ def field_range(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | Non
     if info is None:
         return None
     low = high = None
-    for m in info.metadata:
+    metadata = constraints(info.metadata, info.annotation)
+    for m in metadata:
         if isinstance(m, Ge):
             low = f"at least {m.ge}"
         elif isinstance(m, Gt):
@@ -49,11 +50,23 @@ def field_range(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | Non
             high = f"at most {m.le}"
         elif isinstance(m, Lt):
             high = f"below {m.lt}"
-    finite = any(getattr(m, "allow_inf_nan", None) is False for m in info.metadata)
+    finite = any(getattr(m, "allow_inf_nan", None) is False for m in metadata)
     parts = [p for p in (low, high) if p]
     if not parts:
         return "a finite number" if finite else None
     return ("a finite number " if finite else "") + " and ".join(parts)
+
+
+def constraints(metadata: list[Any], annotation: Any) -> list[Any]:
+    """A field's constraints: its own, and those of a shared bounds type it holds as an
+    optional (`Seconds | None`: pydantic keeps them inside the union's Annotated arm)."""
+    from pydantic.fields import FieldInfo
+
+    found = list(metadata)
+    for arg in getattr(annotation, "__args__", ()):
+        for m in getattr(arg, "__metadata__", ()):
+            found.extend(m.metadata if isinstance(m, FieldInfo) else [m])
+    return found
 
 
 def model_of(annotation: Any) -> type[BaseModel] | None:

@@ -37,6 +37,7 @@ from dgm.outputs import Output, write_folder  # noqa: E402
 
 if TYPE_CHECKING:
     from archive import Archive
+    from archive.info import AgentInfo, EventInfo, LLMCallInfo, ReflectionInfo, RunInfo
     from dgm.compare import Comparison
 
 
@@ -47,7 +48,7 @@ class Curve:
     mean: list[float | None]
 
 
-def progress_curve(agents: list[Any]) -> Curve:
+def progress_curve(agents: list[AgentInfo]) -> Curve:
     """Best-so-far and mean over admitted agents, after each agent's creation (in order)."""
     iterations, best, mean = [], [], []
     scores: list[float] = []
@@ -60,7 +61,7 @@ def progress_curve(agents: list[Any]) -> Curve:
     return Curve(iterations, best, mean)
 
 
-def tree_layout(agents: list[Any]) -> dict[str, tuple[float, float]]:
+def tree_layout(agents: list[AgentInfo]) -> dict[str, tuple[float, float]]:
     """x: leaves left to right in depth-first order, parents centred over children; y: generation."""
     children: dict[str | None, list[str]] = {}
     ids = {a.id for a in agents}
@@ -140,7 +141,10 @@ def plot_progress(curve: Curve, path: Path | IO[bytes], direction: str | None = 
 
 
 def plot_tree(
-    agents: list[Any], lineage: set[str], path: Path | IO[bytes], direction: str | None = None
+    agents: list[AgentInfo],
+    lineage: set[str],
+    path: Path | IO[bytes],
+    direction: str | None = None,
 ) -> None:
     pos = tree_layout(agents)
     fig, ax = plt.subplots(
@@ -161,7 +165,7 @@ def plot_tree(
     second = [
         [pos[a.second_parent_id], pos[a.id]]
         for a in agents
-        if getattr(a, "second_parent_id", None) in pos
+        if a.second_parent_id is not None and a.second_parent_id in pos
     ]
     ax.add_collection(
         LineCollection(second, colors="0.6", linewidths=0.8, linestyles="dotted", zorder=1)
@@ -182,7 +186,7 @@ def plot_tree(
         sc = ax.scatter(
             [pos[a.id][0] for a in scored],
             [pos[a.id][1] for a in scored],
-            c=[a.score for a in scored],
+            c=[a.score for a in scored if a.score is not None],
             cmap="viridis",
             vmin=0 if direction is None else None,
             vmax=1 if direction is None else None,
@@ -207,7 +211,7 @@ def plot_tree(
     plt.close(fig)
 
 
-def plot_cost(calls: list[Any], start: float, path: Path | IO[bytes]) -> None:
+def plot_cost(calls: list[LLMCallInfo], start: float, path: Path | IO[bytes]) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     calls = sorted(calls, key=lambda c: c.created_at)
     t = [(c.created_at - start) / 60 for c in calls]
@@ -238,12 +242,12 @@ def plot_cost(calls: list[Any], start: float, path: Path | IO[bytes]) -> None:
 
 
 def markdown(
-    run: Any,
-    agents: list[Any],
-    lineage: list[Any],
-    events: list[Any],
-    calls: list[Any],
-    reflections: list[Any] | None = None,
+    run: RunInfo,
+    agents: list[AgentInfo],
+    lineage: list[AgentInfo],
+    events: list[EventInfo],
+    calls: list[LLMCallInfo],
+    reflections: list[ReflectionInfo] | None = None,
     heldout: HeldoutScore | None = None,
 ) -> str:
     admitted = [a for a in agents if a.status == "evaluated"]
@@ -327,7 +331,7 @@ def markdown(
             "|---|---|---|---|---|---|---|---|",
         ]
         for a in children:
-            status = a.status
+            status: str = a.status
             if a.status in ("rejected", "failed"):
                 status = f"{a.status}: {(a.reason or '')[:80]}"
             second = f"`{a.second_parent_id}`" if a.second_parent_id else "-"
@@ -351,7 +355,7 @@ def markdown(
     return "\n".join(lines)
 
 
-def reflection_lines(reflections: list[Any]) -> list[str]:
+def reflection_lines(reflections: list[ReflectionInfo]) -> list[str]:
     """ReEvo's reflections: each generation's long-term one, and its short-term ones."""
     if not reflections:
         return []
