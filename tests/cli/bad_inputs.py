@@ -305,6 +305,10 @@ CASES: list[Case] = [
     c("bench grade --instance garbage.json --log log.txt", "garbage.json is not valid JSON"),
     c("bench grade --instance blank.json --log log.txt", "blank.json is not valid JSON"),
     c("bench grade --instance binary.json --log log.txt", "binary.json is not UTF-8 text"),
+    c(
+        "bench grade --predictions binary.json --suite swe-mini",
+        "binary.json is not UTF-8 text (byte 0): save the predictions as UTF-8",
+    ),
     c("bench grade --instance numbers.json --log log.txt", "entry 1 is a int"),
     c("bench grade --instance object-no-fields.json --log log.txt", "lacks instance_id"),
     c(
