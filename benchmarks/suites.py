@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -234,7 +235,12 @@ class Polyglot(_Plain):
                 f"{self.name}: exercises in other languages than Python run in the polyglot "
                 "image: use the docker sandbox"
             )
-        polyglot_image()
+        from sandbox import SandboxError
+
+        try:  # the first time, minutes: each build step is said on stderr
+            polyglot_image(step=lambda m: print(f"polyglot image: {m}", file=sys.stderr))
+        except SandboxError as e:
+            raise SuiteError(f"{self.name}: {e}") from None
 
     def backend(self, task: Task, default: Any) -> Any:
         """A Python exercise's: `default`; the others': one of the polyglot image."""
