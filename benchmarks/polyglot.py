@@ -4,18 +4,28 @@ A checkout looks like `<lang>/exercises/practice/<name>/` with `.docs/instructio
 (and optionally `instructions.append.md`), `.meta/config.json` naming the `solution`,
 `test` and `example` files, the stub (solution) files, the tests, and `.meta/example.*`.
 
-Each exercise becomes a Task:
-- the repository: the exercise's files minus `.docs`, `.meta` and the tests, as one commit;
+Each exercise becomes a Task, in DGM's layout (jennyzzt/dgm
+polyglot/prepare_polyglot_dataset.py:175-197):
+- the repository (what the agent sees): the solution (stub) files and `.docs`, plus what
+  the language's build needs (cpp: `test/` and CMakeLists.txt, naming the exercise;
+  javascript: package.json, .eslintrc, .npmrc; java: the Gradle files), as one commit;
 - `problem_statement`: the instructions plus Aider's request to edit the stub files;
-- `test_patch`: a diff creating the test files. Grading applies it in a fresh sandbox, so
-  the tests are hidden from the agent and re-copied pristine before each test run;
-- `FAIL_TO_PASS`: every test in the test files (Aider counts an exercise solved only when
-  all of them pass); `patch`: the diff from stub to `.meta/example`.
+- `test_patch`: a diff creating every other file of the exercise (the tests, go.mod,
+  babel.config.js...; not `.meta/` and the other dot-directories, which hold the reference
+  solution and notes no test reads). Grading applies it in a fresh sandbox, so the tests
+  are hidden from the agent and pristine when they run; of the agent's patch only its
+  changes to the solution files count, as DGM keeps only those (polyglot/harness.py:154-161);
+- `FAIL_TO_PASS`: Python: every test in the test files (Aider counts an exercise solved
+  only when all of them pass); other languages: the language's test command exits 0,
+  DGM's rule (polyglot/constants.py:44-51, harness.py:182-186). `patch`: the diff from
+  stub to the reference solution (`.meta/example.*`, `.meta/proof.ci.js`...).
 
 Aider's protocol gives the agent two tries: when the first fails, the second starts from
 the first try's code, and its problem statement carries the failing test output.
 
-Only Python exercises are loaded: the sandbox image has no other toolchain.
+Five of DGM's six languages are loaded: python, go, rust, javascript, cpp. The others run
+in the polyglot image (benchmarks/polyglot_image.py). Java is not loaded: its tests
+download Gradle and JUnit, from hosts no machine of this project reaches.
 """
 
 from __future__ import annotations
@@ -23,13 +33,44 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shlex
 import subprocess
 from pathlib import Path
 
+from benchmarks.grading import split_patch
+from benchmarks.log_parsers import FAILED, PASSED
 from benchmarks.task import Task
 
 TRIES = 2
-SUPPORTED_LANGUAGES = ("python",)
+SUPPORTED_LANGUAGES = ("python", "go", "rust", "javascript", "cpp")
+
+# DGM's test command of each language (polyglot/constants.py:9-51); Python's is pytest on
+# the test files, graded test by test (Task.test_cmd's default).
+TEST_COMMANDS = {
+    "go": "go test ./...",
+    "rust": "CARGO_NET_OFFLINE=true cargo test -- --include-ignored",
+    "javascript": (
+        "[ ! -e node_modules ] && ln -s /npm-install/node_modules .\n"
+        "[ ! -e package-lock.json ] && ln -s /npm-install/package-lock.json .\n"
+        "sed -i 's/\\bxtest(/test(/g' *.spec.js\n"
+        "npm run test"
+    ),
+    "cpp": (
+        '[ ! -d "build" ] && mkdir build\n'
+        "cd build\n"
+        'cmake -DEXERCISM_RUN_ALL_TESTS=1 -G "Unix Makefiles" ..\n'
+        "make"
+    ),
+}
+# What each language's build needs in the agent's repository besides the solution files
+# and .docs (polyglot/prepare_polyglot_dataset.py:186-193).
+BUILD_FILES = {
+    "java": ("gradle/", "build.gradle", "gradlew", "gradlew.bat"),
+    "cpp": ("test/", "CMakeLists.txt"),
+    "javascript": (".eslintrc", ".npmrc", "package.json"),
+}
+EXIT_MARK = ">>>>> Test command exit status: "
+EXIT_TEST = "the test command exits 0"  # the one FAIL_TO_PASS test of a non-Python exercise
 FEEDBACK_CHARS = 6000
 
 # Aider's benchmark prompts (benchmark/prompts.py), in substance.
@@ -75,9 +116,9 @@ def exercise_dirs(root: Path) -> list[Path]:
     if not found:
         langs = sorted(p.name for p in root.iterdir() if (p / "exercises" / "practice").is_dir())
         raise PolyglotError(
-            f"no Python exercises under {root}/python/exercises/practice/"
+            f"no exercises under {root}/<lang>/exercises/practice/"
             + (
-                f" (found languages {', '.join(langs)}; only python is supported)"
+                f" (found languages {', '.join(langs)}; supported: {', '.join(SUPPORTED_LANGUAGES)})"
                 if langs
                 else ": expected <lang>/exercises/practice/<name>/.meta/config.json"
             )
@@ -101,20 +142,53 @@ def exercise_files(ex: Path) -> dict[str, list[str]]:
     return out
 
 
-def repo_files(ex: Path) -> dict[str, bytes]:
-    """What the agent gets: the exercise without .docs, .meta and the tests."""
-    hidden = set(exercise_files(ex)["test"])
+def language(ex: Path) -> str:
+    return ex.parents[2].name
+
+
+def all_files(ex: Path) -> dict[str, bytes]:
+    """The exercise's files but those under `.meta/` and other dot-directories (.docs
+    aside), by path."""
     out = {}
     for p in sorted(ex.rglob("*")):
         rel = p.relative_to(ex).as_posix()
-        if (
-            p.is_file()
-            and not rel.startswith((".docs/", ".meta/"))
-            and rel not in hidden
-            and "__pycache__" not in rel
-        ):
+        top = rel.split("/")[0]
+        hidden_dir = "/" in rel and top.startswith(".") and top != ".docs"
+        if p.is_file() and not hidden_dir and "__pycache__" not in rel:
             out[rel] = p.read_bytes()
     return out
+
+
+def repo_files(ex: Path) -> dict[str, bytes]:
+    """What the agent gets (DGM's base commit): the solution files, .docs, and the files
+    the language's build needs; a C++ CMakeLists.txt names the exercise, as DGM's does
+    (the repository's directory is not named after it)."""
+    keep = (*exercise_files(ex)["solution"], ".docs/", *BUILD_FILES.get(language(ex), ()))
+    out = {
+        rel: data
+        for rel, data in all_files(ex).items()
+        if any(rel == k or (k.endswith("/") and rel.startswith(k)) for k in keep)
+    }
+    if language(ex) == "cpp" and "CMakeLists.txt" in out:
+        out["CMakeLists.txt"] = name_exercise(out["CMakeLists.txt"].decode(), ex.name).encode()
+    return out
+
+
+def name_exercise(cmake: str, name: str) -> str:
+    """DGM's modify_cmake_file (prepare_polyglot_dataset.py:13-29)."""
+    lines = cmake.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if "get_filename_component(exercise ${CMAKE_CURRENT_SOURCE_DIR} NAME)" in line:
+            indent = line[: len(line) - len(line.lstrip())]
+            lines[i] = f'{indent}set(exercise "{name}")\n'
+            break
+    return "".join(lines)
+
+
+def test_patch_files(ex: Path) -> dict[str, bytes]:
+    """What grading adds: every other file of the exercise (the tests first among them)."""
+    shown = repo_files(ex)
+    return {rel: data for rel, data in all_files(ex).items() if rel not in shown}
 
 
 def file_diff(path: str, old: str | None, new: str | None) -> str:
@@ -179,13 +253,18 @@ def load_exercise(ex: Path) -> Task:
         if not example_path.is_file() or not stub_path.is_file():
             raise PolyglotError(f"{ex}: solution {sol} or example {example} is missing")
         gold.append(file_diff(sol, stub_path.read_text(), example_path.read_text()))
-    tests, test_patch = [], []
-    for t in files["test"]:
-        source = (ex / t).read_text()
-        test_patch.append(file_diff(t, None, source))
-        tests += test_ids(t, source)
-    if not tests:
-        raise PolyglotError(f"{ex}: no tests found in {files['test']}")
+    missing = [t for t in files["test"] if not (ex / t).is_file()]
+    if missing or not files["test"]:
+        raise PolyglotError(f"{ex}: test files {missing or files['test']} are missing")
+    test_patch = [file_diff(rel, None, data.decode()) for rel, data in test_patch_files(ex).items()]
+    if lang == "python":
+        tests = [i for t in files["test"] for i in test_ids(t, (ex / t).read_text())]
+        if not tests:
+            raise PolyglotError(f"{ex}: no tests found in {files['test']}")
+        test_cmd, test_files = Task.model_fields["test_cmd"].default, files["test"]
+    else:
+        tests = [EXIT_TEST]
+        test_cmd, test_files = exit_status(TEST_COMMANDS[lang]), []
     return Task(
         instance_id=f"polyglot__{lang}-{name}",
         repo=f"{lang}/{name}",
@@ -196,9 +275,31 @@ def load_exercise(ex: Path) -> Task:
         test_patch="".join(test_patch),
         FAIL_TO_PASS=tests,
         PASS_TO_PASS=[],
-        test_files=files["test"],
         difficulty="medium",
+        test_cmd=test_cmd,
+        test_files=test_files,
     )
+
+
+def exit_status(command: str) -> str:
+    """`command` as DGM runs it (a bash script of its own, `set -e` for the multi-line
+    ones: polyglot/constants.py:35-49), then its exit status on a line of its own."""
+    script = f"set -e\n{command}" if "\n" in command else command
+    return f'bash -c {shlex.quote(script)}; echo "{EXIT_MARK}$?"'
+
+
+def parse_exit_status(log: str) -> dict[str, str]:
+    """A non-Python exercise's one test: passed iff its test command exited 0."""
+    codes = [ln[len(EXIT_MARK) :].strip() for ln in log.splitlines() if ln.startswith(EXIT_MARK)]
+    if not codes:
+        return {}
+    return {EXIT_TEST: PASSED if codes[-1] == "0" else FAILED}
+
+
+def solution_only(patch: str, solution: list[str]) -> str:
+    """The patch's changes to the solution files only: DGM stashes those, resets the rest
+    of the repository and restores them before the tests (polyglot/harness.py:154-161)."""
+    return "".join(chunk for path, chunk in split_patch(patch) if path in solution)
 
 
 def dgm_subset(files: list[Path]) -> list[str]:

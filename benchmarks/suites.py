@@ -3,7 +3,8 @@ how to grade a patch on it.
 
     swe-mini[:small|medium|full]   the shipped tasks (benchmarks/swe_mini), or a staged subset
     polyglot-mini                  the shipped Python exercises (benchmarks/polyglot_mini)
-    polyglot:PATH                  a checkout of Aider's polyglot benchmark (Python exercises)
+    polyglot:PATH                  a checkout of Aider's polyglot benchmark (python, go, rust,
+                                   javascript, cpp exercises; all but Python's in the polyglot image)
     swebench:SOURCE                real SWE-bench instances from a .json/.jsonl/.parquet file
                                    or a Hugging Face dataset name (run and graded in each
                                    instance's official image; DGM's small/medium subsets)
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any, Protocol
 
 from benchmarks import polyglot
 from benchmarks.grading import GradeResult, grade
+from benchmarks.polyglot_image import polyglot_image
 from benchmarks.task import Task
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -34,7 +37,7 @@ SUITE_HELP = {
     "swe-mini:medium": "staged subset of swe-mini (DGM's second stage)",
     "swe-mini:full": "all of swe-mini (DGM's last stage)",
     "polyglot-mini": "shipped Python exercises in Aider's polyglot layout (two tries)",
-    "polyglot:PATH": "a checkout of Aider's polyglot benchmark (Python exercises)",
+    "polyglot:PATH": "a checkout of Aider's polyglot benchmark (python, go, rust, javascript, cpp)",
     "swebench:SOURCE": "SWE-bench instances from a .json/.jsonl/.parquet file or a HF dataset name",
 }
 
@@ -186,6 +189,9 @@ class Polyglot(_Plain):
     name: str = ""
     tries: int = polyglot.TRIES
     dgm_subsets: bool = True  # a checkout of Aider's benchmark names DGM's subsets
+    sandbox: str = "docker"
+    """The sandbox the run asked for: other languages than Python need docker."""
+    _images: Any = None
 
     def __post_init__(self) -> None:
         self.name = self.name or f"polyglot:{self.root}"
@@ -219,8 +225,50 @@ class Polyglot(_Plain):
         polyglot.build_repo(self._loaded[1][task.instance_id], dest)
         return True
 
+    def check(self, tasks: list[Task]) -> None:
+        """Exercises in other languages than Python need the polyglot image (built now,
+        on first use): the docker sandbox."""
+        if all(t.repo.startswith("python/") for t in tasks):
+            return
+        if self.sandbox != "docker":
+            raise SuiteError(
+                f"{self.name}: exercises in other languages than Python run in the polyglot "
+                "image: use the docker sandbox"
+            )
+        from sandbox import SandboxError
+
+        try:  # the first time, minutes: each build step is said on stderr
+            polyglot_image(step=lambda m: print(f"polyglot image: {m}", file=sys.stderr))
+        except SandboxError as e:
+            raise SuiteError(f"{self.name}: {e}") from None
+
+    def backend(self, task: Task, default: Any) -> Any:
+        """A Python exercise's: `default`; the others': one of the polyglot image."""
+        if task.repo.startswith("python/"):
+            return default
+        from benchmarks import swebench
+
+        if self._images is None:
+            self._images = swebench.ImageBackends(run_label=getattr(default, "run_label", "") or "")
+        return self._images.get(polyglot_image())
+
+    def grade(
+        self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any
+    ) -> GradeResult:
+        """DGM's grading: only the patch's changes to the solution files count; a non-Python
+        exercise is resolved iff its test command exits 0."""
+        solution = polyglot.exercise_files(self._loaded[1][task.instance_id])["solution"]
+        if not task.repo.startswith("python/"):
+            kwargs["parse_log"] = polyglot.parse_exit_status
+        patch = polyglot.solution_only(patch, solution)
+        return grade(task, patch, backend, repo_dir=repo_dir, **kwargs)
+
     def retry_problem(self, task: Task, result: GradeResult) -> str:
         return polyglot.next_problem(task, result.log)
+
+    def close(self) -> None:
+        if self._images is not None:
+            self._images.close()
 
 
 @dataclass
@@ -340,7 +388,7 @@ def open_suite(spec: str, sandbox: str = "docker") -> Suite:
     if spec == "polyglot-mini":
         return Polyglot(POLYGLOT_MINI, name="polyglot-mini", dgm_subsets=False)
     if spec.startswith("polyglot:"):
-        return Polyglot(Path(spec.split(":", 1)[1]).expanduser())
+        return Polyglot(Path(spec.split(":", 1)[1]).expanduser(), sandbox=sandbox)
     if spec.startswith("swebench:"):
         return SWEBench(spec.split(":", 1)[1], sandbox=sandbox)
     raise SuiteError(

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from dgm.config import RunConfig
 
 PURPOSE = "stop"  # what the gateway records the improvers' calls under
+STOP_MAX_BATCH = 5  # most choices STOP asks of one request (language_model.py:17)
 
 # What the parent improver is told about its utility, in the place of STOP's
 # tasks/meta_optimization/utility.py.
@@ -94,6 +95,24 @@ class GatewaySampler:
         )
 
     def sample(self, system: str, user: str, temperature: float) -> str:
+        return self._ask(system, user, temperature, 1)[0]
+
+    def samples(self, system: str, user: str, temperature: float, n: int) -> list[str]:
+        """n samples of one message (STOP's `prompt` with `n_responses`). Where the model
+        takes `n` (`Gateway.takes_n`, as ReEvo's samples), from requests of at most STOP's
+        MAX_BATCH choices each, every one recorded and billed once
+        (language_model.py:17, 158-177); a provider that answers fewer is asked again for
+        the rest. Else one request per sample."""
+        if not self.gateway.takes_n():
+            return [self.sample(system, user, temperature) for _ in range(n)]
+        out: list[str] = []
+        while len(out) < n:
+            got = self._ask(system, user, temperature, min(STOP_MAX_BATCH, n - len(out)))
+            out += got or [self.sample(system, user, temperature)]
+        return out[:n]
+
+    def _ask(self, system: str, user: str, temperature: float, n: int) -> list[str]:
+        """The choices of one request with `n` (left out when 1)."""
         body: dict[str, Any] = {
             "model": self.gateway.provider.model,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
@@ -101,12 +120,14 @@ class GatewaySampler:
             "max_tokens": self.max_tokens,
             "seed": self.seed * 1000 + self.drawn,  # reproducible where the model honours it
         }
-        self.drawn += 1
+        if n > 1:
+            body["n"] = n
+        self.drawn += n
         reply = self.gateway.chat(self.session.token, json.dumps(body).encode())
         payload = json.loads(reply.body)
         if reply.status != 200:
             raise RuntimeError(payload.get("error", {}).get("message", f"HTTP {reply.status}"))
-        return str(payload["choices"][0]["message"]["content"] or "")
+        return [str(c["message"]["content"] or "") for c in payload["choices"]]
 
     def close(self) -> None:
         self.gateway.close_session(self.session)

@@ -246,10 +246,14 @@ HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 COMMIT_TIMEOUT_S = 900
 
 
-def layer_tag(base: str, pip: Sequence[str], apt: Sequence[str], wheels_only: bool = False) -> str:
-    """The tag of the layer `build_layer` makes: a hash of the base and both package lists."""
+def layer_tag(
+    base: str, pip: Sequence[str], apt: Sequence[str], wheels_only: bool = False, script: str = ""
+) -> str:
+    """The tag of the layer `build_layer` makes: a hash of the base, both package lists and
+    the script."""
     key = "\0".join([LAYER_RECIPE, base, *sorted(pip), "|", *sorted(apt)])
     key += "\0wheels-only" if wheels_only else ""
+    key += f"\0script={script}" if script else ""
     return f"{LAYER_REPOSITORY}:{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
@@ -262,6 +266,7 @@ def build_layer(
     step: Step = lambda _msg: None,
     wheels_only: bool = False,
     venv: str | None = None,
+    script: str = "",
 ) -> str:
     """An image `FROM base` with Debian packages `apt` and PyPI requirements `pip` installed
     (wheels fetched at build time, verified with the host's CA bundle); returns its tag.
@@ -274,17 +279,20 @@ def build_layer(
     venv: install `pip` into a virtual environment at this path, made by the base's own
     python3, and keep the base's configuration (PATH, WORKDIR): for a foreign base (a
     SWE-bench instance image), whose own Python environment must not change. Keyed by the
-    base's image ID, so a base pulled anew gets a new layer."""
+    base's image ID, so a base pulled anew gets a new layer.
+
+    script: shell commands run as root after the installs, with the network (fetching what
+    sandboxes need offline, e.g. npm packages)."""
     pip, apt = [p.strip() for p in pip if p.strip()], [a.strip() for a in apt if a.strip()]
-    if not pip and not apt:
+    if not pip and not apt and not script:
         return base
-    if venv is not None and apt:
+    if venv is not None and (apt or script):
         raise ValueError("a venv layer installs PyPI packages only")
     try:
         key = base if venv is None else f"{client.api.inspect_image(base)['Id']}\0venv={venv}"
-        tag = layer_tag(key, pip, apt, wheels_only)
+        tag = layer_tag(key, pip, apt, wheels_only, script)
         if not image_exists(client, tag):
-            _build_layer(client, base, tag, pip, apt, step, wheels_only, venv)
+            _build_layer(client, base, tag, pip, apt, step, wheels_only, venv, script)
     except (docker.errors.DockerException, OSError) as e:  # the engine's: APIError, timeouts
         said = " ".join(str(e).split()) or type(e).__name__
         raise SandboxError(f"the package layer for {base} could not be built: {said}") from None
@@ -300,6 +308,7 @@ def _build_layer(
     step: Step,
     wheels_only: bool,
     venv: str | None,
+    extra: str = "",
 ) -> None:
     debs = " ".join(sorted(set(apt) | ({"python3-pip"} if pip else set())))
     only_binary = " --only-binary :all:" if wheels_only else ""
@@ -313,6 +322,7 @@ def _build_layer(
             "pip install --no-cache-dir --break-system-packages --root-user-action=ignore "
             f"--cert /tmp/dgm-layer/ca.crt -r /tmp/dgm-layer/requirements.txt{only_binary}\n"
         )
+    script += f"{extra}\n" if extra else ""
     script += (
         "rm -rf /tmp/dgm-layer /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /root/.cache\n"
     )

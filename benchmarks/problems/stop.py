@@ -102,9 +102,13 @@ class StopBudgets(BaseModel):
 
 
 class Sampler(Protocol):
-    """One run's language model: one completion per `sample` call."""
+    """One run's language model: one completion per `sample` call; `samples` draws n
+    completions of one message (STOP's `prompt` with `n_responses`), from one request
+    where the model takes `n`."""
 
     def sample(self, system: str, user: str, temperature: float) -> str: ...
+
+    def samples(self, system: str, user: str, temperature: float, n: int) -> list[str]: ...
 
     def close(self) -> None: ...
 
@@ -178,13 +182,16 @@ class Budgeted:
                 self.best = (score, solution)
         return score
 
-    def lm(self, system: str, messages: Sequence[str], temperature: float) -> list[str]:
-        """STOP's LanguageModel.batch_prompt (language_model.py:245-250): too many samples
+    def lm(self, system: str, messages: Sequence[str], temperature: float, n: int = 1) -> list[str]:
+        """STOP's LanguageModel: `prompt` (one message, n samples of it:
+        language_model.py:97-100) or `batch_prompt` (one sample per message, n=1:
+        language_model.py:245-250), one language-model call either way. Too many samples
         is an AssertionError, a call past the budget an Exception; neither draws a sample."""
         b = self.budgets
+        asked = len(messages) * n
         with self.lock:
-            if len(messages) > b.samples_per_call:
-                why = f"a language-model call asked {len(messages)} samples, {b.samples_per_call} allowed per call"
+            if asked > b.samples_per_call:
+                why = f"a language-model call asked {asked} samples, {b.samples_per_call} allowed per call"
                 self.refused.append(why)
                 raise Refused("AssertionError", why)
             if self.lm_calls >= b.lm_calls:
@@ -193,7 +200,9 @@ class Budgeted:
                 )
                 raise Refused("Exception", CALLS_SPENT)
             self.lm_calls += 1
-            self.samples += len(messages)
+            self.samples += asked
+        if n > 1:
+            return [s for m in messages for s in self.sampler.samples(system, m, temperature, n)]
         return [self.sampler.sample(system, m, temperature) for m in messages]
 
 
@@ -233,14 +242,18 @@ class _Handler(BaseHTTPRequestHandler):
             if self.path == "/utility":
                 self._send(200, {"score": run.utility(request.get("solution"))})
             elif self.path == "/lm":
-                messages = request.get("messages")
+                messages, n = request.get("messages"), request.get("n", 1)
                 if not isinstance(messages, list):
                     self._send(400, {"error": "messages must be a list of strings"})
+                    return
+                if not isinstance(n, int) or n < 1:
+                    self._send(400, {"error": "n must be a whole number of samples, 1 or more"})
                     return
                 samples = run.lm(
                     str(request.get("system", "")),
                     [str(m) for m in messages],
                     float(request.get("temperature", 0.7)),
+                    n,
                 )
                 self._send(200, {"samples": samples})
             else:

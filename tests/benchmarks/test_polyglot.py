@@ -65,7 +65,7 @@ def make_checkout(root: Path) -> Path:
     (ex / "leap_test.py").write_text(TESTS)
     (root / "go" / "exercises" / "practice" / "leap").mkdir(
         parents=True
-    )  # ignored: no Go toolchain
+    )  # ignored: no .meta/config.json
     return root
 
 
@@ -92,7 +92,7 @@ def test_exercise_becomes_a_task(tmp_path: Path) -> None:
     files = subprocess.run(
         ["git", "ls-files"], cwd=repo, capture_output=True, text=True, check=True
     ).stdout.split()
-    assert files == ["leap.py"]  # no tests, no .docs, no .meta
+    assert files == [".docs/instructions.md", "leap.py"]  # DGM's: no tests, no .meta
 
     # the gold and test patches really apply, and the gold really passes (bare: our own code)
     for diff in (task.patch, task.test_patch):
@@ -109,8 +109,8 @@ def test_exercise_becomes_a_task(tmp_path: Path) -> None:
 def test_bad_checkouts_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(SuiteError, match="not a directory"):
         open_suite(f"polyglot:{tmp_path / 'nope'}").tasks()
-    (tmp_path / "go" / "exercises" / "practice" / "x").mkdir(parents=True)
-    with pytest.raises(SuiteError, match="only python is supported"):
+    (tmp_path / "java" / "exercises" / "practice" / "x").mkdir(parents=True)
+    with pytest.raises(SuiteError, match=r"found languages java; supported: python, go, rust"):
         open_suite(f"polyglot:{tmp_path}").tasks()
 
 
@@ -195,29 +195,46 @@ def test_two_tries_with_test_feedback_end_to_end(docker_backend: Any, tmp_path: 
     )
 
 
-def add_exercise(root: Path, name: str) -> None:
-    """A copy of the leap exercise under another name."""
+def add_exercise(root: Path, name: str, language: str = "python") -> None:
+    """A copy of the leap exercise under another name (and language: loading reads no
+    more than its config and files)."""
     src = root / "python" / "exercises" / "practice" / "leap"
-    dst = root / "python" / "exercises" / "practice" / name
+    dst = root / language / "exercises" / "practice" / name
     for p in src.rglob("*"):
         if p.is_file():
             (dst / p.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
             (dst / p.relative_to(src)).write_bytes(p.read_bytes())
 
 
-def test_dgm_polyglot_subsets_name_its_python_exercises(tmp_path: Path) -> None:
+# DGM's small subset (polyglot/subsets/small.json) in the languages loaded here: all but
+# its one Java exercise.
+SMALL = [
+    ("go", "dominoes"),
+    ("cpp", "all-your-base"),
+    ("python", "dominoes"),
+    ("javascript", "robot-name"),
+    ("rust", "variable-length-quantity"),
+    ("python", "beer-song"),
+    ("go", "book-store"),
+    ("javascript", "bottle-song"),
+    ("rust", "bowling"),
+]
+
+
+def test_dgm_polyglot_subsets_name_its_exercises(tmp_path: Path) -> None:
     """DGM's polyglot stages (its small and medium subsets) resolve on a checkout, so
-    `dgm-paper` runs on one; dgm loads Python only, so only its Python exercises."""
+    `dgm-paper` runs on one: every exercise but the Java ones (not loaded here)."""
     root = make_checkout(tmp_path / "bench")
     add_exercise(root, "dominoes")
     suite = open_suite(f"polyglot:{root}")
-    with pytest.raises(SuiteError, match="lacks 1 of the 2 exercises of DGM's 'small'"):
+    with pytest.raises(SuiteError, match="lacks 8 of the 9 exercises of DGM's 'small'"):
         suite.subset("small")
-    add_exercise(root, "beer-song")
+    for language, name in SMALL:
+        add_exercise(root, name, language)
     suite = open_suite(f"polyglot:{root}")
-    assert suite.subset("small") == ["polyglot__python-dominoes", "polyglot__python-beer-song"]
+    assert suite.subset("small") == [f"polyglot__{lang}-{name}" for lang, name in SMALL]
     with pytest.raises(SuiteError, match="'medium' subset of Aider's polyglot"):
-        suite.subset("medium")  # DGM's 50 hold 10 Python exercises more
+        suite.subset("medium")
     with pytest.raises(SuiteError, match="has no subset 'big'"):
         suite.subset("big")
 

@@ -1,6 +1,6 @@
 """`dgm run dgm-paper --suite polyglot:PATH` as DGM's polyglot runs go (docs/fidelity.md),
-a real run in Docker with a scripted model: DGM's small subset resolves on the checkout
-(its Python exercises), the seed runs every exercise of the suite once, every exercise
+a real run in Docker with a scripted model: a first stage of two of DGM's small subset's
+exercises (its Python ones), the seed runs every exercise of the suite once, every exercise
 gets one try (DGM's harness, not Aider's two), and the child's self-modification draws its
 focus from the seed's failures over the whole suite."""
 
@@ -56,7 +56,7 @@ def test_dgm_paper_on_a_polyglot_checkout(tmp_path: Path) -> None:
             "--max-iterations",
             "1",
             "--set",
-            "stages=[{name: small, tasks: small}]",
+            "stages=[{name: small, tasks: [polyglot__python-dominoes, polyglot__python-beer-song]}]",
             "--set",
             "workers=1",
             "--quiet",

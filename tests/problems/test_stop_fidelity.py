@@ -17,9 +17,12 @@ import yaml
 
 from archive import open_archive
 from benchmarks.problems import Problem
+from benchmarks.problems.stop import StopBudgets
+from dgm.llm.fake_upstream import FakeUpstream
 from dgm.llm.gateway import Gateway
 from dgm.llm.scripted import ScriptedEntry, ScriptedProvider
-from dgm.stop import StopEvaluator, StopMutator
+from dgm.llm.upstream import LiteLLMProvider
+from dgm.stop import GatewaySampler, StopEvaluator, StopMutator
 from sandbox import SandboxBackend
 from tests.problems.test_stop import (
     BUDGETS,
@@ -179,3 +182,58 @@ def test_a_raising_run_fails_the_meta_utility_an_improver_calls(
         inner = StopMutator(parity, backend, gw, budgets).inner_utility("t")(improver)
     assert checked.ok and checked.metrics["run_0"] > 0.9 and checked.metrics["run_1"] == 0
     assert inner == -math.inf  # failed: the improver's utility call returns 0 for it
+
+
+# STOP's `prompt` with n_responses: n samples of one message.
+N_OF_ONE = """from helpers import extract_code
+
+
+def improve(solution, utility, language_model):
+    replies = language_model.prompt(
+        "You are an expert programmer.", "improve " + solution, language_model.max_responses_per_call
+    )
+    return max(extract_code(replies), key=utility)
+"""
+
+
+def test_the_samples_of_one_message_come_from_one_request_with_n(
+    parity: Problem, backend: SandboxBackend
+) -> None:
+    """STOP's `prompt(expertise, message, n_responses)` asks the model for its n samples in
+    one request with `n` (language_model.py:158-177): a model that takes `n` (a hosted
+    model's stand-in, an OpenAI-protocol HTTP server, via litellm) sees one request with
+    n=3, billed once; the improver's budget counts one language-model call of 3 samples."""
+    budgets = StopBudgets(runs=1, lm_calls=1, samples_per_call=3, utility_calls=3, timeout_s=120)
+    with (
+        FakeUpstream(reply=lambda _p, _r, i: fenced(GOOD if i == 1 else WEAK)) as up,
+        Gateway(LiteLLMProvider("openai/fake", api_base=up.base_url)) as gw,
+    ):
+        result = StopEvaluator(parity, backend, gw, budgets).evaluate(
+            {"improver.py": N_OF_ONE}, agent_id="t"
+        )
+        usage = gw.usage()
+    assert result.ok, result.feedback
+    assert [r["body"].get("n") for r in up.requests] == [3]
+    assert usage.calls == 1
+    assert (result.metrics["lm_calls"], result.metrics["lm_samples"]) == (1, 3)
+    assert result.metrics["run_0"] > 0.9, "the best of the one request's 3 choices: GOOD"
+
+
+def test_a_sampler_asks_at_most_stops_max_batch_choices_a_request() -> None:
+    """Six samples of one message: requests of n=5 and n=1, as STOP splits them
+    (language_model.py:17, 174-177); a model that takes no `n` gets six requests."""
+    with (
+        FakeUpstream(reply=lambda _p, _r, i: f"sample {i}") as up,
+        Gateway(LiteLLMProvider("openai/fake", api_base=up.base_url)) as gw,
+    ):
+        sampler = GatewaySampler(gw, "t", max_samples=6, seed=0, agent_id=None)
+        got = sampler.samples("system", "message", 0.7, 6)
+        sampler.close()
+        assert [r["body"].get("n") for r in up.requests] == [5, None]
+        assert got == [f"sample {i}" for i in range(5)] + ["sample 0"]
+        assert gw.usage().calls == 2
+    scripted = ScriptedProvider([ScriptedEntry(content=f"one {i}") for i in range(6)])
+    with Gateway(scripted) as gw:
+        sampler = GatewaySampler(gw, "t", max_samples=6, seed=0, agent_id=None)
+        assert sampler.samples("system", "message", 0.7, 6) == [f"one {i}" for i in range(6)]
+        assert gw.usage().calls == 6

@@ -82,15 +82,24 @@ class LanguageModel:
         self.times_used = 0
 
     def prompt(self, expertise, message, n_responses=1, temperature=0.7):
-        """n_responses samples of one message, in one call."""
-        return self.batch_prompt(expertise, [message] * n_responses, temperature)
+        """n_responses samples of one message, in one call (the host asks the model for them
+        with `n` where it takes it, as STOP does: language_model.py:158-177)."""
+        return self._lm([message], n_responses, expertise, temperature)
 
     def batch_prompt(self, expertise, message_batch, temperature=0.7):
         """One sample per message of the batch, in one call."""
+        return self._lm(list(message_batch), 1, expertise, temperature)
+
+    def _lm(self, messages, n, expertise, temperature):
         self.times_used += 1
-        messages = [str(m) for m in message_batch]
         answer = _call(
-            "/lm", {"system": str(expertise), "messages": messages, "temperature": temperature}
+            "/lm",
+            {
+                "system": str(expertise),
+                "messages": [str(m) for m in messages],
+                "n": int(n),
+                "temperature": temperature,
+            },
         )
         return list(answer["samples"])
 
