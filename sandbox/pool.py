@@ -107,11 +107,7 @@ class WarmPool(Generic[K]):
     def drop_ready(self) -> None:
         """Remove every ready instance, in the background: the engine restarted, so they
         are stopped or gone. Later takes get new ones."""
-        with self._lock:
-            stale = [cid for ready in self._ready.values() for cid in ready]
-            for ready in self._ready.values():
-                ready.clear()
-        for cid in stale:
+        for cid in self._take_ready():
             self._submit(("destroy", cid))
 
     def ready_count(self, key: K) -> int:
@@ -128,17 +124,25 @@ class WarmPool(Generic[K]):
         if self._closed:
             return
         self._closed = True
+        # The unused instances go on the threads, ahead of their stop (in parallel: a
+        # removal is the engine's work, a second apiece on a loaded machine).
+        for cid in self._take_ready():
+            self._submit(("destroy", cid))
         for _ in range(CREATORS):
             self._jobs.put(None)
         self._returns.put(None)
         for t in self._threads:
             t.join(timeout=120)
         self._drain()
-        with self._lock:
-            leftovers = [cid for ready in self._ready.values() for cid in ready]
-            self._ready.clear()
-        for cid in leftovers:
+        for cid in self._take_ready():  # made while the threads stopped
             self._destroy_quietly(cid)
+
+    def _take_ready(self) -> list[str]:
+        with self._lock:
+            ready = [cid for queued in self._ready.values() for cid in queued]
+            for queued in self._ready.values():
+                queued.clear()  # in place: a `take` may be waiting on its key's queue
+        return ready
 
     # -- background work -------------------------------------------------------------------
 

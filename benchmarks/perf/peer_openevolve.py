@@ -376,7 +376,8 @@ def dgm_counts(db: Path) -> dict[str, int]:
 
 def dgm_breakdown(db: Path, m: Measured, workers: int) -> dict[str, float | None]:
     """Where dgm's wall time went, from its archive: start-up (process start to the
-    session's first event: imports, config, problem image, sandbox pool), the session, the
+    session's first event: imports, config, problem image, sandbox pool), the seed's
+    evaluation (session start to its score: its sandbox made and started), the session, the
     shutdown (last event to exit: sandboxes removed, writers closed); in the session, the
     evaluations (sandbox put, run, get, recorded as each evaluation's duration) and the model
     calls (through the gateway), summed over the workers; `other_share`: the rest of the
@@ -385,6 +386,7 @@ def dgm_breakdown(db: Path, m: Measured, workers: int) -> dict[str, float | None
     try:
         [run] = store.runs()
         events = store.events(run.id, kinds=("session_started", "session_stopped"))
+        seed_done = store.events(run.id, kinds=("agent_finalised",))[:1]
         evals = [e.duration_s for a in store.agents(run.id) for e in store.evaluations(a.id)]
         calls = [c.latency_s for c in store.llm_calls(run.id, bodies=False)]
     finally:
@@ -395,6 +397,7 @@ def dgm_breakdown(db: Path, m: Measured, workers: int) -> dict[str, float | None
     busy = session * workers
     return {
         "startup_s": round(events[0].created_at - m.started_wall, 2),
+        "seed_s": round(seed_done[0].created_at - events[0].created_at, 2) if seed_done else None,
         "session_s": round(session, 2),
         "shutdown_s": round(m.started_wall + m.wall_s - events[-1].created_at, 2),
         "eval_s_p50": round(statistics.median(evals), 3) if evals else None,

@@ -11,6 +11,8 @@ keeps start-up short (`python -m benchmarks.perf.cli_startup` measures it).
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import sys
 from collections.abc import Iterator
@@ -23,6 +25,11 @@ from typer.core import _click as click  # typer's own copy of click
 
 from dgm.errors import UserError
 from dgm.redact import redact, redact_logs
+
+# Registered first, so it runs after every other exit handler: the interpreter's last
+# collection then skips what it would only free as the process ends anyway (seconds after
+# a run on a loaded machine, measured by benchmarks/perf/peer_openevolve.py).
+atexit.register(gc.freeze)
 
 # name: one-line help. The command is dgm/cli/NAME.py's `app` (a typer.Typer group) or,
 # in a module without one, its function NAME.

@@ -9,6 +9,7 @@ their sandboxes are removed once the process is gone).
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import threading
@@ -473,6 +474,9 @@ def start_or_resume(
                 raise
             if terminated.seen:  # its KeyboardInterrupt was lost (see _Terminated)
                 engine.request_stop("interrupted")
+            # What start-up built (modules, config, sandbox pool) lives as long as the run:
+            # collections during it need not walk it again (each took a second, GIL held).
+            gc.freeze()
             try:
                 reason = asyncio.run(
                     drive(engine, run_id, live=not quiet and console.is_terminal, lease=lease)

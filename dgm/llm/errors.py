@@ -51,6 +51,36 @@ class BudgetExceeded(LLMError):
         super().__init__("budget_exceeded", message)
 
 
+# How providers word a request longer than the model's context window, lower-cased (as
+# litellm recognises it: litellm_core_utils/exception_mapping_utils.py).
+CONTEXT_WORDS = (
+    "exceed context limit",
+    "this model's maximum context length is",
+    "model's maximum context limit",
+    "is longer than the model's context length",
+    "input tokens exceed the configured limit",
+    "exceeds the maximum number of tokens allowed",
+    "context_length_exceeded",
+)
+
+
+def from_status(status: int, text: str) -> LLMError:
+    """The error kind of an upstream's HTTP error status, `text` being what it said."""
+    if status == 429:
+        return LLMError("rate_limit", f"upstream rate limit: {text}")
+    if status in (401, 403):
+        return LLMError("auth", f"upstream refused the credentials: {text}")
+    if status == 404:
+        return LLMError("not_found", f"upstream does not know the model or path: {text}")
+    if status in (400, 413, 422) and any(w in text.lower() for w in CONTEXT_WORDS):
+        return LLMError("context_length", f"the request exceeds the model's context window: {text}")
+    if status in (400, 413, 422):
+        return LLMError("bad_request", f"upstream rejected the request: {text}")
+    if status >= 500:
+        return LLMError("server_error", f"upstream server error {status}: {text}")
+    return LLMError("bad_response", f"upstream answered HTTP {status}: {text}")
+
+
 def from_client_error(e: BaseException) -> LLMError:
     """The gateway's error behind an exception of a host-side `gw.client()` call (an
     openai.APIStatusError carrying our error body), as LLMError / BudgetExceeded."""

@@ -2,6 +2,7 @@
   "local"          the bundled SmolLM2-135M run by llama-cpp-python (offline, weak)
   "replay:RUN"     the recorded responses of run RUN, keyed by request
   "scripted:FILE"  responses from a YAML/JSON file (tests and demos only)
+  "openai/NAME" with api_base   the user's OpenAI-compatible server, spoken to directly
   anything else    a litellm model string: openai/..., anthropic/..., ollama/..., hosted_vllm/...
 
 Each provider's module is imported only when its model is opened (litellm and llama.cpp
@@ -46,6 +47,10 @@ def open_provider(
             f"model {model!r} has no provider prefix: write it as litellm does, e.g. "
             f"openai/{model}, anthropic/{model} or ollama/{model} (or `local`)"
         )
+    from dgm.llm.openai_compatible import OpenAICompatibleProvider, speaks_openai
+
+    if api_base is not None and speaks_openai(model):  # no litellm: seconds to import
+        return OpenAICompatibleProvider(model, api_base)
     from dgm.llm.upstream import LiteLLMProvider
 
     provider = LiteLLMProvider(model, api_base=api_base)

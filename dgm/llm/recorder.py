@@ -155,13 +155,19 @@ def _child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path}
 
 
+# Once writer_main returns, every record is written and every archive closed: the writer
+# leaves without the interpreter's teardown, which its parent's exit would wait for (a
+# second on a loaded machine, for the modules an archive imports).
+WRITER = "from dgm.llm.recorder import writer_main; writer_main(); import os; os._exit(0)"
+
+
 class _Writer:
     """The host side of the one writer subprocess: a feeder thread (so callers never block
     on the pipe) and a reader thread (flush acknowledgements)."""
 
     def __init__(self) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", "from dgm.llm.recorder import writer_main; writer_main()"],
+            [sys.executable, "-c", WRITER],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=_child_env(),

@@ -1,5 +1,6 @@
 """Any hosted or self-hosted model, through litellm: openai/..., anthropic/..., ollama/...,
-hosted_vllm/..., or any OpenAI-compatible server via api_base.
+hosted_vllm/..., or a server via api_base (an `openai/` model on a server of the user's is
+spoken to without litellm: dgm/llm/openai_compatible.py).
 
 API keys are whatever litellm finds in the host's environment (OPENAI_API_KEY, ...).
 They never leave this process except in the request to the provider itself.
@@ -15,13 +16,11 @@ import threading
 from typing import Any
 
 from dgm.errors import UserError
-from dgm.llm.errors import LLMError
+from dgm.llm.errors import LLMError, from_status
+from dgm.llm.prices import unpriced
 from dgm.llm.provider import Completion
 
 log = logging.getLogger(__name__)
-
-_unpriced_warned: set[str] = set()
-_warn_lock = threading.Lock()
 
 
 @functools.cache
@@ -72,24 +71,30 @@ def classify(e: BaseException) -> LLMError:
         for c in chain
     ):
         return LLMError("connection", f"upstream connection failed: {text}")
-    status = getattr(e, "status_code", None)
-    if isinstance(e, litellm.RateLimitError) or status == 429:
-        return LLMError("rate_limit", f"upstream rate limit: {text}")
-    if (
-        isinstance(e, (litellm.AuthenticationError, litellm.PermissionDeniedError))
-        or status in (401, 403)
-        or any(_missing_key(c) for c in chain)
-    ):
+    if any(_missing_key(c) for c in chain):
         return LLMError("auth", f"upstream refused the credentials: {text}")
-    if isinstance(e, litellm.NotFoundError) or status == 404:
-        return LLMError("not_found", f"upstream does not know the model or path: {text}")
     if isinstance(e, litellm.ContextWindowExceededError):
         return LLMError("context_length", f"the request exceeds the model's context window: {text}")
-    if isinstance(e, litellm.BadRequestError) or status in (400, 413, 422):
-        return LLMError("bad_request", f"upstream rejected the request: {text}")
-    if isinstance(status, int) and status >= 500:
-        return LLMError("server_error", f"upstream server error {status}: {text}")
-    return LLMError("bad_response", f"upstream call failed: {type(e).__name__}: {text}")
+    status = _status_of(e)
+    if status is None:
+        return LLMError("bad_response", f"upstream call failed: {type(e).__name__}: {text}")
+    return from_status(status, text)
+
+
+def _status_of(e: BaseException) -> int | None:
+    """The HTTP status behind a litellm error: its class says it, else its status_code."""
+    litellm = _litellm()
+    for cls, known in (
+        (litellm.RateLimitError, 429),
+        (litellm.AuthenticationError, 401),
+        (litellm.PermissionDeniedError, 403),
+        (litellm.NotFoundError, 404),
+        (litellm.BadRequestError, 400),
+    ):
+        if isinstance(e, cls):
+            return known
+    status = getattr(e, "status_code", None)
+    return status if isinstance(status, int) else None
 
 
 def price(model: str, tokens_in: int, tokens_out: int) -> float | None:
@@ -187,15 +192,5 @@ class LiteLLMProvider:
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         """USD from litellm's price map; 0 (said once in the log) for a model it has no price for."""
-        if self.model in _unpriced_warned:
-            return 0.0
         usd = price(self.model, tokens_in, tokens_out)
-        if usd is not None:
-            return usd
-        with _warn_lock:
-            if self.model not in _unpriced_warned:
-                _unpriced_warned.add(self.model)
-                log.warning(
-                    "no price known for %s: its calls count 0 USD against budgets", self.model
-                )
-        return 0.0
+        return unpriced(self.model) if usd is None else usd

@@ -1,4 +1,5 @@
-"""The gateway against a real OpenAI-protocol server, through litellm's real HTTP path."""
+"""The gateway against a real OpenAI-protocol server: `openai/` models on it go through the
+direct HTTP client (dgm/llm/openai_compatible.py), `LiteLLMProvider` where named."""
 
 from __future__ import annotations
 
