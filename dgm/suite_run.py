@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks.suites import Suite, SuiteError, open_suite, select_tasks
+from benchmarks.suites import Suite, SuiteError, SWEBench, open_suite, select_tasks
 from benchmarks.task import Task
 from dgm import agent_format
 from dgm.agent_contract import agent_files
 from dgm.errors import UserError
 from dgm.loop import StagePlan
 from dgm.mutators.admission import rejection
+from dgm.mutators.operators import OPERATORS
 from dgm.polyglot_run import polyglot_limits, polyglot_suite
 
 if TYPE_CHECKING:
@@ -116,6 +117,28 @@ class SuiteTarget:
 
     def describe(self) -> str:
         return f"suite {self.spec}"
+
+    def layer_bases(self, operator: str) -> tuple[list[str], bool]:
+        """Where a DGM-format agent runs in this run, so where its package layers are
+        built (and only there): the instance images of the tasks the stages name (a
+        SWE-bench suite's tasks run in those), and whether the sandbox image is used: by
+        any other suite's tasks, and by an operator that runs the parent agent on its own
+        code (DGM's self-modification: the operators that evolve agents only)."""
+        if not isinstance(self.suite, SWEBench):
+            return [], True
+        from benchmarks import swebench
+
+        needed = {i for stage in self.stages for i in stage.task_ids}
+        images = sorted({swebench.image_name(self.suite.instance(i)) for i in needed})
+        return images, OPERATORS[operator].evolves == "agents"
+
+    def prepare_seed(
+        self, files: Mapping[str, bytes], config: RunConfig, step: Callable[[str], None]
+    ) -> None:
+        """A DGM-format seed's package layers built before the run exists (one line if
+        one fails), those `layer_bases` names."""
+        images, sandbox_image = self.layer_bases(config.operator)
+        agent_format.prepare(files, config.sandbox, step, images, sandbox_image)
 
     def run_name(self, config: RunConfig) -> str:
         return f"{config.operator}-{config.selector}-seed{config.seed}"
