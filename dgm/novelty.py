@@ -34,11 +34,14 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # dgm.config loads pydantic: the report and the UI need only the counts
+    from hashlib import _Hash
+
     from dgm.config import NoveltySettings
     from dgm.mutators import Chat
 
@@ -106,14 +109,76 @@ def normalise_tree(files: Mapping[str, bytes]) -> dict[str, str]:
     return {path: normalise(path, data) for path, data in files.items()}
 
 
+def file_part(path: str, normalised: str) -> bytes:
+    """One file's part of its tree's key: its path and normalised text, length-prefixed."""
+    out = b""
+    for part in (path, normalised):
+        raw = part.encode("utf-8", "surrogatepass")
+        out += len(raw).to_bytes(8, "big") + raw
+    return out
+
+
 def tree_key(normalised: Mapping[str, str]) -> str:
     """Equal for two trees exactly when they have the same paths, each normalised equal."""
     h = hashlib.sha256()
     for path in sorted(normalised):
-        for part in (path, normalised[path]):
-            raw = part.encode("utf-8", "surrogatepass")
-            h.update(len(raw).to_bytes(8, "big") + raw)
+        h.update(file_part(path, normalised[path]))
     return h.hexdigest()
+
+
+class Unchanged:
+    """A parent's files but one (`path`), normalised and hashed once, for checking many
+    edits of that one file (`edited`) without copying or normalising the others again."""
+
+    def __init__(self, files: Mapping[str, bytes], path: str) -> None:
+        self.files, self.path = files, path
+
+    @cached_property
+    def _around(self) -> tuple[_Hash, bytes]:
+        """The key's hash over the files sorted before `path`, and the parts of those
+        after it; on first need (a run without the duplicate check asks for none)."""
+        before, after = hashlib.sha256(), []
+        for p in sorted(self.files):
+            if p != self.path:
+                part = file_part(p, normalise(p, self.files[p]))
+                if p < self.path:
+                    before.update(part)
+                else:
+                    after.append(part)
+        return before, b"".join(after)
+
+    def key_with(self, data: bytes) -> str:
+        """`tree_key` of the parent's files with `path` holding `data`."""
+        before, after = self._around
+        h = before.copy()
+        h.update(file_part(self.path, normalise(self.path, data)))
+        h.update(after)
+        return h.hexdigest()
+
+    def edited(self, data: bytes) -> Edited:
+        return Edited(self, data)
+
+
+class Edited(Mapping[str, bytes]):
+    """The parent's files with `Unchanged.path` holding `data`, read through (no copy);
+    its exact-duplicate `key` is built from the one changed file (`Novelty.seen`)."""
+
+    def __init__(self, unchanged: Unchanged, data: bytes) -> None:
+        self.unchanged, self.data = unchanged, data
+
+    def __getitem__(self, path: str) -> bytes:
+        return self.data if path == self.unchanged.path else self.unchanged.files[path]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (p for p in self.unchanged.files if p != self.unchanged.path)
+        yield self.unchanged.path
+
+    def __len__(self) -> int:
+        return len(self.unchanged.files) + (self.unchanged.path not in self.unchanged.files)
+
+    @property
+    def key(self) -> str:
+        return self.unchanged.key_with(self.data)
 
 
 Lines = list[tuple[str, ...]]  # a file's tokens, line by line
@@ -377,6 +442,8 @@ class Novelty:
         the index and adds to a cache, each one dict operation."""
         if not (self.enabled and self.settings.duplicates):
             return False
+        if isinstance(files, Edited):  # one file of a parent changed: only it is read
+            return files.key in self.keys
         return tree_key(self._normalise(files)) in self.keys
 
     def check(self, files: Mapping[str, bytes]) -> Verdict | Nearest | None:
