@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks.suites import Suite, SuiteError, SWEBench, open_suite, select_tasks
+from benchmarks.suites import Suite, SuiteError, open_suite, select_tasks
 from benchmarks.task import Task
 from dgm import agent_format
 from dgm.agent_contract import agent_files
@@ -119,18 +119,17 @@ class SuiteTarget:
         return f"suite {self.spec}"
 
     def layer_bases(self, operator: str) -> tuple[list[str], bool]:
-        """Where a DGM-format agent runs in this run, so where its package layers are
-        built (and only there): the instance images of the tasks the stages name (a
-        SWE-bench suite's tasks run in those), and whether the sandbox image is used: by
-        any other suite's tasks, and by an operator that runs the parent agent on its own
-        code (DGM's self-modification: the operators that evolve agents only)."""
-        if not isinstance(self.suite, SWEBench):
-            return [], True
-        from benchmarks import swebench
+        """Where a DGM-format seed surely runs in this run, so where its package layers
+        are built before it (and only there): the instance images of the first stage's
+        tasks (a SWE-bench suite's tasks run in those; a later stage's are built when an
+        agent first reaches them), and whether the sandbox image is used: by any other
+        suite's tasks, and by an operator that runs the parent agent on its own code
+        (DGM's self-modification: the operators that evolve agents only)."""
+        from benchmarks.images import needed_images
 
-        needed = {i for stage in self.stages for i in stage.task_ids}
-        images = sorted({swebench.image_name(self.suite.instance(i)) for i in needed})
-        return images, OPERATORS[operator].evolves == "agents"
+        first = [self.tasks[i] for i in self.stages[0].task_ids] if self.stages else []
+        images = needed_images(self.suite, first)
+        return images, not images or OPERATORS[operator].evolves == "agents"
 
     def prepare_seed(
         self, files: Mapping[str, bytes], config: RunConfig, step: Callable[[str], None]

@@ -175,18 +175,21 @@ def test_set_takes_model_names_with_dots_and_keeps_dgms_own() -> None:
 
 
 def swebench_target(tmp_path: Path, operator: str) -> SuiteTarget:
-    """A run's target on a two-instance SWE-bench file (opened, not checked: no image is
-    needed to say where the agent would run)."""
+    """A run's target on a three-instance SWE-bench file, two in its first stage (opened,
+    not checked: no image is needed to say where the agent would run)."""
     rows = [
         {"instance_id": f"x__x-{n}", "repo": "x/x", "base_commit": "c", "problem_statement": "p",
          "patch": "", "test_patch": "", "image": f"example/sweb.eval.x-{n}:latest"}
-        for n in (1, 2)
+        for n in (1, 2, 3)
     ]  # fmt: skip
-    (tmp_path / "two.json").write_text(json.dumps(rows))
+    (tmp_path / "three.json").write_text(json.dumps(rows))
     config = RunConfig(
-        suite=f"swebench:{tmp_path / 'two.json'}",
+        suite=f"swebench:{tmp_path / 'three.json'}",
         operator=operator,
-        stages=[{"name": "all", "tasks": ["x__x-1", "x__x-2"]}],
+        stages=[
+            {"name": "first", "tasks": ["x__x-1", "x__x-2"]},
+            {"name": "later", "tasks": ["x__x-3"], "threshold": 0.5},
+        ],
     )
     suite, plans, tasks, _ = open_stages(config)
     return SuiteTarget(config.suite, suite, plans, tasks)
@@ -194,7 +197,8 @@ def swebench_target(tmp_path: Path, operator: str) -> SuiteTarget:
 
 def test_a_swebench_run_builds_only_the_layers_it_runs_agents_in(tmp_path: Path) -> None:
     images = ["example/sweb.eval.x-1:latest", "example/sweb.eval.x-2:latest"]
-    # The diff operator runs an agent only in its evaluations: the instance images.
+    # The diff operator runs an agent only in its evaluations: the instance images of the
+    # first stage (the seed runs there; a later stage's layer is built when reached).
     assert swebench_target(tmp_path, "diff").layer_bases("diff") == (images, False)
     # DGM's self-modification runs the parent on its own code in the sandbox image too.
     assert swebench_target(tmp_path, "self_modify").layer_bases("self_modify") == (images, True)
