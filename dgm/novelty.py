@@ -36,7 +36,6 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # dgm.config loads pydantic: the report and the UI need only the counts
@@ -126,33 +125,33 @@ def tree_key(normalised: Mapping[str, str]) -> str:
     return h.hexdigest()
 
 
+NormaliseFile = Callable[[str, bytes], str]  # `normalise`, or a cache of it
+
+
 class Unchanged:
     """A parent's files but one (`path`), normalised and hashed once, for checking many
-    edits of that one file (`edited`) without copying or normalising the others again."""
+    edits of that one file (`edited`) without copying or hashing the others again."""
 
     def __init__(self, files: Mapping[str, bytes], path: str) -> None:
         self.files, self.path = files, path
+        self._around: tuple[_Hash, bytes] | None = None  # on first need (`key_with`)
 
-    @cached_property
-    def _around(self) -> tuple[_Hash, bytes]:
-        """The key's hash over the files sorted before `path`, and the parts of those
-        after it; on first need (a run without the duplicate check asks for none)."""
-        before, after = hashlib.sha256(), []
-        for p in sorted(self.files):
-            if p != self.path:
-                part = file_part(p, normalise(p, self.files[p]))
-                if p < self.path:
-                    before.update(part)
-                else:
-                    after.append(part)
-        return before, b"".join(after)
-
-    def key_with(self, data: bytes) -> str:
-        """`tree_key` of the parent's files with `path` holding `data`."""
-        before, after = self._around
-        h = before.copy()
-        h.update(file_part(self.path, normalise(self.path, data)))
-        h.update(after)
+    def key_with(self, data: bytes, normalise_file: NormaliseFile = normalise) -> str:
+        """`tree_key` of the parent's files with `path` holding `data`: from the hash of
+        the files sorted before `path` and the parts of those after it, kept."""
+        if self._around is None:
+            before, after = hashlib.sha256(), []
+            for p in sorted(self.files):
+                if p != self.path:
+                    part = file_part(p, normalise_file(p, self.files[p]))
+                    if p < self.path:
+                        before.update(part)
+                    else:
+                        after.append(part)
+            self._around = before, b"".join(after)
+        h = self._around[0].copy()
+        h.update(file_part(self.path, normalise_file(self.path, data)))
+        h.update(self._around[1])
         return h.hexdigest()
 
     def edited(self, data: bytes) -> Edited:
@@ -176,9 +175,8 @@ class Edited(Mapping[str, bytes]):
     def __len__(self) -> int:
         return len(self.unchanged.files) + (self.unchanged.path not in self.unchanged.files)
 
-    @property
-    def key(self) -> str:
-        return self.unchanged.key_with(self.data)
+    def key(self, normalise_file: NormaliseFile = normalise) -> str:
+        return self.unchanged.key_with(self.data, normalise_file)
 
 
 Lines = list[tuple[str, ...]]  # a file's tokens, line by line
@@ -380,14 +378,14 @@ class Novelty:
             return s.judge_from
         return s.threshold if s.threshold is not None else 1.0
 
+    def _normalise_file(self, path: str, data: bytes) -> str:
+        key = (path, hashlib.sha256(data).digest())
+        if key not in self._cache:
+            self._cache[key] = normalise(path, data)
+        return self._cache[key]
+
     def _normalise(self, files: Mapping[str, bytes]) -> dict[str, str]:
-        out = {}
-        for path, data in files.items():
-            key = (path, hashlib.sha256(data).digest())
-            if key not in self._cache:
-                self._cache[key] = normalise(path, data)
-            out[path] = self._cache[key]
-        return out
+        return {path: self._normalise_file(path, data) for path, data in files.items()}
 
     def key(self, files: Mapping[str, bytes]) -> str | None:
         """The key stored with an agent at admission (Archive.add_agent's content_key):
@@ -443,7 +441,7 @@ class Novelty:
         if not (self.enabled and self.settings.duplicates):
             return False
         if isinstance(files, Edited):  # one file of a parent changed: only it is read
-            return files.key in self.keys
+            return files.key(self._normalise_file) in self.keys
         return tree_key(self._normalise(files)) in self.keys
 
     def check(self, files: Mapping[str, bytes]) -> Verdict | Nearest | None:

@@ -442,11 +442,11 @@ def test_an_edited_view_keys_as_the_full_child_does() -> None:
         view = unchanged.edited(data)
         full = {**parent, "b.py": data}
         assert dict(view) == full and len(view) == 3
-        assert view.key == tree_key(normalise_tree(full))
+        assert view.key() == tree_key(normalise_tree(full))
     # The key stored with agents before the view existed, unchanged (KEY_VERSION stays).
     stored = "fb3e40c881c94c24aa00c279f8c9d4ec8c943ce0d237decf85364dec34360ce0"
     assert tree_key(normalise_tree(parent)) == stored
-    assert unchanged.edited(parent["b.py"]).key == stored
+    assert unchanged.edited(parent["b.py"]).key() == stored
     novelty = Novelty(NoveltySettings())
     novelty.add("p", parent)
     assert novelty.seen(unchanged.edited(b'def f():\n    """doc"""\n    return 2\n'))
