@@ -245,11 +245,13 @@ def prepare(
     sandbox: str,
     step: Callable[[str], None],
     instance_images: Sequence[str] = (),
+    sandbox_image: bool | None = None,
 ) -> None:
-    """Build a DGM-format seed's layer now, before any run exists: a failed build is one
+    """Build a DGM-format seed's layers now, before any run exists: a failed build is one
     line (a UserError naming its last error), not a sandbox_error on every evaluation. Over
-    the sandbox image, or over each of `instance_images` (a SWE-bench suite's tasks run in
-    those), as its venv layer, the one the evaluations then take from the cache."""
+    each of `instance_images` (a SWE-bench suite's tasks run in those) as its venv layer,
+    and over the sandbox image when `sandbox_image` (None: when there is no instance
+    image): the layers the run then takes from the cache."""
     from dgm.errors import UserError
 
     if kind_of(files) != "dgm" or not requirements(files):
@@ -261,8 +263,10 @@ def prepare(
 
     client = connect()
     bases: list[tuple[str, str | None]] = [(b, VENV) for b in instance_images]
+    if sandbox_image or (sandbox_image is None and not bases):
+        bases.append((image.image_tag(), None))
     try:
-        for base, venv in bases or [(image.image_tag(), None)]:
+        for base, venv in bases:
             image.build_layer(
                 client, base, pip=requirements(files), step=step, wheels_only=True, venv=venv
             )

@@ -34,11 +34,13 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # dgm.config loads pydantic: the report and the UI need only the counts
+    from hashlib import _Hash
+
     from dgm.config import NoveltySettings
     from dgm.mutators import Chat
 
@@ -106,14 +108,75 @@ def normalise_tree(files: Mapping[str, bytes]) -> dict[str, str]:
     return {path: normalise(path, data) for path, data in files.items()}
 
 
+def file_part(path: str, normalised: str) -> bytes:
+    """One file's part of its tree's key: its path and normalised text, length-prefixed."""
+    out = b""
+    for part in (path, normalised):
+        raw = part.encode("utf-8", "surrogatepass")
+        out += len(raw).to_bytes(8, "big") + raw
+    return out
+
+
 def tree_key(normalised: Mapping[str, str]) -> str:
     """Equal for two trees exactly when they have the same paths, each normalised equal."""
     h = hashlib.sha256()
     for path in sorted(normalised):
-        for part in (path, normalised[path]):
-            raw = part.encode("utf-8", "surrogatepass")
-            h.update(len(raw).to_bytes(8, "big") + raw)
+        h.update(file_part(path, normalised[path]))
     return h.hexdigest()
+
+
+NormaliseFile = Callable[[str, bytes], str]  # `normalise`, or a cache of it
+
+
+class Unchanged:
+    """A parent's files but one (`path`), normalised and hashed once, for checking many
+    edits of that one file (`edited`) without copying or hashing the others again."""
+
+    def __init__(self, files: Mapping[str, bytes], path: str) -> None:
+        self.files, self.path = files, path
+        self._around: tuple[_Hash, bytes] | None = None  # on first need (`key_with`)
+
+    def key_with(self, data: bytes, normalise_file: NormaliseFile = normalise) -> str:
+        """`tree_key` of the parent's files with `path` holding `data`: from the hash of
+        the files sorted before `path` and the parts of those after it, kept."""
+        if self._around is None:
+            before, after = hashlib.sha256(), []
+            for p in sorted(self.files):
+                if p != self.path:
+                    part = file_part(p, normalise_file(p, self.files[p]))
+                    if p < self.path:
+                        before.update(part)
+                    else:
+                        after.append(part)
+            self._around = before, b"".join(after)
+        h = self._around[0].copy()
+        h.update(file_part(self.path, normalise_file(self.path, data)))
+        h.update(self._around[1])
+        return h.hexdigest()
+
+    def edited(self, data: bytes) -> Edited:
+        return Edited(self, data)
+
+
+class Edited(Mapping[str, bytes]):
+    """The parent's files with `Unchanged.path` holding `data`, read through (no copy);
+    its exact-duplicate `key` is built from the one changed file (`Novelty.seen`)."""
+
+    def __init__(self, unchanged: Unchanged, data: bytes) -> None:
+        self.unchanged, self.data = unchanged, data
+
+    def __getitem__(self, path: str) -> bytes:
+        return self.data if path == self.unchanged.path else self.unchanged.files[path]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (p for p in self.unchanged.files if p != self.unchanged.path)
+        yield self.unchanged.path
+
+    def __len__(self) -> int:
+        return len(self.unchanged.files) + (self.unchanged.path not in self.unchanged.files)
+
+    def key(self, normalise_file: NormaliseFile = normalise) -> str:
+        return self.unchanged.key_with(self.data, normalise_file)
 
 
 Lines = list[tuple[str, ...]]  # a file's tokens, line by line
@@ -315,14 +378,14 @@ class Novelty:
             return s.judge_from
         return s.threshold if s.threshold is not None else 1.0
 
+    def _normalise_file(self, path: str, data: bytes) -> str:
+        key = (path, hashlib.sha256(data).digest())
+        if key not in self._cache:
+            self._cache[key] = normalise(path, data)
+        return self._cache[key]
+
     def _normalise(self, files: Mapping[str, bytes]) -> dict[str, str]:
-        out = {}
-        for path, data in files.items():
-            key = (path, hashlib.sha256(data).digest())
-            if key not in self._cache:
-                self._cache[key] = normalise(path, data)
-            out[path] = self._cache[key]
-        return out
+        return {path: self._normalise_file(path, data) for path, data in files.items()}
 
     def key(self, files: Mapping[str, bytes]) -> str | None:
         """The key stored with an agent at admission (Archive.add_agent's content_key):
@@ -377,6 +440,8 @@ class Novelty:
         the index and adds to a cache, each one dict operation."""
         if not (self.enabled and self.settings.duplicates):
             return False
+        if isinstance(files, Edited):  # one file of a parent changed: only it is read
+            return files.key(self._normalise_file) in self.keys
         return tree_key(self._normalise(files)) in self.keys
 
     def check(self, files: Mapping[str, bytes]) -> Verdict | Nearest | None:

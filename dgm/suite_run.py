@@ -22,6 +22,7 @@ from dgm.agent_contract import agent_files
 from dgm.errors import UserError
 from dgm.loop import StagePlan
 from dgm.mutators.admission import rejection
+from dgm.mutators.operators import OPERATORS
 from dgm.polyglot_run import polyglot_limits, polyglot_suite
 
 if TYPE_CHECKING:
@@ -116,6 +117,27 @@ class SuiteTarget:
 
     def describe(self) -> str:
         return f"suite {self.spec}"
+
+    def layer_bases(self, operator: str) -> tuple[list[str], bool]:
+        """Where a DGM-format seed surely runs in this run, so where its package layers
+        are built before it (and only there): the instance images of the first stage's
+        tasks (a SWE-bench suite's tasks run in those; a later stage's are built when an
+        agent first reaches them), and whether the sandbox image is used: by any other
+        suite's tasks, and by an operator that runs the parent agent on its own code
+        (DGM's self-modification: the operators that evolve agents only)."""
+        from benchmarks.images import needed_images
+
+        first = [self.tasks[i] for i in self.stages[0].task_ids] if self.stages else []
+        images = needed_images(self.suite, first)
+        return images, not images or OPERATORS[operator].evolves == "agents"
+
+    def prepare_seed(
+        self, files: Mapping[str, bytes], config: RunConfig, step: Callable[[str], None]
+    ) -> None:
+        """A DGM-format seed's package layers built before the run exists (one line if
+        one fails), those `layer_bases` names."""
+        images, sandbox_image = self.layer_bases(config.operator)
+        agent_format.prepare(files, config.sandbox, step, images, sandbox_image)
 
     def run_name(self, config: RunConfig) -> str:
         return f"{config.operator}-{config.selector}-seed{config.seed}"

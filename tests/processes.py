@@ -1,7 +1,8 @@
 """A `dgm` process as a user starts one, and waiting on what it writes to its archive.
 
-One home for the tests that start `dgm run` (or `dgm bench run`), watch the archive until
-something has happened, then signal or kill the process. Waits stay inside the test's own
+One home for the tests that start `dgm run` (or `dgm bench run`): run to its end
+(`run_dgm`), or watched in the archive until something has happened, then signalled or
+killed (`dgm_process`). Waits stay inside the test's own
 deadline (pytest-timeout): a wait that cannot finish in time fails with what the process
 said, instead of the whole test being cut off with nothing to read.
 """
@@ -39,6 +40,14 @@ class Deadline:
 
     def left(self, margin_s: float = MARGIN_S) -> float:
         return self.at - margin_s - time.monotonic()
+
+
+def run_dgm(*args: str, cwd: Path, timeout: float = 500) -> subprocess.CompletedProcess[str]:
+    """`dgm ARGS` started in `cwd` and run to its end (within `timeout` seconds), its
+    stdout and stderr captured as text."""
+    return subprocess.run(
+        [str(DGM), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @contextmanager

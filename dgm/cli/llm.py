@@ -124,7 +124,7 @@ def chat(
         out.print(plain(f"[tool call] {call.function.name}({call.function.arguments})"))
     out.print(
         plain(
-            f"{provider.model}: {usage.tokens_in} tokens in, {usage.tokens_out} out, ${usage.cost_usd:.6f}",
+            f"{provider.model}: {usage.tokens_in} tokens in, {usage.tokens_out} out, {fmt_usd(usage.cost_usd)}",
             "dim",
         )
     )

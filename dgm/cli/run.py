@@ -32,6 +32,7 @@ from dgm.cli.common import (
     archive_errors,
     archive_location,
     open_default_archive,
+    open_for_browsing,
     plain,
 )
 from dgm.config import RunConfig, assign, config_fields, load_config, with_resolved_model
@@ -143,11 +144,16 @@ def announce_budget(engine: Engine, p: Progress, announced: set[float]) -> None:
     from dgm.accounting import crossed
 
     budget = engine.config.budget_usd
+    if budget is None:
+        return
     for mark in crossed(p.usd_spent, budget, announced):
-        console.print(
-            f"budget: {mark:.0%} of ${budget:g} spent (${p.usd_spent:.4f})", style="yellow"
-        )
+        console.print(budget_line(mark, budget, p.usd_spent), style="yellow")
         engine.event("budget_mark", fraction=mark, usd_spent=p.usd_spent, budget_usd=budget)
+
+
+def budget_line(mark: float, budget: float, spent: float) -> str:
+    """'budget: 50% of $0.01 spent ($0.0051)': dollars as dgm.display shows them."""
+    return f"budget: {mark:.0%} of {display.usd(budget)} spent ({display.usd(spent)})"
 
 
 class _Terminated:
@@ -399,6 +405,33 @@ def checked_target(config: RunConfig, archive_url: str, pull: bool) -> Target:
     return plan
 
 
+def checked_new_run(
+    config: RunConfig, plan: Target, archive_opt: str | None
+) -> tuple[RunConfig, dict[str, bytes] | None]:
+    """A new run's models, seed agent and sandbox checked before its archive is opened
+    to write, so that a mistyped one leaves nothing behind, not even an archive file: the
+    config with its model resolved, and a suite run's seed agent files. A `replay:` model
+    reads its run from the archive, which must then exist (reading creates nothing)."""
+    from dgm.config import named_models
+    from dgm.session import check_model, check_sandbox
+    from dgm.suite_run import SuiteTarget, seed_agent_files
+
+    config = with_resolved_model(config)
+    if any(m.startswith("replay:") for m in named_models(config.model_dump()).values()):
+        with open_for_browsing(archive_opt) as recorded:
+            check_model(config, recorded)
+    else:
+        check_model(config, None)
+    seed_files = None
+    if not config.problem:  # an agent's folder: a link in it stops here, before a run
+        seed_files = seed_agent_files(config)
+    check_sandbox(config)
+    if seed_files:  # a DGM-format seed's packages: its image layers, built once
+        assert isinstance(plan, SuiteTarget)  # a seed agent: a suite run
+        plan.prepare_seed(seed_files, config, console.print)
+    return config, seed_files
+
+
 def start_or_resume(
     preset: str | None,
     overrides: dict,
@@ -411,27 +444,19 @@ def start_or_resume(
 ) -> tuple[str, str]:
     """One run, started or resumed, driven to its end: (run id, why it stopped)."""
     from archive.db import to_url
-    from dgm import agent_format
     from dgm.heldout import after_run, describe
-    from dgm.session import (
-        check_model,
-        check_sandbox,
-        open_session,
-        own_run,
-        resume_config,
-        start_run,
-    )
-    from dgm.suite_run import seed_agent_files
+    from dgm.session import open_session, own_run, resume_config, start_run
 
     if resume is not None and preset is not None:
         raise UserError("give either a preset/config or --resume RUN, not both")
     config = (
         load_config(preset, overrides, settings or ()) if resume is None else None
     )  # fail before touching the archive
-    plan = None
+    plan, seed_files = None, None
     if config is not None:  # a new run refused here writes nothing, not even its archive
         with archive_errors():
             plan = checked_target(config, to_url(archive_location(archive_opt)), pull)
+        config, seed_files = checked_new_run(config, plan, archive_opt)
     archive = open_default_archive(archive_opt, create=resume is None)
     # Closed when the run ends: a seed sweep opens the archive again for its next run.
     with archive, archive_errors():
@@ -443,15 +468,7 @@ def start_or_resume(
             config = resume_config(archive, run_id, {**set_on_resume, **named})
             plan = checked_target(config, archive.url, pull)
         assert config is not None and plan is not None
-        seed_files = None
-        if run_id is None:  # a mistyped model or seed agent must not leave a failed run behind
-            config = with_resolved_model(config)
-            check_model(config, archive)
-            if not config.problem:  # an agent's folder: a link in it stops here, before a run
-                seed_files = seed_agent_files(config)
-            check_sandbox(config)
-            if seed_files:  # a DGM-format seed's packages: its image layer, built once
-                agent_format.prepare(seed_files, config.sandbox, console.print)
+        if run_id is None:
             run_id = start_run(archive, config, plan)
         with ExitStack() as stack:
             lease = None

@@ -47,6 +47,7 @@ import random
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from benchmarks.problems import ProblemError
@@ -54,6 +55,7 @@ from benchmarks.problems.blocks import has_blocks, regions
 from dgm.mutators import Chat, EvalView, Mutation, MutationContext
 from dgm.mutators.diagnosis import clip
 from dgm.mutators.tokens import Site, marked, new_undefined, replace, sites
+from dgm.novelty import Unchanged
 
 PURPOSE = "line_edit"
 
@@ -374,6 +376,16 @@ class Editing:
         """The parent's files with this file's text replaced by `after`."""
         return {**{k: bytes(v) for k, v in self.ctx.files.items()}, self.path: after.encode()}
 
+    @cached_property
+    def unchanged(self) -> Unchanged:
+        return Unchanged(self.ctx.files, self.path)
+
+    def known(self, after: str) -> bool:
+        """Whether the child with this file's text `after` is an agent of the run already:
+        asked of a view of the parent's files with the one changed (`Edited`), whose key
+        is built from that file, not of a copy of them all."""
+        return self.ctx.known(self.unchanged.edited(after.encode()))
+
 
 @dataclass
 class LineEditMutator:
@@ -452,7 +464,7 @@ class LineEditMutator:
                 if run is None:
                     break
                 record, after, reason = self.line_try(editing, run)
-                if not reason and ctx.known(editing.child(after)):
+                if not reason and editing.known(after):
                     reason = "the edit repeats an agent of the run"
             record = {"attempt": attempt, **record}
             if not reason:
@@ -498,7 +510,7 @@ class LineEditMutator:
         while left:
             fresh = [t for t in left if t.line not in tried] or left
             site = f.ctx.rng.choice(fresh)
-            new = [c for c in site.choices if not f.ctx.known(f.child(replace(f.source, site, c)))]
+            new = [c for c in site.choices if not f.known(replace(f.source, site, c))]
             if new:
                 return site, new
             left.remove(site)

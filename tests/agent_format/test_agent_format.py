@@ -3,16 +3,18 @@ one, admitting its children, its launch, and the CLI's one-line refusals."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from archive import open_archive
 from dgm import agent_format
 from dgm.agent_contract import AGENT_CMD, agent_files, launch
+from dgm.config import RunConfig
 from dgm.errors import UserError
 from dgm.mutators.admission import rejection
+from dgm.suite_run import SuiteTarget, open_stages
 from sandbox import SandboxError
 from tests.processes import DGM
 
@@ -145,8 +147,7 @@ def test_requirements_under_the_local_sandbox_are_refused_in_one_line(tmp_path: 
         assert proc.returncode == 2 and len(lines) == 1, proc.stderr
         assert why in lines[0] and "use the docker sandbox" in lines[0]
     assert not (tmp_path / "a.db").exists()
-    with open_archive(tmp_path / ".dgm" / "archive.db", create=False) as archive:
-        assert archive.runs() == []  # `dgm run` opened its archive: no run is in it
+    assert not (tmp_path / ".dgm").exists()  # refused before `dgm run` made its archive
     stdlib_only = {k: v for k, v in agent_files(AGENT).items() if k != "requirements.txt"}
     agent_format.prepare(stdlib_only, "local", lambda _m: None)  # nothing to install: runs
 
@@ -171,3 +172,39 @@ def test_set_takes_model_names_with_dots_and_keeps_dgms_own() -> None:
         UserError, match="invalid config field .model.: Input should be a valid string"
     ):
         load_config(None, assignments=["model.name=x"])
+
+
+def swebench_target(tmp_path: Path, operator: str) -> SuiteTarget:
+    """A run's target on a three-instance SWE-bench file, two in its first stage (opened,
+    not checked: no image is needed to say where the agent would run)."""
+    rows = [
+        {"instance_id": f"x__x-{n}", "repo": "x/x", "base_commit": "c", "problem_statement": "p",
+         "patch": "", "test_patch": "", "image": f"example/sweb.eval.x-{n}:latest"}
+        for n in (1, 2, 3)
+    ]  # fmt: skip
+    (tmp_path / "three.json").write_text(json.dumps(rows))
+    config = RunConfig(
+        suite=f"swebench:{tmp_path / 'three.json'}",
+        operator=operator,
+        stages=[
+            {"name": "first", "tasks": ["x__x-1", "x__x-2"]},
+            {"name": "later", "tasks": ["x__x-3"], "threshold": 0.5},
+        ],
+    )
+    suite, plans, tasks, _ = open_stages(config)
+    return SuiteTarget(config.suite, suite, plans, tasks)
+
+
+def test_a_swebench_run_builds_only_the_layers_it_runs_agents_in(tmp_path: Path) -> None:
+    images = ["example/sweb.eval.x-1:latest", "example/sweb.eval.x-2:latest"]
+    # The diff operator runs an agent only in its evaluations: the instance images of the
+    # first stage (the seed runs there; a later stage's layer is built when reached).
+    assert swebench_target(tmp_path, "diff").layer_bases("diff") == (images, False)
+    # DGM's self-modification runs the parent on its own code in the sandbox image too.
+    assert swebench_target(tmp_path, "self_modify").layer_bases("self_modify") == (images, True)
+
+
+def test_a_run_on_another_suite_builds_the_sandbox_image_layer_only() -> None:
+    config = RunConfig(suite="swe-mini", operator="diff")
+    suite, plans, tasks, _ = open_stages(config)
+    assert SuiteTarget(config.suite, suite, plans, tasks).layer_bases("diff") == ([], True)

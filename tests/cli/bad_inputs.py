@@ -108,6 +108,22 @@ CASES: list[Case] = [
     c("run --suite swebench:binary.json", "binary.json is not UTF-8 text"),
     c("run --model \x00 " + NO_SUITE, "unknown suite"),
     c("run --name \x00 " + NO_SUITE, "unknown suite"),
+    # -- dgm run: a new run refused by its model or seed-agent checks -----------------------
+    # `--archive new.db` names an archive that is not there: a refused run must not create
+    # it (the table checks that no file appears). A replay: model only reads an archive.
+    c("run --model gpt-4o --archive new.db", "model 'gpt-4o' has no provider prefix"),
+    c("run --model scripted:missing.yaml --archive new.db", "'missing.yaml' not found"),
+    c(
+        "run --set reevo.reflector_model=gpt-4o --archive new.db",
+        "reevo.reflector_model: model 'gpt-4o' has no provider prefix",
+    ),
+    c("run --set novelty.judge_model=gpt-4o --archive new.db", "novelty.judge_model: model"),
+    c(
+        "run --set seed_agent=missing-agent --archive new.db",
+        "seed_agent 'missing-agent' is not a directory",
+    ),
+    c("run --model replay:nope --archive new.db", "no archive at"),
+    c("run --model replay:nope", "cannot replay run 'nope': no run matches 'nope'"),
     # -- dgm run: fields only a YAML sets (through --resume's stored config) ---------------
     c("run --resume {run} --selector best", "--resume keeps the run's configuration; selector"),
     c("run --resume {run} --seed 3", "seed cannot change"),

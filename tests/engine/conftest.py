@@ -39,6 +39,41 @@ def learn(task: str) -> str:
     return f"skills.txt\n<<<<<<< SEARCH\nskills:\n=======\nskills:\n{task}\n>>>>>>> REPLACE\n"
 
 
+def knows(files: Mapping[str, bytes], task_id: str) -> bool:
+    """Whether the agent lists the task in its skills.txt: the rule of the test evaluators."""
+    return task_id in files.get("skills.txt", b"").decode().split()
+
+
+def record_result(
+    archive: Any,
+    agent_id: str,
+    task_id: str,
+    stage: str,
+    resolved: bool,
+    *,
+    patch: str,
+    tests: Mapping[str, str] | None = None,
+    trajectory: str = "[]",
+) -> bool:
+    """One evaluation recorded as the real evaluator records it (one attempt; no patch is
+    error kind `empty_patch`); returns `resolved`, for an evaluator to answer with."""
+    archive.record_evaluation(
+        agent_id,
+        task_id,
+        attempt=1,
+        stage=stage,
+        resolved=resolved,
+        score=float(resolved),
+        tests=dict(tests or {}),
+        duration_s=0.01,
+        patch=patch,
+        logs="",
+        error_kind=None if patch else "empty_patch",
+        trajectory=trajectory,
+    )
+    return resolved
+
+
 class SkillEvaluator:
     """Resolves a task iff the agent lists it; records like the real evaluator does."""
 
@@ -57,22 +92,16 @@ class SkillEvaluator:
             n = self.calls
         if self.fail_on is not None and n == self.fail_on:
             raise self.exc or RuntimeError("sandbox fell over")
-        resolved = task_id in files.get("skills.txt", b"").decode().split()
-        self.archive.record_evaluation(
+        resolved = knows(files, task_id)
+        return record_result(
+            self.archive,
             agent_id,
             task_id,
-            attempt=1,
-            stage=stage,
-            resolved=resolved,
-            score=float(resolved),
-            tests={"test_x": "PASSED" if resolved else "FAILED"},
-            duration_s=0.01,
+            stage,
+            resolved,
             patch="diff" if resolved else "",
-            logs="",
-            error_kind=None if resolved else "empty_patch",
-            trajectory="[]",
+            tests={"test_x": "PASSED" if resolved else "FAILED"},
         )
-        return resolved
 
 
 def stages_for(cfg: RunConfig) -> list[StagePlan]:

@@ -310,8 +310,8 @@ def test_no_docker_engine_is_one_line_and_leaves_no_run(tmp_path: Path) -> None:
         and "no Docker engine answers" in errors[0]
         and "Traceback" not in proc.stderr
     )
-    archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
-    assert archive.runs() == []  # checked before the run was created
+    # checked before the run, and its archive, were created: nothing written
+    assert not (tmp_path / ".dgm").exists()
 
 
 def test_invalid_config_is_one_line(tmp_path: Path) -> None:
@@ -385,3 +385,11 @@ def test_the_summary_points_to_a_run_that_improves_when_no_child_beat_the_seed()
     assert stalled_hint(scored, [scored]) is None  # a child is the best
     assert stalled_hint(seed, [unscored]) is None  # nothing was scored: nothing to compare
     assert stalled_hint(None, []) is None
+
+
+def test_the_budget_line_shows_dollars_as_display_does() -> None:
+    from dgm.cli.run import budget_line
+
+    assert budget_line(0.5, 0.01, 0.0051) == "budget: 50% of $0.0100 spent ($0.0051)"
+    assert budget_line(0.8, 2.0, 1.6) == "budget: 80% of $2.00 spent ($1.60)"
+    assert budget_line(0.5, 0.0001, 0.00005) == "budget: 50% of $0.00010 spent ($0.000050)"

@@ -26,7 +26,7 @@ from dgm.mutators.factories import lineage_patches
 from dgm.mutators.focus import Focus
 from dgm.mutators.self_modify import SelfModifyMutator, SelfModifyRun
 from dgm.selectors import member_children
-from tests.engine.conftest import SEED, TASKS, config, stages_for
+from tests.engine.conftest import SEED, TASKS, config, knows, record_result, stages_for
 
 PROPOSAL = json.dumps(
     {
@@ -61,22 +61,17 @@ class PatchEvaluator:
         self.archive = archive
 
     def evaluate(self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str) -> bool:
-        resolved = task_id in files.get("skills.txt", b"").decode().split()
-        silent = "silent.txt" in files
-        self.archive.record_evaluation(  # type: ignore[attr-defined]
+        resolved = knows(files, task_id)
+        return record_result(
+            self.archive,
             agent_id,
             task_id,
-            attempt=1,
-            stage=stage,
-            resolved=resolved,
-            score=float(resolved),
+            stage,
+            resolved,
+            patch="" if "silent.txt" in files else "diff --git a/x b/x\n+edit\n",
             tests={f"tests/test_t.py::test_{task_id}": "PASSED" if resolved else "FAILED"},
-            duration_s=0.01,
-            patch="" if silent else "diff --git a/x b/x\n+edit\n",
-            error_kind="empty_patch" if silent else None,
             trajectory="[agent log]",
         )
-        return resolved
 
 
 class EditRunner:

@@ -38,7 +38,7 @@ from dgm.mutators.focus import (
     polyglot_rules,
 )
 from dgm.mutators.self_modify import SelfModifyMutator, SelfModifyRun
-from tests.engine.conftest import MAIN, TASKS, Harness, config, stages_for
+from tests.engine.conftest import MAIN, TASKS, Harness, config, knows, record_result, stages_for
 from tests.engine.test_dgm_fidelity import PROPOSAL, task
 
 STAGES = [
@@ -166,22 +166,17 @@ class LogEvaluator:
         self.archive = archive
 
     def evaluate(self, agent_id: str, files: Mapping[str, bytes], task_id: str, stage: str) -> bool:
-        resolved = task_id in files.get("skills.txt", b"").decode().split()
+        resolved = knows(files, task_id)
         empty = task_id == "t2" and not resolved
-        self.archive.record_evaluation(  # type: ignore[attr-defined]
+        return record_result(
+            self.archive,
             agent_id,
             task_id,
-            attempt=1,
-            stage=stage,
-            resolved=resolved,
-            score=float(resolved),
-            tests={},
-            duration_s=0.01,
+            stage,
+            resolved,
             patch="" if empty else "diff --git a/x b/x\n+edit\n",
-            error_kind="empty_patch" if empty else None,
             trajectory=f"[log of {task_id}]",
         )
-        return resolved
 
 
 class NewFileRunner:

@@ -7,7 +7,6 @@ focus from the seed's failures over the whole suite."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import yaml
 
 from archive import open_archive
 from tests.benchmarks.test_polyglot import add_exercise, make_checkout
-from tests.processes import DGM
+from tests.processes import run_dgm
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -44,26 +43,12 @@ def test_dgm_paper_on_a_polyglot_checkout(tmp_path: Path) -> None:
     add_exercise(root, "dominoes")  # DGM's small subset's Python exercises
     add_exercise(root, "beer-song")
     (tmp_path / "script.yaml").write_text(yaml.safe_dump(SCRIPT, sort_keys=False))
-    proc = subprocess.run(
-        [
-            str(DGM),
-            "run",
-            "dgm-paper",
-            "--suite",
-            f"polyglot:{root}",
-            "--model",
-            "scripted:script.yaml",
-            "--max-iterations",
-            "1",
-            "--set",
-            "stages=[{name: small, tasks: [polyglot__python-dominoes, polyglot__python-beer-song]}]",
-            "--set",
-            "workers=1",
-            "--quiet",
-        ],
+    proc = run_dgm(
+        *("run", "dgm-paper", "--suite", f"polyglot:{root}", "--model", "scripted:script.yaml"),
+        *("--max-iterations", "1", "--set"),
+        "stages=[{name: small, tasks: [polyglot__python-dominoes, polyglot__python-beer-song]}]",
+        *("--set", "workers=1", "--quiet"),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=840,
     )
     assert proc.returncode == 0, proc.stderr

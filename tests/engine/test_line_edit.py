@@ -34,7 +34,7 @@ from dgm.mutators.line_edit import (
     refusal,
     repaired,
 )
-from dgm.novelty import Novelty
+from dgm.novelty import Edited, Novelty
 from tests.engine.conftest import Harness, learn
 from tests.engine.conftest import config as engine_config
 
@@ -262,6 +262,33 @@ def test_a_token_edit_offers_only_the_choices_that_make_a_new_agent() -> None:
     assert mutation.files == {"s.py": SEARCH.replace("1000", "2000").encode()}
     assert mutation.origin["edit"]["repeats_left_out"] == 5
     assert not novelty.seen(mutation.files) and novelty.check(mutation.files) is None
+
+
+def test_each_choice_is_checked_on_a_view_keyed_by_the_one_changed_file() -> None:
+    """An agent of many files: each choice is asked of the run's check as the parent's
+    files with one changed (novelty.Edited, the others digested once per child), not as a
+    copy of them all; and the check finds the repeat the full one finds."""
+    novelty = Novelty(NoveltySettings())
+    others = {f"lib/m{i}.py": f"X{i} = {i}\n".encode() for i in range(50)}
+    files = {"s.py": SEARCH.encode(), **others}
+    novelty.add("p1", files)
+    novelty.add("c0", {**others, "s.py": SEARCH.replace("1000", "500").encode()})
+    asked: list[Mapping[str, bytes]] = []
+
+    def known(child: Mapping[str, bytes]) -> bool:
+        asked.append(child)
+        return novelty.seen(child)
+
+    chat = ScriptedChat([json.dumps({"line": 2, "old": "1000", "new": "2000"})])
+    parent = Parent("p1", files, [EvalView("prob", True, score=0.9)])
+    ctx = MutationContext([parent], {}, chat, random.Random(3), 1, known=known)
+    mutation = LineEditMutator(chat, main_file="s.py", token_share=1.0).mutate(ctx)
+    assert mutation.origin["edit"]["repeats_left_out"] == 1  # 500: agent c0 already
+    assert asked and all(isinstance(child, Edited) for child in asked)
+    views = [child for child in asked if isinstance(child, Edited)]
+    assert all(v.unchanged is views[0].unchanged for v in views)  # one digest of the others
+    assert mutation.files == {**files, "s.py": SEARCH.replace("1000", "2000").encode()}
+    assert dict(views[0]) == {**files, "s.py": views[0]["s.py"]} and len(views[0]) == 51
 
 
 def test_no_call_is_spent_on_a_token_edit_that_can_only_repeat_an_agent() -> None:

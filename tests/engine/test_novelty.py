@@ -15,6 +15,7 @@ from dgm.novelty import (
     KEY_VERSION,
     Nearest,
     Novelty,
+    Unchanged,
     Verdict,
     describe_counts,
     duplicate_counts,
@@ -430,3 +431,23 @@ def test_lines_cut_folded_c_code_into_statements() -> None:
         ("y", "(", ")", ";"),
         ("}",),
     ]
+
+
+def test_an_edited_view_keys_as_the_full_child_does() -> None:
+    """novelty.Edited: a parent's files with one changed, keyed from that file and the
+    others' digests; equal to the full tree's key, so `seen` answers as for a copy."""
+    parent = {"a.py": b"x = 1\n", "b.py": b"def f():\n    return 2\n", "c.txt": b"hi\n"}
+    unchanged = Unchanged(parent, "b.py")
+    for data in (b"def f():\n    return 3\n", b"def f():  # same code\n    return 2\n"):
+        view = unchanged.edited(data)
+        full = {**parent, "b.py": data}
+        assert dict(view) == full and len(view) == 3
+        assert view.key() == tree_key(normalise_tree(full))
+    # The key stored with agents before the view existed, unchanged (KEY_VERSION stays).
+    stored = "fb3e40c881c94c24aa00c279f8c9d4ec8c943ce0d237decf85364dec34360ce0"
+    assert tree_key(normalise_tree(parent)) == stored
+    assert unchanged.edited(parent["b.py"]).key() == stored
+    novelty = Novelty(NoveltySettings())
+    novelty.add("p", parent)
+    assert novelty.seen(unchanged.edited(b'def f():\n    """doc"""\n    return 2\n'))
+    assert not novelty.seen(unchanged.edited(b"def f():\n    return 3\n"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ import yaml
 
 from archive import Archive, open_archive
 from archive.info import objective
-from tests.processes import DGM, Deadline, dgm_process, wait_for_archive
+from tests.processes import Deadline, dgm_process, run_dgm, wait_for_archive
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -90,10 +89,6 @@ def write_setup(
     return config
 
 
-def dgm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(DGM), *args], cwd=cwd, capture_output=True, text=True, timeout=500)
-
-
 def expansions(archive: Archive, run_id: str) -> int:
     """Children made plus expansions that failed: one function evaluation each."""
     children = sum(1 for a in archive.agents(run_id) if a.parent_id is not None)
@@ -102,7 +97,7 @@ def expansions(archive: Archive, run_id: str) -> int:
 
 def test_reevo_finds_a_better_tsp_heuristic_by_reflective_crossover(tmp_path: Path) -> None:
     config = write_setup(tmp_path, max_fe=11, workers=2, init_pop_size=4, reflector=True)
-    proc = dgm("run", str(config), "--problem", "tsp", "--quiet", cwd=tmp_path)
+    proc = run_dgm("run", str(config), "--problem", "tsp", "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
     (run,) = archive.runs()
@@ -170,15 +165,15 @@ def test_reevo_finds_a_better_tsp_heuristic_by_reflective_crossover(tmp_path: Pa
     }
 
     # What people read: the archive's show and the report name the reflections.
-    shown = dgm("archive", "show", crossovers[0].id, cwd=tmp_path)
+    shown = run_dgm("archive", "show", crossovers[0].id, cwd=tmp_path)
     assert shown.returncode == 0 and "short-term reflection" in shown.stdout
     assert SHORT in " ".join(shown.stdout.split()) and "(min)" in shown.stdout
-    report = dgm("report", run.id, "--out", str(tmp_path / "report"), cwd=tmp_path)
+    report = run_dgm("report", run.id, "--out", str(tmp_path / "report"), cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     text = (tmp_path / "report" / "report.md").read_text()
     assert "## Reflections" in text and "**long-term** (guides the mutation of `" in text
     assert f"best: `{best.id}` score {best_len:.3f}" in text and "scores: min" in text
-    listed = json.loads(dgm("archive", "list", run.id, "--json", cwd=tmp_path).stdout)
+    listed = json.loads(run_dgm("archive", "list", run.id, "--json", cwd=tmp_path).stdout)
     assert {a["id"]: a["objective"] for a in listed}[best.id] == pytest.approx(best_len)
 
 
@@ -210,7 +205,7 @@ def test_kill_9_then_resume_keeps_the_long_term_reflection_and_loses_nothing(
     }
     assert expansions(archive, run.id) < 12, "killed mid-run"
 
-    resumed = dgm("run", "--resume", run.id[:6], "--quiet", cwd=tmp_path)
+    resumed = run_dgm("run", "--resume", run.id[:6], "--quiet", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert archive.run(run.id).status == "finished"
     after = {
@@ -237,14 +232,10 @@ def test_kill_9_then_resume_keeps_the_long_term_reflection_and_loses_nothing(
 @pytest.mark.timeout(1800)
 def test_a_short_reevo_run_with_the_bundled_model_completes(tmp_path: Path) -> None:
     """Whatever it scores: SmolLM2-135M rarely writes a valid heuristic."""
-    proc = subprocess.run(
-        [
-            *(str(DGM), "run", "reevo", "--problem", "tsp", "--model", "local"),
-            *("--max-fe", "4", "--set", "reevo.init_pop_size=3"),
-        ],
+    proc = run_dgm(
+        *("run", "reevo", "--problem", "tsp", "--model", "local"),
+        *("--max-fe", "4", "--set", "reevo.init_pop_size=3"),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=1700,
     )
     assert proc.returncode == 0, proc.stderr
