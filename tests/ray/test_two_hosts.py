@@ -91,6 +91,12 @@ def hosts() -> Iterator[Hosts]:
             postgres.stop()
 
 
+@pytest.fixture(autouse=True)
+def stacks_on_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every driver started here prints its threads' stacks on SIGABRT (`finished`)."""
+    monkeypatch.setenv("PYTHONFAULTHANDLER", "1")
+
+
 @pytest.fixture
 def archive_url(hosts: Hosts) -> str:
     """A fresh database on the head host's PostgreSQL, reached over the link."""
@@ -201,11 +207,7 @@ def declared_dead(cluster: ClusterState, node_id: str) -> bool:
 
 
 def test_worker_link_down_past_the_node_timeout_then_back(
-    hosts: Hosts,
-    archive_url: str,
-    tmp_path: Path,
-    deadline: Deadline,
-    monkeypatch: pytest.MonkeyPatch,
+    hosts: Hosts, archive_url: str, tmp_path: Path, deadline: Deadline
 ) -> None:
     """The head declares the worker host dead while the child's jobs run there. The driver
     gives those jobs up at once (it never waits on a dead node: ray_executor.NodeLost) and
@@ -213,7 +215,6 @@ def test_worker_link_down_past_the_node_timeout_then_back(
     old raylet learns it was declared dead and exits, the host starts a new one (as a
     service manager would), and the jobs run there. Every (agent, task, attempt) is
     recorded once, none of them by the lost node after it was declared dead."""
-    monkeypatch.setenv("PYTHONFAULTHANDLER", "1")
     lost = hosts.worker
     raylet = raylet_pid(hosts.cluster, lost)
     assert raylet is not None
@@ -253,35 +254,25 @@ def test_worker_link_down_past_the_node_timeout_then_back(
 
 
 def test_postgres_restarts_mid_run(
-    hosts: Hosts,
-    archive_url: str,
-    tmp_path: Path,
-    deadline: Deadline,
-    monkeypatch: pytest.MonkeyPatch,
+    hosts: Hosts, archive_url: str, tmp_path: Path, deadline: Deadline
 ) -> None:
     """Every connection of the driver is cut while it records: it goes on with new ones
     (the pool's pre-ping), or, when a write meets the server down, stops with one line and
     a resume completes the run; nothing is written twice or half. (Which one depends on
-    when the restart falls; both were seen.) A driver that does not exit is stopped with
-    SIGABRT, so the failure shows every thread's stack (faulthandler)."""
-    monkeypatch.setenv("PYTHONFAULTHANDLER", "1")
+    when the restart falls; both were seen.) Either way it exits (`finished`)."""
     config = write_setup(tmp_path, iterations=1, workers=2)
     with dgm_process(ray_run(config, hosts.cluster, archive_url), tmp_path) as proc:
         wait_for_archive(
             archive_url, lambda a: recorded(a) >= 2, "two evaluations recorded", proc, deadline
         )
         hosts.postgres.restart()
-        try:
-            out, err = proc.communicate(timeout=deadline.left(20))
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGABRT)
-            out, err = proc.communicate(timeout=30)
-            raise AssertionError(f"the driver did not exit: {err[-20000:]}") from None
+        err = finished(proc, deadline, hosts.cluster)
     archive = open_archive(archive_url, create=False)
     (run,) = archive.runs()
     print(f"the driver through the restart: exit {proc.returncode}, {err.strip()[-300:]!r}")
     if proc.returncode != 0:
-        said = err.strip().splitlines()
+        # the LLM call writer, stuck on the same restart, may say after it that it was stopped
+        said = [ln for ln in err.strip().splitlines() if "LLM call writer did not" not in ln]
         assert said[-1].startswith("error: archive error:") and "Traceback" not in err, err
         before = {e[:3]: e for e in evaluations(archive, run.id)}
         resume = ray_run(tmp_path / "none", hosts.cluster, archive_url, "--resume", run.id[:8])
