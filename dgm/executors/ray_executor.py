@@ -7,11 +7,11 @@ sandboxes, and the driver records only the one result it gets back, so a job run
 never counts twice.
 
 A node that dies under a job: before the job started there, Ray runs the task again
-(its task retries). Once it started, the driver never waits on the dead node: Ray only
-retries it when its call to the node's worker fails (with a link down, not before the
-link is back), and its recovery of a started generator task's results has known hangs
-(a result held on the lost node). So the driver waits in short slices, asks the head
-which nodes live, and on the node's death cancels the task and raises NodeLost (an infrastructure error: the job runs again as a new task,
+(its task retries). Once it started, the driver does not rely on Ray to notice: with the
+node cut off, Ray's own retry may wait for the link to come back, and its recovery of a
+started generator task's results has known hangs (ray-project/ray#47582). So the driver
+waits in short slices, asks the head which nodes live, and on the node's death cancels
+the task and raises NodeLost (an infrastructure error: the job runs again as a new task,
 dgm/executors/retry.py). A job that waits NODE_WAIT_S with no live node able to sandbox
 raises NoNode: the run stops with that one line and `--resume` runs the job.
 
