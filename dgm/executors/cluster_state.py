@@ -180,7 +180,7 @@ def processes(state: ClusterState) -> dict[int, str]:
             continue
         try:
             cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            ppid = parent_pid(int(proc.name))
             environ = (proc / "environ").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             continue
@@ -193,6 +193,12 @@ def processes(state: ClusterState) -> dict[int, str]:
         found.update(children)
         grew = bool(children)
     return found
+
+
+def parent_pid(pid: int) -> int:
+    """The parent of process `pid`, from /proc (OSError when it is gone). The command name
+    in its stat line is in parentheses and may hold spaces or ")": split after the last one."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def check_owned(state: ClusterState) -> None:

@@ -2,9 +2,18 @@
 
 A task asks for the job's CPUs and memory and one unit of `dgm_sandbox`, the resource a
 node advertises (`ray start --resources '{"dgm_sandbox": N}'`) when it has a sandbox
-backend for N jobs at once; Ray's scheduler places it. A task whose node dies is run again
-elsewhere (Ray's task retries); it writes nothing but its sandboxes, and the driver records
-only the one result it gets back, so a retry never counts twice.
+backend for N jobs at once; Ray's scheduler places it. A task writes nothing but its
+sandboxes, and the driver records only the one result it gets back, so a job run again
+never counts twice.
+
+A node that dies under a job: before the job started there, Ray runs the task again
+(its task retries). Once it started, the driver does not rely on Ray to notice: with the
+node cut off, Ray's own retry may wait for the link to come back, and its recovery of a
+started generator task's results has known hangs (ray-project/ray#47582). So the driver
+waits in short slices, asks the head which nodes live, and on the node's death cancels
+the task and raises NodeLost (an infrastructure error: the job runs again as a new task,
+dgm/executors/retry.py). A job that waits NODE_WAIT_S with no live node able to sandbox
+raises NoNode: the run stops with that one line and `--resume` runs the job.
 
 Sandboxes on a node reach the driver's gateway through that node's relay (dgm/llm/relay.py).
 Before any work, `RayExecutor` checks that the address answers, that some node can
@@ -13,9 +22,11 @@ sandbox and fit a job, and that a cluster of several hosts has an archive they c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, TypeVar, cast
@@ -44,10 +55,14 @@ if TYPE_CHECKING:
     from dgm.llm.relay import NodeRelay, RelayHub
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
-MAX_RETRIES = 3  # runs of a job after the first, when its node or worker process dies
+MAX_RETRIES = 3  # runs of a job after the first, when its node dies before it started
 CONNECT_TIMEOUT_S = 5.0
 MB = 1024 * 1024
+POLL_S = 2.0  # how often a waiting driver asks whether the job's node still lives
+NODE_WAIT_S = 300.0  # how long a job waits while no live node can sandbox, then NoNode
+SWEEP_WAIT_S = 60.0  # for every node's sweep, at the start and the end of a session
 
 _relays: dict[tuple[str, str, str], NodeRelay] = {}
 
@@ -65,6 +80,15 @@ class RelayLost(EngineUnavailable):
     """A job's gateway relay died under it: its LLM calls failed on the node's side, so its
     result says nothing of the agent. The machinery's failure: never recorded, run again
     (dgm/executors/retry.py), like a job whose Docker engine went away."""
+
+
+class NodeLost(EngineUnavailable):
+    """The node a job ran on died (declared dead by the head) before its result came
+    back: the machinery's failure, never recorded; the job runs again as a new task."""
+
+
+class NoNode(EngineUnavailable):
+    """No live node of the cluster could sandbox for NODE_WAIT_S while a job waited."""
 
 
 class RayNode:
@@ -275,6 +299,7 @@ class RayExecutor(Closing):
         self._sweep = ray.remote(sweep_node)
         self._hub: RelayHub | None = None
         self._socket_name = ""
+        self._nodeless_since: float | None = None  # since when no live node can sandbox
         self.sweep(final=False)  # what a killed session left (orphans), on every node
 
     @staticmethod
@@ -306,15 +331,59 @@ class RayExecutor(Closing):
             retry_exceptions=False,
         ).remote(job, *hub)
         try:
-            node: str = ray.get(next(refs))
+            node = cast(str, self._next(refs, None))
             if on_start is not None:
                 on_start(node)
-            value, node = ray.get(next(refs))
+            value, node = cast(tuple[object, str], self._next(refs, node))
         except ray.exceptions.RayTaskError as e:
             if isinstance(e.cause, EngineUnavailable):  # its own words, not Ray's header line
                 raise e.cause from None
             raise
+        except (
+            ray.exceptions.NodeDiedError,
+            ray.exceptions.WorkerCrashedError,
+            ray.exceptions.ObjectLostError,
+        ) as e:  # Ray's retries ran out: the machinery's failure still, not the job's
+            raise NodeLost(f"the job's Ray task was lost: {str(e).splitlines()[0]}") from None
+        except (NodeLost, NoNode):
+            with contextlib.suppress(Exception):  # Ray's own retry of it must not run too
+                ray.cancel(refs, force=True)
+            raise
         return Done(cast(T, value), node)
+
+    def _next(self, refs: ObjectRefGenerator, node: str | None) -> object:
+        """The task's next value. Waits in slices of POLL_S, checking the nodes between
+        them (`_check`)."""
+        import ray
+
+        while not ray.wait([refs], timeout=POLL_S, fetch_local=False)[0]:
+            self._check(node)
+        ref = next(refs)
+        while True:
+            try:
+                return ray.get(ref, timeout=POLL_S)
+            except ray.exceptions.GetTimeoutError:
+                self._check(node)
+
+    def _check(self, node: str | None) -> None:
+        """NodeLost when `node` (where the job started) is not among the live nodes; NoNode
+        when no live node has been able to sandbox for NODE_WAIT_S (counted across jobs, so
+        a job run again after NoNode does not wait as long once more)."""
+        alive = self.alive_nodes()
+        if node is not None and node not in {n["NodeID"] for n in alive}:
+            raise NodeLost(f"node {node} died during the job (the head declared it dead)")
+        if any(n["Resources"].get(SANDBOX_RESOURCE, 0) >= 1 for n in alive):
+            self._nodeless_since = None
+            return
+        now = time.monotonic()
+        if self._nodeless_since is None:
+            self._nodeless_since = now
+        elif now - self._nodeless_since > NODE_WAIT_S:
+            raise NoNode(
+                f"no live node of the Ray cluster could sandbox for {NODE_WAIT_S:g} s: "
+                "start a worker (`ray start --address ... --resources "
+                f"'{{\"{SANDBOX_RESOURCE}\": N}}'`), then --resume the run"
+            )
 
     def where(self) -> dict[str, str]:
         return {
@@ -337,7 +406,15 @@ class RayExecutor(Closing):
             ).remote(label)
             for n in self.alive_nodes()
         ]
-        return sum(ray.get(refs))
+        # bounded: a node that died since it was listed must not hold the session's end
+        done, late = ray.wait(refs, num_returns=len(refs), timeout=SWEEP_WAIT_S)
+        if late:
+            log.warning("%d node(s) did not sweep their sandboxes in %g s", len(late), SWEEP_WAIT_S)
+        swept = 0
+        for ref in done:
+            with contextlib.suppress(ray.exceptions.RayError):  # its node died meanwhile
+                swept += ray.get(ref)
+        return swept
 
     def close(self) -> None:
         import ray

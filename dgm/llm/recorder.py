@@ -160,6 +160,12 @@ def _child_env() -> dict[str, str]:
 # second on a loaded machine, for the modules an archive imports).
 WRITER = "from dgm.llm.recorder import writer_main; writer_main(); import os; os._exit(0)"
 
+# At exit, what the writer may still take to write what is queued. A normal end has
+# flushed already (the gateway's close), so the writer only closes its archives; a writer
+# still busy then is stuck on an archive that is away or locked, and waiting longer
+# would only hold the process after it said why it stopped.
+EXIT_WAIT_S = 10.0
+
 
 class _Writer:
     """The host side of the one writer subprocess: a feeder thread (so callers never block
@@ -195,12 +201,15 @@ class _Writer:
     def close(self) -> None:
         self._outbox.put(None)
         try:
-            self._proc.wait(timeout=120)
+            self._proc.wait(timeout=EXIT_WAIT_S)
         except subprocess.TimeoutExpired:
             log.error(
-                "the LLM call writer did not finish in time; stopping it (queued records are lost)"
+                "the LLM call writer did not finish within %g s; stopping it (queued records "
+                "are lost)",
+                EXIT_WAIT_S,
             )
             self._proc.kill()
+            self._proc.wait()
 
     def _feed(self) -> None:
         stdin = self._proc.stdin

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from dgm.executors.cluster_state import processes, read_state, stop_cluster
+from dgm.executors.cluster_state import parent_pid, processes, read_state, stop_cluster
 from tests.engine.test_cli_run import DGM
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(150)]
@@ -73,3 +75,19 @@ def command_lines() -> dict[int, str]:
         except (ValueError, OSError, UnicodeDecodeError):
             continue
     return out
+
+
+def test_parent_pid_of_a_process_whose_name_holds_parentheses(tmp_path: Path) -> None:
+    """/proc's stat line puts the command name in parentheses; a name with ") " in it must
+    not shift the fields (`dgm cluster down` walks the cluster's process tree with it)."""
+    sleep = shutil.which("sleep")
+    assert sleep is not None
+    odd = tmp_path / "x) 7 8 (y"
+    shutil.copy(sleep, odd)
+    child = subprocess.Popen([str(odd), "30"])
+    try:
+        assert parent_pid(child.pid) == os.getpid()
+        assert parent_pid(os.getpid()) == os.getppid()
+    finally:
+        child.kill()
+        child.wait()

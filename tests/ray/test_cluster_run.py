@@ -22,7 +22,7 @@ import pytest
 from archive import Archive, open_archive
 from dgm.errors import UserError
 from dgm.executors import Resources
-from dgm.executors.cluster_state import ClusterState, raylet_pid
+from dgm.executors.cluster_state import ClusterState, parent_pid, raylet_pid
 from dgm.executors.ray_executor import check_nodes
 from tests.engine.test_cli_run import TEST_TASKS, write_setup
 from tests.processes import DGM, Deadline, dgm_process, wait_for_archive
@@ -235,10 +235,6 @@ def signal_all(pids: list[int], sig: signal.Signals) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):  # a short-lived helper that ended
             os.kill(pid, sig)
-
-
-def parent_pid(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def owned_by(container: dict, raylet: int) -> bool:
