@@ -187,7 +187,9 @@ def test_run_archive_at_an_odd_path_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     before = snapshot(tmp_path)
     for where in ("/proc/nope/a.db", "afile/a.db"):
-        proc = dgm("run", "--archive", where, "--max-iterations", "1", cwd=tmp_path)
+        proc = dgm(
+            "run", "--archive", where, "--max-iterations", "1", "--sandbox", "local", cwd=tmp_path
+        )
         one_line_error(proc, "cannot create an archive at", where)
     assert snapshot(tmp_path) == before
 

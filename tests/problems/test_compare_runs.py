@@ -19,7 +19,7 @@ import yaml
 
 from archive import open_archive
 from archive.info import objective
-from tests.problems.test_reevo_run import dgm
+from tests.processes import run_dgm
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -77,7 +77,7 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     """Three scripted runs of one config, seeds 1-3, in one archive: (folder, run ids)."""
     tmp = tmp_path_factory.mktemp("sweep")
     root = write_problem(tmp)
-    proc = dgm(
+    proc = run_dgm(
         "run", "--problem", str(root), "--operator", "diff", "--model", "scripted:script.yaml",
         "--max-iterations", str(ITERATIONS), "--workers", "1", "--seeds", "1-3", "--quiet",
         cwd=tmp,
@@ -116,7 +116,7 @@ def test_each_run_took_its_held_out_score_and_the_report_shows_it(
             assert event.payload["ok"] and event.payload["run_score"] == run_score
             assert event.payload["score"] == 2 * run_score  # the held-out split doubles it
     out = tmp / "report"
-    proc = dgm("report", ids[0], "--out", str(out), cwd=tmp)
+    proc = run_dgm("report", ids[0], "--out", str(out), cwd=tmp)
     assert proc.returncode == 0, proc.stderr
     report = (out / "report.md").read_text()
     line = next(ln for ln in report.splitlines() if "held-out score" in ln)
@@ -132,7 +132,7 @@ def test_a_resume_of_a_finished_run_does_not_score_it_again(
     sweep: tuple[Path, list[str]],
 ) -> None:
     tmp, ids = sweep
-    proc = dgm("run", "--resume", ids[0], "--quiet", cwd=tmp)
+    proc = run_dgm("run", "--resume", ids[0], "--quiet", cwd=tmp)
     assert proc.returncode == 0, proc.stderr
     assert "held-out score" in proc.stderr  # still said, from the run's own event
     with open_archive(tmp / ".dgm" / "archive.db", read_only=True) as archive:
@@ -145,10 +145,10 @@ def test_problem_score_heldout_scores_a_program_on_the_split(
     tmp, _ = sweep
     program = tmp_path / "better.py"
     program.write_text("BONUS = 3.0\n\n\ndef value():\n    return 10.0 - BONUS\n")
-    train = dgm(
+    train = run_dgm(
         "problem", "score", str(tmp / "steps"), "--program", str(program), "--json", cwd=tmp
     )
-    held = dgm(
+    held = run_dgm(
         "problem", "score", str(tmp / "steps"), "--program", str(program), "--heldout", "--json",
         cwd=tmp,
     )  # fmt: skip
@@ -158,7 +158,7 @@ def test_problem_score_heldout_scores_a_program_on_the_split(
     assert (h["split"], h["score"]) == ("heldout", 14.0)
     # finite in training, infinite once the held-out split doubles it: a failure, as ever
     program.write_text("def value():\n    return 1e308\n")
-    held = dgm(
+    held = run_dgm(
         "problem", "score", str(tmp / "steps"), "--program", str(program), "--heldout", "--json",
         cwd=tmp,
     )  # fmt: skip
@@ -172,7 +172,7 @@ def test_compare_draws_the_runs_and_its_table_is_the_archives(
 ) -> None:
     tmp, ids = sweep
     png = tmp / "cmp.png"
-    proc = dgm("compare", *ids, "--out", str(png), "--json", cwd=tmp)
+    proc = run_dgm("compare", *ids, "--out", str(png), "--json", cwd=tmp)
     assert proc.returncode == 0, proc.stderr
     assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 10_000
     doc = json.loads(proc.stdout)
@@ -203,9 +203,9 @@ def test_compare_draws_the_runs_and_its_table_is_the_archives(
             # the best was reached after at most every evaluation of the run
             assert 1 < r["evaluations_to_95"] <= r["evaluations"]
     # again, as people read it: a table, and the PNG refused because it exists
-    again = dgm("compare", *[i[:8] for i in ids], "--out", str(png), cwd=tmp)
+    again = run_dgm("compare", *[i[:8] for i in ids], "--out", str(png), cwd=tmp)
     assert again.returncode == 2 and "already exists" in again.stderr
-    table = dgm("compare", *ids, cwd=tmp)
+    table = run_dgm("compare", *ids, cwd=tmp)
     assert table.returncode == 0, table.stderr
     written = tmp / table.stderr.split("wrote ", 1)[1].strip()
     assert written.parent.name == "dgm-compare" and written.stat().st_size > 10_000
@@ -222,7 +222,7 @@ def test_compare_a_bundled_model_run_with_a_scripted_one(tmp_path: Path) -> None
     problem: two configs (the model differs), two lines, one row each."""
     root = write_problem(tmp_path)
     for model in ("local", "scripted:script.yaml"):
-        proc = dgm(
+        proc = run_dgm(
             "run", "--problem", str(root), "--operator", "diff", "--model", model,
             "--max-iterations", "2", "--workers", "1", "--seed", "0", "--quiet",
             "--set", "diff_max_tries=1", cwd=tmp_path,
@@ -231,7 +231,7 @@ def test_compare_a_bundled_model_run_with_a_scripted_one(tmp_path: Path) -> None
     with open_archive(tmp_path / ".dgm" / "archive.db", read_only=True) as archive:
         ids = [r.id for r in sorted(archive.runs(), key=lambda r: r.created_at)]
     assert len(ids) == 2
-    proc = dgm("compare", *ids, "--json", "--out", str(tmp_path / "c.png"), cwd=tmp_path)
+    proc = run_dgm("compare", *ids, "--json", "--out", str(tmp_path / "c.png"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "c.png").stat().st_size > 10_000
     rows = json.loads(proc.stdout)["runs"]

@@ -15,7 +15,8 @@ import yaml
 from archive import open_archive
 from dgm.display import usd as fmt_usd
 from dgm.llm.fake_upstream import FakeUpstream
-from tests.problems.test_reevo_run import dgm, write_setup
+from tests.problems.test_reevo_run import write_setup
+from tests.processes import run_dgm
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -38,7 +39,7 @@ def test_the_reflectors_spending_stops_the_generator_and_the_run(
     data["reevo"]["reflector_model"] = REFLECTOR
     data.update(api_base=upstream.base_url, budget_usd=BUDGET)
     config.write_text(yaml.safe_dump(data))
-    proc = dgm("run", str(config), "--problem", "tsp", "--quiet", cwd=tmp_path)
+    proc = run_dgm("run", str(config), "--problem", "tsp", "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
 
     archive = open_archive(tmp_path / ".dgm" / "archive.db", create=False)
@@ -56,7 +57,7 @@ def test_the_reflectors_spending_stops_the_generator_and_the_run(
     assert "USD budget" in stopped.payload["reason"]
     assert run.cost_usd == pytest.approx(spent)
 
-    usage = dgm("llm", "usage", run.id[:6], cwd=tmp_path)
+    usage = run_dgm("llm", "usage", run.id[:6], cwd=tmp_path)
     assert usage.returncode == 0 and f", {fmt_usd(spent)}" in usage.stdout
-    runs = dgm("runs", cwd=tmp_path)
+    runs = run_dgm("runs", cwd=tmp_path)
     assert runs.returncode == 0 and fmt_usd(spent) in runs.stdout
