@@ -181,7 +181,9 @@ def test_policies_chooses_what_runs_and_refuses_an_unknown_one(tmp_path: Path) -
     assert bad.stderr.count("\n") == 1 and bad.stdout == ""
 
 
-@pytest.mark.parametrize(("seed", "folder"), [(18, "drawn"), (19, "holdout-19")])
+@pytest.mark.parametrize(
+    ("seed", "folder"), [(18, "drawn"), (19, "holdout-19"), (20, "holdout-20")]
+)
 def test_drawn_landscapes_follow_the_stated_seed_and_ranges(
     tmp_path: Path, seed: int, folder: str
 ) -> None:
