@@ -174,7 +174,8 @@ class HGMSettings(BaseModel):
 
 class RaceSettings(BaseModel):
     """Racing (dgm/race.py; docs/engine.md, "Racing"): children raced against the
-    incumbent task by task, dropped or accepted by a sequential test."""
+    incumbent task by task, dropped early when behind, screened by a sequential test,
+    accepted on every task."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -183,7 +184,7 @@ class RaceSettings(BaseModel):
         gt=0.0,
         lt=0.5,
         allow_inf_nan=False,
-        description="The test's error level: a child is dropped when P(better than its parent) < error, accepted when > 1 - error.",
+        description="The screen's level: a child that reaches P(better than its parent) > 1 - error runs every task and is accepted if ahead on all of them.",
     )
 
 

@@ -15,17 +15,22 @@ favours the child, the posterior is ``Beta(1 + b, 1 + a)`` and
 
 (a Bayesian sign test, McNemar's with a prior). The child is
 
-- *dropped* as soon as that probability is below ``error``: no more evaluations;
-- *accepted* as soon as it is above ``1 - error``: it becomes the incumbent, and new
-  children are made from it;
-- dropped when it has run every task without either (not shown to be better).
+- *dropped* as soon as that probability is below 1/2 (a fresh child is worth 1/2), unless
+  it has passed the screen;
+- *screened* once, at some point of its own task order, the probability was above
+  ``1 - error``: from then on it is not dropped early, it runs every task;
+- at the end of its tasks, *accepted* (it becomes the incumbent, and new children are made
+  from it) if it is ahead on every task both ran (``b > a``), else dropped.
 
 Why it saves evaluations: most edits are harmful or break the agent (DGM and HGM report
 most children below their parent); a child that fails where its parent succeeds is dropped
 after a handful of tasks instead of a fixed stage, and the parent's results, shared by all
-its children, are paid for once. Why it returns a good agent: an agent is returned only
-after a test at level ``error`` said it beats the one before it, on the same tasks; the
-answer never rests on one lucky stage score.
+its children, are paid for once. Why a screen and not acceptance at ``1 - error``: on a
+few tasks at a low skill a discordant task is close to a coin, and a harmful child reaches
+that bound about a quarter as often as a helpful one while harmful edits are several times
+as frequent (docs/engine.md, "Screening"); the chain, which never goes back, then loses
+what it had gained. Judging a screened child on every task both ran uses all the evidence
+the stage holds before the run commits to it.
 
 The state is a function of the archive: the incumbent is found by replaying the chain from
 the seed (each accepted child of the incumbent, in creation order, takes over), so a
@@ -113,34 +118,56 @@ class Memo:
             self.racing.setdefault(members[i].parent_id, []).append(i)
 
 
+def screened(child: Member, parent: Member, order: Sequence[str], error: float) -> bool:
+    """Whether the child passed the screen: at some point of its own task order (the order
+    it runs its tasks in) it stood at P(better) > 1 - error on the tasks both had run."""
+    a = b = 0
+    for task in order:
+        solved, other = child.results.get(task), parent.results.get(task)
+        if solved is None or other is None or solved == other:
+            continue
+        a, b = (a, b + 1) if solved else (a + 1, b)
+        if p_better(a, b) > 1.0 - error:
+            return True
+    return False
+
+
 def verdict(
-    child: Member, parent: Member, n_tasks: int, error: float, memo: Memo | None = None
+    child: Member,
+    parent: Member,
+    order: Sequence[str],
+    error: float,
+    memo: Memo | None = None,
 ) -> Verdict:
-    """Where the child's race with its parent stands (module doc)."""
+    """Where the child's race with its parent stands (module doc). `order`: the run's
+    task order (the child's own is derived from it)."""
     if memo is not None and child.agent_id in memo.ended:
         return memo.ended[child.agent_id]
     a, b = discordant(child, parent)
-    p = p_better(a, b)
+    done = len(child.results) >= len(order)
     out: Verdict = "racing"
-    if p > 1.0 - error or (len(child.results) >= n_tasks and p > 0.5):
-        out = "accepted"  # sure enough; or no task left to ask and ahead on what it ran
-    elif p < 0.5 or len(child.results) >= n_tasks:
+    if screened(child, parent, child_order(tuple(order), child.agent_id), error):
+        if done:  # screened: judged on every task, ahead or not
+            out = "accepted" if b > a else "dropped"
+    elif p_better(a, b) < 0.5 or (done and b <= a):
         out = "dropped"  # a fresh child (P = 1/2 before any result) is the better bet
+    elif done:
+        out = "accepted"  # no task left to ask and ahead on what it ran
     if memo is not None and out != "racing":
         memo.ended[child.agent_id] = out
     return out
 
 
 def incumbent(
-    members: Sequence[Member], n_tasks: int, error: float, memo: Memo | None = None
+    members: Sequence[Member], order: Sequence[str], error: float, memo: Memo | None = None
 ) -> Member:
     """The agent the run returns: from the seed, each accepted child (first in creation
     order) of the incumbent takes over, until the incumbent has none."""
-    return chain(members, n_tasks, error, memo)[0]
+    return chain(members, order, error, memo)[0]
 
 
 def chain(
-    members: Sequence[Member], n_tasks: int, error: float, memo: Memo | None = None
+    members: Sequence[Member], order: Sequence[str], error: float, memo: Memo | None = None
 ) -> tuple[Member, list[Member]]:
     """The incumbent (see `incumbent`) and its children still racing. `members` in
     creation order, the seed first."""
@@ -154,7 +181,7 @@ def chain(
         here = current.agent_id
         still = []
         for i in memo.racing.get(here, []):
-            v = verdict(members[i], current, n_tasks, error, memo)
+            v = verdict(members[i], current, order, error, memo)
             if v == "racing":
                 still.append(i)
             elif v == "accepted":
@@ -218,7 +245,7 @@ def decide(
     `open_tasks`: each agent's tasks neither run nor in flight (absent: none)."""
     if not members:
         return None
-    best, racing = chain(members, len(order), error, memo)
+    best, racing = chain(members, order, error, memo)
     for child in racing:
         job = next_pair_task(child, best, order, open_tasks)
         if job is not None:
@@ -272,6 +299,6 @@ class Race:
         members = members_of(candidates, results)
         if not members:
             return {"agent": None}
-        best = incumbent(members, len(self.order), self.settings.error, self.memo)
+        best = incumbent(members, self.order, self.settings.error, self.memo)
         solved = sum(best.results.values())
         return {"agent": best.agent_id, "resolved": solved, "evaluated": len(best.results)}

@@ -373,7 +373,7 @@ def run_race(land: Landscape, seed: int, settings: RaceSettings) -> Trace:
         i = int(job.agent_id)
         members[i].results[job.task_id] = world.outcome(float(probs[i][int(job.task_id)]))  # type: ignore[index]
         evals += 1
-        best = race.incumbent(members, len(tasks), settings.error, policy.memo)
+        best = race.incumbent(members, policy.order, settings.error, policy.memo)
         trace.returned(evals, skill[int(best.agent_id)], land)
     if trace.skill_at_budget is None:
         trace.skill_at_budget = skill[0]

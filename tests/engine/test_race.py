@@ -25,6 +25,7 @@ def race_config(**kw: Any) -> RunConfig:
 
 @dataclass
 class Call:
+    order: tuple[str, ...]
     members: list[race.Member]
     open_tasks: dict[str, tuple[str, ...]]
     decision: Decision | None
@@ -41,7 +42,7 @@ class Recording(race.Race):
             race.Member(m.agent_id, m.parent_id, dict(m.results))
             for m in race.members_of(now.candidates, now.results)
         ]
-        Recording.calls.append(Call(members, dict(now.open_tasks), decision))
+        Recording.calls.append(Call(self.order, members, dict(now.open_tasks), decision))
         return decision
 
 
@@ -52,9 +53,9 @@ def test_every_decision_follows_the_race(harness: Harness, monkeypatch: pytest.M
     run = harness.new_run(cfg)
     reason, _ = harness.run(run, cfg, ANSWERS, seed=KNOWS_T1)
     assert reason == "evaluation budget of 30 reached"
-    n, error = len(TASKS), cfg.race.error  # type: ignore[union-attr]
+    error = cfg.race.error  # type: ignore[union-attr]
     for c in (c for c in Recording.calls if c.decision is not None):
-        best = race.incumbent(c.members, n, error)
+        best = race.incumbent(c.members, c.order, error)
         if isinstance(c.decision, Expand):
             assert c.decision.parent_id == best.agent_id  # children come from the incumbent
             continue
@@ -63,7 +64,7 @@ def test_every_decision_follows_the_race(harness: Harness, monkeypatch: pytest.M
         assert c.decision.task_id not in agent.results
         if agent.agent_id != best.agent_id:  # a child of the incumbent, still racing, paired
             assert agent.parent_id == best.agent_id
-            assert race.verdict(agent, best, n, error) == "racing"
+            assert race.verdict(agent, best, c.order, error) == "racing"
             assert c.decision.task_id in best.results
     pairs = harness.evaluated_pairs(run)
     assert len(pairs) == len(set(pairs)) == 30, "every evaluation recorded once"
@@ -78,7 +79,8 @@ def test_every_decision_follows_the_race(harness: Harness, monkeypatch: pytest.M
         for a in agents
     }
     members = [race.Member(a.id, a.parent_id, results[a.id]) for a in agents]
-    assert final.payload["agent"] == race.incumbent(members, n, error).agent_id
+    order = Recording.calls[-1].order
+    assert final.payload["agent"] == race.incumbent(members, order, error).agent_id
 
 
 def test_a_broken_child_is_dropped_early(harness: Harness) -> None:

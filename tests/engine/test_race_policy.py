@@ -35,16 +35,32 @@ def test_discordant_counts_only_tasks_both_ran() -> None:
 def test_verdicts() -> None:
     parent = m("p", None, t1=True, t2=True, t3=True, t4=True, t5=False, t6=False)
     # One task lost and none won: P = 1/4, below a fresh child's 1/2: dropped at once.
-    assert race.verdict(m("c", "p", t1=False), parent, 6, 0.05) == "dropped"
-    assert race.verdict(m("c", "p", t1=True), parent, 6, 0.05) == "racing"  # no evidence
+    assert race.verdict(m("c", "p", t1=False), parent, TASKS, 0.05) == "dropped"
+    assert race.verdict(m("c", "p", t1=True), parent, TASKS, 0.05) == "racing"  # no evidence
     winning = m("w", "p", t5=True, t6=True, t1=True, t2=True)
-    assert race.verdict(winning, parent, 6, 0.05) == "racing"  # b = 2: P = 7/8
-    assert race.verdict(winning, parent, 6, 0.2) == "accepted"
-    # Every task run, neither bound crossed: accepted if ahead (b > a), else dropped.
+    assert race.verdict(winning, parent, TASKS, 0.05) == "racing"  # b = 2: P = 7/8
+    # Past 1 - error it is screened, not accepted: it runs every task first.
+    assert race.verdict(winning, parent, TASKS, 0.2) == "racing"
+    # Every task run, never screened: accepted if ahead (b > a), else dropped.
     ahead = m("e", "p", t1=False, t2=True, t3=True, t4=True, t5=True, t6=True)  # P = 11/16
-    assert race.verdict(ahead, parent, 6, 0.05) == "accepted"
+    assert race.verdict(ahead, parent, TASKS, 0.05) == "accepted"
     even = m("x", "p", t1=False, t2=True, t3=True, t4=True, t5=True, t6=False)
-    assert race.verdict(even, parent, 6, 0.05) == "dropped"
+    assert race.verdict(even, parent, TASKS, 0.05) == "dropped"
+
+
+def test_a_screened_child_runs_every_task_and_is_judged_on_all() -> None:
+    # The parent fails the child's first two tasks (in the child's own order) and solves
+    # the rest; the child wins those two (P = 7/8 > 1 - 0.2: screened), then loses three.
+    mine = race.child_order(TASKS, "c")
+    parent = race.Member("p", None, {t: i >= 2 for i, t in enumerate(mine)})
+    losing = race.Member("c", "p", {t: i < 2 for i, t in enumerate(mine[:5])})  # a=3, b=2
+    assert race.screened(losing, parent, mine, 0.2)
+    assert race.verdict(losing, parent, TASKS, 0.2) == "racing"  # behind, but screened
+    assert race.verdict(losing, parent, TASKS, 0.05) == "dropped"  # never screened at 0.05
+    done = race.Member("c", "p", {**losing.results, mine[5]: True})  # every task, a > b
+    assert race.verdict(done, parent, TASKS, 0.2) == "dropped"
+    won = race.Member("c", "p", {t: i != 2 for i, t in enumerate(mine)})  # a=1, b=2
+    assert race.verdict(won, parent, TASKS, 0.2) == "accepted"
 
 
 def test_the_incumbent_follows_the_chain_of_accepted_children() -> None:
@@ -52,12 +68,12 @@ def test_the_incumbent_follows_the_chain_of_accepted_children() -> None:
     a = m("a", "s", t1=True, t2=True, t3=True, t4=True, t5=True, t6=True)  # b = 5: accepted
     b = m("b", "a", t1=True)  # racing: no discordant task yet
     c = m("c", "s", t1=True, t2=True, t3=True, t4=True, t5=True, t6=True)  # later: not taken
-    assert race.incumbent([seed, a, b, c], 6, 0.05) == a
+    assert race.incumbent([seed, a, b, c], TASKS, 0.05) == a
     memo = race.Memo()
-    assert race.incumbent([seed, a, b, c], 6, 0.05, memo) == a
+    assert race.incumbent([seed, a, b, c], TASKS, 0.05, memo) == a
     assert memo.ended == {"a": "accepted", "c": "accepted"}  # racing `b` is not memoised
     assert memo.successor == {"s": "a"}
-    assert race.incumbent([seed, a, b, c], 6, 0.05, memo) == a
+    assert race.incumbent([seed, a, b, c], TASKS, 0.05, memo) == a
 
 
 def test_the_parent_runs_a_task_before_its_child() -> None:

@@ -181,16 +181,22 @@ def test_policies_chooses_what_runs_and_refuses_an_unknown_one(tmp_path: Path) -
     assert bad.stderr.count("\n") == 1 and bad.stdout == ""
 
 
-def test_drawn_landscapes_follow_the_stated_seed_and_ranges(tmp_path: Path) -> None:
-    lands = draw_landscapes.draw_all(18, 8)
-    assert lands == draw_landscapes.draw_all(18, 8) and lands != draw_landscapes.draw_all(19, 8)
+@pytest.mark.parametrize(
+    ("seed", "folder"), [(18, "drawn"), (19, "holdout-19"), (20, "holdout-20")]
+)
+def test_drawn_landscapes_follow_the_stated_seed_and_ranges(
+    tmp_path: Path, seed: int, folder: str
+) -> None:
+    lands = draw_landscapes.draw_all(seed, 8)
+    other = draw_landscapes.draw_all(seed + 1, 8)
+    assert lands == draw_landscapes.draw_all(seed, 8) and lands != other
     for land in lands:
         assert land.tasks in (50, 100, 150, 300) and 1.0 <= land.difficulty_sd <= 2.0
         assert 0.02 <= round(land.target - land.seed_skill, 3) <= 0.08
         assert sum(e.weight for e in land.edits) == pytest.approx(1.0, abs=0.011)
-    draw_landscapes.main(["--seed", "18", "--count", "8", "--out", str(tmp_path)])
-    shipped = se.LANDSCAPES / "drawn"
-    for land in lands:  # the shipped drawn folder is exactly this draw
+    draw_landscapes.main(["--seed", str(seed), "--count", "8", "--out", str(tmp_path)])
+    shipped = se.LANDSCAPES / folder
+    for land in lands:  # the shipped folder is exactly this draw, untouched
         name = f"{land.name}.json"
         assert (tmp_path / name).read_text() == (shipped / name).read_text()
 
