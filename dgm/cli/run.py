@@ -255,7 +255,7 @@ def stalled_hint(best: AgentInfo | None, children: list[AgentInfo]) -> str | Non
         return None
     return (
         "no child beat the seed. To see a run improve with any model, try the README's "
-        "second command: dgm run --problem rastrigin --operator line_edit --wall-clock 600"
+        '"See a run improve": dgm run --problem rastrigin --operator line_edit --wall-clock 600'
     )
 
 
