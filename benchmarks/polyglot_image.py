@@ -29,7 +29,6 @@ APT = (
     "default-jdk-headless",
     "junit5",  # with the JUnit Platform console launcher (standalone jar)
     "libassertj-core-java",
-    "libandroid-json-java",  # org.json, which rest-api's build asks for (json.org's API)
 )
 
 # DGM's /npm-install (polyglot/dockerfiles.py:45-56), with jest pinned to the version the
