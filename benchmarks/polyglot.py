@@ -23,9 +23,12 @@ polyglot/prepare_polyglot_dataset.py:175-197):
 Aider's protocol gives the agent two tries: when the first fails, the second starts from
 the first try's code, and its problem statement carries the failing test output.
 
-Five of DGM's six languages are loaded: python, go, rust, javascript, cpp. The others run
-in the polyglot image (benchmarks/polyglot_image.py). Java is not loaded: its tests
-download Gradle and JUnit, from hosts no machine of this project reaches.
+DGM's six languages are loaded: python, go, rust, javascript, cpp, java. All but Python run
+in the polyglot image (benchmarks/polyglot_image.py). Java's test command differs from
+DGM's `./gradlew test`, which downloads Gradle and JUnit from hosts no machine of this
+project reaches: `javac` compiles src/main/java and src/test/java against Debian's JUnit 5
+and AssertJ jars, and JUnit's console launcher runs the test classes, as Gradle's
+`useJUnitPlatform()` does (@Disabled tests skipped, as under DGM: it does not strip them).
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ from benchmarks.log_parsers import FAILED, PASSED
 from benchmarks.task import Task
 
 TRIES = 2
-SUPPORTED_LANGUAGES = ("python", "go", "rust", "javascript", "cpp")
+JAVA_JARS = "/usr/share/java"  # Debian's junit5, libassertj-core-java, libbyte-buddy-java
+SUPPORTED_LANGUAGES = ("python", "go", "rust", "javascript", "cpp", "java")
 
 # DGM's test command of each language (polyglot/constants.py:9-51); Python's is pytest on
 # the test files, graded test by test (Task.test_cmd's default).
@@ -60,6 +64,21 @@ TEST_COMMANDS = {
         "cd build\n"
         'cmake -DEXERCISM_RUN_ALL_TESTS=1 -G "Unix Makefiles" ..\n'
         "make"
+    ),
+    # DGM's is `./gradlew test` (Gradle 8 and JUnit from the network); the same build
+    # offline: compile the exercise and its tests as Gradle's java plugin does, then run them
+    # on the JUnit Platform; a compile error or a failed test exits non-zero.
+    "java": (
+        f"J={JAVA_JARS}\n"
+        # the tests' Gradle dependencies: JUnit Jupiter and AssertJ (rest-api's org.json and
+        # hangman's RxJava are not in Debian: those two do not build here)
+        "LIB=$J/junit-platform-console-standalone.jar:$J/assertj-core.jar:$J/byte-buddy.jar\n"
+        "rm -rf build/dgm\n"
+        "javac -encoding UTF-8 -nowarn -d build/dgm/main $(find src/main/java -name '*.java')\n"
+        "javac -encoding UTF-8 -nowarn -cp build/dgm/main:$LIB -d build/dgm/test "
+        "$(find src/test/java -name '*.java')\n"
+        "java -jar $J/junit-platform-console-standalone.jar --disable-banner --details=tree "
+        "--class-path build/dgm/main:build/dgm/test:$LIB --scan-class-path build/dgm/test"
     ),
 }
 # What each language's build needs in the agent's repository besides the solution files
@@ -248,11 +267,12 @@ def load_exercise(ex: Path) -> Task:
     if not instructions.strip():
         raise PolyglotError(f"{ex} has no .docs/instructions.md")
     gold = []
-    for sol, example in zip(files["solution"], files["example"], strict=False):
+    for sol, example in reference_files(lang, files["solution"], files["example"]):
         stub_path, example_path = ex / sol, ex / example
-        if not example_path.is_file() or not stub_path.is_file():
+        if not example_path.is_file() or (sol in files["solution"] and not stub_path.is_file()):
             raise PolyglotError(f"{ex}: solution {sol} or example {example} is missing")
-        gold.append(file_diff(sol, stub_path.read_text(), example_path.read_text()))
+        stub = stub_path.read_text() if sol in files["solution"] else None
+        gold.append(file_diff(sol, stub, example_path.read_text()))
     missing = [t for t in files["test"] if not (ex / t).is_file()]
     if missing or not files["test"]:
         raise PolyglotError(f"{ex}: test files {missing or files['test']} are missing")
@@ -279,6 +299,18 @@ def load_exercise(ex: Path) -> Task:
         test_cmd=test_cmd,
         test_files=test_files,
     )
+
+
+def reference_files(lang: str, solution: list[str], example: list[str]) -> list[tuple[str, str]]:
+    """(where it goes, the reference file) pairs. A Java reference lies under
+    `.meta/src/reference/java/`, in classes of their own that go beside the solution in
+    src/main/java/ (grading keeps only the solution files, as DGM does: a reference split
+    over more classes than the stub's does not pass there); other languages' references
+    pair with the solution files in order."""
+    if lang != "java":
+        return list(zip(solution, example, strict=False))
+    root = ".meta/src/reference/java/"
+    return [("src/main/java/" + e.removeprefix(root), e) for e in example if e.startswith(root)]
 
 
 def exit_status(command: str) -> str:

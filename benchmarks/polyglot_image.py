@@ -6,9 +6,10 @@ with jest and Exercism's babel/eslint packages installed in /npm-install (its
 javascript test command links them in: polyglot/constants.py:9-21), cmake and a C++
 compiler, and a JDK. Here the toolchains come from Debian and the npm packages from the
 npm registry, fetched when the image is built (`sandbox.image.build_layer`, cached by a
-hash of these lists: an unchanged image is reused). Java is not here: its exercises run
-`./gradlew test`, which downloads Gradle and JUnit from hosts no machine of this
-project reaches (docs/fidelity.md).
+hash of these lists: an unchanged image is reused). Java's is Debian's JDK 17 (DGM's: 21)
+with Debian's JUnit 5 and AssertJ jars, which its test command here compiles and runs
+against: DGM's `./gradlew test` downloads Gradle and JUnit from hosts no machine of this
+project reaches (benchmarks/polyglot.py, docs/fidelity.md).
 
     tag = polyglot_image(step=print)   # builds once, then returns at once
 """
@@ -17,7 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-APT = ("golang-go", "cargo", "nodejs", "npm", "cmake", "make", "g++")
+APT = (
+    "golang-go",
+    "cargo",
+    "nodejs",
+    "npm",
+    "cmake",
+    "make",
+    "g++",
+    "default-jdk-headless",
+    "junit5",  # with the JUnit Platform console launcher (standalone jar)
+    "libassertj-core-java",
+)
 
 # DGM's /npm-install (polyglot/dockerfiles.py:45-56), with jest pinned to the version the
 # exercises' package.json files ask for (DGM installs the newest).

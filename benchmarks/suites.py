@@ -4,7 +4,7 @@ how to grade a patch on it.
     swe-mini[:small|medium|full]   the shipped tasks (benchmarks/swe_mini), or a staged subset
     polyglot-mini                  the shipped Python exercises (benchmarks/polyglot_mini)
     polyglot:PATH                  a checkout of Aider's polyglot benchmark (python, go, rust,
-                                   javascript, cpp exercises; all but Python's in the polyglot image)
+                                   javascript, cpp, java; all but Python's in the polyglot image)
     swebench:SOURCE                real SWE-bench instances from a .json/.jsonl/.parquet file
                                    or a Hugging Face dataset name (run and graded in each
                                    instance's official image; DGM's small/medium subsets)
@@ -37,7 +37,7 @@ SUITE_HELP = {
     "swe-mini:medium": "staged subset of swe-mini (DGM's second stage)",
     "swe-mini:full": "all of swe-mini (DGM's last stage)",
     "polyglot-mini": "shipped Python exercises in Aider's polyglot layout (two tries)",
-    "polyglot:PATH": "a checkout of Aider's polyglot benchmark (python, go, rust, javascript, cpp)",
+    "polyglot:PATH": "a checkout of Aider's polyglot benchmark (python, go, rust, javascript, cpp, java)",
     "swebench:SOURCE": "SWE-bench instances from a .json/.jsonl/.parquet file or a HF dataset name",
 }
 

@@ -109,8 +109,8 @@ def test_exercise_becomes_a_task(tmp_path: Path) -> None:
 def test_bad_checkouts_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(SuiteError, match="not a directory"):
         open_suite(f"polyglot:{tmp_path / 'nope'}").tasks()
-    (tmp_path / "java" / "exercises" / "practice" / "x").mkdir(parents=True)
-    with pytest.raises(SuiteError, match=r"found languages java; supported: python, go, rust"):
+    (tmp_path / "kotlin" / "exercises" / "practice" / "x").mkdir(parents=True)
+    with pytest.raises(SuiteError, match=r"found languages kotlin; supported: python, go, rust"):
         open_suite(f"polyglot:{tmp_path}").tasks()
 
 
@@ -206,12 +206,12 @@ def add_exercise(root: Path, name: str, language: str = "python") -> None:
             (dst / p.relative_to(src)).write_bytes(p.read_bytes())
 
 
-# DGM's small subset (polyglot/subsets/small.json) in the languages loaded here: all but
-# its one Java exercise.
+# DGM's small subset (polyglot/subsets/small.json), in its order.
 SMALL = [
     ("go", "dominoes"),
     ("cpp", "all-your-base"),
     ("python", "dominoes"),
+    ("java", "sgf-parsing"),
     ("javascript", "robot-name"),
     ("rust", "variable-length-quantity"),
     ("python", "beer-song"),
@@ -223,11 +223,11 @@ SMALL = [
 
 def test_dgm_polyglot_subsets_name_its_exercises(tmp_path: Path) -> None:
     """DGM's polyglot stages (its small and medium subsets) resolve on a checkout, so
-    `dgm-paper` runs on one: every exercise but the Java ones (not loaded here)."""
+    `dgm-paper` runs on one: every exercise, in all six languages."""
     root = make_checkout(tmp_path / "bench")
     add_exercise(root, "dominoes")
     suite = open_suite(f"polyglot:{root}")
-    with pytest.raises(SuiteError, match="lacks 8 of the 9 exercises of DGM's 'small'"):
+    with pytest.raises(SuiteError, match="lacks 9 of the 10 exercises of DGM's 'small'"):
         suite.subset("small")
     for language, name in SMALL:
         add_exercise(root, name, language)

@@ -1,5 +1,5 @@
 """DGM's polyglot languages graded as DGM's harness grades them, in the polyglot image
-(real Docker): for three exercises in each of go, rust, javascript, cpp and python, written
+(real Docker): for three exercises in each of go, rust, javascript, cpp, python and java, written
 here in Exercism's layout (the benchmark's own exercises are not shipped), the reference
 solution resolves the task and the untouched stub does not; the agent's repository is
 DGM's (solution files, .docs and the build's files, tests hidden); only the solution
@@ -186,7 +186,55 @@ def python(name: str) -> dict[str, str]:
     }
 
 
-LANGUAGES = {"go": go, "rust": rust, "javascript": javascript, "cpp": cpp, "python": python}
+def java(name: str) -> dict[str, str]:
+    cls = name.capitalize()
+    stub = (
+        f"class {cls} {{\n\n    long of(long n) {{\n"
+        '        throw new UnsupportedOperationException("Delete this statement and write your own implementation.");\n'
+        "    }\n\n}\n"
+    )
+    # a helper class in the solution's file: of a patch only the solution files count
+    example = (
+        f"class {cls} {{\n\n    long of(long n) {{\n        return Helper.apply(n);\n    }}\n\n}}\n\n"
+        f"class Helper {{\n    static long apply(long n) {{\n        return {body(name, 'n')};\n    }}\n}}\n"
+    )
+    # Exercism's later tests are @Disabled; DGM runs `./gradlew test` on them as they are
+    # (it does not strip the annotation), so a disabled test does not count: this one fails
+    # whatever the solution.
+    test = (
+        "import org.junit.jupiter.api.Disabled;\nimport org.junit.jupiter.api.Test;\n\n"
+        "import static org.assertj.core.api.Assertions.assertThat;\n\n"
+        f"public class {cls}Test {{\n\n    @Test\n    public void ofAnArgument() {{\n"
+        f"        assertThat(new {cls}().of({arg(name)})).isEqualTo({CASES[name][1]});\n    }}\n\n"
+        '    @Disabled("Remove to run test")\n    @Test\n    public void neverRun() {\n'
+        "        assertThat(1).isEqualTo(2);\n    }\n\n}\n"
+    )
+    return {
+        f"src/main/java/{cls}.java": stub,
+        f"src/test/java/{cls}Test.java": test,
+        f".meta/src/reference/java/{cls}.java": example,
+        "build.gradle": 'plugins {\n    id "java"\n}\n\ntest {\n    useJUnitPlatform()\n}\n',
+        "gradlew": '#!/bin/sh\nexec gradle "$@"\n',
+        "gradle/wrapper/gradle-wrapper.properties": "distributionUrl=https\\://services.gradle.org/distributions/gradle-8.7-bin.zip\n",
+        "config": json.dumps(
+            {
+                "solution": [f"src/main/java/{cls}.java"],
+                "test": [f"src/test/java/{cls}Test.java"],
+                "example": [f".meta/src/reference/java/{cls}.java"],
+                "invalidator": ["build.gradle"],
+            }
+        ),
+    }
+
+
+LANGUAGES = {
+    "go": go,
+    "rust": rust,
+    "javascript": javascript,
+    "cpp": cpp,
+    "python": python,
+    "java": java,
+}
 
 
 def write_checkout(root: Path) -> Path:
@@ -222,9 +270,9 @@ def grade(suite: Polyglot, task: Any, patch: str, default: Any, tmp: Path) -> An
 
 def test_every_language_is_loaded_in_dgms_layout(suite: Polyglot, tmp_path: Path) -> None:
     tasks = {t.instance_id: t for t in suite.tasks()}
-    assert len(tasks) == 15
+    assert len(tasks) == 18
     shown: dict[str, list[str]] = {}
-    for lang in ("go", "rust", "javascript", "cpp", "python"):
+    for lang in LANGUAGES:
         task = tasks[f"polyglot__{lang}-twice"]
         repo = tmp_path / lang
         suite.build_repo(task, repo)
@@ -249,6 +297,17 @@ def test_every_language_is_loaded_in_dgms_layout(suite: Polyglot, tmp_path: Path
         "twice.h",
     ]
     assert shown["python"] == [".docs/instructions.md", "twice.py"]
+    assert shown["java"] == [
+        ".docs/instructions.md",
+        "build.gradle",
+        "gradle/wrapper/gradle-wrapper.properties",
+        "gradlew",
+        "src/main/java/Twice.java",
+    ]
+    java_task = tasks["polyglot__java-twice"]
+    assert java_task.FAIL_TO_PASS == [polyglot.EXIT_TEST]
+    assert "src/test/java/TwiceTest.java" in java_task.test_patch
+    assert "b/src/main/java/Twice.java" in java_task.patch, "the reference replaces the stub"
     cmake = (tmp_path / "cpp" / "CMakeLists.txt").read_text()
     assert cmake.startswith('set(exercise "twice")\n'), "DGM names the exercise"
     go_task = tasks["polyglot__go-twice"]
