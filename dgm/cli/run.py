@@ -418,7 +418,7 @@ def checked_new_run(
 
     config = with_resolved_model(config)
     if any(m.startswith("replay:") for m in named_models(config.model_dump()).values()):
-        with open_for_browsing(archive_opt) as recorded:
+        with open_for_browsing(archive_opt) as recorded, archive_errors():
             check_model(config, recorded)
     else:
         check_model(config, None)
@@ -493,7 +493,10 @@ def start_or_resume(
                 engine.request_stop("interrupted")
             # What start-up built (modules, config, sandbox pool) lives as long as the run:
             # collections during it need not walk it again (each took a second, GIL held).
-            gc.freeze()
+            # Once a process: a seed sweep's later freezes would keep its earlier runs'
+            # uncollected garbage for good.
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
             try:
                 reason = asyncio.run(
                     drive(engine, run_id, live=not quiet and console.is_terminal, lease=lease)
