@@ -47,8 +47,37 @@ def openai_price(model: str, tokens_in: int, tokens_out: int) -> float | None:
     per_in = entry.get("input_cost_per_token")
     # an image model's answer is priced as image tokens; an entry priced otherwise (audio
     # seconds, images) costs 0 per token: both as litellm prices them
-    per_out = entry.get("output_cost_per_token", entry.get("output_cost_per_image_token"))
+    per_out = entry.get("output_cost_per_token") or entry.get("output_cost_per_image_token")
+    tier = long_prompt_tier(entry, tokens_in)
+    if tier is not None:  # a long prompt: the whole call at that tier's prices
+        per_in = entry.get(f"input_cost_per_token_above_{tier}_tokens", per_in)
+        per_out = entry.get(f"output_cost_per_token_above_{tier}_tokens", per_out)
     return float((per_in or 0) * tokens_in + (per_out or 0) * tokens_out)
+
+
+def long_prompt_tier(entry: dict[str, Any], tokens_in: int) -> str | None:
+    """The tier ("272k") whose `input_cost_per_token_above_272k_tokens` prices a prompt of
+    `tokens_in` tokens, chosen as litellm chooses it (its keys in reverse string order, the
+    first whose threshold the prompt passes); None below every tier."""
+    for key in sorted(entry, reverse=True):
+        if not (key.startswith("input_cost_per_token_above_") and key.endswith("_tokens")):
+            continue  # a service tier's variant ends otherwise (..._tokens_priority)
+        if entry[key] is None:
+            continue
+        tier = key.removeprefix("input_cost_per_token_above_").removesuffix("_tokens")
+        try:
+            threshold = float(tier.replace("k", "")) * (1000 if "k" in tier else 1)
+        except ValueError:
+            continue
+        if tokens_in > threshold:
+            return tier
+    return None
+
+
+def known_unpriced(model: str) -> bool:
+    """Whether `model` was already found to have no price (its later calls skip the lookup)."""
+    with _warn_lock:
+        return model in _unpriced_warned
 
 
 def unpriced(model: str) -> float:

@@ -17,7 +17,7 @@ from typing import Any
 
 from dgm.errors import UserError
 from dgm.llm.errors import LLMError, from_status
-from dgm.llm.prices import unpriced
+from dgm.llm.prices import known_unpriced, unpriced
 from dgm.llm.provider import Completion
 
 log = logging.getLogger(__name__)
@@ -192,5 +192,7 @@ class LiteLLMProvider:
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         """USD from litellm's price map; 0 (said once in the log) for a model it has no price for."""
+        if known_unpriced(self.model):  # litellm's lookup raises for it: once is enough
+            return 0.0
         usd = price(self.model, tokens_in, tokens_out)
         return unpriced(self.model) if usd is None else usd

@@ -132,11 +132,13 @@ def test_the_same_request_goes_out_and_the_servers_answer_comes_back(
 def test_prices_from_the_map_file_are_litellms_for_every_openai_name() -> None:
     names = [*price_map(), "fake-model", "claude-3-haiku-20240307", "gemini/gemini-pro"]
     assert len(names) > 1000  # the real map, not an empty one
-    differ = [
-        n
-        for n in names
-        if (a := price(f"openai/{n}", 1234, 567)) != (b := openai_price(f"openai/{n}", 1234, 567))
-        and not (a is not None and b is not None and abs(a - b) < 1e-12)
-    ]
-    assert differ == []
+    for tokens_in, tokens_out in ((1234, 567), (300_000, 1000)):  # short, past long tiers
+        differ = [
+            n
+            for n in names
+            if (a := price(f"openai/{n}", tokens_in, tokens_out))
+            != (b := openai_price(f"openai/{n}", tokens_in, tokens_out))
+            and not (a is not None and b is not None and abs(a - b) <= 1e-12 * max(a, 1))
+        ]
+        assert differ == [], tokens_in
     assert (openai_price("openai/gpt-4o-mini", 1_000_000, 0) or 0) > 0.01
