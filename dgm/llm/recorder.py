@@ -24,6 +24,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -189,14 +190,19 @@ class _Writer:
     def send(self, message: tuple[Any, ...]) -> None:
         self._outbox.put(message)
 
-    def flush(self) -> None:
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until what was sent before is written: False if `timeout` s passed first."""
         with self._cond:
             self._asked += 1
             n = self._asked
         self._outbox.put(("flush", n))
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while self._acked < n and not self.dead:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
                 self._cond.wait(1.0)
+        return True
 
     def close(self) -> None:
         self._outbox.put(None)
@@ -208,6 +214,9 @@ class _Writer:
                 "are lost)",
                 EXIT_WAIT_S,
             )
+            with self._cond:  # said already: its reader thread need not say it died
+                self.dead = True
+                self._cond.notify_all()
             self._proc.kill()
             self._proc.wait()
 
@@ -277,7 +286,14 @@ class ProcessRecorder:
     def close(self) -> None:
         w = _shared_writer()
         w.send(("forget", self.url))
-        w.flush()
+        # Bounded: a writer stuck on an archive that is away or locked must not hold the
+        # run's close (it is stopped at exit, after EXIT_WAIT_S more).
+        if not w.flush(timeout=EXIT_WAIT_S):
+            log.error(
+                "the LLM call writer has not written this run's records within %g s (is the "
+                "archive away or locked?); going on without them",
+                EXIT_WAIT_S,
+            )
 
 
 def open_recorder(store: Any) -> Recorder:
