@@ -184,7 +184,7 @@ class RaceSettings(BaseModel):
         gt=0.0,
         lt=0.5,
         allow_inf_nan=False,
-        description="The screen's level: a child that reaches P(better than its parent) > 1 - error runs every task and is accepted if ahead on all of them.",
+        description="The screen's level: a child that reaches P(better than its parent) > 1 - error runs every task and is accepted if, over all of them, it solves more of the tasks where it and its parent differ.",
     )
 
 
@@ -509,6 +509,9 @@ class RunConfig(BaseModel):
                 "the URL holds a credential (a password, token or key): give it without one "
                 "and put the key in OPENAI_API_KEY"
             )
+        if value is not None and not value.lower().startswith(("http://", "https://")):
+            # else every call would fail as a connection error, retried, long after the start
+            raise ValueError("give the server's URL with http:// or https://")
         return value
 
     @field_validator("operator")

@@ -20,7 +20,7 @@ favours the child, the posterior is ``Beta(1 + b, 1 + a)`` and
 - *screened* once, at some point of its own task order, the probability was above
   ``1 - error``: from then on it is not dropped early, it runs every task;
 - at the end of its tasks, *accepted* (it becomes the incumbent, and new children are made
-  from it) if it is ahead on every task both ran (``b > a``), else dropped.
+  from it) if it is ahead over the tasks both ran (``b > a``: more solved only by it than only by its parent), else dropped.
 
 Why it saves evaluations: most edits are harmful or break the agent (DGM and HGM report
 most children below their parent); a child that fails where its parent succeeds is dropped
