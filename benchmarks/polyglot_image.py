@@ -64,7 +64,10 @@ def polyglot_image(step: Callable[[str], None] = lambda _m: None) -> str:
     from sandbox.docker_backend import connect
 
     client = connect()
-    base = image.image_tag()
-    if not image.image_exists(client, base):
-        raise SandboxError(f"sandbox image {base} is not built: run `dgm sandbox build`")
-    return image.build_layer(client, base, pip=(), apt=APT, script=SCRIPT, step=step)
+    try:
+        base = image.image_tag()
+        if not image.image_exists(client, base):
+            raise SandboxError(f"sandbox image {base} is not built: run `dgm sandbox build`")
+        return image.build_layer(client, base, pip=(), apt=APT, script=SCRIPT, step=step)
+    finally:
+        client.close()

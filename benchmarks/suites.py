@@ -15,6 +15,8 @@ from __future__ import annotations
 import fnmatch
 import json
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -192,6 +194,7 @@ class Polyglot(_Plain):
     sandbox: str = "docker"
     """The sandbox the run asked for: other languages than Python need docker."""
     _images: Any = None
+    _tag: str | None = None
 
     def __post_init__(self) -> None:
         self.name = self.name or f"polyglot:{self.root}"
@@ -238,19 +241,22 @@ class Polyglot(_Plain):
         from sandbox import SandboxError
 
         try:  # the first time, minutes: each build step is said on stderr
-            polyglot_image(step=lambda m: print(f"polyglot image: {m}", file=sys.stderr))
+            self._image_tag(step=lambda m: print(f"polyglot image: {m}", file=sys.stderr))
         except SandboxError as e:
             raise SuiteError(f"{self.name}: {e}") from None
+
+    def _image_tag(self, step: Callable[[str], None] = lambda _m: None) -> str:
+        """The polyglot image's tag, looked up (or built) once per suite."""
+        with _backends_lock:
+            if self._tag is None:
+                self._tag = polyglot_image(step=step)
+            return self._tag
 
     def backend(self, task: Task, default: Any) -> Any:
         """A Python exercise's: `default`; the others': one of the polyglot image."""
         if task.repo.startswith("python/"):
             return default
-        from benchmarks import swebench
-
-        if self._images is None:
-            self._images = swebench.ImageBackends(run_label=getattr(default, "run_label", "") or "")
-        return self._images.get(polyglot_image())
+        return image_backends(self, default).get(self._image_tag())
 
     def grade(
         self, task: Task, patch: str, backend: Any, repo_dir: Path | None, **kwargs: Any
@@ -269,6 +275,23 @@ class Polyglot(_Plain):
     def close(self) -> None:
         if self._images is not None:
             self._images.close()
+
+
+# Backends are asked for on the run's worker threads: the first two at once must not each
+# make the suite's image backends (the one overwritten would leak its warm containers).
+_backends_lock = threading.Lock()
+
+
+def image_backends(suite: Polyglot | SWEBench, default: Any) -> Any:
+    """The suite's backends of per-image sandboxes, made on first use."""
+    from benchmarks import swebench
+
+    with _backends_lock:
+        if suite._images is None:
+            suite._images = swebench.ImageBackends(
+                run_label=getattr(default, "run_label", "") or ""
+            )
+        return suite._images
 
 
 @dataclass
@@ -345,9 +368,7 @@ class SWEBench:
     def backend(self, task: Task, default: Any) -> Any:
         from benchmarks import swebench
 
-        if self._images is None:
-            self._images = swebench.ImageBackends(run_label=getattr(default, "run_label", "") or "")
-        return self._images.get(swebench.image_name(self._raw[task.instance_id]))
+        return image_backends(self, default).get(swebench.image_name(self._raw[task.instance_id]))
 
     def build_repo(self, task: Task, dest: Path) -> bool:
         return False

@@ -68,6 +68,7 @@ CASES: list[Case] = [
         "run --api-base http://h:8000/v1?api_key=abcdefgh123",
         "(got 'http://h:8000/v1?api_key=***')",
     ),
+    c("run --api-base localhost:8000/v1", "'api_base': give the server's URL with http://"),
     c("run --workers 0", "'workers': out of range (got 0; valid: at least 1 and at most 64)"),
     c("run --workers 65", "'workers': out of range (got 65"),
     c("run --workers -3", "'workers': out of range"),

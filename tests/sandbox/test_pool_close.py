@@ -32,12 +32,9 @@ def test_close_removes_the_ready_instances_on_the_pools_threads_at_once() -> Non
     pool.give_back(pool.take("a"))  # not recycling: handed back means removed
     pool.wait_idle()
     assert pool.ready_count("a") == 4
-    started = time.monotonic()
     pool.close()
-    took = time.monotonic() - started
     gone = {cid for cid, _ in removed}
     assert len(gone) == 5  # the 4 ready and the one handed back
     assert pool.ready_count("a") == 0
     assert {name for _, name in removed} <= {f"sandbox-pool-{i}" for i in range(CREATORS)}
-    assert at_once[0] == CREATORS
-    assert took < 1.0  # the 4 ready ones in two pairs (0.6 s), not one by one (1.2 s)
+    assert at_once[0] == CREATORS  # removals overlapped: the 4 ready ones went in pairs
