@@ -15,6 +15,7 @@ from __future__ import annotations
 from sandbox.protocol import (
     EngineUnavailable,
     ExecResult,
+    FilesRun,
     Limits,
     Sandbox,
     SandboxBackend,
@@ -75,6 +76,7 @@ __all__ = [
     "BACKENDS",
     "EngineUnavailable",
     "ExecResult",
+    "FilesRun",
     "Limits",
     "Sandbox",
     "SandboxBackend",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import posixpath
 import re
 import select
 import socket
@@ -48,6 +49,7 @@ from sandbox.backend_base import (
 )
 from sandbox.execstream import (
     CappedBuffer,
+    FetchedFiles,
     FrameReader,
     MessageReader,
     StreamOutcome,
@@ -64,11 +66,14 @@ from sandbox.protocol import (
     WRITABLE_DIRS,
     EngineUnavailable,
     ExecResult,
+    FilesRun,
     Limits,
     RunRequest,
     SandboxError,
     Status,
+    prepare_run,
 )
+from sandbox.tarball import safe_relpath
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +81,8 @@ USER = f"{SANDBOX_UID}:{SANDBOX_UID}"
 LABEL = "dgm.sandbox"
 GRACE_S = 10.0  # after the inner deadline, how long before the container is force-removed
 RESET_TIMEOUT_S = 30.0  # a reset that takes longer gets the container removed instead
+COPY_GRACE_S = 60.0  # on top of a command's deadline, for the files its request moves
+FETCH_FILES = 10_000  # most files one `run_with_files` brings back
 START_HINT = "start one with `bash scripts/dockerd.sh`, or use `--sandbox local`"
 
 # Runs the command under `timeout -s KILL`, then kills every process the sandbox user still
@@ -513,10 +520,74 @@ class DockerSandbox(TarFiles):
         if self._outside is not None:
             raise self.backend.engine_lost(self._outside)
 
+    def run_with_files(
+        self,
+        files: Mapping[str, bytes],
+        dest: str,
+        cmd: list[str] | str,
+        *,
+        fetch: str,
+        timeout_s: float | None = None,
+        workdir: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> FilesRun:
+        """See Sandbox.run_with_files: one request to the runner carries the files, the
+        command and what to fetch; the files and the result come back in its one reply
+        (sandbox/runner.py `put_files`, `fetch`). A foreign image has no runner: its steps
+        go one after the other."""
+        if not self.backend.native:
+            return super().run_with_files(
+                files, dest, cmd, fetch=fetch, timeout_s=timeout_s, workdir=workdir, env=env
+            )
+        dest = check_writable(dest)
+        fetch = posixpath.normpath(fetch)
+        if not fetch.startswith("/"):
+            raise SandboxError(f"run_with_files: fetch {fetch!r} must be an absolute path inside")
+        names = [safe_relpath(name) for name in files]  # as pack_files checks them
+        put = {
+            "dest": dest,
+            "files": [
+                [name, len(data), 0o755 if data.startswith(b"#!") else 0o644]
+                for name, data in zip(names, files.values(), strict=True)
+            ],
+            "size": sum(len(data) for data in files.values()),
+        }
+        req = prepare_run(cmd, timeout_s, workdir, self.env, env, self.limits)
+        got = FetchedFiles(self.limits.copy_out_cap_mb << 20, FETCH_FILES)
+        with self._lock, self._engine_failures():
+            self._check_usable()
+            out, err, info, kill_sent = self._runner_call(
+                req.argv,
+                req.env,
+                req.workdir,
+                req.timeout,
+                req.cap,
+                req.flood,
+                stdin=b"".join(files.values()),
+                put=put,
+                fetch={"path": fetch, "cap": got.cap, "files": got.most},
+                fetched=got,
+            )
+            if info is not None and info.get("put_error"):
+                raise SandboxError(f"copy into {dest} failed: {info['put_error']}")
+            result = self._runner_result(req, out, err, info, kill_sent)
+        return FilesRun(result, *fetched_files(fetch, info, got))
+
     def _run_via_runner(self, req: RunRequest) -> ExecResult:
         out, err, info, kill_sent = self._runner_call(
             req.argv, req.env, req.workdir, req.timeout, req.cap, req.flood, req.on_output
         )
+        return self._runner_result(req, out, err, info, kill_sent)
+
+    def _runner_result(
+        self,
+        req: RunRequest,
+        out: CappedBuffer,
+        err: CappedBuffer,
+        info: dict[str, object] | None,
+        kill_sent: bool,
+    ) -> ExecResult:
+        """The ExecResult of one runner call (see _runner_call)."""
         if info is None:  # no exit report: the sandbox is gone (see _runner_call)
             status, code = (
                 (Status.timeout, TIMEOUT_CODE) if kill_sent else (Status.sandbox_error, BROKEN_CODE)
@@ -581,17 +652,22 @@ class DockerSandbox(TarFiles):
         flood: int,
         on_output: Callable[[str, bytes], None] | None = None,
         stdin: bytes | None = None,
+        put: dict[str, object] | None = None,
+        fetch: dict[str, object] | None = None,
+        fetched: FetchedFiles | None = None,
     ) -> tuple[CappedBuffer, CappedBuffer, dict[str, object] | None, bool]:
         """One request to the runner: (stdout, stderr, its exit report or None, kill sent).
 
         Sends the request (and `stdin`) while reading replies, so neither side can block
         the other. Past timeout + grace it asks the runner to kill; 5 s later it gives up
-        and removes the container. No report means the sandbox is now broken."""
+        and removes the container. No report means the sandbox is now broken. With `put`
+        (the files' list, see runner.py), `stdin` holds the files' contents instead, and
+        with `fetch` the files sent back go to `fetched`."""
         out, err = capped_pair(cap, cap, on_output)
         runner_err = CappedBuffer(1 << 14)
-        messages = MessageReader(out, err)
+        messages = MessageReader(out, err, fetched)
         frames = FrameReader(messages, runner_err)  # type: ignore[arg-type]
-        request = {
+        request: dict[str, object] = {
             "argv": argv,
             "env": {**self.backend.base_env, **env},
             "cwd": workdir,
@@ -599,7 +675,11 @@ class DockerSandbox(TarFiles):
             "cap": cap,
             "flood": flood,
         }
-        if stdin is not None:
+        if put is not None:
+            request["put"] = put
+        if fetch is not None:
+            request["fetch"] = fetch
+        if stdin is not None and put is None:
             request["stdin"] = len(stdin)
         elif self.backend.zygote is not None and argv[:1] == ["python3"]:
             request["zygote"] = self.backend.zygote
@@ -608,7 +688,8 @@ class DockerSandbox(TarFiles):
         try:
             sock = self._control_socket()
             sock.setblocking(False)
-            deadline = time.monotonic() + timeout + GRACE_S
+            copy_s = COPY_GRACE_S if put is not None or fetch is not None else 0.0
+            deadline = time.monotonic() + timeout + GRACE_S + copy_s
             while messages.exit is None:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -764,6 +845,23 @@ class DockerSandbox(TarFiles):
                 return int(info["ExitCode"])
             time.sleep(0.01)
         raise SandboxError("exec did not report an exit code")
+
+
+def fetched_files(
+    path: str, info: dict[str, object] | None, got: FetchedFiles
+) -> tuple[dict[str, bytes], str]:
+    """(files, why none came back) of a `run_with_files` from its runner's report."""
+    if info is None:
+        return {}, "the sandbox broke during the command"
+    why = got.over or str(info.get("fetch_error") or "")
+    if not why and not info.get("fetched"):
+        why = "the command did not run"
+    if why:
+        return {}, f"copy out of {path} failed: {why}"
+    try:
+        return {safe_relpath(name): bytes(data) for name, data in got.files.items()}, ""
+    except SandboxError as e:
+        return {}, str(e)
 
 
 def zygote_request(preload: tuple[str, ...]) -> dict[str, object] | None:

@@ -132,13 +132,50 @@ def pump(
                 return StreamOutcome(out, err, finished=False, flooded=True)
 
 
+@dataclass
+class FetchedFiles:
+    """Files the runner sends after a command (b"N" names one, b"F" chunks its content),
+    kept up to `cap` bytes and `most` files in all; past either, none is kept and `over`
+    says why (the runner caps them too: this keeps a broken runner from filling memory)."""
+
+    cap: int
+    most: int
+    files: dict[str, bytearray] = field(default_factory=dict)
+    total: int = 0
+    over: str = ""
+    _current: bytearray | None = None
+
+    def start(self, name: bytes) -> None:
+        if self.over:
+            return
+        if len(self.files) >= self.most:
+            self._drop(f"more than {self.most} files")
+            return
+        self._current = self.files[name.decode("utf-8", errors="replace")] = bytearray()
+
+    def write(self, chunk: bytes) -> None:
+        if self.over or self._current is None:
+            return
+        self.total += len(chunk)
+        if self.total > self.cap:
+            self._drop(f"larger than the cap of {self.cap} bytes")
+            return
+        self._current += chunk
+
+    def _drop(self, why: str) -> None:
+        self.over, self.files, self._current = why, {}, None
+
+
 class MessageReader:
     """Parses the runner's replies (sandbox/runner.py) out of its stdout stream: output
-    chunks go to the two buffers, the final b"X" message to `exit`."""
+    chunks go to the two buffers, fetched files to `files`, the final b"X" message to `exit`."""
 
-    def __init__(self, stdout: CappedBuffer, stderr: CappedBuffer) -> None:
+    def __init__(
+        self, stdout: CappedBuffer, stderr: CappedBuffer, files: FetchedFiles | None = None
+    ) -> None:
         self.pending = bytearray()
         self.sinks = {b"O": stdout, b"E": stderr}
+        self.files = files
         self.exit: dict[str, object] | None = None
 
     def write(self, chunk: bytes) -> None:
@@ -154,3 +191,7 @@ class MessageReader:
                 self.exit = json.loads(payload)
             elif kind in self.sinks:
                 self.sinks[kind].write(payload)
+            elif kind == b"N" and self.files is not None:
+                self.files.start(payload)
+            elif kind == b"F" and self.files is not None:
+                self.files.write(payload)

@@ -143,6 +143,17 @@ class ExecResult:
 
 
 @dataclass(frozen=True)
+class FilesRun:
+    """What one `run_with_files` produced: the command's result and the files it fetched
+    (relative path -> bytes, as `get_files` gives them), or why none came back
+    (`files_error`: the path is missing, over the copy-out cap, the command never ran)."""
+
+    result: ExecResult
+    files: dict[str, bytes]
+    files_error: str = ""
+
+
+@dataclass(frozen=True)
 class RunRequest:
     """What every backend's `run()` starts from: the argv, the deadline, the working
     directory, the environment on top of the backend's base (the sandbox's, the call's, and
@@ -212,6 +223,23 @@ class Sandbox(Protocol):
         for it, at most `timeout_s` (default Limits.timeout_s). `env` adds to the sandbox's
         env. `on_output(stream, chunk)`, when given, also gets the output live (up to the cap).
         Never raises for what the command does: see ExecResult.status."""
+
+    def run_with_files(
+        self,
+        files: Mapping[str, bytes],
+        dest: str,
+        cmd: list[str] | str,
+        *,
+        fetch: str,
+        timeout_s: float | None = None,
+        workdir: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> FilesRun:
+        """`put_files(files, dest)`, `run(cmd, ...)`, then the files `get_files(fetch)` would
+        give, in one exchange with the sandbox where the backend can (an evaluation's
+        round trips are most of its cost). A refused copy-in raises SandboxError as
+        `put_files` does; a failed copy-out is `files_error`, not an exception, since the
+        command's result stands without it (none is tried after a `sandbox_error`)."""
 
     def get_files(self, path: str) -> dict[str, bytes]:
         """The file at `path` ({name: bytes}) or the files under the directory `path`

@@ -23,6 +23,14 @@ stderr bytes, at most `cap` of each), then b"X" with JSON {"rc", "timed_out", "f
 A line {"reset": true} between commands empties the container (see `reset`) and answers
 b"X" with JSON {"clean", "why"}.
 
+A request may also carry files in and ask for files out, so that a whole evaluation is one
+exchange: "put": {"dest", "files": [[name, size, mode], ...], "size": n} with the n bytes
+of the files' contents following the JSON line (before any stdin), written before the
+command starts (see `put_files`; a refusal answers b"X" {"rc": 126, "put_error"} and runs
+nothing); "fetch": {"path", "cap", "files"}, read after the command and its sweep, sent
+before the exit report as b"N" (a file's name relative to the path) then b"F" chunks of
+its content, and the report says {"fetched": true} or {"fetch_error": why} (see `fetch`).
+
 A request may carry "zygote": {"source", "preload"}: the source of sandbox/zygote.py and
 the packages it imports (a line {"zygote_start": {...}} between commands starts it ahead,
 answering b"X" {"started"}). A `python3 SCRIPT ARGS...` command then runs in a child forked
@@ -139,7 +147,7 @@ def prefer_oom_kill():
         pass
 
 
-def reply_error(rc, text):
+def reply_error(rc, text, **extra):
     msg = f"dgm-runner: {text}\n".encode()
     send(b"E", msg)
     send(
@@ -153,9 +161,181 @@ def reply_error(rc, text):
                 "oom": False,
                 "seen_out": 0,
                 "seen_err": len(msg),
+                **extra,
             }
         ).encode(),
     )
+
+
+# -- files in and out within a command's request -------------------------------------------
+#
+# As the sandbox user (the runner's own uid), and through no symbolic link: every directory
+# on the way is opened relative to the one before with O_NOFOLLOW, so a link planted by an
+# earlier command is refused, never followed. Files in go only under the writable
+# directories (the tmpfs caps bound them); files out are read after the sweep, when no
+# process of the sandbox runs, and capped in bytes, in number and in depth.
+
+WRITABLE_DIRS = ("/testbed", "/agent", "/task", "/out", "/tmp")  # sandbox/protocol.py's
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+FETCH_DEPTH = 64  # deeper than this and the copy-out is refused
+
+
+def take(size, buf):
+    """The next `size` bytes of the request stream (`buf` first, then fd 0), and the rest."""
+    data = bytearray(buf[:size])
+    rest = buf[size:]
+    while len(data) < size:
+        chunk = os.read(0, min(1 << 20, size - len(data)))
+        if not chunk:
+            sys.exit(0)  # the host went away
+        data += chunk
+    return bytes(data), rest
+
+
+def parts_of(name):
+    """The components of a relative name; ValueError for an absolute one, `..` or empty."""
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if name.startswith("/") or not parts or ".." in parts:
+        raise ValueError(f"unsafe path {name!r}")
+    return parts
+
+
+def open_dirs(top, parts, create):
+    """An fd of the directory top/parts..., each opened without following a link (made
+    with mode 0755 when `create` and missing)."""
+    fd = os.open(top, DIR_FLAGS)
+    try:
+        for part in parts:
+            if create:
+                try:
+                    os.mkdir(part, 0o755, dir_fd=fd)
+                except FileExistsError:
+                    pass
+            inner = os.open(part, DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def put_files(put, data):
+    """Write the request's files under put["dest"] as `tar -x` would (parents made, a file
+    already there replaced), through no symlink; "" or why it could not."""
+    dest = os.path.normpath(put["dest"])
+    top = next((d for d in WRITABLE_DIRS if dest == d or dest.startswith(d + "/")), None)
+    if top is None:
+        return f"{dest} is outside the writable directories {', '.join(WRITABLE_DIRS)}"
+    base = [p for p in dest[len(top) :].split("/") if p]
+    offset, name = 0, dest
+    try:
+        for name, size, mode in put["files"]:
+            parts = parts_of(name)
+            content = data[offset : offset + size]
+            offset += size
+            fd = open_dirs(top, base + parts[:-1], create=True)
+            try:
+                try:  # replace, never write through: the old one may be a link or a fifo
+                    os.unlink(parts[-1], dir_fd=fd)
+                except FileNotFoundError:
+                    pass
+                out = os.open(
+                    parts[-1],
+                    os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                    mode & 0o777,
+                    dir_fd=fd,
+                )
+            finally:
+                os.close(fd)
+            try:
+                view = memoryview(content)
+                while view:
+                    view = view[os.write(out, view) :]
+            finally:
+                os.close(out)
+    except (OSError, ValueError) as e:
+        return f"{name}: {getattr(e, 'strerror', None) or e}"
+    return ""
+
+
+def fetch(spec):
+    """Send the regular files at spec["path"] (one file, or every one under a directory):
+    b"N" with the name, then b"F" chunks of the content. Symlinks and special files are left
+    out; past spec["cap"] bytes, spec["files"] files or FETCH_DEPTH levels it stops and says
+    so. The fields the exit report gets."""
+    path = os.path.normpath(spec["path"])
+    cap, most = int(spec["cap"]), int(spec["files"])
+    parts = [p for p in path.split("/") if p]
+    try:
+        parent = open_dirs("/", parts[:-1], create=False)
+        try:
+            st = os.stat(parts[-1], dir_fd=parent, follow_symlinks=False) if parts else None
+            if st is not None and stat.S_ISREG(st.st_mode):
+                return send_file(parent, parts[-1], parts[-1], cap) or {"fetched": True}
+            if st is None or not stat.S_ISDIR(st.st_mode):
+                return {"fetch_error": f"{path} is not a directory or a regular file"}
+        finally:
+            os.close(parent)
+        return walk(open_dirs("/", parts, create=False), cap, most)
+    except (OSError, ValueError) as e:
+        return {"fetch_error": f"{path}: {getattr(e, 'strerror', None) or e}"}
+
+
+def walk(top_fd, cap, most):
+    """Send every regular file under the directory `top_fd` (closed here)."""
+    stack, total, count = [(top_fd, "", 0)], 0, 0
+    try:
+        while stack:
+            fd, prefix, depth = stack.pop()
+            try:
+                for entry in sorted(os.listdir(fd)):
+                    st = os.stat(entry, dir_fd=fd, follow_symlinks=False)
+                    name = prefix + entry
+                    if stat.S_ISDIR(st.st_mode):
+                        if depth + 1 > FETCH_DEPTH:
+                            return {"fetch_error": f"more than {FETCH_DEPTH} levels of folders"}
+                        inner = os.open(entry, DIR_FLAGS, dir_fd=fd)
+                        stack.append((inner, name + "/", depth + 1))
+                    elif stat.S_ISREG(st.st_mode):
+                        count += 1
+                        total += st.st_size
+                        if count > most:
+                            return {"fetch_error": f"more than {most} files"}
+                        if total > cap:
+                            return {"fetch_error": f"larger than the cap of {cap} bytes"}
+                        error = send_file(fd, entry, name, cap)
+                        if error:
+                            return error
+            finally:
+                os.close(fd)
+    finally:
+        for fd, _, _ in stack:
+            os.close(fd)
+    return {"fetched": True}
+
+
+def send_file(dir_fd, entry, name, cap):
+    """Send one regular file (opened without following a link, never blocking on a fifo);
+    None, or the report's fields when it could not."""
+    fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        if st.st_size > cap:
+            return {"fetch_error": f"larger than the cap of {cap} bytes"}
+        send(b"N", name.encode("utf-8", "surrogateescape"))
+        left = st.st_size
+        while left > 0:
+            chunk = os.read(fd, min(1 << 20, left))
+            if not chunk:
+                break
+            send(b"F", chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    return None
 
 
 class Payload:
@@ -545,21 +725,19 @@ def run(req, stdin_buf):
     proc.stderr.close()
     reap(None)
     payload.drain(time.monotonic() + 60)
-    send(
-        b"X",
-        json.dumps(
-            {
-                "rc": rc,
-                "timed_out": timed_out,
-                "flooded": flooded,
-                "killed": killed,
-                "oom": oom_kills() > before,
-                "seen_out": seen_out,
-                "seen_err": seen_err,
-                "zygote": isinstance(proc, Forked),
-            }
-        ).encode(),
-    )
+    report = {
+        "rc": rc,
+        "timed_out": timed_out,
+        "flooded": flooded,
+        "killed": killed,
+        "oom": oom_kills() > before,
+        "seen_out": seen_out,
+        "seen_err": seen_err,
+        "zygote": isinstance(proc, Forked),
+    }
+    if req.get("fetch"):  # after the sweep: nothing of the command can change the files now
+        report.update(fetch(req["fetch"]))
+    send(b"X", json.dumps(report).encode())
     ZYGOTE.check()
     return payload.rest
 
@@ -715,6 +893,12 @@ def main():
         if "argv" not in req:
             continue  # a late kill: the command already ended
         try:
+            if req.get("put"):
+                data, buf = take(int(req["put"]["size"]), buf)
+                why = put_files(req["put"], data)
+                if why:
+                    reply_error(126, f"copy into {req['put']['dest']} failed: {why}", put_error=why)
+                    continue
             buf = run(req, buf)
         except Exception as e:  # a bad request must not take the container down
             reply_error(126, f"{type(e).__name__}: {e}")

@@ -23,8 +23,8 @@ from benchmarks.problems.result import Evaluation, Split, clip, finite_metrics, 
 from sandbox import (
     EngineUnavailable,
     ExecResult,
+    FilesRun,
     Limits,
-    Sandbox,
     SandboxBackend,
     SandboxError,
     Status,
@@ -156,34 +156,34 @@ class Evaluator:
         try:
             with self.backend.open(self.limits) as sb:
                 files = {**self.payload, **{k: v.encode() for k, v in program.items()}}
-                sb.put_files(files, TASK)
-                # The report directory is made by the harness's sitecustomize, in the
-                # evaluation's first Python process: no shell and mkdir to start first.
-                result = sb.run(
+                # Files in, the evaluation, and the result and tripwire files out, in one
+                # exchange with the sandbox (its round trips were most of a quick
+                # evaluation's cost). The report directory is made by the harness's
+                # sitecustomize, in the evaluation's first Python process.
+                done = sb.run_with_files(
+                    files,
+                    TASK,
                     p.command,
+                    fetch=REPORT_DIR,
                     timeout_s=p.timeout_s,
                     workdir=p.workdir,
                     env=env,
                 )
-                reports = self._reports(sb) if result.status is not Status.sandbox_error else {}
         except EngineUnavailable:  # not the program's failure: the caller may run it again
             raise
         except SandboxError as e:
             return Evaluation.failed(
                 p.direction, f"the sandbox failed: {str(e).splitlines()[0][:300]}"
             )
-        return read_result(p, result, reports)
+        return read_result(p, done.result, reports_of(done))
 
-    @staticmethod
-    def _reports(sb: Sandbox) -> dict[str, bytes]:
-        """The result and tripwire files; after a deadline kill the sandbox may be gone,
-        and then the status already says what happened."""
-        try:
-            return sb.get_files(REPORT_DIR)
-        except EngineUnavailable:
-            raise
-        except SandboxError as e:
-            return {"error": str(e).encode()}
+
+def reports_of(done: FilesRun) -> dict[str, bytes]:
+    """The result and tripwire files; none after a broken sandbox (its status says what
+    happened), and the reason as "error" when they could not be read."""
+    if done.result.status is Status.sandbox_error:
+        return {}
+    return {"error": done.files_error.encode()} if done.files_error else done.files
 
 
 def run_failure(p: Problem, r: ExecResult, reports: dict[str, bytes]) -> str | None:
