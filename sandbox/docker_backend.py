@@ -293,6 +293,12 @@ class DockerBackend(Backend["DockerSandbox"]):
         self.pool.give_back(self.pool.take(self._spec(limits, gw_dir)))
         self.pool.wait_idle()
 
+    def prefill(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        """Start filling the pool for these limits in the background and return at once:
+        the containers (and their pre-started interpreters) get made while the caller
+        starts up, instead of when the first sandbox is opened."""
+        self.pool.fill(self._spec(limits, None))
+
     def _spec(self, limits: Limits, gateway_dir: Path | None) -> ContainerSpec:
         return ContainerSpec(
             self.image,

@@ -84,6 +84,11 @@ class WarmPool(Generic[K]):
             self._submit(("refill", key))
         return cid
 
+    def fill(self, key: K) -> None:
+        """Start making `key`'s instances now, in the background (returns at once)."""
+        if self._size > 0:
+            self._submit(("refill", key))
+
     def give_back(self, cid: str) -> None:
         """A used instance: recycled in the background when the pool recycles, else removed."""
         with self._lock:

@@ -94,7 +94,7 @@ def open_problem_backend(
     if name == "docker":
         from sandbox.docker_backend import DockerBackend
 
-        return DockerBackend(
+        backend = DockerBackend(
             image=problem_image(problem, step),
             run_label=run_label,
             pool_size=pool_size,
@@ -102,6 +102,10 @@ def open_problem_backend(
             unprivileged=True,  # a container evaluator's own image: still not root
             preload=preloaded(problem) if recycle else (),
         )
+        # Containers for the evaluations start now, while the caller starts up: the first
+        # evaluation then finds one ready, its packages imported.
+        backend.prefill(evaluation_limits(problem))
+        return backend
     if problem.layout == "container":
         raise SandboxError(
             f"{problem.name} is a container evaluator: it runs in Docker (use the docker sandbox)"
@@ -115,6 +119,11 @@ def preloaded(problem: Problem) -> tuple[str, ...]:
     return openevolve.preload_modules(problem) if problem.layout == "openevolve" else ()
 
 
+def evaluation_limits(problem: Problem) -> Limits:
+    """The sandbox limits of one evaluation of `problem`."""
+    return Limits(timeout_s=problem.timeout_s, memory_mb=problem.memory_mb, cpus=1.0)
+
+
 class Evaluator:
     """Scores candidates of one problem. Thread-safe: each call opens its own sandbox.
 
@@ -126,7 +135,7 @@ class Evaluator:
         self.problem = problem
         self.backend = backend
         self.split = split
-        self.limits = Limits(timeout_s=problem.timeout_s, memory_mb=problem.memory_mb, cpus=1.0)
+        self.limits = evaluation_limits(problem)
         # Read once: every evaluation puts the same evaluator files in.
         heldout = heldout_files(problem) if split == "heldout" else {}
         # a container evaluator brings its own scorer and reports on stdout: no harness
