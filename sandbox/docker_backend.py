@@ -82,7 +82,7 @@ LABEL = "dgm.sandbox"
 GRACE_S = 10.0  # after the inner deadline, how long before the container is force-removed
 RESET_TIMEOUT_S = 30.0  # a reset that takes longer gets the container removed instead
 COPY_GRACE_S = 60.0  # on top of a command's deadline, for the files its request moves
-FETCH_FILES = 10_000  # most files one `run_with_files` brings back
+FETCH_FILES = 10_000  # most files (and folders, the runner counts) one `run_with_files` brings back
 START_HINT = "start one with `bash scripts/dockerd.sh`, or use `--sandbox local`"
 
 # Runs the command under `timeout -s KILL`, then kills every process the sandbox user still

@@ -272,59 +272,57 @@ def fetch(spec):
         try:
             st = os.stat(parts[-1], dir_fd=parent, follow_symlinks=False) if parts else None
             if st is not None and stat.S_ISREG(st.st_mode):
-                return send_file(parent, parts[-1], parts[-1], cap) or {"fetched": True}
+                send_file(parent, parts[-1], parts[-1], cap)
+                return {"fetched": True}
             if st is None or not stat.S_ISDIR(st.st_mode):
                 return {"fetch_error": f"{path} is not a directory or a regular file"}
         finally:
             os.close(parent)
-        return walk(open_dirs("/", parts, create=False), cap, most)
+        walk(open_dirs("/", parts, create=False), "", 0, [0, 0], cap, most)
+        return {"fetched": True}
+    except FetchOver as e:
+        return {"fetch_error": str(e)}
     except (OSError, ValueError) as e:
         return {"fetch_error": f"{path}: {getattr(e, 'strerror', None) or e}"}
 
 
-def walk(top_fd, cap, most):
-    """Send every regular file under the directory `top_fd` (closed here)."""
-    stack, total, count = [(top_fd, "", 0)], 0, 0
+class FetchOver(Exception):
+    """A cap of the copy-out was passed: the message says which."""
+
+
+def walk(fd, prefix, depth, seen, cap, most):
+    """Send every regular file under the directory `fd` (closed here), one open directory
+    per level; `seen` is [bytes, entries] so far, and every entry counts, folders too."""
     try:
-        while stack:
-            fd, prefix, depth = stack.pop()
-            try:
-                for entry in sorted(os.listdir(fd)):
-                    st = os.stat(entry, dir_fd=fd, follow_symlinks=False)
-                    name = prefix + entry
-                    if stat.S_ISDIR(st.st_mode):
-                        if depth + 1 > FETCH_DEPTH:
-                            return {"fetch_error": f"more than {FETCH_DEPTH} levels of folders"}
-                        inner = os.open(entry, DIR_FLAGS, dir_fd=fd)
-                        stack.append((inner, name + "/", depth + 1))
-                    elif stat.S_ISREG(st.st_mode):
-                        count += 1
-                        total += st.st_size
-                        if count > most:
-                            return {"fetch_error": f"more than {most} files"}
-                        if total > cap:
-                            return {"fetch_error": f"larger than the cap of {cap} bytes"}
-                        error = send_file(fd, entry, name, cap)
-                        if error:
-                            return error
-            finally:
-                os.close(fd)
+        for entry in sorted(os.listdir(fd)):
+            st = os.stat(entry, dir_fd=fd, follow_symlinks=False)
+            seen[1] += 1
+            if seen[1] > most:
+                raise FetchOver(f"more than {most} files and folders")
+            if stat.S_ISDIR(st.st_mode):
+                if depth >= FETCH_DEPTH:
+                    raise FetchOver(f"more than {FETCH_DEPTH} levels of folders")
+                inner = os.open(entry, DIR_FLAGS, dir_fd=fd)
+                walk(inner, prefix + entry + "/", depth + 1, seen, cap, most)
+            elif stat.S_ISREG(st.st_mode):
+                seen[0] += st.st_size
+                if seen[0] > cap:
+                    raise FetchOver(f"larger than the cap of {cap} bytes")
+                send_file(fd, entry, prefix + entry, cap)
     finally:
-        for fd, _, _ in stack:
-            os.close(fd)
-    return {"fetched": True}
+        os.close(fd)
 
 
 def send_file(dir_fd, entry, name, cap):
-    """Send one regular file (opened without following a link, never blocking on a fifo);
-    None, or the report's fields when it could not."""
+    """Send one regular file (opened without following a link, never blocking on a fifo;
+    anything else is left out)."""
     fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            return None
+            return
         if st.st_size > cap:
-            return {"fetch_error": f"larger than the cap of {cap} bytes"}
+            raise FetchOver(f"larger than the cap of {cap} bytes")
         send(b"N", name.encode("utf-8", "surrogateescape"))
         left = st.st_size
         while left > 0:
@@ -335,7 +333,6 @@ def send_file(dir_fd, entry, name, cap):
             left -= len(chunk)
     finally:
         os.close(fd)
-    return None
 
 
 class Payload:

@@ -126,6 +126,13 @@ def test_copy_out_is_capped_in_bytes_files_and_depth(docker_backend: SandboxBack
             fetch="/out/r",
         )
         assert deep.files == {} and "levels" in deep.files_error
+        wide = sb.run_with_files(  # more folders than a process may hold open at once
+            {},
+            "/task",
+            "rm -r /out/r && mkdir /out/r && cd /out/r && seq 5000 | xargs mkdir && echo x > 9/f",
+            fetch="/out/r",
+        )
+        assert wide.files == {"9/f": b"x\n"}, wide.files_error
         assert sb.run("echo usable").stdout == "usable\n"
 
 
