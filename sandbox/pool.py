@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
 CREATORS = 2  # threads that create and remove instances
-# How long `take` waits for an instance being recycled rather than create one (a reset
-# takes milliseconds, a creation hundreds of them, and an extra instance is churn).
+# How long `take` waits for an instance being recycled or made rather than create one (a
+# reset takes milliseconds, a creation hundreds of them, one under way is ahead of a new
+# one, and an extra instance is churn).
 RECYCLE_WAIT_S = 2.0
 
 
@@ -71,8 +72,11 @@ class WarmPool(Generic[K]):
         """A fresh instance for `key`: from the pool when one is ready, else made now."""
         with self._idle:
             ready = self._ready[key]
-            if not ready and self._recycling[key]:
-                self._idle.wait_for(lambda: bool(ready) or not self._recycling[key], RECYCLE_WAIT_S)
+            if not ready and (self._recycling[key] or self._making[key]):
+                self._idle.wait_for(
+                    lambda: bool(ready) or not (self._recycling[key] or self._making[key]),
+                    RECYCLE_WAIT_S,
+                )
             cid = ready.popleft() if ready else None
             if cid is not None:
                 self._handed_out(cid, key)  # in the same breath, or a refill sees a gap
@@ -240,13 +244,17 @@ class WarmPool(Generic[K]):
                 self._making[key] += 1
             try:
                 cid = self._create(key)
-            finally:
-                with self._lock:
+            except BaseException:
+                with self._idle:
                     self._making[key] -= 1
-            with self._lock:
+                    self._idle.notify_all()
+                raise
+            with self._idle:  # made and ready in one breath: a waiting `take` sees one or the other
+                self._making[key] -= 1
                 leftover = cid if self._closed else None
                 if leftover is None:
                     self._ready[key].append(cid)
+                self._idle.notify_all()  # a `take` may be waiting for this one
             if leftover:
                 self._destroy_quietly(leftover)
 
