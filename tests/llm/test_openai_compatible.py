@@ -83,6 +83,25 @@ def test_every_failure_gets_the_kind_litellms_path_gives_it(
     assert got == [kind, kind]
 
 
+@pytest.mark.parametrize(
+    "fault,said",
+    [
+        ("list_usage", "usage is not an object: [5, 5]"),
+        ("text_usage", "usage.prompt_tokens is not a number: 'five'"),
+    ],
+)
+def test_usage_not_in_openais_shape_is_a_bad_response_in_one_line(
+    upstream: FakeUpstream, fault: str, said: str
+) -> None:
+    """(litellm's path calls these a server error: its own "Invalid response object".)"""
+    upstream.plan(fault)
+    direct = OpenAICompatibleProvider("openai/fake-model", upstream.base_url)
+    with pytest.raises(LLMError) as err:
+        direct.complete(ask("hi"), "k")
+    assert err.value.kind == "bad_response" and said in str(err.value)
+    assert len(str(err.value).splitlines()) == 1
+
+
 def test_a_server_that_is_not_there_is_a_connection_error() -> None:
     for provider in both("http://127.0.0.1:9/v1"):
         assert kind_of(provider, ask("hi")) == "connection"
