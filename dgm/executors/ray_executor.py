@@ -26,8 +26,8 @@ import contextlib
 import logging
 import os
 import socket
-import time
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, TypeVar, cast
