@@ -70,6 +70,8 @@ def kind_of(provider: Provider, request: dict) -> str:
         ("malformed", "bad_response"),
         ("empty", "bad_response"),
         ("negative_usage", "bad_response"),
+        ("list_usage", "bad_response"),
+        ("text_usage", "bad_response"),
         ("slow:1.0", "timeout"),
     ],
 )
@@ -93,7 +95,6 @@ def test_every_failure_gets_the_kind_litellms_path_gives_it(
 def test_usage_not_in_openais_shape_is_a_bad_response_in_one_line(
     upstream: FakeUpstream, fault: str, said: str
 ) -> None:
-    """(litellm's path calls these a server error: its own "Invalid response object".)"""
     upstream.plan(fault)
     direct = OpenAICompatibleProvider("openai/fake-model", upstream.base_url)
     with pytest.raises(LLMError) as err:
