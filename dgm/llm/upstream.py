@@ -72,7 +72,12 @@ def classify(e: BaseException) -> LLMError:
     if any(isinstance(c, json.JSONDecodeError) for c in chain):
         return LLMError("bad_response", f"upstream sent malformed JSON: {text}")
     if any(str(c).startswith(NOT_A_RESPONSE) for c in chain):  # else a retried 500
-        return LLMError("bad_response", f"upstream sent JSON that is not a chat.completion: {text}")
+        # the bottom of the chain says what did not fit; litellm's own line holds a traceback
+        why = (str(chain[-1]).splitlines() or [""])[0][:300]
+        return LLMError(
+            "bad_response",
+            f"upstream sent JSON that is not a chat.completion: {type(chain[-1]).__name__}: {why}",
+        )
     if any(
         isinstance(c, (openai.APIConnectionError, httpx.TransportError, ConnectionError))
         for c in chain
