@@ -68,9 +68,14 @@ def price_per_call(model: str, prompt_chars: int) -> float | None:
     """USD of one call under the module's rule; 0 for a free model, None for no price."""
     if model.startswith(FREE_PREFIXES):
         return 0.0
+    tokens_in = prompt_chars // CHARS_PER_TOKEN
+    if model.startswith("openai/"):  # the same price as litellm's, without importing it (seconds)
+        from dgm.llm.prices import openai_price
+
+        return openai_price(model, tokens_in, OUTPUT_TOKENS)
     from dgm.llm.upstream import price
 
-    return price(model, prompt_chars // CHARS_PER_TOKEN, OUTPUT_TOKENS)
+    return price(model, tokens_in, OUTPUT_TOKENS)
 
 
 def seed_suite_tasks(config: RunConfig, plan: Target) -> int:

@@ -279,6 +279,22 @@ class DGMHSettings(BaseModel):
     )
 
 
+def check_api_base(value: str) -> str:
+    """An OpenAI-compatible server's URL (`api_base`, `--api-base`), or ValueError saying
+    what is wrong with it (without repeating it: it may hold a credential)."""
+    # The config is stored in the archive (and shown by `dgm runs`): a key in the URL
+    # would be a secret at rest. Keys come from the environment only.
+    if redact(value, secrets=[]) != value:
+        raise ValueError(
+            "the URL holds a credential (a password, token or key): give it without one "
+            "and put the key in OPENAI_API_KEY"
+        )
+    if not value.lower().startswith(("http://", "https://")):
+        # else every call would fail as a connection error, retried, long after the start
+        raise ValueError("give the server's URL with http:// or https://")
+    return value
+
+
 class RunConfig(BaseModel):
     """Everything that defines a run. Stored with the run; a resume reuses it verbatim."""
 
@@ -501,18 +517,8 @@ class RunConfig(BaseModel):
 
     @field_validator("api_base")
     @classmethod
-    def _no_credential_in_url(cls, value: str | None) -> str | None:
-        # The config is stored in the archive (and shown by `dgm runs`): a key in the URL
-        # would be a secret at rest. Keys come from the environment only.
-        if value is not None and redact(value, secrets=[]) != value:
-            raise ValueError(
-                "the URL holds a credential (a password, token or key): give it without one "
-                "and put the key in OPENAI_API_KEY"
-            )
-        if value is not None and not value.lower().startswith(("http://", "https://")):
-            # else every call would fail as a connection error, retried, long after the start
-            raise ValueError("give the server's URL with http:// or https://")
-        return value
+    def _api_base(cls, value: str | None) -> str | None:
+        return None if value is None else check_api_base(value)
 
     @field_validator("operator")
     @classmethod

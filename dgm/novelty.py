@@ -38,6 +38,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from dgm import pyparse
+
 if TYPE_CHECKING:  # dgm.config loads pydantic: the report and the UI need only the counts
     from hashlib import _Hash
 
@@ -95,7 +97,7 @@ def normalise(path: str, data: bytes) -> str:
     suffix = path[path.rfind(".") :].lower() if "." in path.rsplit("/", 1)[-1] else ""
     if suffix in (".py", ".pyi"):
         try:
-            return ast.unparse(_strip_docstrings(ast.parse(text)))
+            return ast.unparse(_strip_docstrings(pyparse.parse(text)))
         except (SyntaxError, ValueError, RecursionError):
             return _plain(text)
     if suffix in C_FAMILY:

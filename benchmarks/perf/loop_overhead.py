@@ -73,10 +73,6 @@ class NoOpEvaluator:
             score=float(resolved),
             tests={},
             duration_s=0.0,
-            patch="",
-            logs="",
-            error_kind=None,
-            trajectory="",
         )
         return resolved
 

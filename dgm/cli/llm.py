@@ -31,8 +31,14 @@ def _open_archive(archive: str | None, must_exist: bool) -> Any:
 
 
 def _provider(model: str | None, api_base: str | None, archive: Any = None) -> Any:
+    from dgm.config import check_api_base
     from dgm.llm import default_model, open_provider
 
+    if api_base is not None:
+        try:
+            check_api_base(api_base)
+        except ValueError as e:  # the same rule as a run's api_base
+            raise UserError(f"--api-base: {e}") from None
     return open_provider(model or default_model(), archive=archive, api_base=api_base)
 
 

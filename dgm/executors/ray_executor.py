@@ -26,8 +26,9 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, TypeVar, cast
 
@@ -74,6 +75,40 @@ class NodeInfo(TypedDict):
     Alive: bool
     NodeManagerAddress: str
     Resources: dict[str, float]
+
+
+class LiveNodes:
+    """The cluster's live nodes as the head lists them, asked at most once per `max_age_s`
+    however many jobs wait: each waiting job checks on its node every POLL_S, and one list
+    serves them all (one `ray.nodes()` call, not one per job)."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], list[NodeInfo]],
+        max_age_s: float = POLL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._max_age_s = max_age_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._nodes: list[NodeInfo] = []
+        self._at: float | None = None  # when _nodes was asked for
+
+    def get(self, fresh: bool = False) -> list[NodeInfo]:
+        """The list, asked again when older than max_age_s (or `fresh`)."""
+        with self._lock:
+            if fresh or self._at is None or self._clock() - self._at >= self._max_age_s:
+                self._nodes = self._fetch()
+                self._at = self._clock()
+            return self._nodes
+
+    def lives(self, node: str) -> bool:
+        """Whether `node` is among the live nodes. One missing from the shared list is asked
+        for again before it counts as dead: it may have joined after the list was made."""
+        return any(n["NodeID"] == node for n in self.get()) or any(
+            n["NodeID"] == node for n in self.get(fresh=True)
+        )
 
 
 class RelayLost(EngineUnavailable):
@@ -300,6 +335,7 @@ class RayExecutor(Closing):
         self._hub: RelayHub | None = None
         self._socket_name = ""
         self._nodeless_since: float | None = None  # since when no live node can sandbox
+        self._live = LiveNodes(self.alive_nodes)  # what every waiting job's `_check` reads
         self.sweep(final=False)  # what a killed session left (orphans), on every node
 
     @staticmethod
@@ -369,10 +405,9 @@ class RayExecutor(Closing):
         """NodeLost when `node` (where the job started) is not among the live nodes; NoNode
         when no live node has been able to sandbox for NODE_WAIT_S (counted across jobs, so
         a job run again after NoNode does not wait as long once more)."""
-        alive = self.alive_nodes()
-        if node is not None and node not in {n["NodeID"] for n in alive}:
+        if node is not None and not self._live.lives(node):
             raise NodeLost(f"node {node} died during the job (the head declared it dead)")
-        if any(n["Resources"].get(SANDBOX_RESOURCE, 0) >= 1 for n in alive):
+        if any(n["Resources"].get(SANDBOX_RESOURCE, 0) >= 1 for n in self._live.get()):
             self._nodeless_since = None
             return
         now = time.monotonic()

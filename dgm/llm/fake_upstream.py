@@ -6,17 +6,20 @@ is no hosted LLM here); everything between it and the caller is the real code pa
         up.plan("429", "500", "ok")     # the next three requests; then "ok" forever
         litellm.completion(model="openai/fake", api_base=up.base_url, ...)
 
-Behaviours: ok (answers "echo: <last message>", or what `reply(path, request, index)` gives; a
-request with `n` gets n choices in one answer, as OpenAI's API gives them), 429, 500, 503, 400, 401 (echoing the
-key it was sent, as some providers do), slow:SECONDS (then
-ok), drop (closes the connection without a reply), malformed (200 with broken JSON),
-empty (200 with no choices), tool_call (asks for the tool named in the request's first
-tool, or "bash"), context (400: the request exceeds the context window, in OpenAI's words).
+Behaviours: ok (answers "echo: <last message>", or what `reply(path, request, index)` gives;
+a request with `n` gets n choices in one answer, as OpenAI's API gives them), 429, 500, 503,
+400, 401 (echoing the key it was sent, as some providers do), slow:SECONDS (then ok), drop
+(closes the connection without a reply), malformed (200 with broken JSON), empty (200 with
+no choices), negative_usage (negative token counts), list_usage (a `usage` that is not an
+object), text_usage (a token count that is not a number), tool_call (asks for the tool named
+in the request's first tool, or "bash"), context (400: the request exceeds the context
+window, in OpenAI's words).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -117,6 +120,14 @@ class _Handler(BaseHTTPRequestHandler):
         elif behaviour == "negative_usage":  # a buggy or hostile server's accounting
             resp = chat_response(request.get("model", "fake"), "cheap answer", None, -500, -20)
             self._send(200, json.dumps(resp).encode())
+        elif behaviour in ("list_usage", "text_usage"):  # accounting that is not OpenAI's shape
+            resp = chat_response(request.get("model", "fake"), "odd answer", None, 5, 5)
+            resp["usage"] = (
+                [5, 5]
+                if behaviour == "list_usage"
+                else {"prompt_tokens": "five", "completion_tokens": 5}
+            )
+            self._send(200, json.dumps(resp).encode())
         elif behaviour == "tool_call":
             tools = request.get("tools") or [{"function": {"name": "bash"}}]
             call = tool_call(tools[0]["function"]["name"], {"command": "echo hi"})
@@ -147,6 +158,14 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     upstream: FakeUpstream
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A caller that timed out and hung up is what tests do; printing its traceback would
+        # also be an ast.parse (3.11's carets) on this thread, and CPython 3.11's AST
+        # recursion counter is shared by threads: a test module imported (parsed) meanwhile
+        # failed with "AST constructor recursion depth mismatch".
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 Reply = Callable[[str, dict[str, Any], int], str]
@@ -192,8 +211,6 @@ class FakeUpstream:
 
 
 if __name__ == "__main__":
-    import sys
-
     with FakeUpstream(int(sys.argv[1]) if len(sys.argv) > 1 else 0) as up:
         print(up.base_url, flush=True)
         threading.Event().wait()

@@ -122,7 +122,9 @@ def archive_usage(archive: Any, run_id: str) -> Usage:
 def import_openai_soon() -> None:
     """Host-side clients (`Gateway.client`) need the openai SDK, seconds to import on a
     loaded machine: import it in the background now, while the run starts (its seed's
-    evaluation waits on a sandbox, not on Python), so the first call does not wait for it."""
+    evaluation waits on a sandbox, not on Python), so the first call does not wait for it.
+    Called where host-side chats are made (dgm/mutators/chat.py), not by every gateway: one
+    that only serves sandboxes (`dgm llm serve`, `dgm bench run`) never needs the SDK."""
     if "openai" not in sys.modules:
         threading.Thread(
             target=importlib.import_module, args=("openai",), name="dgm-openai-import", daemon=True
@@ -192,7 +194,6 @@ class Gateway:
         self.close()
 
     def start(self) -> None:
-        import_openai_soon()
         if self.archive is not None:
             self._recorder = open_recorder(self.archive)
             if self.run_id is not None:  # a resumed run: `budget` is the whole run's

@@ -16,6 +16,7 @@ litellm path sends). It goes only in the request to the server.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from typing import Any
@@ -65,6 +66,34 @@ def answer(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
+def token_counts(completion: dict[str, Any]) -> tuple[int, int]:
+    """(prompt, completion) tokens the server reported, 0 for one it left out; any other
+    `usage` (not an object, counts that are not finite numbers or are negative, which would
+    refund the budget) is LLMError("bad_response"), not an answer."""
+    usage = completion.get("usage") or {}
+    if not isinstance(usage, dict):
+        raise LLMError("bad_response", f"upstream's usage is not an object: {str(usage)[:100]}")
+    counts = []
+    for key in ("prompt_tokens", "completion_tokens"):
+        value = usage.get(key) or 0
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise LLMError(
+                "bad_response", f"upstream's usage.{key} is not a number: {value!r:.100}"
+            )
+        counts.append(int(value))
+    tokens_in, tokens_out = counts
+    if tokens_in < 0 or tokens_out < 0:
+        raise LLMError(
+            "bad_response",
+            f"upstream reported negative token counts ({tokens_in} in, {tokens_out} out)",
+        )
+    return tokens_in, tokens_out
+
+
 class OpenAICompatibleProvider:
     cacheable = True
     takes_n = True  # OpenAI's protocol answers `n` choices in one call (litellm says so too)
@@ -102,15 +131,7 @@ class OpenAICompatibleProvider:
             ) from e
         if not response.is_success:
             raise from_status(response.status_code, error_message(response))
-        completion = answer(response)
-        usage = completion.get("usage") or {}
-        tokens_in = int(usage.get("prompt_tokens") or 0)
-        tokens_out = int(usage.get("completion_tokens") or 0)
-        if tokens_in < 0 or tokens_out < 0:  # would refund the budget: not an answer
-            raise LLMError(
-                "bad_response",
-                f"upstream reported negative token counts ({tokens_in} in, {tokens_out} out)",
-            )
+        tokens_in, tokens_out = token_counts(answer(response))
         return Completion(response.content, tokens_in, tokens_out, self.cost(tokens_in, tokens_out))
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:

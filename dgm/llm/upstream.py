@@ -51,6 +51,11 @@ def _missing_key(e: BaseException) -> bool:
     return isinstance(e, openai.OpenAIError) and "api_key" in str(e)
 
 
+# litellm's words for an answer it could not read as its response type (a `usage` that is
+# not an object, say); it wraps them as an InternalServerError.
+NOT_A_RESPONSE = "Invalid response object"
+
+
 def classify(e: BaseException) -> LLMError:
     """Map whatever litellm (or openai, or httpx) raised to one error kind."""
     import httpx
@@ -66,6 +71,13 @@ def classify(e: BaseException) -> LLMError:
         return LLMError("timeout", f"upstream timed out: {text}")
     if any(isinstance(c, json.JSONDecodeError) for c in chain):
         return LLMError("bad_response", f"upstream sent malformed JSON: {text}")
+    if any(str(c).startswith(NOT_A_RESPONSE) for c in chain):  # else a retried 500
+        # the bottom of the chain says what did not fit; litellm's own line holds a traceback
+        why = (str(chain[-1]).splitlines() or [""])[0][:300]
+        return LLMError(
+            "bad_response",
+            f"upstream sent JSON that is not a chat.completion: {type(chain[-1]).__name__}: {why}",
+        )
     if any(
         isinstance(c, (openai.APIConnectionError, httpx.TransportError, ConnectionError))
         for c in chain

@@ -33,6 +33,9 @@ class GatewayChat:
         max_tokens: int | None = None,
         model: str | None = None,
     ) -> None:
+        from dgm.llm.gateway import import_openai_soon
+
+        import_openai_soon()  # its clients need the SDK: seconds to import, not in the 1st call
         self.gateway = gateway
         self.model = model or gateway.provider.model
         self.temperature = temperature

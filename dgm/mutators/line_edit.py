@@ -52,6 +52,7 @@ from typing import Any
 
 from benchmarks.problems import ProblemError
 from benchmarks.problems.blocks import has_blocks, regions
+from dgm import pyparse
 from dgm.mutators import Chat, EvalView, Mutation, MutationContext
 from dgm.mutators.diagnosis import clip
 from dgm.mutators.tokens import Site, marked, new_undefined, replace, sites
@@ -91,7 +92,7 @@ def editable_lines(source: str) -> list[int]:
     lines = source.splitlines()
     region = [n for n in region_lines(source) if lines[n - 1].strip()]
     try:
-        tree = ast.parse(source)
+        tree = pyparse.parse(source)
     except (SyntaxError, ValueError):
         return region
     starts = {n for node in ast.walk(tree) if (n := one_line_start(node)) is not None}
@@ -252,13 +253,13 @@ def refusal(path: str, before: str, after: str) -> str | None:
     if not path.endswith(".py"):
         return None
     try:
-        tree = ast.parse(after, path)
+        tree = pyparse.parse(after, path)
         compile(tree, path, "exec", dont_inherit=True)  # what parsing alone lets through
     except (SyntaxError, ValueError) as e:
         line = getattr(e, "lineno", None)
         return f"the file no longer compiles: {path}:{line}: {getattr(e, 'msg', str(e))}"
     try:
-        parent: ast.AST | None = ast.parse(before)
+        parent: ast.AST | None = pyparse.parse(before)
     except SyntaxError:
         parent = None  # a parent that does not parse (an agent's data file named .py)
     if parent is not None and ast.dump(tree) == ast.dump(parent):

@@ -27,6 +27,8 @@ import keyword
 import tokenize
 from dataclasses import dataclass
 
+from dgm import pyparse
+
 # Tokens one step apart: a comparison and its strict or non-strict twin. Other swaps
 # (`+` for `*`, `max` for `min`, `<` for `>`) are leaps, not steps: whole-line edits
 # make those.
@@ -102,7 +104,7 @@ def unread_spans(source: str) -> list[Span]:
     """Where the values assigned to function locals that nothing reads are: `x = 0.7` with
     no `x` loaded anywhere in its function (nested functions included), nor declared
     global or nonlocal there. Element by element for `a, b = 1, 2`."""
-    tree = ast.parse(source)
+    tree = pyparse.parse(source)
     lines = source.splitlines()
     spans: list[Span] = []
     for fn in ast.walk(tree):

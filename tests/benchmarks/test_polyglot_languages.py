@@ -29,6 +29,12 @@ CASES = {
 FACTOR = {"square": None, "twice": 2, "thrice": 3}
 
 
+def exercise(files: dict[str, str], **roles: list[str]) -> dict[str, str]:
+    """An exercise's `files` and the .meta/config.json that names their roles (solution,
+    test, example, invalidator), as Exercism writes it."""
+    return {**files, ".meta/config.json": json.dumps({"files": roles})}
+
+
 def body(name: str, var: str) -> str:
     """The reference solution's expression for the exercise, over the variable `var`."""
     return f"{var} * {var}" if name == "square" else f"{var} * {FACTOR[name]}"
@@ -47,20 +53,18 @@ def go(name: str) -> dict[str, str]:
         f"\tif got := {fn}({arg(name)}); got != {CASES[name][1]} {{\n"
         f'\t\tt.Fatalf("{fn}({arg(name)}) = %d", got)\n\t}}\n}}\n'
     )
-    return {
-        f"{name}.go": stub,
-        f"{name}_test.go": test,
-        ".meta/example.go": example,
-        "go.mod": f"module {name}\n\ngo 1.18\n",
-        "config": json.dumps(
-            {
-                "solution": [f"{name}.go"],
-                "test": [f"{name}_test.go"],
-                "example": [".meta/example.go"],
-                "invalidator": ["go.mod"],
-            }
-        ),
-    }
+    return exercise(
+        {
+            f"{name}.go": stub,
+            f"{name}_test.go": test,
+            ".meta/example.go": example,
+            "go.mod": f"module {name}\n\ngo 1.18\n",
+        },
+        solution=[f"{name}.go"],
+        test=[f"{name}_test.go"],
+        example=[".meta/example.go"],
+        invalidator=["go.mod"],
+    )
 
 
 def rust(name: str) -> dict[str, str]:
@@ -71,19 +75,17 @@ def rust(name: str) -> dict[str, str]:
         f"#[test]\n#[ignore]\nfn ignored_until_all_run() {{\n"
         f"    assert_eq!({name}::{name}({arg(name)}), {CASES[name][1]});\n}}\n"
     )
-    return {
-        "src/lib.rs": stub,
-        f"tests/{name}.rs": test,
-        ".meta/example.rs": example,
-        "Cargo.toml": f'[package]\nedition = "2021"\nname = "{name}"\nversion = "1.0.0"\n',
-        "config": json.dumps(
-            {
-                "solution": ["src/lib.rs", "Cargo.toml"],
-                "test": [f"tests/{name}.rs"],
-                "example": [".meta/example.rs"],
-            }
-        ),
-    }
+    return exercise(
+        {
+            "src/lib.rs": stub,
+            f"tests/{name}.rs": test,
+            ".meta/example.rs": example,
+            "Cargo.toml": f'[package]\nedition = "2021"\nname = "{name}"\nversion = "1.0.0"\n',
+        },
+        solution=["src/lib.rs", "Cargo.toml"],
+        test=[f"tests/{name}.rs"],
+        example=[".meta/example.rs"],
+    )
 
 
 def javascript(name: str) -> dict[str, str]:
@@ -104,22 +106,20 @@ def javascript(name: str) -> dict[str, str]:
         "devDependencies": {"@babel/core": "^7.25.2", "jest": "^29.7.0"},
         "scripts": {"test": "jest ./*"},
     }
-    return {
-        f"{name}.js": stub,
-        f"{name}.spec.js": test,
-        ".meta/proof.ci.js": example,
-        "package.json": json.dumps(package, indent=2) + "\n",
-        "babel.config.js": "module.exports = {\n  presets: ['@exercism/babel-preset-javascript'],\n  plugins: [],\n};\n",
-        ".npmrc": "audit=false\n",
-        ".eslintrc": '{\n  "root": true\n}\n',
-        "config": json.dumps(
-            {
-                "solution": [f"{name}.js"],
-                "test": [f"{name}.spec.js"],
-                "example": [".meta/proof.ci.js"],
-            }
-        ),
-    }
+    return exercise(
+        {
+            f"{name}.js": stub,
+            f"{name}.spec.js": test,
+            ".meta/proof.ci.js": example,
+            "package.json": json.dumps(package, indent=2) + "\n",
+            "babel.config.js": "module.exports = {\n  presets: ['@exercism/babel-preset-javascript'],\n  plugins: [],\n};\n",
+            ".npmrc": "audit=false\n",
+            ".eslintrc": '{\n  "root": true\n}\n',
+        },
+        solution=[f"{name}.js"],
+        test=[f"{name}.spec.js"],
+        example=[".meta/proof.ci.js"],
+    )
 
 
 CMAKE = """get_filename_component(exercise ${CMAKE_CURRENT_SOURCE_DIR} NAME)
@@ -147,23 +147,21 @@ def cpp(name: str) -> dict[str, str]:
         f"    return CHECK({name}_ns::{name}({arg(name)}) == {CASES[name][1]});\n"
         "#else\n    return 1;  // the tests that count only run with EXERCISM_RUN_ALL_TESTS\n#endif\n}\n"
     )
-    return {
-        f"{name}.cpp": stub,
-        f"{name}.h": header,
-        f"{name}_test.cpp": test,
-        ".meta/example.cpp": example,
-        ".meta/example.h": header,
-        "CMakeLists.txt": CMAKE,
-        "test/check.h": '#pragma once\n#include <cstdio>\n#define CHECK(x) ((x) ? 0 : (std::puts("failed: " #x), 1))\n',
-        "test/main.cpp": f"int {name}_test();\n\nint main() {{ return {name}_test(); }}\n",
-        "config": json.dumps(
-            {
-                "solution": [f"{name}.cpp", f"{name}.h"],
-                "test": [f"{name}_test.cpp"],
-                "example": [".meta/example.cpp", ".meta/example.h"],
-            }
-        ),
-    }
+    return exercise(
+        {
+            f"{name}.cpp": stub,
+            f"{name}.h": header,
+            f"{name}_test.cpp": test,
+            ".meta/example.cpp": example,
+            ".meta/example.h": header,
+            "CMakeLists.txt": CMAKE,
+            "test/check.h": '#pragma once\n#include <cstdio>\n#define CHECK(x) ((x) ? 0 : (std::puts("failed: " #x), 1))\n',
+            "test/main.cpp": f"int {name}_test();\n\nint main() {{ return {name}_test(); }}\n",
+        },
+        solution=[f"{name}.cpp", f"{name}.h"],
+        test=[f"{name}_test.cpp"],
+        example=[".meta/example.cpp", ".meta/example.h"],
+    )
 
 
 def python(name: str) -> dict[str, str]:
@@ -172,18 +170,16 @@ def python(name: str) -> dict[str, str]:
         f"class {name.capitalize()}Test(unittest.TestCase):\n"
         f"    def test_it(self):\n        self.assertEqual({name}({arg(name)}), {CASES[name][1]})\n"
     )
-    return {
-        f"{name}.py": f"def {name}(n):\n    pass\n",
-        f"{name}_test.py": test,
-        ".meta/example.py": f"def {name}(n):\n    return {body(name, 'n')}\n",
-        "config": json.dumps(
-            {
-                "solution": [f"{name}.py"],
-                "test": [f"{name}_test.py"],
-                "example": [".meta/example.py"],
-            }
-        ),
-    }
+    return exercise(
+        {
+            f"{name}.py": f"def {name}(n):\n    pass\n",
+            f"{name}_test.py": test,
+            ".meta/example.py": f"def {name}(n):\n    return {body(name, 'n')}\n",
+        },
+        solution=[f"{name}.py"],
+        test=[f"{name}_test.py"],
+        example=[".meta/example.py"],
+    )
 
 
 def java(name: str) -> dict[str, str]:
@@ -209,22 +205,20 @@ def java(name: str) -> dict[str, str]:
         '    @Disabled("Remove to run test")\n    @Test\n    public void neverRun() {\n'
         "        assertThat(1).isEqualTo(2);\n    }\n\n}\n"
     )
-    return {
-        f"src/main/java/{cls}.java": stub,
-        f"src/test/java/{cls}Test.java": test,
-        f".meta/src/reference/java/{cls}.java": example,
-        "build.gradle": 'plugins {\n    id "java"\n}\n\ntest {\n    useJUnitPlatform()\n}\n',
-        "gradlew": '#!/bin/sh\nexec gradle "$@"\n',
-        "gradle/wrapper/gradle-wrapper.properties": "distributionUrl=https\\://services.gradle.org/distributions/gradle-8.7-bin.zip\n",
-        "config": json.dumps(
-            {
-                "solution": [f"src/main/java/{cls}.java"],
-                "test": [f"src/test/java/{cls}Test.java"],
-                "example": [f".meta/src/reference/java/{cls}.java"],
-                "invalidator": ["build.gradle"],
-            }
-        ),
-    }
+    return exercise(
+        {
+            f"src/main/java/{cls}.java": stub,
+            f"src/test/java/{cls}Test.java": test,
+            f".meta/src/reference/java/{cls}.java": example,
+            "build.gradle": 'plugins {\n    id "java"\n}\n\ntest {\n    useJUnitPlatform()\n}\n',
+            "gradlew": '#!/bin/sh\nexec gradle "$@"\n',
+            "gradle/wrapper/gradle-wrapper.properties": "distributionUrl=https\\://services.gradle.org/distributions/gradle-8.7-bin.zip\n",
+        },
+        solution=[f"src/main/java/{cls}.java"],
+        test=[f"src/test/java/{cls}Test.java"],
+        example=[f".meta/src/reference/java/{cls}.java"],
+        invalidator=["build.gradle"],
+    )
 
 
 LANGUAGES = {
@@ -242,7 +236,6 @@ def write_checkout(root: Path) -> Path:
         for name in CASES:
             ex = root / lang / "exercises" / "practice" / name
             files = make(name)
-            files[".meta/config.json"] = json.dumps({"files": json.loads(files.pop("config"))})
             files[".docs/instructions.md"] = f"# Instructions\n\nCompute {name} of a number.\n"
             for rel, text in files.items():
                 (ex / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -233,6 +233,14 @@ CASES: list[Case] = [
         "llm chat capital --model scripted:bad-script.yaml",
         "'bad-script.yaml' is not valid YAML: line 2, column 1",
     ),
+    c(
+        "llm chat capital --model openai/m --api-base localhost:8000/v1",
+        "--api-base: give the server's URL with http://",
+    ),
+    c(
+        "llm serve --model openai/m --api-base http://u:hunter22pw@h:8000/v1",
+        "--api-base: the URL holds a credential",
+    ),
     c("llm chat capital --model scripted:binary.json", "is invalid"),
     c("llm chat capital --model scripted:empty-dir", "not found"),
     c("llm chat capital --model replay:nope", "cannot replay run 'nope'"),

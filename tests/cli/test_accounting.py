@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from dgm.accounting import CHARS_PER_TOKEN, MARKS, OUTPUT_TOKENS, crossed, tree_sha256
+from dgm.llm.prices import openai_price
 from tests.cli.conftest import SEED, Ids
 from tests.cli.conftest import dgm as subprocess_dgm
 from tests.cli.runner import dgm, folder_print, rows_print
@@ -51,6 +55,34 @@ def test_dry_run_prices_a_priced_model_by_its_stated_rule(workdir: Path) -> None
     assert f"dollars: about ${calls * one:.2f}" in out.stdout
     assert f"tokens: about {calls * (prompt_tokens + OUTPUT_TOKENS):,}" in out.stdout
     assert "sk-test" not in out.stdout + out.stderr
+
+
+IMPORTS_AT_EXIT = (
+    "import atexit, sys; "
+    "atexit.register(lambda: print('litellm imported:', 'litellm' in sys.modules)); "
+    "from dgm.cli import main; sys.argv[0] = 'dgm'; main()"
+)
+
+
+def test_dry_run_of_an_openai_model_on_the_users_server_never_imports_litellm(
+    workdir: Path,
+) -> None:
+    """The run would not import it (dgm/llm/openai_compatible.py); neither does its plan's
+    price, read from litellm's price map as a file (seconds saved on a loaded machine)."""
+    args = "run --dry-run --model openai/gpt-4o-mini --api-base http://127.0.0.1:9/v1"
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_AT_EXIT, *args.split(), "--max-iterations", "2"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DGM_ARCHIVE": str(workdir / "a.db"), "OPENAI_API_KEY": ""},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "litellm imported: False" in done.stdout, done.stdout
+    calls = int(re.search(r"LLM calls: at most (\d+)", done.stdout)[1])  # type: ignore[index]
+    one = openai_price("openai/gpt-4o-mini", 4000 // CHARS_PER_TOKEN, OUTPUT_TOKENS)
+    assert one is not None and f"dollars: about ${calls * one:.2f}" in done.stdout
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dgm.redact import host_secrets, redact
 from tests.cli.conftest import dgm, one_line_error, snapshot
+from tests.properties.settings import FEW
 
 PASSWORD = "hunter2-s3cret-pw"
 
@@ -87,6 +88,7 @@ URL_PASSWORD = st.text(
 )
 
 
+@settings(FEW, max_examples=100)  # FEW's health checks and deadline; hypothesis's count
 @given(password=URL_PASSWORD, user=st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True))
 def test_any_url_password_is_masked(password: str, user: str) -> None:
     shown = f"postgresql+psycopg://{user}:***@db.example:5432/dgm"

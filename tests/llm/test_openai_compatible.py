@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
+import httpx
 import pytest
 
 from dgm.llm import LLMError, open_provider
@@ -70,6 +72,8 @@ def kind_of(provider: Provider, request: dict) -> str:
         ("malformed", "bad_response"),
         ("empty", "bad_response"),
         ("negative_usage", "bad_response"),
+        ("list_usage", "bad_response"),
+        ("text_usage", "bad_response"),
         ("slow:1.0", "timeout"),
     ],
 )
@@ -81,6 +85,38 @@ def test_every_failure_gets_the_kind_litellms_path_gives_it(
         upstream.plan(fault)
         got.append(kind_of(provider, {"model": "x", "messages": ask("hi")["messages"]}))
     assert got == [kind, kind]
+
+
+@pytest.mark.parametrize(
+    "fault,said",
+    [
+        ("list_usage", "usage is not an object: [5, 5]"),
+        ("text_usage", "usage.prompt_tokens is not a number: 'five'"),
+    ],
+)
+def test_usage_not_in_openais_shape_is_a_bad_response_in_one_line(
+    upstream: FakeUpstream, fault: str, said: str
+) -> None:
+    upstream.plan(fault)
+    direct = OpenAICompatibleProvider("openai/fake-model", upstream.base_url)
+    with pytest.raises(LLMError) as err:
+        direct.complete(ask("hi"), "k")
+    assert err.value.kind == "bad_response" and said in str(err.value)
+    assert len(str(err.value).splitlines()) == 1
+
+
+def test_a_caller_that_hangs_up_prints_no_traceback_from_the_fake_server(
+    upstream: FakeUpstream, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its thread would print it while pytest imports (parses) a test module: on CPython
+    3.11 the two parses share one AST recursion counter ("AST constructor recursion depth
+    mismatch" in a test run)."""
+    upstream.plan("slow:0.5")
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(f"{upstream.base_url}/chat/completions", json=ask("hi"), timeout=0.1)
+    time.sleep(1.0)  # the server answers into the closed connection
+    assert [r["behaviour"] for r in upstream.requests] == ["slow:0.5"]
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_a_server_that_is_not_there_is_a_connection_error() -> None:
