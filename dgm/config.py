@@ -171,6 +171,8 @@ class HGMSettings(BaseModel):
         description="Task results an agent needs (or every task, if fewer) to be returned as the run's best.",
     )
 
+    _numbers = field_validator("alpha", mode="before")(not_bool)
+
 
 class RaceSettings(BaseModel):
     """Racing (dgm/race.py; docs/engine.md, "Racing"): children raced against the
@@ -186,6 +188,8 @@ class RaceSettings(BaseModel):
         allow_inf_nan=False,
         description="The screen's level: a child that reaches P(better than its parent) > 1 - error runs every task and is accepted if, over all of them, it solves more of the tasks where it and its parent differ.",
     )
+
+    _numbers = field_validator("error", mode="before")(not_bool)
 
 
 class NoveltySettings(BaseModel):

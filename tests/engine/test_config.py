@@ -93,6 +93,14 @@ def test_overrides_win_and_none_is_ignored() -> None:
             {"stages": [{"name": "s", "tasks": "small", "threshold": 2}]},
             "invalid config field 'stages.0.threshold': out of range (got 2; valid: a finite number at least 0.0 and at most 1.0); fix it in the YAML or on the command line",
         ),
+        (  # YAML's `true` is not a level (pydantic alone would read it as 1)
+            {"race": {"error": True}},
+            "invalid config field 'race.error': give a number, not true (got True; valid: a finite number above 0.0 and below 0.5); fix it in the YAML or on the command line",
+        ),
+        (
+            {"hgm": {"alpha": True}},
+            "invalid config field 'hgm.alpha': give a number, not true (got True; valid: a finite number above 0.0 and at most 1.0); fix it in the YAML or on the command line",
+        ),
     ],
 )
 def test_invalid_config_is_one_line_naming_the_field(overrides: dict, message: str) -> None:
