@@ -95,8 +95,9 @@ def checked_timeout(value: object, where: str) -> float:
     except ValueError:
         seconds = math.nan
     if not 0 < seconds <= MAX_SECONDS:  # NaN fails every comparison
+        shown = str(value) if str(value).isprintable() else repr(value)  # one line, always
         raise ProblemError(
-            f"{where}: timeout {value!s:.40} is out of range: give seconds, more than 0 and "
+            f"{where}: timeout {shown:.40} is out of range: give seconds, more than 0 and "
             f"at most {MAX_SECONDS:.0f}"
         )
     return seconds
