@@ -73,7 +73,7 @@ from sandbox.protocol import (
     Status,
     prepare_run,
 )
-from sandbox.tarball import safe_relpath
+from sandbox.tarball import file_mode, safe_relpath
 
 log = logging.getLogger(__name__)
 
@@ -553,7 +553,7 @@ class DockerSandbox(TarFiles):
         put = {
             "dest": dest,
             "files": [
-                [name, len(data), 0o755 if data.startswith(b"#!") else 0o644]
+                [name, len(data), file_mode(data)]
                 for name, data in zip(names, files.values(), strict=True)
             ],
             "size": sum(len(data) for data in files.values()),

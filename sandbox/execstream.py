@@ -132,6 +132,9 @@ def pump(
                 return StreamOutcome(out, err, finished=False, flooded=True)
 
 
+NAME_COST = 512  # bytes a fetched file's name counts on top of its length (sandbox/runner.py's)
+
+
 @dataclass
 class FetchedFiles:
     """Files the runner sends after a command (b"N" names one, b"F" chunks its content),
@@ -150,6 +153,10 @@ class FetchedFiles:
             return
         if len(self.files) >= self.most:
             self._drop(f"more than {self.most} files")
+            return
+        self.total += len(name) + NAME_COST  # names count, or they alone could fill memory
+        if self.total > self.cap:
+            self._drop(f"larger than the cap of {self.cap} bytes")
             return
         self._current = self.files[name.decode("utf-8", errors="replace")] = bytearray()
 

@@ -189,7 +189,7 @@ def take(size, buf):
         if not chunk:
             sys.exit(0)  # the host went away
         data += chunk
-    return bytes(data), rest
+    return data, rest
 
 
 def parts_of(name):
@@ -232,7 +232,7 @@ def put_files(put, data):
     try:
         for name, size, mode in put["files"]:
             parts = parts_of(name)
-            content = data[offset : offset + size]
+            content = memoryview(data)[offset : offset + size]  # no copy
             offset += size
             fd = open_dirs(top, base + parts[:-1], create=True)
             try:
@@ -249,7 +249,7 @@ def put_files(put, data):
             finally:
                 os.close(fd)
             try:
-                view = memoryview(content)
+                view = content
                 while view:
                     view = view[os.write(out, view) :]
             finally:
@@ -290,11 +290,28 @@ class FetchOver(Exception):
     """A cap of the copy-out was passed: the message says which."""
 
 
+NAME_COST = 512  # bytes a file's name counts toward the cap on top of its length, as tar's header
+
+
+def listing(fd, most):
+    """The names in the directory `fd`, sorted; FetchOver past `most` of them, found without
+    reading a huge directory whole into memory first."""
+    names = []
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            names.append(entry.name)
+            if len(names) > most:
+                raise FetchOver(f"more than {most} files and folders")
+    return sorted(names)
+
+
 def walk(fd, prefix, depth, seen, cap, most):
     """Send every regular file under the directory `fd` (closed here), one open directory
-    per level; `seen` is [bytes, entries] so far, and every entry counts, folders too."""
+    per level; `seen` is [bytes, entries] so far: every entry counts, folders too, and a
+    file's name (its length and NAME_COST) counts as bytes: names alone must not get past
+    the cap."""
     try:
-        for entry in sorted(os.listdir(fd)):
+        for entry in listing(fd, most - seen[1]):
             st = os.stat(entry, dir_fd=fd, follow_symlinks=False)
             seen[1] += 1
             if seen[1] > most:
@@ -305,7 +322,7 @@ def walk(fd, prefix, depth, seen, cap, most):
                 inner = os.open(entry, DIR_FLAGS, dir_fd=fd)
                 walk(inner, prefix + entry + "/", depth + 1, seen, cap, most)
             elif stat.S_ISREG(st.st_mode):
-                seen[0] += st.st_size
+                seen[0] += st.st_size + len(prefix) + len(entry) + NAME_COST
                 if seen[0] > cap:
                     raise FetchOver(f"larger than the cap of {cap} bytes")
                 send_file(fd, entry, prefix + entry, cap)
@@ -893,6 +910,7 @@ def main():
             if req.get("put"):
                 data, buf = take(int(req["put"]["size"]), buf)
                 why = put_files(req["put"], data)
+                del data  # not held while the command runs: its memory is the command's
                 if why:
                     reply_error(126, f"copy into {req['put']['dest']} failed: {why}", put_error=why)
                     continue

@@ -45,10 +45,15 @@ def pack_files(files: Mapping[str, bytes]) -> bytes:
             rel = safe_relpath(name)
             info = tarfile.TarInfo(rel)
             info.size = len(data)
-            info.mode = 0o755 if data.startswith(b"#!") else 0o644
+            info.mode = file_mode(data)
             _own(info)
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def file_mode(data: bytes) -> int:
+    """The mode a file copied in gets: a script (#!) may be run, nothing else."""
+    return 0o755 if data.startswith(b"#!") else 0o644
 
 
 def _own(info: tarfile.TarInfo) -> None:

@@ -6,6 +6,7 @@ with the three calls one after the other."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -15,7 +16,8 @@ import pytest
 from benchmarks.problems import Evaluator, load, open_problem_backend
 from sandbox import FilesRun, Limits, SandboxBackend, SandboxError, Status
 from sandbox.backend_base import TarFiles
-from sandbox.docker_backend import DockerSandbox
+from sandbox.docker_backend import RUNNER_SOURCE, DockerSandbox
+from sandbox.protocol import WRITABLE_DIRS
 from tests.sandbox.conftest import SMALL
 
 pytestmark = pytest.mark.docker
@@ -133,6 +135,14 @@ def test_copy_out_is_capped_in_bytes_files_and_depth(docker_backend: SandboxBack
             fetch="/out/r",
         )
         assert wide.files == {"9/f": b"x\n"}, wide.files_error
+        names = sb.run_with_files(  # empty files whose long names alone pass 1 MB
+            {},
+            "/task",
+            "rm -r /out/r && mkdir /out/r && cd /out/r && "
+            "seq 3000 | sed 's/$/" + "n" * 200 + "/' | xargs touch",
+            fetch="/out/r",
+        )
+        assert names.files == {} and "cap" in names.files_error
         assert sb.run("echo usable").stdout == "usable\n"
 
 
@@ -189,3 +199,16 @@ def test_a_real_problem_scores_as_with_three_calls(name: str) -> None:
         three = Evaluator(problem, Stepwise(backend)).evaluate()  # type: ignore[arg-type]
     assert one.ok and three.ok, (one.feedback, three.feedback)
     assert (one.score, one.metrics, one.feedback) == (three.score, three.metrics, three.feedback)
+
+
+def test_the_runner_writes_where_the_host_checks() -> None:
+    """The runner (standard library only, run as a script) keeps its own copy of the
+    writable directories; it must be the host's."""
+    tree = ast.parse(RUNNER_SOURCE)
+    copies = [
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "WRITABLE_DIRS" for t in node.targets)
+    ]
+    assert copies == [WRITABLE_DIRS]
