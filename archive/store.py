@@ -13,7 +13,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from itertools import count
 from pathlib import Path
@@ -907,17 +907,24 @@ class Archive(browsing.Browsing):
 
     def append_event(self, run_id: str, kind: str, payload: dict[str, Any]) -> int:
         """Append to the run's log; returns the event's id (increasing within the archive)."""
-        body = _dumps(payload, "event payload")
+        return self.append_events(run_id, [(kind, payload)])[0]
+
+    def append_events(self, run_id: str, events: Sequence[tuple[str, dict[str, Any]]]) -> list[int]:
+        """Append several (kind, payload) to the run's log in order, in one transaction
+        (all or none); returns their ids."""
+        bodies = [(kind, _dumps(payload, "event payload")) for kind, payload in events]
         with self._write() as conn:
-            result = conn.execute(
-                insert(Event).values(
-                    run_pk=self.run_pk(conn, run_id),
-                    kind=kind,
-                    payload=body,
-                    created_at=time.time(),
+            run_pk = self.run_pk(conn, run_id)
+            return [
+                int(
+                    conn.execute(
+                        insert(Event).values(
+                            run_pk=run_pk, kind=kind, payload=body, created_at=time.time()
+                        )
+                    ).inserted_primary_key[0]
                 )
-            )
-            return int(result.inserted_primary_key[0])
+                for kind, body in bodies
+            ]
 
     def events(
         self, run_id: str, kinds: Iterable[str] | None = None, after: int = 0

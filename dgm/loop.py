@@ -76,7 +76,8 @@ FILES_CACHE = 256  # agents whose code stays in memory for reuse as parents
 
 
 class EventLog:
-    """The run's event log, written in order by one background thread.
+    """The run's event log, written in order by one background thread (what was emitted
+    while it wrote goes in its next transaction, together).
 
     Events explain a run; they are not what a resume needs (an `expansion_failed` lost to a
     kill -9 only means that iteration is redone), so their writes stay off the loop's path.
@@ -92,11 +93,26 @@ class EventLog:
         self._queue.put((kind, payload))
 
     def _drain(self) -> None:
-        while (item := self._queue.get()) is not None:
-            try:
-                self.archive.append_event(self.run_id, item[0], item[1])
-            except Exception:  # a lost log line must not stop the run
-                log.exception("could not record event %s", item[0])
+        while True:
+            batch = [self._queue.get()]  # then what else is queued: one commit for them all
+            while not self._queue.empty():
+                batch.append(self._queue.get())
+            events = [item for item in batch if item is not None]
+            self._write(events)
+            if len(events) < len(batch):  # closed
+                return
+
+    def _write(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        if not events:
+            return
+        try:
+            self.archive.append_events(self.run_id, events)
+        except Exception:  # one at a time, so that one bad line loses only itself
+            for kind, payload in events:
+                try:
+                    self.archive.append_event(self.run_id, kind, payload)
+                except Exception:  # a lost log line must not stop the run
+                    log.exception("could not record event %s", kind)
 
     def close(self) -> None:
         """Write everything emitted so far, then stop."""

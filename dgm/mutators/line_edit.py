@@ -47,7 +47,7 @@ import random
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from benchmarks.problems import ProblemError
@@ -55,7 +55,7 @@ from benchmarks.problems.blocks import has_blocks, regions
 from dgm import pyparse
 from dgm.mutators import Chat, EvalView, Mutation, MutationContext
 from dgm.mutators.diagnosis import clip
-from dgm.mutators.tokens import Site, marked, new_undefined, replace, sites
+from dgm.mutators.tokens import Site, marked, new_undefined, replace, sites, undefined
 from dgm.novelty import Unchanged
 
 PURPOSE = "line_edit"
@@ -70,9 +70,19 @@ class Edit:
     code: str
 
 
+# A parent's file is read again for each of its children and each try (its lines, its
+# tokens, its parsed tree): what is made of one text is kept for the next, by text.
+PARSED = 256  # texts whose parts are kept: parents recur, children are new
+
+
 def region_lines(source: str) -> list[int]:
     """The 1-based numbers of the lines an edit may touch: those inside the EVOLVE-BLOCK
     regions when the file has well-formed ones, else every line."""
+    return list(_region_lines(source))
+
+
+@lru_cache(maxsize=PARSED)
+def _region_lines(source: str) -> tuple[int, ...]:
     n = len(source.splitlines())
     spans = [(0, n)]
     if has_blocks(source):
@@ -80,7 +90,7 @@ def region_lines(source: str) -> list[int]:
             spans = regions(source)
         except ProblemError:
             pass  # malformed markers: the whole file, as the evaluator sees it
-    return [i + 1 for a, b in spans for i in range(a, b)]
+    return tuple(i + 1 for a, b in spans for i in range(a, b))
 
 
 def editable_lines(source: str) -> list[int]:
@@ -89,14 +99,19 @@ def editable_lines(source: str) -> list[int]:
     parses; any non-blank region line otherwise). Imports, docstrings, classes and the
     middle of a statement spanning lines are left alone: an edit there breaks the program
     or changes nothing."""
+    return list(_editable_lines(source))
+
+
+@lru_cache(maxsize=PARSED)
+def _editable_lines(source: str) -> tuple[int, ...]:
     lines = source.splitlines()
     region = [n for n in region_lines(source) if lines[n - 1].strip()]
     try:
         tree = pyparse.parse(source)
     except (SyntaxError, ValueError):
-        return region
+        return tuple(region)
     starts = {n for node in ast.walk(tree) if (n := one_line_start(node)) is not None}
-    return [n for n in region if n in starts] or region
+    return tuple([n for n in region if n in starts] or region)
 
 
 def one_line_start(node: ast.AST) -> int | None:
@@ -178,7 +193,12 @@ def edit_schema(line: int, old: str) -> dict[str, Any]:
 def token_sites(path: str, source: str) -> list[Site]:
     """The tokens a token edit may change: on the lines a line edit may start at, in
     Python files."""
-    return sites(source, set(editable_lines(source))) if path.endswith(".py") else []
+    return list(_sites(source)) if path.endswith(".py") else []
+
+
+@lru_cache(maxsize=PARSED)
+def _sites(source: str) -> tuple[Site, ...]:
+    return tuple(sites(source, set(_editable_lines(source))))
 
 
 def token_schema(site: Site, choices: Sequence[str]) -> dict[str, Any]:
@@ -258,16 +278,33 @@ def refusal(path: str, before: str, after: str) -> str | None:
     except (SyntaxError, ValueError) as e:
         line = getattr(e, "lineno", None)
         return f"the file no longer compiles: {path}:{line}: {getattr(e, 'msg', str(e))}"
-    try:
-        parent: ast.AST | None = pyparse.parse(before)
-    except SyntaxError:
-        parent = None  # a parent that does not parse (an agent's data file named .py)
-    if parent is not None and ast.dump(tree) == ast.dump(parent):
+    parent = parent_code(before)
+    if parent is not None and ast.dump(tree) == parent.dump:
         return "the edit changes nothing: only spaces or comments differ"
-    if invented := new_undefined(parent, tree):
+    if invented := new_undefined(parent.undefined if parent else frozenset(), tree):
         names = ", ".join(f"`{n}`" for n in invented[:3])
         return f"the edit uses {names}, defined nowhere in {path}"
     return None
+
+
+@dataclass(frozen=True)
+class ParentCode:
+    """What `refusal` compares a child's code with: its parent's tree, dumped, and the
+    names the parent loads and defines nowhere."""
+
+    dump: str
+    undefined: frozenset[str]
+
+
+@lru_cache(maxsize=PARSED)
+def parent_code(source: str) -> ParentCode | None:
+    """The parent's `ParentCode`, or None when it does not parse (an agent's data file
+    named .py)."""
+    try:
+        tree = pyparse.parse(source)
+    except SyntaxError:
+        return None
+    return ParentCode(ast.dump(tree), frozenset(undefined(tree)))
 
 
 TRAILING = "}]),;:. "  # what a model writing JSON tends to leave after the code

@@ -25,6 +25,7 @@ import builtins
 import io
 import keyword
 import tokenize
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from dgm import pyparse
@@ -267,8 +268,8 @@ def undefined(tree: ast.AST) -> set[str]:
     }
 
 
-def new_undefined(before: ast.AST | None, after: ast.AST) -> list[str]:
+def new_undefined(parent_undefined: AbstractSet[str], after: ast.AST) -> list[str]:
     """Names the edited module loads and defines nowhere that its parent did not already
-    load (a parent's own unresolved names, e.g. set by its host, are its business)."""
-    old = undefined(before) if before is not None else set()
-    return sorted(undefined(after) - old)
+    load (`parent_undefined`, the parent's `undefined`: a parent's own unresolved names,
+    e.g. set by its host, are its business)."""
+    return sorted(undefined(after) - parent_undefined)

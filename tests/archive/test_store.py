@@ -276,6 +276,19 @@ def test_events_are_ordered_and_filterable(archive: Archive) -> None:
     assert [e.payload["i"] for e in archive.events(run, after=ids[1])] == [2, 3]
 
 
+def test_events_appended_together_keep_their_order_all_or_none(archive: Archive) -> None:
+    run = archive.create_run("r")
+    first = archive.append_event(run, "start", {})
+    ids = archive.append_events(run, [("child", {"i": 0}), ("child", {"i": 1}), ("stop", {})])
+    assert ids == sorted(ids) and ids[0] > first and len(set(ids)) == 3
+    assert [e.kind for e in archive.events(run)] == ["start", "child", "child", "stop"]
+    assert [e.id for e in archive.events(run)][1:] == ids
+    # a payload that is not JSON fails the whole batch: nothing of it is written
+    with pytest.raises(ArchiveError):
+        archive.append_events(run, [("child", {"i": 2}), ("bad", {"x": object()})])
+    assert len(archive.events(run)) == 4
+
+
 def test_runs_summary(archive: Archive) -> None:
     old = archive.create_run("old")
     new = archive.create_run("new")

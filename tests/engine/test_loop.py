@@ -323,3 +323,24 @@ def test_a_problem_run_resumes_its_failed_and_scored_programs(harness: Harness) 
     assert reason == "done: 2 iterations"
     assert [a.score for a in harness.archive.agents(run)] == [1.0, 2.0, 3.0]
     assert len(harness.evaluated_pairs(run)) == 3
+
+
+def test_the_event_log_writes_every_event_in_order_and_loses_only_a_bad_one(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from archive import open_archive
+    from dgm.loop import EventLog
+
+    archive = open_archive(str(tmp_path / "a.db"))
+    run = archive.create_run("r")
+    log = EventLog(archive, run)
+    for i in range(300):  # emitted faster than one commit each: written in batches
+        log.emit("tick", {"i": i})
+        if i == 150:
+            log.emit("bad", {"x": object()})  # not JSON: only it is lost
+    log.close()
+    events = archive.events(run)
+    assert [e.payload["i"] for e in events] == list(range(300))
+    assert {e.kind for e in events} == {"tick"}
+    assert "could not record event bad" in caplog.text
+    archive.close()

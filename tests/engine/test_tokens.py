@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from dgm.mutators.tokens import Site, marked, neighbours, new_undefined, replace, sites
+from dgm.mutators.tokens import Site, marked, neighbours, new_undefined, replace, sites, undefined
 
 PROGRAM = (
     "import numpy as np\n"
@@ -72,14 +72,14 @@ def test_a_numbers_choices_are_its_neighbours_written_as_its_kind(
 def test_an_edit_may_not_load_a_name_defined_nowhere() -> None:
     before = ast.parse("import os\ndef f(a):\n    b = a\n    return b\n")
     invented = ast.parse("import os\ndef f(a):\n    b = a_old\n    return your_code\n")
-    assert new_undefined(before, invented) == ["a_old", "your_code"]
+    assert new_undefined(undefined(before), invented) == ["a_old", "your_code"]
     kept = ast.parse("import os, json\ndef f(a):\n    b = json.dumps(len(a))\n    return b\n")
-    assert new_undefined(before, kept) == []
+    assert new_undefined(undefined(before), kept) == []
     # A name the parent already loaded without defining (its host sets it) is its business.
     hosted = ast.parse("def f():\n    return HOST\n")
-    assert new_undefined(hosted, ast.parse("def f():\n    return HOST + 1\n")) == []
+    assert new_undefined(undefined(hosted), ast.parse("def f():\n    return HOST + 1\n")) == []
     # A star import makes every name possible.
-    assert new_undefined(None, ast.parse("from math import *\nx = tau\n")) == []
+    assert new_undefined(set(), ast.parse("from math import *\nx = tau\n")) == []
 
 
 # ReEvo's seed of tsp_constructive, as it ships: `threshold` is set and never read.
