@@ -107,13 +107,20 @@ class ProblemTarget:
         return Resources(cpus=1.0, memory_mb=self.problem.memory_mb)  # the evaluator's limits
 
     def open_backend(
-        self, sandbox: str, run_label: str, pool_size: int
+        self, config: RunConfig, run_label: str, pool_size: int
     ) -> AbstractContextManager[SandboxBackend]:
-        """A backend of the problem's image (it holds the evaluator's packages)."""
+        """A backend of the problem's image (it holds the evaluator's packages), its
+        containers started at once unless the operator scores programs its own way (STOP's
+        sandboxes carry a gateway and other limits: a pool made ahead would go unused)."""
         from benchmarks.problems import open_problem_backend
+        from dgm.mutators.operators import OPERATORS
 
         return open_problem_backend(
-            self.problem, sandbox, pool_size=pool_size, run_label=run_label or "problem"
+            self.problem,
+            config.sandbox,
+            pool_size=pool_size,
+            run_label=run_label or "problem",
+            prefill=OPERATORS[config.operator].scorer is None,
         )
 
     def local_node(self, needs: OperatorNeeds) -> LocalNode:

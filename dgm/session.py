@@ -227,7 +227,7 @@ def open_session(
         stack.callback(target.close)
         with sandbox_errors():
             backend = stack.enter_context(
-                target.open_backend(config.sandbox, run_id, min(config.workers, 4))
+                target.open_backend(config, run_id, min(config.workers, 4))
             )
         gw = stack.enter_context(open_gateway(archive, run_id, config, provider))
         chat = chat_opener(gw, archive, config, model, provider)

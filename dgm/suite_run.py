@@ -160,11 +160,11 @@ class SuiteTarget:
         return Resources(cpus=limits.cpus, memory_mb=limits.memory_mb)
 
     def open_backend(
-        self, sandbox: str, run_label: str, pool_size: int
+        self, config: RunConfig, run_label: str, pool_size: int
     ) -> AbstractContextManager[SandboxBackend]:
         from sandbox import open_backend
 
-        return open_backend(sandbox, run_label=run_label, pool_size=pool_size)
+        return open_backend(config.sandbox, run_label=run_label, pool_size=pool_size)
 
     def local_node(self, needs: OperatorNeeds) -> LocalNode:
         from dgm.executors.local import LocalNode

@@ -75,9 +75,9 @@ class Target(Protocol):
         ...
 
     def open_backend(
-        self, sandbox: str, run_label: str, pool_size: int
+        self, config: RunConfig, run_label: str, pool_size: int
     ) -> AbstractContextManager[SandboxBackend]:
-        """This machine's sandbox backend for the run (to be entered)."""
+        """This machine's sandbox backend for the run (`config.sandbox`; to be entered)."""
         ...
 
     def local_node(self, needs: OperatorNeeds) -> LocalNode:

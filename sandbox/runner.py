@@ -749,7 +749,7 @@ def run(req, stdin_buf):
         "seen_err": seen_err,
         "zygote": isinstance(proc, Forked),
     }
-    if req.get("fetch"):  # after the sweep: nothing of the command can change the files now
+    if req.get("fetch"):  # after the sweep: nothing of the command is left to change them
         report.update(fetch(req["fetch"]))
     send(b"X", json.dumps(report).encode())
     ZYGOTE.check()

@@ -84,13 +84,15 @@ def open_problem_backend(
     run_label: str = "problem",
     step: Callable[[str], None] = lambda _m: None,
     recycle: bool = True,
+    prefill: bool = True,
 ) -> SandboxBackend:
     """A sandbox backend whose sandboxes hold the problem's packages. Docker containers are
     recycled unless `recycle` is False: the runner empties each one and checks it is as it
     started before the next candidate gets it (docs/sandbox.md), as a container per
     candidate caps a 2-core machine at about 3 evaluations a second. An OpenEvolve
     evaluator's packages are imported once per container, by a pre-started interpreter
-    each evaluation forks from (sandbox/zygote.py)."""
+    each evaluation forks from (sandbox/zygote.py). With `prefill`, containers for the
+    problem's own evaluations start at once, while the caller starts up."""
     if name == "docker":
         from sandbox.docker_backend import DockerBackend
 
@@ -102,9 +104,8 @@ def open_problem_backend(
             unprivileged=True,  # a container evaluator's own image: still not root
             preload=preloaded(problem) if recycle else (),
         )
-        # Containers for the evaluations start now, while the caller starts up: the first
-        # evaluation then finds one ready, its packages imported.
-        backend.prefill(evaluation_limits(problem))
+        if prefill:  # the first evaluation then finds a container ready, its imports done
+            backend.prefill(evaluation_limits(problem))
         return backend
     if problem.layout == "container":
         raise SandboxError(

@@ -75,7 +75,8 @@ def token_counts(completion: dict[str, Any]) -> tuple[int, int]:
         raise LLMError("bad_response", f"upstream's usage is not an object: {str(usage)[:100]}")
     counts = []
     for key in ("prompt_tokens", "completion_tokens"):
-        value = usage.get(key) or 0
+        value = usage.get(key)
+        value = 0 if value is None else value  # left out is 0; "" or [] is not a count
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
