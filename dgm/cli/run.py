@@ -12,6 +12,7 @@ import asyncio
 import gc
 import os
 import signal
+import sys
 import threading
 from collections import Counter
 from contextlib import ExitStack
@@ -160,13 +161,22 @@ class _Terminated:
     """SIGTERM before the live loop's own handler takes over (`drive`): raise
     KeyboardInterrupt, so a run being created or started is marked stopped as on Ctrl-C,
     never left `running` by the default action (death). `seen` catches an interrupt raised
-    where Python drops it (a garbage-collector callback): the run then stops at once."""
+    where Python drops it (a garbage-collector callback): the run then stops at once, and
+    Python's "Exception ignored" traceback for it is not printed (it is handled)."""
 
     seen = False
 
     def install(self) -> None:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self)
+            signal.signal(signal.SIGINT, self)  # Ctrl-C's interrupt can be dropped the same way
+            shown = sys.unraisablehook
+
+            def hook(unraisable: sys.UnraisableHookArgs) -> None:
+                if not (self.seen and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+                    shown(unraisable)
+
+            sys.unraisablehook = hook
 
     def __call__(self, signum: int, frame: object) -> None:
         self.seen = True

@@ -98,3 +98,39 @@ def test_processes_create_a_new_archive_at_once(archive_url: str) -> None:
         assert {r.id for r in a.runs()} == set(runs)
         for run in runs:
             assert len(a.agents(run)) == 16
+
+
+def test_no_one_sees_a_half_migrated_archive(tmp_path: Path) -> None:
+    """All migrations of a first open commit together: an opener arriving meanwhile (the
+    LLM-call writer, a test polling for the run) sees no archive or a whole one, never a
+    schema between two migrations that it would migrate too, racing the creator."""
+    import sqlite3
+
+    from archive.schema import HEAD
+
+    db = tmp_path / "a.db"
+    creator = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from archive import open_archive; open_archive(sys.argv[1])",
+            str(db),
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: set[str | None] = set()
+    while creator.poll() is None:
+        if not db.exists():
+            continue
+        try:
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.01)
+            try:
+                seen.add(conn.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+            finally:
+                conn.close()
+        except (sqlite3.OperationalError, TypeError):  # no table yet, or locked
+            seen.add(None)
+    assert creator.returncode == 0, creator.stderr.read() if creator.stderr else ""
+    assert seen <= {None, HEAD}, seen
