@@ -37,6 +37,10 @@ Prints ONE JSON line:
 - iterations, parallel, dgm_calls, openevolve_calls (requests the server answered),
   dgm_children, dgm_failed, dgm_rejected, dgm_evaluations (from dgm's archive), dgm_wall_s, openevolve_wall_s,
   openevolve_version, load_avg_1m (other work on the cores slows both);
+- dgm_cpu_s, openevolve_cpu_s: CPU seconds (user + system) of each process tree, every
+  process it waited for included (OpenEvolve's evaluating workers, dgm's LLM-call writer);
+  not dgm's sandbox containers, which Docker runs (their CPU is the evaluations'). On a
+  shared machine CPU time moves with the load much less than wall time;
 - dgm_pace, openevolve_pace: seconds from process start to the first model request, and
   iterations per second from the first request to the last (the steady state, without
   start-up and shutdown), as the server saw them;
@@ -50,6 +54,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -224,6 +229,7 @@ class Measured:
     started: float  # time.monotonic() at the start, as the server's request times
     started_wall: float  # time.time() at the start, as the archive's
     wall_s: float
+    cpu_s: float  # user + system of the process and the descendants it waited for
     peak_mib: float
     sandbox_peak_mib: float | None
     returncode: int
@@ -236,6 +242,7 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path, containers: bool) -
     from sandbox.owner import owner_token
 
     started, started_wall = time.monotonic(), time.time()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
         argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -251,10 +258,13 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path, containers: bool) -
         time.sleep(0.05)
     wall = time.monotonic() - started
     reader.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return Measured(
         started,
         started_wall,
         wall,
+        round(cpu, 2),
         round(peak / 1024, 1),
         round(box_peak / 1024, 1) if containers else None,
         proc.returncode,
@@ -521,6 +531,8 @@ def main() -> None:
                 **counts,
                 "dgm_wall_s": round(dgm_m.wall_s, 2) if dgm_m else None,
                 "openevolve_wall_s": round(oe_m.wall_s, 2) if oe_m else None,
+                "dgm_cpu_s": dgm_m.cpu_s if dgm_m else None,
+                "openevolve_cpu_s": oe_m.cpu_s if oe_m else None,
                 "dgm_pace": call_pace(times["dgm"], dgm_m),
                 "openevolve_pace": call_pace(times["openevolve"], oe_m),
                 "dgm_breakdown": breakdown,
