@@ -123,3 +123,4 @@ def test_both_tools_run_their_iterations(tmp_path: Path) -> None:
     )
     assert out["dgm_peak_mib"] > 20 and out["openevolve_peak_mib"] > 20
     assert 0.3 < out["dgm_cpu_s"] < 600 and 0.3 < out["openevolve_cpu_s"] < 600
+    assert 0 < out["dgm_sandbox_cpu_s"] < 600
