@@ -32,11 +32,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from dgm.config import HGMSettings
 from dgm.selectors import Candidate, clade_counts
+
+if TYPE_CHECKING:  # numpy is imported where it is drawn from: the loop imports this
+    import numpy as np  # module for every run, and most runs are not HGM's
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def wants_expansion(dispatched: int, agents: int, pending_expansions: int, alpha
 def thompson(successes: np.ndarray, trials: np.ndarray, rng: np.random.Generator) -> int:
     """Index of the largest draw from Beta(1 + s, 1 + n - s) (hgm.py:360-377)."""
     draws = rng.beta(1.0 + successes, 1.0 + trials - successes)
-    return int(np.argmax(draws))
+    return int(draws.argmax())
 
 
 def expand_parent(nodes: Sequence[Node], rng: np.random.Generator) -> str | None:
@@ -94,6 +96,8 @@ def expand_parent(nodes: Sequence[Node], rng: np.random.Generator) -> str | None
     The counts are pooled over each clade *once* (the intended estimator); the released
     tree.py appends descendants' results to the ancestors' own lists on every call
     instead (see docs/engine.md)."""
+    import numpy as np
+
     pool = [n for n in nodes if n.n_resolved > 0]
     if not pool:
         return None
@@ -105,6 +109,8 @@ def expand_parent(nodes: Sequence[Node], rng: np.random.Generator) -> str | None
 
 def evaluate_choice(nodes: Sequence[Node], rng: np.random.Generator) -> Evaluate | None:
     """Thompson sampling over agents' own results, then a uniformly drawn open task."""
+    import numpy as np
+
     pool = [n for n in nodes if n.open_tasks]
     if not pool:
         return None
@@ -191,6 +197,8 @@ class Scheduler:
 
     def decide(self, now: Situation) -> Decision | None:
         """HGM's next job (`now.results` unused: HGM weighs counts only)."""
+        import numpy as np
+
         rng = np.random.default_rng([self.seed, now.step])
         nodes = tree(now.candidates, now.open_tasks)
         alpha = self.settings.alpha

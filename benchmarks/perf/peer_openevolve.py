@@ -37,6 +37,13 @@ Prints ONE JSON line:
 - iterations, parallel, dgm_calls, openevolve_calls (requests the server answered),
   dgm_children, dgm_failed, dgm_rejected, dgm_evaluations (from dgm's archive), dgm_wall_s, openevolve_wall_s,
   openevolve_version, load_avg_1m (other work on the cores slows both);
+- dgm_cpu_s, openevolve_cpu_s: CPU seconds (user + system) of each process tree, every
+  process it waited for included (OpenEvolve's evaluating workers, dgm's LLM-call writer);
+  not dgm's sandbox containers, which Docker runs (their CPU is the evaluations'). On a
+  shared machine CPU time moves with the load much less than wall time;
+  dgm_sandbox_cpu_s: the CPU seconds of dgm's sandbox containers (their evaluations, each
+  one's pre-started interpreter and runner), read with their memory every 0.5 s: a lower
+  bound, as a container's last half second before it is removed may be missed;
 - dgm_pace, openevolve_pace: seconds from process start to the first model request, and
   iterations per second from the first request to the last (the steady state, without
   start-up and shutdown), as the server saw them;
@@ -50,6 +57,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -195,8 +203,9 @@ def tree_rss_kib(root: int) -> int:
     return total
 
 
-def container_rss_kib(owner: str) -> int:
-    """RSS (cgroup v1 total_rss, or v2 anon) of the live sandbox containers of `owner`."""
+def container_stats(owner: str) -> tuple[int, dict[str, float]]:
+    """RSS (cgroup v1 total_rss, or v2 anon) of the live sandbox containers of `owner`, and
+    each one's CPU seconds so far."""
     import docker
 
     client = docker.from_env()
@@ -204,7 +213,7 @@ def container_rss_kib(owner: str) -> int:
         ids = [c["Id"] for c in client.api.containers(filters={"label": f"dgm.owner={owner}"})]
     finally:
         client.close()
-    total = 0
+    total, cpu = 0, {}
     for cid in ids:
         for stat, key in (
             (f"/sys/fs/cgroup/memory/docker/{cid}/memory.stat", "total_rss"),
@@ -216,7 +225,25 @@ def container_rss_kib(owner: str) -> int:
                 continue
             total += next((int(v) for k, v in map(str.split, lines) if k == key), 0) // 1024
             break
-    return total
+        used = container_cpu_s(cid)
+        if used is not None:
+            cpu[cid] = used
+    return total, cpu
+
+
+def container_cpu_s(cid: str) -> float | None:
+    """A container's CPU seconds so far (cgroup v1 cpuacct.usage, or v2 cpu.stat's
+    usage_usec); None when it is gone."""
+    try:
+        return int(Path(f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage").read_text()) / 1e9
+    except (OSError, ValueError):
+        pass
+    try:
+        stat = Path(f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/cpu.stat").read_text()
+    except OSError:
+        return None
+    usec = next((v for k, v in map(str.split, stat.splitlines()) if k == "usage_usec"), None)
+    return int(usec) / 1e6 if usec is not None else None
 
 
 @dataclass
@@ -224,8 +251,10 @@ class Measured:
     started: float  # time.monotonic() at the start, as the server's request times
     started_wall: float  # time.time() at the start, as the archive's
     wall_s: float
+    cpu_s: float  # user + system of the process and the descendants it waited for
     peak_mib: float
     sandbox_peak_mib: float | None
+    sandbox_cpu_s: float | None  # at least: a container's last half second may be missed
     returncode: int
     tail: str
 
@@ -236,10 +265,12 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path, containers: bool) -
     from sandbox.owner import owner_token
 
     started, started_wall = time.monotonic(), time.time()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
         argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     peak, box_peak, last_box = 0, 0, 0.0
+    box_cpu: dict[str, float] = {}
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(proc.stdout or []), daemon=True)
     reader.start()
@@ -247,16 +278,22 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path, containers: bool) -
     while proc.poll() is None:
         peak = max(peak, tree_rss_kib(proc.pid))
         if containers and time.monotonic() - last_box >= 0.5:
-            box_peak, last_box = max(box_peak, container_rss_kib(owner)), time.monotonic()
+            rss, box_now = container_stats(owner)
+            box_peak, last_box = max(box_peak, rss), time.monotonic()
+            box_cpu.update(box_now)
         time.sleep(0.05)
     wall = time.monotonic() - started
     reader.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return Measured(
         started,
         started_wall,
         wall,
+        round(cpu, 2),
         round(peak / 1024, 1),
         round(box_peak / 1024, 1) if containers else None,
+        round(sum(box_cpu.values()), 2) if containers else None,
         proc.returncode,
         " | ".join("".join(output).strip().splitlines()[-4:]),
     )
@@ -521,6 +558,9 @@ def main() -> None:
                 **counts,
                 "dgm_wall_s": round(dgm_m.wall_s, 2) if dgm_m else None,
                 "openevolve_wall_s": round(oe_m.wall_s, 2) if oe_m else None,
+                "dgm_cpu_s": dgm_m.cpu_s if dgm_m else None,
+                "openevolve_cpu_s": oe_m.cpu_s if oe_m else None,
+                "dgm_sandbox_cpu_s": dgm_m.sandbox_cpu_s if dgm_m else None,
                 "dgm_pace": call_pace(times["dgm"], dgm_m),
                 "openevolve_pace": call_pace(times["openevolve"], oe_m),
                 "dgm_breakdown": breakdown,

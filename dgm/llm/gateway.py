@@ -17,7 +17,6 @@ gateway (`add_model`): one ledger, so the run's budget holds across models, exac
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import json
 import logging
@@ -25,7 +24,6 @@ import os
 import random
 import secrets
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -33,7 +31,7 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -47,6 +45,9 @@ from dgm.llm.recorder import Recorder, open_recorder
 from dgm.llm.request import cacheable, canonical, encode, encoded_key
 from dgm.llm.wire import Reply, error_body, usage_of
 from dgm.redact import host_secrets, redact
+
+if TYPE_CHECKING:
+    from dgm.llm.gateway_client import GatewayClient
 
 log = logging.getLogger(__name__)
 
@@ -117,18 +118,6 @@ def _json_reply(status: int, payload: Any) -> Reply:
 def archive_usage(archive: Any, run_id: str) -> Usage:
     """A run's totals from its records (the tally `dgm llm usage` shows)."""
     return tally(archive.llm_calls(run_id, bodies=False))
-
-
-def import_openai_soon() -> None:
-    """Host-side clients (`Gateway.client`) need the openai SDK, seconds to import on a
-    loaded machine: import it in the background now, while the run starts (its seed's
-    evaluation waits on a sandbox, not on Python), so the first call does not wait for it.
-    Called where host-side chats are made (dgm/mutators/chat.py), not by every gateway: one
-    that only serves sandboxes (`dgm llm serve`, `dgm bench run`) never needs the SDK."""
-    if "openai" not in sys.modules:
-        threading.Thread(
-            target=importlib.import_module, args=("openai",), name="dgm-openai-import", daemon=True
-        ).start()
 
 
 class Gateway:
@@ -313,6 +302,19 @@ class Gateway:
         """Revoke a session's token (its usage stays counted)."""
         with self._lock:
             self._sessions.pop(session.token, None)
+
+    def socket_client(
+        self, purpose: str, agent_id: str | None = None, model: str | None = None
+    ) -> GatewayClient:
+        """A session's chat client on this gateway's socket without the openai SDK
+        (dgm/llm/gateway_client.py): what the operators' chats use."""
+        from dgm.llm.gateway_client import GatewayClient
+
+        s = self.open_session(agent_id=agent_id, purpose=purpose, model=model)
+        assert self.socket_path is not None  # open_session refuses a gateway not started
+        c = GatewayClient(self.socket_path, s.token)
+        self._clients.append(c)
+        return c
 
     def client(
         self,

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from openai import OpenAI
-    from openai.types.chat import ChatCompletionMessageParam
-
     from dgm.llm import Gateway
+    from dgm.llm.gateway_client import GatewayClient
 
 
 def json_schema_format(name: str, schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -23,7 +21,9 @@ def json_schema_format(name: str, schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class GatewayChat:
-    """`Chat` over a started `dgm.llm.gateway.Gateway`: one client per (purpose, agent).
+    """`Chat` over a started `dgm.llm.gateway.Gateway`: one client per (purpose, agent),
+    each its own gateway session, posting to the gateway's socket without the openai SDK
+    (dgm/llm/gateway_client.py: its errors are the SDK's names and words).
     `model`: one the gateway serves (its default model's when None)."""
 
     def __init__(
@@ -33,23 +33,18 @@ class GatewayChat:
         max_tokens: int | None = None,
         model: str | None = None,
     ) -> None:
-        from dgm.llm.gateway import import_openai_soon
-
-        import_openai_soon()  # its clients need the SDK: seconds to import, not in the 1st call
         self.gateway = gateway
         self.model = model or gateway.provider.model
         self.temperature = temperature
         self.max_tokens = max_tokens
-        self._clients: dict[tuple[str, str | None], OpenAI] = {}
+        self._clients: dict[tuple[str, str | None], GatewayClient] = {}
         self._lock = threading.Lock()
 
-    def _client(self, purpose: str, agent_id: str | None) -> OpenAI:
+    def _client(self, purpose: str, agent_id: str | None) -> GatewayClient:
         with self._lock:
             key = (purpose, agent_id)
             if key not in self._clients:
-                self._clients[key] = self.gateway.client(
-                    purpose=purpose, agent_id=agent_id, model=self.model
-                )
+                self._clients[key] = self.gateway.socket_client(purpose, agent_id, self.model)
             return self._clients[key]
 
     @property
@@ -82,16 +77,15 @@ class GatewayChat:
         schema: Mapping[str, Any] | None,
         n: int = 1,
     ) -> list[str]:
-        kwargs: dict[str, Any] = {"temperature": self.temperature}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": self.temperature,
+        }
         if self.max_tokens:
-            kwargs["max_tokens"] = self.max_tokens
+            body["max_tokens"] = self.max_tokens
         if schema is not None:
-            kwargs["response_format"] = json_schema_format(purpose, schema)
+            body["response_format"] = json_schema_format(purpose, schema)
         if n > 1:
-            kwargs["n"] = n
-        reply = self._client(purpose, agent_id).chat.completions.create(
-            model=self.model,
-            messages=cast("list[ChatCompletionMessageParam]", messages),  # role/content dicts
-            **kwargs,
-        )
-        return [c.message.content or "" for c in reply.choices]
+            body["n"] = n
+        return self._client(purpose, agent_id).complete(body)

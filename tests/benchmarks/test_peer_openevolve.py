@@ -34,6 +34,8 @@ KEYS = {
     "parallel",
     "dgm_calls",
     "openevolve_calls",
+    "dgm_cpu_s",
+    "openevolve_cpu_s",
 }
 
 
@@ -120,3 +122,5 @@ def test_both_tools_run_their_iterations(tmp_path: Path) -> None:
         out["dgm_iter_per_s"] / out["openevolve_iter_per_s"], rel=0.01
     )
     assert out["dgm_peak_mib"] > 20 and out["openevolve_peak_mib"] > 20
+    assert 0.3 < out["dgm_cpu_s"] < 600 and 0.3 < out["openevolve_cpu_s"] < 600
+    assert 0 < out["dgm_sandbox_cpu_s"] < 600

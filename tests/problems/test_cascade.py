@@ -69,6 +69,33 @@ def test_each_stage_runs_only_past_the_last_ones_threshold(tmp_path: Path, score
     assert broke_score == 2.0 and broke["stage2_passed"] == 0.0 and "s2" not in broke
 
 
+FLAGGED = """
+def evaluate(path):
+    return {"score": -1.0}
+
+
+def evaluate_stage1(path):
+    return {"score": 0.4, "compiles": True}
+
+
+def evaluate_stage2(path):
+    return {"score": 9.0}
+"""
+
+
+@pytest.mark.docker
+def test_without_combined_score_flags_do_not_count_toward_a_threshold(
+    tmp_path: Path, score: Score
+) -> None:
+    """OpenEvolve's _passes_threshold averages the numeric metrics but `error`, booleans
+    left out: stage 1's 0.4 misses 0.6 (counting True as 1.0 would pass it, 0.7)."""
+    root = problem_at(tmp_path / "flags", "evaluator:\n  cascade_thresholds: [0.6]\n")
+    (root / "evaluator.py").write_text(FLAGGED)
+    result = score(load(root))
+    assert result.ok, result.failure
+    assert result.metrics == {"score": 0.4, "compiles": 1.0}
+
+
 @pytest.mark.docker
 def test_cascade_off_runs_evaluate(tmp_path: Path, score: Score) -> None:
     problem = load(problem_at(tmp_path / "direct", "evaluator:\n  cascade_evaluation: false\n"))

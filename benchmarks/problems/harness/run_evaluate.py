@@ -52,11 +52,15 @@ def as_result(result):
 
 def passes(metrics, threshold):
     """OpenEvolve's _passes_threshold: combined_score if it is a number, else the mean of
-    the numeric metrics but `error`."""
+    the numeric metrics but `error` (flags are not scores: booleans left out, as it does)."""
     score = metrics.get("combined_score")
     if isinstance(score, (int, float)):
         return float(score) >= threshold
-    values = [float(v) for k, v in metrics.items() if k != "error" and isinstance(v, (int, float))]
+    values = [
+        float(v)
+        for k, v in metrics.items()
+        if k != "error" and isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
     return bool(values) and sum(values) / len(values) >= threshold
 
 
