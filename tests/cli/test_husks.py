@@ -72,7 +72,9 @@ def test_ctrl_c_during_start_up_leaves_a_stopped_run_that_resume_takes(
 ) -> None:
     """SIGTERM too: before the live loop's handler, its default action would kill the
     process and leave the run `running` with no event."""
-    config_path = write_config(tmp_path, max_iterations=0, workers=4)
+    # A run that cannot end on its own before the signal comes (with max_iterations=0 a
+    # quick start-up could finish it first, and the test saw `finished`).
+    config_path = write_config(tmp_path, max_iterations=1000, workers=4)
     db = tmp_path / "a.db"
     args = ["run", str(config_path), "--quiet", "--archive", str(db)]
     with dgm_process(args, tmp_path, stdout=subprocess.PIPE) as proc:
