@@ -83,7 +83,9 @@ def bwrap_works() -> tuple[bool, str]:
         return False, "bwrap not installed (apt-get install bubblewrap)"
     try:
         proc = subprocess.run(
-            [path, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
+            # the binds a sandbox makes, not the whole root: binding / read-only remounts every
+            # mount under it, and a container's overlay going away meanwhile fails the probe
+            [path, "--unshare-all", "--die-with-parent", *_system_binds(), "true"],
             capture_output=True,
             text=True,
             timeout=30,
