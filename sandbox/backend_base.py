@@ -198,9 +198,7 @@ class TarFiles(Closing):
 
     def get_files(self, path: str) -> dict[str, bytes]:
         cap = self.limits.copy_out_cap_mb << 20
-        norm = posixpath.normpath(path)
-        if not norm.startswith("/"):
-            raise SandboxError(f"get_files: {path!r} must be an absolute path inside the sandbox")
+        norm = check_absolute(path, "get_files")
         parent, name = posixpath.split(self._path(norm))
         tar_cap = cap + cap // 8 + (1 << 20)  # tar's headers and padding on top of the content
         run = self._tar(
@@ -247,6 +245,14 @@ def check_writable(path: str) -> str:
     norm = posixpath.normpath(path)
     if not any(norm == d or norm.startswith(d + "/") for d in WRITABLE_DIRS):
         raise SandboxError(f"{path} is outside the writable directories {', '.join(WRITABLE_DIRS)}")
+    return norm
+
+
+def check_absolute(path: str, what: str) -> str:
+    """`path` normalised, or SandboxError when it is not absolute (a path to copy out)."""
+    norm = posixpath.normpath(path)
+    if not norm.startswith("/"):
+        raise SandboxError(f"{what}: {path!r} must be an absolute path inside the sandbox")
     return norm
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import posixpath
 import re
 import select
 import socket
@@ -41,6 +40,7 @@ from sandbox.backend_base import (
     TarFiles,
     TarRun,
     broken,
+    check_absolute,
     check_writable,
     exec_result,
     finished,
@@ -546,9 +546,7 @@ class DockerSandbox(TarFiles):
                 files, dest, cmd, fetch=fetch, timeout_s=timeout_s, workdir=workdir, env=env
             )
         dest = check_writable(dest)
-        fetch = posixpath.normpath(fetch)
-        if not fetch.startswith("/"):
-            raise SandboxError(f"run_with_files: fetch {fetch!r} must be an absolute path inside")
+        fetch = check_absolute(fetch, "run_with_files: fetch")
         names = [safe_relpath(name) for name in files]  # as pack_files checks them
         put = {
             "dest": dest,
