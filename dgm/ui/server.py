@@ -1,8 +1,9 @@
 """The HTTP server: routes, security headers, the token off loopback, read-only archive.
 
-Standard library only (`http.server.ThreadingHTTPServer`). Every response carries a strict
-Content-Security-Policy: scripts and styles come only from /static (no inline script,
-no inline handler), so text from the archive can never run even if escaping failed.
+Standard library only (`http.server`, through dgm/httpserver.py: a browser that hangs up
+costs no traceback). Every response carries a strict Content-Security-Policy: scripts and
+styles come only from /static (no inline script, no inline handler), so text from the
+archive can never run even if escaping failed.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from archive import Archive, ArchiveError, ui_queries
 from dgm.errors import UserError
+from dgm.httpserver import ThreadingServer
 from dgm.ui import compare, pages, treedata
 from dgm.ui.html import TEMPLATES, message_page
 
@@ -265,9 +267,7 @@ class Handler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), text)
 
 
-class UIServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class UIServer(ThreadingServer):
     def __init__(self, archive: Archive, host: str, port: int, token: str | None) -> None:
         if ":" in host:
             self.address_family = socket.AF_INET6

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -186,6 +187,36 @@ def test_cli_serves_and_prints_the_url(sample_run: tuple[str, dict[str, str]]) -
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_browser_that_hangs_up_leaves_no_traceback(
+    sample_run: tuple[str, dict[str, str]],
+) -> None:
+    """A browser that closes its tab while a page is being made resets the connection;
+    the server keeps serving and says nothing on its stderr (it printed a traceback)."""
+    url, ids = sample_run
+    proc = subprocess.Popen(
+        [*DGM, "ui", "--archive", url, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        port = int(line.rsplit(":", 1)[1].strip("/\n "))
+        for _ in range(5):
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                s.sendall(f"GET /runs/{ids['run']} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+                # Linger 0: the close is a reset, as a browser's hang-up mid-page is.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", f"/runs/{ids['run']}")
+        assert conn.getresponse().status == 200  # still serving
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "Traceback" not in err and "Exception" not in err, err
 
 
 def test_the_newest_runs_are_warmed_at_start(sample_run: tuple[str, dict[str, str]]) -> None:
