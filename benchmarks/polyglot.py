@@ -40,6 +40,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
+from benchmarks import pyparse
 from benchmarks.grading import split_patch
 from benchmarks.log_parsers import FAILED, PASSED
 from benchmarks.task import Task
@@ -235,7 +236,7 @@ def file_diff(path: str, old: str | None, new: str | None) -> str:
 
 def test_ids(path: str, source: str) -> list[str]:
     """pytest ids of the tests in a unittest- or pytest-style file, found without running it."""
-    tree = ast.parse(source)
+    tree = pyparse.parse(source)
     ids = []
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and (

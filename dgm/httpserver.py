@@ -25,5 +25,5 @@ class ThreadingServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)  # type: ignore[arg-type]
             return
         # Its message only: formatting a traceback on 3.11 parses source (the carets), and
-        # CPython 3.11's AST recursion counter is shared by threads (dgm/pyparse.py).
+        # CPython 3.11's AST recursion counter is shared by threads (benchmarks/pyparse.py).
         log.debug("%s hung up: %s", client_address, error)

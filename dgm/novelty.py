@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from dgm import pyparse
+from benchmarks import pyparse
 
 if TYPE_CHECKING:  # dgm.config loads pydantic: the report and the UI need only the counts
     from hashlib import _Hash

@@ -22,6 +22,7 @@ from typing import Literal
 
 import yaml
 
+from benchmarks import pyparse
 from benchmarks.problems.problem import (
     HARNESS,
     REPORT_DIR,
@@ -143,7 +144,7 @@ def preload_modules(problem: Problem) -> tuple[str, ...]:
     they sit in the writable /task, where a candidate may have changed them."""
     evaluator = problem.root / "evaluator.py"
     try:
-        syntax = ast.parse(evaluator.read_bytes())
+        syntax = pyparse.parse(evaluator.read_bytes())
     except (OSError, SyntaxError, ValueError):
         return ()
     local = {rel.split("/")[1].removesuffix(".py") for rel in problem.files}

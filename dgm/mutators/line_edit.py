@@ -50,9 +50,9 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
+from benchmarks import pyparse
 from benchmarks.problems import ProblemError
 from benchmarks.problems.blocks import has_blocks, regions
-from dgm import pyparse
 from dgm.mutators import Chat, EvalView, Mutation, MutationContext
 from dgm.mutators.diagnosis import clip
 from dgm.mutators.tokens import Site, marked, new_undefined, replace, sites, undefined

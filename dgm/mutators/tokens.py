@@ -28,7 +28,7 @@ import tokenize
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from dgm import pyparse
+from benchmarks import pyparse
 
 # Tokens one step apart: a comparison and its strict or non-strict twin. Other swaps
 # (`+` for `*`, `max` for `min`, `<` for `>`) are leaps, not steps: whole-line edits

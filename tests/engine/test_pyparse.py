@@ -1,18 +1,24 @@
 """Threads that parse Python at once (the engine's workers normalising children, making
-line and token edits) never fail on CPython 3.11's AST recursion counter, which the
-interpreter shares between threads (dgm/pyparse.py)."""
+line and token edits; the task and problem loaders of benchmarks/ beside them) never fail
+on CPython 3.11's AST recursion counter, which the interpreter shares between threads
+(benchmarks/pyparse.py)."""
 
 from __future__ import annotations
 
 import sys
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 
+from benchmarks.polyglot import test_ids as polyglot_test_ids
+from benchmarks.problems import load
+from benchmarks.problems.openevolve import preload_modules
 from dgm.novelty import normalise
 
 PROGRAM = "\n".join(
     f"def f{i}(x):\n    return [y * {i} for y in range(x) if y % 3]\n" for i in range(100)
-).encode()
+)
 
 
 class Litter:
@@ -26,7 +32,9 @@ class Litter:
         sum(range(200))
 
 
-def test_threads_parsing_at_once_all_succeed() -> None:
+def parse_at_once(first: Callable[[], object], second: Callable[[], object]) -> None:
+    """Run `first` and `second` over and over on two threads for 3 s, the GIL changing
+    hands as often as it can; no parse may fail, and both must have parsed many times."""
     errors: list[str] = []
     parsed = [0, 0]
     end = time.monotonic() + 3
@@ -38,7 +46,7 @@ def test_threads_parsing_at_once_all_succeed() -> None:
             for _ in range(20):
                 Litter()
             try:
-                normalise("main.py", PROGRAM)
+                (first, second)[k]()
             except SystemError as e:
                 errors.append(str(e))
             parsed[k] += 1
@@ -55,3 +63,28 @@ def test_threads_parsing_at_once_all_succeed() -> None:
         sys.setswitchinterval(interval)
     assert errors == []
     assert min(parsed) >= 10, parsed  # both threads really parsed, many times
+
+
+def engine() -> object:
+    return normalise("main.py", PROGRAM.encode())
+
+
+def test_threads_parsing_at_once_all_succeed() -> None:
+    parse_at_once(engine, engine)
+
+
+def test_a_polyglot_exercises_test_ids_are_parsed_one_at_a_time_with_the_engine() -> None:
+    """Under the engine's lock too (beside it, without, it failed at once)."""
+    tests = "class TestF(unittest.TestCase):\n    def test_one(self):\n        pass\n" + PROGRAM
+    assert polyglot_test_ids("f_test.py", tests) == ["f_test.py::TestF::test_one"]
+    parse_at_once(engine, lambda: polyglot_test_ids("f_test.py", tests))
+
+
+def test_an_openevolve_evaluators_imports_are_parsed_one_at_a_time_with_the_engine(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "initial_program.py").write_text("x = 1\n")
+    (tmp_path / "evaluator.py").write_text("import numpy\n" + PROGRAM)
+    problem = load(tmp_path)
+    assert preload_modules(problem) == ("numpy",)
+    parse_at_once(engine, lambda: preload_modules(problem))
