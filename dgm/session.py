@@ -58,7 +58,7 @@ def check_model(config: RunConfig, archive: Archive | None) -> None:
     assert config.model is not None  # resolved
     for key, model in named_models(config.model_dump()).items():
         try:
-            open_provider(model, archive=archive, api_base=config.api_base)
+            open_provider(model, archive=archive, api_base=config.api_base, warm=False)
         except UserError as e:
             if key == "model":
                 raise

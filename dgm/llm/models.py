@@ -22,9 +22,11 @@ if TYPE_CHECKING:
 
 
 def open_provider(
-    model: str, archive: Archive | None = None, api_base: str | None = None
+    model: str, archive: Archive | None = None, api_base: str | None = None, warm: bool = True
 ) -> Provider:
-    """The provider a `--model` string names; UserError if it cannot be opened."""
+    """The provider a `--model` string names; UserError if it cannot be opened. `warm`:
+    start importing what its first call needs (litellm) in the background; a check that
+    makes no call (a plan, a check before the run) passes False."""
     model = model.strip()
     if not model:
         raise UserError(
@@ -55,6 +57,8 @@ def open_provider(
 
     provider = LiteLLMProvider(model, api_base=api_base)
     provider.check_credentials()  # before a run exists: a missing key is bad input
+    if warm:
+        provider.warm()
     return provider
 
 

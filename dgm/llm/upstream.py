@@ -120,6 +120,20 @@ def price(model: str, tokens_in: int, tokens_out: int) -> float | None:
     return float(prompt + completion)
 
 
+def missing_keys(model: str) -> list[str]:
+    """The API keys `model` needs that the environment lacks, as litellm's
+    `validate_environment` says. For an `openai/` model its rule (litellm/utils.py: the
+    variable is set, even empty) is applied here, without importing litellm."""
+    if model.startswith("openai/"):
+        return [] if "OPENAI_API_KEY" in os.environ else ["OPENAI_API_KEY"]
+    try:
+        found = _litellm().validate_environment(model=model)
+    except Exception:  # noqa: BLE001 - a provider litellm cannot judge: its call will say
+        return []
+    missing = [str(k) for k in found.get("missing_keys") or []]
+    return [] if found.get("keys_in_environment") else missing
+
+
 class LiteLLMProvider:
     cacheable = True
 
@@ -143,22 +157,22 @@ class LiteLLMProvider:
 
     def check_credentials(self) -> None:
         """UserError now when the provider's API key is not in the environment: without
-        it every call of a run would fail (and a run would end 'finished' with nothing)."""
+        it every call of a run would fail (and a run would end 'finished' with nothing).
+        An OpenAI model is checked without importing litellm (seconds): a plan
+        (`--dry-run`) needs nothing more of it."""
         if self.api_base:  # an OpenAI-compatible server of the user's: it may need no key
-            # Nothing to check, but the first call needs litellm, seconds to import: import
-            # it now, beside the run's start and its seed's evaluation, not in that call.
-            threading.Thread(target=_litellm, name="dgm-litellm-import", daemon=True).start()
             return
-        try:
-            found = _litellm().validate_environment(model=self.model)
-        except Exception:  # noqa: BLE001 - a provider litellm cannot judge: its call will say
-            return
-        missing = [str(k) for k in found.get("missing_keys") or []]
-        if missing and not found.get("keys_in_environment"):
+        missing = missing_keys(self.model)
+        if missing:
             raise UserError(
                 f"model {self.model} needs {' and '.join(missing)} in the environment: export "
                 "it (keys never go in a config), or use --model local"
             )
+
+    def warm(self) -> None:
+        """Import litellm in the background: the first call needs it, and it takes
+        seconds; a run's start and its seed's evaluation go on beside it."""
+        threading.Thread(target=_litellm, name="dgm-litellm-import", daemon=True).start()
 
     def _api_key(self) -> str | None:
         # An OpenAI-compatible server (vLLM, llama.cpp, a test server) often needs no key,

@@ -64,19 +64,26 @@ IMPORTS_AT_EXIT = (
 )
 
 
-def test_dry_run_of_an_openai_model_on_the_users_server_never_imports_litellm(
-    workdir: Path,
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        ("run --dry-run --model openai/gpt-4o-mini --api-base http://127.0.0.1:9/v1", ""),
+        ("run --dry-run --model openai/gpt-4o-mini", "sk-test"),  # OpenAI's: key checked
+    ],
+)
+def test_dry_run_of_an_openai_model_never_imports_litellm(
+    workdir: Path, args: str, key: str
 ) -> None:
-    """The run would not import it (dgm/llm/openai_compatible.py); neither does its plan's
-    price, read from litellm's price map as a file (seconds saved on a loaded machine)."""
-    args = "run --dry-run --model openai/gpt-4o-mini --api-base http://127.0.0.1:9/v1"
+    """On the user's server the run would not import it (dgm/llm/openai_compatible.py);
+    OpenAI's key is checked by litellm's rule without it; the plan's price is read from
+    litellm's price map as a file (seconds saved on a loaded machine)."""
     done = subprocess.run(
         [sys.executable, "-c", IMPORTS_AT_EXIT, *args.split(), "--max-iterations", "2"],
         cwd=workdir,
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "DGM_ARCHIVE": str(workdir / "a.db"), "OPENAI_API_KEY": ""},
+        env={**os.environ, "DGM_ARCHIVE": str(workdir / "a.db"), "OPENAI_API_KEY": key},
     )
     assert done.returncode == 0, done.stderr
     assert "litellm imported: False" in done.stdout, done.stdout

@@ -8,6 +8,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 PROBE = """
 import threading
 from dgm.llm.models import open_provider
@@ -50,3 +52,46 @@ def test_host_side_chats_never_import_the_openai_sdk() -> None:
     )
     assert done.returncode == 0, done.stderr[-1500:]
     assert done.stdout.splitlines() == ["echo: hi", "False []"]
+
+
+HOSTED_PROBE = """
+import os
+import sys
+import threading
+from dgm.llm.models import open_provider
+
+os.environ["OPENAI_API_KEY"] = "sk-test"
+open_provider("openai/gpt-4o-mini", warm=False)  # a check: its key, without litellm
+print("litellm" in sys.modules, [t.name for t in threading.enumerate() if "litellm" in t.name])
+open_provider("openai/gpt-4o-mini")  # a run's: its first call will need litellm
+[warm] = [t for t in threading.enumerate() if t.name == "dgm-litellm-import"]
+warm.join(120)
+print("litellm" in sys.modules)
+"""
+
+
+def test_openais_key_is_checked_without_litellm_and_a_run_imports_it_in_the_background() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", HOSTED_PROBE], capture_output=True, text=True, timeout=150
+    )
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert done.stdout.splitlines() == ["False []", "True"]
+
+
+@pytest.mark.parametrize("key", [None, "", "sk-test"])
+def test_openais_key_check_is_litellms(key: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dgm's rule for an `openai/` model gives what litellm's `validate_environment` says."""
+    import litellm
+
+    from dgm.llm.upstream import missing_keys
+
+    if key is None:
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    else:
+        monkeypatch.setenv("OPENAI_API_KEY", key)
+    for model in ("openai/gpt-4o-mini", "openai/o3", "openai/anything-at-all"):
+        found = litellm.validate_environment(model=model)
+        assert missing_keys(model) == (
+            [] if found["keys_in_environment"] else found["missing_keys"]
+        )
+    assert missing_keys("openai/gpt-4o-mini") == ([] if key is not None else ["OPENAI_API_KEY"])
