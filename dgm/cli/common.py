@@ -4,7 +4,9 @@ user errors (one line, exit 2)."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -126,3 +128,30 @@ def plain(value: object, style: str = "") -> Text:
     from dgm.redact import redact
 
     return Text(redact(str(value)), style=style)
+
+
+class Interrupts:
+    """SIGINT and SIGTERM as KeyboardInterrupt, for a command that must stop cleanly (a
+    run being created or started is marked stopped, never left `running` by SIGTERM's
+    default action, death; `dgm llm serve` removes its socket). `seen` catches an interrupt
+    raised where Python drops it (a garbage-collector callback, a finalizer): the command
+    then stops at once all the same, and Python's "Exception ignored" traceback for it is
+    not printed (it is handled)."""
+
+    seen = False
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self)
+            signal.signal(signal.SIGINT, self)  # Ctrl-C's interrupt can be dropped the same way
+            shown = sys.unraisablehook
+
+            def hook(unraisable: sys.UnraisableHookArgs) -> None:
+                if not (self.seen and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+                    shown(unraisable)
+
+            sys.unraisablehook = hook
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.seen = True
+        raise KeyboardInterrupt

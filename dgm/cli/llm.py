@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dgm.cli.common import ApiBaseOpt, ModelOpt, fmt_usd, make_console, plain
+from dgm.cli.common import ApiBaseOpt, Interrupts, ModelOpt, fmt_usd, make_console, plain
 from dgm.errors import UserError, in_range
 
 if TYPE_CHECKING:
@@ -57,6 +57,8 @@ def serve(
     ),
 ) -> None:
     """Run the gateway until Ctrl-C and print how to reach it."""
+    interrupts = Interrupts()
+    interrupts.install()
     if port is not None:
         in_range("--port", port, 0, 65535)
     out = console()
@@ -84,9 +86,12 @@ def serve(
         )
         out.print("[dim]Ctrl-C stops it.[/]")
         try:
-            threading.Event().wait()
+            # A wait that wakes: an interrupt Python dropped during start-up is `seen` only.
+            while not interrupts.seen:
+                time.sleep(0.2)
         except KeyboardInterrupt:
-            out.print("stopped")
+            pass
+        out.print("stopped")
 
 
 @app.command()

@@ -12,8 +12,6 @@ import asyncio
 import gc
 import os
 import signal
-import sys
-import threading
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
@@ -29,6 +27,7 @@ from dgm import display
 from dgm.cli.common import (
     ApiBaseOpt,
     ArchiveOption,
+    Interrupts,
     ModelOpt,
     archive_errors,
     archive_location,
@@ -155,32 +154,6 @@ def announce_budget(engine: Engine, p: Progress, announced: set[float]) -> None:
 def budget_line(mark: float, budget: float, spent: float) -> str:
     """'budget: 50% of $0.01 spent ($0.0051)': dollars as dgm.display shows them."""
     return f"budget: {mark:.0%} of {display.usd(budget)} spent ({display.usd(spent)})"
-
-
-class _Terminated:
-    """SIGTERM before the live loop's own handler takes over (`drive`): raise
-    KeyboardInterrupt, so a run being created or started is marked stopped as on Ctrl-C,
-    never left `running` by the default action (death). `seen` catches an interrupt raised
-    where Python drops it (a garbage-collector callback): the run then stops at once, and
-    Python's "Exception ignored" traceback for it is not printed (it is handled)."""
-
-    seen = False
-
-    def install(self) -> None:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, self)
-            signal.signal(signal.SIGINT, self)  # Ctrl-C's interrupt can be dropped the same way
-            shown = sys.unraisablehook
-
-            def hook(unraisable: sys.UnraisableHookArgs) -> None:
-                if not (self.seen and isinstance(unraisable.exc_value, KeyboardInterrupt)):
-                    shown(unraisable)
-
-            sys.unraisablehook = hook
-
-    def __call__(self, signum: int, frame: object) -> None:
-        self.seen = True
-        raise KeyboardInterrupt
 
 
 def print_plan(config: RunConfig) -> None:
@@ -358,7 +331,7 @@ def run(
     ),
 ) -> None:
     """Grow an archive of self-improving coding agents (Darwin Gödel Machine)."""
-    terminated = _Terminated()
+    terminated = Interrupts()
     terminated.install()
     overrides = dict(
         model=model,
@@ -449,7 +422,7 @@ def start_or_resume(
     archive_opt: str | None,
     quiet: bool,
     resume: str | None,
-    terminated: _Terminated,
+    terminated: Interrupts,
     pull: bool = False,
 ) -> tuple[str, str]:
     """One run, started or resumed, driven to its end: (run id, why it stopped)."""
@@ -499,7 +472,7 @@ def start_or_resume(
                 if lease is not None or resume is None:  # ours to mark (not another's run)
                     never_ran(archive, run_id, e, fresh=resume is None)
                 raise
-            if terminated.seen:  # its KeyboardInterrupt was lost (see _Terminated)
+            if terminated.seen:  # its KeyboardInterrupt was lost (see Interrupts)
                 engine.request_stop("interrupted")
             # What start-up built (modules, config, sandbox pool) lives as long as the run:
             # collections during it need not walk it again (each took a second, GIL held).
