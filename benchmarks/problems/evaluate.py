@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from pathlib import Path
 
 from benchmarks.problems import openevolve, reevo
 from benchmarks.problems.openevolve import PRIMARY
-from benchmarks.problems.problem import HARNESS, REPORT_DIR, TASK, Problem, ProblemError
+from benchmarks.problems.problem import (
+    HARNESS,
+    HARNESS_DIR,
+    REPORT_DIR,
+    TASK,
+    Problem,
+    ProblemError,
+)
 from benchmarks.problems.result import Evaluation, Split, clip, finite_metrics, read_json
 from sandbox import (
     EngineUnavailable,
@@ -31,7 +37,6 @@ from sandbox import (
     open_backend,
 )
 
-HARNESS_DIR = Path(__file__).resolve().parent / "harness"
 VIOLATION_EXIT = 86  # harness/sitecustomize.py ends a process with it on a tripwire
 
 
