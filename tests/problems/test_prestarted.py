@@ -26,6 +26,15 @@ import concurrent.futures, importlib.util, random, resource, threading
 import numpy as np
 
 
+def cache_valid():  # the host's bytecode of this file is there, and this interpreter's
+    with open(__cached__, "rb") as cache, open(__file__, "rb") as source:
+        head = cache.read(16)
+        return float(
+            head[:4] == importlib.util.MAGIC_NUMBER
+            and head[8:] == importlib.util.source_hash(source.read())
+        )
+
+
 def pooled():  # the pool's worker has ended when this returns (threads are counted)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return float(pool.submit(int, 1).result())
@@ -41,6 +50,7 @@ def evaluate(program_path):
         "preloaded": float(PRELOADED),
         "lazy_preloaded": float(LAZY),
         "pool": pooled(),
+        "cache_valid": cache_valid(),
         "numpy_draw": float(np.random.rand()),
         "python_draw": random.random(),
         "parent": float(os.getppid()),
@@ -119,6 +129,7 @@ def test_the_evaluator_imports_numpy_from_the_prestarted_interpreter(
     second = metrics(Evaluator(problem, backend))
     assert first["preloaded"] == second["preloaded"] == 1.0
     assert first["lazy_preloaded"] == second["lazy_preloaded"] == 1.0
+    assert first["cache_valid"] == 1.0  # the evaluator is not compiled in every child
     # each child draws its own numbers, though the generators were made before the fork
     assert first["numpy_draw"] != second["numpy_draw"]
     assert first["python_draw"] != second["python_draw"]
