@@ -68,7 +68,7 @@ def bytecode(files: dict[str, bytes]) -> dict[str, bytes]:
         if not file.endswith(".py") or file.count(".") != 1 or tag is None:
             continue
         try:
-            code = compile(source, f"{TASK}/{name}", "exec", dont_inherit=True)
+            code = compile(source, f"{TASK}/{name}", "exec", dont_inherit=True, optimize=0)
         except (SyntaxError, ValueError):
             continue  # the sandbox reports it, as it would without a cache
         header = importlib.util.MAGIC_NUMBER + (0b11).to_bytes(4, "little")  # hash, checked
