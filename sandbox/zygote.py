@@ -3,7 +3,8 @@ then forks one child per Python command, so a command pays neither interpreter s
 imports (numpy alone costs 0.7 s of CPU on a loaded 2-core machine).
 
 The runner (sandbox/runner.py, PID 1) starts it as `python3 -I -c <this file> FD PRELOAD`
-with FD one end of a SOCK_SEQPACKET socket pair and PRELOAD a JSON list of module names.
+with FD one end of a SOCK_SEQPACKET socket pair and PRELOAD a JSON list of dotted names
+(modules, or attributes of modules: see `preload`).
 Standard library only, like the runner.
 
 Why one candidate cannot affect another through it (docs/sandbox.md, "Pre-started
@@ -33,6 +34,7 @@ import signal
 import socket
 import sys
 import traceback
+import types
 
 LIBC = ctypes.CDLL(None, use_errno=True)
 UNCATCHABLE = (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD)
@@ -70,6 +72,23 @@ def all_signals(handler):
                 pass
 
 
+def preload(name):
+    """Import `name` as an evaluator's first use of it would: its top package, then each
+    further part as an attribute while the object is a module, or else as a submodule.
+    So names a package loads lazily on first access (numpy.random,
+    concurrent.futures.ThreadPoolExecutor) are loaded here, not again in every child:
+    they were half of a quick evaluation's CPU (docs/sandbox.md)."""
+    parts = name.split(".")
+    obj = importlib.import_module(parts[0])
+    for i, part in enumerate(parts[1:], start=2):
+        if not isinstance(obj, types.ModuleType):
+            return
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            obj = importlib.import_module(".".join(parts[:i]))
+
+
 def send(sock, message):
     sock.send(json.dumps(message).encode())
 
@@ -84,7 +103,7 @@ def main():
     failed = []
     for name in json.loads(sys.argv[2]):
         try:
-            importlib.import_module(name)
+            preload(name)
         except BaseException:  # a package that fails to import is imported by the child
             failed.append(name)
     os.chdir("/")

@@ -12,13 +12,22 @@ they do, `evaluate` returns an `Evaluation`; a failure says why, it never raises
 
 from __future__ import annotations
 
+import importlib.util
+import marshal
 import math
+import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from benchmarks.problems import openevolve, reevo
 from benchmarks.problems.openevolve import PRIMARY
-from benchmarks.problems.problem import HARNESS, REPORT_DIR, TASK, Problem, ProblemError
+from benchmarks.problems.problem import (
+    HARNESS,
+    HARNESS_DIR,
+    REPORT_DIR,
+    TASK,
+    Problem,
+    ProblemError,
+)
 from benchmarks.problems.result import Evaluation, Split, clip, finite_metrics, read_json
 from sandbox import (
     EngineUnavailable,
@@ -31,7 +40,6 @@ from sandbox import (
     open_backend,
 )
 
-HARNESS_DIR = Path(__file__).resolve().parent / "harness"
 VIOLATION_EXIT = 86  # harness/sitecustomize.py ends a process with it on a tripwire
 
 
@@ -44,6 +52,29 @@ def harness_files() -> dict[str, bytes]:
         for f in sorted(HARNESS_DIR.rglob("*.py"))
         if "__pycache__" not in f.parts
     }
+
+
+def bytecode(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The `__pycache__` entries of the Python files among `files` (path under /task ->
+    source): checked-hash .pyc, which the sandbox's interpreter uses only while the source
+    hashes the same (a changed file is compiled from source, as without them) and only if
+    its bytecode magic is the host's (both are CPython 3.11). Compiling the evaluator and
+    the harness in every forked child cost a third of a quick evaluation's CPU. The
+    tripwire guards these as it guards their sources (harness/sitecustomize.py)."""
+    tag = sys.implementation.cache_tag
+    out: dict[str, bytes] = {}
+    for name, source in files.items():
+        folder, _, file = name.rpartition("/")
+        if not file.endswith(".py") or file.count(".") != 1 or tag is None:
+            continue
+        try:
+            code = compile(source, f"{TASK}/{name}", "exec", dont_inherit=True, optimize=0)
+        except (SyntaxError, ValueError):
+            continue  # the sandbox reports it, as it would without a cache
+        header = importlib.util.MAGIC_NUMBER + (0b11).to_bytes(4, "little")  # hash, checked
+        cache = f"{folder}/__pycache__/{file[:-3]}.{tag}.pyc".lstrip("/")
+        out[cache] = header + importlib.util.source_hash(source) + marshal.dumps(code)
+    return out
 
 
 def heldout_files(problem: Problem) -> dict[str, bytes]:
@@ -141,11 +172,13 @@ class Evaluator:
         heldout = heldout_files(problem) if split == "heldout" else {}
         # a container evaluator brings its own scorer and reports on stdout: no harness
         harness = harness_files() if problem.layout != "container" else {}
-        self.payload = {
+        sources = {
             **{k: f.read_bytes() for k, f in problem.files.items()},
             **heldout,
             **harness,
         }
+        # a container evaluator's own image may run another Python: no caches for it
+        self.payload = {**sources, **(bytecode(sources) if harness else {})}
 
     def evaluate(self, program: dict[str, str] | None = None) -> Evaluation:
         """Score `program` (sandbox path under /task -> source; default: the seed)."""

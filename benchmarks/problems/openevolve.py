@@ -25,6 +25,7 @@ import yaml
 from benchmarks import pyparse
 from benchmarks.problems.problem import (
     HARNESS,
+    HARNESS_DIR,
     REPORT_DIR,
     TASK,
     Problem,
@@ -138,23 +139,55 @@ def config_cascade(config: Path) -> tuple[float, ...]:
 
 
 def preload_modules(problem: Problem) -> tuple[str, ...]:
-    """What the evaluator imports from installed packages (numpy, scipy, the standard
-    library): a sandbox's pre-started interpreter imports them once (sandbox/zygote.py).
-    Its own files (the problem folder's modules) and the openevolve shim are left out:
-    they sit in the writable /task, where a candidate may have changed them."""
-    evaluator = problem.root / "evaluator.py"
+    """What a sandbox's pre-started interpreter loads once (sandbox/zygote.py) for this
+    problem: the installed packages (numpy, scipy, the standard library) that the
+    evaluator, the seed program and the in-sandbox harness import, and what they reach as
+    attributes of those (`np.random.uniform` gives numpy.random.uniform: numpy loads
+    numpy.random on first access, as concurrent.futures does ThreadPoolExecutor; loading
+    them in every forked child was half of a quick evaluation's CPU). The problem's own
+    modules and the openevolve shim are left out: they sit in the writable /task, where a
+    candidate may have changed them. Names only: no file of the problem is run."""
+    local = {rel.split("/")[1].removesuffix(".py") for rel in problem.files} | {SHIM}
+    sources = [problem.root / "evaluator.py", *sorted(HARNESS_DIR.rglob("*.py"))]
+    texts = [*(read_or_empty(f) for f in sources), *problem.program.values()]
+    names = {name for text in texts for name in reached(text)}
+    return tuple(sorted(n for n in names if n.split(".")[0] not in local))
+
+
+def read_or_empty(path: Path) -> str:
     try:
-        syntax = pyparse.parse(evaluator.read_bytes())
-    except (OSError, SyntaxError, ValueError):
-        return ()
-    local = {rel.split("/")[1].removesuffix(".py") for rel in problem.files}
+        return path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def reached(source: str, depth: int = 3) -> set[str]:
+    """The modules `source` imports (`import a.b`, `from a import b`, never relative) and
+    the dotted names it uses through them, at most `depth` attributes deep (`import numpy
+    as np` and `np.random.rand` give numpy and numpy.random.rand)."""
+    try:
+        syntax = pyparse.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
     names: set[str] = set()
+    bound: dict[str, str] = {}  # a name the source binds to a module -> the module
     for node in ast.walk(syntax):
         if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
+            for a in node.names:
+                names.add(a.name)
+                top = a.name.split(".")[0]  # `import a.b` binds a; `import a.b as c`, a.b
+                bound[a.asname or top] = a.name if a.asname else top
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.add(node.module)
-    return tuple(sorted(n for n in names if n.split(".")[0] not in local | {SHIM}))
+            bound.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+    for node in ast.walk(syntax):
+        chain: list[str] = []
+        while isinstance(node, ast.Attribute):
+            chain.insert(0, node.attr)
+            node = node.value
+        if chain and isinstance(node, ast.Name) and node.id in bound:
+            names.add(".".join([bound[node.id], *chain[:depth]]))
+    return names
 
 
 def readme(path: Path) -> str:

@@ -38,6 +38,7 @@ ALIASES = {
 }
 TASK = "/task"  # where a problem's files go in the sandbox
 HARNESS = "/task/.dgm"  # the harness and the openevolve shim (on PYTHONPATH)
+HARNESS_DIR = Path(__file__).resolve().parent / "harness"  # its source on the host
 REPORT_DIR = "/out/.dgm"  # the evaluator's result file and the tripwire's report
 Reader = Literal["reevo_stdout", "result_file", "json_line", "container_json"]
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from benchmarks.problems import Evaluator, Problem, load, open_problem_backend
-from benchmarks.problems.openevolve import preload_modules
+from benchmarks.problems.openevolve import preload_modules, reached
 from sandbox import SandboxBackend, open_backend
 
 pytestmark = pytest.mark.docker
@@ -20,8 +20,24 @@ pytestmark = pytest.mark.docker
 EVALUATOR = """
 import os, sys
 PRELOADED = "numpy" in sys.modules
-import importlib.util, resource, threading
+# loaded by numpy and concurrent.futures on first access, which the zygote made
+LAZY = "numpy.random" in sys.modules and "concurrent.futures.thread" in sys.modules
+import concurrent.futures, importlib.util, random, resource, threading
 import numpy as np
+
+
+def cache_valid():  # the host's bytecode of this file is there, and this interpreter's
+    with open(__cached__, "rb") as cache, open(__file__, "rb") as source:
+        head = cache.read(16)
+        return float(
+            head[:4] == importlib.util.MAGIC_NUMBER
+            and head[8:] == importlib.util.source_hash(source.read())
+        )
+
+
+def pooled():  # the pool's worker has ended when this returns (threads are counted)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return float(pool.submit(int, 1).result())
 
 
 def evaluate(program_path):
@@ -32,6 +48,11 @@ def evaluate(program_path):
     return {
         "combined_score": float(np.sum(np.arange(4))) + float(np.random.rand() < 2),
         "preloaded": float(PRELOADED),
+        "lazy_preloaded": float(LAZY),
+        "pool": pooled(),
+        "cache_valid": cache_valid(),
+        "numpy_draw": float(np.random.rand()),
+        "python_draw": random.random(),
         "parent": float(os.getppid()),
         "clean_tmp": float(not os.listdir("/tmp")),
         "threads": float(threading.active_count()),
@@ -107,6 +128,11 @@ def test_the_evaluator_imports_numpy_from_the_prestarted_interpreter(
     first = metrics(Evaluator(problem, backend))
     second = metrics(Evaluator(problem, backend))
     assert first["preloaded"] == second["preloaded"] == 1.0
+    assert first["lazy_preloaded"] == second["lazy_preloaded"] == 1.0
+    assert first["cache_valid"] == 1.0  # the evaluator is not compiled in every child
+    # each child draws its own numbers, though the generators were made before the fork
+    assert first["numpy_draw"] != second["numpy_draw"]
+    assert first["python_draw"] != second["python_draw"]
     assert first["parent"] != 1.0  # forked by the pre-started interpreter, not the runner
     assert second["parent"] == first["parent"]  # the same one, kept across sandboxes
 
@@ -117,6 +143,46 @@ def test_without_preload_the_evaluation_starts_a_new_interpreter(problem: Proble
     with open_backend("docker", image=problem_image(problem), pool_size=1) as plain:
         seen = metrics(Evaluator(problem, plain))
     assert seen["preloaded"] == 0.0 and seen["parent"] == 1.0
+    assert seen["lazy_preloaded"] == 0.0
+
+
+def test_preload_lists_what_the_evaluator_reaches_through_its_packages(
+    problem: Problem,
+) -> None:
+    names = preload_modules(problem)
+    assert {"numpy.random.rand", "concurrent.futures.ThreadPoolExecutor"} <= set(names)
+    assert {"base64", "dataclasses"} <= set(names)  # the harness's and the shim's imports
+    assert not [n for n in names if n.split(".")[0] in ("openevolve", "evaluator")]
+
+
+def test_a_name_that_is_not_there_leaves_the_rest_preloaded(problem: Problem) -> None:
+    from benchmarks.problems import problem_image
+    from sandbox.docker_backend import DockerBackend
+
+    preload = ("numpy.no_such_name", "numpy.random", "concurrent.futures.ThreadPoolExecutor")
+    image = problem_image(problem)
+    with DockerBackend(image=image, pool_size=1, unprivileged=True, preload=preload) as b:
+        seen = metrics(Evaluator(problem, b))
+    assert seen["parent"] != 1.0 and seen["lazy_preloaded"] == 1.0
+
+
+def test_the_scan_follows_import_aliases_never_relative_imports() -> None:
+    source = (
+        "import numpy as np\nimport concurrent.futures\nfrom scipy import optimize as o\n"
+        "from . import helper\nnp.random.default_rng().random()\n"
+        "concurrent.futures.ThreadPoolExecutor\no.minimize\nhelper.run\nx.y.z\n"
+    )
+    assert reached(source) == {
+        "numpy",
+        "numpy.random.default_rng",
+        "numpy.random",
+        "concurrent.futures",
+        "concurrent.futures.ThreadPoolExecutor",
+        "scipy",
+        "scipy.optimize.minimize",
+    }
+    assert reached("import a\na.b.c.d.e.f") == {"a", "a.b", "a.b.c", "a.b.c.d"}  # 3 deep
+    assert reached("not python (") == set()
 
 
 def test_a_polluting_candidate_cannot_change_the_next_ones_score(

@@ -46,7 +46,10 @@ def _install(candidates, protected, report):
             full = realpath(fsdecode(path))
         except (TypeError, ValueError):
             return False
-        if full in candidates or "/__pycache__/" in full:  # imports look for bytecode caches
+        head, cache, tail = full.rpartition("/__pycache__/")
+        if cache:  # a bytecode cache is guarded as its source (the evaluator's is shipped)
+            full = head + "/" + tail.split(".")[0] + ".py"
+        if full in candidates:  # an import of a candidate's own module looks for its cache
             return False
         return any(full == p or full.startswith(p.rstrip("/") + "/") for p in protected)
 
