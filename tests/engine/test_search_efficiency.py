@@ -183,7 +183,7 @@ def test_policies_chooses_what_runs_and_refuses_an_unknown_one(tmp_path: Path) -
 
 @pytest.mark.parametrize(
     ("seed", "folder"),
-    [(18, "drawn"), (19, "holdout-19"), (20, "holdout-20"), (21, "holdout-21")],
+    [(18, "drawn"), (19, "holdout-19"), (20, "holdout-20"), (21, "holdout-21"), (22, "holdout-22")],
 )
 def test_drawn_landscapes_follow_the_stated_seed_and_ranges(
     tmp_path: Path, seed: int, folder: str
