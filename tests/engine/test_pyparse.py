@@ -86,5 +86,5 @@ def test_an_openevolve_evaluators_imports_are_parsed_one_at_a_time_with_the_engi
     (tmp_path / "initial_program.py").write_text("x = 1\n")
     (tmp_path / "evaluator.py").write_text("import numpy\n" + PROGRAM)
     problem = load(tmp_path)
-    assert preload_modules(problem) == ("numpy",)
+    assert "numpy" in preload_modules(problem)  # with the harness's own imports
     parse_at_once(engine, lambda: preload_modules(problem))
