@@ -69,7 +69,7 @@ def bytecode(files: dict[str, bytes]) -> dict[str, bytes]:
             continue
         try:
             code = compile(source, f"{TASK}/{name}", "exec", dont_inherit=True, optimize=0)
-        except (SyntaxError, ValueError):
+        except Exception:  # noqa: BLE001 - a syntax error, a source too deep to compile...
             continue  # the sandbox reports it, as it would without a cache
         header = importlib.util.MAGIC_NUMBER + (0b11).to_bytes(4, "little")  # hash, checked
         cache = f"{folder}/__pycache__/{file[:-3]}.{tag}.pyc".lstrip("/")

@@ -147,7 +147,8 @@ def preload_modules(problem: Problem) -> tuple[str, ...]:
     them in every forked child was half of a quick evaluation's CPU). The problem's own
     modules and the openevolve shim are left out: they sit in the writable /task, where a
     candidate may have changed them. Names only: no file of the problem is run."""
-    local = {rel.split("/")[1].removesuffix(".py") for rel in problem.files} | {SHIM}
+    mine = [*problem.files, *problem.program, *problem.heldout]  # a preload would shadow them
+    local = {rel.split("/")[1].removesuffix(".py") for rel in mine} | {SHIM}
     sources = [problem.root / "evaluator.py", *sorted(HARNESS_DIR.rglob("*.py"))]
     texts = [*(read_or_empty(f) for f in sources), *problem.program.values()]
     names = {name for text in texts for name in reached(text)}
