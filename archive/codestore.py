@@ -160,8 +160,14 @@ class BlobStore:
                         "data": compress(raw, base_raw),
                     }
                 )
-            conn.execute(_insert_ignoring_duplicates(conn), rows)
-            known.update(self.pks_by_hash(conn, new))
+            # RETURNING gives the new keys in the same statement; a hash another writer
+            # stored between our SELECT and this INSERT is skipped and looked up after.
+            inserted = conn.execute(
+                _insert_ignoring_duplicates(conn).returning(Blob.hash, Blob.pk), rows
+            )
+            known.update((digest, pk) for digest, pk in inserted)
+            if len(known) < len(set(digests)):
+                known.update(self.pks_by_hash(conn, [d for d in new if d not in known]))
             for digest, (raw, _) in new.items():
                 self._remember(conn, known[digest], raw)
         return [known[d] for d in digests]

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import aliased
 
 from archive import browsing, diffs, lease
 from archive.codestore import (
@@ -59,7 +60,16 @@ ID_CHARS = browsing.ID_CHARS
 
 RUN_PK = select(Run.pk).where(Run.id == bindparam("id"))
 MAX_SEQ = select(func.max(Agent.stats_seq)).where(Agent.run_pk == bindparam("run_pk"))
+_SAME_RUN = aliased(Agent)
+# The updated agent's run's next stats_seq, computed inside the UPDATE itself: the same value
+# `_next_seq` reads, in the same transaction, one statement fewer (for single-row updates).
+NEXT_SEQ = (
+    select(func.coalesce(func.max(_SAME_RUN.stats_seq), 0) + 1)
+    .where(_SAME_RUN.run_pk == Agent.run_pk)
+    .scalar_subquery()
+)
 AGENT_ROW = select(Agent).where(Agent.id == bindparam("id"))
+RUN_PKS_PENDING = "dgm_archive_run_pks_to_cache"  # key in Connection.info
 TASKS_BY_NAME = select(Task.name, Task.pk).where(Task.name.in_(bindparam("names", expanding=True)))
 
 
@@ -178,6 +188,9 @@ class Archive(browsing.Browsing):
         # run pk -> (highest stats_seq seen, {agent pk: CandidateStats}); see candidate_stats
         self._stats: dict[int, tuple[int, dict[int, CandidateStats]]] = {}
         self._stats_lock = threading.Lock()
+        # run id -> pk, filled only after a commit. Runs are never deleted or renumbered
+        # (nothing deletes from `runs`), so a pk once seen stays right for this archive.
+        self._run_pks: dict[str, int] = {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -194,8 +207,10 @@ class Archive(browsing.Browsing):
                     with conn.begin():
                         yield conn
                     self.blobs.committed(conn)
+                    self._run_pks.update(conn.info.pop(RUN_PKS_PENDING, ()))
                 finally:
                     conn.info.pop(PENDING, None)
+                    conn.info.pop(RUN_PKS_PENDING, None)
         except ArchiveError:
             raise
         except DBAPIError as e:
@@ -246,9 +261,13 @@ class Archive(browsing.Browsing):
 
     def run_pk(self, conn: Connection, run_id: str) -> int:
         """The run's primary key (for joins in a transaction of `reading`)."""
+        pk = self._run_pks.get(run_id)
+        if pk is not None:
+            return pk
         pk = conn.execute(RUN_PK, {"id": run_id}).scalar()
         if pk is None:
             raise ArchiveError(f"no run {run_id!r} in this archive")
+        conn.info.setdefault(RUN_PKS_PENDING, []).append((run_id, pk))
         return pk
 
     def agent_row(self, conn: Connection, agent_id: str) -> Any:
@@ -394,10 +413,12 @@ class Archive(browsing.Browsing):
             parent = parents[0] if parent_id else None
             old = self._manifest(conn, parent.manifest_pk) if parent else {}
             manifest, n_changed, added, removed = self._store_files(conn, contents, old)
-            manifest_pk = self.blobs.put(
+            # The manifest and the origin in one batch (the origin has no delta base, so the
+            # manifests' depth cap is all that applies), stored in the order they always were.
+            manifest_pk, *origin_pk = self.blobs.put_many(
                 conn,
-                encode_manifest(manifest),
-                parent.manifest_pk if parent else None,
+                [(encode_manifest(manifest), parent.manifest_pk if parent else None)]
+                + ([(origin_json.encode(), None)] if origin_json else []),
                 max_depth=MANIFEST_MAX_DEPTH,
             )
             seq = self._next_seq(conn, run_pk)
@@ -419,7 +440,7 @@ class Archive(browsing.Browsing):
                     n_resolved=0,
                     cost_usd=0.0,
                     manifest_pk=manifest_pk,
-                    origin_pk=self.blobs.put(conn, origin_json.encode()) if origin_json else None,
+                    origin_pk=origin_pk[0] if origin_pk else None,
                     files_changed=n_changed,
                     lines_added=added,
                     lines_removed=removed,
@@ -471,12 +492,13 @@ class Archive(browsing.Browsing):
     ) -> None:
         _check_status(status, AGENT_STATUSES, "agent")
         with self._write() as conn:
-            row = self.agent_row(conn, agent_id)
-            conn.execute(
+            done = conn.execute(
                 update(Agent)
-                .where(Agent.pk == row.pk)
-                .values(status=status, reason=reason, stats_seq=self._next_seq(conn, row.run_pk))
+                .where(Agent.id == agent_id)
+                .values(status=status, reason=reason, stats_seq=NEXT_SEQ)
             )
+            if done.rowcount != 1:
+                raise ArchiveError(f"no agent {agent_id!r} in this archive")
 
     def set_agent_score(self, agent_id: str, stage: str, score: float) -> None:
         """Record the score of one stage; the agent's `score` becomes this (the latest) one."""
@@ -499,7 +521,7 @@ class Archive(browsing.Browsing):
                 .values(
                     score=float(score),
                     scores=json.dumps(scores),
-                    stats_seq=self._next_seq(conn, row.run_pk),
+                    stats_seq=NEXT_SEQ,
                 )
             )
 
@@ -656,19 +678,21 @@ class Archive(browsing.Browsing):
                 raise ArchiveError(f"an evaluation needs {', '.join(sorted(missing))}")
             _check_error_kind(r.get("error_kind"))
         with self._write() as conn:
-            agent = self.agent_row(conn, agent_id)
-            task_pks = self._task_pks(conn, {str(r["task_id"]) for r in results})
             n_resolved = sum(bool(r["resolved"]) for r in results)
-            last = conn.execute(
+            agent = conn.execute(
                 update(Agent)
-                .where(Agent.pk == agent.pk)
+                .where(Agent.id == agent_id)
                 .values(
                     n_evaluated=Agent.n_evaluated + len(results),
                     n_resolved=Agent.n_resolved + n_resolved,
-                    stats_seq=self._next_seq(conn, agent.run_pk),
+                    stats_seq=NEXT_SEQ,
                 )
-                .returning(Agent.n_evaluated)
-            ).scalar_one()
+                .returning(Agent.pk, Agent.n_evaluated)
+            ).first()
+            if agent is None:
+                raise ArchiveError(f"no agent {agent_id!r} in this archive")
+            last = agent.n_evaluated
+            task_pks = self._task_pks(conn, {str(r["task_id"]) for r in results})
             blobs = self._evaluation_blobs(conn, results)
             rows = []
             for seq, r, refs in zip(count(last - len(results) + 1), results, blobs):
