@@ -59,17 +59,28 @@ ID_CHARS = browsing.ID_CHARS
 
 
 RUN_PK = select(Run.pk).where(Run.id == bindparam("id"))
-MAX_SEQ = select(func.max(Agent.stats_seq)).where(Agent.run_pk == bindparam("run_pk"))
 _SAME_RUN = aliased(Agent)
-# The updated agent's run's next stats_seq, computed inside the UPDATE itself: the same value
-# `_next_seq` reads, in the same transaction, one statement fewer (for single-row updates).
+# stats_seq: every write to an agent row sets it to its run's highest + 1, computed inside
+# that write's own statement (in its transaction, as a separate SELECT would be, one round
+# trip fewer). NEXT_SEQ is for an UPDATE of one agent row, correlated to its run.
 NEXT_SEQ = (
     select(func.coalesce(func.max(_SAME_RUN.stats_seq), 0) + 1)
     .where(_SAME_RUN.run_pk == Agent.run_pk)
     .scalar_subquery()
 )
+
+
+def _next_seq_in(run_pk: int) -> Any:
+    """The run's next stats_seq, as a subquery for the INSERT of a new agent row."""
+    return (
+        select(func.coalesce(func.max(Agent.stats_seq), 0) + 1)
+        .where(Agent.run_pk == run_pk)
+        .scalar_subquery()
+    )
+
+
 AGENT_ROW = select(Agent).where(Agent.id == bindparam("id"))
-RUN_PKS_PENDING = "dgm_archive_run_pks_to_cache"  # key in Connection.info
+KEYS_PENDING = "dgm_archive_keys_to_cache"  # key in Connection.info: (cache, name, pk)
 TASKS_BY_NAME = select(Task.name, Task.pk).where(Task.name.in_(bindparam("names", expanding=True)))
 
 
@@ -188,9 +199,11 @@ class Archive(browsing.Browsing):
         # run pk -> (highest stats_seq seen, {agent pk: CandidateStats}); see candidate_stats
         self._stats: dict[int, tuple[int, dict[int, CandidateStats]]] = {}
         self._stats_lock = threading.Lock()
-        # run id -> pk, filled only after a commit. Runs are never deleted or renumbered
-        # (nothing deletes from `runs`), so a pk once seen stays right for this archive.
+        # run id -> pk and task name -> pk, filled only after a commit (a rolled-back key
+        # may be reused). Runs and tasks are never deleted or renumbered (nothing deletes
+        # from either table), so a key once seen stays right for this archive.
         self._run_pks: dict[str, int] = {}
+        self._task_pks_seen: dict[str, int] = {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -207,10 +220,11 @@ class Archive(browsing.Browsing):
                     with conn.begin():
                         yield conn
                     self.blobs.committed(conn)
-                    self._run_pks.update(conn.info.pop(RUN_PKS_PENDING, ()))
+                    for cache, name, pk in conn.info.pop(KEYS_PENDING, ()):
+                        cache[name] = pk
                 finally:
                     conn.info.pop(PENDING, None)
-                    conn.info.pop(RUN_PKS_PENDING, None)
+                    conn.info.pop(KEYS_PENDING, None)
         except ArchiveError:
             raise
         except DBAPIError as e:
@@ -267,7 +281,7 @@ class Archive(browsing.Browsing):
         pk = conn.execute(RUN_PK, {"id": run_id}).scalar()
         if pk is None:
             raise ArchiveError(f"no run {run_id!r} in this archive")
-        conn.info.setdefault(RUN_PKS_PENDING, []).append((run_id, pk))
+        _cache_after_commit(conn, self._run_pks, run_id, pk)
         return pk
 
     def agent_row(self, conn: Connection, agent_id: str) -> Any:
@@ -421,10 +435,10 @@ class Archive(browsing.Browsing):
                 + ([(origin_json.encode(), None)] if origin_json else []),
                 max_depth=MANIFEST_MAX_DEPTH,
             )
-            seq = self._next_seq(conn, run_pk)
-            conn.execute(
-                insert(Agent).values(
-                    stats_seq=seq,
+            seq = conn.execute(
+                insert(Agent)
+                .values(
+                    stats_seq=_next_seq_in(run_pk),
                     id=agent_id,
                     run_pk=run_pk,
                     parent_id=parent_id,
@@ -447,7 +461,8 @@ class Archive(browsing.Browsing):
                     created_at=now,
                     content_key=content_key,
                 )
-            )
+                .returning(Agent.stats_seq)
+            ).scalar_one()
             # Children are counted within a run: a bench copy of an agent is not its child
             # for selection purposes.
             same_run = [p.pk for p in parents if p.run_pk == run_pk]
@@ -575,11 +590,6 @@ class Archive(browsing.Browsing):
                 if last > self._stats.get(run_pk, (-1, {}))[0]:
                     self._stats[run_pk] = (last, known)
         return list(known.values())
-
-    def _next_seq(self, conn: Connection, run_pk: int) -> int:
-        """The run's next stats_seq (inside a write transaction)."""
-        top = conn.execute(MAX_SEQ, {"run_pk": run_pk}).scalar()
-        return (top or 0) + 1
 
     # -- code -----------------------------------------------------------------------------
 
@@ -739,9 +749,14 @@ class Archive(browsing.Browsing):
         return refs
 
     def _task_pks(self, conn: Connection, names: set[str]) -> dict[str, int]:
-        have: dict[str, int] = {
-            name: pk for name, pk in conn.execute(TASKS_BY_NAME, {"names": list(names)})
-        }
+        seen = self._task_pks_seen
+        have = {name: seen[name] for name in names if name in seen}
+        if len(have) == len(names):
+            return have
+        have.update(
+            (name, pk)
+            for name, pk in conn.execute(TASKS_BY_NAME, {"names": list(names - have.keys())})
+        )
         for name in names - have.keys():
             conn.execute(
                 dialect_insert(conn)(Task)
@@ -749,6 +764,9 @@ class Archive(browsing.Browsing):
                 .on_conflict_do_nothing(index_elements=["name"])
             )
             have[name] = conn.execute(select(Task.pk).where(Task.name == name)).scalar_one()
+        for name, pk in have.items():
+            if name not in seen:
+                _cache_after_commit(conn, seen, name, pk)
         return have
 
     def evaluations(self, agent_id: str, seq: int | None = None) -> list[EvaluationInfo]:
@@ -870,13 +888,18 @@ class Archive(browsing.Browsing):
             run_pk = self.run_pk(conn, call.run_id) if call.run_id else None
             agent_pk = self.agent_row(conn, call.agent_id).pk if call.agent_id else None
             response = _as_bytes(call.response)
+            request_pk, *response_pk = self.blobs.put_many(  # one batch, request first as ever
+                conn,
+                [(_as_bytes(call.request) or b"", None)]
+                + ([(response, None)] if response is not None else []),
+            )
             conn.execute(
                 insert(LLMCall).values(
                     id=call_id,
                     run_pk=run_pk,
                     agent_pk=agent_pk,
-                    request_pk=self.blobs.put(conn, _as_bytes(call.request) or b""),
-                    response_pk=None if response is None else self.blobs.put(conn, response),
+                    request_pk=request_pk,
+                    response_pk=response_pk[0] if response_pk else None,
                     created_at=time.time(),
                     **columns,
                 )
@@ -984,6 +1007,11 @@ def llm_call_info(r: Any, run_id: str | None, bodies: Mapping[int, bytes]) -> LL
         request=bodies.get(r.request_pk, b""),
         response=bodies.get(r.response_pk) if r.response_pk is not None else None,
     )
+
+
+def _cache_after_commit(conn: Connection, cache: dict[str, int], name: str, pk: int) -> None:
+    """Put `name -> pk` in `cache` once this transaction commits (see Archive._tx)."""
+    conn.info.setdefault(KEYS_PENDING, []).append((cache, name, pk))
 
 
 def _score_or_none(value: Any) -> float | None:
