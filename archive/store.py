@@ -17,11 +17,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Integer, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.orm import aliased
 
 from archive import browsing, diffs, lease
 from archive.codestore import (
@@ -59,24 +58,56 @@ ID_CHARS = browsing.ID_CHARS
 
 
 RUN_PK = select(Run.pk).where(Run.id == bindparam("id"))
-_SAME_RUN = aliased(Agent)
+# The writes of the engine's every iteration, built once on the tables (not the ORM
+# classes): building a statement and its cache key per call cost more than running it.
+AGENTS = cast(Table, Agent.__table__)
+_SAME_RUN = AGENTS.alias("same_run")
 # stats_seq: every write to an agent row sets it to its run's highest + 1, computed inside
 # that write's own statement (in its transaction, as a separate SELECT would be, one round
 # trip fewer). NEXT_SEQ is for an UPDATE of one agent row, correlated to its run.
 NEXT_SEQ = (
-    select(func.coalesce(func.max(_SAME_RUN.stats_seq), 0) + 1)
-    .where(_SAME_RUN.run_pk == Agent.run_pk)
+    select(func.coalesce(func.max(_SAME_RUN.c.stats_seq), 0) + 1)
+    .where(_SAME_RUN.c.run_pk == AGENTS.c.run_pk)
     .scalar_subquery()
 )
-
-
-def _next_seq_in(run_pk: int) -> Any:
-    """The run's next stats_seq, as a subquery for the INSERT of a new agent row."""
-    return (
-        select(func.coalesce(func.max(Agent.stats_seq), 0) + 1)
-        .where(Agent.run_pk == run_pk)
+INSERT_AGENT = (
+    insert(AGENTS)
+    .values(
+        stats_seq=select(func.coalesce(func.max(_SAME_RUN.c.stats_seq), 0) + 1)
+        .where(_SAME_RUN.c.run_pk == bindparam("seq_run_pk"))
         .scalar_subquery()
     )
+    .returning(AGENTS.c.stats_seq)
+)
+COUNT_CHILD = (
+    update(AGENTS)
+    .where(AGENTS.c.pk.in_(bindparam("parent_pks", expanding=True)))
+    .values(n_children=AGENTS.c.n_children + 1, stats_seq=bindparam("seq"))
+)
+SET_STATUS = (
+    update(AGENTS)
+    .where(AGENTS.c.id == bindparam("agent_id"))
+    .values(status=bindparam("new_status"), reason=bindparam("new_reason"), stats_seq=NEXT_SEQ)
+)
+SCORES_ROW = select(AGENTS.c.pk, AGENTS.c.scores).where(AGENTS.c.id == bindparam("agent_id"))
+SCORES_ROW_LOCKED = SCORES_ROW.with_for_update()  # PostgreSQL; SQLite's write lock is held
+SET_SCORE = (
+    update(AGENTS)
+    .where(AGENTS.c.pk == bindparam("agent_pk"))
+    .values(score=bindparam("new_score"), scores=bindparam("new_scores"), stats_seq=NEXT_SEQ)
+)
+COUNT_EVALUATIONS = (
+    update(AGENTS)
+    .where(AGENTS.c.id == bindparam("agent_id"))
+    .values(
+        n_evaluated=AGENTS.c.n_evaluated + bindparam("n_new", type_=Integer),
+        n_resolved=AGENTS.c.n_resolved + bindparam("n_new_resolved", type_=Integer),
+        stats_seq=NEXT_SEQ,
+    )
+    .returning(AGENTS.c.pk, AGENTS.c.n_evaluated)
+)
+INSERT_EVALUATIONS = insert(cast(Table, Evaluation.__table__))
+INSERT_EVENT = insert(cast(Table, Event.__table__))
 
 
 AGENT_ROW = select(Agent).where(Agent.id == bindparam("id"))
@@ -436,9 +467,9 @@ class Archive(browsing.Browsing):
                 max_depth=MANIFEST_MAX_DEPTH,
             )
             seq = conn.execute(
-                insert(Agent)
-                .values(
-                    stats_seq=_next_seq_in(run_pk),
+                INSERT_AGENT,
+                dict(
+                    seq_run_pk=run_pk,
                     id=agent_id,
                     run_pk=run_pk,
                     parent_id=parent_id,
@@ -460,18 +491,13 @@ class Archive(browsing.Browsing):
                     lines_removed=removed,
                     created_at=now,
                     content_key=content_key,
-                )
-                .returning(Agent.stats_seq)
+                ),
             ).scalar_one()
             # Children are counted within a run: a bench copy of an agent is not its child
             # for selection purposes.
             same_run = [p.pk for p in parents if p.run_pk == run_pk]
             if same_run:
-                conn.execute(
-                    update(Agent)
-                    .where(Agent.pk.in_(same_run))
-                    .values(n_children=Agent.n_children + 1, stats_seq=seq)
-                )
+                conn.execute(COUNT_CHILD, {"parent_pks": same_run, "seq": seq})
         return agent_id
 
     def _store_files(
@@ -508,9 +534,7 @@ class Archive(browsing.Browsing):
         _check_status(status, AGENT_STATUSES, "agent")
         with self._write() as conn:
             done = conn.execute(
-                update(Agent)
-                .where(Agent.id == agent_id)
-                .values(status=status, reason=reason, stats_seq=NEXT_SEQ)
+                SET_STATUS, {"agent_id": agent_id, "new_status": status, "new_reason": reason}
             )
             if done.rowcount != 1:
                 raise ArchiveError(f"no agent {agent_id!r} in this archive")
@@ -520,10 +544,9 @@ class Archive(browsing.Browsing):
         if not isinstance(score, (int, float)) or not math.isfinite(score):
             raise ArchiveError(f"score must be a finite number, not {score!r}")
         with self._write() as conn:
+            locked = conn.dialect.name == "postgresql"
             row = conn.execute(
-                _for_update(
-                    select(Agent.pk, Agent.run_pk, Agent.scores).where(Agent.id == agent_id), conn
-                )
+                SCORES_ROW_LOCKED if locked else SCORES_ROW, {"agent_id": agent_id}
             ).first()
             if row is None:
                 raise ArchiveError(f"no agent {agent_id!r} in this archive")
@@ -531,13 +554,8 @@ class Archive(browsing.Browsing):
             scores.pop(stage, None)  # re-scoring a stage moves it to the end
             scores[stage] = float(score)
             conn.execute(
-                update(Agent)
-                .where(Agent.pk == row.pk)
-                .values(
-                    score=float(score),
-                    scores=json.dumps(scores),
-                    stats_seq=NEXT_SEQ,
-                )
+                SET_SCORE,
+                {"agent_pk": row.pk, "new_score": float(score), "new_scores": json.dumps(scores)},
             )
 
     def agent(self, agent_id: str) -> AgentInfo:
@@ -690,14 +708,8 @@ class Archive(browsing.Browsing):
         with self._write() as conn:
             n_resolved = sum(bool(r["resolved"]) for r in results)
             agent = conn.execute(
-                update(Agent)
-                .where(Agent.id == agent_id)
-                .values(
-                    n_evaluated=Agent.n_evaluated + len(results),
-                    n_resolved=Agent.n_resolved + n_resolved,
-                    stats_seq=NEXT_SEQ,
-                )
-                .returning(Agent.pk, Agent.n_evaluated)
+                COUNT_EVALUATIONS,
+                {"agent_id": agent_id, "n_new": len(results), "n_new_resolved": n_resolved},
             ).first()
             if agent is None:
                 raise ArchiveError(f"no agent {agent_id!r} in this archive")
@@ -722,7 +734,7 @@ class Archive(browsing.Browsing):
                     )
                 )
             if rows:
-                conn.execute(insert(Evaluation), rows)
+                conn.execute(INSERT_EVALUATIONS, rows)
         return [f"{agent_id}/{row['seq']}" for row in rows]
 
     def _evaluation_blobs(
@@ -965,9 +977,8 @@ class Archive(browsing.Browsing):
             return [
                 int(
                     conn.execute(
-                        insert(Event).values(
-                            run_pk=run_pk, kind=kind, payload=body, created_at=time.time()
-                        )
+                        INSERT_EVENT,
+                        dict(run_pk=run_pk, kind=kind, payload=body, created_at=time.time()),
                     ).inserted_primary_key[0]
                 )
                 for kind, body in bodies
@@ -1021,8 +1032,3 @@ def _score_or_none(value: Any) -> float | None:
     if not math.isfinite(value):
         raise ArchiveError(f"score must be a finite number, not {value!r}")
     return value
-
-
-def _for_update(q: Any, conn: Connection) -> Any:
-    """Row lock on PostgreSQL; SQLite's write transaction already holds the database lock."""
-    return q.with_for_update() if conn.dialect.name == "postgresql" else q
