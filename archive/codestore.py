@@ -175,9 +175,7 @@ class BlobStore:
                 )
             # RETURNING gives the new keys in the same statement; a hash another writer
             # stored between our SELECT and this INSERT is skipped and looked up after.
-            inserted = conn.execute(
-                _insert_ignoring_duplicates(conn).returning(Blob.hash, Blob.pk), rows
-            )
+            inserted = conn.execute(_insert_ignoring_duplicates(conn), rows)
             stored = {digest: pk for digest, pk in inserted}
             known.update(stored)
             if len(known) < len(set(digests)):
@@ -244,8 +242,17 @@ def dialect_insert(conn: Connection) -> Any:
     return importlib.import_module(f"sqlalchemy.dialects.{conn.dialect.name}").insert
 
 
+_INSERTS: dict[str, Any] = {}  # dialect name -> the statement below, built once
+
+
 def _insert_ignoring_duplicates(conn: Connection) -> Any:
-    """INSERT that skips a hash another writer stored first (content-addressed: same bytes)."""
-    if conn.dialect.name in ("postgresql", "sqlite"):
-        return dialect_insert(conn)(Blob).on_conflict_do_nothing(index_elements=["hash"])
-    return insert(Blob)
+    """INSERT that skips a hash another writer stored first (content-addressed: same bytes),
+    returning the keys of the rows it stored."""
+    stmt = _INSERTS.get(conn.dialect.name)
+    if stmt is None:
+        if conn.dialect.name in ("postgresql", "sqlite"):
+            stmt = dialect_insert(conn)(Blob).on_conflict_do_nothing(index_elements=["hash"])
+        else:
+            stmt = insert(Blob)
+        stmt = _INSERTS[conn.dialect.name] = stmt.returning(Blob.hash, Blob.pk)
+    return stmt

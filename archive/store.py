@@ -106,6 +106,13 @@ COUNT_EVALUATIONS = (
     )
     .returning(AGENTS.c.pk, AGENTS.c.n_evaluated)
 )
+EVALUATIONS_OF = (
+    select(Evaluation, Task.name.label("task_name"))
+    .join(Task, Task.pk == Evaluation.task_pk)
+    .where(Evaluation.agent_pk == bindparam("agent_pk"))
+    .order_by(Evaluation.seq)
+)
+EVALUATION_OF = EVALUATIONS_OF.where(Evaluation.seq == bindparam("seq"))
 INSERT_EVALUATIONS = insert(cast(Table, Evaluation.__table__))
 INSERT_EVENT = insert(cast(Table, Event.__table__))
 
@@ -786,15 +793,10 @@ class Archive(browsing.Browsing):
         (only the one numbered `seq`, when given)."""
         with self.reading() as conn:
             agent = self.agent_row(conn, agent_id)
-            query = (
-                select(Evaluation, Task.name.label("task_name"))
-                .join(Task, Task.pk == Evaluation.task_pk)
-                .where(Evaluation.agent_pk == agent.pk)
-                .order_by(Evaluation.seq)
-            )
-            if seq is not None:
-                query = query.where(Evaluation.seq == seq)
-            rows = conn.execute(query).all()
+            if seq is None:
+                rows = conn.execute(EVALUATIONS_OF, {"agent_pk": agent.pk}).all()
+            else:
+                rows = conn.execute(EVALUATION_OF, {"agent_pk": agent.pk, "seq": seq}).all()
             pks = [
                 pk
                 for r in rows
