@@ -79,38 +79,47 @@ def decode_manifest(data: bytes) -> dict[str, int]:
 # Prepared once: "expanding" IN parameters keep SQLAlchemy's statement cache warm instead of
 # building one bound parameter per value on every call.
 BY_HASH = select(Blob.hash, Blob.pk).where(Blob.hash.in_(bindparam("hashes", expanding=True)))
-BY_PK = select(Blob.pk, Blob.base_pk, Blob.data, Blob.hash).where(
+BY_PK = select(Blob.pk, Blob.base_pk, Blob.data, Blob.hash, Blob.depth).where(
     Blob.pk.in_(bindparam("pks", expanding=True))
 )
 DEPTHS = select(Blob.pk, Blob.depth).where(Blob.pk.in_(bindparam("pks", expanding=True)))
 
 
 class BlobCache:
-    """Raw contents by blob key. Blobs never change, so sharing across threads is safe."""
+    """Raw contents and delta-chain depths by blob key. Blobs never change, so sharing
+    across threads is safe. The depth rides along so that a child delta-compressed against
+    a cached parent blob needs no query to check the chain's cap."""
 
     def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
-        self._items: OrderedDict[int, bytes] = OrderedDict()
+        self._items: OrderedDict[int, tuple[bytes, int]] = OrderedDict()
         self._bytes = 0
         self._max = max_bytes
         self._lock = threading.Lock()
 
     def get(self, pk: int) -> bytes | None:
         with self._lock:
-            raw = self._items.get(pk)
-            if raw is not None:
-                self._items.move_to_end(pk)
-            return raw
+            item = self._items.get(pk)
+            if item is None:
+                return None
+            self._items.move_to_end(pk)
+            return item[0]
 
-    def put(self, pk: int, raw: bytes) -> None:
+    def depth(self, pk: int) -> int | None:
+        """The blob's delta-chain depth, when its contents are cached."""
+        with self._lock:
+            item = self._items.get(pk)
+            return None if item is None else item[1]
+
+    def put(self, pk: int, raw: bytes, depth: int) -> None:
         if len(raw) > self._max // 8:
             return
         with self._lock:
             if pk in self._items:
                 return
-            self._items[pk] = raw
+            self._items[pk] = (raw, depth)
             self._bytes += len(raw)
             while self._bytes > self._max:
-                _, old = self._items.popitem(last=False)
+                _, (old, _depth) = self._items.popitem(last=False)
                 self._bytes -= len(old)
 
 
@@ -141,39 +150,48 @@ class BlobStore:
                 new.setdefault(digest, item)
         if new:
             hints = {base for _, base in new.values() if base is not None}
-            depths: dict[int, int] = (
-                {pk: d for pk, d in conn.execute(DEPTHS, {"pks": list(hints)})} if hints else {}
-            )
+            depths = {b: d for b in hints if (d := self.cache.depth(b)) is not None}
+            unknown = [b for b in hints if b not in depths]
+            if unknown:
+                depths.update((pk, d) for pk, d in conn.execute(DEPTHS, {"pks": unknown}))
             usable = [b for b in hints if depths.get(b, max_depth) < max_depth]
             bases = self.get_many(conn, usable)
             rows = []
+            new_depths: dict[bytes, int] = {}
             for digest, (raw, base) in new.items():
                 base_raw = bases.get(base) if base is not None else None
                 if base_raw is not None and len(base_raw) > ZDICT_LIMIT:
                     base_raw = None
+                depth = depths[base] + 1 if base_raw is not None else 0  # type: ignore[index]
+                new_depths[digest] = depth
                 rows.append(
                     {
                         "hash": digest,
                         "size": len(raw),
                         "base_pk": base if base_raw is not None else None,
-                        "depth": depths[base] + 1 if base_raw is not None else 0,  # type: ignore[index]
+                        "depth": depth,
                         "data": compress(raw, base_raw),
                     }
                 )
-            conn.execute(_insert_ignoring_duplicates(conn), rows)
-            known.update(self.pks_by_hash(conn, new))
-            for digest, (raw, _) in new.items():
-                self._remember(conn, known[digest], raw)
+            # RETURNING gives the new keys in the same statement; a hash another writer
+            # stored between our SELECT and this INSERT is skipped and looked up after.
+            inserted = conn.execute(_insert_ignoring_duplicates(conn), rows)
+            stored = {digest: pk for digest, pk in inserted}
+            known.update(stored)
+            if len(known) < len(set(digests)):
+                known.update(self.pks_by_hash(conn, [d for d in new if d not in known]))
+            for digest, pk in stored.items():  # not the others': their depth is another's
+                self._remember(conn, pk, new[digest][0], new_depths[digest])
         return [known[d] for d in digests]
 
-    def _remember(self, conn: Connection, pk: int, raw: bytes) -> None:
+    def _remember(self, conn: Connection, pk: int, raw: bytes, depth: int) -> None:
         """Cache only after commit: a rolled-back key may be reused for other content."""
-        conn.info.setdefault(PENDING, []).append((pk, raw))
+        conn.info.setdefault(PENDING, []).append((pk, raw, depth))
 
     def committed(self, conn: Connection) -> None:
         """The caller's transaction committed: cache what it read and wrote."""
-        for pk, raw in conn.info.pop(PENDING, ()):
-            self.cache.put(pk, raw)
+        for pk, raw, depth in conn.info.pop(PENDING, ()):
+            self.cache.put(pk, raw, depth)
 
     def get(self, conn: Connection, pk: int) -> bytes:
         return self.get_many(conn, [pk])[pk]
@@ -205,7 +223,7 @@ class BlobStore:
                     f"the archive is corrupt: blob {r.hash.hex()[:12]} ({e})"
                 ) from None
             out[r.pk] = raw
-            self._remember(conn, r.pk, raw)
+            self._remember(conn, r.pk, raw, r.depth)
         return out
 
     def pks_by_hash(self, conn: Connection, digests: Iterable[bytes]) -> dict[bytes, int]:
@@ -224,8 +242,17 @@ def dialect_insert(conn: Connection) -> Any:
     return importlib.import_module(f"sqlalchemy.dialects.{conn.dialect.name}").insert
 
 
+_INSERTS: dict[str, Any] = {}  # dialect name -> the statement below, built once
+
+
 def _insert_ignoring_duplicates(conn: Connection) -> Any:
-    """INSERT that skips a hash another writer stored first (content-addressed: same bytes)."""
-    if conn.dialect.name in ("postgresql", "sqlite"):
-        return dialect_insert(conn)(Blob).on_conflict_do_nothing(index_elements=["hash"])
-    return insert(Blob)
+    """INSERT that skips a hash another writer stored first (content-addressed: same bytes),
+    returning the keys of the rows it stored."""
+    stmt = _INSERTS.get(conn.dialect.name)
+    if stmt is None:
+        if conn.dialect.name in ("postgresql", "sqlite"):
+            stmt = dialect_insert(conn)(Blob).on_conflict_do_nothing(index_elements=["hash"])
+        else:
+            stmt = insert(Blob)
+        stmt = _INSERTS[conn.dialect.name] = stmt.returning(Blob.hash, Blob.pk)
+    return stmt

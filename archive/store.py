@@ -17,9 +17,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Integer, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from archive import browsing, diffs, lease
@@ -58,8 +58,67 @@ ID_CHARS = browsing.ID_CHARS
 
 
 RUN_PK = select(Run.pk).where(Run.id == bindparam("id"))
-MAX_SEQ = select(func.max(Agent.stats_seq)).where(Agent.run_pk == bindparam("run_pk"))
+# The writes of the engine's every iteration, built once on the tables (not the ORM
+# classes): building a statement and its cache key per call cost more than running it.
+AGENTS = cast(Table, Agent.__table__)
+_SAME_RUN = AGENTS.alias("same_run")
+# stats_seq: every write to an agent row sets it to its run's highest + 1, computed inside
+# that write's own statement (in its transaction, as a separate SELECT would be, one round
+# trip fewer). NEXT_SEQ is for an UPDATE of one agent row, correlated to its run.
+NEXT_SEQ = (
+    select(func.coalesce(func.max(_SAME_RUN.c.stats_seq), 0) + 1)
+    .where(_SAME_RUN.c.run_pk == AGENTS.c.run_pk)
+    .scalar_subquery()
+)
+INSERT_AGENT = (
+    insert(AGENTS)
+    .values(
+        stats_seq=select(func.coalesce(func.max(_SAME_RUN.c.stats_seq), 0) + 1)
+        .where(_SAME_RUN.c.run_pk == bindparam("seq_run_pk"))
+        .scalar_subquery()
+    )
+    .returning(AGENTS.c.stats_seq)
+)
+COUNT_CHILD = (
+    update(AGENTS)
+    .where(AGENTS.c.pk.in_(bindparam("parent_pks", expanding=True)))
+    .values(n_children=AGENTS.c.n_children + 1, stats_seq=bindparam("seq"))
+)
+SET_STATUS = (
+    update(AGENTS)
+    .where(AGENTS.c.id == bindparam("agent_id"))
+    .values(status=bindparam("new_status"), reason=bindparam("new_reason"), stats_seq=NEXT_SEQ)
+)
+SCORES_ROW = select(AGENTS.c.pk, AGENTS.c.scores).where(AGENTS.c.id == bindparam("agent_id"))
+SCORES_ROW_LOCKED = SCORES_ROW.with_for_update()  # PostgreSQL; SQLite's write lock is held
+SET_SCORE = (
+    update(AGENTS)
+    .where(AGENTS.c.pk == bindparam("agent_pk"))
+    .values(score=bindparam("new_score"), scores=bindparam("new_scores"), stats_seq=NEXT_SEQ)
+)
+COUNT_EVALUATIONS = (
+    update(AGENTS)
+    .where(AGENTS.c.id == bindparam("agent_id"))
+    .values(
+        n_evaluated=AGENTS.c.n_evaluated + bindparam("n_new", type_=Integer),
+        n_resolved=AGENTS.c.n_resolved + bindparam("n_new_resolved", type_=Integer),
+        stats_seq=NEXT_SEQ,
+    )
+    .returning(AGENTS.c.pk, AGENTS.c.n_evaluated)
+)
+EVALUATIONS_OF = (
+    select(Evaluation, Task.name.label("task_name"))
+    .join(Task, Task.pk == Evaluation.task_pk)
+    .where(Evaluation.agent_pk == bindparam("agent_pk"))
+    .order_by(Evaluation.seq)
+)
+EVALUATION_OF = EVALUATIONS_OF.where(Evaluation.seq == bindparam("seq"))
+INSERT_EVALUATIONS = insert(cast(Table, Evaluation.__table__))
+INSERT_EVENT = insert(cast(Table, Event.__table__))
+
+
 AGENT_ROW = select(Agent).where(Agent.id == bindparam("id"))
+KEYS_PENDING = "dgm_archive_keys_to_cache"  # key in Connection.info: (cache, name, pk)
 TASKS_BY_NAME = select(Task.name, Task.pk).where(Task.name.in_(bindparam("names", expanding=True)))
 
 
@@ -178,6 +237,11 @@ class Archive(browsing.Browsing):
         # run pk -> (highest stats_seq seen, {agent pk: CandidateStats}); see candidate_stats
         self._stats: dict[int, tuple[int, dict[int, CandidateStats]]] = {}
         self._stats_lock = threading.Lock()
+        # run id -> pk and task name -> pk, filled only after a commit (a rolled-back key
+        # may be reused). Runs and tasks are never deleted or renumbered (nothing deletes
+        # from either table), so a key once seen stays right for this archive.
+        self._run_pks: dict[str, int] = {}
+        self._task_pks_seen: dict[str, int] = {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -194,8 +258,11 @@ class Archive(browsing.Browsing):
                     with conn.begin():
                         yield conn
                     self.blobs.committed(conn)
+                    for cache, name, pk in conn.info.pop(KEYS_PENDING, ()):
+                        cache[name] = pk
                 finally:
                     conn.info.pop(PENDING, None)
+                    conn.info.pop(KEYS_PENDING, None)
         except ArchiveError:
             raise
         except DBAPIError as e:
@@ -246,9 +313,13 @@ class Archive(browsing.Browsing):
 
     def run_pk(self, conn: Connection, run_id: str) -> int:
         """The run's primary key (for joins in a transaction of `reading`)."""
+        pk = self._run_pks.get(run_id)
+        if pk is not None:
+            return pk
         pk = conn.execute(RUN_PK, {"id": run_id}).scalar()
         if pk is None:
             raise ArchiveError(f"no run {run_id!r} in this archive")
+        _cache_after_commit(conn, self._run_pks, run_id, pk)
         return pk
 
     def agent_row(self, conn: Connection, agent_id: str) -> Any:
@@ -394,16 +465,18 @@ class Archive(browsing.Browsing):
             parent = parents[0] if parent_id else None
             old = self._manifest(conn, parent.manifest_pk) if parent else {}
             manifest, n_changed, added, removed = self._store_files(conn, contents, old)
-            manifest_pk = self.blobs.put(
+            # The manifest and the origin in one batch (the origin has no delta base, so the
+            # manifests' depth cap is all that applies), stored in the order they always were.
+            manifest_pk, *origin_pk = self.blobs.put_many(
                 conn,
-                encode_manifest(manifest),
-                parent.manifest_pk if parent else None,
+                [(encode_manifest(manifest), parent.manifest_pk if parent else None)]
+                + ([(origin_json.encode(), None)] if origin_json else []),
                 max_depth=MANIFEST_MAX_DEPTH,
             )
-            seq = self._next_seq(conn, run_pk)
-            conn.execute(
-                insert(Agent).values(
-                    stats_seq=seq,
+            seq = conn.execute(
+                INSERT_AGENT,
+                dict(
+                    seq_run_pk=run_pk,
                     id=agent_id,
                     run_pk=run_pk,
                     parent_id=parent_id,
@@ -419,23 +492,19 @@ class Archive(browsing.Browsing):
                     n_resolved=0,
                     cost_usd=0.0,
                     manifest_pk=manifest_pk,
-                    origin_pk=self.blobs.put(conn, origin_json.encode()) if origin_json else None,
+                    origin_pk=origin_pk[0] if origin_pk else None,
                     files_changed=n_changed,
                     lines_added=added,
                     lines_removed=removed,
                     created_at=now,
                     content_key=content_key,
-                )
-            )
+                ),
+            ).scalar_one()
             # Children are counted within a run: a bench copy of an agent is not its child
             # for selection purposes.
             same_run = [p.pk for p in parents if p.run_pk == run_pk]
             if same_run:
-                conn.execute(
-                    update(Agent)
-                    .where(Agent.pk.in_(same_run))
-                    .values(n_children=Agent.n_children + 1, stats_seq=seq)
-                )
+                conn.execute(COUNT_CHILD, {"parent_pks": same_run, "seq": seq})
         return agent_id
 
     def _store_files(
@@ -471,22 +540,20 @@ class Archive(browsing.Browsing):
     ) -> None:
         _check_status(status, AGENT_STATUSES, "agent")
         with self._write() as conn:
-            row = self.agent_row(conn, agent_id)
-            conn.execute(
-                update(Agent)
-                .where(Agent.pk == row.pk)
-                .values(status=status, reason=reason, stats_seq=self._next_seq(conn, row.run_pk))
+            done = conn.execute(
+                SET_STATUS, {"agent_id": agent_id, "new_status": status, "new_reason": reason}
             )
+            if done.rowcount != 1:
+                raise ArchiveError(f"no agent {agent_id!r} in this archive")
 
     def set_agent_score(self, agent_id: str, stage: str, score: float) -> None:
         """Record the score of one stage; the agent's `score` becomes this (the latest) one."""
         if not isinstance(score, (int, float)) or not math.isfinite(score):
             raise ArchiveError(f"score must be a finite number, not {score!r}")
         with self._write() as conn:
+            locked = conn.dialect.name == "postgresql"
             row = conn.execute(
-                _for_update(
-                    select(Agent.pk, Agent.run_pk, Agent.scores).where(Agent.id == agent_id), conn
-                )
+                SCORES_ROW_LOCKED if locked else SCORES_ROW, {"agent_id": agent_id}
             ).first()
             if row is None:
                 raise ArchiveError(f"no agent {agent_id!r} in this archive")
@@ -494,13 +561,8 @@ class Archive(browsing.Browsing):
             scores.pop(stage, None)  # re-scoring a stage moves it to the end
             scores[stage] = float(score)
             conn.execute(
-                update(Agent)
-                .where(Agent.pk == row.pk)
-                .values(
-                    score=float(score),
-                    scores=json.dumps(scores),
-                    stats_seq=self._next_seq(conn, row.run_pk),
-                )
+                SET_SCORE,
+                {"agent_pk": row.pk, "new_score": float(score), "new_scores": json.dumps(scores)},
             )
 
     def agent(self, agent_id: str) -> AgentInfo:
@@ -553,11 +615,6 @@ class Archive(browsing.Browsing):
                 if last > self._stats.get(run_pk, (-1, {}))[0]:
                     self._stats[run_pk] = (last, known)
         return list(known.values())
-
-    def _next_seq(self, conn: Connection, run_pk: int) -> int:
-        """The run's next stats_seq (inside a write transaction)."""
-        top = conn.execute(MAX_SEQ, {"run_pk": run_pk}).scalar()
-        return (top or 0) + 1
 
     # -- code -----------------------------------------------------------------------------
 
@@ -656,19 +713,15 @@ class Archive(browsing.Browsing):
                 raise ArchiveError(f"an evaluation needs {', '.join(sorted(missing))}")
             _check_error_kind(r.get("error_kind"))
         with self._write() as conn:
-            agent = self.agent_row(conn, agent_id)
-            task_pks = self._task_pks(conn, {str(r["task_id"]) for r in results})
             n_resolved = sum(bool(r["resolved"]) for r in results)
-            last = conn.execute(
-                update(Agent)
-                .where(Agent.pk == agent.pk)
-                .values(
-                    n_evaluated=Agent.n_evaluated + len(results),
-                    n_resolved=Agent.n_resolved + n_resolved,
-                    stats_seq=self._next_seq(conn, agent.run_pk),
-                )
-                .returning(Agent.n_evaluated)
-            ).scalar_one()
+            agent = conn.execute(
+                COUNT_EVALUATIONS,
+                {"agent_id": agent_id, "n_new": len(results), "n_new_resolved": n_resolved},
+            ).first()
+            if agent is None:
+                raise ArchiveError(f"no agent {agent_id!r} in this archive")
+            last = agent.n_evaluated
+            task_pks = self._task_pks(conn, {str(r["task_id"]) for r in results})
             blobs = self._evaluation_blobs(conn, results)
             rows = []
             for seq, r, refs in zip(count(last - len(results) + 1), results, blobs):
@@ -688,7 +741,7 @@ class Archive(browsing.Browsing):
                     )
                 )
             if rows:
-                conn.execute(insert(Evaluation), rows)
+                conn.execute(INSERT_EVALUATIONS, rows)
         return [f"{agent_id}/{row['seq']}" for row in rows]
 
     def _evaluation_blobs(
@@ -715,9 +768,14 @@ class Archive(browsing.Browsing):
         return refs
 
     def _task_pks(self, conn: Connection, names: set[str]) -> dict[str, int]:
-        have: dict[str, int] = {
-            name: pk for name, pk in conn.execute(TASKS_BY_NAME, {"names": list(names)})
-        }
+        seen = self._task_pks_seen
+        have = {name: seen[name] for name in names if name in seen}
+        if len(have) == len(names):
+            return have
+        have.update(
+            (name, pk)
+            for name, pk in conn.execute(TASKS_BY_NAME, {"names": list(names - have.keys())})
+        )
         for name in names - have.keys():
             conn.execute(
                 dialect_insert(conn)(Task)
@@ -725,6 +783,9 @@ class Archive(browsing.Browsing):
                 .on_conflict_do_nothing(index_elements=["name"])
             )
             have[name] = conn.execute(select(Task.pk).where(Task.name == name)).scalar_one()
+        for name, pk in have.items():
+            if name not in seen:
+                _cache_after_commit(conn, seen, name, pk)
         return have
 
     def evaluations(self, agent_id: str, seq: int | None = None) -> list[EvaluationInfo]:
@@ -732,15 +793,10 @@ class Archive(browsing.Browsing):
         (only the one numbered `seq`, when given)."""
         with self.reading() as conn:
             agent = self.agent_row(conn, agent_id)
-            query = (
-                select(Evaluation, Task.name.label("task_name"))
-                .join(Task, Task.pk == Evaluation.task_pk)
-                .where(Evaluation.agent_pk == agent.pk)
-                .order_by(Evaluation.seq)
-            )
-            if seq is not None:
-                query = query.where(Evaluation.seq == seq)
-            rows = conn.execute(query).all()
+            if seq is None:
+                rows = conn.execute(EVALUATIONS_OF, {"agent_pk": agent.pk}).all()
+            else:
+                rows = conn.execute(EVALUATION_OF, {"agent_pk": agent.pk, "seq": seq}).all()
             pks = [
                 pk
                 for r in rows
@@ -846,13 +902,18 @@ class Archive(browsing.Browsing):
             run_pk = self.run_pk(conn, call.run_id) if call.run_id else None
             agent_pk = self.agent_row(conn, call.agent_id).pk if call.agent_id else None
             response = _as_bytes(call.response)
+            request_pk, *response_pk = self.blobs.put_many(  # one batch, request first as ever
+                conn,
+                [(_as_bytes(call.request) or b"", None)]
+                + ([(response, None)] if response is not None else []),
+            )
             conn.execute(
                 insert(LLMCall).values(
                     id=call_id,
                     run_pk=run_pk,
                     agent_pk=agent_pk,
-                    request_pk=self.blobs.put(conn, _as_bytes(call.request) or b""),
-                    response_pk=None if response is None else self.blobs.put(conn, response),
+                    request_pk=request_pk,
+                    response_pk=response_pk[0] if response_pk else None,
                     created_at=time.time(),
                     **columns,
                 )
@@ -918,9 +979,8 @@ class Archive(browsing.Browsing):
             return [
                 int(
                     conn.execute(
-                        insert(Event).values(
-                            run_pk=run_pk, kind=kind, payload=body, created_at=time.time()
-                        )
+                        INSERT_EVENT,
+                        dict(run_pk=run_pk, kind=kind, payload=body, created_at=time.time()),
                     ).inserted_primary_key[0]
                 )
                 for kind, body in bodies
@@ -962,6 +1022,11 @@ def llm_call_info(r: Any, run_id: str | None, bodies: Mapping[int, bytes]) -> LL
     )
 
 
+def _cache_after_commit(conn: Connection, cache: dict[str, int], name: str, pk: int) -> None:
+    """Put `name -> pk` in `cache` once this transaction commits (see Archive._tx)."""
+    conn.info.setdefault(KEYS_PENDING, []).append((cache, name, pk))
+
+
 def _score_or_none(value: Any) -> float | None:
     if value is None:
         return None
@@ -969,8 +1034,3 @@ def _score_or_none(value: Any) -> float | None:
     if not math.isfinite(value):
         raise ArchiveError(f"score must be a finite number, not {value!r}")
     return value
-
-
-def _for_update(q: Any, conn: Connection) -> Any:
-    """Row lock on PostgreSQL; SQLite's write transaction already holds the database lock."""
-    return q.with_for_update() if conn.dialect.name == "postgresql" else q

@@ -15,6 +15,7 @@ from archive.codestore import (
     decode_manifest,
     decompress,
     encode_manifest,
+    sha256,
 )
 from archive.models import Blob
 from tests.archive.conftest import agent_files, edit
@@ -130,5 +131,43 @@ def test_compression_and_manifest_helpers() -> None:
 def test_blob_cache_is_bounded() -> None:
     cache = BlobCache(max_bytes=1000)
     for i in range(50):
-        cache.put(i, b"x" * 100)
+        cache.put(i, b"x" * 100, 0)
     assert cache.get(0) is None and cache.get(49) == b"x" * 100
+
+
+def test_a_blob_twice_in_one_batch_is_stored_once(archive: Archive) -> None:
+    run = archive.create_run("r")
+    agent = archive.add_agent(run, {"a.py": b"a", "b.py": b"same", "c.py": b"same"})
+    before = blob_stats(archive)[0]
+    archive.record_evaluations(
+        agent,
+        [
+            dict(task_id="t1", stage="s", resolved=True, patch="new text", logs="new text"),
+            dict(task_id="t2", stage="s", resolved=False, patch="new text"),
+        ],
+    )
+    assert blob_stats(archive)[0] == before + 1
+    first, second = archive.evaluations(agent)
+    assert first.patch == first.logs == second.patch == b"new text"
+    assert archive.agent_files(agent) == {"a.py": b"a", "b.py": b"same", "c.py": b"same"}
+
+
+def test_a_cold_archive_extends_a_chain_as_a_warm_one_does(archive: Archive) -> None:
+    # The writer knows its own blobs' depths from its cache; another process reads them.
+    run = archive.create_run("r")
+    files = {"a.py": b"line\n" * 100}
+    parent = archive.add_agent(run, files)
+    for i in range(5):
+        files = {"a.py": files["a.py"] + f"extra {i}\n".encode()}
+        parent = archive.add_agent(run, files, parent_id=parent)
+    cold = Archive(archive.url)
+    warm_child = archive.add_agent(run, {"a.py": files["a.py"] + b"warm\n"}, parent_id=parent)
+    cold_child = cold.add_agent(run, {"a.py": files["a.py"] + b"cold\n"}, parent_id=parent)
+    cold.close()
+    with archive.engine.connect() as conn:
+        depth = lambda data: conn.execute(  # noqa: E731
+            select(Blob.depth).where(Blob.hash == sha256(data))
+        ).scalar_one()
+        assert depth(files["a.py"] + b"warm\n") == depth(files["a.py"] + b"cold\n") == 6
+    assert archive.agent_files(cold_child)["a.py"].endswith(b"cold\n")
+    assert archive.agent_files(warm_child)["a.py"].endswith(b"warm\n")

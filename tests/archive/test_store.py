@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import get_args
 
 import pytest
+from sqlalchemy import event
 
-from archive import Archive, ArchiveError, CandidateStats, LLMCallRecord
+from archive import Archive, ArchiveError, CandidateStats, LLMCallRecord, open_archive
 from archive.info import AGENT_STATUSES, ERROR_KINDS, RUN_STATUSES, AgentStatus, RunStatus
 from tests.archive.conftest import agent_files, edit
 
@@ -346,3 +348,55 @@ def test_candidate_stats_follow_writes_from_other_writers(archive: Archive) -> N
     assert archive.candidate_stats(run)[0].status == "evaluated"
     assert archive.candidate_stats(run) == other.candidate_stats(run)
     other.close()
+
+
+def test_each_archive_keeps_its_own_run_keys(archive: Archive, tmp_path: Path) -> None:
+    # Both archives' first runs have the same key: a run one of them has looked up (and
+    # remembers) is still unknown to the other.
+    run = archive.create_run("theirs")
+    archive.add_agent(run, {"a.py": b"0"})
+    other = open_archive(tmp_path / "other.db")
+    mine = other.create_run("mine")
+    other.add_agent(mine, {"a.py": b"1"})
+    with pytest.raises(ArchiveError, match="no run"):
+        other.add_agent(run, {"a.py": b"2"})
+    with pytest.raises(ArchiveError, match="no run"):
+        other.candidate_stats(run)
+    assert [s.parent_id for s in other.candidate_stats(mine)] == [None]
+    assert [s.parent_id for s in archive.candidate_stats(run)] == [None]
+    other.close()
+
+
+def test_writes_in_steady_state_take_few_statements(archive: Archive) -> None:
+    # What the engine pays per child (issue 18): no run, task or chain-depth lookups once
+    # known, stats_seq computed inside the write that bumps it, blob keys by RETURNING.
+    run = archive.create_run("r")
+    files = agent_files()
+    root = archive.add_agent(run, files)
+    archive.record_evaluation(root, "t", 0, "small", True, 1.0, {}, 1.0)
+    seen: list[str] = []
+    event.listen(archive.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+
+    def statements() -> list[str]:
+        out = [s.split()[0] for s in seen if not s.startswith("BEGIN")]
+        seen.clear()
+        return out
+
+    child = archive.add_agent(
+        run, edit(files, "agent/mod003.py", b"x * 1", b"x * 7"), parent_id=root, origin={"o": 1}
+    )
+    # parent row; files: known?, insert; manifest + origin: known?, insert; agent; parent
+    assert statements() == ["SELECT", "SELECT", "INSERT", "SELECT", "INSERT", "INSERT", "UPDATE"]
+    archive.set_agent_status(child, "evaluating")
+    assert statements() == ["UPDATE"]
+    archive.record_evaluation(child, "t", 0, "small", True, 1.0, {}, 1.0, patch="p", logs="l")
+    assert statements() == ["UPDATE", "SELECT", "INSERT", "INSERT"]
+    archive.set_agent_score(child, "small", 0.5)
+    assert statements() == ["SELECT", "UPDATE"]
+    stats = {s.agent_id: s for s in archive.candidate_stats(run)}
+    assert stats[root].n_children == 1 and stats[child].score == 0.5
+    assert stats[child].status == "evaluating" and stats[child].n_resolved == 1
+    with pytest.raises(ArchiveError, match="no agent"):
+        archive.set_agent_status("0" * 16, "evaluated")
+    with pytest.raises(ArchiveError, match="no agent"):
+        archive.record_evaluation("0" * 16, "t", 0, "small", True, 1.0, {}, 1.0)
