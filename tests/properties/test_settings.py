@@ -49,14 +49,18 @@ def timed(tests: list[tuple[str, object]]) -> list[str]:
 
 
 def test_every_hypothesis_test_ignores_the_machines_speed() -> None:
+    """Where CI is set, hypothesis's own `ci` profile lifts its timing checks for every test
+    and this holds whatever the tests say; it is a developer's run it guards."""
     tests = hypothesis_tests()
     assert len(tests) >= 20, tests  # the suite's property tests were found
     assert timed(tests) == []
 
 
 SAMPLE = """
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 from tests.properties.settings import FEW
+
+TIMED = settings(deadline=200)  # timed in any profile (CI's turns the default's checks off)
 
 
 @FEW
@@ -65,6 +69,7 @@ def test_module_level(x): pass
 
 
 class TestOuter:
+    @TIMED
     @given(st.integers())
     def test_method(self, x): pass
 
@@ -73,10 +78,12 @@ class TestOuter:
     def test_method_with_few(self, x): pass
 
     @staticmethod
+    @TIMED
     @given(st.integers())
     def test_static(x): pass
 
     class TestInner:
+        @TIMED
         @given(st.integers())
         def test_nested(self, x): pass
 """
