@@ -146,8 +146,8 @@ def open_problem_backend(
 
 
 def preloaded(problem: Problem) -> tuple[str, ...]:
-    """The packages a container's pre-started interpreter imports for this problem: the
-    OpenEvolve layout's evaluator imports (its command is one `python3`)."""
+    """What a container's pre-started interpreter loads for this problem: for the OpenEvolve
+    layout (its command is one `python3`), `openevolve.preload_modules`."""
     return openevolve.preload_modules(problem) if problem.layout == "openevolve" else ()
 
 
